@@ -1,0 +1,39 @@
+package org.autoglm.node.engine;
+
+import java.time.Instant;
+import java.util.List;
+import org.autoglm.models.sampling.SamplingParams;
+
+/**
+ * One generation request as the engine sees it: tokens in, sampling parameters, scheduling hints.
+ *
+ * @param id           unique request id (e.g. {@code chatcmpl-...}); also the key in the cluster queue
+ * @param promptIds    the tokenized prompt (chat template and session history already applied)
+ * @param params       sampling and stopping
+ * @param priority     lower runs first under the {@code priority} policy (vLLM's convention); 0 default
+ * @param deadline     when to give up with an error, or null for none
+ * @param sessionId    server-side session this turn belongs to, or null (placement affinity)
+ * @param requiredTags capability tags a node must have to run this (cluster placement)
+ * @param model        served model name requested
+ * @param traceparent  W3C trace context from the client, or null
+ */
+public record GenerationRequest(
+        String id,
+        int[] promptIds,
+        SamplingParams params,
+        int priority,
+        Instant deadline,
+        String sessionId,
+        List<String> requiredTags,
+        String model,
+        String traceparent) {
+
+    public GenerationRequest {
+        requiredTags = requiredTags == null ? List.of() : List.copyOf(requiredTags);
+    }
+
+    /** A plain request with default priority and no deadline, session or tags. */
+    public static GenerationRequest of(String id, int[] promptIds, SamplingParams params) {
+        return new GenerationRequest(id, promptIds, params, 0, null, null, List.of(), null, null);
+    }
+}
