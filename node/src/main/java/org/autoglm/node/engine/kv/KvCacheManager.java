@@ -75,6 +75,7 @@ public final class KvCacheManager {
      *     short of blocks
      */
     public int allocateSlots(BlockTable table, int numComputed, int numNewTokens, List<KvBlock> cachedPrefix) {
+        if (cachedPrefix.isEmpty()) return allocateSlots(table, numComputed, numNewTokens);
         int have = table.size() + cachedPrefix.size();
         int needNew = Math.max(0, blocksFor(numComputed + numNewTokens) - have);
         int cachedButFree = 0;
@@ -89,6 +90,14 @@ public final class KvCacheManager {
         table.numCommitted += cachedPrefix.size();
         pool.allocate(needNew, table.blocks);
         return first;
+    }
+
+    /** {@link #allocateSlots(BlockTable, int, int, List)} without a cached prefix: the per-step decode path. */
+    public int allocateSlots(BlockTable table, int numComputed, int numNewTokens) {
+        int first = table.size();
+        int needNew = blocksFor(numComputed + numNewTokens) - first;
+        if (needNew <= 0) return first;
+        return pool.allocate(needNew, table.blocks) ? first : -1;
     }
 
     /** Registers the full blocks among the first {@code numComputed} tokens (KV now written) for reuse. */

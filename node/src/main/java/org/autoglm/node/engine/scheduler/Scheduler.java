@@ -96,7 +96,7 @@ public final class Scheduler {
             Sequence s = running.get(i);
             int n = Math.min(s.numTokens() - s.numComputed(), budget);
             int first;
-            while ((first = kv.allocateSlots(s.blockTable(), s.numComputed(), n, List.of())) < 0) {
+            while ((first = kv.allocateSlots(s.blockTable(), s.numComputed(), n)) < 0) {
                 Sequence victim = running.remove(running.size() - 1);
                 if (victim == s && i == 0) {
                     // Alone and still short of blocks: the pool cannot hold this sequence any longer.
