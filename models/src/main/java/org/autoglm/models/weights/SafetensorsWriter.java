@@ -4,13 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -127,7 +126,9 @@ public final class SafetensorsWriter {
         while (head.hasRemaining()) {
             head.put((byte) ' ');
         }
-        try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        // Write beside the target and rename: a process that has the old file mapped keeps its pages intact.
+        Path partial = file.resolveSibling(file.getFileName() + ".partial");
+        try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(out, head.flip());
             ByteBuffer bytes = ByteBuffer.allocateDirect(CHUNK * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -143,9 +144,8 @@ public final class SafetensorsWriter {
                     done += n;
                 }
             }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
         }
+        Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static void encode(DType dtype, float[] values, int n, ByteBuffer out) {
