@@ -55,7 +55,10 @@ class EngineOnDjlTest {
     @ParameterizedTest
     @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
     void eachSequenceAloneMatchesTheReference(String fixture) throws Exception {
-        Engine engine = engine(fixture, o -> o.blockSize = 4);
+        Engine engine = engine(fixture, o -> {
+            o.blockSize = 4;
+            o.numKvBlocks = 256; // not the backend's default of a quarter of RAM: allocating that takes seconds
+        });
         for (ReferenceCases.Case c : ReferenceCases.load(fixture).cases()) {
             Collector out = new Collector();
             engine.submit(greedy("alone", c.inputIds(), N), out);
@@ -97,7 +100,10 @@ class EngineOnDjlTest {
     @ParameterizedTest
     @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
     void prefixCacheHitsReproduceTheSameTokens(String fixture) throws Exception {
-        Engine engine = engine(fixture, o -> o.blockSize = 4);
+        Engine engine = engine(fixture, o -> {
+            o.blockSize = 4;
+            o.numKvBlocks = 256; // not the backend's default of a quarter of RAM: allocating that takes seconds
+        });
         ReferenceCases.Case c = ReferenceCases.load(fixture).cases().stream()
                 .max((a, b) -> Integer.compare(a.inputIds().length, b.inputIds().length)).orElseThrow();
         Collector first = new Collector();
