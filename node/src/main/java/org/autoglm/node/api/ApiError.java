@@ -68,6 +68,11 @@ public final class ApiError extends RuntimeException {
         return new ApiError(503, "service_unavailable", null, "unavailable", message, Map.of("Retry-After", "5"));
     }
 
+    /** 500 for a failure inside the node; the message says what failed, never how (no stack trace). */
+    public static ApiError server(String message) {
+        return new ApiError(500, "server_error", null, "internal_error", message, null);
+    }
+
     public int status() {
         return status;
     }

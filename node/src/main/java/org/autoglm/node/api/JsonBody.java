@@ -42,7 +42,10 @@ public final class JsonBody {
 
     /** The body as an object node; an empty body, an array or a scalar is a 400. */
     public static ObjectNode readObject(Context ctx, long maxBytes) {
-        byte[] bytes = readBytes(ctx, maxBytes);
+        return readObject(readBytes(ctx, maxBytes));
+    }
+
+    static ObjectNode readObject(byte[] bytes) {
         if (bytes.length == 0) {
             throw ApiError.malformed("Request body is empty; send a JSON object.");
         }
