@@ -147,15 +147,20 @@ final class InferenceRoutes {
 
     private static List<int[]> prompts(InferenceRequest request, ServedModel model) {
         List<int[]> out = new ArrayList<>();
-        if (!request.messages().isEmpty()) {
-            out.add(model.encodeChat(request.messages()));
-        } else {
-            for (InferenceRequest.Prompt p : request.prompts()) {
-                out.add(p.ids() != null ? p.ids() : model.encode(p.text()));
+        String param = request.messages().isEmpty() ? "prompt" : "messages";
+        try {
+            if (!request.messages().isEmpty()) {
+                out.add(model.encodeChat(request.messages()));
+            } else {
+                for (InferenceRequest.Prompt p : request.prompts()) {
+                    out.add(p.ids() != null ? p.ids() : model.encode(p.text()));
+                }
             }
+        } catch (RuntimeException e) {
+            // The tokenizer or template refused this input: the client's text, not the node, is at fault.
+            throw ApiError.invalid(param, "The " + param + " could not be tokenized: " + e.getMessage());
         }
         for (int[] ids : out) {
-            String param = request.messages().isEmpty() ? "prompt" : "messages";
             if (ids.length == 0) {
                 throw ApiError.invalid(param, "The prompt is empty after tokenization; send some text.");
             }

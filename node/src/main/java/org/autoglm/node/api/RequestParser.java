@@ -108,7 +108,7 @@ final class RequestParser {
             if (role == null || !role.isTextual() || !ROLES.contains(role.textValue())) {
                 throw ApiError.invalid(where + ".role", "'" + where + ".role' must be one of " + ROLES + ".");
             }
-            out.add(new Message(role.textValue(), content(m.get("content"), where + ".content")));
+            out.add(new Message(role.textValue(), wellFormed(content(m.get("content"), where + ".content"), where + ".content")));
         }
         return out;
     }
@@ -143,7 +143,7 @@ final class RequestParser {
             throw ApiError.invalid("prompt", "'prompt' is required.");
         }
         if (node.isTextual()) {
-            return List.of(new InferenceRequest.Prompt(node.textValue(), null));
+            return List.of(new InferenceRequest.Prompt(wellFormed(node.textValue(), "prompt"), null));
         }
         if (!node.isArray() || node.isEmpty()) {
             throw ApiError.invalid("prompt", what);
@@ -158,7 +158,7 @@ final class RequestParser {
         for (int i = 0; i < node.size(); i++) {
             JsonNode item = node.get(i);
             if (item.isTextual()) {
-                out.add(new InferenceRequest.Prompt(item.textValue(), null));
+                out.add(new InferenceRequest.Prompt(wellFormed(item.textValue(), "prompt[" + i + "]"), null));
             } else if (item.isArray() && !item.isEmpty()) {
                 out.add(new InferenceRequest.Prompt(null, ids(item, "prompt[" + i + "]", model)));
             } else {
@@ -166,6 +166,20 @@ final class RequestParser {
             }
         }
         return out;
+    }
+
+    /** Text must be valid Unicode: JSON escapes can smuggle in lone surrogates that no tokenizer accepts. */
+    static String wellFormed(String text, String where) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw ApiError.invalid(where, "'" + where + "' contains an unpaired UTF-16 surrogate (\\u"
+                        + Integer.toHexString(c) + "); send valid Unicode text.");
+            }
+        }
+        return text;
     }
 
     private static int[] ids(JsonNode array, String where, ServedModel model) {

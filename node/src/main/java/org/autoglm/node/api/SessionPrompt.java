@@ -28,7 +28,12 @@ record SessionPrompt(List<Message> keptHistory, int[] promptIds) {
             }
             all.addAll(kept);
             all.addAll(turn);
-            int[] ids = model.encodeChat(all);
+            int[] ids;
+            try {
+                ids = model.encodeChat(all);
+            } catch (RuntimeException e) {
+                throw ApiError.invalid("messages", "The messages could not be tokenized: " + e.getMessage());
+            }
             if (ids.length <= room) {
                 return new SessionPrompt(List.copyOf(kept), ids);
             }

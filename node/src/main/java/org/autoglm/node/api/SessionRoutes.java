@@ -36,6 +36,9 @@ final class SessionRoutes {
         ObjectNode body = bytes.length == 0 ? JsonBody.MAPPER.createObjectNode() : JsonBody.readObject(bytes);
         Params p = new Params(body);
         String system = p.string("system_prompt", null);
+        if (system != null) {
+            RequestParser.wellFormed(system, "system_prompt");
+        }
         Integer ttl = p.integer("ttl_seconds", (int) defaultTtl.toSeconds(), 1, MAX_TTL_SECONDS);
         Caller caller = ApiServer.caller(ctx);
         Session s = Session.create("sess-" + UUID.randomUUID().toString().replace("-", ""), caller.subject(), system,
