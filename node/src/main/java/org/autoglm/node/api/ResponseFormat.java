@@ -77,6 +77,7 @@ final class ResponseFormat {
             ObjectNode message = c.putObject("message");
             message.put("role", "assistant");
             message.put("content", text);
+            message.putNull("refusal");
         } else {
             c.put("text", text);
         }
