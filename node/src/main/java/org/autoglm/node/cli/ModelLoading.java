@@ -15,7 +15,7 @@ final class ModelLoading {
 
     /** What {@code serve} asked for. */
     record Settings(Path dir, String servedName, int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy,
-            int maxWaiting, int blockSize, boolean demo) {}
+            int maxWaiting, int blockSize, int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
 
     private ModelLoading() {}
 

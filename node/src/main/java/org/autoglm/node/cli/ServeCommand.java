@@ -104,7 +104,7 @@ public final class ServeCommand implements Callable<Integer> {
     String otlpEndpoint;
 
     // --- engine ---
-    @Option(names = "--max-num-seqs", defaultValue = "64",
+    @Option(names = "--max-num-seqs", defaultValue = "256",
             description = "Most sequences in one batch (default: ${DEFAULT-VALUE}).")
     int maxNumSeqs;
 
@@ -116,12 +116,23 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Order in which waiting requests are admitted (default: ${DEFAULT-VALUE}).")
     String schedulingPolicy;
 
-    @Option(names = "--max-waiting", defaultValue = "256",
+    @Option(names = "--max-waiting", defaultValue = "1024",
             description = "Waiting requests beyond this are refused with 429 (default: ${DEFAULT-VALUE}).")
     int maxWaiting;
 
     @Option(names = "--block-size", defaultValue = "16", description = "KV-cache block size in tokens (default: ${DEFAULT-VALUE}).")
     int blockSize;
+
+    @Option(names = "--num-kv-blocks", defaultValue = "0",
+            description = "KV-cache blocks to allocate; 0 lets the backend size it from memory (default: ${DEFAULT-VALUE}).")
+    int numKvBlocks;
+
+    @Option(names = "--max-model-len", defaultValue = "0",
+            description = "Longest prompt + output accepted; 0 = the model's context length (default: ${DEFAULT-VALUE}).")
+    int maxModelLen;
+
+    @Option(names = "--no-prefix-caching", description = "Do not reuse the KV cache of shared prompt prefixes.")
+    boolean noPrefixCaching;
 
     /** A started node: the HTTP server and, once loaded, the engine. */
     public static final class RunningNode implements AutoCloseable {
@@ -205,7 +216,7 @@ public final class ServeCommand implements Callable<Integer> {
         log.info("Serving model '{}' on {}://{}:{} (loading)", name, tlsKeystore != null ? "https" : "http", host,
                 server.port());
         ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, maxNumSeqs, maxNumBatchedTokens,
-                schedulingPolicy, maxWaiting, blockSize, model == null);
+                schedulingPolicy, maxWaiting, blockSize, numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
         Thread loader = new Thread(() -> ModelLoading.load(settings, state), "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
