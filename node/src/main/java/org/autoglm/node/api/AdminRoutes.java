@@ -29,6 +29,11 @@ final class AdminRoutes {
         ObjectNode n = JsonBody.MAPPER.createObjectNode();
         n.put("object", "list");
         n.put("draining", state.isDraining());
+        org.autoglm.node.telemetry.EngineStats engine = state.stats();
+        n.putObject("engine")
+                .put("running", engine.running())
+                .put("waiting", engine.waiting())
+                .put("kv_cache_usage", engine.kvCacheUsage());
         ArrayNode data = n.putArray("data");
         for (InFlight.Entry e : inFlight.list()) {
             data.addObject()
