@@ -1,23 +1,19 @@
 package org.autoglm.kernels;
 
 import java.nio.ByteBuffer;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.autoglm.kernels.cuda.CudaDevice;
 import org.autoglm.kernels.cuda.DeviceBuffer;
 import org.autoglm.models.ModelLoadException;
 import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.weights.Checkpoint;
 import org.autoglm.models.weights.DType;
+import org.autoglm.models.weights.LoadProgress;
 import org.autoglm.models.weights.TensorInfo;
 
 /** The model's weights in device memory, laid out by {@link WeightLayout}, as device addresses per layer. */
 public final class DeviceWeights {
 
     private static final long STAGING_BYTES = 64L << 20;
-    private static final long PROGRESS_MIN_BYTES = 256L << 20;
 
     /** Device addresses of one decoder layer; 0 where the architecture has no such tensor. */
     public record Layer(long inputNorm, long qkv, long qkvBias, long o, long postAttentionNorm, long gateUp,
@@ -78,8 +74,7 @@ public final class DeviceWeights {
         DType target = bf16 ? DType.BF16 : DType.F32;
         DeviceBuffer buffer = device.allocate(layout.bytes(), "model weights");
         DeviceBuffer staging = null;
-        ProgressBar progress = layout.bytes() >= PROGRESS_MIN_BYTES ? progressBar(layout.bytes()) : null;
-        try {
+        try (LoadProgress progress = LoadProgress.start("Loading weights to the GPU", layout.bytes())) {
             for (WeightLayout.Entry e : layout.entries()) {
                 TensorInfo info = ckpt.info(e.name(), e.shape());
                 long dst = buffer.at(e.offset());
@@ -92,7 +87,7 @@ public final class DeviceWeights {
                     if (staging == null) staging = device.allocate(STAGING_BYTES, "weight conversion staging");
                     convert(ckpt, e.name(), info, dst, staging, device, kernels);
                 }
-                if (progress != null) progress.stepBy(e.numel() * layout.elementBytes());
+                progress.advance(e.numel() * layout.elementBytes());
             }
             device.synchronize();
         } catch (RuntimeException ex) {
@@ -100,7 +95,6 @@ public final class DeviceWeights {
             throw ex;
         } finally {
             if (staging != null) staging.close();
-            if (progress != null) progress.close();
         }
         return new DeviceWeights(buffer, layout, c);
     }
@@ -145,11 +139,5 @@ public final class DeviceWeights {
                 kernels.bf16ToElem(staging.address(), out, n);
             }
         }
-    }
-
-    private static ProgressBar progressBar(long bytes) {
-        return new ProgressBarBuilder().setTaskName("Loading weights").setInitialMax(bytes).setUnit("MiB", 1 << 20)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
-                .setUpdateIntervalMillis(250).build();
     }
 }
