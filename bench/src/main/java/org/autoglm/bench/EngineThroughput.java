@@ -72,7 +72,7 @@ public final class EngineThroughput {
                 o.maxNumSeqs = maxConcurrency;
                 o.prefixCaching = false; // random prompts share nothing; keep the figures about batching
             });
-            Engine engine = new Engine(backend, options, TextStream.Factory.NONE, SamplerFactory.GREEDY);
+            Engine engine = new Engine(backend, options, TextStream.Factory.NONE, SamplerFactory.DEFAULT);
             System.out.printf("model %s: %s, prompt %d tokens, %d output tokens per request%n",
                     modelDir, backend.description(), p, m);
             run(engine, 1, p, m, 1); // warm-up
