@@ -61,18 +61,24 @@ class EngineTest {
         int[] lengths = {3, 17, 9, 30, 5, 12};
         int[] maxTokens = {30, 8, 25, 10, 35, 20};
         List<Collector> collectors = new ArrayList<>();
-        CountDownLatch firstHalfRunning = new CountDownLatch(1);
+        for (int i = 0; i < 6; i++) collectors.add(null);
+        // The second half joins from the engine thread when r0 has 4 tokens: mid-flight whatever the load.
+        Runnable joinSecondHalf = () -> {
+            for (int i = 3; i < 6; i++) {
+                collectors.set(i, new Collector());
+                try {
+                    engine.submit(request("r" + i, prompt(i, lengths[i]), maxTokens[i]), collectors.get(i));
+                } catch (RequestRejectedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        backend.gate = new CountDownLatch(1);
         for (int i = 0; i < 3; i++) {
-            Collector c = i == 0 ? new Collector(n -> { if (n == 4) firstHalfRunning.countDown(); }) : new Collector();
-            collectors.add(c);
-            engine.submit(request("r" + i, prompt(i, lengths[i]), maxTokens[i]), c);
+            collectors.set(i, i == 0 ? new Collector(n -> { if (n == 4) joinSecondHalf.run(); }) : new Collector());
+            engine.submit(request("r" + i, prompt(i, lengths[i]), maxTokens[i]), collectors.get(i));
         }
-        firstHalfRunning.await(); // the others join while the first three are mid-flight
-        for (int i = 3; i < 6; i++) {
-            Collector c = new Collector();
-            collectors.add(c);
-            engine.submit(request("r" + i, prompt(i, lengths[i]), maxTokens[i]), c);
-        }
+        backend.gate.countDown(); // r1 and r2 are queued by now: they join r0 at the second step at the latest
         for (int i = 0; i < 6; i++) {
             Completion done = collectors.get(i).await();
             assertThat(done.reason()).isEqualTo(FinishReason.LENGTH);
