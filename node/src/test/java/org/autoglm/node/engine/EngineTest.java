@@ -110,6 +110,7 @@ class EngineTest {
     @Test
     void cancellationFreesBlocksAndFinishesWithCancelled() throws Exception {
         PagedTokenBackend backend = new PagedTokenBackend(64, 100_000);
+        backend.forwardDelayMillis = 1; // 90,000 steps take minutes: the cancel surely comes first
         Engine engine = engine(backend, o -> o.blockSize = 4);
         CountDownLatch going = new CountDownLatch(1);
         Collector c = new Collector(n -> { if (n == 3) going.countDown(); });
