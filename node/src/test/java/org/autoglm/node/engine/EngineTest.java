@@ -111,7 +111,10 @@ class EngineTest {
     void cancellationFreesBlocksAndFinishesWithCancelled() throws Exception {
         PagedTokenBackend backend = new PagedTokenBackend(64, 100_000);
         backend.forwardDelayMillis = 1; // 90,000 steps take minutes: the cancel surely comes first
-        Engine engine = engine(backend, o -> o.blockSize = 4);
+        Engine engine = engine(backend, o -> {
+            o.blockSize = 4;
+            o.numKvBlocks = 25_000; // room for the whole stream: it must not end by running out of KV
+        });
         CountDownLatch going = new CountDownLatch(1);
         Collector c = new Collector(n -> { if (n == 3) going.countDown(); });
         RequestHandle h = engine.submit(request("long", prompt(1, 10), 90_000), c);
