@@ -249,6 +249,9 @@ public final class Engine implements InferenceService, AutoCloseable {
                     + "this node's KV cache of " + kvTokens + " tokens (" + numKvBlocks + " blocks of "
                     + options.blockSize() + "); shorten the prompt or give the node more KV cache memory");
         }
+        if (!r.params().stop().isEmpty() && text == TextStream.Factory.NONE) {
+            throw new RequestRejectedException(Kind.INVALID, "stop strings need the model's tokenizer, and this engine runs without one");
+        }
         try {
             samplers.create(r.params(), prompt); // the sampler checks its parameters; a throwaway one tells us now
         } catch (IllegalArgumentException e) {
