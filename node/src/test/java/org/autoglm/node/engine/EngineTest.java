@@ -243,10 +243,10 @@ class EngineTest {
                 .hasMessage("the prompt is empty");
         assertThatThrownBy(() -> engine.submit(request("zero", new int[] {1}, 0), new Collector()))
                 .hasMessage("max_tokens must be at least 1, got 0");
-        SamplingParams badTemperature = new SamplingParams(-1, 1, 0, 0, 1, 0, 0, null, 4, List.of(), false, -1);
-        assertThatThrownBy(() -> engine.submit(GenerationRequest.of("temp", new int[] {1}, badTemperature), new Collector()))
+        SamplingParams badTopP = new SamplingParams(0.7, 0, 0, 0, 1, 0, 0, null, 4, List.of(), false, -1);
+        assertThatThrownBy(() -> engine.submit(GenerationRequest.of("top-p", new int[] {1}, badTopP), new Collector()))
                 .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.kind()).isEqualTo(Kind.INVALID))
-                .hasMessageContaining("temperature");
+                .hasMessage("top_p must be in (0, 1], got 0.0");
         SamplingParams stops = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 4, List.of("\n"), false, -1);
         assertThatThrownBy(() -> engine.submit(GenerationRequest.of("stop", new int[] {1}, stops), new Collector()))
                 .hasMessage("stop strings need the model's tokenizer, and this engine runs without one");
