@@ -57,6 +57,17 @@ class TruncatedSamplingTest {
     }
 
     @Test
+    void theTableExponentialIsAccurateToAboutOneFloatUlp() {
+        double worst = 0;
+        for (float x = -TruncatedSampling.NEGLIGIBLE_LOGIT_GAP; x <= 0; x += 1e-4f) {
+            double exact = Math.exp(x);
+            worst = Math.max(worst, Math.abs(TruncatedSampling.exp(x) - exact) / exact);
+        }
+        assertThat(worst).isLessThan(2e-7);
+        assertThat(TruncatedSampling.exp(0f)).isEqualTo(1f);
+    }
+
+    @Test
     void degenerateLogitsFallBackToArgmax() {
         float[] allMasked = new float[10];
         Arrays.fill(allMasked, Float.NEGATIVE_INFINITY);
