@@ -193,7 +193,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Plugins enabled = Plugins.load(pluginNames(), pluginOptionMap());
         ServingState state = new ServingState();
-        Telemetry telemetry = new Telemetry(name, state::stats, otlpEndpoint, null);
+        Telemetry telemetry = new Telemetry(name, state::load, otlpEndpoint, null);
         ApiServer server;
         try {
             server = ApiServer.create(c -> {
