@@ -206,6 +206,47 @@ class OpenAiClientTest {
         });
     }
 
+    @Test
+    void extremeButWellTypedParametersNeverHurtTheEngine() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        java.util.Random rnd = new java.util.Random(7);
+        String[] values = {"0", "1", "-1", "2", "0.000001", "1e-30", "0.999999", "1.0", "-2", "100000", "2147483647"};
+        String[] fields = {"temperature", "top_p", "top_k", "min_p", "repetition_penalty", "presence_penalty",
+            "frequency_penalty", "seed", "priority", "logprobs", "n", "max_tokens"};
+        int ok = 0;
+        for (int i = 0; i < 150; i++) {
+            StringBuilder body = new StringBuilder("{\"prompt\":");
+            body.append(switch (rnd.nextInt(4)) {
+                case 0 -> "\"" + "\u4f60\u597d".repeat(rnd.nextInt(3)) + "x\"";
+                case 1 -> "[0, 609, 608, 600]";
+                case 2 -> "[\"a\", \"" + "b".repeat(rnd.nextInt(200)) + "\"]";
+                default -> "\"\\u0000 \\ud83d\\ude00 <|user|> [gMASK]\"";
+            });
+            body.append(",\"max_tokens\":").append(1 + rnd.nextInt(3));
+            for (int f = 0; f < 3; f++) {
+                String field = fields[rnd.nextInt(fields.length)];
+                if (!field.equals("max_tokens")) {
+                    body.append(",\"").append(field).append("\":").append(values[rnd.nextInt(values.length)]);
+                }
+            }
+            if (rnd.nextBoolean()) {
+                body.append(",\"stop\":[\"").append("a".repeat(rnd.nextInt(3))).append("x\",\"\\n\"]");
+            }
+            body.append(",\"stream\":").append(rnd.nextBoolean()).append("}");
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(body + " -> " + r.body()).isLessThan(500);
+            assertThat(r.body()).as(body.toString()).doesNotContain("\"error\":{\"message\":\"Generation failed");
+            if (r.statusCode() == 200) {
+                ok++;
+            }
+        }
+        assertThat(ok).isGreaterThan(10); // many values are out of range (400): the rest reach the engine
+        Completion after = client.completions().create(CompletionCreateParams.builder().model("glm-tiny").prompt("x")
+                .maxTokens(2).build());
+        assertThat(after.choices()).hasSize(1);
+    }
+
     static double metric(String pattern) throws Exception {
         String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
