@@ -140,14 +140,14 @@ public final class ServeCommand implements Callable<Integer> {
         private final Telemetry telemetry;
         private final Plugins plugins;
         private final ServingState state;
-        private final Thread loader;
+        private final ModelLoading loading;
 
-        RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, Thread loader) {
+        RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, ModelLoading loading) {
             this.server = server;
             this.telemetry = telemetry;
             this.plugins = plugins;
             this.state = state;
-            this.loader = loader;
+            this.loading = loading;
         }
 
         public int port() {
@@ -161,8 +161,7 @@ public final class ServeCommand implements Callable<Integer> {
         @Override
         public void close() {
             server.close();
-            loader.interrupt();
-            ModelLoading.close(state);
+            loading.close();
             plugins.close();
             telemetry.close();
         }
@@ -182,7 +181,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** Checks the settings, starts the HTTP server, and starts loading the model in the background. */
     public RunningNode start() throws Exception {
-        Path dir = model != null ? model : ModelLoading.demoModelDir();
+        Path dir = model != null ? model : DemoModel.defaultDir();
         String name = servedModelName != null ? servedModelName : dir.toAbsolutePath().normalize().getFileName().toString();
         if (model != null && !Files.isDirectory(model)) {
             throw new IllegalArgumentException("--model " + model + " is not a directory");
@@ -193,7 +192,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Plugins enabled = Plugins.load(pluginNames(), pluginOptionMap());
         ServingState state = new ServingState();
-        Telemetry telemetry = new Telemetry(name, state::stats, otlpEndpoint, null);
+        Telemetry telemetry = new Telemetry(name, state::load, otlpEndpoint, null);
         ApiServer server;
         try {
             server = ApiServer.create(c -> {
@@ -217,10 +216,11 @@ public final class ServeCommand implements Callable<Integer> {
                 server.port());
         ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, maxNumSeqs, maxNumBatchedTokens,
                 schedulingPolicy, maxWaiting, blockSize, numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
-        Thread loader = new Thread(() -> ModelLoading.load(settings, state), "autoglm-model-loader");
+        ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
+        Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
-        return new RunningNode(server, telemetry, enabled, state, loader);
+        return new RunningNode(server, telemetry, enabled, state, loading);
     }
 
     private List<String> pluginNames() {
