@@ -55,6 +55,7 @@ public final class Dispatcher implements AutoCloseable {
         grid.ignite().message().localListen(StreamMessage.topic(request.id()), stream);
         try {
             queue.enqueue(request);
+            stream.enqueued = true;
         } catch (RuntimeException e) {
             close(stream);
             throw new IllegalStateException("the cluster queue did not accept " + request.id() + ": "
@@ -125,6 +126,9 @@ public final class Dispatcher implements AutoCloseable {
         long now = System.currentTimeMillis();
         long timeout = grid.config().failover.placementTimeout.toMillis();
         for (Stream stream : streams.values()) {
+            if (!stream.enqueued) {
+                continue; // submit() is still putting it in
+            }
             try {
                 QueuedRequest entry = queue.get(stream.id);
                 if (entry == null) {
@@ -176,6 +180,7 @@ public final class Dispatcher implements AutoCloseable {
         private int minAttempt = 1;
         private boolean ended;
         private long pendingSince = -1;
+        volatile boolean enqueued;
 
         Stream(String id, StreamListener listener) {
             this.id = id;

@@ -96,6 +96,7 @@ public final class GridNode implements AutoCloseable {
                 .setPeerClassLoadingEnabled(false)
                 .setFailureDetectionTimeout(config.failureDetection.toMillis())
                 .setClientFailureDetectionTimeout(config.failureDetection.toMillis())
+                .setMetricsUpdateFrequency(Math.min(2_000, config.failureDetection.toMillis() / 2))
                 .setIncludeEventTypes(EventType.EVT_NODE_FAILED, EventType.EVT_NODE_LEFT)
                 // A grid failure stops the grid node, never the whole process (the default may halt the JVM).
                 .setFailureHandler(new StopNodeFailureHandler())
