@@ -55,10 +55,21 @@ public final class RequestQueue {
     /**
      * Adds a new request in state PENDING.
      *
-     * @throws IllegalStateException when the id is already in the queue
+     * @throws IllegalStateException when the id is already in the queue, or this node is in a minority
      */
     public void enqueue(QueuedRequest request) {
-        if (!cache.putIfAbsent(request.id(), request)) {
+        boolean added;
+        try {
+            added = cache.putIfAbsent(request.id(), request);
+        } catch (RuntimeException e) {
+            if (!grid.hasQuorum()) {
+                throw new IllegalStateException("this node sees " + grid.serverNodeIds().size() + " of "
+                        + grid.config().expectedNodes + " expected nodes, no majority: it takes no work until"
+                        + " the cluster is whole again", e);
+            }
+            throw e;
+        }
+        if (!added) {
             throw new IllegalStateException("request id " + request.id() + " is already in the queue");
         }
     }
