@@ -181,7 +181,6 @@ public final class GridNode implements AutoCloseable {
         setIfAbsent("IGNITE_NO_ASCII", "true");
         setIfAbsent("IGNITE_UPDATE_NOTIFIER", "false");
         setIfAbsent("IGNITE_PERFORMANCE_SUGGESTIONS_DISABLED", "true");
-        setIfAbsent("IGNITE_MBEANS_DISABLED", "true");
         setIfAbsent("IGNITE_NO_SHUTDOWN_HOOK", "true"); // we stop the grid node in our own order
         setIfAbsent("java.net.preferIPv4Stack", "true");
         // slf4j-simple reads per-logger levels from system properties when a logger is first created.
