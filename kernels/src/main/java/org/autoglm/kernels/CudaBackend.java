@@ -1,0 +1,349 @@
+package org.autoglm.kernels;
+
+import static org.autoglm.kernels.cuda.CuDriver.check;
+
+import com.sun.jna.Pointer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.autoglm.kernels.cuda.CuDriver;
+import org.autoglm.kernels.cuda.CudaDevice;
+import org.autoglm.kernels.cuda.DeviceBuffer;
+import org.autoglm.kernels.cuda.Gemm;
+import org.autoglm.kernels.cuda.KernelCompiler;
+import org.autoglm.kernels.plan.GraphBuckets;
+import org.autoglm.kernels.plan.LaunchGeometry;
+import org.autoglm.kernels.plan.MemoryPlan;
+import org.autoglm.kernels.plan.StepLayout;
+import org.autoglm.kernels.plan.StepPacker;
+import org.autoglm.kernels.plan.StepPacker.PackedStep;
+import org.autoglm.kernels.plan.StepSplitter;
+import org.autoglm.models.ModelLoadException;
+import org.autoglm.models.backend.Backend;
+import org.autoglm.models.backend.SequenceChunk;
+import org.autoglm.models.config.GlmConfig;
+import org.autoglm.models.config.GlmConfigReader;
+import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.models.weights.Checkpoint;
+
+/**
+ * GLM on an NVIDIA GPU with our own kernels: NVRTC-compiled CUDA C launched through the driver API, GEMMs in
+ * cuBLAS, a paged KV cache, decode steps replayed from CUDA graphs. fp32 checkpoints run in fp32 (the same
+ * function as the reference); bf16 ones in bf16 storage with fp32 arithmetic.
+ *
+ * <p>Not thread-safe: one engine loop drives it (the CUDA context is bound to the calling thread per call).
+ */
+public final class CudaBackend implements Backend {
+
+    private final GlmConfig config;
+    private final CudaConfig options;
+    private final CudaDevice device;
+    private final GlmKernels kernels;
+    private final Gemm gemm;
+    private final DeviceWeights weights;
+    private final Activations activations;
+    private final DeviceBuffer invFreq;
+    private final boolean bf16;
+    private final int group;
+    private final int maxModelLen;
+    private final Map<String, DecodeGraph> graphs = new HashMap<>();
+    private final long seedNonce = System.nanoTime();
+
+    private KvCache kv;
+    private GlmForward forward;
+    private int maxBlocksPerSeq;
+    private DeviceBuffer metaDevice;
+    private Pointer metaHost;
+    private int metaCapacity;
+    private DeviceBuffer samplingDevice;
+    private Pointer samplingHost;
+    private Pointer logitsHost;
+
+    private CudaBackend(GlmConfig config, CudaConfig options, CudaDevice device, boolean bf16,
+            WeightSource source) {
+        if (config.headDim() > LaunchGeometry.MAX_HEAD_DIM || config.headDim() % 2 != 0) {
+            throw new ModelLoadException("the cuda backend supports even head_dim up to " + LaunchGeometry.MAX_HEAD_DIM
+                    + "; this model has " + config.headDim());
+        }
+        if (config.numHeads() % config.numKvHeads() != 0) {
+            throw new ModelLoadException("num_attention_heads " + config.numHeads()
+                    + " is not a multiple of num_key_value_heads " + config.numKvHeads());
+        }
+        this.config = config;
+        this.options = options;
+        this.device = device;
+        this.bf16 = bf16;
+        this.group = config.numHeads() / config.numKvHeads();
+        this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
+        this.kernels = new GlmKernels(device, new KernelCompiler(options.kernelCache), bf16);
+        kernels.prepareAttention(config.headDim());
+        this.gemm = new Gemm(device, bf16);
+        int elementBytes = bf16 ? 2 : 4;
+        long[] mem = device.memoryInfo();
+        long weightBytes = WeightLayout.of(config, elementBytes).bytes();
+        long bufferBytes = Activations.estimate(config, elementBytes, options.maxBatchTokens, options.maxSeqs);
+        MemoryPlan.checkFits(String.format("the weights (%.2f GiB) and activation buffers (%.2f GiB)",
+                weightBytes / 1073741824.0, bufferBytes / 1073741824.0), weightBytes + bufferBytes, mem[0], mem[1],
+                options.gpuMemoryUtilization);
+        this.weights = source.load(this);
+        this.activations = new Activations(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs);
+        this.invFreq = device.allocate(4L * Math.max(1, config.rotaryDim() / 2), "rotary frequencies");
+        device.copyToDevice(invFreq.address(), inverseFrequencies(config));
+    }
+
+    /** How the weights reach the GPU: from a checkpoint, or random for benchmarks. */
+    private interface WeightSource {
+        DeviceWeights load(CudaBackend backend);
+    }
+
+    /** Opens {@code modelDir} (config.json + safetensors) on the GPU. */
+    public static CudaBackend open(Path modelDir, Consumer<CudaConfig> configure) {
+        CudaConfig options = new CudaConfig();
+        configure.accept(options);
+        GlmConfig config = GlmConfigReader.read(modelDir);
+        CudaDevice device = CudaDevice.open(options.device);
+        try (Checkpoint ckpt = Checkpoint.open(modelDir)) {
+            boolean bf16 = options.bf16For(config.torchDtype());
+            return new CudaBackend(config, options, device, bf16,
+                    b -> DeviceWeights.load(ckpt, config, device, b.kernels, bf16));
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    /** A model of {@code config}'s shape with random bf16 weights made on the GPU (benchmarks). */
+    public static CudaBackend random(GlmConfig config, long seed, Consumer<CudaConfig> configure) {
+        CudaConfig options = new CudaConfig();
+        configure.accept(options);
+        CudaDevice device = CudaDevice.open(options.device);
+        try {
+            boolean bf16 = options.precision != CudaConfig.Precision.FP32;
+            return new CudaBackend(config, options, device, bf16,
+                    b -> DeviceWeights.random(config, device, b.kernels, bf16, seed));
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    /** inv_freq[i] = 1 / theta^(2i / rotary_dim), computed in fp32 as HF's GlmRotaryEmbedding does. */
+    static float[] inverseFrequencies(GlmConfig c) {
+        int rot = c.rotaryDim();
+        float[] inv = new float[Math.max(1, rot / 2)];
+        for (int i = 0; i < rot / 2; i++) {
+            float exponent = (float) (2 * i) / (float) rot;
+            inv[i] = 1.0f / (float) Math.pow(c.ropeTheta(), exponent);
+        }
+        return inv;
+    }
+
+    @Override
+    public GlmConfig config() {
+        return config;
+    }
+
+    @Override
+    public String description() {
+        return "cuda " + device.name() + (bf16 ? " bf16" : " fp32");
+    }
+
+    public CudaDevice device() {
+        return device;
+    }
+
+    /** Bytes of weights on the GPU. */
+    public long weightBytes() {
+        return weights.bytes();
+    }
+
+    @Override
+    public int maxKvBlocks(int blockSize) {
+        device.makeCurrent();
+        long[] mem = device.memoryInfo();
+        long blockBytes = MemoryPlan.kvBlockBytes(config, blockSize, bf16 ? 2 : 4);
+        long metaReserve = 64L << 20;   // step metadata and sampling buffers, allocated with the cache
+        return MemoryPlan.kvBlocks(blockBytes, mem[0] - metaReserve, mem[1], options.gpuMemoryUtilization, 1);
+    }
+
+    @Override
+    public void allocateKvCache(int numBlocks, int blockSize) {
+        if (kv != null) throw new IllegalStateException("the KV cache is already allocated");
+        device.makeCurrent();
+        kv = new KvCache(device, config, numBlocks, blockSize, bf16 ? 2 : 4);
+        forward = new GlmForward(config, kernels, gemm, weights, activations, kv, invFreq.address());
+        maxBlocksPerSeq = (maxModelLen + blockSize - 1) / blockSize;
+        int t = options.maxBatchTokens;
+        int s = options.maxSeqs;
+        long capacity = 3L * t + s + 1 + (long) s * maxBlocksPerSeq
+                + 2L * ((long) t * group / LaunchGeometry.ATTENTION_ROWS + s + 1) + Math.max(s, t);
+        metaCapacity = (int) capacity;
+        metaDevice = device.allocate(4L * capacity, "step metadata");
+        metaHost = device.allocateHost(4L * capacity);
+        samplingDevice = device.allocate(SamplingBuffers.bytes(s), "sampling parameters");
+        samplingHost = device.allocateHost(SamplingBuffers.bytes(s));
+    }
+
+    @Override
+    public float[][] forward(List<SequenceChunk> chunks) {
+        requireKv();
+        float[][] out = new float[chunks.size()][];
+        for (List<StepSplitter.Piece> step : StepSplitter.split(chunks, options.maxBatchTokens, options.maxSeqs)) {
+            PackedStep p = launch(pieces(step), false);
+            int rows = realRows(p);
+            if (rows == 0) continue;
+            int vocab = config.vocabSize();
+            if (logitsHost == null) logitsHost = device.allocateHost(4L * options.maxSeqs * vocab);
+            check(CuDriver.cuMemcpyDtoHAsync_v2(logitsHost, activations.logits, 4L * rows * vocab, device.stream()),
+                    "cuMemcpyDtoHAsync(logits)");
+            device.synchronize();
+            for (int r = 0; r < rows; r++) {
+                out[step.get(p.logitChunk()[r]).index()] = logitsHost.getFloatArray(4L * r * vocab, vocab);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The forward pass followed by sampling on the GPU: only token ids come back. {@code params.get(i)} and
+     * {@code chunks.get(i)} belong together; the draw of a sequence at a position is fixed by its seed.
+     *
+     * @return the next token of each chunk that wants logits, -1 for the others
+     */
+    public int[] forwardAndSample(List<SequenceChunk> chunks, List<SamplingParams> params) {
+        requireKv();
+        int[] out = new int[chunks.size()];
+        java.util.Arrays.fill(out, -1);
+        for (List<StepSplitter.Piece> step : StepSplitter.split(chunks, options.maxBatchTokens, options.maxSeqs)) {
+            List<SequenceChunk> parts = pieces(step);
+            writeSamplingParams(step, parts, params);
+            PackedStep p = launch(parts, true);
+            int rows = realRows(p);
+            if (rows == 0) continue;
+            SamplingBuffers sb = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs);
+            int[] ids = device.copyInts(sb.outIds(), rows);
+            for (int r = 0; r < rows; r++) out[step.get(p.logitChunk()[r]).index()] = ids[r];
+        }
+        return out;
+    }
+
+    /** Uploads the step's metadata and runs it, from a graph when it is a decode step with a bucket. */
+    private PackedStep launch(List<SequenceChunk> parts, boolean sample) {
+        device.makeCurrent();
+        boolean decode = parts.stream().allMatch(c -> c.tokens().length == 1);
+        int needed = 0;
+        for (SequenceChunk c : parts) {
+            needed = Math.max(needed, StepPacker.blocksNeeded(c, kv.blockSize()));
+            if (c.endPosition() > maxModelLen) {
+                throw new IllegalArgumentException("sequence " + c.sequenceId() + " reaches " + c.endPosition()
+                        + " tokens, beyond the maximum model length " + maxModelLen);
+            }
+        }
+        GraphBuckets.Key key = options.cudaGraphs && decode
+                ? GraphBuckets.key(parts.size(), needed, options.maxSeqs, maxBlocksPerSeq) : null;
+        PackedStep p = key != null ? StepPacker.packDecode(parts, key, kv.blockSize(), group)
+                : StepPacker.pack(parts, kv.blockSize(), group);
+        StepLayout l = p.layout();
+        if (l.totalInts() > metaCapacity) {
+            throw new IllegalStateException("step metadata of " + l + " exceeds the buffer of " + metaCapacity + " ints");
+        }
+        metaHost.write(0, p.data(), 0, l.totalInts());
+        check(CuDriver.cuMemcpyHtoDAsync_v2(metaDevice.address(), metaHost, 4L * l.totalInts(), device.stream()),
+                "cuMemcpyHtoDAsync(step metadata)");
+        if (sample) {
+            check(CuDriver.cuMemcpyHtoDAsync_v2(samplingDevice.address(), samplingHost,
+                    SamplingBuffers.bytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
+        }
+        int maxKeys = key != null ? key.blocksPerSeq() * kv.blockSize() : p.maxContext();
+        int splits = decode ? LaunchGeometry.attentionSplits(l.workItems(), config.numKvHeads(),
+                device.multiprocessors(), maxKeys) : 1;
+        Runnable body = () -> {
+            forward.run(l, metaDevice.address(), splits);
+            if (sample) forward.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));
+        };
+        if (key != null) {
+            String id = key.batch() + "x" + key.blocksPerSeq() + (sample ? "-sample" : "-logits");
+            graphs.computeIfAbsent(id, k -> DecodeGraph.capture(device.stream(), body)).launch(device.stream());
+        } else {
+            body.run();
+        }
+        return p;
+    }
+
+    private void writeSamplingParams(List<StepSplitter.Piece> step, List<SequenceChunk> parts,
+            List<SamplingParams> params) {
+        int s = options.maxSeqs;
+        long temperature = 8L * s;
+        long topK = temperature + 4L * s;
+        long topP = topK + 4L * s;
+        long steps = topP + 4L * s;
+        samplingHost.setMemory(0, SamplingBuffers.bytes(s), (byte) 0);
+        int row = 0;
+        for (int i = 0; i < parts.size(); i++) {
+            SequenceChunk c = parts.get(i);
+            if (!c.wantLogits()) continue;
+            SamplingParams sp = params.get(step.get(i).index());
+            long seed = sp.seed() != null ? sp.seed() : c.sequenceId() * 0x9E3779B97F4A7C15L ^ seedNonce;
+            samplingHost.setLong(8L * row, seed);
+            samplingHost.setFloat(temperature + 4L * row, (float) sp.temperature());
+            samplingHost.setInt(topK + 4L * row, sp.topK());
+            samplingHost.setFloat(topP + 4L * row, (float) sp.topP());
+            samplingHost.setInt(steps + 4L * row, c.endPosition());
+            row++;
+        }
+    }
+
+    private static List<SequenceChunk> pieces(List<StepSplitter.Piece> step) {
+        List<SequenceChunk> parts = new ArrayList<>(step.size());
+        for (StepSplitter.Piece piece : step) parts.add(piece.chunk());
+        return parts;
+    }
+
+    /** Logit rows that belong to a chunk (a prefix: padding rows come last). */
+    private static int realRows(PackedStep p) {
+        int rows = 0;
+        while (rows < p.logitChunk().length && p.logitChunk()[rows] >= 0) rows++;
+        return rows;
+    }
+
+    @Override
+    public void copyBlocks(int[] sourceBlocks, int[] targetBlocks) {
+        requireKv();
+        device.makeCurrent();
+        long bytes = kv.blockBytes();
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            for (int i = 0; i < sourceBlocks.length; i++) {
+                for (long base : new long[] {kv.keys(layer), kv.values(layer)}) {
+                    check(CuDriver.cuMemcpyDtoDAsync_v2(base + targetBlocks[i] * bytes, base + sourceBlocks[i] * bytes,
+                            bytes, device.stream()), "cuMemcpyDtoDAsync(KV block)");
+                }
+            }
+        }
+    }
+
+    /** Waits for all queued GPU work (benchmarks time with it). */
+    public void synchronize() {
+        device.synchronize();
+    }
+
+    private void requireKv() {
+        if (kv == null) throw new IllegalStateException("allocateKvCache must be called before forward");
+    }
+
+    @Override
+    public void close() {
+        device.makeCurrent();
+        device.synchronize();
+        graphs.values().forEach(DecodeGraph::close);
+        graphs.clear();
+        for (Pointer host : new Pointer[] {metaHost, samplingHost, logitsHost}) {
+            if (host != null) device.freeHost(host);
+        }
+        gemm.close();
+        kernels.close();
+        device.close();
+    }
+}

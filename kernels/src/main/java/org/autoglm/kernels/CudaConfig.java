@@ -1,0 +1,40 @@
+package org.autoglm.kernels;
+
+import java.nio.file.Path;
+import org.autoglm.kernels.cuda.KernelCompiler;
+
+/** Settings of the CUDA backend, with their defaults. Filled through {@code CudaBackend.open(dir, cfg -> ...)}. */
+public final class CudaConfig {
+
+    /** Element type of weights, GEMM inputs and the KV cache. Arithmetic is fp32 either way. */
+    public enum Precision {
+        /** fp32 for fp32 checkpoints (exact parity with the reference), bf16 otherwise. */
+        AUTO,
+        FP32,
+        BF16
+    }
+
+    /** GPU ordinal. */
+    public int device = 0;
+    public Precision precision = Precision.AUTO;
+    /** Share of the GPU's memory we may use in all (weights, buffers, KV cache). */
+    public double gpuMemoryUtilization = 0.90;
+    /** Tokens per launch of the forward pass; longer steps are cut into several launches. */
+    public int maxBatchTokens = 2048;
+    /** Sequences per step; also the largest decode batch with a CUDA graph. */
+    public int maxSeqs = 256;
+    /** Longest sequence; 0 means the checkpoint's max_position_embeddings. */
+    public int maxModelLen = 0;
+    /** Replay decode steps from CUDA graphs captured per batch-size bucket. */
+    public boolean cudaGraphs = true;
+    /** Where compiled kernels are cached. */
+    public Path kernelCache = KernelCompiler.defaultCacheDir();
+
+    boolean bf16For(String checkpointDtype) {
+        return switch (precision) {
+            case FP32 -> false;
+            case BF16 -> true;
+            case AUTO -> !"float32".equals(checkpointDtype);
+        };
+    }
+}

@@ -1,0 +1,86 @@
+package org.autoglm.kernels;
+
+import org.autoglm.kernels.cuda.Gemm;
+import org.autoglm.kernels.plan.StepLayout;
+import org.autoglm.models.config.GlmConfig;
+
+/**
+ * The GLM / GLM-4 forward pass as a sequence of launches on one stream, reading top to bottom like HF's
+ * {@code GlmForCausalLM.forward}. Everything it touches was allocated up front, so a run can be captured in a
+ * CUDA graph. The step's metadata (ids, positions, slots, block tables, work items, logit rows) is already on
+ * the device at {@code meta}, laid out by {@link StepLayout}.
+ */
+final class GlmForward {
+
+    private final GlmConfig c;
+    private final GlmKernels k;
+    private final Gemm gemm;
+    private final DeviceWeights w;
+    private final Activations a;
+    private final KvCache kv;
+    private final long invFreq;
+    private final int qkvWidth;
+    private final int attnWidth;
+    private final float eps;
+
+    GlmForward(GlmConfig c, GlmKernels k, Gemm gemm, DeviceWeights w, Activations a, KvCache kv, long invFreq) {
+        this.c = c;
+        this.k = k;
+        this.gemm = gemm;
+        this.w = w;
+        this.a = a;
+        this.kv = kv;
+        this.invFreq = invFreq;
+        this.qkvWidth = (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
+        this.attnWidth = c.numHeads() * c.headDim();
+        this.eps = (float) c.rmsNormEps();
+    }
+
+    /** Logits of the layout's logit rows into {@code a.logits} ([logitRows, vocab] fp32). */
+    void run(StepLayout l, long meta, int splits) {
+        final int n = l.tokens();
+        final int h = c.hiddenSize();
+        final int inter = c.intermediateSize();
+        final long ids = meta + 4L * l.tokenIds();
+        final long positions = meta + 4L * l.positions();
+        final long slots = meta + 4L * l.slots();
+
+        // hidden = embed_tokens(input_ids); residual stream in fp32
+        k.embeddingGather(ids, w.embedding(), a.residual, n, h);
+        // x = input_layernorm(hidden)
+        k.addRmsnorm(0, 0, a.residual, w.layer(0).inputNorm(), a.normed, n, h, eps);
+        for (int i = 0; i < c.numLayers(); i++) {
+            DeviceWeights.Layer layer = w.layer(i);
+            // q, k, v = q_proj(x), k_proj(x), v_proj(x)   (one GEMM over the fused weights)
+            gemm.linear(a.normed, layer.qkv(), a.qkv, n, h, qkvWidth);
+            if (layer.qkvBias() != 0) k.addBias(a.qkv, layer.qkvBias(), n, qkvWidth);
+            // q, k = apply_rotary_pos_emb(q, k, cos, sin)   (interleaved, partial)
+            k.rope(a.qkv, positions, invFreq, n, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
+            // past_key_values.update(k, v)
+            k.kvCacheWrite(a.qkv, slots, kv.keys(i), kv.values(i), n, c.numHeads(), c.numKvHeads(), c.headDim());
+            // attn = softmax(q kᵀ * scaling + causal mask) v
+            k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
+                    positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, l.workItems(), n, c.numHeads(),
+                    c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
+            // hidden = residual + [post_self_attn_layernorm](o_proj(attn)); x = post_attention_layernorm(hidden)
+            gemm.linear(a.attn, layer.o(), a.proj, n, attnWidth, h);
+            k.addRmsnorm(a.proj, layer.postSelfAttnNorm(), a.residual, layer.postAttentionNorm(), a.normed, n, h, eps);
+            // mlp: down_proj(up * silu(gate)), gate, up = gate_up_proj(x).chunk(2)
+            gemm.linear(a.normed, layer.gateUp(), a.gateUp, n, h, 2 * inter);
+            k.siluMul(a.gateUp, a.act, n, inter);
+            gemm.linear(a.act, layer.down(), a.proj, n, inter, h);
+            // hidden = residual + [post_mlp_layernorm](mlp); x = next input_layernorm (or the final norm)
+            long nextNorm = i + 1 < c.numLayers() ? w.layer(i + 1).inputNorm() : w.finalNorm();
+            k.addRmsnorm(a.proj, layer.postMlpNorm(), a.residual, nextNorm, a.normed, n, h, eps);
+        }
+        // logits = lm_head(norm(hidden)) for the rows that want them
+        k.gatherRows(meta + 4L * l.logitRowIndex(), a.normed, a.lmIn, l.logitRows(), h);
+        gemm.linear(a.lmIn, w.lmHead(), a.logits, l.logitRows(), h, c.vocabSize());
+    }
+
+    /** Next tokens of the first {@code rows} logit rows into {@code sampling.outIds} (logits are overwritten). */
+    void sample(int rows, SamplingBuffers sampling) {
+        k.sample(a.logits, rows, c.vocabSize(), sampling.temperature(), sampling.topK(), sampling.topP(),
+                sampling.seeds(), sampling.steps(), sampling.outIds());
+    }
+}

@@ -1,0 +1,153 @@
+package org.autoglm.kernels.bench;
+
+import static org.autoglm.kernels.cuda.CuDriver.check;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.autoglm.kernels.CudaBackend;
+import org.autoglm.kernels.cuda.CuDriver;
+import org.autoglm.kernels.cuda.CudaDevice;
+import org.autoglm.kernels.cuda.DeviceBuffer;
+import org.autoglm.models.backend.SequenceChunk;
+import org.autoglm.models.config.GlmConfig;
+import org.autoglm.models.sampling.SamplingParams;
+
+/**
+ * Decode and prefill throughput of the CUDA backend on random bf16 weights of a given shape, next to the
+ * weight-streaming limit (weight bytes / measured device copy bandwidth). Timing is wall clock around
+ * synchronised GPU work; greedy sampling runs on the GPU, so only token ids cross to the host.
+ */
+public final class DecodeBench {
+
+    private static final int BLOCK_SIZE = 16;
+    private static final int LONG_PROMPT = 2048;
+    private static final int WARMUP_STEPS = 2;
+
+    private DecodeBench() {}
+
+    /** Runs the benchmark and returns its figures as an ordered map (printed as JSON by the CLI). */
+    public static Map<String, Object> run(String shape, List<Integer> batches, int promptTokens, int newTokens,
+            double gpuMemoryUtilization) {
+        GlmConfig c = BenchShapes.byName(shape);
+        int maxBatch = Collections.max(batches);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("shape", shape);
+        try (CudaBackend backend = CudaBackend.random(c, 42, cfg -> {
+            cfg.maxSeqs = Math.max(maxBatch, 1);
+            cfg.gpuMemoryUtilization = gpuMemoryUtilization;
+            cfg.maxModelLen = Math.max(LONG_PROMPT, promptTokens + newTokens) + BLOCK_SIZE;
+        })) {
+            out.put("device", backend.description());
+            long weightBytes = backend.weightBytes();
+            double bandwidth = copyBandwidth(backend.device());
+            out.put("weight_bytes", weightBytes);
+            out.put("copy_bandwidth_GBps", round(bandwidth / 1e9));
+            double limit = bandwidth / weightBytes;
+            out.put("weight_streaming_limit_steps_per_s", round(limit));
+
+            int blocksPerSeq = (promptTokens + newTokens + BLOCK_SIZE - 1) / BLOCK_SIZE + 1;
+            int longPromptBlocks = (LONG_PROMPT + BLOCK_SIZE - 1) / BLOCK_SIZE;
+            int blocks = Math.max(maxBatch * blocksPerSeq, longPromptBlocks);
+            blocks = Math.min(blocks, backend.maxKvBlocks(BLOCK_SIZE));
+            backend.allocateKvCache(blocks, BLOCK_SIZE);
+            Random random = new Random(7);
+
+            out.put("prefill_" + LONG_PROMPT + "_tok_per_s", round(prefillLongPrompt(backend, c, random, blocks)));
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (int batch : batches) {
+                rows.add(decode(backend, c, random, batch, promptTokens, newTokens, blocksPerSeq, blocks, limit));
+            }
+            out.put("decode", rows);
+        }
+        return out;
+    }
+
+    private static double prefillLongPrompt(CudaBackend backend, GlmConfig c, Random random, int blocks) {
+        int needed = (LONG_PROMPT + BLOCK_SIZE - 1) / BLOCK_SIZE;
+        int[] table = range(0, Math.min(needed, blocks));
+        if (table.length < needed) return Double.NaN;
+        List<SequenceChunk> prompt = List.of(new SequenceChunk(1, randomTokens(random, c, LONG_PROMPT), 0, table, true));
+        List<SamplingParams> greedy = List.of(SamplingParams.greedy(1));
+        backend.forwardAndSample(prompt, greedy);   // warm-up: cuBLAS heuristics, caches
+        long t0 = System.nanoTime();
+        backend.forwardAndSample(prompt, greedy);
+        return LONG_PROMPT / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static Map<String, Object> decode(CudaBackend backend, GlmConfig c, Random random, int batch,
+            int promptTokens, int newTokens, int blocksPerSeq, int blocks, double limit) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("batch", batch);
+        if ((long) batch * blocksPerSeq > blocks) {
+            row.put("skipped", "KV cache holds " + blocks + " blocks, batch needs " + (long) batch * blocksPerSeq);
+            return row;
+        }
+        List<SequenceChunk> prompts = new ArrayList<>();
+        List<SamplingParams> params = new ArrayList<>();
+        for (int s = 0; s < batch; s++) {
+            int[] table = range(s * blocksPerSeq, blocksPerSeq);
+            prompts.add(new SequenceChunk(100 + s, randomTokens(random, c, promptTokens), 0, table, true));
+            params.add(SamplingParams.greedy(newTokens));
+        }
+        long t0 = System.nanoTime();
+        int[] next = backend.forwardAndSample(prompts, params);
+        double prefillSeconds = (System.nanoTime() - t0) / 1e9;
+        row.put("prefill_tok_per_s", round((double) batch * promptTokens / prefillSeconds));
+
+        int timedSteps = Math.max(1, newTokens - WARMUP_STEPS);
+        long start = 0;
+        for (int step = 0; step < newTokens; step++) {
+            if (step == newTokens - timedSteps) start = System.nanoTime();
+            List<SequenceChunk> chunks = new ArrayList<>(batch);
+            for (int s = 0; s < batch; s++) {
+                SequenceChunk p = prompts.get(s);
+                chunks.add(new SequenceChunk(p.sequenceId(), new int[] {Math.max(0, next[s])}, promptTokens + step,
+                        p.blockTable(), true));
+            }
+            next = backend.forwardAndSample(chunks, params);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double steps = timedSteps / seconds;
+        row.put("decode_steps_per_s", round(steps));
+        row.put("decode_tok_per_s", round(steps * batch));
+        row.put("pct_of_streaming_limit", round(100 * steps / limit));
+        return row;
+    }
+
+    /** Device-to-device copy rate, counting bytes read and written (the rate at which weights can stream). */
+    static double copyBandwidth(CudaDevice device) {
+        long bytes = 1L << 30;
+        try (DeviceBuffer a = device.allocate(bytes, "bandwidth probe"); DeviceBuffer b = device.allocate(bytes, "bandwidth probe")) {
+            check(CuDriver.cuMemcpyDtoDAsync_v2(b.address(), a.address(), bytes, device.stream()), "cuMemcpyDtoDAsync");
+            device.synchronize();
+            int reps = 20;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < reps; i++) {
+                check(CuDriver.cuMemcpyDtoDAsync_v2(b.address(), a.address(), bytes, device.stream()),
+                        "cuMemcpyDtoDAsync");
+            }
+            device.synchronize();
+            return 2.0 * bytes * reps / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private static int[] randomTokens(Random random, GlmConfig c, int n) {
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = random.nextInt(c.vocabSize());
+        return t;
+    }
+
+    private static int[] range(int first, int count) {
+        int[] r = new int[count];
+        for (int i = 0; i < count; i++) r[i] = first + i;
+        return r;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+}

@@ -1,0 +1,207 @@
+package org.autoglm.kernels.check;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.autoglm.kernels.CudaBackend;
+import org.autoglm.kernels.CudaConfig;
+import org.autoglm.models.backend.SequenceChunk;
+import org.autoglm.models.sampling.SamplingParams;
+
+/**
+ * Checks the CUDA backend against a fixture's reference (HF transformers, fp32): all prompts prefilled in one
+ * packed launch (last-position logits), the prompts fed token by token through decode steps (top-5 logits at
+ * every position: split-K attention and graphs over growing contexts), the prompts in chunks of 7 (chunked
+ * prefill over a cached prefix), and 24 greedy tokens both with host argmax over returned logits and with GPU
+ * sampling. Prints one JSON object per model.
+ *
+ * <p>{@code java -cp autoglm-node-cuda.jar org.autoglm.kernels.check.ReferenceParity FIXTURES_DIR [fp32|bf16] MODEL...}
+ */
+public final class ReferenceParity {
+
+    private static final int BLOCK = 16;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private ReferenceParity() {}
+
+    public static void main(String[] args) throws IOException {
+        Path fixtures = Path.of(args[0]);
+        CudaConfig.Precision precision = CudaConfig.Precision.valueOf(args[1].toUpperCase());
+        boolean allPass = true;
+        List<Object> results = new ArrayList<>();
+        for (int i = 2; i < args.length; i++) {
+            Map<String, Object> r = check(fixtures, args[i], precision);
+            allPass &= Boolean.TRUE.equals(r.get("pass"));
+            results.add(r);
+        }
+        System.out.println(JSON.writeValueAsString(results));
+        System.exit(allPass || precision != CudaConfig.Precision.FP32 ? 0 : 1);
+    }
+
+    public static Map<String, Object> check(Path fixtures, String model, CudaConfig.Precision precision)
+            throws IOException {
+        JsonNode ref = JSON.readTree(fixtures.resolve(model + ".reference.json").toFile());
+        List<int[]> prompts = new ArrayList<>();
+        List<float[]> lastLogits = new ArrayList<>();
+        List<int[]> greedy = new ArrayList<>();
+        for (JsonNode c : ref.get("cases")) {
+            prompts.add(ints(c.get("input_ids")));
+            lastLogits.add(floats(c.get("last_logits")));
+            greedy.add(ints(c.get("greedy_ids")));
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("model", model);
+        out.put("precision", precision.name().toLowerCase());
+        long t0 = System.nanoTime();
+        try (CudaBackend b = CudaBackend.open(fixtures.resolve(model), cfg -> {
+            cfg.precision = precision;
+            cfg.gpuMemoryUtilization = 0.5;
+            cfg.maxSeqs = 16;
+            cfg.maxBatchTokens = 512;
+        })) {
+            out.put("backend", b.description());
+            out.put("open_seconds", (System.nanoTime() - t0) / 1e9);
+            int perSeq = (ref.get("cases").get(0).get("input_ids").size() + 64) / BLOCK + 8;
+            for (int[] p : prompts) perSeq = Math.max(perSeq, (p.length + 32) / BLOCK + 2);
+            b.allocateKvCache(perSeq * prompts.size(), BLOCK);
+            final int blocksPerSeq = perSeq;
+            int n = prompts.size();
+            int[][] tables = new int[n][];
+            for (int s = 0; s < n; s++) tables[s] = range(s * blocksPerSeq, blocksPerSeq);
+
+            // 1. every prompt in one packed prefill launch
+            List<SequenceChunk> chunks = new ArrayList<>();
+            for (int s = 0; s < n; s++) chunks.add(new SequenceChunk(s, prompts.get(s), 0, tables[s], true));
+            float[][] logits = b.forward(chunks);
+            double prefillDiff = 0;
+            for (int s = 0; s < n; s++) prefillDiff = Math.max(prefillDiff, maxDiff(logits[s], lastLogits.get(s)));
+            out.put("packed_prefill_max_abs_diff", prefillDiff);
+
+            // 2. greedy decode from there, host argmax over returned logits (decode graphs, padded bucket)
+            out.put("greedy_host_exact", greedyMatches(b, prompts, tables, logits, greedy, false));
+
+            // 3. same with sampling on the GPU (greedy)
+            float[][] again = b.forward(chunks);
+            out.put("greedy_gpu_exact", greedyMatches(b, prompts, tables, again, greedy, true));
+
+            // 4. prompts fed one token per step: top-5 logits at every position
+            double top5Diff = 0;
+            int maxLen = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+            for (int t = 0; t < maxLen; t++) {
+                List<SequenceChunk> step = new ArrayList<>();
+                List<Integer> who = new ArrayList<>();
+                for (int s = 0; s < n; s++) {
+                    if (t < prompts.get(s).length) {
+                        step.add(new SequenceChunk(s, new int[] {prompts.get(s)[t]}, t, tables[s], true));
+                        who.add(s);
+                    }
+                }
+                float[][] l = b.forward(step);
+                for (int i = 0; i < who.size(); i++) {
+                    JsonNode c = ref.get("cases").get(who.get(i));
+                    int[] ids = ints(c.get("top5_ids").get(t));
+                    float[] vals = floats(c.get("top5_logits").get(t));
+                    for (int j = 0; j < ids.length; j++) top5Diff = Math.max(top5Diff, Math.abs(l[i][ids[j]] - vals[j]));
+                }
+            }
+            out.put("token_by_token_top5_max_abs_diff", top5Diff);
+
+            // 5. chunked prefill: pieces of 7 tokens, logits only from the last
+            double chunkedDiff = 0;
+            for (int s = 0; s < n; s++) {
+                int[] p = prompts.get(s);
+                float[] last = null;
+                for (int start = 0; start < p.length; start += 7) {
+                    int end = Math.min(p.length, start + 7);
+                    float[][] l = b.forward(List.of(new SequenceChunk(s, Arrays.copyOfRange(p, start, end), start,
+                            tables[s], end == p.length)));
+                    if (end == p.length) last = l[0];
+                }
+                chunkedDiff = Math.max(chunkedDiff, maxDiff(last, lastLogits.get(s)));
+            }
+            out.put("chunked_prefill_max_abs_diff", chunkedDiff);
+
+            double worst = Math.max(prefillDiff, Math.max(top5Diff, chunkedDiff));
+            boolean pass = worst < 1e-3 && Boolean.TRUE.equals(out.get("greedy_host_exact"))
+                    && Boolean.TRUE.equals(out.get("greedy_gpu_exact"));
+            out.put("pass", pass);
+        } catch (RuntimeException e) {
+            out.put("pass", false);
+            out.put("error", e.toString());
+            e.printStackTrace();
+        }
+        return out;
+    }
+
+    private static boolean greedyMatches(CudaBackend b, List<int[]> prompts, int[][] tables, float[][] first,
+            List<int[]> expected, boolean onGpu) {
+        int n = prompts.size();
+        int steps = expected.get(0).length;
+        int[][] got = new int[n][steps];
+        int[] next = new int[n];
+        for (int s = 0; s < n; s++) next[s] = argmax(first[s]);
+        List<SamplingParams> params = new ArrayList<>();
+        for (int s = 0; s < n; s++) params.add(SamplingParams.greedy(steps));
+        for (int t = 0; t < steps; t++) {
+            List<SequenceChunk> chunks = new ArrayList<>();
+            for (int s = 0; s < n; s++) {
+                got[s][t] = next[s];
+                chunks.add(new SequenceChunk(s, new int[] {next[s]}, prompts.get(s).length + t, tables[s], true));
+            }
+            if (t == steps - 1) break;
+            if (onGpu) {
+                next = b.forwardAndSample(chunks, params);
+            } else {
+                float[][] l = b.forward(chunks);
+                for (int s = 0; s < n; s++) next[s] = argmax(l[s]);
+            }
+        }
+        boolean all = true;
+        for (int s = 0; s < n; s++) all &= Arrays.equals(got[s], expected.get(s));
+        if (!all) {
+            for (int s = 0; s < n; s++) {
+                System.err.println((onGpu ? "gpu" : "host") + " greedy case " + s + ": got " + Arrays.toString(got[s])
+                        + " expected " + Arrays.toString(expected.get(s)));
+            }
+        }
+        return all;
+    }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    private static double maxDiff(float[] a, float[] b) {
+        if (a == null || a.length != b.length) return Double.POSITIVE_INFINITY;
+        double m = 0;
+        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+        return Double.isNaN(m) ? Double.POSITIVE_INFINITY : m;
+    }
+
+    private static int[] ints(JsonNode a) {
+        int[] r = new int[a.size()];
+        for (int i = 0; i < r.length; i++) r[i] = a.get(i).asInt();
+        return r;
+    }
+
+    private static float[] floats(JsonNode a) {
+        float[] r = new float[a.size()];
+        for (int i = 0; i < r.length; i++) r[i] = (float) a.get(i).asDouble();
+        return r;
+    }
+
+    private static int[] range(int first, int count) {
+        int[] r = new int[count];
+        for (int i = 0; i < count; i++) r[i] = first + i;
+        return r;
+    }
+}

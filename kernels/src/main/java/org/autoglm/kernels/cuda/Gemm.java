@@ -1,0 +1,50 @@
+package org.autoglm.kernels.cuda;
+
+import com.sun.jna.Memory;
+
+/**
+ * The linear layers through cuBLAS: {@code y[rows, out] = x[rows, in] · w[out, in]ᵀ} with row-major PyTorch
+ * weights, fp32 output and fp32 accumulation. Inputs are bf16 ({@code bf16 = true}) or fp32 (exact parity: the
+ * pedantic compute type keeps TF32 off).
+ */
+public final class Gemm implements AutoCloseable {
+
+    private static final long WORKSPACE_BYTES = 32L << 20;   // cuBLAS must not allocate inside graph capture
+
+    private final long handle;
+    private final int inputType;
+    private final int computeType;
+    private final Memory one = new Memory(4);
+    private final Memory zero = new Memory(4);
+
+    public Gemm(CudaDevice device, boolean bf16) {
+        Cublas.load();
+        long[] h = new long[1];
+        Cublas.check(Cublas.cublasCreate_v2(h), "cublasCreate");
+        this.handle = h[0];
+        Cublas.check(Cublas.cublasSetStream_v2(handle, device.stream()), "cublasSetStream");
+        DeviceBuffer workspace = device.allocate(WORKSPACE_BYTES, "cuBLAS workspace");
+        Cublas.check(Cublas.cublasSetWorkspace_v2(handle, workspace.address(), WORKSPACE_BYTES), "cublasSetWorkspace");
+        this.inputType = bf16 ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_32F;
+        this.computeType = bf16 ? Cublas.COMPUTE_32F : Cublas.COMPUTE_32F_PEDANTIC;
+        one.setFloat(0, 1f);
+        zero.setFloat(0, 0f);
+    }
+
+    /**
+     * {@code y = x · wᵀ}. In cuBLAS's column-major terms: {@code yᵀ[out, rows] = w[out, in] · xᵀ[in, rows]},
+     * i.e. A = w (stored as its transpose, so OP_T), B = xᵀ (OP_N).
+     */
+    public void linear(long x, long w, long y, int rows, int in, int out) {
+        int status = Cublas.cublasGemmEx(handle, Cublas.OP_T, Cublas.OP_N, out, rows, in, one, w, inputType, in, x,
+                inputType, in, zero, y, Cublas.CUDA_R_32F, out, computeType, Cublas.GEMM_DEFAULT);
+        if (status != 0) {
+            Cublas.check(status, "cublasGemmEx(rows " + rows + ", in " + in + ", out " + out + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        Cublas.cublasDestroy_v2(handle);
+    }
+}

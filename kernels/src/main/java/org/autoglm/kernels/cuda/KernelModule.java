@@ -1,0 +1,39 @@
+package org.autoglm.kernels.cuda;
+
+import static org.autoglm.kernels.cuda.CuDriver.check;
+
+import com.sun.jna.Memory;
+import java.util.HashMap;
+import java.util.Map;
+
+/** A loaded module (one compiled source) and its kernels by name. */
+public final class KernelModule implements AutoCloseable {
+
+    private final String source;
+    private final long module;
+    private final Map<String, Long> functions = new HashMap<>();
+
+    public KernelModule(String source, byte[] image) {
+        this.source = source;
+        Memory m = new Memory(image.length + 1L);
+        m.write(0, image, 0, image.length);
+        m.setByte(image.length, (byte) 0);
+        long[] out = new long[1];
+        check(CuDriver.cuModuleLoadData(out, m), "cuModuleLoadData(" + source + ")");
+        this.module = out[0];
+    }
+
+    /** The kernel {@code name} ({@code extern "C"} in the source). */
+    public long function(String name) {
+        return functions.computeIfAbsent(name, n -> {
+            long[] out = new long[1];
+            check(CuDriver.cuModuleGetFunction(out, module, n), "cuModuleGetFunction(" + source + ": " + n + ")");
+            return out[0];
+        });
+    }
+
+    @Override
+    public void close() {
+        CuDriver.cuModuleUnload(module);
+    }
+}

@@ -1,0 +1,54 @@
+package org.autoglm.kernels.plan;
+
+/**
+ * Grid and block sizes of our kernels, and the constants they share with the CUDA sources (keep in sync with
+ * {@code attention.cu}: WARPS, ROWS, KEYS, DIMS_PER_LANE).
+ */
+public final class LaunchGeometry {
+
+    /** Query rows (token, head) per attention block. */
+    public static final int ATTENTION_ROWS = 16;
+    /** Keys per shared-memory tile in attention. */
+    public static final int ATTENTION_KEYS = 32;
+    public static final int ATTENTION_THREADS = 128;
+    /** Largest head_dim the attention kernel handles (4 dims per lane). */
+    public static final int MAX_HEAD_DIM = 128;
+    /** Most key splits of one sequence in split-K decode. */
+    public static final int MAX_SPLITS = 16;
+    public static final int SAMPLING_THREADS = 1024;
+
+    private LaunchGeometry() {}
+
+    /** Threads for a one-row-per-block kernel over {@code width} elements: ~4 elements each, 32..1024. */
+    public static int rowThreads(int width) {
+        int t = ((width + 3) / 4 + 31) / 32 * 32;
+        return Math.max(32, Math.min(1024, t));
+    }
+
+    /** Blocks for a grid-stride kernel over {@code n} elements: enough to fill the GPU, no more than needed. */
+    public static int strideBlocks(long n, int threads, int multiprocessors) {
+        long needed = (n + threads - 1) / threads;
+        return (int) Math.max(1, Math.min(needed, 16L * multiprocessors));
+    }
+
+    /** Work items (tiles of ATTENTION_ROWS rows) for a sequence chunk of {@code tokens} tokens. */
+    public static int attentionTiles(int tokens, int group) {
+        return (tokens * group + ATTENTION_ROWS - 1) / ATTENTION_ROWS;
+    }
+
+    /** Dynamic shared memory of paged_attention: K tile (padded), V tile, Q tile, all fp32. */
+    public static int attentionSharedBytes(int headDim) {
+        return 4 * (ATTENTION_KEYS * (headDim + 1) + ATTENTION_KEYS * headDim + ATTENTION_ROWS * headDim);
+    }
+
+    /**
+     * Key splits for decode: enough blocks for two waves over the GPU, at most MAX_SPLITS, and no more splits
+     * than key tiles in the longest context.
+     */
+    public static int attentionSplits(int workItems, int kvHeads, int multiprocessors, int maxKeys) {
+        int blocks = Math.max(1, workItems * kvHeads);
+        int splits = (2 * multiprocessors + blocks - 1) / blocks;
+        int tiles = Math.max(1, (maxKeys + ATTENTION_KEYS - 1) / ATTENTION_KEYS);
+        return Math.max(1, Math.min(Math.min(splits, MAX_SPLITS), tiles));
+    }
+}

@@ -1,0 +1,170 @@
+// Attention over the paged KV cache, for packed variable-length chunks (prefill, chunked prefill, decode).
+//
+// A "row" is one (token, query head) pair. A block works on a tile of ROWS rows of one sequence that share
+// one KV head (GQA: the group of query heads of that KV head, for one or more consecutive tokens), streams the
+// sequence's keys and values through shared memory KEYS at a time, and keeps an online softmax per row
+// (flash attention on CUDA cores). Causality: the row of the token at position p sees keys 0..p, which the
+// kv_cache_write kernel has stored before this kernel runs, so a chunk also sees the cached prefix.
+//
+// Split-K ("flash decoding"): with num_splits > 1, grid.z cuts each sequence's keys into ranges; every block
+// writes an unnormalised partial (acc, max, sum) and attention_combine merges them. Decode uses it so that a
+// small batch still fills the GPU.
+#include "common.cuh"
+
+#define WARPS 4
+#define ROWS_PER_WARP 4
+#define ROWS (WARPS * ROWS_PER_WARP)
+#define KEYS 32
+#define DIMS_PER_LANE 4   // head_dim <= 128
+
+// grid: (work items, num_kv_heads, num_splits); block: 128 threads;
+// dynamic shared memory: (KEYS * (head_dim + 1) + KEYS * head_dim + ROWS * head_dim) floats.
+// work[2w] = sequence, work[2w + 1] = tile index within that sequence's rows (row f = token * group + head).
+extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
+        const float* qkv, const elem_t* k_cache, const elem_t* v_cache,
+        const int* block_tables, const int* seq_starts, const int* positions, const int* work,
+        elem_t* out, float* part_acc, float* part_ml,
+        int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq,
+        int num_splits, float scale) {
+    extern __shared__ float smem[];
+    const int D = head_dim;
+    float* k_tile = smem;                       // KEYS x (D + 1): padded so lane j reads row j without conflicts
+    float* v_tile = k_tile + KEYS * (D + 1);    // KEYS x D
+    float* q_tile = v_tile + KEYS * D;          // ROWS x D
+
+    const int group = num_heads / num_kv_heads;
+    const int seq = work[2 * blockIdx.x], tile = work[2 * blockIdx.x + 1];
+    const int kv_head = blockIdx.y, split = blockIdx.z;
+    const int tok0 = seq_starts[seq];
+    const int seq_rows = (seq_starts[seq + 1] - tok0) * group;
+    const int first_row = tile * ROWS;
+    if (first_row >= seq_rows) return;   // whole block leaves together
+    const int qkv_stride = (num_heads + 2 * num_kv_heads) * D;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+
+    for (int i = threadIdx.x; i < ROWS * D; i += blockDim.x) {
+        const int r = i / D, d = i - r * D, f = first_row + r;
+        float q = 0.f;
+        if (f < seq_rows) {
+            const int t = tok0 + f / group, h = kv_head * group + f % group;
+            q = qkv[(long long) t * qkv_stride + h * D + d];
+        }
+        q_tile[i] = q;
+    }
+
+    // Keys visible to each of this warp's rows (0 for rows past the sequence's end).
+    int visible[ROWS_PER_WARP];
+    for (int j = 0; j < ROWS_PER_WARP; j++) {
+        const int f = first_row + warp * ROWS_PER_WARP + j;
+        visible[j] = f < seq_rows ? positions[tok0 + f / group] + 1 : 0;
+    }
+    const int last_row = min(first_row + ROWS, seq_rows) - 1;
+    const int tile_keys = positions[tok0 + last_row / group] + 1;   // positions grow within a sequence
+    const int per_split = ((tile_keys + num_splits - 1) / num_splits + KEYS - 1) / KEYS * KEYS;
+    const int k_begin = split * per_split;
+    const int k_end = min(tile_keys, k_begin + per_split);
+    const int* table = block_tables + (long long) seq * max_blocks_per_seq;
+
+    float m[ROWS_PER_WARP], l[ROWS_PER_WARP], acc[ROWS_PER_WARP][DIMS_PER_LANE];
+    for (int j = 0; j < ROWS_PER_WARP; j++) {
+        m[j] = NEG_INF;
+        l[j] = 0.f;
+        for (int e = 0; e < DIMS_PER_LANE; e++) acc[j][e] = 0.f;
+    }
+
+    for (int k0 = k_begin; k0 < k_end; k0 += KEYS) {
+        __syncthreads();   // the previous tile (and, first time round, q_tile) is complete
+        for (int i = threadIdx.x; i < KEYS * D; i += blockDim.x) {
+            const int j = i / D, d = i - j * D, pos = k0 + j;
+            float kv = 0.f, vv = 0.f;
+            if (pos < k_end) {
+                const long long slot = (long long) table[pos / block_size] * block_size + pos % block_size;
+                const long long off = (slot * num_kv_heads + kv_head) * D + d;
+                kv = to_float(k_cache[off]);
+                vv = to_float(v_cache[off]);
+            }
+            k_tile[j * (D + 1) + d] = kv;
+            v_tile[j * D + d] = vv;
+        }
+        __syncthreads();
+
+        // Scores of this lane's key against each of the warp's rows.
+        const int key = k0 + lane;
+        float s[ROWS_PER_WARP];
+        for (int j = 0; j < ROWS_PER_WARP; j++) s[j] = 0.f;
+        const float* krow = k_tile + lane * (D + 1);
+        const float* qrows = q_tile + warp * ROWS_PER_WARP * D;
+        for (int d = 0; d < D; d++) {
+            const float kd = krow[d];
+            for (int j = 0; j < ROWS_PER_WARP; j++) s[j] += qrows[j * D + d] * kd;
+        }
+
+        float p[ROWS_PER_WARP];
+        for (int j = 0; j < ROWS_PER_WARP; j++) {
+            const float score = (key < k_end && key < visible[j]) ? s[j] * scale : NEG_INF;
+            const float m_new = fmaxf(m[j], warp_max(score));
+            const bool none = m_new == NEG_INF;   // nothing visible yet: keep everything at zero
+            p[j] = none ? 0.f : expf(score - m_new);
+            const float correction = none ? 1.f : expf(m[j] - m_new);
+            l[j] = l[j] * correction + warp_sum(p[j]);
+            for (int e = 0; e < DIMS_PER_LANE; e++) acc[j][e] *= correction;
+            m[j] = m_new;
+        }
+
+        for (int jj = 0; jj < KEYS; jj++) {
+            float v[DIMS_PER_LANE];
+            for (int e = 0; e < DIMS_PER_LANE; e++) {
+                const int d = lane + 32 * e;
+                v[e] = d < D ? v_tile[jj * D + d] : 0.f;
+            }
+            for (int j = 0; j < ROWS_PER_WARP; j++) {
+                const float pj = __shfl_sync(0xffffffffu, p[j], jj);
+                for (int e = 0; e < DIMS_PER_LANE; e++) acc[j][e] += pj * v[e];
+            }
+        }
+    }
+
+    for (int j = 0; j < ROWS_PER_WARP; j++) {
+        const int f = first_row + warp * ROWS_PER_WARP + j;
+        if (f >= seq_rows) continue;
+        const long long row = (long long) (tok0 + f / group) * num_heads + kv_head * group + f % group;
+        if (num_splits == 1) {
+            const float inv = l[j] > 0.f ? 1.f / l[j] : 0.f;
+            for (int e = 0; e < DIMS_PER_LANE; e++) {
+                const int d = lane + 32 * e;
+                if (d < D) out[row * D + d] = from_float(acc[j][e] * inv);
+            }
+        } else {
+            const long long part = row * num_splits + split;
+            for (int e = 0; e < DIMS_PER_LANE; e++) {
+                const int d = lane + 32 * e;
+                if (d < D) part_acc[part * D + d] = acc[j][e];
+            }
+            if (lane == 0) {
+                part_ml[2 * part] = m[j];
+                part_ml[2 * part + 1] = l[j];
+            }
+        }
+    }
+}
+
+// Merges the split-K partials of paged_attention. grid: rows (tokens * num_heads); block: any.
+extern "C" __global__ void attention_combine(const float* part_acc, const float* part_ml, elem_t* out,
+                                             int num_splits, int head_dim) {
+    const long long row = blockIdx.x;
+    const float* ml = part_ml + row * num_splits * 2;
+    float m = NEG_INF;
+    for (int s = 0; s < num_splits; s++) m = fmaxf(m, ml[2 * s]);
+    float total = 0.f;
+    for (int s = 0; s < num_splits; s++) {
+        if (ml[2 * s + 1] > 0.f) total += expf(ml[2 * s] - m) * ml[2 * s + 1];
+    }
+    const float inv = total > 0.f ? 1.f / total : 0.f;
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+        float o = 0.f;
+        for (int s = 0; s < num_splits; s++) {
+            if (ml[2 * s + 1] > 0.f) o += expf(ml[2 * s] - m) * part_acc[(row * num_splits + s) * head_dim + d];
+        }
+        out[row * head_dim + d] = from_float(o * inv);
+    }
+}

@@ -1,0 +1,56 @@
+// Shared by every kernel source. Compiled by NVRTC at start-up (no system headers are available there),
+// so this file includes nothing: bf16 is handled as raw bits.
+//
+// elem_t is the storage type of weights, GEMM inputs and the KV cache: bf16 when AUTOGLM_BF16 is defined,
+// else fp32 (the exact-parity path). Arithmetic is always fp32.
+#pragma once
+
+#ifdef AUTOGLM_BF16
+typedef unsigned short elem_t;
+__device__ __forceinline__ float to_float(elem_t x) { return __uint_as_float(((unsigned int) x) << 16); }
+// Round to nearest even, as torch's .to(torch.bfloat16); NaN stays NaN.
+__device__ __forceinline__ elem_t from_float(float f) {
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (elem_t) ((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (elem_t) (u >> 16);
+}
+#else
+typedef float elem_t;
+__device__ __forceinline__ float to_float(elem_t x) { return x; }
+__device__ __forceinline__ elem_t from_float(float f) { return f; }
+#endif
+
+#define WARP 32
+#define NEG_INF (__int_as_float(0xff800000))
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over a block of up to 1024 threads; every thread gets the result. scratch: 32 floats of shared memory.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.f;
+    return warp_sum(v);
+}
+
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : NEG_INF;
+    return warp_max(v);
+}

@@ -1,0 +1,125 @@
+// Next token from logits on the GPU, so that only token ids cross to the host.
+// Greedy: argmax, lowest id on ties (torch.argmax). Otherwise, as HF's warpers in order: logits / temperature,
+// keep values >= the k-th largest (top-k, ties kept), keep the smallest top set whose probability reaches top_p
+// (top-p), then draw with a counter-based generator seeded per sequence and step (reproducible for a seed).
+#include "common.cuh"
+
+#define THREADS 1024
+
+// Float order as unsigned order, so thresholds can be found by bisection over 32 bits.
+__device__ __forceinline__ unsigned int ordered(float f) {
+    unsigned int u = __float_as_uint(f);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+__device__ __forceinline__ unsigned long long splitmix64(unsigned long long x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+
+// Largest threshold (in ordered bits) whose kept set {x >= t} still satisfies enough(count or mass).
+// mode 0: count of values >= t must reach target; mode 1: sum of exp(x - max) over values >= t (and >= floor).
+__device__ unsigned int bisect(const float* x, int n, float mx, unsigned int floor_bits, int mode, float target,
+                               float* scratch) {
+    unsigned int lo = floor_bits, hi = 0xffffffffu;   // invariant: lo satisfies the target
+    while (lo < hi) {
+        const unsigned int mid = lo + (unsigned int) (((unsigned long long) hi - lo + 1) >> 1);
+        float local = 0.f;
+        for (int i = threadIdx.x; i < n; i += blockDim.x) {
+            if (ordered(x[i]) >= mid) local += mode == 0 ? 1.f : expf(x[i] - mx);
+        }
+        const float total = block_sum(local, scratch);
+        if (total >= target) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+}
+
+// One row per block (THREADS threads). logits is overwritten with logits / temperature.
+// temperature <= 0: greedy. top_k <= 0: no top-k. top_p >= 1: no top-p. positions seed the draw per step.
+extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
+        float* logits, int vocab, const float* temperature, const int* top_k, const float* top_p,
+        const unsigned long long* seeds, const int* steps, int* out_ids) {
+    __shared__ float scratch[32];
+    __shared__ float best_val[32];
+    __shared__ int best_id[32];
+    __shared__ float chunk_mass[THREADS];
+    float* x = logits + (long long) blockIdx.x * vocab;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const float t = temperature[blockIdx.x];
+
+    // argmax (greedy answer, and the max for the softmax)
+    float bv = NEG_INF;
+    int bi = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        float v = x[i];
+        if (t > 0.f) { v = v / t; x[i] = v; }
+        if (v > bv || (v == bv && i < bi)) { bv = v; bi = i; }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (ov > bv || (ov == bv && oi < bi)) { bv = ov; bi = oi; }
+    }
+    if (lane == 0) { best_val[warp] = bv; best_id[warp] = bi; }
+    __syncthreads();
+    if (warp == 0) {
+        bv = lane < (blockDim.x >> 5) ? best_val[lane] : NEG_INF;
+        bi = lane < (blockDim.x >> 5) ? best_id[lane] : 0x7fffffff;
+        for (int o = 16; o > 0; o >>= 1) {
+            const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+            const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (ov > bv || (ov == bv && oi < bi)) { bv = ov; bi = oi; }
+        }
+        if (lane == 0) { best_val[0] = bv; best_id[0] = bi; }
+    }
+    __syncthreads();
+    if (t <= 0.f) {
+        if (threadIdx.x == 0) out_ids[blockIdx.x] = best_id[0];
+        return;
+    }
+    const float mx = best_val[0];
+
+    unsigned int floor_bits = 0u;
+    const int k = top_k[blockIdx.x];
+    if (k > 0 && k < vocab) floor_bits = bisect(x, vocab, mx, 0u, 0, (float) k, scratch);
+    float kept = 0.f;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) if (ordered(x[i]) >= floor_bits) kept += expf(x[i] - mx);
+    kept = block_sum(kept, scratch);
+    const float p = top_p[blockIdx.x];
+    if (p < 1.f) {
+        floor_bits = bisect(x, vocab, mx, floor_bits, 1, p * kept, scratch);
+        kept = 0.f;
+        for (int i = threadIdx.x; i < vocab; i += blockDim.x) if (ordered(x[i]) >= floor_bits) kept += expf(x[i] - mx);
+        kept = block_sum(kept, scratch);
+    }
+
+    // Draw u in [0, kept) and find the token where the running mass (in id order) passes u.
+    const unsigned long long r = splitmix64(seeds[blockIdx.x] ^ splitmix64((unsigned long long) steps[blockIdx.x]));
+    const float u = (float) ((r >> 11) * (1.0 / 9007199254740992.0)) * kept;
+    const int per = (vocab + blockDim.x - 1) / blockDim.x;
+    const int begin = threadIdx.x * per, end = min(vocab, begin + per);
+    float mass = 0.f;
+    for (int i = begin; i < end; i++) if (ordered(x[i]) >= floor_bits) mass += expf(x[i] - mx);
+    chunk_mass[threadIdx.x] = mass;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float run = 0.f;
+        int chosen = -1, owner = -1;
+        for (int c = 0; c < (int) blockDim.x && owner < 0; c++) {
+            if (run + chunk_mass[c] > u) owner = c; else run += chunk_mass[c];
+        }
+        if (owner >= 0) {
+            const int b = owner * per, e = min(vocab, b + per);
+            for (int i = b; i < e; i++) {
+                if (ordered(x[i]) < floor_bits) continue;
+                chosen = i;   // rounding can leave u just past the end: fall back to the last kept token
+                run += expf(x[i] - mx);
+                if (run > u) break;
+            }
+        }
+        out_ids[blockIdx.x] = chosen >= 0 ? chosen : best_id[0];
+    }
+}

@@ -1,0 +1,31 @@
+package org.autoglm.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.autoglm.kernels.cuda.CudaDevice;
+import org.junit.jupiter.api.Test;
+
+class BackendFactoryTest {
+
+    @Test
+    void parsesTheThreeKindsInAnyCase() {
+        assertThat(BackendFactory.Kind.parse("cuda")).isEqualTo(BackendFactory.Kind.CUDA);
+        assertThat(BackendFactory.Kind.parse(" DJL ")).isEqualTo(BackendFactory.Kind.DJL);
+        assertThat(BackendFactory.Kind.parse("Auto")).isEqualTo(BackendFactory.Kind.AUTO);
+        assertThatThrownBy(() -> BackendFactory.Kind.parse("tpu")).hasMessage("unknown backend 'tpu': use cuda, djl or auto");
+    }
+
+    @Test
+    void autoPicksCudaExactlyWhenAGpuIsUsable() {
+        BackendFactory.Kind expected = CudaDevice.probe() > 0 ? BackendFactory.Kind.CUDA : BackendFactory.Kind.DJL;
+        assertThat(BackendFactory.resolve(BackendFactory.Kind.AUTO)).isEqualTo(expected);
+        assertThat(BackendFactory.resolve(BackendFactory.Kind.DJL)).isEqualTo(BackendFactory.Kind.DJL);
+    }
+
+    @Test
+    void theCpuNativesAreOnThisTestClasspath() {
+        // kernels' tests carry pytorch-native-cpu; the -Pcuda node jar does not (checked by the device script)
+        assertThat(BackendFactory.cpuNativesPresent()).isTrue();
+    }
+}

@@ -1,0 +1,49 @@
+package org.autoglm.kernels.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class LaunchGeometryTest {
+
+    @Test
+    void rowKernelsUseAboutFourElementsPerThreadInWholeWarps() {
+        assertThat(LaunchGeometry.rowThreads(64)).isEqualTo(32);
+        assertThat(LaunchGeometry.rowThreads(2048)).isEqualTo(512);
+        assertThat(LaunchGeometry.rowThreads(4096)).isEqualTo(1024);
+        assertThat(LaunchGeometry.rowThreads(151552)).isEqualTo(1024);
+        assertThat(LaunchGeometry.rowThreads(130)).isEqualTo(64);
+    }
+
+    @Test
+    void strideGridsFillTheGpuButNoMore() {
+        assertThat(LaunchGeometry.strideBlocks(100, 256, 132)).isEqualTo(1);
+        assertThat(LaunchGeometry.strideBlocks(257, 256, 132)).isEqualTo(2);
+        assertThat(LaunchGeometry.strideBlocks(1L << 32, 256, 132)).isEqualTo(16 * 132);
+    }
+
+    @Test
+    void attentionTilesCoverEveryTokenHeadRow() {
+        assertThat(LaunchGeometry.attentionTiles(1, 16)).isEqualTo(1);
+        assertThat(LaunchGeometry.attentionTiles(1, 2)).isEqualTo(1);
+        assertThat(LaunchGeometry.attentionTiles(2048, 16)).isEqualTo(2048);
+        assertThat(LaunchGeometry.attentionTiles(30, 2)).isEqualTo(4);
+    }
+
+    @Test
+    void attentionSharedMemoryStaysUnderTheDefault48KiBForHeadDim128() {
+        assertThat(LaunchGeometry.attentionSharedBytes(128)).isEqualTo(4 * (32 * 129 + 32 * 128 + 16 * 128));
+        assertThat(LaunchGeometry.attentionSharedBytes(128)).isLessThan(48 * 1024);
+    }
+
+    @Test
+    void decodeSplitsFillTwoWavesWithinLimits() {
+        // batch 1 of a 2-KV-head model on 132 SMs: 132 splits wanted, capped at 16
+        assertThat(LaunchGeometry.attentionSplits(1, 2, 132, 4096)).isEqualTo(LaunchGeometry.MAX_SPLITS);
+        // but never more splits than key tiles
+        assertThat(LaunchGeometry.attentionSplits(1, 2, 132, 100)).isEqualTo(4);
+        // a large batch fills the GPU on its own
+        assertThat(LaunchGeometry.attentionSplits(256, 2, 132, 4096)).isEqualTo(1);
+        assertThat(LaunchGeometry.attentionSplits(32, 4, 132, 4096)).isEqualTo(3);
+    }
+}

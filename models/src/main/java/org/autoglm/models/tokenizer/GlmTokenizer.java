@@ -1,0 +1,124 @@
+package org.autoglm.models.tokenizer;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.autoglm.models.ModelLoadException;
+
+/**
+ * The checkpoint's own tokenizer: the Hugging Face {@code tokenizer.json} run by DJL's binding of the Rust
+ * {@code tokenizers} library, so ids are exactly what transformers produces.
+ *
+ * <p>DJL defaults differ from transformers' {@code encode(add_special_tokens=False)}: it adds the
+ * post-processor's special tokens and truncates to 512 tokens with padding on. All three are switched off
+ * here; the chat template already writes {@code [gMASK]<sop>} into the text.
+ *
+ * <p>Thread-safe: encode and decode only read the native tokenizer.
+ */
+public final class GlmTokenizer implements AutoCloseable {
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final TokenizerVocabulary vocabulary;
+    private final int[] eosTokenIds;
+
+    private GlmTokenizer(HuggingFaceTokenizer tokenizer, TokenizerVocabulary vocabulary, int[] eosTokenIds) {
+        this.tokenizer = tokenizer;
+        this.vocabulary = vocabulary;
+        this.eosTokenIds = eosTokenIds;
+    }
+
+    /**
+     * Loads {@code tokenizer.json} from a checkpoint directory (offline), plus the end-of-sequence ids from
+     * {@code generation_config.json}, {@code config.json} and {@code tokenizer_config.json}.
+     *
+     * @throws ModelLoadException naming the file when it is missing or cannot be parsed
+     */
+    public static GlmTokenizer load(Path modelDir) {
+        Path file = modelDir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException("no tokenizer at " + file.toAbsolutePath()
+                    + ": a checkpoint directory needs the Hugging Face tokenizer.json next to config.json");
+        }
+        TokenizerVocabulary vocabulary = TokenizerVocabulary.read(file);
+        HuggingFaceTokenizer tokenizer;
+        try {
+            tokenizer = HuggingFaceTokenizer.newInstance(file, Map.of(
+                    "addSpecialTokens", "false",
+                    "truncation", "false",
+                    "padding", "false"));
+        } catch (IOException | RuntimeException e) {
+            throw new ModelLoadException("cannot load tokenizer " + file.toAbsolutePath() + ": " + e.getMessage()
+                    + " (is it a Hugging Face tokenizers file?)", e);
+        }
+        int[] eos = EosTokens.read(modelDir, vocabulary);
+        return new GlmTokenizer(tokenizer, vocabulary, eos);
+    }
+
+    /** Token ids of {@code text}, with no special tokens added (special tokens written in the text are kept). */
+    public int[] encode(String text) {
+        long[] ids = tokenizer.encode(text, false, false).getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = (int) ids[i];
+        }
+        return out;
+    }
+
+    /** Text of {@code ids}; bytes that do not form valid UTF-8 come out as U+FFFD, as in transformers. */
+    public String decode(int[] ids, boolean skipSpecialTokens) {
+        return decode(ids, 0, ids.length, skipSpecialTokens);
+    }
+
+    /** Text of {@code ids[from, to)}. */
+    public String decode(int[] ids, int from, int to, boolean skipSpecialTokens) {
+        long[] wide = new long[to - from];
+        for (int i = from; i < to; i++) {
+            int id = ids[i];
+            if (id < 0 || id >= vocabulary.size()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, "
+                        + vocabulary.size() + ")");
+            }
+            wide[i - from] = id;
+        }
+        return tokenizer.decode(wide, skipSpecialTokens);
+    }
+
+    /** One past the largest token id the tokenizer knows (regular and added tokens). */
+    public int vocabSize() {
+        return vocabulary.size();
+    }
+
+    /** The id of a token string as it appears in the vocabulary (e.g. {@code <|user|>}), if any. */
+    public OptionalInt tokenId(String token) {
+        return vocabulary.id(token);
+    }
+
+    /** Whether {@code id} is an added token marked special ({@code <|endoftext|>}, {@code [gMASK]}, ...). */
+    public boolean isSpecial(int id) {
+        return vocabulary.isSpecial(id);
+    }
+
+    /** Every id that ends generation, from the checkpoint's configs; never empty for a GLM checkpoint. */
+    public int[] eosTokenIds() {
+        return eosTokenIds.clone();
+    }
+
+    /** A fresh streaming detokenizer for one sequence, skipping special tokens in its text. */
+    public StreamingDetokenizer newDetokenizer() {
+        return new StreamingDetokenizer(this, true);
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    @Override
+    public String toString() {
+        return "GlmTokenizer[vocab=" + vocabulary.size() + ", eos=" + Arrays.toString(eosTokenIds) + "]";
+    }
+}

@@ -1,0 +1,48 @@
+package org.autoglm.models.weights;
+
+/** Floating-point element types a checkpoint may store; names as in the safetensors header. */
+public enum DType {
+    F32(4),
+    F16(2),
+    BF16(2);
+
+    private final int bytes;
+
+    DType(int bytes) {
+        this.bytes = bytes;
+    }
+
+    /** Bytes per element. */
+    public int bytes() {
+        return bytes;
+    }
+
+    /** The dtype of a safetensors header entry, or {@code null} when it is not one we read. */
+    static DType fromSafetensors(String name) {
+        for (DType d : values()) {
+            if (d.name().equals(name)) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /** The dtype for a {@code config.json} {@code dtype} string such as {@code bfloat16}. */
+    public static DType fromTorchName(String torchDtype) {
+        return switch (torchDtype) {
+            case "float32", "float" -> F32;
+            case "float16", "half" -> F16;
+            case "bfloat16" -> BF16;
+            default -> throw new IllegalArgumentException("unknown dtype " + torchDtype);
+        };
+    }
+
+    /** The name {@code config.json} uses for this dtype. */
+    public String torchName() {
+        return switch (this) {
+            case F32 -> "float32";
+            case F16 -> "float16";
+            case BF16 -> "bfloat16";
+        };
+    }
+}

@@ -1,0 +1,63 @@
+package org.autoglm.node.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.autoglm.kernels.BackendFactory;
+import org.autoglm.kernels.bench.BenchShapes;
+import org.autoglm.kernels.bench.DecodeBench;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bench-decode}: decode tokens/s per batch size, prefill tokens/s for a 2048-token prompt and the
+ * weight-streaming limit, on random bf16 weights of a named shape built on the GPU.
+ */
+@Command(name = "bench-decode", mixinStandardHelpOptions = true,
+        description = "Measure decode and prefill throughput of the GPU backend on random weights of a model shape.")
+public final class BenchDecodeCommand implements Callable<Integer> {
+
+    @Option(names = "--backend", defaultValue = "cuda", description = "cuda or auto (the benchmark needs a GPU)")
+    String backend;
+
+    @Option(names = "--shape", required = true, description = "glm-edge-1.5b or glm-4-9b")
+    String shape;
+
+    @Option(names = "--batch", split = ",", defaultValue = "1,8,64,256", description = "batch sizes, e.g. 1,8,64,256")
+    List<Integer> batches;
+
+    @Option(names = "--prompt-tokens", defaultValue = "128", description = "prompt length of each sequence")
+    int promptTokens;
+
+    @Option(names = "--new-tokens", defaultValue = "128", description = "decode steps per batch size")
+    int newTokens;
+
+    @Option(names = "--gpu-memory-utilization", defaultValue = "0.90", description = "share of GPU memory to use")
+    double gpuMemoryUtilization;
+
+    @Option(names = "--json", description = "print the figures as JSON")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        BackendFactory.Kind kind = BackendFactory.resolve(BackendFactory.Kind.parse(backend));
+        if (kind != BackendFactory.Kind.CUDA) {
+            throw new IllegalArgumentException("bench-decode measures the CUDA backend, and "
+                    + (backend.equalsIgnoreCase("auto") ? "no GPU is usable here" : "--backend " + backend
+                    + " is not it") + "; run it on a GPU host with --backend cuda");
+        }
+        BenchShapes.byName(shape);   // fail fast on an unknown shape
+        if (batches.stream().anyMatch(b -> b < 1) || promptTokens < 1 || newTokens < 1) {
+            throw new IllegalArgumentException("--batch, --prompt-tokens and --new-tokens must be positive");
+        }
+        Map<String, Object> figures = DecodeBench.run(shape, batches, promptTokens, newTokens, gpuMemoryUtilization);
+        if (json) {
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(figures));
+        } else {
+            figures.forEach((k, v) -> System.out.println(k + ": " + v));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,39 @@
+package org.autoglm.node.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The node's command line: {@code java -jar autoglm-node.jar <command> ...}. */
+@Command(
+        name = "autoglm-node",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Serve GLM-family models from a fleet of identical nodes.",
+        subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, InitDemoCommand.class, ServeCommand.class,
+                BenchDecodeCommand.class})
+public final class Main implements Runnable {
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line; tests call {@code commandLine().execute(...)} in-process. */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(new OneLineErrors());
+        return cli;
+    }
+
+    @Override
+    public void run() {
+        CommandLine.usage(this, System.err);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"autoglm-node " + (v == null ? "dev" : v)};
+        }
+    }
+}

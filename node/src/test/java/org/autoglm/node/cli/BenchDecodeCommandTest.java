@@ -1,0 +1,44 @@
+package org.autoglm.node.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.autoglm.kernels.cuda.CudaDevice;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class BenchDecodeCommandTest {
+
+    private static String[] run(String... args) {
+        CommandLine cli = Main.commandLine();
+        StringWriter err = new StringWriter();
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute(args);
+        return new String[] {String.valueOf(code), err.toString()};
+    }
+
+    @Test
+    void withoutAGpuItSaysSoInOneLine() {
+        assumeTrue(CudaDevice.probe() == 0, "a GPU is present: the benchmark would run");
+        String[] r = run("bench-decode", "--backend", "auto", "--shape", "glm-4-9b");
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[1].strip()).isEqualTo("error: bench-decode measures the CUDA backend, and no GPU is usable here;"
+                + " run it on a GPU host with --backend cuda");
+    }
+
+    @Test
+    void theCpuBackendIsNotWhatItMeasures() {
+        String[] r = run("bench-decode", "--backend", "djl", "--shape", "glm-4-9b");
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[1]).contains("--backend djl is not it");
+    }
+
+    @Test
+    void unknownBackendsAndMissingShapesAreRejected() {
+        assertThat(run("bench-decode", "--backend", "tpu", "--shape", "glm-4-9b")[1])
+                .contains("unknown backend 'tpu': use cuda, djl or auto");
+        assertThat(run("bench-decode", "--backend", "cuda")[1]).contains("Missing required option: '--shape");
+    }
+}
