@@ -28,38 +28,56 @@ public final class Cluster implements AutoCloseable {
     private final NodeRegistry registry;
     private final RequestQueue queue;
     private final SessionCache sessions;
-    private final Worker worker;
+    private volatile Worker worker;
     private final Dispatcher dispatcher;
     private final PlacementLoop placementLoop;
     private final LeaderLease lease;
 
-    private Cluster(GridNode grid, NodeInfo self, Supplier<NodeLoad> load, RequestExecutor executor) {
+    private Cluster(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
         this.grid = grid;
         this.registry = new NodeRegistry(grid, self, load);
         this.queue = new RequestQueue(grid);
         this.sessions = new SessionCache(grid);
-        this.worker = new Worker(grid, queue, executor);
         this.dispatcher = new Dispatcher(grid, queue);
         this.placementLoop = new PlacementLoop(grid, queue, registry, new Placement());
         this.lease = new LeaderLease(grid).addListener(placementLoop).start();
     }
 
     /**
-     * Starts the grid node and joins the cluster.
+     * Starts the grid node and joins the cluster. The node takes part in the registry, the queue, sessions and
+     * elections at once, and runs requests once {@link #serve} gives it an executor.
      *
-     * @param self     this node's attributes (its grid id is filled in)
-     * @param load     sampled for every heartbeat
-     * @param executor runs requests placed on this node
+     * @param self this node's attributes (its grid id is filled in); a null model means "nothing to serve yet"
+     * @param load sampled for every heartbeat
      */
-    public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load,
-                                RequestExecutor executor) {
+    public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
         GridNode grid = GridNode.start(configure);
         try {
-            return new Cluster(grid, self, load, executor);
+            return new Cluster(grid, self, load);
         } catch (RuntimeException e) {
             grid.close();
             throw e;
         }
+    }
+
+    /** Starts a grid member that runs requests on {@code executor} right away (tests, tools). */
+    public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load,
+                                RequestExecutor executor) {
+        Cluster cluster = start(configure, self, load);
+        cluster.serve(self, executor);
+        return cluster;
+    }
+
+    /**
+     * This node can run requests now (its model is loaded): publishes {@code self} (model, limits) and starts
+     * taking the work the leader places here.
+     */
+    public synchronized void serve(NodeInfo self, RequestExecutor executor) {
+        if (worker != null) {
+            throw new IllegalStateException("this node already serves");
+        }
+        worker = new Worker(grid, queue, executor);
+        registry.update(self);
     }
 
     public GridNode grid() { return grid; }
@@ -68,6 +86,7 @@ public final class Cluster implements AutoCloseable {
     public SessionCache sessions() { return sessions; }
     public Dispatcher dispatcher() { return dispatcher; }
     public LeaderLease lease() { return lease; }
+    /** The worker running requests placed here, or null before {@link #serve}. */
     public Worker worker() { return worker; }
 
     @Override
@@ -75,7 +94,9 @@ public final class Cluster implements AutoCloseable {
         lease.close();
         placementLoop.close();
         dispatcher.close();
-        worker.close();
+        if (worker != null) {
+            worker.close();
+        }
         registry.close();
         grid.close();
     }

@@ -73,6 +73,7 @@ public final class GridNode implements AutoCloseable {
         GridConfig config = new GridConfig();
         configure.accept(config);
         config.validate();
+        pickFreePortIfAlone(config);
         try {
             Ignite ignite = Ignition.start(igniteConfiguration(config));
             GridNode node = new GridNode(config, ignite);
@@ -146,6 +147,32 @@ public final class GridNode implements AutoCloseable {
         spi.setLocalPortRange(0);
         spi.setIpFinder(new TcpDiscoveryVmIpFinder().setAddresses(addresses));
         return spi;
+    }
+
+    /**
+     * A lone node (no peers) moves to the next free port pair if its grid port is taken, so that several single
+     * nodes can run on one host; it lists only itself, so it never joins another. Peers need exact ports.
+     */
+    private static void pickFreePortIfAlone(GridConfig config) {
+        if (!config.peers.isEmpty()) {
+            return;
+        }
+        for (int port = config.gridPort; port < config.gridPort + 100; port++) {
+            if (free(config.host, port) && free(config.host, port + GridConfig.COMMUNICATION_OFFSET)) {
+                config.gridPort = port;
+                return;
+            }
+        }
+    }
+
+    private static boolean free(String host, int port) {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+            socket.setReuseAddress(false);
+            socket.bind(new java.net.InetSocketAddress(host, port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Mutual TLS: the node presents its certificate and trusts only certificates signed by the cluster CA. */

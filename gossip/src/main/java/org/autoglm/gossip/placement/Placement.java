@@ -94,6 +94,9 @@ public final class Placement {
         if (node.draining()) {
             return "draining";
         }
+        if (node.info().model() == null) {
+            return "no model loaded yet";
+        }
         if (request.model() != null && !request.model().equals(node.info().model())) {
             return "serves " + node.info().model();
         }

@@ -35,7 +35,7 @@ public final class NodeRegistry implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
 
     private final GridNode grid;
-    private final NodeInfo self;
+    private volatile NodeInfo self;
     private final Supplier<NodeLoad> load;
     private final GridConfig.Health times;
     private final IgniteCache<UUID, Heartbeat> nodes;
@@ -78,12 +78,18 @@ public final class NodeRegistry implements AutoCloseable {
         heartbeats.scheduleAtFixedRate(this::publishQuietly, period, period, TimeUnit.MILLISECONDS);
     }
 
+    /** Replaces this node's attributes (model loaded, limits known) and publishes them at once. */
+    public void update(NodeInfo info) {
+        this.self = info.withNodeId(grid.localId());
+        publishQuietly();
+    }
+
     /** This node's attributes, with its grid node id. */
     public NodeInfo self() {
         return self;
     }
 
-    private void publish() {
+    private synchronized void publish() {
         NodeLoad now = load.get();
         Duration ttl = new Duration(TimeUnit.MILLISECONDS, times.deadAfter.toMillis());
         nodes.withExpiryPolicy(new ModifiedExpiryPolicy(ttl)).put(self.nodeId(), new Heartbeat(self, now, ++sequence));
