@@ -74,6 +74,7 @@ final class GlmForward {
             k.addRmsnorm(a.proj, layer.postMlpNorm(), a.residual, nextNorm, a.normed, n, h, eps);
         }
         // logits = lm_head(norm(hidden)) for the rows that want them
+        if (l.logitRows() == 0) return;
         k.gatherRows(meta + 4L * l.logitRowIndex(), a.normed, a.lmIn, l.logitRows(), h);
         gemm.linear(a.lmIn, w.lmHead(), a.logits, l.logitRows(), h, c.vocabSize());
     }
