@@ -12,7 +12,6 @@ import java.util.function.Consumer;
 import org.autoglm.kernels.cuda.CuDriver;
 import org.autoglm.kernels.cuda.CudaDevice;
 import org.autoglm.kernels.cuda.DeviceBuffer;
-import org.autoglm.kernels.cuda.Gemm;
 import org.autoglm.kernels.cuda.KernelCompiler;
 import org.autoglm.kernels.plan.GraphBuckets;
 import org.autoglm.kernels.plan.LaunchGeometry;
@@ -42,7 +41,6 @@ public final class CudaBackend implements Backend {
     private final CudaConfig options;
     private final CudaDevice device;
     private final GlmKernels kernels;
-    private final Gemm gemm;
     private final DeviceWeights weights;
     private final Activations activations;
     private final DeviceBuffer invFreq;
@@ -80,7 +78,6 @@ public final class CudaBackend implements Backend {
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
         this.kernels = new GlmKernels(device, new KernelCompiler(options.kernelCache), bf16);
         kernels.prepareAttention(config.headDim());
-        this.gemm = new Gemm(device, bf16);
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();
         long weightBytes = WeightLayout.of(config, elementBytes).bytes();
@@ -89,7 +86,7 @@ public final class CudaBackend implements Backend {
                 weightBytes / 1073741824.0, bufferBytes / 1073741824.0), weightBytes + bufferBytes, mem[0], mem[1],
                 options.gpuMemoryUtilization);
         this.weights = source.load(this);
-        this.activations = new Activations(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs);
+        this.activations = Activations.allocate(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs);
         this.invFreq = device.allocate(4L * Math.max(1, config.rotaryDim() / 2), "rotary frequencies");
         device.copyToDevice(invFreq.address(), inverseFrequencies(config));
     }
@@ -173,8 +170,8 @@ public final class CudaBackend implements Backend {
     public void allocateKvCache(int numBlocks, int blockSize) {
         if (kv != null) throw new IllegalStateException("the KV cache is already allocated");
         device.makeCurrent();
-        kv = new KvCache(device, config, numBlocks, blockSize, bf16 ? 2 : 4);
-        forward = new GlmForward(config, kernels, gemm, weights, activations, kv, invFreq.address());
+        kv = KvCache.allocate(device, config, numBlocks, blockSize, bf16 ? 2 : 4);
+        forward = new GlmForward(config, kernels, weights, activations, kv, invFreq.address());
         maxBlocksPerSeq = (maxModelLen + blockSize - 1) / blockSize;
         int t = options.maxBatchTokens;
         int s = options.maxSeqs;
@@ -354,7 +351,6 @@ public final class CudaBackend implements Backend {
         for (Pointer host : new Pointer[] {metaHost, samplingHost, logitsHost}) {
             if (host != null) device.freeHost(host);
         }
-        gemm.close();
         kernels.close();
         device.close();
     }
