@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Serve GLM-family models from a fleet of identical nodes.",
-        subcommands = {CommandLine.HelpCommand.class, BenchDecodeCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, ServeCommand.class, BenchDecodeCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

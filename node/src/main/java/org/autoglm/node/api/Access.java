@@ -1,0 +1,26 @@
+package org.autoglm.node.api;
+
+import io.javalin.security.RouteRole;
+import java.util.EnumSet;
+import java.util.Set;
+import org.autoglm.node.security.Role;
+
+/** Who may call a route. Admins may call every route; probes need no token. */
+enum Access implements RouteRole {
+    /** {@code /health}, {@code /ready}: load balancers and orchestrators probe without credentials. */
+    PUBLIC(EnumSet.noneOf(Role.class)),
+    /** Inference, models and sessions. */
+    INFERENCE(EnumSet.of(Role.USER, Role.OPERATOR)),
+    /** {@code /metrics}: auditors read them, operators watch them. */
+    METRICS(EnumSet.of(Role.AUDITOR, Role.OPERATOR)),
+    /** {@code /admin/audit}. */
+    AUDIT(EnumSet.of(Role.AUDITOR)),
+    /** Queue view, cancel any request, drain. */
+    OPERATE(EnumSet.of(Role.OPERATOR));
+
+    final Set<Role> roles;
+
+    Access(Set<Role> roles) {
+        this.roles = roles;
+    }
+}

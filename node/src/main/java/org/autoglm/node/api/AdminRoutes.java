@@ -1,0 +1,84 @@
+package org.autoglm.node.api;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import org.autoglm.node.plugins.AuditLogPlugin;
+import org.autoglm.node.plugins.Plugins;
+
+/**
+ * Operator and auditor routes: {@code GET /admin/requests} (what is running here),
+ * {@code POST /admin/requests/{id}/cancel}, {@code POST /admin/drain} / {@code /admin/undrain},
+ * {@code GET /admin/audit?limit=N}.
+ */
+final class AdminRoutes {
+
+    static final int MAX_AUDIT_LIMIT = 10_000;
+
+    private final ServingState state;
+    private final InFlight inFlight;
+    private final Plugins plugins;
+
+    AdminRoutes(ServingState state, InFlight inFlight, Plugins plugins) {
+        this.state = state;
+        this.inFlight = inFlight;
+        this.plugins = plugins;
+    }
+
+    void requests(Context ctx) {
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("object", "list");
+        n.put("draining", state.isDraining());
+        org.autoglm.node.telemetry.EngineStats engine = state.stats();
+        n.putObject("engine")
+                .put("running", engine.running())
+                .put("waiting", engine.waiting())
+                .put("kv_cache_usage", engine.kvCacheUsage());
+        ArrayNode data = n.putArray("data");
+        for (InFlight.Entry e : inFlight.list()) {
+            data.addObject()
+                    .put("id", e.id())
+                    .put("subject", e.subject())
+                    .put("route", e.route())
+                    .put("model", e.model())
+                    .put("choices", e.choices())
+                    .put("stream", e.stream())
+                    .put("received_at", e.receivedAt().toString());
+        }
+        ctx.json(n);
+    }
+
+    void cancel(Context ctx) {
+        String id = ctx.pathParam("id");
+        if (!inFlight.cancel(id)) {
+            throw ApiError.notFound("id", "request_not_found", "No request '" + id + "' is running on this node.");
+        }
+        ctx.json(JsonBody.MAPPER.createObjectNode().put("id", id).put("cancelled", true));
+    }
+
+    void drain(Context ctx, boolean draining) {
+        state.draining(draining);
+        ctx.json(JsonBody.MAPPER.createObjectNode().put("draining", draining).put("in_flight", inFlight.size()));
+    }
+
+    void audit(Context ctx) {
+        AuditLogPlugin audit = plugins.find(AuditLogPlugin.class).orElseThrow(() -> ApiError.notFound(null,
+                "audit_log_disabled", "The audit log is off; start the node with --plugins audit-log "
+                        + "(and --audit-log FILE)."));
+        String raw = ctx.queryParam("limit");
+        int limit;
+        try {
+            limit = raw == null ? 100 : Integer.parseInt(raw);
+        } catch (NumberFormatException e) {
+            throw ApiError.invalid("limit", "'limit' must be an integer between 1 and " + MAX_AUDIT_LIMIT + ".");
+        }
+        if (limit < 1 || limit > MAX_AUDIT_LIMIT) {
+            throw ApiError.invalid("limit", "'limit' must be between 1 and " + MAX_AUDIT_LIMIT + ".");
+        }
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("object", "list");
+        ArrayNode data = n.putArray("data");
+        audit.read(limit).forEach(data::add);
+        ctx.json(n);
+    }
+}

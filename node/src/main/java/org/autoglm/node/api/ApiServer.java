@@ -1,0 +1,181 @@
+package org.autoglm.node.api;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.security.RouteRole;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.autoglm.node.plugins.Plugins;
+import org.autoglm.node.security.AuthenticationException;
+import org.autoglm.node.security.Authenticator;
+import org.autoglm.node.security.Caller;
+import org.autoglm.node.security.TlsConnector;
+import org.autoglm.node.session.InMemorySessionStore;
+import org.autoglm.node.session.SessionStore;
+import org.autoglm.node.telemetry.Telemetry;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
+
+/**
+ * The node's HTTP front: OpenAI-compatible inference, sessions, probes, metrics and admin routes on one
+ * Javalin server, HTTP or HTTPS. Create with {@link #create}, then {@link #start}; it serves 503 on inference
+ * until {@link ServingState#ready} is called.
+ */
+public final class ApiServer implements AutoCloseable {
+
+    private static final String CALLER = "autoglm.caller";
+
+    /** Settings, with their defaults. */
+    public static final class Config {
+        /** Address to bind; anything but loopback needs authentication or --insecure (checked by the CLI). */
+        public String host = "127.0.0.1";
+        /** Port; 0 picks a free one (tests). */
+        public int port = 8080;
+        /** PKCS#12 keystore: serve HTTPS instead of HTTP. */
+        public Path tlsKeystore;
+        public String tlsPassword = "";
+        /** Bodies above this get 413. */
+        public long maxRequestBytes = 4L << 20;
+        /** Idle time before a session expires unless it asks for another. */
+        public Duration sessionTtl = Duration.ofHours(1);
+        public Authenticator auth = Authenticator.none();
+        public Plugins plugins = Plugins.none();
+        public SessionStore sessions = new InMemorySessionStore();
+        /** Required: what is loaded. */
+        public ServingState state;
+        /** Required: metrics and traces. */
+        public Telemetry telemetry;
+    }
+
+    private final Config config;
+    private final Javalin app;
+    private final InFlight inFlight = new InFlight();
+
+    private ApiServer(Config config) {
+        this.config = config;
+        Objects.requireNonNull(config.state, "config.state");
+        Objects.requireNonNull(config.telemetry, "config.telemetry");
+        this.app = Javalin.create(c -> {
+            c.showJavalinBanner = false;
+            c.startupWatcherEnabled = false;
+            c.http.disableCompression(); // compression would buffer server-sent events
+            c.http.maxRequestSize = config.maxRequestBytes;
+            c.jetty.modifyServer(server -> server.setErrorHandler(new ErrorResponses.JsonJettyErrors()));
+            c.jetty.modifyHttpConfiguration(http -> http.setSendServerVersion(false));
+            c.jetty.addConnector((server, http) -> {
+                if (config.tlsKeystore != null) {
+                    return TlsConnector.create(server, http, config.tlsKeystore, config.tlsPassword, config.host,
+                            config.port);
+                }
+                ServerConnector plain = new ServerConnector(server, new HttpConnectionFactory(http));
+                plain.setHost(config.host);
+                plain.setPort(config.port);
+                return plain;
+            });
+        });
+        ErrorResponses.install(app);
+        app.beforeMatched(this::authorize);
+        routes();
+    }
+
+    public static ApiServer create(Consumer<Config> configure) {
+        Config c = new Config();
+        configure.accept(c);
+        return new ApiServer(c);
+    }
+
+    public ApiServer start() {
+        app.start();
+        return this;
+    }
+
+    /** The bound port (useful with port 0). */
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+
+    /** The authenticated caller of a request (set before every matched route). */
+    static Caller caller(Context ctx) {
+        Caller c = ctx.attribute(CALLER);
+        return c == null ? Caller.ANONYMOUS : c;
+    }
+
+    private void routes() {
+        ServingState state = config.state;
+        InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
+                inFlight, config.maxRequestBytes);
+        SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes);
+        AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
+
+        app.get("/health", ctx -> ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok")), Access.PUBLIC);
+        app.get("/ready", this::ready, Access.PUBLIC);
+        app.get("/v1/models", this::models, Access.INFERENCE);
+        app.post("/v1/chat/completions", inference::chat, Access.INFERENCE);
+        app.post("/v1/completions", inference::completions, Access.INFERENCE);
+        app.post("/v1/sessions", sessions::create, Access.INFERENCE);
+        app.get("/v1/sessions/{id}", sessions::get, Access.INFERENCE);
+        app.delete("/v1/sessions/{id}", sessions::delete, Access.INFERENCE);
+        app.get("/metrics", ctx -> ctx.contentType(Telemetry.contentType()).result(config.telemetry.scrape()),
+                Access.METRICS);
+        app.get("/admin/audit", admin::audit, Access.AUDIT);
+        app.get("/admin/requests", admin::requests, Access.OPERATE);
+        app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);
+        app.post("/admin/drain", ctx -> admin.drain(ctx, true), Access.OPERATE);
+        app.post("/admin/undrain", ctx -> admin.drain(ctx, false), Access.OPERATE);
+    }
+
+    private void authorize(Context ctx) {
+        Set<RouteRole> roles = ctx.routeRoles();
+        if (roles.contains(Access.PUBLIC) || roles.isEmpty()) {
+            return;
+        }
+        Caller caller;
+        try {
+            caller = config.auth.authenticate(ctx.header("Authorization"));
+        } catch (AuthenticationException e) {
+            throw ApiError.unauthorized(e.getMessage());
+        }
+        Access access = (Access) roles.iterator().next();
+        if (!caller.hasAny(access.roles)) {
+            throw ApiError.forbidden("This route needs one of the roles " + access.roles.stream().map(r -> r.wire())
+                    .sorted().toList() + " (or admin); the token has " + caller.roles().stream().map(r -> r.wire())
+                    .sorted().toList() + ".");
+        }
+        ctx.attribute(CALLER, caller);
+    }
+
+    private void ready(Context ctx) {
+        String reason = config.state.notReadyReason();
+        if (reason != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Not ready: " + reason + "."));
+            return;
+        }
+        ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ready")
+                .put("model", config.state.current().model().name()));
+    }
+
+    private void models(Context ctx) {
+        ServingState.Loaded loaded = config.state.current();
+        if (loaded == null) {
+            throw ApiError.unavailable("The model is still loading; retry shortly.");
+        }
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("object", "list");
+        n.putArray("data").addObject()
+                .put("id", loaded.model().name())
+                .put("object", "model")
+                .put("created", 0)
+                .put("owned_by", "autoglm")
+                .put("max_model_len", loaded.model().contextLength());
+        ctx.json(n);
+    }
+}

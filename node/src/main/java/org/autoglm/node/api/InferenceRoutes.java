@@ -1,0 +1,322 @@
+package org.autoglm.node.api;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.node.engine.GenerationRequest;
+import org.autoglm.node.engine.TokenDelta;
+import org.autoglm.node.plugins.ContentRejectedException;
+import org.autoglm.node.plugins.PluginRequest;
+import org.autoglm.node.plugins.Plugins;
+import org.autoglm.node.plugins.RequestHooks;
+import org.autoglm.node.plugins.RequestOutcome;
+import org.autoglm.node.security.Caller;
+import org.autoglm.node.security.Role;
+import org.autoglm.node.session.Message;
+import org.autoglm.node.session.Session;
+import org.autoglm.node.session.SessionStore;
+import org.autoglm.node.telemetry.RequestTracing;
+import org.autoglm.node.telemetry.Telemetry;
+
+/**
+ * {@code POST /v1/chat/completions} and {@code POST /v1/completions}: parse, let plugins look, build the
+ * prompt (with the session's history), submit one engine request per choice, and answer as one JSON
+ * response or as server-sent events. A client that disconnects mid-stream has its engine requests cancelled.
+ */
+final class InferenceRoutes {
+
+    private static final Duration POLL = Duration.ofMillis(500);
+    /** After a disconnect, how long to wait for the engine to confirm the cancellation (for metrics/audit). */
+    private static final Duration DRAIN = Duration.ofSeconds(2);
+
+    private final ServingState state;
+    private final Plugins plugins;
+    private final SessionStore sessions;
+    private final Telemetry telemetry;
+    private final InFlight inFlight;
+    private final long maxRequestBytes;
+
+    InferenceRoutes(ServingState state, Plugins plugins, SessionStore sessions, Telemetry telemetry, InFlight inFlight,
+            long maxRequestBytes) {
+        this.state = state;
+        this.plugins = plugins;
+        this.sessions = sessions;
+        this.telemetry = telemetry;
+        this.inFlight = inFlight;
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    void chat(Context ctx) throws Exception {
+        serve(ctx, "/v1/chat/completions", ResponseFormat.CHAT);
+    }
+
+    void completions(Context ctx) throws Exception {
+        serve(ctx, "/v1/completions", ResponseFormat.TEXT);
+    }
+
+    /** Everything one request needs while it is answered. */
+    private record Call(String id, long created, Caller caller, ServedModel model, InferenceRequest request,
+            Session session, SessionPrompt sessionPrompt, List<int[]> prompts, RequestHooks hooks,
+            RequestTracing.RequestSpan span, long receivedNanos) {}
+
+    /** What the client received, for plugins, traces and the session. */
+    private static final class Result {
+        int status = 200;
+        String error;
+        final List<String> reasons = new ArrayList<>();
+        int promptTokens;
+        int completionTokens;
+        String firstChoiceText;
+        String firstChoiceReason;
+    }
+
+    private void serve(Context ctx, String route, ResponseFormat format) throws Exception {
+        long receivedNanos = System.nanoTime();
+        Instant receivedAt = Instant.now();
+        ServingState.Loaded loaded = state.require();
+        ServedModel model = loaded.model();
+        boolean chat = format == ResponseFormat.CHAT;
+        ObjectNode body = JsonBody.readObject(ctx, maxRequestBytes);
+        InferenceRequest request = chat ? RequestParser.chat(body, model) : RequestParser.completion(body, model);
+        if (!request.model().equals(model.name())) {
+            throw ApiError.notFound("model", "model_not_found", "The model '" + request.model()
+                    + "' is not served here; this node serves '" + model.name() + "' (GET /v1/models).");
+        }
+        Caller caller = ApiServer.caller(ctx);
+        Session session = request.sessionId() == null ? null : SessionRoutes.owned(sessions, request.sessionId(), caller);
+        String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+
+        PluginRequest seen = new PluginRequest(id, caller.subject(),
+                caller.roles().stream().map(Role::wire).collect(java.util.stream.Collectors.toSet()), route,
+                model.name(), request.stream(), receivedAt, request.texts());
+        RequestHooks hooks;
+        try {
+            hooks = plugins.onRequest(seen);
+        } catch (ContentRejectedException e) {
+            throw ApiError.contentFiltered(e.getMessage());
+        }
+        if (!seen.inputs().equals(request.texts())) {
+            request = request.withTexts(seen.inputs());
+        }
+
+        RequestTracing.RequestSpan span = telemetry.tracing().start(route, id, ctx.header("traceparent"));
+        Result result = new Result();
+        try {
+            SessionPrompt sessionPrompt = session == null ? null
+                    : SessionPrompt.build(session, request.messages(), request.params().maxTokens(), model);
+            List<int[]> prompts = sessionPrompt != null ? List.of(sessionPrompt.promptIds()) : prompts(request, model);
+            Call call = new Call(id, receivedAt.getEpochSecond(), caller, model, request, session, sessionPrompt,
+                    prompts, hooks, span, receivedNanos);
+            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(call), hooks, telemetry.metrics(),
+                    span, receivedNanos);
+            inFlight.add(new InFlight.Entry(id, caller.subject(), route, model.name(), prompts.size() * request.n(),
+                    request.stream(), receivedAt, run));
+            try {
+                run.start();
+                if (request.stream()) {
+                    stream(ctx, call, format, run, result);
+                } else {
+                    respond(ctx, call, format, run, result);
+                }
+            } finally {
+                inFlight.remove(id);
+            }
+            saveTurn(call, result);
+        } catch (ApiError e) {
+            result.status = e.status();
+            result.error = e.getMessage();
+            throw e;
+        } catch (RuntimeException | InterruptedException e) {
+            result.status = 500;
+            result.error = "internal error";
+            throw e;
+        } finally {
+            Instant end = Instant.now();
+            hooks.onCompletion(new RequestOutcome(result.status, result.reasons, result.promptTokens,
+                    result.completionTokens, Duration.between(receivedAt, end), result.error));
+            span.end(end, result.reasons, result.promptTokens, result.completionTokens, result.status, result.error);
+        }
+    }
+
+    private static List<int[]> prompts(InferenceRequest request, ServedModel model) {
+        List<int[]> out = new ArrayList<>();
+        String param = request.messages().isEmpty() ? "prompt" : "messages";
+        try {
+            if (!request.messages().isEmpty()) {
+                out.add(model.encodeChat(request.messages()));
+            } else {
+                for (InferenceRequest.Prompt p : request.prompts()) {
+                    out.add(p.ids() != null ? p.ids() : model.encode(p.text()));
+                }
+            }
+        } catch (RuntimeException e) {
+            // The tokenizer or template refused this input: the client's text, not the node, is at fault.
+            throw ApiError.invalid(param, "The " + param + " could not be tokenized: " + e.getMessage());
+        }
+        for (int[] ids : out) {
+            if (ids.length == 0) {
+                throw ApiError.invalid(param, "The prompt is empty after tokenization; send some text.");
+            }
+            if (ids.length >= model.contextLength()) {
+                throw ApiError.invalid(param, "The prompt is " + ids.length + " tokens; the model's context is "
+                        + model.contextLength() + " tokens including the output. Shorten it.");
+            }
+        }
+        return out;
+    }
+
+    /** One engine request per choice: choice {@code p * n + i} is sample {@code i} of prompt {@code p}. */
+    private static List<GenerationRequest> engineRequests(Call call) {
+        InferenceRequest r = call.request();
+        List<GenerationRequest> out = new ArrayList<>();
+        for (int p = 0; p < call.prompts().size(); p++) {
+            int[] ids = call.prompts().get(p);
+            for (int i = 0; i < r.n(); i++) {
+                SamplingParams params = r.params();
+                if (params.maxTokens() == 0) {
+                    params = params.withMaxTokens(call.model().contextLength() - ids.length);
+                }
+                if (params.seed() != null && i > 0) {
+                    // Same seed for every sample would give n identical answers.
+                    params = new SamplingParams(params.temperature(), params.topP(), params.topK(), params.minP(),
+                            params.repetitionPenalty(), params.presencePenalty(), params.frequencyPenalty(),
+                            params.seed() + i, params.maxTokens(), params.stop(), params.ignoreEos(), params.logprobs());
+                }
+                String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
+                out.add(new GenerationRequest(id, ids, params, r.priority(), null, r.sessionId(), List.of(),
+                        call.model().name(), call.span().traceparent()));
+            }
+        }
+        return out;
+    }
+
+    private void stream(Context ctx, Call call, ResponseFormat format, GenerationRun run, Result result)
+            throws InterruptedException {
+        int choices = call.prompts().size() * call.request().n();
+        boolean[] started = new boolean[choices];
+        StringBuilder first = new StringBuilder();
+        try {
+            SseWriter sse = new SseWriter(ctx);
+            while (!run.finished()) {
+                GenerationRun.Event e = run.next(POLL);
+                if (e instanceof GenerationRun.Delta d) {
+                    boolean hasLogprobs = d.raw() != null && !d.raw().logprobs().isEmpty();
+                    if (d.text().isEmpty() && !hasLogprobs && started[d.choice()]) {
+                        continue;
+                    }
+                    if (d.choice() == 0) {
+                        first.append(d.text());
+                    }
+                    sse.send(chunk(call, format, format.chunkChoice(d.choice(), d.text(), d.raw(),
+                            !started[d.choice()], call.model())));
+                    started[d.choice()] = true;
+                } else if (e instanceof GenerationRun.End end) {
+                    record(result, end, call);
+                    if (end.error() != null) {
+                        sse.send(errorEvent(end.error()));
+                    }
+                    sse.send(chunk(call, format, format.endChoice(end.choice(), end.reason())));
+                }
+            }
+            if (call.request().includeUsage()) {
+                ObjectNode usage = format.envelope(call.id(), call.created(), call.model().name(), true);
+                usage.set("usage", ResponseFormat.usage(result.promptTokens, result.completionTokens));
+                sse.send(usage);
+            }
+            sse.done();
+        } catch (IOException clientGone) {
+            run.cancelAll();
+            result.status = 499; // nginx's "client closed request": nobody received a status
+            long until = System.nanoTime() + DRAIN.toNanos();
+            while (!run.finished() && System.nanoTime() < until) {
+                if (run.next(POLL) instanceof GenerationRun.End end) {
+                    record(result, end, call);
+                }
+            }
+        }
+        result.firstChoiceText = first.toString();
+    }
+
+    private void respond(Context ctx, Call call, ResponseFormat format, GenerationRun run, Result result)
+            throws InterruptedException {
+        int choices = call.prompts().size() * call.request().n();
+        StringBuilder[] texts = new StringBuilder[choices];
+        List<List<TokenDelta.TokenLogprob>> logprobs = new ArrayList<>();
+        String[] reasons = new String[choices];
+        for (int i = 0; i < choices; i++) {
+            texts[i] = new StringBuilder();
+            logprobs.add(new ArrayList<>());
+        }
+        String lastError = null;
+        int errors = 0;
+        while (!run.finished()) {
+            GenerationRun.Event e = run.next(POLL);
+            if (e instanceof GenerationRun.Delta d) {
+                texts[d.choice()].append(d.text());
+                if (d.raw() != null) {
+                    logprobs.get(d.choice()).addAll(d.raw().logprobs());
+                }
+            } else if (e instanceof GenerationRun.End end) {
+                record(result, end, call);
+                reasons[end.choice()] = end.reason();
+                if (end.error() != null) {
+                    errors++;
+                    lastError = end.error();
+                }
+            }
+        }
+        if (errors == choices) {
+            throw ApiError.server("Generation failed: " + lastError);
+        }
+        ObjectNode response = format.envelope(call.id(), call.created(), call.model().name(), false);
+        ArrayNode array = (ArrayNode) response.get("choices");
+        for (int i = 0; i < choices; i++) {
+            array.add(format.fullChoice(i, texts[i].toString(), logprobs.get(i), call.request().logprobs() >= 0,
+                    reasons[i], call.model()));
+        }
+        response.set("usage", ResponseFormat.usage(result.promptTokens, result.completionTokens));
+        result.firstChoiceText = texts[0].toString();
+        ctx.status(200).json(response);
+    }
+
+    private static void record(Result result, GenerationRun.End end, Call call) {
+        result.reasons.add(end.reason());
+        result.completionTokens += end.completionTokens();
+        if (end.choice() % call.request().n() == 0) {
+            result.promptTokens += call.prompts().get(end.choice() / call.request().n()).length;
+        }
+        if (end.choice() == 0) {
+            result.firstChoiceReason = end.reason();
+        }
+    }
+
+    /** A session turn is kept only when choice 0 was answered (stopped or hit its length). */
+    private void saveTurn(Call call, Result result) {
+        if (call.session() == null || result.firstChoiceText == null
+                || !("stop".equals(result.firstChoiceReason) || "length".equals(result.firstChoiceReason))) {
+            return;
+        }
+        List<Message> turn = new ArrayList<>(call.request().messages());
+        turn.add(new Message("assistant", result.firstChoiceText));
+        sessions.put(call.session().withTurn(call.sessionPrompt().keptHistory(), turn,
+                call.sessionPrompt().promptIds().length, Instant.now()));
+    }
+
+    private static ObjectNode chunk(Call call, ResponseFormat format, ObjectNode choice) {
+        ObjectNode n = format.envelope(call.id(), call.created(), call.model().name(), true);
+        ((ArrayNode) n.get("choices")).add(choice);
+        return n;
+    }
+
+    private static ObjectNode errorEvent(String message) {
+        return ErrorResponses.body(ApiError.server("Generation failed: " + message));
+    }
+
+}

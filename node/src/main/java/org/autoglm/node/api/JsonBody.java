@@ -1,0 +1,91 @@
+package org.autoglm.node.api;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * Reads a request body as a JSON object, refusing everything a hostile client might send: bodies over the
+ * byte limit (413), bad UTF-8, nesting deeper than {@value #MAX_DEPTH}, numbers longer than
+ * {@value #MAX_NUMBER_CHARS} digits, duplicate keys, trailing garbage (400).
+ */
+public final class JsonBody {
+
+    static final int MAX_DEPTH = 32;
+    static final int MAX_NUMBER_CHARS = 64;
+
+    /** The node's one JSON mapper: strict on input, plain on output. */
+    public static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(MAX_DEPTH)
+                            .maxNumberLength(MAX_NUMBER_CHARS)
+                            .build())
+                    .build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
+    private JsonBody() {}
+
+    /** The body as an object node; an empty body, an array or a scalar is a 400. */
+    public static ObjectNode readObject(Context ctx, long maxBytes) {
+        return readObject(readBytes(ctx, maxBytes));
+    }
+
+    static ObjectNode readObject(byte[] bytes) {
+        if (bytes.length == 0) {
+            throw ApiError.malformed("Request body is empty; send a JSON object.");
+        }
+        JsonNode node;
+        try (JsonParser parser = MAPPER.createParser(bytes)) {
+            node = MAPPER.readTree(parser);
+            if (parser.nextToken() != null) {
+                throw ApiError.malformed("Request body has data after the JSON value.");
+            }
+        } catch (JsonProcessingException e) {
+            throw ApiError.malformed("Request body is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiError.malformed("Could not read the request body: " + e.getMessage());
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiError.malformed("Request body must be a JSON object.");
+        }
+        return (ObjectNode) node;
+    }
+
+    /** Reads at most {@code maxBytes}; a declared or actual length beyond it is a 413. */
+    static byte[] readBytes(Context ctx, long maxBytes) {
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > maxBytes) {
+            throw ApiError.tooLarge(maxBytes);
+        }
+        try (InputStream in = ctx.req().getInputStream()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
+            byte[] buffer = new byte[8192];
+            long total = 0;
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                total += n;
+                if (total > maxBytes) {
+                    throw ApiError.tooLarge(maxBytes);
+                }
+                out.write(buffer, 0, n);
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw ApiError.malformed("Could not read the request body: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,196 @@
+package org.autoglm.node.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.node.session.Message;
+
+/**
+ * Turns an OpenAI request body into an {@link InferenceRequest}, checking every field's type and range and
+ * naming the field in the error. Unknown fields are ignored, as OpenAI-compatible servers do.
+ */
+final class RequestParser {
+
+    static final int MAX_N = 16;
+    static final int MAX_STOP = 16;
+    static final int MAX_LOGPROBS = 20;
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool", "observation");
+
+    private RequestParser() {}
+
+    static InferenceRequest chat(ObjectNode body, ServedModel model) {
+        Params p = new Params(body);
+        List<Message> messages = messages(p.node("messages"));
+        int logprobs = -1;
+        if (p.bool("logprobs", false)) {
+            logprobs = p.integer("top_logprobs", 0, 0, MAX_LOGPROBS);
+        } else if (p.has("top_logprobs")) {
+            p.integer("top_logprobs", 0, 0, MAX_LOGPROBS);
+            throw ApiError.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true.");
+        }
+        String sessionId = p.string("session_id", null);
+        return common(p, model, messages, List.of(), logprobs, sessionId);
+    }
+
+    static InferenceRequest completion(ObjectNode body, ServedModel model) {
+        Params p = new Params(body);
+        List<InferenceRequest.Prompt> prompts = prompts(p.node("prompt"), model);
+        int logprobs = p.integer("logprobs", -1, 0, MAX_LOGPROBS);
+        if (p.has("session_id")) {
+            throw ApiError.invalid("session_id", "Sessions work with /v1/chat/completions only.");
+        }
+        if (p.bool("echo", false)) {
+            throw ApiError.invalid("echo", "'echo' is not supported.");
+        }
+        return common(p, model, List.of(), prompts, logprobs, null);
+    }
+
+    private static InferenceRequest common(Params p, ServedModel model, List<Message> messages,
+            List<InferenceRequest.Prompt> prompts, int logprobs, String sessionId) {
+        String name = p.string("model", model.name());
+        int context = model.contextLength();
+        Integer maxTokens = p.integer("max_completion_tokens", null, 1, context);
+        if (maxTokens == null) {
+            maxTokens = p.integer("max_tokens", 0, 1, context);
+        }
+        double temperature = p.number("temperature", 1.0, 0, 2);
+        double topP = p.number("top_p", 1.0, 0, 1);
+        if (topP == 0) {
+            throw ApiError.invalid("top_p", "'top_p' must be greater than 0 and at most 1.");
+        }
+        int topK = p.integer("top_k", 0, -1, Integer.MAX_VALUE);
+        double minP = p.number("min_p", 0, 0, 1);
+        double repetition = p.number("repetition_penalty", 1.0, 0.01, 10);
+        double presence = p.number("presence_penalty", 0, -2, 2);
+        double frequency = p.number("frequency_penalty", 0, -2, 2);
+        Long seed = p.longValue("seed");
+        List<String> stop = p.stringOrList("stop", MAX_STOP);
+        if (stop.stream().anyMatch(String::isEmpty)) {
+            throw ApiError.invalid("stop", "'stop' strings must not be empty.");
+        }
+        boolean ignoreEos = p.bool("ignore_eos", false);
+        int n = p.integer("n", 1, 1, MAX_N);
+        boolean stream = p.bool("stream", false);
+        boolean includeUsage = false;
+        JsonNode streamOptions = p.node("stream_options");
+        if (streamOptions != null) {
+            if (!streamOptions.isObject()) {
+                throw ApiError.invalid("stream_options", "'stream_options' must be an object.");
+            }
+            includeUsage = new Params((ObjectNode) streamOptions).bool("include_usage", false);
+        }
+        int priority = p.integer("priority", 0, -1_000_000, 1_000_000);
+        String user = p.string("user", null);
+        SamplingParams params = new SamplingParams(temperature, topP, topK <= 0 ? 0 : topK, minP, repetition,
+                presence, frequency, seed, maxTokens, stop, ignoreEos, logprobs);
+        return new InferenceRequest(name, messages, prompts, params, n, stream, includeUsage, logprobs, priority,
+                user, sessionId);
+    }
+
+    private static List<Message> messages(JsonNode node) {
+        if (node == null) {
+            throw ApiError.invalid("messages", "'messages' is required: a list of {\"role\", \"content\"} objects.");
+        }
+        if (!node.isArray() || node.isEmpty()) {
+            throw ApiError.invalid("messages", "'messages' must be a non-empty list of {\"role\", \"content\"} objects.");
+        }
+        List<Message> out = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            String where = "messages[" + i + "]";
+            JsonNode m = node.get(i);
+            if (!m.isObject()) {
+                throw ApiError.invalid(where, "'" + where + "' must be an object with 'role' and 'content'.");
+            }
+            JsonNode role = m.get("role");
+            if (role == null || !role.isTextual() || !ROLES.contains(role.textValue())) {
+                throw ApiError.invalid(where + ".role", "'" + where + ".role' must be one of " + ROLES + ".");
+            }
+            out.add(new Message(role.textValue(), wellFormed(content(m.get("content"), where + ".content"), where + ".content")));
+        }
+        return out;
+    }
+
+    /** A string, or a list of {@code {"type":"text","text":...}} parts joined. */
+    private static String content(JsonNode c, String where) {
+        if (c == null || c.isNull()) {
+            throw ApiError.invalid(where, "'" + where + "' is required.");
+        }
+        if (c.isTextual()) {
+            return c.textValue();
+        }
+        if (c.isArray()) {
+            StringBuilder text = new StringBuilder();
+            for (JsonNode part : c) {
+                JsonNode type = part.get("type");
+                JsonNode t = part.get("text");
+                if (type == null || !"text".equals(type.asText()) || t == null || !t.isTextual()) {
+                    throw ApiError.invalid(where, "'" + where + "' parts must be {\"type\": \"text\", \"text\": ...}; "
+                            + "this model reads text only.");
+                }
+                text.append(t.textValue());
+            }
+            return text.toString();
+        }
+        throw ApiError.invalid(where, "'" + where + "' must be a string or a list of text parts.");
+    }
+
+    private static List<InferenceRequest.Prompt> prompts(JsonNode node, ServedModel model) {
+        String what = "'prompt' must be a string, a list of strings, a list of token ids, or a list of such lists.";
+        if (node == null) {
+            throw ApiError.invalid("prompt", "'prompt' is required.");
+        }
+        if (node.isTextual()) {
+            return List.of(new InferenceRequest.Prompt(wellFormed(node.textValue(), "prompt"), null));
+        }
+        if (!node.isArray() || node.isEmpty()) {
+            throw ApiError.invalid("prompt", what);
+        }
+        if (node.get(0).isNumber()) {
+            return List.of(new InferenceRequest.Prompt(null, ids(node, "prompt", model)));
+        }
+        if (node.size() > MAX_N) {
+            throw ApiError.invalid("prompt", "At most " + MAX_N + " prompts per request.");
+        }
+        List<InferenceRequest.Prompt> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode item = node.get(i);
+            if (item.isTextual()) {
+                out.add(new InferenceRequest.Prompt(wellFormed(item.textValue(), "prompt[" + i + "]"), null));
+            } else if (item.isArray() && !item.isEmpty()) {
+                out.add(new InferenceRequest.Prompt(null, ids(item, "prompt[" + i + "]", model)));
+            } else {
+                throw ApiError.invalid("prompt", what);
+            }
+        }
+        return out;
+    }
+
+    /** Text must be valid Unicode: JSON escapes can smuggle in lone surrogates that no tokenizer accepts. */
+    static String wellFormed(String text, String where) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw ApiError.invalid(where, "'" + where + "' contains an unpaired UTF-16 surrogate (\\u"
+                        + Integer.toHexString(c) + "); send valid Unicode text.");
+            }
+        }
+        return text;
+    }
+
+    private static int[] ids(JsonNode array, String where, ServedModel model) {
+        int[] ids = new int[array.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode v = array.get(i);
+            if (!v.isIntegralNumber()) {
+                throw ApiError.invalid(where, "'" + where + "' token ids must be integers.");
+            }
+            ids[i] = Params.toInt(v, where, 0, model.vocabSize() - 1);
+        }
+        return ids;
+    }
+}

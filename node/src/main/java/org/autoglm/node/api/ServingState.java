@@ -1,0 +1,73 @@
+package org.autoglm.node.api;
+
+import org.autoglm.node.engine.InferenceService;
+import org.autoglm.node.telemetry.EngineStats;
+
+/**
+ * Whether the node can serve: the HTTP server starts before the model has loaded, so requests arriving
+ * early get 503 until {@link #ready} is called (or a clear error if loading failed). Draining also answers
+ * 503, so that a balancer moves new work elsewhere while running requests finish.
+ */
+public final class ServingState {
+
+    /** What a loaded node serves with. */
+    public record Loaded(ServedModel model, InferenceService engine, EngineStats.Source stats) {}
+
+    private volatile Loaded loaded;
+    private volatile String failure;
+    private volatile boolean draining;
+
+    public void ready(Loaded value) {
+        this.loaded = value;
+    }
+
+    public void failed(String reason) {
+        this.failure = reason;
+    }
+
+    public void draining(boolean value) {
+        this.draining = value;
+    }
+
+    public boolean isDraining() {
+        return draining;
+    }
+
+    public boolean isReady() {
+        return loaded != null && !draining;
+    }
+
+    /** The loaded model and engine, or 503 saying why there are none. */
+    public Loaded require() {
+        Loaded l = loaded;
+        if (l == null) {
+            throw ApiError.unavailable(failure != null ? "The model failed to load: " + failure
+                    : "The model is still loading; retry shortly.");
+        }
+        if (draining) {
+            throw ApiError.unavailable("This node is draining and takes no new requests; send them to another node.");
+        }
+        return l;
+    }
+
+    /** Loaded model or null; for routes that work while draining (model list, metrics). */
+    public Loaded current() {
+        return loaded;
+    }
+
+    public EngineStats stats() {
+        Loaded l = loaded;
+        return l == null ? EngineStats.EMPTY : l.stats().stats();
+    }
+
+    /** Why the node is not ready, for {@code /ready}. */
+    public String notReadyReason() {
+        if (failure != null) {
+            return "model failed to load: " + failure;
+        }
+        if (loaded == null) {
+            return "model loading";
+        }
+        return draining ? "draining" : null;
+    }
+}

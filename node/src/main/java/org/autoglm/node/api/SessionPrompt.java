@@ -1,0 +1,51 @@
+package org.autoglm.node.api;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.autoglm.node.session.Message;
+import org.autoglm.node.session.Session;
+
+/**
+ * The prompt of a session turn: system prompt, as much history as fits, the new messages. History is
+ * dropped oldest first (a user message together with the replies after it) until the rendered prompt plus
+ * the tokens to generate fit the context window; the system prompt and the new messages are always kept.
+ *
+ * @param keptHistory the history that was sent (the session keeps only this from now on)
+ * @param promptIds   the tokenized prompt
+ */
+record SessionPrompt(List<Message> keptHistory, int[] promptIds) {
+
+    /**
+     * @param maxTokens tokens to generate, or 0 when unspecified (then at least one must fit)
+     */
+    static SessionPrompt build(Session session, List<Message> turn, int maxTokens, ServedModel model) {
+        List<Message> kept = new ArrayList<>(session.history());
+        int room = model.contextLength() - Math.max(maxTokens, 1);
+        while (true) {
+            List<Message> all = new ArrayList<>();
+            if (session.systemPrompt() != null) {
+                all.add(new Message("system", session.systemPrompt()));
+            }
+            all.addAll(kept);
+            all.addAll(turn);
+            int[] ids;
+            try {
+                ids = model.encodeChat(all);
+            } catch (RuntimeException e) {
+                throw ApiError.invalid("messages", "The messages could not be tokenized: " + e.getMessage());
+            }
+            if (ids.length <= room) {
+                return new SessionPrompt(List.copyOf(kept), ids);
+            }
+            if (kept.isEmpty()) {
+                throw ApiError.invalid("messages", "This turn needs " + ids.length + " prompt tokens"
+                        + (maxTokens > 0 ? " plus max_tokens " + maxTokens : "") + ", more than the context of "
+                        + model.contextLength() + " even without the session's history; shorten it.");
+            }
+            kept.remove(0);
+            while (!kept.isEmpty() && !"user".equals(kept.get(0).role())) {
+                kept.remove(0);
+            }
+        }
+    }
+}

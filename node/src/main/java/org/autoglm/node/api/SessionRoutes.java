@@ -1,0 +1,105 @@
+package org.autoglm.node.api;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import org.autoglm.node.security.Caller;
+import org.autoglm.node.security.Role;
+import org.autoglm.node.session.Message;
+import org.autoglm.node.session.Session;
+import org.autoglm.node.session.SessionStore;
+
+/**
+ * {@code POST /v1/sessions} (optional {@code system_prompt}, {@code ttl_seconds}),
+ * {@code GET /v1/sessions/{id}} (history and token count), {@code DELETE /v1/sessions/{id}}. A caller sees
+ * only the sessions it created (admins see all); someone else's session is reported as not found.
+ */
+final class SessionRoutes {
+
+    static final long MAX_TTL_SECONDS = Duration.ofDays(30).toSeconds();
+
+    private final SessionStore sessions;
+    private final Duration defaultTtl;
+    private final long maxRequestBytes;
+
+    SessionRoutes(SessionStore sessions, Duration defaultTtl, long maxRequestBytes) {
+        this.sessions = sessions;
+        this.defaultTtl = defaultTtl;
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    void create(Context ctx) {
+        byte[] bytes = JsonBody.readBytes(ctx, maxRequestBytes);
+        ObjectNode body = bytes.length == 0 ? JsonBody.MAPPER.createObjectNode() : JsonBody.readObject(bytes);
+        Params p = new Params(body);
+        String system = p.string("system_prompt", null);
+        if (system != null) {
+            RequestParser.wellFormed(system, "system_prompt");
+        }
+        Integer ttl = p.integer("ttl_seconds", (int) defaultTtl.toSeconds(), 1, MAX_TTL_SECONDS);
+        Caller caller = ApiServer.caller(ctx);
+        Session s = Session.create("sess-" + UUID.randomUUID().toString().replace("-", ""), caller.subject(), system,
+                Duration.ofSeconds(ttl), Instant.now());
+        sessions.put(s);
+        ctx.status(200).contentType("application/json").result(json(describe(s, false)));
+    }
+
+    void get(Context ctx) {
+        Session s = owned(sessions, ctx.pathParam("id"), ApiServer.caller(ctx));
+        ctx.status(200).contentType("application/json").result(json(describe(s, true)));
+    }
+
+    void delete(Context ctx) {
+        Session s = owned(sessions, ctx.pathParam("id"), ApiServer.caller(ctx));
+        sessions.remove(s.id());
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("id", s.id());
+        n.put("object", "session.deleted");
+        n.put("deleted", true);
+        ctx.status(200).contentType("application/json").result(json(n));
+    }
+
+    /** The session if it exists and the caller may use it, else 404. */
+    static Session owned(SessionStore sessions, String id, Caller caller) {
+        Session s = sessions.get(id).orElse(null);
+        if (s == null || !(s.owner().equals(caller.subject()) || caller.roles().contains(Role.ADMIN))) {
+            throw ApiError.notFound("session_id", "session_not_found", "No session '" + id
+                    + "' (it may have expired); create one with POST /v1/sessions.");
+        }
+        return s;
+    }
+
+    private static ObjectNode describe(Session s, boolean withHistory) {
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("id", s.id());
+        n.put("object", "session");
+        n.put("owner", s.owner());
+        if (s.systemPrompt() != null) {
+            n.put("system_prompt", s.systemPrompt());
+        } else {
+            n.putNull("system_prompt");
+        }
+        n.put("ttl_seconds", s.ttl().toSeconds());
+        n.put("created_at", s.createdAt().getEpochSecond());
+        n.put("expires_at", s.expiresAt().getEpochSecond());
+        if (withHistory) {
+            ArrayNode messages = n.putArray("messages");
+            for (Message m : s.history()) {
+                messages.addObject().put("role", m.role()).put("content", m.content());
+            }
+            n.put("token_count", s.tokenCount());
+        }
+        return n;
+    }
+
+    private static String json(ObjectNode n) {
+        try {
+            return JsonBody.MAPPER.writeValueAsString(n);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

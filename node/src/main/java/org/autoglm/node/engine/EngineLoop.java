@@ -1,0 +1,189 @@
+package org.autoglm.node.engine;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.autoglm.node.engine.kv.KvCacheManager;
+import org.autoglm.node.engine.runner.ModelRunner;
+import org.autoglm.node.engine.runner.StepResult;
+import org.autoglm.node.engine.scheduler.ScheduledChunk;
+import org.autoglm.node.engine.scheduler.Scheduler;
+import org.autoglm.node.engine.scheduler.SchedulerOutput;
+import org.autoglm.node.engine.scheduler.Sequence;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One engine step is three calls: {@code schedule()}, {@code execute(plan)}, {@code update(plan, result)}
+ * (vLLM's {@code EngineCore.step}); then each request that got a token hears about it. Also applies the
+ * lifecycle: cancellation, deadlines, stop conditions, failures that belong to a single request.
+ *
+ * <p>Confined to the engine thread: {@link Engine} hands it work through its inbox.
+ */
+final class EngineLoop {
+
+    private static final Logger log = LoggerFactory.getLogger(EngineLoop.class);
+
+    private final Scheduler scheduler;
+    private final ModelRunner runner;
+    private final EngineStats stats;
+    private final int[] eosTokenIds;
+    private final int maxModelLen;
+    private final Runnable onRequestStarted;
+    private final Map<Long, RequestState> bySequence = new HashMap<>();
+    private final Map<String, RequestState> byRequest = new HashMap<>();
+
+    EngineLoop(Scheduler scheduler, ModelRunner runner, EngineStats stats, int[] eosTokenIds, int maxModelLen,
+            Runnable onRequestStarted) {
+        this.scheduler = scheduler;
+        this.runner = runner;
+        this.stats = stats;
+        this.eosTokenIds = eosTokenIds.clone();
+        this.maxModelLen = maxModelLen;
+        this.onRequestStarted = onRequestStarted;
+    }
+
+    boolean hasWork() {
+        return scheduler.hasWork();
+    }
+
+    int numActive() {
+        return byRequest.size();
+    }
+
+    void add(RequestState r) {
+        bySequence.put(r.sequence.id(), r);
+        byRequest.put(r.request.id(), r);
+        scheduler.add(r.sequence);
+        publishGauges();
+    }
+
+    /** Cancels a request; its blocks are freed now. False if it is unknown or already finished. */
+    boolean cancel(String requestId) {
+        RequestState r = byRequest.get(requestId);
+        if (r == null) return false;
+        finish(r, FinishReason.CANCELLED, null);
+        publishGauges();
+        return true;
+    }
+
+    /** Cancels every request (the engine is closing). */
+    void cancelAll() {
+        for (RequestState r : new ArrayList<>(byRequest.values())) finish(r, FinishReason.CANCELLED, null);
+    }
+
+    /** One iteration. Does nothing (quickly) when there is no work. */
+    void step() {
+        long start = System.nanoTime();
+        expireDeadlines(start);
+        SchedulerOutput plan = scheduler.schedule();
+        for (Sequence s : plan.outOfMemory()) {
+            RequestState r = bySequence.get(s.id());
+            log.warn("request {} stopped at {} tokens: the KV cache cannot hold it any longer", s.requestId(), s.numTokens());
+            if (r != null) finish(r, FinishReason.LENGTH, null);
+        }
+        if (plan.isEmpty()) {
+            publishGauges();
+            return;
+        }
+        markStarted(plan, start);
+
+        StepResult result = runner.execute(plan);
+        scheduler.update(plan, result.sampledIds());
+
+        int generated = 0;
+        long now = System.nanoTime();
+        List<ScheduledChunk> chunks = plan.chunks();
+        for (int i = 0; i < chunks.size(); i++) {
+            RequestState r = bySequence.get(chunks.get(i).sequenceId());
+            if (r == null) continue;
+            int sampled = result.sampledIds()[i];
+            if (sampled == Scheduler.FAILED) {
+                finish(r, FinishReason.ERROR, result.errors()[i]);
+            } else if (sampled >= 0) {
+                generated++;
+                deliver(r, sampled, now);
+            }
+        }
+        long end = System.nanoTime();
+        stats.recordStep(end, end - start, chunks.size(), plan.numBatchedTokens(), generated, plan.preemptedIds().length);
+        publishGauges();
+    }
+
+    private void markStarted(SchedulerOutput plan, long now) {
+        for (ScheduledChunk c : plan.chunks()) {
+            RequestState r = bySequence.get(c.sequenceId());
+            if (r != null && !r.started) {
+                r.started = true;
+                onRequestStarted.run();
+                stats.recordQueueTime(now - r.submitNanos, r.sequence.numPromptTokens());
+            }
+        }
+    }
+
+    private void deliver(RequestState r, int token, long now) {
+        if (r.delivered == 0) {
+            stats.recordTimeToFirstToken(now - r.submitNanos);
+        } else {
+            stats.recordInterTokenLatency(now - r.lastTokenNanos);
+        }
+        r.lastTokenNanos = now;
+        RequestState.Step step;
+        try {
+            boolean eos = !r.request.params().ignoreEos() && isEos(token);
+            step = r.onToken(token, eos, r.sequence.numTokens() >= maxModelLen);
+        } catch (RuntimeException e) {
+            log.warn("detokenizing the output of request {} failed", r.request.id(), e);
+            finish(r, FinishReason.ERROR, "detokenization failed: " + e.getMessage());
+            return;
+        }
+        try {
+            r.listener.onDelta(step.delta());
+        } catch (RuntimeException e) {
+            log.warn("listener of request {} threw; cancelling the request", r.request.id(), e);
+            finish(r, FinishReason.CANCELLED, null);
+            return;
+        }
+        if (step.finish() != null) finish(r, step.finish(), null);
+    }
+
+    private boolean isEos(int token) {
+        for (int id : eosTokenIds) if (id == token) return true;
+        return false;
+    }
+
+    private void expireDeadlines(long now) {
+        List<RequestState> late = null;
+        for (RequestState r : byRequest.values()) {
+            if (now - r.deadlineNanos > 0 && r.deadlineNanos != Long.MAX_VALUE) {
+                if (late == null) late = new ArrayList<>();
+                late.add(r);
+            }
+        }
+        if (late == null) return;
+        for (RequestState r : late) {
+            log.debug("request {} passed its deadline", r.request.id());
+            finish(r, FinishReason.CANCELLED, null);
+        }
+    }
+
+    private void finish(RequestState r, FinishReason reason, String error) {
+        if (byRequest.remove(r.request.id()) == null) return;
+        bySequence.remove(r.sequence.id());
+        scheduler.finish(r.sequence);
+        if (!r.started) onRequestStarted.run(); // it no longer counts as waiting
+        stats.recordFinished(reason, r.sequence.numPromptTokens(), r.delivered);
+        try {
+            r.listener.onFinish(r.completion(reason, error));
+        } catch (RuntimeException e) {
+            log.warn("listener of request {} threw in onFinish", r.request.id(), e);
+        }
+    }
+
+    private void publishGauges() {
+        KvCacheManager kv = scheduler.kvCache();
+        stats.gauges(scheduler.numRunning(), scheduler.numWaiting(), kv.pool().numUsedBlocks(), kv.pool().numBlocks(),
+                kv.prefixQueryTokens(), kv.prefixHitTokens());
+    }
+}

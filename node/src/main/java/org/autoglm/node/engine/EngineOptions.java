@@ -1,0 +1,95 @@
+package org.autoglm.node.engine;
+
+import java.time.Duration;
+import java.util.function.Consumer;
+import org.autoglm.node.engine.policy.SchedulingPolicy;
+
+/**
+ * How one node's engine batches and schedules. Build with {@link #create}: every field has a default.
+ *
+ * @param maxNumSeqs          most sequences in one step ({@code --max-num-seqs})
+ * @param maxNumBatchedTokens most tokens computed in one step, prompt chunks and decodes together
+ *                            ({@code --max-num-batched-tokens})
+ * @param blockSize           tokens per KV block
+ * @param numKvBlocks         KV blocks to allocate, or 0 to take what the backend says fits
+ * @param maxWaiting          requests that may wait for admission before new ones are refused as overloaded
+ * @param schedulingPolicy    {@code fcfs}, {@code priority}, {@code sjf} or {@code mlfq}
+ * @param priorityAgingStep   priority policy: waiting this long is worth one priority level
+ * @param mlfqQuantum         mlfq policy: decode steps on level 0 before dropping a level (doubles per level)
+ * @param mlfqLevels          mlfq policy: number of levels
+ * @param prefixCaching       reuse the KV of shared prompt prefixes across requests
+ * @param maxModelLen         longest sequence (prompt + output) accepted, or 0 for the model's context length
+ */
+public record EngineOptions(
+        int maxNumSeqs,
+        int maxNumBatchedTokens,
+        int blockSize,
+        int numKvBlocks,
+        int maxWaiting,
+        String schedulingPolicy,
+        Duration priorityAgingStep,
+        int mlfqQuantum,
+        int mlfqLevels,
+        boolean prefixCaching,
+        int maxModelLen) {
+
+    public EngineOptions {
+        if (maxNumSeqs < 1) throw new IllegalArgumentException("max-num-seqs must be >= 1, got " + maxNumSeqs);
+        if (maxNumBatchedTokens < 1) {
+            throw new IllegalArgumentException("max-num-batched-tokens must be >= 1, got " + maxNumBatchedTokens);
+        }
+        if (blockSize < 1) throw new IllegalArgumentException("block size must be >= 1, got " + blockSize);
+        if (numKvBlocks < 0) throw new IllegalArgumentException("num-kv-blocks must be >= 0 (0 = from the backend), got " + numKvBlocks);
+        if (maxWaiting < 0) throw new IllegalArgumentException("max-waiting must be >= 0, got " + maxWaiting);
+        if (maxModelLen < 0) throw new IllegalArgumentException("max-model-len must be >= 0 (0 = the model's), got " + maxModelLen);
+        policy(schedulingPolicy, priorityAgingStep, mlfqQuantum, mlfqLevels); // fail fast on a bad name
+    }
+
+    /** Options with defaults, changed by {@code configure}. */
+    public static EngineOptions create(Consumer<Builder> configure) {
+        Builder b = new Builder();
+        configure.accept(b);
+        return b.build();
+    }
+
+    public static EngineOptions defaults() {
+        return create(b -> {});
+    }
+
+    /** A fresh policy instance as configured. */
+    public SchedulingPolicy newPolicy() {
+        return policy(schedulingPolicy, priorityAgingStep, mlfqQuantum, mlfqLevels);
+    }
+
+    private static SchedulingPolicy policy(String name, Duration aging, int quantum, int levels) {
+        return SchedulingPolicy.byName(name, aging, quantum, levels);
+    }
+
+    /** Mutable defaults for {@link #create}. */
+    public static final class Builder {
+        /** vLLM's default on GPUs; CPU nodes are limited by step time long before this. */
+        public int maxNumSeqs = 256;
+        /** Enough for a 2k-token prompt chunk plus a full decode batch in one step. */
+        public int maxNumBatchedTokens = 2048;
+        /** vLLM's default block size: small enough to waste little, large enough for efficient kernels. */
+        public int blockSize = 16;
+        /** 0: ask the backend how many blocks fit its memory budget. */
+        public int numKvBlocks = 0;
+        /** A few batches' worth of queued work; beyond that, clients retry (429) or go to another node. */
+        public int maxWaiting = 1024;
+        public String schedulingPolicy = "fcfs";
+        /** One priority level per second of waiting. */
+        public Duration priorityAgingStep = Duration.ofSeconds(1);
+        /** 16 decode steps on level 0, 32 on level 1, ... */
+        public int mlfqQuantum = 16;
+        public int mlfqLevels = 4;
+        public boolean prefixCaching = true;
+        /** 0: the model's max_position_embeddings. */
+        public int maxModelLen = 0;
+
+        public EngineOptions build() {
+            return new EngineOptions(maxNumSeqs, maxNumBatchedTokens, blockSize, numKvBlocks, maxWaiting,
+                    schedulingPolicy, priorityAgingStep, mlfqQuantum, mlfqLevels, prefixCaching, maxModelLen);
+        }
+    }
+}

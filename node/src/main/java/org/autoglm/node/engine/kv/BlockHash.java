@@ -1,0 +1,35 @@
+package org.autoglm.node.engine.kv;
+
+/**
+ * Content hash of a full KV block, chained over everything before it: two blocks get the same hash
+ * only when the whole prefix up to and including them is the same, which is exactly when their KV is
+ * interchangeable. 64-bit; the pool also compares tokens and parent hash on a hit, so a collision can
+ * cost a cache miss but never wrong output.
+ */
+public final class BlockHash {
+
+    /** The "parent hash" of the first block of every sequence. */
+    public static final long ROOT = 0x2545F4914F6CDD1DL;
+
+    private BlockHash() {}
+
+    /** Hash of the block holding {@code tokens[from .. from + count)} after a prefix hashing to {@code parent}. */
+    public static long of(long parent, int[] tokens, int from, int count) {
+        long h = parent ^ (count * 0x9E3779B97F4A7C15L);
+        for (int i = from; i < from + count; i++) {
+            h = (h ^ tokens[i]) * 0x100000001B3L + 0x9E3779B97F4A7C15L;
+            h ^= h >>> 29;
+        }
+        return mix(h);
+    }
+
+    /** MurmurHash3's 64-bit finaliser: spreads every input bit over the output. */
+    private static long mix(long h) {
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        h *= 0xc4ceb9fe1a85ec53L;
+        h ^= h >>> 33;
+        return h;
+    }
+}

@@ -1,0 +1,204 @@
+package org.autoglm.node.engine.scheduler;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+import org.autoglm.node.engine.kv.BlockTable;
+import org.autoglm.node.engine.kv.KvBlock;
+import org.autoglm.node.engine.kv.KvCacheManager;
+import org.autoglm.node.engine.policy.SchedulingPolicy;
+
+/**
+ * Decides, once per engine step, how many tokens of which sequences to compute (vLLM v1's scheduler).
+ *
+ * <p>One rule covers everything: a sequence has {@code numComputed} of {@code numTokens} tokens in the KV
+ * cache, and a step computes some of the rest within a token budget ({@code maxNumBatchedTokens}) and a
+ * sequence budget ({@code maxNumSeqs}). Running sequences are served first, in policy order: a decoding
+ * one needs one token, one in a chunked prefill needs the rest of its prompt. Waiting sequences are then
+ * admitted in policy order, starting after their longest cached prefix, with as much of the prompt as the
+ * budget allows (chunked prefill). When a running sequence cannot get a block, the running sequence that
+ * comes last in policy order is preempted: its blocks are freed and it waits to recompute, usually fast
+ * because its full blocks stay in the prefix cache.
+ *
+ * <p>Not thread-safe: owned by the engine loop.
+ */
+public final class Scheduler {
+
+    /** Sampled id for a chunk that produced no token (a chunked prefill short of the prompt's end). */
+    public static final int NO_TOKEN = -1;
+    /** Sampled id for a chunk whose forward or sampling failed: nothing it computed is trusted. */
+    public static final int FAILED = -2;
+
+    private static final int[] NO_BLOCKS = new int[0];
+    private static final long[] NO_IDS = new long[0];
+
+    private final int maxNumSeqs;
+    private final int maxNumBatchedTokens;
+    private final KvCacheManager kv;
+    private final SchedulingPolicy policy;
+    private final Comparator<Sequence> order;
+    private final PriorityQueue<Sequence> waiting;
+    private final ArrayList<Sequence> running = new ArrayList<>();
+    private long[] finishedSincePlan = new long[16];
+    private int numFinishedSincePlan;
+
+    public Scheduler(int maxNumSeqs, int maxNumBatchedTokens, KvCacheManager kv, SchedulingPolicy policy) {
+        if (maxNumSeqs < 1) throw new IllegalArgumentException("max-num-seqs must be >= 1, got " + maxNumSeqs);
+        if (maxNumBatchedTokens < 1) {
+            throw new IllegalArgumentException("max-num-batched-tokens must be >= 1, got " + maxNumBatchedTokens);
+        }
+        this.maxNumSeqs = maxNumSeqs;
+        this.maxNumBatchedTokens = maxNumBatchedTokens;
+        this.kv = kv;
+        this.policy = policy;
+        this.order = policy.order();
+        this.waiting = new PriorityQueue<>(order);
+    }
+
+    public KvCacheManager kvCache() {
+        return kv;
+    }
+
+    public SchedulingPolicy policy() {
+        return policy;
+    }
+
+    public int numRunning() {
+        return running.size();
+    }
+
+    public int numWaiting() {
+        return waiting.size();
+    }
+
+    public boolean hasWork() {
+        return !running.isEmpty() || !waiting.isEmpty();
+    }
+
+    /** Queues a new sequence; it is admitted by a later {@link #schedule()}. */
+    public void add(Sequence s) {
+        if (s.status() != Sequence.Status.WAITING || s.started()) throw new IllegalArgumentException("not new: " + s);
+        waiting.add(s);
+    }
+
+    /** Plans the next step. Never blocks; an empty plan means there is nothing to compute. */
+    public SchedulerOutput schedule() {
+        int budget = maxNumBatchedTokens;
+        List<ScheduledChunk> chunks = new ArrayList<>(Math.min(running.size() + waiting.size(), maxNumSeqs));
+        long[] preempted = NO_IDS;
+        List<Sequence> outOfMemory = List.of();
+
+        running.sort(order);
+        int i = 0;
+        while (i < running.size() && budget > 0) {
+            Sequence s = running.get(i);
+            int n = Math.min(s.numTokens() - s.numComputed(), budget);
+            int first;
+            while ((first = kv.allocateSlots(s.blockTable(), s.numComputed(), n)) < 0) {
+                Sequence victim = running.remove(running.size() - 1);
+                if (victim == s && i == 0) {
+                    // Alone and still short of blocks: the pool cannot hold this sequence any longer.
+                    finish(s);
+                    outOfMemory = List.of(s);
+                    break;
+                }
+                preempt(victim);
+                preempted = append(preempted, victim.id());
+                if (victim == s) break;
+            }
+            if (first < 0) break; // s itself left the running list; everyone before it is scheduled
+            chunks.add(chunk(s, n, first, false));
+            budget -= n;
+            i++;
+        }
+
+        // Admitting new work right after preempting would only preempt again (vLLM does the same).
+        if (preempted.length == 0) {
+            while (!waiting.isEmpty() && running.size() < maxNumSeqs && budget > 0) {
+                Sequence s = waiting.peek();
+                BlockTable table = s.blockTable();
+                List<KvBlock> cached = kv.findCachedPrefix(table, s.tokenArray(), s.numTokens());
+                int numCached = cached.size() * kv.blockSize();
+                int n = Math.min(s.numTokens() - numCached, budget);
+                if (kv.allocateSlots(table, numCached, n, cached) < 0) break; // head of line waits for memory
+                kv.recordPrefixLookup(s.numTokens(), numCached);
+                waiting.poll();
+                s.setNumComputed(numCached);
+                s.setStatus(Sequence.Status.RUNNING);
+                s.markStarted();
+                running.add(s);
+                chunks.add(chunk(s, n, 0, true));
+                budget -= n;
+            }
+        }
+
+        long[] finished = numFinishedSincePlan == 0 ? NO_IDS : Arrays.copyOf(finishedSincePlan, numFinishedSincePlan);
+        numFinishedSincePlan = 0;
+        return new SchedulerOutput(chunks, maxNumBatchedTokens - budget, preempted, finished, outOfMemory);
+    }
+
+    /**
+     * Applies a step's results: the scheduled tokens now have KV (their full blocks join the prefix
+     * cache), and each chunk that reached its sequence's end appends its sampled token.
+     *
+     * @param sampledIds one per chunk of {@code plan}: a token id, {@link #NO_TOKEN} or {@link #FAILED}
+     */
+    public void update(SchedulerOutput plan, int[] sampledIds) {
+        List<ScheduledChunk> chunks = plan.chunks();
+        for (int c = 0; c < chunks.size(); c++) {
+            ScheduledChunk chunk = chunks.get(c);
+            Sequence s = chunk.sequence();
+            int sampled = sampledIds[c];
+            if (s.isFinished() || sampled == FAILED) continue;
+            s.advanceComputed(chunk.numTokens());
+            kv.commit(s.blockTable(), s.tokenArray(), s.numComputed());
+            if (sampled >= 0) {
+                s.appendToken(sampled);
+                policy.onTokenGenerated(s);
+            }
+        }
+    }
+
+    /** Removes a sequence (done, cancelled, failed) and frees its blocks at once. False if already finished. */
+    public boolean finish(Sequence s) {
+        switch (s.status()) {
+            case FINISHED:
+                return false;
+            case RUNNING:
+                running.remove(s);
+                break;
+            case WAITING:
+                waiting.remove(s);
+                break;
+        }
+        kv.free(s.blockTable());
+        s.setStatus(Sequence.Status.FINISHED);
+        if (numFinishedSincePlan == finishedSincePlan.length) {
+            finishedSincePlan = Arrays.copyOf(finishedSincePlan, finishedSincePlan.length * 2);
+        }
+        finishedSincePlan[numFinishedSincePlan++] = s.id();
+        return true;
+    }
+
+    private void preempt(Sequence victim) {
+        kv.free(victim.blockTable());
+        victim.markPreempted();
+        waiting.add(victim);
+    }
+
+    private ScheduledChunk chunk(Sequence s, int n, int firstNewBlock, boolean reset) {
+        int start = s.numComputed();
+        int[] tokens = Arrays.copyOfRange(s.tokenArray(), start, start + n);
+        BlockTable table = s.blockTable();
+        int[] blocks = reset ? table.ids(0) : firstNewBlock == table.size() ? NO_BLOCKS : table.ids(firstNewBlock);
+        return new ScheduledChunk(s, tokens, start, blocks, reset, start + n == s.numTokens());
+    }
+
+    private static long[] append(long[] ids, long id) {
+        long[] out = Arrays.copyOf(ids, ids.length + 1);
+        out[ids.length] = id;
+        return out;
+    }
+}

@@ -1,0 +1,20 @@
+package org.autoglm.node.session;
+
+import java.util.Optional;
+
+/**
+ * Where sessions live. The single-node store keeps them in this process; the cluster keeps them in the
+ * grid so that any node can serve a session's next turn. Implementations expire a session when it has been
+ * idle for its TTL and must be safe for concurrent use.
+ */
+public interface SessionStore {
+
+    /** The session, refreshing its idle timer; empty if unknown or expired. */
+    Optional<Session> get(String id);
+
+    /** Creates or replaces a session. */
+    void put(Session session);
+
+    /** Removes a session; false if there was none. */
+    boolean remove(String id);
+}

@@ -1,0 +1,153 @@
+package org.autoglm.node.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.autoglm.node.plugins.Plugins;
+import org.autoglm.node.security.Authenticator;
+import org.autoglm.node.security.JwtVerifier;
+import org.autoglm.node.security.JwtVerifierTest;
+import org.autoglm.node.telemetry.Telemetry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Each JWT role against each endpoint, plus missing, expired and forged tokens and session ownership. */
+class AccessControlTest {
+
+    @TempDir
+    static Path dir;
+
+    static final ScriptedEngine engine = new ScriptedEngine();
+    static ServingState state;
+    static Telemetry telemetry;
+    static ApiServer server;
+    static Http anonymous;
+    static String sessionOfUser;
+
+    /** An endpoint call; {@code allowed} are the roles (besides admin) that may make it. */
+    record Endpoint(String method, String path, String body, Set<String> allowed) {}
+
+    static final List<Endpoint> ENDPOINTS = List.of(
+            new Endpoint("GET", "/v1/models", null, Set.of("user", "operator")),
+            new Endpoint("POST", "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", Set.of("user", "operator")),
+            new Endpoint("POST", "/v1/completions", "{\"prompt\":\"hi\"}", Set.of("user", "operator")),
+            new Endpoint("POST", "/v1/sessions", "{}", Set.of("user", "operator")),
+            new Endpoint("GET", "/v1/sessions/sess-unknown", null, Set.of("user", "operator")),
+            new Endpoint("DELETE", "/v1/sessions/sess-unknown", null, Set.of("user", "operator")),
+            new Endpoint("GET", "/metrics", null, Set.of("auditor", "operator")),
+            new Endpoint("GET", "/admin/audit", null, Set.of("auditor")),
+            new Endpoint("GET", "/admin/requests", null, Set.of("operator")),
+            new Endpoint("POST", "/admin/requests/cmpl-unknown/cancel", "", Set.of("operator")),
+            new Endpoint("POST", "/admin/undrain", "", Set.of("operator")));
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path secret = JwtVerifierTest.secretFile(dir);
+        Plugins plugins = Plugins.load(List.of("audit-log"), Map.of("audit-log", Map.of("file", dir.resolve("audit.jsonl").toString())));
+        state = new ServingState();
+        telemetry = new Telemetry("m", state::stats, null, null);
+        Authenticator auth = Authenticator.jwt(JwtVerifier.hs256(secret));
+        server = ApiServer.create(c -> {
+            c.port = 0;
+            c.auth = auth;
+            c.plugins = plugins;
+            c.state = state;
+            c.telemetry = telemetry;
+        }).start();
+        state.ready(new ServingState.Loaded(new CharModel("m", 256), engine, engine));
+        anonymous = new Http(server.port());
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        telemetry.close();
+        engine.shutdown();
+    }
+
+    static Http as(String subject, String... roles) throws Exception {
+        return anonymous.withToken(JwtVerifierTest.hs256(subject, List.of(roles), Instant.now().plusSeconds(300)));
+    }
+
+    static Http.Response call(Http h, Endpoint e) {
+        return switch (e.method()) {
+            case "GET" -> h.get(e.path());
+            case "DELETE" -> h.delete(e.path());
+            default -> h.post(e.path(), e.body());
+        };
+    }
+
+    @Test
+    void eachRoleOnEachEndpoint() throws Exception {
+        for (String role : List.of("user", "operator", "auditor", "admin")) {
+            Http h = as("someone-" + role, role);
+            for (Endpoint e : ENDPOINTS) {
+                Http.Response r = call(h, e);
+                String what = role + " " + e.method() + " " + e.path() + " -> " + r.status() + " " + r.body();
+                if (role.equals("admin") || e.allowed().contains(role)) {
+                    assertThat(r.status()).as(what).isNotIn(401, 403);
+                    assertThat(r.status()).as(what).isLessThan(500);
+                } else {
+                    assertThat(r.status()).as(what).isEqualTo(403);
+                    assertThat(r.json().at("/error/type").asText()).isEqualTo("permission_error");
+                }
+            }
+        }
+    }
+
+    @Test
+    void probesNeedNoToken_everythingElseDoes() {
+        assertThat(anonymous.get("/health").status()).isEqualTo(200);
+        assertThat(anonymous.get("/ready").status()).isEqualTo(200);
+        for (Endpoint e : ENDPOINTS) {
+            Http.Response r = call(anonymous, e);
+            assertThat(r.status()).as(e.path()).isEqualTo(401);
+            assertThat(r.headers().firstValue("WWW-Authenticate")).contains("Bearer");
+            assertThat(r.json().at("/error/type").asText()).isEqualTo("authentication_error");
+        }
+    }
+
+    @Test
+    void expiredAndGarbageTokensAre401() throws Exception {
+        Http expired = anonymous.withToken(JwtVerifierTest.hs256("u", List.of("admin"), Instant.now().minusSeconds(600)));
+        Http.Response r = expired.get("/v1/models");
+        assertThat(r.status()).isEqualTo(401);
+        assertThat(r.json().at("/error/message").asText()).contains("expired");
+        assertThat(anonymous.withToken("garbage").get("/v1/models").status()).isEqualTo(401);
+    }
+
+    @Test
+    void usersSeeOnlyTheirOwnSessions_adminsSeeAll() throws Exception {
+        Http alice = as("alice", "user");
+        String id = alice.post("/v1/sessions", "{\"system_prompt\":\"x\"}").json().get("id").asText();
+        assertThat(alice.get("/v1/sessions/" + id).status()).isEqualTo(200);
+        Http bob = as("bob", "user");
+        assertThat(bob.get("/v1/sessions/" + id).status()).isEqualTo(404);
+        assertThat(bob.post("/v1/chat/completions", "{\"session_id\":\"" + id
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").status()).isEqualTo(404);
+        assertThat(bob.delete("/v1/sessions/" + id).status()).isEqualTo(404);
+        assertThat(as("root", "admin").get("/v1/sessions/" + id).json().get("owner").asText()).isEqualTo("alice");
+    }
+
+    @Test
+    void auditorReadsWhoDidWhat() throws Exception {
+        as("dave", "user").post("/v1/completions", "{\"prompt\":\"secret prompt\",\"max_tokens\":2}");
+        Http.Response r = as("eve", "auditor").get("/admin/audit?limit=50");
+        assertThat(r.status()).isEqualTo(200);
+        var entries = r.json().get("data");
+        var dave = java.util.stream.StreamSupport.stream(entries.spliterator(), false)
+                .filter(n -> n.get("subject").asText().equals("dave")).findFirst().orElseThrow();
+        assertThat(dave.get("route").asText()).isEqualTo("/v1/completions");
+        assertThat(dave.get("status").asInt()).isEqualTo(200);
+        assertThat(dave.get("completion_tokens").asInt()).isEqualTo(2);
+        assertThat(dave.get("roles").get(0).asText()).isEqualTo("user");
+        assertThat(dave.has("prompt")).isFalse(); // prompts are only logged when configured
+        assertThat(as("eve", "auditor").get("/admin/audit?limit=0").status()).isEqualTo(400);
+    }
+}

@@ -1,0 +1,87 @@
+package org.autoglm.node.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The {@code serve} command line: refusals with reasons, and the server coming up before the model. */
+class ServeCommandTest {
+
+    @TempDir
+    Path dir;
+
+    record Run(int exit, String err) {}
+
+    static Run run(String... args) {
+        CommandLine cli = Main.commandLine();
+        StringWriter err = new StringWriter();
+        cli.setErr(new PrintWriter(err));
+        int exit = cli.execute(args);
+        return new Run(exit, err.toString());
+    }
+
+    @Test
+    void refusesAPublicAddressWithoutAuthentication() throws Exception {
+        Files.createDirectories(dir.resolve("ckpt"));
+        Run r = run("serve", "--model", dir.resolve("ckpt").toString(), "--host", "0.0.0.0", "--port", "0");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("without authentication").contains("--insecure").doesNotContain("\tat ");
+    }
+
+    @Test
+    void unknownPluginAndBadOptionsAreOneLineErrors() throws Exception {
+        Files.createDirectories(dir.resolve("ckpt"));
+        Run r = run("serve", "--model", dir.resolve("ckpt").toString(), "--port", "0", "--plugins", "nope");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("Unknown plugin 'nope'").contains("audit-log").contains("sensitive-words");
+        Run bad = run("serve", "--model", dir.resolve("ckpt").toString(), "--port", "0", "--plugin-option", "x");
+        assertThat(bad.err()).contains("NAME.KEY=VALUE");
+        Run missing = run("serve", "--model", dir.resolve("nowhere").toString());
+        assertThat(missing.err()).contains("not a directory");
+    }
+
+    @Test
+    void helpListsTheFlags() {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.execute("serve", "--help");
+        assertThat(out.toString()).contains("--model", "--served-model-name", "--host", "--port", "--tls-keystore",
+                "--jwt-secret-file", "--jwt-public-key", "--insecure", "--max-request-bytes", "--plugins",
+                "--otlp-endpoint", "--max-num-seqs", "--max-num-batched-tokens", "--scheduling-policy");
+    }
+
+    @Test
+    void httpComesUpBeforeTheModelAndReportsALoadFailure() throws Exception {
+        Path ckpt = Files.createDirectories(dir.resolve("my-model"));
+        CommandLine cli = new CommandLine(new ServeCommand());
+        cli.parseArgs("--model", ckpt.toString(), "--port", "0", "--audit-log", dir.resolve("audit.jsonl").toString());
+        ServeCommand serve = cli.getCommand();
+        try (ServeCommand.RunningNode node = serve.start()) {
+            HttpClient http = HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + node.port();
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            // An empty directory cannot load: /ready says so, and stays 503.
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.state().notReadyReason() != null
+                    && node.state().notReadyReason().startsWith("model failed"));
+            HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create(base + "/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(ready.body()).contains("model failed to load");
+            assertThat(Files.exists(dir.resolve("audit.jsonl"))).isTrue();
+        }
+    }
+}

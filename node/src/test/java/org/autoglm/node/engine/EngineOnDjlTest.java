@@ -1,0 +1,128 @@
+package org.autoglm.node.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
+import java.util.stream.IntStream;
+import org.autoglm.models.djl.DjlBackend;
+import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.node.engine.runner.SamplerFactory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The engine on the real CPU backend and the reference checkpoints: whatever the batching does (batch-mates
+ * of other lengths, joining and leaving mid-flight, chunked prefill, preemption and recompute, prefix-cache
+ * hits), each sequence's greedy tokens are exactly what transformers produced for it alone.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EngineOnDjlTest {
+
+    private static final int N = 24; // greedy tokens in the reference
+
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @BeforeAll
+    void quietDjl() {
+        System.setProperty("ai.djl.offline", "true");
+    }
+
+    @AfterAll
+    void closeAll() throws Exception {
+        for (int i = open.size() - 1; i >= 0; i--) open.get(i).close();
+    }
+
+    private Engine engine(String fixture, Consumer<EngineOptions.Builder> options) {
+        DjlBackend backend = DjlBackend.load(ReferenceCases.load(fixture).modelDir());
+        open.add(backend);
+        Engine engine = new Engine(backend, EngineOptions.create(options), TextStream.Factory.NONE, SamplerFactory.GREEDY);
+        open.add(engine);
+        return engine;
+    }
+
+    private static GenerationRequest greedy(String id, int[] prompt, int maxTokens) {
+        return GenerationRequest.of(id, prompt,
+                new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, maxTokens, List.of(), true, -1));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void eachSequenceAloneMatchesTheReference(String fixture) throws Exception {
+        Engine engine = engine(fixture, o -> {
+            o.blockSize = 4;
+            o.numKvBlocks = 256; // not the backend's default of a quarter of RAM: allocating that takes seconds
+        });
+        for (ReferenceCases.Case c : ReferenceCases.load(fixture).cases()) {
+            Collector out = new Collector();
+            engine.submit(greedy("alone", c.inputIds(), N), out);
+            assertThat(out.await().reason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(out.ids()).as(c.text()).containsExactly(c.greedyIds());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void batchedWithJoiningLeavingChunkingAndPreemptionMatchesTheReference(String fixture) throws Exception {
+        List<ReferenceCases.Case> cases = ReferenceCases.load(fixture).cases();
+        int needed = cases.stream().mapToInt(c -> (c.inputIds().length + N + 3) / 4).sum();
+        // A third of the blocks all sequences need at once, and 20 tokens per step: prompts are chunked,
+        // sequences are preempted and recomputed.
+        Engine engine = engine(fixture, o -> {
+            o.blockSize = 4;
+            o.numKvBlocks = Math.max(needed / 3, 30);
+            o.maxNumBatchedTokens = 20;
+        });
+        List<Collector> outs = new ArrayList<>();
+        CountDownLatch firstIsDecoding = new CountDownLatch(1);
+        int half = cases.size() / 2;
+        for (int i = 0; i < cases.size(); i++) {
+            if (i == half) firstIsDecoding.await(); // the second half joins mid-flight
+            Collector out = i == 0 ? new Collector(n -> { if (n == 5) firstIsDecoding.countDown(); }) : new Collector();
+            outs.add(out);
+            // Different lengths: some stop early and leave while others run.
+            engine.submit(greedy("r" + i, cases.get(i).inputIds(), i % 2 == 0 ? N : N / 2), out);
+        }
+        for (int i = 0; i < cases.size(); i++) {
+            assertThat(outs.get(i).await().reason()).isEqualTo(FinishReason.LENGTH);
+            int n = i % 2 == 0 ? N : N / 2;
+            assertThat(outs.get(i).ids()).as(cases.get(i).text()).containsExactly(Arrays.copyOf(cases.get(i).greedyIds(), n));
+        }
+        assertThat(engine.stats().preemptions()).as("preemptions").isPositive();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void prefixCacheHitsReproduceTheSameTokens(String fixture) throws Exception {
+        Engine engine = engine(fixture, o -> {
+            o.blockSize = 4;
+            o.numKvBlocks = 256; // not the backend's default of a quarter of RAM: allocating that takes seconds
+        });
+        ReferenceCases.Case c = ReferenceCases.load(fixture).cases().stream()
+                .max((a, b) -> Integer.compare(a.inputIds().length, b.inputIds().length)).orElseThrow();
+        Collector first = new Collector();
+        engine.submit(greedy("first", c.inputIds(), N), first);
+        first.await();
+
+        Collector again = new Collector();
+        engine.submit(greedy("again", c.inputIds(), N), again);
+        again.await();
+        assertThat(engine.stats().prefixHitTokens()).isEqualTo((c.inputIds().length - 1) / 4 * 4L);
+        assertThat(again.ids()).containsExactly(c.greedyIds());
+
+        // A follow-up turn: the prompt plus the first 10 generated tokens continues with the other 14.
+        int[] turn = IntStream.concat(Arrays.stream(c.inputIds()), Arrays.stream(c.greedyIds(), 0, 10)).toArray();
+        Collector next = new Collector();
+        long hitsBefore = engine.stats().prefixHitTokens();
+        engine.submit(greedy("turn", turn, N - 10), next);
+        next.await();
+        assertThat(engine.stats().prefixHitTokens() - hitsBefore).isEqualTo((turn.length - 1) / 4 * 4L);
+        assertThat(next.ids()).containsExactly(Arrays.copyOfRange(c.greedyIds(), 10, N));
+    }
+}
