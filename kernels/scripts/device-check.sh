@@ -30,7 +30,7 @@ step() {   # step NAME MAX_SECONDS OUTFILE CMD...
 
 echo "== $(date -u) on $(hostname), checkout commit $(cat "$D/commit.txt" 2>/dev/null)"
 nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv
-libdirs=$(find /usr/local /usr/lib /usr/lib64 /opt -xdev \( -name 'libnvrtc.so*' -o -name 'libcublas.so*' -o -name 'libcuda.so*' \) 2>/dev/null | tee /dev/stderr | xargs -r -n1 dirname | sort -u | paste -sd:)
+libdirs=$(find /usr/local /usr/lib /usr/lib64 /opt -xdev \( -name 'libnvrtc.so*' -o -name 'libcublas.so*' -o -name 'libcuda.so*' \) -not -path '*/stubs/*' 2>/dev/null | tee /dev/stderr | xargs -r -n1 dirname | sort -u | paste -sd:)
 export AUTOGLM_CUDA_LIB_DIRS=$libdirs
 export AUTOGLM_KERNEL_CACHE=/tmp/autoglm-kernels
 tar xzf "$D/jre.tgz" -C /tmp
@@ -59,7 +59,7 @@ step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $J
 step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
 step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
-  step "generate --backend cuda --dump-logits --json" 40 generate.json bash -c "for m in glm-tiny glm4-tiny; do $JAVA $JOPTS -jar $JAR generate --backend cuda --model '$FIX/'\$m --prompt 'The quick brown fox jumps over the lazy dog.' --max-tokens 24 --dump-logits --json; done"
+  step "generate --backend cuda --dump-logits --json" 60 generate.json python3 "$D/compare_generate.py" "$FIX" "$JAVA $JOPTS -jar $JAR" glm-tiny glm4-tiny
 else
   echo "== generate: not in this jar"
 fi
