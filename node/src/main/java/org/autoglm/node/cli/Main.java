@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Serve GLM-family models from a fleet of identical nodes.",
-        subcommands = {CommandLine.HelpCommand.class, ServeCommand.class, BenchDecodeCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, InitDemoCommand.class, ServeCommand.class,
+                BenchDecodeCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
