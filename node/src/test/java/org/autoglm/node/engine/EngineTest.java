@@ -336,6 +336,7 @@ class EngineTest {
         assertThat(ttft).hasSize(2);
         assertThat(itl).hasSize(4 + 3);
         assertThat(engine.stats().p50StepMillis()).isPositive();
+        assertThat(engine.stats().tokensPerSecond()).isPositive();
         assertThat(engine.stats().kvBlocksTotal()).isEqualTo(64);
     }
 }
