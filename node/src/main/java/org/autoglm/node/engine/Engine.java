@@ -101,6 +101,11 @@ public final class Engine implements InferenceService, AutoCloseable {
         return numKvBlocks;
     }
 
+    /** Token ids the model knows: prompts must stay below this. */
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
     /** Longest prompt + output accepted. */
     public int maxModelLen() {
         return maxModelLen;
