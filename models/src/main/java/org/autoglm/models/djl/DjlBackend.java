@@ -77,12 +77,12 @@ public final class DjlBackend implements Backend {
     private final Options options;
     private PagedKvCache cache;
 
-    private DjlBackend(GlmConfig config, NDManager manager, Checkpoint checkpoint, GlmWeights weights,
+    private DjlBackend(GlmConfig config, NDManager manager, Checkpoint checkpoint, GlmForward forward,
                        Options options) {
         this.config = config;
         this.manager = manager;
         this.checkpoint = checkpoint;
-        this.forward = new GlmForward(config, weights, manager);
+        this.forward = forward;
         this.options = options;
     }
 
@@ -92,6 +92,11 @@ public final class DjlBackend implements Backend {
     }
 
     public static DjlBackend load(Path modelDir, Options options) {
+        return load(modelDir, options, GlmForward.MAX_SCORE_ELEMENTS);
+    }
+
+    /** With a smaller attention score budget, tests exercise attention in query blocks on tiny models. */
+    static DjlBackend load(Path modelDir, Options options, long maxScoreElements) {
         GlmConfig config = GlmConfigReader.read(modelDir);
         Checkpoint checkpoint = Checkpoint.open(modelDir);
         NDManager manager = null;
@@ -104,7 +109,8 @@ public final class DjlBackend implements Backend {
             GlmWeights weights = GlmWeights.load(config, checkpoint, manager);
             LOG.debug("loaded {} ({} MB) in {} ms", modelDir, checkpoint.totalBytes() >> 20,
                     (System.nanoTime() - start) / 1_000_000);
-            return new DjlBackend(config, manager, checkpoint, weights, options);
+            return new DjlBackend(config, manager, checkpoint,
+                    new GlmForward(config, weights, manager, maxScoreElements), options);
         } catch (RuntimeException e) {
             if (manager != null) {
                 manager.close();
