@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.core.Linear;
@@ -60,7 +61,16 @@ final class GlmForward {
         NDArray x = weights.embedTokens.get(new NDIndex("{}", batch.tokens));
         Rotary rotary = rotary(batch.positions);
         for (int layer = 0; layer < weights.layers.size(); layer++) {
-            x = decoderLayer(layer, weights.layers.get(layer), x, rotary, batch, cache);
+            // A scope per layer frees its intermediates (a long prefill chunk makes hundreds of MB of them)
+            // before the next layer runs; only the layer's output moves on to the step's scope.
+            NDArray next;
+            try (NDScope layerScope = new NDScope()) {
+                next = decoderLayer(layer, weights.layers.get(layer), x, rotary, batch, cache);
+                NDScope.unregister(next);
+            }
+            NDScope.register(next);
+            x.close();
+            x = next;
         }
         return x;
     }
