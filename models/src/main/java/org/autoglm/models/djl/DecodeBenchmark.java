@@ -32,6 +32,7 @@ public final class DecodeBenchmark {
      * @param streamingLimit      decode tokens/s if weights streamed at {@code cores * 10 GB/s}
      */
     public record Result(String model, double loadSeconds, int promptTokens, double prefillTokensPerSecond,
+                         double prefillTokensPerCpuSecond,
                          int decodeTokens, double decodeTokensPerSecond, double bestDecodeTokensPerSecond,
                          double decodeCpuSecondsPerToken,
                          int batch, double batchStepsPerSecond,
@@ -45,10 +46,11 @@ public final class DecodeBenchmark {
         @Override
         public String toString() {
             return String.format(
-                    "%s: load %.1f s | prefill %d tokens: %.1f tok/s | decode: %.2f tok/s (best step %.2f, %.2f CPU s/token) | batch %d decode: %.2f"
+                    "%s: load %.1f s | prefill %d tokens: %.1f tok/s (%.1f per CPU s) | decode: %.2f tok/s (best step %.2f, %.2f CPU s/token) | batch %d decode: %.2f"
                             + " steps/s (%.1f tok/s) | peak RSS %.2f GiB | %.2f GB weights/token, limit %.2f tok/s"
                             + " at %d x 10 GB/s -> %.0f%% of limit",
-                    model, loadSeconds, promptTokens, prefillTokensPerSecond, decodeTokensPerSecond,
+                    model, loadSeconds, promptTokens, prefillTokensPerSecond, prefillTokensPerCpuSecond,
+                    decodeTokensPerSecond,
                     bestDecodeTokensPerSecond, decodeCpuSecondsPerToken, batch,
                     batchStepsPerSecond, batchStepsPerSecond * batch, peakRssBytes / (double) (1L << 30),
                     weightBytesPerToken / 1e9, streamingLimit, cores, 100 * streamingEfficiency());
@@ -79,8 +81,10 @@ public final class DecodeBenchmark {
             int[] table = blockTable(0, blocksPerSequence);
             backend.forward(List.of(new SequenceChunk(0, new int[] {prompt[0]}, 0, table, true)));
             long start = System.nanoTime();
+            long prefillCpuStart = processCpuNanos();
             float[] logits = backend.forward(List.of(new SequenceChunk(0, prompt, 0, table, true)))[0];
             double prefill = promptTokens / seconds(start);
+            double prefillPerCpuSecond = promptTokens / ((processCpuNanos() - prefillCpuStart) / 1e9);
 
             // single-sequence decode, greedy; the fastest step shows the speed without interference
             int position = promptTokens;
@@ -116,7 +120,8 @@ public final class DecodeBenchmark {
             long bytesPerToken = decodeWeightBytes(config);
             int cores = Runtime.getRuntime().availableProcessors();
             double limit = cores * BYTES_PER_SECOND_PER_CORE / bytesPerToken;
-            return new Result(modelDir.getFileName().toString(), loadSeconds, promptTokens, prefill, decodeTokens,
+            return new Result(modelDir.getFileName().toString(), loadSeconds, promptTokens, prefill,
+                    prefillPerCpuSecond, decodeTokens,
                     decode, 1 / fastestStep, decodeCpuSecondsPerToken, batch, batchSteps, peakRssBytes(), bytesPerToken, cores, limit);
         }
     }

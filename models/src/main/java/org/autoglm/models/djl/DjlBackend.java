@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.config.GlmConfig;
@@ -155,9 +156,7 @@ public final class DjlBackend implements Backend {
 
     @Override
     public float[][] forward(List<SequenceChunk> chunks) {
-        if (cache == null) {
-            throw new IllegalStateException("allocateKvCache must be called before forward");
-        }
+        PagedKvCache cache = requireCache();
         float[][] result = new float[chunks.size()][];
         if (chunks.isEmpty()) {
             return result;
@@ -185,8 +184,15 @@ public final class DjlBackend implements Backend {
 
     @Override
     public void copyBlocks(int[] sourceBlocks, int[] targetBlocks) {
+        PagedKvCache cache = requireCache();
         if (sourceBlocks.length != targetBlocks.length) {
             throw new IllegalArgumentException("copyBlocks needs as many targets as sources");
+        }
+        for (int block : IntStream.concat(IntStream.of(sourceBlocks), IntStream.of(targetBlocks)).toArray()) {
+            if (block < 0 || block >= cache.numBlocks()) {
+                throw new IllegalArgumentException("KV block " + block + " is outside the pool of "
+                        + cache.numBlocks() + " blocks");
+            }
         }
         int bs = cache.blockSize();
         long[] from = new long[sourceBlocks.length * bs];
@@ -201,6 +207,13 @@ public final class DjlBackend implements Backend {
             cache.copyBlocks(step.create(from), step.create(to));
             scope.suppressNotUsedWarning();
         }
+    }
+
+    private PagedKvCache requireCache() {
+        if (cache == null) {
+            throw new IllegalStateException("allocateKvCache must be called before forward or copyBlocks");
+        }
+        return cache;
     }
 
     private void checkTokens(SequenceChunk chunk) {

@@ -133,7 +133,7 @@ class PagedBatchingTest {
     }
 
     @Test
-    void blockTablesThatDoNotCoverTheChunkOrLeaveThePoolAreRejected() {
+    void blockTablesTokensAndCopiesOutsideThePoolAreRejected() {
         int[] ids = cases.get(0).inputIds();
         assertThatThrownBy(() -> backend.forward(List.of(new SequenceChunk(5, ids, 0, new int[] {1, 2}, true))))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -146,6 +146,9 @@ class PagedBatchingTest {
                 new int[] {0}, true))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("token id 99999");
+        assertThatThrownBy(() -> backend.copyBlocks(new int[] {0}, new int[] {NUM_BLOCKS + 3}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("KV block " + (NUM_BLOCKS + 3));
     }
 
     @Test
