@@ -9,10 +9,15 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Serve GLM-family models from a fleet of identical nodes.",
-        subcommands = {CommandLine.HelpCommand.class, ServeCommand.class, BenchDecodeCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, InitDemoCommand.class, ServeCommand.class,
+                BenchDecodeCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
+        // No code may reach the network at run time: DJL would otherwise look for native libraries online
+        // and report usage.
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        System.setProperty("OPT_OUT_TRACKING", "true");
         System.exit(commandLine().execute(args));
     }
 

@@ -13,11 +13,11 @@ import java.util.List;
  * The prompts of a reference fixture ({@code shared/fixtures/<name>.reference.json}) and the 24 tokens Hugging
  * Face transformers decoded greedily from each (no EOS stop).
  */
-record ReferenceCases(Path modelDir, List<Case> cases) {
+public record ReferenceCases(Path modelDir, List<Case> cases) {
 
     record Case(String text, int[] inputIds, int[] greedyIds) {}
 
-    static Path fixturesDir() {
+    public static Path fixturesDir() {
         List<Path> candidates = new ArrayList<>();
         String property = System.getProperty("autoglm.fixtures");
         if (property != null) candidates.add(Path.of(property));
