@@ -102,6 +102,10 @@ public final class DjlBackend implements Backend {
         Checkpoint checkpoint = Checkpoint.open(modelDir);
         NDManager manager = null;
         try {
+            // Nothing may be downloaded at run time: the natives come from the jars on the class path.
+            if (System.getProperty("ai.djl.offline") == null) {
+                System.setProperty("ai.djl.offline", "true");
+            }
             manager = Engine.getEngine("PyTorch").newBaseManager();
             if (options.threads() > 0) {
                 JniUtils.setNumThreads(options.threads());
