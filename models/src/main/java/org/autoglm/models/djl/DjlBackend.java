@@ -77,6 +77,7 @@ public final class DjlBackend implements Backend {
     private final GlmForward forward;
     private final Options options;
     private PagedKvCache cache;
+    private boolean closed;
 
     private DjlBackend(GlmConfig config, NDManager manager, Checkpoint checkpoint, GlmForward forward,
                        Options options) {
@@ -249,6 +250,10 @@ public final class DjlBackend implements Backend {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (cache != null) {
             cache.close();
         }
