@@ -40,6 +40,11 @@ public final class ApiServer implements AutoCloseable {
         public String tlsPassword = "";
         /** Bodies above this get 413. */
         public long maxRequestBytes = 4L << 20;
+        /**
+         * A stream with nothing to send for this long gets an SSE comment line: clients ignore it, and a
+         * failed write tells us a client left while its request was still queued.
+         */
+        public Duration sseKeepAlive = Duration.ofSeconds(5);
         /** Idle time before a session expires unless it asks for another. */
         public Duration sessionTtl = Duration.ofHours(1);
         public Authenticator auth = Authenticator.none();
@@ -112,7 +117,7 @@ public final class ApiServer implements AutoCloseable {
     private void routes() {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
-                inFlight, config.maxRequestBytes);
+                inFlight, config.maxRequestBytes, config.sseKeepAlive);
         SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 

@@ -32,7 +32,7 @@ import org.autoglm.node.telemetry.Telemetry;
  */
 final class InferenceRoutes {
 
-    private static final Duration POLL = Duration.ofMillis(500);
+    private static final Duration MAX_POLL = Duration.ofMillis(500);
     /** After a disconnect, how long to wait for the engine to confirm the cancellation (for metrics/audit). */
     private static final Duration DRAIN = Duration.ofSeconds(2);
 
@@ -42,15 +42,19 @@ final class InferenceRoutes {
     private final Telemetry telemetry;
     private final InFlight inFlight;
     private final long maxRequestBytes;
+    private final Duration keepAlive;
+    private final Duration poll;
 
     InferenceRoutes(ServingState state, Plugins plugins, SessionStore sessions, Telemetry telemetry, InFlight inFlight,
-            long maxRequestBytes) {
+            long maxRequestBytes, Duration keepAlive) {
         this.state = state;
         this.plugins = plugins;
         this.sessions = sessions;
         this.telemetry = telemetry;
         this.inFlight = inFlight;
         this.maxRequestBytes = maxRequestBytes;
+        this.keepAlive = keepAlive;
+        this.poll = keepAlive.compareTo(MAX_POLL) < 0 ? keepAlive : MAX_POLL;
     }
 
     void chat(Context ctx) throws Exception {
@@ -205,8 +209,10 @@ final class InferenceRoutes {
         try {
             SseWriter sse = new SseWriter(ctx);
             while (!run.finished()) {
-                GenerationRun.Event e = run.next(POLL);
-                if (e instanceof GenerationRun.Delta d) {
+                GenerationRun.Event e = run.next(poll);
+                if (e == null && sse.idleFor().compareTo(keepAlive) >= 0) {
+                    sse.keepAlive();
+                } else if (e instanceof GenerationRun.Delta d) {
                     boolean hasLogprobs = d.raw() != null && !d.raw().logprobs().isEmpty();
                     if (d.text().isEmpty() && !hasLogprobs && started[d.choice()]) {
                         continue;
@@ -236,7 +242,7 @@ final class InferenceRoutes {
             result.status = 499; // nginx's "client closed request": nobody received a status
             long until = System.nanoTime() + DRAIN.toNanos();
             while (!run.finished() && System.nanoTime() < until) {
-                if (run.next(POLL) instanceof GenerationRun.End end) {
+                if (run.next(poll) instanceof GenerationRun.End end) {
                     record(result, end, call);
                 }
             }
@@ -257,7 +263,7 @@ final class InferenceRoutes {
         String lastError = null;
         int errors = 0;
         while (!run.finished()) {
-            GenerationRun.Event e = run.next(POLL);
+            GenerationRun.Event e = run.next(poll);
             if (e instanceof GenerationRun.Delta d) {
                 texts[d.choice()].append(d.text());
                 if (d.raw() != null) {

@@ -37,6 +37,7 @@ class ApiServerTest {
         server = ApiServer.create(c -> {
             c.port = 0;
             c.maxRequestBytes = 64 * 1024;
+            c.sseKeepAlive = Duration.ofMillis(100);
             c.state = state;
             c.telemetry = telemetry;
         }).start();
@@ -54,6 +55,7 @@ class ApiServerTest {
     @BeforeEach
     void defaultScript() {
         engine.script = r -> List.of("Hello", " world", "!");
+        engine.firstTokenDelayMillis = 0;
     }
 
     @Test
@@ -311,6 +313,19 @@ class ApiServerTest {
         assertThat(engine.cancelled()).isGreaterThan(cancelledBefore);
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(http.get("/metrics").body())
                 .contains("autoglm:request_success_total{finished_reason=\"cancelled\",model_name=\"test-model\"}"));
+    }
+
+    @Test
+    void aClientLeavingWhileItsRequestIsQueuedIsNoticedByKeepAlives() throws Exception {
+        engine.firstTokenDelayMillis = Long.MAX_VALUE; // never scheduled unless cancelled
+        int cancelledBefore = engine.cancelled();
+        try (InputStream in = http.openStream("/v1/chat/completions",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"wait\"}],\"stream\":true}")) {
+            BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            assertThat(reader.readLine()).isEqualTo(": keep-alive");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.cancelled() > cancelledBefore);
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.running() == 0);
     }
 
     @Test
