@@ -3,13 +3,11 @@ package org.autoglm.bench;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import org.autoglm.models.sampling.Sampler;
 import org.autoglm.models.sampling.SamplingParams;
-import org.autoglm.node.engine.runner.SamplerFactory;
-import org.autoglm.node.engine.runner.TokenSampler;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -20,8 +18,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Sampling one sequence's next token over a GLM-4 vocabulary of 151,552 logits, as the model runner does it
- * (through the engine's sampler factory): greedy, and temperature 0.8 with top-p 0.9.
+ * One sequence's next-token choice over GLM-4's 151,552-token vocabulary, from logits shaped like a language
+ * model's (a broad noisy tail with a few strong candidates), with 200 output tokens already seen (penalties
+ * pay per distinct seen token).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -33,27 +32,46 @@ public class SamplingBenchmark {
 
     private static final int VOCAB = 151_552;
 
-    @Param({"greedy", "top-p"})
+    /** greedy; top-p 0.9 at T 0.8; top-k 50 + top-p 0.95; plain T 1; greedy with all three penalties. */
+    @Param({"greedy", "top-p", "top-k-top-p", "temperature", "greedy-penalties"})
     public String mode;
 
     private float[] logits;
-    private TokenSampler sampler;
+    private Sampler sampler;
 
-    @Setup(Level.Trial)
+    @Setup
     public void setUp() {
-        SplittableRandom r = new SplittableRandom(1);
+        SplittableRandom random = new SplittableRandom(1);
         logits = new float[VOCAB];
-        // Model-like logits: mostly small, a few dozen clearly likely tokens.
-        for (int i = 0; i < VOCAB; i++) logits[i] = (float) (r.nextGaussian() * 2.0);
-        for (int i = 0; i < 32; i++) logits[r.nextInt(VOCAB)] += 12 + r.nextInt(6);
-        SamplingParams params = mode.equals("greedy")
-                ? SamplingParams.greedy(1024)
-                : new SamplingParams(0.8, 0.9, 0, 0, 1, 0, 0, 7L, 1024, List.of(), false, -1);
-        sampler = SamplerFactory.DEFAULT.create(params, new int[] {1, 2, 3});
+        for (int i = 0; i < VOCAB; i++) {
+            logits[i] = (float) (random.nextGaussian() * 2.5);
+        }
+        for (int i = 0; i < 20; i++) {
+            logits[random.nextInt(VOCAB)] = 12 + (float) random.nextDouble() * 4;
+        }
+        SamplingParams params = switch (mode) {
+            case "greedy" -> SamplingParams.greedy(1 << 20);
+            case "top-p" -> params(0.8, 0.9, 0, 1, 0, 0);
+            case "top-k-top-p" -> params(0.7, 0.95, 50, 1, 0, 0);
+            case "temperature" -> params(1.0, 1.0, 0, 1, 0, 0);
+            case "greedy-penalties" -> params(0, 1, 0, 1.1, 0.5, 0.5);
+            default -> throw new IllegalArgumentException(mode);
+        };
+        int[] prompt = random.ints(500, 0, VOCAB).toArray();
+        sampler = new Sampler(params, prompt);
+        for (int i = 0; i < 200; i++) {
+            sampler.accept(random.nextInt(VOCAB));
+        }
     }
 
     @Benchmark
     public int sample() {
         return sampler.sample(logits);
+    }
+
+    private static SamplingParams params(double temperature, double topP, int topK, double repetition,
+                                         double presence, double frequency) {
+        return new SamplingParams(temperature, topP, topK, 0, repetition, presence, frequency, 42L, 1 << 20,
+                List.of(), false, -1);
     }
 }

@@ -181,7 +181,7 @@ public final class Engine implements InferenceService, AutoCloseable {
         if (closed) return;
         closed = true;
         inbox.add(loop::cancelAll);
-        thread.interrupt();
+        // No interrupt: the thread may be inside the backend's forward; it sees `closed` after that step.
         try {
             thread.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
