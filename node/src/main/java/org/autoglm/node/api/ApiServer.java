@@ -19,6 +19,7 @@ import org.autoglm.node.session.SessionStore;
 import org.autoglm.node.telemetry.Telemetry;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * The node's HTTP front: OpenAI-compatible inference, sessions, probes, metrics and admin routes on one
@@ -50,6 +51,13 @@ public final class ApiServer implements AutoCloseable {
         public Authenticator auth = Authenticator.none();
         public Plugins plugins = Plugins.none();
         public SessionStore sessions = new InMemorySessionStore();
+        /**
+         * Most requests handled at once; each streaming request holds a thread, so this should exceed what
+         * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
+         */
+        public int maxThreads = 256;
+        /** More routes (e.g. the cluster's); give each an {@link Access} role to get the same checks. */
+        public Consumer<Javalin> extraRoutes = app -> {};
         /** Required: what is loaded. */
         public ServingState state;
         /** Required: metrics and traces. */
@@ -69,6 +77,7 @@ public final class ApiServer implements AutoCloseable {
             c.startupWatcherEnabled = false;
             c.http.disableCompression(); // compression would buffer server-sent events
             c.http.maxRequestSize = config.maxRequestBytes;
+            c.jetty.threadPool = new QueuedThreadPool(config.maxThreads, 8, 60_000);
             c.jetty.modifyServer(server -> server.setErrorHandler(new ErrorResponses.JsonJettyErrors()));
             c.jetty.modifyHttpConfiguration(http -> http.setSendServerVersion(false));
             c.jetty.addConnector((server, http) -> {
@@ -109,7 +118,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** The authenticated caller of a request (set before every matched route). */
-    static Caller caller(Context ctx) {
+    public static Caller caller(Context ctx) {
         Caller c = ctx.attribute(CALLER);
         return c == null ? Caller.ANONYMOUS : c;
     }
@@ -136,6 +145,7 @@ public final class ApiServer implements AutoCloseable {
         app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);
         app.post("/admin/drain", ctx -> admin.drain(ctx, true), Access.OPERATE);
         app.post("/admin/undrain", ctx -> admin.drain(ctx, false), Access.OPERATE);
+        config.extraRoutes.accept(app);
     }
 
     private void authorize(Context ctx) {
@@ -150,8 +160,8 @@ public final class ApiServer implements AutoCloseable {
             throw ApiError.unauthorized(e.getMessage());
         }
         Access access = (Access) roles.iterator().next();
-        if (!caller.hasAny(access.roles)) {
-            throw ApiError.forbidden("This route needs one of the roles " + access.roles.stream().map(r -> r.wire())
+        if (!caller.hasAny(access.roles())) {
+            throw ApiError.forbidden("This route needs one of the roles " + access.roles().stream().map(r -> r.wire())
                     .sorted().toList() + " (or admin); the token has " + caller.roles().stream().map(r -> r.wire())
                     .sorted().toList() + ".");
         }

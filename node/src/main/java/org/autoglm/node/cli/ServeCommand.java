@@ -201,6 +201,7 @@ public final class ServeCommand implements Callable<Integer> {
                 c.tlsKeystore = tlsKeystore;
                 c.tlsPassword = tlsPassword;
                 c.maxRequestBytes = maxRequestBytes;
+                c.maxThreads = maxNumSeqs + maxWaiting + 32; // every accepted request may hold a thread
                 c.sessionTtl = Duration.ofSeconds(sessionTtlSeconds);
                 c.auth = auth;
                 c.plugins = enabled;

@@ -44,7 +44,8 @@ class AccessControlTest {
             new Endpoint("GET", "/admin/audit", null, Set.of("auditor")),
             new Endpoint("GET", "/admin/requests", null, Set.of("operator")),
             new Endpoint("POST", "/admin/requests/cmpl-unknown/cancel", "", Set.of("operator")),
-            new Endpoint("POST", "/admin/undrain", "", Set.of("operator")));
+            new Endpoint("POST", "/admin/undrain", "", Set.of("operator")),
+            new Endpoint("GET", "/cluster/ping", null, Set.of("operator"))); // added through extraRoutes
 
     @BeforeAll
     static void start() throws Exception {
@@ -57,6 +58,7 @@ class AccessControlTest {
             c.port = 0;
             c.auth = auth;
             c.plugins = plugins;
+            c.extraRoutes = app -> app.get("/cluster/ping", ctx -> ctx.result("pong"), Access.OPERATE);
             c.state = state;
             c.telemetry = telemetry;
         }).start();
