@@ -13,6 +13,7 @@ import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.security.AuthenticationException;
 import org.autoglm.node.security.Authenticator;
 import org.autoglm.node.security.Caller;
+import org.autoglm.node.security.Role;
 import org.autoglm.node.security.TlsConnector;
 import org.autoglm.node.session.InMemorySessionStore;
 import org.autoglm.node.session.SessionStore;
@@ -56,7 +57,7 @@ public final class ApiServer implements AutoCloseable {
          * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
          */
         public int maxThreads = 256;
-        /** More routes (e.g. the cluster's); give each an {@link Access} role to get the same checks. */
+        /** More routes (e.g. the cluster's); give each an {@link Access} role (without one: admin only). */
         public Consumer<Javalin> extraRoutes = app -> {};
         /** Required: what is loaded. */
         public ServingState state;
@@ -150,7 +151,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void authorize(Context ctx) {
         Set<RouteRole> roles = ctx.routeRoles();
-        if (roles.contains(Access.PUBLIC) || roles.isEmpty()) {
+        if (roles.contains(Access.PUBLIC)) {
             return;
         }
         Caller caller;
@@ -159,10 +160,12 @@ public final class ApiServer implements AutoCloseable {
         } catch (AuthenticationException e) {
             throw ApiError.unauthorized(e.getMessage());
         }
-        Access access = (Access) roles.iterator().next();
-        if (!caller.hasAny(access.roles())) {
-            throw ApiError.forbidden("This route needs one of the roles " + access.roles().stream().map(r -> r.wire())
-                    .sorted().toList() + " (or admin); the token has " + caller.roles().stream().map(r -> r.wire())
+        // A route registered without an Access role is for admins only: fail closed.
+        Set<Role> allowed = roles.stream().filter(Access.class::isInstance).map(Access.class::cast).findFirst()
+                .map(Access::roles).orElse(Set.of());
+        if (!caller.hasAny(allowed)) {
+            throw ApiError.forbidden("This route needs one of the roles " + allowed.stream().map(Role::wire)
+                    .sorted().toList() + " (or admin); the token has " + caller.roles().stream().map(Role::wire)
                     .sorted().toList() + ".");
         }
         ctx.attribute(CALLER, caller);

@@ -45,7 +45,8 @@ class AccessControlTest {
             new Endpoint("GET", "/admin/requests", null, Set.of("operator")),
             new Endpoint("POST", "/admin/requests/cmpl-unknown/cancel", "", Set.of("operator")),
             new Endpoint("POST", "/admin/undrain", "", Set.of("operator")),
-            new Endpoint("GET", "/cluster/ping", null, Set.of("operator"))); // added through extraRoutes
+            new Endpoint("GET", "/cluster/ping", null, Set.of("operator")), // added through extraRoutes
+            new Endpoint("GET", "/cluster/secret", null, Set.of())); // no role given: admins only
 
     @BeforeAll
     static void start() throws Exception {
@@ -58,7 +59,10 @@ class AccessControlTest {
             c.port = 0;
             c.auth = auth;
             c.plugins = plugins;
-            c.extraRoutes = app -> app.get("/cluster/ping", ctx -> ctx.result("pong"), Access.OPERATE);
+            c.extraRoutes = app -> {
+                app.get("/cluster/ping", ctx -> ctx.result("pong"), Access.OPERATE);
+                app.get("/cluster/secret", ctx -> ctx.result("no role given"));
+            };
             c.state = state;
             c.telemetry = telemetry;
         }).start();
