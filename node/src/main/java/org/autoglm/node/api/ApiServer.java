@@ -57,12 +57,17 @@ public final class ApiServer implements AutoCloseable {
          * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
          */
         public int maxThreads = 256;
-        /** More routes (e.g. the cluster's); give each an {@link Access} role (without one: admin only). */
-        public Consumer<Javalin> extraRoutes = app -> {};
         /** Required: what is loaded. */
         public ServingState state;
         /** Required: metrics and traces. */
         public Telemetry telemetry;
+        /** Routes other parts of the node add (the cluster's {@code /cluster/*}); a route without a role is admin-only. */
+        public RouteInstaller extraRoutes = (app, read, operate) -> {};
+    }
+
+    /** Adds routes; {@code read} is the role set of metrics readers, {@code operate} that of operators. */
+    public interface RouteInstaller {
+        void install(Javalin app, RouteRole read, RouteRole operate);
     }
 
     private final Config config;
@@ -146,7 +151,7 @@ public final class ApiServer implements AutoCloseable {
         app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);
         app.post("/admin/drain", ctx -> admin.drain(ctx, true), Access.OPERATE);
         app.post("/admin/undrain", ctx -> admin.drain(ctx, false), Access.OPERATE);
-        config.extraRoutes.accept(app);
+        config.extraRoutes.install(app, Access.METRICS, Access.OPERATE);
     }
 
     private void authorize(Context ctx) {

@@ -14,11 +14,17 @@ public final class ServingState {
     public record Loaded(ServedModel model, InferenceService engine, EngineLoad.Source load) {}
 
     private volatile Loaded loaded;
+    private volatile java.util.function.UnaryOperator<Loaded> onReady = java.util.function.UnaryOperator.identity();
     private volatile String failure;
     private volatile boolean draining;
 
     public void ready(Loaded value) {
-        this.loaded = value;
+        this.loaded = onReady.apply(value);
+    }
+
+    /** Lets the cluster put its service in front of the engine the moment the model is loaded. */
+    public void decorate(java.util.function.UnaryOperator<Loaded> decorator) {
+        this.onReady = decorator;
     }
 
     public void failed(String reason) {

@@ -59,8 +59,8 @@ class AccessControlTest {
             c.port = 0;
             c.auth = auth;
             c.plugins = plugins;
-            c.extraRoutes = app -> {
-                app.get("/cluster/ping", ctx -> ctx.result("pong"), Access.OPERATE);
+            c.extraRoutes = (app, read, operate) -> {
+                app.get("/cluster/ping", ctx -> ctx.result("pong"), operate);
                 app.get("/cluster/secret", ctx -> ctx.result("no role given"));
             };
             c.state = state;
