@@ -142,6 +142,36 @@ class AccessControlTest {
     }
 
     @Test
+    void theOpenAiSdkSendsTheTokenAsItsApiKey() throws Exception {
+        String userToken = JwtVerifierTest.hs256("sdk-user", List.of("user"), Instant.now().plusSeconds(300));
+        var client = com.openai.client.okhttp.OpenAIOkHttpClient.builder().baseUrl(anonymous.base + "/v1")
+                .apiKey(userToken).maxRetries(0).build();
+        try {
+            var params = com.openai.models.chat.completions.ChatCompletionCreateParams.builder().model("m")
+                    .addUserMessage("hi").build();
+            assertThat(client.chat().completions().create(params).choices()).hasSize(1);
+            var auditor = com.openai.client.okhttp.OpenAIOkHttpClient.builder().baseUrl(anonymous.base + "/v1")
+                    .apiKey(uncheckedToken("sdk-auditor", "auditor")).maxRetries(0).build();
+            try {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> auditor.chat().completions().create(params))
+                        .isInstanceOf(com.openai.errors.PermissionDeniedException.class);
+            } finally {
+                auditor.close();
+            }
+        } finally {
+            client.close();
+        }
+    }
+
+    static String uncheckedToken(String subject, String role) {
+        try {
+            return JwtVerifierTest.hs256(subject, List.of(role), Instant.now().plusSeconds(300));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
     void auditorReadsWhoDidWhat() throws Exception {
         as("dave", "user").post("/v1/completions", "{\"prompt\":\"secret prompt\",\"max_tokens\":2}");
         Http.Response r = as("eve", "auditor").get("/admin/audit?limit=50");
