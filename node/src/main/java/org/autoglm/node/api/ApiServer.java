@@ -47,6 +47,8 @@ public final class ApiServer implements AutoCloseable {
          * failed write tells us a client left while its request was still queued.
          */
         public Duration sseKeepAlive = Duration.ofSeconds(5);
+        /** Longest a request may run before the engine gives up on it (finish reason cancelled); null: no limit. */
+        public Duration requestTimeout;
         /** Idle time before a session expires unless it asks for another. */
         public Duration sessionTtl = Duration.ofHours(1);
         public Authenticator auth = Authenticator.none();
@@ -132,7 +134,7 @@ public final class ApiServer implements AutoCloseable {
     private void routes() {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
-                inFlight, config.maxRequestBytes, config.sseKeepAlive);
+                inFlight, config.maxRequestBytes, config.sseKeepAlive, config.requestTimeout);
         SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 

@@ -44,9 +44,10 @@ final class InferenceRoutes {
     private final long maxRequestBytes;
     private final Duration keepAlive;
     private final Duration poll;
+    private final Duration timeout;
 
     InferenceRoutes(ServingState state, Plugins plugins, SessionStore sessions, Telemetry telemetry, InFlight inFlight,
-            long maxRequestBytes, Duration keepAlive) {
+            long maxRequestBytes, Duration keepAlive, Duration timeout) {
         this.state = state;
         this.plugins = plugins;
         this.sessions = sessions;
@@ -55,6 +56,7 @@ final class InferenceRoutes {
         this.maxRequestBytes = maxRequestBytes;
         this.keepAlive = keepAlive;
         this.poll = keepAlive.compareTo(MAX_POLL) < 0 ? keepAlive : MAX_POLL;
+        this.timeout = timeout;
     }
 
     void chat(Context ctx) throws Exception {
@@ -118,7 +120,8 @@ final class InferenceRoutes {
             List<int[]> prompts = sessionPrompt != null ? List.of(sessionPrompt.promptIds()) : prompts(request, model);
             Call call = new Call(id, receivedAt.getEpochSecond(), caller, model, request, session, sessionPrompt,
                     prompts, hooks, span, receivedNanos);
-            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(call), hooks, telemetry.metrics(),
+            Instant deadline = timeout == null ? null : receivedAt.plus(timeout);
+            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(call, deadline), hooks, telemetry.metrics(),
                     span, receivedNanos);
             inFlight.add(new InFlight.Entry(id, caller.subject(), route, model.name(), prompts.size() * request.n(),
                     request.stream(), receivedAt, run));
@@ -177,7 +180,7 @@ final class InferenceRoutes {
     }
 
     /** One engine request per choice: choice {@code p * n + i} is sample {@code i} of prompt {@code p}. */
-    private static List<GenerationRequest> engineRequests(Call call) {
+    private static List<GenerationRequest> engineRequests(Call call, Instant deadline) {
         InferenceRequest r = call.request();
         List<GenerationRequest> out = new ArrayList<>();
         for (int p = 0; p < call.prompts().size(); p++) {
@@ -194,7 +197,7 @@ final class InferenceRoutes {
                             params.seed() + i, params.maxTokens(), params.stop(), params.ignoreEos(), params.logprobs());
                 }
                 String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
-                out.add(new GenerationRequest(id, ids, params, r.priority(), null, r.sessionId(), List.of(),
+                out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), List.of(),
                         call.model().name(), call.span().traceparent()));
             }
         }

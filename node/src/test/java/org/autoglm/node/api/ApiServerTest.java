@@ -38,6 +38,7 @@ class ApiServerTest {
             c.port = 0;
             c.maxRequestBytes = 64 * 1024;
             c.sseKeepAlive = Duration.ofMillis(100);
+            c.requestTimeout = Duration.ofMinutes(10);
             c.state = state;
             c.telemetry = telemetry;
         }).start();
@@ -153,6 +154,8 @@ class ApiServerTest {
         assertThat(p.ignoreEos()).isTrue();
         assertThat(p.logprobs()).isEqualTo(2);
         assertThat(engine.lastRequest.priority()).isEqualTo(3);
+        assertThat(engine.lastRequest.deadline()).isBetween(java.time.Instant.now().plusSeconds(540),
+                java.time.Instant.now().plusSeconds(600)); // --request-timeout
         assertThat(engine.lastRequest.promptIds()).isEqualTo(model.encodeChat(List.of(
                 new org.autoglm.node.session.Message("system", "s"), new org.autoglm.node.session.Message("user", "ab"))));
     }
