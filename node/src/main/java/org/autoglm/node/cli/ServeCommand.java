@@ -147,17 +147,17 @@ public final class ServeCommand implements Callable<Integer> {
         private final Telemetry telemetry;
         private final Plugins plugins;
         private final ServingState state;
-        private final Thread loader;
+        private final ModelLoading loading;
         private final ClusterNode cluster;
 
-        RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, Thread loader,
+        RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, ModelLoading loading,
                     ClusterNode cluster) {
             this.cluster = cluster;
             this.server = server;
             this.telemetry = telemetry;
             this.plugins = plugins;
             this.state = state;
-            this.loader = loader;
+            this.loading = loading;
         }
 
         public int port() {
@@ -172,8 +172,7 @@ public final class ServeCommand implements Callable<Integer> {
         public void close() {
             server.close();
             cluster.close(); // releases the lease and hands running work back before the engine stops
-            loader.interrupt();
-            ModelLoading.close(state);
+            loading.close();
             plugins.close();
             telemetry.close();
         }
@@ -193,7 +192,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** Checks the settings, starts the HTTP server, and starts loading the model in the background. */
     public RunningNode start() throws Exception {
-        Path dir = model != null ? model : ModelLoading.demoModelDir();
+        Path dir = model != null ? model : DemoModel.defaultDir();
         String name = servedModelName != null ? servedModelName : dir.toAbsolutePath().normalize().getFileName().toString();
         if (model != null && !Files.isDirectory(model)) {
             throw new IllegalArgumentException("--model " + model + " is not a directory");
@@ -211,7 +210,7 @@ public final class ServeCommand implements Callable<Integer> {
             enabled.close();
             throw e;
         }
-        Telemetry telemetry = new Telemetry(name, state::stats, otlpEndpoint, null);
+        Telemetry telemetry = new Telemetry(name, state::load, otlpEndpoint, null);
         ApiServer server;
         try {
             server = ApiServer.create(c -> {
@@ -240,10 +239,11 @@ public final class ServeCommand implements Callable<Integer> {
         state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), "djl", "CPU", maxNumSeqs, endpoint));
         ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, maxNumSeqs, maxNumBatchedTokens,
                 schedulingPolicy, maxWaiting, blockSize, numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
-        Thread loader = new Thread(() -> ModelLoading.load(settings, state), "autoglm-model-loader");
+        ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
+        Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
-        return new RunningNode(server, telemetry, enabled, state, loader, cluster);
+        return new RunningNode(server, telemetry, enabled, state, loading, cluster);
     }
 
     private List<String> pluginNames() {

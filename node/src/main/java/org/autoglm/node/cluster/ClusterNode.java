@@ -79,7 +79,7 @@ public final class ClusterNode implements AutoCloseable {
         cluster.serve(new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
                 device, maxBatch, context, endpoint), executor);
         return new ServingState.Loaded(loaded.model(),
-                new ClusterInferenceService(cluster, loaded.model().name(), context), loaded.stats());
+                new ClusterInferenceService(cluster, loaded.model().name(), context), loaded.load());
     }
 
     /** A short hash of the checkpoint's config.json, so the registry shows which nodes serve the same model. */

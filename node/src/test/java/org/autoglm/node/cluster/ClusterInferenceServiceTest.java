@@ -71,7 +71,7 @@ class ClusterInferenceServiceTest {
             Engine engine = new Engine(backend, EngineOptions.create(o -> {
                 o.blockSize = 4;
                 o.numKvBlocks = 512;
-            }), TextStream.Factory.NONE, SamplerFactory.GREEDY);
+            }), TextStream.Factory.NONE, SamplerFactory.DEFAULT);
             engines.add(engine);
             paced.add(new PacedEngine(engine, 5));
         }
