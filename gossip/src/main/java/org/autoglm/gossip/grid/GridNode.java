@@ -21,6 +21,7 @@ import org.apache.ignite.configuration.IgniteConfiguration;
 import org.apache.ignite.events.DiscoveryEvent;
 import org.apache.ignite.events.EventType;
 import org.apache.ignite.failure.StopNodeFailureHandler;
+import org.apache.ignite.failure.StopNodeOrHaltFailureHandler;
 import org.apache.ignite.logger.slf4j.Slf4jLogger;
 import org.apache.ignite.spi.communication.tcp.TcpCommunicationSpi;
 import org.apache.ignite.spi.discovery.tcp.TcpDiscoverySpi;
@@ -99,8 +100,9 @@ public final class GridNode implements AutoCloseable {
                 .setClientFailureDetectionTimeout(config.failureDetection.toMillis())
                 .setMetricsUpdateFrequency(Math.min(2_000, config.failureDetection.toMillis() / 2))
                 .setIncludeEventTypes(EventType.EVT_NODE_FAILED, EventType.EVT_NODE_LEFT)
-                // A grid failure stops the grid node, never the whole process (the default may halt the JVM).
-                .setFailureHandler(new StopNodeFailureHandler())
+                .setFailureHandler(config.haltOnGridFailure
+                        ? new StopNodeOrHaltFailureHandler(true, 10_000) // a node cut off from the grid is dead: let it be restarted
+                        : new StopNodeFailureHandler())
                 // Nothing listens beyond discovery and communication: no REST, no thin-client port.
                 .setConnectorConfiguration(null)
                 .setClientConnectorConfiguration(null)

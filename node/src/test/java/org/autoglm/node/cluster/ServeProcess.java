@@ -35,15 +35,18 @@ final class ServeProcess {
                 "--model", model.toString(), "--port", Integer.toString(httpPort),
                 "--num-kv-blocks", "512", "--block-size", "4",
                 "--node-name", name, "--grid-port", Integer.toString(gridPort), "--peers", peers,
-                "--expected-nodes", Integer.toString(expectedNodes), "--grid-failure-detection", "1000"));
+                "--expected-nodes", Integer.toString(expectedNodes), "--grid-failure-detection", "2000"));
         cmd.addAll(List.of(extra));
         this.command = List.copyOf(cmd);
     }
 
     ServeProcess start() throws IOException {
         Files.createDirectories(log.getParent());
-        process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        // Three JVMs share this machine's few cores: one PyTorch thread each, or their spinning starves the grid.
+        builder.environment().put("OMP_NUM_THREADS", "1");
+        process = builder.start();
         return this;
     }
 
