@@ -46,6 +46,8 @@ public final class GridNode implements AutoCloseable {
 
     private final GridConfig config;
     private final Ignite ignite;
+    /** The temporary work directory this node made (deleted at close), or null when the config named one. */
+    private java.nio.file.Path tempWorkDirectory;
     private final List<Consumer<UUID>> goneListeners = new CopyOnWriteArrayList<>();
 
     private GridNode(GridConfig config, Ignite ignite) {
@@ -76,8 +78,12 @@ public final class GridNode implements AutoCloseable {
         config.validate();
         pickFreePortIfAlone(config);
         try {
-            Ignite ignite = Ignition.start(igniteConfiguration(config));
+            IgniteConfiguration cfg = igniteConfiguration(config);
+            Ignite ignite = Ignition.start(cfg);
             GridNode node = new GridNode(config, ignite);
+            if (config.workDirectory == null) {
+                node.tempWorkDirectory = java.nio.file.Path.of(cfg.getWorkDirectory());
+            }
             log.info("grid node '{}' up on {}:{}, {} server node(s) in the topology",
                     config.nodeName, config.host, config.gridPort, node.serverNodeIds().size());
             return node;
@@ -277,6 +283,13 @@ public final class GridNode implements AutoCloseable {
             ignite.close();
         } catch (RuntimeException e) {
             log.warn("grid node '{}' did not stop cleanly: {}", config.nodeName, e.toString());
+        }
+        if (tempWorkDirectory != null) {
+            try (var files = Files.walk(tempWorkDirectory)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException e) {
+                log.debug("grid work directory {} not removed: {}", tempWorkDirectory, e.toString());
+            }
         }
     }
 }
