@@ -27,9 +27,33 @@ final class Activations {
     final long partMl;     // [seqs * heads * MAX_SPLITS, 2] fp32
     final long bytes;
 
-    Activations(CudaDevice device, GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
+    static Activations allocate(CudaDevice device, GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
+        long bytes = layout(c, elementBytes, maxTokens, maxSeqs)[11];
+        DeviceBuffer b = device.allocate(bytes, "activation buffers for " + maxTokens + " tokens");
+        return new Activations(b.address(), c, elementBytes, maxTokens, maxSeqs);
+    }
+
+    /** The buffers at device address {@code base}, which holds {@code bytes(...)} bytes. */
+    Activations(long base, GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
         this.maxTokens = maxTokens;
         this.maxSeqs = maxSeqs;
+        long[] offsets = layout(c, elementBytes, maxTokens, maxSeqs);
+        this.bytes = offsets[11];
+        residual = base + offsets[0];
+        normed = base + offsets[1];
+        qkv = base + offsets[2];
+        attn = base + offsets[3];
+        proj = base + offsets[4];
+        gateUp = base + offsets[5];
+        act = base + offsets[6];
+        lmIn = base + offsets[7];
+        logits = base + offsets[8];
+        partAcc = base + offsets[9];
+        partMl = base + offsets[10];
+    }
+
+    /** Byte offsets of the eleven buffers (256-aligned), then the total. */
+    static long[] layout(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
         long t = maxTokens;
         long h = c.hiddenSize();
         long qkvWidth = (long) (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
@@ -41,36 +65,15 @@ final class Activations {
             4 * t * 2 * inter, elementBytes * t * inter, elementBytes * maxSeqs * h, 4L * maxSeqs * c.vocabSize(),
             4 * partRows * c.headDim(), 4 * partRows * 2
         };
-        long total = 0;
-        long[] offsets = new long[sizes.length];
+        long[] offsets = new long[sizes.length + 1];
         for (int i = 0; i < sizes.length; i++) {
-            offsets[i] = total;
-            total += (sizes[i] + 255) / 256 * 256;
+            offsets[i + 1] = offsets[i] + (sizes[i] + 255) / 256 * 256;
         }
-        DeviceBuffer b = device.allocate(total, "activation buffers for " + maxTokens + " tokens");
-        this.bytes = total;
-        residual = b.at(offsets[0]);
-        normed = b.at(offsets[1]);
-        qkv = b.at(offsets[2]);
-        attn = b.at(offsets[3]);
-        proj = b.at(offsets[4]);
-        gateUp = b.at(offsets[5]);
-        act = b.at(offsets[6]);
-        lmIn = b.at(offsets[7]);
-        logits = b.at(offsets[8]);
-        partAcc = b.at(offsets[9]);
-        partMl = b.at(offsets[10]);
+        return offsets;
     }
 
-    /** Bytes {@link #Activations} would allocate, for the memory plan before allocating. */
+    /** Bytes the buffers take, for the memory plan before allocating. */
     static long estimate(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
-        long t = maxTokens;
-        long perToken = 4L * c.hiddenSize() * 2 + (long) elementBytes * c.hiddenSize()
-                + 4L * (c.numHeads() + 2L * c.numKvHeads()) * c.headDim()
-                + (long) elementBytes * c.numHeads() * c.headDim() + 4L * 2 * c.intermediateSize()
-                + (long) elementBytes * c.intermediateSize();
-        long perSeq = (long) elementBytes * c.hiddenSize() + 4L * c.vocabSize()
-                + 4L * c.numHeads() * LaunchGeometry.MAX_SPLITS * (c.headDim() + 2);
-        return t * perToken + maxSeqs * perSeq + 11 * 256;
+        return layout(c, elementBytes, maxTokens, maxSeqs)[11];
     }
 }

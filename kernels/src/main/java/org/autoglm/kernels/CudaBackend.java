@@ -12,7 +12,6 @@ import java.util.function.Consumer;
 import org.autoglm.kernels.cuda.CuDriver;
 import org.autoglm.kernels.cuda.CudaDevice;
 import org.autoglm.kernels.cuda.DeviceBuffer;
-import org.autoglm.kernels.cuda.Gemm;
 import org.autoglm.kernels.cuda.KernelCompiler;
 import org.autoglm.kernels.plan.GraphBuckets;
 import org.autoglm.kernels.plan.LaunchGeometry;
@@ -42,7 +41,6 @@ public final class CudaBackend implements Backend {
     private final CudaConfig options;
     private final CudaDevice device;
     private final GlmKernels kernels;
-    private final Gemm gemm;
     private final DeviceWeights weights;
     private final Activations activations;
     private final DeviceBuffer invFreq;
@@ -80,7 +78,6 @@ public final class CudaBackend implements Backend {
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
         this.kernels = new GlmKernels(device, new KernelCompiler(options.kernelCache), bf16);
         kernels.prepareAttention(config.headDim());
-        this.gemm = new Gemm(device, bf16);
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();
         long weightBytes = WeightLayout.of(config, elementBytes).bytes();
@@ -89,7 +86,7 @@ public final class CudaBackend implements Backend {
                 weightBytes / 1073741824.0, bufferBytes / 1073741824.0), weightBytes + bufferBytes, mem[0], mem[1],
                 options.gpuMemoryUtilization);
         this.weights = source.load(this);
-        this.activations = new Activations(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs);
+        this.activations = Activations.allocate(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs);
         this.invFreq = device.allocate(4L * Math.max(1, config.rotaryDim() / 2), "rotary frequencies");
         device.copyToDevice(invFreq.address(), inverseFrequencies(config));
     }
@@ -173,8 +170,8 @@ public final class CudaBackend implements Backend {
     public void allocateKvCache(int numBlocks, int blockSize) {
         if (kv != null) throw new IllegalStateException("the KV cache is already allocated");
         device.makeCurrent();
-        kv = new KvCache(device, config, numBlocks, blockSize, bf16 ? 2 : 4);
-        forward = new GlmForward(config, kernels, gemm, weights, activations, kv, invFreq.address());
+        kv = KvCache.allocate(device, config, numBlocks, blockSize, bf16 ? 2 : 4);
+        forward = new GlmForward(config, kernels, weights, activations, kv, invFreq.address());
         maxBlocksPerSeq = (maxModelLen + blockSize - 1) / blockSize;
         int t = options.maxBatchTokens;
         int s = options.maxSeqs;
@@ -192,7 +189,8 @@ public final class CudaBackend implements Backend {
         requireKv();
         float[][] out = new float[chunks.size()][];
         for (List<StepSplitter.Piece> step : StepSplitter.split(chunks, options.maxBatchTokens, options.maxSeqs)) {
-            PackedStep p = launch(pieces(step), false);
+            List<SequenceChunk> parts = pieces(step);
+            PackedStep p = launch(parts, null);
             int rows = realRows(p);
             if (rows == 0) continue;
             int vocab = config.vocabSize();
@@ -201,7 +199,10 @@ public final class CudaBackend implements Backend {
                     "cuMemcpyDtoHAsync(logits)");
             device.synchronize();
             for (int r = 0; r < rows; r++) {
-                out[step.get(p.logitChunk()[r]).index()] = logitsHost.getFloatArray(4L * r * vocab, vocab);
+                int chunk = p.logitChunk()[r];
+                if (parts.get(chunk).wantLogits()) {
+                    out[step.get(chunk).index()] = logitsHost.getFloatArray(4L * r * vocab, vocab);
+                }
             }
         }
         return out;
@@ -219,19 +220,27 @@ public final class CudaBackend implements Backend {
         java.util.Arrays.fill(out, -1);
         for (List<StepSplitter.Piece> step : StepSplitter.split(chunks, options.maxBatchTokens, options.maxSeqs)) {
             List<SequenceChunk> parts = pieces(step);
-            writeSamplingParams(step, parts, params);
-            PackedStep p = launch(parts, true);
+            List<SamplingParams> partParams = new ArrayList<>(step.size());
+            for (StepSplitter.Piece piece : step) partParams.add(params.get(piece.index()));
+            PackedStep p = launch(parts, partParams);
             int rows = realRows(p);
             if (rows == 0) continue;
             SamplingBuffers sb = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs);
             int[] ids = device.copyInts(sb.outIds(), rows);
-            for (int r = 0; r < rows; r++) out[step.get(p.logitChunk()[r]).index()] = ids[r];
+            for (int r = 0; r < rows; r++) {
+                int chunk = p.logitChunk()[r];
+                if (parts.get(chunk).wantLogits()) out[step.get(chunk).index()] = ids[r];
+            }
         }
         return out;
     }
 
-    /** Uploads the step's metadata and runs it, from a graph when it is a decode step with a bucket. */
-    private PackedStep launch(List<SequenceChunk> parts, boolean sample) {
+    /**
+     * Uploads the step's metadata and runs it, from a graph when it is a decode step with a bucket. With
+     * {@code params} (one per part) the logits are sampled on the GPU.
+     */
+    private PackedStep launch(List<SequenceChunk> parts, List<SamplingParams> params) {
+        boolean sample = params != null;
         device.makeCurrent();
         boolean decode = parts.stream().allMatch(c -> c.tokens().length == 1);
         int needed = 0;
@@ -254,6 +263,7 @@ public final class CudaBackend implements Backend {
         check(CuDriver.cuMemcpyHtoDAsync_v2(metaDevice.address(), metaHost, 4L * l.totalInts(), device.stream()),
                 "cuMemcpyHtoDAsync(step metadata)");
         if (sample) {
+            writeSamplingParams(p, parts, params);
             check(CuDriver.cuMemcpyHtoDAsync_v2(samplingDevice.address(), samplingHost,
                     SamplingBuffers.bytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
         }
@@ -273,26 +283,25 @@ public final class CudaBackend implements Backend {
         return p;
     }
 
-    private void writeSamplingParams(List<StepSplitter.Piece> step, List<SequenceChunk> parts,
-            List<SamplingParams> params) {
+    /** Row r of the sampling arrays belongs to logit row r, i.e. to part {@code p.logitChunk()[r]}. */
+    private void writeSamplingParams(PackedStep p, List<SequenceChunk> parts, List<SamplingParams> params) {
         int s = options.maxSeqs;
         long temperature = 8L * s;
         long topK = temperature + 4L * s;
         long topP = topK + 4L * s;
         long steps = topP + 4L * s;
         samplingHost.setMemory(0, SamplingBuffers.bytes(s), (byte) 0);
-        int row = 0;
-        for (int i = 0; i < parts.size(); i++) {
-            SequenceChunk c = parts.get(i);
-            if (!c.wantLogits()) continue;
-            SamplingParams sp = params.get(step.get(i).index());
+        for (int row = 0; row < p.logitChunk().length; row++) {
+            int chunk = p.logitChunk()[row];
+            if (chunk < 0) continue;   // padding row: greedy on garbage, ignored
+            SequenceChunk c = parts.get(chunk);
+            SamplingParams sp = params.get(chunk);
             long seed = sp.seed() != null ? sp.seed() : c.sequenceId() * 0x9E3779B97F4A7C15L ^ seedNonce;
             samplingHost.setLong(8L * row, seed);
             samplingHost.setFloat(temperature + 4L * row, (float) sp.temperature());
             samplingHost.setInt(topK + 4L * row, sp.topK());
             samplingHost.setFloat(topP + 4L * row, (float) sp.topP());
             samplingHost.setInt(steps + 4L * row, c.endPosition());
-            row++;
         }
     }
 
@@ -342,7 +351,6 @@ public final class CudaBackend implements Backend {
         for (Pointer host : new Pointer[] {metaHost, samplingHost, logitsHost}) {
             if (host != null) device.freeHost(host);
         }
-        gemm.close();
         kernels.close();
         device.close();
     }

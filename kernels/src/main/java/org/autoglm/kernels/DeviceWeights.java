@@ -19,12 +19,13 @@ public final class DeviceWeights {
     public record Layer(long inputNorm, long qkv, long qkvBias, long o, long postAttentionNorm, long gateUp,
             long down, long postSelfAttnNorm, long postMlpNorm) {}
 
-    private final DeviceBuffer buffer;
+    private final long base;
     private final WeightLayout layout;
     private final Layer[] layers;
 
-    private DeviceWeights(DeviceBuffer buffer, WeightLayout layout, GlmConfig c) {
-        this.buffer = buffer;
+    /** Weights laid out by {@code layout} at device address {@code base}. */
+    DeviceWeights(long base, WeightLayout layout, GlmConfig c) {
+        this.base = base;
         this.layout = layout;
         this.layers = new Layer[c.numLayers()];
         for (int i = 0; i < layers.length; i++) {
@@ -39,7 +40,7 @@ public final class DeviceWeights {
 
     private long addr(String name) {
         WeightLayout.Entry e = layout.get(name);
-        return e == null ? 0 : buffer.at(e.offset());
+        return e == null ? 0 : base + e.offset();
     }
 
     public Layer layer(int i) {
@@ -96,7 +97,7 @@ public final class DeviceWeights {
         } finally {
             if (staging != null) staging.close();
         }
-        return new DeviceWeights(buffer, layout, c);
+        return new DeviceWeights(buffer.address(), layout, c);
     }
 
     /** Random weights of the config's shape, made on the GPU (benchmarks): norms near 1, matrices small. */
@@ -111,7 +112,7 @@ public final class DeviceWeights {
             kernels.fillUniform(buffer.at(e.offset()), e.numel(), s++, norm ? 1f : 0f, scale);
         }
         device.synchronize();
-        return new DeviceWeights(buffer, layout, c);
+        return new DeviceWeights(buffer.address(), layout, c);
     }
 
     private static void copyRaw(Checkpoint ckpt, String name, long bytes, long dst, CudaDevice device) {

@@ -1,6 +1,5 @@
 package org.autoglm.kernels;
 
-import org.autoglm.kernels.cuda.Gemm;
 import org.autoglm.kernels.plan.StepLayout;
 import org.autoglm.models.config.GlmConfig;
 
@@ -13,8 +12,7 @@ import org.autoglm.models.config.GlmConfig;
 final class GlmForward {
 
     private final GlmConfig c;
-    private final GlmKernels k;
-    private final Gemm gemm;
+    private final ForwardKernels k;
     private final DeviceWeights w;
     private final Activations a;
     private final KvCache kv;
@@ -23,10 +21,9 @@ final class GlmForward {
     private final int attnWidth;
     private final float eps;
 
-    GlmForward(GlmConfig c, GlmKernels k, Gemm gemm, DeviceWeights w, Activations a, KvCache kv, long invFreq) {
+    GlmForward(GlmConfig c, ForwardKernels k, DeviceWeights w, Activations a, KvCache kv, long invFreq) {
         this.c = c;
         this.k = k;
-        this.gemm = gemm;
         this.w = w;
         this.a = a;
         this.kv = kv;
@@ -52,7 +49,7 @@ final class GlmForward {
         for (int i = 0; i < c.numLayers(); i++) {
             DeviceWeights.Layer layer = w.layer(i);
             // q, k, v = q_proj(x), k_proj(x), v_proj(x)   (one GEMM over the fused weights)
-            gemm.linear(a.normed, layer.qkv(), a.qkv, n, h, qkvWidth);
+            k.linear(a.normed, layer.qkv(), a.qkv, n, h, qkvWidth);
             if (layer.qkvBias() != 0) k.addBias(a.qkv, layer.qkvBias(), n, qkvWidth);
             // q, k = apply_rotary_pos_emb(q, k, cos, sin)   (interleaved, partial)
             k.rope(a.qkv, positions, invFreq, n, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
@@ -63,19 +60,20 @@ final class GlmForward {
                     positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, l.workItems(), n, c.numHeads(),
                     c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
             // hidden = residual + [post_self_attn_layernorm](o_proj(attn)); x = post_attention_layernorm(hidden)
-            gemm.linear(a.attn, layer.o(), a.proj, n, attnWidth, h);
+            k.linear(a.attn, layer.o(), a.proj, n, attnWidth, h);
             k.addRmsnorm(a.proj, layer.postSelfAttnNorm(), a.residual, layer.postAttentionNorm(), a.normed, n, h, eps);
             // mlp: down_proj(up * silu(gate)), gate, up = gate_up_proj(x).chunk(2)
-            gemm.linear(a.normed, layer.gateUp(), a.gateUp, n, h, 2 * inter);
+            k.linear(a.normed, layer.gateUp(), a.gateUp, n, h, 2 * inter);
             k.siluMul(a.gateUp, a.act, n, inter);
-            gemm.linear(a.act, layer.down(), a.proj, n, inter, h);
+            k.linear(a.act, layer.down(), a.proj, n, inter, h);
             // hidden = residual + [post_mlp_layernorm](mlp); x = next input_layernorm (or the final norm)
             long nextNorm = i + 1 < c.numLayers() ? w.layer(i + 1).inputNorm() : w.finalNorm();
             k.addRmsnorm(a.proj, layer.postMlpNorm(), a.residual, nextNorm, a.normed, n, h, eps);
         }
         // logits = lm_head(norm(hidden)) for the rows that want them
+        if (l.logitRows() == 0) return;
         k.gatherRows(meta + 4L * l.logitRowIndex(), a.normed, a.lmIn, l.logitRows(), h);
-        gemm.linear(a.lmIn, w.lmHead(), a.logits, l.logitRows(), h, c.vocabSize());
+        k.linear(a.lmIn, w.lmHead(), a.logits, l.logitRows(), h, c.vocabSize());
     }
 
     /** Next tokens of the first {@code rows} logit rows into {@code sampling.outIds} (logits are overwritten). */

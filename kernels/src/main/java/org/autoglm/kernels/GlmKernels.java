@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.autoglm.kernels.cuda.CuDriver;
 import org.autoglm.kernels.cuda.CudaDevice;
+import org.autoglm.kernels.cuda.Gemm;
 import org.autoglm.kernels.cuda.KernelCompiler;
 import org.autoglm.kernels.cuda.KernelModule;
 import org.autoglm.kernels.cuda.KernelSources;
@@ -14,14 +15,16 @@ import org.autoglm.kernels.cuda.LaunchArgs;
 import org.autoglm.kernels.plan.LaunchGeometry;
 
 /**
- * Typed launchers for the kernels in the CUDA sources, compiled for this GPU and element type. Every launch goes
- * to the device's stream. Arguments mirror the kernels' signatures (see the .cu files for layouts).
+ * The forward pass's operations on the GPU: typed launchers for the kernels in the CUDA sources (compiled for this
+ * GPU and element type) and the cuBLAS GEMMs. Every launch goes to the device's stream. Arguments mirror the
+ * kernels' signatures (see the .cu files for layouts).
  */
-public final class GlmKernels implements AutoCloseable {
+final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     private final CudaDevice device;
     private final Map<String, KernelModule> modules = new HashMap<>();
     private final LaunchArgs args = new LaunchArgs();
+    private final Gemm gemm;
     private final long stream;
     private final int sms;
 
@@ -48,6 +51,12 @@ public final class GlmKernels implements AutoCloseable {
         f32ToElem = fn("convert.cu", "f32_to_elem");
         bf16ToElem = fn("convert.cu", "bf16_to_elem");
         fillUniform = fn("convert.cu", "fill_uniform");
+        gemm = new Gemm(device, bf16);
+    }
+
+    @Override
+    public void linear(long x, long w, long y, int rows, int in, int out) {
+        gemm.linear(x, w, y, rows, in, out);
     }
 
     private long fn(String source, String name) {
@@ -61,28 +70,33 @@ public final class GlmKernels implements AutoCloseable {
                 bytes), "cuFuncSetAttribute(paged_attention, " + bytes + " bytes shared)");
     }
 
+    @Override
     public void embeddingGather(long ids, long table, long out, int tokens, int hidden) {
         args.reset().ptr(ids).ptr(table).ptr(out).i32(hidden)
                 .launch(embeddingGather, "embedding_gather", tokens, 1, 1, rowThreads(hidden), 0, stream);
     }
 
+    @Override
     public void gatherRows(long rows, long src, long dst, int count, int width) {
         args.reset().ptr(rows).ptr(src).ptr(dst).i32(width)
                 .launch(gatherRows, "gather_rows", count, 1, 1, rowThreads(width), 0, stream);
     }
 
     /** x may be 0 (first norm: no add); postWeight may be 0 (no glm4 post-norm). */
+    @Override
     public void addRmsnorm(long x, long postWeight, long residual, long weight, long out, int rows, int hidden,
             float eps) {
         args.reset().ptr(x).ptr(postWeight).ptr(residual).ptr(weight).ptr(out).i32(hidden).f32(eps)
                 .launch(addRmsnorm, "add_rmsnorm", rows, 1, 1, rowThreads(hidden), 4 * hidden, stream);
     }
 
+    @Override
     public void addBias(long x, long bias, int rows, int cols) {
         args.reset().ptr(x).ptr(bias).i32(rows).i32(cols)
                 .launch(addBias, "add_bias", strideBlocks((long) rows * cols, 256, sms), 1, 1, 256, 0, stream);
     }
 
+    @Override
     public void rope(long qkv, long positions, long invFreq, int tokens, int heads, int kvHeads, int headDim,
             int rotaryDim) {
         args.reset().ptr(qkv).ptr(positions).ptr(invFreq).i32(heads).i32(kvHeads).i32(headDim).i32(rotaryDim)
@@ -90,6 +104,7 @@ public final class GlmKernels implements AutoCloseable {
                         0, stream);
     }
 
+    @Override
     public void kvCacheWrite(long qkv, long slots, long kCache, long vCache, int tokens, int heads, int kvHeads,
             int headDim) {
         args.reset().ptr(qkv).ptr(slots).ptr(kCache).ptr(vCache).i32(heads).i32(kvHeads).i32(headDim)
@@ -97,6 +112,7 @@ public final class GlmKernels implements AutoCloseable {
     }
 
     /** Paged attention; with {@code splits > 1} it writes partials and the combine kernel produces {@code out}. */
+    @Override
     public void attention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
             long work, long out, long partAcc, long partMl, int workItems, int tokens, int heads, int kvHeads,
             int headDim, int blockSize, int blocksPerSeq, int splits) {
@@ -113,12 +129,14 @@ public final class GlmKernels implements AutoCloseable {
         }
     }
 
+    @Override
     public void siluMul(long gateUp, long out, int rows, int inter) {
         args.reset().ptr(gateUp).ptr(out).i32(rows).i32(inter)
                 .launch(siluMul, "silu_mul", strideBlocks((long) rows * inter, 256, sms), 1, 1, 256, 0, stream);
     }
 
     /** One token per row of {@code logits} (overwritten); per-row parameters are device arrays. */
+    @Override
     public void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds,
             long steps, long outIds) {
         args.reset().ptr(logits).i32(vocab).ptr(temperature).ptr(topK).ptr(topP).ptr(seeds).ptr(steps).ptr(outIds)
@@ -143,6 +161,7 @@ public final class GlmKernels implements AutoCloseable {
     @Override
     public void close() {
         device.makeCurrent();
+        gemm.close();
         modules.values().forEach(KernelModule::close);
     }
 }

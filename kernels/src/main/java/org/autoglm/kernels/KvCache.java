@@ -10,27 +10,37 @@ import org.autoglm.models.config.GlmConfig;
  */
 final class KvCache {
 
-    private final DeviceBuffer buffer;
+    private final long base;
     private final int numBlocks;
     private final int blockSize;
     private final long regionBytes;
     private final long blockBytes;
 
-    KvCache(CudaDevice device, GlmConfig c, int numBlocks, int blockSize, int elementBytes) {
+    /** The pool at device address {@code base}, which holds {@link #bytes} bytes. */
+    KvCache(long base, GlmConfig c, int numBlocks, int blockSize, int elementBytes) {
+        this.base = base;
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
         this.blockBytes = (long) blockSize * c.numKvHeads() * c.headDim() * elementBytes;
         this.regionBytes = blockBytes * numBlocks;
-        this.buffer = device.allocate(2 * regionBytes * c.numLayers(),
+    }
+
+    static long bytes(GlmConfig c, int numBlocks, int blockSize, int elementBytes) {
+        return 2L * c.numLayers() * numBlocks * blockSize * c.numKvHeads() * c.headDim() * elementBytes;
+    }
+
+    static KvCache allocate(CudaDevice device, GlmConfig c, int numBlocks, int blockSize, int elementBytes) {
+        DeviceBuffer buffer = device.allocate(bytes(c, numBlocks, blockSize, elementBytes),
                 "KV cache (" + numBlocks + " blocks of " + blockSize + " tokens)");
+        return new KvCache(buffer.address(), c, numBlocks, blockSize, elementBytes);
     }
 
     long keys(int layer) {
-        return buffer.at(2 * layer * regionBytes);
+        return base + 2L * layer * regionBytes;
     }
 
     long values(int layer) {
-        return buffer.at((2L * layer + 1) * regionBytes);
+        return base + (2L * layer + 1) * regionBytes;
     }
 
     int numBlocks() {

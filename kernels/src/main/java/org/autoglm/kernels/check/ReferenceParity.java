@@ -128,9 +128,13 @@ public final class ReferenceParity {
             }
             out.put("chunked_prefill_max_abs_diff", chunkedDiff);
 
+            // 6. GPU sampling (temperature 0.8, top-k 5, top-p 0.9, fixed seed): a top-5 token, the same twice
+            out.put("sampling_top_k_reproducible", samplingBehaves(b, chunks, ref));
+
             double worst = Math.max(prefillDiff, Math.max(top5Diff, chunkedDiff));
             boolean pass = worst < 1e-3 && Boolean.TRUE.equals(out.get("greedy_host_exact"))
-                    && Boolean.TRUE.equals(out.get("greedy_gpu_exact"));
+                    && Boolean.TRUE.equals(out.get("greedy_gpu_exact"))
+                    && Boolean.TRUE.equals(out.get("sampling_top_k_reproducible"));
             out.put("pass", pass);
         } catch (RuntimeException e) {
             out.put("pass", false);
@@ -138,6 +142,25 @@ public final class ReferenceParity {
             e.printStackTrace();
         }
         return out;
+    }
+
+    private static boolean samplingBehaves(CudaBackend b, List<SequenceChunk> prompts, JsonNode ref) {
+        List<SamplingParams> params = new ArrayList<>();
+        for (int s = 0; s < prompts.size(); s++) {
+            params.add(new SamplingParams(0.8, 0.9, 5, 0, 1, 0, 0, 1234L + s, 1, List.of(), false, -1));
+        }
+        int[] first = b.forwardAndSample(prompts, params);
+        int[] second = b.forwardAndSample(prompts, params);
+        boolean ok = Arrays.equals(first, second);
+        for (int s = 0; s < prompts.size(); s++) {
+            JsonNode top5 = ref.get("cases").get(s).get("top5_ids");
+            JsonNode last = top5.get(top5.size() - 1);
+            boolean inTop5 = false;
+            for (JsonNode id : last) inTop5 |= id.asInt() == first[s];
+            ok &= inTop5;
+        }
+        if (!ok) System.err.println("sampled " + Arrays.toString(first) + " then " + Arrays.toString(second));
+        return ok;
     }
 
     private static boolean greedyMatches(CudaBackend b, List<int[]> prompts, int[][] tables, float[][] first,

@@ -2,7 +2,6 @@ package org.autoglm.kernels.cuda;
 
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
-import com.sun.jna.ptr.PointerByReference;
 
 /**
  * The CUDA driver API ({@code libcuda}), bound with JNA direct mapping (the launch path is hot). Handles and
@@ -40,18 +39,18 @@ public final class CuDriver {
     /** Throws a {@link CudaException} naming {@code call} and the driver's error when {@code result != 0}. */
     public static void check(int result, String call) {
         if (result != 0) {
-            PointerByReference name = new PointerByReference();
-            PointerByReference text = new PointerByReference();
-            String n = cuGetErrorName(result, name) == 0 && name.getValue() != null ? name.getValue().getString(0) : "?";
-            String t = cuGetErrorString(result, text) == 0 && text.getValue() != null ? text.getValue().getString(0) : "";
+            long[] name = new long[1];
+            long[] text = new long[1];
+            String n = cuGetErrorName(result, name) == 0 && name[0] != 0 ? new Pointer(name[0]).getString(0) : "?";
+            String t = cuGetErrorString(result, text) == 0 && text[0] != 0 ? new Pointer(text[0]).getString(0) : "";
             throw new CudaException(call + " failed: " + n + " (" + result + ") " + t, result);
         }
     }
 
     public static native int cuInit(int flags);
     public static native int cuDriverGetVersion(int[] version);
-    public static native int cuGetErrorName(int error, PointerByReference name);
-    public static native int cuGetErrorString(int error, PointerByReference text);
+    public static native int cuGetErrorName(int error, long[] name);
+    public static native int cuGetErrorString(int error, long[] text);
 
     public static native int cuDeviceGetCount(int[] count);
     public static native int cuDeviceGet(int[] device, int ordinal);

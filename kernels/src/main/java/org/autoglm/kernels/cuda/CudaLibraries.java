@@ -87,7 +87,8 @@ public final class CudaLibraries {
         for (Path sitePackages : pythonSitePackages()) {
             dirs.addAll(newestFirst(sitePackages.resolve("nvidia"), "*", "lib"));
         }
-        return dirs.stream().filter(Files::isDirectory).toList();
+        // never the toolkit's link-time stubs: a stub libcuda cannot run anything
+        return dirs.stream().filter(Files::isDirectory).filter(d -> !d.endsWith("stubs")).toList();
     }
 
     /** {@code lib<name>.so}, then {@code lib<name>.so.<major>[.x.y]} with the newest version first. */

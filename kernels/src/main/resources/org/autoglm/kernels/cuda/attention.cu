@@ -58,11 +58,11 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
         const int f = first_row + warp * ROWS_PER_WARP + j;
         visible[j] = f < seq_rows ? positions[tok0 + f / group] + 1 : 0;
     }
-    const int last_row = min(first_row + ROWS, seq_rows) - 1;
+    const int last_row = imin(first_row + ROWS, seq_rows) - 1;
     const int tile_keys = positions[tok0 + last_row / group] + 1;   // positions grow within a sequence
     const int per_split = ((tile_keys + num_splits - 1) / num_splits + KEYS - 1) / KEYS * KEYS;
     const int k_begin = split * per_split;
-    const int k_end = min(tile_keys, k_begin + per_split);
+    const int k_end = imin(tile_keys, k_begin + per_split);
     const int* table = block_tables + (long long) seq * max_blocks_per_seq;
 
     float m[ROWS_PER_WARP], l[ROWS_PER_WARP], acc[ROWS_PER_WARP][DIMS_PER_LANE];

@@ -22,6 +22,9 @@ __device__ __forceinline__ elem_t from_float(float f) { return f; }
 #endif
 
 #define WARP 32
+
+// NVRTC has no min/max overloads for int without the runtime headers: our own.
+__device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 #define NEG_INF (__int_as_float(0xff800000))
 
 __device__ __forceinline__ float warp_sum(float v) {

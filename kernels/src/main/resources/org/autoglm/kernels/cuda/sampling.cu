@@ -100,7 +100,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
     const unsigned long long r = splitmix64(seeds[blockIdx.x] ^ splitmix64((unsigned long long) steps[blockIdx.x]));
     const float u = (float) ((r >> 11) * (1.0 / 9007199254740992.0)) * kept;
     const int per = (vocab + blockDim.x - 1) / blockDim.x;
-    const int begin = threadIdx.x * per, end = min(vocab, begin + per);
+    const int begin = threadIdx.x * per, end = imin(vocab, begin + per);
     float mass = 0.f;
     for (int i = begin; i < end; i++) if (ordered(x[i]) >= floor_bits) mass += expf(x[i] - mx);
     chunk_mass[threadIdx.x] = mass;
@@ -112,7 +112,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
             if (run + chunk_mass[c] > u) owner = c; else run += chunk_mass[c];
         }
         if (owner >= 0) {
-            const int b = owner * per, e = min(vocab, b + per);
+            const int b = owner * per, e = imin(vocab, b + per);
             for (int i = b; i < e; i++) {
                 if (ordered(x[i]) < floor_bits) continue;
                 chosen = i;   // rounding can leave u just past the end: fall back to the last kept token

@@ -32,6 +32,17 @@ public final class GlmTokenizer implements AutoCloseable {
     }
 
     /**
+     * On a machine with CUDA, DJL picks a CUDA build of the tokenizers library and tries to download it (no network:
+     * "Failed to load Huggingface native library"). Our jars carry the CPU build, which is all tokenizing needs.
+     * An explicit RUST_FLAVOR (environment or system property) still wins.
+     */
+    private static void useBundledCpuTokenizerLibrary() {
+        if (System.getenv("RUST_FLAVOR") == null && System.getProperty("RUST_FLAVOR") == null) {
+            System.setProperty("RUST_FLAVOR", "cpu");
+        }
+    }
+
+    /**
      * Loads {@code tokenizer.json} from a checkpoint directory (offline), plus the end-of-sequence ids from
      * {@code generation_config.json}, {@code config.json} and {@code tokenizer_config.json}.
      *
@@ -44,6 +55,7 @@ public final class GlmTokenizer implements AutoCloseable {
                     + ": a checkpoint directory needs the Hugging Face tokenizer.json next to config.json");
         }
         TokenizerVocabulary vocabulary = TokenizerVocabulary.read(file);
+        useBundledCpuTokenizerLibrary();
         HuggingFaceTokenizer tokenizer;
         try {
             tokenizer = HuggingFaceTokenizer.newInstance(file, Map.of(

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The CUDA backend's checks on a GPU host, as one script (prepared by kernels/scripts/device-prepare.sh):
+#   1. ReferenceParity on both fp32 fixtures, fp32 compute (must match: greedy ids exact, logits < 1e-3),
+#      then bf16 compute (tolerance report);
+#   2. HF transformers on the same GPU against the same references (side by side);
+#   3. bench-decode for glm-edge-1.5b and glm-4-9b, and transformers' bf16 decode on the same shapes;
+#   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it.
+# Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
+# time limit inside an overall budget ($BUDGET seconds, default 400).
+set -u
+D=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/log.txt") 2>&1
+START=$(date +%s)
+BUDGET=${BUDGET:-400}
+left() { echo $(( START + BUDGET - $(date +%s) )); }
+step() {   # step NAME MAX_SECONDS OUTFILE CMD...
+  local name=$1 max=$2 file=$3; shift 3
+  local t=$(( $(left) - 5 )); [ "$t" -gt "$max" ] && t=$max
+  if [ "$t" -lt 20 ]; then echo "== SKIP $name: budget spent"; return; fi
+  echo "== $name (limit ${t}s) at +$(( $(date +%s) - START ))s"
+  local s=$(date +%s)
+  if [ -n "$file" ]; then timeout -k 5 "$t" "$@" > "$OUT/$file"; else timeout -k 5 "$t" "$@"; fi
+  local rc=$?
+  echo "== $name: exit $rc after $(( $(date +%s) - s ))s"
+  [ -n "$file" ] && head -c 6000 "$OUT/$file" && echo
+  [ -f /tmp/hs_err.log ] && { echo "-- JVM crash log:"; head -60 /tmp/hs_err.log; rm -f /tmp/hs_err.log; }
+}
+
+echo "== $(date -u) on $(hostname), checkout commit $(cat "$D/commit.txt" 2>/dev/null)"
+nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv
+libdirs=$(find /usr/local /usr/lib /usr/lib64 /opt -xdev \( -name 'libnvrtc.so*' -o -name 'libcublas.so*' -o -name 'libcuda.so*' \) -not -path '*/stubs/*' 2>/dev/null | tee /dev/stderr | xargs -r -n1 dirname | sort -u | paste -sd:)
+export AUTOGLM_CUDA_LIB_DIRS=$libdirs
+export AUTOGLM_KERNEL_CACHE=/tmp/autoglm-kernels
+tar xzf "$D/jre.tgz" -C /tmp
+JAVA=/tmp/jre/bin/java
+mkdir -p /tmp/nodejar && tar xJf "$D/node-cuda.tar.xz" -C /tmp/nodejar
+python3 - <<'PY'
+import os, zipfile
+os.chdir("/tmp/nodejar")
+with zipfile.ZipFile("/tmp/autoglm-node-cuda.jar", "w", zipfile.ZIP_STORED) as z:
+    z.write("META-INF/MANIFEST.MF")
+    for root, _, files in os.walk("."):
+        for f in files:
+            p = os.path.relpath(os.path.join(root, f))
+            if p != "META-INF/MANIFEST.MF":
+                z.write(p)
+PY
+JAR=/tmp/autoglm-node-cuda.jar
+JOPTS="-XX:ErrorFile=/tmp/hs_err.log -Xss4m"
+FIX=$D/fixtures
+ls -la "$JAR"
+
+step "parity fp32 (ours vs reference)" 120 parity-fp32.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
+step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
+step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
+step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
+step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
+step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
+if $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
+  step "generate --backend cuda --dump-logits --json" 60 generate.json python3 "$D/compare_generate.py" "$FIX" "$JAVA $JOPTS -jar $JAR" glm-tiny glm4-tiny
+else
+  echo "== generate: not in this jar"
+fi
+echo "== done after $(( $(date +%s) - START ))s"

@@ -1,0 +1,32 @@
+package org.autoglm.kernels;
+
+/**
+ * The device operations the forward pass is made of, on device addresses; see the CUDA sources for layouts.
+ * {@link GlmKernels} runs them on the GPU; tests run the same forward pass on a host emulation of the kernels.
+ */
+interface ForwardKernels {
+
+    /** {@code y[rows, out] = x[rows, in] · w[out, in]ᵀ}, fp32 output. */
+    void linear(long x, long w, long y, int rows, int in, int out);
+
+    void embeddingGather(long ids, long table, long out, int tokens, int hidden);
+
+    void gatherRows(long rows, long src, long dst, int count, int width);
+
+    void addRmsnorm(long x, long postWeight, long residual, long weight, long out, int rows, int hidden, float eps);
+
+    void addBias(long x, long bias, int rows, int cols);
+
+    void rope(long qkv, long positions, long invFreq, int tokens, int heads, int kvHeads, int headDim, int rotaryDim);
+
+    void kvCacheWrite(long qkv, long slots, long kCache, long vCache, int tokens, int heads, int kvHeads, int headDim);
+
+    void attention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions, long work,
+            long out, long partAcc, long partMl, int workItems, int tokens, int heads, int kvHeads, int headDim,
+            int blockSize, int blocksPerSeq, int splits);
+
+    void siluMul(long gateUp, long out, int rows, int inter);
+
+    void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds, long steps,
+            long outIds);
+}

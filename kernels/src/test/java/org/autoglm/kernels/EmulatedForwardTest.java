@@ -1,0 +1,169 @@
+package org.autoglm.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.autoglm.kernels.plan.GraphBuckets;
+import org.autoglm.kernels.plan.LaunchGeometry;
+import org.autoglm.kernels.plan.StepLayout;
+import org.autoglm.kernels.plan.StepPacker;
+import org.autoglm.kernels.plan.StepPacker.PackedStep;
+import org.autoglm.models.backend.SequenceChunk;
+import org.autoglm.models.config.GlmConfig;
+import org.autoglm.models.config.GlmConfigReader;
+import org.autoglm.models.weights.Checkpoint;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The CUDA backend's forward pass ({@link GlmForward} with {@link StepPacker} layouts, fused qkv weights, paged KV,
+ * split-K decode) on {@link EmulatedKernels}, against the reference fixtures: checks everything but the GPU itself.
+ */
+class EmulatedForwardTest {
+
+    private static final int BLOCK = 16;
+    private static final int MAX_TOKENS = 256;
+    private static final int MAX_SEQS = 16;
+    private static final int BLOCKS_PER_SEQ = 8;
+
+    private final EmulatedKernels k = new EmulatedKernels(48 << 20);
+    private GlmConfig c;
+    private GlmForward forward;
+    private Activations a;
+    private long meta;
+    private JsonNode cases;
+
+    private void load(String model) throws IOException {
+        c = GlmConfigReader.read(Fixtures.model(model));
+        cases = new ObjectMapper().readTree(Fixtures.dir().resolve(model + ".reference.json").toFile()).get("cases");
+        WeightLayout layout = WeightLayout.of(c, 4);
+        long weights = k.alloc(layout.bytes());
+        try (Checkpoint ckpt = Checkpoint.open(Fixtures.model(model))) {
+            for (WeightLayout.Entry e : layout.entries()) {
+                float[] data = ckpt.readFloat32(e.name(), e.shape());
+                for (int i = 0; i < data.length; i++) k.setF(weights + e.offset(), i, data[i]);
+            }
+        }
+        a = new Activations(k.alloc(Activations.layout(c, 4, MAX_TOKENS, MAX_SEQS)[11]), c, 4, MAX_TOKENS, MAX_SEQS);
+        int blocks = MAX_SEQS * BLOCKS_PER_SEQ;
+        KvCache kv = new KvCache(k.alloc(KvCache.bytes(c, blocks, BLOCK, 4)), c, blocks, BLOCK, 4);
+        float[] inv = CudaBackend.inverseFrequencies(c);
+        long invFreq = k.alloc(4L * inv.length);
+        for (int i = 0; i < inv.length; i++) k.setF(invFreq, i, inv[i]);
+        meta = k.alloc(4L << 16);
+        forward = new GlmForward(c, k, new DeviceWeights(weights, layout, c), a, kv, invFreq);
+    }
+
+    private float[][] run(PackedStep p, int splits) {
+        StepLayout l = p.layout();
+        for (int i = 0; i < l.totalInts(); i++) k.setI(meta, i, p.data()[i]);
+        forward.run(l, meta, splits);
+        float[][] out = new float[l.logitRows()][c.vocabSize()];
+        for (int r = 0; r < l.logitRows(); r++) {
+            for (int v = 0; v < c.vocabSize(); v++) out[r][v] = k.f(a.logits, (long) r * c.vocabSize() + v);
+        }
+        return out;
+    }
+
+    private int[] prompt(int s) {
+        JsonNode ids = cases.get(s).get("input_ids");
+        int[] r = new int[ids.size()];
+        for (int i = 0; i < r.length; i++) r[i] = ids.get(i).asInt();
+        return r;
+    }
+
+    private static int[] table(int s) {
+        int[] t = new int[BLOCKS_PER_SEQ];
+        // interleaved and reversed so that block order and slots really go through the table
+        for (int i = 0; i < t.length; i++) t[i] = (BLOCKS_PER_SEQ - 1 - i) * MAX_SEQS + s;
+        return t;
+    }
+
+    private static double maxDiff(float[] got, JsonNode expected) {
+        double m = 0;
+        for (int i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i] - expected.get(i).asDouble()));
+        return m;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void allPromptsPackedInOnePrefillGiveTheReferenceLastLogits(String model) throws IOException {
+        load(model);
+        List<SequenceChunk> chunks = new ArrayList<>();
+        for (int s = 0; s < cases.size(); s++) chunks.add(new SequenceChunk(s, prompt(s), 0, table(s), true));
+        float[][] logits = run(StepPacker.pack(chunks, BLOCK, c.numHeads() / c.numKvHeads()), 1);
+        for (int s = 0; s < cases.size(); s++) {
+            assertThat(maxDiff(logits[s], cases.get(s).get("last_logits"))).as("case %d", s).isLessThan(1e-4);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void promptsFedTokenByTokenThroughPaddedSplitKDecodeStepsGiveTheReferenceTop5(String model) throws IOException {
+        load(model);
+        int group = c.numHeads() / c.numKvHeads();
+        int maxLen = 0;
+        for (int s = 0; s < cases.size(); s++) maxLen = Math.max(maxLen, prompt(s).length);
+        double worst = 0;
+        for (int t = 0; t < maxLen; t++) {
+            List<SequenceChunk> step = new ArrayList<>();
+            List<Integer> who = new ArrayList<>();
+            for (int s = 0; s < cases.size(); s++) {
+                if (t < prompt(s).length) {
+                    step.add(new SequenceChunk(s, new int[] {prompt(s)[t]}, t, table(s), true));
+                    who.add(s);
+                }
+            }
+            GraphBuckets.Key key = GraphBuckets.key(step.size(), (t + BLOCK) / BLOCK, MAX_SEQS, BLOCKS_PER_SEQ);
+            PackedStep p = StepPacker.packDecode(step, key, BLOCK, group);
+            int splits = LaunchGeometry.attentionSplits(p.layout().workItems(), c.numKvHeads(), 132, t + 1);
+            float[][] logits = run(p, Math.max(2, splits));
+            for (int i = 0; i < who.size(); i++) {
+                JsonNode cs = cases.get(who.get(i));
+                for (int j = 0; j < 5; j++) {
+                    int id = cs.get("top5_ids").get(t).get(j).asInt();
+                    worst = Math.max(worst, Math.abs(logits[i][id] - cs.get("top5_logits").get(t).get(j).asDouble()));
+                }
+            }
+        }
+        assertThat(worst).isLessThan(1e-4);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void chunkedPrefillOverACachedPrefixThenGreedyDecodeMatchTheReference(String model) throws IOException {
+        load(model);
+        int group = c.numHeads() / c.numKvHeads();
+        for (int s : new int[] {0, cases.size() - 1}) {
+            int[] p = prompt(s);
+            float[] last = null;
+            for (int start = 0; start < p.length; start += 7) {
+                int end = Math.min(p.length, start + 7);
+                SequenceChunk chunk = new SequenceChunk(s, Arrays.copyOfRange(p, start, end), start, table(s),
+                        end == p.length);
+                float[][] l = run(StepPacker.pack(List.of(chunk), BLOCK, group), 1);
+                if (end == p.length) last = l[0];
+            }
+            assertThat(maxDiff(last, cases.get(s).get("last_logits"))).isLessThan(1e-4);
+
+            JsonNode expected = cases.get(s).get("greedy_ids");
+            int next = argmax(last);
+            for (int t = 0; t < expected.size(); t++) {
+                assertThat(next).as("case %d greedy token %d", s, t).isEqualTo(expected.get(t).asInt());
+                SequenceChunk chunk = new SequenceChunk(s, new int[] {next}, p.length + t, table(s), true);
+                next = argmax(run(StepPacker.pack(List.of(chunk), BLOCK, group), 3)[0]);
+            }
+        }
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+}
