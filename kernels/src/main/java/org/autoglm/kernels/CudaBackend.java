@@ -62,9 +62,10 @@ public final class CudaBackend implements Backend {
 
     private CudaBackend(GlmConfig config, CudaConfig options, CudaDevice device, boolean bf16,
             WeightSource source) {
-        if (config.headDim() > LaunchGeometry.MAX_HEAD_DIM || config.headDim() % 2 != 0) {
-            throw new ModelLoadException("the cuda backend supports even head_dim up to " + LaunchGeometry.MAX_HEAD_DIM
-                    + "; this model has " + config.headDim());
+        if (config.headDim() > LaunchGeometry.MAX_HEAD_DIM
+                || config.headDim() % LaunchGeometry.HEAD_DIM_MULTIPLE != 0) {
+            throw new ModelLoadException("the cuda backend supports head_dim up to " + LaunchGeometry.MAX_HEAD_DIM
+                    + " in multiples of " + LaunchGeometry.HEAD_DIM_MULTIPLE + "; this model has " + config.headDim());
         }
         if (config.numHeads() % config.numKvHeads() != 0) {
             throw new ModelLoadException("num_attention_heads " + config.numHeads()
