@@ -82,12 +82,14 @@ public final class CudaBackend implements Backend {
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();
         long weightBytes = WeightLayout.of(config, elementBytes).bytes();
-        long bufferBytes = Activations.estimate(config, elementBytes, options.maxBatchTokens, options.maxSeqs);
+        boolean dense = options.denseAttentionMinTokens > 0 && options.denseAttentionMinTokens <= options.maxBatchTokens;
+        long bufferBytes = Activations.estimate(config, elementBytes, options.maxBatchTokens, options.maxSeqs, dense);
         MemoryPlan.checkFits(String.format("the weights (%.2f GiB) and activation buffers (%.2f GiB)",
                 weightBytes / 1073741824.0, bufferBytes / 1073741824.0), weightBytes + bufferBytes, mem[0], mem[1],
                 options.gpuMemoryUtilization);
         this.weights = source.load(this);
-        this.activations = Activations.allocate(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs);
+        this.activations = Activations.allocate(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs,
+                dense);
         this.invFreq = device.allocate(4L * Math.max(1, config.rotaryDim() / 2), "rotary frequencies");
         device.copyToDevice(invFreq.address(), inverseFrequencies(config));
     }
@@ -271,8 +273,11 @@ public final class CudaBackend implements Backend {
         int maxKeys = key != null ? key.blocksPerSeq() * kv.blockSize() : p.maxContext();
         int splits = decode ? LaunchGeometry.attentionSplits(l.workItems(), config.numKvHeads(),
                 device.multiprocessors(), maxKeys) : 1;
+        int minDense = options.denseAttentionMinTokens;
+        boolean dense = !decode && parts.size() == 1 && parts.get(0).startPosition() == 0 && minDense > 0
+                && parts.get(0).tokens().length >= minDense;
         Runnable body = () -> {
-            forward.run(l, metaDevice.address(), splits);
+            forward.run(l, metaDevice.address(), splits, dense);
             if (sample) forward.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));
         };
         if (key != null) {

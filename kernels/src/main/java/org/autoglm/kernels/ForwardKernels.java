@@ -25,6 +25,23 @@ interface ForwardKernels {
             long out, long partAcc, long partMl, int workItems, int tokens, int heads, int kvHeads, int headDim,
             int blockSize, int blocksPerSeq, int splits);
 
+    /**
+     * Causal attention of one sequence that starts at position 0 (a whole prompt), on tensor cores: q kᵀ and
+     * probs v as batched GEMMs around a causal softmax. {@code scratch} holds {@link #denseScratchBytes} bytes.
+     */
+    void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads, int headDim);
+
+    /** Scratch of {@link #denseCausalAttention}: q, k, v by head, fp32 scores, probabilities. */
+    static long denseScratchBytes(int tokens, int heads, int kvHeads, int headDim, int elementBytes) {
+        long t = tokens;
+        return align((long) elementBytes * (heads + 2L * kvHeads) * t * headDim) + align(4L * heads * t * t)
+                + align((long) elementBytes * heads * t * t);
+    }
+
+    static long align(long bytes) {
+        return (bytes + 255) / 256 * 256;
+    }
+
     void siluMul(long gateUp, long out, int rows, int inter);
 
     void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds, long steps,

@@ -33,8 +33,11 @@ final class GlmForward {
         this.eps = (float) c.rmsNormEps();
     }
 
-    /** Logits of the layout's logit rows into {@code a.logits} ([logitRows, vocab] fp32). */
-    void run(StepLayout l, long meta, int splits) {
+    /**
+     * Logits of the layout's logit rows into {@code a.logits} ([logitRows, vocab] fp32). {@code dense}: the step is
+     * one sequence from position 0, whose attention runs as GEMMs on tensor cores.
+     */
+    void run(StepLayout l, long meta, int splits, boolean dense) {
         final int n = l.tokens();
         final int h = c.hiddenSize();
         final int inter = c.intermediateSize();
@@ -56,7 +59,9 @@ final class GlmForward {
             // past_key_values.update(k, v)
             k.kvCacheWrite(a.qkv, slots, kv.keys(i), kv.values(i), n, c.numHeads(), c.numKvHeads(), c.headDim());
             // attn = softmax(q kᵀ * scaling + causal mask) v
-            k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
+            if (dense) {
+                k.denseCausalAttention(a.qkv, a.attn, a.dense, n, c.numHeads(), c.numKvHeads(), c.headDim());
+            } else k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
                     positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, l.workItems(), n, c.numHeads(),
                     c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
             // hidden = residual + [post_self_attn_layernorm](o_proj(attn)); x = post_attention_layernorm(hidden)

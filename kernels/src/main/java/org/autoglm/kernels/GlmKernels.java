@@ -29,7 +29,8 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int sms;
 
     private final long embeddingGather, gatherRows, addRmsnorm, addBias, rope, kvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform;
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax;
+    private final int elementBytes;
 
     public GlmKernels(CudaDevice device, KernelCompiler compiler, boolean bf16) {
         this.device = device;
@@ -51,6 +52,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         f32ToElem = fn("convert.cu", "f32_to_elem");
         bf16ToElem = fn("convert.cu", "bf16_to_elem");
         fillUniform = fn("convert.cu", "fill_uniform");
+        repackQkv = fn("attention.cu", "repack_qkv_heads");
+        causalSoftmax = fn("attention.cu", "causal_softmax");
+        elementBytes = bf16 ? 2 : 4;
         gemm = new Gemm(device, bf16);
     }
 
@@ -126,6 +130,32 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             args.reset().ptr(partAcc).ptr(partMl).ptr(out).i32(splits).i32(headDim)
                     .launch(combine, "attention_combine", tokens * heads, 1, 1, Math.min(128, (headDim + 31) / 32 * 32),
                             0, stream);
+        }
+    }
+
+    @Override
+    public void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads,
+            int headDim) {
+        long eb = elementBytes;
+        long t = tokens;
+        int group = heads / kvHeads;
+        long q = scratch;
+        long k = q + eb * heads * t * headDim;
+        long v = k + eb * kvHeads * t * headDim;
+        long scores = scratch + ForwardKernels.align(eb * (heads + 2L * kvHeads) * t * headDim);
+        long probs = scores + ForwardKernels.align(4L * heads * t * t);
+        long n = t * (heads + 2L * kvHeads) * headDim;
+        args.reset().ptr(qkv).ptr(q).ptr(k).ptr(v).i32(tokens).i32(heads).i32(kvHeads).i32(headDim)
+                .launch(repackQkv, "repack_qkv_heads", strideBlocks(n, 256, sms), 1, 1, 256, 0, stream);
+        for (int g = 0; g < kvHeads; g++) {
+            gemm.scores(q + eb * g * group * t * headDim, k + eb * g * t * headDim, scores + 4L * g * group * t * t,
+                    tokens, headDim, group);
+        }
+        args.reset().ptr(scores).ptr(probs).i32(tokens).f32((float) (1.0 / Math.sqrt(headDim)))
+                .launch(causalSoftmax, "causal_softmax", heads * tokens, 1, 1, rowThreads(tokens), 0, stream);
+        for (int g = 0; g < kvHeads; g++) {
+            gemm.weightedValues(probs + eb * g * group * t * t, v + eb * g * t * headDim, out + eb * g * group * headDim,
+                    tokens, headDim, group, heads * headDim);
         }
     }
 

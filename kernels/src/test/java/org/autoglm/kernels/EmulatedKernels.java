@@ -282,6 +282,40 @@ final class EmulatedKernels implements ForwardKernels {
         }
     }
 
+    /** The dense path's math (repack, batched q kᵀ, causal softmax, batched probs v) on the host. */
+    @Override
+    public void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads,
+            int headDim) {
+        int width = (heads + 2 * kvHeads) * headDim;
+        int group = heads / kvHeads;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        for (int h = 0; h < heads; h++) {
+            int kOff = (heads + h / group) * headDim;
+            int vOff = (heads + kvHeads + h / group) * headDim;
+            for (int q = 0; q < tokens; q++) {
+                float[] s = new float[q + 1];
+                float mx = Float.NEGATIVE_INFINITY;
+                for (int key = 0; key <= q; key++) {
+                    float dot = 0;
+                    for (int d = 0; d < headDim; d++) {
+                        dot += f(qkv, (long) q * width + h * headDim + d) * f(qkv, (long) key * width + kOff + d);
+                    }
+                    s[key] = dot * scale;
+                    mx = Math.max(mx, s[key]);
+                }
+                float sum = 0;
+                for (int key = 0; key <= q; key++) sum += (float) Math.exp(s[key] - mx);
+                for (int d = 0; d < headDim; d++) {
+                    float o = 0;
+                    for (int key = 0; key <= q; key++) {
+                        o += (float) Math.exp(s[key] - mx) / sum * f(qkv, (long) key * width + vOff + d);
+                    }
+                    setF(out, (long) q * heads * headDim + h * headDim + d, o);
+                }
+            }
+        }
+    }
+
     @Override
     public void siluMul(long gateUp, long out, int rows, int inter) {
         for (long i = 0; i < (long) rows * inter; i++) {

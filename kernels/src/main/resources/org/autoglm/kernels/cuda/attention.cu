@@ -189,3 +189,46 @@ extern "C" __global__ void attention_combine(const float* part_acc, const float*
         out[row * head_dim + d] = from_float(o * inv);
     }
 }
+
+// ---- Dense causal attention for one long prompt on tensor cores (the GEMMs run in cuBLAS) ----
+// For a single sequence starting at position 0, scores = q kᵀ per head (cuBLAS, batched), then this softmax, then
+// probs v (cuBLAS): the quadratic work runs on tensor cores instead of CUDA cores.
+
+// qkv rows [tokens, (heads + 2 kv_heads) * D] -> q [heads, tokens, D], k and v [kv_heads, tokens, D].
+extern "C" __global__ void repack_qkv_heads(const float* qkv, elem_t* q, elem_t* k, elem_t* v, int tokens,
+                                           int num_heads, int num_kv_heads, int head_dim) {
+    const int width = (num_heads + 2 * num_kv_heads) * head_dim;
+    const long long n = (long long) tokens * width;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        const int t = (int) (i / width), c = (int) (i - (long long) t * width);
+        const int head = c / head_dim, d = c - head * head_dim;
+        const elem_t x = from_float(qkv[i]);
+        if (head < num_heads) {
+            q[((long long) head * tokens + t) * head_dim + d] = x;
+        } else if (head < num_heads + num_kv_heads) {
+            k[((long long) (head - num_heads) * tokens + t) * head_dim + d] = x;
+        } else {
+            v[((long long) (head - num_heads - num_kv_heads) * tokens + t) * head_dim + d] = x;
+        }
+    }
+}
+
+// Row r = (head, query q) of scores [heads * tokens, tokens]: probs = softmax(scores * scale) over keys 0..q, zero
+// after q. grid: heads * tokens; block: up to 1024 threads.
+extern "C" __global__ void causal_softmax(const float* scores, elem_t* probs, int tokens, float scale) {
+    __shared__ float scratch[32];
+    const long long row = blockIdx.x;
+    const int q = (int) (row % tokens);
+    const float* s = scores + row * tokens;
+    elem_t* p = probs + row * tokens;
+    float mx = NEG_INF;
+    for (int k = threadIdx.x; k <= q; k += blockDim.x) mx = fmaxf(mx, s[k] * scale);
+    mx = block_max(mx, scratch);
+    float sum = 0.f;
+    for (int k = threadIdx.x; k <= q; k += blockDim.x) sum += expf(s[k] * scale - mx);
+    sum = block_sum(sum, scratch);
+    const float inv = 1.f / sum;
+    for (int k = threadIdx.x; k < tokens; k += blockDim.x) {
+        p[k] = from_float(k <= q ? expf(s[k] * scale - mx) * inv : 0.f);
+    }
+}
