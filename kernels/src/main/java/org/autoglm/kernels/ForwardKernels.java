@@ -15,11 +15,9 @@ interface ForwardKernels {
 
     void addRmsnorm(long x, long postWeight, long residual, long weight, long out, int rows, int hidden, float eps);
 
-    void addBias(long x, long bias, int rows, int cols);
-
-    void rope(long qkv, long positions, long invFreq, int tokens, int heads, int kvHeads, int headDim, int rotaryDim);
-
-    void kvCacheWrite(long qkv, long slots, long kCache, long vCache, int tokens, int heads, int kvHeads, int headDim);
+    /** q/k/v biases (bias may be 0), rotary embedding of q and k, and the k/v write into the cache slots. */
+    void biasRopeKvWrite(long qkv, long bias, long positions, long invFreq, long slots, long kCache, long vCache,
+            int tokens, int heads, int kvHeads, int headDim, int rotaryDim);
 
     void attention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions, long work,
             long out, long partAcc, long partMl, int workItems, int tokens, int heads, int kvHeads, int headDim,

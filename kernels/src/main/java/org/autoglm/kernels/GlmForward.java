@@ -53,11 +53,9 @@ final class GlmForward {
             DeviceWeights.Layer layer = w.layer(i);
             // q, k, v = q_proj(x), k_proj(x), v_proj(x)   (one GEMM over the fused weights)
             k.linear(a.normed, layer.qkv(), a.qkv, n, h, qkvWidth);
-            if (layer.qkvBias() != 0) k.addBias(a.qkv, layer.qkvBias(), n, qkvWidth);
-            // q, k = apply_rotary_pos_emb(q, k, cos, sin)   (interleaved, partial)
-            k.rope(a.qkv, positions, invFreq, n, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
-            // past_key_values.update(k, v)
-            k.kvCacheWrite(a.qkv, slots, kv.keys(i), kv.values(i), n, c.numHeads(), c.numKvHeads(), c.headDim());
+            // q, k += bias; q, k = apply_rotary_pos_emb(q, k, cos, sin); past_key_values.update(k, v)
+            k.biasRopeKvWrite(a.qkv, layer.qkvBias(), positions, invFreq, slots, kv.keys(i), kv.values(i), n,
+                    c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
             // attn = softmax(q kᵀ * scaling + causal mask) v
             if (dense) {
                 k.denseCausalAttention(a.qkv, a.attn, a.dense, n, c.numHeads(), c.numKvHeads(), c.headDim());

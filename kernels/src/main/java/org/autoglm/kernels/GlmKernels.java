@@ -28,7 +28,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final long stream;
     private final int sms;
 
-    private final long embeddingGather, gatherRows, addRmsnorm, addBias, rope, kvWrite, attention, combine, siluMul,
+    private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax;
     private final int elementBytes;
 
@@ -42,9 +42,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
-        addBias = fn("rmsnorm.cu", "add_bias");
-        rope = fn("rope.cu", "rope_interleaved");
-        kvWrite = fn("kv_cache.cu", "kv_cache_write");
+        biasRopeKvWrite = fn("rope.cu", "bias_rope_kv_write");
         attention = fn("attention.cu", "paged_attention");
         combine = fn("attention.cu", "attention_combine");
         siluMul = fn("activation.cu", "silu_mul");
@@ -95,24 +93,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
-    public void addBias(long x, long bias, int rows, int cols) {
-        args.reset().ptr(x).ptr(bias).i32(rows).i32(cols)
-                .launch(addBias, "add_bias", strideBlocks((long) rows * cols, 256, sms), 1, 1, 256, 0, stream);
-    }
-
-    @Override
-    public void rope(long qkv, long positions, long invFreq, int tokens, int heads, int kvHeads, int headDim,
-            int rotaryDim) {
-        args.reset().ptr(qkv).ptr(positions).ptr(invFreq).i32(heads).i32(kvHeads).i32(headDim).i32(rotaryDim)
-                .launch(rope, "rope_interleaved", tokens, 1, 1, rowThreads((heads + kvHeads) * rotaryDim / 2 * 4),
-                        0, stream);
-    }
-
-    @Override
-    public void kvCacheWrite(long qkv, long slots, long kCache, long vCache, int tokens, int heads, int kvHeads,
-            int headDim) {
-        args.reset().ptr(qkv).ptr(slots).ptr(kCache).ptr(vCache).i32(heads).i32(kvHeads).i32(headDim)
-                .launch(kvWrite, "kv_cache_write", tokens, 1, 1, rowThreads(kvHeads * headDim), 0, stream);
+    public void biasRopeKvWrite(long qkv, long bias, long positions, long invFreq, long slots, long kCache,
+            long vCache, int tokens, int heads, int kvHeads, int headDim, int rotaryDim) {
+        args.reset().ptr(qkv).ptr(bias).ptr(positions).ptr(invFreq).ptr(slots).ptr(kCache).ptr(vCache).i32(heads)
+                .i32(kvHeads).i32(headDim).i32(rotaryDim)
+                .launch(biasRopeKvWrite, "bias_rope_kv_write", tokens, 1, 1,
+                        rowThreads((heads + 2 * kvHeads) * headDim * 2), 0, stream);
     }
 
     /** Paged attention; with {@code splits > 1} it writes partials and the combine kernel produces {@code out}. */
