@@ -17,14 +17,6 @@
 #define KEYS 32
 #define DIMS_PER_LANE 4   // head_dim <= 128
 #define KPAD 4            // K tile row padding: rows stay 16-byte aligned and lane j's float4 reads hit distinct banks
-#define VEC (16 / (int) sizeof(elem_t))   // elements per 16-byte load; head_dim is a multiple of it
-
-// 16 bytes of the cache as VEC floats.
-__device__ __forceinline__ void load16(const elem_t* src, float* dst) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(src);
-    const elem_t* e = reinterpret_cast<const elem_t*>(&raw);
-    for (int i = 0; i < VEC; i++) dst[i] = to_float(e[i]);
-}
 
 // grid: (work items, num_kv_heads, num_splits); block: 128 threads;
 // dynamic shared memory: (KEYS * (head_dim + KPAD) + KEYS * head_dim + ROWS * head_dim) floats.
