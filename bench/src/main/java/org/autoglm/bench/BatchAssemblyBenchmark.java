@@ -43,7 +43,7 @@ public class BatchAssemblyBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        runner = new ModelRunner(new AssemblyOnlyBackend(), SamplerFactory.GREEDY);
+        runner = new ModelRunner(new AssemblyOnlyBackend(), SamplerFactory.DEFAULT);
         List<ScheduledChunk> start = new ArrayList<>();
         List<ScheduledChunk> decode = new ArrayList<>();
         for (int i = 0; i < SEQS; i++) {

@@ -9,7 +9,10 @@ import com.hubspot.jinjava.interpret.InterpreterFactory;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.lib.tag.Tag;
 import com.hubspot.jinjava.objects.date.StrftimeFormatter;
+import com.hubspot.jinjava.tree.Node;
+import com.hubspot.jinjava.tree.TagNode;
 import java.time.ZonedDateTime;
 import java.util.List;
 import java.util.Map;
@@ -19,8 +22,9 @@ import jinjava.javax.el.CompositeELResolver;
  * A Jinjava engine set up to render chat templates as Hugging Face transformers' jinja2 environment does:
  * {@code trim_blocks} and {@code lstrip_blocks}, loop controls ({@code break} / {@code continue}),
  * Python semantics for dict literals, loops over maps and operator precedence, Python's string methods,
- * the globals {@code raise_exception} and {@code strftime_now}, and {@code tojson} as Python's
- * {@code json.dumps} (non-ASCII kept, as transformers does).
+ * the globals {@code raise_exception} and {@code strftime_now}, {@code tojson} as Python's
+ * {@code json.dumps} (non-ASCII kept, as transformers does) and the {@code {% generation %}} block of
+ * transformers' assistant-mask extension (rendered as its content).
  */
 final class JinjaEnvironment {
 
@@ -35,6 +39,8 @@ final class JinjaEnvironment {
                 .withLstripBlocks(true)
                 .withElResolver(resolver)
                 .withMaxOutputSize(64L << 20) // a runaway template fails instead of exhausting the heap
+                // Jinjava would otherwise re-render values that contain "{{": user text must stay data
+                .withNestedInterpretationEnabled(false)
                 .withInterperterFactory(new PythonPrintingInterpreterFactory())
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUsePyishObjectMapper(true)
@@ -48,6 +54,7 @@ final class JinjaEnvironment {
                 .build();
         Jinjava jinjava = new Jinjava(config);
         jinjava.getGlobalContext().registerFilter(new ToJsonFilter());
+        jinjava.getGlobalContext().registerTag(new GenerationTag());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
                 "", "raise_exception", JinjaEnvironment.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
@@ -63,6 +70,28 @@ final class JinjaEnvironment {
     /** {@code strftime_now(format)}: the current local time in Python's strftime format. */
     public static String strftimeNow(String format) {
         return StrftimeFormatter.format(ZonedDateTime.now(), format);
+    }
+
+    /** {@code {% generation %}...{% endgeneration %}} marks assistant text for training masks; it renders its body. */
+    static final class GenerationTag implements Tag {
+        @Override
+        public String getName() {
+            return "generation";
+        }
+
+        @Override
+        public String getEndTagName() {
+            return "endgeneration";
+        }
+
+        @Override
+        public String interpret(TagNode tagNode, JinjavaInterpreter interpreter) {
+            StringBuilder out = new StringBuilder();
+            for (Node child : tagNode.getChildren()) {
+                out.append(child.render(interpreter).getValue());
+            }
+            return out.toString();
+        }
     }
 
     /** Interpreters that print booleans as Python does ({@code True} / {@code False}). */

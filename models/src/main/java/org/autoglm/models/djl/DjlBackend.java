@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,20 +36,32 @@ public final class DjlBackend implements Backend {
      *                        once the weights are loaded
      * @param kvCacheFraction share of available memory for the KV pool when {@code kvCacheBytes} is 0
      */
-    public record Options(long kvCacheBytes, double kvCacheFraction) {
+    public record Options(long kvCacheBytes, double kvCacheFraction, int threads) {
         public Options {
-            if (kvCacheBytes < 0 || kvCacheFraction <= 0 || kvCacheFraction > 0.9) {
-                throw new IllegalArgumentException("kvCacheBytes >= 0 and 0 < kvCacheFraction <= 0.9 expected");
+            if (kvCacheBytes < 0 || kvCacheFraction <= 0 || kvCacheFraction > 0.9 || threads < 0) {
+                throw new IllegalArgumentException(
+                        "kvCacheBytes >= 0, 0 < kvCacheFraction <= 0.9 and threads >= 0 expected");
             }
         }
 
-        /** A quarter of available memory for the KV cache: room for the JVM and the OS beside the weights. */
+        /**
+         * A quarter of available memory for the KV cache (room for the JVM and the OS beside the weights), and
+         * PyTorch's own thread count (one per core, or {@code -Dai.djl.pytorch.num_threads}).
+         */
         public static Options defaults() {
-            return new Options(0, 0.25);
+            return new Options(0, 0.25, 0);
         }
 
         public Options withKvCacheBytes(long bytes) {
-            return new Options(bytes, kvCacheFraction);
+            return new Options(bytes, kvCacheFraction, threads);
+        }
+
+        /**
+         * PyTorch intra-op threads for the whole process; 0 keeps the default. On a machine shared with other
+         * busy processes, 1 avoids threads waiting for each other on every small op.
+         */
+        public Options withThreads(int count) {
+            return new Options(kvCacheBytes, kvCacheFraction, count);
         }
     }
 
@@ -81,6 +94,9 @@ public final class DjlBackend implements Backend {
         NDManager manager = null;
         try {
             manager = Engine.getEngine("PyTorch").newBaseManager();
+            if (options.threads() > 0) {
+                JniUtils.setNumThreads(options.threads());
+            }
             long start = System.nanoTime();
             GlmWeights weights = GlmWeights.load(config, checkpoint, manager);
             LOG.debug("loaded {} ({} MB) in {} ms", modelDir, checkpoint.totalBytes() >> 20,

@@ -23,6 +23,8 @@ final class GlmForward {
     private final float attentionScale;
     private final NDIndex rotatedDims;
     private final NDIndex passDims;
+    private final NDIndex queryHeads;
+    private final NDIndex keyHeads;
     private final NDIndex evenPairMember = new NDIndex("..., 0");
     private final NDIndex oddPairMember = new NDIndex("..., 1");
 
@@ -39,6 +41,8 @@ final class GlmForward {
         this.attentionScale = (float) Math.pow(config.headDim(), -0.5);
         this.rotatedDims = new NDIndex("..., :{}", rotary);
         this.passDims = new NDIndex("..., {}:", rotary);
+        this.queryHeads = new NDIndex(":, :{}", config.numHeads());
+        this.keyHeads = new NDIndex(":, {}:", config.numHeads());
     }
 
     /** The last hidden state of every token of the step (before the final norm): {@code [N, D]}. */
@@ -88,8 +92,10 @@ final class GlmForward {
         NDArray k = linear(h, w.kWeight(), w.kBias()).reshape(n, config.numKvHeads(), d);
         NDArray v = linear(h, w.vWeight(), w.vBias()).reshape(n, config.numKvHeads(), d);
         // query_states, key_states = apply_rotary_pos_emb(query_states, key_states, cos, sin)
-        q = rotary.apply(q);
-        k = rotary.apply(k);
+        // (queries and keys side by side, [N, H+K, d], so the rotation runs once)
+        NDArray qk = rotary.apply(q.concat(k, 1));
+        q = qk.get(queryHeads);
+        k = qk.get(keyHeads);
         // past_key_value.update(key_states, value_states, self.layer_idx): into the paged pool
         cache.write(layer, batch.newSlots, k, v);
 

@@ -35,8 +35,8 @@ final class GlmWeights {
             NDArray downWeight,
             NDArray postMlpNorm) {}
 
-    /** Slices of a widened tensor, so no Java array ever holds a whole tensor. */
-    private static final long SLICE_BYTES = 256L << 20;
+    /** Widened tensors are filled in slices of about this size (no Java array ever holds a whole tensor). */
+    static final long SLICE_BYTES = 256L << 20;
 
     final NDArray embedTokens;
     final List<Layer> layers;
@@ -46,11 +46,14 @@ final class GlmWeights {
     private final Checkpoint checkpoint;
     private final NDManager manager;
     private final LoadProgress progress;
+    private final long sliceBytes;
 
-    private GlmWeights(GlmConfig config, Checkpoint checkpoint, NDManager manager, LoadProgress progress) {
+    private GlmWeights(GlmConfig config, Checkpoint checkpoint, NDManager manager, LoadProgress progress,
+                       long sliceBytes) {
         this.checkpoint = checkpoint;
         this.manager = manager;
         this.progress = progress;
+        this.sliceBytes = sliceBytes;
         long d = config.hiddenSize();
         long qDim = (long) config.numHeads() * config.headDim();
         long kvDim = (long) config.numKvHeads() * config.headDim();
@@ -87,9 +90,13 @@ final class GlmWeights {
 
     /** Loads every weight of {@code config} from {@code checkpoint} into arrays owned by {@code manager}. */
     static GlmWeights load(GlmConfig config, Checkpoint checkpoint, NDManager manager) {
+        return load(config, checkpoint, manager, SLICE_BYTES);
+    }
+
+    static GlmWeights load(GlmConfig config, Checkpoint checkpoint, NDManager manager, long sliceBytes) {
         try (LoadProgress progress = LoadProgress.start("Loading " + checkpoint.directory().getFileName(),
                 checkpoint.totalBytes())) {
-            return new GlmWeights(config, checkpoint, manager, progress);
+            return new GlmWeights(config, checkpoint, manager, progress, sliceBytes);
         }
     }
 
@@ -120,7 +127,7 @@ final class GlmWeights {
         NDArray array = manager.create(new Shape(shape), DataType.FLOAT32);
         long rows = shape.length == 0 ? 1 : shape[0];
         long rowElements = rows == 0 ? 0 : info.numel() / rows;
-        long rowsPerSlice = Math.max(1, SLICE_BYTES / Math.max(1, rowElements * 4));
+        long rowsPerSlice = Math.max(1, sliceBytes / Math.max(1, rowElements * 4));
         for (long row = 0; row < rows; row += rowsPerSlice) {
             long end = Math.min(rows, row + rowsPerSlice);
             NDArray slice = shape.length <= 1 ? array : array.get(new NDIndex("{}:{}", row, end));

@@ -28,9 +28,11 @@ final class PagedKvCache implements AutoCloseable {
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
         Shape pool = new Shape((long) numBlocks * blockSize, kvHeads, headDim);
+        // Uninitialised (torch.empty): a slot is only ever read after its position was written, and untouched
+        // pages cost no memory, so even a pool of a quarter of RAM is allocated instantly.
         for (int i = 0; i < numLayers; i++) {
-            keys.add(manager.zeros(pool, DataType.FLOAT32));
-            values.add(manager.zeros(pool, DataType.FLOAT32));
+            keys.add(manager.create(pool, DataType.FLOAT32));
+            values.add(manager.create(pool, DataType.FLOAT32));
         }
     }
 

@@ -60,15 +60,19 @@ final class TokenSelection {
         return size;
     }
 
-    /** ln(sum(exp(logits))), computed stably around the maximum. */
+    /**
+     * ln(sum(exp(logits))), computed stably around the maximum. Terms below e^-40 of the largest are skipped:
+     * all of them together change the result by less than 1e-12.
+     */
     static double logSumExp(float[] logits, float max) {
-        if (max == Float.NEGATIVE_INFINITY) {
+        if (max == Float.NEGATIVE_INFINITY || max == Float.POSITIVE_INFINITY) {
             return max;
         }
         double sum = 0;
         for (float v : logits) {
-            if (v > Float.NEGATIVE_INFINITY) {
-                sum += Math.exp(v - max);
+            float x = v - max;
+            if (x >= -TruncatedSampling.NEGLIGIBLE_LOGIT_GAP) {
+                sum += TruncatedSampling.exp(x);
             }
         }
         return max + Math.log(sum);

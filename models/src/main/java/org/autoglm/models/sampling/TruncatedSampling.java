@@ -10,9 +10,9 @@ import java.util.Arrays;
  * <p>Built for a 151,552-token vocabulary on the CPU, with no sort of the vocabulary:
  * <ul>
  *   <li>top-k: a heap of k over one pass ({@link TokenSelection#topN}), then work on k tokens only;
- *   <li>top-p over the whole vocabulary: one pass computes the weights and a histogram of their mass by
- *       binary exponent; walking the histogram from the top finds the exponent band where the cumulative
- *       mass crosses p, and only tokens at or above that band (usually a few hundred) are sorted;
+ *   <li>top-p over the whole vocabulary: one pass computes the weights (table-driven exponential) and their
+ *       sum; a second pass gathers the tokens above a weight threshold (2^-8 of the top token's, lowered until
+ *       the gathered mass reaches p), and only those, usually a few hundred, are sorted;
  *   <li>plain temperature / min-p: one pass for the weights, then an inverse-CDF walk in id order.
  * </ul>
  * Scratch buffers live per thread and grow once to the vocabulary size.
@@ -23,8 +23,17 @@ final class TruncatedSampling {
      * Weights below e^-40 (4e-18) are treated as zero: even all 151,552 of them together hold under 1e-12 of
      * the mass, far below float resolution, and skipping them saves the exponential for most of the tail.
      */
-    private static final float NEGLIGIBLE_LOGIT_GAP = 40f;
-    private static final int BANDS = 128;
+    static final float NEGLIGIBLE_LOGIT_GAP = 40f;
+    /** Smallest weight that counts: e^-40. */
+    private static final float MIN_WEIGHT = (float) Math.exp(-NEGLIGIBLE_LOGIT_GAP);
+    /** e^(-k/64) for k = 0 .. 64 * 40 (+2 for rounding at the floor). */
+    private static final float[] EXP_TABLE = new float[64 * (int) NEGLIGIBLE_LOGIT_GAP + 2];
+
+    static {
+        for (int k = 0; k < EXP_TABLE.length; k++) {
+            EXP_TABLE[k] = (float) Math.exp(-k / 64.0);
+        }
+    }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -73,50 +82,33 @@ final class TruncatedSampling {
                                           double topP, double uniform, Scratch s) {
         s.ensureVocabulary(logits.length);
         float[] weights = s.weights;
-        double[] bandMass = s.bandMass;
-        int[] bandCount = s.bandCount;
-        Arrays.fill(bandMass, 0);
-        Arrays.fill(bandCount, 0);
+        double total = 0;
         for (int i = 0; i < logits.length; i++) {
             float l = logits[i];
-            if (l >= floor) {
-                float w = (float) Math.exp((l - max) * invTemperature);
-                weights[i] = w;
-                // w in (0, 1]: band b holds [2^-b, 2^-b+1), read straight from the float's exponent bits.
-                int band = Math.min(BANDS - 1, 127 - (Float.floatToRawIntBits(w) >>> 23));
-                bandMass[band] += w;
-                bandCount[band]++;
-            } else {
-                weights[i] = 0;
-            }
-        }
-        double total = 0;
-        for (double mass : bandMass) {
-            total += mass;
+            float w = l >= floor ? exp((l - max) * invTemperature) : 0f;
+            weights[i] = w;
+            total += w;
         }
         if (topP >= 1) {
             return walk(weights, logits.length, total * uniform);
         }
-        // Find the band where the cumulative mass (most likely first) reaches topP; only tokens down to it matter.
+        // The nucleus is what lies above some weight; find a threshold that holds at least topP of the mass
+        // (the top token weighs 1, so 2^-8 usually suffices), then sort only the tokens above it.
         double target = topP * total;
-        double cumulative = 0;
-        int lastBand = 0;
-        int count = 0;
-        for (int band = 0; band < BANDS; band++) {
-            cumulative += bandMass[band];
-            count += bandCount[band];
-            lastBand = band;
-            if (cumulative >= target) {
-                break;
-            }
-        }
-        float cutoff = lastBand == BANDS - 1 ? Float.MIN_VALUE : Math.scalb(1f, -lastBand);
-        s.ensureCandidates(count);
         long[] keys = s.sortKeys;
         int n = 0;
-        for (int i = 0; i < logits.length && n < keys.length; i++) {
-            if (weights[i] >= cutoff) {
-                keys[n++] = descendingKey(weights[i], i);
+        for (float threshold = 0x1p-8f; ; threshold *= 0x1p-8f) {
+            double mass = 0;
+            n = 0;
+            for (int i = 0; i < logits.length; i++) {
+                float w = weights[i];
+                if (w >= threshold) {
+                    keys[n++] = descendingKey(w, i);
+                    mass += w;
+                }
+            }
+            if (mass >= target || threshold < MIN_WEIGHT) {
+                break;
             }
         }
         Arrays.sort(keys, 0, n);
@@ -126,6 +118,18 @@ final class TruncatedSampling {
             s.candidateWeights[j] = Float.intBitsToFloat(~(int) (key >>> 32) & 0x7fffffff);
         }
         return drawFromSorted(s.candidateIds, s.candidateWeights, n, total, topP, uniform);
+    }
+
+    /**
+     * e^x for x in [-{@value #NEGLIGIBLE_LOGIT_GAP}, 0] to within 2e-7 relative (about one float ulp), twice as
+     * fast as {@link Math#exp} on the vocabulary-sized pass: e^x = e^(-k/64) (a table) * e^r with r in (-1/64, 0]
+     * by a cubic.
+     */
+    static float exp(float x) {
+        float y = -x * 64f;
+        int k = (int) y; // y >= 0, so truncation is floor
+        float r = (k - y) * (1f / 64);
+        return EXP_TABLE[k] * (1f + r * (1f + r * (0.5f + r * (1f / 6))));
     }
 
     /**
@@ -190,8 +194,6 @@ final class TruncatedSampling {
     /** Per-thread buffers, grown on demand and then reused for every draw. */
     private static final class Scratch {
         float[] weights = new float[0];
-        double[] bandMass = new double[BANDS];
-        int[] bandCount = new int[BANDS];
         int[] candidateIds = new int[0];
         float[] candidateLogits = new float[0];
         float[] candidateWeights = new float[0];
@@ -201,6 +203,7 @@ final class TruncatedSampling {
             if (weights.length < n) {
                 weights = new float[n];
             }
+            ensureCandidates(n);
         }
 
         void ensureCandidates(int n) {

@@ -80,7 +80,10 @@ public final class GlmTokenizer implements AutoCloseable {
         return out;
     }
 
-    /** Text of {@code ids}; bytes that do not form valid UTF-8 come out as U+FFFD, as in transformers. */
+    /**
+     * Text of {@code ids}; bytes that do not form valid UTF-8 come out as U+FFFD, and ids outside the
+     * vocabulary (a model's padded rows) are skipped, both as in transformers.
+     */
     public String decode(int[] ids, boolean skipSpecialTokens) {
         return decode(ids, 0, ids.length, skipSpecialTokens);
     }
@@ -88,15 +91,13 @@ public final class GlmTokenizer implements AutoCloseable {
     /** Text of {@code ids[from, to)}. */
     public String decode(int[] ids, int from, int to, boolean skipSpecialTokens) {
         long[] wide = new long[to - from];
+        int n = 0;
         for (int i = from; i < to; i++) {
-            int id = ids[i];
-            if (id < 0 || id >= vocabulary.size()) {
-                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, "
-                        + vocabulary.size() + ")");
+            if (ids[i] >= 0 && ids[i] < vocabulary.size()) {
+                wide[n++] = ids[i];
             }
-            wide[i - from] = id;
         }
-        return tokenizer.decode(wide, skipSpecialTokens);
+        return tokenizer.decode(n == wide.length ? wide : Arrays.copyOf(wide, n), skipSpecialTokens);
     }
 
     /** One past the largest token id the tokenizer knows (regular and added tokens). */

@@ -97,6 +97,14 @@ class ChatTemplateTest {
     }
 
     @Test
+    void messageContentIsDataNeverTemplateCode() {
+        ChatTemplate template = ChatTemplate.load(ReferenceFixtures.checkpoint("glm4-tiny"));
+        String hostile = "{{ 7 * 7 }}{% for i in range(3) %}x{% endfor %}{{ raise_exception('pwned') }}";
+        assertThat(template.render(List.of(ChatMessage.user(hostile)), false))
+                .isEqualTo("[gMASK]<sop><|user|>\n" + hostile);
+    }
+
+    @Test
     void raiseExceptionBecomesAChatTemplateException() {
         ChatTemplate template = ChatTemplate.of(
                 "{% if messages[0].role != 'user' %}{{ raise_exception('first message must be from the user') }}{% endif %}ok");

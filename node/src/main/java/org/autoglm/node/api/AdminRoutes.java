@@ -29,7 +29,7 @@ final class AdminRoutes {
         ObjectNode n = JsonBody.MAPPER.createObjectNode();
         n.put("object", "list");
         n.put("draining", state.isDraining());
-        org.autoglm.node.telemetry.EngineStats engine = state.stats();
+        org.autoglm.node.telemetry.EngineLoad engine = state.load();
         n.putObject("engine")
                 .put("running", engine.running())
                 .put("waiting", engine.waiting())

@@ -49,6 +49,13 @@ public final class ApiServer implements AutoCloseable {
         public ServingState state;
         /** Required: metrics and traces. */
         public Telemetry telemetry;
+        /** Routes other parts of the node add (the cluster's {@code /cluster/*}). */
+        public RouteInstaller extraRoutes = (app, read, operate) -> {};
+    }
+
+    /** Adds routes; {@code read} is the role set of metrics readers, {@code operate} that of operators. */
+    public interface RouteInstaller {
+        void install(Javalin app, RouteRole read, RouteRole operate);
     }
 
     private final Config config;
@@ -131,6 +138,7 @@ public final class ApiServer implements AutoCloseable {
         app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);
         app.post("/admin/drain", ctx -> admin.drain(ctx, true), Access.OPERATE);
         app.post("/admin/undrain", ctx -> admin.drain(ctx, false), Access.OPERATE);
+        config.extraRoutes.install(app, Access.METRICS, Access.OPERATE);
     }
 
     private void authorize(Context ctx) {

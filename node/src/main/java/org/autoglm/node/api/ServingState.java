@@ -1,7 +1,7 @@
 package org.autoglm.node.api;
 
 import org.autoglm.node.engine.InferenceService;
-import org.autoglm.node.telemetry.EngineStats;
+import org.autoglm.node.telemetry.EngineLoad;
 
 /**
  * Whether the node can serve: the HTTP server starts before the model has loaded, so requests arriving
@@ -11,14 +11,20 @@ import org.autoglm.node.telemetry.EngineStats;
 public final class ServingState {
 
     /** What a loaded node serves with. */
-    public record Loaded(ServedModel model, InferenceService engine, EngineStats.Source stats) {}
+    public record Loaded(ServedModel model, InferenceService engine, EngineLoad.Source load) {}
 
     private volatile Loaded loaded;
+    private volatile java.util.function.UnaryOperator<Loaded> onReady = java.util.function.UnaryOperator.identity();
     private volatile String failure;
     private volatile boolean draining;
 
     public void ready(Loaded value) {
-        this.loaded = value;
+        this.loaded = onReady.apply(value);
+    }
+
+    /** Lets the cluster put its service in front of the engine the moment the model is loaded. */
+    public void decorate(java.util.function.UnaryOperator<Loaded> decorator) {
+        this.onReady = decorator;
     }
 
     public void failed(String reason) {
@@ -55,9 +61,10 @@ public final class ServingState {
         return loaded;
     }
 
-    public EngineStats stats() {
+    /** The engine's load now (zeros before it is loaded). */
+    public EngineLoad load() {
         Loaded l = loaded;
-        return l == null ? EngineStats.EMPTY : l.stats().stats();
+        return l == null ? EngineLoad.EMPTY : l.load().load();
     }
 
     /** Why the node is not ready, for {@code /ready}. */

@@ -14,6 +14,10 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
+        // No code may reach the network at run time: DJL would otherwise look for native libraries online
+        // and report usage.
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        System.setProperty("OPT_OUT_TRACKING", "true");
         System.exit(commandLine().execute(args));
     }
 

@@ -1,15 +1,27 @@
 package org.autoglm.node.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.autoglm.models.chat.ChatTemplate;
+import org.autoglm.models.djl.DjlBackend;
+import org.autoglm.models.tokenizer.GlmTokenizer;
+import org.autoglm.node.api.CheckpointModel;
 import org.autoglm.node.api.ServingState;
+import org.autoglm.node.engine.Engine;
+import org.autoglm.node.engine.EngineOptions;
+import org.autoglm.node.engine.EngineStats;
+import org.autoglm.node.telemetry.EngineLoad;
+import org.autoglm.node.telemetry.RequestMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Loads the checkpoint and starts the engine behind a running HTTP server, then flips the node to ready
- * (or records why it could not).
+ * Loads the checkpoint and starts the engine behind an already running HTTP server, then flips the node to
+ * ready (or records why it could not, which {@code /ready} reports).
  */
-final class ModelLoading {
+final class ModelLoading implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ModelLoading.class);
 
@@ -17,32 +29,81 @@ final class ModelLoading {
     record Settings(Path dir, String servedName, int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy,
             int maxWaiting, int blockSize, int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
 
-    private ModelLoading() {}
+    private final Settings settings;
+    private final ServingState state;
+    private final RequestMetrics metrics;
+    /** Closed in reverse order: engine before backend before tokenizer. */
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private volatile boolean closed;
 
-    /**
-     * Where {@code serve} without {@code --model} finds the demo model:
-     * {@code $XDG_DATA_HOME/autoglm/demo} or {@code ~/.local/share/autoglm/demo}.
-     */
-    static Path demoModelDir() {
-        String xdg = System.getenv("XDG_DATA_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "share");
-        return base.resolve("autoglm").resolve("demo");
+    ModelLoading(Settings settings, ServingState state, RequestMetrics metrics) {
+        this.settings = settings;
+        this.state = state;
+        this.metrics = metrics;
     }
 
-    static void load(Settings s, ServingState state) {
+    /** Runs on the loader thread. */
+    void load() {
+        Settings s = settings;
         try {
             if (s.demo()) {
-                // DEMO MODEL CALL SITE: the lead's DemoModel.ensure(dir) creates the demo checkpoint on first run.
+                DemoModel.ensure(s.dir()); // first run without --model: write the built-in demo checkpoint
             }
-            throw new IllegalStateException("the engine is not part of this build yet");
+            GlmTokenizer tokenizer = keep(GlmTokenizer.load(s.dir()));
+            ChatTemplate template = ChatTemplate.load(s.dir());
+            DjlBackend backend = keep(DjlBackend.load(s.dir()));
+            EngineOptions options = EngineOptions.create(o -> {
+                o.maxNumSeqs = s.maxNumSeqs();
+                o.maxNumBatchedTokens = s.maxNumBatchedTokens();
+                o.schedulingPolicy = s.schedulingPolicy();
+                o.maxWaiting = s.maxWaiting();
+                o.blockSize = s.blockSize();
+                o.numKvBlocks = s.numKvBlocks();
+                o.maxModelLen = s.maxModelLen();
+                o.prefixCaching = s.prefixCaching();
+            });
+            Engine engine = keep(new Engine(backend, options, tokenizer));
+            engine.stats().addObserver(new EngineStats.Observer() {
+                @Override
+                public void queueTime(long nanos) {
+                    metrics.queued(Duration.ofNanos(nanos));
+                }
+            });
+            CheckpointModel model = new CheckpointModel(s.servedName(), engine.maxModelLen(),
+                    backend.config().vocabSize(), tokenizer, template);
+            if (closed) {
+                return;
+            }
+            state.ready(new ServingState.Loaded(model, engine, () -> load(engine.stats())));
+            log.info("Model '{}' loaded from {}: ready", s.servedName(), s.dir());
         } catch (Exception | LinkageError e) {
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             log.error("Cannot load the model from {}: {}", s.dir(), reason);
             state.failed(reason);
+            close();
         }
     }
 
-    static void close(ServingState state) {
-        // Engine shutdown goes here once the engine is wired.
+    private static EngineLoad load(EngineStats stats) {
+        return new EngineLoad(stats.running(), stats.waiting(), stats.kvUsage(), stats.prefixQueryTokens(),
+                stats.prefixHitTokens());
+    }
+
+    private synchronized <T extends AutoCloseable> T keep(T resource) {
+        open.add(resource);
+        return resource;
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        for (int i = open.size() - 1; i >= 0; i--) {
+            try {
+                open.get(i).close();
+            } catch (Exception e) {
+                log.warn("Closing {}: {}", open.get(i), e.getMessage());
+            }
+        }
+        open.clear();
     }
 }

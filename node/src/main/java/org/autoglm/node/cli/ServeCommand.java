@@ -11,6 +11,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.autoglm.node.api.ApiServer;
 import org.autoglm.node.api.ServingState;
+import org.autoglm.node.cluster.ClusterNode;
+import org.autoglm.node.cluster.ClusterOptions;
 import org.autoglm.node.plugins.AuditLogPlugin;
 import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.plugins.SensitiveWordsPlugin;
@@ -19,6 +21,7 @@ import org.autoglm.node.telemetry.Telemetry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -134,20 +137,27 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--no-prefix-caching", description = "Do not reuse the KV cache of shared prompt prefixes.")
     boolean noPrefixCaching;
 
+    // --- cluster (--peers, --grid-port, --node-name, --tags, --expected-nodes, --grid-tls-*) ---
+    @Mixin
+    ClusterOptions clusterOptions = new ClusterOptions();
+
     /** A started node: the HTTP server and, once loaded, the engine. */
     public static final class RunningNode implements AutoCloseable {
         private final ApiServer server;
         private final Telemetry telemetry;
         private final Plugins plugins;
         private final ServingState state;
-        private final Thread loader;
+        private final ModelLoading loading;
+        private final ClusterNode cluster;
 
-        RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, Thread loader) {
+        RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, ModelLoading loading,
+                    ClusterNode cluster) {
+            this.cluster = cluster;
             this.server = server;
             this.telemetry = telemetry;
             this.plugins = plugins;
             this.state = state;
-            this.loader = loader;
+            this.loading = loading;
         }
 
         public int port() {
@@ -161,8 +171,8 @@ public final class ServeCommand implements Callable<Integer> {
         @Override
         public void close() {
             server.close();
-            loader.interrupt();
-            ModelLoading.close(state);
+            cluster.close(); // releases the lease and hands running work back before the engine stops
+            loading.close();
             plugins.close();
             telemetry.close();
         }
@@ -182,7 +192,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** Checks the settings, starts the HTTP server, and starts loading the model in the background. */
     public RunningNode start() throws Exception {
-        Path dir = model != null ? model : ModelLoading.demoModelDir();
+        Path dir = model != null ? model : DemoModel.defaultDir();
         String name = servedModelName != null ? servedModelName : dir.toAbsolutePath().normalize().getFileName().toString();
         if (model != null && !Files.isDirectory(model)) {
             throw new IllegalArgumentException("--model " + model + " is not a directory");
@@ -193,7 +203,14 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Plugins enabled = Plugins.load(pluginNames(), pluginOptionMap());
         ServingState state = new ServingState();
-        Telemetry telemetry = new Telemetry(name, state::stats, otlpEndpoint, null);
+        ClusterNode cluster;
+        try {
+            cluster = ClusterNode.start(clusterOptions);
+        } catch (RuntimeException e) {
+            enabled.close();
+            throw e;
+        }
+        Telemetry telemetry = new Telemetry(name, state::load, otlpEndpoint, null);
         ApiServer server;
         try {
             server = ApiServer.create(c -> {
@@ -207,20 +224,26 @@ public final class ServeCommand implements Callable<Integer> {
                 c.plugins = enabled;
                 c.state = state;
                 c.telemetry = telemetry;
+                c.sessions = cluster.sessionStore();
+                c.extraRoutes = cluster::installRoutes;
             }).start();
         } catch (RuntimeException e) {
+            cluster.close();
             enabled.close();
             telemetry.close();
             throw new IllegalStateException("Cannot serve on " + host + ":" + port + ": " + rootMessage(e), e);
         }
         log.info("Serving model '{}' on {}://{}:{} (loading)", name, tlsKeystore != null ? "https" : "http", host,
                 server.port());
+        String endpoint = (tlsKeystore != null ? "https" : "http") + "://" + host + ":" + server.port();
+        state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), "djl", "CPU", maxNumSeqs, endpoint));
         ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, maxNumSeqs, maxNumBatchedTokens,
                 schedulingPolicy, maxWaiting, blockSize, numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
-        Thread loader = new Thread(() -> ModelLoading.load(settings, state), "autoglm-model-loader");
+        ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
+        Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
-        return new RunningNode(server, telemetry, enabled, state, loader);
+        return new RunningNode(server, telemetry, enabled, state, loading, cluster);
     }
 
     private List<String> pluginNames() {

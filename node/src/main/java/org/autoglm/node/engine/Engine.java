@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.config.GlmConfig;
+import org.autoglm.models.tokenizer.GlmTokenizer;
 import org.autoglm.node.engine.RequestRejectedException.Kind;
 import org.autoglm.node.engine.kv.BlockPool;
 import org.autoglm.node.engine.kv.KvCacheManager;
@@ -37,6 +38,7 @@ public final class Engine implements InferenceService, AutoCloseable {
     private final int numKvBlocks;
     private final int maxModelLen;
     private final TextStream.Factory text;
+    private final SamplerFactory samplers;
     private final EngineStats stats = new EngineStats();
     private final EngineLoop loop;
     private final Thread thread;
@@ -61,6 +63,7 @@ public final class Engine implements InferenceService, AutoCloseable {
         this.options = options;
         this.config = backend.config();
         this.text = text;
+        this.samplers = samplers;
         this.maxModelLen = options.maxModelLen() > 0 ? options.maxModelLen() : config.maxPositionEmbeddings();
         int blocks = options.numKvBlocks() > 0 ? options.numKvBlocks() : backend.maxKvBlocks(options.blockSize());
         if (blocks < 1) {
@@ -79,6 +82,11 @@ public final class Engine implements InferenceService, AutoCloseable {
         log.info("engine on {}: {} KV blocks of {} tokens, policy {}, max {} seqs / {} tokens per step",
                 backend.description(), blocks, options.blockSize(), options.schedulingPolicy(),
                 options.maxNumSeqs(), options.maxNumBatchedTokens());
+    }
+
+    /** An engine with the model's tokenizer for text and stop strings, and the models module's sampler. */
+    public Engine(Backend backend, EngineOptions options, GlmTokenizer tokenizer) {
+        this(backend, options, TextStream.Factory.of(tokenizer), SamplerFactory.DEFAULT);
     }
 
     public EngineOptions options() {
@@ -173,7 +181,7 @@ public final class Engine implements InferenceService, AutoCloseable {
         if (closed) return;
         closed = true;
         inbox.add(loop::cancelAll);
-        thread.interrupt();
+        // No interrupt: the thread may be inside the backend's forward; it sees `closed` after that step.
         try {
             thread.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
@@ -240,6 +248,11 @@ public final class Engine implements InferenceService, AutoCloseable {
             throw new RequestRejectedException(Kind.TOO_LONG, "the prompt (" + prompt.length + " tokens) does not fit in "
                     + "this node's KV cache of " + kvTokens + " tokens (" + numKvBlocks + " blocks of "
                     + options.blockSize() + "); shorten the prompt or give the node more KV cache memory");
+        }
+        try {
+            samplers.create(r.params(), prompt); // the sampler checks its parameters; a throwaway one tells us now
+        } catch (IllegalArgumentException e) {
+            throw new RequestRejectedException(Kind.INVALID, e.getMessage());
         }
         if (r.deadline() != null && !r.deadline().isAfter(Instant.now())) {
             throw new RequestRejectedException(Kind.INVALID, "the request's deadline " + r.deadline() + " has already passed");

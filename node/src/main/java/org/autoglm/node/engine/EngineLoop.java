@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.autoglm.models.sampling.TokenLogprobs;
 import org.autoglm.node.engine.kv.KvCacheManager;
 import org.autoglm.node.engine.runner.ModelRunner;
 import org.autoglm.node.engine.runner.StepResult;
@@ -103,7 +104,7 @@ final class EngineLoop {
                 finish(r, FinishReason.ERROR, result.errors()[i]);
             } else if (sampled >= 0) {
                 generated++;
-                deliver(r, sampled, now);
+                deliver(r, sampled, result.logprobs()[i], now);
             }
         }
         long end = System.nanoTime();
@@ -122,7 +123,7 @@ final class EngineLoop {
         }
     }
 
-    private void deliver(RequestState r, int token, long now) {
+    private void deliver(RequestState r, int token, TokenLogprobs logprobs, long now) {
         if (r.delivered == 0) {
             stats.recordTimeToFirstToken(now - r.submitNanos);
         } else {
@@ -132,7 +133,7 @@ final class EngineLoop {
         RequestState.Step step;
         try {
             boolean eos = !r.request.params().ignoreEos() && isEos(token);
-            step = r.onToken(token, eos, r.sequence.numTokens() >= maxModelLen);
+            step = r.onToken(token, logprobs, eos, r.sequence.numTokens() >= maxModelLen);
         } catch (RuntimeException e) {
             log.warn("detokenizing the output of request {} failed", r.request.id(), e);
             finish(r, FinishReason.ERROR, "detokenization failed: " + e.getMessage());

@@ -4,6 +4,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine's counters and latency samples, for metrics and the cluster heartbeat. Gauges and counters
@@ -31,6 +34,7 @@ public final class EngineStats {
         default void finished(FinishReason reason, int promptTokens, int completionTokens) {}
     }
 
+    private static final Logger log = LoggerFactory.getLogger(EngineStats.class);
     private static final int WINDOW = 128;
 
     private final List<Observer> observers = new CopyOnWriteArrayList<>();
@@ -153,24 +157,35 @@ public final class EngineStats {
         }
         generatedTokens.addAndGet(generated);
         preemptions.addAndGet(preempted);
-        for (Observer o : observers) o.step(nanos, numSequences, numScheduledTokens);
+        notifyAll(o -> o.step(nanos, numSequences, numScheduledTokens));
     }
 
     void recordQueueTime(long nanos, int promptLength) {
         promptTokens.addAndGet(promptLength);
-        for (Observer o : observers) o.queueTime(nanos);
+        notifyAll(o -> o.queueTime(nanos));
     }
 
     void recordTimeToFirstToken(long nanos) {
-        for (Observer o : observers) o.timeToFirstToken(nanos);
+        notifyAll(o -> o.timeToFirstToken(nanos));
     }
 
     void recordInterTokenLatency(long nanos) {
-        for (Observer o : observers) o.interTokenLatency(nanos);
+        notifyAll(o -> o.interTokenLatency(nanos));
     }
 
     void recordFinished(FinishReason reason, int promptTokens, int completionTokens) {
         finishedByReason[reason.ordinal()].incrementAndGet();
-        for (Observer o : observers) o.finished(reason, promptTokens, completionTokens);
+        notifyAll(o -> o.finished(reason, promptTokens, completionTokens));
+    }
+
+    /** A broken metrics observer must not break the engine step that feeds it. */
+    private void notifyAll(Consumer<Observer> call) {
+        for (Observer o : observers) {
+            try {
+                call.accept(o);
+            } catch (RuntimeException e) {
+                log.warn("engine stats observer {} failed", o, e);
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package org.autoglm.node.engine;
 
 import java.util.List;
+import org.autoglm.models.sampling.TokenLogprobs;
 import org.autoglm.node.engine.scheduler.Sequence;
 
 /**
@@ -33,11 +34,12 @@ final class RequestState {
     /**
      * Turns a newly generated token into a delta for the listener and decides whether the request ends.
      *
+     * @param logprobs the token's log-probabilities, or null when not asked for
      * @param eos whether the token ends generation (an end-of-sequence id, and ignore_eos is off)
      * @param atContextLimit whether the sequence has reached the longest length the engine allows
      * @return the finish reason, or null to go on
      */
-    Step onToken(int token, boolean eos, boolean atContextLimit) {
+    Step onToken(int token, TokenLogprobs logprobs, boolean eos, boolean atContextLimit) {
         delivered++;
         String piece = eos ? "" : text.push(token);
         FinishReason reason = null;
@@ -47,7 +49,9 @@ final class RequestState {
             reason = FinishReason.LENGTH;
         }
         if (reason != null && !text.stopped()) piece += text.flush();
-        return new Step(new TokenDelta(new int[] {token}, piece, List.of()), reason);
+        List<TokenDelta.TokenLogprob> lp = logprobs == null ? List.of() : List.of(new TokenDelta.TokenLogprob(
+                logprobs.tokenId(), logprobs.logprob(), logprobs.topIds(), logprobs.topLogprobs()));
+        return new Step(new TokenDelta(new int[] {token}, piece, lp), reason);
     }
 
     record Step(TokenDelta delta, FinishReason finish) {}

@@ -1,6 +1,8 @@
 package org.autoglm.node.engine;
 
 import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.models.sampling.StopStringMatcher;
+import org.autoglm.models.tokenizer.GlmTokenizer;
 
 /**
  * Turns one request's output tokens into final text: UTF-8 safe detokenization plus stop strings (text
@@ -21,6 +23,11 @@ public interface TextStream {
     @FunctionalInterface
     interface Factory {
         TextStream create(SamplingParams params);
+
+        /** Detokenizes with the model's tokenizer (special tokens skipped) and applies the request's stop strings. */
+        static Factory of(GlmTokenizer tokenizer) {
+            return params -> new TokenizerTextStream(tokenizer.newDetokenizer(), new StopStringMatcher(params.stop()));
+        }
 
         /** No tokenizer: deltas carry token ids and empty text; stop strings are not applied. */
         Factory NONE = params -> new TextStream() {

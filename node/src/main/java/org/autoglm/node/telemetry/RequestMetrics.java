@@ -30,7 +30,7 @@ public final class RequestMetrics {
     private final DoubleHistogram e2eLatency;
     private final DoubleHistogram queueTime;
 
-    RequestMetrics(Meter meter, String modelName, EngineStats.Source engine) {
+    RequestMetrics(Meter meter, String modelName, EngineLoad.Source engine) {
         this.model = Attributes.of(MODEL_NAME, modelName);
         promptTokens = meter.counterBuilder("autoglm.prompt_tokens").setUnit("1")
                 .setDescription("Prompt tokens processed.").build();
@@ -45,19 +45,19 @@ public final class RequestMetrics {
 
         meter.gaugeBuilder("autoglm.num_requests_running").ofLongs().setUnit("1")
                 .setDescription("Sequences in the running batch.")
-                .buildWithCallback(m -> m.record(engine.stats().running(), model));
+                .buildWithCallback(m -> m.record(engine.load().running(), model));
         meter.gaugeBuilder("autoglm.num_requests_waiting").ofLongs().setUnit("1")
                 .setDescription("Requests waiting to be scheduled.")
-                .buildWithCallback(m -> m.record(engine.stats().waiting(), model));
+                .buildWithCallback(m -> m.record(engine.load().waiting(), model));
         meter.gaugeBuilder("autoglm.kv_cache_usage_perc").setUnit("1")
                 .setDescription("Fraction of KV-cache blocks in use (0..1).")
-                .buildWithCallback(m -> m.record(engine.stats().kvCacheUsage(), model));
+                .buildWithCallback(m -> m.record(engine.load().kvCacheUsage(), model));
         meter.counterBuilder("autoglm.prefix_cache_queries").setUnit("1")
-                .setDescription("Prefix-cache lookups (blocks).")
-                .buildWithCallback(m -> m.record(engine.stats().prefixQueries(), model));
+                .setDescription("Prompt tokens looked up in the prefix cache.")
+                .buildWithCallback(m -> m.record(engine.load().prefixQueries(), model));
         meter.counterBuilder("autoglm.prefix_cache_hits").setUnit("1")
-                .setDescription("Prefix-cache hits (blocks).")
-                .buildWithCallback(m -> m.record(engine.stats().prefixHits(), model));
+                .setDescription("Prompt tokens found in the prefix cache.")
+                .buildWithCallback(m -> m.record(engine.load().prefixHits(), model));
     }
 
     private static DoubleHistogram seconds(Meter meter, String name, String description) {

@@ -32,7 +32,7 @@ public final class Telemetry implements AutoCloseable {
      * @param otlpEndpoint e.g. {@code http://collector:4318}, or null for no trace export
      * @param extraSpans   another span exporter (tests), or null
      */
-    public Telemetry(String modelName, EngineStats.Source engine, String otlpEndpoint, SpanExporter extraSpans) {
+    public Telemetry(String modelName, EngineLoad.Source engine, String otlpEndpoint, SpanExporter extraSpans) {
         Resource resource = Resource.getDefault().merge(Resource.create(Attributes.builder()
                 .put("service.name", "autoglm-node").build()));
         prometheus = PrometheusMetricReader.builder().setOtelScopeLabelsEnabled(false)

@@ -51,7 +51,7 @@ class AccessControlTest {
         Path secret = JwtVerifierTest.secretFile(dir);
         Plugins plugins = Plugins.load(List.of("audit-log"), Map.of("audit-log", Map.of("file", dir.resolve("audit.jsonl").toString())));
         state = new ServingState();
-        telemetry = new Telemetry("m", state::stats, null, null);
+        telemetry = new Telemetry("m", state::load, null, null);
         Authenticator auth = Authenticator.jwt(JwtVerifier.hs256(secret));
         server = ApiServer.create(c -> {
             c.port = 0;

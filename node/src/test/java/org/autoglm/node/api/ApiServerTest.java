@@ -33,7 +33,7 @@ class ApiServerTest {
     @BeforeAll
     static void start() {
         state = new ServingState();
-        telemetry = new Telemetry(model.name(), state::stats, null, spans);
+        telemetry = new Telemetry(model.name(), state::load, null, spans);
         server = ApiServer.create(c -> {
             c.port = 0;
             c.maxRequestBytes = 64 * 1024;
@@ -229,7 +229,7 @@ class ApiServerTest {
     @Test
     void aNodeStillLoadingAnswers503ButIsAlive() {
         ServingState loading = new ServingState();
-        try (Telemetry t = new Telemetry("m", loading::stats, null, null);
+        try (Telemetry t = new Telemetry("m", loading::load, null, null);
                 ApiServer s = ApiServer.create(c -> {
                     c.port = 0;
                     c.state = loading;

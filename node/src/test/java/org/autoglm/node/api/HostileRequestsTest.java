@@ -39,7 +39,7 @@ class HostileRequestsTest {
     @BeforeAll
     static void start() {
         ServingState state = new ServingState();
-        telemetry = new Telemetry("m", state::stats, null, null);
+        telemetry = new Telemetry("m", state::load, null, null);
         server = ApiServer.create(c -> {
             c.port = 0;
             c.maxRequestBytes = 256 * 1024;

@@ -37,7 +37,7 @@ class HttpsTest {
 
         ScriptedEngine engine = new ScriptedEngine();
         ServingState state = new ServingState();
-        try (Telemetry t = new Telemetry("m", state::stats, null, null);
+        try (Telemetry t = new Telemetry("m", state::load, null, null);
                 ApiServer server = ApiServer.create(c -> {
                     c.port = 0;
                     c.tlsKeystore = keystore;

@@ -33,7 +33,7 @@ class OpenAiSdkFormatTest {
     @BeforeAll
     static void start() {
         ServingState state = new ServingState();
-        telemetry = new Telemetry("m", state::stats, null, null);
+        telemetry = new Telemetry("m", state::load, null, null);
         server = ApiServer.create(c -> {
             c.port = 0;
             c.state = state;

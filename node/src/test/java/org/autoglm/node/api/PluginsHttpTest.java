@@ -30,7 +30,7 @@ class PluginsHttpTest {
     @BeforeAll
     static void start() throws Exception {
         Path words = Files.writeString(dir.resolve("words.txt"), "# blocked\n敏感词\nsecret\n", StandardCharsets.UTF_8);
-        telemetry = new Telemetry("m", () -> org.autoglm.node.telemetry.EngineStats.EMPTY, null, null);
+        telemetry = new Telemetry("m", () -> org.autoglm.node.telemetry.EngineLoad.EMPTY, null, null);
         masking = server(Plugins.load(List.of("audit-log", "sensitive-words"), Map.of(
                 "audit-log", Map.of("file", dir.resolve("audit.jsonl").toString(), "prompts", "true"),
                 "sensitive-words", Map.of("file", words.toString(), "policy", "mask"))));

@@ -17,14 +17,14 @@ import org.autoglm.node.engine.InferenceService;
 import org.autoglm.node.engine.RequestHandle;
 import org.autoglm.node.engine.RequestRejectedException;
 import org.autoglm.node.engine.TokenDelta;
-import org.autoglm.node.telemetry.EngineStats;
+import org.autoglm.node.telemetry.EngineLoad;
 
 /**
  * An {@link InferenceService} for testing the HTTP layer on its own: each request "generates" the chunks a
  * script gives for it, one per step on its own thread, honouring max_tokens and cancellation. An empty
  * script means "generate until cancelled". A rejection can be armed for the next submit.
  */
-final class ScriptedEngine implements InferenceService, EngineStats.Source {
+final class ScriptedEngine implements InferenceService, EngineLoad.Source {
 
     private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "scripted-engine");
@@ -56,8 +56,8 @@ final class ScriptedEngine implements InferenceService, EngineStats.Source {
     }
 
     @Override
-    public EngineStats stats() {
-        return new EngineStats(running.size(), 0, running.size() / 100.0, 10, 4);
+    public EngineLoad load() {
+        return new EngineLoad(running.size(), 0, running.size() / 100.0, 10, 4);
     }
 
     @Override

@@ -11,6 +11,7 @@ final class Collector implements GenerationListener {
 
     final List<Integer> tokens = new ArrayList<>();
     final StringBuilder text = new StringBuilder();
+    final List<TokenDelta.TokenLogprob> logprobs = new ArrayList<>();
     final CompletableFuture<Completion> done = new CompletableFuture<>();
     private final IntConsumer afterToken;
 
@@ -27,6 +28,7 @@ final class Collector implements GenerationListener {
     public synchronized void onDelta(TokenDelta delta) {
         for (int t : delta.tokenIds()) tokens.add(t);
         text.append(delta.text());
+        logprobs.addAll(delta.logprobs());
         afterToken.accept(tokens.size());
     }
 

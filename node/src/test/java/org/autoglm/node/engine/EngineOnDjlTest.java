@@ -10,6 +10,7 @@ import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.autoglm.models.djl.DjlBackend;
 import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.models.tokenizer.GlmTokenizer;
 import org.autoglm.node.engine.runner.SamplerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,7 +43,7 @@ class EngineOnDjlTest {
     private Engine engine(String fixture, Consumer<EngineOptions.Builder> options) {
         DjlBackend backend = DjlBackend.load(ReferenceCases.load(fixture).modelDir());
         open.add(backend);
-        Engine engine = new Engine(backend, EngineOptions.create(options), TextStream.Factory.NONE, SamplerFactory.GREEDY);
+        Engine engine = new Engine(backend, EngineOptions.create(options), TextStream.Factory.NONE, SamplerFactory.DEFAULT);
         open.add(engine);
         return engine;
     }
@@ -124,5 +125,59 @@ class EngineOnDjlTest {
         next.await();
         assertThat(engine.stats().prefixHitTokens() - hitsBefore).isEqualTo((turn.length - 1) / 4 * 4L);
         assertThat(next.ids()).containsExactly(Arrays.copyOfRange(c.greedyIds(), 10, N));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny"})
+    void textIsDetokenizedAndCutAtAStopString(String fixture) throws Exception {
+        ReferenceCases.Case c = ReferenceCases.load(fixture).cases().get(0);
+        GlmTokenizer tokenizer = GlmTokenizer.load(ReferenceCases.load(fixture).modelDir());
+        open.add(tokenizer);
+        DjlBackend backend = DjlBackend.load(ReferenceCases.load(fixture).modelDir());
+        open.add(backend);
+        Engine engine = new Engine(backend, EngineOptions.create(o -> o.numKvBlocks = 64), tokenizer);
+        open.add(engine);
+
+        String full = tokenizer.decode(c.greedyIds(), true);
+        Collector plain = new Collector();
+        engine.submit(greedy("plain", c.inputIds(), N), plain);
+        assertThat(plain.await().reason()).isEqualTo(FinishReason.LENGTH);
+        assertThat(plain.text.toString()).isEqualTo(full);
+
+        // A stop string taken from the middle of the output: the text ends right before it.
+        int at = full.length() / 2;
+        String stop = full.substring(at, Math.min(full.length(), at + 3));
+        String expected = full.substring(0, full.indexOf(stop));
+        Collector stopped = new Collector();
+        SamplingParams params = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, N, List.of(stop), true, 2);
+        engine.submit(GenerationRequest.of("stop", c.inputIds(), params), stopped);
+        assertThat(stopped.await().reason()).isEqualTo(FinishReason.STOP);
+        assertThat(stopped.text.toString()).isEqualTo(expected);
+        assertThat(stopped.logprobs).isNotEmpty().allSatisfy(lp -> assertThat(lp.topIds()).hasSize(2));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny"})
+    void seededSamplingIsTheSameAloneAndInABatchOfOtherParameters(String fixture) throws Exception {
+        Engine engine = engine(fixture, o -> {
+            o.blockSize = 4;
+            o.numKvBlocks = 256;
+        });
+        List<ReferenceCases.Case> cases = ReferenceCases.load(fixture).cases();
+        SamplingParams seeded = new SamplingParams(0.9, 0.9, 50, 0, 1.1, 0, 0, 1234L, N, List.of(), true, -1);
+        Collector alone = new Collector();
+        engine.submit(GenerationRequest.of("alone", cases.get(1).inputIds(), seeded), alone);
+        alone.await();
+
+        List<Collector> mates = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            Collector out = new Collector();
+            mates.add(out);
+            SamplingParams p = i == 1 ? seeded
+                    : new SamplingParams(1.2, 0.8, 0, 0.05, 1, 0.5, 0.5, (long) i, N, List.of(), true, -1);
+            engine.submit(GenerationRequest.of("batch" + i, cases.get(i).inputIds(), p), out);
+        }
+        for (Collector m : mates) m.await();
+        assertThat(mates.get(1).ids()).containsExactly(alone.ids());
     }
 }

@@ -29,7 +29,7 @@ class EngineTest {
     }
 
     private Engine engine(PagedTokenBackend backend, Consumer<EngineOptions.Builder> options) {
-        Engine e = new Engine(backend, EngineOptions.create(options), TextStream.Factory.NONE, SamplerFactory.GREEDY);
+        Engine e = new Engine(backend, EngineOptions.create(options), TextStream.Factory.NONE, SamplerFactory.DEFAULT);
         engines.add(e);
         return e;
     }

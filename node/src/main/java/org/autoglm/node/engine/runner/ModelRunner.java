@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.backend.SequenceChunk;
+import org.autoglm.models.sampling.TokenLogprobs;
 import org.autoglm.node.engine.scheduler.ScheduledChunk;
 import org.autoglm.node.engine.scheduler.Scheduler;
 import org.autoglm.node.engine.scheduler.SchedulerOutput;
@@ -54,8 +55,9 @@ public final class ModelRunner {
         int n = plan.chunks().size();
         int[] sampled = new int[n];
         String[] errors = new String[n];
+        TokenLogprobs[] logprobs = new TokenLogprobs[n];
         Batch batch = prepare(plan, sampled, errors);
-        if (batch.chunks().isEmpty()) return new StepResult(sampled, errors);
+        if (batch.chunks().isEmpty()) return new StepResult(sampled, logprobs, errors);
 
         float[][] logits = forwardIsolatingFailures(batch, sampled, errors);
         for (int b = 0; b < batch.chunks().size(); b++) {
@@ -72,13 +74,14 @@ public final class ModelRunner {
                     int token = sampler.sample(logits[b]);
                     sampler.accept(token);
                     sampled[i] = token;
+                    logprobs[i] = sampler.lastLogprobs();
                 } catch (RuntimeException e) {
                     log.warn("sampling failed for sequence {}", chunk.sequenceId(), e);
                     fail(i, sampled, errors, "sampling failed: " + e.getMessage());
                 }
             }
         }
-        return new StepResult(sampled, errors);
+        return new StepResult(sampled, logprobs, errors);
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.autoglm.node.engine.runner;
 
+import org.autoglm.models.sampling.Sampler;
 import org.autoglm.models.sampling.SamplingParams;
 
 /** Makes the sampler of a new sequence from its request's parameters and prompt. */
@@ -7,24 +8,10 @@ import org.autoglm.models.sampling.SamplingParams;
 public interface SamplerFactory {
 
     /**
-     * @throws IllegalArgumentException when the parameters cannot be honoured; the engine fails only
-     *     that request, with the message
+     * @throws IllegalArgumentException when the parameters cannot be honoured (the message names the parameter)
      */
     TokenSampler create(SamplingParams params, int[] promptIds);
 
-    /**
-     * Argmax for every request whatever its parameters: a stand-in until the models module's
-     * {@code Sampler} is wired in (see {@code Engine}).
-     */
-    SamplerFactory GREEDY = (params, prompt) -> new TokenSampler() {
-        @Override
-        public int sample(float[] logits) {
-            int best = 0;
-            for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-            return best;
-        }
-
-        @Override
-        public void accept(int tokenId) {}
-    };
+    /** The models module's {@link Sampler}: penalties, greedy or temperature / top-k / top-p / min-p, logprobs. */
+    SamplerFactory DEFAULT = (params, promptIds) -> TokenSampler.of(new Sampler(params, promptIds));
 }

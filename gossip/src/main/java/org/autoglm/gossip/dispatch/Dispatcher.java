@@ -1,0 +1,266 @@
+package org.autoglm.gossip.dispatch;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.ignite.lang.IgniteBiPredicate;
+import org.autoglm.gossip.grid.Daemons;
+import org.autoglm.gossip.grid.GridNode;
+import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.gossip.queue.RequestQueue;
+import org.autoglm.gossip.queue.RequestState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The receiving side of a request: puts it into the queue, listens on its stream topic, and hands the output to
+ * the client's listener. It owns the request until the end: when the executing node dies it re-queues the request
+ * with the tokens the client already has (the restart point), and it fails a request that nobody could take.
+ */
+public final class Dispatcher implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+    static final String CANCEL_TOPIC = "autoglm.cancel";
+
+    private final GridNode grid;
+    private final RequestQueue queue;
+    private final Map<String, Stream> streams = new ConcurrentHashMap<>();
+    private final ExecutorService events;
+    private final ScheduledExecutorService watchdog;
+
+    public Dispatcher(GridNode grid, RequestQueue queue) {
+        this.grid = grid;
+        this.queue = queue;
+        this.events = Daemons.pool("autoglm-dispatch-" + grid.name(), 1);
+        this.watchdog = Daemons.scheduler("autoglm-watchdog-" + grid.name());
+        grid.onNodeGone(gone -> events.execute(() -> nodeGone(gone)));
+        long period = grid.config().failover.sweepInterval.toMillis();
+        watchdog.scheduleWithFixedDelay(this::checkAll, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Accepts a request: from now on {@code listener} gets its tokens and exactly one end.
+     *
+     * @throws IllegalStateException when the queue refuses it (duplicate id, or this node is in a minority)
+     */
+    public void submit(QueuedRequest request, StreamListener listener) {
+        Stream stream = new Stream(request.id(), listener);
+        if (streams.putIfAbsent(request.id(), stream) != null) {
+            throw new IllegalStateException("request id " + request.id() + " is already being served here");
+        }
+        grid.ignite().message().localListen(StreamMessage.topic(request.id()), stream);
+        try {
+            queue.enqueue(request);
+            stream.enqueued = true;
+        } catch (RuntimeException e) {
+            close(stream);
+            throw new IllegalStateException("the cluster queue did not accept " + request.id() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Stops a request wherever it runs; the listener hears nothing more. False when unknown or finished. */
+    public boolean cancel(String requestId) {
+        Stream stream = streams.get(requestId);
+        if (stream == null || !stream.end()) {
+            return false;
+        }
+        close(stream);
+        try {
+            QueuedRequest entry = queue.cancel(requestId);
+            if (entry != null && entry.assignee() != null && grid.isAlive(entry.assignee())) {
+                grid.ignite().message(grid.ignite().cluster().forNodeId(entry.assignee()))
+                        .send(CANCEL_TOPIC, requestId);
+            }
+            queue.done(requestId);
+        } catch (RuntimeException e) {
+            log.debug("cancel of {} not propagated: {}", requestId, e.toString());
+        }
+        return true;
+    }
+
+    /** Requests this node is serving to its clients. */
+    public int active() {
+        return streams.size();
+    }
+
+    private void close(Stream stream) {
+        streams.remove(stream.id, stream);
+        grid.ignite().message().stopLocalListen(StreamMessage.topic(stream.id), stream);
+    }
+
+    /** Executing node died: give the request back to the queue with what the client already has. */
+    private void nodeGone(UUID gone) {
+        for (Stream stream : streams.values()) {
+            try {
+                QueuedRequest entry = queue.get(stream.id);
+                if (entry != null && gone.equals(entry.assignee())
+                        && (entry.state() == RequestState.ASSIGNED || entry.state() == RequestState.RUNNING)) {
+                    restart(stream, entry, "node " + gone + " left the grid");
+                }
+            } catch (RuntimeException e) {
+                log.warn("could not re-queue {} after node {} left: {}", stream.id, gone, e.toString());
+            }
+        }
+    }
+
+    private void restart(Stream stream, QueuedRequest entry, String reason) {
+        int[] delivered = stream.fence(entry.attempts() + 1);
+        QueuedRequest after = queue.requeue(stream.id, entry.assignee(), delivered, reason);
+        if (after == null) {
+            return;
+        }
+        if (after.state() == RequestState.FAILED) {
+            fail(stream, after.error());
+        } else {
+            log.info("{} re-queued after {} tokens: {}", stream.id, delivered.length, reason);
+        }
+    }
+
+    /** Once per sweep interval: catch what events missed, fail what waited too long. */
+    private void checkAll() {
+        long now = System.currentTimeMillis();
+        long timeout = grid.config().failover.placementTimeout.toMillis();
+        for (Stream stream : streams.values()) {
+            if (!stream.enqueued) {
+                continue; // submit() is still putting it in
+            }
+            try {
+                QueuedRequest entry = queue.get(stream.id);
+                if (entry == null) {
+                    fail(stream, "request " + stream.id + " was lost from the cluster queue");
+                } else if (entry.state() == RequestState.FAILED) {
+                    fail(stream, entry.error());
+                } else if (entry.state() == RequestState.PENDING) {
+                    if (entry.attempts() >= stream.minAttempt()) { // the leader re-queued it: we hold the restart point
+                        queue.updateResume(stream.id, stream.fence(entry.attempts() + 1));
+                    }
+                    if (now - stream.pendingSinceMillis(entry) > timeout) {
+                        String error = "no node could take request " + stream.id + " within "
+                                + timeout / 1000 + " s (model " + entry.model() + ", tags " + entry.requiredTags()
+                                + "); check GET /cluster/nodes and GET /cluster/leader";
+                        if (queue.fail(stream.id, error)) {
+                            fail(stream, error);
+                        }
+                    }
+                } else if (entry.assignee() != null && !grid.isAlive(entry.assignee())) {
+                    restart(stream, entry, "node " + entry.assignee() + " is gone");
+                }
+            } catch (RuntimeException e) {
+                log.debug("check of {} failed: {}", stream.id, e.toString());
+            }
+        }
+    }
+
+    private void fail(Stream stream, String error) {
+        if (stream.end()) {
+            close(stream);
+            stream.listener.onError(error);
+        }
+    }
+
+    @Override
+    public void close() {
+        watchdog.shutdownNow();
+        events.shutdownNow();
+        for (Stream stream : streams.values()) {
+            fail(stream, "node " + grid.name() + " is shutting down");
+        }
+    }
+
+    /** One request's stream; messages arrive in order per sender, a lock keeps attempts apart. */
+    private final class Stream implements IgniteBiPredicate<UUID, Object> {
+        final String id;
+        final StreamListener listener;
+        private int[] delivered = new int[0];
+        private int minAttempt = 1;
+        private boolean ended;
+        private long pendingSince = -1;
+        volatile boolean enqueued;
+
+        Stream(String id, StreamListener listener) {
+            this.id = id;
+            this.listener = listener;
+        }
+
+        @Override
+        public boolean apply(UUID sender, Object raw) {
+            StreamMessage message = (StreamMessage) raw;
+            synchronized (this) {
+                if (ended || message.attempt < minAttempt) {
+                    return !ended; // a dead attempt's leftovers
+                }
+                minAttempt = message.attempt; // a newer attempt silences older ones
+                pendingSince = -1;
+                switch (message.kind) {
+                    case TOKENS -> accept(message);
+                    case FINISH -> {
+                        ended = true;
+                        streams.remove(id, this); // returning false below stops this listener
+                        listener.onFinish(message.payload);
+                        later(() -> queue.done(id));
+                    }
+                    case ERROR -> {
+                        ended = true;
+                        streams.remove(id, this);
+                        listener.onError(message.error);
+                        later(() -> queue.fail(id, message.error));
+                    }
+                }
+                return !ended;
+            }
+        }
+
+        private void accept(StreamMessage message) {
+            if (message.offset < delivered.length) {
+                return; // a restarted attempt repeating tokens the client already has
+            }
+            int[] next = Arrays.copyOf(delivered, delivered.length + message.tokenIds.length);
+            System.arraycopy(message.tokenIds, 0, next, delivered.length, message.tokenIds.length);
+            delivered = next;
+            listener.onTokens(message.tokenIds, message.payload);
+        }
+
+        /** Queue writes leave the messaging thread: no transactions on Ignite's callback threads. */
+        private void later(Runnable write) {
+            events.execute(() -> {
+                try {
+                    write.run();
+                } catch (RuntimeException e) {
+                    log.debug("queue update for {} failed: {}", id, e.toString());
+                }
+            });
+        }
+
+        /** Ignores attempts before {@code attempt} from now on; returns the tokens the client has. */
+        synchronized int[] fence(int attempt) {
+            minAttempt = Math.max(minAttempt, attempt);
+            return delivered.clone();
+        }
+
+        synchronized int minAttempt() {
+            return minAttempt;
+        }
+
+        /** When this node first saw the request waiting for placement (own clock; reset by any output). */
+        synchronized long pendingSinceMillis(QueuedRequest entry) {
+            if (pendingSince < 0) {
+                pendingSince = entry.attempts() == 0 ? entry.enqueuedAtMillis() : System.currentTimeMillis();
+            }
+            return pendingSince;
+        }
+
+        /** Marks the end; true only for the first caller, so a request ends once. */
+        synchronized boolean end() {
+            if (ended) {
+                return false;
+            }
+            ended = true;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package org.autoglm.gossip.dispatch;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.autoglm.gossip.grid.Daemons;
+import org.autoglm.gossip.grid.GridNode;
+import org.autoglm.gossip.lease.LeadershipListener;
+import org.autoglm.gossip.lease.StaleTermException;
+import org.autoglm.gossip.placement.Placement;
+import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.gossip.queue.RequestQueue;
+import org.autoglm.gossip.queue.RequestState;
+import org.autoglm.gossip.registry.NodeHealth;
+import org.autoglm.gossip.registry.NodeRegistry;
+import org.autoglm.gossip.registry.NodeView;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leader's work: place each PENDING request as it arrives (and, every sweep, those whose backoff ended), and
+ * clean up after nodes that left: work of a dead node goes back to the queue if its client's node has not done
+ * that already, work whose client's node is gone is dropped. Runs only between onLeaderStart and onLeaderStop;
+ * every assignment carries the term, so work of a deposed leader is refused by the queue.
+ */
+public final class PlacementLoop implements LeadershipListener, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PlacementLoop.class);
+
+    private final GridNode grid;
+    private final RequestQueue queue;
+    private final NodeRegistry registry;
+    private final Placement placement;
+    private final ScheduledExecutorService loop;
+    /** Tokens assigned per node since the last sweep: load its heartbeat does not show yet. */
+    private final Map<UUID, Long> assignedTokens = new ConcurrentHashMap<>();
+    /** Orphans seen in the last sweep: re-queued by the leader only if still orphaned one sweep later. */
+    private final Map<String, Boolean> orphans = new HashMap<>();
+    private volatile long term = -1;
+    private AutoCloseable pendingWatch;
+    private ScheduledFuture<?> sweep;
+
+    public PlacementLoop(GridNode grid, RequestQueue queue, NodeRegistry registry, Placement placement) {
+        this.grid = grid;
+        this.queue = queue;
+        this.registry = registry;
+        this.placement = placement;
+        this.loop = Daemons.scheduler("autoglm-placement-" + grid.name());
+    }
+
+    @Override
+    public void onLeaderStart(long newTerm) {
+        loop.execute(() -> {
+            term = newTerm;
+            orphans.clear();
+            try {
+                pendingWatch = queue.listen(RequestState.PENDING, null, r -> loop.execute(() -> place(r)));
+            } catch (RuntimeException e) {
+                log.warn("leader {} could not watch the queue: {}", grid.name(), e.toString());
+            }
+            long period = grid.config().failover.sweepInterval.toMillis();
+            sweep = loop.scheduleWithFixedDelay(this::sweep, 0, period, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    @Override
+    public void onLeaderStop() {
+        term = -1; // visible at once: place() checks it before every assignment
+        loop.execute(this::stopWatching);
+    }
+
+    private void stopWatching() {
+        if (sweep != null) {
+            sweep.cancel(false);
+            sweep = null;
+        }
+        if (pendingWatch != null) {
+            try {
+                pendingWatch.close();
+            } catch (Exception e) {
+                log.debug("pending watch not closed: {}", e.toString());
+            }
+            pendingWatch = null;
+        }
+    }
+
+    private void place(QueuedRequest request) {
+        place(request, registry.nodes());
+    }
+
+    private void place(QueuedRequest request, List<NodeView> nodes) {
+        long current = term;
+        if (current < 0 || request.cancelled()) {
+            return;
+        }
+        long wait = request.notBeforeMillis() - System.currentTimeMillis();
+        if (wait > 0) { // backing off after a failure: come back when it may run
+            loop.schedule(() -> place(queue.get(request.id())), wait, TimeUnit.MILLISECONDS);
+            return;
+        }
+        Placement.Decision decision = placement.place(request, nodes, assignedTokens);
+        if (!decision.placed()) {
+            log.debug("{} not placed: {}", request.id(), decision.reason());
+            return; // stays PENDING; the next sweep tries again, the client's node times it out
+        }
+        try {
+            if (queue.assign(request.id(), current, decision.node()) != null) {
+                assignedTokens.merge(decision.node(), request.expectedTokens(), Long::sum);
+                log.debug("{} -> {} (term {}): {}", request.id(), decision.nodeName(), current, decision.reason());
+            }
+        } catch (StaleTermException e) {
+            log.info("{}: assignment refused, {}", request.id(), e.getMessage());
+        } catch (RuntimeException e) {
+            log.debug("{}: assignment failed: {}", request.id(), e.toString());
+        }
+    }
+
+    private void sweep() {
+        if (term < 0) {
+            return;
+        }
+        try {
+            List<NodeView> nodes = registry.nodes();
+            for (QueuedRequest request : queue.placeable(System.currentTimeMillis())) {
+                place(request, nodes);
+            }
+            assignedTokens.clear();
+            reclaim(nodes);
+        } catch (RuntimeException e) {
+            log.debug("sweep on {} failed: {}", grid.name(), e.toString());
+        }
+    }
+
+    /** Work whose client's node left is dropped; work on a dead node goes back after one more sweep. */
+    private void reclaim(List<NodeView> nodes) {
+        Map<String, Boolean> seen = new HashMap<>();
+        for (QueuedRequest request : queue.unfinished()) {
+            if (!grid.isAlive(request.origin())) {
+                queue.remove(request.id());
+                continue;
+            }
+            UUID assignee = request.assignee();
+            if (assignee == null || !(request.state() == RequestState.ASSIGNED || request.state() == RequestState.RUNNING)) {
+                continue;
+            }
+            boolean dead = !grid.isAlive(assignee) || nodes.stream()
+                    .anyMatch(n -> n.id().equals(assignee) && n.health() == NodeHealth.DEAD);
+            if (!dead) {
+                continue;
+            }
+            if (orphans.containsKey(request.id())) {
+                QueuedRequest after = queue.requeue(request.id(), assignee, null, "node " + assignee + " is dead");
+                log.info("{} taken back from dead node {}: now {}", request.id(), assignee, after);
+            } else {
+                seen.put(request.id(), true);
+            }
+        }
+        orphans.clear();
+        orphans.putAll(seen);
+    }
+
+    @Override
+    public void close() {
+        term = -1;
+        loop.shutdownNow();
+    }
+}

@@ -1,0 +1,28 @@
+package org.autoglm.gossip.dispatch;
+
+import org.autoglm.gossip.queue.QueuedRequest;
+
+/** The node's engine as the grid sees it: runs a request placed on this node and reports into a sink. */
+public interface RequestExecutor {
+
+    /**
+     * Starts running {@code request}, continuing after its {@link QueuedRequest#resumeIds()} if any (a restart after
+     * another node died mid-generation). Output goes to {@code sink}, from any thread.
+     *
+     * @throws Exception when the node cannot run it now; the request goes back to the queue
+     */
+    void start(QueuedRequest request, ExecutionSink sink) throws Exception;
+
+    /** Stops a running request (its client is gone or cancelled it); the sink is no longer read. */
+    void cancel(String requestId);
+
+    /** Where an executing request's output goes. */
+    interface ExecutionSink {
+        void tokens(int[] tokenIds, byte[] payload);
+
+        void finish(byte[] payload);
+
+        /** The request failed here for good (not a node failure: those are retried elsewhere). */
+        void fail(String error);
+    }
+}

@@ -1,0 +1,17 @@
+package org.autoglm.gossip.dispatch;
+
+/**
+ * What the node holding a client connection receives for one request, wherever it runs. Calls for one request
+ * never overlap and come in order; exactly one of {@link #onFinish} or {@link #onError} ends the stream.
+ */
+public interface StreamListener {
+
+    /** New tokens, and the node's opaque payload for them (text, logprobs). */
+    void onTokens(int[] tokenIds, byte[] payload);
+
+    /** The executor finished the request; the payload says how. */
+    void onFinish(byte[] payload);
+
+    /** The cluster gave up on the request; the message is for the client. */
+    void onError(String message);
+}

@@ -1,0 +1,139 @@
+package org.autoglm.gossip.dispatch;
+
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import org.apache.ignite.IgniteMessaging;
+import org.autoglm.gossip.grid.Daemons;
+import org.autoglm.gossip.grid.GridNode;
+import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.gossip.queue.RequestQueue;
+import org.autoglm.gossip.queue.RequestState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The executing side: watches the queue for requests assigned to this node, claims each one (refused if the
+ * assignment was superseded meanwhile), runs it on the local executor and streams its output to the node that
+ * holds the client. A request whose client node is gone, or that its client cancelled, is stopped.
+ */
+public final class Worker implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+    private final GridNode grid;
+    private final RequestQueue queue;
+    private final RequestExecutor executor;
+    private final ExecutorService claims;
+    /** Running here: request id to the node holding its client. */
+    private final Map<String, UUID> running = new ConcurrentHashMap<>();
+    private final AutoCloseable watch;
+
+    public Worker(GridNode grid, RequestQueue queue, RequestExecutor executor) {
+        this.grid = grid;
+        this.queue = queue;
+        this.executor = executor;
+        this.claims = Daemons.pool("autoglm-worker-" + grid.name(), 1);
+        grid.ignite().message().localListen(Dispatcher.CANCEL_TOPIC, (UUID sender, Object id) -> {
+            stop((String) id);
+            return true;
+        });
+        grid.onNodeGone(gone -> running.forEach((id, origin) -> {
+            if (origin.equals(gone)) {
+                log.info("{}: its client's node left; stopping it", id);
+                stop(id);
+            }
+        }));
+        this.watch = queue.listen(RequestState.ASSIGNED, grid.localId(), request -> claims.execute(() -> run(request)));
+    }
+
+    /** Requests running on this node. */
+    public int running() {
+        return running.size();
+    }
+
+    private void run(QueuedRequest assigned) {
+        QueuedRequest request;
+        try {
+            request = queue.claim(assigned.id(), assigned.term(), grid.localId());
+        } catch (RuntimeException e) {
+            log.warn("claim of {} failed: {}", assigned.id(), e.toString());
+            return;
+        }
+        if (request == null) {
+            log.debug("{}: assignment of term {} superseded, not run", assigned.id(), assigned.term());
+            return;
+        }
+        running.put(request.id(), request.origin());
+        Sink sink = new Sink(request);
+        try {
+            executor.start(request, sink);
+        } catch (Exception e) {
+            running.remove(request.id());
+            String reason = "node " + grid.name() + " could not run it: " + e.getMessage();
+            log.info("{}: {}", request.id(), reason);
+            QueuedRequest after = queue.requeue(request.id(), grid.localId(), null, reason);
+            if (after != null && after.state() == RequestState.FAILED) {
+                sink.send(StreamMessage.error(request.attempts(), after.error()));
+            }
+        }
+    }
+
+    private void stop(String requestId) {
+        if (running.remove(requestId) != null) {
+            executor.cancel(requestId);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            watch.close();
+        } catch (Exception e) {
+            log.debug("assignment watch not closed: {}", e.toString());
+        }
+        claims.shutdownNow();
+        running.keySet().forEach(this::stop);
+    }
+
+    /** Streams one attempt's output, in order, to the client's node. */
+    private final class Sink implements RequestExecutor.ExecutionSink {
+        private final QueuedRequest request;
+        private final IgniteMessaging toOrigin;
+        private int offset;
+
+        Sink(QueuedRequest request) {
+            this.request = request;
+            this.toOrigin = grid.ignite().message(grid.ignite().cluster().forNodeId(request.origin()));
+            this.offset = request.resumeIds().length;
+        }
+
+        @Override
+        public synchronized void tokens(int[] tokenIds, byte[] payload) {
+            send(StreamMessage.tokens(request.attempts(), offset, tokenIds, payload));
+            offset += tokenIds.length;
+        }
+
+        @Override
+        public void finish(byte[] payload) {
+            running.remove(request.id());
+            send(StreamMessage.finish(request.attempts(), payload));
+        }
+
+        @Override
+        public void fail(String error) {
+            running.remove(request.id());
+            send(StreamMessage.error(request.attempts(), error));
+        }
+
+        synchronized void send(StreamMessage message) {
+            try {
+                toOrigin.sendOrdered(StreamMessage.topic(request.id()), message, 0);
+            } catch (RuntimeException e) { // the client's node is gone: nobody to answer
+                log.info("{}: output not delivered ({}); stopping it", request.id(), e.toString());
+                stop(request.id());
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package org.autoglm.gossip.grid;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * How this node joins the grid. Javalin-style: public fields with their defaults written inline, filled in
+ * by {@code GridNode.start(config -> ...)}. The defaults give a one-node grid on loopback.
+ */
+public final class GridConfig {
+
+    /** {@code --node-name}: this node's name in the registry and the leader record; unique per cluster. */
+    public String nodeName = "node-1";
+    /** Address the grid binds to and advertises; loopback by default so nothing is exposed by accident. */
+    public String host = "127.0.0.1";
+    /** {@code --grid-port}: discovery port; communication uses {@code gridPort + COMMUNICATION_OFFSET}. */
+    public int gridPort = 47500;
+    /** {@code --peers}: discovery addresses {@code host:port} or {@code host:port..port}; empty = one-node grid. */
+    public List<String> peers = new ArrayList<>();
+    /** {@code --expected-nodes}: cluster size; leadership and work need a strict majority of it. */
+    public int expectedNodes = 1;
+    /** Time after which a silent peer is dropped from the topology: a few seconds on a LAN. */
+    public Duration failureDetection = Duration.ofSeconds(5);
+    /** Heartbeat period, health thresholds. */
+    public final Health health = new Health();
+    /** Leader lease timing. */
+    public final Lease lease = new Lease();
+    /** Retry of requests whose executing node died. */
+    public final Failover failover = new Failover();
+    /** Mutual TLS for discovery and communication; off unless a keystore is given. */
+    public final Tls tls = new Tls();
+    /** Ignite work directory (marshaller mappings only; nothing is persisted); null = a fresh temp dir. */
+    public Path workDirectory = null;
+
+    /** Communication port = discovery port + this (Ignite's own defaults are 47500 / 47100). */
+    public static final int COMMUNICATION_OFFSET = 1000;
+
+    public static final class Health {
+        /** How often each node publishes its load. */
+        public Duration heartbeatInterval = Duration.ofSeconds(1);
+        /** No heartbeat for this long: suspect (not given new work). */
+        public Duration suspectAfter = Duration.ofSeconds(3);
+        /** No heartbeat for this long (or Ignite reports the node failed): dead. */
+        public Duration deadAfter = Duration.ofSeconds(10);
+    }
+
+    public static final class Lease {
+        /** How often the leader renews and candidates look at the lease. */
+        public Duration renewInterval = Duration.ofMillis(500);
+        /** A lease not renewed for this long (measured on each node's monotonic clock) may be taken over. */
+        public Duration duration = Duration.ofSeconds(2);
+    }
+
+    public static final class Failover {
+        /** Executions of one request before it fails with an error to the client. */
+        public int maxAttempts = 5;
+        /** Delay before the second attempt; doubles each attempt. */
+        public Duration initialBackoff = Duration.ofMillis(100);
+        /** A request no node could take for this long fails (no node with the model/tags, or no leader). */
+        public Duration placementTimeout = Duration.ofSeconds(30);
+        /** How often the leader sweeps the queue for work whose node or client left. */
+        public Duration sweepInterval = Duration.ofSeconds(1);
+    }
+
+    public static final class Tls {
+        /** PKCS#12 or JKS keystore holding this node's key and certificate (signed by the cluster CA). */
+        public Path keystore;
+        public String keystorePassword = "";
+        /** Truststore holding the cluster CA certificate. */
+        public Path truststore;
+        public String truststorePassword = "";
+
+        public boolean enabled() {
+            return keystore != null;
+        }
+    }
+
+    private static final Pattern PEER = Pattern.compile("[^\\s:,]+:\\d{1,5}(\\.\\.\\d{1,5})?");
+
+    /**
+     * Parses {@code --peers host:port[..port],...}.
+     *
+     * @throws IllegalArgumentException naming the bad entry and the expected form
+     */
+    public static List<String> parsePeers(String text) {
+        List<String> peers = new ArrayList<>();
+        if (text == null || text.isBlank()) {
+            return peers;
+        }
+        for (String raw : text.split(",")) {
+            String peer = raw.trim();
+            if (peer.isEmpty()) {
+                continue;
+            }
+            if (!PEER.matcher(peer).matches()) {
+                throw new IllegalArgumentException("--peers: '" + peer
+                        + "' is not host:port or host:port..port (e.g. 10.0.0.5:47500 or 127.0.0.1:47500..47502)");
+            }
+            peers.add(peer);
+        }
+        return peers;
+    }
+
+    /** The smallest number of server nodes that is a strict majority of {@link #expectedNodes}. */
+    public int quorum() {
+        return expectedNodes / 2 + 1;
+    }
+
+    void validate() {
+        if (nodeName == null || nodeName.isBlank()) {
+            throw new IllegalArgumentException("--node-name must not be empty");
+        }
+        if (gridPort < 1 || gridPort + COMMUNICATION_OFFSET > 65535) {
+            throw new IllegalArgumentException("--grid-port " + gridPort + " is out of range: use 1.."
+                    + (65535 - COMMUNICATION_OFFSET) + " (the communication port is grid port + "
+                    + COMMUNICATION_OFFSET + ")");
+        }
+        if (expectedNodes < 1) {
+            throw new IllegalArgumentException("--expected-nodes must be at least 1, got " + expectedNodes);
+        }
+        if (tls.enabled() && tls.truststore == null) {
+            throw new IllegalArgumentException("--grid-tls-keystore needs --grid-tls-truststore (the cluster CA)");
+        }
+        if (!tls.enabled() && tls.truststore != null) {
+            throw new IllegalArgumentException("--grid-tls-truststore needs --grid-tls-keystore (this node's certificate)");
+        }
+        for (Path file : new Path[] {tls.keystore, tls.truststore}) {
+            if (file != null && !java.nio.file.Files.isReadable(file)) {
+                throw new IllegalArgumentException("grid TLS file " + file + " does not exist or is not readable");
+            }
+        }
+        if (lease.duration.compareTo(lease.renewInterval.multipliedBy(2)) <= 0) {
+            throw new IllegalArgumentException("lease duration " + lease.duration
+                    + " must exceed two renew intervals (" + lease.renewInterval + ")");
+        }
+    }
+}

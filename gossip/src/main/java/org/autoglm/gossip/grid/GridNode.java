@@ -1,0 +1,280 @@
+package org.autoglm.gossip.grid;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.apache.ignite.Ignite;
+import org.apache.ignite.IgniteException;
+import org.apache.ignite.Ignition;
+import org.apache.ignite.cluster.ClusterNode;
+import org.apache.ignite.configuration.DataRegionConfiguration;
+import org.apache.ignite.configuration.DataStorageConfiguration;
+import org.apache.ignite.configuration.IgniteConfiguration;
+import org.apache.ignite.events.DiscoveryEvent;
+import org.apache.ignite.events.EventType;
+import org.apache.ignite.failure.StopNodeFailureHandler;
+import org.apache.ignite.logger.slf4j.Slf4jLogger;
+import org.apache.ignite.spi.communication.tcp.TcpCommunicationSpi;
+import org.apache.ignite.spi.discovery.tcp.TcpDiscoverySpi;
+import org.apache.ignite.spi.discovery.tcp.ipfinder.vm.TcpDiscoveryVmIpFinder;
+import org.apache.ignite.ssl.SslContextFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded Ignite server node of this process: started from a {@link GridConfig}, quiet, on a static
+ * address list, and closed with the process. Everything else in {@code gossip} is built on top of it.
+ */
+public final class GridNode implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(GridNode.class);
+    /** Node attribute carrying {@code --node-name}, so every node can name its peers. */
+    public static final String NAME_ATTRIBUTE = "autoglm.node-name";
+
+    static {
+        quietIgnite();
+    }
+
+    private final GridConfig config;
+    private final Ignite ignite;
+    private final List<Consumer<UUID>> goneListeners = new CopyOnWriteArrayList<>();
+
+    private GridNode(GridConfig config, Ignite ignite) {
+        this.config = config;
+        this.ignite = ignite;
+        ignite.events().localListen(event -> {
+            UUID gone = ((DiscoveryEvent) event).eventNode().id();
+            for (Consumer<UUID> listener : goneListeners) {
+                try {
+                    listener.accept(gone);
+                } catch (RuntimeException e) {
+                    log.warn("node-gone listener failed for {}", gone, e);
+                }
+            }
+            return true;
+        }, EventType.EVT_NODE_FAILED, EventType.EVT_NODE_LEFT);
+    }
+
+    /**
+     * Starts this process's grid node and joins the peers (or forms a one-node grid).
+     *
+     * @throws IllegalArgumentException for a bad configuration, with the option named
+     * @throws IllegalStateException    when the node cannot start (port taken, TLS files unusable, ...)
+     */
+    public static GridNode start(Consumer<GridConfig> configure) {
+        GridConfig config = new GridConfig();
+        configure.accept(config);
+        config.validate();
+        pickFreePortIfAlone(config);
+        try {
+            Ignite ignite = Ignition.start(igniteConfiguration(config));
+            GridNode node = new GridNode(config, ignite);
+            log.info("grid node '{}' up on {}:{}, {} server node(s) in the topology",
+                    config.nodeName, config.host, config.gridPort, node.serverNodeIds().size());
+            return node;
+        } catch (IgniteException e) {
+            throw new IllegalStateException("grid node '" + config.nodeName + "' could not start on "
+                    + config.host + ":" + config.gridPort + ": " + rootMessage(e)
+                    + " (is the port free? are the --grid-tls-* files right?)", e);
+        }
+    }
+
+    static IgniteConfiguration igniteConfiguration(GridConfig config) {
+        IgniteConfiguration cfg = new IgniteConfiguration()
+                .setIgniteInstanceName(config.nodeName + "@" + config.gridPort)
+                .setConsistentId(config.nodeName)
+                .setUserAttributes(Map.of(NAME_ATTRIBUTE, config.nodeName))
+                .setGridLogger(new Slf4jLogger())
+                .setMetricsLogFrequency(0)
+                .setPeerClassLoadingEnabled(false)
+                .setFailureDetectionTimeout(config.failureDetection.toMillis())
+                .setClientFailureDetectionTimeout(config.failureDetection.toMillis())
+                .setMetricsUpdateFrequency(Math.min(2_000, config.failureDetection.toMillis() / 2))
+                .setIncludeEventTypes(EventType.EVT_NODE_FAILED, EventType.EVT_NODE_LEFT)
+                // A grid failure stops the grid node, never the whole process (the default may halt the JVM).
+                .setFailureHandler(new StopNodeFailureHandler())
+                // Nothing listens beyond discovery and communication: no REST, no thin-client port.
+                .setConnectorConfiguration(null)
+                .setClientConnectorConfiguration(null)
+                .setWorkDirectory(workDirectory(config))
+                .setDataStorageConfiguration(new DataStorageConfiguration()
+                        .setDefaultDataRegionConfiguration(new DataRegionConfiguration()
+                                .setName("autoglm")
+                                // Queue, sessions and registry are small: keep off-heap modest.
+                                .setInitialSize(32L << 20)
+                                .setMaxSize(512L << 20)))
+                .setDiscoverySpi(discovery(config))
+                .setCommunicationSpi(new TcpCommunicationSpi()
+                        .setLocalAddress(config.host)
+                        .setLocalPort(config.gridPort + GridConfig.COMMUNICATION_OFFSET)
+                        .setLocalPortRange(0));
+        // Small pools: the grid carries control traffic, the GPU does the work.
+        int pool = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        cfg.setPublicThreadPoolSize(pool)
+                .setSystemThreadPoolSize(pool)
+                .setStripedPoolSize(pool)
+                .setServiceThreadPoolSize(1)
+                .setDataStreamerThreadPoolSize(1)
+                .setQueryThreadPoolSize(1)
+                .setManagementThreadPoolSize(1)
+                .setUtilityCachePoolSize(1)
+                .setAsyncCallbackPoolSize(1)
+                .setPeerClassLoadingThreadPoolSize(1)
+                .setRebalanceThreadPoolSize(1);
+        if (config.tls.enabled()) {
+            cfg.setSslContextFactory(sslContextFactory(config.tls));
+        }
+        return cfg;
+    }
+
+    private static TcpDiscoverySpi discovery(GridConfig config) {
+        List<String> addresses = new ArrayList<>(config.peers);
+        String self = config.host + ":" + config.gridPort;
+        if (!addresses.contains(self)) {
+            addresses.add(self); // with no peers: a one-node grid
+        }
+        TcpDiscoverySpi spi = new TcpDiscoverySpi();
+        spi.setLocalAddress(config.host);
+        spi.setLocalPort(config.gridPort);
+        spi.setLocalPortRange(0);
+        spi.setIpFinder(new TcpDiscoveryVmIpFinder().setAddresses(addresses));
+        return spi;
+    }
+
+    /**
+     * A lone node (no peers) moves to the next free port pair if its grid port is taken, so that several single
+     * nodes can run on one host; it lists only itself, so it never joins another. Peers need exact ports.
+     */
+    private static void pickFreePortIfAlone(GridConfig config) {
+        if (!config.peers.isEmpty()) {
+            return;
+        }
+        for (int port = config.gridPort; port < config.gridPort + 100; port++) {
+            if (free(config.host, port) && free(config.host, port + GridConfig.COMMUNICATION_OFFSET)) {
+                config.gridPort = port;
+                return;
+            }
+        }
+    }
+
+    private static boolean free(String host, int port) {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+            socket.setReuseAddress(false);
+            socket.bind(new java.net.InetSocketAddress(host, port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Mutual TLS: the node presents its certificate and trusts only certificates signed by the cluster CA. */
+    private static SslContextFactory sslContextFactory(GridConfig.Tls tls) {
+        SslContextFactory factory = new SslContextFactory();
+        factory.setKeyStoreFilePath(tls.keystore.toString());
+        factory.setKeyStorePassword(tls.keystorePassword.toCharArray());
+        factory.setKeyStoreType(storeType(tls.keystore));
+        factory.setTrustStoreFilePath(tls.truststore.toString());
+        factory.setTrustStorePassword(tls.truststorePassword.toCharArray());
+        factory.setTrustStoreType(storeType(tls.truststore));
+        factory.setProtocol("TLSv1.3");
+        return factory;
+    }
+
+    private static String storeType(java.nio.file.Path file) {
+        return file.toString().endsWith(".jks") ? "JKS" : "PKCS12";
+    }
+
+    private static String workDirectory(GridConfig config) {
+        try {
+            return (config.workDirectory != null
+                    ? Files.createDirectories(config.workDirectory)
+                    : Files.createTempDirectory("autoglm-grid-")).toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the grid work directory", e);
+        }
+    }
+
+    /** Ignite logs through our slf4j at warn and prints nothing to stdout: no banner, no metrics. */
+    private static void quietIgnite() {
+        setIfAbsent("IGNITE_QUIET", "false"); // "quiet" mode prints to stdout; with it off, all goes to slf4j
+        setIfAbsent("IGNITE_NO_ASCII", "true");
+        setIfAbsent("IGNITE_UPDATE_NOTIFIER", "false");
+        setIfAbsent("IGNITE_PERFORMANCE_SUGGESTIONS_DISABLED", "true");
+        setIfAbsent("IGNITE_NO_SHUTDOWN_HOOK", "true"); // we stop the grid node in our own order
+        setIfAbsent("java.net.preferIPv4Stack", "true");
+        // slf4j-simple reads per-logger levels from system properties when a logger is first created.
+        setIfAbsent("org.slf4j.simpleLogger.log.org.apache.ignite", "error");
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    public Ignite ignite() {
+        return ignite;
+    }
+
+    public GridConfig config() {
+        return config;
+    }
+
+    public UUID localId() {
+        return ignite.cluster().localNode().id();
+    }
+
+    public String name() {
+        return config.nodeName;
+    }
+
+    /** Ids of the server nodes in the current topology, this one included. */
+    public Set<UUID> serverNodeIds() {
+        return ignite.cluster().forServers().nodes().stream().map(ClusterNode::id).collect(Collectors.toSet());
+    }
+
+    public boolean isAlive(UUID nodeId) {
+        return nodeId != null && ignite.cluster().node(nodeId) != null;
+    }
+
+    /** The {@code --node-name} of a node in the topology, or null when it is gone. */
+    public String nameOf(UUID nodeId) {
+        ClusterNode node = nodeId == null ? null : ignite.cluster().node(nodeId);
+        return node == null ? null : node.attribute(NAME_ATTRIBUTE);
+    }
+
+    /** True while this node sees a strict majority of {@code --expected-nodes}: it may lead and take work. */
+    public boolean hasQuorum() {
+        return ignite.cluster().forServers().nodes().size() >= config.quorum();
+    }
+
+    /** Called (on a discovery thread; return quickly) with the id of each node that left or failed. */
+    public void onNodeGone(Consumer<UUID> listener) {
+        goneListeners.add(listener);
+    }
+
+    @Override
+    public void close() {
+        try {
+            ignite.close();
+        } catch (RuntimeException e) {
+            log.warn("grid node '{}' did not stop cleanly: {}", config.nodeName, e.toString());
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package org.autoglm.gossip.placement;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.gossip.registry.NodeHealth;
+import org.autoglm.gossip.registry.NodeView;
+
+/**
+ * Where a request should run. Only healthy, non-draining nodes serving the request's model with all its required
+ * tags are candidates. A session's turns go to the node chosen by consistent hashing over the candidates (it holds
+ * the session's prefix blocks) unless that node is short of KV memory or its expected wait is far above the best;
+ * otherwise the node with the lowest expected wait (queued tokens / recent throughput) among those with KV headroom
+ * wins. Plain code over registry snapshots: the leader's loop calls it, tests call it directly.
+ */
+public final class Placement {
+
+    /** Options: records with their defaults. */
+    public record Options(double maxKvUsage, double affinityOverloadFactor, double affinitySlackSeconds,
+                          double minTokensPerSecond) {
+        /** KV above 90 % is no headroom; affinity holds unless the node waits 2x the best plus 1 s. */
+        public static final Options DEFAULT = new Options(0.90, 2.0, 1.0, 1.0);
+    }
+
+    /** The outcome: a node, or none, and the reason in words (logged at debug). */
+    public record Decision(UUID node, String nodeName, String reason) {
+        public boolean placed() {
+            return node != null;
+        }
+    }
+
+    private final Options options;
+
+    public Placement(Options options) {
+        this.options = options;
+    }
+
+    public Placement() {
+        this(Options.DEFAULT);
+    }
+
+    /**
+     * @param nodes           the registry as this node sees it
+     * @param assignedTokens  tokens assigned to each node since its last heartbeat (not yet in its reported load)
+     */
+    public Decision place(QueuedRequest request, List<NodeView> nodes, Map<UUID, Long> assignedTokens) {
+        List<NodeView> candidates = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
+        for (NodeView node : nodes) {
+            String why = unfit(request, node);
+            if (why == null) {
+                candidates.add(node);
+            } else {
+                refused.add(node.name() + ": " + why);
+            }
+        }
+        if (candidates.isEmpty()) {
+            return new Decision(null, null, "no node can take it (model " + request.model() + ", tags "
+                    + request.requiredTags() + "): " + (refused.isEmpty() ? "no nodes" : String.join("; ", refused)));
+        }
+        List<NodeView> roomy = candidates.stream().filter(n -> n.load().kvUsage() < options.maxKvUsage()).toList();
+        List<NodeView> pool = roomy.isEmpty() ? candidates : roomy;
+        NodeView best = pool.stream()
+                .min(Comparator.comparingDouble((NodeView n) -> waitSeconds(n, request, assignedTokens))
+                        .thenComparing(NodeView::name))
+                .orElseThrow();
+        double bestWait = waitSeconds(best, request, assignedTokens);
+
+        if (request.sessionId() != null) {
+            UUID owner = RendezvousHash.owner(request.sessionId(), candidates.stream().map(NodeView::id).toList());
+            NodeView home = candidates.stream().filter(n -> n.id().equals(owner)).findFirst().orElseThrow();
+            double homeWait = waitSeconds(home, request, assignedTokens);
+            boolean roomyHome = home.load().kvUsage() < options.maxKvUsage();
+            if (roomyHome && homeWait <= bestWait * options.affinityOverloadFactor() + options.affinitySlackSeconds()) {
+                return new Decision(home.id(), home.name(), "session " + request.sessionId() + " lives on "
+                        + home.name() + " (expected wait " + seconds(homeWait) + ", best " + seconds(bestWait) + ")");
+            }
+            return new Decision(best.id(), best.name(), "session " + request.sessionId() + " moved off "
+                    + home.name() + " (" + (roomyHome ? "expected wait " + seconds(homeWait) : "KV "
+                    + percent(home.load().kvUsage())) + "); " + describe(best, bestWait));
+        }
+        return new Decision(best.id(), best.name(), describe(best, bestWait)
+                + (roomy.isEmpty() ? "; no node has KV headroom" : ""));
+    }
+
+    /** Why a node cannot take the request, or null if it can. */
+    private static String unfit(QueuedRequest request, NodeView node) {
+        if (node.health() != NodeHealth.HEALTHY) {
+            return node.health().wire();
+        }
+        if (node.draining()) {
+            return "draining";
+        }
+        if (node.info().model() == null) {
+            return "no model loaded yet";
+        }
+        if (request.model() != null && !request.model().equals(node.info().model())) {
+            return "serves " + node.info().model();
+        }
+        if (!node.info().tags().containsAll(request.requiredTags())) {
+            return "tags " + node.info().tags();
+        }
+        return null;
+    }
+
+    double waitSeconds(NodeView node, QueuedRequest request, Map<UUID, Long> assignedTokens) {
+        long queued = node.load().queuedTokens() + assignedTokens.getOrDefault(node.id(), 0L) + request.expectedTokens();
+        return queued / Math.max(options.minTokensPerSecond(), node.load().tokensPerSecond());
+    }
+
+    private static String describe(NodeView node, double wait) {
+        return "least expected wait on " + node.name() + ": " + seconds(wait) + " (" + node.load().queuedTokens()
+                + " tokens queued at " + Math.round(node.load().tokensPerSecond()) + " tok/s, KV "
+                + percent(node.load().kvUsage()) + ")";
+    }
+
+    private static String seconds(double s) {
+        return String.format(java.util.Locale.ROOT, "%.2f s", s);
+    }
+
+    private static String percent(double fraction) {
+        return Math.round(fraction * 100) + " %";
+    }
+}

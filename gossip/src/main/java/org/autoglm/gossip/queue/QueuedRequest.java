@@ -1,0 +1,161 @@
+package org.autoglm.gossip.queue;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * One request in the shared queue: what placement needs to know about it, the opaque payload the executing
+ * node turns back into an engine request, and its state. Immutable; changes make copies. A plain class because
+ * Ignite's binary marshaller cannot write records.
+ */
+public final class QueuedRequest implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    private String id;
+    private byte[] payload;
+    private String model;
+    private String sessionId;
+    private List<String> requiredTags;
+    private int promptTokens;
+    private int maxTokens;
+    private UUID origin;
+    private long enqueuedAtMillis;
+    private RequestState state;
+    private long term;
+    private UUID assignee;
+    private int attempts;
+    private long notBeforeMillis;
+    private int[] resumeIds;
+    private boolean cancelled;
+    private String error;
+
+    private QueuedRequest() {}
+
+    /**
+     * A new PENDING request.
+     *
+     * @param id           request id, unique in the cluster
+     * @param payload      the engine request, serialized by the node; the grid never reads it
+     * @param model        served model name asked for
+     * @param sessionId    session for placement affinity, or null
+     * @param requiredTags tags the executing node must have
+     * @param promptTokens prompt length (expected-wait estimate)
+     * @param maxTokens    most tokens to generate (expected-wait estimate)
+     * @param origin       the node holding the client connection, where tokens are streamed to
+     */
+    public static QueuedRequest pending(String id, byte[] payload, String model, String sessionId,
+                                        List<String> requiredTags, int promptTokens, int maxTokens, UUID origin) {
+        QueuedRequest r = new QueuedRequest();
+        r.id = id;
+        r.payload = payload;
+        r.model = model;
+        r.sessionId = sessionId;
+        r.requiredTags = requiredTags == null ? List.of() : List.copyOf(requiredTags);
+        r.promptTokens = promptTokens;
+        r.maxTokens = maxTokens;
+        r.origin = origin;
+        r.enqueuedAtMillis = System.currentTimeMillis();
+        r.state = RequestState.PENDING;
+        r.resumeIds = new int[0];
+        return r;
+    }
+
+    private QueuedRequest copy() {
+        QueuedRequest r = new QueuedRequest();
+        r.id = id;
+        r.payload = payload;
+        r.model = model;
+        r.sessionId = sessionId;
+        r.requiredTags = requiredTags;
+        r.promptTokens = promptTokens;
+        r.maxTokens = maxTokens;
+        r.origin = origin;
+        r.enqueuedAtMillis = enqueuedAtMillis;
+        r.state = state;
+        r.term = term;
+        r.assignee = assignee;
+        r.attempts = attempts;
+        r.notBeforeMillis = notBeforeMillis;
+        r.resumeIds = resumeIds;
+        r.cancelled = cancelled;
+        r.error = error;
+        return r;
+    }
+
+    QueuedRequest assigned(long term, UUID node) {
+        QueuedRequest r = copy();
+        r.state = RequestState.ASSIGNED;
+        r.term = term;
+        r.assignee = node;
+        r.attempts = attempts + 1;
+        return r;
+    }
+
+    QueuedRequest running() {
+        QueuedRequest r = copy();
+        r.state = RequestState.RUNNING;
+        return r;
+    }
+
+    QueuedRequest requeued(long notBefore, int[] resume, String reason) {
+        QueuedRequest r = copy();
+        r.state = RequestState.PENDING;
+        r.assignee = null;
+        r.notBeforeMillis = notBefore;
+        r.error = reason;
+        if (resume != null) {
+            r.resumeIds = resume.clone();
+        }
+        return r;
+    }
+
+    QueuedRequest finished(RequestState end, String message) {
+        QueuedRequest r = copy();
+        r.state = end;
+        r.error = message;
+        return r;
+    }
+
+    QueuedRequest withCancelled() {
+        QueuedRequest r = copy();
+        r.cancelled = true;
+        return r;
+    }
+
+    public String id() { return id; }
+    public byte[] payload() { return payload; }
+    public String model() { return model; }
+    public String sessionId() { return sessionId; }
+    public List<String> requiredTags() { return requiredTags; }
+    public int promptTokens() { return promptTokens; }
+    public int maxTokens() { return maxTokens; }
+    public UUID origin() { return origin; }
+    public long enqueuedAtMillis() { return enqueuedAtMillis; }
+    public RequestState state() { return state; }
+    /** Term of the leader that made the current assignment; 0 before the first. */
+    public long term() { return term; }
+    /** Node it is assigned to or running on, or null. */
+    public UUID assignee() { return assignee; }
+    /** Assignments so far (the current one included). */
+    public int attempts() { return attempts; }
+    /** Wall-clock time before which it must not be placed again (backoff after a failure). */
+    public long notBeforeMillis() { return notBeforeMillis; }
+    /** Tokens the client already has from earlier attempts: a new attempt continues after them. */
+    public int[] resumeIds() { return resumeIds.clone(); }
+    public boolean cancelled() { return cancelled; }
+    /** Why it failed, or why it was last re-queued. */
+    public String error() { return error; }
+
+    /** Prompt plus tokens still to generate: the work it adds to a node. */
+    public long expectedTokens() {
+        return (long) promptTokens + resumeIds.length + Math.max(0, maxTokens - resumeIds.length);
+    }
+
+    @Override
+    public String toString() {
+        return id + "[" + state + (assignee == null ? "" : " on " + assignee + " term " + term)
+                + ", attempt " + attempts + "]";
+    }
+}

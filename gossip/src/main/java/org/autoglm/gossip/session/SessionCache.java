@@ -1,0 +1,91 @@
+package org.autoglm.gossip.session;
+
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import javax.cache.expiry.TouchedExpiryPolicy;
+import org.apache.ignite.IgniteCache;
+import org.apache.ignite.cache.CacheAtomicityMode;
+import org.apache.ignite.transactions.Transaction;
+import org.apache.ignite.transactions.TransactionConcurrency;
+import org.apache.ignite.transactions.TransactionIsolation;
+import org.autoglm.gossip.grid.GridCaches;
+import org.autoglm.gossip.grid.GridNode;
+
+/**
+ * Conversation sessions in the grid: a partitioned cache with one backup, so any node can serve any session's next
+ * turn and a session outlives the node that created it. Each session expires after its own TTL without being read
+ * or written (touched expiry). Values are opaque bytes: the node decides the session format, the grid only keeps it.
+ */
+public final class SessionCache {
+
+    private static final long TX_TIMEOUT_MILLIS = 5_000;
+
+    private final GridNode grid;
+    private final IgniteCache<String, StoredSession> cache;
+
+    public SessionCache(GridNode grid) {
+        this.grid = grid;
+        this.cache = grid.ignite().getOrCreateCache(
+                GridCaches.partitioned(GridCaches.SESSIONS, CacheAtomicityMode.TRANSACTIONAL));
+    }
+
+    /** Creates or replaces a session that expires {@code ttl} after its last use. */
+    public void put(String id, byte[] data, Duration ttl) {
+        view(ttl.toMillis()).put(id, new StoredSession(data, ttl.toMillis()));
+    }
+
+    /** A session's data, resetting its expiry; empty when unknown or expired. */
+    public Optional<byte[]> get(String id) {
+        StoredSession stored = cache.get(id);
+        if (stored == null) {
+            return Optional.empty();
+        }
+        view(stored.ttlMillis).get(id); // touch with the session's own TTL
+        return Optional.of(stored.data);
+    }
+
+    /**
+     * Replaces a session's data with {@code change(old)} in one transaction (two turns of one session on two nodes
+     * cannot lose each other's writes).
+     *
+     * @return the new data, or empty when the session does not exist
+     */
+    public Optional<byte[]> update(String id, UnaryOperator<byte[]> change) {
+        try (Transaction tx = grid.ignite().transactions().txStart(
+                TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ, TX_TIMEOUT_MILLIS, 0)) {
+            StoredSession stored = cache.get(id);
+            if (stored == null) {
+                return Optional.empty();
+            }
+            byte[] next = change.apply(stored.data);
+            view(stored.ttlMillis).put(id, new StoredSession(next, stored.ttlMillis));
+            tx.commit();
+            return Optional.of(next);
+        }
+    }
+
+    /** Removes a session; false when it did not exist. */
+    public boolean remove(String id) {
+        return cache.remove(id);
+    }
+
+    private IgniteCache<String, StoredSession> view(long ttlMillis) {
+        return cache.withExpiryPolicy(new TouchedExpiryPolicy(
+                new javax.cache.expiry.Duration(TimeUnit.MILLISECONDS, ttlMillis)));
+    }
+
+    /** The cache value: the node's bytes and the TTL to renew on each touch. */
+    static final class StoredSession implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final byte[] data;
+        final long ttlMillis;
+
+        StoredSession(byte[] data, long ttlMillis) {
+            this.data = data;
+            this.ttlMillis = ttlMillis;
+        }
+    }
+}

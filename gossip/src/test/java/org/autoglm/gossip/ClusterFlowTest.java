@@ -1,0 +1,166 @@
+package org.autoglm.gossip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.IntStream;
+import org.apache.ignite.spi.discovery.tcp.TcpDiscoverySpi;
+import org.autoglm.gossip.grid.GridCaches;
+import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.gossip.registry.NodeHealth;
+import org.autoglm.gossip.registry.NodeInfo;
+import org.autoglm.gossip.registry.NodeLoad;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Requests through three real cluster members on loopback: accepted anywhere, placed by the leader by tags, load
+ * and session, streamed back in order, restarted from the restart point when the executing node dies.
+ * n0 has no tags; n1 and n2 carry {@code worker}; n2 also {@code big}.
+ */
+class ClusterFlowTest {
+
+    private static final int BASE = 47640;
+    private static final int SIZE = 3;
+    private static final List<List<String>> TAGS = List.of(List.of(), List.of("worker"), List.of("worker", "big"));
+
+    private final List<Cluster> members = new ArrayList<>();
+    private final List<CountingExecutor> executors = new ArrayList<>();
+    private final List<AtomicReference<NodeLoad>> loads = new ArrayList<>();
+    private int sequence;
+
+    @BeforeEach
+    void start() {
+        for (int i = 0; i < SIZE; i++) {
+            executors.add(new CountingExecutor("n" + i, 15));
+            loads.add(new AtomicReference<>(NodeLoad.IDLE));
+        }
+        members.addAll(TestGrid.start(BASE, SIZE, i -> Cluster.start(TestGrid.config("n" + i, BASE + i, BASE, SIZE),
+                new NodeInfo(null, "n" + i, "glm-test", "h", TAGS.get(i), "djl", "CPU", 8, 128, "http://127.0.0.1:0"),
+                loads.get(i)::get, executors.get(i))));
+        await().atMost(Duration.ofSeconds(15)).until(() -> members.stream().anyMatch(m -> m.lease().isLeader())
+                && members.get(0).registry().nodes().stream().filter(n -> n.health() == NodeHealth.HEALTHY).count() == SIZE);
+    }
+
+    @AfterEach
+    void stop() {
+        members.forEach(m -> {
+            try {
+                m.close();
+            } catch (RuntimeException ignored) {
+                // a member crashed on purpose is already half gone
+            }
+        });
+    }
+
+    @Test
+    void aRequestSentToAnyNodeStreamsAllItsTokensBackInOrder() {
+        List<RecordingListener> clients = new ArrayList<>();
+        for (Cluster member : members) {
+            RecordingListener client = new RecordingListener();
+            member.dispatcher().submit(request(member, 20, null, List.of()), client);
+            clients.add(client);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> clients.stream().allMatch(RecordingListener::ended));
+        for (RecordingListener client : clients) {
+            assertThat(client.error).isNull();
+            assertThat(client.tokens).containsExactlyElementsOf(IntStream.rangeClosed(1, 20).boxed().toList());
+            assertThat(client.ends).hasValue(1);
+        }
+    }
+
+    @Test
+    void requiredTagsAndLoadDecideWhereItRuns() {
+        RecordingListener big = new RecordingListener();
+        members.get(0).dispatcher().submit(request(members.get(0), 3, null, List.of("big")), big);
+        await().atMost(Duration.ofSeconds(10)).until(big::ended);
+        assertThat(big.finishedBy).isEqualTo("n2");
+
+        // n2 reports a long queue; n1 is idle: work for any "worker" goes to n1.
+        loads.get(2).set(new NodeLoad(40, 8, 0.5, 100, 20, 100_000));
+        await().atMost(Duration.ofSeconds(5)).until(() -> members.get(0).registry().find("n2")
+                .map(n -> n.load().queuedTokens() == 100_000).orElse(false));
+        RecordingListener worker = new RecordingListener();
+        members.get(0).dispatcher().submit(request(members.get(0), 3, null, List.of("worker")), worker);
+        await().atMost(Duration.ofSeconds(10)).until(worker::ended);
+        assertThat(worker.finishedBy).isEqualTo("n1");
+    }
+
+    @Test
+    void aSessionsTurnsRunOnOneNodeAndDrainingNodesGetNothing() {
+        List<String> ranOn = new ArrayList<>();
+        for (int turn = 0; turn < 4; turn++) {
+            Cluster receiver = members.get(turn % SIZE);
+            RecordingListener client = new RecordingListener();
+            receiver.dispatcher().submit(request(receiver, 2, "session-42", List.of()), client);
+            await().atMost(Duration.ofSeconds(10)).until(client::ended);
+            assertThat(client.error).isNull();
+            ranOn.add(client.finishedBy);
+        }
+        assertThat(ranOn).containsOnly(ranOn.get(0));
+
+        String home = ranOn.get(0);
+        UUID homeId = members.get(0).registry().find(home).orElseThrow().id();
+        members.get(0).registry().setDraining(homeId, true);
+        RecordingListener moved = new RecordingListener();
+        members.get(1).dispatcher().submit(request(members.get(1), 2, "session-42", List.of()), moved);
+        await().atMost(Duration.ofSeconds(10)).until(moved::ended);
+        assertThat(moved.finishedBy).isNotEqualTo(home);
+    }
+
+    @Test
+    void aStreamContinuesFromTheRestartPointWhenItsNodeDies() {
+        RecordingListener client = new RecordingListener();
+        members.get(0).dispatcher().submit(request(members.get(0), 80, null, List.of("worker")), client);
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.tokens.size() >= 10);
+        int victim = executors.get(1).started.get() > 0 ? 1 : 2;
+        executors.get(victim).crash();
+        ((TcpDiscoverySpi) members.get(victim).grid().ignite().configuration().getDiscoverySpi()).simulateNodeFailure();
+
+        await().atMost(Duration.ofSeconds(20)).until(client::ended);
+        assertThat(client.error).isNull();
+        assertThat(client.finishedBy).isEqualTo("n" + (3 - victim));
+        assertThat(client.tokens).containsExactlyElementsOf(IntStream.rangeClosed(1, 80).boxed().toList());
+        assertThat(client.ends).hasValue(1);
+    }
+
+    @Test
+    void aRequestNoNodeCanRunFailsWithAClearError() {
+        executors.forEach(e -> e.refuse = true);
+        RecordingListener refused = new RecordingListener();
+        members.get(0).dispatcher().submit(request(members.get(0), 5, null, List.of()), refused);
+        RecordingListener unplaceable = new RecordingListener();
+        members.get(1).dispatcher().submit(request(members.get(1), 5, null, List.of("tpu")), unplaceable);
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> refused.ended() && unplaceable.ended());
+        assertThat(refused.error).contains("failed after 5 attempts").contains("refuses work");
+        assertThat(unplaceable.error).contains("no node could take").contains("tpu");
+        assertThat(refused.ends).hasValue(1);
+        assertThat(unplaceable.ends).hasValue(1);
+    }
+
+    @Test
+    void aSessionSurvivesTheNodeThatHeldIt() {
+        members.get(0).sessions().put("s-1", new byte[] {1, 2, 3}, Duration.ofMinutes(5));
+        int primary = IntStream.range(0, SIZE).filter(i -> members.get(i).grid().localId().equals(
+                members.get(0).grid().ignite().affinity(GridCaches.SESSIONS).mapKeyToNode("s-1").id()))
+                .findFirst().orElseThrow();
+        members.get(primary).close();
+        Cluster reader = members.get((primary + 1) % SIZE);
+        assertThat(reader.sessions().update("s-1", old -> new byte[] {old[0], old[1], old[2], 4}))
+                .hasValueSatisfying(data -> assertThat(data).containsExactly(1, 2, 3, 4));
+        assertThat(members.get((primary + 2) % SIZE).sessions().get("s-1"))
+                .hasValueSatisfying(data -> assertThat(data).containsExactly(1, 2, 3, 4));
+    }
+
+    private QueuedRequest request(Cluster receiver, int maxTokens, String session, List<String> tags) {
+        return QueuedRequest.pending("req-" + (++sequence) + "-" + UUID.randomUUID(), new byte[0], "glm-test",
+                session, tags, 4, maxTokens, receiver.grid().localId());
+    }
+}

@@ -1,0 +1,39 @@
+package org.autoglm.gossip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.autoglm.gossip.grid.GridConfig;
+import org.autoglm.gossip.grid.GridNode;
+import org.junit.jupiter.api.Test;
+
+class GridConfigTest {
+
+    @Test
+    void peersAreHostPortOrPortRanges() {
+        assertThat(GridConfig.parsePeers(" 10.0.0.5:47500, 127.0.0.1:47500..47502 ,"))
+                .containsExactly("10.0.0.5:47500", "127.0.0.1:47500..47502");
+        assertThat(GridConfig.parsePeers("")).isEmpty();
+        assertThatThrownBy(() -> GridConfig.parsePeers("10.0.0.5"))
+                .hasMessageContaining("'10.0.0.5' is not host:port");
+        assertThatThrownBy(() -> GridConfig.parsePeers("host:47500-47502")).hasMessageContaining("host:port..port");
+    }
+
+    @Test
+    void badSettingsAreRefusedWithTheOptionNamed() {
+        assertThatThrownBy(() -> GridNode.start(c -> c.expectedNodes = 0)).hasMessageContaining("--expected-nodes");
+        assertThatThrownBy(() -> GridNode.start(c -> c.gridPort = 65000)).hasMessageContaining("--grid-port");
+        assertThatThrownBy(() -> GridNode.start(c -> c.nodeName = " ")).hasMessageContaining("--node-name");
+    }
+
+    @Test
+    void quorumIsAStrictMajority() {
+        GridConfig config = new GridConfig();
+        config.expectedNodes = 3;
+        assertThat(config.quorum()).isEqualTo(2);
+        config.expectedNodes = 4;
+        assertThat(config.quorum()).isEqualTo(3);
+        config.expectedNodes = 1;
+        assertThat(config.quorum()).isEqualTo(1);
+    }
+}

@@ -1,0 +1,147 @@
+package org.autoglm.node.cluster;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.autoglm.gossip.Cluster;
+import org.autoglm.gossip.dispatch.StreamListener;
+import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.node.engine.Completion;
+import org.autoglm.node.engine.FinishReason;
+import org.autoglm.node.engine.GenerationListener;
+import org.autoglm.node.engine.GenerationRequest;
+import org.autoglm.node.engine.InferenceService;
+import org.autoglm.node.engine.RequestHandle;
+import org.autoglm.node.engine.RequestRejectedException;
+import org.autoglm.node.engine.TokenDelta;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine as the HTTP API sees it on a cluster: every request goes through the grid's queue, the leader places
+ * it on some node (perhaps this one), and its output streams back here. The same interface as the local engine,
+ * with the same refusals at submit, so callers cannot tell where a request ran (Jlama's Coordinator idea).
+ */
+public final class ClusterInferenceService implements InferenceService {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterInferenceService.class);
+
+    private final Cluster cluster;
+    private final String model;
+    private final int maxModelLen;
+    private final Map<String, Relay> relays = new ConcurrentHashMap<>();
+
+    /**
+     * @param model       served model name, for requests that name none
+     * @param maxModelLen longest prompt + output any node accepts (all nodes serve the same checkpoint)
+     */
+    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen) {
+        this.cluster = cluster;
+        this.model = model;
+        this.maxModelLen = maxModelLen;
+    }
+
+    @Override
+    public RequestHandle submit(GenerationRequest request, GenerationListener listener) throws RequestRejectedException {
+        int prompt = request.promptIds().length;
+        int maxTokens = request.params().maxTokens();
+        if (prompt + (long) maxTokens > maxModelLen) { // refuse here, as the local engine would, not on a peer
+            throw new RequestRejectedException(RequestRejectedException.Kind.TOO_LONG, "prompt (" + prompt
+                    + " tokens) + max_tokens (" + maxTokens + ") exceeds the model's context of " + maxModelLen
+                    + " tokens; shorten the prompt or lower max_tokens");
+        }
+        String servedModel = request.model() != null ? request.model() : model;
+        QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,
+                request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId());
+        Relay relay = new Relay(request.id(), prompt, listener);
+        if (relays.putIfAbsent(request.id(), relay) != null) {
+            throw new RequestRejectedException(RequestRejectedException.Kind.INVALID,
+                    "request id " + request.id() + " is already running");
+        }
+        try {
+            cluster.dispatcher().submit(queued, relay);
+        } catch (IllegalStateException e) {
+            relays.remove(request.id());
+            throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, e.getMessage());
+        }
+        return new RequestHandle() {
+            @Override
+            public String requestId() {
+                return request.id();
+            }
+
+            @Override
+            public boolean cancel() {
+                return ClusterInferenceService.this.cancel(request.id());
+            }
+        };
+    }
+
+    @Override
+    public boolean cancel(String requestId) {
+        Relay relay = relays.get(requestId);
+        if (relay == null || !cluster.dispatcher().cancel(requestId)) {
+            return false;
+        }
+        relay.end(new Completion(FinishReason.CANCELLED, relay.promptTokens, relay.delivered.get(), null));
+        return true;
+    }
+
+    /** Requests received here and not finished. */
+    public int active() {
+        return relays.size();
+    }
+
+    /** Turns the grid's stream of one request back into engine callbacks for the HTTP layer. */
+    private final class Relay implements StreamListener {
+        final String id;
+        final int promptTokens;
+        final GenerationListener listener;
+        final AtomicInteger delivered = new AtomicInteger();
+        final AtomicBoolean ended = new AtomicBoolean();
+
+        Relay(String id, int promptTokens, GenerationListener listener) {
+            this.id = id;
+            this.promptTokens = promptTokens;
+            this.listener = listener;
+        }
+
+        @Override
+        public void onTokens(int[] tokenIds, byte[] payload) {
+            if (ended.get()) {
+                return;
+            }
+            TokenDelta delta = WireFormat.delta(payload);
+            delivered.addAndGet(tokenIds.length);
+            try {
+                listener.onDelta(delta);
+            } catch (RuntimeException e) { // the listener's failure cancels only its own request
+                log.warn("{}: listener failed on a delta, cancelling: {}", id, e.toString());
+                cancel(id);
+            }
+        }
+
+        @Override
+        public void onFinish(byte[] payload) {
+            end(WireFormat.completion(payload));
+        }
+
+        @Override
+        public void onError(String message) {
+            end(new Completion(FinishReason.ERROR, promptTokens, delivered.get(), message));
+        }
+
+        void end(Completion completion) {
+            if (!ended.compareAndSet(false, true)) {
+                return;
+            }
+            relays.remove(id, this);
+            try {
+                listener.onFinish(completion);
+            } catch (RuntimeException e) {
+                log.warn("{}: listener failed on finish: {}", id, e.toString());
+            }
+        }
+    }
+}

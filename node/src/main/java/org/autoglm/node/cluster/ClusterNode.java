@@ -1,0 +1,111 @@
+package org.autoglm.node.cluster;
+
+import io.javalin.Javalin;
+import io.javalin.security.RouteRole;
+import org.autoglm.gossip.Cluster;
+import org.autoglm.gossip.registry.NodeInfo;
+import org.autoglm.gossip.registry.NodeLoad;
+import org.autoglm.node.api.ServingState;
+import org.autoglm.node.engine.Engine;
+import org.autoglm.node.engine.EngineStats;
+import org.autoglm.node.engine.InferenceService;
+import org.autoglm.node.session.SessionStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What {@code serve} adds for the cluster: the grid membership (started before the HTTP server, so sessions live in
+ * the grid from the first request), the grid session store, the {@code /cluster/*} routes, and, once the model is
+ * loaded, the swap of the local engine for a {@link ClusterInferenceService} while the engine becomes this node's
+ * executor. A node without {@code --peers} is a one-node grid and serves exactly as a stand-alone node.
+ */
+public final class ClusterNode implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
+
+    private final Cluster cluster;
+    private final ClusterOptions options;
+    private volatile InferenceService engine;
+    private volatile EngineExecutor executor;
+
+    private ClusterNode(Cluster cluster, ClusterOptions options) {
+        this.cluster = cluster;
+        this.options = options;
+    }
+
+    /**
+     * Joins (or forms) the grid. Until {@link #attach} the node takes part in elections, sessions and accepting
+     * requests, but is given no work.
+     */
+    public static ClusterNode start(ClusterOptions options) {
+        ClusterNode[] self = new ClusterNode[1];
+        NodeInfo loading = new NodeInfo(null, options.nodeName(), null, null, options.tags(), null, null, 0, 0, null);
+        Cluster cluster = Cluster.start(options.gridConfig(), loading, () -> self[0] == null ? NodeLoad.IDLE : self[0].load());
+        self[0] = new ClusterNode(cluster, options);
+        log.info("node '{}' joined the grid ({} node(s) visible, {} expected)", options.nodeName(),
+                cluster.grid().serverNodeIds().size(), cluster.grid().config().expectedNodes);
+        return self[0];
+    }
+
+    public Cluster cluster() {
+        return cluster;
+    }
+
+    public SessionStore sessionStore() {
+        return new GridSessionStore(cluster.sessions());
+    }
+
+    /** Installs {@code /cluster/*}: reads for {@code read} roles, drain for {@code operate}. */
+    public void installRoutes(Javalin app, RouteRole read, RouteRole operate) {
+        ClusterRoutes routes = new ClusterRoutes(cluster);
+        app.get("/cluster/nodes", routes::nodes, read);
+        app.get("/cluster/leader", routes::leader, read);
+        app.get("/cluster/health", routes::health, read);
+        app.post("/cluster/nodes/{id}/drain", ctx -> routes.drain(ctx, true), operate);
+        app.post("/cluster/nodes/{id}/undrain", ctx -> routes.drain(ctx, false), operate);
+    }
+
+    /**
+     * The model is loaded: this node starts running placed work on {@code loaded}'s engine, and the API gets the
+     * cluster service in the engine's place.
+     *
+     * @param endpoint this node's HTTP base URL, for the registry
+     */
+    public ServingState.Loaded attach(ServingState.Loaded loaded, String modelHash, String backend, String device,
+                                      int maxBatch, String endpoint) {
+        this.engine = loaded.engine();
+        this.executor = new EngineExecutor(loaded.engine());
+        int context = loaded.model().contextLength();
+        cluster.serve(new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
+                device, maxBatch, context, endpoint), executor);
+        return new ServingState.Loaded(loaded.model(),
+                new ClusterInferenceService(cluster, loaded.model().name(), context), loaded.load());
+    }
+
+    /** A short hash of the checkpoint's config.json, so the registry shows which nodes serve the same model. */
+    public static String configHash(java.nio.file.Path modelDir) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(java.nio.file.Files.readAllBytes(modelDir.resolve("config.json")));
+            return java.util.HexFormat.of().formatHex(digest, 0, 6);
+        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            return "unknown";
+        }
+    }
+
+    /** This node's load for the heartbeat, from its engine's figures. */
+    private NodeLoad load() {
+        EngineExecutor running = executor;
+        if (!(engine instanceof Engine local) || running == null) {
+            return NodeLoad.IDLE;
+        }
+        EngineStats stats = local.stats();
+        return new NodeLoad(stats.waiting(), stats.running(), stats.kvUsage(), stats.tokensPerSecond(),
+                stats.p50StepMillis(), running.queuedTokens());
+    }
+
+    @Override
+    public void close() {
+        cluster.close();
+    }
+}

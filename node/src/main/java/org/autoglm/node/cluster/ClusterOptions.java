@@ -1,0 +1,87 @@
+package org.autoglm.node.cluster;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.autoglm.gossip.grid.GridConfig;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code serve} flags of the cluster, mixed into the command ({@code @Mixin}). With none of them a node forms
+ * a one-node grid and behaves exactly like a stand-alone server.
+ */
+public final class ClusterOptions {
+
+    @Option(names = "--peers", paramLabel = "HOST:PORT[..PORT],...",
+            description = "Grid discovery addresses of the cluster's nodes (static list). Default: none, a one-node grid.")
+    String peers;
+
+    @Option(names = "--grid-host", defaultValue = "127.0.0.1",
+            description = "Address the grid binds to and advertises to peers (default: ${DEFAULT-VALUE}).")
+    String gridHost;
+
+    @Option(names = "--grid-port", defaultValue = "47500",
+            description = "Grid discovery port; communication uses this + 1000 (default: ${DEFAULT-VALUE}).")
+    int gridPort;
+
+    @Option(names = "--node-name", paramLabel = "NAME",
+            description = "This node's name in the cluster (default: node-<grid port>).")
+    String nodeName;
+
+    @Option(names = "--tags", split = ",", paramLabel = "TAG",
+            description = "Capability tags requests may require (required_tags), e.g. h100,eu-west.")
+    List<String> tags = new ArrayList<>();
+
+    @Option(names = "--expected-nodes", defaultValue = "1",
+            description = "Cluster size: a leader and work need a strict majority of it (default: ${DEFAULT-VALUE}).")
+    int expectedNodes;
+
+    @Option(names = "--grid-failure-detection", defaultValue = "5000", paramLabel = "MILLIS",
+            description = "Time after which a silent peer is considered failed (default: ${DEFAULT-VALUE}).")
+    long failureDetectionMillis;
+
+    @Option(names = "--grid-tls-keystore", paramLabel = "P12",
+            description = "This node's key and certificate, signed by the cluster CA: turns on grid TLS.")
+    Path tlsKeystore;
+
+    @Option(names = "--grid-tls-keystore-password", paramLabel = "PASS",
+            defaultValue = "${env:AUTOGLM_GRID_TLS_PASSWORD:-}",
+            description = "Keystore password (default: $AUTOGLM_GRID_TLS_PASSWORD).")
+    String tlsKeystorePassword;
+
+    @Option(names = "--grid-tls-truststore", paramLabel = "P12",
+            description = "Truststore with the cluster CA certificate: peers must present a certificate it signed.")
+    Path tlsTruststore;
+
+    @Option(names = "--grid-tls-truststore-password", paramLabel = "PASS",
+            defaultValue = "${env:AUTOGLM_GRID_TLS_PASSWORD:-}",
+            description = "Truststore password (default: $AUTOGLM_GRID_TLS_PASSWORD).")
+    String tlsTruststorePassword;
+
+    /** The node's name: {@code --node-name}, or one derived from the grid port. */
+    public String nodeName() {
+        return nodeName != null ? nodeName : "node-" + gridPort;
+    }
+
+    public List<String> tags() {
+        return List.copyOf(tags);
+    }
+
+    /** These flags as grid settings (peer syntax is checked here, with the flag named). */
+    public Consumer<GridConfig> gridConfig() {
+        List<String> peerList = GridConfig.parsePeers(peers);
+        return config -> {
+            config.nodeName = nodeName();
+            config.host = gridHost;
+            config.gridPort = gridPort;
+            config.peers = peerList;
+            config.expectedNodes = expectedNodes;
+            config.failureDetection = java.time.Duration.ofMillis(failureDetectionMillis);
+            config.tls.keystore = tlsKeystore;
+            config.tls.keystorePassword = tlsKeystorePassword == null ? "" : tlsKeystorePassword;
+            config.tls.truststore = tlsTruststore;
+            config.tls.truststorePassword = tlsTruststorePassword == null ? "" : tlsTruststorePassword;
+        };
+    }
+}

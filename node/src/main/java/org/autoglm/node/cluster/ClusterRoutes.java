@@ -1,0 +1,128 @@
+package org.autoglm.node.cluster;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.autoglm.gossip.Cluster;
+import org.autoglm.gossip.lease.LeaseRecord;
+import org.autoglm.gossip.registry.NodeHealth;
+import org.autoglm.gossip.registry.NodeView;
+import org.autoglm.node.api.ApiError;
+
+/**
+ * {@code /cluster/*} on every node: the registry with health and load, the leader, a health verdict for the whole
+ * cluster, and draining a node (it finishes its work and is given no more).
+ */
+public final class ClusterRoutes {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Cluster cluster;
+
+    public ClusterRoutes(Cluster cluster) {
+        this.cluster = cluster;
+    }
+
+    /** {@code GET /cluster/nodes}: a JSON list, one object per node. */
+    public void nodes(Context ctx) {
+        ArrayNode list = JSON.createArrayNode();
+        for (NodeView node : cluster.registry().nodes()) {
+            ObjectNode n = list.addObject();
+            n.put("name", node.name());
+            n.put("id", node.id().toString());
+            n.put("health", node.health().wire());
+            n.put("draining", node.draining());
+            tags(n.putArray("tags"), node.info().tags());
+            n.put("endpoint", node.info().endpoint());
+            n.put("model", node.info().model());
+            n.put("model_hash", node.info().modelHash());
+            n.put("backend", node.info().backend());
+            n.put("device", node.info().device());
+            n.put("max_batch", node.info().maxBatch());
+            n.put("context_length", node.info().contextLength());
+            n.put("heartbeat_age_ms", node.heartbeatAgeMillis());
+            n.put("leader", cluster.lease().leader().map(l -> l.holderId().equals(node.id())).orElse(false));
+            ObjectNode load = n.putObject("load");
+            load.put("waiting", node.load().waiting());
+            load.put("running", node.load().running());
+            load.put("kv_usage", node.load().kvUsage());
+            load.put("tokens_per_second", node.load().tokensPerSecond());
+            load.put("p50_step_ms", node.load().p50StepMillis());
+            load.put("queued_tokens", node.load().queuedTokens());
+        }
+        ctx.json(list);
+    }
+
+    /** {@code GET /cluster/leader}: who holds the lease, in which term, until when; 503 when nobody does. */
+    public void leader(Context ctx) {
+        Optional<LeaseRecord> lease = cluster.lease().leader();
+        if (lease.isEmpty()) {
+            throw ApiError.unavailable("The cluster has no leader right now" + (cluster.grid().hasQuorum()
+                    ? " (an election is under way; retry in a few seconds)."
+                    : ": this node sees no majority of the " + cluster.grid().config().expectedNodes
+                    + " expected nodes."));
+        }
+        LeaseRecord l = lease.get();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("node", l.holderName());
+        n.put("id", l.holderId().toString());
+        n.put("term", l.term());
+        n.put("lease_expires_at", Instant.ofEpochMilli(l.expiresAtMillis()).toString());
+        n.put("self", l.holderId().equals(cluster.grid().localId()));
+        ctx.json(n);
+    }
+
+    /** {@code GET /cluster/health}: 200 when a leader exists and every expected node is healthy, else 503 with why. */
+    public void health(Context ctx) {
+        List<String> problems = new ArrayList<>();
+        int expected = cluster.grid().config().expectedNodes;
+        if (!cluster.grid().hasQuorum()) {
+            problems.add("this node sees " + cluster.grid().serverNodeIds().size() + " of " + expected
+                    + " expected nodes: no majority");
+        }
+        Optional<LeaseRecord> leader = cluster.lease().leader();
+        if (leader.isEmpty()) {
+            problems.add("no leader");
+        }
+        List<NodeView> nodes = cluster.registry().nodes();
+        long healthy = nodes.stream().filter(n -> n.health() == NodeHealth.HEALTHY).count();
+        for (NodeView node : nodes) {
+            if (node.health() != NodeHealth.HEALTHY) {
+                problems.add("node " + node.name() + " is " + node.health().wire() + " (no heartbeat for "
+                        + node.heartbeatAgeMillis() + " ms)");
+            }
+        }
+        if (healthy < expected) {
+            problems.add(healthy + " of " + expected + " expected nodes are healthy");
+        }
+        ObjectNode n = JSON.createObjectNode();
+        n.put("status", problems.isEmpty() ? "healthy" : "unhealthy");
+        n.put("leader", leader.map(LeaseRecord::holderName).orElse(null));
+        n.put("term", leader.map(LeaseRecord::term).orElse(0L));
+        n.put("healthy_nodes", healthy);
+        n.put("expected_nodes", expected);
+        tags(n.putArray("problems"), problems);
+        ctx.status(problems.isEmpty() ? 200 : 503).json(n);
+    }
+
+    /** {@code POST /cluster/nodes/{id}/drain} and {@code /undrain}; the id may also be the node's name. */
+    public void drain(Context ctx, boolean drain) {
+        String id = ctx.pathParam("id");
+        NodeView node = cluster.registry().find(id).orElseThrow(() -> ApiError.notFound("id", "node_not_found",
+                "No node '" + id + "' in the cluster; GET /cluster/nodes lists them."));
+        cluster.registry().setDraining(node.id(), drain);
+        ObjectNode n = JSON.createObjectNode();
+        n.put("id", node.id().toString());
+        n.put("name", node.name());
+        n.put("draining", drain);
+        ctx.json(n);
+    }
+
+    private static void tags(ArrayNode array, List<String> values) {
+        values.forEach(array::add);
+    }
+}

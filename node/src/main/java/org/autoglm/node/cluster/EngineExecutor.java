@@ -1,0 +1,88 @@
+package org.autoglm.node.cluster;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.autoglm.gossip.dispatch.RequestExecutor;
+import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.node.engine.Completion;
+import org.autoglm.node.engine.FinishReason;
+import org.autoglm.node.engine.GenerationListener;
+import org.autoglm.node.engine.GenerationRequest;
+import org.autoglm.node.engine.InferenceService;
+import org.autoglm.node.engine.RequestRejectedException;
+import org.autoglm.node.engine.TokenDelta;
+
+/**
+ * Runs requests the leader placed on this node on the local engine. A restarted request (its first node died
+ * mid-generation) continues after the tokens its client already has: they join the prompt and count against
+ * max_tokens, so the client sees one continuous answer.
+ */
+final class EngineExecutor implements RequestExecutor {
+
+    private final InferenceService engine;
+    /** Tokens still to compute per running request: the queued work this node reports in its heartbeat. */
+    private final Map<String, AtomicLong> remaining = new ConcurrentHashMap<>();
+
+    EngineExecutor(InferenceService engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public void start(QueuedRequest queued, ExecutionSink sink) throws RequestRejectedException {
+        GenerationRequest request = WireFormat.request(queued.payload());
+        int[] resume = queued.resumeIds();
+        int left = request.params().maxTokens() - resume.length;
+        if (left <= 0) { // the client already has every token it asked for
+            sink.finish(WireFormat.completion(new Completion(FinishReason.LENGTH, request.promptIds().length,
+                    resume.length, null)));
+            return;
+        }
+        if (resume.length > 0) {
+            int[] prompt = Arrays.copyOf(request.promptIds(), request.promptIds().length + resume.length);
+            System.arraycopy(resume, 0, prompt, request.promptIds().length, resume.length);
+            request = new GenerationRequest(request.id(), prompt, request.params().withMaxTokens(left),
+                    request.priority(), request.deadline(), request.sessionId(), request.requiredTags(),
+                    request.model(), request.traceparent());
+        }
+        AtomicLong work = new AtomicLong((long) request.promptIds().length + left);
+        remaining.put(request.id(), work);
+        String id = request.id();
+        try {
+            engine.submit(request, new GenerationListener() {
+                @Override
+                public void onDelta(TokenDelta delta) {
+                    work.addAndGet(-delta.tokenIds().length);
+                    sink.tokens(delta.tokenIds(), WireFormat.delta(delta));
+                }
+
+                @Override
+                public void onFinish(Completion done) {
+                    remaining.remove(id);
+                    // Counted as the client sees it: resumed tokens are output, not prompt.
+                    sink.finish(WireFormat.completion(new Completion(done.reason(),
+                            done.promptTokens() - resume.length, done.completionTokens() + resume.length,
+                            done.error())));
+                }
+            });
+        } catch (RequestRejectedException e) {
+            remaining.remove(id);
+            if (e.retryable()) {
+                throw e; // overloaded or draining here: the grid places it elsewhere
+            }
+            sink.fail(e.getMessage());
+        }
+    }
+
+    @Override
+    public void cancel(String requestId) {
+        remaining.remove(requestId);
+        engine.cancel(requestId);
+    }
+
+    /** Prompt and output tokens still to compute for everything running here. */
+    long queuedTokens() {
+        return remaining.values().stream().mapToLong(AtomicLong::get).sum();
+    }
+}

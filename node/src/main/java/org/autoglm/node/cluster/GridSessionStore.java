@@ -1,0 +1,73 @@
+package org.autoglm.node.cluster;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.ObjectInputFilter;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.util.Optional;
+import org.autoglm.gossip.session.SessionCache;
+import org.autoglm.node.session.Session;
+import org.autoglm.node.session.SessionStore;
+
+/**
+ * Sessions in the grid's session cache, so any node serves any session's next turn and a session outlives the
+ * node that created it. Each session expires after its own TTL of idleness (the cache's touched expiry).
+ */
+public final class GridSessionStore implements SessionStore {
+
+    private final SessionCache cache;
+    private final Clock clock;
+
+    public GridSessionStore(SessionCache cache, Clock clock) {
+        this.cache = cache;
+        this.clock = clock;
+    }
+
+    public GridSessionStore(SessionCache cache) {
+        this(cache, Clock.systemUTC());
+    }
+
+    @Override
+    public Optional<Session> get(String id) {
+        // The cache's touched expiry is the idle timer; the record's lastUsedAt is refreshed for the caller only.
+        return cache.get(id).map(GridSessionStore::decode).map(s -> s.touched(clock.instant()));
+    }
+
+    @Override
+    public void put(Session session) {
+        cache.put(session.id(), encode(session), session.ttl());
+    }
+
+    @Override
+    public boolean remove(String id) {
+        return cache.remove(id);
+    }
+
+    /** Reads nothing but sessions, their messages and the JDK types they hold. */
+    private static final ObjectInputFilter ONLY_SESSIONS = ObjectInputFilter.Config.createFilter(
+            "org.autoglm.node.session.*;java.util.*;java.time.*;java.lang.*;maxdepth=10;!*");
+
+    // Session and Message are Serializable records; Java serialization keeps them exact with no mapping code.
+    private static byte[] encode(Session session) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(session);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot store session " + session.id(), e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static Session decode(byte[] data) {
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(data))) {
+            in.setObjectInputFilter(ONLY_SESSIONS);
+            return (Session) in.readObject();
+        } catch (IOException | ClassNotFoundException e) {
+            throw new IllegalStateException("a session in the grid cannot be read (written by another version?)", e);
+        }
+    }
+}

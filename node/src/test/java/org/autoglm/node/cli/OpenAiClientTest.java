@@ -1,0 +1,256 @@
+package org.autoglm.node.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.completions.Completion;
+import com.openai.models.completions.CompletionCreateParams;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * {@code serve} on the glm-tiny reference checkpoint with the real engine, driven by the official OpenAI Java
+ * SDK: chat and completions, streaming and not, stop strings, n > 1, sessions over several turns, and a
+ * client that disconnects mid-stream (its engine slot must be freed).
+ */
+class OpenAiClientTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static ServeCommand.RunningNode node;
+    static OpenAIClient client;
+    static String base;
+    static JsonNode reference;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path fixtures = Path.of(System.getProperty("autoglm.fixtures", "../shared/fixtures"));
+        Path model = fixtures.resolve("glm-tiny");
+        reference = JSON.readTree(Files.readString(fixtures.resolve("glm-tiny.reference.json")));
+        CommandLine cli = new CommandLine(new ServeCommand());
+        cli.parseArgs("--model", model.toString(), "--port", "0", "--num-kv-blocks", "512", "--block-size", "4");
+        node = ((ServeCommand) cli.getCommand()).start();
+        await().atMost(Duration.ofSeconds(120)).until(() -> node.state().isReady() || node.state().notReadyReason().startsWith("model failed"));
+        assertThat(node.state().notReadyReason()).isNull();
+        base = "http://127.0.0.1:" + node.port();
+        client = OpenAIOkHttpClient.builder().baseUrl(base + "/v1").apiKey("unused").maxRetries(0).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    static JsonNode referenceCase(String text) {
+        for (JsonNode c : reference.get("cases")) {
+            if (c.get("text").asText().equals(text)) {
+                return c;
+            }
+        }
+        throw new AssertionError("no reference case " + text);
+    }
+
+    /** The reference's greedy text up to its first special token or replacement character. */
+    static String plainPrefix(String greedyText) {
+        int cut = greedyText.length();
+        for (String marker : List.of("<|", "[gMASK]", "<sop>", "\uFFFD")) {
+            int i = greedyText.indexOf(marker);
+            if (i >= 0) {
+                cut = Math.min(cut, i);
+            }
+        }
+        return greedyText.substring(0, cut);
+    }
+
+    @Test
+    void greedyCompletionReproducesTheReferenceTokens() {
+        JsonNode c = referenceCase("The quick brown fox jumps over the lazy dog.");
+        Completion out = client.completions().create(CompletionCreateParams.builder().model("glm-tiny")
+                .prompt(c.get("text").asText()).maxTokens(24).temperature(0.0)
+                .putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build());
+        String text = out.choices().get(0).text();
+        String expected = plainPrefix(c.get("greedy_text").asText());
+        assertThat(expected).hasSizeGreaterThan(5);
+        assertThat(text).startsWith(expected);
+        assertThat(out.usage().orElseThrow().promptTokens()).isEqualTo(c.get("input_ids").size());
+        assertThat(out.usage().orElseThrow().completionTokens()).isEqualTo(24);
+        assertThat(out.choices().get(0).finishReason().asString()).isEqualTo("length");
+    }
+
+    @Test
+    void chatUsesTheCheckpointTemplate_streamedEqualsNonStreamed() {
+        JsonNode chatCase = null;
+        for (JsonNode c : reference.get("cases")) {
+            if (c.get("kind").asText().equals("chat")) {
+                chatCase = c;
+                break;
+            }
+        }
+        ChatCompletionCreateParams.Builder b = ChatCompletionCreateParams.builder().model("glm-tiny")
+                .maxCompletionTokens(16).temperature(0.0);
+        JsonNode messages = reference.get("chat_messages").get(0);
+        for (JsonNode m : messages) {
+            switch (m.get("role").asText()) {
+                case "system" -> b.addSystemMessage(m.get("content").asText());
+                case "assistant" -> b.addAssistantMessage(m.get("content").asText());
+                default -> b.addUserMessage(m.get("content").asText());
+            }
+        }
+        ChatCompletionCreateParams params = b.putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build();
+        ChatCompletion whole = client.chat().completions().create(params);
+        assertThat(whole.usage().orElseThrow().promptTokens()).isEqualTo(chatCase.get("input_ids").size());
+        assertThat(whole.usage().orElseThrow().completionTokens()).isEqualTo(16);
+        String text = whole.choices().get(0).message().content().orElseThrow();
+        assertThat(text).startsWith(plainPrefix(chatCase.get("greedy_text").asText()));
+        try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(params)) {
+            String streamed = s.stream().flatMap(k -> k.choices().stream())
+                    .map(ch -> ch.delta().content().orElse("")).collect(Collectors.joining());
+            assertThat(streamed).isEqualTo(text);
+        }
+    }
+
+    @Test
+    void stopStringsCutTheOutputAndDoNotLeak() {
+        CompletionCreateParams.Builder b = CompletionCreateParams.builder().model("glm-tiny").prompt("x")
+                .maxTokens(24).temperature(0.0).putAdditionalBodyProperty("ignore_eos", JsonValue.from(true));
+        String full = client.completions().create(b.build()).choices().get(0).text();
+        String plain = plainPrefix(full);
+        assertThat(plain).isNotEmpty();
+        String stop = full.substring(1, Math.min(3, full.length()));
+        int at = full.indexOf(stop);
+        Completion cut = client.completions().create(b.stop(stop).build());
+        assertThat(cut.choices().get(0).text()).isEqualTo(full.substring(0, at));
+        assertThat(cut.choices().get(0).finishReason().asString()).isEqualTo("stop");
+        try (StreamResponse<Completion> s = client.withOptions(o -> o.responseValidation(false)).completions()
+                .createStreaming(b.stop(stop).build())) {
+            assertThat(s.stream().map(k -> k.choices().get(0).text()).collect(Collectors.joining()))
+                    .isEqualTo(full.substring(0, at));
+        }
+    }
+
+    @Test
+    void nChoicesAreSampledSeparately() {
+        ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder().model("glm-tiny")
+                .addUserMessage("Hello").n(3).temperature(1.0).seed(42).maxCompletionTokens(12)
+                .putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build());
+        assertThat(c.choices()).hasSize(3);
+        assertThat(c.choices().stream().map(ch -> ch.index()).toList()).containsExactly(0L, 1L, 2L);
+        assertThat(c.usage().orElseThrow().completionTokens()).isEqualTo(36);
+        assertThat(c.choices().stream().map(ch -> ch.message().content().orElse("")).distinct().count()).isGreaterThan(1);
+    }
+
+    @Test
+    void sessionCarriesTheConversationOverSeveralTurns() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String id = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/sessions"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"system_prompt\":\"You are a helpful assistant.\"}")).build(),
+                HttpResponse.BodyHandlers.ofString()).body()).get("id").asText();
+        long previousPrompt = 0;
+        for (String turn : List.of("Hello, who are you?", "Tell me more.", "Thanks!")) {
+            ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder()
+                    .model("glm-tiny").addUserMessage(turn).maxCompletionTokens(8).temperature(0.0)
+                    .putAdditionalBodyProperty("session_id", JsonValue.from(id)).build());
+            long prompt = c.usage().orElseThrow().promptTokens();
+            assertThat(prompt).isGreaterThan(previousPrompt); // the history rides along
+            previousPrompt = prompt;
+        }
+        JsonNode session = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/sessions/" + id)).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+        assertThat(session.get("messages")).hasSize(6);
+        assertThat(session.at("/messages/4/content").asText()).isEqualTo("Thanks!");
+        assertThat(session.get("token_count").asLong()).isEqualTo(previousPrompt);
+    }
+
+    @Test
+    void disconnectingMidStreamFreesTheEngineSlot() throws Exception {
+        double cancelledBefore = metric("autoglm:request_success_total\\{finished_reason=\"cancelled\",model_name=\"glm-tiny\"\\}");
+        ChatCompletionCreateParams params = ChatCompletionCreateParams.builder().model("glm-tiny").addUserMessage("go")
+                .maxCompletionTokens(480).temperature(0.0).putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build();
+        try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(params)) {
+            Iterator<ChatCompletionChunk> it = s.stream().iterator();
+            it.next();
+            it.next();
+            assertThat(metric("autoglm:num_requests_running\\{model_name=\"glm-tiny\"\\}")).isEqualTo(1);
+        }
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            assertThat(metric("autoglm:num_requests_running\\{model_name=\"glm-tiny\"\\}")).isZero();
+            assertThat(metric("autoglm:request_success_total\\{finished_reason=\"cancelled\",model_name=\"glm-tiny\"\\}"))
+                    .isGreaterThan(cancelledBefore);
+        });
+    }
+
+    @Test
+    void extremeButWellTypedParametersNeverHurtTheEngine() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        java.util.Random rnd = new java.util.Random(7);
+        String[] values = {"0", "1", "-1", "2", "0.000001", "1e-30", "0.999999", "1.0", "-2", "100000", "2147483647"};
+        String[] fields = {"temperature", "top_p", "top_k", "min_p", "repetition_penalty", "presence_penalty",
+            "frequency_penalty", "seed", "priority", "logprobs", "n", "max_tokens"};
+        int ok = 0;
+        for (int i = 0; i < 150; i++) {
+            StringBuilder body = new StringBuilder("{\"prompt\":");
+            body.append(switch (rnd.nextInt(4)) {
+                case 0 -> "\"" + "\u4f60\u597d".repeat(rnd.nextInt(3)) + "x\"";
+                case 1 -> "[0, 609, 608, 600]";
+                case 2 -> "[\"a\", \"" + "b".repeat(rnd.nextInt(200)) + "\"]";
+                default -> "\"\\u0000 \\ud83d\\ude00 <|user|> [gMASK]\"";
+            });
+            body.append(",\"max_tokens\":").append(1 + rnd.nextInt(3));
+            for (int f = 0; f < 3; f++) {
+                String field = fields[rnd.nextInt(fields.length)];
+                if (!field.equals("max_tokens")) {
+                    body.append(",\"").append(field).append("\":").append(values[rnd.nextInt(values.length)]);
+                }
+            }
+            if (rnd.nextBoolean()) {
+                body.append(",\"stop\":[\"").append("a".repeat(rnd.nextInt(3))).append("x\",\"\\n\"]");
+            }
+            body.append(",\"stream\":").append(rnd.nextBoolean()).append("}");
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(body + " -> " + r.body()).isLessThan(500);
+            assertThat(r.body()).as(body.toString()).doesNotContain("\"error\":{\"message\":\"Generation failed");
+            if (r.statusCode() == 200) {
+                ok++;
+            }
+        }
+        assertThat(ok).isGreaterThan(10); // many values are out of range (400): the rest reach the engine
+        Completion after = client.completions().create(CompletionCreateParams.builder().model("glm-tiny").prompt("x")
+                .maxTokens(2).build());
+        assertThat(after.choices()).hasSize(1);
+    }
+
+    static double metric(String pattern) throws Exception {
+        String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        Matcher m = Pattern.compile("(?m)^" + pattern + " (\\S+)$").matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+}
