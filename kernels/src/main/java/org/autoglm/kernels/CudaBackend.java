@@ -77,7 +77,7 @@ public final class CudaBackend implements Backend {
         this.bf16 = bf16;
         this.group = config.numHeads() / config.numKvHeads();
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
-        this.kernels = new GlmKernels(device, new KernelCompiler(options.kernelCache), bf16, options.smallBatchGemv);
+        this.kernels = new GlmKernels(device, new KernelCompiler(options.kernelCache), bf16);
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();

@@ -33,11 +33,6 @@ public final class CudaConfig {
      * {@code autoglm.cuda.denseAttentionMinTokens}.
      */
     public int denseAttentionMinTokens = Integer.getInteger("autoglm.cuda.denseAttentionMinTokens", 512);
-    /**
-     * Linear layers of up to 8 rows (decode of small batches) run on our GEMV kernel instead of cuBLAS. Default on,
-     * or the system property {@code autoglm.cuda.gemv}.
-     */
-    public boolean smallBatchGemv = Boolean.parseBoolean(System.getProperty("autoglm.cuda.gemv", "true"));
     /** Where compiled kernels are cached. */
     public Path kernelCache = KernelCompiler.defaultCacheDir();
 

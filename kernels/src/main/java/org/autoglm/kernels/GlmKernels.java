@@ -29,11 +29,10 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int sms;
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, gemv;
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax;
     private final int elementBytes;
-    private final boolean smallBatchGemv;
 
-    public GlmKernels(CudaDevice device, KernelCompiler compiler, boolean bf16, boolean smallBatchGemv) {
+    public GlmKernels(CudaDevice device, KernelCompiler compiler, boolean bf16) {
         this.device = device;
         this.stream = device.stream();
         this.sms = device.multiprocessors();
@@ -53,21 +52,13 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         fillUniform = fn("convert.cu", "fill_uniform");
         repackQkv = fn("attention.cu", "repack_qkv_heads");
         causalSoftmax = fn("attention.cu", "causal_softmax");
-        gemv = fn("gemv.cu", "gemv_small_batch");
         elementBytes = bf16 ? 2 : 4;
-        this.smallBatchGemv = smallBatchGemv;
         gemm = new Gemm(device, bf16);
     }
 
     @Override
     public void linear(long x, long w, long y, int rows, int in, int out) {
-        if (LaunchGeometry.useGemv(rows, in, smallBatchGemv)) {
-            args.reset().ptr(x).ptr(w).ptr(y).i32(rows).i32(in).i32(out)
-                    .launch(gemv, "gemv_small_batch", (out + LaunchGeometry.GEMV_WARPS - 1) / LaunchGeometry.GEMV_WARPS,
-                            1, 1, LaunchGeometry.GEMV_WARPS * 32, 0, stream);
-        } else {
-            gemm.linear(x, w, y, rows, in, out);
-        }
+        gemm.linear(x, w, y, rows, in, out);
     }
 
     private long fn(String source, String name) {

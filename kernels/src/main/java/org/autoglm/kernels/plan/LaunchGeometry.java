@@ -16,15 +16,6 @@ public final class LaunchGeometry {
     /** Most key splits of one sequence in split-K decode. */
     public static final int MAX_SPLITS = 16;
     public static final int SAMPLING_THREADS = 1024;
-    /** gemv.cu: output rows per block (one per warp) and the most input rows it takes. */
-    public static final int GEMV_WARPS = 8;
-    public static final int GEMV_MAX_ROWS = 8;
-
-    /** Whether a linear layer of this shape runs on our small-batch GEMV (else cuBLAS). */
-    public static boolean useGemv(int rows, int in, boolean enabled) {
-        return enabled && rows <= GEMV_MAX_ROWS && in % HEAD_DIM_MULTIPLE == 0;
-    }
-
     private LaunchGeometry() {}
 
     /** Threads for a one-row-per-block kernel over {@code width} elements: ~4 elements each, 32..1024. */

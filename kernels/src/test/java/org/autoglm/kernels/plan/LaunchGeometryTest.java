@@ -46,13 +46,4 @@ class LaunchGeometryTest {
         assertThat(LaunchGeometry.attentionSplits(256, 2, 132, 4096)).isEqualTo(1);
         assertThat(LaunchGeometry.attentionSplits(32, 4, 132, 4096)).isEqualTo(3);
     }
-
-    @Test
-    void smallBatchesOfAlignedLinearLayersRunOnTheGemvKernel() {
-        assertThat(LaunchGeometry.useGemv(1, 4096, true)).isTrue();
-        assertThat(LaunchGeometry.useGemv(8, 13696, true)).isTrue();
-        assertThat(LaunchGeometry.useGemv(9, 4096, true)).isFalse();   // a GEMM's job
-        assertThat(LaunchGeometry.useGemv(1, 4100, true)).isFalse();   // rows not 16-byte aligned
-        assertThat(LaunchGeometry.useGemv(1, 4096, false)).isFalse();
-    }
 }
