@@ -30,16 +30,20 @@ public final class ClusterInferenceService implements InferenceService {
     private final Cluster cluster;
     private final String model;
     private final int maxModelLen;
+    private final int maxInFlight;
     private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
     /**
      * @param model       served model name, for requests that name none
      * @param maxModelLen longest prompt + output any node accepts (all nodes serve the same checkpoint)
+     * @param maxInFlight requests this node accepts at once before answering "overloaded" (its engine's running
+     *                    plus waiting limits: a node never takes more clients than it could hold itself)
      */
-    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen) {
+    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight) {
         this.cluster = cluster;
         this.model = model;
         this.maxModelLen = maxModelLen;
+        this.maxInFlight = maxInFlight;
     }
 
     @Override
@@ -50,6 +54,10 @@ public final class ClusterInferenceService implements InferenceService {
             throw new RequestRejectedException(RequestRejectedException.Kind.TOO_LONG, "prompt (" + prompt
                     + " tokens) + max_tokens (" + maxTokens + ") exceeds the model's context of " + maxModelLen
                     + " tokens; shorten the prompt or lower max_tokens");
+        }
+        if (relays.size() >= maxInFlight) {
+            throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, "this node already serves "
+                    + relays.size() + " requests; retry shortly or send to another node");
         }
         String servedModel = request.model() != null ? request.model() : model;
         QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,
