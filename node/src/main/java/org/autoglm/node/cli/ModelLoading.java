@@ -5,7 +5,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.autoglm.models.chat.ChatTemplate;
-import org.autoglm.models.djl.DjlBackend;
+import org.autoglm.kernels.BackendFactory;
+import org.autoglm.kernels.CudaBackend;
+import org.autoglm.models.backend.Backend;
 import org.autoglm.models.tokenizer.GlmTokenizer;
 import org.autoglm.node.api.CheckpointModel;
 import org.autoglm.node.api.ServingState;
@@ -27,7 +29,8 @@ final class ModelLoading implements AutoCloseable {
 
     /** What {@code serve} asked for. */
     record Settings(Path dir, String servedName, int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy,
-            int maxWaiting, int blockSize, int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
+            int maxWaiting, int blockSize, int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo,
+            BackendFactory.Kind backend, double gpuMemoryUtilization) {}
 
     private final Settings settings;
     private final ServingState state;
@@ -35,6 +38,9 @@ final class ModelLoading implements AutoCloseable {
     /** Closed in reverse order: engine before backend before tokenizer. */
     private final List<AutoCloseable> open = new ArrayList<>();
     private volatile boolean closed;
+    /** What the model runs on, for the cluster registry: set before the node turns ready. */
+    private volatile String backendName = "djl";
+    private volatile String device = "CPU";
 
     ModelLoading(Settings settings, ServingState state, RequestMetrics metrics) {
         this.settings = settings;
@@ -51,7 +57,16 @@ final class ModelLoading implements AutoCloseable {
             }
             GlmTokenizer tokenizer = keep(GlmTokenizer.load(s.dir()));
             ChatTemplate template = ChatTemplate.load(s.dir());
-            DjlBackend backend = keep(DjlBackend.load(s.dir()));
+            Backend backend = keep(BackendFactory.open(s.backend(), s.dir(), cuda -> {
+                cuda.gpuMemoryUtilization = s.gpuMemoryUtilization();
+                cuda.maxSeqs = s.maxNumSeqs();
+                cuda.maxBatchTokens = s.maxNumBatchedTokens();
+                cuda.maxModelLen = s.maxModelLen();
+            }));
+            if (backend instanceof CudaBackend gpu) {
+                backendName = "cuda";
+                device = gpu.device().name();
+            }
             EngineOptions options = EngineOptions.create(o -> {
                 o.maxNumSeqs = s.maxNumSeqs();
                 o.maxNumBatchedTokens = s.maxNumBatchedTokens();
@@ -82,6 +97,16 @@ final class ModelLoading implements AutoCloseable {
             state.failed(reason);
             close();
         }
+    }
+
+    /** {@code cuda} or {@code djl}, once loaded. */
+    String backendName() {
+        return backendName;
+    }
+
+    /** {@code CPU}, or the GPU's name, once loaded. */
+    String device() {
+        return device;
     }
 
     private static EngineLoad load(EngineStats stats) {
