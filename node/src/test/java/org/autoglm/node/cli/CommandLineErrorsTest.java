@@ -59,12 +59,16 @@ class CommandLineErrorsTest {
     }
 
     @Test
-    void serveRefusesAnUnknownBackendOrCudaWithoutAGpuBeforeStarting() throws Exception {
+    void serveRefusesBadSettingsBeforeStarting() throws Exception {
         Path ckpt = Files.createDirectories(tmp.resolve("ckpt"));
         assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--backend", "tpu"), 1,
                 "unknown backend 'tpu'");
         assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--gpu-memory-utilization", "1.5"), 1,
                 "--gpu-memory-utilization");
+        assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--jwt-secret-file",
+                tmp.resolve("no-secret").toString()), 1, "--jwt-secret-file", "no such readable file");
+        assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--jwt-public-key",
+                tmp.resolve("no-key.pem").toString()), 1, "--jwt-public-key", "no such readable file");
         assumeFalse(BackendFactory.resolve(BackendFactory.Kind.AUTO) == BackendFactory.Kind.CUDA, "this host has a GPU");
         assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--backend", "cuda"), 1,
                 "--backend cuda: no usable GPU");
