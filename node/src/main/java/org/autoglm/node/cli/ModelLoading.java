@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.autoglm.models.chat.ChatTemplate;
 import org.autoglm.kernels.BackendFactory;
-import org.autoglm.kernels.CudaBackend;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.tokenizer.GlmTokenizer;
 import org.autoglm.node.api.CheckpointModel;
@@ -28,9 +27,9 @@ final class ModelLoading implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ModelLoading.class);
 
     /** What {@code serve} asked for. */
-    record Settings(Path dir, String servedName, int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy,
-            int maxWaiting, int blockSize, int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo,
-            BackendFactory.Kind backend, double gpuMemoryUtilization) {}
+    record Settings(Path dir, String servedName, BackendFactory.Kind backend, double gpuMemoryUtilization,
+            int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy, int maxWaiting, int blockSize,
+            int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
 
     private final Settings settings;
     private final ServingState state;
@@ -38,9 +37,9 @@ final class ModelLoading implements AutoCloseable {
     /** Closed in reverse order: engine before backend before tokenizer. */
     private final List<AutoCloseable> open = new ArrayList<>();
     private volatile boolean closed;
-    /** What the model runs on, for the cluster registry: set before the node turns ready. */
-    private volatile String backendName = "djl";
-    private volatile String device = "CPU";
+    /** Filled once the backend is open, for the cluster registry. */
+    private volatile String backendKind = "none";
+    private volatile String device = "none";
 
     ModelLoading(Settings settings, ServingState state, RequestMetrics metrics) {
         this.settings = settings;
@@ -57,16 +56,15 @@ final class ModelLoading implements AutoCloseable {
             }
             GlmTokenizer tokenizer = keep(GlmTokenizer.load(s.dir()));
             ChatTemplate template = ChatTemplate.load(s.dir());
-            Backend backend = keep(BackendFactory.open(s.backend(), s.dir(), cuda -> {
+            BackendFactory.Kind kind = BackendFactory.resolve(s.backend());
+            Backend backend = keep(BackendFactory.open(kind, s.dir(), cuda -> {
                 cuda.gpuMemoryUtilization = s.gpuMemoryUtilization();
                 cuda.maxSeqs = s.maxNumSeqs();
                 cuda.maxBatchTokens = s.maxNumBatchedTokens();
                 cuda.maxModelLen = s.maxModelLen();
             }));
-            if (backend instanceof CudaBackend gpu) {
-                backendName = "cuda";
-                device = gpu.device().name();
-            }
+            backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
+            device = backend.description();
             EngineOptions options = EngineOptions.create(o -> {
                 o.maxNumSeqs = s.maxNumSeqs();
                 o.maxNumBatchedTokens = s.maxNumBatchedTokens();
@@ -99,12 +97,12 @@ final class ModelLoading implements AutoCloseable {
         }
     }
 
-    /** {@code cuda} or {@code djl}, once loaded. */
-    String backendName() {
-        return backendName;
+    /** {@code cuda} or {@code djl} once loaded. */
+    String backendKind() {
+        return backendKind;
     }
 
-    /** {@code CPU}, or the GPU's name, once loaded. */
+    /** The backend's own description (device, precision) once loaded. */
     String device() {
         return device;
     }

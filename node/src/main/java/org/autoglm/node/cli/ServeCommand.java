@@ -55,6 +55,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Largest request body accepted; larger ones get 413 (default: ${DEFAULT-VALUE}).")
     long maxRequestBytes;
 
+    @Option(names = "--request-timeout", defaultValue = "0", paramLabel = "SECONDS",
+            description = "Give up on a request after this long (finish reason cancelled); 0 = never (default: ${DEFAULT-VALUE}).")
+    long requestTimeoutSeconds;
+
     @Option(names = "--session-ttl", defaultValue = "3600", paramLabel = "SECONDS",
             description = "Idle time after which a session expires, unless it sets ttl_seconds (default: ${DEFAULT-VALUE}).")
     long sessionTtlSeconds;
@@ -131,21 +135,22 @@ public final class ServeCommand implements Callable<Integer> {
             description = "KV-cache blocks to allocate; 0 lets the backend size it from memory (default: ${DEFAULT-VALUE}).")
     int numKvBlocks;
 
+    @Option(names = "--backend", defaultValue = "auto", paramLabel = "cuda|djl|auto",
+            description = "cuda: our CUDA kernels; djl: PyTorch on the CPU; auto: CUDA when a GPU is usable, else DJL"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--gpu-memory-utilization", defaultValue = "0.90",
+            description = "Share of GPU memory the CUDA backend may use for weights, buffers and KV cache"
+                    + " (default: ${DEFAULT-VALUE}).")
+    double gpuMemoryUtilization;
+
     @Option(names = "--max-model-len", defaultValue = "0",
             description = "Longest prompt + output accepted; 0 = the model's context length (default: ${DEFAULT-VALUE}).")
     int maxModelLen;
 
     @Option(names = "--no-prefix-caching", description = "Do not reuse the KV cache of shared prompt prefixes.")
     boolean noPrefixCaching;
-
-    // --- backend ---
-    @Option(names = "--backend", defaultValue = "auto", paramLabel = "cuda|djl|auto",
-            description = "cuda, djl or auto (CUDA when a GPU is usable, else DJL on the CPU; default: ${DEFAULT-VALUE}).")
-    String backend;
-
-    @Option(names = "--gpu-memory-utilization", defaultValue = "0.90", paramLabel = "FRACTION",
-            description = "Share of GPU memory the CUDA backend may use for weights and KV cache (default: ${DEFAULT-VALUE}).")
-    double gpuMemoryUtilization;
 
     // --- cluster (--peers, --grid-port, --node-name, --tags, --expected-nodes, --grid-tls-*) ---
     @Mixin
@@ -230,7 +235,9 @@ public final class ServeCommand implements Callable<Integer> {
                 c.tlsKeystore = tlsKeystore;
                 c.tlsPassword = tlsPassword;
                 c.maxRequestBytes = maxRequestBytes;
+                c.maxThreads = maxNumSeqs + maxWaiting + 32; // every accepted request may hold a thread
                 c.sessionTtl = Duration.ofSeconds(sessionTtlSeconds);
+                c.requestTimeout = requestTimeoutSeconds > 0 ? Duration.ofSeconds(requestTimeoutSeconds) : null;
                 c.auth = auth;
                 c.plugins = enabled;
                 c.state = state;
@@ -247,11 +254,11 @@ public final class ServeCommand implements Callable<Integer> {
         log.info("Serving model '{}' on {}://{}:{} (loading)", name, tlsKeystore != null ? "https" : "http", host,
                 server.port());
         String endpoint = (tlsKeystore != null ? "https" : "http") + "://" + host + ":" + server.port();
-        ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, maxNumSeqs, maxNumBatchedTokens,
-                schedulingPolicy, maxWaiting, blockSize, numKvBlocks, maxModelLen, !noPrefixCaching, model == null,
-                backendKind, gpuMemoryUtilization);
+        ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, backendKind,
+                gpuMemoryUtilization, maxNumSeqs, maxNumBatchedTokens, schedulingPolicy, maxWaiting, blockSize,
+                numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
         ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
-        state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), loading.backendName(),
+        state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), loading.backendKind(),
                 loading.device(), maxNumSeqs, endpoint));
         Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
@@ -261,7 +268,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /**
      * {@code --backend} checked before anything starts: an unknown name, or {@code cuda} on a machine without a
-     * usable GPU, stops {@code serve} with one line instead of a node that never becomes ready.
+     * usable GPU, stops {@code serve} with one line instead of leaving a node up that can never become ready.
      */
     private BackendFactory.Kind backendKind() {
         BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
