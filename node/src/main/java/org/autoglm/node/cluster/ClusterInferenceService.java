@@ -1,5 +1,6 @@
 package org.autoglm.node.cluster;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,6 +31,7 @@ public final class ClusterInferenceService implements InferenceService {
     private final Cluster cluster;
     private final String model;
     private final int maxModelLen;
+    private final int maxActive;
     private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
     /**
@@ -37,9 +39,19 @@ public final class ClusterInferenceService implements InferenceService {
      * @param maxModelLen longest prompt + output any node accepts (all nodes serve the same checkpoint)
      */
     public ClusterInferenceService(Cluster cluster, String model, int maxModelLen) {
+        this(cluster, model, maxModelLen, Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param maxActive most requests this node accepts at once (wherever they run); more are refused at once as
+     *                  overloaded, the 429 of the API. Without this bound a full engine refused each placement in turn
+     *                  and the client got a 500 "failed after 5 attempts" many seconds later.
+     */
+    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxActive) {
         this.cluster = cluster;
         this.model = model;
         this.maxModelLen = maxModelLen;
+        this.maxActive = maxActive;
     }
 
     @Override
@@ -50,6 +62,16 @@ public final class ClusterInferenceService implements InferenceService {
             throw new RequestRejectedException(RequestRejectedException.Kind.TOO_LONG, "prompt (" + prompt
                     + " tokens) + max_tokens (" + maxTokens + ") exceeds the model's context of " + maxModelLen
                     + " tokens; shorten the prompt or lower max_tokens");
+        }
+        if (relays.size() >= maxActive) {
+            throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, maxActive
+                    + " requests are already running or waiting through this node; retry later");
+        }
+        List<String> tags = request.requiredTags();
+        if (!tags.isEmpty() && cluster.registry().nodes().stream().noneMatch(n -> n.info().tags().containsAll(tags))) {
+            // Refused now rather than after the placement timeout: no member could take it.
+            throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, "no node in the cluster has"
+                    + " the required_tags " + tags + " (GET /cluster/nodes lists each node's tags); retry when one joins");
         }
         String servedModel = request.model() != null ? request.model() : model;
         QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,

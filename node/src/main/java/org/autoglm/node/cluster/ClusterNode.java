@@ -79,7 +79,16 @@ public final class ClusterNode implements AutoCloseable {
         cluster.serve(new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
                 device, maxBatch, context, endpoint), executor);
         return new ServingState.Loaded(loaded.model(),
-                new ClusterInferenceService(cluster, loaded.model().name(), context), loaded.load());
+                new ClusterInferenceService(cluster, loaded.model().name(), context, admissionLimit(loaded.engine())),
+                loaded.load());
+    }
+
+    /** As many requests as the local engine would hold (running + waiting) before it refuses with 429. */
+    private static int admissionLimit(InferenceService engine) {
+        if (engine instanceof Engine local) {
+            return local.options().maxNumSeqs() + local.options().maxWaiting();
+        }
+        return Integer.MAX_VALUE;
     }
 
     /** A short hash of the checkpoint's config.json, so the registry shows which nodes serve the same model. */
