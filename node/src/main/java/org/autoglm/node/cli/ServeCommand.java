@@ -212,6 +212,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (model != null && !Files.isDirectory(model)) {
             throw new IllegalArgumentException("--model " + model + " is not a directory");
         }
+        BackendFactory.Kind backendKind = backendKind();
         Authenticator auth = Authenticator.fromSettings(jwtSecretFile, jwtPublicKey, host, insecure);
         if (!auth.enabled() && insecure) {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", host);
@@ -253,7 +254,7 @@ public final class ServeCommand implements Callable<Integer> {
         log.info("Serving model '{}' on {}://{}:{} (loading)", name, tlsKeystore != null ? "https" : "http", host,
                 server.port());
         String endpoint = (tlsKeystore != null ? "https" : "http") + "://" + host + ":" + server.port();
-        ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, BackendFactory.Kind.parse(backend),
+        ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, backendKind,
                 gpuMemoryUtilization, maxNumSeqs, maxNumBatchedTokens, schedulingPolicy, maxWaiting, blockSize,
                 numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
         ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
@@ -263,6 +264,23 @@ public final class ServeCommand implements Callable<Integer> {
         loader.setDaemon(true);
         loader.start();
         return new RunningNode(server, telemetry, enabled, state, loading, cluster);
+    }
+
+    /**
+     * {@code --backend} checked before anything starts: an unknown name, or {@code cuda} on a machine without a
+     * usable GPU, stops {@code serve} with one line instead of leaving a node up that can never become ready.
+     */
+    private BackendFactory.Kind backendKind() {
+        BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
+        if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
+            throw new IllegalArgumentException("--gpu-memory-utilization must be greater than 0 and at most 1, got "
+                    + gpuMemoryUtilization);
+        }
+        if (kind == BackendFactory.Kind.CUDA && BackendFactory.resolve(BackendFactory.Kind.AUTO) != BackendFactory.Kind.CUDA) {
+            throw new IllegalArgumentException("--backend cuda: no usable GPU here (the CUDA driver libcuda did not load"
+                    + " or sees no device); use --backend djl or auto for the CPU");
+        }
+        return kind;
     }
 
     private List<String> pluginNames() {
