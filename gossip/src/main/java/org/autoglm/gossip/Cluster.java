@@ -15,6 +15,7 @@ import org.autoglm.gossip.registry.NodeInfo;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.gossip.registry.NodeRegistry;
 import org.autoglm.gossip.session.SessionCache;
+import org.slf4j.LoggerFactory;
 
 /**
  * This process's membership in the cluster, assembled in dependency order: grid node, registry, queue and
@@ -91,13 +92,23 @@ public final class Cluster implements AutoCloseable {
 
     @Override
     public void close() {
-        lease.close();
-        placementLoop.close();
-        dispatcher.close();
-        if (worker != null) {
-            worker.close();
+        // Every step runs even if one fails (the grid may already be stopping under us).
+        quietly(lease::close);
+        quietly(placementLoop::close);
+        quietly(dispatcher::close);
+        Worker running = worker;
+        if (running != null) {
+            quietly(running::close);
         }
-        registry.close();
+        quietly(registry::close);
         grid.close();
+    }
+
+    private static void quietly(Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            LoggerFactory.getLogger(Cluster.class).debug("cluster shutdown step failed: {}", e.toString());
+        }
     }
 }

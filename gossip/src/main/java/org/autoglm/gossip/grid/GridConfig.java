@@ -32,6 +32,11 @@ public final class GridConfig {
     public final Failover failover = new Failover();
     /** Mutual TLS for discovery and communication; off unless a keystore is given. */
     public final Tls tls = new Tls();
+    /**
+     * When the grid node fails for good (cut off from the cluster, a critical grid thread died): halt the process so
+     * that its supervisor restarts it and its work moves to peers (serve), or only stop the grid node (tests).
+     */
+    public boolean haltOnGridFailure = false;
     /** Ignite work directory (marshaller mappings only; nothing is persisted); null = a fresh temp dir. */
     public Path workDirectory = null;
 
@@ -49,7 +54,7 @@ public final class GridConfig {
 
     public static final class Lease {
         /** How often the leader renews and candidates look at the lease. */
-        public Duration renewInterval = Duration.ofMillis(500);
+        public Duration renewInterval = Duration.ofMillis(300);
         /** A lease not renewed for this long (measured on each node's monotonic clock) may be taken over. */
         public Duration duration = Duration.ofSeconds(2);
     }

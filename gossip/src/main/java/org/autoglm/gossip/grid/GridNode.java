@@ -21,6 +21,7 @@ import org.apache.ignite.configuration.IgniteConfiguration;
 import org.apache.ignite.events.DiscoveryEvent;
 import org.apache.ignite.events.EventType;
 import org.apache.ignite.failure.StopNodeFailureHandler;
+import org.apache.ignite.failure.StopNodeOrHaltFailureHandler;
 import org.apache.ignite.logger.slf4j.Slf4jLogger;
 import org.apache.ignite.spi.communication.tcp.TcpCommunicationSpi;
 import org.apache.ignite.spi.discovery.tcp.TcpDiscoverySpi;
@@ -45,6 +46,8 @@ public final class GridNode implements AutoCloseable {
 
     private final GridConfig config;
     private final Ignite ignite;
+    /** The temporary work directory this node made (deleted at close), or null when the config named one. */
+    private java.nio.file.Path tempWorkDirectory;
     private final List<Consumer<UUID>> goneListeners = new CopyOnWriteArrayList<>();
 
     private GridNode(GridConfig config, Ignite ignite) {
@@ -75,8 +78,12 @@ public final class GridNode implements AutoCloseable {
         config.validate();
         pickFreePortIfAlone(config);
         try {
-            Ignite ignite = Ignition.start(igniteConfiguration(config));
+            IgniteConfiguration cfg = igniteConfiguration(config);
+            Ignite ignite = Ignition.start(cfg);
             GridNode node = new GridNode(config, ignite);
+            if (config.workDirectory == null) {
+                node.tempWorkDirectory = java.nio.file.Path.of(cfg.getWorkDirectory());
+            }
             log.info("grid node '{}' up on {}:{}, {} server node(s) in the topology",
                     config.nodeName, config.host, config.gridPort, node.serverNodeIds().size());
             return node;
@@ -99,8 +106,9 @@ public final class GridNode implements AutoCloseable {
                 .setClientFailureDetectionTimeout(config.failureDetection.toMillis())
                 .setMetricsUpdateFrequency(Math.min(2_000, config.failureDetection.toMillis() / 2))
                 .setIncludeEventTypes(EventType.EVT_NODE_FAILED, EventType.EVT_NODE_LEFT)
-                // A grid failure stops the grid node, never the whole process (the default may halt the JVM).
-                .setFailureHandler(new StopNodeFailureHandler())
+                .setFailureHandler(config.haltOnGridFailure
+                        ? new StopNodeOrHaltFailureHandler(true, 10_000) // a node cut off from the grid is dead: let it be restarted
+                        : new StopNodeFailureHandler())
                 // Nothing listens beyond discovery and communication: no REST, no thin-client port.
                 .setConnectorConfiguration(null)
                 .setClientConnectorConfiguration(null)
@@ -275,6 +283,13 @@ public final class GridNode implements AutoCloseable {
             ignite.close();
         } catch (RuntimeException e) {
             log.warn("grid node '{}' did not stop cleanly: {}", config.nodeName, e.toString());
+        }
+        if (tempWorkDirectory != null) {
+            try (var files = Files.walk(tempWorkDirectory)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException e) {
+                log.debug("grid work directory {} not removed: {}", tempWorkDirectory, e.toString());
+            }
         }
     }
 }

@@ -54,6 +54,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Largest request body accepted; larger ones get 413 (default: ${DEFAULT-VALUE}).")
     long maxRequestBytes;
 
+    @Option(names = "--request-timeout", defaultValue = "0", paramLabel = "SECONDS",
+            description = "Give up on a request after this long (finish reason cancelled); 0 = never (default: ${DEFAULT-VALUE}).")
+    long requestTimeoutSeconds;
+
     @Option(names = "--session-ttl", defaultValue = "3600", paramLabel = "SECONDS",
             description = "Idle time after which a session expires, unless it sets ttl_seconds (default: ${DEFAULT-VALUE}).")
     long sessionTtlSeconds;
@@ -219,7 +223,9 @@ public final class ServeCommand implements Callable<Integer> {
                 c.tlsKeystore = tlsKeystore;
                 c.tlsPassword = tlsPassword;
                 c.maxRequestBytes = maxRequestBytes;
+                c.maxThreads = maxNumSeqs + maxWaiting + 32; // every accepted request may hold a thread
                 c.sessionTtl = Duration.ofSeconds(sessionTtlSeconds);
+                c.requestTimeout = requestTimeoutSeconds > 0 ? Duration.ofSeconds(requestTimeoutSeconds) : null;
                 c.auth = auth;
                 c.plugins = enabled;
                 c.state = state;

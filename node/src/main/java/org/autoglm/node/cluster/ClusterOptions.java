@@ -78,6 +78,7 @@ public final class ClusterOptions {
             config.peers = peerList;
             config.expectedNodes = expectedNodes;
             config.failureDetection = java.time.Duration.ofMillis(failureDetectionMillis);
+            config.haltOnGridFailure = true; // a serve process cut off from its cluster exits and is restarted
             config.tls.keystore = tlsKeystore;
             config.tls.keystorePassword = tlsKeystorePassword == null ? "" : tlsKeystorePassword;
             config.tls.truststore = tlsTruststore;

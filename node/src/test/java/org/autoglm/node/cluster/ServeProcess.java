@@ -1,0 +1,116 @@
+package org.autoglm.node.cluster;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One {@code serve} process of the real jar on loopback, started and killed by the test that owns it. */
+final class ServeProcess {
+
+    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    final String name;
+    final int httpPort;
+    final List<String> command;
+    final Path log;
+    private Process process;
+
+    ServeProcess(String name, Path jar, Path model, int gridPort, String peers, int expectedNodes, Path logDir,
+                 String... extra) throws IOException {
+        this.name = name;
+        this.httpPort = freePort();
+        this.log = logDir.resolve(name + ".log");
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-Dorg.slf4j.simpleLogger.log.org.autoglm.gossip=info",
+                "-jar", jar.toString(), "serve",
+                "--model", model.toString(), "--port", Integer.toString(httpPort),
+                "--num-kv-blocks", "512", "--block-size", "4",
+                "--node-name", name, "--grid-port", Integer.toString(gridPort), "--peers", peers,
+                "--expected-nodes", Integer.toString(expectedNodes), "--grid-failure-detection", "2000"));
+        cmd.addAll(List.of(extra));
+        this.command = List.copyOf(cmd);
+    }
+
+    ServeProcess start() throws IOException {
+        Files.createDirectories(log.getParent());
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        // Three JVMs share this machine's few cores: one PyTorch thread each, or their spinning starves the grid.
+        builder.environment().put("OMP_NUM_THREADS", "1");
+        process = builder.start();
+        return this;
+    }
+
+    /** {@code kill -9}: no shutdown hook, no lease release, no goodbye to the grid. */
+    void kill() {
+        if (process != null) {
+            process.destroyForcibly();
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Graceful stop at the end of a test. */
+    void stop() {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            try {
+                if (!process.waitFor(java.time.Duration.ofSeconds(15).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + httpPort + path);
+    }
+
+    /** Status of a GET, or -1 when the node does not answer. */
+    int status(String path) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(2)).GET().build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    String get(String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(2)).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    String post(String path, String body) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(5))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
