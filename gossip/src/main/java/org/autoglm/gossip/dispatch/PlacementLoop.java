@@ -42,6 +42,8 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     /** Orphans seen in the last sweep: re-queued by the leader only if still orphaned one sweep later. */
     private final Map<String, Boolean> orphans = new HashMap<>();
     private volatile long term = -1;
+    private List<NodeView> cachedNodes = List.of();
+    private long nodesReadAt;
     private AutoCloseable pendingWatch;
     private ScheduledFuture<?> sweep;
 
@@ -90,7 +92,17 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     }
 
     private void place(QueuedRequest request) {
-        place(request, registry.nodes());
+        place(request, nodes());
+    }
+
+    /** The registry, read at most every 100 ms: it changes once a heartbeat, placements come in bursts. */
+    private List<NodeView> nodes() {
+        long now = System.nanoTime();
+        if (nodesReadAt == 0 || now - nodesReadAt > 100_000_000L) {
+            cachedNodes = registry.nodes();
+            nodesReadAt = now;
+        }
+        return cachedNodes;
     }
 
     private void place(QueuedRequest request, List<NodeView> nodes) {
@@ -100,7 +112,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         }
         long wait = request.notBeforeMillis() - System.currentTimeMillis();
         if (wait > 0) { // backing off after a failure: come back when it may run
-            loop.schedule(() -> place(queue.get(request.id()), registry.nodes()), wait, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> place(queue.get(request.id()), nodes()), wait, TimeUnit.MILLISECONDS);
             return;
         }
         Placement.Decision decision = placement.place(request, nodes, assignedTokens);
@@ -125,7 +137,8 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             return;
         }
         try {
-            List<NodeView> nodes = registry.nodes();
+            nodesReadAt = 0; // a sweep always reads the registry afresh
+            List<NodeView> nodes = nodes();
             for (QueuedRequest request : queue.placeable(System.currentTimeMillis())) {
                 place(request, nodes);
             }
