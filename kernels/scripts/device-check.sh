@@ -52,10 +52,10 @@ JOPTS="-XX:ErrorFile=/tmp/hs_err.log -Xss4m"
 FIX=$D/fixtures
 ls -la "$JAR"
 
-step "parity fp32 (ours vs reference)" 120 parity-fp32.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
+step "parity fp32 (ours vs reference; paged attention, then dense attention for every prompt)" 120 parity-fp32.json bash -c "$JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny; $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=1 -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny"
 step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
 step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
-step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
+step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
 step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
 step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if $JAVA -jar $JAR generate --help > /dev/null 2>&1; then

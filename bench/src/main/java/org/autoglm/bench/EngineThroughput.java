@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.autoglm.models.djl.DjlBackend;
 import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.node.cli.DemoModel;
 import org.autoglm.node.engine.Completion;
 import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineOptions;
@@ -27,9 +28,10 @@ import org.autoglm.node.engine.runner.SamplerFactory;
  * (p50/p99) per concurrency. Not a test: figures go to the README.
  *
  * <pre>
- * java -cp bench/target/benchmarks.jar org.autoglm.bench.EngineThroughput MODEL_DIR
+ * java -cp bench/target/benchmarks.jar org.autoglm.bench.EngineThroughput MODEL_DIR|--demo
  *      [--concurrency 1,4,16,64] [--prompt-tokens 32] [--max-tokens 32] [--requests-per-client 2]
  * </pre>
+ * {@code --demo} runs the node's built-in demo model (written on first use, as {@code serve} does).
  * A glm-edge-1.5b-shaped random checkpoint: {@code org.autoglm.models.djl.DecodeBenchmark --write-glm-edge-1.5b DIR}.
  */
 public final class EngineThroughput {
@@ -43,12 +45,12 @@ public final class EngineThroughput {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length == 0 || args[0].startsWith("-")) {
-            System.err.println("usage: EngineThroughput MODEL_DIR [--concurrency 1,4,16,64] [--prompt-tokens 32] "
+        if (args.length == 0 || (args[0].startsWith("-") && !args[0].equals("--demo"))) {
+            System.err.println("usage: EngineThroughput MODEL_DIR|--demo [--concurrency 1,4,16,64] [--prompt-tokens 32] "
                     + "[--max-tokens 32] [--requests-per-client 2]");
             System.exit(2);
         }
-        Path modelDir = Path.of(args[0]);
+        Path modelDir = args[0].equals("--demo") ? DemoModel.ensure(DemoModel.defaultDir()) : Path.of(args[0]);
         int[] concurrency = {1, 4, 16, 64};
         int promptTokens = 32;
         int maxTokens = 32;
@@ -118,6 +120,7 @@ public final class EngineThroughput {
         private final SplittableRandom random;
         private final int promptTokens;
         private final int maxTokens;
+        private final int vocab;
         private int remaining;
         private final AtomicInteger ids;
         private final AtomicInteger generated;
@@ -133,6 +136,7 @@ public final class EngineThroughput {
             this.random = random;
             this.promptTokens = promptTokens;
             this.maxTokens = maxTokens;
+            this.vocab = engine.vocabSize();
             this.remaining = requests;
             this.ids = ids;
             this.generated = generated;
@@ -143,7 +147,7 @@ public final class EngineThroughput {
 
         void next() throws RequestRejectedException {
             if (remaining-- == 0) return;
-            int vocab = 600; // ids every GLM vocabulary has; the text does not matter with ignore_eos
+            // Any ids of the vocabulary: the text does not matter with ignore_eos.
             int[] prompt = random.ints(promptTokens, 0, vocab).toArray();
             SamplingParams params = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, maxTokens, List.of(), true, -1);
             submitted = System.nanoTime();

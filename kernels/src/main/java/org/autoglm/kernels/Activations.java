@@ -25,20 +25,22 @@ final class Activations {
     final long logits;     // [seqs, vocab] fp32
     final long partAcc;    // [seqs * heads * MAX_SPLITS, headDim] fp32: split-K partials (decode)
     final long partMl;     // [seqs * heads * MAX_SPLITS, 2] fp32
+    final long dense;      // scratch of dense causal attention for up to maxTokens tokens (0 bytes when unused)
     final long bytes;
 
-    static Activations allocate(CudaDevice device, GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
-        long bytes = layout(c, elementBytes, maxTokens, maxSeqs)[11];
+    static Activations allocate(CudaDevice device, GlmConfig c, int elementBytes, int maxTokens, int maxSeqs,
+            boolean dense) {
+        long bytes = estimate(c, elementBytes, maxTokens, maxSeqs, dense);
         DeviceBuffer b = device.allocate(bytes, "activation buffers for " + maxTokens + " tokens");
-        return new Activations(b.address(), c, elementBytes, maxTokens, maxSeqs);
+        return new Activations(b.address(), c, elementBytes, maxTokens, maxSeqs, dense);
     }
 
     /** The buffers at device address {@code base}, which holds {@code bytes(...)} bytes. */
-    Activations(long base, GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
+    Activations(long base, GlmConfig c, int elementBytes, int maxTokens, int maxSeqs, boolean dense) {
         this.maxTokens = maxTokens;
         this.maxSeqs = maxSeqs;
-        long[] offsets = layout(c, elementBytes, maxTokens, maxSeqs);
-        this.bytes = offsets[11];
+        long[] offsets = layout(c, elementBytes, maxTokens, maxSeqs, dense);
+        this.bytes = offsets[12];
         residual = base + offsets[0];
         normed = base + offsets[1];
         qkv = base + offsets[2];
@@ -50,10 +52,11 @@ final class Activations {
         logits = base + offsets[8];
         partAcc = base + offsets[9];
         partMl = base + offsets[10];
+        this.dense = base + offsets[11];
     }
 
-    /** Byte offsets of the eleven buffers (256-aligned), then the total. */
-    static long[] layout(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
+    /** Byte offsets of the twelve buffers (256-aligned), then the total. */
+    static long[] layout(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs, boolean dense) {
         long t = maxTokens;
         long h = c.hiddenSize();
         long qkvWidth = (long) (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
@@ -63,7 +66,8 @@ final class Activations {
         long[] sizes = {
             4 * t * h, elementBytes * t * h, 4 * t * qkvWidth, elementBytes * t * attnWidth, 4 * t * h,
             4 * t * 2 * inter, elementBytes * t * inter, elementBytes * maxSeqs * h, 4L * maxSeqs * c.vocabSize(),
-            4 * partRows * c.headDim(), 4 * partRows * 2
+            4 * partRows * c.headDim(), 4 * partRows * 2,
+            dense ? ForwardKernels.denseScratchBytes(maxTokens, c.numHeads(), c.numKvHeads(), c.headDim(), elementBytes) : 0
         };
         long[] offsets = new long[sizes.length + 1];
         for (int i = 0; i < sizes.length; i++) {
@@ -73,7 +77,7 @@ final class Activations {
     }
 
     /** Bytes the buffers take, for the memory plan before allocating. */
-    static long estimate(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs) {
-        return layout(c, elementBytes, maxTokens, maxSeqs)[11];
+    static long estimate(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs, boolean dense) {
+        return layout(c, elementBytes, maxTokens, maxSeqs, dense)[12];
     }
 }

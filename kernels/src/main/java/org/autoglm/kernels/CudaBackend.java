@@ -62,9 +62,10 @@ public final class CudaBackend implements Backend {
 
     private CudaBackend(GlmConfig config, CudaConfig options, CudaDevice device, boolean bf16,
             WeightSource source) {
-        if (config.headDim() > LaunchGeometry.MAX_HEAD_DIM || config.headDim() % 2 != 0) {
-            throw new ModelLoadException("the cuda backend supports even head_dim up to " + LaunchGeometry.MAX_HEAD_DIM
-                    + "; this model has " + config.headDim());
+        if (config.headDim() > LaunchGeometry.MAX_HEAD_DIM
+                || config.headDim() % LaunchGeometry.HEAD_DIM_MULTIPLE != 0) {
+            throw new ModelLoadException("the cuda backend supports head_dim up to " + LaunchGeometry.MAX_HEAD_DIM
+                    + " in multiples of " + LaunchGeometry.HEAD_DIM_MULTIPLE + "; this model has " + config.headDim());
         }
         if (config.numHeads() % config.numKvHeads() != 0) {
             throw new ModelLoadException("num_attention_heads " + config.numHeads()
@@ -81,12 +82,14 @@ public final class CudaBackend implements Backend {
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();
         long weightBytes = WeightLayout.of(config, elementBytes).bytes();
-        long bufferBytes = Activations.estimate(config, elementBytes, options.maxBatchTokens, options.maxSeqs);
+        boolean dense = options.denseAttentionMinTokens > 0 && options.denseAttentionMinTokens <= options.maxBatchTokens;
+        long bufferBytes = Activations.estimate(config, elementBytes, options.maxBatchTokens, options.maxSeqs, dense);
         MemoryPlan.checkFits(String.format("the weights (%.2f GiB) and activation buffers (%.2f GiB)",
                 weightBytes / 1073741824.0, bufferBytes / 1073741824.0), weightBytes + bufferBytes, mem[0], mem[1],
                 options.gpuMemoryUtilization);
         this.weights = source.load(this);
-        this.activations = Activations.allocate(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs);
+        this.activations = Activations.allocate(device, config, elementBytes, options.maxBatchTokens, options.maxSeqs,
+                dense);
         this.invFreq = device.allocate(4L * Math.max(1, config.rotaryDim() / 2), "rotary frequencies");
         device.copyToDevice(invFreq.address(), inverseFrequencies(config));
     }
@@ -270,8 +273,11 @@ public final class CudaBackend implements Backend {
         int maxKeys = key != null ? key.blocksPerSeq() * kv.blockSize() : p.maxContext();
         int splits = decode ? LaunchGeometry.attentionSplits(l.workItems(), config.numKvHeads(),
                 device.multiprocessors(), maxKeys) : 1;
+        int minDense = options.denseAttentionMinTokens;
+        boolean dense = !decode && parts.size() == 1 && parts.get(0).startPosition() == 0 && minDense > 0
+                && parts.get(0).tokens().length >= minDense;
         Runnable body = () -> {
-            forward.run(l, metaDevice.address(), splits);
+            forward.run(l, metaDevice.address(), splits, dense);
             if (sample) forward.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));
         };
         if (key != null) {

@@ -27,6 +27,12 @@ public final class CudaConfig {
     public int maxModelLen = 0;
     /** Replay decode steps from CUDA graphs captured per batch-size bucket. */
     public boolean cudaGraphs = true;
+    /**
+     * A step that is one prompt from position 0 with at least this many tokens runs attention as GEMMs on tensor
+     * cores (needs heads × maxBatchTokens² × 6 bytes of scratch); 0 turns it off. Default 512, or the system property
+     * {@code autoglm.cuda.denseAttentionMinTokens}.
+     */
+    public int denseAttentionMinTokens = Integer.getInteger("autoglm.cuda.denseAttentionMinTokens", 512);
     /** Where compiled kernels are cached. */
     public Path kernelCache = KernelCompiler.defaultCacheDir();
 

@@ -15,15 +15,30 @@ interface ForwardKernels {
 
     void addRmsnorm(long x, long postWeight, long residual, long weight, long out, int rows, int hidden, float eps);
 
-    void addBias(long x, long bias, int rows, int cols);
-
-    void rope(long qkv, long positions, long invFreq, int tokens, int heads, int kvHeads, int headDim, int rotaryDim);
-
-    void kvCacheWrite(long qkv, long slots, long kCache, long vCache, int tokens, int heads, int kvHeads, int headDim);
+    /** q/k/v biases (bias may be 0), rotary embedding of q and k, and the k/v write into the cache slots. */
+    void biasRopeKvWrite(long qkv, long bias, long positions, long invFreq, long slots, long kCache, long vCache,
+            int tokens, int heads, int kvHeads, int headDim, int rotaryDim);
 
     void attention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions, long work,
             long out, long partAcc, long partMl, int workItems, int tokens, int heads, int kvHeads, int headDim,
             int blockSize, int blocksPerSeq, int splits);
+
+    /**
+     * Causal attention of one sequence that starts at position 0 (a whole prompt), on tensor cores: q kᵀ and
+     * probs v as batched GEMMs around a causal softmax. {@code scratch} holds {@link #denseScratchBytes} bytes.
+     */
+    void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads, int headDim);
+
+    /** Scratch of {@link #denseCausalAttention}: q, k, v by head, fp32 scores, probabilities. */
+    static long denseScratchBytes(int tokens, int heads, int kvHeads, int headDim, int elementBytes) {
+        long t = tokens;
+        return align((long) elementBytes * (heads + 2L * kvHeads) * t * headDim) + align(4L * heads * t * t)
+                + align((long) elementBytes * heads * t * t);
+    }
+
+    static long align(long bytes) {
+        return (bytes + 255) / 256 * 256;
+    }
 
     void siluMul(long gateUp, long out, int rows, int inter);
 

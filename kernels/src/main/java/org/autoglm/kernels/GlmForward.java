@@ -33,8 +33,11 @@ final class GlmForward {
         this.eps = (float) c.rmsNormEps();
     }
 
-    /** Logits of the layout's logit rows into {@code a.logits} ([logitRows, vocab] fp32). */
-    void run(StepLayout l, long meta, int splits) {
+    /**
+     * Logits of the layout's logit rows into {@code a.logits} ([logitRows, vocab] fp32). {@code dense}: the step is
+     * one sequence from position 0, whose attention runs as GEMMs on tensor cores.
+     */
+    void run(StepLayout l, long meta, int splits, boolean dense) {
         final int n = l.tokens();
         final int h = c.hiddenSize();
         final int inter = c.intermediateSize();
@@ -50,13 +53,13 @@ final class GlmForward {
             DeviceWeights.Layer layer = w.layer(i);
             // q, k, v = q_proj(x), k_proj(x), v_proj(x)   (one GEMM over the fused weights)
             k.linear(a.normed, layer.qkv(), a.qkv, n, h, qkvWidth);
-            if (layer.qkvBias() != 0) k.addBias(a.qkv, layer.qkvBias(), n, qkvWidth);
-            // q, k = apply_rotary_pos_emb(q, k, cos, sin)   (interleaved, partial)
-            k.rope(a.qkv, positions, invFreq, n, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
-            // past_key_values.update(k, v)
-            k.kvCacheWrite(a.qkv, slots, kv.keys(i), kv.values(i), n, c.numHeads(), c.numKvHeads(), c.headDim());
+            // q, k += bias; q, k = apply_rotary_pos_emb(q, k, cos, sin); past_key_values.update(k, v)
+            k.biasRopeKvWrite(a.qkv, layer.qkvBias(), positions, invFreq, slots, kv.keys(i), kv.values(i), n,
+                    c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
             // attn = softmax(q kᵀ * scaling + causal mask) v
-            k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
+            if (dense) {
+                k.denseCausalAttention(a.qkv, a.attn, a.dense, n, c.numHeads(), c.numKvHeads(), c.headDim());
+            } else k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
                     positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, l.workItems(), n, c.numHeads(),
                     c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
             // hidden = residual + [post_self_attn_layernorm](o_proj(attn)); x = post_attention_layernorm(hidden)

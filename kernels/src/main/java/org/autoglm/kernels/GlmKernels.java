@@ -28,8 +28,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final long stream;
     private final int sms;
 
-    private final long embeddingGather, gatherRows, addRmsnorm, addBias, rope, kvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform;
+    private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax;
+    private final int elementBytes;
 
     public GlmKernels(CudaDevice device, KernelCompiler compiler, boolean bf16) {
         this.device = device;
@@ -41,9 +42,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
-        addBias = fn("rmsnorm.cu", "add_bias");
-        rope = fn("rope.cu", "rope_interleaved");
-        kvWrite = fn("kv_cache.cu", "kv_cache_write");
+        biasRopeKvWrite = fn("rope.cu", "bias_rope_kv_write");
         attention = fn("attention.cu", "paged_attention");
         combine = fn("attention.cu", "attention_combine");
         siluMul = fn("activation.cu", "silu_mul");
@@ -51,6 +50,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         f32ToElem = fn("convert.cu", "f32_to_elem");
         bf16ToElem = fn("convert.cu", "bf16_to_elem");
         fillUniform = fn("convert.cu", "fill_uniform");
+        repackQkv = fn("attention.cu", "repack_qkv_heads");
+        causalSoftmax = fn("attention.cu", "causal_softmax");
+        elementBytes = bf16 ? 2 : 4;
         gemm = new Gemm(device, bf16);
     }
 
@@ -91,24 +93,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
-    public void addBias(long x, long bias, int rows, int cols) {
-        args.reset().ptr(x).ptr(bias).i32(rows).i32(cols)
-                .launch(addBias, "add_bias", strideBlocks((long) rows * cols, 256, sms), 1, 1, 256, 0, stream);
-    }
-
-    @Override
-    public void rope(long qkv, long positions, long invFreq, int tokens, int heads, int kvHeads, int headDim,
-            int rotaryDim) {
-        args.reset().ptr(qkv).ptr(positions).ptr(invFreq).i32(heads).i32(kvHeads).i32(headDim).i32(rotaryDim)
-                .launch(rope, "rope_interleaved", tokens, 1, 1, rowThreads((heads + kvHeads) * rotaryDim / 2 * 4),
-                        0, stream);
-    }
-
-    @Override
-    public void kvCacheWrite(long qkv, long slots, long kCache, long vCache, int tokens, int heads, int kvHeads,
-            int headDim) {
-        args.reset().ptr(qkv).ptr(slots).ptr(kCache).ptr(vCache).i32(heads).i32(kvHeads).i32(headDim)
-                .launch(kvWrite, "kv_cache_write", tokens, 1, 1, rowThreads(kvHeads * headDim), 0, stream);
+    public void biasRopeKvWrite(long qkv, long bias, long positions, long invFreq, long slots, long kCache,
+            long vCache, int tokens, int heads, int kvHeads, int headDim, int rotaryDim) {
+        args.reset().ptr(qkv).ptr(bias).ptr(positions).ptr(invFreq).ptr(slots).ptr(kCache).ptr(vCache).i32(heads)
+                .i32(kvHeads).i32(headDim).i32(rotaryDim)
+                .launch(biasRopeKvWrite, "bias_rope_kv_write", tokens, 1, 1,
+                        rowThreads((heads + 2 * kvHeads) * headDim * 2), 0, stream);
     }
 
     /** Paged attention; with {@code splits > 1} it writes partials and the combine kernel produces {@code out}. */
@@ -126,6 +116,32 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             args.reset().ptr(partAcc).ptr(partMl).ptr(out).i32(splits).i32(headDim)
                     .launch(combine, "attention_combine", tokens * heads, 1, 1, Math.min(128, (headDim + 31) / 32 * 32),
                             0, stream);
+        }
+    }
+
+    @Override
+    public void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads,
+            int headDim) {
+        long eb = elementBytes;
+        long t = tokens;
+        int group = heads / kvHeads;
+        long q = scratch;
+        long k = q + eb * heads * t * headDim;
+        long v = k + eb * kvHeads * t * headDim;
+        long scores = scratch + ForwardKernels.align(eb * (heads + 2L * kvHeads) * t * headDim);
+        long probs = scores + ForwardKernels.align(4L * heads * t * t);
+        long n = t * (heads + 2L * kvHeads) * headDim;
+        args.reset().ptr(qkv).ptr(q).ptr(k).ptr(v).i32(tokens).i32(heads).i32(kvHeads).i32(headDim)
+                .launch(repackQkv, "repack_qkv_heads", strideBlocks(n, 256, sms), 1, 1, 256, 0, stream);
+        for (int g = 0; g < kvHeads; g++) {
+            gemm.scores(q + eb * g * group * t * headDim, k + eb * g * t * headDim, scores + 4L * g * group * t * t,
+                    tokens, headDim, group);
+        }
+        args.reset().ptr(scores).ptr(probs).i32(tokens).f32((float) (1.0 / Math.sqrt(headDim)))
+                .launch(causalSoftmax, "causal_softmax", heads * tokens, 1, 1, rowThreads(tokens), 0, stream);
+        for (int g = 0; g < kvHeads; g++) {
+            gemm.weightedValues(probs + eb * g * group * t * t, v + eb * g * t * headDim, out + eb * g * group * headDim,
+                    tokens, headDim, group, heads * headDim);
         }
     }
 

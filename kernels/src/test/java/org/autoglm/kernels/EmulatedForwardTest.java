@@ -49,7 +49,8 @@ class EmulatedForwardTest {
                 for (int i = 0; i < data.length; i++) k.setF(weights + e.offset(), i, data[i]);
             }
         }
-        a = new Activations(k.alloc(Activations.layout(c, 4, MAX_TOKENS, MAX_SEQS)[11]), c, 4, MAX_TOKENS, MAX_SEQS);
+        a = new Activations(k.alloc(Activations.estimate(c, 4, MAX_TOKENS, MAX_SEQS, false)), c, 4, MAX_TOKENS,
+                MAX_SEQS, false);
         int blocks = MAX_SEQS * BLOCKS_PER_SEQ;
         KvCache kv = new KvCache(k.alloc(KvCache.bytes(c, blocks, BLOCK, 4)), c, blocks, BLOCK, 4);
         float[] inv = CudaBackend.inverseFrequencies(c);
@@ -60,9 +61,13 @@ class EmulatedForwardTest {
     }
 
     private float[][] run(PackedStep p, int splits) {
+        return run(p, splits, false);
+    }
+
+    private float[][] run(PackedStep p, int splits, boolean dense) {
         StepLayout l = p.layout();
         for (int i = 0; i < l.totalInts(); i++) k.setI(meta, i, p.data()[i]);
-        forward.run(l, meta, splits);
+        forward.run(l, meta, splits, dense);
         float[][] out = new float[l.logitRows()][c.vocabSize()];
         for (int r = 0; r < l.logitRows(); r++) {
             for (int v = 0; v < c.vocabSize(); v++) out[r][v] = k.f(a.logits, (long) r * c.vocabSize() + v);
@@ -100,6 +105,23 @@ class EmulatedForwardTest {
         for (int s = 0; s < cases.size(); s++) {
             assertThat(maxDiff(logits[s], cases.get(s).get("last_logits"))).as("case %d", s).isLessThan(1e-4);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void aWholePromptThroughDenseAttentionGivesTheReferenceAndFillsTheCacheForDecode(String model) throws IOException {
+        load(model);
+        int group = c.numHeads() / c.numKvHeads();
+        int[] p = prompt(2);
+        float[][] logits = run(StepPacker.pack(List.of(new SequenceChunk(2, p, 0, table(2), true)), BLOCK, group), 1,
+                true);
+        assertThat(maxDiff(logits[0], cases.get(2).get("last_logits"))).isLessThan(1e-4);
+        // the KV written during the dense prefill serves the paged decode that follows
+        int next = argmax(logits[0]);
+        SequenceChunk step = new SequenceChunk(2, new int[] {next}, p.length, table(2), true);
+        int second = argmax(run(StepPacker.pack(List.of(step), BLOCK, group), 2)[0]);
+        assertThat(new int[] {next, second}).containsExactly(cases.get(2).get("greedy_ids").get(0).asInt(),
+                cases.get(2).get("greedy_ids").get(1).asInt());
     }
 
     @ParameterizedTest

@@ -101,40 +101,37 @@ final class EmulatedKernels implements ForwardKernels {
     }
 
     @Override
-    public void addBias(long x, long bias, int rows, int cols) {
-        for (long i = 0; i < (long) rows * cols; i++) setF(x, i, f(x, i) + f(bias, i % cols));
-    }
-
-    @Override
-    public void rope(long qkv, long positions, long invFreq, int tokens, int heads, int kvHeads, int headDim,
-            int rotaryDim) {
-        int half = rotaryDim / 2;
+    public void biasRopeKvWrite(long qkv, long bias, long positions, long invFreq, long slots, long kCache,
+            long vCache, int tokens, int heads, int kvHeads, int headDim, int rotaryDim) {
+        int width = (heads + 2 * kvHeads) * headDim;
+        long kvWidth = (long) kvHeads * headDim;
         for (int t = 0; t < tokens; t++) {
             float pos = i(positions, t);
-            long row = (long) t * (heads + 2 * kvHeads) * headDim;
-            for (int p = 0; p < (heads + kvHeads) * half; p++) {
-                int head = p / half, i = p - head * half;
-                float angle = pos * f(invFreq, i);
-                float s = (float) Math.sin(angle), c = (float) Math.cos(angle);
-                long x = row + (long) head * headDim + 2L * i;
-                float x0 = f(qkv, x), x1 = f(qkv, x + 1);
-                setF(qkv, x, x0 * c - x1 * s);
-                setF(qkv, x + 1, x1 * c + x0 * s);
-            }
-        }
-    }
-
-    @Override
-    public void kvCacheWrite(long qkv, long slots, long kCache, long vCache, int tokens, int heads, int kvHeads,
-            int headDim) {
-        int width = kvHeads * headDim;
-        for (int t = 0; t < tokens; t++) {
             int slot = i(slots, t);
-            if (slot < 0) continue;
-            long k = (long) t * (heads + 2 * kvHeads) * headDim + (long) heads * headDim;
-            for (int c = 0; c < width; c++) {
-                setF(kCache, (long) slot * width + c, f(qkv, k + c));
-                setF(vCache, (long) slot * width + c, f(qkv, k + width + c));
+            long row = (long) t * width;
+            for (int p = 0; p < width / 2; p++) {
+                int c = 2 * p, head = c / headDim, d = c - head * headDim;
+                float x0 = f(qkv, row + c), x1 = f(qkv, row + c + 1);
+                if (bias != 0) {
+                    x0 += f(bias, c);
+                    x1 += f(bias, c + 1);
+                }
+                if (head < heads + kvHeads && d < rotaryDim) {
+                    float angle = pos * f(invFreq, d / 2);
+                    float s = (float) Math.sin(angle), co = (float) Math.cos(angle);
+                    float r0 = x0 * co - x1 * s, r1 = x1 * co + x0 * s;
+                    x0 = r0;
+                    x1 = r1;
+                }
+                setF(qkv, row + c, x0);
+                setF(qkv, row + c + 1, x1);
+                if (slot >= 0 && head >= heads) {
+                    boolean isK = head < heads + kvHeads;
+                    long at = slot * kvWidth + (long) (head - heads - (isK ? 0 : kvHeads)) * headDim + d;
+                    long dst = isK ? kCache : vCache;
+                    setF(dst, at, x0);
+                    setF(dst, at + 1, x1);
+                }
             }
         }
     }
@@ -277,6 +274,40 @@ final class EmulatedKernels implements ForwardKernels {
                 if (numSplits > 1) {
                     setF(partMl, 2 * (row * numSplits + split), m[j]);
                     setF(partMl, 2 * (row * numSplits + split) + 1, l[j]);
+                }
+            }
+        }
+    }
+
+    /** The dense path's math (repack, batched q kᵀ, causal softmax, batched probs v) on the host. */
+    @Override
+    public void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads,
+            int headDim) {
+        int width = (heads + 2 * kvHeads) * headDim;
+        int group = heads / kvHeads;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        for (int h = 0; h < heads; h++) {
+            int kOff = (heads + h / group) * headDim;
+            int vOff = (heads + kvHeads + h / group) * headDim;
+            for (int q = 0; q < tokens; q++) {
+                float[] s = new float[q + 1];
+                float mx = Float.NEGATIVE_INFINITY;
+                for (int key = 0; key <= q; key++) {
+                    float dot = 0;
+                    for (int d = 0; d < headDim; d++) {
+                        dot += f(qkv, (long) q * width + h * headDim + d) * f(qkv, (long) key * width + kOff + d);
+                    }
+                    s[key] = dot * scale;
+                    mx = Math.max(mx, s[key]);
+                }
+                float sum = 0;
+                for (int key = 0; key <= q; key++) sum += (float) Math.exp(s[key] - mx);
+                for (int d = 0; d < headDim; d++) {
+                    float o = 0;
+                    for (int key = 0; key <= q; key++) {
+                        o += (float) Math.exp(s[key] - mx) / sum * f(qkv, (long) key * width + vOff + d);
+                    }
+                    setF(out, (long) q * heads * headDim + h * headDim + d, o);
                 }
             }
         }

@@ -19,8 +19,9 @@ import org.autoglm.models.sampling.SamplingParams;
  * Checks the CUDA backend against a fixture's reference (HF transformers, fp32): all prompts prefilled in one
  * packed launch (last-position logits), the prompts fed token by token through decode steps (top-5 logits at
  * every position: split-K attention and graphs over growing contexts), the prompts in chunks of 7 (chunked
- * prefill over a cached prefix), and 24 greedy tokens both with host argmax over returned logits and with GPU
- * sampling. Prints one JSON object per model.
+ * prefill over a cached prefix), each prompt alone (dense tensor-core attention when
+ * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length), 24 greedy tokens both with host argmax over
+ * returned logits and with GPU sampling, and seeded top-k / top-p sampling. Prints one JSON object per model.
  *
  * <p>{@code java -cp autoglm-node-cuda.jar org.autoglm.kernels.check.ReferenceParity FIXTURES_DIR [fp32|bf16] MODEL...}
  */
@@ -128,10 +129,19 @@ public final class ReferenceParity {
             }
             out.put("chunked_prefill_max_abs_diff", chunkedDiff);
 
-            // 6. GPU sampling (temperature 0.8, top-k 5, top-p 0.9, fixed seed): a top-5 token, the same twice
+            // 6. each prompt alone from position 0 (the dense tensor-core attention path when long enough)
+            double singleDiff = 0;
+            for (int s = 0; s < n; s++) {
+                float[][] l = b.forward(List.of(new SequenceChunk(s, prompts.get(s), 0, tables[s], true)));
+                singleDiff = Math.max(singleDiff, maxDiff(l[0], lastLogits.get(s)));
+            }
+            out.put("single_prefill_max_abs_diff", singleDiff);
+            out.put("dense_attention_min_tokens", Integer.getInteger("autoglm.cuda.denseAttentionMinTokens", 512));
+
+            // 7. GPU sampling (temperature 0.8, top-k 5, top-p 0.9, fixed seed): a top-5 token, the same twice
             out.put("sampling_top_k_reproducible", samplingBehaves(b, chunks, ref));
 
-            double worst = Math.max(prefillDiff, Math.max(top5Diff, chunkedDiff));
+            double worst = Math.max(Math.max(prefillDiff, singleDiff), Math.max(top5Diff, chunkedDiff));
             boolean pass = worst < 1e-3 && Boolean.TRUE.equals(out.get("greedy_host_exact"))
                     && Boolean.TRUE.equals(out.get("greedy_gpu_exact"))
                     && Boolean.TRUE.equals(out.get("sampling_top_k_reproducible"));

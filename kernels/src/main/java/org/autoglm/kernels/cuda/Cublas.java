@@ -60,4 +60,7 @@ public final class Cublas {
     public static native int cublasGemmEx(long handle, int transa, int transb, int m, int n, int k, Pointer alpha,
             long a, int aType, int lda, long b, int bType, int ldb, Pointer beta, long c, int cType, int ldc,
             int computeType, int algo);
+    public static native int cublasGemmStridedBatchedEx(long handle, int transa, int transb, int m, int n, int k,
+            Pointer alpha, long a, int aType, int lda, long strideA, long b, int bType, int ldb, long strideB,
+            Pointer beta, long c, int cType, int ldc, long strideC, int batchCount, int computeType, int algo);
 }

@@ -43,6 +43,29 @@ public final class Gemm implements AutoCloseable {
         }
     }
 
+    /**
+     * Causal attention scores of one sequence, for the query heads {@code heads} sharing one KV head (GQA): for each
+     * head h, {@code scores[h][q][k] = Σ_d q[h][q][d] · k[k][d]}, all tokens × tokens (row-major, fp32). q is
+     * [heads, tokens, d] and k [tokens, d], both in the input type.
+     */
+    public void scores(long q, long k, long scores, int tokens, int headDim, int heads) {
+        int status = Cublas.cublasGemmStridedBatchedEx(handle, Cublas.OP_T, Cublas.OP_N, tokens, tokens, headDim, one,
+                k, inputType, headDim, 0, q, inputType, headDim, (long) tokens * headDim, zero, scores,
+                Cublas.CUDA_R_32F, tokens, (long) tokens * tokens, heads, computeType, Cublas.GEMM_DEFAULT);
+        if (status != 0) Cublas.check(status, "cublasGemmStridedBatchedEx(scores, " + tokens + " tokens)");
+    }
+
+    /**
+     * {@code out[q][h * headDim + d] = Σ_k probs[h][q][k] · v[k][d]} for {@code heads} query heads sharing v
+     * ([tokens, d]); probs [heads, tokens, tokens] and out (row stride {@code outStride} elements) in the input type.
+     */
+    public void weightedValues(long probs, long v, long out, int tokens, int headDim, int heads, int outStride) {
+        int status = Cublas.cublasGemmStridedBatchedEx(handle, Cublas.OP_N, Cublas.OP_N, headDim, tokens, tokens, one,
+                v, inputType, headDim, 0, probs, inputType, tokens, (long) tokens * tokens, zero, out, inputType,
+                outStride, headDim, heads, computeType, Cublas.GEMM_DEFAULT);
+        if (status != 0) Cublas.check(status, "cublasGemmStridedBatchedEx(values, " + tokens + " tokens)");
+    }
+
     @Override
     public void close() {
         Cublas.cublasDestroy_v2(handle);

@@ -17,7 +17,7 @@ public final class KernelSources {
 
     /** Every kernel source; each becomes one module. */
     public static final List<String> SOURCES = List.of(
-            "embedding.cu", "rmsnorm.cu", "rope.cu", "kv_cache.cu", "attention.cu", "activation.cu", "sampling.cu",
+            "embedding.cu", "rmsnorm.cu", "rope.cu", "attention.cu", "activation.cu", "sampling.cu",
             "convert.cu");
 
     private static final String DIR = "/org/autoglm/kernels/cuda/";

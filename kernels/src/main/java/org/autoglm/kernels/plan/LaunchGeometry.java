@@ -16,7 +16,6 @@ public final class LaunchGeometry {
     /** Most key splits of one sequence in split-K decode. */
     public static final int MAX_SPLITS = 16;
     public static final int SAMPLING_THREADS = 1024;
-
     private LaunchGeometry() {}
 
     /** Threads for a one-row-per-block kernel over {@code width} elements: ~4 elements each, 32..1024. */
@@ -36,9 +35,15 @@ public final class LaunchGeometry {
         return (tokens * group + ATTENTION_ROWS - 1) / ATTENTION_ROWS;
     }
 
+    /** Floats of padding per K-tile row in paged_attention (keeps float4 reads aligned and conflict-free). */
+    public static final int ATTENTION_K_PAD = 4;
+    /** head_dim must be a multiple of this: the attention kernel loads the cache 16 bytes (8 bf16) at a time. */
+    public static final int HEAD_DIM_MULTIPLE = 8;
+
     /** Dynamic shared memory of paged_attention: K tile (padded), V tile, Q tile, all fp32. */
     public static int attentionSharedBytes(int headDim) {
-        return 4 * (ATTENTION_KEYS * (headDim + 1) + ATTENTION_KEYS * headDim + ATTENTION_ROWS * headDim);
+        return 4 * (ATTENTION_KEYS * (headDim + ATTENTION_K_PAD) + ATTENTION_KEYS * headDim
+                + ATTENTION_ROWS * headDim);
     }
 
     /**

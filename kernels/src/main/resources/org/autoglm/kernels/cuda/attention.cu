@@ -16,9 +16,10 @@
 #define ROWS (WARPS * ROWS_PER_WARP)
 #define KEYS 32
 #define DIMS_PER_LANE 4   // head_dim <= 128
+#define KPAD 4            // K tile row padding: rows stay 16-byte aligned and lane j's float4 reads hit distinct banks
 
 // grid: (work items, num_kv_heads, num_splits); block: 128 threads;
-// dynamic shared memory: (KEYS * (head_dim + 1) + KEYS * head_dim + ROWS * head_dim) floats.
+// dynamic shared memory: (KEYS * (head_dim + KPAD) + KEYS * head_dim + ROWS * head_dim) floats.
 // work[2w] = sequence, work[2w + 1] = tile index within that sequence's rows (row f = token * group + head).
 extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
         const float* qkv, const elem_t* k_cache, const elem_t* v_cache,
@@ -26,10 +27,11 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
         elem_t* out, float* part_acc, float* part_ml,
         int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq,
         int num_splits, float scale) {
-    extern __shared__ float smem[];
+    extern __shared__ float4 smem4[];   // float4: 16-byte aligned for the vector reads below
+    float* smem = reinterpret_cast<float*>(smem4);
     const int D = head_dim;
-    float* k_tile = smem;                       // KEYS x (D + 1): padded so lane j reads row j without conflicts
-    float* v_tile = k_tile + KEYS * (D + 1);    // KEYS x D
+    float* k_tile = smem;                       // KEYS x (D + KPAD)
+    float* v_tile = k_tile + KEYS * (D + KPAD); // KEYS x D
     float* q_tile = v_tile + KEYS * D;          // ROWS x D
 
     const int group = num_heads / num_kv_heads;
@@ -74,17 +76,22 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
 
     for (int k0 = k_begin; k0 < k_end; k0 += KEYS) {
         __syncthreads();   // the previous tile (and, first time round, q_tile) is complete
-        for (int i = threadIdx.x; i < KEYS * D; i += blockDim.x) {
-            const int j = i / D, d = i - j * D, pos = k0 + j;
-            float kv = 0.f, vv = 0.f;
+        const int vecs_per_key = D / VEC;
+        for (int i = threadIdx.x; i < KEYS * vecs_per_key; i += blockDim.x) {
+            const int j = i / vecs_per_key, d = (i - j * vecs_per_key) * VEC, pos = k0 + j;
+            float kv[VEC], vv[VEC];
             if (pos < k_end) {
                 const long long slot = (long long) table[pos / block_size] * block_size + pos % block_size;
                 const long long off = (slot * num_kv_heads + kv_head) * D + d;
-                kv = to_float(k_cache[off]);
-                vv = to_float(v_cache[off]);
+                load16(k_cache + off, kv);
+                load16(v_cache + off, vv);
+            } else {
+                for (int e = 0; e < VEC; e++) kv[e] = vv[e] = 0.f;
             }
-            k_tile[j * (D + 1) + d] = kv;
-            v_tile[j * D + d] = vv;
+            for (int e = 0; e < VEC; e++) {
+                k_tile[j * (D + KPAD) + d + e] = kv[e];
+                v_tile[j * D + d + e] = vv[e];
+            }
         }
         __syncthreads();
 
@@ -92,11 +99,17 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
         const int key = k0 + lane;
         float s[ROWS_PER_WARP];
         for (int j = 0; j < ROWS_PER_WARP; j++) s[j] = 0.f;
-        const float* krow = k_tile + lane * (D + 1);
+        const float* krow = k_tile + lane * (D + KPAD);
         const float* qrows = q_tile + warp * ROWS_PER_WARP * D;
-        for (int d = 0; d < D; d++) {
-            const float kd = krow[d];
-            for (int j = 0; j < ROWS_PER_WARP; j++) s[j] += qrows[j * D + d] * kd;
+        for (int d = 0; d < D; d += 4) {
+            const float4 k4 = *reinterpret_cast<const float4*>(krow + d);
+            for (int j = 0; j < ROWS_PER_WARP; j++) {
+                const float4 q4 = *reinterpret_cast<const float4*>(qrows + j * D + d);
+                s[j] += q4.x * k4.x;
+                s[j] += q4.y * k4.y;
+                s[j] += q4.z * k4.z;
+                s[j] += q4.w * k4.w;
+            }
         }
 
         float p[ROWS_PER_WARP];
@@ -166,5 +179,48 @@ extern "C" __global__ void attention_combine(const float* part_acc, const float*
             if (ml[2 * s + 1] > 0.f) o += expf(ml[2 * s] - m) * part_acc[(row * num_splits + s) * head_dim + d];
         }
         out[row * head_dim + d] = from_float(o * inv);
+    }
+}
+
+// ---- Dense causal attention for one long prompt on tensor cores (the GEMMs run in cuBLAS) ----
+// For a single sequence starting at position 0, scores = q kᵀ per head (cuBLAS, batched), then this softmax, then
+// probs v (cuBLAS): the quadratic work runs on tensor cores instead of CUDA cores.
+
+// qkv rows [tokens, (heads + 2 kv_heads) * D] -> q [heads, tokens, D], k and v [kv_heads, tokens, D].
+extern "C" __global__ void repack_qkv_heads(const float* qkv, elem_t* q, elem_t* k, elem_t* v, int tokens,
+                                           int num_heads, int num_kv_heads, int head_dim) {
+    const int width = (num_heads + 2 * num_kv_heads) * head_dim;
+    const long long n = (long long) tokens * width;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        const int t = (int) (i / width), c = (int) (i - (long long) t * width);
+        const int head = c / head_dim, d = c - head * head_dim;
+        const elem_t x = from_float(qkv[i]);
+        if (head < num_heads) {
+            q[((long long) head * tokens + t) * head_dim + d] = x;
+        } else if (head < num_heads + num_kv_heads) {
+            k[((long long) (head - num_heads) * tokens + t) * head_dim + d] = x;
+        } else {
+            v[((long long) (head - num_heads - num_kv_heads) * tokens + t) * head_dim + d] = x;
+        }
+    }
+}
+
+// Row r = (head, query q) of scores [heads * tokens, tokens]: probs = softmax(scores * scale) over keys 0..q, zero
+// after q. grid: heads * tokens; block: up to 1024 threads.
+extern "C" __global__ void causal_softmax(const float* scores, elem_t* probs, int tokens, float scale) {
+    __shared__ float scratch[32];
+    const long long row = blockIdx.x;
+    const int q = (int) (row % tokens);
+    const float* s = scores + row * tokens;
+    elem_t* p = probs + row * tokens;
+    float mx = NEG_INF;
+    for (int k = threadIdx.x; k <= q; k += blockDim.x) mx = fmaxf(mx, s[k] * scale);
+    mx = block_max(mx, scratch);
+    float sum = 0.f;
+    for (int k = threadIdx.x; k <= q; k += blockDim.x) sum += expf(s[k] * scale - mx);
+    sum = block_sum(sum, scratch);
+    const float inv = 1.f / sum;
+    for (int k = threadIdx.x; k < tokens; k += blockDim.x) {
+        p[k] = from_float(k <= q ? expf(s[k] * scale - mx) * inv : 0.f);
     }
 }

@@ -22,6 +22,14 @@ __device__ __forceinline__ elem_t from_float(float f) { return f; }
 #endif
 
 #define WARP 32
+#define VEC (16 / (int) sizeof(elem_t))   // elements per 16-byte load
+
+// 16 bytes (VEC elements, 16-byte aligned) as floats.
+__device__ __forceinline__ void load16(const elem_t* src, float* dst) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(src);
+    const elem_t* e = reinterpret_cast<const elem_t*>(&raw);
+    for (int i = 0; i < VEC; i++) dst[i] = to_float(e[i]);
+}
 
 // NVRTC has no min/max overloads for int without the runtime headers: our own.
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }

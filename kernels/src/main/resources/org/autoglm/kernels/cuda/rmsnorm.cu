@@ -37,11 +37,3 @@ extern "C" __global__ void add_rmsnorm(const float* x, const elem_t* post_weight
         out[base + i] = from_float(to_float(weight[i]) * (row[i] * scale));
     }
 }
-
-// x[r, c] += bias[c] for the q/k/v biases of the fused qkv projection. grid-stride over rows * cols.
-extern "C" __global__ void add_bias(float* x, const elem_t* bias, int rows, int cols) {
-    long long n = (long long) rows * cols;
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        x[i] += to_float(bias[i % cols]);
-    }
-}

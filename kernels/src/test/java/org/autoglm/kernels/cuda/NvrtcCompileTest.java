@@ -58,7 +58,7 @@ class NvrtcCompileTest {
         assumeTrue(nvrtcPresent, "libnvrtc not found");
         byte[] ptx = new KernelCompiler(cache).compile("rope.cu", true, 990);
         String text = new String(ptx, java.nio.charset.StandardCharsets.US_ASCII);
-        assertThat(text).contains(".target sm_").contains("rope_interleaved");
+        assertThat(text).contains(".target sm_").contains("bias_rope_kv_write");
         assertThat(ptx[ptx.length - 1]).isZero();   // NUL-terminated for cuModuleLoadData
     }
 

@@ -18,7 +18,7 @@ import org.autoglm.models.weights.RandomCheckpointWriter;
  * not a test.
  *
  * <pre>
- * java -cp ... org.autoglm.models.djl.DecodeBenchmark MODEL_DIR [promptTokens=128] [decodeTokens=16] [batch=8]
+ * java -cp ... org.autoglm.models.djl.DecodeBenchmark MODEL_DIR [promptTokens=128] [decodeTokens=16] [batch=8] [threads=1]
  * java -cp ... org.autoglm.models.djl.DecodeBenchmark --write-glm-edge-1.5b DIR [F32|BF16]
  * </pre>
  */
@@ -32,7 +32,10 @@ public final class DecodeBenchmark {
      * @param streamingLimit      decode tokens/s if weights streamed at {@code cores * 10 GB/s}
      */
     public record Result(String model, double loadSeconds, int promptTokens, double prefillTokensPerSecond,
-                         int decodeTokens, double decodeTokensPerSecond, int batch, double batchStepsPerSecond,
+                         double prefillTokensPerCpuSecond,
+                         int decodeTokens, double decodeTokensPerSecond, double bestDecodeTokensPerSecond,
+                         double decodeCpuSecondsPerToken,
+                         int batch, double batchStepsPerSecond,
                          long peakRssBytes, long weightBytesPerToken, int cores, double streamingLimit) {
 
         /** Achieved decode speed as a share of the weight-streaming limit. */
@@ -43,10 +46,12 @@ public final class DecodeBenchmark {
         @Override
         public String toString() {
             return String.format(
-                    "%s: load %.1f s | prefill %d tokens: %.1f tok/s | decode: %.2f tok/s | batch %d decode: %.2f"
+                    "%s: load %.1f s | prefill %d tokens: %.1f tok/s (%.1f per CPU s) | decode: %.2f tok/s (best step %.2f, %.2f CPU s/token) | batch %d decode: %.2f"
                             + " steps/s (%.1f tok/s) | peak RSS %.2f GiB | %.2f GB weights/token, limit %.2f tok/s"
                             + " at %d x 10 GB/s -> %.0f%% of limit",
-                    model, loadSeconds, promptTokens, prefillTokensPerSecond, decodeTokensPerSecond, batch,
+                    model, loadSeconds, promptTokens, prefillTokensPerSecond, prefillTokensPerCpuSecond,
+                    decodeTokensPerSecond,
+                    bestDecodeTokensPerSecond, decodeCpuSecondsPerToken, batch,
                     batchStepsPerSecond, batchStepsPerSecond * batch, peakRssBytes / (double) (1L << 30),
                     weightBytesPerToken / 1e9, streamingLimit, cores, 100 * streamingEfficiency());
         }
@@ -57,8 +62,13 @@ public final class DecodeBenchmark {
     private DecodeBenchmark() {}
 
     public static Result run(Path modelDir, int promptTokens, int decodeTokens, int batch) {
+        return run(modelDir, promptTokens, decodeTokens, batch, DjlBackend.Options.defaults());
+    }
+
+    public static Result run(Path modelDir, int promptTokens, int decodeTokens, int batch,
+                             DjlBackend.Options options) {
         long loadStart = System.nanoTime();
-        try (DjlBackend backend = DjlBackend.load(modelDir)) {
+        try (DjlBackend backend = DjlBackend.load(modelDir, options)) {
             double loadSeconds = seconds(loadStart);
             GlmConfig config = backend.config();
             int maxLength = promptTokens + decodeTokens + 2;
@@ -71,17 +81,24 @@ public final class DecodeBenchmark {
             int[] table = blockTable(0, blocksPerSequence);
             backend.forward(List.of(new SequenceChunk(0, new int[] {prompt[0]}, 0, table, true)));
             long start = System.nanoTime();
+            long prefillCpuStart = processCpuNanos();
             float[] logits = backend.forward(List.of(new SequenceChunk(0, prompt, 0, table, true)))[0];
             double prefill = promptTokens / seconds(start);
+            double prefillPerCpuSecond = promptTokens / ((processCpuNanos() - prefillCpuStart) / 1e9);
 
-            // single-sequence decode, greedy
+            // single-sequence decode, greedy; the fastest step shows the speed without interference
             int position = promptTokens;
             start = System.nanoTime();
+            long cpuStart = processCpuNanos();
+            double fastestStep = Double.MAX_VALUE;
             for (int i = 0; i < decodeTokens; i++) {
                 int next = argmax(logits);
+                long stepStart = System.nanoTime();
                 logits = backend.forward(List.of(new SequenceChunk(0, new int[] {next}, position++, table, true)))[0];
+                fastestStep = Math.min(fastestStep, seconds(stepStart));
             }
             double decode = decodeTokens / seconds(start);
+            double decodeCpuSecondsPerToken = (processCpuNanos() - cpuStart) / 1e9 / decodeTokens;
 
             // batched decode: `batch` sequences of 1-token prompts, a few steps each
             List<int[]> tables = new ArrayList<>();
@@ -103,8 +120,9 @@ public final class DecodeBenchmark {
             long bytesPerToken = decodeWeightBytes(config);
             int cores = Runtime.getRuntime().availableProcessors();
             double limit = cores * BYTES_PER_SECOND_PER_CORE / bytesPerToken;
-            return new Result(modelDir.getFileName().toString(), loadSeconds, promptTokens, prefill, decodeTokens,
-                    decode, batch, batchSteps, peakRssBytes(), bytesPerToken, cores, limit);
+            return new Result(modelDir.getFileName().toString(), loadSeconds, promptTokens, prefill,
+                    prefillPerCpuSecond, decodeTokens,
+                    decode, 1 / fastestStep, decodeCpuSecondsPerToken, batch, batchSteps, peakRssBytes(), bytesPerToken, cores, limit);
         }
     }
 
@@ -135,6 +153,12 @@ public final class DecodeBenchmark {
         return best;
     }
 
+    /** CPU time of the whole process (all threads), so figures can be read on a machine shared with others. */
+    private static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
+    }
+
     /** VmHWM of this process (Linux), or -1. */
     static long peakRssBytes() {
         try {
@@ -162,13 +186,15 @@ public final class DecodeBenchmark {
             return;
         }
         if (args.length < 1) {
-            System.err.println("usage: DecodeBenchmark MODEL_DIR [promptTokens] [decodeTokens] [batch]"
+            System.err.println("usage: DecodeBenchmark MODEL_DIR [promptTokens] [decodeTokens] [batch] [threads]"
                     + " | --write-glm-edge-1.5b DIR [F32|BF16]");
             System.exit(2);
         }
         int prompt = args.length > 1 ? Integer.parseInt(args[1]) : 128;
         int decode = args.length > 2 ? Integer.parseInt(args[2]) : 16;
         int batch = args.length > 3 ? Integer.parseInt(args[3]) : 8;
-        System.out.println(run(Path.of(args[0]), prompt, decode, batch));
+        int threads = args.length > 4 ? Integer.parseInt(args[4]) : 1;
+        System.out.println(run(Path.of(args[0]), prompt, decode, batch,
+                DjlBackend.Options.defaults().withThreads(threads)));
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.core.Linear;
@@ -17,6 +18,9 @@ import org.autoglm.models.config.GlmConfig;
  */
 final class GlmForward {
 
+    /** Attention scores computed at once, at most: 64 Mi floats (256 MiB). */
+    static final long MAX_SCORE_ELEMENTS = 64L << 20;
+
     private final GlmConfig config;
     private final GlmWeights weights;
     private final NDArray inverseFrequencies; // [R/2]
@@ -27,10 +31,16 @@ final class GlmForward {
     private final NDIndex keyHeads;
     private final NDIndex evenPairMember = new NDIndex("..., 0");
     private final NDIndex oddPairMember = new NDIndex("..., 1");
+    private final long maxScoreElements;
 
     GlmForward(GlmConfig config, GlmWeights weights, NDManager manager) {
+        this(config, weights, manager, MAX_SCORE_ELEMENTS);
+    }
+
+    GlmForward(GlmConfig config, GlmWeights weights, NDManager manager, long maxScoreElements) {
         this.config = config;
         this.weights = weights;
+        this.maxScoreElements = maxScoreElements;
         int rotary = config.rotaryDim();
         // inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim)), in fp32
         NDArray exponents = manager.arange(0, rotary, 2, DataType.INT64).toType(DataType.FLOAT32, false).div(rotary);
@@ -51,7 +61,16 @@ final class GlmForward {
         NDArray x = weights.embedTokens.get(new NDIndex("{}", batch.tokens));
         Rotary rotary = rotary(batch.positions);
         for (int layer = 0; layer < weights.layers.size(); layer++) {
-            x = decoderLayer(layer, weights.layers.get(layer), x, rotary, batch, cache);
+            // A scope per layer frees its intermediates (a long prefill chunk makes hundreds of MB of them)
+            // before the next layer runs; only the layer's output moves on to the step's scope.
+            NDArray next;
+            try (NDScope layerScope = new NDScope()) {
+                next = decoderLayer(layer, weights.layers.get(layer), x, rotary, batch, cache);
+                NDScope.unregister(next);
+            }
+            NDScope.register(next);
+            x.close();
+            x = next;
         }
         return x;
     }
@@ -104,12 +123,34 @@ final class GlmForward {
             NDArray qs = batch.spans.size() == 1
                     ? q
                     : q.get(new NDIndex("{}:{}", span.firstRow(), span.firstRow() + span.length()));
-            outputs.add(attend(qs, cache.keys(layer, span.contextSlots()), cache.values(layer, span.contextSlots()),
-                    span.mask()));
+            outputs.add(attendInBlocks(qs, cache.keys(layer, span.contextSlots()),
+                    cache.values(layer, span.contextSlots()), span));
         }
         NDArray attention = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0); // [N, H*d]
         // attn_output = self.o_proj(attn_output)
         return linear(attention, w.oWeight(), null);
+    }
+
+    /**
+     * Attention of one sequence's T queries, in blocks of queries small enough that the score matrix
+     * {@code [H, rows, L]} stays within {@code maxScoreElements}: a long prompt chunk against a long context must
+     * not need gigabytes for scores. Block [a, b) sees keys {@code 0 .. startPosition + b - 1}.
+     */
+    private NDArray attendInBlocks(NDArray q, NDArray keys, NDArray values, StepBatch.Span span) {
+        long context = keys.getShape().get(0);
+        int rowsPerBlock = (int) Math.max(1, maxScoreElements / (config.numHeads() * context));
+        if (span.length() <= rowsPerBlock) {
+            return attend(q, keys, values, span.mask());
+        }
+        NDList blocks = new NDList();
+        for (int a = 0; a < span.length(); a += rowsPerBlock) {
+            int b = Math.min(span.length(), a + rowsPerBlock);
+            int visible = span.startPosition() + b;
+            NDIndex firstKeys = new NDIndex(":{}", visible);
+            blocks.add(attend(q.get(new NDIndex("{}:{}", a, b)), keys.get(firstKeys), values.get(firstKeys),
+                    span.mask().get(new NDIndex("{}:{}, :{}", a, b, visible))));
+        }
+        return NDArrays.concat(blocks, 0);
     }
 
     /**

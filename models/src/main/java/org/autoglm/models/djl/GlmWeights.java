@@ -112,7 +112,10 @@ final class GlmWeights {
         return array;
     }
 
-    /** fp32 on disk: the array reads the mapped file directly (torch.from_blob over the mapping). */
+    /**
+     * fp32 on disk: the array reads the mapped file directly (torch.from_blob over the mapping). Nothing writes
+     * to weights, so the read-only mapping is safe.
+     */
     private NDArray aliasMapped(TensorInfo info) {
         ByteBuffer mapped = checkpoint.raw(info.name());
         if (mapped instanceof MappedByteBuffer m) {
@@ -121,25 +124,27 @@ final class GlmWeights {
         return manager.create(mapped, new Shape(info.shape()), DataType.FLOAT32);
     }
 
-    /** F16/BF16 (or unaligned fp32): allocate fp32 tensor memory and widen into it slice by slice. */
+    /** F16/BF16 (or unaligned or huge fp32): allocate fp32 tensor memory and widen into it, rows at a time. */
     private NDArray widen(TensorInfo info) {
         long[] shape = info.shape();
         NDArray array = manager.create(new Shape(shape), DataType.FLOAT32);
-        long rows = shape.length == 0 ? 1 : shape[0];
-        long rowElements = rows == 0 ? 0 : info.numel() / rows;
-        long rowsPerSlice = Math.max(1, sliceBytes / Math.max(1, rowElements * 4));
-        for (long row = 0; row < rows; row += rowsPerSlice) {
-            long end = Math.min(rows, row + rowsPerSlice);
-            NDArray slice = shape.length <= 1 ? array : array.get(new NDIndex("{}:{}", row, end));
-            // toByteBuffer(true) on a contiguous slice is a view of the tensor's own memory
-            checkpoint.readFloat32(info.name(), row * rowElements, slice.toByteBuffer(true).asFloatBuffer());
-            if (slice != array) {
-                slice.close();
-            }
-            if (shape.length <= 1) {
-                break;
+        if (shape.length <= 1) {
+            fill(array, info, 0);
+            return array;
+        }
+        long rowElements = info.numel() / shape[0];
+        long rowsPerSlice = Math.max(1, sliceBytes / Math.max(1, rowElements * Float.BYTES));
+        for (long row = 0; row < shape[0]; row += rowsPerSlice) {
+            try (NDArray rows = array.get(new NDIndex("{}:{}", row, Math.min(shape[0], row + rowsPerSlice)))) {
+                fill(rows, info, row * rowElements);
             }
         }
         return array;
+    }
+
+    /** Widens the tensor's elements from {@code firstElement} on into {@code target}, a contiguous fp32 array. */
+    private void fill(NDArray target, TensorInfo info, long firstElement) {
+        // toByteBuffer(true) of a contiguous array (or row slice) is a view of the tensor's own memory
+        checkpoint.readFloat32(info.name(), firstElement, target.toByteBuffer(true).asFloatBuffer());
     }
 }

@@ -20,10 +20,11 @@ final class StepBatch {
      *
      * @param firstRow     row of its first token in the flattened batch
      * @param length       its number of new tokens T
+     * @param startPosition position of its first new token (tokens before it are in the cache)
      * @param contextSlots cache slots of positions {@code 0 .. startPosition + T - 1}, {@code [L]}
      * @param mask         {@code [T, L]} with -inf where a key is in the query's future; null when T == 1
      */
-    record Span(int firstRow, int length, NDArray contextSlots, NDArray mask) {}
+    record Span(int firstRow, int length, int startPosition, NDArray contextSlots, NDArray mask) {}
 
     final NDArray tokens;        // [N] int64
     final NDArray positions;     // [N] float32, for the rotary angles
@@ -56,7 +57,7 @@ final class StepBatch {
                 positionValues[row + t] = start + t;
                 slots[row + t] = contextSlots[start + t];
             }
-            spanList.add(new Span(row, length, manager.create(contextSlots),
+            spanList.add(new Span(row, length, start, manager.create(contextSlots),
                     length == 1 ? null : causalMask(manager, start, length)));
             if (chunk.wantLogits()) {
                 rows.add((long) row + length - 1);

@@ -27,16 +27,6 @@ public enum DType {
         return null;
     }
 
-    /** The dtype for a {@code config.json} {@code dtype} string such as {@code bfloat16}. */
-    public static DType fromTorchName(String torchDtype) {
-        return switch (torchDtype) {
-            case "float32", "float" -> F32;
-            case "float16", "half" -> F16;
-            case "bfloat16" -> BF16;
-            default -> throw new IllegalArgumentException("unknown dtype " + torchDtype);
-        };
-    }
-
     /** The name {@code config.json} uses for this dtype. */
     public String torchName() {
         return switch (this) {

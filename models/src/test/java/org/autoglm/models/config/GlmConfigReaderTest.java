@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.autoglm.models.ModelLoadException;
+import org.autoglm.models.tokenizer.ReferenceFixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,8 +21,7 @@ class GlmConfigReaderTest {
     Path dir;
 
     static Path fixture(String name) {
-        String property = System.getProperty("autoglm.fixtures", "../shared/fixtures");
-        return Path.of(property).resolve(name);
+        return ReferenceFixtures.checkpoint(name);
     }
 
     @Test

@@ -113,7 +113,27 @@ class PagedBatchingTest {
     }
 
     @Test
-    void blockTablesThatDoNotCoverTheChunkOrLeaveThePoolAreRejected() {
+    void longChunksAttendInBlocksOfQueriesWithTheSameResult() {
+        ReferenceFixture fixture = ReferenceFixture.load("glm-tiny");
+        // 4 heads x 56 keys x 2 rows: the longest prompt is attended two queries at a time
+        try (DjlBackend blocked = DjlBackend.load(fixture.modelDir(), DjlBackend.Options.defaults(), 4 * 56 * 2)) {
+            blocked.allocateKvCache(NUM_BLOCKS, BLOCK_SIZE);
+            for (ReferenceFixture.Case c : fixture.cases()) {
+                int[] ids = c.inputIds();
+                int half = ids.length / 2;
+                int[] table = new KvBlocks(NUM_BLOCKS).table(ids.length, BLOCK_SIZE);
+                if (half > 0) {
+                    blocked.forward(List.of(new SequenceChunk(1, Arrays.copyOf(ids, half), 0, table, false)));
+                }
+                float[] logits = blocked.forward(List.of(new SequenceChunk(1, Arrays.copyOfRange(ids, half,
+                        ids.length), half, table, true)))[0];
+                assertThat(maxAbsDifference(logits, c.lastLogits())).as(c.toString()).isLessThan(1e-4f);
+            }
+        }
+    }
+
+    @Test
+    void blockTablesTokensAndCopiesOutsideThePoolAreRejected() {
         int[] ids = cases.get(0).inputIds();
         assertThatThrownBy(() -> backend.forward(List.of(new SequenceChunk(5, ids, 0, new int[] {1, 2}, true))))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -126,6 +146,9 @@ class PagedBatchingTest {
                 new int[] {0}, true))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("token id 99999");
+        assertThatThrownBy(() -> backend.copyBlocks(new int[] {0}, new int[] {NUM_BLOCKS + 3}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("KV block " + (NUM_BLOCKS + 3));
     }
 
     @Test

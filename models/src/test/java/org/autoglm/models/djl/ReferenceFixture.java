@@ -4,15 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.autoglm.models.tokenizer.ReferenceFixtures;
 
 /**
  * A reference checkpoint of {@code shared/fixtures} and what Hugging Face transformers computed on it
- * ({@code <dir>.reference.json}). Located through the {@code autoglm.fixtures} property surefire sets, else
- * {@code ../shared/fixtures} beside the checkout.
+ * ({@code <dir>.reference.json}), with typed cases; located by {@link ReferenceFixtures#root()}.
  */
 record ReferenceFixture(Path modelDir, List<Case> cases) {
 
@@ -26,24 +25,8 @@ record ReferenceFixture(Path modelDir, List<Case> cases) {
         }
     }
 
-    static Path fixturesDir() {
-        String property = System.getProperty("autoglm.fixtures");
-        List<Path> candidates = new ArrayList<>();
-        if (property != null) {
-            candidates.add(Path.of(property));
-        }
-        candidates.add(Path.of("../shared/fixtures"));
-        candidates.add(Path.of("../../shared/fixtures"));
-        for (Path p : candidates) {
-            if (Files.isDirectory(p.resolve("glm-tiny"))) {
-                return p.toAbsolutePath().normalize();
-            }
-        }
-        throw new IllegalStateException("reference fixtures not found in " + candidates);
-    }
-
     static ReferenceFixture load(String name) {
-        Path dir = fixturesDir();
+        Path dir = ReferenceFixtures.root();
         try {
             JsonNode root = new ObjectMapper().readTree(dir.resolve(name + ".reference.json").toFile());
             List<Case> cases = new ArrayList<>();

@@ -6,7 +6,7 @@ import java.util.Set;
 import org.autoglm.node.security.Role;
 
 /** Who may call a route. Admins may call every route; probes need no token. */
-enum Access implements RouteRole {
+public enum Access implements RouteRole {
     /** {@code /health}, {@code /ready}: load balancers and orchestrators probe without credentials. */
     PUBLIC(EnumSet.noneOf(Role.class)),
     /** Inference, models and sessions. */
@@ -18,9 +18,14 @@ enum Access implements RouteRole {
     /** Queue view, cancel any request, drain. */
     OPERATE(EnumSet.of(Role.OPERATOR));
 
-    final Set<Role> roles;
+    private final Set<Role> roles;
 
     Access(Set<Role> roles) {
         this.roles = roles;
+    }
+
+    /** The roles allowed besides admin. */
+    public Set<Role> roles() {
+        return roles;
     }
 }

@@ -13,12 +13,14 @@ import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.security.AuthenticationException;
 import org.autoglm.node.security.Authenticator;
 import org.autoglm.node.security.Caller;
+import org.autoglm.node.security.Role;
 import org.autoglm.node.security.TlsConnector;
 import org.autoglm.node.session.InMemorySessionStore;
 import org.autoglm.node.session.SessionStore;
 import org.autoglm.node.telemetry.Telemetry;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * The node's HTTP front: OpenAI-compatible inference, sessions, probes, metrics and admin routes on one
@@ -40,16 +42,28 @@ public final class ApiServer implements AutoCloseable {
         public String tlsPassword = "";
         /** Bodies above this get 413. */
         public long maxRequestBytes = 4L << 20;
+        /**
+         * A stream with nothing to send for this long gets an SSE comment line: clients ignore it, and a
+         * failed write tells us a client left while its request was still queued.
+         */
+        public Duration sseKeepAlive = Duration.ofSeconds(5);
+        /** Longest a request may run before the engine gives up on it (finish reason cancelled); null: no limit. */
+        public Duration requestTimeout;
         /** Idle time before a session expires unless it asks for another. */
         public Duration sessionTtl = Duration.ofHours(1);
         public Authenticator auth = Authenticator.none();
         public Plugins plugins = Plugins.none();
         public SessionStore sessions = new InMemorySessionStore();
+        /**
+         * Most requests handled at once; each streaming request holds a thread, so this should exceed what
+         * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
+         */
+        public int maxThreads = 256;
         /** Required: what is loaded. */
         public ServingState state;
         /** Required: metrics and traces. */
         public Telemetry telemetry;
-        /** Routes other parts of the node add (the cluster's {@code /cluster/*}). */
+        /** Routes other parts of the node add (the cluster's {@code /cluster/*}); a route without a role is admin-only. */
         public RouteInstaller extraRoutes = (app, read, operate) -> {};
     }
 
@@ -71,6 +85,8 @@ public final class ApiServer implements AutoCloseable {
             c.startupWatcherEnabled = false;
             c.http.disableCompression(); // compression would buffer server-sent events
             c.http.maxRequestSize = config.maxRequestBytes;
+            c.http.prefer405over404 = true; // GET /v1/chat/completions: "wrong method", not "no such route"
+            c.jetty.threadPool = new QueuedThreadPool(config.maxThreads, 8, 60_000);
             c.jetty.modifyServer(server -> server.setErrorHandler(new ErrorResponses.JsonJettyErrors()));
             c.jetty.modifyHttpConfiguration(http -> http.setSendServerVersion(false));
             c.jetty.addConnector((server, http) -> {
@@ -111,7 +127,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** The authenticated caller of a request (set before every matched route). */
-    static Caller caller(Context ctx) {
+    public static Caller caller(Context ctx) {
         Caller c = ctx.attribute(CALLER);
         return c == null ? Caller.ANONYMOUS : c;
     }
@@ -119,7 +135,7 @@ public final class ApiServer implements AutoCloseable {
     private void routes() {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
-                inFlight, config.maxRequestBytes);
+                inFlight, config.maxRequestBytes, config.sseKeepAlive, config.requestTimeout);
         SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 
@@ -143,7 +159,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void authorize(Context ctx) {
         Set<RouteRole> roles = ctx.routeRoles();
-        if (roles.contains(Access.PUBLIC) || roles.isEmpty()) {
+        if (roles.contains(Access.PUBLIC)) {
             return;
         }
         Caller caller;
@@ -152,10 +168,12 @@ public final class ApiServer implements AutoCloseable {
         } catch (AuthenticationException e) {
             throw ApiError.unauthorized(e.getMessage());
         }
-        Access access = (Access) roles.iterator().next();
-        if (!caller.hasAny(access.roles)) {
-            throw ApiError.forbidden("This route needs one of the roles " + access.roles.stream().map(r -> r.wire())
-                    .sorted().toList() + " (or admin); the token has " + caller.roles().stream().map(r -> r.wire())
+        // A route registered without an Access role is for admins only: fail closed.
+        Set<Role> allowed = roles.stream().filter(Access.class::isInstance).map(Access.class::cast).findFirst()
+                .map(Access::roles).orElse(Set.of());
+        if (!caller.hasAny(allowed)) {
+            throw ApiError.forbidden("This route needs one of the roles " + allowed.stream().map(Role::wire)
+                    .sorted().toList() + " (or admin); the token has " + caller.roles().stream().map(Role::wire)
                     .sorted().toList() + ".");
         }
         ctx.attribute(CALLER, caller);

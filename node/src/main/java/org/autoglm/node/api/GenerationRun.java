@@ -48,6 +48,7 @@ final class GenerationRun {
     private final List<RequestHandle> handles = new CopyOnWriteArrayList<>();
     private final boolean[] ended;
     private final long[] lastTokenNanos;
+    private final int[] tokens;
     private final List<Event> ready = new ArrayList<>();
     private int open;
 
@@ -61,6 +62,7 @@ final class GenerationRun {
         this.receivedNanos = receivedNanos;
         this.ended = new boolean[requests.size()];
         this.lastTokenNanos = new long[requests.size()];
+        this.tokens = new int[requests.size()];
         this.open = requests.size();
     }
 
@@ -121,12 +123,13 @@ final class GenerationRun {
         }
         if (r.delta() != null) {
             recordTiming(c, r.nanos());
+            tokens[c] += r.delta().tokenIds().length;
             try {
                 String text = hooks.onDelta(c, r.delta().text());
                 ready.add(new Delta(c, text, r.delta()));
             } catch (ContentRejectedException e) {
                 handles.get(c).cancel();
-                end(c, "content_filter", requests.get(c).promptIds().length, 0, null, r.nanos());
+                end(c, "content_filter", requests.get(c).promptIds().length, tokens[c], null, r.nanos());
             }
             return;
         }

@@ -32,7 +32,7 @@ import org.autoglm.node.telemetry.Telemetry;
  */
 final class InferenceRoutes {
 
-    private static final Duration POLL = Duration.ofMillis(500);
+    private static final Duration MAX_POLL = Duration.ofMillis(500);
     /** After a disconnect, how long to wait for the engine to confirm the cancellation (for metrics/audit). */
     private static final Duration DRAIN = Duration.ofSeconds(2);
 
@@ -42,15 +42,21 @@ final class InferenceRoutes {
     private final Telemetry telemetry;
     private final InFlight inFlight;
     private final long maxRequestBytes;
+    private final Duration keepAlive;
+    private final Duration poll;
+    private final Duration timeout;
 
     InferenceRoutes(ServingState state, Plugins plugins, SessionStore sessions, Telemetry telemetry, InFlight inFlight,
-            long maxRequestBytes) {
+            long maxRequestBytes, Duration keepAlive, Duration timeout) {
         this.state = state;
         this.plugins = plugins;
         this.sessions = sessions;
         this.telemetry = telemetry;
         this.inFlight = inFlight;
         this.maxRequestBytes = maxRequestBytes;
+        this.keepAlive = keepAlive;
+        this.poll = keepAlive.compareTo(MAX_POLL) < 0 ? keepAlive : MAX_POLL;
+        this.timeout = timeout;
     }
 
     void chat(Context ctx) throws Exception {
@@ -114,7 +120,8 @@ final class InferenceRoutes {
             List<int[]> prompts = sessionPrompt != null ? List.of(sessionPrompt.promptIds()) : prompts(request, model);
             Call call = new Call(id, receivedAt.getEpochSecond(), caller, model, request, session, sessionPrompt,
                     prompts, hooks, span, receivedNanos);
-            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(call), hooks, telemetry.metrics(),
+            Instant deadline = timeout == null ? null : receivedAt.plus(timeout);
+            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(call, deadline), hooks, telemetry.metrics(),
                     span, receivedNanos);
             inFlight.add(new InFlight.Entry(id, caller.subject(), route, model.name(), prompts.size() * request.n(),
                     request.stream(), receivedAt, run));
@@ -173,7 +180,7 @@ final class InferenceRoutes {
     }
 
     /** One engine request per choice: choice {@code p * n + i} is sample {@code i} of prompt {@code p}. */
-    private static List<GenerationRequest> engineRequests(Call call) {
+    private static List<GenerationRequest> engineRequests(Call call, Instant deadline) {
         InferenceRequest r = call.request();
         List<GenerationRequest> out = new ArrayList<>();
         for (int p = 0; p < call.prompts().size(); p++) {
@@ -190,7 +197,7 @@ final class InferenceRoutes {
                             params.seed() + i, params.maxTokens(), params.stop(), params.ignoreEos(), params.logprobs());
                 }
                 String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
-                out.add(new GenerationRequest(id, ids, params, r.priority(), null, r.sessionId(), List.of(),
+                out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), r.requiredTags(),
                         call.model().name(), call.span().traceparent()));
             }
         }
@@ -205,8 +212,10 @@ final class InferenceRoutes {
         try {
             SseWriter sse = new SseWriter(ctx);
             while (!run.finished()) {
-                GenerationRun.Event e = run.next(POLL);
-                if (e instanceof GenerationRun.Delta d) {
+                GenerationRun.Event e = run.next(poll);
+                if (e == null && sse.idleFor().compareTo(keepAlive) >= 0) {
+                    sse.keepAlive();
+                } else if (e instanceof GenerationRun.Delta d) {
                     boolean hasLogprobs = d.raw() != null && !d.raw().logprobs().isEmpty();
                     if (d.text().isEmpty() && !hasLogprobs && started[d.choice()]) {
                         continue;
@@ -236,7 +245,7 @@ final class InferenceRoutes {
             result.status = 499; // nginx's "client closed request": nobody received a status
             long until = System.nanoTime() + DRAIN.toNanos();
             while (!run.finished() && System.nanoTime() < until) {
-                if (run.next(POLL) instanceof GenerationRun.End end) {
+                if (run.next(poll) instanceof GenerationRun.End end) {
                     record(result, end, call);
                 }
             }
@@ -257,7 +266,7 @@ final class InferenceRoutes {
         String lastError = null;
         int errors = 0;
         while (!run.finished()) {
-            GenerationRun.Event e = run.next(POLL);
+            GenerationRun.Event e = run.next(poll);
             if (e instanceof GenerationRun.Delta d) {
                 texts[d.choice()].append(d.text());
                 if (d.raw() != null) {

@@ -5,6 +5,7 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 /**
  * Server-sent events on a POST response: {@code data: {json}\n\n} per event, flushed at once, and
@@ -13,8 +14,10 @@ import java.nio.charset.StandardCharsets;
 final class SseWriter {
 
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.UTF_8);
 
     private final OutputStream out;
+    private long lastWriteNanos = System.nanoTime();
 
     SseWriter(Context ctx) throws IOException {
         ctx.status(200);
@@ -25,12 +28,25 @@ final class SseWriter {
     }
 
     void send(JsonNode event) throws IOException {
-        out.write(("data: " + JsonBody.MAPPER.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
-        out.flush();
+        write(("data: " + JsonBody.MAPPER.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
     }
 
     void done() throws IOException {
-        out.write(DONE);
+        write(DONE);
+    }
+
+    /** An SSE comment: ignored by clients, fails if the client is gone. */
+    void keepAlive() throws IOException {
+        write(KEEP_ALIVE);
+    }
+
+    Duration idleFor() {
+        return Duration.ofNanos(System.nanoTime() - lastWriteNanos);
+    }
+
+    private void write(byte[] bytes) throws IOException {
+        out.write(bytes);
         out.flush();
+        lastWriteNanos = System.nanoTime();
     }
 }

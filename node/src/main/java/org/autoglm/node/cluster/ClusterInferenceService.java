@@ -1,5 +1,6 @@
 package org.autoglm.node.cluster;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -58,6 +59,12 @@ public final class ClusterInferenceService implements InferenceService {
         if (relays.size() >= maxInFlight) {
             throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, "this node already serves "
                     + relays.size() + " requests; retry shortly or send to another node");
+        }
+        List<String> tags = request.requiredTags();
+        if (!tags.isEmpty() && cluster.registry().nodes().stream().noneMatch(n -> n.info().tags().containsAll(tags))) {
+            // Refused now rather than after the placement timeout: no member could take it.
+            throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, "no node in the cluster has"
+                    + " the required_tags " + tags + " (GET /cluster/nodes lists each node's tags); retry when one joins");
         }
         String servedModel = request.model() != null ? request.model() : model;
         QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,

@@ -101,6 +101,11 @@ public final class Engine implements InferenceService, AutoCloseable {
         return numKvBlocks;
     }
 
+    /** Token ids the model knows: prompts must stay below this. */
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
     /** Longest prompt + output accepted. */
     public int maxModelLen() {
         return maxModelLen;
@@ -248,6 +253,9 @@ public final class Engine implements InferenceService, AutoCloseable {
             throw new RequestRejectedException(Kind.TOO_LONG, "the prompt (" + prompt.length + " tokens) does not fit in "
                     + "this node's KV cache of " + kvTokens + " tokens (" + numKvBlocks + " blocks of "
                     + options.blockSize() + "); shorten the prompt or give the node more KV cache memory");
+        }
+        if (!r.params().stop().isEmpty() && text == TextStream.Factory.NONE) {
+            throw new RequestRejectedException(Kind.INVALID, "stop strings need the model's tokenizer, and this engine runs without one");
         }
         try {
             samplers.create(r.params(), prompt); // the sampler checks its parameters; a throwaway one tells us now

@@ -44,7 +44,9 @@ class AccessControlTest {
             new Endpoint("GET", "/admin/audit", null, Set.of("auditor")),
             new Endpoint("GET", "/admin/requests", null, Set.of("operator")),
             new Endpoint("POST", "/admin/requests/cmpl-unknown/cancel", "", Set.of("operator")),
-            new Endpoint("POST", "/admin/undrain", "", Set.of("operator")));
+            new Endpoint("POST", "/admin/undrain", "", Set.of("operator")),
+            new Endpoint("GET", "/cluster/ping", null, Set.of("operator")), // added through extraRoutes
+            new Endpoint("GET", "/cluster/secret", null, Set.of())); // no role given: admins only
 
     @BeforeAll
     static void start() throws Exception {
@@ -57,6 +59,10 @@ class AccessControlTest {
             c.port = 0;
             c.auth = auth;
             c.plugins = plugins;
+            c.extraRoutes = (app, read, operate) -> {
+                app.get("/cluster/ping", ctx -> ctx.result("pong"), operate);
+                app.get("/cluster/secret", ctx -> ctx.result("no role given"));
+            };
             c.state = state;
             c.telemetry = telemetry;
         }).start();
@@ -133,6 +139,36 @@ class AccessControlTest {
                 + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").status()).isEqualTo(404);
         assertThat(bob.delete("/v1/sessions/" + id).status()).isEqualTo(404);
         assertThat(as("root", "admin").get("/v1/sessions/" + id).json().get("owner").asText()).isEqualTo("alice");
+    }
+
+    @Test
+    void theOpenAiSdkSendsTheTokenAsItsApiKey() throws Exception {
+        String userToken = JwtVerifierTest.hs256("sdk-user", List.of("user"), Instant.now().plusSeconds(300));
+        var client = com.openai.client.okhttp.OpenAIOkHttpClient.builder().baseUrl(anonymous.base + "/v1")
+                .apiKey(userToken).maxRetries(0).build();
+        try {
+            var params = com.openai.models.chat.completions.ChatCompletionCreateParams.builder().model("m")
+                    .addUserMessage("hi").build();
+            assertThat(client.chat().completions().create(params).choices()).hasSize(1);
+            var auditor = com.openai.client.okhttp.OpenAIOkHttpClient.builder().baseUrl(anonymous.base + "/v1")
+                    .apiKey(uncheckedToken("sdk-auditor", "auditor")).maxRetries(0).build();
+            try {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> auditor.chat().completions().create(params))
+                        .isInstanceOf(com.openai.errors.PermissionDeniedException.class);
+            } finally {
+                auditor.close();
+            }
+        } finally {
+            client.close();
+        }
+    }
+
+    static String uncheckedToken(String subject, String role) {
+        try {
+            return JwtVerifierTest.hs256(subject, List.of(role), Instant.now().plusSeconds(300));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test

@@ -37,6 +37,8 @@ class ApiServerTest {
         server = ApiServer.create(c -> {
             c.port = 0;
             c.maxRequestBytes = 64 * 1024;
+            c.sseKeepAlive = Duration.ofMillis(100);
+            c.requestTimeout = Duration.ofMinutes(10);
             c.state = state;
             c.telemetry = telemetry;
         }).start();
@@ -54,6 +56,7 @@ class ApiServerTest {
     @BeforeEach
     void defaultScript() {
         engine.script = r -> List.of("Hello", " world", "!");
+        engine.firstTokenDelayMillis = 0;
     }
 
     @Test
@@ -151,6 +154,8 @@ class ApiServerTest {
         assertThat(p.ignoreEos()).isTrue();
         assertThat(p.logprobs()).isEqualTo(2);
         assertThat(engine.lastRequest.priority()).isEqualTo(3);
+        assertThat(engine.lastRequest.deadline()).isBetween(java.time.Instant.now().plusSeconds(540),
+                java.time.Instant.now().plusSeconds(600)); // --request-timeout
         assertThat(engine.lastRequest.promptIds()).isEqualTo(model.encodeChat(List.of(
                 new org.autoglm.node.session.Message("system", "s"), new org.autoglm.node.session.Message("user", "ab"))));
     }
@@ -311,6 +316,19 @@ class ApiServerTest {
         assertThat(engine.cancelled()).isGreaterThan(cancelledBefore);
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(http.get("/metrics").body())
                 .contains("autoglm:request_success_total{finished_reason=\"cancelled\",model_name=\"test-model\"}"));
+    }
+
+    @Test
+    void aClientLeavingWhileItsRequestIsQueuedIsNoticedByKeepAlives() throws Exception {
+        engine.firstTokenDelayMillis = Long.MAX_VALUE; // never scheduled unless cancelled
+        int cancelledBefore = engine.cancelled();
+        try (InputStream in = http.openStream("/v1/chat/completions",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"wait\"}],\"stream\":true}")) {
+            BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            assertThat(reader.readLine()).isEqualTo(": keep-alive");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.cancelled() > cancelledBefore);
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.running() == 0);
     }
 
     @Test

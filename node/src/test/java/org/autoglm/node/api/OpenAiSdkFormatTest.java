@@ -36,6 +36,7 @@ class OpenAiSdkFormatTest {
         telemetry = new Telemetry("m", state::load, null, null);
         server = ApiServer.create(c -> {
             c.port = 0;
+            c.sseKeepAlive = java.time.Duration.ofMillis(20);
             c.state = state;
             c.telemetry = telemetry;
         }).start();
@@ -72,6 +73,18 @@ class OpenAiSdkFormatTest {
                     .map(ch -> ch.delta().content().orElse("")).collect(Collectors.joining());
             assertThat(text).isEqualTo("Hello world!");
             assertThat(chunks.get(chunks.size() - 1).usage().orElseThrow().totalTokens()).isPositive();
+        }
+    }
+
+    @Test
+    void keepAliveCommentsAreInvisibleToTheSdk() {
+        engine.firstTokenDelayMillis = 200; // ten keep-alives before the first token
+        try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(
+                ChatCompletionCreateParams.builder().model("m").addUserMessage("hi").build())) {
+            assertThat(s.stream().flatMap(k -> k.choices().stream()).map(ch -> ch.delta().content().orElse(""))
+                    .collect(Collectors.joining())).isEqualTo("Hello world!");
+        } finally {
+            engine.firstTokenDelayMillis = 0;
         }
     }
 

@@ -37,6 +37,8 @@ final class ScriptedEngine implements InferenceService, EngineLoad.Source {
     private final AtomicInteger cancelled = new AtomicInteger();
     volatile Function<GenerationRequest, List<String>> script = r -> List.of("Hello", " world", "!");
     volatile GenerationRequest lastRequest;
+    /** Time before the first token, as if queued; {@code Long.MAX_VALUE}: until cancelled. */
+    volatile long firstTokenDelayMillis;
     final List<GenerationRequest> requests = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     void rejectNext(RequestRejectedException e) {
@@ -90,6 +92,11 @@ final class ScriptedEngine implements InferenceService, EngineLoad.Source {
         int produced = 0;
         boolean endless = chunks.isEmpty();
         try {
+            long waitUntil = firstTokenDelayMillis == Long.MAX_VALUE ? Long.MAX_VALUE
+                    : System.currentTimeMillis() + firstTokenDelayMillis;
+            while (!stop.get() && System.currentTimeMillis() < waitUntil) {
+                Thread.sleep(5); // "queued"
+            }
             while (!stop.get()) {
                 if (produced == r.params().maxTokens()) {
                     finish(r, listener, FinishReason.LENGTH, produced);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.autoglm.models.djl.DjlBackend;
@@ -75,21 +74,34 @@ class EngineOnDjlTest {
         int needed = cases.stream().mapToInt(c -> (c.inputIds().length + N + 3) / 4).sum();
         // A third of the blocks all sequences need at once, and 20 tokens per step: prompts are chunked,
         // sequences are preempted and recomputed.
-        Engine engine = engine(fixture, o -> {
+        DjlBackend djl = DjlBackend.load(ReferenceCases.load(fixture).modelDir());
+        open.add(djl);
+        GatedBackend backend = new GatedBackend(djl);
+        Engine engine = new Engine(backend, EngineOptions.create(o -> {
             o.blockSize = 4;
             o.numKvBlocks = Math.max(needed / 3, 30);
             o.maxNumBatchedTokens = 20;
-        });
-        List<Collector> outs = new ArrayList<>();
-        CountDownLatch firstIsDecoding = new CountDownLatch(1);
+        }), TextStream.Factory.NONE, SamplerFactory.DEFAULT);
+        open.add(engine);
         int half = cases.size() / 2;
-        for (int i = 0; i < cases.size(); i++) {
-            if (i == half) firstIsDecoding.await(); // the second half joins mid-flight
-            Collector out = i == 0 ? new Collector(n -> { if (n == 5) firstIsDecoding.countDown(); }) : new Collector();
-            outs.add(out);
-            // Different lengths: some stop early and leave while others run.
-            engine.submit(greedy("r" + i, cases.get(i).inputIds(), i % 2 == 0 ? N : N / 2), out);
-        }
+        List<Collector> outs = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) outs.add(i == 0 ? null : new Collector());
+        // Different lengths: some stop early and leave while others run.
+        java.util.function.IntFunction<GenerationRequest> request =
+                i -> greedy("r" + i, cases.get(i).inputIds(), i % 2 == 0 ? N : N / 2);
+        // The second half joins from the engine thread once the first sequence decodes: mid-flight, always.
+        outs.set(0, new Collector(n -> {
+            if (n != 5) return;
+            for (int i = half; i < cases.size(); i++) {
+                try {
+                    engine.submit(request.apply(i), outs.get(i));
+                } catch (RequestRejectedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }));
+        for (int i = 0; i < half; i++) engine.submit(request.apply(i), outs.get(i));
+        backend.open();
         for (int i = 0; i < cases.size(); i++) {
             assertThat(outs.get(i).await().reason()).isEqualTo(FinishReason.LENGTH);
             int n = i % 2 == 0 ? N : N / 2;

@@ -30,6 +30,7 @@ class EngineStressTest {
             o.schedulingPolicy = policy;
             o.mlfqQuantum = 2;
         }), TextStream.Factory.NONE, SamplerFactory.DEFAULT)) {
+            backend.gate = new java.util.concurrent.CountDownLatch(1); // all requests queue before the second step
             SplittableRandom random = new SplittableRandom(policy.hashCode());
             List<int[]> prompts = new ArrayList<>();
             List<Integer> maxTokens = new ArrayList<>();
@@ -48,6 +49,7 @@ class EngineStressTest {
                 SamplingParams params = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, n, List.of(), true, -1);
                 engine.submit(new GenerationRequest(id, prompt, params, random.nextInt(5), null, null, List.of(), null, null), out);
             }
+            backend.gate.countDown();
             for (int i = 0; i < outs.size(); i++) {
                 Completion done = outs.get(i).await();
                 int[] got = outs.get(i).ids();

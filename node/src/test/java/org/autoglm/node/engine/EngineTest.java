@@ -61,18 +61,24 @@ class EngineTest {
         int[] lengths = {3, 17, 9, 30, 5, 12};
         int[] maxTokens = {30, 8, 25, 10, 35, 20};
         List<Collector> collectors = new ArrayList<>();
-        CountDownLatch firstHalfRunning = new CountDownLatch(1);
+        for (int i = 0; i < 6; i++) collectors.add(null);
+        // The second half joins from the engine thread when r0 has 4 tokens: mid-flight whatever the load.
+        Runnable joinSecondHalf = () -> {
+            for (int i = 3; i < 6; i++) {
+                collectors.set(i, new Collector());
+                try {
+                    engine.submit(request("r" + i, prompt(i, lengths[i]), maxTokens[i]), collectors.get(i));
+                } catch (RequestRejectedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        backend.gate = new CountDownLatch(1);
         for (int i = 0; i < 3; i++) {
-            Collector c = i == 0 ? new Collector(n -> { if (n == 4) firstHalfRunning.countDown(); }) : new Collector();
-            collectors.add(c);
-            engine.submit(request("r" + i, prompt(i, lengths[i]), maxTokens[i]), c);
+            collectors.set(i, i == 0 ? new Collector(n -> { if (n == 4) joinSecondHalf.run(); }) : new Collector());
+            engine.submit(request("r" + i, prompt(i, lengths[i]), maxTokens[i]), collectors.get(i));
         }
-        firstHalfRunning.await(); // the others join while the first three are mid-flight
-        for (int i = 3; i < 6; i++) {
-            Collector c = new Collector();
-            collectors.add(c);
-            engine.submit(request("r" + i, prompt(i, lengths[i]), maxTokens[i]), c);
-        }
+        backend.gate.countDown(); // r1 and r2 are queued by now: they join r0 at the second step at the latest
         for (int i = 0; i < 6; i++) {
             Completion done = collectors.get(i).await();
             assertThat(done.reason()).isEqualTo(FinishReason.LENGTH);
@@ -104,7 +110,11 @@ class EngineTest {
     @Test
     void cancellationFreesBlocksAndFinishesWithCancelled() throws Exception {
         PagedTokenBackend backend = new PagedTokenBackend(64, 100_000);
-        Engine engine = engine(backend, o -> o.blockSize = 4);
+        backend.forwardDelayMillis = 1; // 90,000 steps take minutes: the cancel surely comes first
+        Engine engine = engine(backend, o -> {
+            o.blockSize = 4;
+            o.numKvBlocks = 25_000; // room for the whole stream: it must not end by running out of KV
+        });
         CountDownLatch going = new CountDownLatch(1);
         Collector c = new Collector(n -> { if (n == 3) going.countDown(); });
         RequestHandle h = engine.submit(request("long", prompt(1, 10), 90_000), c);
@@ -233,6 +243,14 @@ class EngineTest {
                 .hasMessage("the prompt is empty");
         assertThatThrownBy(() -> engine.submit(request("zero", new int[] {1}, 0), new Collector()))
                 .hasMessage("max_tokens must be at least 1, got 0");
+        SamplingParams badTopP = new SamplingParams(0.7, 0, 0, 0, 1, 0, 0, null, 4, List.of(), false, -1);
+        assertThatThrownBy(() -> engine.submit(GenerationRequest.of("top-p", new int[] {1}, badTopP), new Collector()))
+                .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.kind()).isEqualTo(Kind.INVALID))
+                .hasMessage("top_p must be in (0, 1], got 0.0");
+        SamplingParams stops = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 4, List.of("\n"), false, -1);
+        assertThatThrownBy(() -> engine.submit(GenerationRequest.of("stop", new int[] {1}, stops), new Collector()))
+                .hasMessage("stop strings need the model's tokenizer, and this engine runs without one");
+        assertThat(engine.stats().waiting()).isZero();
     }
 
     @Test
@@ -318,6 +336,7 @@ class EngineTest {
         assertThat(ttft).hasSize(2);
         assertThat(itl).hasSize(4 + 3);
         assertThat(engine.stats().p50StepMillis()).isPositive();
+        assertThat(engine.stats().tokensPerSecond()).isPositive();
         assertThat(engine.stats().kvBlocksTotal()).isEqualTo(64);
     }
 }

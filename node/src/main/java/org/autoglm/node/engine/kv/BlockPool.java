@@ -65,14 +65,18 @@ public final class BlockPool {
      */
     public boolean allocate(int n, List<KvBlock> into) {
         if (n > numFree) return false;
-        for (int i = 0; i < n; i++) {
-            KvBlock b = head.nextFree;
-            unlinkFree(b);
-            if (b.cached) uncache(b);
-            b.refCount = 1;
-            into.add(b);
-        }
+        for (int i = 0; i < n; i++) into.add(allocate());
         return true;
+    }
+
+    /** Takes the block at the head of the free list (evicting its cached content), or null when none is free. */
+    public KvBlock allocate() {
+        if (numFree == 0) return null;
+        KvBlock b = head.nextFree;
+        unlinkFree(b);
+        if (b.cached) uncache(b);
+        b.refCount = 1;
+        return b;
     }
 
     /** Adds a reference to a block found in the prefix cache, taking it off the free list if it was there. */

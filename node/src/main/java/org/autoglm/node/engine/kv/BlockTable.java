@@ -1,8 +1,6 @@
 package org.autoglm.node.engine.kv;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * One sequence's KV blocks in position order (position p lives in block {@code p / blockSize}), plus the
@@ -10,7 +8,10 @@ import java.util.List;
  */
 public final class BlockTable {
 
-    final List<KvBlock> blocks = new ArrayList<>();
+    // A plain array and a parallel id array: the per-step paths read sizes and ids without chasing blocks.
+    private KvBlock[] blocks = new KvBlock[8];
+    private int[] blockIds = new int[8];
+    private int size;
     /** Chained hashes of the first {@link #numHashed} full blocks of the sequence's tokens. */
     long[] hashes = new long[4];
     int numHashed;
@@ -18,18 +19,35 @@ public final class BlockTable {
     int numCommitted;
 
     public int size() {
-        return blocks.size();
+        return size;
     }
 
     public int blockId(int i) {
-        return blocks.get(i).id;
+        return blockIds[i];
     }
 
     /** Ids of blocks {@code from ..} as a new array (the plan's "new blocks"). */
     public int[] ids(int from) {
-        int[] ids = new int[blocks.size() - from];
-        for (int i = 0; i < ids.length; i++) ids[i] = blocks.get(from + i).id;
-        return ids;
+        return Arrays.copyOfRange(blockIds, from, size);
+    }
+
+    KvBlock block(int i) {
+        return blocks[i];
+    }
+
+    void add(KvBlock b) {
+        if (size == blocks.length) {
+            blocks = Arrays.copyOf(blocks, size * 2);
+            blockIds = Arrays.copyOf(blockIds, size * 2);
+        }
+        blocks[size] = b;
+        blockIds[size++] = b.id;
+    }
+
+    /** Empties the table; the caller has released the blocks. */
+    void clear() {
+        Arrays.fill(blocks, 0, size, null);
+        size = 0;
     }
 
     long hash(int i) {

@@ -85,10 +85,10 @@ public final class KvCacheManager {
         int first = table.size();
         for (KvBlock b : cachedPrefix) {
             pool.touch(b);
-            table.blocks.add(b);
+            table.add(b);
         }
         table.numCommitted += cachedPrefix.size();
-        pool.allocate(needNew, table.blocks);
+        for (int i = 0; i < needNew; i++) table.add(pool.allocate());
         return first;
     }
 
@@ -97,18 +97,21 @@ public final class KvCacheManager {
         int first = table.size();
         int needNew = blocksFor(numComputed + numNewTokens) - first;
         if (needNew <= 0) return first;
-        return pool.allocate(needNew, table.blocks) ? first : -1;
+        if (needNew > pool.numFreeBlocks()) return -1;
+        for (int i = 0; i < needNew; i++) table.add(pool.allocate());
+        return first;
     }
 
     /** Registers the full blocks among the first {@code numComputed} tokens (KV now written) for reuse. */
     public void commit(BlockTable table, int[] tokens, int numComputed) {
-        if (!prefixCaching) return;
+        // Most steps complete no block: one multiply decides that (this runs for every sequence every step).
+        if (!prefixCaching || numComputed < (table.numCommitted + 1) * blockSize) return;
         int full = Math.min(numComputed / blockSize, table.size());
         if (full <= table.numCommitted) return;
         hashFullBlocks(table, tokens, full);
         for (int i = table.numCommitted; i < full; i++) {
             long parent = i == 0 ? BlockHash.ROOT : table.hash(i - 1);
-            pool.cache(table.blocks.get(i), table.hash(i), parent, tokens, i * blockSize, blockSize);
+            pool.cache(table.block(i), table.hash(i), parent, tokens, i * blockSize, blockSize);
         }
         table.numCommitted = full;
     }
@@ -118,8 +121,8 @@ public final class KvCacheManager {
      * sequence's tail before its head, and heads are the parts other requests share.
      */
     public void free(BlockTable table) {
-        for (int i = table.blocks.size() - 1; i >= 0; i--) pool.free(table.blocks.get(i));
-        table.blocks.clear();
+        for (int i = table.size() - 1; i >= 0; i--) pool.free(table.block(i));
+        table.clear();
         table.numCommitted = 0;
     }
 
