@@ -42,8 +42,6 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     /** Orphans seen in the last sweep: re-queued by the leader only if still orphaned one sweep later. */
     private final Map<String, Boolean> orphans = new HashMap<>();
     private volatile long term = -1;
-    private List<NodeView> cachedNodes = List.of();
-    private long nodesReadAt;
     private AutoCloseable pendingWatch;
     private ScheduledFuture<?> sweep;
 
@@ -92,17 +90,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     }
 
     private void place(QueuedRequest request) {
-        place(request, nodes());
-    }
-
-    /** The registry, read at most every 100 ms: it changes once a heartbeat, placements come in bursts. */
-    private List<NodeView> nodes() {
-        long now = System.nanoTime();
-        if (nodesReadAt == 0 || now - nodesReadAt > 100_000_000L) {
-            cachedNodes = registry.nodes();
-            nodesReadAt = now;
-        }
-        return cachedNodes;
+        place(request, registry.nodes()); // read afresh: a drain must hold for the very next request
     }
 
     private void place(QueuedRequest request, List<NodeView> nodes) {
@@ -112,7 +100,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         }
         long wait = request.notBeforeMillis() - System.currentTimeMillis();
         if (wait > 0) { // backing off after a failure: come back when it may run
-            loop.schedule(() -> place(queue.get(request.id()), nodes()), wait, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> place(queue.get(request.id()), registry.nodes()), wait, TimeUnit.MILLISECONDS);
             return;
         }
         Placement.Decision decision = placement.place(request, nodes, assignedTokens);
@@ -137,8 +125,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             return;
         }
         try {
-            nodesReadAt = 0; // a sweep always reads the registry afresh
-            List<NodeView> nodes = nodes();
+            List<NodeView> nodes = registry.nodes();
             for (QueuedRequest request : queue.placeable(System.currentTimeMillis())) {
                 place(request, nodes);
             }
