@@ -90,7 +90,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     }
 
     private void place(QueuedRequest request) {
-        place(request, registry.nodes());
+        place(request, registry.nodes()); // read afresh: a drain must hold for the very next request
     }
 
     private void place(QueuedRequest request, List<NodeView> nodes) {
