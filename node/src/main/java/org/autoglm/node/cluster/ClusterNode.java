@@ -78,17 +78,10 @@ public final class ClusterNode implements AutoCloseable {
         int context = loaded.model().contextLength();
         cluster.serve(new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
                 device, maxBatch, context, endpoint), executor);
+        int maxInFlight = loaded.engine() instanceof Engine local
+                ? local.options().maxNumSeqs() + local.options().maxWaiting() : Integer.MAX_VALUE;
         return new ServingState.Loaded(loaded.model(),
-                new ClusterInferenceService(cluster, loaded.model().name(), context, admissionLimit(loaded.engine())),
-                loaded.load());
-    }
-
-    /** As many requests as the local engine would hold (running + waiting) before it refuses with 429. */
-    private static int admissionLimit(InferenceService engine) {
-        if (engine instanceof Engine local) {
-            return local.options().maxNumSeqs() + local.options().maxWaiting();
-        }
-        return Integer.MAX_VALUE;
+                new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight), loaded.load());
     }
 
     /** A short hash of the checkpoint's config.json, so the registry shows which nodes serve the same model. */

@@ -138,7 +138,7 @@ class ClusterEntryTest {
 
     @Test
     void tagsNoMemberHasAreRefusedAtOnce() throws Exception {
-        ClusterInferenceService service = new ClusterInferenceService(node.cluster(), "demo", 512);
+        ClusterInferenceService service = new ClusterInferenceService(node.cluster(), "demo", 512, Integer.MAX_VALUE);
         assertThatThrownBy(() -> service.submit(request("t1", List.of("h100")), IGNORE))
                 .isInstanceOfSatisfying(RequestRejectedException.class, e -> {
                     assertThat(e.kind()).isEqualTo(RequestRejectedException.Kind.UNAVAILABLE);
