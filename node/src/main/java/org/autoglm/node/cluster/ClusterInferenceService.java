@@ -32,30 +32,23 @@ public final class ClusterInferenceService implements InferenceService {
     private final Cluster cluster;
     private final String model;
     private final int maxModelLen;
-    private final int maxActive;
-    /** One permit per request accepted here and not ended. */
+    private final int maxInFlight;
+    /** One permit per request accepted here and not ended: a size check let simultaneous submits all slip past. */
     private final Semaphore admission;
     private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
     /**
      * @param model       served model name, for requests that name none
      * @param maxModelLen longest prompt + output any node accepts (all nodes serve the same checkpoint)
+     * @param maxInFlight requests this node accepts at once before answering "overloaded" (its engine's running
+     *                    plus waiting limits: a node never takes more clients than it could hold itself)
      */
-    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen) {
-        this(cluster, model, maxModelLen, Integer.MAX_VALUE);
-    }
-
-    /**
-     * @param maxActive most requests this node accepts at once (wherever they run); more are refused at once as
-     *                  overloaded, the 429 of the API. Without this bound a full engine refused each placement in turn
-     *                  and the client got a 500 "failed after 5 attempts" many seconds later.
-     */
-    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxActive) {
+    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight) {
         this.cluster = cluster;
         this.model = model;
         this.maxModelLen = maxModelLen;
-        this.maxActive = maxActive;
-        this.admission = new Semaphore(maxActive);
+        this.maxInFlight = maxInFlight;
+        this.admission = new Semaphore(maxInFlight);
     }
 
     @Override
@@ -73,9 +66,9 @@ public final class ClusterInferenceService implements InferenceService {
             throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, "no node in the cluster has"
                     + " the required_tags " + tags + " (GET /cluster/nodes lists each node's tags); retry when one joins");
         }
-        if (!admission.tryAcquire()) { // a permit, not a size check: concurrent submits cannot all slip through
-            throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, maxActive
-                    + " requests are already running or waiting through this node; retry later");
+        if (!admission.tryAcquire()) {
+            throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, "this node already serves "
+                    + maxInFlight + " requests; retry shortly or send to another node");
         }
         boolean accepted = false;
         try {
