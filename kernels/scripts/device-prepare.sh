@@ -11,8 +11,9 @@ out=.device/cuda-check
 fixtures=${AUTOGLM_FIXTURES:-$root/../shared/fixtures}
 mkdir -p "$out"
 mvn -o -q -pl node -am package -Pcuda -DskipTests
+# java.desktop: Jinjava (the chat template) needs java.beans, which the plain device runtime lacks.
 if [ ! -f "$out/jre.tgz" ]; then
-  rm -rf /tmp/autoglm-jre && jlink --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,jdk.unsupported,jdk.management,java.xml,jdk.crypto.ec \
+  rm -rf /tmp/autoglm-jre && jlink --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,jdk.unsupported,jdk.management,java.xml,jdk.crypto.ec,java.desktop \
     --strip-debug --no-man-pages --no-header-files --compress=2 --output /tmp/autoglm-jre/jre
   tar czf "$out/jre.tgz" -C /tmp/autoglm-jre jre
 fi
