@@ -69,6 +69,10 @@ public final class Worker implements AutoCloseable {
         Sink sink = new Sink(request);
         try {
             executor.start(request, sink);
+        } catch (NodeBusyException e) {
+            running.remove(request.id());
+            log.debug("{}: {} is full, back to the queue: {}", request.id(), grid.name(), e.getMessage());
+            queue.refused(request.id(), grid.localId(), "node " + grid.name() + " was full: " + e.getMessage());
         } catch (Exception e) {
             running.remove(request.id());
             String reason = "node " + grid.name() + " could not run it: " + e.getMessage();

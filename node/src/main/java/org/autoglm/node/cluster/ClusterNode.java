@@ -103,7 +103,7 @@ public final class ClusterNode implements AutoCloseable {
         }
         EngineStats stats = local.stats();
         return new NodeLoad(stats.waiting(), stats.running(), stats.kvUsage(), stats.tokensPerSecond(),
-                stats.p50StepMillis(), running.queuedTokens());
+                stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting());
     }
 
     @Override
