@@ -84,6 +84,16 @@ public final class ClusterNode implements AutoCloseable {
                 new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight), loaded.load());
     }
 
+    /** Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can. */
+    public String notReadyReason() {
+        if (!cluster.grid().hasQuorum()) {
+            return "this node sees " + cluster.grid().serverNodeIds().size() + " of " + cluster.grid().config().expectedNodes
+                    + " expected cluster nodes, no majority, so it takes no work until it reaches the others"
+                    + " (check --peers and the network; GET /cluster/nodes lists what it sees)";
+        }
+        return null;
+    }
+
     /** A short hash of the checkpoint's config.json, so the registry shows which nodes serve the same model. */
     public static String configHash(java.nio.file.Path modelDir) {
         try {
