@@ -7,6 +7,8 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import org.autoglm.gossip.grid.Daemons;
 
 /**
@@ -50,8 +52,13 @@ final class StreamSender implements AutoCloseable {
     }
 
     private ExecutorService lane(UUID destination) {
-        return lanes.computeIfAbsent(destination,
-                id -> Daemons.pool("autoglm-stream-" + name + "-" + id.toString().substring(0, 8), 1));
+        return lanes.computeIfAbsent(destination, id -> {
+            ThreadPoolExecutor lane = (ThreadPoolExecutor) Daemons.pool(
+                    "autoglm-stream-" + name + "-" + id.toString().substring(0, 8), 1);
+            lane.setKeepAliveTime(30, TimeUnit.SECONDS); // an idle lane (or one to a node that left) frees its thread
+            lane.allowCoreThreadTimeOut(true);
+            return lane;
+        });
     }
 
     @Override
