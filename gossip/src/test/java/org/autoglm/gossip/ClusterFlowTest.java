@@ -54,11 +54,12 @@ class ClusterFlowTest {
         for (int i = 0; i < SIZE; i++) {
             loads.get(i).set(NodeLoad.IDLE);
             executors.get(i).refuse = false;
+            executors.get(i).busy = false;
             members.get(0).registry().setDraining(members.get(i).grid().localId(), false);
         }
         // The next test starts from idle nodes as every member's registry sees them.
         await().atMost(Duration.ofSeconds(5)).until(() -> members.stream().allMatch(m -> m.registry().nodes().stream()
-                .allMatch(n -> n.load().queuedTokens() == 0 && !n.draining())));
+                .allMatch(n -> n.load().queuedTokens() == 0 && n.load().freeSlots() == NodeLoad.UNBOUNDED && !n.draining())));
     }
 
     @AfterAll
@@ -134,6 +135,41 @@ class ClusterFlowTest {
         assertThat(unplaceable.error).contains("no node could take").contains("tpu");
         assertThat(refused.ends).hasValue(1);
         assertThat(unplaceable.ends).hasValue(1);
+    }
+
+    @Test
+    void refusalsOfAFullNodeDoNotUseUpAttempts() {
+        executors.forEach(e -> e.busy = true);
+        int before = executors.stream().mapToInt(e -> e.busyRefusals.get()).sum();
+        RecordingListener client = new RecordingListener();
+        QueuedRequest request = request(members.get(0), 4, null, List.of());
+        members.get(0).dispatcher().submit(request, client);
+        // Far more refusals than the 5 attempts a request has; it is still waiting, not failed.
+        await().atMost(Duration.ofSeconds(4)).until(() ->
+                executors.stream().mapToInt(e -> e.busyRefusals.get()).sum() - before >= 8);
+        assertThat(client.ended()).isFalse();
+        assertThat(members.get(1).queue().get(request.id()).attempts()).isLessThanOrEqualTo(1);
+
+        executors.forEach(e -> e.busy = false);
+        await().atMost(Duration.ofSeconds(10)).until(client::ended);
+        assertThat(client.error).isNull();
+        assertThat(client.tokens).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void aNodeWithNoFreeSlotsGetsNoWork() {
+        // n1 would win on expected wait, but its engine's waiting queue is full; n2 is slower but has room.
+        loads.get(1).set(new NodeLoad(16, 8, 0.3, 400, 20, 10, 0));
+        loads.get(2).set(new NodeLoad(2, 8, 0.3, 100, 20, 50_000, 6));
+        await().atMost(Duration.ofSeconds(5)).until(() -> members.get(0).registry().find("n1")
+                .map(n -> n.load().freeSlots() == 0).orElse(false) && members.get(0).registry().find("n2")
+                .map(n -> n.load().freeSlots() == 6).orElse(false));
+        int startedOnN1 = executors.get(1).started.get();
+        RecordingListener client = new RecordingListener();
+        members.get(0).dispatcher().submit(request(members.get(0), 3, null, List.of("worker")), client);
+        await().atMost(Duration.ofSeconds(10)).until(client::ended);
+        assertThat(client.finishedBy).isEqualTo("n2");
+        assertThat(executors.get(1).started).hasValue(startedOnN1);
     }
 
     private QueuedRequest request(Cluster receiver, int maxTokens, String session, List<String> tags) {

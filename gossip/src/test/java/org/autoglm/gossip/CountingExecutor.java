@@ -8,6 +8,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.autoglm.gossip.dispatch.NodeBusyException;
 import org.autoglm.gossip.dispatch.RequestExecutor;
 import org.autoglm.gossip.queue.QueuedRequest;
 
@@ -22,6 +23,9 @@ final class CountingExecutor implements RequestExecutor {
     final long stepMillis;
     final AtomicInteger started = new AtomicInteger();
     volatile boolean refuse;
+    /** Full: refuses work as a busy engine does (not the request's fault). */
+    volatile boolean busy;
+    final AtomicInteger busyRefusals = new AtomicInteger();
     private final Map<String, ScheduledFuture<?>> running = new ConcurrentHashMap<>();
     private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "counting-executor");
@@ -35,7 +39,11 @@ final class CountingExecutor implements RequestExecutor {
     }
 
     @Override
-    public void start(QueuedRequest request, ExecutionSink sink) {
+    public void start(QueuedRequest request, ExecutionSink sink) throws NodeBusyException {
+        if (busy) {
+            busyRefusals.incrementAndGet();
+            throw new NodeBusyException(node + " is full", null);
+        }
         if (refuse) {
             throw new IllegalStateException(node + " refuses work");
         }

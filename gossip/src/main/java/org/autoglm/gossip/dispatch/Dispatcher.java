@@ -189,29 +189,37 @@ public final class Dispatcher implements AutoCloseable {
 
         @Override
         public boolean apply(UUID sender, Object raw) {
-            StreamMessage message = (StreamMessage) raw;
             synchronized (this) {
-                if (ended || message.attempt < minAttempt) {
-                    return !ended; // a dead attempt's leftovers
-                }
-                minAttempt = message.attempt; // a newer attempt silences older ones
-                pendingSince = -1;
-                switch (message.kind) {
-                    case TOKENS -> accept(message);
-                    case FINISH -> {
-                        ended = true;
-                        streams.remove(id, this); // returning false below stops this listener
-                        listener.onFinish(message.payload);
-                        later(() -> queue.done(id));
-                    }
-                    case ERROR -> {
-                        ended = true;
-                        streams.remove(id, this);
-                        listener.onError(message.error);
-                        later(() -> queue.fail(id, message.error));
-                    }
-                }
+                receive((StreamMessage) raw);
                 return !ended;
+            }
+        }
+
+        private void receive(StreamMessage message) {
+            if (message.kind == StreamMessage.Kind.BATCH) { // messages that piled up at the sender, in order
+                message.parts.forEach(this::receive);
+                return;
+            }
+            if (ended || message.attempt < minAttempt) {
+                return; // a dead attempt's leftovers
+            }
+            minAttempt = message.attempt; // a newer attempt silences older ones
+            pendingSince = -1;
+            switch (message.kind) {
+                case TOKENS -> accept(message);
+                case FINISH -> {
+                    ended = true;
+                    streams.remove(id, this); // returning false from apply stops this listener
+                    listener.onFinish(message.payload);
+                    later(() -> queue.done(id));
+                }
+                case ERROR -> {
+                    ended = true;
+                    streams.remove(id, this);
+                    listener.onError(message.error);
+                    later(() -> queue.fail(id, message.error));
+                }
+                case BATCH -> throw new IllegalStateException("batches are unpacked above");
             }
         }
 

@@ -39,6 +39,8 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private final ScheduledExecutorService loop;
     /** Tokens assigned per node since the last sweep: load its heartbeat does not show yet. */
     private final Map<UUID, Long> assignedTokens = new ConcurrentHashMap<>();
+    /** Requests assigned per node since the last sweep: slots its heartbeat does not show as taken yet. */
+    private final Map<UUID, Integer> assignedRequests = new ConcurrentHashMap<>();
     /** Orphans seen in the last sweep: re-queued by the leader only if still orphaned one sweep later. */
     private final Map<String, Boolean> orphans = new HashMap<>();
     private volatile long term = -1;
@@ -103,7 +105,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             loop.schedule(() -> place(queue.get(request.id()), registry.nodes()), wait, TimeUnit.MILLISECONDS);
             return;
         }
-        Placement.Decision decision = placement.place(request, nodes, assignedTokens);
+        Placement.Decision decision = placement.place(request, nodes, assignedTokens, assignedRequests);
         if (!decision.placed()) {
             log.debug("{} not placed: {}", request.id(), decision.reason());
             return; // stays PENDING; the next sweep tries again, the client's node times it out
@@ -111,6 +113,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         try {
             if (queue.assign(request.id(), current, decision.node()) != null) {
                 assignedTokens.merge(decision.node(), request.expectedTokens(), Long::sum);
+                assignedRequests.merge(decision.node(), 1, Integer::sum);
                 log.debug("{} -> {} (term {}): {}", request.id(), decision.nodeName(), current, decision.reason());
             }
         } catch (StaleTermException e) {
@@ -130,6 +133,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
                 place(request, nodes);
             }
             assignedTokens.clear();
+            assignedRequests.clear();
             reclaim(nodes);
         } catch (RuntimeException e) {
             log.debug("sweep on {} failed: {}", grid.name(), e.toString());

@@ -9,7 +9,8 @@ public interface RequestExecutor {
      * Starts running {@code request}, continuing after its {@link QueuedRequest#resumeIds()} if any (a restart after
      * another node died mid-generation). Output goes to {@code sink}, from any thread.
      *
-     * @throws Exception when the node cannot run it now; the request goes back to the queue
+     * @throws NodeBusyException when the node is full now; the request goes back to the queue, not counted as an attempt
+     * @throws Exception          when the node cannot run it; the request goes back to the queue as a failed attempt
      */
     void start(QueuedRequest request, ExecutionSink sink) throws Exception;
 

@@ -4,7 +4,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import org.apache.ignite.IgniteMessaging;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.queue.QueuedRequest;
@@ -29,22 +28,29 @@ public final class Worker implements AutoCloseable {
     /** Running here: request id to the node holding its client. */
     private final Map<String, UUID> running = new ConcurrentHashMap<>();
     private final AutoCloseable watch;
+    /** Output leaves on per-destination lanes: the engine thread never waits on the network. */
+    private final StreamSender sender;
 
     public Worker(GridNode grid, RequestQueue queue, RequestExecutor executor) {
         this.grid = grid;
         this.queue = queue;
         this.executor = executor;
         this.claims = Daemons.pool("autoglm-worker-" + grid.name(), 1);
+        this.sender = new StreamSender(grid.name(), (node, topic, message) ->
+                grid.ignite().message(grid.ignite().cluster().forNodeId(node)).sendOrdered(topic, message, 0));
         grid.ignite().message().localListen(Dispatcher.CANCEL_TOPIC, (UUID sender, Object id) -> {
             stop((String) id);
             return true;
         });
-        grid.onNodeGone(gone -> running.forEach((id, origin) -> {
-            if (origin.equals(gone)) {
-                log.info("{}: its client's node left; stopping it", id);
-                stop(id);
-            }
-        }));
+        grid.onNodeGone(gone -> {
+            sender.forget(gone);
+            running.forEach((id, origin) -> {
+                if (origin.equals(gone)) {
+                    log.info("{}: its client's node left; stopping it", id);
+                    stop(id);
+                }
+            });
+        });
         this.watch = queue.listen(RequestState.ASSIGNED, grid.localId(), request -> claims.execute(() -> run(request)));
     }
 
@@ -69,6 +75,10 @@ public final class Worker implements AutoCloseable {
         Sink sink = new Sink(request);
         try {
             executor.start(request, sink);
+        } catch (NodeBusyException e) {
+            running.remove(request.id());
+            log.debug("{}: {} is full, back to the queue: {}", request.id(), grid.name(), e.getMessage());
+            queue.refused(request.id(), grid.localId(), "node " + grid.name() + " was full: " + e.getMessage());
         } catch (Exception e) {
             running.remove(request.id());
             String reason = "node " + grid.name() + " could not run it: " + e.getMessage();
@@ -95,17 +105,21 @@ public final class Worker implements AutoCloseable {
         }
         claims.shutdownNow();
         running.keySet().forEach(this::stop);
+        sender.close();
     }
 
-    /** Streams one attempt's output, in order, to the client's node. */
+    /** Streams one attempt's output, in order, to the client's node; called from the engine's thread, never blocks. */
     private final class Sink implements RequestExecutor.ExecutionSink {
         private final QueuedRequest request;
-        private final IgniteMessaging toOrigin;
+        private final StreamSender.Outbox toOrigin;
         private int offset;
 
         Sink(QueuedRequest request) {
             this.request = request;
-            this.toOrigin = grid.ignite().message(grid.ignite().cluster().forNodeId(request.origin()));
+            this.toOrigin = sender.outbox(request.id(), request.origin(), e -> {
+                log.info("{}: output not delivered ({}); stopping it", request.id(), e.toString());
+                stop(request.id());
+            });
             this.offset = request.resumeIds().length;
         }
 
@@ -128,12 +142,7 @@ public final class Worker implements AutoCloseable {
         }
 
         synchronized void send(StreamMessage message) {
-            try {
-                toOrigin.sendOrdered(StreamMessage.topic(request.id()), message, 0);
-            } catch (RuntimeException e) { // the client's node is gone: nobody to answer
-                log.info("{}: output not delivered ({}); stopping it", request.id(), e.toString());
-                stop(request.id());
-            }
+            toOrigin.add(message);
         }
     }
 }

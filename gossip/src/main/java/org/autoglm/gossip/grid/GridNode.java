@@ -22,7 +22,6 @@ import org.apache.ignite.events.DiscoveryEvent;
 import org.apache.ignite.events.EventType;
 import org.apache.ignite.failure.StopNodeFailureHandler;
 import org.apache.ignite.failure.StopNodeOrHaltFailureHandler;
-import org.apache.ignite.logger.slf4j.Slf4jLogger;
 import org.apache.ignite.spi.communication.tcp.TcpCommunicationSpi;
 import org.apache.ignite.spi.discovery.tcp.TcpDiscoverySpi;
 import org.apache.ignite.spi.discovery.tcp.ipfinder.vm.TcpDiscoveryVmIpFinder;
@@ -99,7 +98,7 @@ public final class GridNode implements AutoCloseable {
                 .setIgniteInstanceName(config.nodeName + "@" + config.gridPort)
                 .setConsistentId(config.nodeName)
                 .setUserAttributes(Map.of(NAME_ATTRIBUTE, config.nodeName))
-                .setGridLogger(new Slf4jLogger())
+                .setGridLogger(new QuietIgniteLogger())
                 .setMetricsLogFrequency(0)
                 .setPeerClassLoadingEnabled(false)
                 .setFailureDetectionTimeout(config.failureDetection.toMillis())
@@ -217,6 +216,8 @@ public final class GridNode implements AutoCloseable {
         setIfAbsent("IGNITE_UPDATE_NOTIFIER", "false");
         setIfAbsent("IGNITE_PERFORMANCE_SUGGESTIONS_DISABLED", "true");
         setIfAbsent("IGNITE_NO_SHUTDOWN_HOOK", "true"); // we stop the grid node in our own order
+        setIfAbsent("IGNITE_DUMP_THREADS_ON_FAILURE", "false"); // a failed node says why in one line, not 1,000
+        setIfAbsent("IGNITE_LONG_OPERATIONS_DUMP_TIMEOUT", "0"); // no periodic dumps of long transactions
         setIfAbsent("java.net.preferIPv4Stack", "true");
         // slf4j-simple reads per-logger levels from system properties when a logger is first created.
         setIfAbsent("org.slf4j.simpleLogger.log.org.apache.ignite", "error");
@@ -270,6 +271,11 @@ public final class GridNode implements AutoCloseable {
     /** True while this node sees a strict majority of {@code --expected-nodes}: it may lead and take work. */
     public boolean hasQuorum() {
         return ignite.cluster().forServers().nodes().size() >= config.quorum();
+    }
+
+    /** False once this grid node is stopping or stopped (closed, or halted by its failure handler). */
+    public boolean running() {
+        return org.apache.ignite.Ignition.state(ignite.name()) == org.apache.ignite.IgniteState.STARTED;
     }
 
     /** Called (on a discovery thread; return quickly) with the id of each node that left or failed. */

@@ -15,6 +15,7 @@ import org.autoglm.gossip.grid.GridCaches;
 import org.autoglm.gossip.grid.GridConfig;
 import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.grid.MajorityValidator;
+import org.autoglm.gossip.grid.QuietIgniteLogger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +28,11 @@ import org.slf4j.LoggerFactory;
  * whose tick merely ran late renews as usual if nobody took over meanwhile: its belief is never what protects the
  * queue, since every assignment re-reads the lease in its own transaction. The cache has the majority validator, so
  * a minority partition cannot write the record at all.
+ *
+ * <p>A topology change (a node joining, as when several start at once) holds every transaction until the grid has
+ * rebalanced, so nobody can renew or take the lease meanwhile: leader and observers alike restart their lease clocks
+ * when they see the topology change, and a renewal waits for its lock as long as the lease still runs rather than
+ * giving up after one interval. A busy start therefore does not depose a leader that did nothing wrong.
  */
 public final class LeaderLease implements AutoCloseable {
 
@@ -47,6 +53,8 @@ public final class LeaderLease implements AutoCloseable {
     private long observedTerm = -1;
     private long observedRenewals = -1;
     private long lastChangeNanos = System.nanoTime();
+    private long topologyVersion = -1;
+    private long topologyChangeNanos = System.nanoTime();
 
     public LeaderLease(GridNode grid) {
         this.grid = grid;
@@ -102,6 +110,11 @@ public final class LeaderLease implements AutoCloseable {
     private void tick() {
         long start = System.nanoTime();
         try {
+            long version = grid.ignite().cluster().topologyVersion();
+            if (version != topologyVersion) { // transactions were held up by the change: nobody could renew
+                topologyVersion = version;
+                topologyChangeNanos = start;
+            }
             if (!grid.hasQuorum()) {
                 if (isLeader()) {
                     stepDown("lost the majority: " + grid.serverNodeIds().size() + " of "
@@ -117,18 +130,21 @@ public final class LeaderLease implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             // Transaction timeouts and topology changes land here; the next tick retries.
-            log.debug("lease tick on {} failed: {}", grid.name(), e.toString());
-            if (isLeader() && start - lastRenewStartNanos > durationNanos) {
-                stepDown("could not renew the lease for "
-                        + TimeUnit.NANOSECONDS.toMillis(start - lastRenewStartNanos) + " ms: " + e.getMessage());
+            log.debug("lease tick on {} failed: {}", grid.name(), QuietIgniteLogger.oneLine(null, e));
+            long unrenewed = System.nanoTime() - renewClockNanos();
+            if (isLeader() && unrenewed > durationNanos) {
+                stepDown("could not renew the lease for " + TimeUnit.NANOSECONDS.toMillis(unrenewed) + " ms"
+                        + QuietIgniteLogger.oneLine("", e));
             }
         }
     }
 
     private void renew(long start) {
         UUID self = grid.localId();
-        try (Transaction tx = grid.ignite().transactions().txStart(
-                TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ, renewMillis * 2, 0)) {
+        // Wait for the lock as long as the lease runs (a topology change may hold it), never less than an interval.
+        long left = TimeUnit.NANOSECONDS.toMillis(durationNanos - (start - renewClockNanos()));
+        try (Transaction tx = grid.ignite().transactions().txStart(TransactionConcurrency.PESSIMISTIC,
+                TransactionIsolation.REPEATABLE_READ, Math.max(renewMillis, left), 0)) {
             LeaseRecord current = cache.get(KEY);
             observe(current, start);
             if (current == null || current.term() != leaderTerm || !self.equals(current.holderId()) || current.released()) {
@@ -153,7 +169,7 @@ public final class LeaderLease implements AutoCloseable {
                     || current.released()
                     || self.equals(current.holderId())
                     || !grid.isAlive(current.holderId())
-                    || start - lastChangeNanos >= durationNanos;
+                    || start - Math.max(lastChangeNanos, topologyChangeNanos) >= durationNanos;
             if (!free) {
                 tx.rollback();
                 return;
@@ -175,6 +191,11 @@ public final class LeaderLease implements AutoCloseable {
                 log.error("onLeaderStart failed on {}", grid.name(), e);
             }
         }
+    }
+
+    /** Where the leader's lease clock starts: its last renewal, or the last topology change if later. */
+    private long renewClockNanos() {
+        return Math.max(lastRenewStartNanos, topologyChangeNanos);
     }
 
     /** Tracks when the record last changed, on this node's monotonic clock. */

@@ -7,11 +7,12 @@ import java.util.Map;
 import java.util.UUID;
 import org.autoglm.gossip.queue.QueuedRequest;
 import org.autoglm.gossip.registry.NodeHealth;
+import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.gossip.registry.NodeView;
 
 /**
  * Where a request should run. Only healthy, non-draining nodes serving the request's model with all its required
- * tags are candidates. A session's turns go to the node chosen by consistent hashing over the candidates (it holds
+ * tags and with a free admission slot are candidates. A session's turns go to the node chosen by consistent hashing over the candidates (it holds
  * the session's prefix blocks) unless that node is short of KV memory or its expected wait is far above the best;
  * otherwise the node with the lowest expected wait (queued tokens / recent throughput) among those with KV headroom
  * wins. Plain code over registry snapshots: the leader's loop calls it, tests call it directly.
@@ -47,10 +48,20 @@ public final class Placement {
      * @param assignedTokens  tokens assigned to each node since its last heartbeat (not yet in its reported load)
      */
     public Decision place(QueuedRequest request, List<NodeView> nodes, Map<UUID, Long> assignedTokens) {
+        return place(request, nodes, assignedTokens, Map.of());
+    }
+
+    /**
+     * @param nodes            the registry as this node sees it
+     * @param assignedTokens   tokens assigned to each node since its last heartbeat (not yet in its reported load)
+     * @param assignedRequests requests assigned to each node since its last heartbeat (not yet in its free slots)
+     */
+    public Decision place(QueuedRequest request, List<NodeView> nodes, Map<UUID, Long> assignedTokens,
+                          Map<UUID, Integer> assignedRequests) {
         List<NodeView> candidates = new ArrayList<>();
         List<String> refused = new ArrayList<>();
         for (NodeView node : nodes) {
-            String why = unfit(request, node);
+            String why = unfit(request, node, assignedRequests.getOrDefault(node.id(), 0));
             if (why == null) {
                 candidates.add(node);
             } else {
@@ -87,7 +98,7 @@ public final class Placement {
     }
 
     /** Why a node cannot take the request, or null if it can. */
-    private static String unfit(QueuedRequest request, NodeView node) {
+    private static String unfit(QueuedRequest request, NodeView node, int assignedSinceHeartbeat) {
         if (node.health() != NodeHealth.HEALTHY) {
             return node.health().wire();
         }
@@ -102,6 +113,10 @@ public final class Placement {
         }
         if (!node.info().tags().containsAll(request.requiredTags())) {
             return "tags " + node.info().tags();
+        }
+        int free = node.load().freeSlots();
+        if (free != NodeLoad.UNBOUNDED && free - assignedSinceHeartbeat <= 0) {
+            return "full (" + free + " free slots, " + assignedSinceHeartbeat + " just assigned)";
         }
         return null;
     }

@@ -111,6 +111,13 @@ public final class QueuedRequest implements Serializable {
         return r;
     }
 
+    /** PENDING again after a node refused it unrun (it was full): that assignment is not counted as an attempt. */
+    QueuedRequest refused(long notBefore, String reason) {
+        QueuedRequest r = requeued(notBefore, null, reason);
+        r.attempts = Math.max(0, attempts - 1);
+        return r;
+    }
+
     QueuedRequest finished(RequestState end, String message) {
         QueuedRequest r = copy();
         r.state = end;

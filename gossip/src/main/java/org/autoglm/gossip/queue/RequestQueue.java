@@ -176,6 +176,26 @@ public final class RequestQueue {
         });
     }
 
+    /**
+     * Takes back a request that {@code from} refused before running any of it because it was full: PENDING again after
+     * the initial backoff, and the refused assignment does not count against its attempts (a busy cluster must not
+     * turn into "failed after 5 attempts").
+     *
+     * @return the PENDING entry, or null if it was not assigned to {@code from} any more
+     */
+    public QueuedRequest refused(String id, UUID from, String reason) {
+        return inTx(() -> {
+            QueuedRequest entry = cache.get(id);
+            if (entry == null || entry.state().finished() || entry.state() == RequestState.PENDING
+                    || !from.equals(entry.assignee())) {
+                return null;
+            }
+            QueuedRequest pending = entry.refused(System.currentTimeMillis() + failover.initialBackoff.toMillis(), reason);
+            cache.put(id, pending);
+            return pending;
+        });
+    }
+
     /** Records new resume tokens for a request that is PENDING again (its client got more than the queue knew). */
     public void updateResume(String id, int[] resumeIds) {
         inTx(() -> {

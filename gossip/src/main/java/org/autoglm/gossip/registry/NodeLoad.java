@@ -8,6 +8,8 @@ public final class NodeLoad implements Serializable {
     private static final long serialVersionUID = 1L;
     /** An idle node with no history. */
     public static final NodeLoad IDLE = new NodeLoad(0, 0, 0, 0, 0, 0);
+    /** {@link #freeSlots()} of a node that does not say (it is never judged full). */
+    public static final int UNBOUNDED = Integer.MAX_VALUE;
 
     private final int waiting;
     private final int running;
@@ -15,6 +17,7 @@ public final class NodeLoad implements Serializable {
     private final double tokensPerSecond;
     private final double p50StepMillis;
     private final long queuedTokens;
+    private final int freeSlots;
 
     /**
      * @param waiting         requests admitted but not yet running
@@ -23,15 +26,23 @@ public final class NodeLoad implements Serializable {
      * @param tokensPerSecond recent generation throughput (all sequences)
      * @param p50StepMillis   median engine step time
      * @param queuedTokens    tokens still to compute for everything the node holds (prompts + remaining max tokens)
+     * @param freeSlots       requests it can still admit before refusing new ones as overloaded
      */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
-                    long queuedTokens) {
+                    long queuedTokens, int freeSlots) {
         this.waiting = waiting;
         this.running = running;
         this.kvUsage = kvUsage;
         this.tokensPerSecond = tokensPerSecond;
         this.p50StepMillis = p50StepMillis;
         this.queuedTokens = queuedTokens;
+        this.freeSlots = Math.max(0, freeSlots);
+    }
+
+    /** A load without an admission limit ({@link #UNBOUNDED} free slots). */
+    public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
+                    long queuedTokens) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, UNBOUNDED);
     }
 
     public int waiting() { return waiting; }
@@ -40,10 +51,12 @@ public final class NodeLoad implements Serializable {
     public double tokensPerSecond() { return tokensPerSecond; }
     public double p50StepMillis() { return p50StepMillis; }
     public long queuedTokens() { return queuedTokens; }
+    public int freeSlots() { return freeSlots; }
 
     @Override
     public String toString() {
         return "load(waiting=" + waiting + ", running=" + running + ", kv=" + kvUsage + ", tok/s=" + tokensPerSecond
-                + ", queuedTokens=" + queuedTokens + ")";
+                + ", queuedTokens=" + queuedTokens
+                + (freeSlots == UNBOUNDED ? "" : ", freeSlots=" + freeSlots) + ")";
     }
 }

@@ -99,8 +99,24 @@ public final class NodeRegistry implements AutoCloseable {
         try {
             publish();
         } catch (RuntimeException e) {
-            log.warn("heartbeat of {} not published: {}", self.name(), e.toString());
+            if (grid.running() && !stopping(e)) {
+                log.warn("heartbeat of {} not published: {}", self.name(), e.toString());
+            } else {
+                log.debug("heartbeat of {} not published, the grid node is stopping: {}", self.name(), e.toString());
+            }
         }
+    }
+
+    /** True when {@code e} says the grid node is on its way down (closing, or stopped by its failure handler). */
+    private static boolean stopping(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String name = t.getClass().getSimpleName();
+            if (name.equals("NodeStoppingException") || name.equals("CacheStoppedException")
+                    || name.equals("IgniteInterruptedException")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Every node with a live registry entry, by name, with its health as seen from here. */

@@ -314,8 +314,8 @@ final class InferenceRoutes {
         }
         List<Message> turn = new ArrayList<>(call.request().messages());
         turn.add(new Message("assistant", result.firstChoiceText));
-        sessions.put(call.session().withTurn(call.sessionPrompt().keptHistory(), turn,
-                call.sessionPrompt().promptIds().length, Instant.now()));
+        sessions.update(call.session().id(), current -> current.afterTurn(call.session(),
+                call.sessionPrompt().keptHistory(), turn, call.sessionPrompt().promptIds().length, Instant.now()));
     }
 
     private static ObjectNode chunk(Call call, ResponseFormat format, ObjectNode choice) {

@@ -17,6 +17,7 @@ public final class ServingState {
     private volatile java.util.function.UnaryOperator<Loaded> onReady = java.util.function.UnaryOperator.identity();
     private volatile String failure;
     private volatile boolean draining;
+    private volatile java.util.function.Supplier<String> notReadyElsewhere = () -> null;
 
     public void ready(Loaded value) {
         this.loaded = onReady.apply(value);
@@ -25,6 +26,11 @@ public final class ServingState {
     /** Lets the cluster put its service in front of the engine the moment the model is loaded. */
     public void decorate(java.util.function.UnaryOperator<Loaded> decorator) {
         this.onReady = decorator;
+    }
+
+    /** Lets the cluster add a reason not to be ready (a node cut off from the majority takes no work). */
+    public void readinessCheck(java.util.function.Supplier<String> reasonOrNull) {
+        this.notReadyElsewhere = reasonOrNull;
     }
 
     public void failed(String reason) {
@@ -75,6 +81,6 @@ public final class ServingState {
         if (loaded == null) {
             return "model loading";
         }
-        return draining ? "draining" : null;
+        return draining ? "draining" : notReadyElsewhere.get();
     }
 }

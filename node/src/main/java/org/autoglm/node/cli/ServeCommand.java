@@ -226,6 +226,7 @@ public final class ServeCommand implements Callable<Integer> {
             enabled.close();
             throw e;
         }
+        state.readinessCheck(cluster::notReadyReason);
         Telemetry telemetry = new Telemetry(name, state::load, otlpEndpoint, null);
         ApiServer server;
         try {

@@ -84,6 +84,16 @@ public final class ClusterNode implements AutoCloseable {
                 new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight), loaded.load());
     }
 
+    /** Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can. */
+    public String notReadyReason() {
+        if (!cluster.grid().hasQuorum()) {
+            return "this node sees " + cluster.grid().serverNodeIds().size() + " of " + cluster.grid().config().expectedNodes
+                    + " expected cluster nodes, no majority, so it takes no work until it reaches the others"
+                    + " (check --peers and the network; GET /cluster/nodes lists what it sees)";
+        }
+        return null;
+    }
+
     /** A short hash of the checkpoint's config.json, so the registry shows which nodes serve the same model. */
     public static String configHash(java.nio.file.Path modelDir) {
         try {
@@ -103,7 +113,7 @@ public final class ClusterNode implements AutoCloseable {
         }
         EngineStats stats = local.stats();
         return new NodeLoad(stats.waiting(), stats.running(), stats.kvUsage(), stats.tokensPerSecond(),
-                stats.p50StepMillis(), running.queuedTokens());
+                stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting());
     }
 
     @Override

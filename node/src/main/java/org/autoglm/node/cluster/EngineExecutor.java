@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.autoglm.gossip.dispatch.NodeBusyException;
 import org.autoglm.gossip.dispatch.RequestExecutor;
 import org.autoglm.gossip.queue.QueuedRequest;
 import org.autoglm.node.engine.Completion;
@@ -30,7 +31,7 @@ final class EngineExecutor implements RequestExecutor {
     }
 
     @Override
-    public void start(QueuedRequest queued, ExecutionSink sink) throws RequestRejectedException {
+    public void start(QueuedRequest queued, ExecutionSink sink) throws RequestRejectedException, NodeBusyException {
         GenerationRequest request = WireFormat.request(queued.payload());
         int[] resume = queued.resumeIds();
         int left = request.params().maxTokens() - resume.length;
@@ -68,6 +69,9 @@ final class EngineExecutor implements RequestExecutor {
             });
         } catch (RequestRejectedException e) {
             remaining.remove(id);
+            if (e.kind() == RequestRejectedException.Kind.OVERLOADED) {
+                throw new NodeBusyException(e.getMessage(), e); // full for now: placed again, not an attempt used up
+            }
             if (e.retryable()) {
                 throw e; // overloaded or draining here: the grid places it elsewhere
             }

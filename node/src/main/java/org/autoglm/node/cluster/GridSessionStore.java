@@ -42,6 +42,12 @@ public final class GridSessionStore implements SessionStore {
         cache.put(session.id(), encode(session), session.ttl());
     }
 
+    /** One grid transaction per update: a turn on another node waits for this one and then sees it. */
+    @Override
+    public Optional<Session> update(String id, java.util.function.UnaryOperator<Session> change) {
+        return cache.update(id, data -> encode(change.apply(decode(data)))).map(GridSessionStore::decode);
+    }
+
     @Override
     public boolean remove(String id) {
         return cache.remove(id);

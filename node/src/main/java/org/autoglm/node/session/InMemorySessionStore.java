@@ -38,6 +38,12 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     @Override
+    public Optional<Session> update(String id, java.util.function.UnaryOperator<Session> change) {
+        return Optional.ofNullable(sessions.computeIfPresent(id,
+                (k, s) -> s.expired(clock.instant()) ? null : change.apply(s)));
+    }
+
+    @Override
     public boolean remove(String id) {
         return sessions.remove(id) != null;
     }

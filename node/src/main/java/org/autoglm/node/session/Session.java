@@ -62,6 +62,17 @@ public record Session(
         return new Session(id, owner, systemPrompt, next, promptTokens, createdAt, ttl, now);
     }
 
+    /**
+     * This session after a turn that started from {@code seen} and sent {@code keptHistory} (the newest part of
+     * {@code seen}'s history): the messages trimmed from the front stay dropped, turns that finished meanwhile (already
+     * in this session) are kept, then the turn and its reply are appended. With no concurrent turn this is
+     * {@link #withTurn}.
+     */
+    public Session afterTurn(Session seen, List<Message> keptHistory, List<Message> turn, int promptTokens, Instant now) {
+        int trimmed = Math.min(history.size(), Math.max(0, seen.history().size() - keptHistory.size()));
+        return withTurn(history.subList(trimmed, history.size()), turn, promptTokens, now);
+    }
+
     public Session touched(Instant now) {
         return new Session(id, owner, systemPrompt, history, tokenCount, createdAt, ttl, now);
     }

@@ -15,6 +15,14 @@ public interface SessionStore {
     /** Creates or replaces a session. */
     void put(Session session);
 
+    /**
+     * Replaces a session with {@code change(current)} atomically: concurrent updates of one session (two turns at
+     * once, perhaps on two nodes) each see the other's result, none is lost. {@code change} may run more than once.
+     *
+     * @return the new session, or empty (and nothing written) if it is unknown or expired
+     */
+    Optional<Session> update(String id, java.util.function.UnaryOperator<Session> change);
+
     /** Removes a session; false if there was none. */
     boolean remove(String id);
 }

@@ -66,4 +66,45 @@ class SessionStoreTest {
                 new Message("assistant", "a"));
         assertThat(after.tokenCount()).isEqualTo(12);
     }
+
+    @Test
+    void aTurnKeepsWhatAnotherTurnAppendedMeanwhileAndDropsWhatItTrimmed() {
+        Instant t = Instant.now();
+        Message u1 = new Message("user", "1"), a1 = new Message("assistant", "r1");
+        Message u2 = new Message("user", "2"), a2 = new Message("assistant", "r2");
+        Message u3 = new Message("user", "3"), a3 = new Message("assistant", "r3");
+        Message u4 = new Message("user", "4"), a4 = new Message("assistant", "r4");
+        Session seen = Session.create("s", "a", null, Duration.ofMinutes(1), t).withTurn(List.of(u1, a1, u2, a2), List.of(), 0, t);
+        Session current = seen.withTurn(seen.history(), List.of(u3, a3), 0, t); // a turn that finished first
+        // This turn sent only the newest two messages of what it saw (the oldest were trimmed to fit).
+        Session after = current.afterTurn(seen, List.of(u2, a2), List.of(u4, a4), 9, t);
+        assertThat(after.history()).containsExactly(u2, a2, u3, a3, u4, a4);
+    }
+
+    @Test
+    void updateIsAtomicAndSkipsUnknownSessions() {
+        InMemorySessionStore store = new InMemorySessionStore();
+        assertThat(store.update("nope", s -> s)).isEmpty();
+        store.put(Session.create("s", "a", null, Duration.ofMinutes(1), Instant.now()));
+        List<Thread> threads = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            String q = "q" + i;
+            Thread thread = new Thread(() -> {
+                for (int k = 0; k < 50; k++) {
+                    Session seen = store.get("s").orElseThrow();
+                    store.update("s", cur -> cur.afterTurn(seen, seen.history(), List.of(new Message("user", q)), 0, Instant.now()));
+                }
+            });
+            thread.start();
+            threads.add(thread);
+        }
+        for (Thread thread : threads) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+        assertThat(store.get("s").orElseThrow().history()).hasSize(200);
+    }
 }
