@@ -22,9 +22,11 @@ import org.slf4j.LoggerFactory;
  * Leader election by lease on the grid. The lease is one record in a transactional replicated cache; a node
  * becomes leader by compare-and-set of {@code (term + 1, self)} when the record is free, released, held by a node
  * that left, or unchanged for a whole lease duration on this node's monotonic clock. The leader renews every
- * interval and steps down if it has not renewed within the lease duration measured from the start of its last
- * successful renewal, which is always before any observer's deadline. The cache has the majority validator, so a
- * minority partition cannot write the record at all.
+ * interval and steps down when a renewal finds the record taken, or when it has failed to renew for a whole lease
+ * duration (measured from the start of its last successful renewal, always before any observer's deadline). A leader
+ * whose tick merely ran late renews as usual if nobody took over meanwhile: its belief is never what protects the
+ * queue, since every assignment re-reads the lease in its own transaction. The cache has the majority validator, so
+ * a minority partition cannot write the record at all.
  */
 public final class LeaderLease implements AutoCloseable {
 
@@ -98,11 +100,8 @@ public final class LeaderLease implements AutoCloseable {
     }
 
     private void tick() {
+        long start = System.nanoTime();
         try {
-            long start = System.nanoTime();
-            if (isLeader() && start - lastRenewStartNanos > durationNanos) {
-                stepDown("lease not renewed for " + TimeUnit.NANOSECONDS.toMillis(start - lastRenewStartNanos) + " ms");
-            }
             if (!grid.hasQuorum()) {
                 if (isLeader()) {
                     stepDown("lost the majority: " + grid.serverNodeIds().size() + " of "
@@ -117,8 +116,12 @@ public final class LeaderLease implements AutoCloseable {
                 tryAcquire(start);
             }
         } catch (RuntimeException e) {
-            // Transaction timeouts and topology changes land here; the next tick retries, expiry protects safety.
+            // Transaction timeouts and topology changes land here; the next tick retries.
             log.debug("lease tick on {} failed: {}", grid.name(), e.toString());
+            if (isLeader() && start - lastRenewStartNanos > durationNanos) {
+                stepDown("could not renew the lease for "
+                        + TimeUnit.NANOSECONDS.toMillis(start - lastRenewStartNanos) + " ms: " + e.getMessage());
+            }
         }
     }
 

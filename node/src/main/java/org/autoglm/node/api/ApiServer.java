@@ -85,6 +85,7 @@ public final class ApiServer implements AutoCloseable {
             c.startupWatcherEnabled = false;
             c.http.disableCompression(); // compression would buffer server-sent events
             c.http.maxRequestSize = config.maxRequestBytes;
+            c.http.prefer405over404 = true; // GET /v1/chat/completions: "wrong method", not "no such route"
             c.jetty.threadPool = new QueuedThreadPool(config.maxThreads, 8, 60_000);
             c.jetty.modifyServer(server -> server.setErrorHandler(new ErrorResponses.JsonJettyErrors()));
             c.jetty.modifyHttpConfiguration(http -> http.setSendServerVersion(false));

@@ -18,6 +18,7 @@ import org.autoglm.node.session.Message;
  * @param priority     scheduling priority (lower first)
  * @param user         the client's end-user id, for audit
  * @param sessionId    server-side session (chat only), or null
+ * @param requiredTags capability tags the executing node must have (cluster placement), possibly empty
  */
 record InferenceRequest(
         String model,
@@ -30,7 +31,8 @@ record InferenceRequest(
         int logprobs,
         int priority,
         String user,
-        String sessionId) {
+        String sessionId,
+        List<String> requiredTags) {
 
     /** One completion prompt: text, or token ids ({@code text} null). */
     record Prompt(String text, int[] ids) {}
@@ -51,7 +53,7 @@ record InferenceRequest(
                 m.add(new Message(messages.get(i).role(), texts.get(i)));
             }
             return new InferenceRequest(model, m, prompts, params, n, stream, includeUsage, logprobs, priority, user,
-                    sessionId);
+                    sessionId, requiredTags);
         }
         List<Prompt> p = new java.util.ArrayList<>();
         int t = 0;
@@ -59,6 +61,6 @@ record InferenceRequest(
             p.add(prompt.text() == null ? prompt : new Prompt(texts.get(t++), null));
         }
         return new InferenceRequest(model, messages, p, params, n, stream, includeUsage, logprobs, priority, user,
-                sessionId);
+                sessionId, requiredTags);
     }
 }

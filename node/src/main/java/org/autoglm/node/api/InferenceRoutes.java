@@ -197,7 +197,7 @@ final class InferenceRoutes {
                             params.seed() + i, params.maxTokens(), params.stop(), params.ignoreEos(), params.logprobs());
                 }
                 String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
-                out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), List.of(),
+                out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), r.requiredTags(),
                         call.model().name(), call.span().traceparent()));
             }
         }

@@ -17,6 +17,7 @@ final class RequestParser {
     static final int MAX_N = 16;
     static final int MAX_STOP = 16;
     static final int MAX_LOGPROBS = 20;
+    static final int MAX_TAGS = 16;
     private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool", "observation");
 
     private RequestParser() {}
@@ -84,10 +85,11 @@ final class RequestParser {
         }
         int priority = p.integer("priority", 0, -1_000_000, 1_000_000);
         String user = p.string("user", null);
+        List<String> requiredTags = p.stringOrList("required_tags", MAX_TAGS);
         SamplingParams params = new SamplingParams(temperature, topP, topK <= 0 ? 0 : topK, minP, repetition,
                 presence, frequency, seed, maxTokens, stop, ignoreEos, logprobs);
         return new InferenceRequest(name, messages, prompts, params, n, stream, includeUsage, logprobs, priority,
-                user, sessionId);
+                user, sessionId, requiredTags);
     }
 
     private static List<Message> messages(JsonNode node) {

@@ -2,7 +2,11 @@ package org.autoglm.node.cli;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
 import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.tokenizer.ByteLevelTokenizerWriter;
 import org.autoglm.models.weights.DType;
@@ -31,13 +35,67 @@ public final class DemoModel {
         return base.resolve("autoglm").resolve("demo");
     }
 
-    /** Writes the demo model into {@code dir} unless a complete one is already there; returns {@code dir}. */
+    /**
+     * Writes the demo model into {@code dir} unless a complete one is already there; returns {@code dir}. Safe when
+     * several nodes on one host start at once: each writes into its own temporary directory beside {@code dir} and
+     * renames it into place atomically, so nobody ever reads (or overwrites) a half-written model.
+     */
     public static Path ensure(Path dir) throws IOException {
-        if (Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+        if (complete(dir)) {
             return dir;
         }
-        write(dir);
-        return dir;
+        Path parent = dir.toAbsolutePath().normalize().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, dir.getFileName() + ".writing-");
+        try {
+            write(tmp);
+            if (!moveInto(tmp, dir) && !complete(dir)) {
+                // An incomplete directory from an interrupted first run is in the way: move it aside, then retry.
+                Path stale = Files.createTempDirectory(parent, dir.getFileName() + ".stale-");
+                Files.delete(stale);
+                try {
+                    Files.move(dir, stale, StandardCopyOption.ATOMIC_MOVE);
+                    deleteTree(stale);
+                } catch (NoSuchFileException gone) {
+                    // another node moved it aside first
+                }
+                if (!moveInto(tmp, dir) && !complete(dir)) {
+                    throw new IOException("cannot write the demo model into " + dir
+                            + ": the directory is in the way; remove it and start again");
+                }
+            }
+            return dir;
+        } finally {
+            deleteTree(tmp);
+        }
+    }
+
+    private static boolean complete(Path dir) {
+        return Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("tokenizer.json"));
+    }
+
+    /** Renames {@code from} to {@code to}; false when {@code to} already exists (someone else was first). */
+    private static boolean moveInto(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+            return true;
+        } catch (IOException e) {
+            if (Files.exists(to)) { // rename(2) onto a non-empty directory fails with ENOTEMPTY (or EEXIST)
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** Writes (or overwrites) the demo model into {@code dir}. */

@@ -81,9 +81,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (maxTokens < 1) {
-            throw new IllegalArgumentException("--max-tokens must be at least 1, got " + maxTokens);
-        }
+        checkSampling();
         BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
         SamplingParams params = new SamplingParams(temperature, topP, topK, 0, 1, 0, 0, seed, maxTokens, List.of(),
                 ignoreEos, -1);
@@ -105,6 +103,22 @@ public final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Refuses sampling settings that would otherwise be taken silently (a negative temperature meant greedy). */
+    private void checkSampling() {
+        if (maxTokens < 1) {
+            throw new IllegalArgumentException("--max-tokens must be at least 1, got " + maxTokens);
+        }
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("--temperature must be 0 (greedy) or more, got " + temperature);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("--top-p must be greater than 0 and at most 1, got " + topP);
+        }
+        if (topK < 0) {
+            throw new IllegalArgumentException("--top-k must be 0 (keep all) or more, got " + topK);
+        }
+    }
+
     private int[] promptIds(GlmTokenizer tokenizer) throws IOException {
         if (prompt.ids != null) {
             return prompt.ids;
@@ -124,6 +138,13 @@ public final class GenerateCommand implements Callable<Integer> {
             List<Map<String, String>> raw = new ObjectMapper().readValue(file.toFile(), new TypeReference<>() {});
             if (raw.isEmpty()) {
                 throw new IllegalArgumentException("--chat " + file + ": the message list is empty");
+            }
+            for (int i = 0; i < raw.size(); i++) {
+                Map<String, String> m = raw.get(i);
+                if (m == null || m.get("role") == null || m.get("content") == null) {
+                    throw new IllegalArgumentException("--chat " + file + ": message " + i
+                            + " needs both \"role\" and \"content\" (strings)");
+                }
             }
             return raw.stream().map(m -> new ChatMessage(m.get("role"), m.get("content"))).toList();
         } catch (com.fasterxml.jackson.core.JacksonException e) {

@@ -25,6 +25,7 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler(new OneLineErrors());
+        cli.setParameterExceptionHandler(new OneLineErrors.Usage());
         return cli;
     }
 

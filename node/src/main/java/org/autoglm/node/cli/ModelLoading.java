@@ -5,7 +5,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.autoglm.models.chat.ChatTemplate;
-import org.autoglm.models.djl.DjlBackend;
+import org.autoglm.kernels.BackendFactory;
+import org.autoglm.models.backend.Backend;
 import org.autoglm.models.tokenizer.GlmTokenizer;
 import org.autoglm.node.api.CheckpointModel;
 import org.autoglm.node.api.ServingState;
@@ -26,8 +27,9 @@ final class ModelLoading implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ModelLoading.class);
 
     /** What {@code serve} asked for. */
-    record Settings(Path dir, String servedName, int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy,
-            int maxWaiting, int blockSize, int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
+    record Settings(Path dir, String servedName, BackendFactory.Kind backend, double gpuMemoryUtilization,
+            int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy, int maxWaiting, int blockSize,
+            int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
 
     private final Settings settings;
     private final ServingState state;
@@ -35,6 +37,9 @@ final class ModelLoading implements AutoCloseable {
     /** Closed in reverse order: engine before backend before tokenizer. */
     private final List<AutoCloseable> open = new ArrayList<>();
     private volatile boolean closed;
+    /** Filled once the backend is open, for the cluster registry. */
+    private volatile String backendKind = "none";
+    private volatile String device = "none";
 
     ModelLoading(Settings settings, ServingState state, RequestMetrics metrics) {
         this.settings = settings;
@@ -51,7 +56,15 @@ final class ModelLoading implements AutoCloseable {
             }
             GlmTokenizer tokenizer = keep(GlmTokenizer.load(s.dir()));
             ChatTemplate template = ChatTemplate.load(s.dir());
-            DjlBackend backend = keep(DjlBackend.load(s.dir()));
+            BackendFactory.Kind kind = BackendFactory.resolve(s.backend());
+            Backend backend = keep(BackendFactory.open(kind, s.dir(), cuda -> {
+                cuda.gpuMemoryUtilization = s.gpuMemoryUtilization();
+                cuda.maxSeqs = s.maxNumSeqs();
+                cuda.maxBatchTokens = s.maxNumBatchedTokens();
+                cuda.maxModelLen = s.maxModelLen();
+            }));
+            backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
+            device = backend.description();
             EngineOptions options = EngineOptions.create(o -> {
                 o.maxNumSeqs = s.maxNumSeqs();
                 o.maxNumBatchedTokens = s.maxNumBatchedTokens();
@@ -82,6 +95,16 @@ final class ModelLoading implements AutoCloseable {
             state.failed(reason);
             close();
         }
+    }
+
+    /** {@code cuda} or {@code djl} once loaded. */
+    String backendKind() {
+        return backendKind;
+    }
+
+    /** The backend's own description (device, precision) once loaded. */
+    String device() {
+        return device;
     }
 
     private static EngineLoad load(EngineStats stats) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.autoglm.kernels.BackendFactory;
 import org.autoglm.node.api.ApiServer;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.cluster.ClusterNode;
@@ -134,6 +135,16 @@ public final class ServeCommand implements Callable<Integer> {
             description = "KV-cache blocks to allocate; 0 lets the backend size it from memory (default: ${DEFAULT-VALUE}).")
     int numKvBlocks;
 
+    @Option(names = "--backend", defaultValue = "auto", paramLabel = "cuda|djl|auto",
+            description = "cuda: our CUDA kernels; djl: PyTorch on the CPU; auto: CUDA when a GPU is usable, else DJL"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--gpu-memory-utilization", defaultValue = "0.90",
+            description = "Share of GPU memory the CUDA backend may use for weights, buffers and KV cache"
+                    + " (default: ${DEFAULT-VALUE}).")
+    double gpuMemoryUtilization;
+
     @Option(names = "--max-model-len", defaultValue = "0",
             description = "Longest prompt + output accepted; 0 = the model's context length (default: ${DEFAULT-VALUE}).")
     int maxModelLen;
@@ -201,6 +212,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (model != null && !Files.isDirectory(model)) {
             throw new IllegalArgumentException("--model " + model + " is not a directory");
         }
+        BackendFactory.Kind backendKind = backendKind();
         Authenticator auth = Authenticator.fromSettings(jwtSecretFile, jwtPublicKey, host, insecure);
         if (!auth.enabled() && insecure) {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", host);
@@ -242,14 +254,33 @@ public final class ServeCommand implements Callable<Integer> {
         log.info("Serving model '{}' on {}://{}:{} (loading)", name, tlsKeystore != null ? "https" : "http", host,
                 server.port());
         String endpoint = (tlsKeystore != null ? "https" : "http") + "://" + host + ":" + server.port();
-        state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), "djl", "CPU", maxNumSeqs, endpoint));
-        ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, maxNumSeqs, maxNumBatchedTokens,
-                schedulingPolicy, maxWaiting, blockSize, numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
+        ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, backendKind,
+                gpuMemoryUtilization, maxNumSeqs, maxNumBatchedTokens, schedulingPolicy, maxWaiting, blockSize,
+                numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
         ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
+        state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), loading.backendKind(),
+                loading.device(), maxNumSeqs, endpoint));
         Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
         return new RunningNode(server, telemetry, enabled, state, loading, cluster);
+    }
+
+    /**
+     * {@code --backend} checked before anything starts: an unknown name, or {@code cuda} on a machine without a
+     * usable GPU, stops {@code serve} with one line instead of leaving a node up that can never become ready.
+     */
+    private BackendFactory.Kind backendKind() {
+        BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
+        if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
+            throw new IllegalArgumentException("--gpu-memory-utilization must be greater than 0 and at most 1, got "
+                    + gpuMemoryUtilization);
+        }
+        if (kind == BackendFactory.Kind.CUDA && BackendFactory.resolve(BackendFactory.Kind.AUTO) != BackendFactory.Kind.CUDA) {
+            throw new IllegalArgumentException("--backend cuda: no usable GPU here (the CUDA driver libcuda did not load"
+                    + " or sees no device); use --backend djl or auto for the CPU");
+        }
+        return kind;
     }
 
     private List<String> pluginNames() {

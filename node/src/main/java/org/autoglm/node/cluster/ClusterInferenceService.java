@@ -1,7 +1,9 @@
 package org.autoglm.node.cluster;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.autoglm.gossip.Cluster;
@@ -30,16 +32,23 @@ public final class ClusterInferenceService implements InferenceService {
     private final Cluster cluster;
     private final String model;
     private final int maxModelLen;
+    private final int maxInFlight;
+    /** One permit per request accepted here and not ended: a size check let simultaneous submits all slip past. */
+    private final Semaphore admission;
     private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
     /**
      * @param model       served model name, for requests that name none
      * @param maxModelLen longest prompt + output any node accepts (all nodes serve the same checkpoint)
+     * @param maxInFlight requests this node accepts at once before answering "overloaded" (its engine's running
+     *                    plus waiting limits: a node never takes more clients than it could hold itself)
      */
-    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen) {
+    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight) {
         this.cluster = cluster;
         this.model = model;
         this.maxModelLen = maxModelLen;
+        this.maxInFlight = maxInFlight;
+        this.admission = new Semaphore(maxInFlight);
     }
 
     @Override
@@ -51,19 +60,37 @@ public final class ClusterInferenceService implements InferenceService {
                     + " tokens) + max_tokens (" + maxTokens + ") exceeds the model's context of " + maxModelLen
                     + " tokens; shorten the prompt or lower max_tokens");
         }
-        String servedModel = request.model() != null ? request.model() : model;
-        QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,
-                request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId());
-        Relay relay = new Relay(request.id(), prompt, listener);
-        if (relays.putIfAbsent(request.id(), relay) != null) {
-            throw new RequestRejectedException(RequestRejectedException.Kind.INVALID,
-                    "request id " + request.id() + " is already running");
+        List<String> tags = request.requiredTags();
+        if (!tags.isEmpty() && cluster.registry().nodes().stream().noneMatch(n -> n.info().tags().containsAll(tags))) {
+            // Refused now rather than after the placement timeout: no member could take it.
+            throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, "no node in the cluster has"
+                    + " the required_tags " + tags + " (GET /cluster/nodes lists each node's tags); retry when one joins");
         }
+        if (!admission.tryAcquire()) {
+            throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, "this node already serves "
+                    + maxInFlight + " requests; retry shortly or send to another node");
+        }
+        boolean accepted = false;
         try {
-            cluster.dispatcher().submit(queued, relay);
-        } catch (IllegalStateException e) {
-            relays.remove(request.id());
-            throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, e.getMessage());
+            String servedModel = request.model() != null ? request.model() : model;
+            QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,
+                    request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId());
+            Relay relay = new Relay(request.id(), prompt, listener);
+            if (relays.putIfAbsent(request.id(), relay) != null) {
+                throw new RequestRejectedException(RequestRejectedException.Kind.INVALID,
+                        "request id " + request.id() + " is already running");
+            }
+            try {
+                cluster.dispatcher().submit(queued, relay);
+            } catch (IllegalStateException e) {
+                relays.remove(request.id());
+                throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, e.getMessage());
+            }
+            accepted = true; // from here the relay's end gives the permit back
+        } finally {
+            if (!accepted) {
+                admission.release();
+            }
         }
         return new RequestHandle() {
             @Override
@@ -137,6 +164,7 @@ public final class ClusterInferenceService implements InferenceService {
                 return;
             }
             relays.remove(id, this);
+            admission.release();
             try {
                 listener.onFinish(completion);
             } catch (RuntimeException e) {

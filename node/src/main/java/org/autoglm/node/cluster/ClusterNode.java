@@ -78,8 +78,10 @@ public final class ClusterNode implements AutoCloseable {
         int context = loaded.model().contextLength();
         cluster.serve(new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
                 device, maxBatch, context, endpoint), executor);
+        int maxInFlight = loaded.engine() instanceof Engine local
+                ? local.options().maxNumSeqs() + local.options().maxWaiting() : Integer.MAX_VALUE;
         return new ServingState.Loaded(loaded.model(),
-                new ClusterInferenceService(cluster, loaded.model().name(), context), loaded.load());
+                new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight), loaded.load());
     }
 
     /** A short hash of the checkpoint's config.json, so the registry shows which nodes serve the same model. */

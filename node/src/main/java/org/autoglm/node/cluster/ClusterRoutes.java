@@ -89,11 +89,15 @@ public final class ClusterRoutes {
             problems.add("no leader");
         }
         List<NodeView> nodes = cluster.registry().nodes();
-        long healthy = nodes.stream().filter(n -> n.health() == NodeHealth.HEALTHY).count();
+        long healthy = nodes.stream().filter(n -> n.health() == NodeHealth.HEALTHY && n.info().model() != null).count();
         for (NodeView node : nodes) {
             if (node.health() != NodeHealth.HEALTHY) {
                 problems.add("node " + node.name() + " is " + node.health().wire() + " (no heartbeat for "
                         + node.heartbeatAgeMillis() + " ms)");
+            } else if (node.info().model() == null) {
+                // Alive but unable to run anything: still loading, or its model failed to load (see its /ready).
+                problems.add("node " + node.name() + " has no model loaded (still loading, or loading failed:"
+                        + " see its /ready)");
             }
         }
         if (healthy < expected) {

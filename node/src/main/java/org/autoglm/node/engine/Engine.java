@@ -141,7 +141,7 @@ public final class Engine implements InferenceService, AutoCloseable {
                 listener.onFinish(completion);
             }
         };
-        RequestState state = new RequestState(request, tracked, seq, text.create(request.params()), now,
+        RequestState state = new RequestState(request, tracked, seq, resumedText(request), now,
                 deadlineNanos(request.deadline(), now));
         inbox.add(() -> loop.add(state));
         return new RequestHandle() {
@@ -271,5 +271,18 @@ public final class Engine implements InferenceService, AutoCloseable {
         if (deadline == null) return Long.MAX_VALUE;
         long millis = deadline.toEpochMilli() - System.currentTimeMillis();
         return nowNanos + TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
+    }
+
+    /**
+     * The request's text stream, brought to where the node that streamed its {@code resumedOutput} left it: the
+     * text that node released is dropped, and what it held back (half a UTF-8 character, a possible stop string)
+     * comes out with the next tokens, so the client's text continues seamlessly.
+     */
+    private TextStream resumedText(GenerationRequest request) {
+        TextStream stream = text.create(request.params());
+        for (int id : request.resumedOutput()) {
+            stream.push(id);
+        }
+        return stream;
     }
 }

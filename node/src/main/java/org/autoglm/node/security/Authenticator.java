@@ -3,6 +3,7 @@ package org.autoglm.node.security;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -38,10 +39,10 @@ public final class Authenticator {
             throw new IllegalArgumentException("Give either --jwt-secret-file or --jwt-public-key, not both");
         }
         if (secretFile != null) {
-            return jwt(JwtVerifier.hs256(secretFile));
+            return jwt(JwtVerifier.hs256(readable(secretFile, "--jwt-secret-file")));
         }
         if (publicKeyFile != null) {
-            return jwt(JwtVerifier.publicKey(publicKeyFile));
+            return jwt(JwtVerifier.publicKey(readable(publicKeyFile, "--jwt-public-key")));
         }
         if (!insecure && !isLoopback(host)) {
             throw new IllegalArgumentException("Refusing to serve on " + host + " without authentication: anyone "
@@ -49,6 +50,14 @@ public final class Authenticator {
                     + "--jwt-public-key, bind to 127.0.0.1, or pass --insecure if the network is trusted.");
         }
         return none();
+    }
+
+    /** The file, if it can be read; else an error naming the flag (a bare NoSuchFileException says only the path). */
+    private static Path readable(Path file, String flag) {
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new IllegalArgumentException(flag + " " + file + ": no such readable file");
+        }
+        return file;
     }
 
     public boolean enabled() {

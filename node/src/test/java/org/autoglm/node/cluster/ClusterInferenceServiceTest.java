@@ -82,7 +82,7 @@ class ClusterInferenceServiceTest {
             return cluster;
         }));
         for (Cluster member : members) {
-            services.add(new ClusterInferenceService(member, "glm-tiny", 512));
+            services.add(new ClusterInferenceService(member, "glm-tiny", 512, 4));
         }
         await().atMost(Duration.ofSeconds(20)).until(() -> members.stream().anyMatch(m -> m.lease().isLeader())
                 && members.get(0).registry().nodes().stream().filter(n -> n.health() == NodeHealth.HEALTHY).count() == SIZE);
@@ -126,6 +126,19 @@ class ClusterInferenceServiceTest {
                 .isInstanceOfSatisfying(RequestRejectedException.class,
                         e -> assertThat(e.kind()).isEqualTo(RequestRejectedException.Kind.TOO_LONG))
                 .hasMessageContaining("500").hasMessageContaining("512");
+
+        // A node takes no more clients than its limit: the next one is told to retry (HTTP 429).
+        List<Recorder> busy = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            busy.add(new Recorder());
+            services.get(2).submit(greedy("busy-" + i, new int[] {5, 6, 7}, 400), busy.get(i));
+        }
+        assertThatThrownBy(() -> services.get(2).submit(greedy("one-too-many", new int[] {5}, 4), new Recorder()))
+                .isInstanceOfSatisfying(RequestRejectedException.class, e -> assertThat(e.retryable()).isTrue())
+                .hasMessageContaining("retry");
+        for (int i = 0; i < 4; i++) {
+            assertThat(services.get(2).cancel("busy-" + i)).isTrue();
+        }
 
         Recorder out = new Recorder();
         services.get(1).submit(greedy("to-cancel", new int[] {5, 6, 7}, 400), out);

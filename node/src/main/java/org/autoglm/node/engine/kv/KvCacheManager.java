@@ -104,7 +104,8 @@ public final class KvCacheManager {
 
     /** Registers the full blocks among the first {@code numComputed} tokens (KV now written) for reuse. */
     public void commit(BlockTable table, int[] tokens, int numComputed) {
-        if (!prefixCaching) return;
+        // Most steps complete no block: one multiply decides that (this runs for every sequence every step).
+        if (!prefixCaching || numComputed < (table.numCommitted + 1) * blockSize) return;
         int full = Math.min(numComputed / blockSize, table.size());
         if (full <= table.numCommitted) return;
         hashFullBlocks(table, tokens, full);

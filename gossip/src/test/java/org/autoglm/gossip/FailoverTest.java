@@ -1,0 +1,96 @@
+package org.autoglm.gossip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.IntStream;
+import org.apache.ignite.spi.discovery.tcp.TcpDiscoverySpi;
+import org.autoglm.gossip.grid.GridCaches;
+import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.gossip.registry.NodeHealth;
+import org.autoglm.gossip.registry.NodeInfo;
+import org.autoglm.gossip.registry.NodeLoad;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Losing a node on a three-member cluster on loopback (a fresh cluster per test): a stream whose executing node
+ * crashes continues elsewhere from the restart point, and a session outlives the node that held it.
+ * n0 has no tags; n1 and n2 carry {@code worker}; n2 also {@code big}.
+ */
+class FailoverTest {
+
+    private static final int BASE = 47680;
+    private static final int SIZE = 3;
+    private static final List<List<String>> TAGS = List.of(List.of(), List.of("worker"), List.of("worker", "big"));
+
+    private final List<Cluster> members = new ArrayList<>();
+    private final List<CountingExecutor> executors = new ArrayList<>();
+    private final List<AtomicReference<NodeLoad>> loads = new ArrayList<>();
+    private int sequence;
+
+    @BeforeEach
+    void start() {
+        for (int i = 0; i < SIZE; i++) {
+            executors.add(new CountingExecutor("n" + i, 15));
+            loads.add(new AtomicReference<>(NodeLoad.IDLE));
+        }
+        members.addAll(TestGrid.start(BASE, SIZE, i -> Cluster.start(TestGrid.config("n" + i, BASE + i, BASE, SIZE),
+                new NodeInfo(null, "n" + i, "glm-test", "h", TAGS.get(i), "djl", "CPU", 8, 128, "http://127.0.0.1:0"),
+                loads.get(i)::get, executors.get(i))));
+        await().atMost(Duration.ofSeconds(15)).until(() -> members.stream().anyMatch(m -> m.lease().isLeader())
+                && members.get(0).registry().nodes().stream().filter(n -> n.health() == NodeHealth.HEALTHY).count() == SIZE);
+    }
+
+    @AfterEach
+    void stop() {
+        members.forEach(m -> {
+            try {
+                m.close();
+            } catch (RuntimeException ignored) {
+                // a member crashed on purpose is already half gone
+            }
+        });
+    }
+
+    @Test
+    void aStreamContinuesFromTheRestartPointWhenItsNodeDies() {
+        RecordingListener client = new RecordingListener();
+        members.get(0).dispatcher().submit(request(members.get(0), 80, null, List.of("worker")), client);
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.tokens.size() >= 10);
+        int victim = executors.get(1).started.get() > 0 ? 1 : 2;
+        executors.get(victim).crash();
+        ((TcpDiscoverySpi) members.get(victim).grid().ignite().configuration().getDiscoverySpi()).simulateNodeFailure();
+
+        await().atMost(Duration.ofSeconds(20)).until(client::ended);
+        assertThat(client.error).isNull();
+        assertThat(client.finishedBy).isEqualTo("n" + (3 - victim));
+        assertThat(client.tokens).containsExactlyElementsOf(IntStream.rangeClosed(1, 80).boxed().toList());
+        assertThat(client.ends).hasValue(1);
+    }
+
+    @Test
+    void aSessionSurvivesTheNodeThatHeldIt() {
+        members.get(0).sessions().put("s-1", new byte[] {1, 2, 3}, Duration.ofMinutes(5));
+        int primary = IntStream.range(0, SIZE).filter(i -> members.get(i).grid().localId().equals(
+                members.get(0).grid().ignite().affinity(GridCaches.SESSIONS).mapKeyToNode("s-1").id()))
+                .findFirst().orElseThrow();
+        members.get(primary).close();
+        Cluster reader = members.get((primary + 1) % SIZE);
+        assertThat(reader.sessions().update("s-1", old -> new byte[] {old[0], old[1], old[2], 4}))
+                .hasValueSatisfying(data -> assertThat(data).containsExactly(1, 2, 3, 4));
+        assertThat(members.get((primary + 2) % SIZE).sessions().get("s-1"))
+                .hasValueSatisfying(data -> assertThat(data).containsExactly(1, 2, 3, 4));
+    }
+
+    private QueuedRequest request(Cluster receiver, int maxTokens, String session, List<String> tags) {
+        return QueuedRequest.pending("req-" + (++sequence) + "-" + UUID.randomUUID(), new byte[0], "glm-test",
+                session, tags, 4, maxTokens, receiver.grid().localId());
+    }
+}

@@ -1,0 +1,119 @@
+package org.autoglm.node.engine.runner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.autoglm.models.backend.Backend;
+import org.autoglm.models.backend.SequenceChunk;
+import org.autoglm.models.config.GlmConfig;
+import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.node.engine.scheduler.ScheduledChunk;
+import org.autoglm.node.engine.scheduler.Scheduler;
+import org.autoglm.node.engine.scheduler.SchedulerOutput;
+import org.autoglm.node.engine.scheduler.Sequence;
+import org.junit.jupiter.api.Test;
+
+class ModelRunnerTest {
+
+    /** Records what it is asked to compute; logits put all mass on (sequence id + 1). */
+    private static final class RecordingBackend implements Backend {
+        final List<List<SequenceChunk>> calls = new ArrayList<>();
+        long failFor = -1;
+
+        @Override
+        public float[][] forward(List<SequenceChunk> chunks) {
+            calls.add(chunks);
+            float[][] out = new float[chunks.size()][];
+            for (int i = 0; i < chunks.size(); i++) {
+                if (chunks.get(i).sequenceId() == failFor) throw new IllegalStateException("broken sequence " + failFor);
+                if (!chunks.get(i).wantLogits()) continue;
+                out[i] = new float[8];
+                out[i][(int) chunks.get(i).sequenceId() + 1] = 5;
+            }
+            return out;
+        }
+
+        @Override
+        public GlmConfig config() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public String description() {
+            return "recording";
+        }
+
+        @Override
+        public int maxKvBlocks(int blockSize) {
+            return 64;
+        }
+
+        @Override
+        public void allocateKvCache(int numBlocks, int blockSize) {}
+
+        @Override
+        public void close() {}
+    }
+
+    private static Sequence seq(long id) {
+        return new Sequence(id, "r" + id, new int[] {1, 2, 3}, SamplingParams.greedy(10), 0, id);
+    }
+
+    private static SchedulerOutput plan(List<ScheduledChunk> chunks, long[] preempted, long[] finished) {
+        return new SchedulerOutput(chunks, chunks.stream().mapToInt(ScheduledChunk::numTokens).sum(), preempted, finished, List.of());
+    }
+
+    @Test
+    void keepsBlockTablesBetweenStepsAndResetsThemOnPreemption() {
+        RecordingBackend backend = new RecordingBackend();
+        ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
+        Sequence a = seq(0);
+        StepResult first = runner.execute(plan(List.of(new ScheduledChunk(a, new int[] {1, 2, 3}, 0, new int[] {7}, true, true)),
+                new long[0], new long[0]));
+        assertThat(first.sampledIds()).containsExactly(1);
+        runner.execute(plan(List.of(new ScheduledChunk(a, new int[] {1}, 3, new int[] {9}, false, true)), new long[0], new long[0]));
+        assertThat(backend.calls.get(1).get(0).blockTable()).containsExactly(7, 9);
+        runner.execute(plan(List.of(new ScheduledChunk(a, new int[] {1}, 4, new int[0], false, true)), new long[0], new long[0]));
+        assertThat(backend.calls.get(2).get(0).blockTable()).containsExactly(7, 9);
+        // Preempted, then restarted with a fresh table.
+        runner.execute(plan(List.of(new ScheduledChunk(a, new int[] {1, 2, 3, 1, 1}, 0, new int[] {4, 5}, true, true)),
+                new long[] {a.id()}, new long[0]));
+        assertThat(backend.calls.get(3).get(0).blockTable()).containsExactly(4, 5);
+        assertThat(runner.numSequences()).isEqualTo(1);
+        runner.execute(plan(List.of(), new long[0], new long[] {a.id()}));
+        assertThat(runner.numSequences()).isZero();
+    }
+
+    @Test
+    void aFailingChunkFailsOnlyItsSequence() {
+        RecordingBackend backend = new RecordingBackend();
+        backend.failFor = 1;
+        ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
+        List<ScheduledChunk> chunks = List.of(
+                new ScheduledChunk(seq(0), new int[] {1, 2, 3}, 0, new int[] {0}, true, true),
+                new ScheduledChunk(seq(1), new int[] {1, 2, 3}, 0, new int[] {1}, true, true),
+                new ScheduledChunk(seq(2), new int[] {1, 2}, 0, new int[] {2}, true, false));
+        StepResult result = runner.execute(plan(chunks, new long[0], new long[0]));
+        assertThat(result.sampledIds()).containsExactly(1, Scheduler.FAILED, Scheduler.NO_TOKEN);
+        assertThat(result.errors()[1]).isEqualTo("model forward failed: broken sequence 1");
+        assertThat(result.errors()[0]).isNull();
+        assertThat(backend.calls).hasSize(4); // the batch, then each chunk alone
+    }
+
+    @Test
+    void aSamplerThatCannotBeMadeFailsOnlyItsSequence() {
+        RecordingBackend backend = new RecordingBackend();
+        ModelRunner runner = new ModelRunner(backend, (params, prompt) -> {
+            if (params.maxTokens() == 7) throw new IllegalArgumentException("no sevens");
+            return SamplerFactory.DEFAULT.create(params, prompt);
+        });
+        Sequence odd = new Sequence(5, "odd", new int[] {1}, SamplingParams.greedy(7), 0, 0);
+        StepResult result = runner.execute(plan(List.of(
+                new ScheduledChunk(seq(0), new int[] {1, 2, 3}, 0, new int[] {0}, true, true),
+                new ScheduledChunk(odd, new int[] {1}, 0, new int[] {1}, true, true)), new long[0], new long[0]));
+        assertThat(result.sampledIds()).containsExactly(1, Scheduler.FAILED);
+        assertThat(result.errors()[1]).isEqualTo("invalid sampling parameters: no sevens");
+        assertThat(backend.calls.get(0)).hasSize(1);
+    }
+}
