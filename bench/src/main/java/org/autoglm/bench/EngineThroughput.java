@@ -30,7 +30,7 @@ import org.autoglm.node.engine.runner.SamplerFactory;
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.EngineThroughput MODEL_DIR|--demo
  *      [--concurrency 1,4,16,64] [--prompt-tokens 32] [--max-tokens 32] [--requests-per-client 2]
- *      [--min-requests 8]
+ *      [--min-requests 16]
  * </pre>
  * Besides wall-clock tokens/s it prints generated tokens per CPU second of the process and the load average, so
  * that figures taken on a shared machine can be read.
@@ -55,7 +55,7 @@ public final class EngineThroughput {
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || (args[0].startsWith("-") && !args[0].equals("--demo"))) {
             System.err.println("usage: EngineThroughput MODEL_DIR|--demo [--concurrency 1,4,16,64] [--prompt-tokens 32] "
-                    + "[--max-tokens 32] [--requests-per-client 2] [--min-requests 8]");
+                    + "[--max-tokens 32] [--requests-per-client 2] [--min-requests 16]");
             System.exit(2);
         }
         Path modelDir = args[0].equals("--demo") ? DemoModel.ensure(DemoModel.defaultDir()) : Path.of(args[0]);
@@ -63,7 +63,7 @@ public final class EngineThroughput {
         int promptTokens = 32;
         int maxTokens = 32;
         int perClient = 2;
-        int minRequests = 8;
+        int minRequests = 16;
         for (int i = 1; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--concurrency" -> concurrency = Arrays.stream(args[i + 1].split(",")).mapToInt(Integer::parseInt).toArray();
@@ -87,7 +87,11 @@ public final class EngineThroughput {
             Engine engine = new Engine(backend, options, TextStream.Factory.NONE, SamplerFactory.DEFAULT);
             System.out.printf("model %s: %s, prompt %d tokens, %d output tokens per request%n",
                     modelDir, backend.description(), p, m);
-            run(engine, 1, p, m, 1); // warm-up
+            // Warm-up: let the JIT compile the batched paths and the single-stream path before anything is timed;
+            // otherwise the first level measured pays for compilation and the ratios between levels lie.
+            System.err.println("warming up ...");
+            run(engine, Math.min(maxConcurrency, 16), p, m, 1);
+            run(engine, 1, p, m, 4);
             System.out.println("concurrency  requests  generated tok/s  tok per CPU s  TTFT p50/p99 ms  ITL p50/p99 ms"
                     + "  load average");
             Level single = null;
