@@ -159,8 +159,8 @@ public final class ReferenceParity {
         for (int s = 0; s < prompts.size(); s++) {
             params.add(new SamplingParams(0.8, 0.9, 5, 0, 1, 0, 0, 1234L + s, 1, List.of(), false, -1));
         }
-        int[] first = b.forwardAndSample(prompts, params);
-        int[] second = b.forwardAndSample(prompts, params);
+        int[] first = b.forwardAndSample(prompts, params).tokenIds();
+        int[] second = b.forwardAndSample(prompts, params).tokenIds();
         boolean ok = Arrays.equals(first, second);
         for (int s = 0; s < prompts.size(); s++) {
             JsonNode top5 = ref.get("cases").get(s).get("top5_ids");
@@ -190,7 +190,7 @@ public final class ReferenceParity {
             }
             if (t == steps - 1) break;
             if (onGpu) {
-                next = b.forwardAndSample(chunks, params);
+                next = b.forwardAndSample(chunks, params).tokenIds();
             } else {
                 float[][] l = b.forward(chunks);
                 for (int s = 0; s < n; s++) next[s] = argmax(l[s]);
