@@ -131,6 +131,11 @@ public final class Engine implements InferenceService, AutoCloseable {
                 request.priority(), now - startNanos);
         GenerationListener tracked = new GenerationListener() {
             @Override
+            public void onScheduled() {
+                listener.onScheduled();
+            }
+
+            @Override
             public void onDelta(TokenDelta delta) {
                 listener.onDelta(delta);
             }
