@@ -29,6 +29,7 @@ final class AdminRoutes {
         ObjectNode n = JsonBody.MAPPER.createObjectNode();
         n.put("object", "list");
         n.put("draining", state.isDraining());
+        n.put("drained", state.isDrained());
         org.autoglm.node.telemetry.EngineLoad engine = state.load();
         n.putObject("engine")
                 .put("running", engine.running())
@@ -58,7 +59,8 @@ final class AdminRoutes {
 
     void drain(Context ctx, boolean draining) {
         state.draining(draining);
-        ctx.json(JsonBody.MAPPER.createObjectNode().put("draining", draining).put("in_flight", inFlight.size()));
+        ctx.json(JsonBody.MAPPER.createObjectNode().put("draining", draining).put("drained", state.isDrained())
+                .put("in_flight", inFlight.size()));
     }
 
     void audit(Context ctx) {

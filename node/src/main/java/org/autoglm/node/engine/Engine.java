@@ -49,7 +49,8 @@ public final class Engine implements InferenceService, AutoCloseable {
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong nextSequenceId = new AtomicLong();
     private final long startNanos = System.nanoTime();
-    private final CompletableFuture<Void> drained = new CompletableFuture<>();
+    /** Completes when draining and no request is left; a fresh one after {@link #undrain}. */
+    private volatile CompletableFuture<Void> drained = new CompletableFuture<>();
     private volatile boolean draining;
     private volatile boolean closed;
 
@@ -181,8 +182,19 @@ public final class Engine implements InferenceService, AutoCloseable {
         return drained;
     }
 
+    /** Takes new requests again after {@link #drain}. */
+    public void undrain() {
+        draining = false;
+        if (drained.isDone()) drained = new CompletableFuture<>();
+    }
+
     public boolean isDraining() {
         return draining;
+    }
+
+    /** Draining, and every accepted request has finished. */
+    public boolean isDrained() {
+        return draining && drained.isDone();
     }
 
     /** Cancels everything still running and stops the engine thread. Does not close the backend. */

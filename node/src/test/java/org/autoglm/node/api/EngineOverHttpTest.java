@@ -1,6 +1,7 @@
 package org.autoglm.node.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.opentelemetry.sdk.trace.data.SpanData;
@@ -9,9 +10,15 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.node.engine.Completion;
 import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineOptions;
+import org.autoglm.node.engine.GenerationListener;
+import org.autoglm.node.engine.GenerationRequest;
+import org.autoglm.node.engine.RequestRejectedException;
 import org.autoglm.node.engine.TextStream;
+import org.autoglm.node.engine.TokenDelta;
 import org.autoglm.node.engine.runner.SamplerFactory;
 import org.autoglm.node.telemetry.EngineLoad;
 import org.autoglm.node.telemetry.Telemetry;
@@ -91,6 +98,42 @@ class EngineOverHttpTest {
         assertThat(prefill.getEndEpochNanos()).isGreaterThan(nanos(insidePrefill));
         assertThat(decode.getStartEpochNanos()).isEqualTo(prefill.getEndEpochNanos());
         assertThat(decode.getEndEpochNanos()).isLessThanOrEqualTo(root.getEndEpochNanos());
+    }
+
+    @Test
+    void drainFinishesRunningWorkRefusesNewWorkAndUndrainResumes() throws Exception {
+        backend.hold();
+        CompletableFuture<Http.Response> running = chat("finish me", 3, null);
+        assertThat(backend.held.await(30, TimeUnit.SECONDS)).isTrue();
+
+        Http.Response drain = http.post("/admin/drain", "");
+        assertThat(drain.status()).isEqualTo(200);
+        assertThat(drain.json().get("draining").asBoolean()).isTrue();
+        assertThat(drain.json().get("drained").asBoolean()).isFalse(); // one request is still inside its prefill
+        assertThat(engine.isDraining()).isTrue();
+        assertThat(chat("too late", 3, null).get(30, TimeUnit.SECONDS).status()).isEqualTo(503);
+        // the engine itself takes no new work either (what a cluster peer placing work here would hit)
+        assertThatThrownBy(() -> engine.submit(GenerationRequest.of("direct", new int[] {1, 2},
+                SamplingParams.greedy(2)), new GenerationListener() {
+                    @Override
+                    public void onDelta(TokenDelta d) {}
+
+                    @Override
+                    public void onFinish(Completion c) {}
+                }))
+                .isInstanceOf(RequestRejectedException.class).hasMessageContaining("takes no new requests");
+
+        backend.release();
+        Http.Response finished = running.get(30, TimeUnit.SECONDS);
+        assertThat(finished.status()).isEqualTo(200);
+        assertThat(finished.json().at("/usage/completion_tokens").asInt()).isEqualTo(3);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> http.get("/admin/requests").json().get("drained").asBoolean());
+
+        Http.Response undrain = http.post("/admin/undrain", "");
+        assertThat(undrain.json().get("draining").asBoolean()).isFalse();
+        assertThat(engine.isDraining()).isFalse();
+        assertThat(chat("again", 2, null).get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
     }
 
     private static SpanData child(List<SpanData> trace, SpanData root, String name) {
