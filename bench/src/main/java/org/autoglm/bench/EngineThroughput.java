@@ -30,24 +30,32 @@ import org.autoglm.node.engine.runner.SamplerFactory;
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.EngineThroughput MODEL_DIR|--demo
  *      [--concurrency 1,4,16,64] [--prompt-tokens 32] [--max-tokens 32] [--requests-per-client 2]
+ *      [--min-requests 8]
  * </pre>
+ * Besides wall-clock tokens/s it prints generated tokens per CPU second of the process and the load average, so
+ * that figures taken on a shared machine can be read.
  * {@code --demo} runs the node's built-in demo model (written on first use, as {@code serve} does).
  * A glm-edge-1.5b-shaped random checkpoint: {@code org.autoglm.models.djl.DecodeBenchmark --write-glm-edge-1.5b DIR}.
  */
 public final class EngineThroughput {
 
     /** Results at one concurrency. Latencies in milliseconds. */
-    record Level(int concurrency, int requests, long generated, double seconds, double ttftP50, double ttftP99,
-                 double itlP50, double itlP99) {
+    record Level(int concurrency, int requests, long generated, double seconds, double cpuSeconds, double ttftP50,
+                 double ttftP99, double itlP50, double itlP99) {
         double tokensPerSecond() {
             return generated / seconds;
+        }
+
+        /** Generated tokens per CPU second of the whole process: what a shared, loaded machine distorts least. */
+        double tokensPerCpuSecond() {
+            return generated / cpuSeconds;
         }
     }
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || (args[0].startsWith("-") && !args[0].equals("--demo"))) {
             System.err.println("usage: EngineThroughput MODEL_DIR|--demo [--concurrency 1,4,16,64] [--prompt-tokens 32] "
-                    + "[--max-tokens 32] [--requests-per-client 2]");
+                    + "[--max-tokens 32] [--requests-per-client 2] [--min-requests 8]");
             System.exit(2);
         }
         Path modelDir = args[0].equals("--demo") ? DemoModel.ensure(DemoModel.defaultDir()) : Path.of(args[0]);
@@ -55,12 +63,14 @@ public final class EngineThroughput {
         int promptTokens = 32;
         int maxTokens = 32;
         int perClient = 2;
+        int minRequests = 8;
         for (int i = 1; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--concurrency" -> concurrency = Arrays.stream(args[i + 1].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--prompt-tokens" -> promptTokens = Integer.parseInt(args[i + 1]);
                 case "--max-tokens" -> maxTokens = Integer.parseInt(args[i + 1]);
                 case "--requests-per-client" -> perClient = Integer.parseInt(args[i + 1]);
+                case "--min-requests" -> minRequests = Integer.parseInt(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -78,14 +88,19 @@ public final class EngineThroughput {
             System.out.printf("model %s: %s, prompt %d tokens, %d output tokens per request%n",
                     modelDir, backend.description(), p, m);
             run(engine, 1, p, m, 1); // warm-up
-            System.out.println("concurrency  requests  generated tok/s  TTFT p50/p99 ms  ITL p50/p99 ms");
-            double single = 0;
+            System.out.println("concurrency  requests  generated tok/s  tok per CPU s  TTFT p50/p99 ms  ITL p50/p99 ms"
+                    + "  load average");
+            Level single = null;
             for (int c : concurrency) {
-                Level level = run(engine, c, p, m, perClient);
-                if (c == 1) single = level.tokensPerSecond();
-                System.out.printf("%11d  %8d  %15.1f  %7.0f / %-7.0f  %6.1f / %-6.1f%s%n", c, level.requests(),
-                        level.tokensPerSecond(), level.ttftP50(), level.ttftP99(), level.itlP50(), level.itlP99(),
-                        single > 0 && c > 1 ? String.format("  (%.1fx single stream)", level.tokensPerSecond() / single) : "");
+                // At least minRequests per level, so that low concurrencies are not measured on one or two requests.
+                Level level = run(engine, c, p, m, Math.max(perClient, (minRequests + c - 1) / c));
+                if (c == 1) single = level;
+                System.out.printf("%11d  %8d  %15.1f  %13.1f  %7.0f / %-7.0f  %6.1f / %-6.1f  %s%s%n", c, level.requests(),
+                        level.tokensPerSecond(), level.tokensPerCpuSecond(), level.ttftP50(), level.ttftP99(),
+                        level.itlP50(), level.itlP99(), LoadAverage.now(), single != null && c > 1
+                                ? String.format("  (%.1fx single stream; %.1fx per CPU s)",
+                                level.tokensPerSecond() / single.tokensPerSecond(),
+                                level.tokensPerCpuSecond() / single.tokensPerCpuSecond()) : "");
             }
             engine.close();
         }
@@ -99,13 +114,20 @@ public final class EngineThroughput {
         AtomicInteger generated = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(concurrency * perClient);
         long start = System.nanoTime();
+        long cpuStart = processCpuNanos();
         for (int c = 0; c < concurrency; c++) {
             new Client(engine, random.split(), promptTokens, maxTokens, perClient, ids, generated, ttft, itl, done).next();
         }
         if (!done.await(1, TimeUnit.HOURS)) throw new IllegalStateException("benchmark did not finish");
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new Level(concurrency, concurrency * perClient, generated.get(), seconds,
+        double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
+        return new Level(concurrency, concurrency * perClient, generated.get(), seconds, cpuSeconds,
                 percentile(ttft, 0.5), percentile(ttft, 0.99), percentile(itl, 0.5), percentile(itl, 0.99));
+    }
+
+    private static long processCpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : 0;
     }
 
     private static double percentile(List<Long> nanos, double q) {

@@ -90,17 +90,17 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     }
 
     private void place(QueuedRequest request) {
-        place(request, registry.nodes());
+        place(request, registry.nodes()); // read afresh: a drain must hold for the very next request
     }
 
     private void place(QueuedRequest request, List<NodeView> nodes) {
         long current = term;
-        if (current < 0 || request.cancelled()) {
-            return;
+        if (current < 0 || request == null || request.cancelled()) {
+            return; // not leading, or the request finished or left the queue meanwhile
         }
         long wait = request.notBeforeMillis() - System.currentTimeMillis();
         if (wait > 0) { // backing off after a failure: come back when it may run
-            loop.schedule(() -> place(queue.get(request.id())), wait, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> place(queue.get(request.id()), registry.nodes()), wait, TimeUnit.MILLISECONDS);
             return;
         }
         Placement.Decision decision = placement.place(request, nodes, assignedTokens);

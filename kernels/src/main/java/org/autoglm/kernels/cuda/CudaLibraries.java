@@ -57,8 +57,10 @@ public final class CudaLibraries {
         } catch (UnsatisfiedLinkError e) {
             tried.add("lib" + name + ".so through the dynamic loader");
         }
+        String install = name.equals("cuda") ? "Install the NVIDIA driver (CUDA 12 or newer)"
+                : "Install the CUDA 12 or 13 toolkit (or the nvidia-* Python wheels that carry it)";
         throw new CudaException("cannot load lib" + name + ".so (CUDA 12 or 13). Tried: " + String.join("; ", tried)
-                + ". Install the CUDA toolkit or its runtime libraries, or name their folder in " + DIRS_ENV);
+                + ". " + install + ", or name the folder that holds it in " + DIRS_ENV);
     }
 
     /** Folders to search, most specific first; only those that exist. */

@@ -166,7 +166,8 @@ final class GenerationRun {
 
     static ApiError rejected(RequestRejectedException e) {
         return switch (e.kind()) {
-            case OVERLOADED -> ApiError.overloaded(e.getMessage() + " Retry later.", 1);
+            case OVERLOADED -> ApiError.overloaded(e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("retry")
+                    ? e.getMessage() : e.getMessage() + " Retry later.", 1); // the engine's own text already says so
             case TOO_LONG -> ApiError.invalid("max_tokens", e.getMessage());
             case INVALID -> ApiError.invalid(null, e.getMessage());
             case UNAVAILABLE -> ApiError.unavailable(e.getMessage());

@@ -3,6 +3,7 @@ package org.autoglm.node.cluster;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.autoglm.gossip.Cluster;
@@ -32,6 +33,8 @@ public final class ClusterInferenceService implements InferenceService {
     private final String model;
     private final int maxModelLen;
     private final int maxInFlight;
+    /** One permit per request accepted here and not ended: a size check let simultaneous submits all slip past. */
+    private final Semaphore admission;
     private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
     /**
@@ -45,6 +48,7 @@ public final class ClusterInferenceService implements InferenceService {
         this.model = model;
         this.maxModelLen = maxModelLen;
         this.maxInFlight = maxInFlight;
+        this.admission = new Semaphore(maxInFlight);
     }
 
     @Override
@@ -56,29 +60,37 @@ public final class ClusterInferenceService implements InferenceService {
                     + " tokens) + max_tokens (" + maxTokens + ") exceeds the model's context of " + maxModelLen
                     + " tokens; shorten the prompt or lower max_tokens");
         }
-        if (relays.size() >= maxInFlight) {
-            throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, "this node already serves "
-                    + relays.size() + " requests; retry shortly or send to another node");
-        }
         List<String> tags = request.requiredTags();
         if (!tags.isEmpty() && cluster.registry().nodes().stream().noneMatch(n -> n.info().tags().containsAll(tags))) {
             // Refused now rather than after the placement timeout: no member could take it.
             throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, "no node in the cluster has"
                     + " the required_tags " + tags + " (GET /cluster/nodes lists each node's tags); retry when one joins");
         }
-        String servedModel = request.model() != null ? request.model() : model;
-        QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,
-                request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId());
-        Relay relay = new Relay(request.id(), prompt, listener);
-        if (relays.putIfAbsent(request.id(), relay) != null) {
-            throw new RequestRejectedException(RequestRejectedException.Kind.INVALID,
-                    "request id " + request.id() + " is already running");
+        if (!admission.tryAcquire()) {
+            throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, "this node already serves "
+                    + maxInFlight + " requests; retry shortly or send to another node");
         }
+        boolean accepted = false;
         try {
-            cluster.dispatcher().submit(queued, relay);
-        } catch (IllegalStateException e) {
-            relays.remove(request.id());
-            throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, e.getMessage());
+            String servedModel = request.model() != null ? request.model() : model;
+            QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,
+                    request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId());
+            Relay relay = new Relay(request.id(), prompt, listener);
+            if (relays.putIfAbsent(request.id(), relay) != null) {
+                throw new RequestRejectedException(RequestRejectedException.Kind.INVALID,
+                        "request id " + request.id() + " is already running");
+            }
+            try {
+                cluster.dispatcher().submit(queued, relay);
+            } catch (IllegalStateException e) {
+                relays.remove(request.id());
+                throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, e.getMessage());
+            }
+            accepted = true; // from here the relay's end gives the permit back
+        } finally {
+            if (!accepted) {
+                admission.release();
+            }
         }
         return new RequestHandle() {
             @Override
@@ -152,6 +164,7 @@ public final class ClusterInferenceService implements InferenceService {
                 return;
             }
             relays.remove(id, this);
+            admission.release();
             try {
                 listener.onFinish(completion);
             } catch (RuntimeException e) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
+import org.autoglm.node.engine.RequestRejectedException;
 import org.autoglm.node.telemetry.Telemetry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -52,6 +53,16 @@ class ApiContractTest {
             assertThat(error.has("type") && error.has("param") && error.has("message")).isTrue();
         }
         assertThat(http.get("/v1/nothing-here").status()).isEqualTo(404);
+    }
+
+    @Test
+    void anOverloadRefusalSaysRetryOnceWithRetryAfter() {
+        engine.rejectNext(new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED,
+                "1 requests are already waiting on this node; retry later"));
+        Http.Response r = http.post("/v1/completions", "{\"prompt\":\"ab\",\"max_tokens\":2}");
+        assertThat(r.status()).isEqualTo(429);
+        assertThat(r.headers().firstValue("Retry-After")).contains("1");
+        assertThat(r.json().at("/error/message").asText()).isEqualTo("1 requests are already waiting on this node; retry later");
     }
 
     @Test

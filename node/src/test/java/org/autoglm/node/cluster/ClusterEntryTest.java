@@ -13,7 +13,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.autoglm.models.sampling.SamplingParams;
 import org.autoglm.node.engine.Completion;
 import org.autoglm.node.engine.GenerationListener;
@@ -90,6 +96,44 @@ class ClusterEntryTest {
         service.submit(request("d", List.of()), IGNORE); // room again
         service.cancel("b");
         service.cancel("d");
+    }
+
+    @Test
+    void concurrentSubmitsCannotAllSlipPastTheLimit() throws Exception {
+        ClusterInferenceService service = new ClusterInferenceService(node.cluster(), "demo", 512, 2);
+        int clients = 8;
+        CountDownLatch go = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        AtomicInteger accepted = new AtomicInteger();
+        AtomicInteger overloaded = new AtomicInteger();
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                String id = "burst-" + i;
+                done.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        service.submit(request(id, List.of()), IGNORE);
+                        accepted.incrementAndGet();
+                    } catch (RequestRejectedException e) {
+                        assertThat(e.kind()).isEqualTo(RequestRejectedException.Kind.OVERLOADED);
+                        overloaded.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(accepted.get()).isEqualTo(2);
+        assertThat(overloaded.get()).isEqualTo(clients - 2);
+        for (int i = 0; i < clients; i++) {
+            service.cancel("burst-" + i);
+        }
     }
 
     @Test
