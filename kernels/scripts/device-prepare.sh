@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds what kernels/scripts/device-check.sh needs on a GPU host into .device/cuda-check/ (git-ignored): a
-# jlinked Java runtime, the -Pcuda node jar (exploded and xz-compressed: jar + runtime must fit a 64 MiB transfer),
+# jlinked Java runtime (with java.desktop: Jinjava, which serve uses for chat templates, needs java.beans), the -Pcuda node jar (exploded and xz-compressed: jar + runtime must fit a 64 MiB transfer),
 # the reference fixtures and the scripts. Copies the folder into each extra checkout named on the command line.
 #   bash kernels/scripts/device-prepare.sh [/path/to/other/checkout ...]
 # then on the GPU host, from the checkout root: bash .device/cuda-check/device-check.sh
@@ -12,7 +12,7 @@ fixtures=${AUTOGLM_FIXTURES:-$root/../shared/fixtures}
 mkdir -p "$out"
 mvn -o -q -pl node -am package -Pcuda -DskipTests
 if [ ! -f "$out/jre.tgz" ]; then
-  rm -rf /tmp/autoglm-jre && jlink --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,jdk.unsupported,jdk.management,java.xml,jdk.crypto.ec \
+  rm -rf /tmp/autoglm-jre && jlink --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,jdk.unsupported,jdk.management,java.xml,jdk.crypto.ec,java.desktop \
     --strip-debug --no-man-pages --no-header-files --compress=2 --output /tmp/autoglm-jre/jre
   tar czf "$out/jre.tgz" -C /tmp/autoglm-jre jre
 fi
