@@ -4,7 +4,9 @@
 #      then bf16 compute (tolerance report);
 #   2. HF transformers on the same GPU against the same references (side by side);
 #   3. bench-decode for glm-edge-1.5b and glm-4-9b, and transformers' bf16 decode on the same shapes;
-#   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it.
+#   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it;
+#   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once.
+# ONLY=parity,bench,hf,generate,serve (comma-separated) runs just those steps.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
 set -u
@@ -15,6 +17,7 @@ exec > >(tee -a "$OUT/log.txt") 2>&1
 START=$(date +%s)
 BUDGET=${BUDGET:-400}
 left() { echo $(( START + BUDGET - $(date +%s) )); }
+want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 step() {   # step NAME MAX_SECONDS OUTFILE CMD...
   local name=$1 max=$2 file=$3; shift 3
   local t=$(( $(left) - 5 )); [ "$t" -gt "$max" ] && t=$max
@@ -52,15 +55,16 @@ JOPTS="-XX:ErrorFile=/tmp/hs_err.log -Xss4m"
 FIX=$D/fixtures
 ls -la "$JAR"
 
-step "parity fp32 (ours vs reference; paged attention, then dense attention for every prompt)" 120 parity-fp32.json bash -c "$JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny; $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=1 -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny"
-step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
-step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
-step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
-step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
-step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
-if $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
+want parity && step "parity fp32 (ours vs reference; paged attention, then dense attention for every prompt)" 120 parity-fp32.json bash -c "$JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny; $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=1 -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny"
+want bench && step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
+want hf && step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
+want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
+want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
+want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
+if want generate && $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
   step "generate --backend cuda --dump-logits --json" 60 generate.json python3 "$D/compare_generate.py" "$FIX" "$JAVA $JOPTS -jar $JAR" glm-tiny glm4-tiny
 else
   echo "== generate: not in this jar"
 fi
+want serve && step "serve --backend cuda over HTTP" 150 serve.json python3 "$D/serve_check.py" "$JAVA $JOPTS -jar $JAR" "$FIX"
 echo "== done after $(( $(date +%s) - START ))s"

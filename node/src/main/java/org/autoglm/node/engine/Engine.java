@@ -142,7 +142,7 @@ public final class Engine implements InferenceService, AutoCloseable {
             throw new RequestRejectedException(Kind.UNAVAILABLE, "this node is " + (closed ? "shutting down" : "draining")
                     + " and takes no new requests; retry on another node");
         }
-        TextStream stream = text.create(request.params());
+        TextStream stream = resumedText(request);
         if (!active.add(request.id())) {
             throw new RequestRejectedException(Kind.INVALID, "a request with id '" + request.id() + "' is already running");
         }
@@ -309,5 +309,18 @@ public final class Engine implements InferenceService, AutoCloseable {
         if (deadline == null) return Long.MAX_VALUE;
         long millis = deadline.toEpochMilli() - System.currentTimeMillis();
         return nowNanos + TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
+    }
+
+    /**
+     * The request's text stream, brought to where the node that streamed its {@code resumedOutput} left it: the
+     * text that node released is dropped, and what it held back (half a UTF-8 character, a possible stop string)
+     * comes out with the next tokens, so the client's text continues seamlessly.
+     */
+    private TextStream resumedText(GenerationRequest request) {
+        TextStream stream = text.create(request.params());
+        for (int id : request.resumedOutput()) {
+            stream.push(id);
+        }
+        return stream;
     }
 }

@@ -16,6 +16,9 @@ import org.autoglm.models.sampling.SamplingParams;
  * @param requiredTags capability tags a node must have to run this (cluster placement)
  * @param model        served model name requested
  * @param traceparent  W3C trace context from the client, or null
+ * @param resumedOutput the tail of {@code promptIds} that is output this request already delivered on another node
+ *                     (a restart after failover): its text was streamed there, so it is replayed through this
+ *                     request's detokenizer and stop-string matcher without being emitted again; empty otherwise
  */
 public record GenerationRequest(
         String id,
@@ -26,10 +29,23 @@ public record GenerationRequest(
         String sessionId,
         List<String> requiredTags,
         String model,
-        String traceparent) {
+        String traceparent,
+        int[] resumedOutput) {
+
+    private static final int[] NONE = new int[0];
 
     public GenerationRequest {
         requiredTags = requiredTags == null ? List.of() : List.copyOf(requiredTags);
+        resumedOutput = resumedOutput == null ? NONE : resumedOutput;
+        if (resumedOutput.length > promptIds.length) {
+            throw new IllegalArgumentException("resumedOutput is longer than the prompt it is the tail of");
+        }
+    }
+
+    /** A request that starts from nothing (no resumed output). */
+    public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
+                             String sessionId, List<String> requiredTags, String model, String traceparent) {
+        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, NONE);
     }
 
     /** A plain request with default priority and no deadline, session or tags. */
