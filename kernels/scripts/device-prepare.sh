@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds what kernels/scripts/device-check.sh needs on a GPU host into .device/cuda-check/ (git-ignored): a
-# jlinked Java runtime, the -Pcuda node jar (exploded and xz-compressed: jar + runtime must fit a 64 MiB transfer),
+# jlinked Java runtime (with java.desktop: Jinjava, which serve uses for chat templates, needs java.beans), the -Pcuda node jar (exploded and xz-compressed: jar + runtime must fit a 64 MiB transfer),
 # the reference fixtures and the scripts. Copies the folder into each extra checkout named on the command line.
 #   bash kernels/scripts/device-prepare.sh [/path/to/other/checkout ...]
 # then on the GPU host, from the checkout root: bash .device/cuda-check/device-check.sh

@@ -22,6 +22,7 @@ import org.autoglm.kernels.plan.StepPacker.PackedStep;
 import org.autoglm.kernels.plan.StepSplitter;
 import org.autoglm.models.ModelLoadException;
 import org.autoglm.models.backend.Backend;
+import org.autoglm.models.backend.SampledStep;
 import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.config.GlmConfigReader;
@@ -212,15 +213,27 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The forward pass followed by sampling on the GPU: only token ids come back. {@code params.get(i)} and
-     * {@code chunks.get(i)} belong together; the draw of a sequence at a position is fixed by its seed.
-     *
-     * @return the next token of each chunk that wants logits, -1 for the others
+     * Greedy, temperature, top-k and top-p run on the GPU (sampling.cu); min-p, penalties and logprobs need the
+     * host sampler.
      */
-    public int[] forwardAndSample(List<SequenceChunk> chunks, List<SamplingParams> params) {
+    @Override
+    public boolean canSample(SamplingParams params) {
+        return params.minP() <= 0 && params.repetitionPenalty() == 1 && params.presencePenalty() == 0
+                && params.frequencyPenalty() == 0 && params.logprobs() < 0;
+    }
+
+    /**
+     * The forward pass followed by sampling on the GPU: for chunks with parameters only token ids come back;
+     * the logits of chunks without (sampled on the host) are copied row by row. {@code params.get(i)} and
+     * {@code chunks.get(i)} belong together; the draw of a sequence at a position is fixed by its seed.
+     */
+    @Override
+    public SampledStep forwardAndSample(List<SequenceChunk> chunks, List<SamplingParams> params) {
         requireKv();
-        int[] out = new int[chunks.size()];
-        java.util.Arrays.fill(out, -1);
+        int[] ids = new int[chunks.size()];
+        java.util.Arrays.fill(ids, -1);
+        float[][] logits = new float[chunks.size()][];
+        int vocab = config.vocabSize();
         for (List<StepSplitter.Piece> step : StepSplitter.split(chunks, options.maxBatchTokens, options.maxSeqs)) {
             List<SequenceChunk> parts = pieces(step);
             List<SamplingParams> partParams = new ArrayList<>(step.size());
@@ -228,14 +241,29 @@ public final class CudaBackend implements Backend {
             PackedStep p = launch(parts, partParams);
             int rows = realRows(p);
             if (rows == 0) continue;
-            SamplingBuffers sb = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs);
-            int[] ids = device.copyInts(sb.outIds(), rows);
+            // Rows sampled on the host were "sampled" greedily on the GPU (temperature 0 leaves logits as they are).
             for (int r = 0; r < rows; r++) {
                 int chunk = p.logitChunk()[r];
-                if (parts.get(chunk).wantLogits()) out[step.get(chunk).index()] = ids[r];
+                if (partParams.get(chunk) == null && parts.get(chunk).wantLogits()) {
+                    if (logitsHost == null) logitsHost = device.allocateHost(4L * options.maxSeqs * vocab);
+                    check(CuDriver.cuMemcpyDtoHAsync_v2(logitsHost.share(4L * r * vocab), activations.logits + 4L * r * vocab,
+                            4L * vocab, device.stream()), "cuMemcpyDtoHAsync(logits row)");
+                }
+            }
+            SamplingBuffers sb = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs);
+            int[] drawn = device.copyInts(sb.outIds(), rows); // synchronises the stream
+            for (int r = 0; r < rows; r++) {
+                int chunk = p.logitChunk()[r];
+                if (!parts.get(chunk).wantLogits()) continue;
+                int index = step.get(chunk).index();
+                if (partParams.get(chunk) != null) {
+                    ids[index] = drawn[r];
+                } else {
+                    logits[index] = logitsHost.getFloatArray(4L * r * vocab, vocab);
+                }
             }
         }
-        return out;
+        return new SampledStep(ids, logits);
     }
 
     /**
@@ -302,6 +330,7 @@ public final class CudaBackend implements Backend {
             if (chunk < 0) continue;   // padding row: greedy on garbage, ignored
             SequenceChunk c = parts.get(chunk);
             SamplingParams sp = params.get(chunk);
+            if (sp == null) continue; // sampled on the host: zeros mean greedy, which leaves the logits untouched
             long seed = sp.seed() != null ? sp.seed() : c.sequenceId() * 0x9E3779B97F4A7C15L ^ seedNonce;
             samplingHost.setLong(8L * row, seed);
             samplingHost.setFloat(temperature + 4L * row, (float) sp.temperature());

@@ -94,7 +94,7 @@ public final class DecodeBench {
             params.add(SamplingParams.greedy(newTokens));
         }
         long t0 = System.nanoTime();
-        int[] next = backend.forwardAndSample(prompts, params);
+        int[] next = backend.forwardAndSample(prompts, params).tokenIds();
         double prefillSeconds = (System.nanoTime() - t0) / 1e9;
         row.put("prefill_tok_per_s", round((double) batch * promptTokens / prefillSeconds));
 
@@ -108,7 +108,7 @@ public final class DecodeBench {
                 chunks.add(new SequenceChunk(p.sequenceId(), new int[] {Math.max(0, next[s])}, promptTokens + step,
                         p.blockTable(), true));
             }
-            next = backend.forwardAndSample(chunks, params);
+            next = backend.forwardAndSample(chunks, params).tokenIds();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double steps = timedSteps / seconds;

@@ -92,6 +92,10 @@ public final class ReferenceParity {
             float[][] again = b.forward(chunks);
             out.put("greedy_gpu_exact", greedyMatches(b, prompts, tables, again, greedy, true));
 
+            // 3b. mixed steps, as the engine runs them: even sequences sampled on the GPU, odd ones get their logits
+            float[][] mixed = b.forward(chunks);
+            out.put("greedy_mixed_exact", greedyMixedMatches(b, prompts, tables, mixed, greedy));
+
             // 4. prompts fed one token per step: top-5 logits at every position
             double top5Diff = 0;
             int maxLen = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
@@ -144,6 +148,7 @@ public final class ReferenceParity {
             double worst = Math.max(Math.max(prefillDiff, singleDiff), Math.max(top5Diff, chunkedDiff));
             boolean pass = worst < 1e-3 && Boolean.TRUE.equals(out.get("greedy_host_exact"))
                     && Boolean.TRUE.equals(out.get("greedy_gpu_exact"))
+                    && Boolean.TRUE.equals(out.get("greedy_mixed_exact"))
                     && Boolean.TRUE.equals(out.get("sampling_top_k_reproducible"));
             out.put("pass", pass);
         } catch (RuntimeException e) {
@@ -159,8 +164,8 @@ public final class ReferenceParity {
         for (int s = 0; s < prompts.size(); s++) {
             params.add(new SamplingParams(0.8, 0.9, 5, 0, 1, 0, 0, 1234L + s, 1, List.of(), false, -1));
         }
-        int[] first = b.forwardAndSample(prompts, params);
-        int[] second = b.forwardAndSample(prompts, params);
+        int[] first = b.forwardAndSample(prompts, params).tokenIds();
+        int[] second = b.forwardAndSample(prompts, params).tokenIds();
         boolean ok = Arrays.equals(first, second);
         for (int s = 0; s < prompts.size(); s++) {
             JsonNode top5 = ref.get("cases").get(s).get("top5_ids");
@@ -190,7 +195,7 @@ public final class ReferenceParity {
             }
             if (t == steps - 1) break;
             if (onGpu) {
-                next = b.forwardAndSample(chunks, params);
+                next = b.forwardAndSample(chunks, params).tokenIds();
             } else {
                 float[][] l = b.forward(chunks);
                 for (int s = 0; s < n; s++) next[s] = argmax(l[s]);
@@ -204,6 +209,37 @@ public final class ReferenceParity {
                         + " expected " + Arrays.toString(expected.get(s)));
             }
         }
+        return all;
+    }
+
+    /** Greedy decode where forwardAndSample samples even sequences and returns the odd ones' logits. */
+    private static boolean greedyMixedMatches(CudaBackend b, List<int[]> prompts, int[][] tables, float[][] first,
+            List<int[]> expected) {
+        int n = prompts.size();
+        int steps = expected.get(0).length;
+        List<SamplingParams> params = new ArrayList<>();
+        for (int s = 0; s < n; s++) params.add(s % 2 == 0 ? SamplingParams.greedy(steps) : null);
+        int[] next = new int[n];
+        for (int s = 0; s < n; s++) next[s] = argmax(first[s]);
+        boolean all = true;
+        for (int t = 0; t < steps; t++) {
+            for (int s = 0; s < n; s++) all &= next[s] == expected.get(s)[t];
+            if (t == steps - 1) break;
+            List<SequenceChunk> chunks = new ArrayList<>();
+            for (int s = 0; s < n; s++) {
+                chunks.add(new SequenceChunk(s, new int[] {next[s]}, prompts.get(s).length + t, tables[s], true));
+            }
+            org.autoglm.models.backend.SampledStep out = b.forwardAndSample(chunks, params);
+            for (int s = 0; s < n; s++) {
+                boolean gpu = params.get(s) != null;
+                if (gpu == (out.logits()[s] != null) || gpu == (out.tokenIds()[s] < 0)) {
+                    System.err.println("mixed step " + t + " sequence " + s + ": wrong kind of answer");
+                    return false;
+                }
+                next[s] = gpu ? out.tokenIds()[s] : argmax(out.logits()[s]);
+            }
+        }
+        if (!all) System.err.println("mixed greedy differs from the reference");
         return all;
     }
 

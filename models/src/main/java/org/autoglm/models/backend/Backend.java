@@ -2,6 +2,7 @@ package org.autoglm.models.backend;
 
 import java.util.List;
 import org.autoglm.models.config.GlmConfig;
+import org.autoglm.models.sampling.SamplingParams;
 
 /**
  * A model runner for one GLM checkpoint: computes next-token logits for a batch of sequence chunks
@@ -38,6 +39,32 @@ public interface Backend extends AutoCloseable {
      *     {@link SequenceChunk#wantLogits()}, else {@code null}
      */
     float[][] forward(List<SequenceChunk> chunks);
+
+    /**
+     * Whether {@link #forwardAndSample} can pick a sequence's next token on the device exactly as
+     * {@code params} ask, so that only its id need cross to the host: no penalties (they need the sequence's
+     * history), no logprobs, only the knobs the device sampler has. Default: no device sampling.
+     *
+     * <p>Seeds: a device sampler keeps {@code seed} reproducible on that backend, but draws differently from
+     * the host {@code Sampler}, so one seed may give different tokens on the CPU and the GPU. Callers choose
+     * host or device once per sequence (this method depends on the parameters only), never per step, so a
+     * seeded sequence's tokens do not depend on which sequences share its batch.
+     */
+    default boolean canSample(SamplingParams params) {
+        return false;
+    }
+
+    /**
+     * {@link #forward}, then sampling on the device for the chunks that have parameters. {@code params.get(i)}
+     * belongs to {@code chunks.get(i)}: non-null (only where {@link #canSample} is true) means "draw the next
+     * token here"; null means "return the logits as {@link #forward} would".
+     *
+     * @return per chunk that wants logits: the drawn token id, or the logits where its params are null
+     * @throws UnsupportedOperationException when this backend cannot sample ({@link #canSample} is always false)
+     */
+    default SampledStep forwardAndSample(List<SequenceChunk> chunks, List<SamplingParams> params) {
+        throw new UnsupportedOperationException(description() + " cannot sample on the device");
+    }
 
     /** Copies the KV of whole blocks (for copy-on-write of shared prefix blocks). Default: unsupported. */
     default void copyBlocks(int[] sourceBlocks, int[] targetBlocks) {

@@ -157,7 +157,7 @@ public final class Sampler {
     }
 
     private static void validate(SamplingParams p) {
-        check(!Double.isNaN(p.temperature()) && p.temperature() < Double.POSITIVE_INFINITY,
+        check(p.temperature() >= 0 && p.temperature() < Double.POSITIVE_INFINITY, // also false for NaN
                 "temperature must be a finite number >= 0 (0 = greedy), got " + p.temperature());
         check(p.topP() > 0 && p.topP() <= 1, "top_p must be in (0, 1], got " + p.topP());
         check(p.minP() >= 0 && p.minP() <= 1, "min_p must be in [0, 1], got " + p.minP());

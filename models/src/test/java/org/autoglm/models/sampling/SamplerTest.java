@@ -156,6 +156,10 @@ class SamplerTest {
         assertThatThrownBy(() -> new Sampler(params(1, 1.5, 0, 0).p(), new int[0])).hasMessageContaining("top_p");
         assertThatThrownBy(() -> new Sampler(params(1, 1, 0, -0.1).p(), new int[0])).hasMessageContaining("min_p");
         assertThatThrownBy(() -> new Sampler(params(Double.NaN, 1, 0, 0).p(), new int[0])).hasMessageContaining("temperature");
+        assertThatThrownBy(() -> new Sampler(params(-0.5, 1, 0, 0).p(), new int[0]))
+                .hasMessage("temperature must be a finite number >= 0 (0 = greedy), got -0.5");
+        assertThatThrownBy(() -> new Sampler(params(Double.POSITIVE_INFINITY, 1, 0, 0).p(), new int[0]))
+                .hasMessageContaining("temperature");
         SamplingParams zeroPenalty = new SamplingParams(1, 1, 0, 0, 0, 0, 0, null, 10, List.of(), false, -1);
         assertThatThrownBy(() -> new Sampler(zeroPenalty, new int[0])).hasMessageContaining("repetition_penalty");
     }

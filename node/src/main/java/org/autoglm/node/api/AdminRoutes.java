@@ -29,6 +29,7 @@ final class AdminRoutes {
         ObjectNode n = JsonBody.MAPPER.createObjectNode();
         n.put("object", "list");
         n.put("draining", state.isDraining());
+        n.put("drained", state.isDrained());
         org.autoglm.node.telemetry.EngineLoad engine = state.load();
         n.putObject("engine")
                 .put("running", engine.running())
@@ -50,7 +51,10 @@ final class AdminRoutes {
 
     void cancel(Context ctx) {
         String id = ctx.pathParam("id");
-        if (!inFlight.cancel(id)) {
+        boolean cancelled = inFlight.cancel(id);
+        ApiServer.audit(plugins, ctx, AuditLogPlugin.ADMIN_ACTION, ApiServer.caller(ctx), cancelled ? 200 : 404,
+                "cancel " + id);
+        if (!cancelled) {
             throw ApiError.notFound("id", "request_not_found", "No request '" + id + "' is running on this node.");
         }
         ctx.json(JsonBody.MAPPER.createObjectNode().put("id", id).put("cancelled", true));
@@ -58,7 +62,10 @@ final class AdminRoutes {
 
     void drain(Context ctx, boolean draining) {
         state.draining(draining);
-        ctx.json(JsonBody.MAPPER.createObjectNode().put("draining", draining).put("in_flight", inFlight.size()));
+        ApiServer.audit(plugins, ctx, AuditLogPlugin.ADMIN_ACTION, ApiServer.caller(ctx), 200,
+                draining ? "drain" : "undrain");
+        ctx.json(JsonBody.MAPPER.createObjectNode().put("draining", draining).put("drained", state.isDrained())
+                .put("in_flight", inFlight.size()));
     }
 
     void audit(Context ctx) {

@@ -6,9 +6,11 @@ import io.javalin.http.Context;
 import io.javalin.security.RouteRole;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
+import org.autoglm.node.plugins.AuditLogPlugin;
 import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.security.AuthenticationException;
 import org.autoglm.node.security.Authenticator;
@@ -166,17 +168,31 @@ public final class ApiServer implements AutoCloseable {
         try {
             caller = config.auth.authenticate(ctx.header("Authorization"));
         } catch (AuthenticationException e) {
+            audit(ctx, AuditLogPlugin.AUTH_FAILURE, null, 401, e.getMessage());
             throw ApiError.unauthorized(e.getMessage());
         }
         // A route registered without an Access role is for admins only: fail closed.
         Set<Role> allowed = roles.stream().filter(Access.class::isInstance).map(Access.class::cast).findFirst()
                 .map(Access::roles).orElse(Set.of());
         if (!caller.hasAny(allowed)) {
+            audit(ctx, AuditLogPlugin.AUTH_FAILURE, caller, 403, "needs one of the roles "
+                    + allowed.stream().map(Role::wire).sorted().toList());
             throw ApiError.forbidden("This route needs one of the roles " + allowed.stream().map(Role::wire)
                     .sorted().toList() + " (or admin); the token has " + caller.roles().stream().map(Role::wire)
                     .sorted().toList() + ".");
         }
         ctx.attribute(CALLER, caller);
+    }
+
+    /** Appends a non-inference event to the audit log, when it is on. */
+    static void audit(Plugins plugins, Context ctx, String event, Caller caller, int status, String detail) {
+        plugins.find(AuditLogPlugin.class).ifPresent(a -> a.recordEvent(event, caller == null ? null : caller.subject(),
+                caller == null ? List.of() : caller.roles().stream().map(Role::wire).toList(), ctx.method().name(),
+                ctx.path(), status, detail));
+    }
+
+    private void audit(Context ctx, String event, Caller caller, int status, String detail) {
+        audit(config.plugins, ctx, event, caller, status, detail);
     }
 
     private void ready(Context ctx) {

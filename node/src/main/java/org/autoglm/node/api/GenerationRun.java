@@ -74,6 +74,11 @@ final class GenerationRun {
             try {
                 handles.add(engine.submit(requests.get(i), new GenerationListener() {
                     @Override
+                    public void onScheduled() {
+                        span.scheduled(Instant.now());
+                    }
+
+                    @Override
                     public void onDelta(TokenDelta delta) {
                         raw.add(new Raw(choice, System.nanoTime(), delta, null));
                     }
@@ -152,7 +157,7 @@ final class GenerationRun {
     private void recordTiming(int c, long nanos) {
         if (lastTokenNanos[c] == 0) {
             metrics.firstToken(Duration.ofNanos(nanos - receivedNanos));
-            span.firstToken(Instant.now());
+            span.firstToken(Instant.now().minusNanos(System.nanoTime() - nanos)); // when the engine produced it
         } else {
             metrics.interToken(Duration.ofNanos(nanos - lastTokenNanos[c]));
         }

@@ -1,5 +1,6 @@
 package org.autoglm.node.api;
 
+import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.InferenceService;
 import org.autoglm.node.telemetry.EngineLoad;
 
@@ -18,8 +19,14 @@ public final class ServingState {
     private volatile String failure;
     private volatile boolean draining;
     private volatile java.util.function.Supplier<String> notReadyElsewhere = () -> null;
+    /** This node's engine, as loaded (before a cluster service is put in front of it): what draining stops. */
+    private volatile Engine engine;
 
     public void ready(Loaded value) {
+        if (value.engine() instanceof Engine local) {
+            this.engine = local;
+            if (draining) local.drain();
+        }
         this.loaded = onReady.apply(value);
     }
 
@@ -37,12 +44,27 @@ public final class ServingState {
         this.failure = reason;
     }
 
+    /** Draining: the API answers new requests with 503 and the engine takes no new work but finishes its own. */
     public void draining(boolean value) {
         this.draining = value;
+        Engine local = engine;
+        if (local != null) {
+            if (value) {
+                local.drain();
+            } else {
+                local.undrain();
+            }
+        }
     }
 
     public boolean isDraining() {
         return draining;
+    }
+
+    /** Draining and the engine has finished every request it had. */
+    public boolean isDrained() {
+        Engine local = engine;
+        return draining && (local == null || local.isDrained());
     }
 
     public boolean isReady() {

@@ -49,9 +49,15 @@ public final class Engine implements InferenceService, AutoCloseable {
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong nextSequenceId = new AtomicLong();
     private final long startNanos = System.nanoTime();
-    private final CompletableFuture<Void> drained = new CompletableFuture<>();
+    /** Completes when draining and no request is left; a fresh one after {@link #undrain}. */
+    private volatile CompletableFuture<Void> drained = new CompletableFuture<>();
     private volatile boolean draining;
     private volatile boolean closed;
+    /**
+     * Held while a submission is checked and queued, and while closing or draining starts: a request is either
+     * refused or in the inbox before the engine thread's last look at it, so every accepted request is answered.
+     */
+    private final Object admission = new Object();
 
     /**
      * Starts an engine on {@code backend}, allocating its KV cache.
@@ -114,9 +120,29 @@ public final class Engine implements InferenceService, AutoCloseable {
     @Override
     public RequestHandle submit(GenerationRequest request, GenerationListener listener) throws RequestRejectedException {
         validate(request);
-        if (closed || draining) {
-            throw new RequestRejectedException(Kind.UNAVAILABLE, "this node is shutting down and takes no new requests; retry on another node");
+        synchronized (admission) {
+            enqueue(request, listener);
         }
+        return new RequestHandle() {
+            @Override
+            public String requestId() {
+                return request.id();
+            }
+
+            @Override
+            public boolean cancel() {
+                return Engine.this.cancel(request.id());
+            }
+        };
+    }
+
+    /** Checks admission and queues the request for the engine thread; under {@link #admission}. */
+    private void enqueue(GenerationRequest request, GenerationListener listener) throws RequestRejectedException {
+        if (closed || draining) {
+            throw new RequestRejectedException(Kind.UNAVAILABLE, "this node is " + (closed ? "shutting down" : "draining")
+                    + " and takes no new requests; retry on another node");
+        }
+        TextStream stream = resumedText(request);
         if (!active.add(request.id())) {
             throw new RequestRejectedException(Kind.INVALID, "a request with id '" + request.id() + "' is already running");
         }
@@ -131,6 +157,11 @@ public final class Engine implements InferenceService, AutoCloseable {
                 request.priority(), now - startNanos);
         GenerationListener tracked = new GenerationListener() {
             @Override
+            public void onScheduled() {
+                listener.onScheduled();
+            }
+
+            @Override
             public void onDelta(TokenDelta delta) {
                 listener.onDelta(delta);
             }
@@ -141,20 +172,9 @@ public final class Engine implements InferenceService, AutoCloseable {
                 listener.onFinish(completion);
             }
         };
-        RequestState state = new RequestState(request, tracked, seq, resumedText(request), now,
+        RequestState state = new RequestState(request, tracked, seq, stream, now,
                 deadlineNanos(request.deadline(), now));
         inbox.add(() -> loop.add(state));
-        return new RequestHandle() {
-            @Override
-            public String requestId() {
-                return request.id();
-            }
-
-            @Override
-            public boolean cancel() {
-                return Engine.this.cancel(request.id());
-            }
-        };
     }
 
     @Override
@@ -171,20 +191,35 @@ public final class Engine implements InferenceService, AutoCloseable {
      * @return completes when no request is left
      */
     public CompletableFuture<Void> drain() {
-        draining = true;
+        synchronized (admission) {
+            draining = true;
+        }
         inbox.add(() -> {}); // wake the loop so an idle engine completes the future now
         return drained;
+    }
+
+    /** Takes new requests again after {@link #drain}. */
+    public void undrain() {
+        draining = false;
+        if (drained.isDone()) drained = new CompletableFuture<>();
     }
 
     public boolean isDraining() {
         return draining;
     }
 
+    /** Draining, and every accepted request has finished. */
+    public boolean isDrained() {
+        return draining && drained.isDone();
+    }
+
     /** Cancels everything still running and stops the engine thread. Does not close the backend. */
     @Override
     public void close() {
-        if (closed) return;
-        closed = true;
+        synchronized (admission) {
+            if (closed) return;
+            closed = true;
+        }
         inbox.add(loop::cancelAll);
         // No interrupt: the thread may be inside the backend's forward; it sees `closed` after that step.
         try {
@@ -211,6 +246,9 @@ public final class Engine implements InferenceService, AutoCloseable {
         } catch (InterruptedException e) {
             // closing
         } finally {
+            synchronized (admission) {
+                closed = true; // also when the thread ends another way: no submission may land after this
+            }
             Runnable task;
             while ((task = inbox.poll()) != null) task.run(); // late submissions and cancels
             loop.cancelAll();

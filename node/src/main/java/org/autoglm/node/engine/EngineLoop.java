@@ -119,6 +119,11 @@ final class EngineLoop {
                 r.started = true;
                 onRequestStarted.run();
                 stats.recordQueueTime(now - r.submitNanos, r.sequence.numPromptTokens());
+                try {
+                    r.listener.onScheduled();
+                } catch (RuntimeException e) {
+                    log.warn("listener of request {} threw in onScheduled", r.request.id(), e);
+                }
             }
         }
     }

@@ -14,9 +14,11 @@ import org.autoglm.node.engine.policy.SchedulingPolicy;
  * @param numKvBlocks         KV blocks to allocate, or 0 to take what the backend says fits
  * @param maxWaiting          requests that may wait for admission before new ones are refused as overloaded
  * @param schedulingPolicy    {@code fcfs}, {@code priority}, {@code sjf} or {@code mlfq}
- * @param priorityAgingStep   priority policy: waiting this long is worth one priority level
+ * @param priorityAgingStep   priority policy: waiting this long is worth one priority level; sjf: it is worth
+ *                            1,000 tokens of expected job length
  * @param mlfqQuantum         mlfq policy: decode steps on level 0 before dropping a level (doubles per level)
- * @param mlfqLevels          mlfq policy: number of levels
+ * @param mlfqLevels          mlfq policy: number of levels (all sequences return to level 0 every
+ *                            {@code mlfqQuantum << mlfqLevels} steps)
  * @param prefixCaching       reuse the KV of shared prompt prefixes across requests
  * @param maxModelLen         longest sequence (prompt + output) accepted, or 0 for the model's context length
  */
@@ -78,7 +80,7 @@ public record EngineOptions(
         /** A few batches' worth of queued work; beyond that, clients retry (429) or go to another node. */
         public int maxWaiting = 1024;
         public String schedulingPolicy = "fcfs";
-        /** One priority level per second of waiting. */
+        /** One priority level (sjf: 1,000 tokens of job length) per second of waiting. */
         public Duration priorityAgingStep = Duration.ofSeconds(1);
         /** 16 decode steps on level 0, 32 on level 1, ... */
         public int mlfqQuantum = 16;

@@ -7,6 +7,13 @@ package org.autoglm.node.engine;
  */
 public interface GenerationListener {
 
+    /**
+     * The engine has scheduled the request's first step: queueing is over and its prefill starts now. Called
+     * once, before any {@link #onDelta}; not at all for a request that ends before it is scheduled, or where
+     * the service cannot tell (then queueing ends, as far as a listener knows, at the first token).
+     */
+    default void onScheduled() {}
+
     /** New output: token ids and the text they complete (UTF-8 safe, stop strings held back). */
     void onDelta(TokenDelta delta);
 

@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -19,8 +20,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code audit-log}: one JSON line per request appended to a file — time, subject, roles, route, request
- * id, model, token counts, status, latency, and the prompt text only with {@code prompts=true}. Read back
- * by auditors at {@code GET /admin/audit}.
+ * id, model, token counts, status, latency, and the prompt text only with {@code prompts=true} — and one per
+ * refused token (401/403) and per operator action (cancel, drain, undrain); the {@code event} field says which
+ * ({@code inference}, {@code auth_failure}, {@code admin_action}). Read back by auditors at
+ * {@code GET /admin/audit}.
  *
  * <p>Options: {@code file} (required), {@code prompts} ({@code false} by default).
  */
@@ -59,6 +62,34 @@ public final class AuditLogPlugin implements NodePlugin {
         };
     }
 
+    /** A token refused (401) or short of the route's roles (403). */
+    public static final String AUTH_FAILURE = "auth_failure";
+    /** An operator's action on the node: cancel a request, drain, undrain. */
+    public static final String ADMIN_ACTION = "admin_action";
+
+    /**
+     * Records something other than an inference request.
+     *
+     * @param event   {@link #AUTH_FAILURE} or {@link #ADMIN_ACTION}
+     * @param subject the caller, or null when no token could be read
+     * @param detail  what was refused or done (e.g. the request id cancelled), or null
+     */
+    public void recordEvent(String event, String subject, Collection<String> roles, String method, String route,
+            int status, String detail) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("time", Instant.now().toString());
+        n.put("event", event);
+        n.put("subject", subject);
+        n.putPOJO("roles", roles.stream().sorted().toList());
+        n.put("method", method);
+        n.put("route", route);
+        n.put("status", status);
+        if (detail != null) {
+            n.put("detail", detail);
+        }
+        append(n);
+    }
+
     /** The last {@code limit} entries, oldest first. */
     public List<JsonNode> read(int limit) {
         ArrayDeque<String> tail = new ArrayDeque<>(Math.min(limit, 1024));
@@ -86,6 +117,7 @@ public final class AuditLogPlugin implements NodePlugin {
     private ObjectNode line(PluginRequest r, RequestOutcome o) {
         ObjectNode n = JSON.createObjectNode();
         n.put("time", Instant.now().toString());
+        n.put("event", "inference");
         n.put("subject", r.subject());
         n.putPOJO("roles", r.roles().stream().sorted().toList());
         n.put("route", r.route());

@@ -79,13 +79,19 @@ public final class RequestTracing {
             submitted = at;
         }
 
-        /** When the engine started the prefill, if it tells us; otherwise queueing ends at the first token. */
-        public void scheduled(Instant at) {
-            scheduled = at;
+        /**
+         * When the engine started the prefill, if it tells us (the earliest of several choices counts); otherwise
+         * queueing ends at the first token. May be called from engine threads.
+         */
+        public synchronized void scheduled(Instant at) {
+            if (scheduled == null || at.isBefore(scheduled)) {
+                scheduled = at;
+            }
         }
 
-        public void firstToken(Instant at) {
-            if (firstToken == null) {
+        /** When the first token of any choice was produced. */
+        public synchronized void firstToken(Instant at) {
+            if (firstToken == null || at.isBefore(firstToken)) {
                 firstToken = at;
             }
         }

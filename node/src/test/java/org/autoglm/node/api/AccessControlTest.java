@@ -186,4 +186,32 @@ class AccessControlTest {
         assertThat(dave.has("prompt")).isFalse(); // prompts are only logged when configured
         assertThat(as("eve", "auditor").get("/admin/audit?limit=0").status()).isEqualTo(400);
     }
+
+    @Test
+    void auditRecordsRefusedTokensAndOperatorActions() throws Exception {
+        assertThat(anonymous.get("/admin/requests").status()).isEqualTo(401);
+        assertThat(as("mallory", "user").post("/admin/drain", "").status()).isEqualTo(403);
+        assertThat(as("olga", "operator").post("/admin/requests/cmpl-gone/cancel", "").status()).isEqualTo(404);
+        assertThat(as("olga", "operator").post("/admin/drain", "").status()).isEqualTo(200);
+        assertThat(as("olga", "operator").post("/admin/undrain", "").status()).isEqualTo(200);
+
+        var entries = java.util.stream.StreamSupport.stream(
+                as("eve", "auditor").get("/admin/audit?limit=1000").json().get("data").spliterator(), false).toList();
+        var unauthenticated = entries.stream().filter(n -> n.path("event").asText().equals("auth_failure")
+                && n.path("status").asInt() == 401 && n.path("route").asText().equals("/admin/requests")).toList();
+        assertThat(unauthenticated).isNotEmpty();
+        assertThat(unauthenticated.get(0).get("subject").isNull()).isTrue();
+        var forbidden = entries.stream().filter(n -> n.path("subject").asText().equals("mallory")).toList();
+        assertThat(forbidden).hasSize(1);
+        assertThat(forbidden.get(0).get("event").asText()).isEqualTo("auth_failure");
+        assertThat(forbidden.get(0).get("status").asInt()).isEqualTo(403);
+        assertThat(forbidden.get(0).get("method").asText()).isEqualTo("POST");
+        assertThat(forbidden.get(0).get("route").asText()).isEqualTo("/admin/drain");
+        assertThat(forbidden.get(0).get("roles").get(0).asText()).isEqualTo("user");
+        var actions = entries.stream().filter(n -> n.path("subject").asText().equals("olga"))
+                .map(n -> n.get("event").asText() + " " + n.get("status").asInt() + " " + n.get("detail").asText())
+                .toList();
+        assertThat(actions).containsExactly("admin_action 404 cancel cmpl-gone", "admin_action 200 drain",
+                "admin_action 200 undrain");
+    }
 }

@@ -339,4 +339,65 @@ class EngineTest {
         assertThat(engine.stats().tokensPerSecond()).isPositive();
         assertThat(engine.stats().kvBlocksTotal()).isEqualTo(64);
     }
+
+    @Test
+    void everyRequestAcceptedWhileTheEngineClosesIsAnswered() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            Engine engine = engine(new PagedTokenBackend(0, 4096), o -> o.numKvBlocks = 64);
+            List<Collector> accepted = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch submitting = new CountDownLatch(2);
+            List<Thread> submitters = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                int thread = t;
+                Thread submitter = new Thread(() -> {
+                    submitting.countDown();
+                    for (int i = 0; i < 10_000; i++) {
+                        Collector c = new Collector();
+                        try {
+                            engine.submit(request("t" + thread + "-" + i, prompt(i, 3), 2), c);
+                            accepted.add(c);
+                        } catch (RequestRejectedException e) {
+                            return; // closed: every later submission is refused too
+                        }
+                    }
+                });
+                submitter.start();
+                submitters.add(submitter);
+            }
+            submitting.await();
+            engine.close();
+            for (Thread t : submitters) t.join(30_000);
+            // close() has returned and nobody is submitting: whatever was accepted has had its answer.
+            assertThat(accepted).allSatisfy(c -> assertThat(c.done).isDone());
+        }
+    }
+
+    @Test
+    void everyRequestAcceptedBeforeADrainFinishes() throws Exception {
+        PagedTokenBackend backend = new PagedTokenBackend(0, 4096);
+        Engine engine = engine(backend, o -> o.numKvBlocks = 64);
+        List<Collector> accepted = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread submitter = new Thread(() -> {
+            for (int i = 0; i < 10_000; i++) {
+                Collector c = new Collector();
+                try {
+                    engine.submit(request("d" + i, prompt(i, 3), 2), c);
+                    accepted.add(c);
+                } catch (RequestRejectedException e) {
+                    return;
+                }
+            }
+        });
+        submitter.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> !accepted.isEmpty());
+        engine.drain().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        submitter.join(30_000);
+        // drained means no accepted request is left: each has finished, with its tokens
+        assertThat(accepted).allSatisfy(c -> assertThat(c.done.getNow(null).reason()).isEqualTo(FinishReason.LENGTH));
+        assertThat(engine.isDrained()).isTrue();
+        engine.undrain();
+        Collector after = new Collector();
+        engine.submit(request("after", prompt(1, 3), 2), after);
+        assertThat(after.await().reason()).isEqualTo(FinishReason.LENGTH);
+    }
 }

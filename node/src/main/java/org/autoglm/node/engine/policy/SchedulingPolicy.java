@@ -1,6 +1,7 @@
 package org.autoglm.node.engine.policy;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.Locale;
 import org.autoglm.node.engine.scheduler.Sequence;
@@ -21,21 +22,30 @@ public interface SchedulingPolicy {
     /** Called once per step in which {@code sequence} produced a token. */
     default void onTokenGenerated(Sequence sequence) {}
 
+    /**
+     * Called at the start of every step that plans work. A policy whose order changes with time (mlfq's periodic
+     * boost) updates the sequences here and returns true; the scheduler then rebuilds its waiting queue.
+     */
+    default boolean beforeStep(Collection<Sequence> running, Collection<Sequence> waiting) {
+        return false;
+    }
+
     /** The names {@link #byName} knows. */
     String NAMES = "fcfs, priority, sjf, mlfq";
 
     /**
      * The policy called {@code name}.
      *
-     * @param agingStep   priority: how long a request waits to gain one priority level
+     * @param agingStep   priority: how long a request waits to gain one priority level; sjf: how long it waits
+     *                    to make up for {@link ShortestJobFirstPolicy#AGING_TOKENS} tokens of expected length
      * @param mlfqQuantum mlfq: decode steps a sequence may use on level 0 before dropping a level (doubles per level)
-     * @param mlfqLevels  mlfq: number of levels
+     * @param mlfqLevels  mlfq: number of levels (every {@code mlfqQuantum << mlfqLevels} steps all return to level 0)
      */
     static SchedulingPolicy byName(String name, Duration agingStep, int mlfqQuantum, int mlfqLevels) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "fcfs" -> new FcfsPolicy();
             case "priority" -> new PriorityPolicy(agingStep);
-            case "sjf" -> new ShortestJobFirstPolicy();
+            case "sjf" -> new ShortestJobFirstPolicy(agingStep);
             case "mlfq" -> new MlfqPolicy(mlfqQuantum, mlfqLevels);
             default -> throw new IllegalArgumentException(
                     "unknown scheduling policy '" + name + "'; use one of: " + NAMES);

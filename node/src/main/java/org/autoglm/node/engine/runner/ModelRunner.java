@@ -2,11 +2,14 @@ package org.autoglm.node.engine.runner;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.autoglm.models.backend.Backend;
+import org.autoglm.models.backend.SampledStep;
 import org.autoglm.models.backend.SequenceChunk;
+import org.autoglm.models.sampling.SamplingParams;
 import org.autoglm.models.sampling.TokenLogprobs;
 import org.autoglm.node.engine.scheduler.ScheduledChunk;
 import org.autoglm.node.engine.scheduler.Scheduler;
@@ -18,6 +21,12 @@ import org.slf4j.LoggerFactory;
  * Runs a plan on the backend (vLLM's model runner): keeps each sequence's block table and sampler between
  * steps, turns the plan's chunks into {@link SequenceChunk}s for one batched forward, and samples every
  * sequence with its own sampler.
+ *
+ * <p>Where the backend can draw a sequence's next token itself ({@link Backend#canSample}: no penalties, no
+ * logprobs, knobs it has), the step goes through {@link Backend#forwardAndSample} and only token ids come back
+ * for those sequences (on a GPU that saves copying vocab-sized logits per sequence per step); the others get
+ * their logits and the host sampler in the same forward. The choice is made once per sequence, so its
+ * tokens (seeded ones included) never depend on its batch-mates.
  *
  * <p>Failures stay with the sequence that caused them: if the batched forward throws, each chunk is run
  * alone to find the culprit (recomputing a chunk rewrites the same KV slots with the same values), and a
@@ -31,6 +40,8 @@ public final class ModelRunner {
     private static final class RunnerSequence {
         int[] blockTable = new int[0];
         TokenSampler sampler;
+        /** Sampled by the backend ({@link Backend#canSample}); null: on the host with {@link #sampler}. */
+        SamplingParams onDevice;
     }
 
     private final Backend backend;
@@ -47,8 +58,11 @@ public final class ModelRunner {
         return sequences.size();
     }
 
-    /** The backend's input for one step, and for each of its chunks the index of the plan chunk it came from. */
-    public record Batch(List<SequenceChunk> chunks, int[] planIndex) {}
+    /**
+     * The backend's input for one step, for each of its chunks the index of the plan chunk it came from, and
+     * the parameters of the chunks the backend samples (null entries: host sampling; all null: plain forward).
+     */
+    public record Batch(List<SequenceChunk> chunks, int[] planIndex, List<SamplingParams> deviceParams) {}
 
     /** Runs one plan: forward, then sampling. Never throws for a single sequence's failure. */
     public StepResult execute(SchedulerOutput plan) {
@@ -59,19 +73,28 @@ public final class ModelRunner {
         Batch batch = prepare(plan, sampled, errors);
         if (batch.chunks().isEmpty()) return new StepResult(sampled, logprobs, errors);
 
-        float[][] logits = forwardIsolatingFailures(batch, sampled, errors);
+        SampledStep out = forwardIsolatingFailures(batch, sampled, errors);
         for (int b = 0; b < batch.chunks().size(); b++) {
             int i = batch.planIndex()[b];
             ScheduledChunk chunk = plan.chunks().get(i);
             if (sampled[i] == Scheduler.FAILED) continue;
+            RunnerSequence rs = sequences.get(chunk.sequenceId());
             if (!chunk.wantLogits()) {
                 sampled[i] = Scheduler.NO_TOKEN;
-            } else if (logits[b] == null) {
+            } else if (rs.onDevice != null) {
+                int token = out.tokenIds()[b];
+                if (token < 0) {
+                    fail(i, sampled, errors, "the backend returned no token for a sequence it samples");
+                } else {
+                    rs.sampler.accept(token);
+                    sampled[i] = token;
+                }
+            } else if (out.logits()[b] == null) {
                 fail(i, sampled, errors, "the backend returned no logits for a chunk that asked for them");
             } else {
                 try {
-                    TokenSampler sampler = sequences.get(chunk.sequenceId()).sampler;
-                    int token = sampler.sample(logits[b]);
+                    TokenSampler sampler = rs.sampler;
+                    int token = sampler.sample(out.logits()[b]);
                     sampler.accept(token);
                     sampled[i] = token;
                     logprobs[i] = sampler.lastLogprobs();
@@ -97,6 +120,7 @@ public final class ModelRunner {
         }
         List<ScheduledChunk> chunks = plan.chunks();
         List<SequenceChunk> batch = new ArrayList<>(chunks.size());
+        List<SamplingParams> deviceParams = new ArrayList<>(chunks.size());
         int[] planIndex = new int[chunks.size()];
         for (int i = 0; i < chunks.size(); i++) {
             ScheduledChunk c = chunks.get(i);
@@ -105,6 +129,7 @@ public final class ModelRunner {
                 rs = new RunnerSequence();
                 try {
                     rs.sampler = samplers.create(c.sequence().params(), c.sequence().promptIds());
+                    if (backend.canSample(c.sequence().params())) rs.onDevice = c.sequence().params();
                 } catch (RuntimeException e) {
                     fail(i, sampled, errors, "invalid sampling parameters: " + e.getMessage());
                     continue;
@@ -120,34 +145,44 @@ public final class ModelRunner {
             }
             planIndex[batch.size()] = i;
             batch.add(new SequenceChunk(c.sequenceId(), c.tokens(), c.startPosition(), rs.blockTable, c.wantLogits()));
+            deviceParams.add(c.wantLogits() ? rs.onDevice : null);
         }
-        return new Batch(batch, Arrays.copyOf(planIndex, batch.size()));
+        return new Batch(batch, Arrays.copyOf(planIndex, batch.size()), deviceParams);
     }
 
-    /** Forward of the whole batch; if it throws, of each chunk alone. A chunk that fails alone gets a null row. */
-    private float[][] forwardIsolatingFailures(Batch batch, int[] sampled, String[] errors) {
+    /** Forward of the whole batch; if it throws, of each chunk alone. A chunk that fails alone gets no output. */
+    private SampledStep forwardIsolatingFailures(Batch batch, int[] sampled, String[] errors) {
         List<SequenceChunk> chunks = batch.chunks();
         try {
-            return backend.forward(chunks);
+            return run(chunks, batch.deviceParams());
         } catch (RuntimeException batchError) {
             if (chunks.size() > 1) {
                 log.warn("batched forward of {} sequences failed; running each alone", chunks.size(), batchError);
             }
-            float[][] out = new float[chunks.size()][];
+            int[] ids = new int[chunks.size()];
+            Arrays.fill(ids, -1);
+            float[][] logits = new float[chunks.size()][];
             for (int b = 0; b < chunks.size(); b++) {
                 try {
-                    out[b] = chunks.size() == 1 ? throwAgain(batchError) : backend.forward(List.of(chunks.get(b)))[0];
+                    if (chunks.size() == 1) throw batchError;
+                    SampledStep alone = run(List.of(chunks.get(b)), Collections.singletonList(batch.deviceParams().get(b)));
+                    ids[b] = alone.tokenIds()[0];
+                    logits[b] = alone.logits()[0];
                 } catch (RuntimeException e) {
                     log.warn("forward failed for sequence {}", chunks.get(b).sequenceId(), e);
                     fail(batch.planIndex()[b], sampled, errors, "model forward failed: " + e.getMessage());
                 }
             }
-            return out;
+            return new SampledStep(ids, logits);
         }
     }
 
-    private static float[] throwAgain(RuntimeException e) {
-        throw e;
+    /** One backend call: with device sampling when any chunk has it, else the plain forward. */
+    private SampledStep run(List<SequenceChunk> chunks, List<SamplingParams> deviceParams) {
+        for (SamplingParams p : deviceParams) {
+            if (p != null) return backend.forwardAndSample(chunks, deviceParams);
+        }
+        return SampledStep.ofLogits(backend.forward(chunks));
     }
 
     private static void fail(int i, int[] sampled, String[] errors, String message) {

@@ -90,6 +90,11 @@ public final class Scheduler {
         long[] preempted = NO_IDS;
         List<Sequence> outOfMemory = List.of();
 
+        if (policy.beforeStep(running, waiting)) {
+            List<Sequence> requeue = new ArrayList<>(waiting); // their ranks changed: rebuild the heap
+            waiting.clear();
+            waiting.addAll(requeue);
+        }
         running.sort(order);
         int i = 0;
         while (i < running.size() && budget > 0) {

@@ -82,7 +82,7 @@ class SchedulingPolicyTest {
 
     @Test
     void sjfServesShortestPromptPlusMaxTokensFirst() {
-        Run r = new Run(new ShortestJobFirstPolicy(), 1, 64);
+        Run r = new Run(new ShortestJobFirstPolicy(Duration.ofDays(1)), 1, 64);
         r.add("long-output", 2, 40, 0, 1 * MS);   // 42
         r.add("long-prompt", 30, 2, 0, 2 * MS);   // 32
         r.add("short", 3, 3, 0, 3 * MS);          // 6
@@ -161,6 +161,37 @@ class SchedulingPolicyTest {
             r.step();
         }
         return r.started.indexOf("low");
+    }
+
+    @Test
+    void sjfAgingLetsALongJobThroughAStreamOfShortOnes() {
+        // 1,002 expected tokens with 100 ms per 1,000 tokens rank it like a short job arriving at ~100 ms: at most
+        // the ~10 short jobs that arrived before then run ahead of it.
+        assertThat(startPositionOf("long", new ShortestJobFirstPolicy(Duration.ofMillis(100)), 1000)).isBetween(1, 11);
+        assertThat(startPositionOf("long", new ShortestJobFirstPolicy(Duration.ofDays(1)), 1000)).isEqualTo(-1);
+    }
+
+    @Test
+    void mlfqBoostLetsADemotedSequenceThroughSustainedLevelZeroLoad() {
+        assertThat(startPositionOf("demoted", new MlfqPolicy(2, 3, 16), 1)).isBetween(1, 16);
+        assertThat(startPositionOf("demoted", new MlfqPolicy(2, 3, Integer.MAX_VALUE), 1)).isEqualTo(-1);
+        assertThat(new MlfqPolicy(16, 4).boostInterval()).isEqualTo(256);
+    }
+
+    /**
+     * {@code name} (a mlfq sequence on the bottom level, as if demoted and then preempted) arrives first with
+     * {@code maxTokens}; then a 3-token job arrives every 10 ms and the node runs one sequence at a time. Returns
+     * how many short jobs ran before it, or -1 if it never started.
+     */
+    private static int startPositionOf(String name, SchedulingPolicy policy, int maxTokens) {
+        Run r = new Run(policy, 1, 64);
+        Sequence first = r.add(name, 2, maxTokens, 0, 0);
+        if (policy instanceof MlfqPolicy) first.setPolicyState(2, 0); // alone in the queue: its rank may change
+        for (int t = 1; t <= 200; t++) {
+            r.add("short" + t, 2, 1, 0, t * 10 * MS);
+            r.step();
+        }
+        return r.started.indexOf(name);
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 import org.autoglm.models.backend.Backend;
+import org.autoglm.models.backend.SampledStep;
 import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.sampling.SamplingParams;
@@ -54,6 +55,72 @@ class ModelRunnerTest {
 
         @Override
         public void close() {}
+    }
+
+    /**
+     * A backend that samples on the "device" every sequence without a presence penalty: its token is
+     * (sequence id + 3), where the host sampler over its logits would pick (sequence id + 1).
+     */
+    private static final class SamplingBackend implements Backend {
+        final RecordingBackend logits = new RecordingBackend();
+        final List<List<SamplingParams>> sampleCalls = new ArrayList<>();
+        long failFor = -1;
+
+        @Override
+        public boolean canSample(SamplingParams params) {
+            return params.presencePenalty() == 0 && params.logprobs() < 0;
+        }
+
+        @Override
+        public SampledStep forwardAndSample(List<SequenceChunk> chunks, List<SamplingParams> params) {
+            sampleCalls.add(params);
+            int[] ids = new int[chunks.size()];
+            float[][] rows = new float[chunks.size()][];
+            for (int i = 0; i < chunks.size(); i++) {
+                SequenceChunk c = chunks.get(i);
+                if (c.sequenceId() == failFor) throw new IllegalStateException("broken sequence " + failFor);
+                ids[i] = -1;
+                if (!c.wantLogits()) continue;
+                if (params.get(i) != null) {
+                    ids[i] = (int) c.sequenceId() + 3;
+                } else {
+                    rows[i] = new float[8];
+                    rows[i][(int) c.sequenceId() + 1] = 5;
+                }
+            }
+            return new SampledStep(ids, rows);
+        }
+
+        @Override
+        public float[][] forward(List<SequenceChunk> chunks) {
+            return logits.forward(chunks);
+        }
+
+        @Override
+        public GlmConfig config() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public String description() {
+            return "sampling";
+        }
+
+        @Override
+        public int maxKvBlocks(int blockSize) {
+            return 64;
+        }
+
+        @Override
+        public void allocateKvCache(int numBlocks, int blockSize) {}
+
+        @Override
+        public void close() {}
+    }
+
+    private static Sequence penalized(long id) {
+        SamplingParams p = new SamplingParams(0, 1, 0, 0, 1, 0.5, 0, null, 10, List.of(), false, -1);
+        return new Sequence(id, "r" + id, new int[] {1, 2, 3}, p, 0, id);
     }
 
     private static Sequence seq(long id) {
@@ -115,5 +182,70 @@ class ModelRunnerTest {
         assertThat(result.sampledIds()).containsExactly(1, Scheduler.FAILED);
         assertThat(result.errors()[1]).isEqualTo("invalid sampling parameters: no sevens");
         assertThat(backend.calls.get(0)).hasSize(1);
+    }
+
+    @Test
+    void theBackendSamplesWhatItCanAndTheHostTheRestInOneForward() {
+        SamplingBackend backend = new SamplingBackend();
+        ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
+        Sequence device = seq(0);
+        Sequence host = penalized(1);
+        StepResult result = runner.execute(plan(List.of(
+                new ScheduledChunk(device, new int[] {1, 2, 3}, 0, new int[] {0}, true, true),
+                new ScheduledChunk(host, new int[] {1, 2, 3}, 0, new int[] {1}, true, true),
+                new ScheduledChunk(seq(2), new int[] {1, 2}, 0, new int[] {2}, true, false)), new long[0], new long[0]));
+        assertThat(result.sampledIds()).containsExactly(3, 2, Scheduler.NO_TOKEN);
+        assertThat(backend.sampleCalls).hasSize(1);
+        assertThat(backend.sampleCalls.get(0)).containsExactly(device.params(), null, null);
+        assertThat(backend.logits.calls).isEmpty(); // no plain forward: one backend call for the step
+    }
+
+    @Test
+    void aStepWithNothingToSampleOnTheBackendIsAPlainForward() {
+        SamplingBackend backend = new SamplingBackend();
+        ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
+        StepResult result = runner.execute(plan(List.of(
+                new ScheduledChunk(penalized(4), new int[] {1, 2, 3}, 0, new int[] {0}, true, true)),
+                new long[0], new long[0]));
+        assertThat(result.sampledIds()).containsExactly(5);
+        assertThat(backend.sampleCalls).isEmpty();
+        assertThat(backend.logits.calls).hasSize(1);
+    }
+
+    @Test
+    void aSequenceKeepsItsSamplerWhateverItsBatchMates() {
+        SamplingBackend backend = new SamplingBackend();
+        ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
+        Sequence device = seq(0);
+        Sequence host = penalized(1);
+        int deviceAlone = runner.execute(plan(List.of(
+                new ScheduledChunk(device, new int[] {1, 2, 3}, 0, new int[] {0}, true, true)),
+                new long[0], new long[0])).sampledIds()[0];
+        int hostAlone = runner.execute(plan(List.of(
+                new ScheduledChunk(host, new int[] {1, 2, 3}, 0, new int[] {1}, true, true)),
+                new long[0], new long[0])).sampledIds()[0];
+        StepResult together = runner.execute(plan(List.of(
+                new ScheduledChunk(device, new int[] {3}, 3, new int[0], false, true),
+                new ScheduledChunk(host, new int[] {2}, 3, new int[0], false, true)), new long[0], new long[0]));
+        assertThat(deviceAlone).isEqualTo(3);
+        assertThat(hostAlone).isEqualTo(2);
+        assertThat(together.sampledIds()).containsExactly(deviceAlone, hostAlone);
+    }
+
+    @Test
+    void aFailingChunkFailsOnlyItsSequenceWithBackendSampling() {
+        SamplingBackend backend = new SamplingBackend();
+        backend.failFor = 1;
+        ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
+        StepResult result = runner.execute(plan(List.of(
+                new ScheduledChunk(seq(0), new int[] {1, 2, 3}, 0, new int[] {0}, true, true),
+                new ScheduledChunk(seq(1), new int[] {1, 2, 3}, 0, new int[] {1}, true, true),
+                new ScheduledChunk(penalized(2), new int[] {1, 2, 3}, 0, new int[] {2}, true, true)),
+                new long[0], new long[0]));
+        assertThat(result.sampledIds()).containsExactly(3, Scheduler.FAILED, 3);
+        assertThat(result.errors()[1]).isEqualTo("model forward failed: broken sequence 1");
+        // the batch, then sequence 0 alone (device), 1 alone (fails), 2 alone (a plain forward: host sampled)
+        assertThat(backend.sampleCalls).hasSize(3);
+        assertThat(backend.logits.calls).hasSize(1);
     }
 }
