@@ -206,6 +206,7 @@ public final class Dispatcher implements AutoCloseable {
             minAttempt = message.attempt; // a newer attempt silences older ones
             pendingSince = -1;
             switch (message.kind) {
+                case SCHEDULED -> listener.onScheduled();
                 case TOKENS -> accept(message);
                 case FINISH -> {
                     ended = true;

@@ -19,6 +19,9 @@ public interface RequestExecutor {
 
     /** Where an executing request's output goes. */
     interface ExecutionSink {
+        /** The local engine scheduled the request for the first time. */
+        void scheduled();
+
         void tokens(int[] tokenIds, byte[] payload);
 
         void finish(byte[] payload);

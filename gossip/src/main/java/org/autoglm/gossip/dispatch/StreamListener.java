@@ -6,6 +6,9 @@ package org.autoglm.gossip.dispatch;
  */
 public interface StreamListener {
 
+    /** The executing node's engine scheduled the request (once per attempt). */
+    default void onScheduled() {}
+
     /** New tokens, and the node's opaque payload for them (text, logprobs). */
     void onTokens(int[] tokenIds, byte[] payload);
 

@@ -13,7 +13,7 @@ final class StreamMessage implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
-    enum Kind { TOKENS, FINISH, ERROR, BATCH }
+    enum Kind { SCHEDULED, TOKENS, FINISH, ERROR, BATCH }
 
     final Kind kind;
     final int attempt;
@@ -36,6 +36,11 @@ final class StreamMessage implements Serializable {
         this.payload = payload;
         this.error = error;
         this.parts = parts;
+    }
+
+    /** The executing engine took the request into a batch for the first time (ends the queue phase of a trace). */
+    static StreamMessage scheduled(int attempt) {
+        return new StreamMessage(Kind.SCHEDULED, attempt, 0, new int[0], null, null);
     }
 
     static StreamMessage tokens(int attempt, int offset, int[] ids, byte[] payload) {

@@ -124,6 +124,11 @@ public final class Worker implements AutoCloseable {
         }
 
         @Override
+        public void scheduled() {
+            send(StreamMessage.scheduled(request.attempts()));
+        }
+
+        @Override
         public synchronized void tokens(int[] tokenIds, byte[] payload) {
             send(StreamMessage.tokens(request.attempts(), offset, tokenIds, payload));
             offset += tokenIds.length;

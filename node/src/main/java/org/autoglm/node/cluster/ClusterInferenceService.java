@@ -127,11 +127,24 @@ public final class ClusterInferenceService implements InferenceService {
         final GenerationListener listener;
         final AtomicInteger delivered = new AtomicInteger();
         final AtomicBoolean ended = new AtomicBoolean();
+        /** The client hears of scheduling once, even when a restart on another node schedules it again. */
+        final AtomicBoolean scheduled = new AtomicBoolean();
 
         Relay(String id, int promptTokens, GenerationListener listener) {
             this.id = id;
             this.promptTokens = promptTokens;
             this.listener = listener;
+        }
+
+        @Override
+        public void onScheduled() {
+            if (!ended.get() && scheduled.compareAndSet(false, true)) {
+                try {
+                    listener.onScheduled();
+                } catch (RuntimeException e) {
+                    log.warn("{}: listener failed on scheduling: {}", id, e.toString());
+                }
+            }
         }
 
         @Override

@@ -53,6 +53,11 @@ final class EngineExecutor implements RequestExecutor {
         try {
             engine.submit(request, new GenerationListener() {
                 @Override
+                public void onScheduled() {
+                    sink.scheduled();
+                }
+
+                @Override
                 public void onDelta(TokenDelta delta) {
                     work.addAndGet(-delta.tokenIds().length);
                     sink.tokens(delta.tokenIds(), WireFormat.delta(delta));

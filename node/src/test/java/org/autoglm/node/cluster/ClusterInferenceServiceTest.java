@@ -117,6 +117,8 @@ class ClusterInferenceServiceTest {
             assertThat(done.promptTokens()).isEqualTo(prompt.length);
             assertThat(done.completionTokens()).isEqualTo(24);
             assertThat(out.ids()).as(c.get("text").asText()).containsExactly(ints(c.get("greedy_ids")));
+            // The executing engine's scheduling reaches the receiving node once, before the first token.
+            assertThat(out.scheduledBeforeFirstToken).isEqualTo(1);
         }
     }
 
@@ -256,6 +258,14 @@ class ClusterInferenceServiceTest {
         final List<Integer> tokens = new CopyOnWriteArrayList<>();
         final CompletableFuture<Completion> done = new CompletableFuture<>();
         final AtomicInteger finishes = new AtomicInteger();
+        volatile int scheduledBeforeFirstToken;
+
+        @Override
+        public void onScheduled() {
+            if (tokens.isEmpty()) {
+                scheduledBeforeFirstToken++;
+            }
+        }
 
         @Override
         public void onDelta(TokenDelta delta) {

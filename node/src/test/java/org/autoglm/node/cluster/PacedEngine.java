@@ -35,6 +35,11 @@ final class PacedEngine implements InferenceService {
     public RequestHandle submit(GenerationRequest request, GenerationListener listener) throws RequestRejectedException {
         return engine.submit(request, new GenerationListener() {
             @Override
+            public void onScheduled() {
+                later(listener::onScheduled);
+            }
+
+            @Override
             public void onDelta(TokenDelta delta) {
                 later(() -> listener.onDelta(delta));
             }
