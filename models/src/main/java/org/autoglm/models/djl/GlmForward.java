@@ -117,6 +117,10 @@ final class GlmForward {
         k = qk.get(keyHeads);
         // past_key_value.update(key_states, value_states, self.layer_idx): into the paged pool
         cache.write(layer, batch.newSlots, k, v);
+        if (batch.decode != null) {
+            // attn_output = self.o_proj(attn_output)
+            return linear(attendDecodeBatch(q, cache, layer, batch.decode), w.oWeight(), null);
+        }
 
         NDList outputs = new NDList(batch.spans.size());
         for (StepBatch.Span span : batch.spans) {
@@ -177,6 +181,26 @@ final class GlmForward {
         NDArray out = scores.softmax(-1).matMul(vh); // [K, G*T, d]
         // attn_output.transpose(1, 2).reshape(*input_shape, -1)                          [T, H*d]
         return out.reshape(kvHeads, group, t, d).transpose(2, 0, 1, 3).reshape(t, (long) config.numHeads() * d);
+    }
+
+    /**
+     * {@code eager_attention_forward} for a pure decode step, all B sequences at once: one query each {@code [B, H, d]}
+     * against their contexts gathered into {@code [B, Lmax, K, d]}, padding masked out. The same arithmetic as
+     * {@link #attend} per sequence, in a fixed number of operations per layer.
+     */
+    private NDArray attendDecodeBatch(NDArray q, PagedKvCache cache, int layer, StepBatch.DecodeBatch decode) {
+        long b = q.getShape().get(0);
+        int kvHeads = config.numKvHeads();
+        int group = config.numHeads() / kvHeads;
+        int d = config.headDim();
+        NDArray qh = q.reshape(b, kvHeads, group, d);                                      // [B, K, G, d]
+        NDArray keys = cache.keys(layer, decode.slots()).reshape(b, decode.longest(), kvHeads, d);
+        NDArray values = cache.values(layer, decode.slots()).reshape(b, decode.longest(), kvHeads, d);
+        // attn_weights = torch.matmul(query, key_states.transpose(2, 3)) * scaling + mask     [B, K, G, Lmax]
+        NDArray scores = qh.matMul(keys.transpose(0, 2, 3, 1)).mul(attentionScale).add(decode.mask());
+        // attn_output = matmul(softmax(attn_weights), value_states)                          [B, K, G, d]
+        NDArray out = scores.softmax(-1).matMul(values.transpose(0, 2, 1, 3));
+        return out.reshape(b, (long) config.numHeads() * d);
     }
 
     /** {@code GlmMLP.forward}: gate, up = gate_up_proj(x).chunk(2); down_proj(up * silu(gate)). */

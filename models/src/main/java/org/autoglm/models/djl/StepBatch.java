@@ -26,10 +26,18 @@ final class StepBatch {
      */
     record Span(int firstRow, int length, int startPosition, NDArray contextSlots, NDArray mask) {}
 
+    /**
+     * A step in which every sequence decodes one token, laid out for attention in one batch: each sequence's
+     * context slots padded to the longest, {@code [B * Lmax]}, and an additive mask {@code [B, 1, 1, Lmax]} that
+     * hides the padding. Attention then costs the same few operations per layer whatever the batch size.
+     */
+    record DecodeBatch(NDArray slots, NDArray mask, int longest) {}
+
     final NDArray tokens;        // [N] int64
     final NDArray positions;     // [N] float32, for the rotary angles
     final NDArray newSlots;      // [N] int64, where each new token's K/V goes
     final List<Span> spans;
+    final DecodeBatch decode;     // non-null when the step is pure decode of two or more sequences
     final NDArray logitRows;     // [R] int64, the last row of every chunk that wants logits; null if none
     final int[] logitChunks;     // chunk index of each logit row
 
@@ -69,8 +77,26 @@ final class StepBatch {
         positions = manager.create(positionValues);
         newSlots = manager.create(slots);
         spans = List.copyOf(spanList);
+        decode = chunks.size() > 1 && row == chunks.size() ? decodeBatch(chunks, cache, manager) : null;
         logitRows = rows.isEmpty() ? null : manager.create(rows.stream().mapToLong(Long::longValue).toArray());
         logitChunks = rowChunks.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static DecodeBatch decodeBatch(List<SequenceChunk> chunks, PagedKvCache cache, NDManager manager) {
+        int batch = chunks.size();
+        int longest = chunks.stream().mapToInt(SequenceChunk::endPosition).max().orElseThrow();
+        long[] slots = new long[batch * longest];
+        float[] mask = new float[batch * longest];
+        for (int b = 0; b < batch; b++) {
+            SequenceChunk chunk = chunks.get(b);
+            int context = chunk.endPosition();
+            for (int p = 0; p < longest; p++) {
+                // Padding reads the sequence's first slot (any valid slot will do) and is masked out.
+                slots[b * longest + p] = cache.slot(chunk.blockTable(), p < context ? p : 0);
+            }
+            Arrays.fill(mask, b * longest + context, (b + 1) * longest, Float.NEGATIVE_INFINITY);
+        }
+        return new DecodeBatch(manager.create(slots), manager.create(mask, new Shape(batch, 1, 1, longest)), longest);
     }
 
     /** Query t (position start + t) may see keys 0 .. start + t: {@code [T, start + T]}, 0 or -inf. */

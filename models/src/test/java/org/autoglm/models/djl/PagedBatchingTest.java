@@ -57,6 +57,30 @@ class PagedBatchingTest {
     }
 
     @Test
+    void aPureDecodeStepOfSequencesWithDifferentContextsIsBatchedWithTheSameLogits() {
+        // Each case's prompt but its last token is in the cache; then all of them decode that token in one step,
+        // which runs attention for the whole batch at once over contexts padded to the longest.
+        int[] which = {0, 1, 2, 3, 4, 5}; // contexts of 1 to 30+ tokens, spread over non-adjacent blocks
+        KvBlocks blocks = new KvBlocks(NUM_BLOCKS);
+        List<SequenceChunk> decode = new ArrayList<>();
+        for (int i : which) {
+            int[] ids = cases.get(i).inputIds();
+            int[] table = blocks.table(ids.length, BLOCK_SIZE);
+            if (ids.length > 1) {
+                backend.forward(List.of(new SequenceChunk(i, Arrays.copyOf(ids, ids.length - 1), 0, table, false)));
+            }
+            decode.add(new SequenceChunk(i, new int[] {ids[ids.length - 1]}, ids.length - 1, table, true));
+        }
+
+        float[][] logits = backend.forward(decode);
+
+        for (int s = 0; s < which.length; s++) {
+            assertThat(maxAbsDifference(logits[s], cases.get(which[s]).lastLogits())).as("sequence %d", s)
+                    .isLessThan(1e-4f);
+        }
+    }
+
+    @Test
     void decodeAndPrefillChunksMixInOneStep() {
         int[] a = cases.get(0).inputIds();
         int[] b = cases.get(2).inputIds();
