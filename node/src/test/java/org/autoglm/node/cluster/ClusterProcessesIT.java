@@ -61,6 +61,10 @@ class ClusterProcessesIT {
         }
         for (ServeProcess node : nodes) { // one at a time: three JVMs starting at once starve this machine's cores
             node.start();
+            // Up, not ready: a node is ready only once it sees a majority of the three.
+            await().atMost(Duration.ofSeconds(90)).until(() -> node.status("/health") == 200);
+        }
+        for (ServeProcess node : nodes) {
             await().atMost(Duration.ofSeconds(90)).until(() -> node.status("/ready") == 200);
         }
         awaitHealthy(Duration.ofSeconds(60));

@@ -15,8 +15,10 @@ import org.autoglm.node.engine.scheduler.Sequence;
  */
 public final class MlfqPolicy implements SchedulingPolicy {
 
-    private static final Comparator<Sequence> ORDER =
-            Comparator.comparingInt(Sequence::policyLevel).thenComparing(ARRIVAL);
+    private static final Comparator<Sequence> ORDER = (a, b) -> {
+        int c = Integer.compare(a.policyLevel(), b.policyLevel());
+        return c != 0 ? c : SchedulingPolicy.byArrival(a, b);
+    };
 
     private final int quantum;
     private final int levels;

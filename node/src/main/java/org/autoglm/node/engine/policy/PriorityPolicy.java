@@ -21,7 +21,10 @@ public final class PriorityPolicy implements SchedulingPolicy {
             throw new IllegalArgumentException("priority aging step must be positive, got " + agingStep);
         }
         this.agingNanos = agingStep.toNanos();
-        this.order = Comparator.<Sequence>comparingDouble(this::rank).thenComparing(ARRIVAL);
+        this.order = (a, b) -> {
+            int c = Double.compare(rank(a), rank(b));
+            return c != 0 ? c : SchedulingPolicy.byArrival(a, b);
+        };
     }
 
     @Override

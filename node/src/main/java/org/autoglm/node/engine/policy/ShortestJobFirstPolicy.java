@@ -24,7 +24,10 @@ public final class ShortestJobFirstPolicy implements SchedulingPolicy {
             throw new IllegalArgumentException("sjf aging step must be positive, got " + agingStep);
         }
         this.agingNanosPerToken = (double) agingStep.toNanos() / AGING_TOKENS;
-        this.order = Comparator.<Sequence>comparingDouble(this::rank).thenComparing(ARRIVAL);
+        this.order = (a, b) -> {
+            int c = Double.compare(rank(a), rank(b));
+            return c != 0 ? c : SchedulingPolicy.byArrival(a, b);
+        };
     }
 
     @Override
