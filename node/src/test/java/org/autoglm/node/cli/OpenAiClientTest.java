@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.autoglm.node.engine.ReferenceCases;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,7 +47,7 @@ class OpenAiClientTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path fixtures = Path.of(System.getProperty("autoglm.fixtures", "../shared/fixtures"));
+        Path fixtures = ReferenceCases.fixturesDir();
         Path model = fixtures.resolve("glm-tiny");
         reference = JSON.readTree(Files.readString(fixtures.resolve("glm-tiny.reference.json")));
         CommandLine cli = new CommandLine(new ServeCommand());

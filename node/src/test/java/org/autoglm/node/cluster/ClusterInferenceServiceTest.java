@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,6 +22,7 @@ import org.autoglm.gossip.registry.NodeInfo;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.models.djl.DjlBackend;
 import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.node.engine.ReferenceCases;
 import org.autoglm.node.engine.Completion;
 import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineOptions;
@@ -62,7 +62,7 @@ class ClusterInferenceServiceTest {
 
     @BeforeAll
     void start() throws Exception {
-        Path fixtures = fixtures();
+        Path fixtures = ReferenceCases.fixturesDir();
         model = fixtures.resolve("glm-tiny");
         reference = new ObjectMapper().readTree(fixtures.resolve("glm-tiny.reference.json").toFile());
         for (int i = 0; i < SIZE; i++) {
@@ -234,16 +234,6 @@ class ClusterInferenceServiceTest {
         return GenerationRequest.of(id, prompt, new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, maxTokens, List.of(), true, -1));
     }
 
-    private static Path fixtures() {
-        String property = System.getProperty("autoglm.fixtures");
-        for (Path p : new Path[] {property == null ? null : Path.of(property), Path.of("../shared/fixtures"),
-                Path.of("../../shared/fixtures")}) {
-            if (p != null && Files.isDirectory(p.resolve("glm-tiny"))) {
-                return p;
-            }
-        }
-        throw new IllegalStateException("reference fixtures not found (set -Dautoglm.fixtures)");
-    }
 
     private static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];

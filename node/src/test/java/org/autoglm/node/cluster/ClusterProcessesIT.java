@@ -12,7 +12,6 @@ import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.autoglm.node.engine.ReferenceCases;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -54,7 +54,7 @@ class ClusterProcessesIT {
         assumeTrue(System.getProperty("autoglm.node.jar") != null, "runs in the integration-test phase (mvn verify)");
         Path jar = Path.of(System.getProperty("autoglm.node.jar"));
         assertThat(jar).as("the packaged jar (this test runs after mvn package)").exists();
-        Path model = fixtures().resolve("glm-tiny");
+        Path model = ReferenceCases.fixturesDir().resolve("glm-tiny");
         Path logs = Path.of("target", "cluster-processes");
         for (int i = 0; i < 3; i++) {
             nodes.add(new ServeProcess("p" + i, jar, model, GRID + i, PEERS, 3, logs));
@@ -262,14 +262,4 @@ class ClusterProcessesIT {
         }
     }
 
-    private static Path fixtures() {
-        String property = System.getProperty("autoglm.fixtures");
-        for (Path p : new Path[] {property == null ? null : Path.of(property), Path.of("../shared/fixtures"),
-                Path.of("../../shared/fixtures")}) {
-            if (p != null && Files.isDirectory(p.resolve("glm-tiny"))) {
-                return p.toAbsolutePath();
-            }
-        }
-        throw new IllegalStateException("reference fixtures not found (set -Dautoglm.fixtures)");
-    }
 }

@@ -10,11 +10,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import org.autoglm.node.cli.ServeCommand;
+import org.autoglm.node.engine.ReferenceCases;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,7 +30,7 @@ class ClusterRoutesTest {
     @BeforeAll
     static void start() throws Exception {
         CommandLine cli = new CommandLine(new ServeCommand());
-        cli.parseArgs("--model", fixtures().resolve("glm-tiny").toString(), "--port", "0", "--num-kv-blocks", "256",
+        cli.parseArgs("--model", ReferenceCases.fixturesDir().resolve("glm-tiny").toString(), "--port", "0", "--num-kv-blocks", "256",
                 "--block-size", "4", "--node-name", "solo", "--grid-port", "47740", "--tags", "gpu,eu");
         node = ((ServeCommand) cli.getCommand()).start();
         await().atMost(Duration.ofSeconds(120)).until(() -> node.state().isReady()
@@ -107,13 +106,4 @@ class ClusterRoutesTest {
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    private static Path fixtures() {
-        String property = System.getProperty("autoglm.fixtures");
-        for (Path p : new Path[] {property == null ? null : Path.of(property), Path.of("../shared/fixtures")}) {
-            if (p != null && Files.isDirectory(p.resolve("glm-tiny"))) {
-                return p;
-            }
-        }
-        throw new IllegalStateException("reference fixtures not found (set -Dautoglm.fixtures)");
-    }
 }

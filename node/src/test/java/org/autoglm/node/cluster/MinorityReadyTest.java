@@ -8,10 +8,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.autoglm.node.cli.ServeCommand;
+import org.autoglm.node.engine.ReferenceCases;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -23,7 +22,8 @@ class MinorityReadyTest {
     @Test
     void aNodeWithoutTheMajorityIsNotReady() throws Exception {
         CommandLine cli = new CommandLine(new ServeCommand());
-        cli.parseArgs("--model", fixtures().resolve("glm-tiny").toString(), "--port", "0", "--num-kv-blocks", "64",
+        cli.parseArgs("--model", ReferenceCases.fixturesDir().resolve("glm-tiny").toString(), "--port", "0",
+                "--num-kv-blocks", "64",
                 "--block-size", "4", "--node-name", "alone", "--grid-port", "47760",
                 "--peers", "127.0.0.1:47760..47762", "--expected-nodes", "3");
         try (ServeCommand.RunningNode node = ((ServeCommand) cli.getCommand()).start()) {
@@ -40,13 +40,4 @@ class MinorityReadyTest {
         }
     }
 
-    private static Path fixtures() {
-        String property = System.getProperty("autoglm.fixtures");
-        for (Path p : new Path[] {property == null ? null : Path.of(property), Path.of("../shared/fixtures")}) {
-            if (p != null && Files.isDirectory(p.resolve("glm-tiny"))) {
-                return p;
-            }
-        }
-        throw new IllegalStateException("reference fixtures not found (set -Dautoglm.fixtures)");
-    }
 }
