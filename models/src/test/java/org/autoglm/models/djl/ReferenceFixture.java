@@ -42,11 +42,7 @@ record ReferenceFixture(Path modelDir, List<Case> cases) {
     }
 
     private static int[] ints(JsonNode array) {
-        int[] out = new int[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asInt();
-        }
-        return out;
+        return ReferenceFixtures.ints(array);
     }
 
     private static float[] floats(JsonNode array) {
