@@ -89,8 +89,8 @@ public final class GenerateCommand implements Callable<Integer> {
         try (GlmTokenizer tokenizer = GlmTokenizer.load(model)) {
             int[] promptIds = promptIds(tokenizer);
             validateIds(promptIds, tokenizer.vocabSize());
-            try (Backend model = BackendFactory.open(kind, this.model, cuda -> {})) {
-                Generator generator = new Generator(model, tokenizer, promptIds.length + maxTokens + 1);
+            try (Backend runner = BackendFactory.open(kind, model, cuda -> {})) {
+                Generator generator = new Generator(runner, tokenizer, promptIds.length + maxTokens + 1);
                 Generator.Result result = generator.generate(promptIds, params, json ? text -> {} : out::print);
                 if (json) {
                     out.println(new ObjectMapper().writeValueAsString(toJson(promptIds, result)));
