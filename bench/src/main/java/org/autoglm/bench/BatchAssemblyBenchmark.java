@@ -52,8 +52,8 @@ public class BatchAssemblyBenchmark {
             Sequence s = new Sequence(i, "r" + i, prompt, SamplingParams.greedy(100), 0, i);
             int[] blocks = new int[13];
             for (int b = 0; b < 13; b++) blocks[b] = i * 13 + b;
-            start.add(new ScheduledChunk(s, prompt, 0, blocks, true, true));
-            decode.add(new ScheduledChunk(s, new int[] {i}, 200, new int[0], false, true));
+            start.add(new ScheduledChunk(s, 0, prompt.length, blocks, true, true));
+            decode.add(new ScheduledChunk(s, 200, 1, new int[0], false, true));
         }
         SchedulerOutput first = new SchedulerOutput(start, SEQS * 200, new long[0], new long[0], List.of());
         runner.prepare(first, new int[SEQS], new String[SEQS]);

@@ -1,9 +1,7 @@
 package org.autoglm.node.engine.kv;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The KV blocks of one backend: reference counts, a free list in eviction order and a hash → block map
@@ -22,11 +20,12 @@ public final class BlockPool {
     /** Sentinel of the circular free list: {@code head.nextFree} is evicted first. */
     private final KvBlock head = new KvBlock(-1);
     private int numFree;
-    private final Map<Long, KvBlock> cachedByHash = new HashMap<>();
+    private final PrefixIndex cachedByHash;
 
     public BlockPool(int numBlocks) {
         if (numBlocks < 1) throw new IllegalArgumentException("a KV pool needs at least one block, got " + numBlocks);
         blocks = new KvBlock[numBlocks];
+        cachedByHash = new PrefixIndex(numBlocks);
         head.prevFree = head;
         head.nextFree = head;
         for (int i = 0; i < numBlocks; i++) {
@@ -93,8 +92,10 @@ public final class BlockPool {
 
     /** The cached block holding exactly {@code tokens[from .. from + count)} after {@code parentHash}, or null. */
     public KvBlock lookup(long hash, long parentHash, int[] tokens, int from, int count) {
-        KvBlock b = cachedByHash.get(hash);
-        if (b == null || b.parentHash != parentHash) return null;
+        int id = cachedByHash.get(hash);
+        if (id < 0) return null;
+        KvBlock b = blocks[id];
+        if (b.parentHash != parentHash) return null;
         return Arrays.equals(b.tokens, 0, b.tokens.length, tokens, from, from + count) ? b : null;
     }
 
@@ -103,17 +104,18 @@ public final class BlockPool {
      * that content (two sequences computed the same prefix at once): that one stays the shared copy.
      */
     public void cache(KvBlock b, long hash, long parentHash, int[] tokens, int from, int count) {
-        if (b.cached || cachedByHash.putIfAbsent(hash, b) != null) return;
+        if (b.cached || cachedByHash.putIfAbsent(hash, b.id) >= 0) return;
         b.cached = true;
         b.hash = hash;
         b.parentHash = parentHash;
-        b.tokens = Arrays.copyOfRange(tokens, from, from + count);
+        // A block is cached again and again over its life: keep its token array rather than allocate one each time.
+        if (b.tokens == null || b.tokens.length != count) b.tokens = new int[count];
+        System.arraycopy(tokens, from, b.tokens, 0, count);
     }
 
     private void uncache(KvBlock b) {
-        cachedByHash.remove(b.hash, b);
+        cachedByHash.remove(b.hash, b.id);
         b.cached = false;
-        b.tokens = null;
     }
 
     private void appendFree(KvBlock b) {

@@ -19,7 +19,7 @@ public final class KvBlock {
     long hash;
     /** Hash of the prefix before this block, kept with the tokens to rule out hash collisions. */
     long parentHash;
-    /** The block's token ids (valid when {@link #cached}). */
+    /** The block's token ids (valid when {@link #cached}; the array is kept for reuse when it is not). */
     int[] tokens;
 
     // Intrusive doubly-linked free list: O(1) removal when a cached free block is reused.

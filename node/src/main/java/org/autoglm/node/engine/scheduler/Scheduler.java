@@ -195,10 +195,9 @@ public final class Scheduler {
 
     private ScheduledChunk chunk(Sequence s, int n, int firstNewBlock, boolean reset) {
         int start = s.numComputed();
-        int[] tokens = Arrays.copyOfRange(s.tokenArray(), start, start + n);
         BlockTable table = s.blockTable();
         int[] blocks = reset ? table.ids(0) : firstNewBlock == table.size() ? NO_BLOCKS : table.ids(firstNewBlock);
-        return new ScheduledChunk(s, tokens, start, blocks, reset, start + n == s.numTokens());
+        return new ScheduledChunk(s, start, n, blocks, reset, start + n == s.numTokens());
     }
 
     private static long[] append(long[] ids, long id) {

@@ -38,7 +38,7 @@ class ModelRunnerOnDjlTest {
 
     private static StepResult prefill(ModelRunner runner, long id, SamplingParams params, int[] blocks) {
         Sequence s = new Sequence(id, "r" + id, PROMPT, params, 0, id);
-        return runner.execute(new SchedulerOutput(List.of(new ScheduledChunk(s, PROMPT, 0, blocks, true, true)),
+        return runner.execute(new SchedulerOutput(List.of(new ScheduledChunk(s, 0, PROMPT.length, blocks, true, true)),
                 PROMPT.length, new long[0], new long[0], List.of()));
     }
 

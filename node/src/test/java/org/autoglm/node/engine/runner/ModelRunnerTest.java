@@ -136,15 +136,15 @@ class ModelRunnerTest {
         RecordingBackend backend = new RecordingBackend();
         ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
         Sequence a = seq(0);
-        StepResult first = runner.execute(plan(List.of(new ScheduledChunk(a, new int[] {1, 2, 3}, 0, new int[] {7}, true, true)),
+        StepResult first = runner.execute(plan(List.of(new ScheduledChunk(a, 0, 3, new int[] {7}, true, true)),
                 new long[0], new long[0]));
         assertThat(first.sampledIds()).containsExactly(1);
-        runner.execute(plan(List.of(new ScheduledChunk(a, new int[] {1}, 3, new int[] {9}, false, true)), new long[0], new long[0]));
+        runner.execute(plan(List.of(new ScheduledChunk(a, 3, 1, new int[] {9}, false, true)), new long[0], new long[0]));
         assertThat(backend.calls.get(1).get(0).blockTable()).containsExactly(7, 9);
-        runner.execute(plan(List.of(new ScheduledChunk(a, new int[] {1}, 4, new int[0], false, true)), new long[0], new long[0]));
+        runner.execute(plan(List.of(new ScheduledChunk(a, 4, 1, new int[0], false, true)), new long[0], new long[0]));
         assertThat(backend.calls.get(2).get(0).blockTable()).containsExactly(7, 9);
         // Preempted, then restarted with a fresh table.
-        runner.execute(plan(List.of(new ScheduledChunk(a, new int[] {1, 2, 3, 1, 1}, 0, new int[] {4, 5}, true, true)),
+        runner.execute(plan(List.of(new ScheduledChunk(a, 0, 5, new int[] {4, 5}, true, true)),
                 new long[] {a.id()}, new long[0]));
         assertThat(backend.calls.get(3).get(0).blockTable()).containsExactly(4, 5);
         assertThat(runner.numSequences()).isEqualTo(1);
@@ -158,9 +158,9 @@ class ModelRunnerTest {
         backend.failFor = 1;
         ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
         List<ScheduledChunk> chunks = List.of(
-                new ScheduledChunk(seq(0), new int[] {1, 2, 3}, 0, new int[] {0}, true, true),
-                new ScheduledChunk(seq(1), new int[] {1, 2, 3}, 0, new int[] {1}, true, true),
-                new ScheduledChunk(seq(2), new int[] {1, 2}, 0, new int[] {2}, true, false));
+                new ScheduledChunk(seq(0), 0, 3, new int[] {0}, true, true),
+                new ScheduledChunk(seq(1), 0, 3, new int[] {1}, true, true),
+                new ScheduledChunk(seq(2), 0, 2, new int[] {2}, true, false));
         StepResult result = runner.execute(plan(chunks, new long[0], new long[0]));
         assertThat(result.sampledIds()).containsExactly(1, Scheduler.FAILED, Scheduler.NO_TOKEN);
         assertThat(result.errors()[1]).isEqualTo("model forward failed: broken sequence 1");
@@ -177,8 +177,8 @@ class ModelRunnerTest {
         });
         Sequence odd = new Sequence(5, "odd", new int[] {1}, SamplingParams.greedy(7), 0, 0);
         StepResult result = runner.execute(plan(List.of(
-                new ScheduledChunk(seq(0), new int[] {1, 2, 3}, 0, new int[] {0}, true, true),
-                new ScheduledChunk(odd, new int[] {1}, 0, new int[] {1}, true, true)), new long[0], new long[0]));
+                new ScheduledChunk(seq(0), 0, 3, new int[] {0}, true, true),
+                new ScheduledChunk(odd, 0, 1, new int[] {1}, true, true)), new long[0], new long[0]));
         assertThat(result.sampledIds()).containsExactly(1, Scheduler.FAILED);
         assertThat(result.errors()[1]).isEqualTo("invalid sampling parameters: no sevens");
         assertThat(backend.calls.get(0)).hasSize(1);
@@ -191,9 +191,9 @@ class ModelRunnerTest {
         Sequence device = seq(0);
         Sequence host = penalized(1);
         StepResult result = runner.execute(plan(List.of(
-                new ScheduledChunk(device, new int[] {1, 2, 3}, 0, new int[] {0}, true, true),
-                new ScheduledChunk(host, new int[] {1, 2, 3}, 0, new int[] {1}, true, true),
-                new ScheduledChunk(seq(2), new int[] {1, 2}, 0, new int[] {2}, true, false)), new long[0], new long[0]));
+                new ScheduledChunk(device, 0, 3, new int[] {0}, true, true),
+                new ScheduledChunk(host, 0, 3, new int[] {1}, true, true),
+                new ScheduledChunk(seq(2), 0, 2, new int[] {2}, true, false)), new long[0], new long[0]));
         assertThat(result.sampledIds()).containsExactly(3, 2, Scheduler.NO_TOKEN);
         assertThat(backend.sampleCalls).hasSize(1);
         assertThat(backend.sampleCalls.get(0)).containsExactly(device.params(), null, null);
@@ -205,7 +205,7 @@ class ModelRunnerTest {
         SamplingBackend backend = new SamplingBackend();
         ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
         StepResult result = runner.execute(plan(List.of(
-                new ScheduledChunk(penalized(4), new int[] {1, 2, 3}, 0, new int[] {0}, true, true)),
+                new ScheduledChunk(penalized(4), 0, 3, new int[] {0}, true, true)),
                 new long[0], new long[0]));
         assertThat(result.sampledIds()).containsExactly(5);
         assertThat(backend.sampleCalls).isEmpty();
@@ -219,14 +219,14 @@ class ModelRunnerTest {
         Sequence device = seq(0);
         Sequence host = penalized(1);
         int deviceAlone = runner.execute(plan(List.of(
-                new ScheduledChunk(device, new int[] {1, 2, 3}, 0, new int[] {0}, true, true)),
+                new ScheduledChunk(device, 0, 3, new int[] {0}, true, true)),
                 new long[0], new long[0])).sampledIds()[0];
         int hostAlone = runner.execute(plan(List.of(
-                new ScheduledChunk(host, new int[] {1, 2, 3}, 0, new int[] {1}, true, true)),
+                new ScheduledChunk(host, 0, 3, new int[] {1}, true, true)),
                 new long[0], new long[0])).sampledIds()[0];
         StepResult together = runner.execute(plan(List.of(
-                new ScheduledChunk(device, new int[] {3}, 3, new int[0], false, true),
-                new ScheduledChunk(host, new int[] {2}, 3, new int[0], false, true)), new long[0], new long[0]));
+                new ScheduledChunk(device, 3, 1, new int[0], false, true),
+                new ScheduledChunk(host, 3, 1, new int[0], false, true)), new long[0], new long[0]));
         assertThat(deviceAlone).isEqualTo(3);
         assertThat(hostAlone).isEqualTo(2);
         assertThat(together.sampledIds()).containsExactly(deviceAlone, hostAlone);
@@ -238,9 +238,9 @@ class ModelRunnerTest {
         backend.failFor = 1;
         ModelRunner runner = new ModelRunner(backend, SamplerFactory.DEFAULT);
         StepResult result = runner.execute(plan(List.of(
-                new ScheduledChunk(seq(0), new int[] {1, 2, 3}, 0, new int[] {0}, true, true),
-                new ScheduledChunk(seq(1), new int[] {1, 2, 3}, 0, new int[] {1}, true, true),
-                new ScheduledChunk(penalized(2), new int[] {1, 2, 3}, 0, new int[] {2}, true, true)),
+                new ScheduledChunk(seq(0), 0, 3, new int[] {0}, true, true),
+                new ScheduledChunk(seq(1), 0, 3, new int[] {1}, true, true),
+                new ScheduledChunk(penalized(2), 0, 3, new int[] {2}, true, true)),
                 new long[0], new long[0]));
         assertThat(result.sampledIds()).containsExactly(3, Scheduler.FAILED, 3);
         assertThat(result.errors()[1]).isEqualTo("model forward failed: broken sequence 1");
