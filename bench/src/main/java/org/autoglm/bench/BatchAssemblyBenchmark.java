@@ -55,9 +55,9 @@ public class BatchAssemblyBenchmark {
             start.add(new ScheduledChunk(s, 0, prompt.length, blocks, true, true));
             decode.add(new ScheduledChunk(s, 200, 1, new int[0], false, true));
         }
-        SchedulerOutput first = new SchedulerOutput(start, SEQS * 200, new long[0], new long[0], List.of());
+        SchedulerOutput first = SchedulerOutput.of(start, new long[0], new long[0], List.of());
         runner.prepare(first, new int[SEQS], new String[SEQS]);
-        decodePlan = new SchedulerOutput(decode, SEQS, new long[0], new long[0], List.of());
+        decodePlan = SchedulerOutput.of(decode, new long[0], new long[0], List.of());
     }
 
     @Benchmark

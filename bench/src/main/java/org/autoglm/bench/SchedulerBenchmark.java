@@ -9,7 +9,6 @@ import org.autoglm.node.engine.kv.BlockPool;
 import org.autoglm.node.engine.kv.KvCacheManager;
 import org.autoglm.node.engine.policy.FcfsPolicy;
 import org.autoglm.node.engine.policy.SchedulingPolicy;
-import org.autoglm.node.engine.scheduler.ScheduledChunk;
 import org.autoglm.node.engine.scheduler.Scheduler;
 import org.autoglm.node.engine.scheduler.SchedulerOutput;
 import org.autoglm.node.engine.scheduler.Sequence;
@@ -40,7 +39,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class SchedulerBenchmark {
 
-    @Param({"fcfs", "priority", "mlfq"})
+    @Param({"fcfs", "priority", "sjf", "mlfq"})
     public String policy;
 
     private static final int RUNNING = 256;
@@ -74,13 +73,12 @@ public class SchedulerBenchmark {
     @Benchmark
     public int step() {
         SchedulerOutput plan = scheduler.schedule();
-        List<ScheduledChunk> chunks = plan.chunks();
-        int[] sampled = new int[chunks.size()];
-        for (int i = 0; i < sampled.length; i++) sampled[i] = chunks.get(i).wantLogits() ? 1234 : Scheduler.NO_TOKEN;
+        int[] sampled = new int[plan.size()];
+        for (int i = 0; i < sampled.length; i++) sampled[i] = plan.wantLogits(i) ? 1234 : Scheduler.NO_TOKEN;
         scheduler.update(plan, sampled);
         List<Sequence> done = null;
-        for (ScheduledChunk c : chunks) {
-            Sequence s = c.sequence();
+        for (int i = 0; i < plan.size(); i++) {
+            Sequence s = plan.sequence(i);
             if (s.numOutputTokens() >= s.params().maxTokens()) {
                 if (done == null) done = new ArrayList<>();
                 done.add(s);
@@ -92,6 +90,6 @@ public class SchedulerBenchmark {
                 addSequence();
             }
         }
-        return chunks.size();
+        return plan.size();
     }
 }

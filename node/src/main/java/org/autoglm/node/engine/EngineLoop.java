@@ -8,7 +8,6 @@ import org.autoglm.models.sampling.TokenLogprobs;
 import org.autoglm.node.engine.kv.KvCacheManager;
 import org.autoglm.node.engine.runner.ModelRunner;
 import org.autoglm.node.engine.runner.StepResult;
-import org.autoglm.node.engine.scheduler.ScheduledChunk;
 import org.autoglm.node.engine.scheduler.Scheduler;
 import org.autoglm.node.engine.scheduler.SchedulerOutput;
 import org.autoglm.node.engine.scheduler.Sequence;
@@ -95,9 +94,8 @@ final class EngineLoop {
 
         int generated = 0;
         long now = System.nanoTime();
-        List<ScheduledChunk> chunks = plan.chunks();
-        for (int i = 0; i < chunks.size(); i++) {
-            RequestState r = bySequence.get(chunks.get(i).sequenceId());
+        for (int i = 0; i < plan.size(); i++) {
+            RequestState r = bySequence.get(plan.sequenceId(i));
             if (r == null) continue;
             int sampled = result.sampledIds()[i];
             if (sampled == Scheduler.FAILED) {
@@ -108,13 +106,13 @@ final class EngineLoop {
             }
         }
         long end = System.nanoTime();
-        stats.recordStep(end, end - start, chunks.size(), plan.numBatchedTokens(), generated, plan.preemptedIds().length);
+        stats.recordStep(end, end - start, plan.size(), plan.numBatchedTokens(), generated, plan.preemptedIds().length);
         publishGauges();
     }
 
     private void markStarted(SchedulerOutput plan, long now) {
-        for (ScheduledChunk c : plan.chunks()) {
-            RequestState r = bySequence.get(c.sequenceId());
+        for (int i = 0; i < plan.size(); i++) {
+            RequestState r = bySequence.get(plan.sequenceId(i));
             if (r != null && !r.started) {
                 r.started = true;
                 onRequestStarted.run();

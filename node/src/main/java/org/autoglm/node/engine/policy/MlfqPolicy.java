@@ -65,17 +65,18 @@ public final class MlfqPolicy implements SchedulingPolicy {
         stepsSinceBoost = 0;
         for (Sequence s : running) s.setPolicyState(0, 0);
         for (Sequence s : waiting) s.setPolicyState(0, 0);
-        return !waiting.isEmpty();
+        return true;
     }
 
     @Override
-    public void onTokenGenerated(Sequence s) {
+    public boolean onTokenGenerated(Sequence s) {
         int level = s.policyLevel();
         int steps = s.policySteps() + 1;
         if (steps >= quantum(level) && level < levels - 1) {
             s.setPolicyState(level + 1, 0);
-        } else {
-            s.setPolicyState(level, steps);
+            return true;
         }
+        s.setPolicyState(level, steps);
+        return false;
     }
 }

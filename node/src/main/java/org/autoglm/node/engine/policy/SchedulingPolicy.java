@@ -19,12 +19,20 @@ public interface SchedulingPolicy {
     /** Service order: first is served first and preempted last. Ties must be broken (e.g. by id). */
     Comparator<Sequence> order();
 
-    /** Called once per step in which {@code sequence} produced a token. */
-    default void onTokenGenerated(Sequence sequence) {}
+    /**
+     * Called once per step in which {@code sequence} produced a token.
+     *
+     * @return whether the sequence's place in {@link #order()} may have changed (mlfq: it dropped a level); the
+     *     scheduler re-sorts its running list only then
+     */
+    default boolean onTokenGenerated(Sequence sequence) {
+        return false;
+    }
 
     /**
      * Called at the start of every step that plans work. A policy whose order changes with time (mlfq's periodic
-     * boost) updates the sequences here and returns true; the scheduler then rebuilds its waiting queue.
+     * boost) updates the sequences here and returns true; the scheduler then re-sorts its running list and rebuilds
+     * its waiting queue.
      */
     default boolean beforeStep(Collection<Sequence> running, Collection<Sequence> waiting) {
         return false;

@@ -11,9 +11,9 @@ import org.autoglm.models.backend.SampledStep;
 import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.sampling.SamplingParams;
 import org.autoglm.models.sampling.TokenLogprobs;
-import org.autoglm.node.engine.scheduler.ScheduledChunk;
 import org.autoglm.node.engine.scheduler.Scheduler;
 import org.autoglm.node.engine.scheduler.SchedulerOutput;
+import org.autoglm.node.engine.scheduler.Sequence;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,7 +66,7 @@ public final class ModelRunner {
 
     /** Runs one plan: forward, then sampling. Never throws for a single sequence's failure. */
     public StepResult execute(SchedulerOutput plan) {
-        int n = plan.chunks().size();
+        int n = plan.size();
         int[] sampled = new int[n];
         String[] errors = new String[n];
         TokenLogprobs[] logprobs = new TokenLogprobs[n];
@@ -76,10 +76,9 @@ public final class ModelRunner {
         SampledStep out = forwardIsolatingFailures(batch, sampled, errors);
         for (int b = 0; b < batch.chunks().size(); b++) {
             int i = batch.planIndex()[b];
-            ScheduledChunk chunk = plan.chunks().get(i);
             if (sampled[i] == Scheduler.FAILED) continue;
-            RunnerSequence rs = sequences.get(chunk.sequenceId());
-            if (!chunk.wantLogits()) {
+            RunnerSequence rs = sequences.get(plan.sequenceId(i));
+            if (!plan.wantLogits(i)) {
                 sampled[i] = Scheduler.NO_TOKEN;
             } else if (rs.onDevice != null) {
                 int token = out.tokenIds()[b];
@@ -99,7 +98,7 @@ public final class ModelRunner {
                     sampled[i] = token;
                     logprobs[i] = sampler.lastLogprobs();
                 } catch (RuntimeException e) {
-                    log.warn("sampling failed for sequence {}", chunk.sequenceId(), e);
+                    log.warn("sampling failed for sequence {}", plan.sequenceId(i), e);
                     fail(i, sampled, errors, "sampling failed: " + e.getMessage());
                 }
             }
@@ -118,34 +117,35 @@ public final class ModelRunner {
             RunnerSequence rs = sequences.get(id);
             if (rs != null) rs.blockTable = new int[0];
         }
-        List<ScheduledChunk> chunks = plan.chunks();
-        List<SequenceChunk> batch = new ArrayList<>(chunks.size());
-        List<SamplingParams> deviceParams = new ArrayList<>(chunks.size());
-        int[] planIndex = new int[chunks.size()];
-        for (int i = 0; i < chunks.size(); i++) {
-            ScheduledChunk c = chunks.get(i);
-            RunnerSequence rs = sequences.get(c.sequenceId());
+        int n = plan.size();
+        List<SequenceChunk> batch = new ArrayList<>(n);
+        List<SamplingParams> deviceParams = new ArrayList<>(n);
+        int[] planIndex = new int[n];
+        for (int i = 0; i < n; i++) {
+            Sequence sequence = plan.sequence(i);
+            RunnerSequence rs = sequences.get(sequence.id());
             if (rs == null) {
                 rs = new RunnerSequence();
                 try {
-                    rs.sampler = samplers.create(c.sequence().params(), c.sequence().promptIds());
-                    if (backend.canSample(c.sequence().params())) rs.onDevice = c.sequence().params();
+                    rs.sampler = samplers.create(sequence.params(), sequence.promptIds());
+                    if (backend.canSample(sequence.params())) rs.onDevice = sequence.params();
                 } catch (RuntimeException e) {
                     fail(i, sampled, errors, "invalid sampling parameters: " + e.getMessage());
                     continue;
                 }
-                sequences.put(c.sequenceId(), rs);
+                sequences.put(sequence.id(), rs);
             }
-            if (c.resetBlockTable()) {
-                rs.blockTable = c.newBlockIds();
-            } else if (c.newBlockIds().length > 0) {
-                int[] grown = Arrays.copyOf(rs.blockTable, rs.blockTable.length + c.newBlockIds().length);
-                System.arraycopy(c.newBlockIds(), 0, grown, rs.blockTable.length, c.newBlockIds().length);
+            int[] newBlocks = plan.newBlockIds(i);
+            if (plan.resetBlockTable(i)) {
+                rs.blockTable = newBlocks;
+            } else if (newBlocks.length > 0) {
+                int[] grown = Arrays.copyOf(rs.blockTable, rs.blockTable.length + newBlocks.length);
+                System.arraycopy(newBlocks, 0, grown, rs.blockTable.length, newBlocks.length);
                 rs.blockTable = grown;
             }
             planIndex[batch.size()] = i;
-            batch.add(new SequenceChunk(c.sequenceId(), c.tokens(), c.startPosition(), rs.blockTable, c.wantLogits()));
-            deviceParams.add(c.wantLogits() ? rs.onDevice : null);
+            batch.add(new SequenceChunk(sequence.id(), plan.tokens(i), plan.startPosition(i), rs.blockTable, plan.wantLogits(i)));
+            deviceParams.add(plan.wantLogits(i) ? rs.onDevice : null);
         }
         return new Batch(batch, Arrays.copyOf(planIndex, batch.size()), deviceParams);
     }

@@ -3,11 +3,8 @@ package org.autoglm.node.engine.scheduler;
 import java.util.Arrays;
 
 /**
- * One sequence's share of a step: compute its tokens at positions {@code startPosition .. startPosition + numTokens}.
- *
- * <p>The chunk names the tokens rather than copying them: a sequence's tokens never change once appended, so
- * {@link #tokens()} reads the same ids whenever it is called. Not copying matters because the scheduler makes a
- * chunk for every running sequence every step, and that copy was a fifth of a scheduler iteration.
+ * One entry of a {@link SchedulerOutput} as a value: compute the sequence's tokens at positions
+ * {@code startPosition .. startPosition + numTokens}.
  *
  * @param sequence        the sequence (identity handle; read it, the scheduler alone changes it)
  * @param startPosition   tokens already in the KV cache
@@ -24,7 +21,7 @@ public record ScheduledChunk(
         return sequence.id();
     }
 
-    /** The token ids to compute, as a new array. */
+    /** The token ids to compute, as a new array (a sequence's tokens never change once appended). */
     public int[] tokens() {
         return Arrays.copyOfRange(sequence.tokenArray(), startPosition, startPosition + numTokens);
     }

@@ -2,6 +2,7 @@ package org.autoglm.node.engine.scheduler;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
@@ -40,7 +41,10 @@ public final class Scheduler {
     private final SchedulingPolicy policy;
     private final Comparator<Sequence> order;
     private final PriorityQueue<Sequence> waiting;
+    /** Kept in policy order: admitted sequences are inserted in place, and it is re-sorted when ranks change. */
     private final ArrayList<Sequence> running = new ArrayList<>();
+    /** Running sequences whose rank changed in the last update (mlfq: dropped a level); moved before the next plan. */
+    private final ArrayList<Sequence> rankChanged = new ArrayList<>();
     private long[] finishedSincePlan = new long[16];
     private int numFinishedSincePlan;
 
@@ -86,7 +90,7 @@ public final class Scheduler {
     /** Plans the next step. Never blocks; an empty plan means there is nothing to compute. */
     public SchedulerOutput schedule() {
         int budget = maxNumBatchedTokens;
-        List<ScheduledChunk> chunks = new ArrayList<>(Math.min(running.size() + waiting.size(), maxNumSeqs));
+        SchedulerOutput plan = new SchedulerOutput(Math.min(running.size() + waiting.size(), maxNumSeqs));
         long[] preempted = NO_IDS;
         List<Sequence> outOfMemory = List.of();
 
@@ -94,8 +98,10 @@ public final class Scheduler {
             List<Sequence> requeue = new ArrayList<>(waiting); // their ranks changed: rebuild the heap
             waiting.clear();
             waiting.addAll(requeue);
+            running.sort(order);
+            rankChanged.clear();
         }
-        running.sort(order);
+        if (!rankChanged.isEmpty()) moveChangedRanks();
         int i = 0;
         while (i < running.size() && budget > 0) {
             Sequence s = running.get(i);
@@ -114,7 +120,7 @@ public final class Scheduler {
                 if (victim == s) break;
             }
             if (first < 0) break; // s itself left the running list; everyone before it is scheduled
-            chunks.add(chunk(s, n, first, false));
+            addEntry(plan, s, n, first, false);
             budget -= n;
             i++;
         }
@@ -133,35 +139,34 @@ public final class Scheduler {
                 s.setNumComputed(numCached);
                 s.setStatus(Sequence.Status.RUNNING);
                 s.markStarted();
-                running.add(s);
-                chunks.add(chunk(s, n, 0, true));
+                insertRunning(s);
+                addEntry(plan, s, n, 0, true);
                 budget -= n;
             }
         }
 
         long[] finished = numFinishedSincePlan == 0 ? NO_IDS : Arrays.copyOf(finishedSincePlan, numFinishedSincePlan);
         numFinishedSincePlan = 0;
-        return new SchedulerOutput(chunks, maxNumBatchedTokens - budget, preempted, finished, outOfMemory);
+        plan.finish(preempted, finished, outOfMemory);
+        return plan;
     }
 
     /**
      * Applies a step's results: the scheduled tokens now have KV (their full blocks join the prefix
-     * cache), and each chunk that reached its sequence's end appends its sampled token.
+     * cache), and each entry that reached its sequence's end appends its sampled token.
      *
-     * @param sampledIds one per chunk of {@code plan}: a token id, {@link #NO_TOKEN} or {@link #FAILED}
+     * @param sampledIds one per entry of {@code plan}: a token id, {@link #NO_TOKEN} or {@link #FAILED}
      */
     public void update(SchedulerOutput plan, int[] sampledIds) {
-        List<ScheduledChunk> chunks = plan.chunks();
-        for (int c = 0; c < chunks.size(); c++) {
-            ScheduledChunk chunk = chunks.get(c);
-            Sequence s = chunk.sequence();
-            int sampled = sampledIds[c];
+        for (int i = 0; i < plan.size(); i++) {
+            Sequence s = plan.sequence(i);
+            int sampled = sampledIds[i];
             if (s.isFinished() || sampled == FAILED) continue;
-            s.advanceComputed(chunk.numTokens());
+            s.advanceComputed(plan.numTokens(i));
             kv.commit(s.blockTable(), s.tokenArray(), s.numComputed());
             if (sampled >= 0) {
                 s.appendToken(sampled);
-                policy.onTokenGenerated(s);
+                if (policy.onTokenGenerated(s)) rankChanged.add(s);
             }
         }
     }
@@ -187,17 +192,37 @@ public final class Scheduler {
         return true;
     }
 
+    /**
+     * Puts the sequences whose rank changed back in order: a few are taken out and inserted in place (a binary
+     * search each), which costs far less than sorting the whole running list; many at once (a burst admitted
+     * together drops a level together) are cheaper to sort.
+     */
+    private void moveChangedRanks() {
+        if (rankChanged.size() > 16) {
+            running.sort(order);
+        } else {
+            running.removeIf(rankChanged::contains);
+            for (Sequence s : rankChanged) if (s.status() == Sequence.Status.RUNNING) insertRunning(s);
+        }
+        rankChanged.clear();
+    }
+
+    private void insertRunning(Sequence s) {
+        int at = Collections.binarySearch(running, s, order); // ties are broken by id: only s itself compares equal
+        if (at < 0) running.add(-at - 1, s);
+    }
+
     private void preempt(Sequence victim) {
         kv.free(victim.blockTable());
         victim.markPreempted();
         waiting.add(victim);
     }
 
-    private ScheduledChunk chunk(Sequence s, int n, int firstNewBlock, boolean reset) {
+    private void addEntry(SchedulerOutput plan, Sequence s, int n, int firstNewBlock, boolean reset) {
         int start = s.numComputed();
         BlockTable table = s.blockTable();
         int[] blocks = reset ? table.ids(0) : firstNewBlock == table.size() ? NO_BLOCKS : table.ids(firstNewBlock);
-        return new ScheduledChunk(s, start, n, blocks, reset, start + n == s.numTokens());
+        plan.add(s, start, n, blocks, reset, start + n == s.numTokens());
     }
 
     private static long[] append(long[] ids, long id) {

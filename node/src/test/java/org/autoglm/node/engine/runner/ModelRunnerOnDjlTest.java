@@ -38,8 +38,8 @@ class ModelRunnerOnDjlTest {
 
     private static StepResult prefill(ModelRunner runner, long id, SamplingParams params, int[] blocks) {
         Sequence s = new Sequence(id, "r" + id, PROMPT, params, 0, id);
-        return runner.execute(new SchedulerOutput(List.of(new ScheduledChunk(s, 0, PROMPT.length, blocks, true, true)),
-                PROMPT.length, new long[0], new long[0], List.of()));
+        return runner.execute(SchedulerOutput.of(List.of(new ScheduledChunk(s, 0, PROMPT.length, blocks, true, true)),
+                new long[0], new long[0], List.of()));
     }
 
     private static float[] logits(int[] blocks) {

@@ -128,7 +128,7 @@ class ModelRunnerTest {
     }
 
     private static SchedulerOutput plan(List<ScheduledChunk> chunks, long[] preempted, long[] finished) {
-        return new SchedulerOutput(chunks, chunks.stream().mapToInt(ScheduledChunk::numTokens).sum(), preempted, finished, List.of());
+        return SchedulerOutput.of(chunks, preempted, finished, List.of());
     }
 
     @Test

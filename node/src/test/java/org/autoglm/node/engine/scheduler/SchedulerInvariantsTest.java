@@ -18,7 +18,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Random arrivals, finishes and cancellations against a small pool, checking after every step what must
  * always hold: budgets are respected, a block's reference count is the number of tables holding it, every
- * scheduled chunk is covered by its table, and when everything is done every block is free again.
+ * scheduled chunk is covered by its table, running sequences are served in policy order, and when everything
+ * is done every block is free again.
  */
 class SchedulerInvariantsTest {
 
@@ -31,8 +32,8 @@ class SchedulerInvariantsTest {
         KvCacheManager kv = new KvCacheManager(pool, blockSize, true);
         int maxSeqs = 6;
         int maxTokens = 20;
-        Scheduler scheduler = new Scheduler(maxSeqs, maxTokens, kv,
-                SchedulingPolicy.byName(policyName, Duration.ofMillis(5), 2, 3));
+        SchedulingPolicy policy = SchedulingPolicy.byName(policyName, Duration.ofMillis(5), 2, 3);
+        Scheduler scheduler = new Scheduler(maxSeqs, maxTokens, kv, policy);
         List<Sequence> live = new ArrayList<>();
         int[] shared = random.ints(12, 0, 50).toArray(); // a "system prompt" some requests start with
         long id = 0;
@@ -62,6 +63,7 @@ class SchedulerInvariantsTest {
                 for (int i = 0; i < c.numTokens(); i++) assertThat(c.tokens()[i]).isEqualTo(s.token(c.startPosition() + i));
             }
             assertReferenceCountsMatchTables(pool, live);
+            assertRunningServedInPolicyOrder(plan, policy);
 
             int[] sampled = new int[plan.chunks().size()];
             for (int i = 0; i < sampled.length; i++) sampled[i] = plan.chunks().get(i).wantLogits() ? random.nextInt(50) : Scheduler.NO_TOKEN;
@@ -80,6 +82,14 @@ class SchedulerInvariantsTest {
         assertThat(pool.numFreeBlocks()).isEqualTo(pool.numBlocks());
         assertThat(preemptions).isPositive();
         assertThat(kv.prefixHitTokens()).isPositive();
+    }
+
+    /** The plan starts with the running sequences (those not starting afresh), in the policy's order. */
+    private static void assertRunningServedInPolicyOrder(SchedulerOutput plan, SchedulingPolicy policy) {
+        for (int i = 1; i < plan.size() && !plan.resetBlockTable(i); i++) {
+            assertThat(policy.order().compare(plan.sequence(i - 1), plan.sequence(i)))
+                    .as("%s served before %s", plan.sequence(i - 1), plan.sequence(i)).isNegative();
+        }
     }
 
     private static void assertReferenceCountsMatchTables(BlockPool pool, List<Sequence> live) {
