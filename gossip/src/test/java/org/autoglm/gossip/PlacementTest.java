@@ -72,6 +72,29 @@ class PlacementTest {
     }
 
     @Test
+    void turnsAssignedBetweenHeartbeatsDoNotMoveASessionOffAnIdleNode() {
+        // Idle nodes report no throughput; the home node has three turns assigned since its last heartbeat.
+        List<NodeView> nodes = new ArrayList<>();
+        IntStream.range(0, 3).forEach(i -> nodes.add(node("n" + i, "glm", List.of(), NodeHealth.HEALTHY, false, NodeLoad.IDLE)));
+        Placement.Decision first = placement.place(request("s-1"), nodes, Map.of());
+        Map<UUID, Long> assigned = Map.of(first.node(), 3 * request("s-1").expectedTokens());
+        Placement.Decision later = placement.place(request("s-1"), nodes, assigned);
+        assertThat(later.nodeName()).isEqualTo(first.nodeName());
+        assertThat(later.reason()).contains("lives on " + first.nodeName());
+    }
+
+    @Test
+    void aNewNodeIsAssumedAsFastAsItsPeersNotSlow() {
+        NodeView busyFast = node("fast", "glm", List.of(), NodeHealth.HEALTHY, false, busy(4000, 400)); // 10 s of work
+        NodeView busyMedium = node("medium", "glm", List.of(), NodeHealth.HEALTHY, false, busy(3000, 200)); // 15 s
+        NodeView fresh = node("fresh", "glm", List.of(), NodeHealth.HEALTHY, false, NodeLoad.IDLE);
+        assertThat(placement.place(request(null), List.of(busyFast, busyMedium, fresh), Map.of()).nodeName()).isEqualTo("fresh");
+        // Assumed at the median of its peers (400 tok/s here), 5,000 tokens just assigned to it are 12.5 s of wait.
+        Map<UUID, Long> assigned = Map.of(fresh.id(), 5000L);
+        assertThat(placement.place(request(null), List.of(busyFast, busyMedium, fresh), assigned).nodeName()).isEqualTo("fast");
+    }
+
+    @Test
     void consistentHashingMovesOnlyTheSessionsOfANodeThatLeaves() {
         List<UUID> nodes = IntStream.range(0, 5).mapToObj(i -> UUID.randomUUID()).toList();
         Map<String, UUID> before = new HashMap<>();

@@ -19,11 +19,17 @@ import org.autoglm.gossip.registry.NodeView;
  */
 public final class Placement {
 
-    /** Options: records with their defaults. */
+    /**
+     * Options, with their defaults.
+     *
+     * @param unmeasuredTokensPerSecond the generation speed assumed for a node that reports none (new or idle) when
+     *                                  no candidate reports one either; otherwise such a node is assumed as fast as the
+     *                                  median candidate that does
+     */
     public record Options(double maxKvUsage, double affinityOverloadFactor, double affinitySlackSeconds,
-                          double minTokensPerSecond) {
+                          double unmeasuredTokensPerSecond) {
         /** KV above 90 % is no headroom; affinity holds unless the node waits 2x the best plus 1 s. */
-        public static final Options DEFAULT = new Options(0.90, 2.0, 1.0, 1.0);
+        public static final Options DEFAULT = new Options(0.90, 2.0, 1.0, 100.0);
     }
 
     /** The outcome: a node, or none, and the reason in words (logged at debug). */
@@ -74,16 +80,17 @@ public final class Placement {
         }
         List<NodeView> roomy = candidates.stream().filter(n -> n.load().kvUsage() < options.maxKvUsage()).toList();
         List<NodeView> pool = roomy.isEmpty() ? candidates : roomy;
+        double assumedSpeed = assumedTokensPerSecond(candidates);
         NodeView best = pool.stream()
-                .min(Comparator.comparingDouble((NodeView n) -> waitSeconds(n, request, assignedTokens))
+                .min(Comparator.comparingDouble((NodeView n) -> waitSeconds(n, request, assignedTokens, assumedSpeed))
                         .thenComparing(NodeView::name))
                 .orElseThrow();
-        double bestWait = waitSeconds(best, request, assignedTokens);
+        double bestWait = waitSeconds(best, request, assignedTokens, assumedSpeed);
 
         if (request.sessionId() != null) {
             UUID owner = RendezvousHash.owner(request.sessionId(), candidates.stream().map(NodeView::id).toList());
             NodeView home = candidates.stream().filter(n -> n.id().equals(owner)).findFirst().orElseThrow();
-            double homeWait = waitSeconds(home, request, assignedTokens);
+            double homeWait = waitSeconds(home, request, assignedTokens, assumedSpeed);
             boolean roomyHome = home.load().kvUsage() < options.maxKvUsage();
             if (roomyHome && homeWait <= bestWait * options.affinityOverloadFactor() + options.affinitySlackSeconds()) {
                 return new Decision(home.id(), home.name(), "session " + request.sessionId() + " lives on "
@@ -121,9 +128,22 @@ public final class Placement {
         return null;
     }
 
-    double waitSeconds(NodeView node, QueuedRequest request, Map<UUID, Long> assignedTokens) {
+    /**
+     * Queued tokens over generation speed. A node that reports no speed (new, or idle long enough for its recent
+     * throughput to fall to 0) is not assumed slow: a floor of 1 tok/s made a few tokens assigned between two
+     * heartbeats look like seconds of wait, which moved sessions off idle nodes and kept work off new ones.
+     */
+    private static double waitSeconds(NodeView node, QueuedRequest request, Map<UUID, Long> assignedTokens,
+                                      double assumedSpeed) {
         long queued = node.load().queuedTokens() + assignedTokens.getOrDefault(node.id(), 0L) + request.expectedTokens();
-        return queued / Math.max(options.minTokensPerSecond(), node.load().tokensPerSecond());
+        double speed = node.load().tokensPerSecond();
+        return queued / (speed > 0 ? speed : assumedSpeed);
+    }
+
+    /** The speed assumed for candidates that report none: the median of those that do, or the configured default. */
+    private double assumedTokensPerSecond(List<NodeView> candidates) {
+        double[] measured = candidates.stream().mapToDouble(n -> n.load().tokensPerSecond()).filter(t -> t > 0).sorted().toArray();
+        return measured.length == 0 ? options.unmeasuredTokensPerSecond() : measured[measured.length / 2];
     }
 
     private static String describe(NodeView node, double wait) {

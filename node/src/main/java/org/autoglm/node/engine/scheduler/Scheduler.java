@@ -201,10 +201,16 @@ public final class Scheduler {
         if (rankChanged.size() > 16) {
             running.sort(order);
         } else {
-            running.removeIf(rankChanged::contains);
+            running.removeIf(this::rankChanged);
             for (Sequence s : rankChanged) if (s.status() == Sequence.Status.RUNNING) insertRunning(s);
         }
         rankChanged.clear();
+    }
+
+    /** By identity, so that the scan over the running list does not load every sequence (as equals() would). */
+    private boolean rankChanged(Sequence s) {
+        for (int i = 0; i < rankChanged.size(); i++) if (rankChanged.get(i) == s) return true;
+        return false;
     }
 
     private void insertRunning(Sequence s) {
