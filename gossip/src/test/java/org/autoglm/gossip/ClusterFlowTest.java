@@ -123,6 +123,19 @@ class ClusterFlowTest {
     }
 
     @Test
+    void sessionsAreCountedPerOwnerOverTheWholeGrid() {
+        Cluster any = members.get(0);
+        for (int i = 0; i < 12; i++) {
+            members.get(i % SIZE).sessions().put("count-" + i, i % 3 == 0 ? "bob" : "carol", new byte[] {1}, Duration.ofMinutes(5));
+        }
+        assertThat(any.sessions().countOwnedBy("bob")).isEqualTo(4);
+        assertThat(members.get(1).sessions().countOwnedBy("carol")).isEqualTo(8);
+        assertThat(any.sessions().countOwnedBy("nobody")).isZero();
+        any.sessions().remove("count-0");
+        assertThat(members.get(2).sessions().countOwnedBy("bob")).isEqualTo(3);
+    }
+
+    @Test
     void aRequestNoNodeCanRunFailsWithAClearError() {
         executors.forEach(e -> e.refuse = true);
         RecordingListener refused = new RecordingListener();

@@ -77,7 +77,7 @@ class FailoverTest {
 
     @Test
     void aSessionSurvivesTheNodeThatHeldIt() {
-        members.get(0).sessions().put("s-1", new byte[] {1, 2, 3}, Duration.ofMinutes(5));
+        members.get(0).sessions().put("s-1", "alice", new byte[] {1, 2, 3}, Duration.ofMinutes(5));
         int primary = IntStream.range(0, SIZE).filter(i -> members.get(i).grid().localId().equals(
                 members.get(0).grid().ignite().affinity(GridCaches.SESSIONS).mapKeyToNode("s-1").id()))
                 .findFirst().orElseThrow();
@@ -87,6 +87,7 @@ class FailoverTest {
                 .hasValueSatisfying(data -> assertThat(data).containsExactly(1, 2, 3, 4));
         assertThat(members.get((primary + 2) % SIZE).sessions().get("s-1"))
                 .hasValueSatisfying(data -> assertThat(data).containsExactly(1, 2, 3, 4));
+        assertThat(reader.sessions().countOwnedBy("alice")).as("the owner survives updates and failover").isEqualTo(1);
     }
 
     private QueuedRequest request(Cluster receiver, int maxTokens, String session, List<String> tags) {

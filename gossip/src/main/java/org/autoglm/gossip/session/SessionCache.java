@@ -6,8 +6,12 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import javax.cache.expiry.TouchedExpiryPolicy;
+import javax.cache.Cache;
 import org.apache.ignite.IgniteCache;
 import org.apache.ignite.cache.CacheAtomicityMode;
+import org.apache.ignite.cache.query.QueryCursor;
+import org.apache.ignite.cache.query.ScanQuery;
+import org.apache.ignite.lang.IgniteBiPredicate;
 import org.apache.ignite.transactions.Transaction;
 import org.apache.ignite.transactions.TransactionConcurrency;
 import org.apache.ignite.transactions.TransactionIsolation;
@@ -17,7 +21,8 @@ import org.autoglm.gossip.grid.GridNode;
 /**
  * Conversation sessions in the grid: a partitioned cache with one backup, so any node can serve any session's next
  * turn and a session outlives the node that created it. Each session expires after its own TTL without being read
- * or written (touched expiry). Values are opaque bytes: the node decides the session format, the grid only keeps it.
+ * or written (touched expiry). Values are opaque bytes: the node decides the session format, the grid only keeps it,
+ * with the owner beside them so that sessions can be counted per user.
  */
 public final class SessionCache {
 
@@ -32,9 +37,18 @@ public final class SessionCache {
                 GridCaches.partitioned(GridCaches.SESSIONS, CacheAtomicityMode.TRANSACTIONAL));
     }
 
-    /** Creates or replaces a session that expires {@code ttl} after its last use. */
-    public void put(String id, byte[] data, Duration ttl) {
-        view(ttl.toMillis()).put(id, new StoredSession(data, ttl.toMillis()));
+    /** Creates or replaces a session of {@code owner} that expires {@code ttl} after its last use. */
+    public void put(String id, String owner, byte[] data, Duration ttl) {
+        view(ttl.toMillis()).put(id, new StoredSession(owner, data, ttl.toMillis()));
+    }
+
+    /** Live sessions of {@code owner} on the whole grid (a scan of every partition: for session creation, not turns). */
+    public int countOwnedBy(String owner) {
+        int n = 0;
+        try (QueryCursor<Cache.Entry<String, StoredSession>> owned = cache.query(new ScanQuery<>(new OwnedBy(owner)))) {
+            for (Cache.Entry<String, StoredSession> ignored : owned) n++;
+        }
+        return n;
     }
 
     /** A session's data, resetting its expiry; empty when unknown or expired. */
@@ -61,7 +75,7 @@ public final class SessionCache {
                 return Optional.empty();
             }
             byte[] next = change.apply(stored.data);
-            view(stored.ttlMillis).put(id, new StoredSession(next, stored.ttlMillis));
+            view(stored.ttlMillis).put(id, new StoredSession(stored.owner, next, stored.ttlMillis));
             tx.commit();
             return Optional.of(next);
         }
@@ -77,15 +91,35 @@ public final class SessionCache {
                 new javax.cache.expiry.Duration(TimeUnit.MILLISECONDS, ttlMillis)));
     }
 
-    /** The cache value: the node's bytes and the TTL to renew on each touch. */
+    /** The cache value: the owner, the node's bytes and the TTL to renew on each touch. */
     static final class StoredSession implements Serializable {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
+        final String owner;
         final byte[] data;
         final long ttlMillis;
 
-        StoredSession(byte[] data, long ttlMillis) {
+        StoredSession(String owner, byte[] data, long ttlMillis) {
+            this.owner = owner;
             this.data = data;
             this.ttlMillis = ttlMillis;
+        }
+    }
+
+    /**
+     * The scan filter of {@link #countOwnedBy}; it is shipped to the nodes that hold the partitions. A class with a
+     * plain field, not a record: Ignite's binary marshaller cannot set a record's final fields.
+     */
+    private static final class OwnedBy implements IgniteBiPredicate<String, StoredSession> {
+        private static final long serialVersionUID = 1L;
+        private String owner;
+
+        OwnedBy(String owner) {
+            this.owner = owner;
+        }
+
+        @Override
+        public boolean apply(String id, StoredSession session) {
+            return owner.equals(session.owner);
         }
     }
 }

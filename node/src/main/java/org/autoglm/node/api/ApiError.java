@@ -63,6 +63,11 @@ public final class ApiError extends RuntimeException {
                 Map.of("Retry-After", Integer.toString(retryAfterSeconds)));
     }
 
+    /** 429 without {@code Retry-After}: the caller holds as many sessions as it may (retrying soon will not help). */
+    public static ApiError tooManySessions(String message) {
+        return new ApiError(429, "rate_limit_error", null, "too_many_sessions", message, null);
+    }
+
     /** 503: loading, draining, or failed to load. */
     public static ApiError unavailable(String message) {
         return new ApiError(503, "service_unavailable", null, "unavailable", message, Map.of("Retry-After", "5"));

@@ -56,6 +56,8 @@ public final class ApiServer implements AutoCloseable {
         public Authenticator auth = Authenticator.none();
         public Plugins plugins = Plugins.none();
         public SessionStore sessions = new InMemorySessionStore();
+        /** Live sessions one caller may hold; 0: no limit. */
+        public int maxSessionsPerUser = 100;
         /**
          * Most requests handled at once; each streaming request holds a thread, so this should exceed what
          * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
@@ -138,7 +140,8 @@ public final class ApiServer implements AutoCloseable {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
                 inFlight, config.maxRequestBytes, config.sseKeepAlive, config.requestTimeout);
-        SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes);
+        SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
+                config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 
         app.get("/health", ctx -> ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok")), Access.PUBLIC);

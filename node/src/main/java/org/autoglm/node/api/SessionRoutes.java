@@ -15,7 +15,9 @@ import org.autoglm.node.session.SessionStore;
 /**
  * {@code POST /v1/sessions} (optional {@code system_prompt}, {@code ttl_seconds}),
  * {@code GET /v1/sessions/{id}} (history and token count), {@code DELETE /v1/sessions/{id}}. A caller sees
- * only the sessions it created (admins see all); someone else's session is reported as not found.
+ * only the sessions it created (admins see all); someone else's session is reported as not found. A caller may hold
+ * at most {@code maxSessionsPerUser} live sessions (0: no limit); the check counts before it creates, so two creations
+ * at the same instant can overshoot it by one.
  */
 final class SessionRoutes {
 
@@ -24,11 +26,13 @@ final class SessionRoutes {
     private final SessionStore sessions;
     private final Duration defaultTtl;
     private final long maxRequestBytes;
+    private final int maxSessionsPerUser;
 
-    SessionRoutes(SessionStore sessions, Duration defaultTtl, long maxRequestBytes) {
+    SessionRoutes(SessionStore sessions, Duration defaultTtl, long maxRequestBytes, int maxSessionsPerUser) {
         this.sessions = sessions;
         this.defaultTtl = defaultTtl;
         this.maxRequestBytes = maxRequestBytes;
+        this.maxSessionsPerUser = maxSessionsPerUser;
     }
 
     void create(Context ctx) {
@@ -41,6 +45,14 @@ final class SessionRoutes {
         }
         Integer ttl = p.integer("ttl_seconds", (int) defaultTtl.toSeconds(), 1, MAX_TTL_SECONDS);
         Caller caller = ApiServer.caller(ctx);
+        if (maxSessionsPerUser > 0) {
+            int held = sessions.countOwnedBy(caller.subject());
+            if (held >= maxSessionsPerUser) {
+                throw ApiError.tooManySessions("You hold " + held + " sessions; the limit is " + maxSessionsPerUser
+                        + " per user (--max-sessions-per-user). Delete one with DELETE /v1/sessions/{id}, or wait"
+                        + " for one to expire.");
+            }
+        }
         Session s = Session.create("sess-" + UUID.randomUUID().toString().replace("-", ""), caller.subject(), system,
                 Duration.ofSeconds(ttl), Instant.now());
         sessions.put(s);

@@ -63,6 +63,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Idle time after which a session expires, unless it sets ttl_seconds (default: ${DEFAULT-VALUE}).")
     long sessionTtlSeconds;
 
+    @Option(names = "--max-sessions-per-user", defaultValue = "100", paramLabel = "N",
+            description = "Live sessions one user (JWT subject) may hold; 0 for no limit (default: ${DEFAULT-VALUE}).")
+    int maxSessionsPerUser;
+
     // --- security ---
     @Option(names = "--jwt-secret-file", paramLabel = "FILE",
             description = "Require HS256 bearer tokens signed with the secret in FILE (at least 32 bytes).")
@@ -213,6 +217,9 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model " + model + " is not a directory");
         }
         BackendFactory.Kind backendKind = backendKind();
+        if (maxSessionsPerUser < 0) {
+            throw new IllegalArgumentException("--max-sessions-per-user must be 0 (no limit) or more, got " + maxSessionsPerUser);
+        }
         Authenticator auth = Authenticator.fromSettings(jwtSecretFile, jwtPublicKey, host, insecure);
         if (!auth.enabled() && insecure) {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", host);
@@ -238,6 +245,7 @@ public final class ServeCommand implements Callable<Integer> {
                 c.maxRequestBytes = maxRequestBytes;
                 c.maxThreads = maxNumSeqs + maxWaiting + 32; // every accepted request may hold a thread
                 c.sessionTtl = Duration.ofSeconds(sessionTtlSeconds);
+                c.maxSessionsPerUser = maxSessionsPerUser;
                 c.requestTimeout = requestTimeoutSeconds > 0 ? Duration.ofSeconds(requestTimeoutSeconds) : null;
                 c.auth = auth;
                 c.plugins = enabled;

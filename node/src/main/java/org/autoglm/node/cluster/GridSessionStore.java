@@ -39,7 +39,7 @@ public final class GridSessionStore implements SessionStore {
 
     @Override
     public void put(Session session) {
-        cache.put(session.id(), encode(session), session.ttl());
+        cache.put(session.id(), session.owner(), encode(session), session.ttl());
     }
 
     /** One grid transaction per update: a turn on another node waits for this one and then sees it. */
@@ -51,6 +51,11 @@ public final class GridSessionStore implements SessionStore {
     @Override
     public boolean remove(String id) {
         return cache.remove(id);
+    }
+
+    @Override
+    public int countOwnedBy(String owner) {
+        return cache.countOwnedBy(owner);
     }
 
     /** Reads nothing but sessions, their messages and the JDK types they hold. */

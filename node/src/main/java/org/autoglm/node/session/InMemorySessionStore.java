@@ -48,6 +48,12 @@ public final class InMemorySessionStore implements SessionStore {
         return sessions.remove(id) != null;
     }
 
+    @Override
+    public int countOwnedBy(String owner) {
+        java.time.Instant now = clock.instant();
+        return (int) sessions.values().stream().filter(s -> s.owner().equals(owner) && !s.expired(now)).count();
+    }
+
     public int size() {
         return sessions.size();
     }

@@ -25,4 +25,7 @@ public interface SessionStore {
 
     /** Removes a session; false if there was none. */
     boolean remove(String id);
+
+    /** Live sessions created by {@code owner} (what the per-user session limit counts). */
+    int countOwnedBy(String owner);
 }

@@ -17,7 +17,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Each JWT role against each endpoint, plus missing, expired and forged tokens and session ownership. */
+/**
+ * Each JWT role against each endpoint, plus missing, expired and forged tokens, session ownership and the per-user
+ * session limit.
+ */
 class AccessControlTest {
 
     @TempDir
@@ -29,6 +32,7 @@ class AccessControlTest {
     static ApiServer server;
     static Http anonymous;
     static String sessionOfUser;
+    static final int SESSION_LIMIT = 3;
 
     /** An endpoint call; {@code allowed} are the roles (besides admin) that may make it. */
     record Endpoint(String method, String path, String body, Set<String> allowed) {}
@@ -59,6 +63,7 @@ class AccessControlTest {
             c.port = 0;
             c.auth = auth;
             c.plugins = plugins;
+            c.maxSessionsPerUser = SESSION_LIMIT;
             c.extraRoutes = (app, read, operate) -> {
                 app.get("/cluster/ping", ctx -> ctx.result("pong"), operate);
                 app.get("/cluster/secret", ctx -> ctx.result("no role given"));
@@ -139,6 +144,22 @@ class AccessControlTest {
                 + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").status()).isEqualTo(404);
         assertThat(bob.delete("/v1/sessions/" + id).status()).isEqualTo(404);
         assertThat(as("root", "admin").get("/v1/sessions/" + id).json().get("owner").asText()).isEqualTo("alice");
+    }
+
+    @Test
+    void aUserHoldsAtMostTheSessionLimit() throws Exception {
+        Http carol = as("carol", "user");
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < SESSION_LIMIT; i++) ids.add(carol.post("/v1/sessions", "{}").json().get("id").asText());
+        Http.Response refused = carol.post("/v1/sessions", "{}");
+        assertThat(refused.status()).isEqualTo(429);
+        assertThat(refused.json().at("/error/code").asText()).isEqualTo("too_many_sessions");
+        assertThat(refused.json().at("/error/message").asText()).contains("hold 3 sessions").contains("limit is 3")
+                .contains("DELETE /v1/sessions/");
+        assertThat(as("dave", "user").post("/v1/sessions", "{}").status()).as("another user is not limited by carol's").isEqualTo(200);
+
+        assertThat(carol.delete("/v1/sessions/" + ids.get(0)).status()).isEqualTo(200);
+        assertThat(carol.post("/v1/sessions", "{}").status()).isEqualTo(200);
     }
 
     @Test
