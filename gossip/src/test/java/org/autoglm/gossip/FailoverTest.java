@@ -90,6 +90,18 @@ class FailoverTest {
         assertThat(reader.sessions().countOwnedBy("alice")).as("the owner survives updates and failover").isEqualTo(1);
     }
 
+    @Test
+    void anAssignmentItsNodeNeverStartsGoesBackToTheQueue() throws Exception {
+        // n2 stays in the grid but stops taking assignments (as after claims that failed for good); only n2 is "big".
+        members.get(2).worker().close();
+        RecordingListener client = new RecordingListener();
+        members.get(0).dispatcher().submit(request(members.get(0), 3, null, List.of("big")), client);
+        // Each assignment is taken back after claimTimeout (1 s in tests) and placed again, until the attempts run out.
+        await().atMost(Duration.ofSeconds(30)).until(client::ended);
+        assertThat(client.error).contains("attempts").contains("did not start it");
+        assertThat(client.tokens).isEmpty();
+    }
+
     private QueuedRequest request(Cluster receiver, int maxTokens, String session, List<String> tags) {
         return QueuedRequest.pending("req-" + (++sequence) + "-" + UUID.randomUUID(), new byte[0], "glm-test",
                 session, tags, 4, maxTokens, receiver.grid().localId());

@@ -66,6 +66,11 @@ class RequestQueueTest {
         // A worker holding a stale notification of an older assignment cannot claim it.
         assertThat(queues.get(1).claim("r1", oldTerm, target)).isNull();
         assertThat(queues.get(1).claim("r1", newTerm, target).state()).isEqualTo(RequestState.RUNNING);
+        // A second notification is not run twice; a claim repeated after an unknown outcome finds its own commit.
+        assertThat(queues.get(1).claim("r1", newTerm, target)).isNull();
+        assertThat(queues.get(1).claimAgain("r1", newTerm, target).state()).isEqualTo(RequestState.RUNNING);
+        assertThat(queues.get(1).claimAgain("r1", oldTerm, target)).isNull();
+        assertThat(queues.get(1).claimAgain("r1", newTerm, grids.get(old).localId())).isNull();
     }
 
     @Test

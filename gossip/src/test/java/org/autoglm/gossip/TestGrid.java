@@ -29,6 +29,7 @@ public final class TestGrid {
             config.failover.initialBackoff = Duration.ofMillis(50);
             config.failover.sweepInterval = Duration.ofMillis(250);
             config.failover.placementTimeout = Duration.ofSeconds(5);
+            config.failover.claimTimeout = Duration.ofSeconds(1);
         };
     }
 

@@ -125,6 +125,7 @@ public final class Dispatcher implements AutoCloseable {
     private void checkAll() {
         long now = System.currentTimeMillis();
         long timeout = grid.config().failover.placementTimeout.toMillis();
+        long claimTimeout = grid.config().failover.claimTimeout.toMillis();
         for (Stream stream : streams.values()) {
             if (!stream.enqueued) {
                 continue; // submit() is still putting it in
@@ -149,6 +150,8 @@ public final class Dispatcher implements AutoCloseable {
                     }
                 } else if (entry.assignee() != null && !grid.isAlive(entry.assignee())) {
                     restart(stream, entry, "node " + entry.assignee() + " is gone");
+                } else if (entry.state() == RequestState.ASSIGNED && now - stream.assignedSinceMillis(entry, now) > claimTimeout) {
+                    restart(stream, entry, "node " + entry.assignee() + " did not start it within " + claimTimeout + " ms");
                 }
             } catch (RuntimeException e) {
                 log.debug("check of {} failed: {}", stream.id, e.toString());
@@ -180,6 +183,8 @@ public final class Dispatcher implements AutoCloseable {
         private int minAttempt = 1;
         private boolean ended;
         private long pendingSince = -1;
+        private String assignment;
+        private long assignedSince;
         volatile boolean enqueued;
 
         Stream(String id, StreamListener listener) {
@@ -256,6 +261,16 @@ public final class Dispatcher implements AutoCloseable {
         }
 
         /** When this node first saw the request waiting for placement (own clock; reset by any output). */
+        /** When this stream first saw {@code entry}'s current assignment (node, term and attempt). */
+        synchronized long assignedSinceMillis(QueuedRequest entry, long now) {
+            String key = entry.assignee() + "/" + entry.term() + "/" + entry.attempts();
+            if (!key.equals(assignment)) {
+                assignment = key;
+                assignedSince = now;
+            }
+            return assignedSince;
+        }
+
         synchronized long pendingSinceMillis(QueuedRequest entry) {
             if (pendingSince < 0) {
                 pendingSince = entry.attempts() == 0 ? entry.enqueuedAtMillis() : System.currentTimeMillis();

@@ -20,6 +20,8 @@ import org.slf4j.LoggerFactory;
 public final class Worker implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
+    /** Tries of one claim; a grid node leaving mid-commit rolls a claim back, and the next try usually succeeds. */
+    private static final int CLAIM_TRIES = 5;
 
     private final GridNode grid;
     private final RequestQueue queue;
@@ -60,13 +62,7 @@ public final class Worker implements AutoCloseable {
     }
 
     private void run(QueuedRequest assigned) {
-        QueuedRequest request;
-        try {
-            request = queue.claim(assigned.id(), assigned.term(), grid.localId());
-        } catch (RuntimeException e) {
-            log.warn("claim of {} failed: {}", assigned.id(), e.toString());
-            return;
-        }
+        QueuedRequest request = claim(assigned);
         if (request == null) {
             log.debug("{}: assignment of term {} superseded, not run", assigned.id(), assigned.term());
             return;
@@ -86,6 +82,31 @@ public final class Worker implements AutoCloseable {
             QueuedRequest after = queue.requeue(request.id(), grid.localId(), null, reason);
             if (after != null && after.state() == RequestState.FAILED) {
                 sink.send(StreamMessage.error(request.attempts(), after.error()));
+            }
+        }
+    }
+
+    /**
+     * Claims an assignment, trying again after a failed transaction. Null when refused, or when every try failed:
+     * the client's node then sees the assignment not started and puts it back in the queue (claimTimeout).
+     */
+    private QueuedRequest claim(QueuedRequest assigned) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return attempt == 1 ? queue.claim(assigned.id(), assigned.term(), grid.localId())
+                        : queue.claimAgain(assigned.id(), assigned.term(), grid.localId());
+            } catch (RuntimeException e) {
+                if (attempt == CLAIM_TRIES) {
+                    log.warn("claim of {} failed {} times, giving it up: {}", assigned.id(), attempt, e.toString());
+                    return null;
+                }
+                log.info("claim of {} failed, trying again: {}", assigned.id(), e.toString());
+                try {
+                    Thread.sleep(100L * attempt);
+                } catch (InterruptedException stopping) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                }
             }
         }
     }

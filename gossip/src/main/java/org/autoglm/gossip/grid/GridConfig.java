@@ -68,6 +68,11 @@ public final class GridConfig {
         public Duration placementTimeout = Duration.ofSeconds(30);
         /** How often the leader sweeps the queue for work whose node or client left. */
         public Duration sweepInterval = Duration.ofSeconds(1);
+        /**
+         * An assignment its (live) node has not started within this long goes back to the queue: the node's claim
+         * failed for good, or it never heard of the assignment. A claim normally takes milliseconds.
+         */
+        public Duration claimTimeout = Duration.ofSeconds(10);
     }
 
     public static final class Tls {

@@ -136,10 +136,28 @@ public final class RequestQueue {
      * @return the RUNNING entry, or null if the claim is refused
      */
     public QueuedRequest claim(String id, long term, UUID node) {
+        return claim(id, term, node, false);
+    }
+
+    /**
+     * Repeats a claim whose transaction failed with an unknown outcome (a grid node left during the commit): as
+     * {@link #claim}, and also returns the entry when it is already RUNNING on {@code node} in the same term, which
+     * means the failed claim did commit.
+     */
+    public QueuedRequest claimAgain(String id, long term, UUID node) {
+        return claim(id, term, node, true);
+    }
+
+    private QueuedRequest claim(String id, long term, UUID node, boolean again) {
         return inTx(() -> {
             QueuedRequest entry = cache.get(id);
-            if (entry == null || entry.state() != RequestState.ASSIGNED || entry.term() != term
-                    || !node.equals(entry.assignee()) || entry.cancelled()) {
+            if (entry == null || entry.term() != term || !node.equals(entry.assignee()) || entry.cancelled()) {
+                return null;
+            }
+            if (again && entry.state() == RequestState.RUNNING) {
+                return entry;
+            }
+            if (entry.state() != RequestState.ASSIGNED) {
                 return null;
             }
             QueuedRequest running = entry.running();
