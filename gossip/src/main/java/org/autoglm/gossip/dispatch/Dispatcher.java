@@ -260,7 +260,6 @@ public final class Dispatcher implements AutoCloseable {
             return minAttempt;
         }
 
-        /** When this node first saw the request waiting for placement (own clock; reset by any output). */
         /** When this stream first saw {@code entry}'s current assignment (node, term and attempt). */
         synchronized long assignedSinceMillis(QueuedRequest entry, long now) {
             String key = entry.assignee() + "/" + entry.term() + "/" + entry.attempts();
@@ -271,6 +270,7 @@ public final class Dispatcher implements AutoCloseable {
             return assignedSince;
         }
 
+        /** When this node first saw the request waiting for placement (own clock; reset by any output). */
         synchronized long pendingSinceMillis(QueuedRequest entry) {
             if (pendingSince < 0) {
                 pendingSince = entry.attempts() == 0 ? entry.enqueuedAtMillis() : System.currentTimeMillis();
