@@ -1,6 +1,7 @@
 package org.autoglm.gossip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.autoglm.gossip.TaggedMembers.request;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
@@ -10,8 +11,6 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.autoglm.gossip.queue.QueuedRequest;
-import org.autoglm.gossip.registry.NodeHealth;
-import org.autoglm.gossip.registry.NodeInfo;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.AfterAll;
@@ -22,31 +21,24 @@ import org.junit.jupiter.api.Test;
 /**
  * Requests through three real cluster members on loopback (one cluster for the class): accepted anywhere, placed by
  * the leader by tags, load and session, streamed back in order, failed with a clear error when nobody can run them.
- * n0 has no tags; n1 and n2 carry {@code worker}; n2 also {@code big}.
+ * The members' tags are {@link TaggedMembers}'.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterFlowTest {
 
     private static final int BASE = 47640;
-    private static final int SIZE = 3;
-    private static final List<List<String>> TAGS = List.of(List.of(), List.of("worker"), List.of("worker", "big"));
+    private static final int SIZE = TaggedMembers.SIZE;
 
-    private final List<Cluster> members = new ArrayList<>();
-    private final List<CountingExecutor> executors = new ArrayList<>();
-    private final List<AtomicReference<NodeLoad>> loads = new ArrayList<>();
-    private int sequence;
+    private List<Cluster> members;
+    private List<CountingExecutor> executors;
+    private List<AtomicReference<NodeLoad>> loads;
 
     @BeforeAll
     void start() {
-        for (int i = 0; i < SIZE; i++) {
-            executors.add(new CountingExecutor("n" + i, 15));
-            loads.add(new AtomicReference<>(NodeLoad.IDLE));
-        }
-        members.addAll(TestGrid.start(BASE, SIZE, i -> Cluster.start(TestGrid.config("n" + i, BASE + i, BASE, SIZE),
-                new NodeInfo(null, "n" + i, "glm-test", "h", TAGS.get(i), "djl", "CPU", 8, 128, "http://127.0.0.1:0"),
-                loads.get(i)::get, executors.get(i))));
-        await().atMost(Duration.ofSeconds(15)).until(() -> members.stream().anyMatch(m -> m.lease().isLeader())
-                && members.get(0).registry().nodes().stream().filter(n -> n.health() == NodeHealth.HEALTHY).count() == SIZE);
+        TaggedMembers cluster = TaggedMembers.start(BASE);
+        members = cluster.members();
+        executors = cluster.executors();
+        loads = cluster.loads();
     }
 
     @AfterEach
@@ -183,10 +175,5 @@ class ClusterFlowTest {
         await().atMost(Duration.ofSeconds(10)).until(client::ended);
         assertThat(client.finishedBy).isEqualTo("n2");
         assertThat(executors.get(1).started).hasValue(startedOnN1);
-    }
-
-    private QueuedRequest request(Cluster receiver, int maxTokens, String session, List<String> tags) {
-        return QueuedRequest.pending("req-" + (++sequence) + "-" + UUID.randomUUID(), new byte[0], "glm-test",
-                session, tags, 4, maxTokens, receiver.grid().localId());
     }
 }

@@ -1,20 +1,14 @@
 package org.autoglm.gossip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.autoglm.gossip.TaggedMembers.request;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.apache.ignite.spi.discovery.tcp.TcpDiscoverySpi;
 import org.autoglm.gossip.grid.GridCaches;
-import org.autoglm.gossip.queue.QueuedRequest;
-import org.autoglm.gossip.registry.NodeHealth;
-import org.autoglm.gossip.registry.NodeInfo;
-import org.autoglm.gossip.registry.NodeLoad;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,30 +16,21 @@ import org.junit.jupiter.api.Test;
 /**
  * Losing a node on a three-member cluster on loopback (a fresh cluster per test): a stream whose executing node
  * crashes continues elsewhere from the restart point, and a session outlives the node that held it.
- * n0 has no tags; n1 and n2 carry {@code worker}; n2 also {@code big}.
+ * The members' tags are {@link TaggedMembers}'.
  */
 class FailoverTest {
 
     private static final int BASE = 47680;
-    private static final int SIZE = 3;
-    private static final List<List<String>> TAGS = List.of(List.of(), List.of("worker"), List.of("worker", "big"));
+    private static final int SIZE = TaggedMembers.SIZE;
 
-    private final List<Cluster> members = new ArrayList<>();
-    private final List<CountingExecutor> executors = new ArrayList<>();
-    private final List<AtomicReference<NodeLoad>> loads = new ArrayList<>();
-    private int sequence;
+    private List<Cluster> members;
+    private List<CountingExecutor> executors;
 
     @BeforeEach
     void start() {
-        for (int i = 0; i < SIZE; i++) {
-            executors.add(new CountingExecutor("n" + i, 15));
-            loads.add(new AtomicReference<>(NodeLoad.IDLE));
-        }
-        members.addAll(TestGrid.start(BASE, SIZE, i -> Cluster.start(TestGrid.config("n" + i, BASE + i, BASE, SIZE),
-                new NodeInfo(null, "n" + i, "glm-test", "h", TAGS.get(i), "djl", "CPU", 8, 128, "http://127.0.0.1:0"),
-                loads.get(i)::get, executors.get(i))));
-        await().atMost(Duration.ofSeconds(15)).until(() -> members.stream().anyMatch(m -> m.lease().isLeader())
-                && members.get(0).registry().nodes().stream().filter(n -> n.health() == NodeHealth.HEALTHY).count() == SIZE);
+        TaggedMembers cluster = TaggedMembers.start(BASE);
+        members = cluster.members();
+        executors = cluster.executors();
     }
 
     @AfterEach
@@ -100,10 +85,5 @@ class FailoverTest {
         await().atMost(Duration.ofSeconds(30)).until(client::ended);
         assertThat(client.error).contains("attempts").contains("did not start it");
         assertThat(client.tokens).isEmpty();
-    }
-
-    private QueuedRequest request(Cluster receiver, int maxTokens, String session, List<String> tags) {
-        return QueuedRequest.pending("req-" + (++sequence) + "-" + UUID.randomUUID(), new byte[0], "glm-test",
-                session, tags, 4, maxTokens, receiver.grid().localId());
     }
 }
