@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 import org.autoglm.kernels.cuda.CuDriver;
 import org.autoglm.kernels.cuda.CudaDevice;
 import org.autoglm.kernels.cuda.DeviceBuffer;
+import org.autoglm.kernels.cuda.GpuKernelRuntime;
 import org.autoglm.kernels.cuda.KernelCompiler;
 import org.autoglm.kernels.plan.GraphBuckets;
 import org.autoglm.kernels.plan.LaunchGeometry;
@@ -78,7 +79,8 @@ public final class CudaBackend implements Backend {
         this.bf16 = bf16;
         this.group = config.numHeads() / config.numKvHeads();
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
-        this.kernels = new GlmKernels(device, new KernelCompiler(options.kernelCache), bf16);
+        this.kernels = new GlmKernels(new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16),
+                bf16);
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.autoglm.kernels.emulation.HostEmulation;
+import org.autoglm.kernels.emulation.HostMemory;
 import org.autoglm.kernels.plan.GraphBuckets;
 import org.autoglm.kernels.plan.LaunchGeometry;
 import org.autoglm.kernels.plan.StepLayout;
@@ -17,13 +19,17 @@ import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.config.GlmConfigReader;
 import org.autoglm.models.weights.Checkpoint;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The CUDA backend's forward pass ({@link GlmForward} with {@link StepPacker} layouts, fused qkv weights, paged KV,
- * split-K decode) on {@link EmulatedKernels}, against the reference fixtures: checks everything but the GPU itself.
+ * split-K decode) running the real kernel sources and launch code ({@link GlmKernels}) on the host emulation,
+ * against the reference fixtures: checks everything but the GPU itself.
  */
+@EnabledIf("org.autoglm.kernels.emulation.HostEmulation#available")
 class EmulatedForwardTest {
 
     private static final int BLOCK = 16;
@@ -31,32 +37,37 @@ class EmulatedForwardTest {
     private static final int MAX_SEQS = 16;
     private static final int BLOCKS_PER_SEQ = 8;
 
-    private final EmulatedKernels k = new EmulatedKernels(48 << 20);
+    private final HostMemory mem = new HostMemory();
+    private final GlmKernels k = new GlmKernels(new HostEmulation(false), false);
     private GlmConfig c;
     private GlmForward forward;
     private Activations a;
     private long meta;
     private JsonNode cases;
 
+    @AfterEach
+    void free() {
+        mem.close();
+    }
+
     private void load(String model) throws IOException {
         c = GlmConfigReader.read(Fixtures.model(model));
         cases = new ObjectMapper().readTree(Fixtures.dir().resolve(model + ".reference.json").toFile()).get("cases");
         WeightLayout layout = WeightLayout.of(c, 4);
-        long weights = k.alloc(layout.bytes());
+        long weights = mem.alloc(layout.bytes());
         try (Checkpoint ckpt = Checkpoint.open(Fixtures.model(model))) {
             for (WeightLayout.Entry e : layout.entries()) {
-                float[] data = ckpt.readFloat32(e.name(), e.shape());
-                for (int i = 0; i < data.length; i++) k.setF(weights + e.offset(), i, data[i]);
+                HostMemory.setFloats(weights + e.offset(), ckpt.readFloat32(e.name(), e.shape()));
             }
         }
-        a = new Activations(k.alloc(Activations.estimate(c, 4, MAX_TOKENS, MAX_SEQS, false)), c, 4, MAX_TOKENS,
-                MAX_SEQS, false);
+        a = new Activations(mem.alloc(Activations.estimate(c, 4, MAX_TOKENS, MAX_SEQS, true)), c, 4, MAX_TOKENS,
+                MAX_SEQS, true);
         int blocks = MAX_SEQS * BLOCKS_PER_SEQ;
-        KvCache kv = new KvCache(k.alloc(KvCache.bytes(c, blocks, BLOCK, 4)), c, blocks, BLOCK, 4);
+        KvCache kv = new KvCache(mem.alloc(KvCache.bytes(c, blocks, BLOCK, 4)), c, blocks, BLOCK, 4);
         float[] inv = CudaBackend.inverseFrequencies(c);
-        long invFreq = k.alloc(4L * inv.length);
-        for (int i = 0; i < inv.length; i++) k.setF(invFreq, i, inv[i]);
-        meta = k.alloc(4L << 16);
+        long invFreq = mem.alloc(4L * inv.length);
+        HostMemory.setFloats(invFreq, inv);
+        meta = mem.alloc(4L << 16);
         forward = new GlmForward(c, k, new DeviceWeights(weights, layout, c), a, kv, invFreq);
     }
 
@@ -66,12 +77,11 @@ class EmulatedForwardTest {
 
     private float[][] run(PackedStep p, int splits, boolean dense) {
         StepLayout l = p.layout();
-        for (int i = 0; i < l.totalInts(); i++) k.setI(meta, i, p.data()[i]);
+        HostMemory.setInts(meta, p.data(), l.totalInts());
         forward.run(l, meta, splits, dense);
-        float[][] out = new float[l.logitRows()][c.vocabSize()];
-        for (int r = 0; r < l.logitRows(); r++) {
-            for (int v = 0; v < c.vocabSize(); v++) out[r][v] = k.f(a.logits, (long) r * c.vocabSize() + v);
-        }
+        int vocab = c.vocabSize();
+        float[][] out = new float[l.logitRows()][];
+        for (int r = 0; r < l.logitRows(); r++) out[r] = HostMemory.floats(a.logits + 4L * r * vocab, vocab);
         return out;
     }
 

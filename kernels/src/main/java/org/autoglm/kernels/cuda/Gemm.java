@@ -1,73 +1,28 @@
 package org.autoglm.kernels.cuda;
 
-import com.sun.jna.Memory;
-
 /**
- * The linear layers through cuBLAS: {@code y[rows, out] = x[rows, in] · w[out, in]ᵀ} with row-major PyTorch
- * weights, fp32 output and fp32 accumulation. Inputs are bf16 ({@code bf16 = true}) or fp32 (exact parity: the
- * pedantic compute type keeps TF32 off).
+ * The matrix products of the forward pass, on device addresses, with fp32 accumulation over the element type
+ * (bf16 or fp32) of weights and GEMM inputs.
  */
-public final class Gemm implements AutoCloseable {
+public interface Gemm extends AutoCloseable {
 
-    private static final long WORKSPACE_BYTES = 32L << 20;   // cuBLAS must not allocate inside graph capture
-
-    private final long handle;
-    private final int inputType;
-    private final int computeType;
-    private final Memory one = new Memory(4);
-    private final Memory zero = new Memory(4);
-
-    public Gemm(CudaDevice device, boolean bf16) {
-        Cublas.load();
-        long[] h = new long[1];
-        Cublas.check(Cublas.cublasCreate_v2(h), "cublasCreate");
-        this.handle = h[0];
-        Cublas.check(Cublas.cublasSetStream_v2(handle, device.stream()), "cublasSetStream");
-        DeviceBuffer workspace = device.allocate(WORKSPACE_BYTES, "cuBLAS workspace");
-        Cublas.check(Cublas.cublasSetWorkspace_v2(handle, workspace.address(), WORKSPACE_BYTES), "cublasSetWorkspace");
-        this.inputType = bf16 ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_32F;
-        this.computeType = bf16 ? Cublas.COMPUTE_32F : Cublas.COMPUTE_32F_PEDANTIC;
-        one.setFloat(0, 1f);
-        zero.setFloat(0, 0f);
-    }
+    /** {@code y[rows, out] = x[rows, in] · w[out, in]ᵀ} (row-major PyTorch weights), fp32 output. */
+    void linear(long x, long w, long y, int rows, int in, int out);
 
     /**
-     * {@code y = x · wᵀ}. In cuBLAS's column-major terms: {@code yᵀ[out, rows] = w[out, in] · xᵀ[in, rows]},
-     * i.e. A = w (stored as its transpose, so OP_T), B = xᵀ (OP_N).
+     * Attention scores of one sequence, for the query heads {@code heads} sharing one KV head (GQA): for each head
+     * h, {@code scores[h][q][k] = Σ_d q[h][q][d] · k[k][d]}, all tokens × tokens (row-major, fp32). q is
+     * [heads, tokens, d] and k [tokens, d], both in the element type.
      */
-    public void linear(long x, long w, long y, int rows, int in, int out) {
-        int status = Cublas.cublasGemmEx(handle, Cublas.OP_T, Cublas.OP_N, out, rows, in, one, w, inputType, in, x,
-                inputType, in, zero, y, Cublas.CUDA_R_32F, out, computeType, Cublas.GEMM_DEFAULT);
-        if (status != 0) {
-            Cublas.check(status, "cublasGemmEx(rows " + rows + ", in " + in + ", out " + out + ")");
-        }
-    }
-
-    /**
-     * Causal attention scores of one sequence, for the query heads {@code heads} sharing one KV head (GQA): for each
-     * head h, {@code scores[h][q][k] = Σ_d q[h][q][d] · k[k][d]}, all tokens × tokens (row-major, fp32). q is
-     * [heads, tokens, d] and k [tokens, d], both in the input type.
-     */
-    public void scores(long q, long k, long scores, int tokens, int headDim, int heads) {
-        int status = Cublas.cublasGemmStridedBatchedEx(handle, Cublas.OP_T, Cublas.OP_N, tokens, tokens, headDim, one,
-                k, inputType, headDim, 0, q, inputType, headDim, (long) tokens * headDim, zero, scores,
-                Cublas.CUDA_R_32F, tokens, (long) tokens * tokens, heads, computeType, Cublas.GEMM_DEFAULT);
-        if (status != 0) Cublas.check(status, "cublasGemmStridedBatchedEx(scores, " + tokens + " tokens)");
-    }
+    void scores(long q, long k, long scores, int tokens, int headDim, int heads);
 
     /**
      * {@code out[q][h * headDim + d] = Σ_k probs[h][q][k] · v[k][d]} for {@code heads} query heads sharing v
-     * ([tokens, d]); probs [heads, tokens, tokens] and out (row stride {@code outStride} elements) in the input type.
+     * ([tokens, d]); probs [heads, tokens, tokens] and out (row stride {@code outStride} elements) in the element
+     * type.
      */
-    public void weightedValues(long probs, long v, long out, int tokens, int headDim, int heads, int outStride) {
-        int status = Cublas.cublasGemmStridedBatchedEx(handle, Cublas.OP_N, Cublas.OP_N, headDim, tokens, tokens, one,
-                v, inputType, headDim, 0, probs, inputType, tokens, (long) tokens * tokens, zero, out, inputType,
-                outStride, headDim, heads, computeType, Cublas.GEMM_DEFAULT);
-        if (status != 0) Cublas.check(status, "cublasGemmStridedBatchedEx(values, " + tokens + " tokens)");
-    }
+    void weightedValues(long probs, long v, long out, int tokens, int headDim, int heads, int outStride);
 
     @Override
-    public void close() {
-        Cublas.cublasDestroy_v2(handle);
-    }
+    void close();
 }

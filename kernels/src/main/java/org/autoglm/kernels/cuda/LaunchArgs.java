@@ -1,9 +1,6 @@
 package org.autoglm.kernels.cuda;
 
-import static org.autoglm.kernels.cuda.CuDriver.check;
-
 import com.sun.jna.Memory;
-import com.sun.jna.Pointer;
 
 /**
  * Builds {@code cuLaunchKernel}'s argument array without allocating per launch: one 8-byte slot per argument
@@ -49,14 +46,9 @@ public final class LaunchArgs {
         return count++;
     }
 
-    /** Launches {@code function} with the arguments added since {@link #reset()}. */
-    public void launch(long function, String name, int gridX, int gridY, int gridZ, int block, int sharedBytes,
-            long stream) {
-        int rc = CuDriver.cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, stream, pointers,
-                Pointer.NULL);
-        if (rc != 0) {
-            check(rc, "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + block
-                    + ", shared " + sharedBytes + " bytes)");
-        }
+    /** Launches {@code function} on {@code runtime} with the arguments added since {@link #reset()}. */
+    public void launch(KernelRuntime runtime, long function, String name, int gridX, int gridY, int gridZ, int block,
+            int sharedBytes) {
+        runtime.launch(function, name, gridX, gridY, gridZ, block, sharedBytes, pointers);
     }
 }

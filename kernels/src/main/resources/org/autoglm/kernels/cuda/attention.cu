@@ -27,7 +27,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
         elem_t* out, float* part_acc, float* part_ml,
         int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq,
         int num_splits, float scale) {
-    extern __shared__ float4 smem4[];   // float4: 16-byte aligned for the vector reads below
+    DYNAMIC_SHARED(float4, smem4);   // float4: 16-byte aligned for the vector reads below
     float* smem = reinterpret_cast<float*>(smem4);
     const int D = head_dim;
     float* k_tile = smem;                       // KEYS x (D + KPAD)

@@ -21,6 +21,13 @@ __device__ __forceinline__ float to_float(elem_t x) { return x; }
 __device__ __forceinline__ elem_t from_float(float f) { return f; }
 #endif
 
+// The block's dynamic shared memory as `type name[]`. (Under the tests' host emulation, a buffer it provides.)
+#ifdef AUTOGLM_HOST_EMULATION
+#define DYNAMIC_SHARED(type, name) type* name = static_cast<type*>(emu_dynamic_shared())
+#else
+#define DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
+
 #define WARP 32
 #define VEC (16 / (int) sizeof(elem_t))   // elements per 16-byte load
 

@@ -1,0 +1,62 @@
+package org.autoglm.kernels.cuda;
+
+import static org.autoglm.kernels.cuda.CuDriver.check;
+
+import com.sun.jna.Pointer;
+import java.util.HashMap;
+import java.util.Map;
+
+/** The kernel sources compiled by NVRTC for this GPU and element type, launched on the device's stream. */
+public final class GpuKernelRuntime implements KernelRuntime {
+
+    private final CudaDevice device;
+    private final Map<String, KernelModule> modules = new HashMap<>();
+    private final CublasGemm gemm;
+
+    public GpuKernelRuntime(CudaDevice device, KernelCompiler compiler, boolean bf16) {
+        this.device = device;
+        for (String source : KernelSources.SOURCES) {
+            modules.put(source, new KernelModule(source, compiler.compile(source, bf16, device.computeCapability())));
+        }
+        this.gemm = new CublasGemm(device, bf16);
+    }
+
+    @Override
+    public long function(String source, String name) {
+        return modules.get(source).function(name);
+    }
+
+    @Override
+    public void allowSharedBytes(long function, int bytes) {
+        check(CuDriver.cuFuncSetAttribute(function, CuDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
+                "cuFuncSetAttribute(" + bytes + " bytes of dynamic shared memory)");
+    }
+
+    @Override
+    public void launch(long function, String name, int gridX, int gridY, int gridZ, int block, int sharedBytes,
+            Pointer params) {
+        int rc = CuDriver.cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, device.stream(),
+                params, Pointer.NULL);
+        if (rc != 0) {
+            check(rc, "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + block
+                    + ", shared " + sharedBytes + " bytes)");
+        }
+    }
+
+    @Override
+    public int multiprocessors() {
+        return device.multiprocessors();
+    }
+
+    @Override
+    public Gemm gemm() {
+        return gemm;
+    }
+
+    @Override
+    public void close() {
+        device.makeCurrent();
+        gemm.close();
+        modules.values().forEach(KernelModule::close);
+    }
+}

@@ -1,0 +1,30 @@
+package org.autoglm.kernels.cuda;
+
+import com.sun.jna.Pointer;
+
+/**
+ * Where the kernel sources run: the GPU ({@link GpuKernelRuntime}: NVRTC and the driver API) or, in tests, a host
+ * emulation of the same sources. Launches are queued in order on one stream.
+ */
+public interface KernelRuntime extends AutoCloseable {
+
+    /** The kernel {@code name} ({@code extern "C"}) of {@code source}, as a handle for {@link #launch}. */
+    long function(String source, String name);
+
+    /** Lets {@code function} use up to {@code bytes} of dynamic shared memory (above 48 KiB needs opt-in). */
+    void allowSharedBytes(long function, int bytes);
+
+    /**
+     * Launches {@code function} on a 1-D block of {@code block} threads; {@code params} is cuLaunchKernel's array
+     * of pointers to the argument values.
+     */
+    void launch(long function, String name, int gridX, int gridY, int gridZ, int block, int sharedBytes,
+            Pointer params);
+
+    int multiprocessors();
+
+    Gemm gemm();
+
+    @Override
+    void close();
+}
