@@ -80,12 +80,13 @@ public final class CudaBackend implements Backend {
         this.group = config.numHeads() / config.numKvHeads();
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
         this.kernels = new GlmKernels(new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16),
-                bf16);
+                bf16, options.flashAttention);
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();
         long weightBytes = WeightLayout.of(config, elementBytes).bytes();
-        boolean dense = options.denseAttentionMinTokens > 0 && options.denseAttentionMinTokens <= options.maxBatchTokens;
+        boolean dense = options.denseAttentionMinTokens > 0 && options.denseAttentionMinTokens <= options.maxBatchTokens
+                && !kernels.hasFlashAttention(config.headDim());   // the GEMM path's score scratch
         long bufferBytes = Activations.estimate(config, elementBytes, options.maxBatchTokens, options.maxSeqs, dense);
         MemoryPlan.checkFits(String.format("the weights (%.2f GiB) and activation buffers (%.2f GiB)",
                 weightBytes / 1073741824.0, bufferBytes / 1073741824.0), weightBytes + bufferBytes, mem[0], mem[1],

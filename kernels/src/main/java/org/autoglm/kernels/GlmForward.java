@@ -58,7 +58,8 @@ final class GlmForward {
                     c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
             // attn = softmax(q kᵀ * scaling + causal mask) v
             if (dense) {
-                k.denseCausalAttention(a.qkv, a.attn, a.dense, n, c.numHeads(), c.numKvHeads(), c.headDim());
+                k.promptAttention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), a.attn, a.dense, n,
+                        c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize());
             } else k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
                     positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, l.workItems(), n, c.numHeads(),
                     c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);

@@ -15,6 +15,8 @@ import org.autoglm.kernels.plan.LaunchGeometry;
  */
 final class GlmKernels implements ForwardKernels, AutoCloseable {
 
+    private static final String FLASH_SOURCE = "flash_attention.cu";
+
     private final KernelRuntime runtime;
     private final LaunchArgs args = new LaunchArgs();
     private final Gemm gemm;
@@ -22,9 +24,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax;
+    private final boolean flash;   // flash attention compiled here (bf16, sm_80+) and turned on
+    private int flashHeadDim;
+    private long flashPrefill;
     private final int elementBytes;
 
-    GlmKernels(KernelRuntime runtime, boolean bf16) {
+    GlmKernels(KernelRuntime runtime, boolean bf16, boolean flashAttention) {
         this.runtime = runtime;
         this.sms = runtime.multiprocessors();
         embeddingGather = fn("embedding.cu", "embedding_gather");
@@ -40,6 +45,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         fillUniform = fn("convert.cu", "fill_uniform");
         repackQkv = fn("attention.cu", "repack_qkv_heads");
         causalSoftmax = fn("attention.cu", "causal_softmax");
+        flash = flashAttention && runtime.has(FLASH_SOURCE);
         elementBytes = bf16 ? 2 : 4;
         gemm = runtime.gemm();
     }
@@ -53,9 +59,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         return runtime.function(source, name);
     }
 
-    /** Allows paged_attention the dynamic shared memory it needs for {@code headDim} (above 48 KiB needs opt-in). */
+    /** Allows the attention kernels the dynamic shared memory it needs for {@code headDim} (above 48 KiB needs opt-in). */
     public void prepareAttention(int headDim) {
         runtime.allowSharedBytes(attention, LaunchGeometry.attentionSharedBytes(headDim));
+        if (hasFlashAttention(headDim)) {
+            runtime.allowSharedBytes(flashKernel(headDim), LaunchGeometry.flashSharedBytes(headDim));
+        }
     }
 
     @Override
@@ -106,8 +115,28 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
-    public void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads,
-            int headDim) {
+    public boolean hasFlashAttention(int headDim) {
+        return flash && LaunchGeometry.flashSupports(headDim);
+    }
+
+    private long flashKernel(int headDim) {
+        if (flashHeadDim != headDim) {
+            flashPrefill = fn(FLASH_SOURCE, "flash_prefill_d" + headDim);
+            flashHeadDim = headDim;
+        }
+        return flashPrefill;
+    }
+
+    @Override
+    public void promptAttention(long qkv, long kCache, long vCache, long blockTable, long out, long scratch,
+            int tokens, int heads, int kvHeads, int headDim, int blockSize) {
+        if (hasFlashAttention(headDim)) {
+            args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTable).ptr(out).i32(tokens).i32(heads)
+                    .i32(kvHeads).i32(blockSize).f32((float) (1.0 / Math.sqrt(headDim)))
+                    .launch(runtime, flashKernel(headDim), "flash_prefill", LaunchGeometry.flashBlocks(tokens, heads / kvHeads),
+                            kvHeads, 1, LaunchGeometry.FLASH_THREADS, LaunchGeometry.flashSharedBytes(headDim));
+            return;
+        }
         long eb = elementBytes;
         long t = tokens;
         int group = heads / kvHeads;

@@ -15,7 +15,7 @@ public final class GpuKernelRuntime implements KernelRuntime {
 
     public GpuKernelRuntime(CudaDevice device, KernelCompiler compiler, boolean bf16) {
         this.device = device;
-        for (String source : KernelSources.SOURCES) {
+        for (String source : KernelSources.forTarget(bf16, device.computeCapability())) {
             modules.put(source, new KernelModule(source, compiler.compile(source, bf16, device.computeCapability())));
         }
         this.gemm = new CublasGemm(device, bf16);
@@ -23,7 +23,14 @@ public final class GpuKernelRuntime implements KernelRuntime {
 
     @Override
     public long function(String source, String name) {
-        return modules.get(source).function(name);
+        KernelModule module = modules.get(source);
+        if (module == null) throw new IllegalArgumentException(source + " is not compiled for this GPU and precision");
+        return module.function(name);
+    }
+
+    @Override
+    public boolean has(String source) {
+        return modules.containsKey(source);
     }
 
     @Override

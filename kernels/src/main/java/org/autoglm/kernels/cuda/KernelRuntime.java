@@ -11,6 +11,9 @@ public interface KernelRuntime extends AutoCloseable {
     /** The kernel {@code name} ({@code extern "C"}) of {@code source}, as a handle for {@link #launch}. */
     long function(String source, String name);
 
+    /** Whether {@code source} is compiled here (see {@link KernelSources#forTarget}). */
+    boolean has(String source);
+
     /** Lets {@code function} use up to {@code bytes} of dynamic shared memory (above 48 KiB needs opt-in). */
     void allowSharedBytes(long function, int bytes);
 

@@ -20,9 +20,20 @@ public final class KernelSources {
             "embedding.cu", "rmsnorm.cu", "rope.cu", "attention.cu", "activation.cu", "sampling.cu",
             "convert.cu");
 
+    /** Sources that use bf16 tensor-core instructions (mma.sync): compiled only for bf16 on sm_80 and newer. */
+    public static final List<String> TENSOR_CORE_SOURCES = List.of("flash_attention.cu");
+
     private static final String DIR = "/org/autoglm/kernels/cuda/";
 
     private KernelSources() {}
+
+    /** The sources to compile for an element type and compute capability (e.g. 90 for sm_90). */
+    public static List<String> forTarget(boolean bf16, int computeCapability) {
+        if (!bf16 || computeCapability < 80) return SOURCES;
+        List<String> all = new java.util.ArrayList<>(SOURCES);
+        all.addAll(TENSOR_CORE_SOURCES);
+        return List.copyOf(all);
+    }
 
     public static String read(String name) {
         try (InputStream in = KernelSources.class.getResourceAsStream(DIR + name)) {

@@ -16,6 +16,11 @@ public final class LaunchGeometry {
     /** Most key splits of one sequence in split-K decode. */
     public static final int MAX_SPLITS = 16;
     public static final int SAMPLING_THREADS = 1024;
+    /** flash_prefill_d{D} (keep in sync with flash_attention.cu): query rows per block, keys per tile, row padding. */
+    public static final int FLASH_ROWS = 64;
+    public static final int FLASH_KEYS = 64;
+    public static final int FLASH_THREADS = 128;
+    public static final int FLASH_PAD = 8;
     private LaunchGeometry() {}
 
     /** Threads for a one-row-per-block kernel over {@code width} elements: ~4 elements each, 32..1024. */
@@ -55,5 +60,23 @@ public final class LaunchGeometry {
         int splits = (2 * multiprocessors + blocks - 1) / blocks;
         int tiles = Math.max(1, (maxKeys + ATTENTION_KEYS - 1) / ATTENTION_KEYS);
         return Math.max(1, Math.min(Math.min(splits, MAX_SPLITS), tiles));
+    }
+
+    /** Head sizes with a flash_prefill_d{D} kernel (the loops over D must unroll to keep fragments in registers). */
+    public static final java.util.List<Integer> FLASH_HEAD_DIMS = java.util.List.of(16, 32, 64, 96, 128);
+
+    /** Whether flash_prefill has a kernel for {@code headDim}. */
+    public static boolean flashSupports(int headDim) {
+        return FLASH_HEAD_DIMS.contains(headDim);
+    }
+
+    /** Blocks of flash_prefill along x for a prompt of {@code tokens} tokens: rows (token, head) / FLASH_ROWS. */
+    public static int flashBlocks(int tokens, int group) {
+        return (tokens * group + FLASH_ROWS - 1) / FLASH_ROWS;
+    }
+
+    /** Dynamic shared memory of flash_prefill: K and V tiles in bf16, padded rows. */
+    public static int flashSharedBytes(int headDim) {
+        return 2 * 2 * FLASH_KEYS * (headDim + FLASH_PAD);
     }
 }

@@ -72,3 +72,19 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
     v = lane < warps ? scratch[lane] : NEG_INF;
     return warp_max(v);
 }
+
+// d = a · b + c for one warp: a 16x16 (row-major), b 16x8 (column-major), bf16 inputs and fp32 accumulators, in
+// the fragment layouts of PTX's mma.sync.m16n8k16 (see cuda_emulation.h in the tests for the layouts spelled out).
+// sm_80+; only the tensor-core sources use it.
+#ifdef AUTOGLM_HOST_EMULATION
+#define mma_bf16_16816 emu_mma_bf16_16816
+#else
+__device__ __forceinline__ void mma_bf16_16816(float* c, const unsigned int* a, const unsigned int* b) {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}
+#endif

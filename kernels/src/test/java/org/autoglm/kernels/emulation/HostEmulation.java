@@ -50,8 +50,10 @@ public final class HostEmulation implements KernelRuntime {
     }
 
     private final Native lib;
+    private final boolean bf16;
 
     public HostEmulation(boolean bf16) {
+        this.bf16 = bf16;
         this.lib = LIBRARIES.computeIfAbsent(bf16, HostEmulation::build);
     }
 
@@ -72,7 +74,7 @@ public final class HostEmulation implements KernelRuntime {
             StringBuilder all = new StringBuilder(String.join(" ", FLAGS) + (bf16 ? " bf16" : " fp32"));
             for (String f : List.of("cuda_emulation.h", "emulation_entry.cpp")) all.append(Files.readString(NATIVE.resolve(f)));
             all.append(KernelSources.read(KernelSources.HEADER));
-            for (String s : KernelSources.SOURCES) all.append(KernelSources.read(s));
+            for (String s : sources(bf16)) all.append(KernelSources.read(s));
             Path dir = Path.of("target", "host-emulation", KernelSources.hash(all.toString()));
             Path so = dir.resolve("libautoglm-emulation.so");
             if (!Files.isRegularFile(so)) compile(dir, so, bf16);
@@ -90,7 +92,7 @@ public final class HostEmulation implements KernelRuntime {
         cmd.addAll(List.of("-include", NATIVE.resolve("cuda_emulation.h").toAbsolutePath().toString(),
                 "-I", dir.toAbsolutePath().toString()));
         if (bf16) cmd.add("-DAUTOGLM_BF16");
-        for (String source : KernelSources.SOURCES) {
+        for (String source : sources(bf16)) {
             String text = KernelSources.read(source);
             Files.writeString(dir.resolve(source), text);
             StringBuilder wrapper = new StringBuilder("#include \"" + source + "\"\n");
@@ -119,6 +121,16 @@ public final class HostEmulation implements KernelRuntime {
             throw new IllegalStateException("interrupted while compiling the host emulation", e);
         }
         Files.move(tmp, so, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Everything the GPU build of an H100 compiles (the emulation provides the tensor-core helper). */
+    private static List<String> sources(boolean bf16) {
+        return KernelSources.forTarget(bf16, 90);
+    }
+
+    @Override
+    public boolean has(String source) {
+        return sources(bf16).contains(source);
     }
 
     @Override

@@ -1,0 +1,194 @@
+// Causal attention of one whole prompt (one sequence from position 0) on tensor cores, flash-attention style:
+// q kᵀ, the online softmax and p v for a tile of query rows stay in registers, so no tokens × tokens score matrix
+// is ever written (the cuBLAS path of attention.cu writes and rereads one per head). Compiled for bf16 on sm_80+
+// only (KernelSources.TENSOR_CORE_SOURCES): mma.sync with bf16 inputs.
+//
+// Rows are (token, query head) pairs of one KV head, row f = token * group + head as in paged_attention, so a
+// tile of 64 rows shares every K/V tile it loads among the heads of the GQA group. A block is 4 warps; each warp
+// owns 16 rows, the block streams keys 0..(last visible) through shared memory 64 at a time.
+#include "common.cuh"
+
+#define FA_WARPS 4
+#define FA_ROWS (FA_WARPS * 16)
+#define FA_KEYS 64
+#define FA_PAD 8   // bf16 of padding per shared row: rows stay 16-byte aligned and fragment loads hit distinct banks
+
+__device__ __forceinline__ unsigned int pack_bf16(float lo, float hi) {
+    return (unsigned int) from_float(lo) | ((unsigned int) from_float(hi) << 16);
+}
+
+// q from qkv rows [tokens, (heads + 2 kv_heads) * D] fp32 (biases and rotary applied); k and v from the paged
+// cache (bias_rope_kv_write has stored them), [num_blocks, block_size, num_kv_heads, D], through the sequence's
+// block table; out [tokens, heads * D]. grid: (ceil(tokens * group / FA_ROWS), num_kv_heads); block: 128 threads;
+// dynamic shared memory: 2 * FA_KEYS * (D + FA_PAD) bf16 (K and V tiles).
+// D is a template parameter so that every loop over it unrolls and the fragments stay in registers; the
+// extern "C" kernels below instantiate the head sizes we serve.
+template <int D>
+__device__ __forceinline__ void flash_prefill(
+        const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_table, elem_t* out,
+        int tokens, int num_heads, int num_kv_heads, int block_size, float scale) {
+    DYNAMIC_SHARED(uint4, flash_smem);
+    constexpr int stride = D + FA_PAD;
+    elem_t* k_tile = reinterpret_cast<elem_t*>(flash_smem);   // [FA_KEYS][stride]
+    elem_t* v_tile = k_tile + FA_KEYS * stride;           // [FA_KEYS][stride]
+    const int group = num_heads / num_kv_heads, kv_head = blockIdx.y;
+    const int width = (num_heads + 2 * num_kv_heads) * D;
+    const int rows = tokens * group;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int g = lane >> 2, t = lane & 3;   // mma fragment coordinates: row group, thread in group
+    const int row0 = blockIdx.x * FA_ROWS + warp * 16;
+    // The token of this thread's two rows (g and g + 8 of the warp's 16; -1 past the end), and of the warp's last.
+    int tok[2];
+    #pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const int f = row0 + g + 8 * h;
+        tok[h] = f < rows ? f / group : -1;
+    }
+    const int warp_last_tok = row0 < rows ? imin(row0 + 15, rows - 1) / group : -1;
+
+    // q fragments (A operand, row-major 16 x D) for the warp's rows, in registers for the whole kernel.
+    unsigned int qf[D / 16][4];
+    #pragma unroll
+    for (int ks = 0; ks < D / 16; ks++) {
+        #pragma unroll
+        for (int h = 0; h < 2; h++) {          // h: row g or g + 8
+            #pragma unroll
+            for (int c = 0; c < 2; c++) {      // c: dims 2t.. or 2t + 8..
+                const int f = row0 + g + 8 * h, d = ks * 16 + 2 * t + 8 * c;
+                float x0 = 0.f, x1 = 0.f;
+                if (f < rows) {
+                    const float* q = qkv + (long long) (f / group) * width + (kv_head * group + f % group) * D + d;
+                    x0 = q[0];
+                    x1 = q[1];
+                }
+                qf[ks][h + 2 * c] = pack_bf16(x0, x1);
+            }
+        }
+    }
+
+    float o[D / 8][4];
+    #pragma unroll
+    for (int n = 0; n < D / 8; n++) for (int i = 0; i < 4; i++) o[n][i] = 0.f;
+    float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
+
+    const int keys = (imin((blockIdx.x + 1) * FA_ROWS, rows) - 1) / group + 1;   // the block's last token's view
+    constexpr int chunks = D / 8;   // 16-byte pieces of a cache row
+    for (int k0 = 0; k0 < keys; k0 += FA_KEYS) {
+        __syncthreads();   // the previous tiles are no longer read
+        for (int i = threadIdx.x; i < FA_KEYS * chunks; i += blockDim.x) {
+            const int j = i / chunks, d = (i - j * chunks) * 8, key = k0 + j;
+            uint4 kv = {0u, 0u, 0u, 0u}, vv = {0u, 0u, 0u, 0u};
+            if (key < keys) {
+                const long long slot = (long long) block_table[key / block_size] * block_size + key % block_size;
+                const long long at = (slot * num_kv_heads + kv_head) * D + d;
+                kv = *reinterpret_cast<const uint4*>(k_cache + at);
+                vv = *reinterpret_cast<const uint4*>(v_cache + at);
+            }
+            *reinterpret_cast<uint4*>(k_tile + j * stride + d) = kv;
+            *reinterpret_cast<uint4*>(v_tile + j * stride + d) = vv;
+        }
+        __syncthreads();
+        if (k0 > warp_last_tok) continue;   // no key of this tile is visible to the warp's rows (barriers stay uniform)
+
+    // s = q kᵀ for 16 rows x 64 keys: 8 n-tiles of 8 keys.
+        float s[FA_KEYS / 8][4];
+        #pragma unroll
+        for (int n = 0; n < FA_KEYS / 8; n++) {
+            #pragma unroll
+            for (int i = 0; i < 4; i++) s[n][i] = 0.f;
+            const elem_t* krow = k_tile + (n * 8 + g) * stride;   // B[k = dim][n = key]: key n * 8 + g
+            #pragma unroll
+            for (int ks = 0; ks < D / 16; ks++) {
+                unsigned int b[2];
+                b[0] = *reinterpret_cast<const unsigned int*>(krow + ks * 16 + 2 * t);
+                b[1] = *reinterpret_cast<const unsigned int*>(krow + ks * 16 + 2 * t + 8);
+                mma_bf16_16816(s[n], qf[ks], b);
+            }
+        }
+
+        // Online softmax over this tile, per row (a row's 64 scores are spread over the 4 threads of a quad).
+        float corr[2];
+        #pragma unroll
+        for (int h = 0; h < 2; h++) {
+            float mx = NEG_INF;
+            #pragma unroll
+            for (int n = 0; n < FA_KEYS / 8; n++) {
+                #pragma unroll
+                for (int c = 0; c < 2; c++) {
+                    const int key = k0 + n * 8 + 2 * t + c;
+                    float v = key <= tok[h] ? s[n][2 * h + c] * scale : NEG_INF;
+                    s[n][2 * h + c] = v;
+                    mx = fmaxf(mx, v);
+                }
+            }
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            const float m_new = fmaxf(m[h], mx);
+            const bool none = m_new == NEG_INF;   // nothing visible yet (or a padding row)
+            corr[h] = none ? 1.f : expf(m[h] - m_new);
+            float sum = 0.f;
+            #pragma unroll
+            for (int n = 0; n < FA_KEYS / 8; n++) {
+                #pragma unroll
+                for (int c = 0; c < 2; c++) {
+                    const float p = none ? 0.f : expf(s[n][2 * h + c] - m_new);
+                    s[n][2 * h + c] = p;
+                    sum += p;
+                }
+            }
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+            l[h] = l[h] * corr[h] + sum;
+            m[h] = m_new;
+        }
+        #pragma unroll
+        for (int n = 0; n < D / 8; n++) {
+            o[n][0] *= corr[0];
+            o[n][1] *= corr[0];
+            o[n][2] *= corr[1];
+            o[n][3] *= corr[1];
+        }
+
+        // o += p v: p (16 x 64) as A fragments straight from the score accumulators; B[k = key][n = dim] pairs two
+        // keys of one dim, which are a row apart in the tile: 16-bit loads.
+        #pragma unroll
+        for (int kk = 0; kk < FA_KEYS / 16; kk++) {
+            unsigned int a[4];
+            a[0] = pack_bf16(s[2 * kk][0], s[2 * kk][1]);
+            a[1] = pack_bf16(s[2 * kk][2], s[2 * kk][3]);
+            a[2] = pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+            a[3] = pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+            #pragma unroll
+            for (int n = 0; n < D / 8; n++) {
+                const elem_t* v = v_tile + (kk * 16 + 2 * t) * stride + n * 8 + g;
+                unsigned int b[2];
+                b[0] = (unsigned int) v[0] | ((unsigned int) v[stride] << 16);
+                b[1] = (unsigned int) v[8 * stride] | ((unsigned int) v[9 * stride] << 16);
+                mma_bf16_16816(o[n], a, b);
+            }
+        }
+    }
+
+    #pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const int f = row0 + g + 8 * h;
+        if (f >= rows) continue;
+        const float inv = l[h] > 0.f ? 1.f / l[h] : 0.f;
+        elem_t* dst = out + ((long long) (f / group) * num_heads + kv_head * group + f % group) * D;
+        #pragma unroll
+        for (int n = 0; n < D / 8; n++) {
+            *reinterpret_cast<unsigned int*>(dst + n * 8 + 2 * t) = pack_bf16(o[n][2 * h] * inv, o[n][2 * h + 1] * inv);
+        }
+    }
+}
+
+#define FLASH_ARGS const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_table, \
+        elem_t* out, int tokens, int num_heads, int num_kv_heads, int block_size, float scale
+#define FLASH_CALL qkv, k_cache, v_cache, block_table, out, tokens, num_heads, num_kv_heads, block_size, scale
+
+// One kernel per head size (LaunchGeometry.FLASH_HEAD_DIMS).
+extern "C" __global__ void __launch_bounds__(FA_WARPS * 32) flash_prefill_d16(FLASH_ARGS) { flash_prefill<16>(FLASH_CALL); }
+extern "C" __global__ void __launch_bounds__(FA_WARPS * 32) flash_prefill_d32(FLASH_ARGS) { flash_prefill<32>(FLASH_CALL); }
+extern "C" __global__ void __launch_bounds__(FA_WARPS * 32) flash_prefill_d64(FLASH_ARGS) { flash_prefill<64>(FLASH_CALL); }
+extern "C" __global__ void __launch_bounds__(FA_WARPS * 32) flash_prefill_d96(FLASH_ARGS) { flash_prefill<96>(FLASH_CALL); }
+extern "C" __global__ void __launch_bounds__(FA_WARPS * 32) flash_prefill_d128(FLASH_ARGS) { flash_prefill<128>(FLASH_CALL); }
