@@ -5,8 +5,10 @@
 #   2. HF transformers on the same GPU against the same references (side by side);
 #   3. bench-decode for glm-edge-1.5b and glm-4-9b, and transformers' bf16 decode on the same shapes;
 #   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it;
-#   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once.
-# ONLY=parity,bench,hf,generate,serve (comma-separated) runs just those steps.
+#   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
+#   flash: bf16 parity and the 9B prefill with flash attention (-Dautoglm.cuda.flashAttention=true), beside 1 and 3.
+# bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
+# ONLY=parity,flash,bench,hf,generate,serve (comma-separated) runs just those steps.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
 set -u
@@ -56,10 +58,12 @@ FIX=$D/fixtures
 ls -la "$JAR"
 
 want parity && step "parity fp32 (ours vs reference; paged attention, then dense attention for every prompt)" 120 parity-fp32.json bash -c "$JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny; $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=1 -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny"
-want bench && step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
+want bench && step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
 want hf && step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
 want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
-want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
+want flash && step "parity bf16 compute with flash attention for prompts >= 8 tokens" 45 parity-bf16-flash.json $JAVA $JOPTS -Dautoglm.cuda.flashAttention=true -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
+want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
+want flash && step "bench-decode glm-4-9b, flash attention for the 2048-token prefill" 90 bench-glm-4-9b-flash.json $JAVA $JOPTS -Dautoglm.cuda.flashAttention=true -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1 --prompt-tokens 128 --new-tokens 32 --profile --json
 want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if want generate && $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
   step "generate --backend cuda --dump-logits --json" 60 generate.json python3 "$D/compare_generate.py" "$FIX" "$JAVA $JOPTS -jar $JAR" glm-tiny glm4-tiny

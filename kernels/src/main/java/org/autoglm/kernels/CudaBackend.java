@@ -197,7 +197,7 @@ public final class CudaBackend implements Backend {
         float[][] out = new float[chunks.size()][];
         for (List<StepSplitter.Piece> step : StepSplitter.split(chunks, options.maxBatchTokens, options.maxSeqs)) {
             List<SequenceChunk> parts = pieces(step);
-            PackedStep p = launch(parts, null);
+            PackedStep p = launch(parts, null, forward, options.cudaGraphs);
             int rows = realRows(p);
             if (rows == 0) continue;
             int vocab = config.vocabSize();
@@ -241,7 +241,7 @@ public final class CudaBackend implements Backend {
             List<SequenceChunk> parts = pieces(step);
             List<SamplingParams> partParams = new ArrayList<>(step.size());
             for (StepSplitter.Piece piece : step) partParams.add(params.get(piece.index()));
-            PackedStep p = launch(parts, partParams);
+            PackedStep p = launch(parts, partParams, forward, options.cudaGraphs);
             int rows = realRows(p);
             if (rows == 0) continue;
             // Rows sampled on the host were "sampled" greedily on the GPU (temperature 0 leaves logits as they are).
@@ -270,10 +270,42 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Uploads the step's metadata and runs it, from a graph when it is a decode step with a bucket. With
-     * {@code params} (one per part) the logits are sampled on the GPU.
+     * GPU time per kind of operation of one step of {@code chunks}, sampled on the GPU with {@code params}, averaged
+     * over {@code repeats} runs, most expensive first. The step runs without a graph, but the stream is held until
+     * all of it is queued, so that its kernels run back to back as from a graph and the times are the kernels', not
+     * the host's launch rate. For benchmarks: the step writes the KV cache like a real one.
      */
-    private PackedStep launch(List<SequenceChunk> parts, List<SamplingParams> params) {
+    public List<OperationTime> profileStep(List<SequenceChunk> chunks, List<SamplingParams> params, int repeats) {
+        requireKv();
+        device.makeCurrent();
+        Map<String, double[]> total = new HashMap<>();
+        try (EventClock clock = new EventClock(device.stream(), 4096)) {
+            KernelTimer timer = new KernelTimer(kernels, clock);
+            GlmForward timed = new GlmForward(config, timer, weights, activations, kv, invFreq.address());
+            for (int r = 0; r < repeats; r++) {
+                kernels.holdStream(200_000_000L);   // ~0.1 s at 2 GHz: longer than queuing a step takes
+                timer.start();
+                launch(chunks, params, timed, false);
+                device.synchronize();
+                timer.read().forEach((name, stat) -> {
+                    double[] t = total.computeIfAbsent(name, n -> new double[2]);
+                    t[0] += stat.millis();
+                    t[1] += stat.calls();
+                });
+            }
+        }
+        List<OperationTime> out = new ArrayList<>();
+        total.forEach((name, t) -> out.add(new OperationTime(name, 1000 * t[0] / repeats, (int) (t[1] / repeats))));
+        out.sort((a, b) -> Double.compare(b.microsPerStep(), a.microsPerStep()));
+        return out;
+    }
+
+    /**
+     * Uploads the step's metadata and runs it through {@code f}, from a graph when {@code useGraph} allows and it is
+     * a decode step with a bucket. With {@code params} (one per part) the logits are sampled on the GPU.
+     */
+    private PackedStep launch(List<SequenceChunk> parts, List<SamplingParams> params, GlmForward f,
+            boolean useGraph) {
         boolean sample = params != null;
         device.makeCurrent();
         boolean decode = parts.stream().allMatch(c -> c.tokens().length == 1);
@@ -285,7 +317,7 @@ public final class CudaBackend implements Backend {
                         + " tokens, beyond the maximum model length " + maxModelLen);
             }
         }
-        GraphBuckets.Key key = options.cudaGraphs && decode
+        GraphBuckets.Key key = useGraph && decode
                 ? GraphBuckets.key(parts.size(), needed, options.maxSeqs, maxBlocksPerSeq) : null;
         PackedStep p = key != null ? StepPacker.packDecode(parts, key, kv.blockSize(), group)
                 : StepPacker.pack(parts, kv.blockSize(), group);
@@ -308,8 +340,8 @@ public final class CudaBackend implements Backend {
         boolean dense = !decode && parts.size() == 1 && parts.get(0).startPosition() == 0 && minDense > 0
                 && parts.get(0).tokens().length >= minDense;
         Runnable body = () -> {
-            forward.run(l, metaDevice.address(), splits, dense);
-            if (sample) forward.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));
+            f.run(l, metaDevice.address(), splits, dense);
+            if (sample) f.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));
         };
         if (key != null) {
             String id = key.batch() + "x" + key.blocksPerSeq() + (sample ? "-sample" : "-logits");

@@ -23,7 +23,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int sms;
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax;
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream;
     private final boolean flash;   // flash attention compiled here (bf16, sm_80+) and turned on
     private int flashHeadDim;
     private long flashPrefill;
@@ -45,6 +45,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         fillUniform = fn("convert.cu", "fill_uniform");
         repackQkv = fn("attention.cu", "repack_qkv_heads");
         causalSoftmax = fn("attention.cu", "causal_softmax");
+        holdStream = fn("timing.cu", "hold_stream");
         flash = flashAttention && runtime.has(FLASH_SOURCE);
         elementBytes = bf16 ? 2 : 4;
         gemm = runtime.gemm();
@@ -187,6 +188,11 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     public void fillUniform(long dst, long n, long seed, float offset, float scale) {
         args.reset().ptr(dst).ptr(n).ptr(seed).f32(offset).f32(scale)
                 .launch(runtime, fillUniform, "fill_uniform", strideBlocks(n, 256, sms), 1, 1, 256, 0);
+    }
+
+    /** Keeps the stream busy for about {@code cycles} GPU clock cycles (profiling: see timing.cu). */
+    public void holdStream(long cycles) {
+        args.reset().ptr(cycles).launch(runtime, holdStream, "hold_stream", 1, 1, 1, 32, 0);
     }
 
     @Override

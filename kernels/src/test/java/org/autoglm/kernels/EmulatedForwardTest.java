@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.autoglm.kernels.emulation.HostEmulation;
 import org.autoglm.kernels.emulation.HostMemory;
 import org.autoglm.kernels.plan.GraphBuckets;
@@ -41,6 +42,7 @@ class EmulatedForwardTest {
     private GlmKernels k;
     private GlmConfig c;
     private GlmForward forward;
+    private java.util.function.Function<KernelTimer, GlmForward> timedForward;
     private Activations a;
     private long meta;
     private JsonNode cases;
@@ -79,6 +81,7 @@ class EmulatedForwardTest {
         HostMemory.setFloats(invFreq, inv);
         meta = mem.alloc(4L << 16);
         forward = new GlmForward(c, k, new DeviceWeights(weights, layout, c), a, kv, invFreq);
+        timedForward = (timer) -> new GlmForward(c, timer, new DeviceWeights(weights, layout, c), a, kv, invFreq);
     }
 
     private float[][] run(PackedStep p, int splits) {
@@ -163,6 +166,47 @@ class EmulatedForwardTest {
             for (int i = 0; i < flash.length; i++) worst = Math.max(worst, Math.abs(flash[i] - paged[i]));
             assertThat(worst).as("case %d flash vs paged", s).isLessThan(0.05);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void aTimedForwardPassChargesEveryLaunchToItsOperationAndComputesTheSame(String model) throws IOException {
+        load(model);
+        long[] marks = new long[64 * c.numLayers() + 16];
+        KernelTimer timer = new KernelTimer(k, new KernelTimer.Clock() {   // the emulation runs synchronously
+            @Override
+            public void mark(int index) {
+                marks[index] = System.nanoTime();
+            }
+
+            @Override
+            public double millisBetween(int from, int to) {
+                return (marks[to] - marks[from]) / 1e6;
+            }
+
+            @Override
+            public int capacity() {
+                return marks.length;
+            }
+        });
+        forward = timedForward.apply(timer);
+        int[] p = prompt(1);
+        timer.start();
+        float[] logits = run(StepPacker.pack(List.of(new SequenceChunk(1, p, 0, table(1), true)), BLOCK,
+                c.numHeads() / c.numKvHeads()), 1)[0];
+        assertThat(maxDiff(logits, cases.get(1).get("last_logits"))).isLessThan(1e-4);
+
+        Map<String, KernelTimer.Stat> stats = timer.read();
+        int layers = c.numLayers(), h = c.hiddenSize(), inter = c.intermediateSize();
+        int qkv = (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
+        assertThat(stats.keySet()).containsExactlyInAnyOrder("embedding_gather", "add_rmsnorm", "linear " + h + "x" + qkv,
+                "bias_rope_kv_write", "paged_attention", "linear " + c.numHeads() * c.headDim() + "x" + h,
+                "linear " + h + "x" + 2 * inter, "silu_mul", "linear " + inter + "x" + h, "gather_rows",
+                "linear " + h + "x" + c.vocabSize());
+        assertThat(stats.get("add_rmsnorm").calls()).isEqualTo(1 + 2 * layers);
+        assertThat(stats.get("linear " + h + "x" + qkv).calls()).isEqualTo(layers);
+        assertThat(stats.get("linear " + h + "x" + c.vocabSize()).calls()).isEqualTo(1);
+        assertThat(stats.values()).allSatisfy(st -> assertThat(st.millis()).isPositive());
     }
 
     @ParameterizedTest

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.autoglm.kernels.CudaBackend;
+import org.autoglm.kernels.OperationTime;
 import org.autoglm.kernels.cuda.CuDriver;
 import org.autoglm.kernels.cuda.CudaDevice;
 import org.autoglm.kernels.cuda.DeviceBuffer;
@@ -29,9 +30,12 @@ public final class DecodeBench {
 
     private DecodeBench() {}
 
-    /** Runs the benchmark and returns its figures as an ordered map (printed as JSON by the CLI). */
+    /**
+     * Runs the benchmark and returns its figures as an ordered map (printed as JSON by the CLI). With
+     * {@code profile}, the prefill and each batch size's decode also get their GPU time per kind of kernel.
+     */
     public static Map<String, Object> run(String shape, List<Integer> batches, int promptTokens, int newTokens,
-            double gpuMemoryUtilization) {
+            double gpuMemoryUtilization, boolean profile) {
         GlmConfig c = BenchShapes.byName(shape);
         int maxBatch = Collections.max(batches);
         Map<String, Object> out = new LinkedHashMap<>();
@@ -56,17 +60,20 @@ public final class DecodeBench {
             backend.allocateKvCache(blocks, BLOCK_SIZE);
             Random random = new Random(7);
 
-            out.put("prefill_" + LONG_PROMPT + "_tok_per_s", round(prefillLongPrompt(backend, c, random, blocks)));
+            out.put("prefill_" + LONG_PROMPT + "_tok_per_s", round(prefillLongPrompt(backend, c, random, blocks, out,
+                    profile)));
             List<Map<String, Object>> rows = new ArrayList<>();
             for (int batch : batches) {
-                rows.add(decode(backend, c, random, batch, promptTokens, newTokens, blocksPerSeq, blocks, limit));
+                rows.add(decode(backend, c, random, batch, promptTokens, newTokens, blocksPerSeq, blocks, limit,
+                        profile));
             }
             out.put("decode", rows);
         }
         return out;
     }
 
-    private static double prefillLongPrompt(CudaBackend backend, GlmConfig c, Random random, int blocks) {
+    private static double prefillLongPrompt(CudaBackend backend, GlmConfig c, Random random, int blocks,
+            Map<String, Object> out, boolean profile) {
         int needed = (LONG_PROMPT + BLOCK_SIZE - 1) / BLOCK_SIZE;
         int[] table = range(0, Math.min(needed, blocks));
         if (table.length < needed) return Double.NaN;
@@ -75,11 +82,28 @@ public final class DecodeBench {
         backend.forwardAndSample(prompt, greedy);   // warm-up: cuBLAS heuristics, caches
         long t0 = System.nanoTime();
         backend.forwardAndSample(prompt, greedy);
-        return LONG_PROMPT / ((System.nanoTime() - t0) / 1e9);
+        double tokPerS = LONG_PROMPT / ((System.nanoTime() - t0) / 1e9);
+        if (profile) out.put("prefill_" + LONG_PROMPT + "_gpu_us_by_kernel", profile(backend, prompt, greedy, 2));
+        return tokPerS;
+    }
+
+    /** GPU microseconds per step by kind of kernel (most expensive first), and their sum. */
+    private static Map<String, Object> profile(CudaBackend backend, List<SequenceChunk> step,
+            List<SamplingParams> params, int repeats) {
+        Map<String, Object> byKernel = new LinkedHashMap<>();
+        double total = 0;
+        int launches = 0;
+        for (OperationTime t : backend.profileStep(step, params, repeats)) {
+            byKernel.put(t.operation(), Map.of("us", round(t.microsPerStep()), "launches", t.launchesPerStep()));
+            total += t.microsPerStep();
+            launches += t.launchesPerStep();
+        }
+        byKernel.put("total", Map.of("us", round(total), "launches", launches));
+        return byKernel;
     }
 
     private static Map<String, Object> decode(CudaBackend backend, GlmConfig c, Random random, int batch,
-            int promptTokens, int newTokens, int blocksPerSeq, int blocks, double limit) {
+            int promptTokens, int newTokens, int blocksPerSeq, int blocks, double limit, boolean profile) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("batch", batch);
         if ((long) batch * blocksPerSeq > blocks) {
@@ -115,6 +139,17 @@ public final class DecodeBench {
         row.put("decode_steps_per_s", round(steps));
         row.put("decode_tok_per_s", round(steps * batch));
         row.put("pct_of_streaming_limit", round(100 * steps / limit));
+        if (profile) {
+            // the next step once more, kernel by kernel (graph step time for comparison: 1e6 / decode_steps_per_s)
+            List<SequenceChunk> chunks = new ArrayList<>(batch);
+            for (int s = 0; s < batch; s++) {
+                SequenceChunk p = prompts.get(s);
+                chunks.add(new SequenceChunk(p.sequenceId(), new int[] {Math.max(0, next[s])}, promptTokens + newTokens,
+                        p.blockTable(), true));
+            }
+            row.put("graph_step_us", round(1e6 / steps));
+            row.put("gpu_us_by_kernel", profile(backend, chunks, params, 5));
+        }
         return row;
     }
 

@@ -82,6 +82,11 @@ public final class CuDriver {
     public static native int cuLaunchKernel(long function, int gridX, int gridY, int gridZ, int blockX, int blockY,
             int blockZ, int sharedMemBytes, long stream, Pointer kernelParams, Pointer extra);
 
+    public static native int cuEventCreate(long[] event, int flags);
+    public static native int cuEventRecord(long event, long stream);
+    public static native int cuEventElapsedTime(float[] milliseconds, long start, long end);
+    public static native int cuEventDestroy_v2(long event);
+
     public static native int cuStreamCreate(long[] stream, int flags);
     public static native int cuStreamSynchronize(long stream);
     public static native int cuStreamDestroy_v2(long stream);

@@ -37,6 +37,10 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     @Option(names = "--gpu-memory-utilization", defaultValue = "0.90", description = "share of GPU memory to use")
     double gpuMemoryUtilization;
 
+    @Option(names = "--profile", description = "also report GPU time per kind of kernel for the 2048-token prefill "
+            + "and for a decode step of each batch size (a few untimed extra steps)")
+    boolean profile;
+
     @Option(names = "--json", description = "print the figures as JSON")
     boolean json;
 
@@ -52,7 +56,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         if (batches.stream().anyMatch(b -> b < 1) || promptTokens < 1 || newTokens < 1) {
             throw new IllegalArgumentException("--batch, --prompt-tokens and --new-tokens must be positive");
         }
-        Map<String, Object> figures = DecodeBench.run(shape, batches, promptTokens, newTokens, gpuMemoryUtilization);
+        Map<String, Object> figures = DecodeBench.run(shape, batches, promptTokens, newTokens, gpuMemoryUtilization,
+                profile);
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(figures));
         } else {
