@@ -40,6 +40,12 @@ public final class CudaConfig {
      * {@code autoglm.cuda.flashAttention=true} turns it on.
      */
     public boolean flashAttention = Boolean.getBoolean("autoglm.cuda.flashAttention");
+    /**
+     * Batch-1 decode steps run their linear layers (and the MLP's silu-mul fused into the down projection) in our
+     * own GEMV kernel instead of cuBLAS (bf16 only). Off by default until it has been measured against cuBLAS on a
+     * GPU; the system property {@code autoglm.cuda.gemv=true} turns it on.
+     */
+    public boolean gemv = Boolean.getBoolean("autoglm.cuda.gemv");
     /** Where compiled kernels are cached. */
     public Path kernelCache = KernelCompiler.defaultCacheDir();
 

@@ -47,6 +47,12 @@ interface ForwardKernels {
 
     void siluMul(long gateUp, long out, int rows, int inter);
 
+    /**
+     * {@code y[rows, out] = (up * silu(gate)) · w[out, inter]ᵀ} from the fused gate_up rows: {@link #siluMul} into
+     * {@code act} then {@link #linear}, or one kernel where the step is small enough for it.
+     */
+    void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out);
+
     void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds, long steps,
             long outIds);
 }

@@ -68,8 +68,7 @@ final class GlmForward {
             k.addRmsnorm(a.proj, layer.postSelfAttnNorm(), a.residual, layer.postAttentionNorm(), a.normed, n, h, eps);
             // mlp: down_proj(up * silu(gate)), gate, up = gate_up_proj(x).chunk(2)
             k.linear(a.normed, layer.gateUp(), a.gateUp, n, h, 2 * inter);
-            k.siluMul(a.gateUp, a.act, n, inter);
-            k.linear(a.act, layer.down(), a.proj, n, inter, h);
+            k.siluMulLinear(a.gateUp, a.act, layer.down(), a.proj, n, inter, h);
             // hidden = residual + [post_mlp_layernorm](mlp); x = next input_layernorm (or the final norm)
             long nextNorm = i + 1 < c.numLayers() ? w.layer(i + 1).inputNorm() : w.finalNorm();
             k.addRmsnorm(a.proj, layer.postMlpNorm(), a.residual, nextNorm, a.normed, n, h, eps);

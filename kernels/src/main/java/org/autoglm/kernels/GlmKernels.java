@@ -23,13 +23,15 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int sms;
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream;
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, gemv, gemvSilu;
     private final boolean flash;   // flash attention compiled here (bf16, sm_80+) and turned on
     private int flashHeadDim;
     private long flashPrefill;
     private final int elementBytes;
 
-    GlmKernels(KernelRuntime runtime, boolean bf16, boolean flashAttention) {
+    private final boolean useGemv;   // batch-1 linear layers in gemv.cu (bf16 only)
+
+    GlmKernels(KernelRuntime runtime, boolean bf16, boolean flashAttention, boolean gemv) {
         this.runtime = runtime;
         this.sms = runtime.multiprocessors();
         embeddingGather = fn("embedding.cu", "embedding_gather");
@@ -46,6 +48,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         repackQkv = fn("attention.cu", "repack_qkv_heads");
         causalSoftmax = fn("attention.cu", "causal_softmax");
         holdStream = fn("timing.cu", "hold_stream");
+        this.gemv = fn("gemv.cu", "gemv");
+        gemvSilu = fn("gemv.cu", "gemv_silu");
+        useGemv = gemv && bf16;
         flash = flashAttention && runtime.has(FLASH_SOURCE);
         elementBytes = bf16 ? 2 : 4;
         gemm = runtime.gemm();
@@ -53,7 +58,29 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     @Override
     public void linear(long x, long w, long y, int rows, int in, int out) {
-        gemm.linear(x, w, y, rows, in, out);
+        if (gemvFits(rows, in)) {
+            args.reset().ptr(x).ptr(w).ptr(y).i32(in).i32(out).launch(runtime, gemv, "gemv",
+                    LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32, in * elementBytes);
+        } else {
+            gemm.linear(x, w, y, rows, in, out);
+        }
+    }
+
+    /** One input row whose staged copy fits the default shared memory, and the GEMV turned on. */
+    private boolean gemvFits(int rows, int in) {
+        return useGemv && rows == 1 && (in * elementBytes) % 16 == 0
+                && in * elementBytes <= LaunchGeometry.DEFAULT_SHARED_LIMIT;
+    }
+
+    @Override
+    public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out) {
+        if (gemvFits(rows, inter)) {
+            args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).launch(runtime, gemvSilu, "gemv_silu",
+                    LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32, inter * elementBytes);
+        } else {
+            siluMul(gateUp, act, rows, inter);
+            linear(act, w, y, rows, inter, out);
+        }
     }
 
     private long fn(String source, String name) {

@@ -121,6 +121,12 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
+    public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out) {
+        k.siluMulLinear(gateUp, act, w, y, rows, inter, out);
+        timed("silu_mul + linear " + inter + "x" + out);
+    }
+
+    @Override
     public void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds,
             long steps, long outIds) {
         k.sample(logits, rows, vocab, temperature, topK, topP, seeds, steps, outIds);

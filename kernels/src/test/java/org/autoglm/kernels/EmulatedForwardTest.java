@@ -56,9 +56,16 @@ class EmulatedForwardTest {
         load(model, false);
     }
 
-    /** The fixture on the emulated GPU: fp32 (exact path), or bf16 storage with flash attention for prompts. */
+    /**
+     * The fixture on the emulated GPU: fp32 (exact path), or bf16 storage with flash attention for prompts and,
+     * with {@code gemv}, batch-1 linear layers in gemv.cu.
+     */
     private void load(String model, boolean bf16) throws IOException {
-        k = new GlmKernels(new HostEmulation(bf16), bf16, bf16);
+        load(model, bf16, bf16);
+    }
+
+    private void load(String model, boolean bf16, boolean gemv) throws IOException {
+        k = new GlmKernels(new HostEmulation(bf16), bf16, bf16, gemv);
         int eb = bf16 ? 2 : 4;
         c = GlmConfigReader.read(Fixtures.model(model));
         cases = new ObjectMapper().readTree(Fixtures.dir().resolve(model + ".reference.json").toFile()).get("cases");
@@ -170,6 +177,39 @@ class EmulatedForwardTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
+    void inBf16OneSequenceDecodedTokenByTokenThroughTheGemvKernelsStaysWithinBf16OfTheReference(String model)
+            throws IOException {
+        int s = 3;
+        float[][] withGemv = tokenByToken(model, s, true);
+        float[][] withGemm = tokenByToken(model, s, false);
+        JsonNode cs = cases.get(s);
+        double worstRef = 0, worstGemm = 0;
+        for (int t = 0; t < withGemv.length; t++) {
+            for (int j = 0; j < 5; j++) {
+                int id = cs.get("top5_ids").get(t).get(j).asInt();
+                worstRef = Math.max(worstRef, Math.abs(withGemv[t][id] - cs.get("top5_logits").get(t).get(j).asDouble()));
+            }
+            for (int v = 0; v < c.vocabSize(); v++) worstGemm = Math.max(worstGemm, Math.abs(withGemv[t][v] - withGemm[t][v]));
+        }
+        assertThat(worstRef).as("gemv decode vs reference").isLessThan(0.15);
+        assertThat(worstGemm).as("gemv vs cuBLAS decode").isLessThan(0.05);
+    }
+
+    /** Case {@code s}'s prompt as one-token decode steps of one sequence (batch 1), bf16; logits per position. */
+    private float[][] tokenByToken(String model, int s, boolean gemv) throws IOException {
+        load(model, true, gemv);
+        int group = c.numHeads() / c.numKvHeads();
+        int[] p = prompt(s);
+        float[][] logits = new float[p.length][];
+        for (int t = 0; t < p.length; t++) {
+            SequenceChunk step = new SequenceChunk(s, new int[] {p[t]}, t, table(s), true);
+            logits[t] = run(StepPacker.pack(List.of(step), BLOCK, group), 2)[0];
+        }
+        return logits;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
     void aTimedForwardPassChargesEveryLaunchToItsOperationAndComputesTheSame(String model) throws IOException {
         load(model);
         long[] marks = new long[64 * c.numLayers() + 16];
@@ -201,7 +241,7 @@ class EmulatedForwardTest {
         int qkv = (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
         assertThat(stats.keySet()).containsExactlyInAnyOrder("embedding_gather", "add_rmsnorm", "linear " + h + "x" + qkv,
                 "bias_rope_kv_write", "paged_attention", "linear " + c.numHeads() * c.headDim() + "x" + h,
-                "linear " + h + "x" + 2 * inter, "silu_mul", "linear " + inter + "x" + h, "gather_rows",
+                "linear " + h + "x" + 2 * inter, "silu_mul + linear " + inter + "x" + h, "gather_rows",
                 "linear " + h + "x" + c.vocabSize());
         assertThat(stats.get("add_rmsnorm").calls()).isEqualTo(1 + 2 * layers);
         assertThat(stats.get("linear " + h + "x" + qkv).calls()).isEqualTo(layers);

@@ -37,8 +37,8 @@ class FlashAttentionEmulatedTest {
         Random random = new Random(tokens * 31 + headDim);
         for (int i = 0; i < qkv.length; i++) qkv[i] = (float) random.nextGaussian();
 
-        GlmKernels flash = new GlmKernels(new HostEmulation(true), true, true);
-        GlmKernels gemm = new GlmKernels(new HostEmulation(true), true, false);
+        GlmKernels flash = new GlmKernels(new HostEmulation(true), true, true, false);
+        GlmKernels gemm = new GlmKernels(new HostEmulation(true), true, false, false);
         assertThat(flash.hasFlashAttention(headDim)).isTrue();
         assertThat(gemm.hasFlashAttention(headDim)).isFalse();
 

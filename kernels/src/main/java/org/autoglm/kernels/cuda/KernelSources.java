@@ -18,7 +18,7 @@ public final class KernelSources {
     /** Every kernel source; each becomes one module. */
     public static final List<String> SOURCES = List.of(
             "embedding.cu", "rmsnorm.cu", "rope.cu", "attention.cu", "activation.cu", "sampling.cu",
-            "convert.cu", "timing.cu");
+            "convert.cu", "timing.cu", "gemv.cu");
 
     /** Sources that use bf16 tensor-core instructions (mma.sync): compiled only for bf16 on sm_80 and newer. */
     public static final List<String> TENSOR_CORE_SOURCES = List.of("flash_attention.cu");

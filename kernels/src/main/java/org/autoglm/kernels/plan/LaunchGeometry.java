@@ -62,6 +62,18 @@ public final class LaunchGeometry {
         return Math.max(1, Math.min(Math.min(splits, MAX_SPLITS), tiles));
     }
 
+    /** gemv.cu: warps per block and output rows per warp (keep in sync). */
+    public static final int GEMV_WARPS = 8;
+    public static final int GEMV_ROWS = 2;
+    /** Most dynamic shared memory a kernel gets without opting in. */
+    public static final int DEFAULT_SHARED_LIMIT = 48 * 1024;
+
+    /** Blocks of gemv / gemv_silu for {@code out} output rows. */
+    public static int gemvBlocks(int out) {
+        int perBlock = GEMV_WARPS * GEMV_ROWS;
+        return (out + perBlock - 1) / perBlock;
+    }
+
     /** Head sizes with a flash_prefill_d{D} kernel (the loops over D must unroll to keep fragments in registers). */
     public static final java.util.List<Integer> FLASH_HEAD_DIMS = java.util.List.of(16, 32, 64, 96, 128);
 

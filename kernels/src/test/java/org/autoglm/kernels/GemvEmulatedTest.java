@@ -1,0 +1,76 @@
+package org.autoglm.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.jna.Pointer;
+import java.util.Random;
+import org.autoglm.kernels.emulation.HostEmulation;
+import org.autoglm.kernels.emulation.HostMemory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * gemv.cu's batch-1 linear layers (bf16) on the host emulation, through {@link GlmKernels#linear} and
+ * {@link GlmKernels#siluMulLinear} with the GEMV on: against double-precision sums over the same bf16 values.
+ * Shapes leave partial unrolled rounds, lanes without chunks and blocks with rows past the end.
+ */
+@EnabledIf("org.autoglm.kernels.emulation.HostEmulation#available")
+class GemvEmulatedTest {
+
+    private final HostMemory mem = new HostMemory();
+    private final GlmKernels k = new GlmKernels(new HostEmulation(true), true, false, true);
+
+    @AfterEach
+    void free() {
+        mem.close();
+    }
+
+    @ParameterizedTest(name = "in {0}, out {1}")
+    @CsvSource({"64, 50", "2048, 40", "13696, 37"})
+    void linearAndSiluMulLinearMatchExactSums(int in, int out) {
+        Random random = new Random(in + out);
+        float[] w = new float[in * out];
+        for (int i = 0; i < w.length; i++) w[i] = bf16((random.nextFloat() - 0.5f) * 0.1f);
+        float[] x = new float[in];
+        for (int i = 0; i < in; i++) x[i] = bf16(random.nextFloat() * 2 - 1);
+        float[] gateUp = new float[2 * in];
+        for (int i = 0; i < gateUp.length; i++) gateUp[i] = (float) random.nextGaussian() * 2;
+
+        long wDev = bf16Array(w), xDev = bf16Array(x);
+        long gateUpDev = mem.alloc(4L * gateUp.length);
+        HostMemory.setFloats(gateUpDev, gateUp);
+        long y = mem.alloc(4L * out), y2 = mem.alloc(4L * out), act = mem.alloc(2L * in);
+        k.linear(xDev, wDev, y, 1, in, out);
+        k.siluMulLinear(gateUpDev, act, wDev, y2, 1, in, out);
+
+        float[] a = new float[in];
+        for (int i = 0; i < in; i++) {
+            float g = gateUp[i], u = gateUp[in + i];
+            a[i] = bf16(u * (g / (1f + (float) Math.exp(-g))));
+        }
+        float[] got = HostMemory.floats(y, out), gotSilu = HostMemory.floats(y2, out);
+        for (int o = 0; o < out; o++) {
+            double expected = 0, expectedSilu = 0;
+            for (int i = 0; i < in; i++) {
+                expected += (double) w[o * in + i] * x[i];
+                expectedSilu += (double) w[o * in + i] * a[i];
+            }
+            assertThat((double) got[o]).as("linear row %d", o).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-3));
+            assertThat((double) gotSilu[o]).as("silu-mul linear row %d", o)
+                    .isCloseTo(expectedSilu, org.assertj.core.data.Offset.offset(2e-3 * Math.max(1, Math.abs(expectedSilu))));
+        }
+    }
+
+    private long bf16Array(float[] values) {
+        long a = mem.alloc(2L * values.length);
+        Pointer p = new Pointer(a);
+        for (int i = 0; i < values.length; i++) p.setShort(2L * i, (short) (Float.floatToRawIntBits(values[i]) >>> 16));
+        return a;
+    }
+
+    private static float bf16(float f) {
+        return FlashAttentionEmulatedTest.bf16(f);
+    }
+}
