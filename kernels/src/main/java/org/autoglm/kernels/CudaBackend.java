@@ -54,6 +54,7 @@ public final class CudaBackend implements Backend {
 
     private KvCache kv;
     private GlmForward forward;
+    private SingleTokenForward singleToken;   // null unless the fused batch-1 kernels are on
     private int maxBlocksPerSeq;
     private DeviceBuffer metaDevice;
     private Pointer metaHost;
@@ -179,6 +180,9 @@ public final class CudaBackend implements Backend {
         device.makeCurrent();
         kv = KvCache.allocate(device, config, numBlocks, blockSize, bf16 ? 2 : 4);
         forward = new GlmForward(config, kernels, weights, activations, kv, invFreq.address());
+        if (SingleTokenForward.supports(config, kernels)) {
+            singleToken = new SingleTokenForward(config, kernels, weights, activations, kv, invFreq.address());
+        }
         maxBlocksPerSeq = (maxModelLen + blockSize - 1) / blockSize;
         int t = options.maxBatchTokens;
         int s = options.maxSeqs;
@@ -197,7 +201,7 @@ public final class CudaBackend implements Backend {
         float[][] out = new float[chunks.size()][];
         for (List<StepSplitter.Piece> step : StepSplitter.split(chunks, options.maxBatchTokens, options.maxSeqs)) {
             List<SequenceChunk> parts = pieces(step);
-            PackedStep p = launch(parts, null, forward, options.cudaGraphs);
+            PackedStep p = launch(parts, null, forward, singleToken, options.cudaGraphs);
             int rows = realRows(p);
             if (rows == 0) continue;
             int vocab = config.vocabSize();
@@ -241,7 +245,7 @@ public final class CudaBackend implements Backend {
             List<SequenceChunk> parts = pieces(step);
             List<SamplingParams> partParams = new ArrayList<>(step.size());
             for (StepSplitter.Piece piece : step) partParams.add(params.get(piece.index()));
-            PackedStep p = launch(parts, partParams, forward, options.cudaGraphs);
+            PackedStep p = launch(parts, partParams, forward, singleToken, options.cudaGraphs);
             int rows = realRows(p);
             if (rows == 0) continue;
             // Rows sampled on the host were "sampled" greedily on the GPU (temperature 0 leaves logits as they are).
@@ -282,10 +286,12 @@ public final class CudaBackend implements Backend {
         try (EventClock clock = new EventClock(device.stream(), 4096)) {
             KernelTimer timer = new KernelTimer(kernels, clock);
             GlmForward timed = new GlmForward(config, timer, weights, activations, kv, invFreq.address());
+            SingleTokenForward timedSingle = singleToken == null ? null
+                    : new SingleTokenForward(config, timer, weights, activations, kv, invFreq.address());
             for (int r = 0; r < repeats; r++) {
                 kernels.holdStream(200_000_000L);   // ~0.1 s at 2 GHz: longer than queuing a step takes
                 timer.start();
-                launch(chunks, params, timed, false);
+                launch(chunks, params, timed, timedSingle, false);
                 device.synchronize();
                 timer.read().forEach((name, stat) -> {
                     double[] t = total.computeIfAbsent(name, n -> new double[2]);
@@ -301,11 +307,12 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Uploads the step's metadata and runs it through {@code f}, from a graph when {@code useGraph} allows and it is
-     * a decode step with a bucket. With {@code params} (one per part) the logits are sampled on the GPU.
+     * Uploads the step's metadata and runs it through {@code general}, or {@code oneToken} (may be null) when the
+     * step is one token; from a graph when {@code useGraph} allows and it is a decode step with a bucket. With
+     * {@code params} (one per part) the logits are sampled on the GPU.
      */
-    private PackedStep launch(List<SequenceChunk> parts, List<SamplingParams> params, GlmForward f,
-            boolean useGraph) {
+    private PackedStep launch(List<SequenceChunk> parts, List<SamplingParams> params, GlmForward general,
+            SingleTokenForward oneToken, boolean useGraph) {
         boolean sample = params != null;
         device.makeCurrent();
         boolean decode = parts.stream().allMatch(c -> c.tokens().length == 1);
@@ -339,6 +346,7 @@ public final class CudaBackend implements Backend {
         int minDense = options.denseAttentionMinTokens;
         boolean dense = !decode && parts.size() == 1 && parts.get(0).startPosition() == 0 && minDense > 0
                 && parts.get(0).tokens().length >= minDense;
+        ForwardPass f = oneToken != null && l.tokens() == 1 ? oneToken : general;
         Runnable body = () -> {
             f.run(l, metaDevice.address(), splits, dense);
             if (sample) f.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));

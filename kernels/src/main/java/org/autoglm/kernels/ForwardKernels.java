@@ -53,6 +53,20 @@ interface ForwardKernels {
      */
     void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out);
 
+    // ---- Batch 1 (one token), fused: see SingleTokenForward. Only where supportsSingleToken(). ----
+
+    /** Whether the fused one-token operations below are available (gemv.cu, bf16, turned on). */
+    boolean supportsSingleToken(int hidden, int intermediate, int attnWidth);
+
+    /** {@code y[out] = (rmsnorm(residual) * weight) · wᵀ} for one row; {@code normed} gets the normalised row. */
+    void rmsnormLinear(long residual, long weight, long normed, float eps, long w, long y, int hidden, int out);
+
+    /** {@code residual[out] += x · wᵀ} for one row. */
+    void linearIntoResidual(long x, long w, long residual, int in, int out);
+
+    /** {@code residual[out] += (up * silu(gate)) · wᵀ} for one row of the fused gate_up projection. */
+    void siluMulLinearIntoResidual(long gateUp, long w, long residual, int inter, int out);
+
     void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds, long steps,
             long outIds);
 }

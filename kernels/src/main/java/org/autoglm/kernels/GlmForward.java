@@ -9,7 +9,7 @@ import org.autoglm.models.config.GlmConfig;
  * CUDA graph. The step's metadata (ids, positions, slots, block tables, work items, logit rows) is already on
  * the device at {@code meta}, laid out by {@link StepLayout}.
  */
-final class GlmForward {
+final class GlmForward implements ForwardPass {
 
     private final GlmConfig c;
     private final ForwardKernels k;
@@ -33,11 +33,8 @@ final class GlmForward {
         this.eps = (float) c.rmsNormEps();
     }
 
-    /**
-     * Logits of the layout's logit rows into {@code a.logits} ([logitRows, vocab] fp32). {@code dense}: the step is
-     * one sequence from position 0, whose attention runs as GEMMs on tensor cores.
-     */
-    void run(StepLayout l, long meta, int splits, boolean dense) {
+    @Override
+    public void run(StepLayout l, long meta, int splits, boolean dense) {
         final int n = l.tokens();
         final int h = c.hiddenSize();
         final int inter = c.intermediateSize();
@@ -79,8 +76,8 @@ final class GlmForward {
         k.linear(a.lmIn, w.lmHead(), a.logits, l.logitRows(), h, c.vocabSize());
     }
 
-    /** Next tokens of the first {@code rows} logit rows into {@code sampling.outIds} (logits are overwritten). */
-    void sample(int rows, SamplingBuffers sampling) {
+    @Override
+    public void sample(int rows, SamplingBuffers sampling) {
         k.sample(a.logits, rows, c.vocabSize(), sampling.temperature(), sampling.topK(), sampling.topP(),
                 sampling.seeds(), sampling.steps(), sampling.outIds());
     }

@@ -23,7 +23,8 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int sms;
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, gemv, gemvSilu;
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, gemv, gemvSilu,
+            gemvAdd, gemvSiluAdd, gemvRmsnorm;
     private final boolean flash;   // flash attention compiled here (bf16, sm_80+) and turned on
     private int flashHeadDim;
     private long flashPrefill;
@@ -50,6 +51,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         holdStream = fn("timing.cu", "hold_stream");
         this.gemv = fn("gemv.cu", "gemv");
         gemvSilu = fn("gemv.cu", "gemv_silu");
+        gemvAdd = fn("gemv.cu", "gemv_add");
+        gemvSiluAdd = fn("gemv.cu", "gemv_silu_add");
+        gemvRmsnorm = fn("gemv.cu", "gemv_rmsnorm");
         useGemv = gemv && bf16;
         flash = flashAttention && runtime.has(FLASH_SOURCE);
         elementBytes = bf16 ? 2 : 4;
@@ -73,6 +77,32 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
+    public boolean supportsSingleToken(int hidden, int intermediate, int attnWidth) {
+        return gemvFits(1, hidden) && gemvFits(1, intermediate) && gemvFits(1, attnWidth);
+    }
+
+    @Override
+    public void rmsnormLinear(long residual, long weight, long normed, float eps, long w, long y, int hidden,
+            int out) {
+        args.reset().ptr(residual).ptr(weight).ptr(normed).f32(eps).ptr(w).ptr(y).i32(hidden).i32(out)
+                .launch(runtime, gemvRmsnorm, "gemv_rmsnorm", LaunchGeometry.gemvBlocks(out), 1, 1,
+                        LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
+    }
+
+    @Override
+    public void linearIntoResidual(long x, long w, long residual, int in, int out) {
+        args.reset().ptr(x).ptr(w).ptr(residual).i32(in).i32(out).launch(runtime, gemvAdd, "gemv_add",
+                LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32, in * elementBytes);
+    }
+
+    @Override
+    public void siluMulLinearIntoResidual(long gateUp, long w, long residual, int inter, int out) {
+        args.reset().ptr(gateUp).ptr(w).ptr(residual).i32(inter).i32(out).launch(runtime, gemvSiluAdd,
+                "gemv_silu_add", LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32,
+                inter * elementBytes);
+    }
+
+    @Override
     public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out) {
         if (gemvFits(rows, inter)) {
             args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).launch(runtime, gemvSilu, "gemv_silu",
@@ -87,7 +117,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         return runtime.function(source, name);
     }
 
-    /** Allows the attention kernels the dynamic shared memory it needs for {@code headDim} (above 48 KiB needs opt-in). */
+    /** Allows the attention kernels the dynamic shared memory they need for {@code headDim} (above 48 KiB: opt-in). */
     public void prepareAttention(int headDim) {
         runtime.allowSharedBytes(attention, LaunchGeometry.attentionSharedBytes(headDim));
         if (hasFlashAttention(headDim)) {
@@ -161,8 +191,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         if (hasFlashAttention(headDim)) {
             args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTable).ptr(out).i32(tokens).i32(heads)
                     .i32(kvHeads).i32(blockSize).f32((float) (1.0 / Math.sqrt(headDim)))
-                    .launch(runtime, flashKernel(headDim), "flash_prefill", LaunchGeometry.flashBlocks(tokens, heads / kvHeads),
-                            kvHeads, 1, LaunchGeometry.FLASH_THREADS, LaunchGeometry.flashSharedBytes(headDim));
+                    .launch(runtime, flashKernel(headDim), "flash_prefill",
+                            LaunchGeometry.flashBlocks(tokens, heads / kvHeads), kvHeads, 1,
+                            LaunchGeometry.FLASH_THREADS, LaunchGeometry.flashSharedBytes(headDim));
             return;
         }
         long eb = elementBytes;

@@ -127,6 +127,30 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
+    public boolean supportsSingleToken(int hidden, int intermediate, int attnWidth) {
+        return k.supportsSingleToken(hidden, intermediate, attnWidth);
+    }
+
+    @Override
+    public void rmsnormLinear(long residual, long weight, long normed, float eps, long w, long y, int hidden,
+            int out) {
+        k.rmsnormLinear(residual, weight, normed, eps, w, y, hidden, out);
+        timed("rmsnorm + linear " + hidden + "x" + out);
+    }
+
+    @Override
+    public void linearIntoResidual(long x, long w, long residual, int in, int out) {
+        k.linearIntoResidual(x, w, residual, in, out);
+        timed("linear " + in + "x" + out + " + residual");
+    }
+
+    @Override
+    public void siluMulLinearIntoResidual(long gateUp, long w, long residual, int inter, int out) {
+        k.siluMulLinearIntoResidual(gateUp, w, residual, inter, out);
+        timed("silu_mul + linear " + inter + "x" + out + " + residual");
+    }
+
+    @Override
     public void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds,
             long steps, long outIds) {
         k.sample(logits, rows, vocab, temperature, topK, topP, seeds, steps, outIds);
