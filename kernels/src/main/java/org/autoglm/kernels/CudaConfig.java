@@ -41,9 +41,9 @@ public final class CudaConfig {
      */
     public boolean flashAttention = Boolean.getBoolean("autoglm.cuda.flashAttention");
     /**
-     * Batch-1 decode steps run their linear layers (and the MLP's silu-mul fused into the down projection) in our
-     * own GEMV kernel instead of cuBLAS (bf16 only). Off by default until it has been measured against cuBLAS on a
-     * GPU; the system property {@code autoglm.cuda.gemv=true} turns it on.
+     * Batch-1 decode steps run in our own GEMV kernels instead of cuBLAS, with the small kernels around them fused
+     * in ({@code SingleTokenForward}; glm4 keeps its unfused norms). Off by default until it has been measured
+     * against cuBLAS on a GPU; the system property {@code autoglm.cuda.gemv=true} turns it on.
      */
     public boolean gemv = Boolean.getBoolean("autoglm.cuda.gemv");
     /** Where compiled kernels are cached. */

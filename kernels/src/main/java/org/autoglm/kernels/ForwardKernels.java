@@ -61,6 +61,14 @@ interface ForwardKernels {
     /** {@code y[out] = (rmsnorm(residual) * weight) · wᵀ} for one row; {@code normed} gets the normalised row. */
     void rmsnormLinear(long residual, long weight, long normed, float eps, long w, long y, int hidden, int out);
 
+    /**
+     * The attention block's input for one token: {@code qkv = rmsnormLinear(...)}, then what
+     * {@link #biasRopeKvWrite} does to it (bias, rotary embedding, k and v into the cache slot).
+     */
+    void rmsnormQkvRopeKvWrite(long residual, long weight, long normed, float eps, long w, long qkv, int hidden,
+            long bias, long positions, long invFreq, long slots, long kCache, long vCache, int heads, int kvHeads,
+            int headDim, int rotaryDim);
+
     /** {@code residual[out] += x · wᵀ} for one row. */
     void linearIntoResidual(long x, long w, long residual, int in, int out);
 

@@ -24,13 +24,13 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, gemv, gemvSilu,
-            gemvAdd, gemvSiluAdd, gemvRmsnorm;
+            gemvAdd, gemvSiluAdd, gemvRmsnorm, gemvRmsnormRope;
     private final boolean flash;   // flash attention compiled here (bf16, sm_80+) and turned on
     private int flashHeadDim;
     private long flashPrefill;
     private final int elementBytes;
 
-    private final boolean useGemv;   // batch-1 linear layers in gemv.cu (bf16 only)
+    private final boolean useGemv;   // batch-1 linear layers in gemv.cu
 
     GlmKernels(KernelRuntime runtime, boolean bf16, boolean flashAttention, boolean gemv) {
         this.runtime = runtime;
@@ -54,7 +54,8 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         gemvAdd = fn("gemv.cu", "gemv_add");
         gemvSiluAdd = fn("gemv.cu", "gemv_silu_add");
         gemvRmsnorm = fn("gemv.cu", "gemv_rmsnorm");
-        useGemv = gemv && bf16;
+        gemvRmsnormRope = fn("gemv.cu", "gemv_rmsnorm_rope");
+        useGemv = gemv;
         flash = flashAttention && runtime.has(FLASH_SOURCE);
         elementBytes = bf16 ? 2 : 4;
         gemm = runtime.gemm();
@@ -87,6 +88,17 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         args.reset().ptr(residual).ptr(weight).ptr(normed).f32(eps).ptr(w).ptr(y).i32(hidden).i32(out)
                 .launch(runtime, gemvRmsnorm, "gemv_rmsnorm", LaunchGeometry.gemvBlocks(out), 1, 1,
                         LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
+    }
+
+    @Override
+    public void rmsnormQkvRopeKvWrite(long residual, long weight, long normed, float eps, long w, long qkv,
+            int hidden, long bias, long positions, long invFreq, long slots, long kCache, long vCache, int heads,
+            int kvHeads, int headDim, int rotaryDim) {
+        int out = (heads + 2 * kvHeads) * headDim;
+        args.reset().ptr(residual).ptr(weight).ptr(normed).f32(eps).ptr(w).ptr(qkv).i32(hidden).i32(out).ptr(bias)
+                .ptr(positions).ptr(invFreq).ptr(slots).ptr(kCache).ptr(vCache).i32(heads).i32(kvHeads).i32(headDim)
+                .i32(rotaryDim).launch(runtime, gemvRmsnormRope, "gemv_rmsnorm_rope", LaunchGeometry.gemvBlocks(out),
+                        1, 1, LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
     @Override

@@ -139,6 +139,15 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
+    public void rmsnormQkvRopeKvWrite(long residual, long weight, long normed, float eps, long w, long qkv,
+            int hidden, long bias, long positions, long invFreq, long slots, long kCache, long vCache, int heads,
+            int kvHeads, int headDim, int rotaryDim) {
+        k.rmsnormQkvRopeKvWrite(residual, weight, normed, eps, w, qkv, hidden, bias, positions, invFreq, slots,
+                kCache, vCache, heads, kvHeads, headDim, rotaryDim);
+        timed("rmsnorm + linear " + hidden + "x" + (heads + 2 * kvHeads) * headDim + " + rope + kv write");
+    }
+
+    @Override
     public void linearIntoResidual(long x, long w, long residual, int in, int out) {
         k.linearIntoResidual(x, w, residual, in, out);
         timed("linear " + in + "x" + out + " + residual");

@@ -4,11 +4,12 @@ import org.autoglm.kernels.plan.StepLayout;
 import org.autoglm.models.config.GlmConfig;
 
 /**
- * The forward pass of a decode step of one sequence (one token), in five launches per layer instead of ten: the
- * same function as {@link GlmForward}, with each layer norm computed inside the GEMV that reads its output, the
- * residual adds done by the GEMVs that produce them, and silu-mul inside the down projection (gemv.cu). At batch 1
- * every launch costs more than its work, so fewer launches is what makes the step faster. Not for glm4's post
- * norms (they need the whole projection before the add).
+ * The forward pass of a decode step of one sequence (one token), in five launches per layer (six with split-K
+ * attention) instead of nine (ten): the same function as {@link GlmForward}, with each layer norm computed inside
+ * the GEMV that reads its output, the residual adds done by the GEMVs that produce them, bias + rotary + KV write
+ * in the qkv GEMV's epilogue and silu-mul inside the down projection (gemv.cu). At batch 1 every launch costs more
+ * than its work, so fewer launches is what makes the step faster. Not for glm4's post norms (they need the whole
+ * projection before the add).
  */
 final class SingleTokenForward implements ForwardPass {
 
@@ -18,7 +19,6 @@ final class SingleTokenForward implements ForwardPass {
     private final Activations a;
     private final KvCache kv;
     private final long invFreq;
-    private final int qkvWidth;
     private final int attnWidth;
     private final float eps;
 
@@ -30,7 +30,6 @@ final class SingleTokenForward implements ForwardPass {
         this.a = a;
         this.kv = kv;
         this.invFreq = invFreq;
-        this.qkvWidth = (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
         this.attnWidth = c.numHeads() * c.headDim();
         this.eps = (float) c.rmsNormEps();
     }
@@ -52,11 +51,10 @@ final class SingleTokenForward implements ForwardPass {
         k.embeddingGather(meta + 4L * l.tokenIds(), w.embedding(), a.residual, 1, h);
         for (int i = 0; i < c.numLayers(); i++) {
             DeviceWeights.Layer layer = w.layer(i);
-            // q, k, v = qkv_proj(input_layernorm(hidden))
-            k.rmsnormLinear(a.residual, layer.inputNorm(), a.normed, eps, layer.qkv(), a.qkv, h, qkvWidth);
-            // q, k += bias; rotary on q and k; past_key_values.update(k, v)
-            k.biasRopeKvWrite(a.qkv, layer.qkvBias(), positions, invFreq, meta + 4L * l.slots(), kv.keys(i),
-                    kv.values(i), 1, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
+            // q, k, v = qkv_proj(input_layernorm(hidden)) + bias; rotary on q and k; past_key_values.update(k, v)
+            k.rmsnormQkvRopeKvWrite(a.residual, layer.inputNorm(), a.normed, eps, layer.qkv(), a.qkv, h,
+                    layer.qkvBias(), positions, invFreq, meta + 4L * l.slots(), kv.keys(i), kv.values(i),
+                    c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
             // attn = softmax(q kᵀ * scaling + causal mask) v
             k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
                     positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, l.workItems(), 1, c.numHeads(),

@@ -12,18 +12,15 @@
 #include "common.cuh"
 
 #define GEMV_WARPS 8
-#define GEMV_ROWS 2     // output rows per warp
+#define GEMV_ROWS 2     // output rows per warp (a pair: gemv_rmsnorm_rope rotates (2i, 2i + 1) pairs)
 #define GEMV_UNROLL 4   // 16-byte loads per row and lane in flight
 
-#define GEMV_STORE 0
-#define GEMV_ADD 1
-
-// After x is in shared memory (xs, `in` elements): this warp's GEMV_ROWS rows of y.
-template <int OUT>
-__device__ __forceinline__ void gemv_rows(const elem_t* xs, const elem_t* w, float* y, int in, int out) {
+// After x is in shared memory (xs, `in` elements): this warp's rows o0 .. o0 + GEMV_ROWS - 1 of x · wᵀ into sum
+// (every lane gets them). Returns o0, or -1 when the warp has no rows (it must then leave: no barrier follows).
+__device__ __forceinline__ int gemv_dot(const elem_t* xs, const elem_t* w, int in, int out, float* sum) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int o0 = (blockIdx.x * GEMV_WARPS + warp) * GEMV_ROWS;
-    if (o0 >= out) return;   // no barrier follows
+    if (o0 >= out) return -1;
     const int chunks = in / VEC;
     float acc[GEMV_ROWS];
 #pragma unroll
@@ -57,11 +54,16 @@ __device__ __forceinline__ void gemv_rows(const elem_t* xs, const elem_t* w, flo
         }
     }
 #pragma unroll
+    for (int r = 0; r < GEMV_ROWS; r++) sum[r] = warp_sum(acc[r]);
+    return o0;
+}
+
+// y[o0 ..] = sum, or += sum (add: the residual stream; each element belongs to one warp, so no synchronisation).
+__device__ __forceinline__ void gemv_store(float* y, int o0, int out, const float* sum, bool add) {
+    if ((threadIdx.x & 31) != 0) return;
+#pragma unroll
     for (int r = 0; r < GEMV_ROWS; r++) {
-        const float v = warp_sum(acc[r]);
-        if (lane == 0 && o0 + r < out) {
-            if (OUT == GEMV_ADD) y[o0 + r] += v; else y[o0 + r] = v;
-        }
+        if (o0 + r < out) y[o0 + r] = add ? y[o0 + r] + sum[r] : sum[r];
     }
 }
 
@@ -105,7 +107,9 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv(const elem_t*
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_copy(x, xs, in);
     __syncthreads();
-    gemv_rows<GEMV_STORE>(xs, w, y, in, out);
+    float sum[GEMV_ROWS];
+    const int o0 = gemv_dot(xs, w, in, out, sum);
+    if (o0 >= 0) gemv_store(y, o0, out, sum, false);
 }
 
 // residual += x · wᵀ (o_proj into the residual stream).
@@ -115,7 +119,9 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_add(const ele
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_copy(x, xs, in);
     __syncthreads();
-    gemv_rows<GEMV_ADD>(xs, w, residual, in, out);
+    float sum[GEMV_ROWS];
+    const int o0 = gemv_dot(xs, w, in, out, sum);
+    if (o0 >= 0) gemv_store(residual, o0, out, sum, true);
 }
 
 // y = (up * silu(gate)) · wᵀ.
@@ -125,7 +131,9 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu(const fl
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_silu(gate_up, xs, in);
     __syncthreads();
-    gemv_rows<GEMV_STORE>(xs, w, y, in, out);
+    float sum[GEMV_ROWS];
+    const int o0 = gemv_dot(xs, w, in, out, sum);
+    if (o0 >= 0) gemv_store(y, o0, out, sum, false);
 }
 
 // residual += (up * silu(gate)) · wᵀ (down_proj into the residual stream).
@@ -135,7 +143,9 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu_add(cons
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_silu(gate_up, xs, in);
     __syncthreads();
-    gemv_rows<GEMV_ADD>(xs, w, residual, in, out);
+    float sum[GEMV_ROWS];
+    const int o0 = gemv_dot(xs, w, in, out, sum);
+    if (o0 >= 0) gemv_store(residual, o0, out, sum, true);
 }
 
 // y = rmsnorm(residual) * weight · wᵀ (a layer norm and the projection after it); normed: the normalised row, or null.
@@ -146,5 +156,48 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm(const
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_rmsnorm(residual, weight, normed, eps, xs, in);
     __syncthreads();
-    gemv_rows<GEMV_STORE>(xs, w, y, in, out);
+    float sum[GEMV_ROWS];
+    const int o0 = gemv_dot(xs, w, in, out, sum);
+    if (o0 >= 0) gemv_store(y, o0, out, sum, false);
+}
+
+// The attention block's input for one token: qkv = rmsnorm(residual) * weight · wᵀ, then what bias_rope_kv_write does
+// (rope.cu, same arithmetic): + bias (or null), GLM's interleaved rotary on the q and k heads' first rotary_dim dims,
+// k and v into the cache slot (slots[0] < 0: none). A warp's two rows are one rotary pair (o0 even).
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm_rope(
+        const float* residual, const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in,
+        int out, const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
+        elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
+    DYNAMIC_SHARED(uint4, gemv_x);
+    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
+    stage_rmsnorm(residual, weight, normed, eps, xs, in);
+    __syncthreads();
+    float sum[GEMV_ROWS];
+    const int c = gemv_dot(xs, w, in, out, sum);
+    if (c < 0 || (threadIdx.x & 31) != 0) return;
+    const int head = c / head_dim, d = c - head * head_dim;
+    float x0 = sum[0], x1 = sum[1];
+    if (bias != 0) {
+        x0 += to_float(bias[c]);
+        x1 += to_float(bias[c + 1]);
+    }
+    if (head < num_heads + num_kv_heads && d < rotary_dim) {
+        float s, co;
+        sincosf((float) positions[0] * inv_freq[d / 2], &s, &co);
+        const float r0 = x0 * co - x1 * s;
+        const float r1 = x1 * co + x0 * s;
+        x0 = r0;
+        x1 = r1;
+    }
+    qkv[c] = x0;
+    qkv[c + 1] = x1;
+    const int slot = slots[0];
+    if (slot >= 0 && head >= num_heads) {
+        const bool is_k = head < num_heads + num_kv_heads;
+        const long long at = (long long) slot * num_kv_heads * head_dim
+                + (long long) (head - num_heads - (is_k ? 0 : num_kv_heads)) * head_dim + d;
+        elem_t* dst = is_k ? k_cache : v_cache;
+        dst[at] = from_float(x0);
+        dst[at + 1] = from_float(x1);
+    }
 }
