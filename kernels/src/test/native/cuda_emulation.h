@@ -207,6 +207,11 @@ T __shfl_down_sync(unsigned int, T v, int delta) {
     return other;
 }
 
+// Blocks run one at a time: plain memory operations are already atomic and ordered.
+inline int atomicAdd(int* address, int v) { int old = *address; *address = old + v; return old; }
+inline float atomicAdd(float* address, float v) { float old = *address; *address = old + v; return old; }
+inline void __threadfence() {}
+
 inline void* emu_dynamic_shared() { return emu::dynamic_shared.data(); }
 
 // The warp-wide bf16 tensor-core product of common.cuh (mma.sync.m16n8k16.row.col.f32.bf16.bf16.f32), with the

@@ -1,5 +1,8 @@
 package org.autoglm.kernels;
 
+import static org.autoglm.kernels.cuda.CuDriver.check;
+
+import org.autoglm.kernels.cuda.CuDriver;
 import org.autoglm.kernels.cuda.CudaDevice;
 import org.autoglm.kernels.cuda.DeviceBuffer;
 import org.autoglm.kernels.plan.LaunchGeometry;
@@ -25,6 +28,7 @@ final class Activations {
     final long logits;     // [seqs, vocab] fp32
     final long partAcc;    // [seqs * heads * MAX_SPLITS, headDim] fp32: split-K partials (decode)
     final long partMl;     // [seqs * heads * MAX_SPLITS, 2] fp32
+    final long splitCounters; // [seqs * heads] int, zero between steps: split-K blocks finished per (tile, kv head)
     final long dense;      // scratch of dense causal attention for up to maxTokens tokens (0 bytes when unused)
     final long bytes;
 
@@ -32,7 +36,11 @@ final class Activations {
             boolean dense) {
         long bytes = estimate(c, elementBytes, maxTokens, maxSeqs, dense);
         DeviceBuffer b = device.allocate(bytes, "activation buffers for " + maxTokens + " tokens");
-        return new Activations(b.address(), c, elementBytes, maxTokens, maxSeqs, dense);
+        Activations a = new Activations(b.address(), c, elementBytes, maxTokens, maxSeqs, dense);
+        check(CuDriver.cuMemsetD8Async(a.splitCounters, (byte) 0, 4L * maxSeqs * c.numHeads(), device.stream()),
+                "cuMemsetD8Async(split-K counters)");
+        device.synchronize();
+        return a;
     }
 
     /** The buffers at device address {@code base}, which holds {@code bytes(...)} bytes. */
@@ -40,7 +48,7 @@ final class Activations {
         this.maxTokens = maxTokens;
         this.maxSeqs = maxSeqs;
         long[] offsets = layout(c, elementBytes, maxTokens, maxSeqs, dense);
-        this.bytes = offsets[12];
+        this.bytes = offsets[13];
         residual = base + offsets[0];
         normed = base + offsets[1];
         qkv = base + offsets[2];
@@ -52,10 +60,11 @@ final class Activations {
         logits = base + offsets[8];
         partAcc = base + offsets[9];
         partMl = base + offsets[10];
-        this.dense = base + offsets[11];
+        splitCounters = base + offsets[11];
+        this.dense = base + offsets[12];
     }
 
-    /** Byte offsets of the twelve buffers (256-aligned), then the total. */
+    /** Byte offsets of the thirteen buffers (256-aligned), then the total. */
     static long[] layout(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs, boolean dense) {
         long t = maxTokens;
         long h = c.hiddenSize();
@@ -66,7 +75,7 @@ final class Activations {
         long[] sizes = {
             4 * t * h, elementBytes * t * h, 4 * t * qkvWidth, elementBytes * t * attnWidth, 4 * t * h,
             4 * t * 2 * inter, elementBytes * t * inter, elementBytes * maxSeqs * h, 4L * maxSeqs * c.vocabSize(),
-            4 * partRows * c.headDim(), 4 * partRows * 2,
+            4 * partRows * c.headDim(), 4 * partRows * 2, 4L * maxSeqs * c.numHeads(),
             dense ? ForwardKernels.denseScratchBytes(maxTokens, c.numHeads(), c.numKvHeads(), c.headDim(), elementBytes) : 0
         };
         long[] offsets = new long[sizes.length + 1];
@@ -78,6 +87,6 @@ final class Activations {
 
     /** Bytes the buffers take, for the memory plan before allocating. */
     static long estimate(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs, boolean dense) {
-        return layout(c, elementBytes, maxTokens, maxSeqs, dense)[12];
+        return layout(c, elementBytes, maxTokens, maxSeqs, dense)[13];
     }
 }

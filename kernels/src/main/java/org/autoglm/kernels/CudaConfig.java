@@ -41,11 +41,12 @@ public final class CudaConfig {
      */
     public boolean flashAttention = Boolean.getBoolean("autoglm.cuda.flashAttention");
     /**
-     * Batch-1 decode steps run in our own GEMV kernels instead of cuBLAS, with the small kernels around them fused
-     * in ({@code SingleTokenForward}; glm4 keeps its unfused norms). Off by default until it has been measured
-     * against cuBLAS on a GPU; the system property {@code autoglm.cuda.gemv=true} turns it on.
+     * Decode steps launch fewer kernels: batch-1 steps run in our own GEMV kernels instead of cuBLAS with the small
+     * kernels around them fused in ({@code SingleTokenForward}; glm4 keeps its unfused norms), and split-K
+     * attention merges its partials in its last block instead of a combine launch. Off by default until it has
+     * been measured on a GPU; the system property {@code autoglm.cuda.fusedDecode=true} turns it on.
      */
-    public boolean gemv = Boolean.getBoolean("autoglm.cuda.gemv");
+    public boolean fusedDecode = Boolean.getBoolean("autoglm.cuda.fusedDecode");
     /** Where compiled kernels are cached. */
     public Path kernelCache = KernelCompiler.defaultCacheDir();
 

@@ -19,9 +19,14 @@ interface ForwardKernels {
     void biasRopeKvWrite(long qkv, long bias, long positions, long invFreq, long slots, long kCache, long vCache,
             int tokens, int heads, int kvHeads, int headDim, int rotaryDim);
 
+    /**
+     * Paged attention of the step's tokens. With {@code splits > 1} (split-K decode) the partials go to
+     * {@code partAcc} / {@code partMl} and are merged afterwards, or by the last split of each tile to finish,
+     * counted in {@code splitCounters} (zero between steps).
+     */
     void attention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions, long work,
-            long out, long partAcc, long partMl, int workItems, int tokens, int heads, int kvHeads, int headDim,
-            int blockSize, int blocksPerSeq, int splits);
+            long out, long partAcc, long partMl, long splitCounters, int workItems, int tokens, int heads,
+            int kvHeads, int headDim, int blockSize, int blocksPerSeq, int splits);
 
     /**
      * Causal attention of one sequence that starts at position 0 (a whole prompt) on tensor cores: flash attention
@@ -55,7 +60,7 @@ interface ForwardKernels {
 
     // ---- Batch 1 (one token), fused: see SingleTokenForward. Only where supportsSingleToken(). ----
 
-    /** Whether the fused one-token operations below are available (gemv.cu, bf16, turned on). */
+    /** Whether the fused one-token operations below are available (gemv.cu, fused decode turned on). */
     boolean supportsSingleToken(int hidden, int intermediate, int attnWidth);
 
     /** {@code y[out] = (rmsnorm(residual) * weight) · wᵀ} for one row; {@code normed} gets the normalised row. */

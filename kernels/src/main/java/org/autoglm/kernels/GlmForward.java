@@ -58,7 +58,7 @@ final class GlmForward implements ForwardPass {
                 k.promptAttention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), a.attn, a.dense, n,
                         c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize());
             } else k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
-                    positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, l.workItems(), n, c.numHeads(),
+                    positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, a.splitCounters, l.workItems(), n, c.numHeads(),
                     c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
             // hidden = residual + [post_self_attn_layernorm](o_proj(attn)); x = post_attention_layernorm(hidden)
             k.linear(a.attn, layer.o(), a.proj, n, attnWidth, h);

@@ -30,9 +30,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private long flashPrefill;
     private final int elementBytes;
 
-    private final boolean useGemv;   // batch-1 linear layers in gemv.cu
+    private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
 
-    GlmKernels(KernelRuntime runtime, boolean bf16, boolean flashAttention, boolean gemv) {
+    GlmKernels(KernelRuntime runtime, boolean bf16, boolean flashAttention, boolean fusedDecode) {
         this.runtime = runtime;
         this.sms = runtime.multiprocessors();
         embeddingGather = fn("embedding.cu", "embedding_gather");
@@ -55,7 +55,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         gemvSiluAdd = fn("gemv.cu", "gemv_silu_add");
         gemvRmsnorm = fn("gemv.cu", "gemv_rmsnorm");
         gemvRmsnormRope = fn("gemv.cu", "gemv_rmsnorm_rope");
-        useGemv = gemv;
+        this.fusedDecode = fusedDecode;
         flash = flashAttention && runtime.has(FLASH_SOURCE);
         elementBytes = bf16 ? 2 : 4;
         gemm = runtime.gemm();
@@ -71,9 +71,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         }
     }
 
-    /** One input row whose staged copy fits the default shared memory, and the GEMV turned on. */
+    /** One input row whose staged copy fits the default shared memory, and fused decode turned on. */
     private boolean gemvFits(int rows, int in) {
-        return useGemv && rows == 1 && (in * elementBytes) % 16 == 0
+        return fusedDecode && rows == 1 && (in * elementBytes) % 16 == 0
                 && in * elementBytes <= LaunchGeometry.DEFAULT_SHARED_LIMIT;
     }
 
@@ -166,18 +166,21 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
                         rowThreads((heads + 2 * kvHeads) * headDim * 2), 0);
     }
 
-    /** Paged attention; with {@code splits > 1} it writes partials and the combine kernel produces {@code out}. */
+    /**
+     * Paged attention; with {@code splits > 1} the partials are merged by the combine kernel, or with fused decode
+     * by the last split of each tile inside the kernel.
+     */
     @Override
     public void attention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
-            long work, long out, long partAcc, long partMl, int workItems, int tokens, int heads, int kvHeads,
-            int headDim, int blockSize, int blocksPerSeq, int splits) {
+            long work, long out, long partAcc, long partMl, long splitCounters, int workItems, int tokens, int heads,
+            int kvHeads, int headDim, int blockSize, int blocksPerSeq, int splits) {
         float scale = (float) (1.0 / Math.sqrt(headDim));
         args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(work)
-                .ptr(out).ptr(partAcc).ptr(partMl).i32(heads).i32(kvHeads).i32(headDim).i32(blockSize)
-                .i32(blocksPerSeq).i32(splits).f32(scale)
+                .ptr(out).ptr(partAcc).ptr(partMl).ptr(fusedDecode ? splitCounters : 0).i32(heads).i32(kvHeads).i32(headDim)
+                .i32(blockSize).i32(blocksPerSeq).i32(splits).f32(scale)
                 .launch(runtime, attention, "paged_attention", workItems, kvHeads, splits,
                         LaunchGeometry.ATTENTION_THREADS, LaunchGeometry.attentionSharedBytes(headDim));
-        if (splits > 1) {
+        if (splits > 1 && !fusedDecode) {
             args.reset().ptr(partAcc).ptr(partMl).ptr(out).i32(splits).i32(headDim)
                     .launch(runtime, combine, "attention_combine", tokens * heads, 1, 1,
                             Math.min(128, (headDim + 31) / 32 * 32), 0);

@@ -95,11 +95,11 @@ final class KernelTimer implements ForwardKernels {
 
     @Override
     public void attention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
-            long work, long out, long partAcc, long partMl, int workItems, int tokens, int heads, int kvHeads,
-            int headDim, int blockSize, int blocksPerSeq, int splits) {
-        k.attention(qkv, kCache, vCache, blockTables, seqStarts, positions, work, out, partAcc, partMl, workItems,
-                tokens, heads, kvHeads, headDim, blockSize, blocksPerSeq, splits);
-        timed(splits > 1 ? "paged_attention + combine" : "paged_attention");
+            long work, long out, long partAcc, long partMl, long splitCounters, int workItems, int tokens, int heads,
+            int kvHeads, int headDim, int blockSize, int blocksPerSeq, int splits) {
+        k.attention(qkv, kCache, vCache, blockTables, seqStarts, positions, work, out, partAcc, partMl,
+                splitCounters, workItems, tokens, heads, kvHeads, headDim, blockSize, blocksPerSeq, splits);
+        timed(splits > 1 ? "paged_attention, split-K" : "paged_attention");
     }
 
     @Override

@@ -57,7 +57,7 @@ final class SingleTokenForward implements ForwardPass {
                     c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
             // attn = softmax(q kᵀ * scaling + causal mask) v
             k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
-                    positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, l.workItems(), 1, c.numHeads(),
+                    positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, a.splitCounters, l.workItems(), 1, c.numHeads(),
                     c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
             // hidden = hidden + o_proj(attn)
             k.linearIntoResidual(a.attn, layer.o(), a.residual, attnWidth, h);

@@ -23,6 +23,7 @@ import org.autoglm.models.weights.Checkpoint;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -59,15 +60,15 @@ class EmulatedForwardTest {
 
     /**
      * The fixture on the emulated GPU: fp32 (exact path), or bf16 storage with flash attention for prompts and,
-     * with {@code gemv}, batch-1 linear layers in gemv.cu.
+     * with {@code fusedDecode}, batch-1 linear layers in gemv.cu and split-K merged inside the attention kernel.
      */
     private void load(String model, boolean bf16) throws IOException {
         load(model, bf16, bf16);
     }
 
-    private void load(String model, boolean bf16, boolean gemv) throws IOException {
+    private void load(String model, boolean bf16, boolean fusedDecode) throws IOException {
         mem.close();
-        k = new GlmKernels(new HostEmulation(bf16), bf16, bf16, gemv);
+        k = new GlmKernels(new HostEmulation(bf16), bf16, bf16, fusedDecode);
         int eb = bf16 ? 2 : 4;
         c = GlmConfigReader.read(Fixtures.model(model));
         cases = new ObjectMapper().readTree(Fixtures.dir().resolve(model + ".reference.json").toFile()).get("cases");
@@ -282,9 +283,10 @@ class EmulatedForwardTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
-    void promptsFedTokenByTokenThroughPaddedSplitKDecodeStepsGiveTheReferenceTop5(String model) throws IOException {
-        load(model);
+    @CsvSource({"glm-tiny, false", "glm4-tiny, false", "glm-tiny, true", "glm4-tiny, true"})
+    void promptsFedTokenByTokenThroughPaddedSplitKDecodeStepsGiveTheReferenceTop5(String model, boolean fusedDecode)
+            throws IOException {
+        load(model, false, fusedDecode);   // fused: the last split of a tile merges the partials
         int group = c.numHeads() / c.numKvHeads();
         int maxLen = 0;
         for (int s = 0; s < cases.size(); s++) maxLen = Math.max(maxLen, prompt(s).length);
@@ -314,9 +316,10 @@ class EmulatedForwardTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
-    void chunkedPrefillOverACachedPrefixThenGreedyDecodeMatchTheReference(String model) throws IOException {
-        load(model);
+    @CsvSource({"glm-tiny, false", "glm4-tiny, false", "glm-tiny, true", "glm4-tiny, true"})
+    void chunkedPrefillOverACachedPrefixThenGreedyDecodeMatchTheReference(String model, boolean fusedDecode)
+            throws IOException {
+        load(model, false, fusedDecode);   // the greedy decode's contexts pass 32 keys: real split-K work
         int group = c.numHeads() / c.numKvHeads();
         for (int s : new int[] {0, cases.size() - 1}) {
             int[] p = prompt(s);

@@ -7,8 +7,9 @@
 // kv_cache_write kernel has stored before this kernel runs, so a chunk also sees the cached prefix.
 //
 // Split-K ("flash decoding"): with num_splits > 1, grid.z cuts each sequence's keys into ranges; every block
-// writes an unnormalised partial (acc, max, sum) and attention_combine merges them. Decode uses it so that a
-// small batch still fills the GPU.
+// writes an unnormalised partial (acc, max, sum), and the last of a tile's splits to finish merges them (counted in
+// split_counters, zeroed, one per (work item, kv head)); with split_counters null, attention_combine does. Decode
+// uses it so that a small batch still fills the GPU.
 #include "common.cuh"
 
 #define WARPS 4
@@ -18,13 +19,34 @@
 #define DIMS_PER_LANE 4   // head_dim <= 128
 #define KPAD 4            // K tile row padding: rows stay 16-byte aligned and lane j's float4 reads hit distinct banks
 
+// out[row] from the split-K partials of one row (tokens * num_heads rows), with the block's threads over head dims.
+__device__ __forceinline__ void combine_row(const float* part_acc, const float* part_ml, elem_t* out, long long row,
+                                            int num_splits, int head_dim) {
+    const volatile float* ml = part_ml + row * num_splits * 2;   // volatile: written by other blocks of this grid
+    const volatile float* acc = part_acc + row * num_splits * head_dim;
+    float m = NEG_INF;
+    for (int s = 0; s < num_splits; s++) m = fmaxf(m, ml[2 * s]);
+    float total = 0.f;
+    for (int s = 0; s < num_splits; s++) {
+        if (ml[2 * s + 1] > 0.f) total += expf(ml[2 * s] - m) * ml[2 * s + 1];
+    }
+    const float inv = total > 0.f ? 1.f / total : 0.f;
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+        float o = 0.f;
+        for (int s = 0; s < num_splits; s++) {
+            if (ml[2 * s + 1] > 0.f) o += expf(ml[2 * s] - m) * acc[s * head_dim + d];
+        }
+        out[row * head_dim + d] = from_float(o * inv);
+    }
+}
+
 // grid: (work items, num_kv_heads, num_splits); block: 128 threads;
 // dynamic shared memory: (KEYS * (head_dim + KPAD) + KEYS * head_dim + ROWS * head_dim) floats.
 // work[2w] = sequence, work[2w + 1] = tile index within that sequence's rows (row f = token * group + head).
 extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
         const float* qkv, const elem_t* k_cache, const elem_t* v_cache,
         const int* block_tables, const int* seq_starts, const int* positions, const int* work,
-        elem_t* out, float* part_acc, float* part_ml,
+        elem_t* out, float* part_acc, float* part_ml, int* split_counters,
         int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq,
         int num_splits, float scale) {
     DYNAMIC_SHARED(float4, smem4);   // float4: 16-byte aligned for the vector reads below
@@ -159,27 +181,31 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
             }
         }
     }
+    if (num_splits == 1 || split_counters == 0) return;
+
+    // The last split of this (tile, kv head) to finish merges the partials of the tile's rows (no combine launch).
+    __shared__ bool last;
+    __threadfence();   // this block's partials are visible to the block that merges them
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int* counter = split_counters + blockIdx.x * gridDim.y + blockIdx.y;
+        last = atomicAdd(counter, 1) == num_splits - 1;
+        if (last) *counter = 0;   // ready for the next step (graph replays reuse it)
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int r = 0; r < ROWS && first_row + r < seq_rows; r++) {
+        const int f = first_row + r;
+        const long long row = (long long) (tok0 + f / group) * num_heads + kv_head * group + f % group;
+        combine_row(part_acc, part_ml, out, row, num_splits, D);
+    }
 }
 
 // Merges the split-K partials of paged_attention. grid: rows (tokens * num_heads); block: any.
 extern "C" __global__ void attention_combine(const float* part_acc, const float* part_ml, elem_t* out,
                                              int num_splits, int head_dim) {
-    const long long row = blockIdx.x;
-    const float* ml = part_ml + row * num_splits * 2;
-    float m = NEG_INF;
-    for (int s = 0; s < num_splits; s++) m = fmaxf(m, ml[2 * s]);
-    float total = 0.f;
-    for (int s = 0; s < num_splits; s++) {
-        if (ml[2 * s + 1] > 0.f) total += expf(ml[2 * s] - m) * ml[2 * s + 1];
-    }
-    const float inv = total > 0.f ? 1.f / total : 0.f;
-    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
-        float o = 0.f;
-        for (int s = 0; s < num_splits; s++) {
-            if (ml[2 * s + 1] > 0.f) o += expf(ml[2 * s] - m) * part_acc[(row * num_splits + s) * head_dim + d];
-        }
-        out[row * head_dim + d] = from_float(o * inv);
-    }
+    combine_row(part_acc, part_ml, out, blockIdx.x, num_splits, head_dim);
 }
 
 // ---- Dense causal attention for one long prompt on tensor cores (the GEMMs run in cuBLAS) ----
