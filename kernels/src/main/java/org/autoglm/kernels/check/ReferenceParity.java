@@ -20,8 +20,10 @@ import org.autoglm.models.sampling.SamplingParams;
  * packed launch (last-position logits), the prompts fed token by token through decode steps (top-5 logits at
  * every position: split-K attention and graphs over growing contexts), the prompts in chunks of 7 (chunked
  * prefill over a cached prefix), each prompt alone (dense tensor-core attention when
- * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length), 24 greedy tokens both with host argmax over
- * returned logits and with GPU sampling, and seeded top-k / top-p sampling. Prints one JSON object per model.
+ * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length; flash attention with
+ * {@code -Dautoglm.cuda.flashAttention=true}), 24 greedy tokens with host argmax over returned logits, with GPU
+ * sampling, mixed, and for each sequence decoded alone (batch 1: the one-token pass with
+ * {@code -Dautoglm.cuda.fusedDecode=true}), and seeded top-k / top-p sampling. Prints one JSON object per model.
  *
  * <p>{@code java -cp autoglm-node-cuda.jar org.autoglm.kernels.check.ReferenceParity FIXTURES_DIR [fp32|bf16] MODEL...}
  */
@@ -96,6 +98,15 @@ public final class ReferenceParity {
             float[][] mixed = b.forward(chunks);
             out.put("greedy_mixed_exact", greedyMixedMatches(b, prompts, tables, mixed, greedy));
 
+            // 3c. each sequence decoded alone (batch 1: the one-token pass under -Dautoglm.cuda.fusedDecode=true)
+            float[][] prefilled = b.forward(chunks);
+            boolean alone = true;
+            for (int s = 0; s < n; s++) {
+                alone &= greedyMatches(b, List.of(prompts.get(s)), new int[][] {tables[s]}, new float[][] {prefilled[s]},
+                        List.of(greedy.get(s)), true);
+            }
+            out.put("greedy_batch1_gpu_exact", alone);
+
             // 4. prompts fed one token per step: top-5 logits at every position
             double top5Diff = 0;
             int maxLen = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
@@ -149,6 +160,7 @@ public final class ReferenceParity {
             boolean pass = worst < 1e-3 && Boolean.TRUE.equals(out.get("greedy_host_exact"))
                     && Boolean.TRUE.equals(out.get("greedy_gpu_exact"))
                     && Boolean.TRUE.equals(out.get("greedy_mixed_exact"))
+                    && Boolean.TRUE.equals(out.get("greedy_batch1_gpu_exact"))
                     && Boolean.TRUE.equals(out.get("sampling_top_k_reproducible"));
             out.put("pass", pass);
         } catch (RuntimeException e) {
