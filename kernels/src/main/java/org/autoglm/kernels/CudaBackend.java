@@ -187,7 +187,8 @@ public final class CudaBackend implements Backend {
         int t = options.maxBatchTokens;
         int s = options.maxSeqs;
         long capacity = 3L * t + s + 1 + (long) s * maxBlocksPerSeq
-                + 2L * ((long) t * group / LaunchGeometry.ATTENTION_ROWS + s + 1) + Math.max(s, t);
+                + 2L * ((long) t * group / LaunchGeometry.ATTENTION_ROWS + s + 1)
+                + 2L * ((long) t * group / LaunchGeometry.FLASH_ROWS + s + 1) + Math.max(s, t);
         metaCapacity = (int) capacity;
         metaDevice = device.allocate(4L * capacity, "step metadata");
         metaHost = device.allocateHost(4L * capacity);
@@ -345,6 +346,7 @@ public final class CudaBackend implements Backend {
                 device.multiprocessors(), maxKeys) : 1;
         int minDense = options.denseAttentionMinTokens;
         boolean dense = !decode && parts.size() == 1 && parts.get(0).startPosition() == 0 && minDense > 0
+                && !kernels.hasFlashAttention(config.headDim())
                 && parts.get(0).tokens().length >= minDense;
         ForwardPass f = oneToken != null && l.tokens() == 1 ? oneToken : general;
         Runnable body = () -> {

@@ -34,10 +34,10 @@ public final class CudaConfig {
      */
     public int denseAttentionMinTokens = Integer.getInteger("autoglm.cuda.denseAttentionMinTokens", 512);
     /**
-     * Whole prompts (see {@link #denseAttentionMinTokens}) run flash attention on tensor cores (bf16, sm_80+)
-     * instead of the cuBLAS GEMMs around a materialised score matrix, which also makes that path's scratch
-     * unnecessary. Off by default until it has been measured on a GPU; the system property
-     * {@code autoglm.cuda.flashAttention=true} turns it on.
+     * Prefill steps (packed chunks, each over its cached prefix) run flash attention on tensor cores (bf16, sm_80+)
+     * instead of paged attention on CUDA cores, and whole prompts no longer take the cuBLAS path of
+     * {@link #denseAttentionMinTokens} (nor its scratch). Off by default until it has been measured on a GPU; the
+     * system property {@code autoglm.cuda.flashAttention=true} turns it on.
      */
     public boolean flashAttention = Boolean.getBoolean("autoglm.cuda.flashAttention");
     /**

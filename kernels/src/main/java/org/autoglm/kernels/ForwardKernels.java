@@ -29,17 +29,24 @@ interface ForwardKernels {
             int kvHeads, int headDim, int blockSize, int blocksPerSeq, int splits);
 
     /**
-     * Causal attention of one sequence that starts at position 0 (a whole prompt) on tensor cores: flash attention
-     * over the cached k and v where it is compiled ({@link #hasFlashAttention}), else q kᵀ and probs v as batched
-     * GEMMs around a causal softmax, in {@code scratch} ({@link #denseScratchBytes} bytes).
+     * Causal attention of one sequence that starts at position 0 (a whole prompt) on tensor cores: q kᵀ and probs v
+     * as batched cuBLAS GEMMs around a causal softmax. {@code scratch} holds {@link #denseScratchBytes} bytes.
      */
-    void promptAttention(long qkv, long kCache, long vCache, long blockTable, long out, long scratch, int tokens,
-            int heads, int kvHeads, int headDim, int blockSize);
+    void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads, int headDim);
 
-    /** Whether {@link #promptAttention} runs flash attention (and needs no scratch) for this head size. */
+    /**
+     * Attention of a prefill step's chunks (each over its cached prefix) on tensor cores, flash style: the same
+     * function as {@link #attention}, over the layout's flash work items (tiles of 64 rows). Only where
+     * {@link #hasFlashAttention}.
+     */
+    void flashAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
+            long flashWork, long out, int flashItems, int heads, int kvHeads, int headDim, int blockSize,
+            int blocksPerSeq);
+
+    /** Whether {@link #flashAttention} is compiled here (bf16, sm_80+), turned on and has this head size. */
     boolean hasFlashAttention(int headDim);
 
-    /** Scratch of the GEMM path of {@link #promptAttention}: q, k, v by head, fp32 scores, probabilities. */
+    /** Scratch of {@link #denseCausalAttention}: q, k, v by head, fp32 scores, probabilities. */
     static long denseScratchBytes(int tokens, int heads, int kvHeads, int headDim, int elementBytes) {
         long t = tokens;
         return align((long) elementBytes * (heads + 2L * kvHeads) * t * headDim) + align(4L * heads * t * t)

@@ -41,6 +41,8 @@ final class GlmForward implements ForwardPass {
         final long ids = meta + 4L * l.tokenIds();
         final long positions = meta + 4L * l.positions();
         final long slots = meta + 4L * l.slots();
+        // prefill chunks on tensor cores where flash attention is on (decode steps have no flash work items)
+        final boolean flash = l.flashItems() > 0 && k.hasFlashAttention(c.headDim());
 
         // hidden = embed_tokens(input_ids); residual stream in fp32
         k.embeddingGather(ids, w.embedding(), a.residual, n, h);
@@ -54,9 +56,12 @@ final class GlmForward implements ForwardPass {
             k.biasRopeKvWrite(a.qkv, layer.qkvBias(), positions, invFreq, slots, kv.keys(i), kv.values(i), n,
                     c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
             // attn = softmax(q kᵀ * scaling + causal mask) v
-            if (dense) {
-                k.promptAttention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), a.attn, a.dense, n,
-                        c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize());
+            if (flash) {
+                k.flashAttention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(),
+                        meta + 4L * l.seqStarts(), positions, meta + 4L * l.flashWork(), a.attn, l.flashItems(),
+                        c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq());
+            } else if (dense) {
+                k.denseCausalAttention(a.qkv, a.attn, a.dense, n, c.numHeads(), c.numKvHeads(), c.headDim());
             } else k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
                     positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, a.splitCounters, l.workItems(), n, c.numHeads(),
                     c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);

@@ -201,16 +201,19 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
-    public void promptAttention(long qkv, long kCache, long vCache, long blockTable, long out, long scratch,
-            int tokens, int heads, int kvHeads, int headDim, int blockSize) {
-        if (hasFlashAttention(headDim)) {
-            args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTable).ptr(out).i32(tokens).i32(heads)
-                    .i32(kvHeads).i32(blockSize).f32((float) (1.0 / Math.sqrt(headDim)))
-                    .launch(runtime, flashKernel(headDim), "flash_prefill",
-                            LaunchGeometry.flashBlocks(tokens, heads / kvHeads), kvHeads, 1,
-                            LaunchGeometry.FLASH_THREADS, LaunchGeometry.flashSharedBytes(headDim));
-            return;
-        }
+    public void flashAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
+            long flashWork, long out, int flashItems, int heads, int kvHeads, int headDim, int blockSize,
+            int blocksPerSeq) {
+        args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(flashWork)
+                .ptr(out).i32(heads).i32(kvHeads).i32(blockSize).i32(blocksPerSeq)
+                .f32((float) (1.0 / Math.sqrt(headDim)))
+                .launch(runtime, flashKernel(headDim), "flash_prefill", flashItems, kvHeads, 1,
+                        LaunchGeometry.FLASH_THREADS, LaunchGeometry.flashSharedBytes(headDim));
+    }
+
+    @Override
+    public void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads,
+            int headDim) {
         long eb = elementBytes;
         long t = tokens;
         int group = heads / kvHeads;

@@ -103,10 +103,19 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
-    public void promptAttention(long qkv, long kCache, long vCache, long blockTable, long out, long scratch,
-            int tokens, int heads, int kvHeads, int headDim, int blockSize) {
-        k.promptAttention(qkv, kCache, vCache, blockTable, out, scratch, tokens, heads, kvHeads, headDim, blockSize);
-        timed(k.hasFlashAttention(headDim) ? "prompt_attention (flash)" : "prompt_attention (cuBLAS)");
+    public void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads,
+            int headDim) {
+        k.denseCausalAttention(qkv, out, scratch, tokens, heads, kvHeads, headDim);
+        timed("dense_causal_attention (cuBLAS)");
+    }
+
+    @Override
+    public void flashAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
+            long flashWork, long out, int flashItems, int heads, int kvHeads, int headDim, int blockSize,
+            int blocksPerSeq) {
+        k.flashAttention(qkv, kCache, vCache, blockTables, seqStarts, positions, flashWork, out, flashItems, heads,
+                kvHeads, headDim, blockSize, blocksPerSeq);
+        timed("flash_prefill");
     }
 
     @Override

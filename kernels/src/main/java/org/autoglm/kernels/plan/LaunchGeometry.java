@@ -82,8 +82,8 @@ public final class LaunchGeometry {
         return FLASH_HEAD_DIMS.contains(headDim);
     }
 
-    /** Blocks of flash_prefill along x for a prompt of {@code tokens} tokens: rows (token, head) / FLASH_ROWS. */
-    public static int flashBlocks(int tokens, int group) {
+    /** Flash-attention work items (tiles of FLASH_ROWS (token, head) rows) for a chunk of {@code tokens} tokens. */
+    public static int flashTiles(int tokens, int group) {
         return (tokens * group + FLASH_ROWS - 1) / FLASH_ROWS;
     }
 

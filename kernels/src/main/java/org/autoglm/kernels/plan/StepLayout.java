@@ -7,10 +7,11 @@ package org.autoglm.kernels.plan;
  * @param tokens       packed tokens (rows of every activation)
  * @param seqs         sequences (chunks)
  * @param blocksPerSeq width of the block-table matrix
- * @param workItems    attention work items (sequence, tile)
+ * @param workItems    attention work items (sequence, tile of LaunchGeometry.ATTENTION_ROWS rows)
+ * @param flashItems   flash-attention work items (sequence, tile of LaunchGeometry.FLASH_ROWS rows); 0 for decode
  * @param logitRows    tokens whose logits are computed
  */
-public record StepLayout(int tokens, int seqs, int blocksPerSeq, int workItems, int logitRows) {
+public record StepLayout(int tokens, int seqs, int blocksPerSeq, int workItems, int flashItems, int logitRows) {
 
     public int tokenIds() {
         return 0;
@@ -39,8 +40,13 @@ public record StepLayout(int tokens, int seqs, int blocksPerSeq, int workItems, 
         return blockTables() + seqs * blocksPerSeq;
     }
 
-    public int logitRowIndex() {
+    /** Pairs (sequence, flash tile). */
+    public int flashWork() {
         return work() + 2 * workItems;
+    }
+
+    public int logitRowIndex() {
+        return flashWork() + 2 * flashItems;
     }
 
     public int totalInts() {

@@ -24,14 +24,17 @@ public final class StepPacker {
         int tokens = 0;
         int blocks = 1;
         int work = 0;
+        int flash = 0;
         int logits = 0;
         for (SequenceChunk c : chunks) {
             tokens += c.tokens().length;
             blocks = Math.max(blocks, blocksNeeded(c, blockSize));
             work += LaunchGeometry.attentionTiles(c.tokens().length, group);
+            flash += LaunchGeometry.flashTiles(c.tokens().length, group);
             if (c.wantLogits()) logits++;
         }
-        return fill(chunks, new StepLayout(tokens, chunks.size(), blocks, work, logits), blockSize, group, false);
+        return fill(chunks, new StepLayout(tokens, chunks.size(), blocks, work, flash, logits), blockSize, group,
+                false);
     }
 
     /**
@@ -49,7 +52,7 @@ public final class StepPacker {
             }
         }
         int tiles = LaunchGeometry.attentionTiles(1, group);
-        return fill(chunks, new StepLayout(b, b, bucket.blocksPerSeq(), b * tiles, b), blockSize, group, true);
+        return fill(chunks, new StepLayout(b, b, bucket.blocksPerSeq(), b * tiles, 0, b), blockSize, group, true);
     }
 
     /** Blocks covering positions 0 .. endPosition - 1. */
@@ -64,6 +67,7 @@ public final class StepPacker {
         Arrays.fill(d, l.slots(), l.slots() + l.tokens(), -1);
         int t = 0;
         int w = 0;
+        int fw = 0;
         int r = 0;
         int maxContext = 0;
         for (int s = 0; s < chunks.size(); s++) {
@@ -86,6 +90,11 @@ public final class StepPacker {
             for (int tile = 0; tile < tiles; tile++, w++) {
                 d[l.work() + 2 * w] = s;
                 d[l.work() + 2 * w + 1] = tile;
+            }
+            for (int tile = 0; l.flashItems() > 0 && tile < LaunchGeometry.flashTiles(c.tokens().length, group);
+                    tile++, fw++) {
+                d[l.flashWork() + 2 * fw] = s;
+                d[l.flashWork() + 2 * fw + 1] = tile;
             }
             if (padded) {
                 d[l.logitRowIndex() + s] = t - 1;

@@ -1,4 +1,5 @@
-// Causal attention of one whole prompt (one sequence from position 0) on tensor cores, flash-attention style:
+// Causal attention of prefill chunks on tensor cores, flash-attention style (packed variable-length chunks, each
+// over its cached prefix, as paged_attention; decode steps keep paged_attention's split-K):
 // q kᵀ, the online softmax and p v for a tile of query rows stay in registers, so no tokens × tokens score matrix
 // is ever written (the cuBLAS path of attention.cu writes and rereads one per head). Compiled for bf16 on sm_80+
 // only (KernelSources.TENSOR_CORE_SOURCES): mma.sync with bf16 inputs.
@@ -18,33 +19,39 @@ __device__ __forceinline__ unsigned int pack_bf16(float lo, float hi) {
 }
 
 // q from qkv rows [tokens, (heads + 2 kv_heads) * D] fp32 (biases and rotary applied); k and v from the paged
-// cache (bias_rope_kv_write has stored them), [num_blocks, block_size, num_kv_heads, D], through the sequence's
-// block table; out [tokens, heads * D]. grid: (ceil(tokens * group / FA_ROWS), num_kv_heads); block: 128 threads;
-// dynamic shared memory: 2 * FA_KEYS * (D + FA_PAD) bf16 (K and V tiles).
-// D is a template parameter so that every loop over it unrolls and the fragments stay in registers; the
-// extern "C" kernels below instantiate the head sizes we serve.
+// cache (bias_rope_kv_write has stored the chunk's own), [num_blocks, block_size, num_kv_heads, D], through each
+// sequence's block table; out [tokens, heads * D]. work[2b] = sequence, work[2b + 1] = tile of FA_ROWS rows.
+// grid: (flash work items, num_kv_heads); block: 128 threads; dynamic shared memory: 2 * FA_KEYS * (D + FA_PAD)
+// bf16 (K and V tiles). D is a template parameter so that every loop over it unrolls and the fragments stay in
+// registers; the extern "C" kernels below instantiate the head sizes we serve.
 template <int D>
 __device__ __forceinline__ void flash_prefill(
-        const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_table, elem_t* out,
-        int tokens, int num_heads, int num_kv_heads, int block_size, float scale) {
+        const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_tables,
+        const int* seq_starts, const int* positions, const int* work, elem_t* out, int num_heads, int num_kv_heads,
+        int block_size, int max_blocks_per_seq, float scale) {
     DYNAMIC_SHARED(uint4, flash_smem);
     constexpr int stride = D + FA_PAD;
     elem_t* k_tile = reinterpret_cast<elem_t*>(flash_smem);   // [FA_KEYS][stride]
-    elem_t* v_tile = k_tile + FA_KEYS * stride;           // [FA_KEYS][stride]
+    elem_t* v_tile = k_tile + FA_KEYS * stride;                // [FA_KEYS][stride]
     const int group = num_heads / num_kv_heads, kv_head = blockIdx.y;
     const int width = (num_heads + 2 * num_kv_heads) * D;
-    const int rows = tokens * group;
+    const int seq = work[2 * blockIdx.x], tile = work[2 * blockIdx.x + 1];
+    const int tok0 = seq_starts[seq];
+    const int rows = (seq_starts[seq + 1] - tok0) * group;
+    if (tile * FA_ROWS >= rows) return;   // whole block leaves together
+    const int* block_table = block_tables + (long long) seq * max_blocks_per_seq;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int g = lane >> 2, t = lane & 3;   // mma fragment coordinates: row group, thread in group
-    const int row0 = blockIdx.x * FA_ROWS + warp * 16;
-    // The token of this thread's two rows (g and g + 8 of the warp's 16; -1 past the end), and of the warp's last.
-    int tok[2];
-    #pragma unroll
+    const int row0 = tile * FA_ROWS + warp * 16;
+    // The last key each of this thread's two rows sees (g and g + 8 of the warp's 16; -1 past the end), and the
+    // warp's last row's: a row's token at position p sees keys 0..p.
+    int last_key[2];
+#pragma unroll
     for (int h = 0; h < 2; h++) {
         const int f = row0 + g + 8 * h;
-        tok[h] = f < rows ? f / group : -1;
+        last_key[h] = f < rows ? positions[tok0 + f / group] : -1;
     }
-    const int warp_last_tok = row0 < rows ? imin(row0 + 15, rows - 1) / group : -1;
+    const int warp_last_key = row0 < rows ? positions[tok0 + imin(row0 + 15, rows - 1) / group] : -1;
 
     // q fragments (A operand, row-major 16 x D) for the warp's rows, in registers for the whole kernel.
     unsigned int qf[D / 16][4];
@@ -57,7 +64,7 @@ __device__ __forceinline__ void flash_prefill(
                 const int f = row0 + g + 8 * h, d = ks * 16 + 2 * t + 8 * c;
                 float x0 = 0.f, x1 = 0.f;
                 if (f < rows) {
-                    const float* q = qkv + (long long) (f / group) * width + (kv_head * group + f % group) * D + d;
+                    const float* q = qkv + (long long) (tok0 + f / group) * width + (kv_head * group + f % group) * D + d;
                     x0 = q[0];
                     x1 = q[1];
                 }
@@ -71,7 +78,7 @@ __device__ __forceinline__ void flash_prefill(
     for (int n = 0; n < D / 8; n++) for (int i = 0; i < 4; i++) o[n][i] = 0.f;
     float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
 
-    const int keys = (imin((blockIdx.x + 1) * FA_ROWS, rows) - 1) / group + 1;   // the block's last token's view
+    const int keys = positions[tok0 + (imin((tile + 1) * FA_ROWS, rows) - 1) / group] + 1;   // the last row's view
     constexpr int chunks = D / 8;   // 16-byte pieces of a cache row
     for (int k0 = 0; k0 < keys; k0 += FA_KEYS) {
         __syncthreads();   // the previous tiles are no longer read
@@ -88,7 +95,7 @@ __device__ __forceinline__ void flash_prefill(
             *reinterpret_cast<uint4*>(v_tile + j * stride + d) = vv;
         }
         __syncthreads();
-        if (k0 > warp_last_tok) continue;   // no key of this tile is visible to the warp's rows (barriers stay uniform)
+        if (k0 > warp_last_key) continue;   // no key of this tile is visible to the warp's rows (barriers stay uniform)
 
     // s = q kᵀ for 16 rows x 64 keys: 8 n-tiles of 8 keys.
         float s[FA_KEYS / 8][4];
@@ -116,7 +123,7 @@ __device__ __forceinline__ void flash_prefill(
                 #pragma unroll
                 for (int c = 0; c < 2; c++) {
                     const int key = k0 + n * 8 + 2 * t + c;
-                    float v = key <= tok[h] ? s[n][2 * h + c] * scale : NEG_INF;
+                    float v = key <= last_key[h] ? s[n][2 * h + c] * scale : NEG_INF;
                     s[n][2 * h + c] = v;
                     mx = fmaxf(mx, v);
                 }
@@ -174,7 +181,7 @@ __device__ __forceinline__ void flash_prefill(
         const int f = row0 + g + 8 * h;
         if (f >= rows) continue;
         const float inv = l[h] > 0.f ? 1.f / l[h] : 0.f;
-        elem_t* dst = out + ((long long) (f / group) * num_heads + kv_head * group + f % group) * D;
+        elem_t* dst = out + ((long long) (tok0 + f / group) * num_heads + kv_head * group + f % group) * D;
         #pragma unroll
         for (int n = 0; n < D / 8; n++) {
             *reinterpret_cast<unsigned int*>(dst + n * 8 + 2 * t) = pack_bf16(o[n][2 * h] * inv, o[n][2 * h + 1] * inv);
@@ -182,9 +189,11 @@ __device__ __forceinline__ void flash_prefill(
     }
 }
 
-#define FLASH_ARGS const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_table, \
-        elem_t* out, int tokens, int num_heads, int num_kv_heads, int block_size, float scale
-#define FLASH_CALL qkv, k_cache, v_cache, block_table, out, tokens, num_heads, num_kv_heads, block_size, scale
+#define FLASH_ARGS const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_tables, \
+        const int* seq_starts, const int* positions, const int* work, elem_t* out, int num_heads, int num_kv_heads, \
+        int block_size, int max_blocks_per_seq, float scale
+#define FLASH_CALL qkv, k_cache, v_cache, block_tables, seq_starts, positions, work, out, num_heads, num_kv_heads, \
+        block_size, max_blocks_per_seq, scale
 
 // One kernel per head size (LaunchGeometry.FLASH_HEAD_DIMS).
 extern "C" __global__ void __launch_bounds__(FA_WARPS * 32) flash_prefill_d16(FLASH_ARGS) { flash_prefill<16>(FLASH_CALL); }

@@ -35,18 +35,24 @@ class StepPackerTest {
         // group 2: 12 rows -> 1 tile of 16; the decode token's 2 rows -> 1 tile
         assertThat(l.workItems()).isEqualTo(2);
         assertThat(slice(p, l.work(), 4)).containsExactly(0, 0, 1, 0);
+        // flash tiles of 64 rows: one each
+        assertThat(l.flashItems()).isEqualTo(2);
+        assertThat(slice(p, l.flashWork(), 4)).containsExactly(0, 0, 1, 0);
         assertThat(slice(p, l.logitRowIndex(), 2)).containsExactly(5, 6);
         assertThat(p.logitChunk()).containsExactly(0, 1);
         assertThat(p.maxContext()).isEqualTo(10);
     }
 
     @Test
-    void longChunksGetOneWorkItemPerSixteenRows() {
+    void longChunksGetOneWorkItemPerSixteenRowsAndOneFlashItemPerSixtyFour() {
         // 20 tokens x 4 heads per KV head = 80 rows = 5 tiles
         SequenceChunk c = new SequenceChunk(1, new int[20], 0, new int[] {0, 1}, false);
         PackedStep p = StepPacker.pack(List.of(c), 16, 4);
         assertThat(p.layout().workItems()).isEqualTo(5);
         assertThat(slice(p, p.layout().work(), 10)).containsExactly(0, 0, 0, 1, 0, 2, 0, 3, 0, 4);
+        // and one flash work item per 64 rows
+        assertThat(p.layout().flashItems()).isEqualTo(2);
+        assertThat(slice(p, p.layout().flashWork(), 4)).containsExactly(0, 0, 0, 1);
         assertThat(p.layout().logitRows()).isZero();
     }
 
@@ -57,7 +63,7 @@ class StepPackerTest {
         PackedStep p = StepPacker.packDecode(List.of(a, b), new GraphBuckets.Key(4, 8), 8, 2);
         StepLayout l = p.layout();
 
-        assertThat(l).isEqualTo(new StepLayout(4, 4, 8, 4, 4));
+        assertThat(l).isEqualTo(new StepLayout(4, 4, 8, 4, 0, 4));
         assertThat(slice(p, l.tokenIds(), 4)).containsExactly(5, 6, 0, 0);
         assertThat(slice(p, l.slots(), 4)).containsExactly(4 * 8 + 3, 3 * 8 + 1, -1, -1);
         assertThat(slice(p, l.seqStarts(), 5)).containsExactly(0, 1, 2, 2, 2);   // padding sequences are empty
@@ -77,13 +83,14 @@ class StepPackerTest {
 
     @Test
     void layoutOffsetsFollowEachOther() {
-        StepLayout l = new StepLayout(10, 3, 5, 7, 2);
+        StepLayout l = new StepLayout(10, 3, 5, 7, 3, 2);
         assertThat(l.positions()).isEqualTo(10);
         assertThat(l.slots()).isEqualTo(20);
         assertThat(l.seqStarts()).isEqualTo(30);
         assertThat(l.blockTables()).isEqualTo(34);
         assertThat(l.work()).isEqualTo(49);
-        assertThat(l.logitRowIndex()).isEqualTo(63);
-        assertThat(l.totalInts()).isEqualTo(65);
+        assertThat(l.flashWork()).isEqualTo(63);
+        assertThat(l.logitRowIndex()).isEqualTo(69);
+        assertThat(l.totalInts()).isEqualTo(71);
     }
 }
