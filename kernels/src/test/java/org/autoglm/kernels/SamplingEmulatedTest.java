@@ -1,0 +1,98 @@
+package org.autoglm.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.jna.Pointer;
+import java.util.Arrays;
+import org.autoglm.kernels.emulation.HostEmulation;
+import org.autoglm.kernels.emulation.HostMemory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+
+/**
+ * sample_tokens (sampling.cu) on the host emulation: greedy ties, top-k and top-p sets, the draw's distribution
+ * and its reproducibility per (seed, step). Each launch samples many rows at once, one parameter set per row.
+ */
+@EnabledIf("org.autoglm.kernels.emulation.HostEmulation#available")
+class SamplingEmulatedTest {
+
+    private static final int VOCAB = 3000;
+
+    private final HostMemory mem = new HostMemory();
+    private GlmKernels k;
+
+    @BeforeEach
+    void kernels() {
+        k = new GlmKernels(new HostEmulation(false), false, false, false);
+    }
+
+    @AfterEach
+    void free() {
+        mem.close();
+    }
+
+    /** Samples {@code rows} copies of {@code logits} with the given parameters; row r uses step {@code r}. */
+    private int[] sample(float[] logits, int rows, float temperature, int topK, float topP, long seed) {
+        long l = mem.alloc(4L * rows * VOCAB);
+        for (int r = 0; r < rows; r++) new Pointer(l).write(4L * r * VOCAB, logits, 0, VOCAB);
+        SamplingBuffers b = SamplingBuffers.at(mem.alloc(SamplingBuffers.bytes(rows)), rows);
+        for (int r = 0; r < rows; r++) {
+            new Pointer(b.seeds()).setLong(8L * r, seed);
+            new Pointer(b.temperature()).setFloat(4L * r, temperature);
+            new Pointer(b.topK()).setInt(4L * r, topK);
+            new Pointer(b.topP()).setFloat(4L * r, topP);
+            new Pointer(b.steps()).setInt(4L * r, r);
+        }
+        k.sample(l, rows, VOCAB, b.temperature(), b.topK(), b.topP(), b.seeds(), b.steps(), b.outIds());
+        return new Pointer(b.outIds()).getIntArray(0, rows);
+    }
+
+    private static float[] logits() {
+        float[] x = new float[VOCAB];
+        for (int i = 0; i < VOCAB; i++) x[i] = -5 + (float) Math.sin(i * 0.37);   // background, below -4
+        x[2700] = 3.0f;
+        x[17] = 2.5f;
+        x[999] = 2.0f;
+        x[1500] = 1.0f;
+        return x;
+    }
+
+    @Test
+    void greedyTakesTheArgmaxAndTheLowestIdOnTies() {
+        float[] x = logits();
+        x[2900] = 3.0f;   // ties with 2700
+        assertThat(sample(x, 2, 0f, 0, 1f, 1)).containsExactly(2700, 2700);
+    }
+
+    @Test
+    void topKDrawsOnlyFromTheKLargestInProportionToTheirProbabilities() {
+        int[] ids = sample(logits(), 240, 1f, 3, 1f, 42);
+        assertThat(ids).containsOnly(2700, 17, 999);
+        // p ∝ e^3 : e^2.5 : e^2 = 0.506 : 0.307 : 0.186; bounds at ±3.4 binomial standard deviations
+        long top = Arrays.stream(ids).filter(id -> id == 2700).count();
+        long third = Arrays.stream(ids).filter(id -> id == 999).count();
+        assertThat(top).isBetween(95L, 150L);
+        assertThat(third).isBetween(25L, 66L);
+    }
+
+    @Test
+    void topPKeepsTheSmallestSetReachingP() {
+        // with top-k 4 the kept mass is e^3 + e^2.5 + e^2 + e^1; the top two hold 0.75 of it, the top one 0.47
+        int[] ids = sample(logits(), 40, 1f, 4, 0.7f, 7);
+        assertThat(ids).containsOnly(2700, 17);
+        assertThat(ids).contains(2700, 17);
+    }
+
+    @Test
+    void aDrawIsFixedByItsSeedAndStep() {
+        float[] x = logits();
+        int[] first = sample(x, 16, 1.5f, 0, 0.95f, 1234);
+        int[] again = sample(x, 16, 1.5f, 0, 0.95f, 1234);
+        int[] other = sample(x, 16, 1.5f, 0, 0.95f, 99);
+        assertThat(again).containsExactly(first);
+        assertThat(other).isNotEqualTo(first);
+        assertThat(Arrays.stream(first).distinct().count()).isGreaterThan(1);   // steps differ, draws differ
+    }
+}
