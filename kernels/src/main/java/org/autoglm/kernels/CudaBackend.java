@@ -80,8 +80,9 @@ public final class CudaBackend implements Backend {
         this.bf16 = bf16;
         this.group = config.numHeads() / config.numKvHeads();
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
-        this.kernels = new GlmKernels(new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16),
-                bf16, options.flashAttention, options.fusedDecode);
+        GpuKernelRuntime runtime = new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16,
+                options.fusedDecode);
+        this.kernels = new GlmKernels(runtime, bf16, options.flashAttention, options.fusedDecode);
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();

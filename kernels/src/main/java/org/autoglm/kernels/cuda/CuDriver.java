@@ -18,6 +18,7 @@ public final class CuDriver {
     public static final int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
     public static final int CU_STREAM_NON_BLOCKING = 1;
     public static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+    public static final int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 
     private static boolean loaded;
 
@@ -86,6 +87,9 @@ public final class CuDriver {
     public static native int cuEventRecord(long event, long stream);
     public static native int cuEventElapsedTime(float[] milliseconds, long start, long end);
     public static native int cuEventDestroy_v2(long event);
+
+    /** {@code config}: a CUlaunchConfig (see {@link LaunchConfig}). */
+    public static native int cuLaunchKernelEx(Pointer config, long function, Pointer kernelParams, Pointer extra);
 
     public static native int cuStreamCreate(long[] stream, int flags);
     public static native int cuStreamSynchronize(long stream);

@@ -3,6 +3,7 @@
 
 // gate_up rows: [gate (inter) | up (inter)]; out rows: inter. grid-stride over rows * inter.
 extern "C" __global__ void silu_mul(const float* gate_up, elem_t* out, int rows, int inter) {
+    follow_previous_kernel();
     long long n = (long long) rows * inter;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         const long long r = i / inter, c = i - r * inter;

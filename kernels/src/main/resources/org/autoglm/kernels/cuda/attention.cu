@@ -49,6 +49,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
         elem_t* out, float* part_acc, float* part_ml, int* split_counters,
         int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq,
         int num_splits, float scale) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(float4, smem4);   // float4: 16-byte aligned for the vector reads below
     float* smem = reinterpret_cast<float*>(smem4);
     const int D = head_dim;
@@ -205,6 +206,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
 // Merges the split-K partials of paged_attention. grid: rows (tokens * num_heads); block: any.
 extern "C" __global__ void attention_combine(const float* part_acc, const float* part_ml, elem_t* out,
                                              int num_splits, int head_dim) {
+    follow_previous_kernel();
     combine_row(part_acc, part_ml, out, blockIdx.x, num_splits, head_dim);
 }
 
@@ -215,6 +217,7 @@ extern "C" __global__ void attention_combine(const float* part_acc, const float*
 // qkv rows [tokens, (heads + 2 kv_heads) * D] -> q [heads, tokens, D], k and v [kv_heads, tokens, D].
 extern "C" __global__ void repack_qkv_heads(const float* qkv, elem_t* q, elem_t* k, elem_t* v, int tokens,
                                            int num_heads, int num_kv_heads, int head_dim) {
+    follow_previous_kernel();
     const int width = (num_heads + 2 * num_kv_heads) * head_dim;
     const long long n = (long long) tokens * width;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
@@ -234,6 +237,7 @@ extern "C" __global__ void repack_qkv_heads(const float* qkv, elem_t* q, elem_t*
 // Row r = (head, query q) of scores [heads * tokens, tokens]: probs = softmax(scores * scale) over keys 0..q, zero
 // after q. grid: heads * tokens; block: up to 1024 threads.
 extern "C" __global__ void causal_softmax(const float* scores, elem_t* probs, int tokens, float scale) {
+    follow_previous_kernel();
     __shared__ float scratch[32];
     const long long row = blockIdx.x;
     const int q = (int) (row % tokens);

@@ -73,6 +73,17 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
     return warp_max(v);
 }
 
+// Programmatic dependent launch (sm_90+; GpuKernelRuntime launches with it under fused decode): a kernel may
+// start while the one before it in the stream finishes, so every kernel first waits here until that kernel's writes
+// are visible, then lets the next one begin launching. No-op on older GPUs, when a launch did not ask for it, and in
+// the host emulation.
+__device__ __forceinline__ void follow_previous_kernel() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
 // d = a · b + c for one warp: a 16x16 (row-major), b 16x8 (column-major), bf16 inputs and fp32 accumulators, in
 // the fragment layouts of PTX's mma.sync.m16n8k16 (see cuda_emulation.h in the tests for the layouts spelled out).
 // sm_80+; only the tensor-core sources use it.

@@ -29,6 +29,7 @@ __device__ __forceinline__ void flash_prefill(
         const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_tables,
         const int* seq_starts, const int* positions, const int* work, elem_t* out, int num_heads, int num_kv_heads,
         int block_size, int max_blocks_per_seq, float scale) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(uint4, flash_smem);
     constexpr int stride = D + FA_PAD;
     elem_t* k_tile = reinterpret_cast<elem_t*>(flash_smem);   // [FA_KEYS][stride]

@@ -103,6 +103,7 @@ __device__ __forceinline__ void stage_rmsnorm(const float* residual, const elem_
 // y = x · wᵀ; x [in] elem_t, y [out] fp32.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv(const elem_t* x, const elem_t* w, float* y,
                                                                    int in, int out) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_copy(x, xs, in);
@@ -115,6 +116,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv(const elem_t*
 // residual += x · wᵀ (o_proj into the residual stream).
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_add(const elem_t* x, const elem_t* w,
                                                                        float* residual, int in, int out) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_copy(x, xs, in);
@@ -127,6 +129,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_add(const ele
 // y = (up * silu(gate)) · wᵀ.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu(const float* gate_up, const elem_t* w,
                                                                         float* y, int in, int out) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_silu(gate_up, xs, in);
@@ -139,6 +142,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu(const fl
 // residual += (up * silu(gate)) · wᵀ (down_proj into the residual stream).
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu_add(const float* gate_up, const elem_t* w,
                                                                             float* residual, int in, int out) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_silu(gate_up, xs, in);
@@ -152,6 +156,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu_add(cons
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm(const float* residual, const elem_t* weight,
                                                                            elem_t* normed, float eps, const elem_t* w,
                                                                            float* y, int in, int out) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_rmsnorm(residual, weight, normed, eps, xs, in);
@@ -168,6 +173,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm_rope(
         const float* residual, const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in,
         int out, const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
         elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage_rmsnorm(residual, weight, normed, eps, xs, in);

@@ -8,6 +8,7 @@
 // grid: rows; block: up to 1024 threads; dynamic shared memory: hidden floats.
 extern "C" __global__ void add_rmsnorm(const float* x, const elem_t* post_weight, float* residual,
                                        const elem_t* weight, elem_t* out, int hidden, float eps) {
+    follow_previous_kernel();
     DYNAMIC_SHARED(float, row);
     __shared__ float scratch[32];
     const long long base = (long long) blockIdx.x * hidden;

@@ -12,6 +12,7 @@ extern "C" __global__ void bias_rope_kv_write(float* qkv, const elem_t* bias, co
                                               const float* inv_freq, const int* slots, elem_t* k_cache,
                                               elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim,
                                               int rotary_dim) {
+    follow_previous_kernel();
     const int width = (num_heads + 2 * num_kv_heads) * head_dim;
     const float pos = (float) positions[blockIdx.x];
     const int slot = slots[blockIdx.x];

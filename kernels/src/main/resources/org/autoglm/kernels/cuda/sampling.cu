@@ -42,6 +42,7 @@ __device__ unsigned int bisect(const float* x, int n, float mx, unsigned int flo
 extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
         float* logits, int vocab, const float* temperature, const int* top_k, const float* top_p,
         const unsigned long long* seeds, const int* steps, int* out_ids) {
+    follow_previous_kernel();
     __shared__ float scratch[32];
     __shared__ float best_val[32];
     __shared__ int best_id[32];

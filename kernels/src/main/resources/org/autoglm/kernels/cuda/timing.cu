@@ -4,6 +4,7 @@
 #include "common.cuh"
 
 extern "C" __global__ void hold_stream(long long cycles) {
+    follow_previous_kernel();
     const long long start = clock64();
     while (clock64() - start < cycles) {
     }
