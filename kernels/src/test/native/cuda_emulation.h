@@ -25,6 +25,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,7 +74,8 @@ constexpr int MAX_THREADS = 1024;
 
 inline jmp_buf scheduler;
 inline std::vector<Fiber> fibers;
-inline std::vector<char> stacks;
+inline std::unique_ptr<char[]> stacks;   // not zeroed: pages are touched only as deep as the fibers go
+inline size_t stack_threads = 0;
 inline int current = 0;
 inline std::function<void()> kernel_body;
 inline std::vector<unsigned char> dynamic_shared;
@@ -122,7 +124,7 @@ inline std::string run_block(int threads) {
     for (int t = 0; t < threads; t++) {
         Fiber& f = fibers[t];
         getcontext(&f.start);
-        f.start.uc_stack.ss_sp = stacks.data() + (size_t) t * STACK_BYTES;
+        f.start.uc_stack.ss_sp = stacks.get() + (size_t) t * STACK_BYTES;
         f.start.uc_stack.ss_size = STACK_BYTES;
         f.start.uc_link = nullptr;
         makecontext(&f.start, fiber_entry, 0);

@@ -22,7 +22,10 @@ __attribute__((visibility("default"))) int emu_launch(void* function, int gx, in
         std::snprintf(error, error_len, "block of %d threads (1..%d)", threads, emu::MAX_THREADS);
         return 1;
     }
-    if (emu::stacks.size() < (size_t) threads * emu::STACK_BYTES) emu::stacks.resize((size_t) threads * emu::STACK_BYTES);
+    if (emu::stack_threads < (size_t) threads) {
+        emu::stacks.reset(new char[(size_t) threads * emu::STACK_BYTES]);
+        emu::stack_threads = threads;
+    }
     emu::fibers.resize(std::max<size_t>(emu::fibers.size(), threads));
     emu::dynamic_shared.assign(shared_bytes + 16, 0xcd);   // garbage, as on the GPU
     blockDim = uint3{(unsigned) bx, (unsigned) by, (unsigned) bz};
