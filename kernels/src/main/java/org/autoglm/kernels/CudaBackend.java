@@ -152,9 +152,12 @@ public final class CudaBackend implements Backend {
         return config;
     }
 
+    /** E.g. {@code cuda NVIDIA H100 80GB HBM3 bf16}, plus the experimental kernels that are on. */
     @Override
     public String description() {
-        return "cuda " + device.name() + (bf16 ? " bf16" : " fp32");
+        return "cuda " + device.name() + (bf16 ? " bf16" : " fp32")
+                + (kernels.hasFlashAttention(config.headDim()) ? " +flash-attention" : "")
+                + (options.fusedDecode ? " +fused-decode" : "");
     }
 
     public CudaDevice device() {

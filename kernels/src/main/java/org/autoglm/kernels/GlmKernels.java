@@ -21,20 +21,23 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final LaunchArgs args = new LaunchArgs();
     private final Gemm gemm;
     private final int sms;
+    private final int elementBytes;
+    private final boolean flash;         // flash attention compiled here (bf16, sm_80+) and turned on
+    private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, gemv, gemvSilu,
-            gemvAdd, gemvSiluAdd, gemvRmsnorm, gemvRmsnormRope;
-    private final boolean flash;   // flash attention compiled here (bf16, sm_80+) and turned on
-    private int flashHeadDim;
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream;
+    private final long gemv, gemvSilu, gemvAdd, gemvSiluAdd, gemvRmsnorm, gemvRmsnormRope;
+    private int flashHeadDim;   // flash_prefill_d{flashHeadDim}, looked up on first use
     private long flashPrefill;
-    private final int elementBytes;
-
-    private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
 
     GlmKernels(KernelRuntime runtime, boolean bf16, boolean flashAttention, boolean fusedDecode) {
         this.runtime = runtime;
+        this.gemm = runtime.gemm();
         this.sms = runtime.multiprocessors();
+        this.elementBytes = bf16 ? 2 : 4;
+        this.flash = flashAttention && runtime.has(FLASH_SOURCE);
+        this.fusedDecode = fusedDecode;
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
@@ -49,16 +52,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         repackQkv = fn("attention.cu", "repack_qkv_heads");
         causalSoftmax = fn("attention.cu", "causal_softmax");
         holdStream = fn("timing.cu", "hold_stream");
-        this.gemv = fn("gemv.cu", "gemv");
+        gemv = fn("gemv.cu", "gemv");
         gemvSilu = fn("gemv.cu", "gemv_silu");
         gemvAdd = fn("gemv.cu", "gemv_add");
         gemvSiluAdd = fn("gemv.cu", "gemv_silu_add");
         gemvRmsnorm = fn("gemv.cu", "gemv_rmsnorm");
         gemvRmsnormRope = fn("gemv.cu", "gemv_rmsnorm_rope");
-        this.fusedDecode = fusedDecode;
-        flash = flashAttention && runtime.has(FLASH_SOURCE);
-        elementBytes = bf16 ? 2 : 4;
-        gemm = runtime.gemm();
     }
 
     @Override
