@@ -12,8 +12,13 @@ import com.sun.jna.Pointer;
  */
 final class LaunchConfig {
 
-    private static final int CONFIG_BYTES = 56;
-    private static final int ATTRIBUTE_BYTES = 72;
+    // cuda.h layouts (checked by LaunchConfigLayoutTest against the installed header)
+    static final int CONFIG_BYTES = 56;
+    static final int CONFIG_STREAM = 32;
+    static final int CONFIG_ATTRS = 40;
+    static final int CONFIG_NUM_ATTRS = 48;
+    static final int ATTRIBUTE_BYTES = 72;
+    static final int ATTRIBUTE_VALUE = 8;
 
     private final Memory config = new Memory(CONFIG_BYTES);
     private final Memory attribute = new Memory(ATTRIBUTE_BYTES);
@@ -22,10 +27,10 @@ final class LaunchConfig {
         config.clear();
         attribute.clear();
         attribute.setInt(0, CuDriver.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
-        attribute.setInt(8, 1);   // value.programmaticStreamSerializationAllowed
-        config.setLong(32, stream);
-        config.setPointer(40, attribute);
-        config.setInt(48, 1);
+        attribute.setInt(ATTRIBUTE_VALUE, 1);   // value.programmaticStreamSerializationAllowed
+        config.setLong(CONFIG_STREAM, stream);
+        config.setPointer(CONFIG_ATTRS, attribute);
+        config.setInt(CONFIG_NUM_ATTRS, 1);
     }
 
     /** The config for a 1-D block of {@code block} threads. */
