@@ -97,6 +97,24 @@ __device__ __forceinline__ void stage_rmsnorm(const float* residual, const elem_
     }
 }
 
+#define STAGE_COPY 0
+#define STAGE_SILU 1
+#define STAGE_RMSNORM 2
+
+// One block's work: stage x (STAGE_*: input is x, gate_up or the residual) in dynamic shared memory, then this
+// warp's rows of x · wᵀ into sum. Returns the warp's first row, or -1 when it has none.
+template <int STAGE>
+__device__ __forceinline__ int gemv_block(const void* input, const elem_t* norm_weight, elem_t* normed, float eps,
+                                          const elem_t* w, int in, int out, float* sum) {
+    DYNAMIC_SHARED(uint4, gemv_x);
+    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
+    if (STAGE == STAGE_COPY) stage_copy(static_cast<const elem_t*>(input), xs, in);
+    if (STAGE == STAGE_SILU) stage_silu(static_cast<const float*>(input), xs, in);
+    if (STAGE == STAGE_RMSNORM) stage_rmsnorm(static_cast<const float*>(input), norm_weight, normed, eps, xs, in);
+    __syncthreads();
+    return gemv_dot(xs, w, in, out, sum);
+}
+
 // Every kernel: w [out, in] elem_t, in a multiple of VEC; grid: ceil(out / (GEMV_WARPS * GEMV_ROWS));
 // block: GEMV_WARPS * 32; dynamic shared memory: in elem_t.
 
@@ -104,12 +122,8 @@ __device__ __forceinline__ void stage_rmsnorm(const float* residual, const elem_
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv(const elem_t* x, const elem_t* w, float* y,
                                                                    int in, int out) {
     follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_copy(x, xs, in);
-    __syncthreads();
     float sum[GEMV_ROWS];
-    const int o0 = gemv_dot(xs, w, in, out, sum);
+    const int o0 = gemv_block<STAGE_COPY>(x, 0, 0, 0.f, w, in, out, sum);
     if (o0 >= 0) gemv_store(y, o0, out, sum, false);
 }
 
@@ -117,12 +131,8 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv(const elem_t*
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_add(const elem_t* x, const elem_t* w,
                                                                        float* residual, int in, int out) {
     follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_copy(x, xs, in);
-    __syncthreads();
     float sum[GEMV_ROWS];
-    const int o0 = gemv_dot(xs, w, in, out, sum);
+    const int o0 = gemv_block<STAGE_COPY>(x, 0, 0, 0.f, w, in, out, sum);
     if (o0 >= 0) gemv_store(residual, o0, out, sum, true);
 }
 
@@ -130,12 +140,8 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_add(const ele
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu(const float* gate_up, const elem_t* w,
                                                                         float* y, int in, int out) {
     follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_silu(gate_up, xs, in);
-    __syncthreads();
     float sum[GEMV_ROWS];
-    const int o0 = gemv_dot(xs, w, in, out, sum);
+    const int o0 = gemv_block<STAGE_SILU>(gate_up, 0, 0, 0.f, w, in, out, sum);
     if (o0 >= 0) gemv_store(y, o0, out, sum, false);
 }
 
@@ -143,26 +149,18 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu(const fl
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu_add(const float* gate_up, const elem_t* w,
                                                                             float* residual, int in, int out) {
     follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_silu(gate_up, xs, in);
-    __syncthreads();
     float sum[GEMV_ROWS];
-    const int o0 = gemv_dot(xs, w, in, out, sum);
+    const int o0 = gemv_block<STAGE_SILU>(gate_up, 0, 0, 0.f, w, in, out, sum);
     if (o0 >= 0) gemv_store(residual, o0, out, sum, true);
 }
 
 // y = rmsnorm(residual) * weight · wᵀ (a layer norm and the projection after it); normed: the normalised row, or null.
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm(const float* residual, const elem_t* weight,
-                                                                           elem_t* normed, float eps, const elem_t* w,
-                                                                           float* y, int in, int out) {
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm(
+        const float* residual, const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in,
+        int out) {
     follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_rmsnorm(residual, weight, normed, eps, xs, in);
-    __syncthreads();
     float sum[GEMV_ROWS];
-    const int o0 = gemv_dot(xs, w, in, out, sum);
+    const int o0 = gemv_block<STAGE_RMSNORM>(residual, weight, normed, eps, w, in, out, sum);
     if (o0 >= 0) gemv_store(y, o0, out, sum, false);
 }
 
@@ -174,12 +172,8 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm_rope(
         int out, const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
         elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
     follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_rmsnorm(residual, weight, normed, eps, xs, in);
-    __syncthreads();
     float sum[GEMV_ROWS];
-    const int c = gemv_dot(xs, w, in, out, sum);
+    const int c = gemv_block<STAGE_RMSNORM>(residual, weight, normed, eps, w, in, out, sum);
     if (c < 0 || (threadIdx.x & 31) != 0) return;
     const int head = c / head_dim, d = c - head * head_dim;
     float x0 = sum[0], x1 = sum[1];
