@@ -1,16 +1,47 @@
 package org.autoglm.kernels;
 
 import org.autoglm.kernels.plan.StepLayout;
+import org.autoglm.models.config.GlmConfig;
 
-/** One step's forward pass on the device, queued on its stream: {@link GlmForward}, or {@link SingleTokenForward}. */
-interface ForwardPass {
+/**
+ * One step's forward pass on the device, queued on its stream ({@link GlmForward}, or {@link SingleTokenForward}
+ * for a decode step of one sequence), over the buffers allocated up front, so that a run can be captured in a CUDA
+ * graph. The step's metadata (ids, positions, slots, block tables, work items, logit rows) is already on the
+ * device at {@code meta}, laid out by {@link StepLayout}.
+ */
+abstract class ForwardPass {
+
+    protected final GlmConfig c;
+    protected final ForwardKernels k;
+    protected final DeviceWeights w;
+    protected final Activations a;
+    protected final KvCache kv;
+    protected final long invFreq;
+    protected final int qkvWidth;
+    protected final int attnWidth;
+    protected final float eps;
+
+    ForwardPass(GlmConfig c, ForwardKernels k, DeviceWeights w, Activations a, KvCache kv, long invFreq) {
+        this.c = c;
+        this.k = k;
+        this.w = w;
+        this.a = a;
+        this.kv = kv;
+        this.invFreq = invFreq;
+        this.qkvWidth = (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
+        this.attnWidth = c.numHeads() * c.headDim();
+        this.eps = (float) c.rmsNormEps();
+    }
 
     /**
      * Logits of the layout's logit rows into the activations' logits ([logitRows, vocab] fp32). {@code dense}: the
-     * step is one sequence from position 0, whose attention runs on tensor cores.
+     * step is one sequence from position 0, whose attention may run as cuBLAS GEMMs.
      */
-    void run(StepLayout l, long meta, int splits, boolean dense);
+    abstract void run(StepLayout l, long meta, int splits, boolean dense);
 
     /** Next tokens of the first {@code rows} logit rows into {@code sampling.outIds} (logits are overwritten). */
-    void sample(int rows, SamplingBuffers sampling);
+    final void sample(int rows, SamplingBuffers sampling) {
+        k.sample(a.logits, rows, c.vocabSize(), sampling.temperature(), sampling.topK(), sampling.topP(),
+                sampling.seeds(), sampling.steps(), sampling.outIds());
+    }
 }

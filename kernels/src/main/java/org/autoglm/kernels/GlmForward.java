@@ -5,36 +5,16 @@ import org.autoglm.models.config.GlmConfig;
 
 /**
  * The GLM / GLM-4 forward pass as a sequence of launches on one stream, reading top to bottom like HF's
- * {@code GlmForCausalLM.forward}. Everything it touches was allocated up front, so a run can be captured in a
- * CUDA graph. The step's metadata (ids, positions, slots, block tables, work items, logit rows) is already on
- * the device at {@code meta}, laid out by {@link StepLayout}.
+ * {@code GlmForCausalLM.forward}: any step (prefill, chunked prefill, decode, mixed).
  */
-final class GlmForward implements ForwardPass {
-
-    private final GlmConfig c;
-    private final ForwardKernels k;
-    private final DeviceWeights w;
-    private final Activations a;
-    private final KvCache kv;
-    private final long invFreq;
-    private final int qkvWidth;
-    private final int attnWidth;
-    private final float eps;
+final class GlmForward extends ForwardPass {
 
     GlmForward(GlmConfig c, ForwardKernels k, DeviceWeights w, Activations a, KvCache kv, long invFreq) {
-        this.c = c;
-        this.k = k;
-        this.w = w;
-        this.a = a;
-        this.kv = kv;
-        this.invFreq = invFreq;
-        this.qkvWidth = (c.numHeads() + 2 * c.numKvHeads()) * c.headDim();
-        this.attnWidth = c.numHeads() * c.headDim();
-        this.eps = (float) c.rmsNormEps();
+        super(c, k, w, a, kv, invFreq);
     }
 
     @Override
-    public void run(StepLayout l, long meta, int splits, boolean dense) {
+    void run(StepLayout l, long meta, int splits, boolean dense) {
         final int n = l.tokens();
         final int h = c.hiddenSize();
         final int inter = c.intermediateSize();
@@ -79,11 +59,5 @@ final class GlmForward implements ForwardPass {
         if (l.logitRows() == 0) return;
         k.gatherRows(meta + 4L * l.logitRowIndex(), a.normed, a.lmIn, l.logitRows(), h);
         k.linear(a.lmIn, w.lmHead(), a.logits, l.logitRows(), h, c.vocabSize());
-    }
-
-    @Override
-    public void sample(int rows, SamplingBuffers sampling) {
-        k.sample(a.logits, rows, c.vocabSize(), sampling.temperature(), sampling.topK(), sampling.topP(),
-                sampling.seeds(), sampling.steps(), sampling.outIds());
     }
 }

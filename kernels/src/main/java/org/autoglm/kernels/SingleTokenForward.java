@@ -11,27 +11,11 @@ import org.autoglm.models.config.GlmConfig;
  * than its work, so fewer launches is what makes the step faster. Not for glm4's post norms (they need the whole
  * projection before the add).
  */
-final class SingleTokenForward implements ForwardPass {
-
-    private final GlmConfig c;
-    private final ForwardKernels k;
-    private final DeviceWeights w;
-    private final Activations a;
-    private final KvCache kv;
-    private final long invFreq;
-    private final int attnWidth;
-    private final float eps;
+final class SingleTokenForward extends ForwardPass {
 
     SingleTokenForward(GlmConfig c, ForwardKernels k, DeviceWeights w, Activations a, KvCache kv, long invFreq) {
+        super(c, k, w, a, kv, invFreq);
         if (c.hasPostNorms()) throw new IllegalArgumentException("the one-token forward has no post norms (glm4)");
-        this.c = c;
-        this.k = k;
-        this.w = w;
-        this.a = a;
-        this.kv = kv;
-        this.invFreq = invFreq;
-        this.attnWidth = c.numHeads() * c.headDim();
-        this.eps = (float) c.rmsNormEps();
     }
 
     /** Whether this pass can run {@code c} on {@code k}. */
@@ -41,7 +25,7 @@ final class SingleTokenForward implements ForwardPass {
     }
 
     @Override
-    public void run(StepLayout l, long meta, int splits, boolean dense) {
+    void run(StepLayout l, long meta, int splits, boolean dense) {
         if (l.tokens() != 1) throw new IllegalArgumentException("a one-token pass got " + l.tokens() + " tokens");
         final int h = c.hiddenSize();
         final int inter = c.intermediateSize();
@@ -70,11 +54,5 @@ final class SingleTokenForward implements ForwardPass {
         // logits = lm_head(norm(hidden))
         if (l.logitRows() == 0) return;
         k.rmsnormLinear(a.residual, w.finalNorm(), a.normed, eps, w.lmHead(), a.logits, h, c.vocabSize());
-    }
-
-    @Override
-    public void sample(int rows, SamplingBuffers sampling) {
-        k.sample(a.logits, rows, c.vocabSize(), sampling.temperature(), sampling.topK(), sampling.topP(),
-                sampling.seeds(), sampling.steps(), sampling.outIds());
     }
 }
