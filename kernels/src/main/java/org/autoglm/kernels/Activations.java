@@ -18,6 +18,7 @@ final class Activations {
     final int maxTokens;
     final int maxSeqs;
     final long residual;   // [tokens, hidden] fp32
+    final long residualSpare; // [hidden] fp32: the residual's second buffer in SingleTokenForward
     final long normed;     // [tokens, hidden] elem: input of qkv / gate_up; final norm output
     final long qkv;        // [tokens, (heads + 2 kvHeads) * headDim] fp32
     final long attn;       // [tokens, heads * headDim] elem
@@ -48,7 +49,7 @@ final class Activations {
         this.maxTokens = maxTokens;
         this.maxSeqs = maxSeqs;
         long[] offsets = layout(c, elementBytes, maxTokens, maxSeqs, dense);
-        this.bytes = offsets[13];
+        this.bytes = offsets[14];
         residual = base + offsets[0];
         normed = base + offsets[1];
         qkv = base + offsets[2];
@@ -62,9 +63,10 @@ final class Activations {
         partMl = base + offsets[10];
         splitCounters = base + offsets[11];
         this.dense = base + offsets[12];
+        residualSpare = base + offsets[13];
     }
 
-    /** Byte offsets of the thirteen buffers (256-aligned), then the total. */
+    /** Byte offsets of the fourteen buffers (256-aligned), then the total. */
     static long[] layout(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs, boolean dense) {
         long t = maxTokens;
         long h = c.hiddenSize();
@@ -76,7 +78,8 @@ final class Activations {
             4 * t * h, elementBytes * t * h, 4 * t * qkvWidth, elementBytes * t * attnWidth, 4 * t * h,
             4 * t * 2 * inter, elementBytes * t * inter, elementBytes * maxSeqs * h, 4L * maxSeqs * c.vocabSize(),
             4 * partRows * c.headDim(), 4 * partRows * 2, 4L * maxSeqs * c.numHeads(),
-            dense ? ForwardKernels.denseScratchBytes(maxTokens, c.numHeads(), c.numKvHeads(), c.headDim(), elementBytes) : 0
+            dense ? ForwardKernels.denseScratchBytes(maxTokens, c.numHeads(), c.numKvHeads(), c.headDim(), elementBytes) : 0,
+            4 * h
         };
         long[] offsets = new long[sizes.length + 1];
         for (int i = 0; i < sizes.length; i++) {
@@ -87,6 +90,6 @@ final class Activations {
 
     /** Bytes the buffers take, for the memory plan before allocating. */
     static long estimate(GlmConfig c, int elementBytes, int maxTokens, int maxSeqs, boolean dense) {
-        return layout(c, elementBytes, maxTokens, maxSeqs, dense)[13];
+        return layout(c, elementBytes, maxTokens, maxSeqs, dense)[14];
     }
 }

@@ -42,10 +42,10 @@ public final class CudaConfig {
     public boolean flashAttention = Boolean.getBoolean("autoglm.cuda.flashAttention");
     /**
      * Decode steps launch fewer kernels: batch-1 steps run in our own GEMV kernels instead of cuBLAS with the small
-     * kernels around them fused in ({@code SingleTokenForward}; glm4 keeps its unfused norms), and split-K
-     * attention merges its partials in its last block instead of a combine launch; on sm_90+ every kernel launches
-     * with programmatic dependent launch (its launch overlaps the end of the kernel before). Off by default until it
-     * has been measured on a GPU; the system property {@code autoglm.cuda.fusedDecode=true} turns it on.
+     * kernels around them fused in ({@code SingleTokenForward}, glm and glm4), and split-K attention merges its
+     * partials in its last block instead of a combine launch; on sm_90+ every kernel launches with programmatic
+     * dependent launch (its launch overlaps the end of the kernel before). Off by default until it has been
+     * measured on a GPU; the system property {@code autoglm.cuda.fusedDecode=true} turns it on.
      */
     public boolean fusedDecode = Boolean.getBoolean("autoglm.cuda.fusedDecode");
     /** Where compiled kernels are cached. */

@@ -70,22 +70,24 @@ interface ForwardKernels {
     /** Whether the fused one-token operations below are available (gemv.cu, fused decode turned on). */
     boolean supportsSingleToken(int hidden, int intermediate, int attnWidth);
 
-    /** {@code y[out] = (rmsnorm(residual) * weight) · wᵀ} for one row; {@code normed} gets the normalised row. */
-    void rmsnormLinear(long residual, long weight, long normed, float eps, long w, long y, int hidden, int out);
+    /**
+     * What {@link #addRmsnorm} computes, for one row, as the staging of a one-token GEMV: with {@code delta} (else
+     * 0: the residual as it is) {@code r = residual + (postWeight != 0 ? rmsnorm(delta) * postWeight : delta)},
+     * stored to {@code residualOut} (another buffer: every block reads {@code residual}); then
+     * {@code normed = rmsnorm(r) * weight}.
+     */
+    record AddNorm(long residual, long delta, long postWeight, long residualOut, long weight, long normed,
+            float eps) {}
+
+    /** {@code y[out] = normed · wᵀ} after the {@link AddNorm}, for one row. */
+    void rmsnormLinear(AddNorm norm, long w, long y, int hidden, int out);
 
     /**
-     * The attention block's input for one token: {@code qkv = rmsnormLinear(...)}, then what
+     * The attention block's input for one token: {@code qkv} as {@link #rmsnormLinear}, then what
      * {@link #biasRopeKvWrite} does to it (bias, rotary embedding, k and v into the cache slot).
      */
-    void rmsnormQkvRopeKvWrite(long residual, long weight, long normed, float eps, long w, long qkv, int hidden,
-            long bias, long positions, long invFreq, long slots, long kCache, long vCache, int heads, int kvHeads,
-            int headDim, int rotaryDim);
-
-    /** {@code residual[out] += x · wᵀ} for one row. */
-    void linearIntoResidual(long x, long w, long residual, int in, int out);
-
-    /** {@code residual[out] += (up * silu(gate)) · wᵀ} for one row of the fused gate_up projection. */
-    void siluMulLinearIntoResidual(long gateUp, long w, long residual, int inter, int out);
+    void rmsnormQkvRopeKvWrite(AddNorm norm, long w, long qkv, int hidden, long bias, long positions, long invFreq,
+            long slots, long kCache, long vCache, int heads, int kvHeads, int headDim, int rotaryDim);
 
     void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds, long steps,
             long outIds);

@@ -27,7 +27,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream;
-    private final long gemv, gemvSilu, gemvAdd, gemvSiluAdd, gemvRmsnorm, gemvRmsnormRope;
+    private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormRope;
     private int flashHeadDim;   // flash_prefill_d{flashHeadDim}, looked up on first use
     private long flashPrefill;
 
@@ -54,8 +54,6 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         holdStream = fn("timing.cu", "hold_stream");
         gemv = fn("gemv.cu", "gemv");
         gemvSilu = fn("gemv.cu", "gemv_silu");
-        gemvAdd = fn("gemv.cu", "gemv_add");
-        gemvSiluAdd = fn("gemv.cu", "gemv_silu_add");
         gemvRmsnorm = fn("gemv.cu", "gemv_rmsnorm");
         gemvRmsnormRope = fn("gemv.cu", "gemv_rmsnorm_rope");
     }
@@ -82,35 +80,25 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
-    public void rmsnormLinear(long residual, long weight, long normed, float eps, long w, long y, int hidden,
-            int out) {
-        args.reset().ptr(residual).ptr(weight).ptr(normed).f32(eps).ptr(w).ptr(y).i32(hidden).i32(out)
-                .launch(runtime, gemvRmsnorm, "gemv_rmsnorm", LaunchGeometry.gemvBlocks(out), 1, 1,
+    public void rmsnormLinear(AddNorm norm, long w, long y, int hidden, int out) {
+        addNorm(norm).ptr(w).ptr(y).i32(hidden).i32(out).launch(runtime, gemvRmsnorm, "gemv_rmsnorm",
+                LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
+    }
+
+    @Override
+    public void rmsnormQkvRopeKvWrite(AddNorm norm, long w, long qkv, int hidden, long bias, long positions,
+            long invFreq, long slots, long kCache, long vCache, int heads, int kvHeads, int headDim, int rotaryDim) {
+        int out = (heads + 2 * kvHeads) * headDim;
+        addNorm(norm).ptr(w).ptr(qkv).i32(hidden).i32(out).ptr(bias).ptr(positions).ptr(invFreq).ptr(slots)
+                .ptr(kCache).ptr(vCache).i32(heads).i32(kvHeads).i32(headDim).i32(rotaryDim)
+                .launch(runtime, gemvRmsnormRope, "gemv_rmsnorm_rope", LaunchGeometry.gemvBlocks(out), 1, 1,
                         LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
-    @Override
-    public void rmsnormQkvRopeKvWrite(long residual, long weight, long normed, float eps, long w, long qkv,
-            int hidden, long bias, long positions, long invFreq, long slots, long kCache, long vCache, int heads,
-            int kvHeads, int headDim, int rotaryDim) {
-        int out = (heads + 2 * kvHeads) * headDim;
-        args.reset().ptr(residual).ptr(weight).ptr(normed).f32(eps).ptr(w).ptr(qkv).i32(hidden).i32(out).ptr(bias)
-                .ptr(positions).ptr(invFreq).ptr(slots).ptr(kCache).ptr(vCache).i32(heads).i32(kvHeads).i32(headDim)
-                .i32(rotaryDim).launch(runtime, gemvRmsnormRope, "gemv_rmsnorm_rope", LaunchGeometry.gemvBlocks(out),
-                        1, 1, LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
-    }
-
-    @Override
-    public void linearIntoResidual(long x, long w, long residual, int in, int out) {
-        args.reset().ptr(x).ptr(w).ptr(residual).i32(in).i32(out).launch(runtime, gemvAdd, "gemv_add",
-                LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32, in * elementBytes);
-    }
-
-    @Override
-    public void siluMulLinearIntoResidual(long gateUp, long w, long residual, int inter, int out) {
-        args.reset().ptr(gateUp).ptr(w).ptr(residual).i32(inter).i32(out).launch(runtime, gemvSiluAdd,
-                "gemv_silu_add", LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32,
-                inter * elementBytes);
+    /** The arguments the AddNorm staging of gemv.cu starts with. */
+    private LaunchArgs addNorm(AddNorm n) {
+        return args.reset().ptr(n.residual()).ptr(n.delta()).ptr(n.postWeight()).ptr(n.residualOut())
+                .ptr(n.weight()).ptr(n.normed()).f32(n.eps());
     }
 
     @Override

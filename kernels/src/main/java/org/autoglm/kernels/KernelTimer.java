@@ -141,31 +141,18 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
-    public void rmsnormLinear(long residual, long weight, long normed, float eps, long w, long y, int hidden,
-            int out) {
-        k.rmsnormLinear(residual, weight, normed, eps, w, y, hidden, out);
-        timed("rmsnorm + linear " + hidden + "x" + out);
+    public void rmsnormLinear(AddNorm norm, long w, long y, int hidden, int out) {
+        k.rmsnormLinear(norm, w, y, hidden, out);
+        timed((norm.delta() != 0 ? "add + " : "") + "rmsnorm + linear " + hidden + "x" + out);
     }
 
     @Override
-    public void rmsnormQkvRopeKvWrite(long residual, long weight, long normed, float eps, long w, long qkv,
-            int hidden, long bias, long positions, long invFreq, long slots, long kCache, long vCache, int heads,
-            int kvHeads, int headDim, int rotaryDim) {
-        k.rmsnormQkvRopeKvWrite(residual, weight, normed, eps, w, qkv, hidden, bias, positions, invFreq, slots,
-                kCache, vCache, heads, kvHeads, headDim, rotaryDim);
-        timed("rmsnorm + linear " + hidden + "x" + (heads + 2 * kvHeads) * headDim + " + rope + kv write");
-    }
-
-    @Override
-    public void linearIntoResidual(long x, long w, long residual, int in, int out) {
-        k.linearIntoResidual(x, w, residual, in, out);
-        timed("linear " + in + "x" + out + " + residual");
-    }
-
-    @Override
-    public void siluMulLinearIntoResidual(long gateUp, long w, long residual, int inter, int out) {
-        k.siluMulLinearIntoResidual(gateUp, w, residual, inter, out);
-        timed("silu_mul + linear " + inter + "x" + out + " + residual");
+    public void rmsnormQkvRopeKvWrite(AddNorm norm, long w, long qkv, int hidden, long bias, long positions,
+            long invFreq, long slots, long kCache, long vCache, int heads, int kvHeads, int headDim, int rotaryDim) {
+        k.rmsnormQkvRopeKvWrite(norm, w, qkv, hidden, bias, positions, invFreq, slots, kCache, vCache, heads, kvHeads,
+                headDim, rotaryDim);
+        timed((norm.delta() != 0 ? "add + " : "") + "rmsnorm + linear " + hidden + "x"
+                + (heads + 2 * kvHeads) * headDim + " + rope + kv write");
     }
 
     @Override

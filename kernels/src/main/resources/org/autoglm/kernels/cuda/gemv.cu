@@ -6,9 +6,9 @@
 // its work at batch 1):
 //   copy     x as given
 //   silu     x = up * silu(gate) from the gate_up projection (instead of silu_mul)
-//   rmsnorm  x = rmsnorm(residual) * weight, as add_rmsnorm computes it (every block normalises the whole row)
-// and the result can be stored (y = ...) or added into the residual stream (y += ..., instead of the add of
-// add_rmsnorm: every output element belongs to one warp, so the add needs no synchronisation).
+//   rmsnorm  what add_rmsnorm does, with the same arithmetic: residual' = residual + [post-norm](delta), then
+//            x = rmsnorm(residual') * weight; every block computes the whole row, block 0 stores residual' (to a
+//            second buffer: the others are still reading the first) and the normalised row.
 #include "common.cuh"
 
 #define GEMV_WARPS 8
@@ -58,12 +58,12 @@ __device__ __forceinline__ int gemv_dot(const elem_t* xs, const elem_t* w, int i
     return o0;
 }
 
-// y[o0 ..] = sum, or += sum (add: the residual stream; each element belongs to one warp, so no synchronisation).
-__device__ __forceinline__ void gemv_store(float* y, int o0, int out, const float* sum, bool add) {
+// y[o0 ..] = sum, by lane 0.
+__device__ __forceinline__ void gemv_store(float* y, int o0, int out, const float* sum) {
     if ((threadIdx.x & 31) != 0) return;
 #pragma unroll
     for (int r = 0; r < GEMV_ROWS; r++) {
-        if (o0 + r < out) y[o0 + r] = add ? y[o0 + r] + sum[r] : sum[r];
+        if (o0 + r < out) y[o0 + r] = sum[r];
     }
 }
 
@@ -82,18 +82,49 @@ __device__ __forceinline__ void stage_silu(const float* gate_up, elem_t* xs, int
     }
 }
 
-// x = weight * (residual * rsqrt(mean(residual²) + eps)); block 0 also stores it to `normed` (null: not wanted).
-__device__ __forceinline__ void stage_rmsnorm(const float* residual, const elem_t* weight, elem_t* normed, float eps,
-                                              elem_t* xs, int in) {
+// What add_rmsnorm computes, for one row: with delta (else residual as it is),
+//   r = residual + (post_weight ? rmsnorm(delta) * post_weight : delta)     (glm4's post_*_layernorm)
+// and x = rmsnorm(r) * weight. Block 0 stores r to residual_out (with delta) and x to normed (unless null).
+struct AddNorm {
+    const float* residual;
+    const float* delta;
+    const elem_t* post_weight;
+    float* residual_out;
+    const elem_t* weight;
+    elem_t* normed;
+    float eps;
+};
+
+__device__ __forceinline__ float add_norm_row(const AddNorm& n, float post_scale, int k) {
+    if (n.delta == 0) return n.residual[k];
+    const float v = n.post_weight != 0 ? to_float(n.post_weight[k]) * (n.delta[k] * post_scale) : n.delta[k];
+    return n.residual[k] + v;
+}
+
+__device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int in) {
     __shared__ float scratch[32];
+    float post_scale = 1.f;
+    if (n.delta != 0 && n.post_weight != 0) {
+        float ss = 0.f;
+        for (int k = threadIdx.x; k < in; k += blockDim.x) ss += n.delta[k] * n.delta[k];
+        ss = block_sum(ss, scratch);
+        post_scale = 1.f / sqrtf(ss / in + n.eps);
+    }
     float ss = 0.f;
-    for (int k = threadIdx.x; k < in; k += blockDim.x) ss += residual[k] * residual[k];
-    ss = block_sum(ss, scratch);
-    const float scale = 1.f / sqrtf(ss / in + eps);
     for (int k = threadIdx.x; k < in; k += blockDim.x) {
-        const elem_t v = from_float(to_float(weight[k]) * (residual[k] * scale));
+        const float r = add_norm_row(n, post_scale, k);
+        ss += r * r;
+    }
+    ss = block_sum(ss, scratch);
+    const float scale = 1.f / sqrtf(ss / in + n.eps);
+    for (int k = threadIdx.x; k < in; k += blockDim.x) {
+        const float r = add_norm_row(n, post_scale, k);
+        const elem_t v = from_float(to_float(n.weight[k]) * (r * scale));
         xs[k] = v;
-        if (normed != 0 && blockIdx.x == 0) normed[k] = v;
+        if (blockIdx.x == 0) {
+            if (n.normed != 0) n.normed[k] = v;
+            if (n.delta != 0) n.residual_out[k] = r;
+        }
     }
 }
 
@@ -101,16 +132,16 @@ __device__ __forceinline__ void stage_rmsnorm(const float* residual, const elem_
 #define STAGE_SILU 1
 #define STAGE_RMSNORM 2
 
-// One block's work: stage x (STAGE_*: input is x, gate_up or the residual) in dynamic shared memory, then this
-// warp's rows of x · wᵀ into sum. Returns the warp's first row, or -1 when it has none.
+// One block's work: stage x (STAGE_*: input is x, gate_up, or unused with the AddNorm) in dynamic shared memory,
+// then this warp's rows of x · wᵀ into sum. Returns the warp's first row, or -1 when it has none.
 template <int STAGE>
-__device__ __forceinline__ int gemv_block(const void* input, const elem_t* norm_weight, elem_t* normed, float eps,
-                                          const elem_t* w, int in, int out, float* sum) {
+__device__ __forceinline__ int gemv_block(const void* input, const AddNorm& norm, const elem_t* w, int in, int out,
+                                          float* sum) {
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     if (STAGE == STAGE_COPY) stage_copy(static_cast<const elem_t*>(input), xs, in);
     if (STAGE == STAGE_SILU) stage_silu(static_cast<const float*>(input), xs, in);
-    if (STAGE == STAGE_RMSNORM) stage_rmsnorm(static_cast<const float*>(input), norm_weight, normed, eps, xs, in);
+    if (STAGE == STAGE_RMSNORM) stage_rmsnorm(norm, xs, in);
     __syncthreads();
     return gemv_dot(xs, w, in, out, sum);
 }
@@ -123,17 +154,8 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv(const elem_t*
                                                                    int in, int out) {
     follow_previous_kernel();
     float sum[GEMV_ROWS];
-    const int o0 = gemv_block<STAGE_COPY>(x, 0, 0, 0.f, w, in, out, sum);
-    if (o0 >= 0) gemv_store(y, o0, out, sum, false);
-}
-
-// residual += x · wᵀ (o_proj into the residual stream).
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_add(const elem_t* x, const elem_t* w,
-                                                                       float* residual, int in, int out) {
-    follow_previous_kernel();
-    float sum[GEMV_ROWS];
-    const int o0 = gemv_block<STAGE_COPY>(x, 0, 0, 0.f, w, in, out, sum);
-    if (o0 >= 0) gemv_store(residual, o0, out, sum, true);
+    const int o0 = gemv_block<STAGE_COPY>(x, AddNorm{}, w, in, out, sum);
+    if (o0 >= 0) gemv_store(y, o0, out, sum);
 }
 
 // y = (up * silu(gate)) · wᵀ.
@@ -141,39 +163,33 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu(const fl
                                                                         float* y, int in, int out) {
     follow_previous_kernel();
     float sum[GEMV_ROWS];
-    const int o0 = gemv_block<STAGE_SILU>(gate_up, 0, 0, 0.f, w, in, out, sum);
-    if (o0 >= 0) gemv_store(y, o0, out, sum, false);
+    const int o0 = gemv_block<STAGE_SILU>(gate_up, AddNorm{}, w, in, out, sum);
+    if (o0 >= 0) gemv_store(y, o0, out, sum);
 }
 
-// residual += (up * silu(gate)) · wᵀ (down_proj into the residual stream).
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu_add(const float* gate_up, const elem_t* w,
-                                                                            float* residual, int in, int out) {
-    follow_previous_kernel();
-    float sum[GEMV_ROWS];
-    const int o0 = gemv_block<STAGE_SILU>(gate_up, 0, 0, 0.f, w, in, out, sum);
-    if (o0 >= 0) gemv_store(residual, o0, out, sum, true);
-}
-
-// y = rmsnorm(residual) * weight · wᵀ (a layer norm and the projection after it); normed: the normalised row, or null.
+// y = add_rmsnorm(...) · wᵀ: a residual add and layer norm (see AddNorm) and the projection after it.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm(
-        const float* residual, const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in,
-        int out) {
+        const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
+        const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in, int out) {
     follow_previous_kernel();
     float sum[GEMV_ROWS];
-    const int o0 = gemv_block<STAGE_RMSNORM>(residual, weight, normed, eps, w, in, out, sum);
-    if (o0 >= 0) gemv_store(y, o0, out, sum, false);
+    const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
+    const int o0 = gemv_block<STAGE_RMSNORM>(0, norm, w, in, out, sum);
+    if (o0 >= 0) gemv_store(y, o0, out, sum);
 }
 
-// The attention block's input for one token: qkv = rmsnorm(residual) * weight · wᵀ, then what bias_rope_kv_write does
+// The attention block's input for one token: qkv = add_rmsnorm(...) · wᵀ (as gemv_rmsnorm), then what bias_rope_kv_write does
 // (rope.cu, same arithmetic): + bias (or null), GLM's interleaved rotary on the q and k heads' first rotary_dim dims,
 // k and v into the cache slot (slots[0] < 0: none). A warp's two rows are one rotary pair (o0 even).
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm_rope(
-        const float* residual, const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in,
-        int out, const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
+        const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
+        const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in, int out,
+        const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
         elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
     follow_previous_kernel();
     float sum[GEMV_ROWS];
-    const int c = gemv_block<STAGE_RMSNORM>(residual, weight, normed, eps, w, in, out, sum);
+    const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
+    const int c = gemv_block<STAGE_RMSNORM>(0, norm, w, in, out, sum);
     if (c < 0 || (threadIdx.x & 31) != 0) return;
     const int head = c / head_dim, d = c - head * head_dim;
     float x0 = sum[0], x1 = sum[1];
