@@ -65,7 +65,8 @@ __device__ __forceinline__ void flash_prefill(
                 const int f = row0 + g + 8 * h, d = ks * 16 + 2 * t + 8 * c;
                 float x0 = 0.f, x1 = 0.f;
                 if (f < rows) {
-                    const float* q = qkv + (long long) (tok0 + f / group) * width + (kv_head * group + f % group) * D + d;
+                    const float* q = qkv + (long long) (tok0 + f / group) * width
+                            + (kv_head * group + f % group) * D + d;
                     x0 = q[0];
                     x1 = q[1];
                 }
@@ -98,7 +99,7 @@ __device__ __forceinline__ void flash_prefill(
         __syncthreads();
         if (k0 > warp_last_key) continue;   // no key of this tile is visible to the warp's rows (barriers stay uniform)
 
-    // s = q kᵀ for 16 rows x 64 keys: 8 n-tiles of 8 keys.
+        // s = q kᵀ for 16 rows x 64 keys: 8 n-tiles of 8 keys.
         float s[FA_KEYS / 8][4];
         #pragma unroll
         for (int n = 0; n < FA_KEYS / 8; n++) {
@@ -185,7 +186,8 @@ __device__ __forceinline__ void flash_prefill(
         elem_t* dst = out + ((long long) (tok0 + f / group) * num_heads + kv_head * group + f % group) * D;
         #pragma unroll
         for (int n = 0; n < D / 8; n++) {
-            *reinterpret_cast<unsigned int*>(dst + n * 8 + 2 * t) = pack_bf16(o[n][2 * h] * inv, o[n][2 * h + 1] * inv);
+            const unsigned int pair = pack_bf16(o[n][2 * h] * inv, o[n][2 * h + 1] * inv);
+            *reinterpret_cast<unsigned int*>(dst + n * 8 + 2 * t) = pair;
         }
     }
 }
