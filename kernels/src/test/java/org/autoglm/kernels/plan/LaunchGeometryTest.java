@@ -46,4 +46,26 @@ class LaunchGeometryTest {
         assertThat(LaunchGeometry.attentionSplits(256, 2, 132, 4096)).isEqualTo(1);
         assertThat(LaunchGeometry.attentionSplits(32, 4, 132, 4096)).isEqualTo(3);
     }
+
+    @Test
+    void flashTilesCoverEveryTokenHeadRowSixtyFourAtATime() {
+        assertThat(LaunchGeometry.flashTiles(1, 16)).isEqualTo(1);
+        assertThat(LaunchGeometry.flashTiles(2048, 16)).isEqualTo(512);   // 9B: 4 tokens x 16 heads per tile
+        assertThat(LaunchGeometry.flashTiles(33, 2)).isEqualTo(2);
+    }
+
+    @Test
+    void flashHasAKernelPerServedHeadSizeAndFitsTheDefaultSharedMemory() {
+        assertThat(LaunchGeometry.flashSupports(128)).isTrue();
+        assertThat(LaunchGeometry.flashSupports(16)).isTrue();
+        assertThat(LaunchGeometry.flashSupports(80)).isFalse();   // no flash_prefill_d80: paged attention instead
+        assertThat(LaunchGeometry.flashSharedBytes(128)).isEqualTo(2 * 2 * 64 * 136).isLessThan(48 * 1024);
+    }
+
+    @Test
+    void gemvBlocksTakeSixteenOutputRowsEach() {
+        assertThat(LaunchGeometry.gemvBlocks(1)).isEqualTo(1);
+        assertThat(LaunchGeometry.gemvBlocks(4608)).isEqualTo(288);
+        assertThat(LaunchGeometry.gemvBlocks(151552)).isEqualTo(9472);
+    }
 }
