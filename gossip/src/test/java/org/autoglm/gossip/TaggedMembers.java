@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.autoglm.gossip.grid.GridConfig;
 import org.autoglm.gossip.queue.QueuedRequest;
 import org.autoglm.gossip.registry.NodeHealth;
 import org.autoglm.gossip.registry.NodeInfo;
@@ -23,6 +25,11 @@ record TaggedMembers(List<Cluster> members, List<CountingExecutor> executors, Li
 
     /** Starts the three on ports {@code basePort ..} and returns once a leader holds the lease and all are healthy. */
     static TaggedMembers start(int basePort) {
+        return start(basePort, config -> { });
+    }
+
+    /** As {@link #start(int)}, with {@code tweak} applied to each member's test configuration. */
+    static TaggedMembers start(int basePort, Consumer<GridConfig> tweak) {
         List<CountingExecutor> executors = new ArrayList<>();
         List<AtomicReference<NodeLoad>> loads = new ArrayList<>();
         for (int i = 0; i < SIZE; i++) {
@@ -30,7 +37,7 @@ record TaggedMembers(List<Cluster> members, List<CountingExecutor> executors, Li
             loads.add(new AtomicReference<>(NodeLoad.IDLE));
         }
         List<Cluster> members = TestGrid.start(basePort, SIZE, i -> Cluster.start(
-                TestGrid.config("n" + i, basePort + i, basePort, SIZE),
+                TestGrid.config("n" + i, basePort + i, basePort, SIZE).andThen(tweak),
                 new NodeInfo(null, "n" + i, "glm-test", "h", TAGS.get(i), "djl", "CPU", 8, 128, "http://127.0.0.1:0"),
                 loads.get(i)::get, executors.get(i)));
         await().atMost(Duration.ofSeconds(15)).until(() -> members.stream().anyMatch(m -> m.lease().isLeader())

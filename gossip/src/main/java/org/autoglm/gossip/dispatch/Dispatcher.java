@@ -117,6 +117,7 @@ public final class Dispatcher implements AutoCloseable {
         if (after.state() == RequestState.FAILED) {
             fail(stream, after.error());
         } else {
+            stream.restartPendingClock();
             log.info("{} re-queued after {} tokens: {}", stream.id, delivered.length, reason);
         }
     }
@@ -139,6 +140,7 @@ public final class Dispatcher implements AutoCloseable {
                 } else if (entry.state() == RequestState.PENDING) {
                     if (entry.attempts() >= stream.minAttempt()) { // the leader re-queued it: we hold the restart point
                         queue.updateResume(stream.id, stream.fence(entry.attempts() + 1));
+                        stream.restartPendingClock();
                     }
                     if (now - stream.pendingSinceMillis(entry) > timeout) {
                         String error = "no node could take request " + stream.id + " within "
@@ -268,6 +270,14 @@ public final class Dispatcher implements AutoCloseable {
                 assignedSince = now;
             }
             return assignedSince;
+        }
+
+        /**
+         * A request taken back from its node waits for placement afresh: the placement timeout is about no node
+         * taking it, not about attempts that were placed and then lost (those count against maxAttempts).
+         */
+        synchronized void restartPendingClock() {
+            pendingSince = -1;
         }
 
         /** When this node first saw the request waiting for placement (own clock; reset by any output). */
