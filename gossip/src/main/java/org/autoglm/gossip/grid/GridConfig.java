@@ -64,7 +64,10 @@ public final class GridConfig {
         public int maxAttempts = 5;
         /** Delay before the second attempt; doubles each attempt. */
         public Duration initialBackoff = Duration.ofMillis(100);
-        /** A request no node could take for this long fails (no node with the model/tags, or no leader). */
+        /**
+         * A request no node could take for this long fails (no node with the model/tags, or no leader); counted afresh
+         * each time an attempt comes back to the queue.
+         */
         public Duration placementTimeout = Duration.ofSeconds(30);
         /** How often the leader sweeps the queue for work whose node or client left. */
         public Duration sweepInterval = Duration.ofSeconds(1);
