@@ -28,6 +28,8 @@ import org.autoglm.kernels.cuda.KernelSources;
 public final class HostEmulation implements KernelRuntime {
 
     private static final Path NATIVE = Path.of("src/test/native");
+    private static final List<String> NATIVE_FILES =
+            List.of("cuda_emulation.h", "emulation_entry.cpp", "emulation_selftest.cpp");
     private static final Pattern KERNEL =
             Pattern.compile("extern \"C\" __global__ void(?:\\s+__launch_bounds__\\([^)]*\\))?\\s+(\\w+)\\s*\\(");
     /** CUDA code type-puns through vector types, as nvcc allows: no strict aliasing. */
@@ -72,7 +74,7 @@ public final class HostEmulation implements KernelRuntime {
     private static Native build(boolean bf16) {
         try {
             StringBuilder all = new StringBuilder(String.join(" ", FLAGS) + (bf16 ? " bf16" : " fp32"));
-            for (String f : List.of("cuda_emulation.h", "emulation_entry.cpp")) all.append(Files.readString(NATIVE.resolve(f)));
+            for (String f : NATIVE_FILES) all.append(Files.readString(NATIVE.resolve(f)));
             all.append(KernelSources.read(KernelSources.HEADER));
             for (String s : sources(bf16)) all.append(KernelSources.read(s));
             Path dir = Path.of("target", "host-emulation", KernelSources.hash(all.toString()));
@@ -103,6 +105,7 @@ public final class HostEmulation implements KernelRuntime {
             cmd.add(w.toAbsolutePath().toString());
         }
         cmd.add(NATIVE.resolve("emulation_entry.cpp").toAbsolutePath().toString());
+        cmd.add(NATIVE.resolve("emulation_selftest.cpp").toAbsolutePath().toString());
         Path tmp = dir.resolve("lib-" + ProcessHandle.current().pid() + ".tmp");
         cmd.addAll(List.of("-o", tmp.toAbsolutePath().toString()));
         Path log = dir.resolve("g++.log");
