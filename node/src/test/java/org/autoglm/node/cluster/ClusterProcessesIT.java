@@ -124,6 +124,8 @@ class ClusterProcessesIT {
             assertThat(s.terminals.get()).as(s + " ended once").isEqualTo(1);
             if (s.error != null) {
                 errors++;
+                assertThat(s.errorEvents.get()).as(s + " reported one error").isLessThanOrEqualTo(1);
+                assertThat(s.finishReason).as(s + " ended its error with finish_reason error").isIn("error", null);
                 assertThat(s.error).as(s + " failed only after exhausting its attempts").contains("attempts");
             } else {
                 full++;
@@ -180,6 +182,7 @@ class ClusterProcessesIT {
         final int node;
         final AtomicInteger tokens = new AtomicInteger();
         final AtomicInteger terminals = new AtomicInteger();
+        final AtomicInteger errorEvents = new AtomicInteger();
         final StringBuffer text = new StringBuffer();
         volatile String finishReason;
         volatile String error;
@@ -226,9 +229,9 @@ class ClusterProcessesIT {
                             break;
                         }
                         JsonNode chunk = JSON.readTree(data);
-                        if (chunk.has("error")) {
+                        if (chunk.has("error")) { // the API then ends the choice with finish_reason "error"
                             error = chunk.get("error").path("message").asText();
-                            terminals.incrementAndGet();
+                            errorEvents.incrementAndGet();
                             continue;
                         }
                         JsonNode usage = chunk.path("usage");
