@@ -54,7 +54,7 @@ class ClusterEntryTest {
     @BeforeAll
     void start() {
         ClusterOptions options = new ClusterOptions();
-        new CommandLine(options).parseArgs("--grid-port", "47880", "--node-name", "entry-0", "--expected-nodes", "1",
+        new CommandLine(options).parseArgs("--grid-port", "27880", "--node-name", "entry-0", "--expected-nodes", "1",
                 "--grid-failure-detection", "1500", "--tags", "cpu");
         node = ClusterNode.start(options);
         await().atMost(Duration.ofSeconds(20)).until(() -> node.cluster().lease().leader().isPresent());

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 class ClusterProcessesIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int GRID = 47720;
+    private static final int GRID = 27720;
     private static final int MAX_TOKENS = 200;
     private static final String PEERS = "127.0.0.1:" + GRID + ".." + (GRID + 2);
 

@@ -31,7 +31,7 @@ class ClusterRoutesTest {
     static void start() throws Exception {
         CommandLine cli = new CommandLine(new ServeCommand());
         cli.parseArgs("--model", ReferenceCases.fixturesDir().resolve("glm-tiny").toString(), "--port", "0", "--num-kv-blocks", "256",
-                "--block-size", "4", "--node-name", "solo", "--grid-port", "47740", "--tags", "gpu,eu");
+                "--block-size", "4", "--node-name", "solo", "--grid-port", "27740", "--tags", "gpu,eu");
         node = ((ServeCommand) cli.getCommand()).start();
         await().atMost(Duration.ofSeconds(120)).until(() -> node.state().isReady()
                 || node.state().notReadyReason().startsWith("model failed"));

@@ -24,8 +24,8 @@ class MinorityReadyTest {
         CommandLine cli = new CommandLine(new ServeCommand());
         cli.parseArgs("--model", ReferenceCases.fixturesDir().resolve("glm-tiny").toString(), "--port", "0",
                 "--num-kv-blocks", "64",
-                "--block-size", "4", "--node-name", "alone", "--grid-port", "47760",
-                "--peers", "127.0.0.1:47760..47762", "--expected-nodes", "3");
+                "--block-size", "4", "--node-name", "alone", "--grid-port", "27760",
+                "--peers", "127.0.0.1:27760..27762", "--expected-nodes", "3");
         try (ServeCommand.RunningNode node = ((ServeCommand) cli.getCommand()).start()) {
             // Loaded, so the only reason left not to be ready is the missing majority.
             await().atMost(Duration.ofSeconds(120)).until(() -> node.state().current() != null

@@ -40,7 +40,7 @@ public final class QueuePathLatency {
             NodeInfo info = new NodeInfo(null, "solo", "m", "h", List.of(), "djl", "CPU", 8, 512, "http://solo");
             try (Cluster cluster = Cluster.start(c -> {
                 c.nodeName = "solo";
-                c.gridPort = 47760;
+                c.gridPort = 27760;
                 c.failover.sweepInterval = Duration.ofMillis(250);
             }, info, () -> NodeLoad.IDLE, new EngineExecutor(engine))) {
                 while (!cluster.lease().isLeader()) {
