@@ -70,6 +70,10 @@ public final class CudaBackend implements Backend {
             throw new ModelLoadException("the cuda backend supports head_dim up to " + LaunchGeometry.MAX_HEAD_DIM
                     + " in multiples of " + LaunchGeometry.HEAD_DIM_MULTIPLE + "; this model has " + config.headDim());
         }
+        if (config.intermediateSize() % 4 != 0) {   // silu_mul works four columns at a time
+            throw new ModelLoadException("the cuda backend needs intermediate_size in multiples of 4; this model has "
+                    + config.intermediateSize());
+        }
         if (config.numHeads() % config.numKvHeads() != 0) {
             throw new ModelLoadException("num_attention_heads " + config.numHeads()
                     + " is not a multiple of num_key_value_heads " + config.numKvHeads());

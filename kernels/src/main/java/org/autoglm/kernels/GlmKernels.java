@@ -168,9 +168,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
                 .launch(runtime, attention, "paged_attention", workItems, kvHeads, splits,
                         LaunchGeometry.ATTENTION_THREADS, LaunchGeometry.attentionSharedBytes(headDim));
         if (splits > 1 && !fusedDecode) {
-            args.reset().ptr(partAcc).ptr(partMl).ptr(out).i32(splits).i32(headDim)
-                    .launch(runtime, combine, "attention_combine", tokens * heads, 1, 1,
-                            Math.min(128, (headDim + 31) / 32 * 32), 0);
+            int rows = tokens * heads;   // a warp per row
+            args.reset().ptr(partAcc).ptr(partMl).ptr(out).i32(rows).i32(splits).i32(headDim)
+                    .launch(runtime, combine, "attention_combine", (rows + 3) / 4, 1, 1, 128, 0);
         }
     }
 
@@ -225,9 +225,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
-    public void siluMul(long gateUp, long out, int rows, int inter) {
+    public void siluMul(long gateUp, long out, int rows, int inter) {   // inter % 4 == 0: CudaBackend checks
         args.reset().ptr(gateUp).ptr(out).i32(rows).i32(inter)
-                .launch(runtime, siluMul, "silu_mul", strideBlocks((long) rows * inter, 256, sms), 1, 1, 256, 0);
+                .launch(runtime, siluMul, "silu_mul", (inter / 4 + 255) / 256, Math.min(rows, 65535), 1, 256, 0);
     }
 
     /** One token per row of {@code logits} (overwritten); per-row parameters are device arrays. */

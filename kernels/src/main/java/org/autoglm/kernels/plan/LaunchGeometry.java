@@ -2,7 +2,7 @@ package org.autoglm.kernels.plan;
 
 /**
  * Grid and block sizes of our kernels, and the constants they share with the CUDA sources (keep in sync with
- * {@code attention.cu}: WARPS, ROWS, KEYS, DIMS_PER_LANE).
+ * {@code attention.cu}: WARPS, ROWS, KEYS, DIMS_PER_LANE, MAX_SPLITS).
  */
 public final class LaunchGeometry {
 
@@ -13,7 +13,7 @@ public final class LaunchGeometry {
     public static final int ATTENTION_THREADS = 128;
     /** Largest head_dim the attention kernel handles (4 dims per lane). */
     public static final int MAX_HEAD_DIM = 128;
-    /** Most key splits of one sequence in split-K decode. */
+    /** Most key splits of one sequence in split-K decode (attention.cu's MAX_SPLITS; at most 32: a lane each). */
     public static final int MAX_SPLITS = 16;
     public static final int SAMPLING_THREADS = 1024;
     /** flash_prefill_d{D} (keep in sync with flash_attention.cu): query rows per block, keys per tile, row padding. */

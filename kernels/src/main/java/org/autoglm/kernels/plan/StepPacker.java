@@ -33,6 +33,7 @@ public final class StepPacker {
             flash += LaunchGeometry.flashTiles(c.tokens().length, group);
             if (c.wantLogits()) logits++;
         }
+        if (tokens == chunks.size()) flash = 0;   // a decode step: split-K paged attention suits it better
         return fill(chunks, new StepLayout(tokens, chunks.size(), blocks, work, flash, logits), blockSize, group,
                 false);
     }

@@ -19,24 +19,72 @@
 #define DIMS_PER_LANE 4   // head_dim <= 128
 #define KPAD 4            // K tile row padding: rows stay 16-byte aligned and lane j's float4 reads hit distinct banks
 
-// out[row] from the split-K partials of one row (tokens * num_heads rows), with the block's threads over head dims.
+#define MAX_SPLITS 16  // LaunchGeometry.MAX_SPLITS: a warp holds one split per lane when merging
+#define Q_LOADS (ROWS * DIMS_PER_LANE * 32 / 4 / (WARPS * 32))   // float4 loads per thread for a q tile
+#define KV_LOADS (KEYS * DIMS_PER_LANE * 32 / VEC / (WARPS * 32))  // 16-byte loads per thread (K and V each) per tile
+
+// out[row] from the split-K partials of one row, by one warp: lane s holds split s's (max, sum), then the lanes
+// cover the head dims. All loads are issued before they are used (the GPU waits at first use, not at the load).
 __device__ __forceinline__ void combine_row(const float* part_acc, const float* part_ml, elem_t* out, long long row,
-                                            int num_splits, int head_dim) {
+                                            int num_splits, int head_dim, int lane) {
     const volatile float* ml = part_ml + row * num_splits * 2;   // volatile: written by other blocks of this grid
     const volatile float* acc = part_acc + row * num_splits * head_dim;
-    float m = NEG_INF;
-    for (int s = 0; s < num_splits; s++) m = fmaxf(m, ml[2 * s]);
-    float total = 0.f;
-    for (int s = 0; s < num_splits; s++) {
-        if (ml[2 * s + 1] > 0.f) total += expf(ml[2 * s] - m) * ml[2 * s + 1];
+    float ms = NEG_INF, ls = 0.f;
+    if (lane < num_splits) {
+        ms = ml[2 * lane];
+        ls = ml[2 * lane + 1];
     }
+    if (!(ls > 0.f)) ms = NEG_INF;   // a split that saw no key
+    const float m = warp_max(ms);
+    const float w = ms == NEG_INF ? 0.f : expf(ms - m);
+    const float total = warp_sum(w * ls);
     const float inv = total > 0.f ? 1.f / total : 0.f;
-    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
-        float o = 0.f;
-        for (int s = 0; s < num_splits; s++) {
-            if (ml[2 * s + 1] > 0.f) o += expf(ml[2 * s] - m) * acc[s * head_dim + d];
+    float o[DIMS_PER_LANE];
+    for (int e = 0; e < DIMS_PER_LANE; e++) o[e] = 0.f;
+#pragma unroll
+    for (int s = 0; s < MAX_SPLITS; s++) {
+        const float ws = __shfl_sync(0xffffffffu, w, s);
+        if (s < num_splits) {
+            for (int e = 0; e < DIMS_PER_LANE; e++) {
+                const int d = lane + 32 * e;
+                if (d < head_dim) o[e] += ws * acc[s * head_dim + d];
+            }
         }
-        out[row * head_dim + d] = from_float(o * inv);
+    }
+    for (int e = 0; e < DIMS_PER_LANE; e++) {
+        const int d = lane + 32 * e;
+        if (d < head_dim) out[row * head_dim + d] = from_float(o[e] * inv);
+    }
+}
+
+// Raw 16-byte pieces of key tile rows, fetched into registers one tile ahead of their use (the loads of the next
+// tile are in flight while this one is computed).
+struct KvTileLoads {
+    uint4 k[KV_LOADS], v[KV_LOADS];
+};
+
+// Issues the loads of keys k0 .. k0 + KEYS - 1 (zeros at and past k_end): block-table entries first, then the cache
+// rows, so that each kind is in flight all at once.
+__device__ __forceinline__ void fetch_kv_tile(KvTileLoads& t, const elem_t* k_cache, const elem_t* v_cache,
+                                              const int* table, int k0, int k_end, int kv_head, int num_kv_heads,
+                                              int D, int block_size) {
+    const int vecs_per_key = D / VEC;
+    int block[KV_LOADS];
+#pragma unroll
+    for (int it = 0; it < KV_LOADS; it++) {
+        const int i = threadIdx.x + it * WARPS * 32, pos = k0 + i / vecs_per_key;
+        block[it] = i < KEYS * vecs_per_key && pos < k_end ? table[pos / block_size] : -1;
+    }
+#pragma unroll
+    for (int it = 0; it < KV_LOADS; it++) {
+        const int i = threadIdx.x + it * WARPS * 32, j = i / vecs_per_key, pos = k0 + j;
+        t.k[it] = t.v[it] = uint4{0u, 0u, 0u, 0u};
+        if (block[it] >= 0) {
+            const long long slot = (long long) block[it] * block_size + pos % block_size;
+            const long long off = (slot * num_kv_heads + kv_head) * D + (i - j * vecs_per_key) * VEC;
+            t.k[it] = *reinterpret_cast<const uint4*>(k_cache + off);
+            t.v[it] = *reinterpret_cast<const uint4*>(v_cache + off);
+        }
     }
 }
 
@@ -67,14 +115,22 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
     const int qkv_stride = (num_heads + 2 * num_kv_heads) * D;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
 
-    for (int i = threadIdx.x; i < ROWS * D; i += blockDim.x) {
-        const int r = i / D, d = i - r * D, f = first_row + r;
-        float q = 0.f;
-        if (f < seq_rows) {
+    // The tile's q rows, 4 floats at a time: every load issued before the first store.
+    const int d4 = D / 4;
+    float4 qv[Q_LOADS];
+#pragma unroll
+    for (int it = 0; it < Q_LOADS; it++) {
+        const int i = threadIdx.x + it * WARPS * 32, r = i / d4, f = first_row + r;
+        qv[it] = float4{0.f, 0.f, 0.f, 0.f};
+        if (i < ROWS * d4 && f < seq_rows) {
             const int t = tok0 + f / group, h = kv_head * group + f % group;
-            q = qkv[(long long) t * qkv_stride + h * D + d];
+            qv[it] = *reinterpret_cast<const float4*>(qkv + (long long) t * qkv_stride + h * D + (i - r * d4) * 4);
         }
-        q_tile[i] = q;
+    }
+#pragma unroll
+    for (int it = 0; it < Q_LOADS; it++) {
+        const int i = threadIdx.x + it * WARPS * 32;
+        if (i < ROWS * d4) reinterpret_cast<float4*>(q_tile)[i] = qv[it];
     }
 
     // Keys visible to each of this warp's rows (0 for rows past the sequence's end).
@@ -97,26 +153,29 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
         for (int e = 0; e < DIMS_PER_LANE; e++) acc[j][e] = 0.f;
     }
 
+    KvTileLoads loads;
+    if (k_begin < k_end) {
+        fetch_kv_tile(loads, k_cache, v_cache, table, k_begin, k_end, kv_head, num_kv_heads, D, block_size);
+    }
     for (int k0 = k_begin; k0 < k_end; k0 += KEYS) {
-        __syncthreads();   // the previous tile (and, first time round, q_tile) is complete
+        __syncthreads();   // the previous tile (and, first time round, q_tile) is no longer read
         const int vecs_per_key = D / VEC;
-        for (int i = threadIdx.x; i < KEYS * vecs_per_key; i += blockDim.x) {
-            const int j = i / vecs_per_key, d = (i - j * vecs_per_key) * VEC, pos = k0 + j;
+#pragma unroll
+        for (int it = 0; it < KV_LOADS; it++) {
+            const int i = threadIdx.x + it * WARPS * 32, j = i / vecs_per_key, d = (i - j * vecs_per_key) * VEC;
+            if (i >= KEYS * vecs_per_key) continue;
             float kv[VEC], vv[VEC];
-            if (pos < k_end) {
-                const long long slot = (long long) table[pos / block_size] * block_size + pos % block_size;
-                const long long off = (slot * num_kv_heads + kv_head) * D + d;
-                load16(k_cache + off, kv);
-                load16(v_cache + off, vv);
-            } else {
-                for (int e = 0; e < VEC; e++) kv[e] = vv[e] = 0.f;
-            }
+            unpack16(loads.k[it], kv);
+            unpack16(loads.v[it], vv);
             for (int e = 0; e < VEC; e++) {
                 k_tile[j * (D + KPAD) + d + e] = kv[e];
                 v_tile[j * D + d + e] = vv[e];
             }
         }
         __syncthreads();
+        if (k0 + KEYS < k_end) {
+            fetch_kv_tile(loads, k_cache, v_cache, table, k0 + KEYS, k_end, kv_head, num_kv_heads, D, block_size);
+        }
 
         // Scores of this lane's key against each of the warp's rows.
         const int key = k0 + lane;
@@ -196,18 +255,21 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
     __syncthreads();
     if (!last) return;
     __threadfence();
-    for (int r = 0; r < ROWS && first_row + r < seq_rows; r++) {
-        const int f = first_row + r;
+    for (int j = 0; j < ROWS_PER_WARP; j++) {   // each warp merges the rows it computed
+        const int f = first_row + warp * ROWS_PER_WARP + j;
+        if (f >= seq_rows) break;
         const long long row = (long long) (tok0 + f / group) * num_heads + kv_head * group + f % group;
-        combine_row(part_acc, part_ml, out, row, num_splits, D);
+        combine_row(part_acc, part_ml, out, row, num_splits, D, lane);
     }
 }
 
-// Merges the split-K partials of paged_attention. grid: rows (tokens * num_heads); block: any.
-extern "C" __global__ void attention_combine(const float* part_acc, const float* part_ml, elem_t* out,
+// Merges the split-K partials of paged_attention, a warp per row. grid: ceil(rows / 4) (rows = tokens * num_heads);
+// block: 128 threads.
+extern "C" __global__ void attention_combine(const float* part_acc, const float* part_ml, elem_t* out, int rows,
                                              int num_splits, int head_dim) {
     follow_previous_kernel();
-    combine_row(part_acc, part_ml, out, blockIdx.x, num_splits, head_dim);
+    const long long row = (long long) blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row < rows) combine_row(part_acc, part_ml, out, row, num_splits, head_dim, threadIdx.x & 31);
 }
 
 // ---- Dense causal attention for one long prompt on tensor cores (the GEMMs run in cuBLAS) ----

@@ -31,11 +31,15 @@ __device__ __forceinline__ elem_t from_float(float f) { return f; }
 #define WARP 32
 #define VEC (16 / (int) sizeof(elem_t))   // elements per 16-byte load
 
-// 16 bytes (VEC elements, 16-byte aligned) as floats.
-__device__ __forceinline__ void load16(const elem_t* src, float* dst) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(src);
+// 16 raw bytes (VEC elements) as floats.
+__device__ __forceinline__ void unpack16(const uint4& raw, float* dst) {
     const elem_t* e = reinterpret_cast<const elem_t*>(&raw);
     for (int i = 0; i < VEC; i++) dst[i] = to_float(e[i]);
+}
+
+// 16 bytes (VEC elements, 16-byte aligned) as floats.
+__device__ __forceinline__ void load16(const elem_t* src, float* dst) {
+    unpack16(*reinterpret_cast<const uint4*>(src), dst);
 }
 
 // NVRTC has no min/max overloads for int without the runtime headers: our own.

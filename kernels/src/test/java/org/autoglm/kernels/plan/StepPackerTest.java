@@ -57,6 +57,16 @@ class StepPackerTest {
     }
 
     @Test
+    void decodeStepsWithoutAGraphHaveNoFlashItems() {
+        // one token per sequence: split-K paged attention, even where flash attention is on
+        SequenceChunk a = new SequenceChunk(1, new int[] {5}, 30, new int[] {0, 1}, true);
+        SequenceChunk b = new SequenceChunk(2, new int[] {6}, 3, new int[] {2}, true);
+        PackedStep p = StepPacker.pack(List.of(a, b), 16, 16);
+        assertThat(p.layout().workItems()).isEqualTo(2);
+        assertThat(p.layout().flashItems()).isZero();
+    }
+
+    @Test
     void decodeStepsArePaddedToTheGraphBucket() {
         SequenceChunk a = new SequenceChunk(1, new int[] {5}, 3, new int[] {4}, true);
         SequenceChunk b = new SequenceChunk(2, new int[] {6}, 17, new int[] {1, 2, 3}, true);
