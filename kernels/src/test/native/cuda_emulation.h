@@ -267,3 +267,20 @@ inline void emu_mma_bf16_16816(float* c, const unsigned int* a, const unsigned i
     for (int i = 0; i < 4; i++) c[i] = frag_c[me][i];
     emu::yield(emu::State::AtWarpBarrier);   // the next product must not overwrite frag_c before all have read
 }
+
+// ldmatrix.sync.aligned.m8n8.x{count}[.trans].shared.b16 (common.cuh's ldmatrix helpers): lane 8i + j gives the
+// address of row j of 8x8 matrix i; lane l gets, per matrix, row l/4's elements 2(l%4), 2(l%4)+1 (transposed: those
+// rows of column l/4), the lower-numbered one in the low half.
+inline void emu_ldmatrix(unsigned int* r, int count, bool trans, const void* row) {
+    static const unsigned short* rows[emu::MAX_THREADS];
+    const int me = emu::current, base = emu::warp_base(), l = emu::lane(), g = l / 4, t = l % 4;
+    rows[me] = static_cast<const unsigned short*>(row);
+    emu::yield(emu::State::AtWarpBarrier);
+    for (int i = 0; i < count; i++) {
+        const unsigned short* const* m = rows + base + 8 * i;
+        unsigned int lo = trans ? m[2 * t][g] : m[g][2 * t];
+        unsigned int hi = trans ? m[2 * t + 1][g] : m[g][2 * t + 1];
+        r[i] = lo | (hi << 16);
+    }
+    emu::yield(emu::State::AtWarpBarrier);   // the next call must not overwrite rows before all have read
+}

@@ -87,8 +87,8 @@ public final class LaunchGeometry {
         return (tokens * group + FLASH_ROWS - 1) / FLASH_ROWS;
     }
 
-    /** Dynamic shared memory of flash_prefill: K and V tiles in bf16, padded rows. */
+    /** Dynamic shared memory of flash_prefill: two stages of K and V tiles in bf16, padded rows. */
     public static int flashSharedBytes(int headDim) {
-        return 2 * 2 * FLASH_KEYS * (headDim + FLASH_PAD);
+        return 2 * 2 * 2 * FLASH_KEYS * (headDim + FLASH_PAD);
     }
 }

@@ -88,18 +88,51 @@ __device__ __forceinline__ void follow_previous_kernel() {
 #endif
 }
 
+// ---- Tensor-core helpers (sm_80+; only the tensor-core sources use them) ----
 // d = a · b + c for one warp: a 16x16 (row-major), b 16x8 (column-major), bf16 inputs and fp32 accumulators, in
 // the fragment layouts of PTX's mma.sync.m16n8k16 (see cuda_emulation.h in the tests for the layouts spelled out).
-// sm_80+; only the tensor-core sources use it.
+// ldmatrix_x{2,4}[_trans]: lane 8i + j gives the shared-memory address of row j of 8x8 bf16 matrix i (16 bytes,
+// aligned); every lane gets, per matrix, a register holding row lane/4's elements 2(lane%4) and 2(lane%4)+1 (with
+// _trans: column lane/4's, rows 2(lane%4) and 2(lane%4)+1), i.e. mma fragments straight from a tile in shared memory.
+// cp_async16: a 16-byte global-to-shared copy that does not hold a register; cp_async_commit closes a group of them,
+// cp_async_wait<N> waits until at most N groups are still in flight (then __syncthreads makes them everyone's).
 #ifdef AUTOGLM_HOST_EMULATION
 #define mma_bf16_16816 emu_mma_bf16_16816
-#else
+#define ldmatrix_x2(r, row) emu_ldmatrix(r, 2, false, row)
+#define ldmatrix_x4(r, row) emu_ldmatrix(r, 4, false, row)
+#define ldmatrix_x4_trans(r, row) emu_ldmatrix(r, 4, true, row)
+__device__ __forceinline__ void cp_async16(void* shared, const void* global) { *static_cast<uint4*>(shared) = *static_cast<const uint4*>(global); }
+__device__ __forceinline__ void cp_async_commit() {}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {}
+#elif !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800   // (not at all below sm_80: the asm would not assemble)
 __device__ __forceinline__ void mma_bf16_16816(float* c, const unsigned int* a, const unsigned int* b) {
-#if __CUDA_ARCH__ >= 800
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
                  "{%0, %1, %2, %3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#endif
 }
+__device__ __forceinline__ unsigned int shared_address(const void* p) {
+    unsigned int a;
+    asm("{ .reg .u64 s; cvta.to.shared.u64 s, %1; cvt.u32.u64 %0, s; }" : "=r"(a) : "l"(p));
+    return a;
+}
+__device__ __forceinline__ void ldmatrix_x2(unsigned int* r, const void* row) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];" : "=r"(r[0]), "=r"(r[1])
+                 : "r"(shared_address(row)));
+}
+__device__ __forceinline__ void ldmatrix_x4(unsigned int* r, const void* row) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned int* r, const void* row) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)));
+}
+__device__ __forceinline__ void cp_async16(void* shared, const void* global) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" :: "r"(shared_address(shared)), "l"(global) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
 #endif

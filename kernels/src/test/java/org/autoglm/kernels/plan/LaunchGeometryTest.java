@@ -55,11 +55,12 @@ class LaunchGeometryTest {
     }
 
     @Test
-    void flashHasAKernelPerServedHeadSizeAndFitsTheDefaultSharedMemory() {
+    void flashHasAKernelPerServedHeadSizeAndFitsTheSharedMemoryOfEverySm80PlusGpu() {
         assertThat(LaunchGeometry.flashSupports(128)).isTrue();
         assertThat(LaunchGeometry.flashSupports(16)).isTrue();
         assertThat(LaunchGeometry.flashSupports(80)).isFalse();   // no flash_prefill_d80: paged attention instead
-        assertThat(LaunchGeometry.flashSharedBytes(128)).isEqualTo(2 * 2 * 64 * 136).isLessThan(48 * 1024);
+        // two stages of K and V: above the 48 KiB default (GlmKernels.prepareAttention opts in), within sm_86's 99 KiB
+        assertThat(LaunchGeometry.flashSharedBytes(128)).isEqualTo(2 * 2 * 2 * 64 * 136).isLessThanOrEqualTo(99 * 1024);
     }
 
     @Test
