@@ -19,9 +19,9 @@ import org.autoglm.models.sampling.SamplingParams;
  * Checks the CUDA backend against a fixture's reference (HF transformers, fp32): all prompts prefilled in one
  * packed launch (last-position logits), the prompts fed token by token through decode steps (top-5 logits at
  * every position: split-K attention and graphs over growing contexts), the prompts in chunks of 7 (chunked
- * prefill over a cached prefix), each prompt alone (dense tensor-core attention when
- * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length; flash attention with
- * {@code -Dautoglm.cuda.flashAttention=true}), 24 greedy tokens with host argmax over returned logits, with GPU
+ * prefill over a cached prefix), each prompt alone (bf16 on sm_80+: flash attention, unless
+ * {@code -Dautoglm.cuda.flashAttention=false}; then, and in fp32, dense tensor-core attention when
+ * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length), 24 greedy tokens with host argmax over returned logits, with GPU
  * sampling, mixed, and for each sequence decoded alone (batch 1: the one-token pass with
  * {@code -Dautoglm.cuda.fusedDecode=true}), and seeded top-k / top-p sampling. Prints one JSON object per model.
  *

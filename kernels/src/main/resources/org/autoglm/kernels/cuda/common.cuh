@@ -79,12 +79,19 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
 
 // Programmatic dependent launch (sm_90+; GpuKernelRuntime launches with it under fused decode): a kernel may
 // start while the one before it in the stream finishes, so every kernel first waits here until that kernel's writes
-// are visible, then lets the next one begin launching. No-op on older GPUs, when a launch did not ask for it, and in
-// the host emulation.
+// are visible. With PDL_EARLY_TRIGGER (default) it then lets the next one begin launching at once; with
+// -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 the next one launches only when this one ends (its waiting blocks then
+// hold no SM slots that this kernel's later blocks need). No-op on older GPUs, when a launch did not ask for it, and
+// in the host emulation.
+#ifndef PDL_EARLY_TRIGGER
+#define PDL_EARLY_TRIGGER 1
+#endif
 __device__ __forceinline__ void follow_previous_kernel() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
+#if PDL_EARLY_TRIGGER
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
 #endif
 }
 
