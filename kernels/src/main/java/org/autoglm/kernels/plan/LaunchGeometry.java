@@ -17,9 +17,9 @@ public final class LaunchGeometry {
     public static final int MAX_SPLITS = 16;
     public static final int SAMPLING_THREADS = 1024;
     /** flash_prefill_d{D} (keep in sync with flash_attention.cu): query rows per block, keys per tile, row padding. */
-    public static final int FLASH_ROWS = 64;
+    public static final int FLASH_ROWS = 128;
     public static final int FLASH_KEYS = 64;
-    public static final int FLASH_THREADS = 128;
+    public static final int FLASH_THREADS = 256;
     public static final int FLASH_PAD = 8;
     private LaunchGeometry() {}
 

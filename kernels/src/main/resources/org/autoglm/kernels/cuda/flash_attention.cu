@@ -5,17 +5,17 @@
 // only (KernelSources.TENSOR_CORE_SOURCES): mma.sync with bf16 inputs.
 //
 // Rows are (token, query head) pairs of one KV head, row f = token * group + head as in paged_attention, so a
-// tile of 64 rows shares every K/V tile it loads among the heads of the GQA group. A block is 4 warps; each warp
-// owns 16 rows, the block streams keys 0..(last visible) through shared memory 64 at a time, double-buffered: the
+// tile of FA_ROWS (128) rows shares every K/V tile it loads among the heads of the GQA group. A block is 8 warps;
+// each warp owns 16 rows, the block streams keys 0..(last visible) through shared memory 64 at a time, double-buffered: the
 // next tile's copies (cp.async) are in flight while this one is multiplied. Fragments of K and V come from shared
 // memory through ldmatrix; the softmax works in base 2 (exp2 of scores pre-scaled by log2 e).
 #include "common.cuh"
 
-#define FA_WARPS 4
+#define FA_WARPS 8   // 128 rows per block: each K/V tile fetched from L2 serves twice the rows of 4 warps
 #define FA_ROWS (FA_WARPS * 16)
 #define FA_KEYS 64
 #ifndef FA_MIN_BLOCKS   // (-Dautoglm.cuda.defines=FA_MIN_BLOCKS=2 to try another)
-#define FA_MIN_BLOCKS 3    // blocks per SM the registers must allow (at most 170 each): latency hiding across blocks
+#define FA_MIN_BLOCKS 1    // blocks per SM the registers must allow: 1 leaves the fragments all the registers they need
 #endif
 #define FA_PAD 8   // bf16 of padding per shared row: rows stay 16-byte aligned and fragment loads hit distinct banks
 
@@ -25,12 +25,6 @@ __device__ __forceinline__ unsigned int pack_bf16(float lo, float hi) {
     return (unsigned int) from_float(lo) | ((unsigned int) from_float(hi) << 16);
 }
 
-// q from qkv rows [tokens, (heads + 2 kv_heads) * D] fp32 (biases and rotary applied); k and v from the paged
-// cache (bias_rope_kv_write has stored the chunk's own), [num_blocks, block_size, num_kv_heads, D], through each
-// sequence's block table; out [tokens, heads * D]. work[2b] = sequence, work[2b + 1] = tile of FA_ROWS rows.
-// grid: (flash work items, num_kv_heads); block: 128 threads; dynamic shared memory: 2 * FA_KEYS * (D + FA_PAD)
-// bf16 (K and V tiles). D is a template parameter so that every loop over it unrolls and the fragments stay in
-// registers; the extern "C" kernels below instantiate the head sizes we serve.
 // Starts the copies of keys k0 .. k0 + FA_KEYS - 1 into a K and a V tile (zeros past the last key: their scores are
 // masked, but 0 · garbage in p v could be NaN) and closes them as one cp.async group.
 template <int D>
@@ -58,7 +52,7 @@ __device__ __forceinline__ void fetch_kv_tiles(elem_t* k_tile, elem_t* v_tile, c
 // q from qkv rows [tokens, (heads + 2 kv_heads) * D] fp32 (biases and rotary applied); k and v from the paged
 // cache (bias_rope_kv_write has stored the chunk's own), [num_blocks, block_size, num_kv_heads, D], through each
 // sequence's block table; out [tokens, heads * D]. work[2b] = sequence, work[2b + 1] = tile of FA_ROWS rows.
-// grid: (flash work items, num_kv_heads); block: 128 threads; dynamic shared memory: 2 stages of K and V tiles,
+// grid: (flash work items, num_kv_heads); block: FA_WARPS * 32 threads; dynamic shared memory: 2 stages of K and V tiles,
 // 4 * FA_KEYS * (D + FA_PAD) bf16. D is a template parameter so that every loop over it unrolls and the fragments
 // stay in registers; the extern "C" kernels below instantiate the head sizes we serve.
 template <int D>

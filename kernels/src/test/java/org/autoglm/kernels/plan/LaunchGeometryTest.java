@@ -48,10 +48,10 @@ class LaunchGeometryTest {
     }
 
     @Test
-    void flashTilesCoverEveryTokenHeadRowSixtyFourAtATime() {
+    void flashTilesCoverEveryTokenHeadRowOneHundredTwentyEightAtATime() {
         assertThat(LaunchGeometry.flashTiles(1, 16)).isEqualTo(1);
-        assertThat(LaunchGeometry.flashTiles(2048, 16)).isEqualTo(512);   // 9B: 4 tokens x 16 heads per tile
-        assertThat(LaunchGeometry.flashTiles(33, 2)).isEqualTo(2);
+        assertThat(LaunchGeometry.flashTiles(2048, 16)).isEqualTo(256);   // 9B: 8 tokens x 16 heads per tile
+        assertThat(LaunchGeometry.flashTiles(65, 2)).isEqualTo(2);
     }
 
     @Test

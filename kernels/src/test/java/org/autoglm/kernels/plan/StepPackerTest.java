@@ -35,7 +35,7 @@ class StepPackerTest {
         // group 2: 12 rows -> 1 tile of 16; the decode token's 2 rows -> 1 tile
         assertThat(l.workItems()).isEqualTo(2);
         assertThat(slice(p, l.work(), 4)).containsExactly(0, 0, 1, 0);
-        // flash tiles of 64 rows: one each
+        // flash tiles of 128 rows: one each
         assertThat(l.flashItems()).isEqualTo(2);
         assertThat(slice(p, l.flashWork(), 4)).containsExactly(0, 0, 1, 0);
         assertThat(slice(p, l.logitRowIndex(), 2)).containsExactly(5, 6);
@@ -44,13 +44,13 @@ class StepPackerTest {
     }
 
     @Test
-    void longChunksGetOneWorkItemPerSixteenRowsAndOneFlashItemPerSixtyFour() {
-        // 20 tokens x 4 heads per KV head = 80 rows = 5 tiles
-        SequenceChunk c = new SequenceChunk(1, new int[20], 0, new int[] {0, 1}, false);
+    void longChunksGetOneWorkItemPerSixteenRowsAndOneFlashItemPerOneHundredTwentyEight() {
+        // 40 tokens x 4 heads per KV head = 160 rows = 10 tiles
+        SequenceChunk c = new SequenceChunk(1, new int[40], 0, new int[] {0, 1, 2}, false);
         PackedStep p = StepPacker.pack(List.of(c), 16, 4);
-        assertThat(p.layout().workItems()).isEqualTo(5);
-        assertThat(slice(p, p.layout().work(), 10)).containsExactly(0, 0, 0, 1, 0, 2, 0, 3, 0, 4);
-        // and one flash work item per 64 rows
+        assertThat(p.layout().workItems()).isEqualTo(10);
+        assertThat(slice(p, p.layout().work(), 6)).containsExactly(0, 0, 0, 1, 0, 2);
+        // and one flash work item per 128 rows
         assertThat(p.layout().flashItems()).isEqualTo(2);
         assertThat(slice(p, p.layout().flashWork(), 4)).containsExactly(0, 0, 0, 1);
         assertThat(p.layout().logitRows()).isZero();
