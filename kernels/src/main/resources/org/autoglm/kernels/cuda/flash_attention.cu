@@ -32,23 +32,12 @@ __device__ __forceinline__ void fetch_kv_tiles(elem_t* k_tile, elem_t* v_tile, c
                                                const elem_t* v_cache, const int* block_table, int k0, int keys,
                                                int kv_head, int num_kv_heads, int block_size) {
     constexpr int stride = D + FA_PAD, chunks = D / 8;   // 16-byte pieces of a cache row
-    constexpr int pieces = FA_KEYS * chunks, per_thread = (pieces + FA_WARPS * 32 - 1) / (FA_WARPS * 32);
-    // Block-table entries first, all in flight at once; the copies need them.
-    int block[per_thread];
-#pragma unroll
-    for (int it = 0; it < per_thread; it++) {
-        const int i = threadIdx.x + it * FA_WARPS * 32, key = k0 + i / chunks;
-        block[it] = i < pieces && key < keys ? block_table[key / block_size] : -1;
-    }
-#pragma unroll
-    for (int it = 0; it < per_thread; it++) {
-        const int i = threadIdx.x + it * FA_WARPS * 32;
-        if (i >= pieces) continue;
-        const int j = i / chunks, d = (i - j * chunks) * 8;
+    for (int i = threadIdx.x; i < FA_KEYS * chunks; i += FA_WARPS * 32) {
+        const int j = i / chunks, d = (i - j * chunks) * 8, key = k0 + j;
         elem_t* k_dst = k_tile + j * stride + d;
         elem_t* v_dst = v_tile + j * stride + d;
-        if (block[it] >= 0) {
-            const long long slot = (long long) block[it] * block_size + (k0 + j) % block_size;
+        if (key < keys) {
+            const long long slot = (long long) block_table[key / block_size] * block_size + key % block_size;
             const long long at = (slot * num_kv_heads + kv_head) * D + d;
             cp_async16(k_dst, k_cache + at);
             cp_async16(v_dst, v_cache + at);
@@ -92,7 +81,7 @@ __device__ __forceinline__ void flash_prefill(
                       block_size);
 
     // The last key each of this thread's two rows sees (g and g + 8 of the warp's 16; -1 past the end), and the
-    // warp's last and first rows': a row's token at position p sees keys 0..p.
+    // warp's last row's: a row's token at position p sees keys 0..p.
     int last_key[2];
 #pragma unroll
     for (int h = 0; h < 2; h++) {
@@ -100,7 +89,6 @@ __device__ __forceinline__ void flash_prefill(
         last_key[h] = f < rows ? positions[tok0 + f / group] : -1;
     }
     const int warp_last_key = row0 < rows ? positions[tok0 + imin(row0 + 15, rows - 1) / group] : -1;
-    const int warp_first_key = row0 < rows ? positions[tok0 + row0 / group] : -1;   // the first row's last key
 
     // q fragments (A operand, row-major 16 x D) for the warp's rows, in registers for the whole kernel.
     unsigned int qf[D / 16][4];
@@ -165,17 +153,6 @@ __device__ __forceinline__ void flash_prefill(
                 }
             }
 
-            // Causal mask, only where the tile reaches past what the warp's first row sees (the diagonal tiles).
-            if (k0 + FA_KEYS - 1 > warp_first_key) {
-                #pragma unroll
-                for (int n = 0; n < FA_KEYS / 8; n++) {
-                    #pragma unroll
-                    for (int i = 0; i < 4; i++) {
-                        if (k0 + n * 8 + 2 * t + (i & 1) > last_key[i >> 1]) s[n][i] = NEG_INF;
-                    }
-                }
-            }
-
             // Online softmax over this tile, per row (a row's 64 scores are spread over the 4 threads of a quad).
             float corr[2];
             #pragma unroll
@@ -185,7 +162,8 @@ __device__ __forceinline__ void flash_prefill(
                 for (int n = 0; n < FA_KEYS / 8; n++) {
                     #pragma unroll
                     for (int c = 0; c < 2; c++) {
-                        const float v = s[n][2 * h + c] * scale_log2;
+                        const int key = k0 + n * 8 + 2 * t + c;
+                        float v = key <= last_key[h] ? s[n][2 * h + c] * scale_log2 : NEG_INF;
                         s[n][2 * h + c] = v;
                         mx = fmaxf(mx, v);
                     }
