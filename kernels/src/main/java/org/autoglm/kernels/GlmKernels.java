@@ -62,7 +62,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     public void linear(long x, long w, long y, int rows, int in, int out) {
         if (gemvFits(rows, in)) {
             args.reset().ptr(x).ptr(w).ptr(y).i32(in).i32(out).launch(runtime, gemv, "gemv",
-                    LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32, in * elementBytes);
+                    LaunchGeometry.gemvGrid(out, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, in * elementBytes);
         } else {
             gemm.linear(x, w, y, rows, in, out);
         }
@@ -82,7 +82,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     @Override
     public void rmsnormLinear(AddNorm norm, long w, long y, int hidden, int out) {
         addNorm(norm).ptr(w).ptr(y).i32(hidden).i32(out).launch(runtime, gemvRmsnorm, "gemv_rmsnorm",
-                LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
+                LaunchGeometry.gemvGrid(out, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
     @Override
@@ -91,7 +91,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         int out = (heads + 2 * kvHeads) * headDim;
         addNorm(norm).ptr(w).ptr(qkv).i32(hidden).i32(out).ptr(bias).ptr(positions).ptr(invFreq).ptr(slots)
                 .ptr(kCache).ptr(vCache).i32(heads).i32(kvHeads).i32(headDim).i32(rotaryDim)
-                .launch(runtime, gemvRmsnormRope, "gemv_rmsnorm_rope", LaunchGeometry.gemvBlocks(out), 1, 1,
+                .launch(runtime, gemvRmsnormRope, "gemv_rmsnorm_rope", LaunchGeometry.gemvGrid(out, sms), 1, 1,
                         LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
@@ -105,7 +105,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out) {
         if (gemvFits(rows, inter)) {
             args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).launch(runtime, gemvSilu, "gemv_silu",
-                    LaunchGeometry.gemvBlocks(out), 1, 1, LaunchGeometry.GEMV_WARPS * 32, inter * elementBytes);
+                    LaunchGeometry.gemvGrid(out, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, inter * elementBytes);
         } else {
             siluMul(gateUp, act, rows, inter);
             linear(act, w, y, rows, inter, out);

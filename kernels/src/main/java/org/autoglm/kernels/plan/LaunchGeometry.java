@@ -68,10 +68,21 @@ public final class LaunchGeometry {
     /** Most dynamic shared memory a kernel gets without opting in. */
     public static final int DEFAULT_SHARED_LIMIT = 48 * 1024;
 
-    /** Blocks of gemv / gemv_silu for {@code out} output rows. */
+    /** Blocks resident per SM that gemv.cu's registers allow (its GEMV_MIN_BLOCKS). */
+    public static final int GEMV_BLOCKS_PER_SM = 2;
+
+    /** Blocks of gemv.cu for {@code out} output rows at one row pair per warp. */
     public static int gemvBlocks(int out) {
         int perBlock = GEMV_WARPS * GEMV_ROWS;
         return (out + perBlock - 1) / perBlock;
+    }
+
+    /**
+     * The grid of gemv.cu's kernels: a block per 16 rows, but no more blocks than are resident at once (the warps
+     * then walk further row pairs, so x is staged once per block and the loads stream without a second wave).
+     */
+    public static int gemvGrid(int out, int multiprocessors) {
+        return Math.min(gemvBlocks(out), GEMV_BLOCKS_PER_SM * multiprocessors);
     }
 
     /** Head sizes with a flash_prefill_d{D} kernel (the loops over D must unroll to keep fragments in registers). */

@@ -42,6 +42,32 @@ __device__ __forceinline__ void load16(const elem_t* src, float* dst) {
     unpack16(*reinterpret_cast<const uint4*>(src), dst);
 }
 
+// 4 elements (aligned to 4) as floats, and floats rounded to 4 elements.
+__device__ __forceinline__ void load4(const elem_t* src, float* dst) {
+#ifdef AUTOGLM_BF16
+    const uint2 raw = *reinterpret_cast<const uint2*>(src);
+    dst[0] = __uint_as_float(raw.x << 16);
+    dst[1] = __uint_as_float(raw.x & 0xffff0000u);
+    dst[2] = __uint_as_float(raw.y << 16);
+    dst[3] = __uint_as_float(raw.y & 0xffff0000u);
+#else
+    const float4 f = *reinterpret_cast<const float4*>(src);
+    dst[0] = f.x;
+    dst[1] = f.y;
+    dst[2] = f.z;
+    dst[3] = f.w;
+#endif
+}
+
+__device__ __forceinline__ void store4(elem_t* dst, const float* v) {
+#ifdef AUTOGLM_BF16
+    *reinterpret_cast<uint2*>(dst) = uint2{(unsigned int) from_float(v[0]) | ((unsigned int) from_float(v[1]) << 16),
+                                           (unsigned int) from_float(v[2]) | ((unsigned int) from_float(v[3]) << 16)};
+#else
+    *reinterpret_cast<float4*>(dst) = float4{v[0], v[1], v[2], v[3]};
+#endif
+}
+
 // NVRTC has no min/max overloads for int without the runtime headers: our own.
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 #define NEG_INF (__int_as_float(0xff800000))

@@ -1,6 +1,10 @@
 // Linear layers of a batch-1 decode step: y[o] = Σ_k x[k] · w[o][k] for one input row. This is pure weight
-// streaming, so the kernel is built for bytes in flight: each lane keeps GEMV_ROWS x GEMV_UNROLL independent
-// 16-byte weight loads outstanding, and x is staged once per block in shared memory.
+// streaming, so the kernel is built for bytes in flight and for starting early:
+//   - a warp works through row pairs (grid-stride: the grid is at most GEMV_MIN_BLOCKS blocks per SM, so x is
+//     staged once per block, not once per 16 rows) in batches of GEMV_ROWS x GEMV_UNROLL 16-byte loads per lane,
+//     and the next batch's loads are in flight while this one is multiplied;
+//   - the first batch is loaded before the kernel waits for the one before it (programmatic dependent launch):
+//     weights are no kernel's output, so under PDL their fetch overlaps the previous kernel's end.
 //
 // Staging can compute x, which takes the neighbouring small kernels out of the step (each launch costs more than
 // its work at batch 1):
@@ -12,51 +16,86 @@
 #include "common.cuh"
 
 #define GEMV_WARPS 8
-#define GEMV_ROWS 2     // output rows per warp (a pair: gemv_rmsnorm_rope rotates (2i, 2i + 1) pairs)
-#define GEMV_UNROLL 4   // 16-byte loads per row and lane in flight
+#define GEMV_ROWS 2         // output rows per warp (a pair: gemv_rmsnorm_rope rotates (2i, 2i + 1) pairs)
+#define GEMV_UNROLL 4       // 16-byte loads per row and lane in one batch
+#define GEMV_MIN_BLOCKS 2   // blocks per SM the registers allow (LaunchGeometry.GEMV_BLOCKS_PER_SM)
 
-// After x is in shared memory (xs, `in` elements): this warp's rows o0 .. o0 + GEMV_ROWS - 1 of x · wᵀ into sum
-// (every lane gets them). Returns o0, or -1 when the warp has no rows (it must then leave: no barrier follows).
-__device__ __forceinline__ int gemv_dot(const elem_t* xs, const elem_t* w, int in, int out, float* sum) {
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int o0 = (blockIdx.x * GEMV_WARPS + warp) * GEMV_ROWS;
-    if (o0 >= out) return -1;
+// One batch of a warp's weight loads: rows o0, o0 + 1, chunks c0 + 32u (16-byte pieces of a row) for this lane.
+struct WeightBatch {
+    uint4 v[GEMV_ROWS][GEMV_UNROLL];
+};
+
+__device__ __forceinline__ void load_batch(WeightBatch& b, const elem_t* w, int in, int out, int o0, int c0) {
     const int chunks = in / VEC;
-    float acc[GEMV_ROWS];
 #pragma unroll
-    for (int r = 0; r < GEMV_ROWS; r++) acc[r] = 0.f;
-    for (int c0 = lane; c0 < chunks; c0 += 32 * GEMV_UNROLL) {
-        uint4 wv[GEMV_ROWS][GEMV_UNROLL];
-#pragma unroll
-        for (int r = 0; r < GEMV_ROWS; r++) {
-#pragma unroll
-            for (int u = 0; u < GEMV_UNROLL; u++) {
-                const int c = c0 + 32 * u;
-                wv[r][u] = uint4{0u, 0u, 0u, 0u};
-                if (o0 + r < out && c < chunks) {
-                    wv[r][u] = *reinterpret_cast<const uint4*>(w + (long long) (o0 + r) * in + (long long) c * VEC);
-                }
-            }
-        }
+    for (int r = 0; r < GEMV_ROWS; r++) {
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
             const int c = c0 + 32 * u;
-            if (c < chunks) {
-                float xv[VEC];
-                load16(xs + c * VEC, xv);
-#pragma unroll
-                for (int r = 0; r < GEMV_ROWS; r++) {
-                    const elem_t* we = reinterpret_cast<const elem_t*>(&wv[r][u]);
-#pragma unroll
-                    for (int e = 0; e < VEC; e++) acc[r] += to_float(we[e]) * xv[e];
-                }
+            b.v[r][u] = uint4{0u, 0u, 0u, 0u};
+            if (o0 + r < out && c < chunks) {
+                b.v[r][u] = *reinterpret_cast<const uint4*>(w + (long long) (o0 + r) * in + (long long) c * VEC);
             }
         }
     }
-#pragma unroll
-    for (int r = 0; r < GEMV_ROWS; r++) sum[r] = warp_sum(acc[r]);
-    return o0;
 }
+
+// A warp's walk over its row pairs and their batches. Construct it (it issues the first batch's loads) before
+// waiting for the previous kernel; then run() it once x is staged.
+struct GemvWork {
+    const elem_t* w;
+    int in, out, o0, stride, batches, lane;
+    WeightBatch next;
+
+    __device__ __forceinline__ GemvWork(const elem_t* w_, int in_, int out_) : w(w_), in(in_), out(out_) {
+        lane = threadIdx.x & 31;
+        o0 = (blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5)) * GEMV_ROWS;
+        stride = gridDim.x * GEMV_WARPS * GEMV_ROWS;
+        batches = (in / VEC + 32 * GEMV_UNROLL - 1) / (32 * GEMV_UNROLL);
+        if (o0 < out) load_batch(next, w, in, out, o0, lane);
+    }
+
+    // For each of the warp's row pairs, epilogue(o0, sum) with sum[r] = x · w[o0 + r] in every lane.
+    template <class Epilogue>
+    __device__ __forceinline__ void run(const elem_t* xs, Epilogue epilogue) {
+        float acc[GEMV_ROWS];
+#pragma unroll
+        for (int r = 0; r < GEMV_ROWS; r++) acc[r] = 0.f;
+        int batch = 0;
+        while (o0 < out) {
+            const WeightBatch cur = next;
+            const int c0 = lane + batch * 32 * GEMV_UNROLL;
+            const bool last = batch == batches - 1;
+            const int next_o0 = last ? o0 + stride : o0, next_batch = last ? 0 : batch + 1;
+            if (next_o0 < out) load_batch(next, w, in, out, next_o0, lane + next_batch * 32 * GEMV_UNROLL);
+#pragma unroll
+            for (int u = 0; u < GEMV_UNROLL; u++) {
+                const int c = c0 + 32 * u;
+                if (c < in / VEC) {
+                    float xv[VEC];
+                    load16(xs + c * VEC, xv);
+#pragma unroll
+                    for (int r = 0; r < GEMV_ROWS; r++) {
+                        const elem_t* we = reinterpret_cast<const elem_t*>(&cur.v[r][u]);
+#pragma unroll
+                        for (int e = 0; e < VEC; e++) acc[r] += to_float(we[e]) * xv[e];
+                    }
+                }
+            }
+            if (last) {
+                float sum[GEMV_ROWS];
+#pragma unroll
+                for (int r = 0; r < GEMV_ROWS; r++) {
+                    sum[r] = warp_sum(acc[r]);
+                    acc[r] = 0.f;
+                }
+                epilogue(o0, sum);
+            }
+            o0 = next_o0;
+            batch = next_batch;
+        }
+    }
+};
 
 // y[o0 ..] = sum, by lane 0.
 __device__ __forceinline__ void gemv_store(float* y, int o0, int out, const float* sum) {
@@ -67,18 +106,24 @@ __device__ __forceinline__ void gemv_store(float* y, int o0, int out, const floa
     }
 }
 
-// Staging, with every thread of the block; xs holds `in` elem_t (dynamic shared memory).
+// Staging, with every thread of the block; xs holds `in` elem_t (dynamic shared memory). Four elements per thread
+// and step (in % 4 == 0, 16-byte aligned rows), unrolled so that several steps' loads are in flight at once.
 __device__ __forceinline__ void stage_copy(const elem_t* x, elem_t* xs, int in) {
     for (int c = threadIdx.x; c < in / VEC; c += blockDim.x) {
         reinterpret_cast<uint4*>(xs)[c] = reinterpret_cast<const uint4*>(x)[c];
     }
 }
 
+__device__ __forceinline__ float4 load_f4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+
 // gate_up [gate (in) | up (in)] fp32; rounded to elem_t as silu_mul stores it.
 __device__ __forceinline__ void stage_silu(const float* gate_up, elem_t* xs, int in) {
-    for (int k = threadIdx.x; k < in; k += blockDim.x) {
-        const float g = gate_up[k], u = gate_up[in + k];
-        xs[k] = from_float(u * (g / (1.f + expf(-g))));
+#pragma unroll 4
+    for (int k = 4 * threadIdx.x; k < in; k += 4 * blockDim.x) {
+        const float4 g = load_f4(gate_up + k), u = load_f4(gate_up + in + k);
+        const float v[4] = {u.x * (g.x / (1.f + expf(-g.x))), u.y * (g.y / (1.f + expf(-g.y))),
+                            u.z * (g.z / (1.f + expf(-g.z))), u.w * (g.w / (1.f + expf(-g.w)))};
+        store4(xs + k, v);
     }
 }
 
@@ -95,10 +140,23 @@ struct AddNorm {
     float eps;
 };
 
-__device__ __forceinline__ float add_norm_row(const AddNorm& n, float post_scale, int k) {
-    if (n.delta == 0) return n.residual[k];
-    const float v = n.post_weight != 0 ? to_float(n.post_weight[k]) * (n.delta[k] * post_scale) : n.delta[k];
-    return n.residual[k] + v;
+// r[0..3] of the row at k (same arithmetic as add_rmsnorm in rmsnorm.cu).
+__device__ __forceinline__ void add_norm4(const AddNorm& n, float post_scale, int k, float* r) {
+    const float4 res = load_f4(n.residual + k);
+    r[0] = res.x;
+    r[1] = res.y;
+    r[2] = res.z;
+    r[3] = res.w;
+    if (n.delta == 0) return;
+    const float4 d4 = load_f4(n.delta + k);
+    const float d[4] = {d4.x, d4.y, d4.z, d4.w};
+    if (n.post_weight != 0) {
+        float pw[4];
+        load4(n.post_weight + k, pw);
+        for (int i = 0; i < 4; i++) r[i] += pw[i] * (d[i] * post_scale);
+    } else {
+        for (int i = 0; i < 4; i++) r[i] += d[i];
+    }
 }
 
 __device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int in) {
@@ -106,114 +164,118 @@ __device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int 
     float post_scale = 1.f;
     if (n.delta != 0 && n.post_weight != 0) {
         float ss = 0.f;
-        for (int k = threadIdx.x; k < in; k += blockDim.x) ss += n.delta[k] * n.delta[k];
+#pragma unroll 4
+        for (int k = 4 * threadIdx.x; k < in; k += 4 * blockDim.x) {
+            const float4 d = load_f4(n.delta + k);
+            ss += d.x * d.x + d.y * d.y + d.z * d.z + d.w * d.w;
+        }
         ss = block_sum(ss, scratch);
         post_scale = 1.f / sqrtf(ss / in + n.eps);
     }
     float ss = 0.f;
-    for (int k = threadIdx.x; k < in; k += blockDim.x) {
-        const float r = add_norm_row(n, post_scale, k);
-        ss += r * r;
+#pragma unroll 4
+    for (int k = 4 * threadIdx.x; k < in; k += 4 * blockDim.x) {
+        float r[4];
+        add_norm4(n, post_scale, k, r);
+        ss += r[0] * r[0] + r[1] * r[1] + r[2] * r[2] + r[3] * r[3];
     }
     ss = block_sum(ss, scratch);
     const float scale = 1.f / sqrtf(ss / in + n.eps);
-    for (int k = threadIdx.x; k < in; k += blockDim.x) {
-        const float r = add_norm_row(n, post_scale, k);
-        const elem_t v = from_float(to_float(n.weight[k]) * (r * scale));
-        xs[k] = v;
+#pragma unroll 4
+    for (int k = 4 * threadIdx.x; k < in; k += 4 * blockDim.x) {
+        float r[4], w[4], v[4];
+        add_norm4(n, post_scale, k, r);
+        load4(n.weight + k, w);
+        for (int i = 0; i < 4; i++) v[i] = w[i] * (r[i] * scale);
+        store4(xs + k, v);
         if (blockIdx.x == 0) {
-            if (n.normed != 0) n.normed[k] = v;
-            if (n.delta != 0) n.residual_out[k] = r;
+            if (n.normed != 0) store4(n.normed + k, v);
+            if (n.delta != 0) *reinterpret_cast<float4*>(n.residual_out + k) = float4{r[0], r[1], r[2], r[3]};
         }
     }
 }
 
-#define STAGE_COPY 0
-#define STAGE_SILU 1
-#define STAGE_RMSNORM 2
-
-// One block's work: stage x (STAGE_*: input is x, gate_up, or unused with the AddNorm) in dynamic shared memory,
-// then this warp's rows of x · wᵀ into sum. Returns the warp's first row, or -1 when it has none.
-template <int STAGE>
-__device__ __forceinline__ int gemv_block(const void* input, const AddNorm& norm, const elem_t* w, int in, int out,
-                                          float* sum) {
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    if (STAGE == STAGE_COPY) stage_copy(static_cast<const elem_t*>(input), xs, in);
-    if (STAGE == STAGE_SILU) stage_silu(static_cast<const float*>(input), xs, in);
-    if (STAGE == STAGE_RMSNORM) stage_rmsnorm(norm, xs, in);
-    __syncthreads();
-    return gemv_dot(xs, w, in, out, sum);
-}
-
-// Every kernel: w [out, in] elem_t, in a multiple of VEC; grid: ceil(out / (GEMV_WARPS * GEMV_ROWS));
-// block: GEMV_WARPS * 32; dynamic shared memory: in elem_t.
+// Every kernel: w [out, in] elem_t, in a multiple of VEC; grid: min(ceil(out / (GEMV_WARPS * GEMV_ROWS)),
+// GEMV_MIN_BLOCKS * SMs); block: GEMV_WARPS * 32; dynamic shared memory: in elem_t. Each starts its weight loads,
+// waits for the kernel before it, stages x (every thread: no warp may leave before the barrier) and runs.
 
 // y = x · wᵀ; x [in] elem_t, y [out] fp32.
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv(const elem_t* x, const elem_t* w, float* y,
-                                                                   int in, int out) {
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv(const elem_t* x, const elem_t* w,
+                                                                                   float* y, int in, int out) {
+    GemvWork work(w, in, out);
     follow_previous_kernel();
-    float sum[GEMV_ROWS];
-    const int o0 = gemv_block<STAGE_COPY>(x, AddNorm{}, w, in, out, sum);
-    if (o0 >= 0) gemv_store(y, o0, out, sum);
+    DYNAMIC_SHARED(uint4, gemv_x);
+    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
+    stage_copy(x, xs, in);
+    __syncthreads();
+    work.run(xs, [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // y = (up * silu(gate)) · wᵀ.
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_silu(const float* gate_up, const elem_t* w,
-                                                                        float* y, int in, int out) {
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_silu(
+        const float* gate_up, const elem_t* w, float* y, int in, int out) {
+    GemvWork work(w, in, out);
     follow_previous_kernel();
-    float sum[GEMV_ROWS];
-    const int o0 = gemv_block<STAGE_SILU>(gate_up, AddNorm{}, w, in, out, sum);
-    if (o0 >= 0) gemv_store(y, o0, out, sum);
+    DYNAMIC_SHARED(uint4, gemv_x);
+    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
+    stage_silu(gate_up, xs, in);
+    __syncthreads();
+    work.run(xs, [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // y = add_rmsnorm(...) · wᵀ: a residual add and layer norm (see AddNorm) and the projection after it.
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm(
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_rmsnorm(
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in, int out) {
+    GemvWork work(w, in, out);
     follow_previous_kernel();
-    float sum[GEMV_ROWS];
-    const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    const int o0 = gemv_block<STAGE_RMSNORM>(0, norm, w, in, out, sum);
-    if (o0 >= 0) gemv_store(y, o0, out, sum);
+    DYNAMIC_SHARED(uint4, gemv_x);
+    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
+    stage_rmsnorm(AddNorm{residual, delta, post_weight, residual_out, weight, normed, eps}, xs, in);
+    __syncthreads();
+    work.run(xs, [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
-// The attention block's input for one token: qkv = add_rmsnorm(...) · wᵀ (as gemv_rmsnorm), then what bias_rope_kv_write does
-// (rope.cu, same arithmetic): + bias (or null), GLM's interleaved rotary on the q and k heads' first rotary_dim dims,
-// k and v into the cache slot (slots[0] < 0: none). A warp's two rows are one rotary pair (o0 even).
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_rmsnorm_rope(
+// The attention block's input for one token: qkv = add_rmsnorm(...) · wᵀ (as gemv_rmsnorm), then what
+// bias_rope_kv_write does (rope.cu, same arithmetic): + bias (or null), GLM's interleaved rotary on the q and k heads'
+// first rotary_dim dims, k and v into the cache slot (slots[0] < 0: none). A warp's two rows are one rotary pair.
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_rmsnorm_rope(
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in, int out,
         const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
         elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
+    GemvWork work(w, in, out);
     follow_previous_kernel();
-    float sum[GEMV_ROWS];
-    const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    const int c = gemv_block<STAGE_RMSNORM>(0, norm, w, in, out, sum);
-    if (c < 0 || (threadIdx.x & 31) != 0) return;
-    const int head = c / head_dim, d = c - head * head_dim;
-    float x0 = sum[0], x1 = sum[1];
-    if (bias != 0) {
-        x0 += to_float(bias[c]);
-        x1 += to_float(bias[c + 1]);
-    }
-    if (head < num_heads + num_kv_heads && d < rotary_dim) {
-        float s, co;
-        sincosf((float) positions[0] * inv_freq[d / 2], &s, &co);
-        const float r0 = x0 * co - x1 * s;
-        const float r1 = x1 * co + x0 * s;
-        x0 = r0;
-        x1 = r1;
-    }
-    qkv[c] = x0;
-    qkv[c + 1] = x1;
-    const int slot = slots[0];
-    if (slot >= 0 && head >= num_heads) {
-        const bool is_k = head < num_heads + num_kv_heads;
-        const long long at = (long long) slot * num_kv_heads * head_dim
-                + (long long) (head - num_heads - (is_k ? 0 : num_kv_heads)) * head_dim + d;
-        elem_t* dst = is_k ? k_cache : v_cache;
-        dst[at] = from_float(x0);
-        dst[at + 1] = from_float(x1);
-    }
+    DYNAMIC_SHARED(uint4, gemv_x);
+    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
+    stage_rmsnorm(AddNorm{residual, delta, post_weight, residual_out, weight, normed, eps}, xs, in);
+    __syncthreads();
+    work.run(xs, [&](int c, const float* sum) {
+        if ((threadIdx.x & 31) != 0) return;
+        const int head = c / head_dim, d = c - head * head_dim;
+        float x0 = sum[0], x1 = sum[1];
+        if (bias != 0) {
+            x0 += to_float(bias[c]);
+            x1 += to_float(bias[c + 1]);
+        }
+        if (head < num_heads + num_kv_heads && d < rotary_dim) {
+            float s, co;
+            sincosf((float) positions[0] * inv_freq[d / 2], &s, &co);
+            const float r0 = x0 * co - x1 * s;
+            const float r1 = x1 * co + x0 * s;
+            x0 = r0;
+            x1 = r1;
+        }
+        qkv[c] = x0;
+        qkv[c + 1] = x1;
+        const int slot = slots[0];
+        if (slot >= 0 && head >= num_heads) {
+            const bool is_k = head < num_heads + num_kv_heads;
+            const long long at = (long long) slot * num_kv_heads * head_dim
+                    + (long long) (head - num_heads - (is_k ? 0 : num_kv_heads)) * head_dim + d;
+            elem_t* dst = is_k ? k_cache : v_cache;
+            dst[at] = from_float(x0);
+            dst[at + 1] = from_float(x1);
+        }
+    });
 }

@@ -69,4 +69,11 @@ class LaunchGeometryTest {
         assertThat(LaunchGeometry.gemvBlocks(4608)).isEqualTo(288);
         assertThat(LaunchGeometry.gemvBlocks(151552)).isEqualTo(9472);
     }
+
+    @Test
+    void gemvGridStopsAtTheBlocksThatAreResidentAtOnce() {
+        assertThat(LaunchGeometry.gemvGrid(2048, 132)).isEqualTo(128);   // 1.5B o_proj: a block per 16 rows
+        assertThat(LaunchGeometry.gemvGrid(12288, 132)).isEqualTo(264);   // gate_up: 768 blocks' rows in 264
+        assertThat(LaunchGeometry.gemvGrid(151552, 132)).isEqualTo(264);
+    }
 }
