@@ -40,6 +40,7 @@ struct alignas(8) uint2 { unsigned int x, y; };
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#define __noinline__
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
 #define __shared__ static   // one block at a time: a static is the running block's shared memory

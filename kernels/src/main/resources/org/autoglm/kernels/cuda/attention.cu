@@ -24,31 +24,47 @@
 #define KV_LOADS (KEYS * DIMS_PER_LANE * 32 / VEC / (WARPS * 32))  // 16-byte loads per thread (K and V each) per tile
 
 // out[row] from the split-K partials of one row, by one warp: lane s holds split s's (max, sum), then the lanes
-// cover the head dims. All loads are issued before they are used (the GPU waits at first use, not at the load).
-__device__ __forceinline__ void combine_row(const float* part_acc, const float* part_ml, elem_t* out, long long row,
+// cover the head dims. The partials are loaded eight splits at a time, all of a batch's loads issued before the first
+// is used (a memory latency per eight splits, not per split; sixteen at once would cost the kernel registers).
+// load_cg: the partials were written by other blocks of this grid (ordered by the caller's fence), so past L1.
+// Not inlined: paged_attention keeps its own register allocation (inlined, this spilled in its main loop).
+#define COMBINE_BATCH 8
+__device__ __noinline__ void combine_row(const float* part_acc, const float* part_ml, elem_t* out, long long row,
                                             int num_splits, int head_dim, int lane) {
-    const volatile float* ml = part_ml + row * num_splits * 2;   // volatile: written by other blocks of this grid
-    const volatile float* acc = part_acc + row * num_splits * head_dim;
+    const float* ml = part_ml + row * num_splits * 2;
+    const float* acc = part_acc + row * num_splits * head_dim;
     float ms = NEG_INF, ls = 0.f;
     if (lane < num_splits) {
-        ms = ml[2 * lane];
-        ls = ml[2 * lane + 1];
+        ms = load_cg(ml + 2 * lane);
+        ls = load_cg(ml + 2 * lane + 1);
     }
-    if (!(ls > 0.f)) ms = NEG_INF;   // a split that saw no key
-    const float m = warp_max(ms);
-    const float w = ms == NEG_INF ? 0.f : expf(ms - m);
-    const float total = warp_sum(w * ls);
-    const float inv = total > 0.f ? 1.f / total : 0.f;
     float o[DIMS_PER_LANE];
-    for (int e = 0; e < DIMS_PER_LANE; e++) o[e] = 0.f;
 #pragma unroll
-    for (int s = 0; s < MAX_SPLITS; s++) {
-        const float ws = __shfl_sync(0xffffffffu, w, s);
-        if (s < num_splits) {
+    for (int e = 0; e < DIMS_PER_LANE; e++) o[e] = 0.f;
+    float w = 0.f, inv = 0.f;
+#pragma unroll
+    for (int s0 = 0; s0 < MAX_SPLITS; s0 += COMBINE_BATCH) {
+        float a[COMBINE_BATCH][DIMS_PER_LANE];
+#pragma unroll
+        for (int s = 0; s < COMBINE_BATCH; s++) {
+#pragma unroll
             for (int e = 0; e < DIMS_PER_LANE; e++) {
                 const int d = lane + 32 * e;
-                if (d < head_dim) o[e] += ws * acc[s * head_dim + d];
+                a[s][e] = s0 + s < num_splits && d < head_dim ? load_cg(acc + (s0 + s) * head_dim + d) : 0.f;
             }
+        }
+        if (s0 == 0) {   // the weights, once the first batch's loads are on their way
+            if (!(ls > 0.f)) ms = NEG_INF;   // a split that saw no key
+            const float m = warp_max(ms);
+            w = ms == NEG_INF ? 0.f : expf(ms - m);
+            const float total = warp_sum(w * ls);
+            inv = total > 0.f ? 1.f / total : 0.f;
+        }
+#pragma unroll
+        for (int s = 0; s < COMBINE_BATCH; s++) {
+            const float ws = __shfl_sync(0xffffffffu, w, s0 + s);
+#pragma unroll
+            for (int e = 0; e < DIMS_PER_LANE; e++) o[e] += ws * a[s][e];
         }
     }
     for (int e = 0; e < DIMS_PER_LANE; e++) {
@@ -255,8 +271,8 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
     __syncthreads();
     if (!last) return;
     __threadfence();
-    for (int j = 0; j < ROWS_PER_WARP; j++) {   // each warp merges the rows it computed
-        const int f = first_row + warp * ROWS_PER_WARP + j;
+    for (int r = warp; r < ROWS; r += WARPS) {   // the tile's rows spread over all warps (a GQA group may be 4 rows)
+        const int f = first_row + r;
         if (f >= seq_rows) break;
         const long long row = (long long) (tok0 + f / group) * num_heads + kv_head * group + f % group;
         combine_row(part_acc, part_ml, out, row, num_splits, D, lane);

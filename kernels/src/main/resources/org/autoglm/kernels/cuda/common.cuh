@@ -68,6 +68,18 @@ __device__ __forceinline__ void store4(elem_t* dst, const float* v) {
 #endif
 }
 
+// A load that skips L1 (ld.global.cg): for data other blocks of the running grid wrote. asm volatile keeps it after
+// the __threadfence that orders it.
+__device__ __forceinline__ float load_cg(const float* p) {
+#ifdef AUTOGLM_HOST_EMULATION
+    return *p;
+#else
+    float v;
+    asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
+    return v;
+#endif
+}
+
 // NVRTC has no min/max overloads for int without the runtime headers: our own.
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 #define NEG_INF (__int_as_float(0xff800000))
