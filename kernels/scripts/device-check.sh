@@ -6,8 +6,8 @@
 #   3. bench-decode for glm-edge-1.5b and glm-4-9b, and transformers' bf16 decode on the same shapes;
 #   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it;
 #   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
-#   ab: A/B runs beside 1 and 3: bf16 parity and bench-decode (batches 1 and 8, both shapes) with fused decode
-#   (-Dautoglm.cuda.fusedDecode=true). (Runs 4-11 also tried -Dautoglm.cuda.flashAttention=false and
+#   ab: A/B runs beside 1 and 3: bf16 parity and bench-decode (batches 1 and 8, both shapes) without fused decode
+#   (-Dautoglm.cuda.fusedDecode=false: batch-1 steps on cuBLAS). (Runs 4-11 also tried -Dautoglm.cuda.flashAttention=false and
 #   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 here; see bench/RESULTS.md.)
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
 # ONLY=parity,ab,bench,hf,generate,serve (comma-separated) runs just those steps.
@@ -64,9 +64,9 @@ want bench && step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JA
 want hf && step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
 want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
 want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "parity bf16 compute with fused decode" 45 parity-bf16-fused.json $JAVA $JOPTS -Dautoglm.cuda.fusedDecode=true -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
-want ab && step "bench-decode glm-edge-1.5b, fused decode (batches 1 and 8)" 60 bench-glm-edge-1.5b-fused.json $JAVA $JOPTS -Dautoglm.cuda.fusedDecode=true -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-4-9b, fused decode (batches 1 and 8)" 60 bench-glm-4-9b-fused.json $JAVA $JOPTS -Dautoglm.cuda.fusedDecode=true -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8 --prompt-tokens 128 --new-tokens 128 --profile --json
+want ab && step "parity bf16 compute without fused decode" 45 parity-bf16-unfused.json $JAVA $JOPTS -Dautoglm.cuda.fusedDecode=false -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
+want ab && step "bench-decode glm-edge-1.5b without fused decode (batches 1 and 8)" 60 bench-glm-edge-1.5b-unfused.json $JAVA $JOPTS -Dautoglm.cuda.fusedDecode=false -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8 --prompt-tokens 128 --new-tokens 128 --profile --json
+want ab && step "bench-decode glm-4-9b without fused decode (batches 1 and 8)" 60 bench-glm-4-9b-unfused.json $JAVA $JOPTS -Dautoglm.cuda.fusedDecode=false -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8 --prompt-tokens 128 --new-tokens 128 --profile --json
 want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if want generate && $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
   step "generate --backend cuda --dump-logits --json" 60 generate.json python3 "$D/compare_generate.py" "$FIX" "$JAVA $JOPTS -jar $JAR" glm-tiny glm4-tiny

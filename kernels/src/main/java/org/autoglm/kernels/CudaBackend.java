@@ -84,8 +84,7 @@ public final class CudaBackend implements Backend {
         this.bf16 = bf16;
         this.group = config.numHeads() / config.numKvHeads();
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
-        GpuKernelRuntime runtime = new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16,
-                options.fusedDecode);
+        GpuKernelRuntime runtime = new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16);
         this.kernels = new GlmKernels(runtime, bf16, options.flashAttention, options.fusedDecode);
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
@@ -358,6 +357,9 @@ public final class CudaBackend implements Backend {
                 && parts.get(0).tokens().length >= minDense;
         ForwardPass f = oneToken != null && l.tokens() == 1 ? oneToken : general;
         Runnable body = () -> {
+            // dependent launches pay off in the one-token pass (its GEMVs fetch weights while the kernel ahead ends);
+            // among cuBLAS's kernels they cost time (H200 run 12, batch 8)
+            kernels.dependentLaunches(f == oneToken);
             f.run(l, metaDevice.address(), splits, dense);
             if (sample) f.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));
         };

@@ -42,14 +42,14 @@ public final class CudaConfig {
      */
     public boolean flashAttention = Boolean.parseBoolean(System.getProperty("autoglm.cuda.flashAttention", "true"));
     /**
-     * Decode steps launch fewer kernels: batch-1 steps run in our own GEMV kernels instead of cuBLAS with the small
-     * kernels around them fused in ({@code SingleTokenForward}, glm and glm4), and split-K attention merges its
-     * partials in its last block instead of a combine launch; on sm_90+ every kernel launches with programmatic
-     * dependent launch (its launch overlaps the end of the kernel before). Off by default: measured slower than
-     * the cuBLAS path on an H200 (runs 4 and 5: glm-edge-1.5b batch 1, 424 against 523 steps/s); the system
-     * property {@code autoglm.cuda.fusedDecode=true} turns it on.
+     * Decode steps of one sequence run {@code SingleTokenForward}: our GEMV kernels instead of cuBLAS, with the small
+     * kernels around them fused in, five launches per layer, each launched (sm_90+) with programmatic dependent
+     * launch so that its weight loads start while the kernel ahead ends; and split-K attention merges its partials
+     * in its last block instead of a combine launch. On by default (H200 run 12: glm-edge-1.5b batch 1 at 652
+     * against 509 steps/s, glm-4-9b at 165 against 160); the system property
+     * {@code autoglm.cuda.fusedDecode=false} turns it off.
      */
-    public boolean fusedDecode = Boolean.getBoolean("autoglm.cuda.fusedDecode");
+    public boolean fusedDecode = Boolean.parseBoolean(System.getProperty("autoglm.cuda.fusedDecode", "true"));
     /** Where compiled kernels are cached. */
     public Path kernelCache = KernelCompiler.defaultCacheDir();
 

@@ -112,6 +112,11 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         }
     }
 
+    /** Programmatic dependent launch for the launches that follow (see {@link KernelRuntime#dependentLaunches}). */
+    public void dependentLaunches(boolean on) {
+        runtime.dependentLaunches(on);
+    }
+
     private long fn(String source, String name) {
         return runtime.function(source, name);
     }

@@ -23,7 +23,7 @@ import org.autoglm.models.sampling.SamplingParams;
  * {@code -Dautoglm.cuda.flashAttention=false}; then, and in fp32, dense tensor-core attention when
  * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length), 24 greedy tokens with host argmax over returned logits, with GPU
  * sampling, mixed, and for each sequence decoded alone (batch 1: the one-token pass with
- * {@code -Dautoglm.cuda.fusedDecode=true}), and seeded top-k / top-p sampling. Prints one JSON object per model.
+ * {@code -Dautoglm.cuda.fusedDecode=false} turns off), and seeded top-k / top-p sampling. Prints one JSON object per model.
  *
  * <p>{@code java -cp autoglm-node-cuda.jar org.autoglm.kernels.check.ReferenceParity FIXTURES_DIR [fp32|bf16] MODEL...}
  */
@@ -98,7 +98,7 @@ public final class ReferenceParity {
             float[][] mixed = b.forward(chunks);
             out.put("greedy_mixed_exact", greedyMixedMatches(b, prompts, tables, mixed, greedy));
 
-            // 3c. each sequence decoded alone (batch 1: the one-token pass under -Dautoglm.cuda.fusedDecode=true)
+            // 3c. each sequence decoded alone (batch 1: the one-token pass, unless -Dautoglm.cuda.fusedDecode=false)
             float[][] prefilled = b.forward(chunks);
             boolean alone = true;
             for (int s = 0; s < n; s++) {

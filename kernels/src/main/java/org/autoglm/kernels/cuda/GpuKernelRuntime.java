@@ -12,16 +12,12 @@ public final class GpuKernelRuntime implements KernelRuntime {
     private final CudaDevice device;
     private final Map<String, KernelModule> modules = new HashMap<>();
     private final CublasGemm gemm;
-    private final LaunchConfig dependentLaunch;   // null: plain launches
+    private final LaunchConfig dependentLaunch;   // null: the GPU has no programmatic dependent launch (below sm_90)
+    private boolean dependent;
 
-    /**
-     * With {@code dependentLaunches} (and a GPU of sm_90 or newer) kernels launch with programmatic dependent launch,
-     * so that each one's launch overlaps the end of the one before.
-     */
-    public GpuKernelRuntime(CudaDevice device, KernelCompiler compiler, boolean bf16, boolean dependentLaunches) {
+    public GpuKernelRuntime(CudaDevice device, KernelCompiler compiler, boolean bf16) {
         this.device = device;
-        this.dependentLaunch = dependentLaunches && device.computeCapability() >= 90
-                ? new LaunchConfig(device.stream()) : null;
+        this.dependentLaunch = device.computeCapability() >= 90 ? new LaunchConfig(device.stream()) : null;
         for (String source : KernelSources.forTarget(bf16, device.computeCapability())) {
             modules.put(source, new KernelModule(source, compiler.compile(source, bf16, device.computeCapability())));
         }
@@ -49,7 +45,7 @@ public final class GpuKernelRuntime implements KernelRuntime {
     @Override
     public void launch(long function, String name, int gridX, int gridY, int gridZ, int block, int sharedBytes,
             Pointer params) {
-        int rc = dependentLaunch != null
+        int rc = dependent && dependentLaunch != null
                 ? CuDriver.cuLaunchKernelEx(dependentLaunch.of(gridX, gridY, gridZ, block, sharedBytes), function,
                         params, Pointer.NULL)
                 : CuDriver.cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, sharedBytes, device.stream(),
@@ -58,6 +54,11 @@ public final class GpuKernelRuntime implements KernelRuntime {
             check(rc, "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + block
                     + ", shared " + sharedBytes + " bytes)");
         }
+    }
+
+    @Override
+    public void dependentLaunches(boolean on) {
+        dependent = on;
     }
 
     @Override

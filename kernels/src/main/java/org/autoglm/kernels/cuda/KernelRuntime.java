@@ -24,6 +24,13 @@ public interface KernelRuntime extends AutoCloseable {
     void launch(long function, String name, int gridX, int gridY, int gridZ, int block, int sharedBytes,
             Pointer params);
 
+    /**
+     * Whether the launches that follow may use programmatic dependent launch (sm_90+, where the runtime has it: each
+     * kernel's blocks may start, and fetch what no earlier kernel writes, before the kernel ahead of it ends). Off
+     * until turned on; a no-op where the runtime has no such launch.
+     */
+    default void dependentLaunches(boolean on) {}
+
     int multiprocessors();
 
     Gemm gemm();
