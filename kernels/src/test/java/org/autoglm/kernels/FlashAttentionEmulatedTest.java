@@ -84,6 +84,7 @@ class FlashAttentionEmulatedTest {
 
         GlmKernels k = new GlmKernels(new HostEmulation(true), true, true, false);
         assertThat(k.hasFlashAttention(headDim)).isTrue();
+        k.prepareAttention(headDim);   // as CudaBackend does: flash_prefill needs more than 48 KiB of shared memory
         long outFlash = mem.alloc(2L * l.tokens() * heads * headDim);
         long outPaged = mem.alloc(2L * l.tokens() * heads * headDim);
         k.flashAttention(qkvDev, kCache, vCache, meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),

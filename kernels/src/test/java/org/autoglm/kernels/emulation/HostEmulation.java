@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 import org.autoglm.kernels.cuda.Gemm;
 import org.autoglm.kernels.cuda.KernelRuntime;
 import org.autoglm.kernels.cuda.KernelSources;
+import org.autoglm.kernels.plan.LaunchGeometry;
 
 /**
  * Our CUDA kernel sources compiled by g++ for the host ({@code src/test/native/cuda_emulation.h}: one fiber per
@@ -53,6 +54,8 @@ public final class HostEmulation implements KernelRuntime {
 
     private final Native lib;
     private final boolean bf16;
+    /** Dynamic shared memory each function was allowed beyond the default (see {@link #allowSharedBytes}). */
+    private final Map<Long, Integer> sharedOptIn = new ConcurrentHashMap<>();
 
     public HostEmulation(boolean bf16) {
         this.bf16 = bf16;
@@ -145,12 +148,18 @@ public final class HostEmulation implements KernelRuntime {
 
     @Override
     public void allowSharedBytes(long function, int bytes) {
-        // the emulation has no shared-memory limit
+        sharedOptIn.merge(function, bytes, Math::max);
     }
 
     @Override
     public void launch(long function, String name, int gridX, int gridY, int gridZ, int block, int sharedBytes,
             Pointer params) {
+        // as the GPU: above 48 KiB of dynamic shared memory only after allowSharedBytes (cuFuncSetAttribute)
+        int limit = Math.max(LaunchGeometry.DEFAULT_SHARED_LIMIT, sharedOptIn.getOrDefault(function, 0));
+        if (sharedBytes > limit) {
+            throw new IllegalStateException(name + " asks for " + sharedBytes + " bytes of dynamic shared memory, "
+                    + "above the " + limit + " it is allowed (allowSharedBytes was not called for it)");
+        }
         byte[] error = new byte[512];
         if (lib.emu_launch(new Pointer(function), gridX, gridY, gridZ, block, 1, 1, sharedBytes, params, error,
                 error.length) != 0) {
