@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +24,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.autoglm.node.engine.ReferenceCases;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -38,6 +42,7 @@ class ClusterProcessesIT {
     private static final int GRID = 27720;
     private static final int MAX_TOKENS = 200;
     private static final String PEERS = "127.0.0.1:" + GRID + ".." + (GRID + 2);
+    private static final Pattern REQUEST_ID = Pattern.compile("req-[0-9a-f-]+");
 
     private final List<ServeProcess> nodes = new ArrayList<>();
     private final ExecutorService clients = Executors.newFixedThreadPool(32);
@@ -127,6 +132,7 @@ class ClusterProcessesIT {
                 assertThat(s.errorEvents.get()).as(s + " reported one error").isLessThanOrEqualTo(1);
                 assertThat(s.finishReason).as(s + " ended its error with finish_reason error").isIn("error", null);
                 assertThat(s.error).as(s + " failed only after exhausting its attempts").contains("attempts");
+                printLogLinesOf(s.error);   // allowed, but each attempt's story belongs in the test's output
             } else {
                 full++;
                 assertThat(s.finishReason).as(s.toString()).isEqualTo("length");
@@ -138,6 +144,18 @@ class ClusterProcessesIT {
         System.out.printf("cluster processes: %d full answers, %d explicit errors, %d cut off with their node%n",
                 full, errors, cutOff);
         assertThat(full).isGreaterThan(0);
+    }
+
+    /** The nodes' log lines about the request an error names (its attempts: who had it, why it moved on). */
+    private void printLogLinesOf(String error) throws IOException {
+        Matcher m = REQUEST_ID.matcher(error);
+        if (!m.find()) return;
+        String id = m.group();
+        for (ServeProcess node : nodes) {
+            try (java.util.stream.Stream<String> lines = Files.lines(node.log)) {
+                lines.filter(l -> l.contains(id)).forEach(l -> System.out.println(node.name + ": " + l));
+            }
+        }
     }
 
     private void awaitHealthy(Duration within) {
