@@ -196,44 +196,40 @@ __device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int 
 }
 
 // Every kernel: w [out, in] elem_t, in a multiple of VEC; grid: min(ceil(out / (GEMV_WARPS * GEMV_ROWS)),
-// GEMV_MIN_BLOCKS * SMs); block: GEMV_WARPS * 32; dynamic shared memory: in elem_t. Each starts its weight loads,
-// waits for the kernel before it, stages x (every thread: no warp may leave before the barrier) and runs.
-
-// y = x · wᵀ; x [in] elem_t, y [out] fp32.
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv(const elem_t* x, const elem_t* w,
-                                                                                   float* y, int in, int out) {
+// GEMV_MIN_BLOCKS * SMs); block: GEMV_WARPS * 32; dynamic shared memory: in elem_t. Each has this shape: start the
+// weight loads, wait for the kernel ahead, stage x with every thread (no warp may leave before the barrier), run.
+template <class Stage, class Epilogue>
+__device__ __forceinline__ void gemv_kernel(const elem_t* w, int in, int out, Stage stage, Epilogue epilogue) {
     GemvWork work(w, in, out);
     follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_copy(x, xs, in);
+    stage(xs);
     __syncthreads();
-    work.run(xs, [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
+    work.run(xs, epilogue);
+}
+
+// y = x · wᵀ; x [in] elem_t, y [out] fp32.
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv(const elem_t* x, const elem_t* w,
+                                                                                   float* y, int in, int out) {
+    gemv_kernel(w, in, out, [&](elem_t* xs) { stage_copy(x, xs, in); },
+                [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // y = (up * silu(gate)) · wᵀ.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_silu(
         const float* gate_up, const elem_t* w, float* y, int in, int out) {
-    GemvWork work(w, in, out);
-    follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_silu(gate_up, xs, in);
-    __syncthreads();
-    work.run(xs, [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
+    gemv_kernel(w, in, out, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
+                [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // y = add_rmsnorm(...) · wᵀ: a residual add and layer norm (see AddNorm) and the projection after it.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_rmsnorm(
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in, int out) {
-    GemvWork work(w, in, out);
-    follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_rmsnorm(AddNorm{residual, delta, post_weight, residual_out, weight, normed, eps}, xs, in);
-    __syncthreads();
-    work.run(xs, [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
+    const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
+    gemv_kernel(w, in, out, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+                [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // The attention block's input for one token: qkv = add_rmsnorm(...) · wᵀ (as gemv_rmsnorm), then what
@@ -244,13 +240,8 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in, int out,
         const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
         elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
-    GemvWork work(w, in, out);
-    follow_previous_kernel();
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_rmsnorm(AddNorm{residual, delta, post_weight, residual_out, weight, normed, eps}, xs, in);
-    __syncthreads();
-    work.run(xs, [&](int c, const float* sum) {
+    const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
+    gemv_kernel(w, in, out, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); }, [&](int c, const float* sum) {
         if ((threadIdx.x & 31) != 0) return;
         const int head = c / head_dim, d = c - head * head_dim;
         float x0 = sum[0], x1 = sum[1];
