@@ -21,9 +21,10 @@ import org.autoglm.models.sampling.SamplingParams;
  * every position: split-K attention and graphs over growing contexts), the prompts in chunks of 7 (chunked
  * prefill over a cached prefix), each prompt alone (bf16 on sm_80+: flash attention, unless
  * {@code -Dautoglm.cuda.flashAttention=false}; then, and in fp32, dense tensor-core attention when
- * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length), 24 greedy tokens with host argmax over returned logits, with GPU
- * sampling, mixed, and for each sequence decoded alone (batch 1: the one-token pass with
- * {@code -Dautoglm.cuda.fusedDecode=false} turns off), and seeded top-k / top-p sampling. Prints one JSON object per model.
+ * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length), 24 greedy tokens with host argmax over
+ * returned logits, with GPU sampling, mixed, and for each sequence decoded alone (batch 1: the one-token pass,
+ * unless {@code -Dautoglm.cuda.fusedDecode=false}), and seeded top-k / top-p sampling. Prints one JSON object per
+ * model.
  *
  * <p>{@code java -cp autoglm-node-cuda.jar org.autoglm.kernels.check.ReferenceParity FIXTURES_DIR [fp32|bf16] MODEL...}
  */
