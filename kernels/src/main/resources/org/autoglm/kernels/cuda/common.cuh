@@ -146,7 +146,9 @@ __device__ __forceinline__ void follow_previous_kernel() {
 #define ldmatrix_x2(r, row) emu_ldmatrix(r, 2, false, row)
 #define ldmatrix_x4(r, row) emu_ldmatrix(r, 4, false, row)
 #define ldmatrix_x4_trans(r, row) emu_ldmatrix(r, 4, true, row)
-__device__ __forceinline__ void cp_async16(void* shared, const void* global) { *static_cast<uint4*>(shared) = *static_cast<const uint4*>(global); }
+__device__ __forceinline__ void cp_async16(void* shared, const void* global) {
+    *static_cast<uint4*>(shared) = *static_cast<const uint4*>(global);
+}
 __device__ __forceinline__ void cp_async_commit() {}
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {}

@@ -6,8 +6,8 @@
 //
 // Rows are (token, query head) pairs of one KV head, row f = token * group + head as in paged_attention, so a
 // tile of FA_ROWS (128) rows shares every K/V tile it loads among the heads of the GQA group. A block is 8 warps;
-// each warp owns 16 rows, the block streams keys 0..(last visible) through shared memory 64 at a time, double-buffered: the
-// next tile's copies (cp.async) are in flight while this one is multiplied. Fragments of K and V come from shared
+// each warp owns 16 rows, the block streams keys 0..(last visible) through shared memory 64 at a time,
+// double-buffered: the next tile's copies (cp.async) are in flight while this one is multiplied. Fragments of K and V come from shared
 // memory through ldmatrix; the softmax works in base 2 (exp2 of scores pre-scaled by log2 e).
 #include "common.cuh"
 
@@ -52,9 +52,9 @@ __device__ __forceinline__ void fetch_kv_tiles(elem_t* k_tile, elem_t* v_tile, c
 // q from qkv rows [tokens, (heads + 2 kv_heads) * D] fp32 (biases and rotary applied); k and v from the paged
 // cache (bias_rope_kv_write has stored the chunk's own), [num_blocks, block_size, num_kv_heads, D], through each
 // sequence's block table; out [tokens, heads * D]. work[2b] = sequence, work[2b + 1] = tile of FA_ROWS rows.
-// grid: (flash work items, num_kv_heads); block: FA_WARPS * 32 threads; dynamic shared memory: 2 stages of K and V tiles,
-// 4 * FA_KEYS * (D + FA_PAD) bf16. D is a template parameter so that every loop over it unrolls and the fragments
-// stay in registers; the extern "C" kernels below instantiate the head sizes we serve.
+// grid: (flash work items, num_kv_heads); block: FA_WARPS * 32 threads; dynamic shared memory: 2 stages of K and V
+// tiles, 4 * FA_KEYS * (D + FA_PAD) bf16. D is a template parameter so that every loop over it unrolls and the
+// fragments stay in registers; the extern "C" kernels below instantiate the head sizes we serve.
 template <int D>
 __device__ __forceinline__ void flash_prefill(
         const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_tables,
