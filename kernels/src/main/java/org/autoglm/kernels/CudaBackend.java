@@ -155,12 +155,12 @@ public final class CudaBackend implements Backend {
         return config;
     }
 
-    /** E.g. {@code cuda NVIDIA H100 80GB HBM3 bf16}, plus the experimental kernels that are on. */
+    /** E.g. {@code cuda NVIDIA H100 80GB HBM3 bf16 +flash-attention +fused-decode}: the optional kernels in use. */
     @Override
     public String description() {
         return "cuda " + device.name() + (bf16 ? " bf16" : " fp32")
                 + (kernels.hasFlashAttention(config.headDim()) ? " +flash-attention" : "")
-                + (options.fusedDecode ? " +fused-decode" : "");
+                + (kernels.hasFusedDecode() ? " +fused-decode" : "");
     }
 
     public CudaDevice device() {

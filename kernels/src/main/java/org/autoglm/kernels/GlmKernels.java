@@ -16,6 +16,7 @@ import org.autoglm.kernels.plan.LaunchGeometry;
 final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     private static final String FLASH_SOURCE = "flash_attention.cu";
+    private static final String GEMV_SOURCE = "gemv.cu";
 
     private final KernelRuntime runtime;
     private final LaunchArgs args = new LaunchArgs();
@@ -37,7 +38,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.sms = runtime.multiprocessors();
         this.elementBytes = bf16 ? 2 : 4;
         this.flash = flashAttention && runtime.has(FLASH_SOURCE);
-        this.fusedDecode = fusedDecode;
+        this.fusedDecode = fusedDecode && runtime.has(GEMV_SOURCE);
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
@@ -52,10 +53,10 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         repackQkv = fn("attention.cu", "repack_qkv_heads");
         causalSoftmax = fn("attention.cu", "causal_softmax");
         holdStream = fn("timing.cu", "hold_stream");
-        gemv = fn("gemv.cu", "gemv");
-        gemvSilu = fn("gemv.cu", "gemv_silu");
-        gemvRmsnorm = fn("gemv.cu", "gemv_rmsnorm");
-        gemvRmsnormRope = fn("gemv.cu", "gemv_rmsnorm_rope");
+        gemv = this.fusedDecode ? fn(GEMV_SOURCE, "gemv") : 0;
+        gemvSilu = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_silu") : 0;
+        gemvRmsnorm = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm") : 0;
+        gemvRmsnormRope = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm_rope") : 0;
     }
 
     @Override
@@ -110,6 +111,11 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             siluMul(gateUp, act, rows, inter);
             linear(act, w, y, rows, inter, out);
         }
+    }
+
+    /** Whether batch-1 steps may run the fused GEMV kernels (turned on, and gemv.cu compiled here). */
+    public boolean hasFusedDecode() {
+        return fusedDecode;
     }
 
     /** Programmatic dependent launch for the launches that follow (see {@link KernelRuntime#dependentLaunches}). */

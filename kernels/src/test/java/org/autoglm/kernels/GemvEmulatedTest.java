@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.jna.Pointer;
 import java.util.Random;
+import org.autoglm.kernels.cuda.Gemm;
+import org.autoglm.kernels.cuda.KernelRuntime;
 import org.autoglm.kernels.emulation.HostEmulation;
 import org.autoglm.kernels.emulation.HostMemory;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -60,6 +63,68 @@ class GemvEmulatedTest {
             assertThat((double) got[o]).as("linear row %d", o).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-3));
             assertThat((double) gotSilu[o]).as("silu-mul linear row %d", o)
                     .isCloseTo(expectedSilu, org.assertj.core.data.Offset.offset(2e-3 * Math.max(1, Math.abs(expectedSilu))));
+        }
+    }
+
+    @Test
+    void withoutGemvCuBatchOneStepsRunOnTheGemm() {
+        // As on a GPU whose NVRTC refused gemv.cu: KernelSources.loadAll leaves it out and the node goes on
+        HostEmulation emulation = new HostEmulation(true);
+        KernelRuntime withoutGemv = new KernelRuntime() {
+            @Override
+            public long function(String source, String name) {
+                if (source.equals("gemv.cu")) throw new IllegalArgumentException("gemv.cu is not loaded here");
+                return emulation.function(source, name);
+            }
+
+            @Override
+            public boolean has(String source) {
+                return !source.equals("gemv.cu") && emulation.has(source);
+            }
+
+            @Override
+            public void allowSharedBytes(long function, int bytes) {
+                emulation.allowSharedBytes(function, bytes);
+            }
+
+            @Override
+            public void launch(long function, String name, int gridX, int gridY, int gridZ, int block,
+                    int sharedBytes, Pointer params) {
+                emulation.launch(function, name, gridX, gridY, gridZ, block, sharedBytes, params);
+            }
+
+            @Override
+            public int multiprocessors() {
+                return emulation.multiprocessors();
+            }
+
+            @Override
+            public Gemm gemm() {
+                return emulation.gemm();
+            }
+
+            @Override
+            public void close() {
+                emulation.close();
+            }
+        };
+        GlmKernels kernels = new GlmKernels(withoutGemv, true, false, true);
+        assertThat(kernels.hasFusedDecode()).isFalse();
+        assertThat(kernels.supportsSingleToken(64, 128, 64)).isFalse();
+
+        int in = 64, out = 50;
+        Random random = new Random(7);
+        float[] w = new float[in * out];
+        for (int i = 0; i < w.length; i++) w[i] = bf16((random.nextFloat() - 0.5f) * 0.1f);
+        float[] x = new float[in];
+        for (int i = 0; i < in; i++) x[i] = bf16(random.nextFloat() * 2 - 1);
+        long y = mem.alloc(4L * out);
+        kernels.linear(bf16Array(x), bf16Array(w), y, 1, in, out);
+        float[] got = HostMemory.floats(y, out);
+        for (int o = 0; o < out; o++) {
+            double expected = 0;
+            for (int i = 0; i < in; i++) expected += (double) w[o * in + i] * x[i];
+            assertThat((double) got[o]).as("row %d", o).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-3));
         }
     }
 

@@ -18,9 +18,9 @@ public final class GpuKernelRuntime implements KernelRuntime {
     public GpuKernelRuntime(CudaDevice device, KernelCompiler compiler, boolean bf16) {
         this.device = device;
         this.dependentLaunch = device.computeCapability() >= 90 ? new LaunchConfig(device.stream()) : null;
-        for (String source : KernelSources.forTarget(bf16, device.computeCapability())) {
-            modules.put(source, new KernelModule(source, compiler.compile(source, bf16, device.computeCapability())));
-        }
+        int cc = device.computeCapability();
+        modules.putAll(KernelSources.loadAll(KernelSources.forTarget(bf16, cc),
+                source -> new KernelModule(source, compiler.compile(source, bf16, cc))));
         this.gemm = new CublasGemm(device, bf16);
     }
 

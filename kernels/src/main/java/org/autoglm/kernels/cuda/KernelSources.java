@@ -7,7 +7,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The CUDA C sources shipped as resources of this jar, and the header they all include. */
 public final class KernelSources {
@@ -23,6 +28,15 @@ public final class KernelSources {
     /** Sources that use bf16 tensor-core instructions (mma.sync): compiled only for bf16 on sm_80 and newer. */
     public static final List<String> TENSOR_CORE_SOURCES = List.of("flash_attention.cu");
 
+    /**
+     * Sources the backend can do without, and what runs instead: one that NVRTC or the driver refuses (an old CUDA,
+     * an unusual GPU) costs speed, not the node.
+     */
+    public static final Map<String, String> OPTIONAL_SOURCES = Map.of(
+            "flash_attention.cu", "prefill attention runs as paged attention, or cuBLAS GEMMs for whole prompts",
+            "gemv.cu", "batch-1 decode steps run on cuBLAS");
+
+    private static final Logger LOG = LoggerFactory.getLogger(KernelSources.class);
     private static final String DIR = "/org/autoglm/kernels/cuda/";
 
     private KernelSources() {}
@@ -33,6 +47,25 @@ public final class KernelSources {
         List<String> all = new java.util.ArrayList<>(SOURCES);
         all.addAll(TENSOR_CORE_SOURCES);
         return List.copyOf(all);
+    }
+
+    /**
+     * Compiles and loads each of {@code sources} with {@code load}. An optional source that fails is left out of the
+     * result, with a warning that says what runs instead; any other failure is thrown.
+     */
+    public static <T> Map<String, T> loadAll(List<String> sources, Function<String, T> load) {
+        Map<String, T> loaded = new LinkedHashMap<>();
+        for (String source : sources) {
+            try {
+                loaded.put(source, load.apply(source));
+            } catch (CudaException e) {
+                String fallback = OPTIONAL_SOURCES.get(source);
+                if (fallback == null) throw e;
+                LOG.warn("{} is not available on this GPU ({}); {}", source, e.getMessage().lines().findFirst()
+                        .orElse(""), fallback);
+            }
+        }
+        return loaded;
     }
 
     public static String read(String name) {
