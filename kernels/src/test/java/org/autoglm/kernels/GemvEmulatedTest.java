@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.jna.Pointer;
 import java.util.Random;
-import org.autoglm.kernels.cuda.Gemm;
-import org.autoglm.kernels.cuda.KernelRuntime;
 import org.autoglm.kernels.emulation.HostEmulation;
 import org.autoglm.kernels.emulation.HostMemory;
 import org.junit.jupiter.api.AfterEach;
@@ -69,46 +67,7 @@ class GemvEmulatedTest {
     @Test
     void withoutGemvCuBatchOneStepsRunOnTheGemm() {
         // As on a GPU whose NVRTC refused gemv.cu: KernelSources.loadAll leaves it out and the node goes on
-        HostEmulation emulation = new HostEmulation(true);
-        KernelRuntime withoutGemv = new KernelRuntime() {
-            @Override
-            public long function(String source, String name) {
-                if (source.equals("gemv.cu")) throw new IllegalArgumentException("gemv.cu is not loaded here");
-                return emulation.function(source, name);
-            }
-
-            @Override
-            public boolean has(String source) {
-                return !source.equals("gemv.cu") && emulation.has(source);
-            }
-
-            @Override
-            public void allowSharedBytes(long function, int bytes) {
-                emulation.allowSharedBytes(function, bytes);
-            }
-
-            @Override
-            public void launch(long function, String name, int gridX, int gridY, int gridZ, int block,
-                    int sharedBytes, Pointer params) {
-                emulation.launch(function, name, gridX, gridY, gridZ, block, sharedBytes, params);
-            }
-
-            @Override
-            public int multiprocessors() {
-                return emulation.multiprocessors();
-            }
-
-            @Override
-            public Gemm gemm() {
-                return emulation.gemm();
-            }
-
-            @Override
-            public void close() {
-                emulation.close();
-            }
-        };
-        GlmKernels kernels = new GlmKernels(withoutGemv, true, false, true);
+        GlmKernels kernels = new GlmKernels(new HostEmulation(true).without("gemv.cu"), true, false, true);
         assertThat(kernels.hasFusedDecode()).isFalse();
         assertThat(kernels.supportsSingleToken(64, 128, 64)).isFalse();
 

@@ -115,7 +115,7 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
     return warp_max(v);
 }
 
-// Programmatic dependent launch (sm_90+; GpuKernelRuntime launches with it under fused decode): a kernel may
+// Programmatic dependent launch (sm_90+; GpuKernelRuntime launches the one-token pass with it): a kernel may
 // start while the one before it in the stream finishes, so every kernel first waits here until that kernel's writes
 // are visible. With PDL_EARLY_TRIGGER (default) it then lets the next one begin launching at once; with
 // -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 the next one launches only when this one ends (its waiting blocks then

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -56,6 +57,8 @@ public final class HostEmulation implements KernelRuntime {
     private final boolean bf16;
     /** Dynamic shared memory each function was allowed beyond the default (see {@link #allowSharedBytes}). */
     private final Map<Long, Integer> sharedOptIn = new ConcurrentHashMap<>();
+    /** Sources left out, as if they had not compiled (see {@link #without}). */
+    private final Set<String> left = ConcurrentHashMap.newKeySet();
 
     public HostEmulation(boolean bf16) {
         this.bf16 = bf16;
@@ -136,11 +139,18 @@ public final class HostEmulation implements KernelRuntime {
 
     @Override
     public boolean has(String source) {
-        return sources(bf16).contains(source);
+        return sources(bf16).contains(source) && !left.contains(source);
+    }
+
+    /** As a GPU whose NVRTC refused {@code source} (an optional one: KernelSources.loadAll leaves it out). */
+    public HostEmulation without(String source) {
+        left.add(source);
+        return this;
     }
 
     @Override
     public long function(String source, String name) {
+        if (left.contains(source)) throw new IllegalArgumentException(source + " is not loaded here");
         Pointer f = lib.emu_function(name);
         if (f == null) throw new IllegalArgumentException("no kernel " + name + " in " + source);
         return Pointer.nativeValue(f);
