@@ -85,7 +85,7 @@ public final class CudaBackend implements Backend {
         this.group = config.numHeads() / config.numKvHeads();
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
         GpuKernelRuntime runtime = new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16);
-        this.kernels = new GlmKernels(runtime, bf16, options.flashAttention, options.fusedDecode);
+        this.kernels = new GlmKernels(runtime, bf16, options);
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();
@@ -160,7 +160,9 @@ public final class CudaBackend implements Backend {
     public String description() {
         return "cuda " + device.name() + (bf16 ? " bf16" : " fp32")
                 + (kernels.hasFlashAttention(config.headDim()) ? " +flash-attention" : "")
-                + (kernels.hasFusedDecode() ? " +fused-decode" : "");
+                + (kernels.hasFusedDecode() ? " +fused-decode" : "")
+                + (kernels.hasDecodeAttention(config.numHeads(), config.numKvHeads(), config.headDim())
+                        ? " +decode-attention" : "");
     }
 
     public CudaDevice device() {
@@ -349,8 +351,8 @@ public final class CudaBackend implements Backend {
                     SamplingBuffers.bytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
         }
         int maxKeys = key != null ? key.blocksPerSeq() * kv.blockSize() : p.maxContext();
-        int splits = decode ? LaunchGeometry.attentionSplits(l.workItems(), config.numKvHeads(),
-                device.multiprocessors(), maxKeys) : 1;
+        int splits = decode ? kernels.decodeSplits(l.workItems(), config.numHeads(), config.numKvHeads(),
+                config.headDim(), maxKeys) : 1;
         int minDense = options.denseAttentionMinTokens;
         boolean dense = !decode && parts.size() == 1 && parts.get(0).startPosition() == 0 && minDense > 0
                 && !kernels.hasFlashAttention(config.headDim())

@@ -29,6 +29,18 @@ interface ForwardKernels {
             int kvHeads, int headDim, int blockSize, int blocksPerSeq, int splits);
 
     /**
+     * {@link #attention} for a step in which every sequence has one token (decode), a block per (sequence, KV head,
+     * split) holding the whole GQA group; with {@code splits > 1} the last split of each to finish merges the
+     * partials. Only where {@link #hasDecodeAttention}.
+     */
+    void decodeAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
+            long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
+            int blockSize, int blocksPerSeq, int splits);
+
+    /** Whether {@link #decodeAttention} is turned on and holds this GQA group and head size. */
+    boolean hasDecodeAttention(int heads, int kvHeads, int headDim);
+
+    /**
      * Causal attention of one sequence that starts at position 0 (a whole prompt) on tensor cores: q kᵀ and probs v
      * as batched cuBLAS GEMMs around a causal softmax. {@code scratch} holds {@link #denseScratchBytes} bytes.
      */

@@ -39,6 +39,25 @@ abstract class ForwardPass {
      */
     abstract void run(StepLayout l, long meta, int splits, boolean dense);
 
+    /**
+     * attn = softmax(q kᵀ * scaling + causal mask) v of layer {@code i} over the paged cache: decode_attention for a
+     * decode step where it is on, else paged attention.
+     */
+    protected final void pagedAttention(StepLayout l, int i, long meta, int splits) {
+        long tables = meta + 4L * l.blockTables();
+        long starts = meta + 4L * l.seqStarts();
+        long positions = meta + 4L * l.positions();
+        if (l.oneTokenPerSequence() && k.hasDecodeAttention(c.numHeads(), c.numKvHeads(), c.headDim())) {
+            k.decodeAttention(a.qkv, kv.keys(i), kv.values(i), tables, starts, positions, a.attn, a.partAcc, a.partMl,
+                    a.splitCounters, l.seqs(), c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize(),
+                    l.blocksPerSeq(), splits);
+        } else {
+            k.attention(a.qkv, kv.keys(i), kv.values(i), tables, starts, positions, meta + 4L * l.work(), a.attn,
+                    a.partAcc, a.partMl, a.splitCounters, l.workItems(), l.tokens(), c.numHeads(), c.numKvHeads(),
+                    c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
+        }
+    }
+
     /** Next tokens of the first {@code rows} logit rows into {@code sampling.outIds} (logits are overwritten). */
     final void sample(int rows, SamplingBuffers sampling) {
         k.sample(a.logits, rows, c.vocabSize(), sampling.temperature(), sampling.topK(), sampling.topP(),

@@ -42,9 +42,9 @@ final class GlmForward extends ForwardPass {
                         c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq());
             } else if (dense) {
                 k.denseCausalAttention(a.qkv, a.attn, a.dense, n, c.numHeads(), c.numKvHeads(), c.headDim());
-            } else k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
-                    positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, a.splitCounters, l.workItems(), n, c.numHeads(),
-                    c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
+            } else {
+                pagedAttention(l, i, meta, splits);
+            }
             // hidden = residual + [post_self_attn_layernorm](o_proj(attn)); x = post_attention_layernorm(hidden)
             k.linear(a.attn, layer.o(), a.proj, n, attnWidth, h);
             k.addRmsnorm(a.proj, layer.postSelfAttnNorm(), a.residual, layer.postAttentionNorm(), a.normed, n, h, eps);

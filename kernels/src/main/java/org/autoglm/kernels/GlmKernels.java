@@ -25,25 +25,29 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int elementBytes;
     private final boolean flash;         // flash attention compiled here (bf16, sm_80+) and turned on
     private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
+    private final boolean decodeKernel;  // decode steps in decode_attention
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream;
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention;
     private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormRope;
     private int flashHeadDim;   // flash_prefill_d{flashHeadDim}, looked up on first use
     private long flashPrefill;
 
-    GlmKernels(KernelRuntime runtime, boolean bf16, boolean flashAttention, boolean fusedDecode) {
+    /** The kernels on {@code runtime}, with the choices of {@code options} that this runtime can honour. */
+    GlmKernels(KernelRuntime runtime, boolean bf16, CudaConfig options) {
         this.runtime = runtime;
         this.gemm = runtime.gemm();
         this.sms = runtime.multiprocessors();
         this.elementBytes = bf16 ? 2 : 4;
-        this.flash = flashAttention && runtime.has(FLASH_SOURCE);
-        this.fusedDecode = fusedDecode && runtime.has(GEMV_SOURCE);
+        this.flash = options.flashAttention && runtime.has(FLASH_SOURCE);
+        this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE);
+        this.decodeKernel = options.decodeAttention;
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
         biasRopeKvWrite = fn("rope.cu", "bias_rope_kv_write");
         attention = fn("attention.cu", "paged_attention");
+        decodeAttention = fn("attention.cu", "decode_attention");
         combine = fn("attention.cu", "attention_combine");
         siluMul = fn("activation.cu", "silu_mul");
         sample = fn("sampling.cu", "sample_tokens");
@@ -130,6 +134,8 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     /** Allows the attention kernels the dynamic shared memory they need for {@code headDim} (above 48 KiB: opt-in). */
     public void prepareAttention(int headDim) {
         runtime.allowSharedBytes(attention, LaunchGeometry.attentionSharedBytes(headDim));
+        runtime.allowSharedBytes(decodeAttention, LaunchGeometry.decodeSharedBytes(headDim, elementBytes,
+                LaunchGeometry.DECODE_MAX_GROUP, LaunchGeometry.decodeChunkKeys(elementBytes)));
         if (hasFlashAttention(headDim)) {
             runtime.allowSharedBytes(flashKernel(headDim), LaunchGeometry.flashSharedBytes(headDim));
         }
@@ -183,6 +189,32 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             args.reset().ptr(partAcc).ptr(partMl).ptr(out).i32(rows).i32(splits).i32(headDim)
                     .launch(runtime, combine, "attention_combine", (rows + 3) / 4, 1, 1, 128, 0);
         }
+    }
+
+    @Override
+    public boolean hasDecodeAttention(int heads, int kvHeads, int headDim) {
+        return decodeKernel && heads / kvHeads <= LaunchGeometry.DECODE_MAX_GROUP
+                && headDim <= LaunchGeometry.MAX_HEAD_DIM;
+    }
+
+    /** Key splits for a decode step's attention, for the kernel it will run in. */
+    public int decodeSplits(int workItems, int heads, int kvHeads, int headDim, int maxKeys) {
+        return hasDecodeAttention(heads, kvHeads, headDim)
+                ? LaunchGeometry.decodeSplits(maxKeys, LaunchGeometry.decodeChunkKeys(elementBytes))
+                : LaunchGeometry.attentionSplits(workItems, kvHeads, sms, maxKeys);
+    }
+
+    @Override
+    public void decodeAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
+            long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
+            int blockSize, int blocksPerSeq, int splits) {
+        int chunk = LaunchGeometry.decodeChunkKeys(elementBytes);
+        args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(out)
+                .ptr(partAcc).ptr(partMl).ptr(splitCounters).i32(heads).i32(kvHeads).i32(headDim).i32(blockSize)
+                .i32(blocksPerSeq).i32(splits).i32(chunk).f32((float) (1.0 / Math.sqrt(headDim)))
+                .launch(runtime, decodeAttention, "decode_attention", seqs, kvHeads, splits,
+                        LaunchGeometry.DECODE_THREADS,
+                        LaunchGeometry.decodeSharedBytes(headDim, elementBytes, heads / kvHeads, chunk));
     }
 
     @Override

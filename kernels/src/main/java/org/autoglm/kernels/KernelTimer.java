@@ -103,6 +103,20 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
+    public void decodeAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
+            long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
+            int blockSize, int blocksPerSeq, int splits) {
+        k.decodeAttention(qkv, kCache, vCache, blockTables, seqStarts, positions, out, partAcc, partMl, splitCounters,
+                seqs, heads, kvHeads, headDim, blockSize, blocksPerSeq, splits);
+        timed(splits > 1 ? "decode_attention, split-K" : "decode_attention");
+    }
+
+    @Override
+    public boolean hasDecodeAttention(int heads, int kvHeads, int headDim) {
+        return k.hasDecodeAttention(heads, kvHeads, headDim);
+    }
+
+    @Override
     public void denseCausalAttention(long qkv, long out, long scratch, int tokens, int heads, int kvHeads,
             int headDim) {
         k.denseCausalAttention(qkv, out, scratch, tokens, heads, kvHeads, headDim);

@@ -49,9 +49,7 @@ final class SingleTokenForward extends ForwardPass {
                     layer.qkvBias(), positions, invFreq, meta + 4L * l.slots(), kv.keys(i), kv.values(i),
                     c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
             // attn = softmax(q kᵀ * scaling + causal mask) v
-            k.attention(a.qkv, kv.keys(i), kv.values(i), meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
-                    positions, meta + 4L * l.work(), a.attn, a.partAcc, a.partMl, a.splitCounters, l.workItems(), 1,
-                    c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize(), l.blocksPerSeq(), splits);
+            pagedAttention(l, i, meta, splits);
             // o = o_proj(attn)
             k.linear(a.attn, layer.o(), a.proj, 1, attnWidth, h);
             // hidden += [post_self_attn_layernorm](o); gate, up = gate_up_proj(post_attention_layernorm(hidden))

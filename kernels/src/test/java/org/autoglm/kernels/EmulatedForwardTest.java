@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.autoglm.kernels.emulation.HostEmulation;
+import java.util.function.Consumer;
 import org.autoglm.kernels.emulation.HostMemory;
 import org.autoglm.kernels.plan.GraphBuckets;
 import org.autoglm.kernels.plan.LaunchGeometry;
@@ -63,12 +63,16 @@ class EmulatedForwardTest {
      * with {@code fusedDecode}, batch-1 linear layers in gemv.cu and split-K merged inside the attention kernel.
      */
     private void load(String model, boolean bf16) throws IOException {
-        load(model, bf16, bf16);
+        load(model, bf16, o -> {
+            o.flashAttention = bf16;
+            o.fusedDecode = bf16;
+        });
     }
 
-    private void load(String model, boolean bf16, boolean fusedDecode) throws IOException {
+    /** The fixture with the optional kernels {@code choices} turns on (all off otherwise). */
+    private void load(String model, boolean bf16, Consumer<CudaConfig> choices) throws IOException {
         mem.close();
-        k = new GlmKernels(new HostEmulation(bf16), bf16, bf16, fusedDecode);
+        k = EmulatedKernels.of(bf16, choices);
         int eb = bf16 ? 2 : 4;
         c = GlmConfigReader.read(Fixtures.model(model));
         cases = new ObjectMapper().readTree(Fixtures.dir().resolve(model + ".reference.json").toFile()).get("cases");
@@ -179,8 +183,19 @@ class EmulatedForwardTest {
         }
     }
 
-    /** How a bf16 batch-1 decode step runs. */
-    private enum Decode { CUBLAS, GEMV, SINGLE_TOKEN }
+    /** How a batch-1 decode step runs. */
+    private enum Decode {
+        CUBLAS, GEMV, SINGLE_TOKEN, SINGLE_TOKEN_DECODE_ATTENTION;
+
+        void choose(CudaConfig o) {
+            o.fusedDecode = this != CUBLAS;
+            o.decodeAttention = this == SINGLE_TOKEN_DECODE_ATTENTION;
+        }
+
+        boolean singleToken() {
+            return this == SINGLE_TOKEN || this == SINGLE_TOKEN_DECODE_ATTENTION;
+        }
+    }
 
     @ParameterizedTest
     @ValueSource(strings = {"glm-tiny", "glm4-tiny"})
@@ -188,6 +203,7 @@ class EmulatedForwardTest {
         for (int s : new int[] {0, 3}) {
             assertCloseToReference(tokenByToken(model, s, Decode.GEMV, false), s, 1e-4);
             assertCloseToReference(tokenByToken(model, s, Decode.SINGLE_TOKEN, false), s, 1e-4);
+            assertCloseToReference(tokenByToken(model, s, Decode.SINGLE_TOKEN_DECODE_ATTENTION, false), s, 1e-4);
         }
     }
 
@@ -203,6 +219,10 @@ class EmulatedForwardTest {
         float[][] fused = tokenByToken(model, s, Decode.SINGLE_TOKEN, true);
         assertCloseToReference(fused, s, 0.15);
         assertThat(worstDiff(fused, cublas)).as("one-token fused pass vs cuBLAS decode").isLessThan(0.05);
+        float[][] decode = tokenByToken(model, s, Decode.SINGLE_TOKEN_DECODE_ATTENTION, true);
+        assertCloseToReference(decode, s, 0.15);
+        assertThat(worstDiff(decode, cublas)).as("one-token pass with decode_attention vs cuBLAS decode")
+                .isLessThan(0.05);
     }
 
     private void assertCloseToReference(float[][] logits, int s, double tolerance) {
@@ -227,8 +247,8 @@ class EmulatedForwardTest {
 
     /** Case {@code s}'s prompt as one-token decode steps of one sequence (batch 1); logits per position. */
     private float[][] tokenByToken(String model, int s, Decode how, boolean bf16) throws IOException {
-        load(model, bf16, how != Decode.CUBLAS);
-        if (how == Decode.SINGLE_TOKEN) forward = singleToken.get();
+        load(model, bf16, how::choose);
+        if (how.singleToken()) forward = singleToken.get();
         int group = c.numHeads() / c.numKvHeads();
         int[] p = prompt(s);
         float[][] logits = new float[p.length][];
@@ -281,10 +301,14 @@ class EmulatedForwardTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"glm-tiny, false", "glm4-tiny, false", "glm-tiny, true", "glm4-tiny, true"})
-    void promptsFedTokenByTokenThroughPaddedSplitKDecodeStepsGiveTheReferenceTop5(String model, boolean fusedDecode)
+    @CsvSource({"glm-tiny, false, false", "glm4-tiny, false, false", "glm-tiny, true, false", "glm4-tiny, true, false",
+            "glm-tiny, false, true", "glm4-tiny, true, true"})
+    void promptsFedTokenByTokenThroughPaddedSplitKDecodeStepsGiveTheReferenceTop5(String model, boolean fusedDecode, boolean decodeAttention)
             throws IOException {
-        load(model, false, fusedDecode);   // fused: the last split of a tile merges the partials
+        load(model, false, o -> {   // fused or decode_attention: the last split of a tile merges the partials
+            o.fusedDecode = fusedDecode;
+            o.decodeAttention = decodeAttention;
+        });
         int group = c.numHeads() / c.numKvHeads();
         int maxLen = 0;
         for (int s = 0; s < cases.size(); s++) maxLen = Math.max(maxLen, prompt(s).length);
@@ -314,10 +338,14 @@ class EmulatedForwardTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"glm-tiny, false", "glm4-tiny, false", "glm-tiny, true", "glm4-tiny, true"})
-    void chunkedPrefillOverACachedPrefixThenGreedyDecodeMatchTheReference(String model, boolean fusedDecode)
+    @CsvSource({"glm-tiny, false, false", "glm4-tiny, false, false", "glm-tiny, true, false", "glm4-tiny, true, false",
+            "glm-tiny, false, true", "glm4-tiny, true, true"})
+    void chunkedPrefillOverACachedPrefixThenGreedyDecodeMatchTheReference(String model, boolean fusedDecode, boolean decodeAttention)
             throws IOException {
-        load(model, false, fusedDecode);   // the greedy decode's contexts pass 32 keys: real split-K work
+        load(model, false, o -> {   // the greedy decode's contexts pass 32 keys: real split-K work
+            o.fusedDecode = fusedDecode;
+            o.decodeAttention = decodeAttention;
+        });
         int group = c.numHeads() / c.numKvHeads();
         for (int s : new int[] {0, cases.size() - 1}) {
             int[] p = prompt(s);

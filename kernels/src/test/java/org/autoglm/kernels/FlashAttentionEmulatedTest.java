@@ -6,7 +6,6 @@ import com.sun.jna.Pointer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.autoglm.kernels.emulation.HostEmulation;
 import org.autoglm.kernels.emulation.HostMemory;
 import org.autoglm.kernels.plan.StepLayout;
 import org.autoglm.kernels.plan.StepPacker;
@@ -82,7 +81,7 @@ class FlashAttentionEmulatedTest {
         long qkvDev = mem.alloc(4L * qkv.length);
         HostMemory.setFloats(qkvDev, qkv);
 
-        GlmKernels k = new GlmKernels(new HostEmulation(true), true, true, false);
+        GlmKernels k = EmulatedKernels.of(true, o -> o.flashAttention = true);
         assertThat(k.hasFlashAttention(headDim)).isTrue();
         k.prepareAttention(headDim);   // as CudaBackend does: flash_prefill needs more than 48 KiB of shared memory
         long outFlash = mem.alloc(2L * l.tokens() * heads * headDim);

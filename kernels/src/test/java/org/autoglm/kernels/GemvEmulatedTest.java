@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class GemvEmulatedTest {
 
     private final HostMemory mem = new HostMemory();
-    private final GlmKernels k = new GlmKernels(new HostEmulation(true), true, false, true);
+    private final GlmKernels k = EmulatedKernels.of(true, o -> o.fusedDecode = true);
 
     @AfterEach
     void free() {
@@ -67,7 +67,8 @@ class GemvEmulatedTest {
     @Test
     void withoutGemvCuBatchOneStepsRunOnTheGemm() {
         // As on a GPU whose NVRTC refused gemv.cu: KernelSources.loadAll leaves it out and the node goes on
-        GlmKernels kernels = new GlmKernels(new HostEmulation(true).without("gemv.cu"), true, false, true);
+        GlmKernels kernels = EmulatedKernels.of(new HostEmulation(true).without("gemv.cu"), true,
+                o -> o.fusedDecode = true);
         assertThat(kernels.hasFusedDecode()).isFalse();
         assertThat(kernels.supportsSingleToken(64, 128, 64)).isFalse();
 

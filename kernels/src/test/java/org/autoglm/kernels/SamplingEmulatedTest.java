@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.jna.Pointer;
 import java.util.Arrays;
-import org.autoglm.kernels.emulation.HostEmulation;
 import org.autoglm.kernels.emulation.HostMemory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,7 +24,7 @@ class SamplingEmulatedTest {
 
     @BeforeEach
     void kernels() {
-        k = new GlmKernels(new HostEmulation(false), false, false, false);
+        k = EmulatedKernels.of(false, o -> { });
     }
 
     @AfterEach

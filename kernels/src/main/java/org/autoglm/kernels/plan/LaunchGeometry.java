@@ -62,6 +62,39 @@ public final class LaunchGeometry {
         return Math.max(1, Math.min(Math.min(splits, MAX_SPLITS), tiles));
     }
 
+    /** decode_attention (attention.cu; keep in sync: DA_THREADS, DA_MAX_GROUP, DA_KEY_THREADS). */
+    public static final int DECODE_THREADS = 128;
+    /** Most query heads per KV head decode_attention holds (one block per GQA group). */
+    public static final int DECODE_MAX_GROUP = 16;
+    private static final int DECODE_KEY_THREADS = 4;
+
+    /**
+     * Keys per shared-memory chunk of decode_attention: 128 in bf16, 64 in fp32. At head_dim 128 and a GQA group
+     * of 16 that is 89 or 80 KiB, under the 99 KiB every sm_80+ GPU allows a block.
+     */
+    public static int decodeChunkKeys(int elementBytes) {
+        return elementBytes == 2 ? 128 : 64;
+    }
+
+    /**
+     * Dynamic shared memory of decode_attention: a chunk's K rows (padded so that the keys read together start on
+     * different banks) and V rows as the cache stores them, q and the scores in fp32, and the chunk's cache slots.
+     */
+    public static int decodeSharedBytes(int headDim, int elementBytes, int group, int chunkKeys) {
+        int pieces = headDim * elementBytes / 16;   // 16-byte pieces per cache row
+        int kStride = pieces + Math.floorMod(DECODE_KEY_THREADS - pieces, 8);
+        return 16 * chunkKeys * (kStride + pieces) + 4 * group * headDim + 4 * group * chunkKeys + 4 * chunkKeys;
+    }
+
+    /**
+     * Key splits for decode_attention: a split per chunk of the longest context, at most MAX_SPLITS. Its blocks
+     * already fill a GQA group's warps, and every split beyond one costs a merge; so short contexts get one.
+     */
+    public static int decodeSplits(int maxKeys, int chunkKeys) {
+        int chunks = (maxKeys + chunkKeys - 1) / chunkKeys;
+        return Math.max(1, Math.min(chunks, MAX_SPLITS));
+    }
+
     /** gemv.cu: warps per block and output rows per warp (keep in sync). */
     public static final int GEMV_WARPS = 8;
     public static final int GEMV_ROWS = 2;

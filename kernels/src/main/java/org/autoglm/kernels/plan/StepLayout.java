@@ -13,6 +13,11 @@ package org.autoglm.kernels.plan;
  */
 public record StepLayout(int tokens, int seqs, int blocksPerSeq, int workItems, int flashItems, int logitRows) {
 
+    /** A decode step: every sequence has one token (in a graph bucket's layout, padding sequences have none). */
+    public boolean oneTokenPerSequence() {
+        return tokens == seqs;
+    }
+
     public int tokenIds() {
         return 0;
     }

@@ -73,6 +73,21 @@ __device__ __noinline__ void combine_row(const float* part_acc, const float* par
     }
 }
 
+// Whether this block is the last of the num_splits blocks counted in *counter to have written its partials; that
+// one then sees every split's partials, and resets the counter for the next step (graph replays reuse it).
+__device__ __forceinline__ bool last_split_arrives(int* counter, int num_splits) {
+    __shared__ bool last;
+    __threadfence();   // this block's partials are visible to the block that merges them
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        last = atomicAdd(counter, 1) == num_splits - 1;
+        if (last) *counter = 0;
+    }
+    __syncthreads();
+    if (last) __threadfence();
+    return last;
+}
+
 // Raw 16-byte pieces of key tile rows, fetched into registers one tile ahead of their use (the loads of the next
 // tile are in flight while this one is computed).
 struct KvTileLoads {
@@ -260,17 +275,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) paged_attention(
     if (num_splits == 1 || split_counters == 0) return;
 
     // The last split of this (tile, kv head) to finish merges the partials of the tile's rows (no combine launch).
-    __shared__ bool last;
-    __threadfence();   // this block's partials are visible to the block that merges them
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        int* counter = split_counters + blockIdx.x * gridDim.y + blockIdx.y;
-        last = atomicAdd(counter, 1) == num_splits - 1;
-        if (last) *counter = 0;   // ready for the next step (graph replays reuse it)
-    }
-    __syncthreads();
-    if (!last) return;
-    __threadfence();
+    if (!last_split_arrives(split_counters + blockIdx.x * gridDim.y + blockIdx.y, num_splits)) return;
     for (int r = warp; r < ROWS; r += WARPS) {   // the tile's rows spread over all warps (a GQA group may be 4 rows)
         const int f = first_row + r;
         if (f >= seq_rows) break;
@@ -286,6 +291,208 @@ extern "C" __global__ void attention_combine(const float* part_acc, const float*
     follow_previous_kernel();
     const long long row = (long long) blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row < rows) combine_row(part_acc, part_ml, out, row, num_splits, head_dim, threadIdx.x & 31);
+}
+
+// ---- Decode: one token per sequence ----
+// decode_attention computes what paged_attention does, for steps in which every sequence has one token. A block
+// holds a whole GQA group (the query heads of one KV head) and spreads the keys over all of its threads, where
+// paged_attention's 16-row tiles would hold the group in one warp and leave the others idle. The keys before the
+// new token were cached by earlier steps, so the block starts copying them into shared memory (cp.async) before it
+// waits for the kernel ahead (under programmatic dependent launch that copy overlaps the qkv projection's end);
+// only q and the new token's key and value wait for it.
+//
+// A split's keys go through shared memory chunk_keys at a time (LaunchGeometry.decodeChunkKeys). Per chunk: the
+// scores, four threads per key (each on every fourth 16-byte piece of the head dims, summed by shuffles); then each
+// warp takes its rows (warp, warp + 4, ...): online softmax over the chunk, then p v with a lane per 4 head dims.
+// With num_splits > 1 the last split of a (sequence, kv head) to finish merges the partials, as paged_attention.
+#define DA_WARPS 4
+#define DA_THREADS (DA_WARPS * 32)
+#define DA_MAX_GROUP 16   // LaunchGeometry.DECODE_MAX_GROUP: query heads per KV head
+#define DA_ROWS_PER_WARP (DA_MAX_GROUP / DA_WARPS)
+#define DA_KEY_THREADS 4  // threads per key when scoring
+#define DA_KEYS_PER_PASS (DA_THREADS / DA_KEY_THREADS)
+
+// 16-byte pieces per K row in shared memory: `pieces` padded to 4 more than a multiple of 8, so that the two keys a
+// quarter-warp reads at once (four pieces each) start 4 banks of 16 bytes apart.
+__device__ __forceinline__ int decode_k_stride(int pieces) {
+    return pieces + ((DA_KEY_THREADS - pieces) % 8 + 8) % 8;
+}
+
+// Starts the copies (cp.async) of chunk keys first .. first + count - 1, whose cache slots are in slot[], into the
+// chunk's K and V rows.
+__device__ __forceinline__ void copy_chunk_keys(uint4* k_rows, uint4* v_rows, const int* slot, const elem_t* k_cache,
+                                                const elem_t* v_cache, int first, int count, int pieces,
+                                                int k_stride, int kv_head, int num_kv_heads, int D) {
+    for (int i = threadIdx.x; i < count * pieces; i += DA_THREADS) {
+        const int j = first + i / pieces, u = i % pieces;
+        const long long at = ((long long) slot[j] * num_kv_heads + kv_head) * D + u * VEC;
+        cp_async16(k_rows + j * k_stride + u, k_cache + at);
+        cp_async16(v_rows + j * pieces + u, v_cache + at);
+    }
+}
+
+// grid: (sequences, num_kv_heads, num_splits); block: DA_THREADS; dynamic shared memory (LaunchGeometry.
+// decodeSharedBytes): chunk_keys K rows (padded) and V rows as stored, q [group, D] and scores [group, chunk_keys]
+// in fp32, chunk_keys slots. Sequence s's token is seq_starts[s] (a padding sequence has none).
+extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
+        const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_tables,
+        const int* seq_starts, const int* positions, elem_t* out, float* part_acc, float* part_ml,
+        int* split_counters, int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq,
+        int num_splits, int chunk_keys, float scale) {
+    const int seq = blockIdx.x, kv_head = blockIdx.y, split = blockIdx.z;
+    const int tok = seq_starts[seq];
+    if (seq_starts[seq + 1] == tok) return;   // a padding sequence: the whole block leaves
+    const int D = head_dim, group = num_heads / num_kv_heads, C = chunk_keys;
+    const int pieces = D / VEC, k_stride = decode_k_stride(pieces);
+    const int pos = positions[tok], keys = pos + 1;
+    const int per_split = (keys + num_splits - 1) / num_splits;
+    const int k_begin = split * per_split, k_end = imin(keys, k_begin + per_split);
+    const int* table = block_tables + (long long) seq * max_blocks_per_seq;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+
+    DYNAMIC_SHARED(uint4, decode_smem);
+    uint4* k_rows = decode_smem;                                // C x k_stride pieces
+    uint4* v_rows = k_rows + C * k_stride;                      // C x pieces
+    float* q = reinterpret_cast<float*>(v_rows + C * pieces);   // group x D
+    float* scores = q + group * D;                              // group x C: scores, then probabilities
+    int* slot = reinterpret_cast<int*>(scores + group * C);     // C
+
+    // This warp's rows are warp + DA_WARPS * r; its lane holds head dims 4 lane .. 4 lane + 3 of each.
+    float m[DA_ROWS_PER_WARP], l[DA_ROWS_PER_WARP], acc[DA_ROWS_PER_WARP][4];
+#pragma unroll
+    for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+        m[r] = NEG_INF;
+        l[r] = 0.f;
+#pragma unroll
+        for (int e = 0; e < 4; e++) acc[r][e] = 0.f;
+    }
+    const int d = 4 * lane;
+
+    bool waited = false;
+    for (int c0 = k_begin; c0 < k_end; c0 += C) {
+        const int n = imin(C, k_end - c0);
+        __syncthreads();   // the previous chunk is no longer read
+        for (int j = threadIdx.x; j < n; j += DA_THREADS) {
+            const int key = c0 + j;
+            slot[j] = table[key / block_size] * block_size + key % block_size;
+        }
+        __syncthreads();
+        // Keys before the new token are settled (the kernel ahead writes only the new token's): copied at once.
+        const int settled = waited ? n : imin(n, pos - c0);
+        copy_chunk_keys(k_rows, v_rows, slot, k_cache, v_cache, 0, settled, pieces, k_stride, kv_head, num_kv_heads, D);
+        if (!waited) {
+            follow_previous_kernel();
+            waited = true;
+            const float* q_src = qkv + (long long) tok * (num_heads + 2 * num_kv_heads) * D + kv_head * group * D;
+            for (int i = threadIdx.x; i < group * D / 4; i += DA_THREADS) {
+                cp_async16(q + 4 * i, q_src + 4 * i);   // the group's q rows are contiguous in qkv
+            }
+        }
+        copy_chunk_keys(k_rows, v_rows, slot, k_cache, v_cache, settled, n - settled, pieces, k_stride, kv_head,
+                        num_kv_heads, D);
+        cp_async_commit();
+        cp_async_wait<0>();
+        __syncthreads();
+
+        // Scores: thread t scores key (pass + t / 4) against every row, over pieces t % 4, t % 4 + 4, ...
+        const int h = threadIdx.x % DA_KEY_THREADS;
+        for (int j0 = 0; j0 < n; j0 += DA_KEYS_PER_PASS) {
+            const int j = j0 + threadIdx.x / DA_KEY_THREADS;
+            float s[DA_MAX_GROUP];
+#pragma unroll
+            for (int r = 0; r < DA_MAX_GROUP; r++) s[r] = 0.f;
+            if (j < n) {
+                for (int u = h; u < pieces; u += DA_KEY_THREADS) {
+                    float kf[VEC];
+                    unpack16(k_rows[j * k_stride + u], kf);
+#pragma unroll
+                    for (int r = 0; r < DA_MAX_GROUP; r++) {
+                        if (r >= group) break;
+                        const float* qr = q + r * D + u * VEC;
+#pragma unroll
+                        for (int e = 0; e < VEC; e += 4) {
+                            const float4 q4 = *reinterpret_cast<const float4*>(qr + e);
+                            s[r] += q4.x * kf[e] + q4.y * kf[e + 1] + q4.z * kf[e + 2] + q4.w * kf[e + 3];
+                        }
+                    }
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < DA_MAX_GROUP; r++) {
+                if (r >= group) break;
+                s[r] += __shfl_xor_sync(0xffffffffu, s[r], 1);
+                s[r] += __shfl_xor_sync(0xffffffffu, s[r], 2);
+                if (j < n && r % DA_KEY_THREADS == h) scores[r * C + j] = s[r] * scale;
+            }
+        }
+        __syncthreads();
+
+        // Each of this warp's rows: online softmax over the chunk's scores, then p v.
+#pragma unroll
+        for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+            const int row = warp + DA_WARPS * r;
+            if (row >= group) break;
+            float* p = scores + row * C;
+            float chunk_max = NEG_INF;
+            for (int j = lane; j < n; j += 32) chunk_max = fmaxf(chunk_max, p[j]);
+            const float m_new = fmaxf(m[r], warp_max(chunk_max));   // finite: the chunk has keys
+            const float correction = expf(m[r] - m_new);             // 0 for the first chunk (m = -inf)
+            float sum = 0.f;
+            for (int j = lane; j < n; j += 32) {
+                const float e = expf(p[j] - m_new);
+                p[j] = e;
+                sum += e;
+            }
+            l[r] = l[r] * correction + warp_sum(sum);
+            m[r] = m_new;
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[r][e] *= correction;
+        }
+        __syncwarp();   // a row's probabilities, written by its warp's lanes, are read by all of them
+        if (d < D) {
+            const elem_t* v_base = reinterpret_cast<const elem_t*>(v_rows) + d;
+#pragma unroll 4
+            for (int j = 0; j < n; j++) {
+                float v[4];
+                load4(v_base + j * D, v);
+#pragma unroll
+                for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+                    const int row = warp + DA_WARPS * r;
+                    if (row >= group) break;
+                    const float pj = scores[row * C + j];
+#pragma unroll
+                    for (int e = 0; e < 4; e++) acc[r][e] += pj * v[e];
+                }
+            }
+        }
+    }
+    if (!waited) follow_previous_kernel();   // a split without keys still writes its (empty) partial after it
+
+#pragma unroll
+    for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+        const int row = warp + DA_WARPS * r;
+        if (row >= group) break;
+        const long long out_row = (long long) tok * num_heads + kv_head * group + row;
+        if (num_splits == 1) {
+            const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
+            float o[4];
+#pragma unroll
+            for (int e = 0; e < 4; e++) o[e] = acc[r][e] * inv;
+            if (d < D) store4(out + out_row * D + d, o);
+        } else {
+            const long long part = out_row * num_splits + split;
+            if (d < D) *reinterpret_cast<float4*>(part_acc + part * D + d) = float4{acc[r][0], acc[r][1], acc[r][2], acc[r][3]};
+            if (lane == 0) {
+                part_ml[2 * part] = m[r];
+                part_ml[2 * part + 1] = l[r];
+            }
+        }
+    }
+    if (num_splits == 1) return;
+    if (!last_split_arrives(split_counters + seq * gridDim.y + kv_head, num_splits)) return;
+    for (int row = warp; row < group; row += DA_WARPS) {
+        combine_row(part_acc, part_ml, out, (long long) tok * num_heads + kv_head * group + row, num_splits, D, lane);
+    }
 }
 
 // ---- Dense causal attention for one long prompt on tensor cores (the GEMMs run in cuBLAS) ----

@@ -133,14 +133,15 @@ __device__ __forceinline__ void follow_previous_kernel() {
 #endif
 }
 
-// ---- Tensor-core helpers (sm_80+; only the tensor-core sources use them) ----
+// ---- Tensor-core and asynchronous-copy helpers (sm_80+) ----
 // d = a · b + c for one warp: a 16x16 (row-major), b 16x8 (column-major), bf16 inputs and fp32 accumulators, in
 // the fragment layouts of PTX's mma.sync.m16n8k16 (see cuda_emulation.h in the tests for the layouts spelled out).
 // ldmatrix_x{2,4}[_trans]: lane 8i + j gives the shared-memory address of row j of 8x8 bf16 matrix i (16 bytes,
 // aligned); every lane gets, per matrix, a register holding row lane/4's elements 2(lane%4) and 2(lane%4)+1 (with
 // _trans: column lane/4's, rows 2(lane%4) and 2(lane%4)+1), i.e. mma fragments straight from a tile in shared memory.
-// cp_async16: a 16-byte global-to-shared copy that does not hold a register; cp_async_commit closes a group of them,
-// cp_async_wait<N> waits until at most N groups are still in flight (then __syncthreads makes them everyone's).
+// cp_async16: a 16-byte global-to-shared copy that does not hold a register (decode_attention uses it on every GPU:
+// below sm_80 it is a plain copy); cp_async_commit closes a group of them, cp_async_wait<N> waits until at most N
+// groups are still in flight (then __syncthreads makes them everyone's).
 #ifdef AUTOGLM_HOST_EMULATION
 #define mma_bf16_16816 emu_mma_bf16_16816
 #define ldmatrix_x2(r, row) emu_ldmatrix(r, 2, false, row)
@@ -182,4 +183,11 @@ __device__ __forceinline__ void cp_async16(void* shared, const void* global) {
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
+#else   // below sm_80 (no tensor-core sources there): cp.async is a plain copy, finished when it returns
+__device__ __forceinline__ void cp_async16(void* shared, const void* global) {
+    *static_cast<uint4*>(shared) = *static_cast<const uint4*>(global);
+}
+__device__ __forceinline__ void cp_async_commit() {}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {}
 #endif

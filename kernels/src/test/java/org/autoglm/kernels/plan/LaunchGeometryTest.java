@@ -76,4 +76,28 @@ class LaunchGeometryTest {
         assertThat(LaunchGeometry.gemvGrid(12288, 132)).isEqualTo(264);   // gate_up: 768 blocks' rows in 264
         assertThat(LaunchGeometry.gemvGrid(151552, 132)).isEqualTo(264);
     }
+
+    @Test
+    void decodeAttentionChunksFitTheSharedMemoryOfEverySm80PlusGpuForGqaGroupsUpTo16() {
+        // glm-4-9b (group 16, head dim 128): bf16 chunks of 128 keys, fp32 chunks of 64
+        int bf16 = LaunchGeometry.decodeSharedBytes(128, 2, 16, LaunchGeometry.decodeChunkKeys(2));
+        int fp32 = LaunchGeometry.decodeSharedBytes(128, 4, 16, LaunchGeometry.decodeChunkKeys(4));
+        // K rows padded from 16 to 20 pieces of 16 bytes (two keys read together start 4 banks apart), V rows as
+        // stored, then q, scores and slots
+        assertThat(bf16).isEqualTo(16 * 128 * (20 + 16) + 4 * 16 * 128 + 4 * 16 * 128 + 4 * 128)
+                .isLessThanOrEqualTo(99 * 1024);
+        assertThat(fp32).isEqualTo(16 * 64 * (36 + 32) + 4 * 16 * 128 + 4 * 16 * 64 + 4 * 64)
+                .isLessThanOrEqualTo(99 * 1024);
+        // the fixtures' head dim 16 in bf16: rows of 2 pieces padded to 4
+        assertThat(LaunchGeometry.decodeSharedBytes(16, 2, 2, 128)).isEqualTo(16 * 128 * (4 + 2) + 4 * 2 * 16
+                + 4 * 2 * 128 + 4 * 128);
+    }
+
+    @Test
+    void decodeAttentionTakesASplitPerChunkOfTheLongestContextUpToTheLimit() {
+        assertThat(LaunchGeometry.decodeSplits(1, 128)).isEqualTo(1);
+        assertThat(LaunchGeometry.decodeSplits(128, 128)).isEqualTo(1);
+        assertThat(LaunchGeometry.decodeSplits(256, 128)).isEqualTo(2);   // the bench's graph bucket of 16 blocks
+        assertThat(LaunchGeometry.decodeSplits(1 << 20, 128)).isEqualTo(LaunchGeometry.MAX_SPLITS);
+    }
 }
