@@ -6,8 +6,10 @@
 #   3. bench-decode for glm-edge-1.5b and glm-4-9b, and transformers' bf16 decode on the same shapes;
 #   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it;
 #   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
-#   ab: A/B runs beside 1 and 3 with decode_attention on (-Dautoglm.cuda.decodeAttention=true: decode steps' attention
-#   a block per GQA group, not yet measured): fp32 and bf16 parity, bench-decode (batches 1, 8 and 64, both shapes).
+#   ab: A/B runs beside 1 and 3 with the kernels not yet on by default: decode_attention (-Dautoglm.cuda.decodeAttention=
+#   true: decode steps' attention a block per GQA group) and sliced narrow GEMVs (-Dautoglm.cuda.sliceNarrowGemvs=true:
+#   2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 and bf16 parity, bench-decode (batches 1, 8 and 64,
+#   both shapes); --profile separates the two (attention and GEMV entries).
 #   (Runs 4-12 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false and
 #   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 here; see bench/RESULTS.md.)
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
@@ -65,11 +67,11 @@ want bench && step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JA
 want hf && step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
 want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
 want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
-AB="-Dautoglm.cuda.decodeAttention=true"
-want ab && step "parity fp32 with decode_attention" 60 parity-fp32-decode.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
-want ab && step "parity bf16 compute with decode_attention" 45 parity-bf16-decode.json $JAVA $JOPTS $AB -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
-want ab && step "bench-decode glm-edge-1.5b with decode_attention (batches 1, 8, 64)" 70 bench-glm-edge-1.5b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-4-9b with decode_attention (batches 1, 8, 64)" 80 bench-glm-4-9b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
+AB="-Dautoglm.cuda.decodeAttention=true -Dautoglm.cuda.sliceNarrowGemvs=true"
+want ab && step "parity fp32 with the opt-in kernels" 60 parity-fp32-decode.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
+want ab && step "parity bf16 compute with the opt-in kernels" 45 parity-bf16-decode.json $JAVA $JOPTS $AB -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
+want ab && step "bench-decode glm-edge-1.5b with the opt-in kernels (batches 1, 8, 64)" 70 bench-glm-edge-1.5b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
+want ab && step "bench-decode glm-4-9b with the opt-in kernels (batches 1, 8, 64)" 80 bench-glm-4-9b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
 want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if want generate && $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
   step "generate --backend cuda --dump-logits --json" 60 generate.json python3 "$D/compare_generate.py" "$FIX" "$JAVA $JOPTS -jar $JAR" glm-tiny glm4-tiny

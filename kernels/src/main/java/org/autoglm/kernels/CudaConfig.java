@@ -57,6 +57,13 @@ public final class CudaConfig {
      * {@code autoglm.cuda.decodeAttention=true} turns it on.
      */
     public boolean decodeAttention = Boolean.parseBoolean(System.getProperty("autoglm.cuda.decodeAttention", "false"));
+    /**
+     * gemv.cu's projections with fewer row pairs than the GPU holds warps split each pair's columns over 2 or 4
+     * warps ({@code LaunchGeometry.gemvParts}): glm-edge-1.5b's o_proj and down_proj. Off by default until a GPU
+     * has measured it; the system property {@code autoglm.cuda.sliceNarrowGemvs=true} turns it on.
+     */
+    public boolean sliceNarrowGemvs = Boolean.parseBoolean(System.getProperty("autoglm.cuda.sliceNarrowGemvs",
+            "false"));
     /** Where compiled kernels are cached. */
     public Path kernelCache = KernelCompiler.defaultCacheDir();
 

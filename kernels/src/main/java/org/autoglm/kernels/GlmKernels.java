@@ -26,6 +26,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final boolean flash;         // flash attention compiled here (bf16, sm_80+) and turned on
     private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
     private final boolean decodeKernel;  // decode steps in decode_attention
+    private final boolean sliceGemvs;    // narrow GEMVs split a row pair's columns over several warps
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention;
@@ -42,6 +43,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.flash = options.flashAttention && runtime.has(FLASH_SOURCE);
         this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE);
         this.decodeKernel = options.decodeAttention;
+        this.sliceGemvs = options.sliceNarrowGemvs;
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
@@ -66,11 +68,17 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     @Override
     public void linear(long x, long w, long y, int rows, int in, int out) {
         if (gemvFits(rows, in)) {
-            args.reset().ptr(x).ptr(w).ptr(y).i32(in).i32(out).launch(runtime, gemv, "gemv",
-                    LaunchGeometry.gemvGrid(out, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, in * elementBytes);
+            int parts = gemvParts(out);
+            args.reset().ptr(x).ptr(w).ptr(y).i32(in).i32(out).i32(parts).launch(runtime, gemv, "gemv",
+                    LaunchGeometry.gemvGrid(out, parts, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, in * elementBytes);
         } else {
             gemm.linear(x, w, y, rows, in, out);
         }
+    }
+
+    /** Warps per row pair in gemv.cu for {@code out} rows. */
+    private int gemvParts(int out) {
+        return sliceGemvs ? LaunchGeometry.gemvParts(out, sms) : 1;
     }
 
     /** One input row whose staged copy fits the default shared memory, and fused decode turned on. */
@@ -86,17 +94,19 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     @Override
     public void rmsnormLinear(AddNorm norm, long w, long y, int hidden, int out) {
-        addNorm(norm).ptr(w).ptr(y).i32(hidden).i32(out).launch(runtime, gemvRmsnorm, "gemv_rmsnorm",
-                LaunchGeometry.gemvGrid(out, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
+        int parts = gemvParts(out);
+        addNorm(norm).ptr(w).ptr(y).i32(hidden).i32(out).i32(parts).launch(runtime, gemvRmsnorm, "gemv_rmsnorm",
+                LaunchGeometry.gemvGrid(out, parts, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
     @Override
     public void rmsnormQkvRopeKvWrite(AddNorm norm, long w, long qkv, int hidden, long bias, long positions,
             long invFreq, long slots, long kCache, long vCache, int heads, int kvHeads, int headDim, int rotaryDim) {
         int out = (heads + 2 * kvHeads) * headDim;
-        addNorm(norm).ptr(w).ptr(qkv).i32(hidden).i32(out).ptr(bias).ptr(positions).ptr(invFreq).ptr(slots)
+        int parts = gemvParts(out);
+        addNorm(norm).ptr(w).ptr(qkv).i32(hidden).i32(out).i32(parts).ptr(bias).ptr(positions).ptr(invFreq).ptr(slots)
                 .ptr(kCache).ptr(vCache).i32(heads).i32(kvHeads).i32(headDim).i32(rotaryDim)
-                .launch(runtime, gemvRmsnormRope, "gemv_rmsnorm_rope", LaunchGeometry.gemvGrid(out, sms), 1, 1,
+                .launch(runtime, gemvRmsnormRope, "gemv_rmsnorm_rope", LaunchGeometry.gemvGrid(out, parts, sms), 1, 1,
                         LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
@@ -109,8 +119,10 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     @Override
     public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out) {
         if (gemvFits(rows, inter)) {
-            args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).launch(runtime, gemvSilu, "gemv_silu",
-                    LaunchGeometry.gemvGrid(out, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, inter * elementBytes);
+            int parts = gemvParts(out);
+            args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).i32(parts).launch(runtime, gemvSilu,
+                    "gemv_silu", LaunchGeometry.gemvGrid(out, parts, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32,
+                    inter * elementBytes);
         } else {
             siluMul(gateUp, act, rows, inter);
             linear(act, w, y, rows, inter, out);

@@ -185,15 +185,18 @@ class EmulatedForwardTest {
 
     /** How a batch-1 decode step runs. */
     private enum Decode {
-        CUBLAS, GEMV, SINGLE_TOKEN, SINGLE_TOKEN_DECODE_ATTENTION;
+        CUBLAS, GEMV, SINGLE_TOKEN,
+        /** The one-token pass with the kernels that are not yet on by default: decode_attention, sliced GEMVs. */
+        SINGLE_TOKEN_OPT_IN;
 
         void choose(CudaConfig o) {
             o.fusedDecode = this != CUBLAS;
-            o.decodeAttention = this == SINGLE_TOKEN_DECODE_ATTENTION;
+            o.decodeAttention = this == SINGLE_TOKEN_OPT_IN;
+            o.sliceNarrowGemvs = this == SINGLE_TOKEN_OPT_IN;
         }
 
         boolean singleToken() {
-            return this == SINGLE_TOKEN || this == SINGLE_TOKEN_DECODE_ATTENTION;
+            return this == SINGLE_TOKEN || this == SINGLE_TOKEN_OPT_IN;
         }
     }
 
@@ -203,7 +206,7 @@ class EmulatedForwardTest {
         for (int s : new int[] {0, 3}) {
             assertCloseToReference(tokenByToken(model, s, Decode.GEMV, false), s, 1e-4);
             assertCloseToReference(tokenByToken(model, s, Decode.SINGLE_TOKEN, false), s, 1e-4);
-            assertCloseToReference(tokenByToken(model, s, Decode.SINGLE_TOKEN_DECODE_ATTENTION, false), s, 1e-4);
+            assertCloseToReference(tokenByToken(model, s, Decode.SINGLE_TOKEN_OPT_IN, false), s, 1e-4);
         }
     }
 
@@ -219,9 +222,9 @@ class EmulatedForwardTest {
         float[][] fused = tokenByToken(model, s, Decode.SINGLE_TOKEN, true);
         assertCloseToReference(fused, s, 0.15);
         assertThat(worstDiff(fused, cublas)).as("one-token fused pass vs cuBLAS decode").isLessThan(0.05);
-        float[][] decode = tokenByToken(model, s, Decode.SINGLE_TOKEN_DECODE_ATTENTION, true);
+        float[][] decode = tokenByToken(model, s, Decode.SINGLE_TOKEN_OPT_IN, true);
         assertCloseToReference(decode, s, 0.15);
-        assertThat(worstDiff(decode, cublas)).as("one-token pass with decode_attention vs cuBLAS decode")
+        assertThat(worstDiff(decode, cublas)).as("one-token pass with the opt-in kernels vs cuBLAS decode")
                 .isLessThan(0.05);
     }
 

@@ -15,22 +15,27 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * gemv.cu's batch-1 linear layers (bf16) on the host emulation, through {@link GlmKernels#linear} and
  * {@link GlmKernels#siluMulLinear} with the GEMV on: against double-precision sums over the same bf16 values.
- * Shapes leave partial unrolled rounds, lanes without chunks and blocks with rows past the end.
+ * Shapes leave partial unrolled rounds, lanes without chunks and blocks with rows past the end; with narrow GEMVs
+ * sliced, 2 or 4 warps share each row pair of the shapes with at most 2112 rows (the emulation has 132 SMs).
  */
 @EnabledIf("org.autoglm.kernels.emulation.HostEmulation#available")
 class GemvEmulatedTest {
 
     private final HostMemory mem = new HostMemory();
-    private final GlmKernels k = EmulatedKernels.of(true, o -> o.fusedDecode = true);
 
     @AfterEach
     void free() {
         mem.close();
     }
 
-    @ParameterizedTest(name = "in {0}, out {1}")
-    @CsvSource({"64, 50", "2048, 40", "13696, 37", "64, 4501"})   // 4501 rows: more row pairs than the grid has warps
-    void linearAndSiluMulLinearMatchExactSums(int in, int out) {
+    @ParameterizedTest(name = "in {0}, out {1}, sliced {2}")
+    @CsvSource({"64, 50, false", "2048, 40, false", "13696, 37, false", "64, 4501, false",   // 4501: more row pairs
+            "64, 50, true", "2048, 40, true", "13696, 37, true", "264, 2000, true"})        // than the grid has warps
+    void linearAndSiluMulLinearMatchExactSums(int in, int out, boolean sliced) {
+        GlmKernels k = EmulatedKernels.of(true, o -> {
+            o.fusedDecode = true;
+            o.sliceNarrowGemvs = sliced;
+        });
         Random random = new Random(in + out);
         float[] w = new float[in * out];
         for (int i = 0; i < w.length; i++) w[i] = bf16((random.nextFloat() - 0.5f) * 0.1f);

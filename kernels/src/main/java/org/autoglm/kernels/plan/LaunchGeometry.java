@@ -104,18 +104,33 @@ public final class LaunchGeometry {
     /** Blocks resident per SM that gemv.cu's registers allow (its GEMV_MIN_BLOCKS). */
     public static final int GEMV_BLOCKS_PER_SM = 2;
 
-    /** Blocks of gemv.cu for {@code out} output rows at one row pair per warp. */
-    public static int gemvBlocks(int out) {
-        int perBlock = GEMV_WARPS * GEMV_ROWS;
+    /** Blocks of gemv.cu for {@code out} output rows at one row pair per {@code parts} warps. */
+    public static int gemvBlocks(int out, int parts) {
+        int perBlock = GEMV_WARPS / parts * GEMV_ROWS;
         return (out + perBlock - 1) / perBlock;
     }
 
     /**
-     * The grid of gemv.cu's kernels: a block per 16 rows, but no more blocks than are resident at once (the warps
-     * then walk further row pairs, so x is staged once per block and the loads stream without a second wave).
+     * The grid of gemv.cu's kernels: a block per 16 rows (8 or 4 with 2 or 4 parts), but no more blocks than are
+     * resident at once (the warps then walk further row pairs, so x is staged once per block and the loads stream
+     * without a second wave).
      */
-    public static int gemvGrid(int out, int multiprocessors) {
-        return Math.min(gemvBlocks(out), GEMV_BLOCKS_PER_SM * multiprocessors);
+    public static int gemvGrid(int out, int parts, int multiprocessors) {
+        return Math.min(gemvBlocks(out, parts), GEMV_BLOCKS_PER_SM * multiprocessors);
+    }
+
+    /**
+     * Warps per row pair in gemv.cu: 4 or 2 when that many still leave every warp one pair at most (the GPU holds
+     * GEMV_WARPS x GEMV_BLOCKS_PER_SM warps per SM), else 1. A narrow projection then has more loads in flight and
+     * fewer batches in a row per warp: glm-edge-1.5b's o_proj and down_proj (2048 rows) get 2 on 132 SMs.
+     */
+    public static int gemvParts(int out, int multiprocessors) {
+        long resident = (long) GEMV_WARPS * GEMV_BLOCKS_PER_SM * multiprocessors;
+        long pairs = (out + GEMV_ROWS - 1) / GEMV_ROWS;
+        for (int parts = 4; parts > 1; parts /= 2) {
+            if (pairs * parts <= resident) return parts;
+        }
+        return 1;
     }
 
     /** Head sizes with a flash_prefill_d{D} kernel (the loops over D must unroll to keep fragments in registers). */

@@ -3,6 +3,9 @@
 //   - a warp works through row pairs (grid-stride: the grid is at most GEMV_MIN_BLOCKS blocks per SM, so x is
 //     staged once per block, not once per 16 rows) in batches of GEMV_ROWS x GEMV_UNROLL 16-byte loads per lane,
 //     and the next batch's loads are in flight while this one is multiplied;
+//   - where the row pairs are fewer than the warps the GPU holds at once (a narrow projection such as o_proj of a
+//     small model), `parts` warps share a pair, each over a slice of the columns, and add their sums in shared
+//     memory: twice the loads in flight, half the batches one after another;
 //   - the first batch is loaded before the kernel waits for the one before it (programmatic dependent launch):
 //     weights are no kernel's output, so under PDL their fetch overlaps the previous kernel's end.
 //
@@ -25,15 +28,16 @@ struct WeightBatch {
     uint4 v[GEMV_ROWS][GEMV_UNROLL];
 };
 
-__device__ __forceinline__ void load_batch(WeightBatch& b, const elem_t* w, int in, int out, int o0, int c0) {
-    const int chunks = in / VEC;
+// (c_end: the end of this warp's column slice, in chunks)
+__device__ __forceinline__ void load_batch(WeightBatch& b, const elem_t* w, int in, int out, int o0, int c0,
+                                           int c_end) {
 #pragma unroll
     for (int r = 0; r < GEMV_ROWS; r++) {
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
             const int c = c0 + 32 * u;
             b.v[r][u] = uint4{0u, 0u, 0u, 0u};
-            if (o0 + r < out && c < chunks) {
+            if (o0 + r < out && c < c_end) {
                 b.v[r][u] = *reinterpret_cast<const uint4*>(w + (long long) (o0 + r) * in + (long long) c * VEC);
             }
         }
@@ -41,37 +45,52 @@ __device__ __forceinline__ void load_batch(WeightBatch& b, const elem_t* w, int 
 }
 
 // A warp's walk over its row pairs and their batches. Construct it (it issues the first batch's loads) before
-// waiting for the previous kernel; then run() it once x is staged.
+// waiting for the previous kernel; then run() it once x is staged. Warp w works on slice w % parts of the columns of
+// pair w / parts of each of its block's passes; a pass covers GEMV_WARPS / parts row pairs, and every warp of the
+// block makes the same passes and batches (the slices' batch counts are equal), so the block can meet at a barrier
+// to add the slices.
 struct GemvWork {
     const elem_t* w;
-    int in, out, o0, stride, batches, lane;
+    int in, out, parts, part, base, pair_row, stride, c_begin, c_end, batches, lane;
     WeightBatch next;
 
-    __device__ __forceinline__ GemvWork(const elem_t* w_, int in_, int out_) : w(w_), in(in_), out(out_) {
+    __device__ __forceinline__ GemvWork(const elem_t* w_, int in_, int out_, int parts_)
+            : w(w_), in(in_), out(out_), parts(parts_) {
         lane = threadIdx.x & 31;
-        o0 = (blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5)) * GEMV_ROWS;
-        stride = gridDim.x * GEMV_WARPS * GEMV_ROWS;
-        batches = (in / VEC + 32 * GEMV_UNROLL - 1) / (32 * GEMV_UNROLL);
-        if (o0 < out) load_batch(next, w, in, out, o0, lane);
+        const int warp = threadIdx.x >> 5, pairs = GEMV_WARPS / parts;
+        part = warp % parts;
+        pair_row = warp / parts * GEMV_ROWS;
+        base = blockIdx.x * pairs * GEMV_ROWS;
+        stride = gridDim.x * pairs * GEMV_ROWS;
+        const int chunks = in / VEC, per_part = (chunks + parts - 1) / parts;
+        c_begin = part * per_part;
+        c_end = imin(chunks, c_begin + per_part);
+        batches = (per_part + 32 * GEMV_UNROLL - 1) / (32 * GEMV_UNROLL);
+        if (base + pair_row < out) load_batch(next, w, in, out, base + pair_row, c_begin + lane, c_end);
     }
 
-    // For each of the warp's row pairs, epilogue(o0, sum) with sum[r] = x · w[o0 + r] in every lane.
+    // For each of the warp's row pairs, epilogue(o0, sum) with sum[r] = x · w[o0 + r] in every lane (of one warp).
     template <class Epilogue>
     __device__ __forceinline__ void run(const elem_t* xs, Epilogue epilogue) {
+        __shared__ float slice_sums[GEMV_WARPS][GEMV_ROWS];
         float acc[GEMV_ROWS];
 #pragma unroll
         for (int r = 0; r < GEMV_ROWS; r++) acc[r] = 0.f;
         int batch = 0;
-        while (o0 < out) {
+        while (base < out) {
+            const int o0 = base + pair_row;
             const WeightBatch cur = next;
-            const int c0 = lane + batch * 32 * GEMV_UNROLL;
+            const int c0 = c_begin + lane + batch * 32 * GEMV_UNROLL;
             const bool last = batch == batches - 1;
-            const int next_o0 = last ? o0 + stride : o0, next_batch = last ? 0 : batch + 1;
-            if (next_o0 < out) load_batch(next, w, in, out, next_o0, lane + next_batch * 32 * GEMV_UNROLL);
+            const int next_base = last ? base + stride : base, next_batch = last ? 0 : batch + 1;
+            if (next_base + pair_row < out) {
+                load_batch(next, w, in, out, next_base + pair_row, c_begin + lane + next_batch * 32 * GEMV_UNROLL,
+                           c_end);
+            }
 #pragma unroll
             for (int u = 0; u < GEMV_UNROLL; u++) {
                 const int c = c0 + 32 * u;
-                if (c < in / VEC) {
+                if (o0 < out && c < c_end) {
                     float xv[VEC];
                     load16(xs + c * VEC, xv);
 #pragma unroll
@@ -89,9 +108,22 @@ struct GemvWork {
                     sum[r] = warp_sum(acc[r]);
                     acc[r] = 0.f;
                 }
-                epilogue(o0, sum);
+                if (parts > 1) {   // the pair's first warp adds the other slices
+                    const int warp = threadIdx.x >> 5;
+                    if (lane == 0) {
+#pragma unroll
+                        for (int r = 0; r < GEMV_ROWS; r++) slice_sums[warp][r] = sum[r];
+                    }
+                    __syncthreads();
+                    for (int p = 1; p < parts; p++) {
+#pragma unroll
+                        for (int r = 0; r < GEMV_ROWS; r++) sum[r] += slice_sums[warp + p][r];
+                    }
+                    __syncthreads();   // read before the next pass writes them
+                }
+                if (o0 < out && part == 0) epilogue(o0, sum);
             }
-            o0 = next_o0;
+            base = next_base;
             batch = next_batch;
         }
     }
@@ -195,12 +227,14 @@ __device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int 
     }
 }
 
-// Every kernel: w [out, in] elem_t, in a multiple of VEC; grid: min(ceil(out / (GEMV_WARPS * GEMV_ROWS)),
-// GEMV_MIN_BLOCKS * SMs); block: GEMV_WARPS * 32; dynamic shared memory: in elem_t. Each has this shape: start the
-// weight loads, wait for the kernel ahead, stage x with every thread (no warp may leave before the barrier), run.
+// Every kernel: w [out, in] elem_t, in a multiple of VEC; parts: warps per row pair (1, 2 or 4; LaunchGeometry.
+// gemvParts); grid: min(ceil(out / (GEMV_WARPS / parts * GEMV_ROWS)), GEMV_MIN_BLOCKS * SMs); block: GEMV_WARPS * 32;
+// dynamic shared memory: in elem_t. Each has this shape: start the weight loads, wait for the kernel ahead, stage x
+// with every thread (no warp may leave before the barrier), run.
 template <class Stage, class Epilogue>
-__device__ __forceinline__ void gemv_kernel(const elem_t* w, int in, int out, Stage stage, Epilogue epilogue) {
-    GemvWork work(w, in, out);
+__device__ __forceinline__ void gemv_kernel(const elem_t* w, int in, int out, int parts, Stage stage,
+                                            Epilogue epilogue) {
+    GemvWork work(w, in, out, parts);
     follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
@@ -211,24 +245,25 @@ __device__ __forceinline__ void gemv_kernel(const elem_t* w, int in, int out, St
 
 // y = x · wᵀ; x [in] elem_t, y [out] fp32.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv(const elem_t* x, const elem_t* w,
-                                                                                   float* y, int in, int out) {
-    gemv_kernel(w, in, out, [&](elem_t* xs) { stage_copy(x, xs, in); },
+                                                                                   float* y, int in, int out,
+                                                                                   int parts) {
+    gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_copy(x, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // y = (up * silu(gate)) · wᵀ.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_silu(
-        const float* gate_up, const elem_t* w, float* y, int in, int out) {
-    gemv_kernel(w, in, out, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
+        const float* gate_up, const elem_t* w, float* y, int in, int out, int parts) {
+    gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // y = add_rmsnorm(...) · wᵀ: a residual add and layer norm (see AddNorm) and the projection after it.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_rmsnorm(
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
-        const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in, int out) {
+        const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in, int out, int parts) {
     const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    gemv_kernel(w, in, out, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+    gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
@@ -237,11 +272,11 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
 // first rotary_dim dims, k and v into the cache slot (slots[0] < 0: none). A warp's two rows are one rotary pair.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_rmsnorm_rope(
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
-        const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in, int out,
+        const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in, int out, int parts,
         const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
         elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
     const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    gemv_kernel(w, in, out, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); }, [&](int c, const float* sum) {
+    gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); }, [&](int c, const float* sum) {
         if ((threadIdx.x & 31) != 0) return;
         const int head = c / head_dim, d = c - head * head_dim;
         float x0 = sum[0], x1 = sum[1];

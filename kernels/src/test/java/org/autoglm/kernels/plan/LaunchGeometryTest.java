@@ -64,17 +64,30 @@ class LaunchGeometryTest {
     }
 
     @Test
-    void gemvBlocksTakeSixteenOutputRowsEach() {
-        assertThat(LaunchGeometry.gemvBlocks(1)).isEqualTo(1);
-        assertThat(LaunchGeometry.gemvBlocks(4608)).isEqualTo(288);
-        assertThat(LaunchGeometry.gemvBlocks(151552)).isEqualTo(9472);
+    void gemvBlocksTakeSixteenOutputRowsEachOrFewerWhenWarpsShareARowPair() {
+        assertThat(LaunchGeometry.gemvBlocks(1, 1)).isEqualTo(1);
+        assertThat(LaunchGeometry.gemvBlocks(4608, 1)).isEqualTo(288);
+        assertThat(LaunchGeometry.gemvBlocks(151552, 1)).isEqualTo(9472);
+        assertThat(LaunchGeometry.gemvBlocks(2048, 2)).isEqualTo(256);
+        assertThat(LaunchGeometry.gemvBlocks(50, 4)).isEqualTo(13);   // 2 row pairs per block
+    }
+
+    @Test
+    void narrowGemvsShareEachRowPairAmongAsManyWarpsAsTheGpuHolds() {
+        // 132 SMs hold 2 blocks of 8 warps each: 2112 warps
+        assertThat(LaunchGeometry.gemvParts(2048, 132)).isEqualTo(2);    // 1.5B o_proj, down_proj: 1024 pairs
+        assertThat(LaunchGeometry.gemvParts(1056, 132)).isEqualTo(4);
+        assertThat(LaunchGeometry.gemvParts(3072, 132)).isEqualTo(1);    // 1.5B qkv: 1536 pairs
+        assertThat(LaunchGeometry.gemvParts(4096, 132)).isEqualTo(1);    // 9B o_proj
+        assertThat(LaunchGeometry.gemvParts(151552, 132)).isEqualTo(1);
     }
 
     @Test
     void gemvGridStopsAtTheBlocksThatAreResidentAtOnce() {
-        assertThat(LaunchGeometry.gemvGrid(2048, 132)).isEqualTo(128);   // 1.5B o_proj: a block per 16 rows
-        assertThat(LaunchGeometry.gemvGrid(12288, 132)).isEqualTo(264);   // gate_up: 768 blocks' rows in 264
-        assertThat(LaunchGeometry.gemvGrid(151552, 132)).isEqualTo(264);
+        assertThat(LaunchGeometry.gemvGrid(2048, 1, 132)).isEqualTo(128);   // 1.5B o_proj: a block per 16 rows
+        assertThat(LaunchGeometry.gemvGrid(2048, 2, 132)).isEqualTo(256);   // sliced: a block per 8 rows
+        assertThat(LaunchGeometry.gemvGrid(12288, 1, 132)).isEqualTo(264);   // gate_up: 768 blocks' rows in 264
+        assertThat(LaunchGeometry.gemvGrid(151552, 1, 132)).isEqualTo(264);
     }
 
     @Test
