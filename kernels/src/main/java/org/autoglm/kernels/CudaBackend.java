@@ -351,7 +351,7 @@ public final class CudaBackend implements Backend {
                     SamplingBuffers.bytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
         }
         int maxKeys = key != null ? key.blocksPerSeq() * kv.blockSize() : p.maxContext();
-        int splits = decode ? kernels.decodeSplits(l.workItems(), config.numHeads(), config.numKvHeads(),
+        int splits = decode ? kernels.decodeSplits(l.seqs(), l.workItems(), config.numHeads(), config.numKvHeads(),
                 config.headDim(), maxKeys) : 1;
         int minDense = options.denseAttentionMinTokens;
         boolean dense = !decode && parts.size() == 1 && parts.get(0).startPosition() == 0 && minDense > 0

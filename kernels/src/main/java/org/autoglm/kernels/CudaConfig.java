@@ -52,11 +52,16 @@ public final class CudaConfig {
     public boolean fusedDecode = Boolean.parseBoolean(System.getProperty("autoglm.cuda.fusedDecode", "true"));
     /**
      * Decode steps (one token per sequence) run decode_attention: a block per GQA group with the keys spread over
-     * its warps, the cached keys copied to shared memory before the kernel ahead has finished, one split per 128
-     * keys (bf16). Off by default until a GPU has measured it against paged attention; the system property
+     * its warps, the cached keys copied to shared memory before the kernel ahead has finished. Off by default until a GPU has measured it against paged attention; the system property
      * {@code autoglm.cuda.decodeAttention=true} turns it on.
      */
     public boolean decodeAttention = Boolean.parseBoolean(System.getProperty("autoglm.cuda.decodeAttention", "false"));
+    /**
+     * decode_attention's split size: about this many (key, query head) pairs per block ({@code
+     * LaunchGeometry.decodeSplits}). A guess until measured (256: a 1.5B 256-key context in 4 splits, a 9B one in 16);
+     * the system property {@code autoglm.cuda.decodeKeyRowsPerSplit} sets it.
+     */
+    public int decodeKeyRowsPerSplit = Integer.getInteger("autoglm.cuda.decodeKeyRowsPerSplit", 256);
     /**
      * gemv.cu's projections with fewer row pairs than the GPU holds warps split each pair's columns over 2 or 4
      * warps ({@code LaunchGeometry.gemvParts}): glm-edge-1.5b's o_proj and down_proj. Off by default until a GPU

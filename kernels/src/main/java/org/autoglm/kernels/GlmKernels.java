@@ -27,6 +27,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
     private final boolean decodeKernel;  // decode steps in decode_attention
     private final boolean sliceGemvs;    // narrow GEMVs split a row pair's columns over several warps
+    private final int decodeKeyRowsPerSplit;
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention;
@@ -44,6 +45,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE);
         this.decodeKernel = options.decodeAttention;
         this.sliceGemvs = options.sliceNarrowGemvs;
+        this.decodeKeyRowsPerSplit = Math.max(1, options.decodeKeyRowsPerSplit);
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
@@ -210,9 +212,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     /** Key splits for a decode step's attention, for the kernel it will run in. */
-    public int decodeSplits(int workItems, int heads, int kvHeads, int headDim, int maxKeys) {
+    public int decodeSplits(int seqs, int workItems, int heads, int kvHeads, int headDim, int maxKeys) {
         return hasDecodeAttention(heads, kvHeads, headDim)
-                ? LaunchGeometry.decodeSplits(maxKeys, LaunchGeometry.decodeChunkKeys(elementBytes))
+                ? LaunchGeometry.decodeSplits(seqs, kvHeads, heads / kvHeads, maxKeys, sms, decodeKeyRowsPerSplit)
                 : LaunchGeometry.attentionSplits(workItems, kvHeads, sms, maxKeys);
     }
 

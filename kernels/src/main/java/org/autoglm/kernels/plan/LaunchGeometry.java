@@ -87,12 +87,15 @@ public final class LaunchGeometry {
     }
 
     /**
-     * Key splits for decode_attention: a split per chunk of the longest context, at most MAX_SPLITS. Its blocks
-     * already fill a GQA group's warps, and every split beyond one costs a merge; so short contexts get one.
+     * Key splits for decode_attention: about {@code keyRowsPerSplit} (key, query head) pairs of the longest context
+     * per block, so that a block's scores and p v stay short; but no more blocks than two waves over the GPU (a
+     * large batch fills it without splits, and every split beyond one costs a merge); at most MAX_SPLITS.
      */
-    public static int decodeSplits(int maxKeys, int chunkKeys) {
-        int chunks = (maxKeys + chunkKeys - 1) / chunkKeys;
-        return Math.max(1, Math.min(chunks, MAX_SPLITS));
+    public static int decodeSplits(int seqs, int kvHeads, int group, int maxKeys, int multiprocessors,
+            int keyRowsPerSplit) {
+        int fill = Math.max(1, 2 * multiprocessors / Math.max(1, seqs * kvHeads));
+        long work = ((long) maxKeys * group + keyRowsPerSplit - 1) / keyRowsPerSplit;
+        return (int) Math.max(1, Math.min(Math.min(fill, work), MAX_SPLITS));
     }
 
     /** gemv.cu: warps per block and output rows per warp (keep in sync). */

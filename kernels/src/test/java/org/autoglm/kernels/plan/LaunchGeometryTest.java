@@ -107,10 +107,13 @@ class LaunchGeometryTest {
     }
 
     @Test
-    void decodeAttentionTakesASplitPerChunkOfTheLongestContextUpToTheLimit() {
-        assertThat(LaunchGeometry.decodeSplits(1, 128)).isEqualTo(1);
-        assertThat(LaunchGeometry.decodeSplits(128, 128)).isEqualTo(1);
-        assertThat(LaunchGeometry.decodeSplits(256, 128)).isEqualTo(2);   // the bench's graph bucket of 16 blocks
-        assertThat(LaunchGeometry.decodeSplits(1 << 20, 128)).isEqualTo(LaunchGeometry.MAX_SPLITS);
+    void decodeAttentionSplitsTheWorkOfSmallBatchesButNeverBeyondTwoWaves() {
+        // batch 1, the bench's graph bucket of 256 keys: 1.5B (4 KV heads, group 4), 9B (2 KV heads, group 16)
+        assertThat(LaunchGeometry.decodeSplits(1, 4, 4, 256, 132, 256)).isEqualTo(4);
+        assertThat(LaunchGeometry.decodeSplits(1, 2, 16, 256, 132, 256)).isEqualTo(LaunchGeometry.MAX_SPLITS);
+        assertThat(LaunchGeometry.decodeSplits(1, 4, 4, 40, 132, 256)).isEqualTo(1);   // a short context: no merge
+        // batch 64 of the 1.5B: 256 blocks already make two waves
+        assertThat(LaunchGeometry.decodeSplits(64, 4, 4, 256, 132, 256)).isEqualTo(1);
+        assertThat(LaunchGeometry.decodeSplits(8, 4, 4, 4096, 132, 256)).isEqualTo(8);   // 32 blocks: 8 splits fill
     }
 }
