@@ -69,6 +69,63 @@ class GemvEmulatedTest {
         }
     }
 
+    @ParameterizedTest(name = "hidden {0}, post norm {1}")
+    @CsvSource({"64, false", "64, true", "4096, true", "4104, false", "4104, true"})   // above 4096: the streamed staging
+    void rmsnormLinearAddsTheResidualNormalisesAndProjectsAsAddRmsnormThenLinear(int hidden, boolean postNorm) {
+        GlmKernels k = EmulatedKernels.of(true, o -> o.fusedDecode = true);
+        int out = 24;
+        float eps = 1e-5f;
+        Random random = new Random(hidden * 3 + (postNorm ? 1 : 0));
+        float[] residual = new float[hidden], delta = new float[hidden], post = new float[hidden];
+        float[] weight = new float[hidden], w = new float[hidden * out];
+        for (int i = 0; i < hidden; i++) {
+            residual[i] = (float) random.nextGaussian();
+            delta[i] = (float) random.nextGaussian() * 3;
+            post[i] = bf16(1 + (random.nextFloat() - 0.5f) * 0.2f);
+            weight[i] = bf16(1 + (random.nextFloat() - 0.5f) * 0.2f);
+        }
+        for (int i = 0; i < w.length; i++) w[i] = bf16((random.nextFloat() - 0.5f) * 0.1f);
+        long residualDev = mem.alloc(4L * hidden), deltaDev = mem.alloc(4L * hidden);
+        HostMemory.setFloats(residualDev, residual);
+        HostMemory.setFloats(deltaDev, delta);
+        long residualOut = mem.alloc(4L * hidden), normed = mem.alloc(2L * hidden), y = mem.alloc(4L * out);
+        k.rmsnormLinear(new ForwardKernels.AddNorm(residualDev, deltaDev, postNorm ? bf16Array(post) : 0, residualOut,
+                bf16Array(weight), normed, eps), bf16Array(w), y, hidden, out);
+
+        // residual + [post-norm](delta), then the norm, in double precision
+        double[] r = new double[hidden];
+        double postScale = 1 / Math.sqrt(meanSquare(delta) + eps);
+        for (int i = 0; i < hidden; i++) r[i] = residual[i] + (postNorm ? post[i] * delta[i] * postScale : delta[i]);
+        double scale = 1 / Math.sqrt(meanSquare(r) + eps);
+        float[] gotResidual = HostMemory.floats(residualOut, hidden);
+        double[] x = new double[hidden];
+        for (int i = 0; i < hidden; i++) {
+            x[i] = weight[i] * r[i] * scale;
+            assertThat((double) gotResidual[i]).as("residual %d", i).isCloseTo(r[i], org.assertj.core.data.Offset.offset(1e-4));
+            double gotNormed = Float.intBitsToFloat((new Pointer(normed).getShort(2L * i) & 0xffff) << 16);
+            assertThat(gotNormed).as("normed %d", i).isCloseTo(x[i], org.assertj.core.data.Offset.offset(0.01 * Math.abs(x[i]) + 1e-3));
+        }
+        float[] got = HostMemory.floats(y, out);
+        for (int o = 0; o < out; o++) {
+            double expected = 0;
+            for (int i = 0; i < hidden; i++) expected += w[o * hidden + i] * x[i];
+            // x is rounded to bf16 before the product: ~2^-9 relative per term, mostly cancelling
+            assertThat((double) got[o]).as("row %d", o).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
+        }
+    }
+
+    private static double meanSquare(float[] v) {
+        double s = 0;
+        for (float f : v) s += (double) f * f;
+        return s / v.length;
+    }
+
+    private static double meanSquare(double[] v) {
+        double s = 0;
+        for (double d : v) s += d * d;
+        return s / v.length;
+    }
+
     @Test
     void withoutGemvCuBatchOneStepsRunOnTheGemm() {
         // As on a GPU whose NVRTC refused gemv.cu: KernelSources.loadAll leaves it out and the node goes on

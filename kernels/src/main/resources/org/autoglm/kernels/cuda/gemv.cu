@@ -191,7 +191,75 @@ __device__ __forceinline__ void add_norm4(const AddNorm& n, float post_scale, in
     }
 }
 
-__device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int in) {
+// x = rmsnorm(r) * weight into xs (and normed, residual_out by block 0), for the float4 at k, given the scale.
+__device__ __forceinline__ void store_normed4(const AddNorm& n, elem_t* xs, int k, const float* r, float scale) {
+    float w[4], v[4];
+    load4(n.weight + k, w);
+    for (int i = 0; i < 4; i++) v[i] = w[i] * (r[i] * scale);
+    store4(xs + k, v);
+    if (blockIdx.x == 0) {
+        if (n.normed != 0) store4(n.normed + k, v);
+        if (n.delta != 0) *reinterpret_cast<float4*>(n.residual_out + k) = float4{r[0], r[1], r[2], r[3]};
+    }
+}
+
+// Rows of up to NORM_HELD_ROW elements (every GLM up to hidden 4096): each thread loads its float4s of the residual
+// and delta once, all at once, and keeps them in registers through the norm's two or three passes (one memory
+// latency, where stage_rmsnorm_streamed pays one per pass). Same arithmetic, same order.
+#define NORM_HELD 4                                      // float4s per thread
+#define NORM_HELD_ROW (NORM_HELD * 4 * GEMV_WARPS * 32)  // 4096
+__device__ __forceinline__ void stage_rmsnorm_held(const AddNorm& n, elem_t* xs, int in) {
+    __shared__ float scratch[32];
+    float4 res[NORM_HELD], del[NORM_HELD];
+#pragma unroll
+    for (int j = 0; j < NORM_HELD; j++) {
+        const int k = 4 * (threadIdx.x + j * blockDim.x);
+        res[j] = del[j] = float4{0.f, 0.f, 0.f, 0.f};
+        if (k < in) {
+            res[j] = load_f4(n.residual + k);
+            if (n.delta != 0) del[j] = load_f4(n.delta + k);
+        }
+    }
+    float post_scale = 1.f;
+    if (n.delta != 0 && n.post_weight != 0) {
+        float ss = 0.f;
+#pragma unroll
+        for (int j = 0; j < NORM_HELD; j++) {
+            ss += del[j].x * del[j].x + del[j].y * del[j].y + del[j].z * del[j].z + del[j].w * del[j].w;
+        }
+        ss = block_sum(ss, scratch);
+        post_scale = 1.f / sqrtf(ss / in + n.eps);
+    }
+    float r[NORM_HELD][4];
+    float ss = 0.f;
+#pragma unroll
+    for (int j = 0; j < NORM_HELD; j++) {
+        const int k = 4 * (threadIdx.x + j * blockDim.x);
+        const float rv[4] = {res[j].x, res[j].y, res[j].z, res[j].w}, d[4] = {del[j].x, del[j].y, del[j].z, del[j].w};
+        float pw[4] = {1.f, 1.f, 1.f, 1.f};
+        const bool post = n.delta != 0 && n.post_weight != 0 && k < in;
+        if (post) load4(n.post_weight + k, pw);
+        for (int i = 0; i < 4; i++) {
+            r[j][i] = rv[i];
+            if (post) {
+                r[j][i] += pw[i] * (d[i] * post_scale);
+            } else if (n.delta != 0) {
+                r[j][i] += d[i];
+            }
+            ss += r[j][i] * r[j][i];
+        }
+    }
+    ss = block_sum(ss, scratch);
+    const float scale = 1.f / sqrtf(ss / in + n.eps);
+#pragma unroll
+    for (int j = 0; j < NORM_HELD; j++) {
+        const int k = 4 * (threadIdx.x + j * blockDim.x);
+        if (k < in) store_normed4(n, xs, k, r[j], scale);
+    }
+}
+
+// Longer rows: the residual and delta are read again in each pass.
+__device__ __forceinline__ void stage_rmsnorm_streamed(const AddNorm& n, elem_t* xs, int in) {
     __shared__ float scratch[32];
     float post_scale = 1.f;
     if (n.delta != 0 && n.post_weight != 0) {
@@ -215,15 +283,17 @@ __device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int 
     const float scale = 1.f / sqrtf(ss / in + n.eps);
 #pragma unroll 4
     for (int k = 4 * threadIdx.x; k < in; k += 4 * blockDim.x) {
-        float r[4], w[4], v[4];
+        float r[4];
         add_norm4(n, post_scale, k, r);
-        load4(n.weight + k, w);
-        for (int i = 0; i < 4; i++) v[i] = w[i] * (r[i] * scale);
-        store4(xs + k, v);
-        if (blockIdx.x == 0) {
-            if (n.normed != 0) store4(n.normed + k, v);
-            if (n.delta != 0) *reinterpret_cast<float4*>(n.residual_out + k) = float4{r[0], r[1], r[2], r[3]};
-        }
+        store_normed4(n, xs, k, r, scale);
+    }
+}
+
+__device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int in) {
+    if (in <= NORM_HELD_ROW) {
+        stage_rmsnorm_held(n, xs, in);
+    } else {
+        stage_rmsnorm_streamed(n, xs, in);
     }
 }
 
