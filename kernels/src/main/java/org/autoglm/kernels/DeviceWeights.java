@@ -61,6 +61,11 @@ public final class DeviceWeights {
         return lm != 0 ? lm : embedding();
     }
 
+    /** Bytes per element: 2 (bf16) or 4 (fp32). */
+    public int elementBytes() {
+        return layout.elementBytes();
+    }
+
     public long bytes() {
         return layout.bytes();
     }

@@ -28,6 +28,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final boolean decodeKernel;  // decode steps in decode_attention
     private final boolean sliceGemvs;    // narrow GEMVs split a row pair's columns over several warps
     private final int decodeKeyRowsPerSplit;
+    private final boolean warmL2;         // launches that can prefetch a later kernel's weights into L2 do
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention;
@@ -46,6 +47,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.decodeKernel = options.decodeAttention;
         this.sliceGemvs = options.sliceNarrowGemvs;
         this.decodeKeyRowsPerSplit = Math.max(1, options.decodeKeyRowsPerSplit);
+        this.warmL2 = options.warmL2;
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
@@ -112,6 +114,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
                         LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
+    /** The (warm, warm_bytes) arguments that end a kernel's list: null and 0 unless L2 warming is on. */
+    private LaunchArgs warm(LaunchArgs a, L2Warm warm) {
+        boolean on = warmL2 && warm.bytes() > 0;
+        return a.ptr(on ? warm.address() : 0).ptr(on ? warm.bytes() / 16 * 16 : 0);
+    }
+
     /** The arguments the AddNorm staging of gemv.cu starts with. */
     private LaunchArgs addNorm(AddNorm n) {
         return args.reset().ptr(n.residual()).ptr(n.delta()).ptr(n.postWeight()).ptr(n.residualOut())
@@ -119,10 +127,10 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
-    public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out) {
+    public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out, L2Warm warm) {
         if (gemvFits(rows, inter)) {
             int parts = gemvParts(out);
-            args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).i32(parts).launch(runtime, gemvSilu,
+            warm(args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).i32(parts), warm).launch(runtime, gemvSilu,
                     "gemv_silu", LaunchGeometry.gemvGrid(out, parts, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32,
                     inter * elementBytes);
         } else {
@@ -221,11 +229,11 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     @Override
     public void decodeAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
             long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
-            int blockSize, int blocksPerSeq, int splits) {
+            int blockSize, int blocksPerSeq, int splits, L2Warm warm) {
         int chunk = LaunchGeometry.decodeChunkKeys(elementBytes);
-        args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(out)
+        warm(args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(out)
                 .ptr(partAcc).ptr(partMl).ptr(splitCounters).i32(heads).i32(kvHeads).i32(headDim).i32(blockSize)
-                .i32(blocksPerSeq).i32(splits).i32(chunk).f32((float) (1.0 / Math.sqrt(headDim)))
+                .i32(blocksPerSeq).i32(splits).i32(chunk).f32((float) (1.0 / Math.sqrt(headDim))), warm)
                 .launch(runtime, decodeAttention, "decode_attention", seqs, kvHeads, splits,
                         LaunchGeometry.DECODE_THREADS,
                         LaunchGeometry.decodeSharedBytes(headDim, elementBytes, heads / kvHeads, chunk));

@@ -186,13 +186,14 @@ class EmulatedForwardTest {
     /** How a batch-1 decode step runs. */
     private enum Decode {
         CUBLAS, GEMV, SINGLE_TOKEN,
-        /** The one-token pass with the kernels that are not yet on by default: decode_attention, sliced GEMVs. */
+        /** The one-token pass with what is not yet on by default: decode_attention, sliced GEMVs, L2 warming. */
         SINGLE_TOKEN_OPT_IN;
 
         void choose(CudaConfig o) {
             o.fusedDecode = this != CUBLAS;
             o.decodeAttention = this == SINGLE_TOKEN_OPT_IN;
             o.sliceNarrowGemvs = this == SINGLE_TOKEN_OPT_IN;
+            o.warmL2 = this == SINGLE_TOKEN_OPT_IN;
         }
 
         boolean singleToken() {

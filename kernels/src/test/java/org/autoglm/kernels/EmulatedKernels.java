@@ -17,6 +17,8 @@ final class EmulatedKernels {
         options.flashAttention = false;
         options.fusedDecode = false;
         options.decodeAttention = false;
+        options.sliceNarrowGemvs = false;
+        options.warmL2 = false;
         choices.accept(options);
         return new GlmKernels(runtime, bf16, options);
     }

@@ -321,9 +321,12 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
-// y = (up * silu(gate)) · wᵀ.
+// y = (up * silu(gate)) · wᵀ. warm: bytes to fetch into L2 for a later kernel (see warm_l2; in the one-token pass,
+// the next layer's qkv weights: this kernel leaves the memory partly idle), or null.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_silu(
-        const float* gate_up, const elem_t* w, float* y, int in, int out, int parts) {
+        const float* gate_up, const elem_t* w, float* y, int in, int out, int parts, const char* warm,
+        long long warm_bytes) {
+    warm_l2(warm, warm_bytes);
     gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
