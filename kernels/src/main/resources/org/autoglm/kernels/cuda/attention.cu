@@ -10,6 +10,9 @@
 // writes an unnormalised partial (acc, max, sum), and the last of a tile's splits to finish merges them (counted in
 // split_counters, zeroed, one per (work item, kv head)); with split_counters null, attention_combine does. Decode
 // uses it so that a small batch still fills the GPU.
+//
+// Also here: decode_attention, the same function for steps of one token per sequence with a block per GQA group
+// (below), and the dense path for one long prompt (cuBLAS GEMMs around causal_softmax, at the end).
 #include "common.cuh"
 
 #define WARPS 4
