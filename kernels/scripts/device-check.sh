@@ -83,4 +83,6 @@ else
   echo "== generate: not in this jar"
 fi
 want serve && step "serve --backend cuda over HTTP" 150 serve.json python3 "$D/serve_check.py" "$JAVA $JOPTS -jar $JAR" "$FIX"
+echo "== summary"
+python3 "$D/summarize.py" "$OUT"
 echo "== done after $(( $(date +%s) - START ))s"
