@@ -77,10 +77,12 @@ want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, one attenti
 want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels and L2 warming" 45 bench-glm-edge-1.5b-warm.json $JAVA $JOPTS $AB -Dautoglm.cuda.warmL2=true -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
 want ab && step "bench-decode glm-4-9b batch 1, opt-in kernels and L2 warming" 60 bench-glm-4-9b-warm.json $JAVA $JOPTS $AB -Dautoglm.cuda.warmL2=true -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
 want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
-if want generate && $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
-  step "generate --backend cuda --dump-logits --json" 60 generate.json python3 "$D/compare_generate.py" "$FIX" "$JAVA $JOPTS -jar $JAR" glm-tiny glm4-tiny
-else
-  echo "== generate: not in this jar"
+if want generate; then
+  if $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
+    step "generate --backend cuda --dump-logits --json" 60 generate.json python3 "$D/compare_generate.py" "$FIX" "$JAVA $JOPTS -jar $JAR" glm-tiny glm4-tiny
+  else
+    echo "== generate: not in this jar"
+  fi
 fi
 want serve && step "serve --backend cuda over HTTP" 150 serve.json python3 "$D/serve_check.py" "$JAVA $JOPTS -jar $JAR" "$FIX"
 echo "== summary"
