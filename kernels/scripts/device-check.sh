@@ -8,9 +8,10 @@
 #   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
 #   ab: A/B runs beside 1 and 3 with the kernels not yet on by default: decode_attention (-Dautoglm.cuda.decodeAttention=
 #   true: decode steps' attention a block per GQA group) and sliced narrow GEMVs (-Dautoglm.cuda.sliceNarrowGemvs=true:
-#   2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 and bf16 parity, bench-decode (batches 1, 8 and 64,
-#   both shapes; and the 1.5B at batch 1 with fewer attention splits; then batch 1 of both shapes with L2 warming too,
-#   -Dautoglm.cuda.warmL2=true); --profile separates them (attention and GEMV entries).
+#   2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 and bf16 parity, then bench-decode (batches 1, 8
+#   and 64), each shape followed by its batch 1 with L2 warming too (-Dautoglm.cuda.warmL2=true), then the 1.5B at
+#   batch 1 with 1 and with 16 attention splits. Most wanted first: a short budget drops the last. --profile separates
+#   the changes (attention and GEMV entries).
 #   (Runs 4-12 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false and
 #   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 here; see bench/RESULTS.md.)
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
@@ -72,10 +73,11 @@ AB="-Dautoglm.cuda.decodeAttention=true -Dautoglm.cuda.sliceNarrowGemvs=true"
 want ab && step "parity fp32 with the opt-in kernels" 60 parity-fp32-decode.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
 want ab && step "parity bf16 compute with the opt-in kernels" 45 parity-bf16-decode.json $JAVA $JOPTS $AB -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
 want ab && step "bench-decode glm-edge-1.5b with the opt-in kernels (batches 1, 8, 64)" 70 bench-glm-edge-1.5b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-4-9b with the opt-in kernels (batches 1, 8, 64)" 80 bench-glm-4-9b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, one attention split per 1024 key rows" 45 bench-glm-edge-1.5b-decode-1024.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=1024 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
 want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels and L2 warming" 45 bench-glm-edge-1.5b-warm.json $JAVA $JOPTS $AB -Dautoglm.cuda.warmL2=true -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
+want ab && step "bench-decode glm-4-9b with the opt-in kernels (batches 1, 8, 64)" 80 bench-glm-4-9b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
 want ab && step "bench-decode glm-4-9b batch 1, opt-in kernels and L2 warming" 60 bench-glm-4-9b-warm.json $JAVA $JOPTS $AB -Dautoglm.cuda.warmL2=true -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
+want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, one attention split per 1024 key rows" 45 bench-glm-edge-1.5b-decode-1024.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=1024 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
+want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, 16 attention splits (64 key rows each)" 45 bench-glm-edge-1.5b-decode-64.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=64 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
 want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if want generate; then
   if $JAVA -jar $JAR generate --help > /dev/null 2>&1; then
