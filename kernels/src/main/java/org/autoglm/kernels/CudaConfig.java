@@ -52,8 +52,9 @@ public final class CudaConfig {
     public boolean fusedDecode = Boolean.parseBoolean(System.getProperty("autoglm.cuda.fusedDecode", "true"));
     /**
      * Decode steps (one token per sequence) run decode_attention: a block per GQA group with the keys spread over
-     * its warps, the cached keys copied to shared memory before the kernel ahead has finished. Off by default until a GPU has measured it against paged attention; the system property
-     * {@code autoglm.cuda.decodeAttention=true} turns it on.
+     * its warps, the cached keys copied to shared memory before the kernel ahead has finished. Off by default until
+     * a GPU has measured it against paged attention; the system property {@code autoglm.cuda.decodeAttention=true}
+     * turns it on.
      */
     public boolean decodeAttention = Boolean.parseBoolean(System.getProperty("autoglm.cuda.decodeAttention", "false"));
     /**

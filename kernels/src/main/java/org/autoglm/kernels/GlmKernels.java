@@ -28,7 +28,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final boolean decodeKernel;  // decode steps in decode_attention
     private final boolean sliceGemvs;    // narrow GEMVs split a row pair's columns over several warps
     private final int decodeKeyRowsPerSplit;
-    private final boolean warmL2;         // launches that can prefetch a later kernel's weights into L2 do
+    private final boolean warmL2;        // launches that can fetch a later kernel's weights into L2 do so
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention;

@@ -486,7 +486,9 @@ extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
             if (d < D) store4(out + out_row * D + d, o);
         } else {
             const long long part = out_row * num_splits + split;
-            if (d < D) *reinterpret_cast<float4*>(part_acc + part * D + d) = float4{acc[r][0], acc[r][1], acc[r][2], acc[r][3]};
+            if (d < D) {
+                *reinterpret_cast<float4*>(part_acc + part * D + d) = float4{acc[r][0], acc[r][1], acc[r][2], acc[r][3]};
+            }
             if (lane == 0) {
                 part_ml[2 * part] = m[r];
                 part_ml[2 * part + 1] = l[r];
