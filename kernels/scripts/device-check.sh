@@ -7,9 +7,9 @@
 #   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it;
 #   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
 #   ab: A/B runs beside 1 and 3 with the kernels not yet on by default: decode_attention
-#   (-Dautoglm.cuda.decodeAttention=true: decode steps' attention a block per GQA group) and sliced narrow GEMVs (-Dautoglm.cuda.sliceNarrowGemvs=true:
-#   2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 and bf16 parity, then bench-decode (batches 1, 8
-#   and 64), each shape followed by its batch 1 with L2 warming too (-Dautoglm.cuda.warmL2=true), then the 1.5B at
+#   (-Dautoglm.cuda.decodeAttention=true: decode steps' attention a block per GQA group) and sliced narrow GEMVs
+#   (-Dautoglm.cuda.sliceNarrowGemvs=true: 2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 and bf16
+#   parity, then bench-decode (batches 1, 8 and 64), each shape followed by its batch 1 with L2 warming too (-Dautoglm.cuda.warmL2=true), then the 1.5B at
 #   batch 1 with 1 and with 16 attention splits. Most wanted first: a short budget drops the last. --profile separates
 #   the changes (attention and GEMV entries).
 #   (Runs 4-12 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false and
