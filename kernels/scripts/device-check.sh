@@ -9,9 +9,9 @@
 #   ab: A/B runs beside 1 and 3 with the kernels not yet on by default: decode_attention
 #   (-Dautoglm.cuda.decodeAttention=true: decode steps' attention a block per GQA group) and sliced narrow GEMVs
 #   (-Dautoglm.cuda.sliceNarrowGemvs=true: 2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 and bf16
-#   parity, then bench-decode (batches 1, 8 and 64), each shape followed by its batch 1 with L2 warming too (-Dautoglm.cuda.warmL2=true), then the 1.5B at
-#   batch 1 with 1 and with 16 attention splits. Most wanted first: a short budget drops the last. --profile separates
-#   the changes (attention and GEMV entries).
+#   parity, then bench-decode (batches 1, 8 and 64), each shape followed by its batch 1 with L2 warming too
+#   (-Dautoglm.cuda.warmL2=true), then the 1.5B at batch 1 with 1 and with 16 attention splits. Most wanted first:
+#   a short budget drops the last. --profile separates the changes (attention and GEMV entries).
 #   (Runs 4-12 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false and
 #   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 here; see bench/RESULTS.md.)
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
