@@ -72,8 +72,9 @@ public final class CudaConfig {
             "false"));
     /**
      * In the one-token pass, decode_attention fetches o_proj's weights into L2 and the down projection the next
-     * layer's qkv weights ({@code ForwardKernels.L2Warm}; sm_90+), so that memory streams while those kernels wait
-     * on the one ahead. Off by default until measured; {@code autoglm.cuda.warmL2=true} turns it on.
+     * layer's qkv weights ({@code ForwardKernels.L2Warm}; sm_90+; ranges up to a third of L2), so that memory streams
+     * while those kernels wait on the one ahead. Off by default until measured; {@code autoglm.cuda.warmL2=true}
+     * turns it on.
      */
     public boolean warmL2 = Boolean.parseBoolean(System.getProperty("autoglm.cuda.warmL2", "false"));
     /** Where compiled kernels are cached. */

@@ -114,9 +114,13 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
                         LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
-    /** The (warm, warm_bytes) arguments that end a kernel's list: null and 0 unless L2 warming is on. */
+    /**
+     * The (warm, warm_bytes) arguments that end a kernel's list: null and 0 unless L2 warming is on and the range
+     * takes at most a third of L2 (a larger one would push out what it warms, or what the kernels between still
+     * read: the 9B's projections are 34-38 MB).
+     */
     private LaunchArgs warm(LaunchArgs a, L2Warm warm) {
-        boolean on = warmL2 && warm.bytes() > 0;
+        boolean on = warmL2 && warm.bytes() > 0 && warm.bytes() <= runtime.l2Bytes() / 3;
         return a.ptr(on ? warm.address() : 0).ptr(on ? warm.bytes() / 16 * 16 : 0);
     }
 

@@ -67,6 +67,11 @@ public final class GpuKernelRuntime implements KernelRuntime {
     }
 
     @Override
+    public int l2Bytes() {
+        return device.l2Bytes();
+    }
+
+    @Override
     public Gemm gemm() {
         return gemm;
     }

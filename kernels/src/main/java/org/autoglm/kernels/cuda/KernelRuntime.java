@@ -33,6 +33,9 @@ public interface KernelRuntime extends AutoCloseable {
 
     int multiprocessors();
 
+    /** Bytes of the GPU's L2 cache. */
+    int l2Bytes();
+
     Gemm gemm();
 
     @Override
