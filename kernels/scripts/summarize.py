@@ -3,8 +3,9 @@
 
     python3 summarize.py [OUT_DIR]      (default ./device-out)
 
-For each bench-decode file: the device, the weight-streaming limit, prefill and decode rates, and for batch 1 the GPU
-time per kind of kernel (--profile). For each ReferenceParity file: pass or fail per model, and the largest
+For each bench-decode file: the device, the weight-streaming limit, prefill and decode rates, for batch 1 the GPU
+time per kind of kernel (--profile), and for a variant run (bench-<shape>-<variant>.json) its decode rates as ratios
+to the default run's (bench-<shape>.json). For each ReferenceParity file: pass or fail per model, and the largest
 differences. Files that did not parse (a step that failed or timed out) are named as such.
 """
 import json
@@ -48,6 +49,15 @@ def bench(name, doc):
                     print(f"      {t['us']:>9} us  {t['launches']:>4} x  {kernel}")
 
 
+def ratios(name, doc, base_name, base):
+    """Decode rate of a variant run against the default run of the same shape, per batch size in both."""
+    rates = {r["batch"]: r["decode_steps_per_s"] for r in base.get("decode", []) if "decode_steps_per_s" in r}
+    cells = [f"batch {r['batch']} x{r['decode_steps_per_s'] / rates[r['batch']]:.3f}"
+             for r in doc.get("decode", []) if "decode_steps_per_s" in r and rates.get(r["batch"])]
+    if cells:
+        print(f"  against {base_name}: " + ", ".join(cells))
+
+
 def parity(name, docs):
     for doc in docs:
         results = doc if isinstance(doc, list) else doc.get("results", [doc])
@@ -65,12 +75,20 @@ def parity(name, docs):
 
 def main():
     out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "device-out")
+    benches = {}   # shape -> (file name, document) of the default run, bench-<shape>.json
+    for path in sorted(out.glob("bench-*.json")):
+        docs = [d for d in documents(path.read_text(errors="replace")) if isinstance(d, dict) and "shape" in d]
+        if docs and path.name == f"bench-{docs[-1]['shape']}.json":
+            benches[docs[-1]["shape"]] = (path.name, docs[-1])
     for path in sorted(out.glob("*.json")):
         docs = documents(path.read_text(errors="replace"))
         if not docs:
             print(f"{path.name}: no JSON (the step failed or ran out of time; see log.txt)")
         elif path.name.startswith("bench-") and isinstance(docs[0], dict) and "shape" in docs[0]:
             bench(path.name, docs[-1])
+            base = benches.get(docs[-1]["shape"])
+            if base and base[0] != path.name:
+                ratios(path.name, docs[-1], *base)
         elif path.name.startswith("parity"):
             parity(path.name, docs)
         else:
