@@ -70,6 +70,11 @@ public final class CudaBackend implements Backend {
             throw new ModelLoadException("the cuda backend supports head_dim up to " + LaunchGeometry.MAX_HEAD_DIM
                     + " in multiples of " + LaunchGeometry.HEAD_DIM_MULTIPLE + "; this model has " + config.headDim());
         }
+        if (config.hiddenSize() % 4 != 0 || config.hiddenSize() > LaunchGeometry.MAX_NORM_ROW) {
+            throw new ModelLoadException("the cuda backend needs hidden_size in multiples of 4, at most "
+                    + LaunchGeometry.MAX_NORM_ROW + " (add_rmsnorm holds a row in registers); this model has "
+                    + config.hiddenSize());
+        }
         if (config.intermediateSize() % 4 != 0) {   // silu_mul works four columns at a time
             throw new ModelLoadException("the cuda backend needs intermediate_size in multiples of 4; this model has "
                     + config.intermediateSize());

@@ -184,7 +184,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     public void addRmsnorm(long x, long postWeight, long residual, long weight, long out, int rows, int hidden,
             float eps) {
         args.reset().ptr(x).ptr(postWeight).ptr(residual).ptr(weight).ptr(out).i32(hidden).f32(eps)
-                .launch(runtime, addRmsnorm, "add_rmsnorm", rows, 1, 1, rowThreads(hidden), 4 * hidden);
+                .launch(runtime, addRmsnorm, "add_rmsnorm", rows, 1, 1, LaunchGeometry.normThreads(hidden), 0);
     }
 
     @Override

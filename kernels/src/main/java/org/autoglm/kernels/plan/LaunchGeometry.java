@@ -29,6 +29,15 @@ public final class LaunchGeometry {
         return Math.max(32, Math.min(1024, t));
     }
 
+    /** Longest row add_rmsnorm holds (rmsnorm.cu: four float4s per thread, at most 1024 threads). */
+    public static final int MAX_NORM_ROW = 16384;
+
+    /** Threads of add_rmsnorm for a row of {@code hidden} (≤ MAX_NORM_ROW): about one per 16 elements, 32..1024. */
+    public static int normThreads(int hidden) {
+        int t = ((hidden + 15) / 16 + 31) / 32 * 32;
+        return Math.max(32, Math.min(1024, t));
+    }
+
     /** Blocks for a grid-stride kernel over {@code n} elements: enough to fill the GPU, no more than needed. */
     public static int strideBlocks(long n, int threads, int multiprocessors) {
         long needed = (n + threads - 1) / threads;

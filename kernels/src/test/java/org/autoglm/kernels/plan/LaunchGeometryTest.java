@@ -116,4 +116,13 @@ class LaunchGeometryTest {
         assertThat(LaunchGeometry.decodeSplits(64, 4, 4, 256, 132, 256)).isEqualTo(1);
         assertThat(LaunchGeometry.decodeSplits(8, 4, 4, 4096, 132, 256)).isEqualTo(8);   // 32 blocks: 8 splits fill
     }
+
+    @Test
+    void addRmsnormTakesAThreadPerSixteenElementsInWholeWarps() {
+        assertThat(LaunchGeometry.normThreads(64)).isEqualTo(32);
+        assertThat(LaunchGeometry.normThreads(2048)).isEqualTo(128);
+        assertThat(LaunchGeometry.normThreads(4096)).isEqualTo(256);
+        assertThat(LaunchGeometry.normThreads(4104)).isEqualTo(288);
+        assertThat(LaunchGeometry.normThreads(LaunchGeometry.MAX_NORM_ROW)).isEqualTo(1024);   // 4 float4s each
+    }
 }
