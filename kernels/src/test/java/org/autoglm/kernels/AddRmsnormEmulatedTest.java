@@ -3,7 +3,6 @@ package org.autoglm.kernels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.data.Offset.offset;
 
-import com.sun.jna.Pointer;
 import java.util.Random;
 import org.autoglm.kernels.emulation.HostMemory;
 import org.junit.jupiter.api.AfterEach;
@@ -63,7 +62,7 @@ class AddRmsnormEmulatedTest {
                 assertThat((double) HostMemory.f(residualDev, at + i)).as("residual row %d, %d", row, i)
                         .isCloseTo(r[i], offset(1e-5 * (1 + Math.abs(r[i]))));
                 double expected = weight[i] * r[i] * scale;
-                double got = bf16 ? bf16At(out, at + i) : HostMemory.f(out, at + i);
+                double got = bf16 ? HostMemory.bf16(out, at + i) : HostMemory.f(out, at + i);
                 assertThat(got).as("out row %d, %d", row, i)
                         .isCloseTo(expected, offset((bf16 ? 4e-3 : 1e-5) * (1 + Math.abs(expected))));
             }
@@ -83,7 +82,7 @@ class AddRmsnormEmulatedTest {
     }
 
     private static float round(float v, boolean bf16) {
-        return bf16 ? FlashAttentionEmulatedTest.bf16(v) : v;
+        return bf16 ? HostMemory.roundBf16(v) : v;
     }
 
     private long floats(float[] v) {
@@ -95,13 +94,7 @@ class AddRmsnormEmulatedTest {
     private long elems(float[] v, boolean bf16) {
         if (!bf16) return floats(v);
         long a = mem.alloc(2L * v.length);
-        for (int i = 0; i < v.length; i++) {
-            new Pointer(a).setShort(2L * i, (short) (Float.floatToRawIntBits(v[i]) >>> 16));
-        }
+        for (int i = 0; i < v.length; i++) HostMemory.setBf16(a, i, v[i]);
         return a;
-    }
-
-    private static double bf16At(long address, long index) {
-        return Float.intBitsToFloat((new Pointer(address).getShort(2 * index) & 0xffff) << 16);
     }
 }

@@ -147,13 +147,13 @@ class DecodeAttentionEmulatedTest {
             HostMemory.setF(address, index, v);
             return v;
         }
-        float rounded = FlashAttentionEmulatedTest.bf16(v);
-        new Pointer(address).setShort(2 * index, (short) (Float.floatToRawIntBits(rounded) >>> 16));
+        float rounded = HostMemory.roundBf16(v);
+        HostMemory.setBf16(address, index, rounded);
         return rounded;
     }
 
     private static double load(long address, long index, boolean bf16) {
         if (!bf16) return HostMemory.f(address, index);
-        return Float.intBitsToFloat((new Pointer(address).getShort(2 * index) & 0xffff) << 16);
+        return HostMemory.bf16(address, index);
     }
 }

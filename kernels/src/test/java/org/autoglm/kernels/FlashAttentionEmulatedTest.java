@@ -2,7 +2,6 @@ package org.autoglm.kernels;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.jna.Pointer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -64,8 +63,8 @@ class FlashAttentionEmulatedTest {
                 for (int i = 0; i < kvHeads * headDim; i++) {
                     keys[s][p][i] = bf16((float) random.nextGaussian());
                     values[s][p][i] = bf16((float) random.nextGaussian());
-                    setBf16(kCache, slot * kvHeads * headDim + i, keys[s][p][i]);
-                    setBf16(vCache, slot * kvHeads * headDim + i, values[s][p][i]);
+                    HostMemory.setBf16(kCache, slot * kvHeads * headDim + i, keys[s][p][i]);
+                    HostMemory.setBf16(vCache, slot * kvHeads * headDim + i, values[s][p][i]);
                 }
             }
             chunks.add(new SequenceChunk(s, new int[length[s]], start[s], table, true));
@@ -117,9 +116,9 @@ class FlashAttentionEmulatedTest {
                         double o = 0;
                         for (int j = 0; j <= pos; j++) o += p[j] * values[s][j][kv * headDim + d];
                         long at = ((long) row * heads + h) * headDim + d;
-                        double got = bf16At(outFlash, at);
+                        double got = HostMemory.bf16(outFlash, at);
                         worstExact = Math.max(worstExact, Math.abs(got - o / sum));
-                        worstPaged = Math.max(worstPaged, Math.abs(got - bf16At(outPaged, at)));
+                        worstPaged = Math.max(worstPaged, Math.abs(got - HostMemory.bf16(outPaged, at)));
                     }
                 }
             }
@@ -129,19 +128,7 @@ class FlashAttentionEmulatedTest {
         assertThat(worstPaged).as("flash vs paged attention").isLessThan(0.03);
     }
 
-    /** fp32 to bf16 and back, round to nearest even (as from_float in common.cuh). */
-    static float bf16(float f) {
-        int u = Float.floatToRawIntBits(f);
-        u += 0x7fff + ((u >>> 16) & 1);
-        return Float.intBitsToFloat(u & 0xffff0000);
-    }
-
-    private static void setBf16(long address, long index, float bf16Value) {
-        new Pointer(address).setShort(2 * index, (short) (Float.floatToRawIntBits(bf16Value) >>> 16));
-    }
-
-    private static float bf16At(long address, long index) {
-        int bits = new Pointer(address).getShort(2 * index) & 0xffff;
-        return Float.intBitsToFloat(bits << 16);
+    private static float bf16(float f) {
+        return HostMemory.roundBf16(f);
     }
 }

@@ -2,7 +2,6 @@ package org.autoglm.kernels;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.jna.Pointer;
 import java.util.Random;
 import org.autoglm.kernels.emulation.HostEmulation;
 import org.autoglm.kernels.emulation.HostMemory;
@@ -103,7 +102,7 @@ class GemvEmulatedTest {
         for (int i = 0; i < hidden; i++) {
             x[i] = weight[i] * r[i] * scale;
             assertThat((double) gotResidual[i]).as("residual %d", i).isCloseTo(r[i], org.assertj.core.data.Offset.offset(1e-4));
-            double gotNormed = Float.intBitsToFloat((new Pointer(normed).getShort(2L * i) & 0xffff) << 16);
+            double gotNormed = HostMemory.bf16(normed, i);
             assertThat(gotNormed).as("normed %d", i).isCloseTo(x[i], org.assertj.core.data.Offset.offset(0.01 * Math.abs(x[i]) + 1e-3));
         }
         float[] got = HostMemory.floats(y, out);
@@ -153,12 +152,11 @@ class GemvEmulatedTest {
 
     private long bf16Array(float[] values) {
         long a = mem.alloc(2L * values.length);
-        Pointer p = new Pointer(a);
-        for (int i = 0; i < values.length; i++) p.setShort(2L * i, (short) (Float.floatToRawIntBits(values[i]) >>> 16));
+        for (int i = 0; i < values.length; i++) HostMemory.setBf16(a, i, values[i]);
         return a;
     }
 
     private static float bf16(float f) {
-        return FlashAttentionEmulatedTest.bf16(f);
+        return HostMemory.roundBf16(f);
     }
 }

@@ -173,14 +173,13 @@ struct AddNorm {
 };
 
 // r[0..3] of the row at k (same arithmetic as add_rmsnorm in rmsnorm.cu).
-__device__ __forceinline__ void add_norm4(const AddNorm& n, float post_scale, int k, float* r) {
-    const float4 res = load_f4(n.residual + k);
+// (res and d4: the residual's and delta's float4 at k, already loaded)
+__device__ __forceinline__ void add_norm4(const AddNorm& n, float post_scale, int k, float4 res, float4 d4, float* r) {
     r[0] = res.x;
     r[1] = res.y;
     r[2] = res.z;
     r[3] = res.w;
     if (n.delta == 0) return;
-    const float4 d4 = load_f4(n.delta + k);
     const float d[4] = {d4.x, d4.y, d4.z, d4.w};
     if (n.post_weight != 0) {
         float pw[4];
@@ -235,19 +234,9 @@ __device__ __forceinline__ void stage_rmsnorm_held(const AddNorm& n, elem_t* xs,
 #pragma unroll
     for (int j = 0; j < NORM_HELD; j++) {
         const int k = 4 * (threadIdx.x + j * blockDim.x);
-        const float rv[4] = {res[j].x, res[j].y, res[j].z, res[j].w}, d[4] = {del[j].x, del[j].y, del[j].z, del[j].w};
-        float pw[4] = {1.f, 1.f, 1.f, 1.f};
-        const bool post = n.delta != 0 && n.post_weight != 0 && k < in;
-        if (post) load4(n.post_weight + k, pw);
-        for (int i = 0; i < 4; i++) {
-            r[j][i] = rv[i];
-            if (post) {
-                r[j][i] += pw[i] * (d[i] * post_scale);
-            } else if (n.delta != 0) {
-                r[j][i] += d[i];
-            }
-            ss += r[j][i] * r[j][i];
-        }
+        for (int i = 0; i < 4; i++) r[j][i] = 0.f;
+        if (k < in) add_norm4(n, post_scale, k, res[j], del[j], r[j]);
+        ss += r[j][0] * r[j][0] + r[j][1] * r[j][1] + r[j][2] * r[j][2] + r[j][3] * r[j][3];
     }
     ss = block_sum(ss, scratch);
     const float scale = 1.f / sqrtf(ss / in + n.eps);
@@ -276,7 +265,7 @@ __device__ __forceinline__ void stage_rmsnorm_streamed(const AddNorm& n, elem_t*
 #pragma unroll 4
     for (int k = 4 * threadIdx.x; k < in; k += 4 * blockDim.x) {
         float r[4];
-        add_norm4(n, post_scale, k, r);
+        add_norm4(n, post_scale, k, load_f4(n.residual + k), n.delta != 0 ? load_f4(n.delta + k) : float4{}, r);
         ss += r[0] * r[0] + r[1] * r[1] + r[2] * r[2] + r[3] * r[3];
     }
     ss = block_sum(ss, scratch);
@@ -284,7 +273,7 @@ __device__ __forceinline__ void stage_rmsnorm_streamed(const AddNorm& n, elem_t*
 #pragma unroll 4
     for (int k = 4 * threadIdx.x; k < in; k += 4 * blockDim.x) {
         float r[4];
-        add_norm4(n, post_scale, k, r);
+        add_norm4(n, post_scale, k, load_f4(n.residual + k), n.delta != 0 ? load_f4(n.delta + k) : float4{}, r);
         store_normed4(n, xs, k, r, scale);
     }
 }

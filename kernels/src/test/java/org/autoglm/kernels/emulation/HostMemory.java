@@ -43,6 +43,23 @@ public final class HostMemory implements AutoCloseable {
         return new Pointer(address).getFloatArray(0, count);
     }
 
+    /** fp32 to bf16 and back, round to nearest even (as from_float in common.cuh). */
+    public static float roundBf16(float f) {
+        int u = Float.floatToRawIntBits(f);
+        u += 0x7fff + ((u >>> 16) & 1);
+        return Float.intBitsToFloat(u & 0xffff0000);
+    }
+
+    /** Stores a bf16 value (one {@link #roundBf16} returned) as element {@code index} of a bf16 array. */
+    public static void setBf16(long address, long index, float bf16Value) {
+        new Pointer(address).setShort(2 * index, (short) (Float.floatToRawIntBits(bf16Value) >>> 16));
+    }
+
+    /** Element {@code index} of a bf16 array. */
+    public static float bf16(long address, long index) {
+        return Float.intBitsToFloat((new Pointer(address).getShort(2 * index) & 0xffff) << 16);
+    }
+
     public static void setInts(long address, int[] values, int count) {
         new Pointer(address).write(0, values, 0, count);
     }
