@@ -8,14 +8,15 @@
 #   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
 #   ab: A/B runs beside 1 and 3 with the kernels not yet on by default: decode_attention
 #   (-Dautoglm.cuda.decodeAttention=true: decode steps' attention a block per GQA group) and sliced narrow GEMVs
-#   (-Dautoglm.cuda.sliceNarrowGemvs=true: 2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 and bf16
-#   parity, then bench-decode (batches 1, 8 and 64), each shape followed by its batch 1 with L2 warming too
-#   (-Dautoglm.cuda.warmL2=true), then the 1.5B at batch 1 with 1 and with 16 attention splits. Most wanted first:
-#   a short budget drops the last. --profile separates the changes (attention and GEMV entries).
-#   (Runs 4-12 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false and
-#   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 here; see bench/RESULTS.md.)
+#   (-Dautoglm.cuda.sliceNarrowGemvs=true: 2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 parity,
+#   then bench-decode of both shapes (batches 1, 8 and 64), then the 1.5B at batch 1 with 32 and with 128 key rows per
+#   attention split (default 64). Most wanted first: a short budget drops the last. --profile separates the changes.
+#   (Runs 4-13 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false,
+#   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 and L2 warming here; see bench/RESULTS.md.)
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
-# ONLY=parity,ab,bench,hf,generate,serve (comma-separated) runs just those steps.
+#   ablate: the 1.5B batch-1 step without each kernel in turn (what it costs inside the graph step).
+#   ncu: Nsight Compute's sections for the kernels of one 1.5B batch-1 decode layer.
+# ONLY=parity,ab,bench,ncu,ablate,hf,generate,serve (comma-separated) runs just those steps.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
 set -u
@@ -36,7 +37,7 @@ step() {   # step NAME MAX_SECONDS OUTFILE CMD...
   if [ -n "$file" ]; then timeout -k 5 "$t" "$@" > "$OUT/$file"; else timeout -k 5 "$t" "$@"; fi
   local rc=$?
   echo "== $name: exit $rc after $(( $(date +%s) - s ))s"
-  [ -n "$file" ] && head -c 6000 "$OUT/$file" && echo
+  [ -n "$file" ] && head -c 1500 "$OUT/$file" && echo
   [ -f /tmp/hs_err.log ] && { echo "-- JVM crash log:"; head -60 /tmp/hs_err.log; rm -f /tmp/hs_err.log; }
 }
 
@@ -71,13 +72,37 @@ want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf1
 want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
 AB="-Dautoglm.cuda.decodeAttention=true -Dautoglm.cuda.sliceNarrowGemvs=true"
 want ab && step "parity fp32 with the opt-in kernels" 60 parity-fp32-decode.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
-want ab && step "parity bf16 compute with the opt-in kernels" 45 parity-bf16-decode.json $JAVA $JOPTS $AB -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
 want ab && step "bench-decode glm-edge-1.5b with the opt-in kernels (batches 1, 8, 64)" 70 bench-glm-edge-1.5b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels and L2 warming" 45 bench-glm-edge-1.5b-warm.json $JAVA $JOPTS $AB -Dautoglm.cuda.warmL2=true -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
 want ab && step "bench-decode glm-4-9b with the opt-in kernels (batches 1, 8, 64)" 80 bench-glm-4-9b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-4-9b batch 1, opt-in kernels and L2 warming" 60 bench-glm-4-9b-warm.json $JAVA $JOPTS $AB -Dautoglm.cuda.warmL2=true -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, one attention split per 1024 key rows" 45 bench-glm-edge-1.5b-decode-1024.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=1024 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, 16 attention splits (64 key rows each)" 45 bench-glm-edge-1.5b-decode-64.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=64 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
+want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, 32 key rows per attention split" 45 bench-glm-edge-1.5b-decode-32.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=32 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
+want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, 128 key rows per attention split" 45 bench-glm-edge-1.5b-decode-128.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=128 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
+# rate LABEL JAVA_OPTS...: one line with the 1.5B's batch-1 decode rate under those options.
+rate() {
+  local label=$1; shift
+  $JAVA $JOPTS "$@" -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 \
+    --new-tokens 128 --json 2>/dev/null > /tmp/rate.json
+  python3 -c 'import json, sys; r = json.load(open("/tmp/rate.json"))["decode"][0]["decode_steps_per_s"]
+print(f"{r:8.1f} steps/s {1e6 / r:8.1f} us/step  {sys.argv[1]}")' "$label"
+}
+# ablate: what each kernel of the 1.5B batch-1 step costs inside the real graph step (with dependent launch), as the
+# step time without it (-Dautoglm.cuda.bench.skipKernels: measurement only, the results are wrong), twice in turn.
+ablate() {
+  for round in 1 2; do
+    for skip in none decode_attention gemv gemv_silu gemv_rmsnorm gemv_rmsnorm_rope \
+        gemv,gemv_silu,gemv_rmsnorm,gemv_rmsnorm_rope decode_attention,gemv,gemv_silu,gemv_rmsnorm,gemv_rmsnorm_rope; do
+      rate "round $round without $skip" $AB -Dautoglm.cuda.bench.skipKernels=$skip
+    done
+  done
+}
+export JAVA JOPTS JAR AB; export -f rate ablate
+want ablate && step "ablate: the 1.5B batch-1 step without each kernel" 200 ablate.txt bash -c ablate
+# ncu: Nsight Compute's view of one decode layer of the 1.5B at batch 1 (each kernel alone: time, throughput, stalls).
+NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
+want ncu && [ -n "$NCU" ] && step "ncu: one 1.5B batch-1 decode layer" 150 ncu.txt "$NCU" --graph-profiling node \
+  -k 'regex:decode_attention|paged_attention|gemv' -s 40 -c 5 --section SpeedOfLight --section WarpStateStats \
+  --section LaunchStats --section Occupancy $JAVA $JOPTS $AB ${NCU_OPTS:-} -jar $JAR bench-decode --backend cuda \
+  --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 8 --json
+fi
 want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if want generate; then
   if $JAVA -jar $JAR generate --help > /dev/null 2>&1; then

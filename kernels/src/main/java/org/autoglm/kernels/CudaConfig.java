@@ -51,32 +51,28 @@ public final class CudaConfig {
      */
     public boolean fusedDecode = Boolean.parseBoolean(System.getProperty("autoglm.cuda.fusedDecode", "true"));
     /**
-     * Decode steps (one token per sequence) run decode_attention: a block per GQA group with the keys spread over
-     * its warps, the cached keys copied to shared memory before the kernel ahead has finished. Off by default until
-     * a GPU has measured it against paged attention; the system property {@code autoglm.cuda.decodeAttention=true}
-     * turns it on.
+     * Decode steps (one token per sequence) of a model with at most this many query heads per KV head run
+     * decode_attention: a block per GQA group with the keys spread over its warps, the cached keys copied to shared
+     * memory before the kernel ahead has finished; 0: never (paged attention). 8, from runs 13-16 (H200, against
+     * paged attention): glm-edge-1.5b (group 4) +3 to +11 % at batch 1, -3 % at batch 8, +18 % at batch 64;
+     * glm-4-9b (group 16) -4 to -10 % at every batch. The system property
+     * {@code autoglm.cuda.decodeAttentionMaxGroup} sets it (16: every GLM).
      */
-    public boolean decodeAttention = Boolean.parseBoolean(System.getProperty("autoglm.cuda.decodeAttention", "false"));
+    public int decodeAttentionMaxGroup = Integer.getInteger("autoglm.cuda.decodeAttentionMaxGroup", 8);
     /**
      * decode_attention's split size: about this many (key, query head) pairs per block ({@code
-     * LaunchGeometry.decodeSplits}). A guess until measured (256: a 1.5B 256-key context in 4 splits, a 9B one in 16);
-     * the system property {@code autoglm.cuda.decodeKeyRowsPerSplit} sets it.
+     * LaunchGeometry.decodeSplits}). 64: on run 13 (H200, 1.5B batch 1, ~200 keys) 64 gave 677 steps/s, 256 gave 626
+     * and 1024 gave 593: the more blocks share a short context, the shorter each block's chain of loads. The system
+     * property {@code autoglm.cuda.decodeKeyRowsPerSplit} sets it.
      */
-    public int decodeKeyRowsPerSplit = Integer.getInteger("autoglm.cuda.decodeKeyRowsPerSplit", 256);
+    public int decodeKeyRowsPerSplit = Integer.getInteger("autoglm.cuda.decodeKeyRowsPerSplit", 64);
     /**
      * gemv.cu's projections with fewer row pairs than the GPU holds warps split each pair's columns over 2 or 4
-     * warps ({@code LaunchGeometry.gemvParts}): glm-edge-1.5b's o_proj and down_proj. Off by default until a GPU
-     * has measured it; the system property {@code autoglm.cuda.sliceNarrowGemvs=true} turns it on.
+     * warps ({@code LaunchGeometry.gemvParts}): glm-edge-1.5b's o_proj and down_proj (runs 13-16, H200: 3-4 % less
+     * GPU time each). The system property {@code autoglm.cuda.sliceNarrowGemvs=false} turns it off.
      */
     public boolean sliceNarrowGemvs = Boolean.parseBoolean(System.getProperty("autoglm.cuda.sliceNarrowGemvs",
-            "false"));
-    /**
-     * In the one-token pass, decode_attention fetches o_proj's weights into L2 and the down projection the next
-     * layer's qkv weights ({@code ForwardKernels.L2Warm}; sm_90+; ranges up to a third of L2), so that memory streams
-     * while those kernels wait on the one ahead. Off by default until measured; {@code autoglm.cuda.warmL2=true}
-     * turns it on.
-     */
-    public boolean warmL2 = Boolean.parseBoolean(System.getProperty("autoglm.cuda.warmL2", "false"));
+            "true"));
     /** Where compiled kernels are cached. */
     public Path kernelCache = KernelCompiler.defaultCacheDir();
 

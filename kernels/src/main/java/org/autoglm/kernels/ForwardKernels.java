@@ -35,7 +35,7 @@ interface ForwardKernels {
      */
     void decodeAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
             long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
-            int blockSize, int blocksPerSeq, int splits, L2Warm warm);
+            int blockSize, int blocksPerSeq, int splits);
 
     /** Whether {@link #decodeAttention} is turned on and holds this GQA group and head size. */
     boolean hasDecodeAttention(int heads, int kvHeads, int headDim);
@@ -69,22 +69,13 @@ interface ForwardKernels {
         return (bytes + 255) / 256 * 256;
     }
 
-    /**
-     * Bytes that a launch also fetches into L2 for a later kernel of the step (its weights), spread over its
-     * threads, so that the memory is busy while that launch waits on the kernel ahead; {@link #NONE}: nothing.
-     * Honoured where L2 warming is on (sm_90+), else ignored.
-     */
-    record L2Warm(long address, long bytes) {
-        static final L2Warm NONE = new L2Warm(0, 0);
-    }
-
     void siluMul(long gateUp, long out, int rows, int inter);
 
     /**
      * {@code y[rows, out] = (up * silu(gate)) · w[out, inter]ᵀ} from the fused gate_up rows: {@link #siluMul} into
      * {@code act} then {@link #linear}, or one kernel where the step is small enough for it.
      */
-    void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out, L2Warm warm);
+    void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out);
 
     // ---- Batch 1 (one token), fused: see SingleTokenForward. Only where supportsSingleToken(). ----
 

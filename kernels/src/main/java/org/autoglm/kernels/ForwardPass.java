@@ -41,16 +41,16 @@ abstract class ForwardPass {
 
     /**
      * attn = softmax(q kᵀ * scaling + causal mask) v of layer {@code i} over the paged cache: decode_attention for a
-     * decode step where it is on (which may also warm L2 with {@code warm}), else paged attention.
+     * decode step where it is on, else paged attention.
      */
-    protected final void pagedAttention(StepLayout l, int i, long meta, int splits, ForwardKernels.L2Warm warm) {
+    protected final void pagedAttention(StepLayout l, int i, long meta, int splits) {
         long tables = meta + 4L * l.blockTables();
         long starts = meta + 4L * l.seqStarts();
         long positions = meta + 4L * l.positions();
         if (l.oneTokenPerSequence() && k.hasDecodeAttention(c.numHeads(), c.numKvHeads(), c.headDim())) {
             k.decodeAttention(a.qkv, kv.keys(i), kv.values(i), tables, starts, positions, a.attn, a.partAcc, a.partMl,
                     a.splitCounters, l.seqs(), c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize(),
-                    l.blocksPerSeq(), splits, warm);
+                    l.blocksPerSeq(), splits);
         } else {
             k.attention(a.qkv, kv.keys(i), kv.values(i), tables, starts, positions, meta + 4L * l.work(), a.attn,
                     a.partAcc, a.partMl, a.splitCounters, l.workItems(), l.tokens(), c.numHeads(), c.numKvHeads(),

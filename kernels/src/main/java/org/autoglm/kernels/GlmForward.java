@@ -43,14 +43,14 @@ final class GlmForward extends ForwardPass {
             } else if (dense) {
                 k.denseCausalAttention(a.qkv, a.attn, a.dense, n, c.numHeads(), c.numKvHeads(), c.headDim());
             } else {
-                pagedAttention(l, i, meta, splits, ForwardKernels.L2Warm.NONE);
+                pagedAttention(l, i, meta, splits);
             }
             // hidden = residual + [post_self_attn_layernorm](o_proj(attn)); x = post_attention_layernorm(hidden)
             k.linear(a.attn, layer.o(), a.proj, n, attnWidth, h);
             k.addRmsnorm(a.proj, layer.postSelfAttnNorm(), a.residual, layer.postAttentionNorm(), a.normed, n, h, eps);
             // mlp: down_proj(up * silu(gate)), gate, up = gate_up_proj(x).chunk(2)
             k.linear(a.normed, layer.gateUp(), a.gateUp, n, h, 2 * inter);
-            k.siluMulLinear(a.gateUp, a.act, layer.down(), a.proj, n, inter, h, ForwardKernels.L2Warm.NONE);
+            k.siluMulLinear(a.gateUp, a.act, layer.down(), a.proj, n, inter, h);
             // hidden = residual + [post_mlp_layernorm](mlp); x = next input_layernorm (or the final norm)
             long nextNorm = i + 1 < c.numLayers() ? w.layer(i + 1).inputNorm() : w.finalNorm();
             k.addRmsnorm(a.proj, layer.postMlpNorm(), a.residual, nextNorm, a.normed, n, h, eps);

@@ -25,10 +25,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int elementBytes;
     private final boolean flash;         // flash attention compiled here (bf16, sm_80+) and turned on
     private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
-    private final boolean decodeKernel;  // decode steps in decode_attention
+    private final int decodeMaxGroup;    // decode steps in decode_attention for GQA groups up to this size
     private final boolean sliceGemvs;    // narrow GEMVs split a row pair's columns over several warps
     private final int decodeKeyRowsPerSplit;
-    private final boolean warmL2;        // launches that can fetch a later kernel's weights into L2 do so
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention;
@@ -44,10 +43,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.elementBytes = bf16 ? 2 : 4;
         this.flash = options.flashAttention && runtime.has(FLASH_SOURCE);
         this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE);
-        this.decodeKernel = options.decodeAttention;
+        this.decodeMaxGroup = Math.min(options.decodeAttentionMaxGroup, LaunchGeometry.DECODE_MAX_GROUP);
         this.sliceGemvs = options.sliceNarrowGemvs;
         this.decodeKeyRowsPerSplit = Math.max(1, options.decodeKeyRowsPerSplit);
-        this.warmL2 = options.warmL2;
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
@@ -114,16 +112,6 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
                         LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
     }
 
-    /**
-     * The (warm, warm_bytes) arguments that end a kernel's list: null and 0 unless L2 warming is on and the range
-     * takes at most a third of L2 (a larger one would push out what it warms, or what the kernels between still
-     * read: the 9B's projections are 34-38 MB).
-     */
-    private LaunchArgs warm(LaunchArgs a, L2Warm warm) {
-        boolean on = warmL2 && warm.bytes() > 0 && warm.bytes() <= runtime.l2Bytes() / 3;
-        return a.ptr(on ? warm.address() : 0).ptr(on ? warm.bytes() / 16 * 16 : 0);
-    }
-
     /** The arguments the AddNorm staging of gemv.cu starts with. */
     private LaunchArgs addNorm(AddNorm n) {
         return args.reset().ptr(n.residual()).ptr(n.delta()).ptr(n.postWeight()).ptr(n.residualOut())
@@ -131,10 +119,10 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     }
 
     @Override
-    public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out, L2Warm warm) {
+    public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out) {
         if (gemvFits(rows, inter)) {
             int parts = gemvParts(out);
-            warm(args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).i32(parts), warm).launch(runtime, gemvSilu,
+            args.reset().ptr(gateUp).ptr(w).ptr(y).i32(inter).i32(out).i32(parts).launch(runtime, gemvSilu,
                     "gemv_silu", LaunchGeometry.gemvGrid(out, parts, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32,
                     inter * elementBytes);
         } else {
@@ -219,8 +207,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     @Override
     public boolean hasDecodeAttention(int heads, int kvHeads, int headDim) {
-        return decodeKernel && heads / kvHeads <= LaunchGeometry.DECODE_MAX_GROUP
-                && headDim <= LaunchGeometry.MAX_HEAD_DIM;
+        return heads / kvHeads <= decodeMaxGroup && headDim <= LaunchGeometry.MAX_HEAD_DIM;
     }
 
     /** Key splits for a decode step's attention, for the kernel it will run in. */
@@ -233,11 +220,11 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     @Override
     public void decodeAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
             long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
-            int blockSize, int blocksPerSeq, int splits, L2Warm warm) {
-        int chunk = LaunchGeometry.decodeChunkKeys(elementBytes);
-        warm(args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(out)
+            int blockSize, int blocksPerSeq, int splits) {
+        int chunk = LaunchGeometry.decodeChunkKeys(elementBytes, blocksPerSeq * blockSize, splits);
+        args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(out)
                 .ptr(partAcc).ptr(partMl).ptr(splitCounters).i32(heads).i32(kvHeads).i32(headDim).i32(blockSize)
-                .i32(blocksPerSeq).i32(splits).i32(chunk).f32((float) (1.0 / Math.sqrt(headDim))), warm)
+                .i32(blocksPerSeq).i32(splits).i32(chunk).f32((float) (1.0 / Math.sqrt(headDim)))
                 .launch(runtime, decodeAttention, "decode_attention", seqs, kvHeads, splits,
                         LaunchGeometry.DECODE_THREADS,
                         LaunchGeometry.decodeSharedBytes(headDim, elementBytes, heads / kvHeads, chunk));

@@ -105,9 +105,9 @@ final class KernelTimer implements ForwardKernels {
     @Override
     public void decodeAttention(long qkv, long kCache, long vCache, long blockTables, long seqStarts, long positions,
             long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
-            int blockSize, int blocksPerSeq, int splits, L2Warm warm) {
+            int blockSize, int blocksPerSeq, int splits) {
         k.decodeAttention(qkv, kCache, vCache, blockTables, seqStarts, positions, out, partAcc, partMl, splitCounters,
-                seqs, heads, kvHeads, headDim, blockSize, blocksPerSeq, splits, warm);
+                seqs, heads, kvHeads, headDim, blockSize, blocksPerSeq, splits);
         timed(splits > 1 ? "decode_attention, split-K" : "decode_attention");
     }
 
@@ -144,8 +144,8 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
-    public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out, L2Warm warm) {
-        k.siluMulLinear(gateUp, act, w, y, rows, inter, out, warm);
+    public void siluMulLinear(long gateUp, long act, long w, long y, int rows, int inter, int out) {
+        k.siluMulLinear(gateUp, act, w, y, rows, inter, out);
         timed("silu_mul + linear " + inter + "x" + out);
     }
 

@@ -1,7 +1,6 @@
 package org.autoglm.kernels;
 
 import org.autoglm.kernels.ForwardKernels.AddNorm;
-import org.autoglm.kernels.ForwardKernels.L2Warm;
 import org.autoglm.kernels.plan.StepLayout;
 import org.autoglm.models.config.GlmConfig;
 
@@ -36,8 +35,6 @@ final class SingleTokenForward extends ForwardPass {
         final int h = c.hiddenSize();
         final int inter = c.intermediateSize();
         final long positions = meta + 4L * l.positions();
-        final long oBytes = (long) h * attnWidth * w.elementBytes();
-        final long qkvBytes = (long) qkvWidth * h * w.elementBytes();
         current = 0;
 
         // hidden = embed_tokens(input_ids); residual stream in fp32
@@ -51,17 +48,15 @@ final class SingleTokenForward extends ForwardPass {
             k.rmsnormQkvRopeKvWrite(addNorm(mlp, postMlpNorm, layer.inputNorm()), layer.qkv(), a.qkv, h,
                     layer.qkvBias(), positions, invFreq, meta + 4L * l.slots(), kv.keys(i), kv.values(i),
                     c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
-            // attn = softmax(q kᵀ * scaling + causal mask) v   (and o_proj's weights into L2, where that is on)
-            pagedAttention(l, i, meta, splits, new L2Warm(layer.o(), oBytes));
+            // attn = softmax(q kᵀ * scaling + causal mask) v
+            pagedAttention(l, i, meta, splits);
             // o = o_proj(attn)
             k.linear(a.attn, layer.o(), a.proj, 1, attnWidth, h);
             // hidden += [post_self_attn_layernorm](o); gate, up = gate_up_proj(post_attention_layernorm(hidden))
             k.rmsnormLinear(addNorm(a.proj, layer.postSelfAttnNorm(), layer.postAttentionNorm()), layer.gateUp(),
                     a.gateUp, h, 2 * inter);
             // mlp = down_proj(up * silu(gate))
-            // (and the next layer's qkv weights into L2, where that is on)
-            L2Warm nextQkv = i + 1 < c.numLayers() ? new L2Warm(w.layer(i + 1).qkv(), qkvBytes) : L2Warm.NONE;
-            k.siluMulLinear(a.gateUp, a.act, layer.down(), a.proj, 1, inter, h, nextQkv);
+            k.siluMulLinear(a.gateUp, a.act, layer.down(), a.proj, 1, inter, h);
             mlp = a.proj;
             postMlpNorm = layer.postMlpNorm();
         }

@@ -79,10 +79,7 @@ class DecodeAttentionEmulatedTest {
         long counters = mem.alloc(4L * l.seqs() * kvHeads);
         long out = mem.alloc((long) eb * l.tokens() * heads * headDim);
 
-        GlmKernels k = EmulatedKernels.of(bf16, o -> {
-            o.decodeAttention = true;
-            o.warmL2 = true;   // (a no-op on the emulation; its arguments still go through)
-        });
+        GlmKernels k = EmulatedKernels.of(bf16, o -> o.decodeAttentionMaxGroup = LaunchGeometry.DECODE_MAX_GROUP);
         assertThat(k.hasDecodeAttention(heads, kvHeads, headDim)).isTrue();
         k.prepareAttention(headDim);   // as CudaBackend does: above 48 KiB of shared memory needs the opt-in
         double[][][] exact = exactAttention(qkv, keys, values, heads, kvHeads, headDim);
@@ -90,7 +87,7 @@ class DecodeAttentionEmulatedTest {
             new Pointer(out).setMemory(0, (long) eb * l.tokens() * heads * headDim, (byte) 0x7f);   // NaN-ish marker
             k.decodeAttention(qkvDev, kCache, vCache, meta + 4L * l.blockTables(), meta + 4L * l.seqStarts(),
                     meta + 4L * l.positions(), out, partAcc, partMl, counters, l.seqs(), heads, kvHeads, headDim,
-                    BLOCK, l.blocksPerSeq(), splits, new ForwardKernels.L2Warm(kCache, cacheBytes));
+                    BLOCK, l.blocksPerSeq(), splits);
             double worst = 0;
             for (int t = 0; t < seqs; t++) {
                 for (int h = 0; h < heads; h++) {

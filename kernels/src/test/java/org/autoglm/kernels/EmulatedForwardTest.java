@@ -186,18 +186,17 @@ class EmulatedForwardTest {
     /** How a batch-1 decode step runs. */
     private enum Decode {
         CUBLAS, GEMV, SINGLE_TOKEN,
-        /** The one-token pass with what is not yet on by default: decode_attention, sliced GEMVs, L2 warming. */
-        SINGLE_TOKEN_OPT_IN;
+        /** The one-token pass with decode_attention and sliced GEMVs (the defaults for GQA groups up to 8). */
+        SINGLE_TOKEN_DECODE_KERNELS;
 
         void choose(CudaConfig o) {
             o.fusedDecode = this != CUBLAS;
-            o.decodeAttention = this == SINGLE_TOKEN_OPT_IN;
-            o.sliceNarrowGemvs = this == SINGLE_TOKEN_OPT_IN;
-            o.warmL2 = this == SINGLE_TOKEN_OPT_IN;
+            o.decodeAttentionMaxGroup = this == SINGLE_TOKEN_DECODE_KERNELS ? LaunchGeometry.DECODE_MAX_GROUP : 0;
+            o.sliceNarrowGemvs = this == SINGLE_TOKEN_DECODE_KERNELS;
         }
 
         boolean singleToken() {
-            return this == SINGLE_TOKEN || this == SINGLE_TOKEN_OPT_IN;
+            return this == SINGLE_TOKEN || this == SINGLE_TOKEN_DECODE_KERNELS;
         }
     }
 
@@ -207,7 +206,7 @@ class EmulatedForwardTest {
         for (int s : new int[] {0, 3}) {
             assertCloseToReference(tokenByToken(model, s, Decode.GEMV, false), s, 1e-4);
             assertCloseToReference(tokenByToken(model, s, Decode.SINGLE_TOKEN, false), s, 1e-4);
-            assertCloseToReference(tokenByToken(model, s, Decode.SINGLE_TOKEN_OPT_IN, false), s, 1e-4);
+            assertCloseToReference(tokenByToken(model, s, Decode.SINGLE_TOKEN_DECODE_KERNELS, false), s, 1e-4);
         }
     }
 
@@ -223,7 +222,7 @@ class EmulatedForwardTest {
         float[][] fused = tokenByToken(model, s, Decode.SINGLE_TOKEN, true);
         assertCloseToReference(fused, s, 0.15);
         assertThat(worstDiff(fused, cublas)).as("one-token fused pass vs cuBLAS decode").isLessThan(0.05);
-        float[][] decode = tokenByToken(model, s, Decode.SINGLE_TOKEN_OPT_IN, true);
+        float[][] decode = tokenByToken(model, s, Decode.SINGLE_TOKEN_DECODE_KERNELS, true);
         assertCloseToReference(decode, s, 0.15);
         assertThat(worstDiff(decode, cublas)).as("one-token pass with the opt-in kernels vs cuBLAS decode")
                 .isLessThan(0.05);
@@ -311,7 +310,7 @@ class EmulatedForwardTest {
             throws IOException {
         load(model, false, o -> {   // fused or decode_attention: the last split of a tile merges the partials
             o.fusedDecode = fusedDecode;
-            o.decodeAttention = decodeAttention;
+            o.decodeAttentionMaxGroup = decodeAttention ? LaunchGeometry.DECODE_MAX_GROUP : 0;
         });
         int group = c.numHeads() / c.numKvHeads();
         int maxLen = 0;
@@ -348,7 +347,7 @@ class EmulatedForwardTest {
             throws IOException {
         load(model, false, o -> {   // the greedy decode's contexts pass 32 keys: real split-K work
             o.fusedDecode = fusedDecode;
-            o.decodeAttention = decodeAttention;
+            o.decodeAttentionMaxGroup = decodeAttention ? LaunchGeometry.DECODE_MAX_GROUP : 0;
         });
         int group = c.numHeads() / c.numKvHeads();
         for (int s : new int[] {0, cases.size() - 1}) {

@@ -16,9 +16,8 @@ final class EmulatedKernels {
         CudaConfig options = new CudaConfig();
         options.flashAttention = false;
         options.fusedDecode = false;
-        options.decodeAttention = false;
+        options.decodeAttentionMaxGroup = 0;
         options.sliceNarrowGemvs = false;
-        options.warmL2 = false;
         choices.accept(options);
         return new GlmKernels(runtime, bf16, options);
     }

@@ -23,7 +23,6 @@ public final class CudaDevice implements AutoCloseable {
     private final int ccMajor;
     private final int ccMinor;
     private final int multiprocessors;
-    private final int l2Bytes;
     private final int maxSharedOptin;
     private final List<DeviceBuffer> buffers = new ArrayList<>();
     private boolean closed;
@@ -39,7 +38,6 @@ public final class CudaDevice implements AutoCloseable {
         this.ccMajor = attribute(CuDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
         this.ccMinor = attribute(CuDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
         this.multiprocessors = attribute(CuDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
-        this.l2Bytes = attribute(CuDriver.CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE);
         this.maxSharedOptin = attribute(CuDriver.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
         long[] ctx = new long[1];
         check(CuDriver.cuDevicePrimaryCtxRetain(ctx, device), "cuDevicePrimaryCtxRetain");
@@ -99,11 +97,6 @@ public final class CudaDevice implements AutoCloseable {
 
     public int multiprocessors() {
         return multiprocessors;
-    }
-
-    /** Bytes of L2 cache. */
-    public int l2Bytes() {
-        return l2Bytes;
     }
 
     public int maxSharedMemoryOptin() {

@@ -3,11 +3,23 @@ package org.autoglm.kernels.cuda;
 import static org.autoglm.kernels.cuda.CuDriver.check;
 
 import com.sun.jna.Pointer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /** The kernel sources compiled by NVRTC for this GPU and element type, launched on the device's stream. */
 public final class GpuKernelRuntime implements KernelRuntime {
+
+    /**
+     * Measurement only, never for serving: kernels named in {@code autoglm.cuda.bench.skipKernels} (comma-separated)
+     * are not launched, so that bench-decode can show what one kernel costs inside the real graph step (its time
+     * there, with the overlap of dependent launch, is not what --profile's events between kernels measure). The
+     * results are wrong while it is set.
+     */
+    private static final Set<String> SKIPPED = Arrays.stream(System.getProperty("autoglm.cuda.bench.skipKernels", "")
+            .split(",")).map(String::strip).filter(n -> !n.isEmpty()).collect(Collectors.toUnmodifiableSet());
 
     private final CudaDevice device;
     private final Map<String, KernelModule> modules = new HashMap<>();
@@ -45,6 +57,7 @@ public final class GpuKernelRuntime implements KernelRuntime {
     @Override
     public void launch(long function, String name, int gridX, int gridY, int gridZ, int block, int sharedBytes,
             Pointer params) {
+        if (!SKIPPED.isEmpty() && SKIPPED.contains(name)) return;
         int rc = dependent && dependentLaunch != null
                 ? CuDriver.cuLaunchKernelEx(dependentLaunch.of(gridX, gridY, gridZ, block, sharedBytes), function,
                         params, Pointer.NULL)
@@ -64,11 +77,6 @@ public final class GpuKernelRuntime implements KernelRuntime {
     @Override
     public int multiprocessors() {
         return device.multiprocessors();
-    }
-
-    @Override
-    public int l2Bytes() {
-        return device.l2Bytes();
     }
 
     @Override

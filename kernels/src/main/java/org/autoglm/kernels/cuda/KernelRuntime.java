@@ -33,9 +33,6 @@ public interface KernelRuntime extends AutoCloseable {
 
     int multiprocessors();
 
-    /** Bytes of the GPU's L2 cache. */
-    int l2Bytes();
-
     Gemm gemm();
 
     @Override

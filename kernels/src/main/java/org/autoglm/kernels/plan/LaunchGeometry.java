@@ -86,6 +86,16 @@ public final class LaunchGeometry {
     }
 
     /**
+     * The chunk a launch uses: no more keys than a split of the widest context holds (rounded up to 16), so that a
+     * short context's blocks ask for the shared memory they use, not a whole chunk's (run 13: 12 instead of 78 KB
+     * per block at 16 keys per split; the kernel's time stayed the same, which is spent in its chain of steps).
+     */
+    public static int decodeChunkKeys(int elementBytes, int maxKeys, int splits) {
+        int perSplit = (maxKeys + splits - 1) / Math.max(1, splits);
+        return Math.max(16, Math.min(decodeChunkKeys(elementBytes), (perSplit + 15) / 16 * 16));
+    }
+
+    /**
      * Dynamic shared memory of decode_attention: a chunk's K rows (padded so that the keys read together start on
      * different banks) and V rows as the cache stores them, q and the scores in fp32, and the chunk's cache slots.
      */

@@ -336,14 +336,12 @@ __device__ __forceinline__ void copy_chunk_keys(uint4* k_rows, uint4* v_rows, co
 
 // grid: (sequences, num_kv_heads, num_splits); block: DA_THREADS; dynamic shared memory (LaunchGeometry.
 // decodeSharedBytes): chunk_keys K rows (padded) and V rows as stored, q [group, D] and scores [group, chunk_keys]
-// in fp32, chunk_keys slots. Sequence s's token is seq_starts[s] (a padding sequence has none). warm: bytes to fetch
-// into L2 for a later kernel (see warm_l2), or null.
+// in fp32, chunk_keys slots. Sequence s's token is seq_starts[s] (a padding sequence has none).
 extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
         const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_tables,
         const int* seq_starts, const int* positions, elem_t* out, float* part_acc, float* part_ml,
         int* split_counters, int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq,
-        int num_splits, int chunk_keys, float scale, const char* warm, long long warm_bytes) {
-    warm_l2(warm, warm_bytes);   // (o_proj's weights, in the one-token pass)
+        int num_splits, int chunk_keys, float scale) {
     const int seq = blockIdx.x, kv_head = blockIdx.y, split = blockIdx.z;
     const int tok = seq_starts[seq];
     if (seq_starts[seq + 1] == tok) return;   // a padding sequence: the whole block leaves

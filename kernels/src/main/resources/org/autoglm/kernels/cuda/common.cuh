@@ -80,23 +80,6 @@ __device__ __forceinline__ float load_cg(const float* p) {
 #endif
 }
 
-// Starts fetching [p, p + bytes) into L2 (bytes a multiple of 16), spread over the grid's threads in 16 KiB bulk
-// prefetches: a later kernel's weights, fetched while this kernel waits on the one ahead or works on data already
-// on chip, so that the memory is busy in what would be a gap. sm_90+ (cp.async.bulk.prefetch.L2); elsewhere, and in
-// the host emulation, nothing.
-__device__ __forceinline__ void warm_l2(const char* p, long long bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    const long long piece = 16384;
-    const long long threads = (long long) gridDim.x * gridDim.y * gridDim.z * blockDim.x;
-    const long long thread = (blockIdx.x + gridDim.x * (blockIdx.y + (long long) gridDim.y * blockIdx.z)) * blockDim.x
-            + threadIdx.x;
-    for (long long at = thread * piece; at < bytes; at += threads * piece) {
-        const unsigned int size = (unsigned int) (bytes - at < piece ? bytes - at : piece);
-        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" :: "l"(p + at), "r"(size) : "memory");
-    }
-#endif
-}
-
 // NVRTC has no min/max overloads for int without the runtime headers: our own.
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 #define NEG_INF (__int_as_float(0xff800000))

@@ -310,15 +310,11 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
-// y = (up * silu(gate)) · wᵀ. warm: bytes to fetch into L2 for a later kernel (see warm_l2; in the one-token pass,
-// the next layer's qkv weights), or null: fetched as each block finishes, so that this kernel's own stream does not
-// push them out again and they arrive in its tail and the gap before the next kernel.
+// y = (up * silu(gate)) · wᵀ.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_silu(
-        const float* gate_up, const elem_t* w, float* y, int in, int out, int parts, const char* warm,
-        long long warm_bytes) {
+        const float* gate_up, const elem_t* w, float* y, int in, int out, int parts) {
     gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
-    warm_l2(warm, warm_bytes);
 }
 
 // y = add_rmsnorm(...) · wᵀ: a residual add and layer norm (see AddNorm) and the projection after it.

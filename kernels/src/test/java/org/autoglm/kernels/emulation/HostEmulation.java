@@ -184,12 +184,6 @@ public final class HostEmulation implements KernelRuntime {
         return 132;
     }
 
-    /** The H100's 50 MB. */
-    @Override
-    public int l2Bytes() {
-        return 50 << 20;
-    }
-
     @Override
     public Gemm gemm() {
         return new Gemm() {

@@ -107,6 +107,15 @@ class LaunchGeometryTest {
     }
 
     @Test
+    void aDecodeLaunchsChunkHoldsNoMoreKeysThanOneSplitOfTheWidestContext() {
+        assertThat(LaunchGeometry.decodeChunkKeys(2, 256, 16)).isEqualTo(16);    // 16 keys per split
+        assertThat(LaunchGeometry.decodeChunkKeys(2, 256, 5)).isEqualTo(64);     // 52 keys, rounded up to 16s
+        assertThat(LaunchGeometry.decodeChunkKeys(2, 4096, 4)).isEqualTo(128);   // the whole chunk, no more
+        assertThat(LaunchGeometry.decodeChunkKeys(4, 4096, 1)).isEqualTo(64);
+        assertThat(LaunchGeometry.decodeChunkKeys(2, 3, 1)).isEqualTo(16);
+    }
+
+    @Test
     void decodeAttentionSplitsTheWorkOfSmallBatchesButNeverBeyondTwoWaves() {
         // batch 1, the bench's graph bucket of 256 keys: 1.5B (4 KV heads, group 4), 9B (2 KV heads, group 16)
         assertThat(LaunchGeometry.decodeSplits(1, 4, 4, 256, 132, 256)).isEqualTo(4);
