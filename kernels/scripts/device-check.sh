@@ -6,16 +6,14 @@
 #   3. bench-decode for glm-edge-1.5b and glm-4-9b, and transformers' bf16 decode on the same shapes;
 #   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it;
 #   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
-#   ab: A/B runs beside 1 and 3 with the kernels not yet on by default: decode_attention
-#   (-Dautoglm.cuda.decodeAttention=true: decode steps' attention a block per GQA group) and sliced narrow GEMVs
-#   (-Dautoglm.cuda.sliceNarrowGemvs=true: 2 warps per row pair of the 1.5B's o_proj and down_proj): fp32 parity,
-#   then bench-decode of both shapes (batches 1, 8 and 64), then the 1.5B at batch 1 with 32 and with 128 key rows per
-#   attention split (default 64). Most wanted first: a short budget drops the last. --profile separates the changes.
-#   (Runs 4-13 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false,
-#   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 and L2 warming here; see bench/RESULTS.md.)
-# bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
+#   ab: decode_attention at 16 warps a block ($AB) beside the default 4 warps and paged attention: fp32 parity, then
+#   the batch-1 decode rate of each, in turn, twice for the 1.5B and once for the 9B.
+#   (Runs 4-18 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false,
+#   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0, L2 warming, split sizes and shared memory carveouts here; see
+#   bench/RESULTS.md.)
 #   ablate: the 1.5B batch-1 step without each kernel in turn (what it costs inside the graph step).
 #   ncu: Nsight Compute's sections for the kernels of one 1.5B batch-1 decode layer.
+# bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
 # ONLY=parity,ab,bench,ncu,ablate,hf,generate,serve (comma-separated) runs just those steps.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
@@ -70,16 +68,14 @@ want bench && step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JA
 want hf && step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
 want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
 want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
-AB="-Dautoglm.cuda.decodeAttention=true -Dautoglm.cuda.sliceNarrowGemvs=true"
-want ab && step "parity fp32 with the opt-in kernels" 60 parity-fp32-decode.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
-want ab && step "bench-decode glm-edge-1.5b with the opt-in kernels (batches 1, 8, 64)" 70 bench-glm-edge-1.5b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-4-9b with the opt-in kernels (batches 1, 8, 64)" 80 bench-glm-4-9b-decode.json $JAVA $JOPTS $AB -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, 32 key rows per attention split" 45 bench-glm-edge-1.5b-decode-32.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=32 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
-want ab && step "bench-decode glm-edge-1.5b batch 1, opt-in kernels, 128 key rows per attention split" 45 bench-glm-edge-1.5b-decode-128.json $JAVA $JOPTS $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=128 -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 --profile --json
-# rate LABEL JAVA_OPTS...: one line with the 1.5B's batch-1 decode rate under those options.
+# ab: decode_attention at 16 warps a block (a GQA group's rows shared by several warps) against the default 4 warps
+# and against paged attention.
+AB="-Dautoglm.cuda.decodeAttentionWarps=16 -Dautoglm.cuda.decodeAttentionMaxGroup=16 -Dautoglm.cuda.decodeKeyRowsPerSplit=1024"
+want ab && step "parity fp32, decode_attention at 16 warps" 60 parity-fp32-decode.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
+# rate LABEL JAVA_OPTS...: one line with the batch-1 decode rate of $SHAPE (default the 1.5B) under those options.
 rate() {
   local label=$1; shift
-  $JAVA $JOPTS "$@" -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 \
+  $JAVA $JOPTS "$@" -jar $JAR bench-decode --backend cuda --shape ${SHAPE:-glm-edge-1.5b} --batch 1 --prompt-tokens 128 \
     --new-tokens 128 --json 2>/dev/null > /tmp/rate.json
   python3 -c 'import json, sys; r = json.load(open("/tmp/rate.json"))["decode"][0]["decode_steps_per_s"]
 print(f"{r:8.1f} steps/s {1e6 / r:8.1f} us/step  {sys.argv[1]}")' "$label"
@@ -90,11 +86,25 @@ ablate() {
   for round in 1 2; do
     for skip in none decode_attention gemv gemv_silu gemv_rmsnorm gemv_rmsnorm_rope \
         gemv,gemv_silu,gemv_rmsnorm,gemv_rmsnorm_rope decode_attention,gemv,gemv_silu,gemv_rmsnorm,gemv_rmsnorm_rope; do
-      rate "round $round without $skip" $AB -Dautoglm.cuda.bench.skipKernels=$skip
+      rate "round $round without $skip" -Dautoglm.cuda.bench.skipKernels=$skip
     done
   done
 }
-export JAVA JOPTS JAR AB; export -f rate ablate
+# warps: decode_attention's warps and split size against paged attention at batch 1, in turn (1.5B twice, then 9B).
+warps() {
+  for round in 1 2; do
+    rate "round $round paged attention" -Dautoglm.cuda.decodeAttentionMaxGroup=0
+    rate "round $round decode_attention, 4 warps, 64 key rows a split (default)"
+    rate "round $round decode_attention, 16 warps, 1024 key rows a split" $AB
+    rate "round $round decode_attention, 16 warps, 256 key rows a split" $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=256
+    rate "round $round decode_attention, 8 warps, 256 key rows a split" $AB -Dautoglm.cuda.decodeAttentionWarps=8 \
+      -Dautoglm.cuda.decodeKeyRowsPerSplit=256
+  done
+  SHAPE=glm-4-9b rate "9B paged attention (default)"
+  SHAPE=glm-4-9b rate "9B decode_attention, 16 warps, 1024 key rows a split" $AB
+}
+export JAVA JOPTS JAR AB; export -f rate ablate warps
+want ab && step "warps: decode_attention's block size against paged attention, batch 1" 120 warps.txt bash -c warps
 want ablate && step "ablate: the 1.5B batch-1 step without each kernel" 200 ablate.txt bash -c ablate
 # ncu: Nsight Compute's view of one decode layer of the 1.5B at batch 1 (each kernel alone: time, throughput, stalls).
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
@@ -102,7 +112,6 @@ want ncu && [ -n "$NCU" ] && step "ncu: one 1.5B batch-1 decode layer" 150 ncu.t
   -k 'regex:decode_attention|paged_attention|gemv' -s 40 -c 5 --section SpeedOfLight --section WarpStateStats \
   --section LaunchStats --section Occupancy $JAVA $JOPTS $AB ${NCU_OPTS:-} -jar $JAR bench-decode --backend cuda \
   --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 8 --json
-fi
 want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if want generate; then
   if $JAVA -jar $JAR generate --help > /dev/null 2>&1; then

@@ -53,12 +53,19 @@ public final class CudaConfig {
     /**
      * Decode steps (one token per sequence) of a model with at most this many query heads per KV head run
      * decode_attention: a block per GQA group with the keys spread over its warps, the cached keys copied to shared
-     * memory before the kernel ahead has finished; 0: never (paged attention). 8, from runs 13-16 (H200, against
+     * memory before the kernel ahead has finished; 0: never (paged attention). 8, from runs 13, 14 and 18 (H200, against
      * paged attention): glm-edge-1.5b (group 4) +3 to +11 % at batch 1, -3 % at batch 8, +18 % at batch 64;
      * glm-4-9b (group 16) -4 to -10 % at every batch. The system property
      * {@code autoglm.cuda.decodeAttentionMaxGroup} sets it (16: every GLM).
      */
     public int decodeAttentionMaxGroup = Integer.getInteger("autoglm.cuda.decodeAttentionMaxGroup", 8);
+    /**
+     * decode_attention's warps per block, 4 to 16. With more warps than the GQA group has rows, a row's p v is
+     * shared by several warps (each over every few keys of a chunk), so a block holds more of a short context with
+     * the same chain of steps: the kernel's time is that chain (run 17, Nsight Compute: one warp per scheduler,
+     * ~10 cycles per instruction). The system property {@code autoglm.cuda.decodeAttentionWarps} sets it.
+     */
+    public int decodeAttentionWarps = Integer.getInteger("autoglm.cuda.decodeAttentionWarps", 4);
     /**
      * decode_attention's split size: about this many (key, query head) pairs per block ({@code
      * LaunchGeometry.decodeSplits}). 64: on run 13 (H200, 1.5B batch 1, ~200 keys) 64 gave 677 steps/s, 256 gave 626
@@ -68,7 +75,7 @@ public final class CudaConfig {
     public int decodeKeyRowsPerSplit = Integer.getInteger("autoglm.cuda.decodeKeyRowsPerSplit", 64);
     /**
      * gemv.cu's projections with fewer row pairs than the GPU holds warps split each pair's columns over 2 or 4
-     * warps ({@code LaunchGeometry.gemvParts}): glm-edge-1.5b's o_proj and down_proj (runs 13-16, H200: 3-4 % less
+     * warps ({@code LaunchGeometry.gemvParts}): glm-edge-1.5b's o_proj and down_proj (run 13, H200: 3-4 % less
      * GPU time each). The system property {@code autoglm.cuda.sliceNarrowGemvs=false} turns it off.
      */
     public boolean sliceNarrowGemvs = Boolean.parseBoolean(System.getProperty("autoglm.cuda.sliceNarrowGemvs",

@@ -26,6 +26,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final boolean flash;         // flash attention compiled here (bf16, sm_80+) and turned on
     private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
     private final int decodeMaxGroup;    // decode steps in decode_attention for GQA groups up to this size
+    private final int decodeWarps;       // decode_attention's warps per block
     private final boolean sliceGemvs;    // narrow GEMVs split a row pair's columns over several warps
     private final int decodeKeyRowsPerSplit;
 
@@ -46,12 +47,20 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.decodeMaxGroup = Math.min(options.decodeAttentionMaxGroup, LaunchGeometry.DECODE_MAX_GROUP);
         this.sliceGemvs = options.sliceNarrowGemvs;
         this.decodeKeyRowsPerSplit = Math.max(1, options.decodeKeyRowsPerSplit);
+        if (options.decodeAttentionWarps < LaunchGeometry.DECODE_MIN_WARPS
+                || options.decodeAttentionWarps > LaunchGeometry.DECODE_MAX_WARPS) {
+            throw new IllegalArgumentException("autoglm.cuda.decodeAttentionWarps is " + options.decodeAttentionWarps
+                    + "; decode_attention runs " + LaunchGeometry.DECODE_MIN_WARPS + " to "
+                    + LaunchGeometry.DECODE_MAX_WARPS + " warps per block");
+        }
+        this.decodeWarps = options.decodeAttentionWarps;
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
         biasRopeKvWrite = fn("rope.cu", "bias_rope_kv_write");
         attention = fn("attention.cu", "paged_attention");
-        decodeAttention = fn("attention.cu", "decode_attention");
+        decodeAttention = fn("attention.cu", decodeWarps <= LaunchGeometry.DECODE_MIN_WARPS ? "decode_attention"
+                : "decode_attention_wide");
         combine = fn("attention.cu", "attention_combine");
         siluMul = fn("activation.cu", "silu_mul");
         sample = fn("sampling.cu", "sample_tokens");
@@ -148,8 +157,8 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     /** Allows the attention kernels the dynamic shared memory they need for {@code headDim} (above 48 KiB: opt-in). */
     public void prepareAttention(int headDim) {
         runtime.allowSharedBytes(attention, LaunchGeometry.attentionSharedBytes(headDim));
-        runtime.allowSharedBytes(decodeAttention, LaunchGeometry.decodeSharedBytes(headDim, elementBytes,
-                LaunchGeometry.DECODE_MAX_GROUP, LaunchGeometry.decodeChunkKeys(elementBytes)));
+        runtime.allowSharedBytes(decodeAttention, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes,
+                decodeWarps));
         if (hasFlashAttention(headDim)) {
             runtime.allowSharedBytes(flashKernel(headDim), LaunchGeometry.flashSharedBytes(headDim));
         }
@@ -226,8 +235,8 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
                 .ptr(partAcc).ptr(partMl).ptr(splitCounters).i32(heads).i32(kvHeads).i32(headDim).i32(blockSize)
                 .i32(blocksPerSeq).i32(splits).i32(chunk).f32((float) (1.0 / Math.sqrt(headDim)))
                 .launch(runtime, decodeAttention, "decode_attention", seqs, kvHeads, splits,
-                        LaunchGeometry.DECODE_THREADS,
-                        LaunchGeometry.decodeSharedBytes(headDim, elementBytes, heads / kvHeads, chunk));
+                        32 * decodeWarps,
+                        LaunchGeometry.decodeSharedBytes(headDim, elementBytes, heads / kvHeads, chunk, decodeWarps));
     }
 
     @Override

@@ -37,9 +37,13 @@ class DecodeAttentionEmulatedTest {
         mem.close();
     }
 
-    @ParameterizedTest(name = "bf16 {0}, heads {1}, kv heads {2}, head dim {3}")
-    @CsvSource({"true, 16, 4, 128", "false, 16, 4, 128", "true, 32, 2, 128", "false, 4, 4, 64", "true, 6, 2, 16"})
-    void matchesExactAttentionWithAnySplitCount(boolean bf16, int heads, int kvHeads, int headDim) {
+    @ParameterizedTest(name = "bf16 {0}, heads {1}, kv heads {2}, head dim {3}, {4} warps")
+    @CsvSource({"true, 16, 4, 128, 4", "false, 16, 4, 128, 4", "true, 32, 2, 128, 4", "false, 4, 4, 64, 4",
+            "true, 6, 2, 16, 4",
+            // more warps than rows: a row's p v over several warps (4 a row; 5 and one idle; 2), or a row each
+            "true, 16, 4, 128, 16", "false, 6, 2, 64, 16", "true, 32, 2, 128, 16", "false, 16, 2, 16, 16",
+            "true, 16, 4, 128, 8"})
+    void matchesExactAttentionWithAnySplitCount(boolean bf16, int heads, int kvHeads, int headDim, int warps) {
         int eb = bf16 ? 2 : 4;
         int group = heads / kvHeads;
         int width = (heads + 2 * kvHeads) * headDim;
@@ -79,7 +83,10 @@ class DecodeAttentionEmulatedTest {
         long counters = mem.alloc(4L * l.seqs() * kvHeads);
         long out = mem.alloc((long) eb * l.tokens() * heads * headDim);
 
-        GlmKernels k = EmulatedKernels.of(bf16, o -> o.decodeAttentionMaxGroup = LaunchGeometry.DECODE_MAX_GROUP);
+        GlmKernels k = EmulatedKernels.of(bf16, o -> {
+            o.decodeAttentionMaxGroup = LaunchGeometry.DECODE_MAX_GROUP;
+            o.decodeAttentionWarps = warps;
+        });
         assertThat(k.hasDecodeAttention(heads, kvHeads, headDim)).isTrue();
         k.prepareAttention(headDim);   // as CudaBackend does: above 48 KiB of shared memory needs the opt-in
         double[][][] exact = exactAttention(qkv, keys, values, heads, kvHeads, headDim);

@@ -71,8 +71,9 @@ public final class LaunchGeometry {
         return Math.max(1, Math.min(Math.min(splits, MAX_SPLITS), tiles));
     }
 
-    /** decode_attention (attention.cu; keep in sync: DA_THREADS, DA_MAX_GROUP, DA_KEY_THREADS). */
-    public static final int DECODE_THREADS = 128;
+    /** decode_attention's warps per block (attention.cu; keep in sync: DA_MIN_WARPS, DA_MAX_WARPS). */
+    public static final int DECODE_MIN_WARPS = 4;
+    public static final int DECODE_MAX_WARPS = 16;
     /** Most query heads per KV head decode_attention holds (one block per GQA group). */
     public static final int DECODE_MAX_GROUP = 16;
     private static final int DECODE_KEY_THREADS = 4;
@@ -95,14 +96,33 @@ public final class LaunchGeometry {
         return Math.max(16, Math.min(decodeChunkKeys(elementBytes), (perSplit + 15) / 16 * 16));
     }
 
+    /** decode_attention's warps per row in p v: every warp beyond the group's rows shares a row's keys. */
+    public static int decodeWarpsPerRow(int group, int warps) {
+        return warps > group ? warps / group : 1;
+    }
+
     /**
      * Dynamic shared memory of decode_attention: a chunk's K rows (padded so that the keys read together start on
-     * different banks) and V rows as the cache stores them, q and the scores in fp32, and the chunk's cache slots.
+     * different banks) and V rows as the cache stores them, q and the scores in fp32, the p v sums of the warps that
+     * share a row (fp32), each row's rescaling, and the chunk's cache slots.
      */
-    public static int decodeSharedBytes(int headDim, int elementBytes, int group, int chunkKeys) {
+    public static int decodeSharedBytes(int headDim, int elementBytes, int group, int chunkKeys, int warps) {
         int pieces = headDim * elementBytes / 16;   // 16-byte pieces per cache row
         int kStride = pieces + Math.floorMod(DECODE_KEY_THREADS - pieces, 8);
-        return 16 * chunkKeys * (kStride + pieces) + 4 * group * headDim + 4 * group * chunkKeys + 4 * chunkKeys;
+        int wpr = decodeWarpsPerRow(group, warps);
+        int sums = wpr > 1 ? 4 * group * wpr * headDim : 0;
+        return 16 * chunkKeys * (kStride + pieces) + 4 * group * headDim + 4 * group * chunkKeys + sums + 4 * group
+                + 4 * chunkKeys;
+    }
+
+    /** The most {@link #decodeSharedBytes} a launch of any GQA group up to DECODE_MAX_GROUP asks for. */
+    public static int decodeMaxSharedBytes(int headDim, int elementBytes, int warps) {
+        int most = 0;
+        for (int group = 1; group <= DECODE_MAX_GROUP; group++) {
+            most = Math.max(most, decodeSharedBytes(headDim, elementBytes, group, decodeChunkKeys(elementBytes),
+                    warps));
+        }
+        return most;
     }
 
     /**

@@ -305,15 +305,17 @@ extern "C" __global__ void attention_combine(const float* part_acc, const float*
 // only q and the new token's key and value wait for it.
 //
 // A split's keys go through shared memory chunk_keys at a time (LaunchGeometry.decodeChunkKeys). Per chunk: the
-// scores, four threads per key (each on every fourth 16-byte piece of the head dims, summed by shuffles); then each
-// warp takes its rows (warp, warp + 4, ...): online softmax over the chunk, then p v with a lane per 4 head dims.
-// With num_splits > 1 the last split of a (sequence, kv head) to finish merges the partials, as paged_attention.
-#define DA_WARPS 4
-#define DA_THREADS (DA_WARPS * 32)
+// scores, four threads per key (each on every fourth 16-byte piece of the head dims, summed by shuffles); the online
+// softmax of each row by one warp; then p v with a lane per 4 head dims. The block has 4 to 16 warps (its launch's
+// block size, LaunchGeometry.decodeWarps): with more warps than rows, a row's p v is shared by `wpr` warps, each
+// over every wpr-th key, and their sums are added in shared memory at the end; with fewer, a warp holds up to four
+// rows. With num_splits > 1 the last split of a (sequence, kv head) to finish merges the partials, as
+// paged_attention.
+#define DA_MAX_WARPS 16
+#define DA_MIN_WARPS 4
 #define DA_MAX_GROUP 16   // LaunchGeometry.DECODE_MAX_GROUP: query heads per KV head
-#define DA_ROWS_PER_WARP (DA_MAX_GROUP / DA_WARPS)
+#define DA_ROWS_PER_WARP (DA_MAX_GROUP / DA_MIN_WARPS)
 #define DA_KEY_THREADS 4  // threads per key when scoring
-#define DA_KEYS_PER_PASS (DA_THREADS / DA_KEY_THREADS)
 
 // 16-byte pieces per K row in shared memory: `pieces` padded to 4 more than a multiple of 8, so that the two keys a
 // quarter-warp reads at once (four pieces each) start 4 banks of 16 bytes apart.
@@ -326,7 +328,7 @@ __device__ __forceinline__ int decode_k_stride(int pieces) {
 __device__ __forceinline__ void copy_chunk_keys(uint4* k_rows, uint4* v_rows, const int* slot, const elem_t* k_cache,
                                                 const elem_t* v_cache, int first, int count, int pieces,
                                                 int k_stride, int kv_head, int num_kv_heads, int D) {
-    for (int i = threadIdx.x; i < count * pieces; i += DA_THREADS) {
+    for (int i = threadIdx.x; i < count * pieces; i += blockDim.x) {
         const int j = first + i / pieces, u = i % pieces;
         const long long at = ((long long) slot[j] * num_kv_heads + kv_head) * D + u * VEC;
         cp_async16(k_rows + j * k_stride + u, k_cache + at);
@@ -334,14 +336,19 @@ __device__ __forceinline__ void copy_chunk_keys(uint4* k_rows, uint4* v_rows, co
     }
 }
 
-// grid: (sequences, num_kv_heads, num_splits); block: DA_THREADS; dynamic shared memory (LaunchGeometry.
+// grid: (sequences, num_kv_heads, num_splits); block: 32 x 4..16 threads; dynamic shared memory (LaunchGeometry.
 // decodeSharedBytes): chunk_keys K rows (padded) and V rows as stored, q [group, D] and scores [group, chunk_keys]
-// in fp32, chunk_keys slots. Sequence s's token is seq_starts[s] (a padding sequence has none).
-extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
-        const float* qkv, const elem_t* k_cache, const elem_t* v_cache, const int* block_tables,
-        const int* seq_starts, const int* positions, elem_t* out, float* part_acc, float* part_ml,
-        int* split_counters, int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq,
-        int num_splits, int chunk_keys, float scale) {
+// in fp32, the p v sums of a row's warps [group, wpr, D] in fp32, the rows' rescaling [group], chunk_keys slots.
+// Sequence s's token is seq_starts[s] (a padding sequence has none).
+#define DECODE_ATTENTION_PARAMS                                                                                  \
+        const float *qkv, const elem_t *k_cache, const elem_t *v_cache, const int *block_tables,                 \
+        const int *seq_starts, const int *positions, elem_t *out, float *part_acc, float *part_ml,               \
+        int *split_counters, int num_heads, int num_kv_heads, int head_dim, int block_size, int max_blocks_per_seq, \
+        int num_splits, int chunk_keys, float scale
+#define DECODE_ATTENTION_ARGS                                                                                    \
+        qkv, k_cache, v_cache, block_tables, seq_starts, positions, out, part_acc, part_ml, split_counters,      \
+        num_heads, num_kv_heads, head_dim, block_size, max_blocks_per_seq, num_splits, chunk_keys, scale
+__device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) {
     const int seq = blockIdx.x, kv_head = blockIdx.y, split = blockIdx.z;
     const int tok = seq_starts[seq];
     if (seq_starts[seq + 1] == tok) return;   // a padding sequence: the whole block leaves
@@ -351,16 +358,22 @@ extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
     const int per_split = (keys + num_splits - 1) / num_splits;
     const int k_begin = split * per_split, k_end = imin(keys, k_begin + per_split);
     const int* table = block_tables + (long long) seq * max_blocks_per_seq;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    // This warp's rows are first_row + row_step * r; in p v it takes keys slice, slice + wpr, ... of each chunk.
+    // Warp `slice == 0` of a row also keeps its softmax (m, l) and writes the result.
+    const int wpr = warps > group ? warps / group : 1, row_step = warps / wpr;
+    const int slice = warp % wpr, first_row = warp / wpr;
 
     DYNAMIC_SHARED(uint4, decode_smem);
     uint4* k_rows = decode_smem;                                // C x k_stride pieces
     uint4* v_rows = k_rows + C * k_stride;                      // C x pieces
     float* q = reinterpret_cast<float*>(v_rows + C * pieces);   // group x D
     float* scores = q + group * D;                              // group x C: scores, then probabilities
-    int* slot = reinterpret_cast<int*>(scores + group * C);     // C
+    float* sums = scores + group * C;                           // group x wpr x D (only with wpr > 1), 16-aligned
+    float* rescale = sums + (wpr > 1 ? group * wpr * D : 0);    // group: each row's correction for this chunk
+    int* slot = reinterpret_cast<int*>(rescale + group);        // C
 
-    // This warp's rows are warp + DA_WARPS * r; its lane holds head dims 4 lane .. 4 lane + 3 of each.
+    // (lane holds head dims 4 lane .. 4 lane + 3 of each row)
     float m[DA_ROWS_PER_WARP], l[DA_ROWS_PER_WARP], acc[DA_ROWS_PER_WARP][4];
 #pragma unroll
     for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
@@ -375,7 +388,7 @@ extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
     for (int c0 = k_begin; c0 < k_end; c0 += C) {
         const int n = imin(C, k_end - c0);
         __syncthreads();   // the previous chunk is no longer read
-        for (int j = threadIdx.x; j < n; j += DA_THREADS) {
+        for (int j = threadIdx.x; j < n; j += blockDim.x) {
             const int key = c0 + j;
             slot[j] = table[key / block_size] * block_size + key % block_size;
         }
@@ -387,7 +400,7 @@ extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
             follow_previous_kernel();
             waited = true;
             const float* q_src = qkv + (long long) tok * (num_heads + 2 * num_kv_heads) * D + kv_head * group * D;
-            for (int i = threadIdx.x; i < group * D / 4; i += DA_THREADS) {
+            for (int i = threadIdx.x; i < group * D / 4; i += blockDim.x) {
                 cp_async16(q + 4 * i, q_src + 4 * i);   // the group's q rows are contiguous in qkv
             }
         }
@@ -399,7 +412,7 @@ extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
 
         // Scores: thread t scores key (pass + t / 4) against every row, over pieces t % 4, t % 4 + 4, ...
         const int h = threadIdx.x % DA_KEY_THREADS;
-        for (int j0 = 0; j0 < n; j0 += DA_KEYS_PER_PASS) {
+        for (int j0 = 0; j0 < n; j0 += blockDim.x / DA_KEY_THREADS) {
             const int j = j0 + threadIdx.x / DA_KEY_THREADS;
             float s[DA_MAX_GROUP];
 #pragma unroll
@@ -430,37 +443,48 @@ extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
         }
         __syncthreads();
 
-        // Each of this warp's rows: online softmax over the chunk's scores, then p v.
+        // Each row's online softmax over the chunk's scores, by the row's first warp.
+        if (slice == 0) {
+#pragma unroll
+            for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+                const int row = first_row + row_step * r;
+                if (row >= group) break;
+                float* p = scores + row * C;
+                float chunk_max = NEG_INF;
+                for (int j = lane; j < n; j += 32) chunk_max = fmaxf(chunk_max, p[j]);
+                const float m_new = fmaxf(m[r], warp_max(chunk_max));   // finite: the chunk has keys
+                const float correction = expf(m[r] - m_new);             // 0 for the first chunk (m = -inf)
+                float sum = 0.f;
+                for (int j = lane; j < n; j += 32) {
+                    const float e = expf(p[j] - m_new);
+                    p[j] = e;
+                    sum += e;
+                }
+                l[r] = l[r] * correction + warp_sum(sum);
+                m[r] = m_new;
+                if (lane == 0) rescale[row] = correction;
+            }
+        }
+        __syncthreads();   // a row's probabilities and correction are read by all of its warps
+
+        // p v: this warp's keys of the chunk, for each of its rows.
 #pragma unroll
         for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
-            const int row = warp + DA_WARPS * r;
+            const int row = first_row + row_step * r;
             if (row >= group) break;
-            float* p = scores + row * C;
-            float chunk_max = NEG_INF;
-            for (int j = lane; j < n; j += 32) chunk_max = fmaxf(chunk_max, p[j]);
-            const float m_new = fmaxf(m[r], warp_max(chunk_max));   // finite: the chunk has keys
-            const float correction = expf(m[r] - m_new);             // 0 for the first chunk (m = -inf)
-            float sum = 0.f;
-            for (int j = lane; j < n; j += 32) {
-                const float e = expf(p[j] - m_new);
-                p[j] = e;
-                sum += e;
-            }
-            l[r] = l[r] * correction + warp_sum(sum);
-            m[r] = m_new;
+            const float correction = rescale[row];
 #pragma unroll
             for (int e = 0; e < 4; e++) acc[r][e] *= correction;
         }
-        __syncwarp();   // a row's probabilities, written by its warp's lanes, are read by all of them
         if (d < D) {
             const elem_t* v_base = reinterpret_cast<const elem_t*>(v_rows) + d;
 #pragma unroll 4
-            for (int j = 0; j < n; j++) {
+            for (int j = slice; j < n; j += wpr) {
                 float v[4];
                 load4(v_base + j * D, v);
 #pragma unroll
                 for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
-                    const int row = warp + DA_WARPS * r;
+                    const int row = first_row + row_step * r;
                     if (row >= group) break;
                     const float pj = scores[row * C + j];
 #pragma unroll
@@ -471,33 +495,64 @@ extern "C" __global__ void __launch_bounds__(DA_THREADS) decode_attention(
     }
     if (!waited) follow_previous_kernel();   // a split without keys still writes its (empty) partial after it
 
-#pragma unroll
-    for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
-        const int row = warp + DA_WARPS * r;
-        if (row >= group) break;
-        const long long out_row = (long long) tok * num_heads + kv_head * group + row;
-        if (num_splits == 1) {
-            const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
-            float o[4];
-#pragma unroll
-            for (int e = 0; e < 4; e++) o[e] = acc[r][e] * inv;
-            if (d < D) store4(out + out_row * D + d, o);
-        } else {
-            const long long part = out_row * num_splits + split;
-            if (d < D) {
-                *reinterpret_cast<float4*>(part_acc + part * D + d) = float4{acc[r][0], acc[r][1], acc[r][2], acc[r][3]};
+    if (wpr > 1) {   // each row's warps add their sums into its first warp's
+        if (first_row < group && d < D) {
+            *reinterpret_cast<float4*>(sums + (first_row * wpr + slice) * D + d) =
+                    float4{acc[0][0], acc[0][1], acc[0][2], acc[0][3]};
+        }
+        __syncthreads();
+        if (slice == 0 && first_row < group && d < D) {
+            for (int t = 1; t < wpr; t++) {
+                const float4 o = *reinterpret_cast<const float4*>(sums + (first_row * wpr + t) * D + d);
+                acc[0][0] += o.x;
+                acc[0][1] += o.y;
+                acc[0][2] += o.z;
+                acc[0][3] += o.w;
             }
-            if (lane == 0) {
-                part_ml[2 * part] = m[r];
-                part_ml[2 * part + 1] = l[r];
+        }
+    }
+
+    if (slice == 0) {
+#pragma unroll
+        for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+            const int row = first_row + row_step * r;
+            if (row >= group) break;
+            const long long out_row = (long long) tok * num_heads + kv_head * group + row;
+            if (num_splits == 1) {
+                const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
+                float o[4];
+#pragma unroll
+                for (int e = 0; e < 4; e++) o[e] = acc[r][e] * inv;
+                if (d < D) store4(out + out_row * D + d, o);
+            } else {
+                const long long part = out_row * num_splits + split;
+                if (d < D) {
+                    *reinterpret_cast<float4*>(part_acc + part * D + d) =
+                            float4{acc[r][0], acc[r][1], acc[r][2], acc[r][3]};
+                }
+                if (lane == 0) {
+                    part_ml[2 * part] = m[r];
+                    part_ml[2 * part + 1] = l[r];
+                }
             }
         }
     }
     if (num_splits == 1) return;
     if (!last_split_arrives(split_counters + seq * gridDim.y + kv_head, num_splits)) return;
-    for (int row = warp; row < group; row += DA_WARPS) {
+    for (int row = warp; row < group; row += warps) {
         combine_row(part_acc, part_ml, out, (long long) tok * num_heads + kv_head * group + row, num_splits, D, lane);
     }
+}
+
+// The kernel at 4 warps per block, in at most 96 registers a thread: a block then fits beside two GEMV blocks on an
+// SM (104 registers x 256 threads each), so it can start, and fetch its keys, while the qkv projection runs. And at
+// up to 16 warps (GlmKernels picks by the launch's warps).
+extern "C" __global__ void __launch_bounds__(DA_MIN_WARPS * 32, 5) decode_attention(DECODE_ATTENTION_PARAMS) {
+    decode_attention_block(DECODE_ATTENTION_ARGS);
+}
+
+extern "C" __global__ void __launch_bounds__(DA_MAX_WARPS * 32) decode_attention_wide(DECODE_ATTENTION_PARAMS) {
+    decode_attention_block(DECODE_ATTENTION_ARGS);
 }
 
 // ---- Dense causal attention for one long prompt on tensor cores (the GEMMs run in cuBLAS) ----

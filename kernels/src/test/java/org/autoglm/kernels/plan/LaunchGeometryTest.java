@@ -92,18 +92,28 @@ class LaunchGeometryTest {
 
     @Test
     void decodeAttentionChunksFitTheSharedMemoryOfEverySm80PlusGpuForGqaGroupsUpTo16() {
-        // glm-4-9b (group 16, head dim 128): bf16 chunks of 128 keys, fp32 chunks of 64
-        int bf16 = LaunchGeometry.decodeSharedBytes(128, 2, 16, LaunchGeometry.decodeChunkKeys(2));
-        int fp32 = LaunchGeometry.decodeSharedBytes(128, 4, 16, LaunchGeometry.decodeChunkKeys(4));
+        // glm-4-9b (group 16, head dim 128): bf16 chunks of 128 keys, fp32 chunks of 64; 4 warps, a row each
+        int bf16 = LaunchGeometry.decodeSharedBytes(128, 2, 16, LaunchGeometry.decodeChunkKeys(2), 4);
+        int fp32 = LaunchGeometry.decodeSharedBytes(128, 4, 16, LaunchGeometry.decodeChunkKeys(4), 4);
         // K rows padded from 16 to 20 pieces of 16 bytes (two keys read together start 4 banks apart), V rows as
-        // stored, then q, scores and slots
-        assertThat(bf16).isEqualTo(16 * 128 * (20 + 16) + 4 * 16 * 128 + 4 * 16 * 128 + 4 * 128)
+        // stored, then q, scores, the rows' rescaling and slots
+        assertThat(bf16).isEqualTo(16 * 128 * (20 + 16) + 4 * 16 * 128 + 4 * 16 * 128 + 4 * 16 + 4 * 128)
                 .isLessThanOrEqualTo(99 * 1024);
-        assertThat(fp32).isEqualTo(16 * 64 * (36 + 32) + 4 * 16 * 128 + 4 * 16 * 64 + 4 * 64)
+        assertThat(fp32).isEqualTo(16 * 64 * (36 + 32) + 4 * 16 * 128 + 4 * 16 * 64 + 4 * 16 + 4 * 64)
                 .isLessThanOrEqualTo(99 * 1024);
         // the fixtures' head dim 16 in bf16: rows of 2 pieces padded to 4
-        assertThat(LaunchGeometry.decodeSharedBytes(16, 2, 2, 128)).isEqualTo(16 * 128 * (4 + 2) + 4 * 2 * 16
-                + 4 * 2 * 128 + 4 * 128);
+        assertThat(LaunchGeometry.decodeSharedBytes(16, 2, 2, 128, 4)).isEqualTo(16 * 128 * (4 + 2) + 4 * 2 * 16
+                + 4 * 2 * 128 + 4 * 2 * 2 * 16 + 4 * 2 + 4 * 128);
+        // 16 warps on glm-edge-1.5b's group of 4: each row's 4 warps keep their p v sums (4 x 128 floats a row)
+        assertThat(LaunchGeometry.decodeWarpsPerRow(4, 16)).isEqualTo(4);
+        assertThat(LaunchGeometry.decodeWarpsPerRow(16, 4)).isEqualTo(1);
+        assertThat(LaunchGeometry.decodeWarpsPerRow(3, 16)).isEqualTo(5);
+        assertThat(LaunchGeometry.decodeSharedBytes(128, 2, 4, 128, 16)).isEqualTo(16 * 128 * (20 + 16)
+                + 4 * 4 * 128 + 4 * 4 * 128 + 4 * 4 * 4 * 128 + 4 * 4 + 4 * 128);
+        for (int warps : new int[] {4, 8, 16}) {
+            assertThat(LaunchGeometry.decodeMaxSharedBytes(128, 2, warps)).isLessThanOrEqualTo(99 * 1024);
+            assertThat(LaunchGeometry.decodeMaxSharedBytes(128, 4, warps)).isLessThanOrEqualTo(99 * 1024);
+        }
     }
 
     @Test
