@@ -6,9 +6,9 @@
 #   3. bench-decode for glm-edge-1.5b and glm-4-9b, and transformers' bf16 decode on the same shapes;
 #   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it;
 #   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
-#   ab: decode_attention at 16 warps a block ($AB) beside the default 4 warps and paged attention: fp32 parity, then
-#   the batch-1 decode rate of each, in turn, twice for the 1.5B and once for the 9B.
-#   (Runs 4-18 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false,
+#   ab: paged attention for decode steps ($AB) beside the default decode_attention: fp32 parity, then the batch-1
+#   decode rate of each and of decode_attention at 4 and at 16 warps, in turn, twice for each shape.
+#   (Runs 4-20 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false,
 #   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0, L2 warming, split sizes and shared memory carveouts here; see
 #   bench/RESULTS.md.)
 #   ablate: the 1.5B batch-1 step without each kernel in turn (what it costs inside the graph step).
@@ -59,7 +59,7 @@ with zipfile.ZipFile("/tmp/autoglm-node-cuda.jar", "w", zipfile.ZIP_STORED) as z
                 z.write(p)
 PY
 JAR=/tmp/autoglm-node-cuda.jar
-JOPTS="-XX:ErrorFile=/tmp/hs_err.log -Xss4m"
+JOPTS="-XX:ErrorFile=/tmp/hs_err.log -Xss4m ${EXTRA_JOPTS:-}"
 FIX=$D/fixtures
 ls -la "$JAR"
 
@@ -68,10 +68,10 @@ want bench && step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JA
 want hf && step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
 want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
 want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
-# ab: decode_attention at 16 warps a block (a GQA group's rows shared by several warps) against the default 4 warps
-# and against paged attention.
-AB="-Dautoglm.cuda.decodeAttentionWarps=16 -Dautoglm.cuda.decodeAttentionMaxGroup=16 -Dautoglm.cuda.decodeKeyRowsPerSplit=1024"
-want ab && step "parity fp32, decode_attention at 16 warps" 60 parity-fp32-decode.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
+# ab: paged attention (-Dautoglm.cuda.decodeAttention=false) beside the default decode_attention; fp32 parity of
+# that, then the batch-1 decode rate of each and of decode_attention with 4 and 16 warps forced, in turn.
+AB="-Dautoglm.cuda.decodeAttention=false"
+want ab && step "parity fp32, paged attention for decode steps" 60 parity-fp32-paged.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
 # rate LABEL JAVA_OPTS...: one line with the batch-1 decode rate of $SHAPE (default the 1.5B) under those options.
 rate() {
   local label=$1; shift
@@ -90,18 +90,16 @@ ablate() {
     done
   done
 }
-# warps: decode_attention's warps and split size against paged attention at batch 1, in turn (1.5B twice, then 9B).
+# warps: decode_attention's block size against paged attention at batch 1, in turn (1.5B twice, then 9B twice).
 warps() {
-  for round in 1 2; do
-    rate "round $round paged attention" -Dautoglm.cuda.decodeAttentionMaxGroup=0
-    rate "round $round decode_attention, 4 warps, 64 key rows a split (default)"
-    rate "round $round decode_attention, 16 warps, 1024 key rows a split" $AB
-    rate "round $round decode_attention, 16 warps, 256 key rows a split" $AB -Dautoglm.cuda.decodeKeyRowsPerSplit=256
-    rate "round $round decode_attention, 8 warps, 256 key rows a split" $AB -Dautoglm.cuda.decodeAttentionWarps=8 \
-      -Dautoglm.cuda.decodeKeyRowsPerSplit=256
+  for shape in glm-edge-1.5b glm-4-9b; do
+    for round in 1 2; do
+      SHAPE=$shape rate "$shape round $round paged attention" $AB
+      SHAPE=$shape rate "$shape round $round decode_attention (default: a warp per query head, at least 4)"
+      SHAPE=$shape rate "$shape round $round decode_attention, 4 warps" -Dautoglm.cuda.decodeAttentionWarps=4
+      SHAPE=$shape rate "$shape round $round decode_attention, 16 warps" -Dautoglm.cuda.decodeAttentionWarps=16
+    done
   done
-  SHAPE=glm-4-9b rate "9B paged attention (default)"
-  SHAPE=glm-4-9b rate "9B decode_attention, 16 warps, 1024 key rows a split" $AB
 }
 export JAVA JOPTS JAR AB; export -f rate ablate warps
 want ab && step "warps: decode_attention's block size against paged attention, batch 1" 120 warps.txt bash -c warps

@@ -166,7 +166,7 @@ public final class CudaBackend implements Backend {
         return "cuda " + device.name() + (bf16 ? " bf16" : " fp32")
                 + (kernels.hasFlashAttention(config.headDim()) ? " +flash-attention" : "")
                 + (kernels.hasFusedDecode() ? " +fused-decode" : "")
-                + (kernels.hasDecodeAttention(config.numHeads(), config.numKvHeads(), config.headDim())
+                + (kernels.hasDecodeAttention(1, config.numHeads(), config.numKvHeads(), config.headDim())
                         ? " +decode-attention" : "");
     }
 

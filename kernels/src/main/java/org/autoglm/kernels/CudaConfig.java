@@ -51,26 +51,27 @@ public final class CudaConfig {
      */
     public boolean fusedDecode = Boolean.parseBoolean(System.getProperty("autoglm.cuda.fusedDecode", "true"));
     /**
-     * Decode steps (one token per sequence) of a model with at most this many query heads per KV head run
-     * decode_attention: a block per GQA group with the keys spread over its warps, the cached keys copied to shared
-     * memory before the kernel ahead has finished; 0: never (paged attention). 8, from runs 13, 14 and 18 (H200, against
-     * paged attention): glm-edge-1.5b (group 4) +3 to +11 % at batch 1, -3 % at batch 8, +18 % at batch 64;
-     * glm-4-9b (group 16) -4 to -10 % at every batch. The system property
-     * {@code autoglm.cuda.decodeAttentionMaxGroup} sets it (16: every GLM).
+     * Decode steps (one token per sequence) run decode_attention: a block per GQA group with the keys spread over
+     * its warps, the cached keys copied to shared memory before the kernel ahead has finished (where
+     * {@code GlmKernels.hasDecodeAttention} holds: a group of up to 4 at any batch, a larger one while its blocks
+     * fit one wave). Runs 13-20 (H200, against paged attention): glm-edge-1.5b +9 to +16 % at batch 1, +2 % at 8,
+     * +20 % at 64, +28 % at 256; glm-4-9b at 16 warps +10 % at batch 1, +1 % at 8 and 64. The system property
+     * {@code autoglm.cuda.decodeAttention=false} turns it off (paged attention everywhere).
      */
-    public int decodeAttentionMaxGroup = Integer.getInteger("autoglm.cuda.decodeAttentionMaxGroup", 8);
+    public boolean decodeAttention = Boolean.parseBoolean(System.getProperty("autoglm.cuda.decodeAttention", "true"));
     /**
-     * decode_attention's warps per block, 4 to 16. With more warps than the GQA group has rows, a row's p v is
-     * shared by several warps (each over every few keys of a chunk), so a block holds more of a short context with
-     * the same chain of steps: the kernel's time is that chain (run 17, Nsight Compute: one warp per scheduler,
-     * ~10 cycles per instruction). The system property {@code autoglm.cuda.decodeAttentionWarps} sets it.
+     * decode_attention's warps per block: 0 (default) for a warp per query head of the GQA group, at least 4; or 4
+     * to 16 for every model. The kernel's time is a chain of dependent steps run by few warps (run 17, Nsight Compute:
+     * one warp per scheduler, ~10 cycles per instruction), so a block per group of 16 needs 16 warps (glm-4-9b at
+     * batch 1: 176 against 151-161 steps/s with 4); a group of 4 gains nothing from more (runs 19-20: 4, 8 and 16
+     * within noise of each other). The system property {@code autoglm.cuda.decodeAttentionWarps} sets it.
      */
-    public int decodeAttentionWarps = Integer.getInteger("autoglm.cuda.decodeAttentionWarps", 4);
+    public int decodeAttentionWarps = Integer.getInteger("autoglm.cuda.decodeAttentionWarps", 0);
     /**
      * decode_attention's split size: about this many (key, query head) pairs per block ({@code
-     * LaunchGeometry.decodeSplits}). 64: on run 13 (H200, 1.5B batch 1, ~200 keys) 64 gave 677 steps/s, 256 gave 626
-     * and 1024 gave 593: the more blocks share a short context, the shorter each block's chain of loads. The system
-     * property {@code autoglm.cuda.decodeKeyRowsPerSplit} sets it.
+     * LaunchGeometry.decodeSplits}). 64: on run 13 (H200, 1.5B batch 1, ~200 keys, 4 warps) 64 gave 677 steps/s, 256
+     * gave 626 and 1024 gave 593: the more blocks share a short context, the shorter each block's chain of loads.
+     * The system property {@code autoglm.cuda.decodeKeyRowsPerSplit} sets it.
      */
     public int decodeKeyRowsPerSplit = Integer.getInteger("autoglm.cuda.decodeKeyRowsPerSplit", 64);
     /**

@@ -37,8 +37,8 @@ interface ForwardKernels {
             long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
             int blockSize, int blocksPerSeq, int splits);
 
-    /** Whether {@link #decodeAttention} is turned on and holds this GQA group and head size. */
-    boolean hasDecodeAttention(int heads, int kvHeads, int headDim);
+    /** Whether a decode step of {@code seqs} sequences runs {@link #decodeAttention} for this GQA group and head size. */
+    boolean hasDecodeAttention(int seqs, int heads, int kvHeads, int headDim);
 
     /**
      * Causal attention of one sequence that starts at position 0 (a whole prompt) on tensor cores: q kᵀ and probs v

@@ -47,7 +47,7 @@ abstract class ForwardPass {
         long tables = meta + 4L * l.blockTables();
         long starts = meta + 4L * l.seqStarts();
         long positions = meta + 4L * l.positions();
-        if (l.oneTokenPerSequence() && k.hasDecodeAttention(c.numHeads(), c.numKvHeads(), c.headDim())) {
+        if (l.oneTokenPerSequence() && k.hasDecodeAttention(l.seqs(), c.numHeads(), c.numKvHeads(), c.headDim())) {
             k.decodeAttention(a.qkv, kv.keys(i), kv.values(i), tables, starts, positions, a.attn, a.partAcc, a.partMl,
                     a.splitCounters, l.seqs(), c.numHeads(), c.numKvHeads(), c.headDim(), kv.blockSize(),
                     l.blocksPerSeq(), splits);

@@ -25,13 +25,14 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int elementBytes;
     private final boolean flash;         // flash attention compiled here (bf16, sm_80+) and turned on
     private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
-    private final int decodeMaxGroup;    // decode steps in decode_attention for GQA groups up to this size
-    private final int decodeWarps;       // decode_attention's warps per block
+    private final boolean decodeKernel;  // decode steps in decode_attention (see hasDecodeAttention)
+    private final int decodeWarps;       // decode_attention's warps per block; 0: a warp per query head, at least 4
     private final boolean sliceGemvs;    // narrow GEMVs split a row pair's columns over several warps
     private final int decodeKeyRowsPerSplit;
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention;
+            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention,
+            decodeAttentionWide;
     private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormRope;
     private int flashHeadDim;   // flash_prefill_d{flashHeadDim}, looked up on first use
     private long flashPrefill;
@@ -44,14 +45,14 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.elementBytes = bf16 ? 2 : 4;
         this.flash = options.flashAttention && runtime.has(FLASH_SOURCE);
         this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE);
-        this.decodeMaxGroup = Math.min(options.decodeAttentionMaxGroup, LaunchGeometry.DECODE_MAX_GROUP);
+        this.decodeKernel = options.decodeAttention;
         this.sliceGemvs = options.sliceNarrowGemvs;
         this.decodeKeyRowsPerSplit = Math.max(1, options.decodeKeyRowsPerSplit);
-        if (options.decodeAttentionWarps < LaunchGeometry.DECODE_MIN_WARPS
-                || options.decodeAttentionWarps > LaunchGeometry.DECODE_MAX_WARPS) {
+        if (options.decodeAttentionWarps != 0 && (options.decodeAttentionWarps < LaunchGeometry.DECODE_MIN_WARPS
+                || options.decodeAttentionWarps > LaunchGeometry.DECODE_MAX_WARPS)) {
             throw new IllegalArgumentException("autoglm.cuda.decodeAttentionWarps is " + options.decodeAttentionWarps
                     + "; decode_attention runs " + LaunchGeometry.DECODE_MIN_WARPS + " to "
-                    + LaunchGeometry.DECODE_MAX_WARPS + " warps per block");
+                    + LaunchGeometry.DECODE_MAX_WARPS + " warps per block (0: a warp per query head of the group)");
         }
         this.decodeWarps = options.decodeAttentionWarps;
         embeddingGather = fn("embedding.cu", "embedding_gather");
@@ -59,8 +60,8 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
         biasRopeKvWrite = fn("rope.cu", "bias_rope_kv_write");
         attention = fn("attention.cu", "paged_attention");
-        decodeAttention = fn("attention.cu", decodeWarps <= LaunchGeometry.DECODE_MIN_WARPS ? "decode_attention"
-                : "decode_attention_wide");
+        decodeAttention = fn("attention.cu", "decode_attention");
+        decodeAttentionWide = fn("attention.cu", "decode_attention_wide");
         combine = fn("attention.cu", "attention_combine");
         siluMul = fn("activation.cu", "silu_mul");
         sample = fn("sampling.cu", "sample_tokens");
@@ -158,7 +159,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     public void prepareAttention(int headDim) {
         runtime.allowSharedBytes(attention, LaunchGeometry.attentionSharedBytes(headDim));
         runtime.allowSharedBytes(decodeAttention, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes,
-                decodeWarps));
+                LaunchGeometry.DECODE_MIN_WARPS));
+        int wide = 0;
+        for (int warps = LaunchGeometry.DECODE_MIN_WARPS + 1; warps <= LaunchGeometry.DECODE_MAX_WARPS; warps++) {
+            wide = Math.max(wide, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes, warps));
+        }
+        runtime.allowSharedBytes(decodeAttentionWide, wide);
         if (hasFlashAttention(headDim)) {
             runtime.allowSharedBytes(flashKernel(headDim), LaunchGeometry.flashSharedBytes(headDim));
         }
@@ -214,14 +220,26 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         }
     }
 
+    /** decode_attention's warps per block for a GQA group of {@code group} query heads. */
+    int decodeWarps(int group) {
+        return decodeWarps > 0 ? decodeWarps : Math.max(LaunchGeometry.DECODE_MIN_WARPS, group);
+    }
+
+    /**
+     * A block of more than 4 warps takes an SM's registers alone, and glm-4-9b's group of 16 at 4 warps is slower
+     * than paged attention (runs 13-14): so such groups run decode_attention while a step's blocks fit one wave
+     * (run 20, glm-4-9b: +1 % at batch 64, -9 % at 256), and paged attention beyond.
+     */
     @Override
-    public boolean hasDecodeAttention(int heads, int kvHeads, int headDim) {
-        return heads / kvHeads <= decodeMaxGroup && headDim <= LaunchGeometry.MAX_HEAD_DIM;
+    public boolean hasDecodeAttention(int seqs, int heads, int kvHeads, int headDim) {
+        int group = heads / kvHeads;
+        return decodeKernel && group <= LaunchGeometry.DECODE_MAX_GROUP && headDim <= LaunchGeometry.MAX_HEAD_DIM
+                && (decodeWarps(group) <= LaunchGeometry.DECODE_MIN_WARPS || (long) seqs * kvHeads <= sms);
     }
 
     /** Key splits for a decode step's attention, for the kernel it will run in. */
     public int decodeSplits(int seqs, int workItems, int heads, int kvHeads, int headDim, int maxKeys) {
-        return hasDecodeAttention(heads, kvHeads, headDim)
+        return hasDecodeAttention(seqs, heads, kvHeads, headDim)
                 ? LaunchGeometry.decodeSplits(seqs, kvHeads, heads / kvHeads, maxKeys, sms, decodeKeyRowsPerSplit)
                 : LaunchGeometry.attentionSplits(workItems, kvHeads, sms, maxKeys);
     }
@@ -231,12 +249,13 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
             int blockSize, int blocksPerSeq, int splits) {
         int chunk = LaunchGeometry.decodeChunkKeys(elementBytes, blocksPerSeq * blockSize, splits);
+        int warps = decodeWarps(heads / kvHeads);
         args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(out)
                 .ptr(partAcc).ptr(partMl).ptr(splitCounters).i32(heads).i32(kvHeads).i32(headDim).i32(blockSize)
                 .i32(blocksPerSeq).i32(splits).i32(chunk).f32((float) (1.0 / Math.sqrt(headDim)))
-                .launch(runtime, decodeAttention, "decode_attention", seqs, kvHeads, splits,
-                        32 * decodeWarps,
-                        LaunchGeometry.decodeSharedBytes(headDim, elementBytes, heads / kvHeads, chunk, decodeWarps));
+                .launch(runtime, warps <= LaunchGeometry.DECODE_MIN_WARPS ? decodeAttention : decodeAttentionWide,
+                        "decode_attention", seqs, kvHeads, splits, 32 * warps,
+                        LaunchGeometry.decodeSharedBytes(headDim, elementBytes, heads / kvHeads, chunk, warps));
     }
 
     @Override

@@ -112,8 +112,8 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
-    public boolean hasDecodeAttention(int heads, int kvHeads, int headDim) {
-        return k.hasDecodeAttention(heads, kvHeads, headDim);
+    public boolean hasDecodeAttention(int seqs, int heads, int kvHeads, int headDim) {
+        return k.hasDecodeAttention(seqs, heads, kvHeads, headDim);
     }
 
     @Override

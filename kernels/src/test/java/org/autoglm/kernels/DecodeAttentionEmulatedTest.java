@@ -14,6 +14,7 @@ import org.autoglm.kernels.plan.StepPacker;
 import org.autoglm.kernels.plan.StepPacker.PackedStep;
 import org.autoglm.models.backend.SequenceChunk;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -37,12 +38,31 @@ class DecodeAttentionEmulatedTest {
         mem.close();
     }
 
+    @Test
+    void decodeStepsOfLargeGroupsRunDecodeAttentionOnlyWhileItsBlocksFitOneWave() {
+        GlmKernels k = EmulatedKernels.of(true, o -> o.decodeAttention = true);   // 132 SMs on the emulation
+        // glm-edge-1.5b (group 4, 4 warps a block): at any batch
+        assertThat(k.hasDecodeAttention(1, 16, 4, 128)).isTrue();
+        assertThat(k.hasDecodeAttention(256, 16, 4, 128)).isTrue();
+        // glm-4-9b (group 16, 16 warps a block): up to 66 sequences (132 blocks), paged attention beyond
+        assertThat(k.hasDecodeAttention(66, 32, 2, 128)).isTrue();
+        assertThat(k.hasDecodeAttention(67, 32, 2, 128)).isFalse();
+        // forced to 4 warps, any batch; turned off, none
+        assertThat(EmulatedKernels.of(true, o -> {
+            o.decodeAttention = true;
+            o.decodeAttentionWarps = 4;
+        }).hasDecodeAttention(256, 32, 2, 128)).isTrue();
+        assertThat(EmulatedKernels.of(true, o -> o.decodeAttention = false).hasDecodeAttention(1, 16, 4, 128)).isFalse();
+    }
+
     @ParameterizedTest(name = "bf16 {0}, heads {1}, kv heads {2}, head dim {3}, {4} warps")
     @CsvSource({"true, 16, 4, 128, 4", "false, 16, 4, 128, 4", "true, 32, 2, 128, 4", "false, 4, 4, 64, 4",
             "true, 6, 2, 16, 4",
             // more warps than rows: a row's p v over several warps (4 a row; 5 and one idle; 2), or a row each
             "true, 16, 4, 128, 16", "false, 6, 2, 64, 16", "true, 32, 2, 128, 16", "false, 16, 2, 16, 16",
-            "true, 16, 4, 128, 8"})
+            "true, 16, 4, 128, 8",
+            // 0: a warp per query head, at least 4 (16 here)
+            "true, 32, 2, 128, 0"})
     void matchesExactAttentionWithAnySplitCount(boolean bf16, int heads, int kvHeads, int headDim, int warps) {
         int eb = bf16 ? 2 : 4;
         int group = heads / kvHeads;
@@ -84,10 +104,10 @@ class DecodeAttentionEmulatedTest {
         long out = mem.alloc((long) eb * l.tokens() * heads * headDim);
 
         GlmKernels k = EmulatedKernels.of(bf16, o -> {
-            o.decodeAttentionMaxGroup = LaunchGeometry.DECODE_MAX_GROUP;
+            o.decodeAttention = true;
             o.decodeAttentionWarps = warps;
         });
-        assertThat(k.hasDecodeAttention(heads, kvHeads, headDim)).isTrue();
+        assertThat(k.hasDecodeAttention(1, heads, kvHeads, headDim)).isTrue();
         k.prepareAttention(headDim);   // as CudaBackend does: above 48 KiB of shared memory needs the opt-in
         double[][][] exact = exactAttention(qkv, keys, values, heads, kvHeads, headDim);
         for (int splits : new int[] {1, 2, 5, LaunchGeometry.MAX_SPLITS}) {

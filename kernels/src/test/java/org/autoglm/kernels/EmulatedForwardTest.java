@@ -191,7 +191,7 @@ class EmulatedForwardTest {
 
         void choose(CudaConfig o) {
             o.fusedDecode = this != CUBLAS;
-            o.decodeAttentionMaxGroup = this == SINGLE_TOKEN_DECODE_KERNELS ? LaunchGeometry.DECODE_MAX_GROUP : 0;
+            o.decodeAttention = this == SINGLE_TOKEN_DECODE_KERNELS;
             o.sliceNarrowGemvs = this == SINGLE_TOKEN_DECODE_KERNELS;
         }
 
@@ -310,7 +310,7 @@ class EmulatedForwardTest {
             throws IOException {
         load(model, false, o -> {   // fused or decode_attention: the last split of a tile merges the partials
             o.fusedDecode = fusedDecode;
-            o.decodeAttentionMaxGroup = decodeAttention ? LaunchGeometry.DECODE_MAX_GROUP : 0;
+            o.decodeAttention = decodeAttention;
         });
         int group = c.numHeads() / c.numKvHeads();
         int maxLen = 0;
@@ -347,7 +347,7 @@ class EmulatedForwardTest {
             throws IOException {
         load(model, false, o -> {   // the greedy decode's contexts pass 32 keys: real split-K work
             o.fusedDecode = fusedDecode;
-            o.decodeAttentionMaxGroup = decodeAttention ? LaunchGeometry.DECODE_MAX_GROUP : 0;
+            o.decodeAttention = decodeAttention;
         });
         int group = c.numHeads() / c.numKvHeads();
         for (int s : new int[] {0, cases.size() - 1}) {

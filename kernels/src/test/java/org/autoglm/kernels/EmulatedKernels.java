@@ -16,7 +16,7 @@ final class EmulatedKernels {
         CudaConfig options = new CudaConfig();
         options.flashAttention = false;
         options.fusedDecode = false;
-        options.decodeAttentionMaxGroup = 0;
+        options.decodeAttention = false;
         options.sliceNarrowGemvs = false;
         choices.accept(options);
         return new GlmKernels(runtime, bf16, options);
