@@ -26,7 +26,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final boolean flash;         // flash attention compiled here (bf16, sm_80+) and turned on
     private final boolean fusedDecode;   // batch-1 steps in gemv.cu; split-K merged inside paged_attention
     private final boolean decodeKernel;  // decode steps in decode_attention (see hasDecodeAttention)
-    private final int decodeWarps;       // decode_attention's warps per block; 0: a warp per query head, at least 4
+    private final int forcedDecodeWarps; // decode_attention's warps per block; 0: a warp per query head, at least 4
     private final boolean sliceGemvs;    // narrow GEMVs split a row pair's columns over several warps
     private final int decodeKeyRowsPerSplit;
 
@@ -54,7 +54,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
                     + "; decode_attention runs " + LaunchGeometry.DECODE_MIN_WARPS + " to "
                     + LaunchGeometry.DECODE_MAX_WARPS + " warps per block (0: a warp per query head of the group)");
         }
-        this.decodeWarps = options.decodeAttentionWarps;
+        this.forcedDecodeWarps = options.decodeAttentionWarps;
         embeddingGather = fn("embedding.cu", "embedding_gather");
         gatherRows = fn("embedding.cu", "gather_rows");
         addRmsnorm = fn("rmsnorm.cu", "add_rmsnorm");
@@ -222,7 +222,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     /** decode_attention's warps per block for a GQA group of {@code group} query heads. */
     int decodeWarps(int group) {
-        return decodeWarps > 0 ? decodeWarps : Math.max(LaunchGeometry.DECODE_MIN_WARPS, group);
+        return forcedDecodeWarps > 0 ? forcedDecodeWarps : Math.max(LaunchGeometry.DECODE_MIN_WARPS, group);
     }
 
     /**

@@ -307,10 +307,10 @@ extern "C" __global__ void attention_combine(const float* part_acc, const float*
 // A split's keys go through shared memory chunk_keys at a time (LaunchGeometry.decodeChunkKeys). Per chunk: the
 // scores, four threads per key (each on every fourth 16-byte piece of the head dims, summed by shuffles); the online
 // softmax of each row by one warp; then p v with a lane per 4 head dims. The block has 4 to 16 warps (its launch's
-// block size, LaunchGeometry.decodeWarps): with more warps than rows, a row's p v is shared by `wpr` warps, each
-// over every wpr-th key, and their sums are added in shared memory at the end; with fewer, a warp holds up to four
-// rows. With num_splits > 1 the last split of a (sequence, kv head) to finish merges the partials, as
-// paged_attention.
+// block size; GlmKernels.decodeWarps gives a warp per query head, at least 4): with more warps than rows, a row's
+// p v is shared by `wpr` warps, each over every wpr-th key, and their sums are added in shared memory at the end;
+// with fewer, a warp holds up to four rows. With num_splits > 1 the last split of a (sequence, kv head) to finish
+// merges the partials, as paged_attention.
 #define DA_MAX_WARPS 16
 #define DA_MIN_WARPS 4
 #define DA_MAX_GROUP 16   // LaunchGeometry.DECODE_MAX_GROUP: query heads per KV head
