@@ -84,8 +84,10 @@ print(f"{r:8.1f} steps/s {1e6 / r:8.1f} us/step  {sys.argv[1]}")' "$label"
 # step time without it (-Dautoglm.cuda.bench.skipKernels: measurement only, the results are wrong), twice in turn.
 ablate() {
   for round in 1 2; do
-    for skip in none decode_attention gemv gemv_silu gemv_rmsnorm gemv_rmsnorm_rope \
-        gemv,gemv_silu,gemv_rmsnorm,gemv_rmsnorm_rope decode_attention,gemv,gemv_silu,gemv_rmsnorm,gemv_rmsnorm_rope; do
+    # (gemv: o and down; gemv_rmsnorm_silu: gate_up with SiLU-mul; gemv_rmsnorm: the LM head)
+    for skip in none decode_attention gemv gemv_rmsnorm_silu gemv_rmsnorm_rope \
+        gemv,gemv_rmsnorm_silu,gemv_rmsnorm,gemv_rmsnorm_rope \
+        decode_attention,gemv,gemv_rmsnorm_silu,gemv_rmsnorm,gemv_rmsnorm_rope; do
       rate "round $round without $skip" -Dautoglm.cuda.bench.skipKernels=$skip
     done
   done

@@ -95,6 +95,13 @@ interface ForwardKernels {
     void rmsnormLinear(AddNorm norm, long w, long y, int hidden, int out);
 
     /**
+     * The MLP's activation for one token: {@code act[inter] = up * silu(gate)} of {@code gate, up = normed · wᵀ}
+     * after the {@link AddNorm}, w the fused [gate | up] weight; the same values as {@link #rmsnormLinear} then
+     * {@link #siluMul}, in one launch.
+     */
+    void rmsnormGateUpSiluMul(AddNorm norm, long w, long act, int hidden, int inter);
+
+    /**
      * The attention block's input for one token: {@code qkv} as {@link #rmsnormLinear}, then what
      * {@link #biasRopeKvWrite} does to it (bias, rotary embedding, k and v into the cache slot).
      */

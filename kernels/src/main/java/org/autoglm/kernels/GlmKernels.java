@@ -33,7 +33,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
             sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention,
             decodeAttentionWide;
-    private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormRope;
+    private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormSilu, gemvRmsnormRope;
     private int flashHeadDim;   // flash_prefill_d{flashHeadDim}, looked up on first use
     private long flashPrefill;
 
@@ -74,6 +74,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         gemv = this.fusedDecode ? fn(GEMV_SOURCE, "gemv") : 0;
         gemvSilu = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_silu") : 0;
         gemvRmsnorm = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm") : 0;
+        gemvRmsnormSilu = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm_silu") : 0;
         gemvRmsnormRope = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm_rope") : 0;
     }
 
@@ -109,6 +110,15 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         int parts = gemvParts(out);
         addNorm(norm).ptr(w).ptr(y).i32(hidden).i32(out).i32(parts).launch(runtime, gemvRmsnorm, "gemv_rmsnorm",
                 LaunchGeometry.gemvGrid(out, parts, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32, hidden * elementBytes);
+    }
+
+    @Override
+    public void rmsnormGateUpSiluMul(AddNorm norm, long w, long act, int hidden, int inter) {
+        int out = 2 * inter;
+        int parts = gemvParts(out);
+        addNorm(norm).ptr(w).ptr(act).i32(hidden).i32(out).i32(parts).launch(runtime, gemvRmsnormSilu,
+                "gemv_rmsnorm_silu", LaunchGeometry.gemvGrid(out, parts, sms), 1, 1, LaunchGeometry.GEMV_WARPS * 32,
+                hidden * elementBytes);
     }
 
     @Override

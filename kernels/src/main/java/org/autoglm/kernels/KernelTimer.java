@@ -161,6 +161,12 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
+    public void rmsnormGateUpSiluMul(AddNorm norm, long w, long act, int hidden, int inter) {
+        k.rmsnormGateUpSiluMul(norm, w, act, hidden, inter);
+        timed((norm.delta() != 0 ? "add + " : "") + "rmsnorm + linear " + hidden + "x" + 2 * inter + " + silu_mul");
+    }
+
+    @Override
     public void rmsnormQkvRopeKvWrite(AddNorm norm, long w, long qkv, int hidden, long bias, long positions,
             long invFreq, long slots, long kCache, long vCache, int heads, int kvHeads, int headDim, int rotaryDim) {
         k.rmsnormQkvRopeKvWrite(norm, w, qkv, hidden, bias, positions, invFreq, slots, kCache, vCache, heads, kvHeads,

@@ -53,10 +53,11 @@ final class SingleTokenForward extends ForwardPass {
             // o = o_proj(attn)
             k.linear(a.attn, layer.o(), a.proj, 1, attnWidth, h);
             // hidden += [post_self_attn_layernorm](o); gate, up = gate_up_proj(post_attention_layernorm(hidden))
-            k.rmsnormLinear(addNorm(a.proj, layer.postSelfAttnNorm(), layer.postAttentionNorm()), layer.gateUp(),
-                    a.gateUp, h, 2 * inter);
-            // mlp = down_proj(up * silu(gate))
-            k.siluMulLinear(a.gateUp, a.act, layer.down(), a.proj, 1, inter, h);
+            // act = up * silu(gate)
+            k.rmsnormGateUpSiluMul(addNorm(a.proj, layer.postSelfAttnNorm(), layer.postAttentionNorm()),
+                    layer.gateUp(), a.act, h, inter);
+            // mlp = down_proj(act)
+            k.linear(a.act, layer.down(), a.proj, 1, inter, h);
             mlp = a.proj;
             postMlpNorm = layer.postMlpNorm();
         }

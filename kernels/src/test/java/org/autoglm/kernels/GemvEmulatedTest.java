@@ -113,6 +113,47 @@ class GemvEmulatedTest {
         }
     }
 
+    @ParameterizedTest(name = "hidden {0}, intermediate {1}, sliced {2}")
+    @CsvSource({"64, 40, false", "2048, 6144, false", "64, 6, true", "4104, 100, true"})
+    void gateUpWithSiluInItsEpilogueGivesTheValuesOfTheProjectionThenSiluMul(int hidden, int inter, boolean sliced) {
+        GlmKernels k = EmulatedKernels.of(true, o -> {
+            o.fusedDecode = true;
+            o.sliceNarrowGemvs = sliced;
+        });
+        Random random = new Random(hidden + 31L * inter);
+        float[] residual = new float[hidden], delta = new float[hidden], weight = new float[hidden];
+        float[] w = new float[2 * inter * hidden];
+        for (int i = 0; i < hidden; i++) {
+            residual[i] = (float) random.nextGaussian();
+            delta[i] = (float) random.nextGaussian();
+            weight[i] = bf16(1 + (random.nextFloat() - 0.5f) * 0.2f);
+        }
+        for (int i = 0; i < w.length; i++) w[i] = bf16((random.nextFloat() - 0.5f) * 0.2f);
+        long residualDev = mem.alloc(4L * hidden), deltaDev = mem.alloc(4L * hidden);
+        HostMemory.setFloats(residualDev, residual);
+        HostMemory.setFloats(deltaDev, delta);
+        long weightDev = bf16Array(weight), wDev = bf16Array(w);
+        long residualOut = mem.alloc(4L * hidden), normed = mem.alloc(2L * hidden);
+        ForwardKernels.AddNorm norm = new ForwardKernels.AddNorm(residualDev, deltaDev, 0, residualOut, weightDev,
+                normed, 1e-5f);
+
+        // the two-launch path: gate_up in fp32, then silu_mul rounding to bf16
+        long gateUp = mem.alloc(8L * inter), twoLaunches = mem.alloc(2L * inter);
+        k.rmsnormLinear(norm, wDev, gateUp, hidden, 2 * inter);
+        k.siluMul(gateUp, twoLaunches, 1, inter);
+        long fused = mem.alloc(2L * inter);
+        k.rmsnormGateUpSiluMul(norm, wDev, fused, hidden, inter);
+
+        float[] g = HostMemory.floats(gateUp, 2 * inter);
+        for (int p = 0; p < inter; p++) {
+            assertThat(HostMemory.bf16(fused, p)).as("act %d", p).isEqualTo(HostMemory.bf16(twoLaunches, p));
+            double gate = g[p], up = g[inter + p];   // and it is up * silu(gate), not something both paths share
+            assertThat((double) HostMemory.bf16(fused, p)).as("act %d against its definition", p)
+                    .isCloseTo(up * gate / (1 + Math.exp(-gate)), org.assertj.core.data.Offset.offset(
+                            0.005 * Math.abs(up * gate) + 1e-6));
+        }
+    }
+
     private static double meanSquare(float[] v) {
         double s = 0;
         for (float f : v) s += (double) f * f;

@@ -12,10 +12,12 @@
 // Staging can compute x, which takes the neighbouring small kernels out of the step (each launch costs more than
 // its work at batch 1):
 //   copy     x as given
-//   silu     x = up * silu(gate) from the gate_up projection (instead of silu_mul)
+//   silu     x = up * silu(gate) from the gate_up projection's fp32 output (instead of silu_mul)
 //   rmsnorm  what add_rmsnorm does, with the same arithmetic: residual' = residual + [post-norm](delta), then
 //            x = rmsnorm(residual') * weight; every block computes the whole row, block 0 stores residual' (to a
 //            second buffer: the others are still reading the first) and the normalised row.
+// The epilogue can too: gemv_rmsnorm_silu pairs each gate row with its up row, so that the gate_up projection
+// writes the activation itself and the down projection stages a plain copy (the one-token pass).
 #include "common.cuh"
 
 #define GEMV_WARPS 8
@@ -23,22 +25,29 @@
 #define GEMV_UNROLL 4       // 16-byte loads per row and lane in one batch
 #define GEMV_MIN_BLOCKS 2   // blocks per SM the registers allow (LaunchGeometry.GEMV_BLOCKS_PER_SM)
 
-// One batch of a warp's weight loads: rows o0, o0 + 1, chunks c0 + 32u (16-byte pieces of a row) for this lane.
+// One batch of a warp's weight loads: the rows of pair o0, chunks c0 + 32u (16-byte pieces of a row) for this lane.
 struct WeightBatch {
     uint4 v[GEMV_ROWS][GEMV_UNROLL];
 };
 
+// Row r of the pair that starts at o0 (an even index): rows o0 and o0 + 1, or with half > 0 rows o0 / 2 and
+// o0 / 2 + half (the gate and up rows of one intermediate column in the fused gate_up weight).
+__device__ __forceinline__ int pair_row(int o0, int r, int half) {
+    return half > 0 ? o0 / 2 + r * half : o0 + r;
+}
+
 // (c_end: the end of this warp's column slice, in chunks)
-__device__ __forceinline__ void load_batch(WeightBatch& b, const elem_t* w, int in, int out, int o0, int c0,
-                                           int c_end) {
+__device__ __forceinline__ void load_batch(WeightBatch& b, const elem_t* w, int in, int out, int half, int o0,
+                                           int c0, int c_end) {
 #pragma unroll
     for (int r = 0; r < GEMV_ROWS; r++) {
+        const int row = pair_row(o0, r, half);
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
             const int c = c0 + 32 * u;
             b.v[r][u] = uint4{0u, 0u, 0u, 0u};
-            if (o0 + r < out && c < c_end) {
-                b.v[r][u] = *reinterpret_cast<const uint4*>(w + (long long) (o0 + r) * in + (long long) c * VEC);
+            if (row < out && c < c_end) {
+                b.v[r][u] = *reinterpret_cast<const uint4*>(w + (long long) row * in + (long long) c * VEC);
             }
         }
     }
@@ -51,11 +60,11 @@ __device__ __forceinline__ void load_batch(WeightBatch& b, const elem_t* w, int 
 // to add the slices.
 struct GemvWork {
     const elem_t* w;
-    int in, out, parts, part, base, pair_row, stride, c_begin, c_end, batches, lane;
+    int in, out, parts, half, part, base, pair_row, stride, c_begin, c_end, batches, lane;
     WeightBatch next;
 
-    __device__ __forceinline__ GemvWork(const elem_t* w_, int in_, int out_, int parts_)
-            : w(w_), in(in_), out(out_), parts(parts_) {
+    __device__ __forceinline__ GemvWork(const elem_t* w_, int in_, int out_, int parts_, int half_)
+            : w(w_), in(in_), out(out_), parts(parts_), half(half_) {
         lane = threadIdx.x & 31;
         const int warp = threadIdx.x >> 5, pairs = GEMV_WARPS / parts;
         part = warp % parts;
@@ -66,10 +75,11 @@ struct GemvWork {
         c_begin = part * per_part;
         c_end = imin(chunks, c_begin + per_part);
         batches = (per_part + 32 * GEMV_UNROLL - 1) / (32 * GEMV_UNROLL);
-        if (base + pair_row < out) load_batch(next, w, in, out, base + pair_row, c_begin + lane, c_end);
+        if (base + pair_row < out) load_batch(next, w, in, out, half, base + pair_row, c_begin + lane, c_end);
     }
 
-    // For each of the warp's row pairs, epilogue(o0, sum) with sum[r] = x · w[o0 + r] in every lane (of one warp).
+    // For each of the warp's row pairs, epilogue(o0, sum) with sum[r] = x · w[pair_row(o0, r, half)] in every lane
+    // (of one warp).
     template <class Epilogue>
     __device__ __forceinline__ void run(const elem_t* xs, Epilogue epilogue) {
         __shared__ float slice_sums[GEMV_WARPS][GEMV_ROWS];
@@ -84,8 +94,8 @@ struct GemvWork {
             const bool last = batch == batches - 1;
             const int next_base = last ? base + stride : base, next_batch = last ? 0 : batch + 1;
             if (next_base + pair_row < out) {
-                load_batch(next, w, in, out, next_base + pair_row, c_begin + lane + next_batch * 32 * GEMV_UNROLL,
-                           c_end);
+                load_batch(next, w, in, out, half, next_base + pair_row,
+                           c_begin + lane + next_batch * 32 * GEMV_UNROLL, c_end);
             }
 #pragma unroll
             for (int u = 0; u < GEMV_UNROLL; u++) {
@@ -291,9 +301,9 @@ __device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int 
 // dynamic shared memory: in elem_t. Each has this shape: start the weight loads, wait for the kernel ahead, stage x
 // with every thread (no warp may leave before the barrier), run.
 template <class Stage, class Epilogue>
-__device__ __forceinline__ void gemv_kernel(const elem_t* w, int in, int out, int parts, Stage stage,
+__device__ __forceinline__ void gemv_kernel(const elem_t* w, int in, int out, int parts, int half, Stage stage,
                                             Epilogue epilogue) {
-    GemvWork work(w, in, out, parts);
+    GemvWork work(w, in, out, parts, half);
     follow_previous_kernel();
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
@@ -306,14 +316,14 @@ __device__ __forceinline__ void gemv_kernel(const elem_t* w, int in, int out, in
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv(const elem_t* x, const elem_t* w,
                                                                                    float* y, int in, int out,
                                                                                    int parts) {
-    gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_copy(x, xs, in); },
+    gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_copy(x, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // y = (up * silu(gate)) · wᵀ.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_silu(
         const float* gate_up, const elem_t* w, float* y, int in, int out, int parts) {
-    gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
+    gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
@@ -322,8 +332,25 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in, int out, int parts) {
     const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+    gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
+}
+
+// The MLP's activation for one token, in the gate_up projection's epilogue: act = up * silu(gate) of
+// gate_up = add_rmsnorm(...) · wᵀ, rounded to elem_t as silu_mul rounds it. w is the fused [gate (inter) | up (inter)]
+// weight (out = 2 inter rows); a warp's pair is gate row p and up row p, so act[p] needs no other warp. The down
+// projection after it stages act as it is (gemv), where gemv_silu would read the fp32 gate_up and apply SiLU in
+// every block.
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_rmsnorm_silu(
+        const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
+        const elem_t* weight, elem_t* normed, float eps, const elem_t* w, elem_t* act, int in, int out, int parts) {
+    const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
+    gemv_kernel(w, in, out, parts, out / 2, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+                [&](int o0, const float* sum) {
+                    if ((threadIdx.x & 31) != 0) return;
+                    const float gate = sum[0], up = sum[1];
+                    act[o0 / 2] = from_float(up * (gate / (1.f + expf(-gate))));
+                });
 }
 
 // The attention block's input for one token: qkv = add_rmsnorm(...) · wᵀ (as gemv_rmsnorm), then what
@@ -335,7 +362,11 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         const elem_t* bias, const int* positions, const float* inv_freq, const int* slots, elem_t* k_cache,
         elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim, int rotary_dim) {
     const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    gemv_kernel(w, in, out, parts, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); }, [&](int c, const float* sum) {
+    // The step's position and cache slot, read before the wait (uploaded before the step's first kernel), so the
+    // epilogue does not wait on them.
+    const float position = (float) positions[0];
+    const int slot = slots[0];
+    gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); }, [&](int c, const float* sum) {
         if ((threadIdx.x & 31) != 0) return;
         const int head = c / head_dim, d = c - head * head_dim;
         float x0 = sum[0], x1 = sum[1];
@@ -345,7 +376,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         }
         if (head < num_heads + num_kv_heads && d < rotary_dim) {
             float s, co;
-            sincosf((float) positions[0] * inv_freq[d / 2], &s, &co);
+            sincosf(position * inv_freq[d / 2], &s, &co);
             const float r0 = x0 * co - x1 * s;
             const float r1 = x1 * co + x0 * s;
             x0 = r0;
@@ -353,7 +384,6 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         }
         qkv[c] = x0;
         qkv[c + 1] = x1;
-        const int slot = slots[0];
         if (slot >= 0 && head >= num_heads) {
             const bool is_k = head < num_heads + num_kv_heads;
             const long long at = (long long) slot * num_kv_heads * head_dim
