@@ -168,13 +168,11 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     /** Allows the attention kernels the dynamic shared memory they need for {@code headDim} (above 48 KiB: opt-in). */
     public void prepareAttention(int headDim) {
         runtime.allowSharedBytes(attention, LaunchGeometry.attentionSharedBytes(headDim));
-        runtime.allowSharedBytes(decodeAttention, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes,
-                LaunchGeometry.DECODE_MIN_WARPS));
-        int wide = 0;
-        for (int warps = LaunchGeometry.DECODE_MIN_WARPS + 1; warps <= LaunchGeometry.DECODE_MAX_WARPS; warps++) {
-            wide = Math.max(wide, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes, warps));
-        }
-        runtime.allowSharedBytes(decodeAttentionWide, wide);
+        int narrow = LaunchGeometry.DECODE_MIN_WARPS;   // (decode_attention; decode_attention_wide above it)
+        runtime.allowSharedBytes(decodeAttention, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes, narrow,
+                narrow));
+        runtime.allowSharedBytes(decodeAttentionWide, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes,
+                narrow + 1, LaunchGeometry.DECODE_MAX_WARPS));
         if (hasFlashAttention(headDim)) {
             runtime.allowSharedBytes(flashKernel(headDim), LaunchGeometry.flashSharedBytes(headDim));
         }

@@ -115,12 +115,17 @@ public final class LaunchGeometry {
                 + 4 * chunkKeys;
     }
 
-    /** The most {@link #decodeSharedBytes} a launch of any GQA group up to DECODE_MAX_GROUP asks for. */
-    public static int decodeMaxSharedBytes(int headDim, int elementBytes, int warps) {
+    /**
+     * The most {@link #decodeSharedBytes} a launch asks for with any GQA group up to DECODE_MAX_GROUP and
+     * {@code fromWarps} to {@code toWarps} warps.
+     */
+    public static int decodeMaxSharedBytes(int headDim, int elementBytes, int fromWarps, int toWarps) {
         int most = 0;
-        for (int group = 1; group <= DECODE_MAX_GROUP; group++) {
-            most = Math.max(most, decodeSharedBytes(headDim, elementBytes, group, decodeChunkKeys(elementBytes),
-                    warps));
+        for (int warps = fromWarps; warps <= toWarps; warps++) {
+            for (int group = 1; group <= DECODE_MAX_GROUP; group++) {
+                most = Math.max(most, decodeSharedBytes(headDim, elementBytes, group, decodeChunkKeys(elementBytes),
+                        warps));
+            }
         }
         return most;
     }
