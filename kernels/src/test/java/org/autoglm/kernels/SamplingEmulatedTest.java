@@ -34,8 +34,9 @@ class SamplingEmulatedTest {
 
     /** Samples {@code rows} copies of {@code logits} with the given parameters; row r uses step {@code r}. */
     private int[] sample(float[] logits, int rows, float temperature, int topK, float topP, long seed) {
-        long l = mem.alloc(4L * rows * VOCAB);
-        for (int r = 0; r < rows; r++) new Pointer(l).write(4L * r * VOCAB, logits, 0, VOCAB);
+        int vocab = logits.length;
+        long l = mem.alloc(4L * rows * vocab);
+        for (int r = 0; r < rows; r++) new Pointer(l).write(4L * r * vocab, logits, 0, vocab);
         SamplingBuffers b = SamplingBuffers.at(mem.alloc(SamplingBuffers.bytes(rows)), rows);
         for (int r = 0; r < rows; r++) {
             new Pointer(b.seeds()).setLong(8L * r, seed);
@@ -44,7 +45,7 @@ class SamplingEmulatedTest {
             new Pointer(b.topP()).setFloat(4L * r, topP);
             new Pointer(b.steps()).setInt(4L * r, r);
         }
-        k.sample(l, rows, VOCAB, b.temperature(), b.topK(), b.topP(), b.seeds(), b.steps(), b.outIds());
+        k.sample(l, rows, vocab, b.temperature(), b.topK(), b.topP(), b.seeds(), b.steps(), b.outIds());
         return new Pointer(b.outIds()).getIntArray(0, rows);
     }
 
@@ -63,6 +64,17 @@ class SamplingEmulatedTest {
         float[] x = logits();
         x[2900] = 3.0f;   // ties with 2700
         assertThat(sample(x, 2, 0f, 0, 1f, 1)).containsExactly(2700, 2700);
+    }
+
+    @Test
+    void aVocabularyThatIsNoMultipleOfFourIsReadElementByElement() {
+        float[] x = Arrays.copyOf(logits(), VOCAB + 3);   // rows no longer 16-byte aligned
+        Arrays.fill(x, VOCAB, VOCAB + 3, -5f);
+        x[VOCAB + 2] = 3.0f;   // ties with 2700, in the last element
+        assertThat(sample(x, 3, 0f, 0, 1f, 1)).containsExactly(2700, 2700, 2700);
+        x[VOCAB + 1] = 3.5f;
+        assertThat(sample(x, 3, 0f, 0, 1f, 1)).containsExactly(VOCAB + 1, VOCAB + 1, VOCAB + 1);
+        assertThat(sample(x, 60, 1f, 2, 1f, 5)).containsOnly(VOCAB + 1, 2700, VOCAB + 2);
     }
 
     @Test

@@ -20,21 +20,68 @@ __device__ __forceinline__ unsigned long long splitmix64(unsigned long long x) {
 }
 
 
+// f(i, x[i]) for every logit of a row, spread over the block: with vocab % 4 == 0 (rows then start 16-byte
+// aligned) each thread reads float4s t, t + blockDim, ..., four at a time, so that a thread has 64 bytes in flight
+// instead of waiting on one load per element (one block reads a whole row). With t > 0, x[i] becomes x[i] / t
+// first, stored back in the same pass.
+template <class F>
+__device__ __forceinline__ void scan_row(float* x, int vocab, float t, F f) {
+    if ((vocab & 3) != 0) {
+        for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+            float v = x[i];
+            if (t > 0.f) { v = v / t; x[i] = v; }
+            f(i, v);
+        }
+        return;
+    }
+    float4* x4 = reinterpret_cast<float4*>(x);
+    const int n4 = vocab >> 2, step = blockDim.x;
+    for (int i0 = threadIdx.x; i0 < n4; i0 += 4 * step) {
+        float4 a[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            if (i0 + u * step < n4) a[u] = x4[i0 + u * step];
+        }
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            const int i = i0 + u * step;
+            if (i >= n4) break;
+            if (t > 0.f) {
+                a[u] = float4{a[u].x / t, a[u].y / t, a[u].z / t, a[u].w / t};
+                x4[i] = a[u];
+            }
+            f(4 * i, a[u].x);
+            f(4 * i + 1, a[u].y);
+            f(4 * i + 2, a[u].z);
+            f(4 * i + 3, a[u].w);
+        }
+    }
+}
+
 // Largest threshold (in ordered bits) whose kept set {x >= t} still satisfies enough(count or mass).
 // mode 0: count of values >= t must reach target; mode 1: sum of exp(x - max) over values >= t (and >= floor).
-__device__ unsigned int bisect(const float* x, int n, float mx, unsigned int floor_bits, int mode, float target,
+__device__ unsigned int bisect(float* x, int n, float mx, unsigned int floor_bits, int mode, float target,
                                float* scratch) {
     unsigned int lo = floor_bits, hi = 0xffffffffu;   // invariant: lo satisfies the target
     while (lo < hi) {
         const unsigned int mid = lo + (unsigned int) (((unsigned long long) hi - lo + 1) >> 1);
         float local = 0.f;
-        for (int i = threadIdx.x; i < n; i += blockDim.x) {
-            if (ordered(x[i]) >= mid) local += mode == 0 ? 1.f : expf(x[i] - mx);
-        }
+        scan_row(x, n, 0.f, [&](int, float v) {
+            if (ordered(v) >= mid) local += mode == 0 ? 1.f : expf(v - mx);
+        });
         const float total = block_sum(local, scratch);
         if (total >= target) lo = mid; else hi = mid - 1;
     }
     return lo;
+}
+
+// Sum of exp(x - mx) over the row's values at or above floor_bits.
+__device__ float kept_mass(float* x, int n, float mx, unsigned int floor_bits, float* scratch) {
+    float kept = 0.f;
+    scan_row(x, n, 0.f, [&](int, float v) {
+        if (ordered(v) >= floor_bits) kept += expf(v - mx);
+    });
+    return block_sum(kept, scratch);
 }
 
 // One row per block (THREADS threads). logits is overwritten with logits / temperature.
@@ -54,11 +101,9 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
     // argmax (greedy answer, and the max for the softmax)
     float bv = NEG_INF;
     int bi = 0x7fffffff;
-    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
-        float v = x[i];
-        if (t > 0.f) { v = v / t; x[i] = v; }
+    scan_row(x, vocab, t, [&](int i, float v) {
         if (v > bv || (v == bv && i < bi)) { bv = v; bi = i; }
-    }
+    });
     for (int o = 16; o > 0; o >>= 1) {
         const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
         const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
@@ -86,15 +131,11 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
     unsigned int floor_bits = 0u;
     const int k = top_k[blockIdx.x];
     if (k > 0 && k < vocab) floor_bits = bisect(x, vocab, mx, 0u, 0, (float) k, scratch);
-    float kept = 0.f;
-    for (int i = threadIdx.x; i < vocab; i += blockDim.x) if (ordered(x[i]) >= floor_bits) kept += expf(x[i] - mx);
-    kept = block_sum(kept, scratch);
+    float kept = kept_mass(x, vocab, mx, floor_bits, scratch);
     const float p = top_p[blockIdx.x];
     if (p < 1.f) {
         floor_bits = bisect(x, vocab, mx, floor_bits, 1, p * kept, scratch);
-        kept = 0.f;
-        for (int i = threadIdx.x; i < vocab; i += blockDim.x) if (ordered(x[i]) >= floor_bits) kept += expf(x[i] - mx);
-        kept = block_sum(kept, scratch);
+        kept = kept_mass(x, vocab, mx, floor_bits, scratch);
     }
 
     // Draw u in [0, kept) and find the token where the running mass (in id order) passes u.
@@ -103,6 +144,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
     const int per = (vocab + blockDim.x - 1) / blockDim.x;
     const int begin = threadIdx.x * per, end = imin(vocab, begin + per);
     float mass = 0.f;
+#pragma unroll 8
     for (int i = begin; i < end; i++) if (ordered(x[i]) >= floor_bits) mass += expf(x[i] - mx);
     chunk_mass[threadIdx.x] = mass;
     __syncthreads();
