@@ -97,6 +97,40 @@ class SamplingEmulatedTest {
     }
 
     @Test
+    void theThresholdSearchKeepsExactlyTheTopKAndTheSmallestSetReachingTopP() {
+        java.util.Random random = new java.util.Random(11);
+        float[] flat = new float[VOCAB];
+        for (int i = 0; i < VOCAB; i++) flat[i] = random.nextFloat();   // distinct values, nearly equal weights
+        Integer[] order = byValueDescending(flat);
+        // top-k 10: every draw among the 10 largest, the 10th itself drawn too (an off-by-one would drop or add it)
+        java.util.Set<Integer> top10 = new java.util.HashSet<>(Arrays.asList(order).subList(0, 10));
+        assertThat(Arrays.stream(sample(flat, 100, 1f, 10, 1f, 3)).boxed().toList()).allMatch(top10::contains)
+                .contains(order[9]);
+
+        // top-p 0.5 over a dozen large logits: the smallest top set whose probability reaches it, in double precision
+        float[] x = logits();
+        for (int i = 0; i < 12; i++) x[100 + 37 * i] = 1 + random.nextFloat() * 2;
+        order = byValueDescending(x);
+        double max = x[order[0]], total = 0;
+        for (float v : x) total += Math.exp(v - max);
+        double mass = 0;
+        int kept = 0;
+        while (mass < 0.5 * total) mass += Math.exp(x[order[kept++]] - max);
+        assertThat(mass / total).as("not a borderline case").isGreaterThan(0.5 + 1e-3);
+        assertThat(kept).as("tokens in the nucleus").isBetween(2, 8);
+        java.util.Set<Integer> nucleus = new java.util.HashSet<>(Arrays.asList(order).subList(0, kept));
+        assertThat(Arrays.stream(sample(x, 100, 1f, 0, 0.5f, 4)).boxed().toList()).allMatch(nucleus::contains)
+                .contains(order[kept - 1]);
+    }
+
+    private static Integer[] byValueDescending(float[] x) {
+        Integer[] order = new Integer[x.length];
+        for (int i = 0; i < x.length; i++) order[i] = i;
+        Arrays.sort(order, (a, b) -> Float.compare(x[b], x[a]));
+        return order;
+    }
+
+    @Test
     void aDrawIsFixedByItsSeedAndStep() {
         float[] x = logits();
         int[] first = sample(x, 16, 1.5f, 0, 0.95f, 1234);

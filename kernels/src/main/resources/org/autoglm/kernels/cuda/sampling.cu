@@ -58,19 +58,63 @@ __device__ __forceinline__ void scan_row(float* x, int vocab, float t, F f) {
     }
 }
 
-// Largest threshold (in ordered bits) whose kept set {x >= t} still satisfies enough(count or mass).
+// Largest threshold (in ordered bits) whose kept set {x >= t} still satisfies the target.
 // mode 0: count of values >= t must reach target; mode 1: sum of exp(x - max) over values >= t (and >= floor).
-__device__ unsigned int bisect(float* x, int n, float mx, unsigned int floor_bits, int mode, float target,
-                               float* scratch) {
+// A search over the 32 bits that tries SEARCH_WAYS - 1 thresholds per pass over the row (4 bits of the answer a
+// pass, where bisection took one): each thread sums its values per threshold, and the block adds those sums in a
+// fixed order, so a row's answer is the same on every run. sums: SEARCH_SUMS floats of shared memory.
+#define SEARCH_WAYS 16
+#define SEARCH_SUMS (32 * (SEARCH_WAYS - 1) + SEARCH_WAYS)
+__device__ unsigned int search_threshold(float* x, int n, float mx, unsigned int floor_bits, int mode, float target,
+                                         float* sums) {
     unsigned int lo = floor_bits, hi = 0xffffffffu;   // invariant: lo satisfies the target
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
     while (lo < hi) {
-        const unsigned int mid = lo + (unsigned int) (((unsigned long long) hi - lo + 1) >> 1);
-        float local = 0.f;
+        // thresholds cut[1..] strictly above lo, rising to at most hi (equal ones when the range is short)
+        unsigned int cut[SEARCH_WAYS];
+        const unsigned long long span = (unsigned long long) hi - lo;
+#pragma unroll
+        for (int j = 1; j < SEARCH_WAYS; j++) {
+            cut[j] = lo + (unsigned int) ((span * j + SEARCH_WAYS - 1) / SEARCH_WAYS);
+        }
+        float local[SEARCH_WAYS];
+#pragma unroll
+        for (int j = 1; j < SEARCH_WAYS; j++) local[j] = 0.f;
         scan_row(x, n, 0.f, [&](int, float v) {
-            if (ordered(v) >= mid) local += mode == 0 ? 1.f : expf(v - mx);
+            const unsigned int bits = ordered(v);
+            if (bits < cut[1]) return;
+            const float w = mode == 0 ? 1.f : expf(v - mx);
+#pragma unroll
+            for (int j = 1; j < SEARCH_WAYS; j++) {
+                if (bits >= cut[j]) local[j] += w;
+            }
         });
-        const float total = block_sum(local, scratch);
-        if (total >= target) lo = mid; else hi = mid - 1;
+#pragma unroll
+        for (int j = 1; j < SEARCH_WAYS; j++) {
+            const float w = warp_sum(local[j]);
+            if (lane == 0) sums[warp * (SEARCH_WAYS - 1) + j - 1] = w;
+        }
+        __syncthreads();
+        float* total = sums + 32 * (SEARCH_WAYS - 1);
+        if (threadIdx.x >= 1 && threadIdx.x < SEARCH_WAYS) {
+            float t = 0.f;
+            for (int w = 0; w < warps; w++) t += sums[w * (SEARCH_WAYS - 1) + threadIdx.x - 1];
+            total[threadIdx.x] = t;
+        }
+        __syncthreads();
+        // the highest threshold that still reaches the target bounds the answer from below, the next one above it
+        // (which does not reach it, so lies higher) from above; the thresholds that reach it are a prefix, as a sum
+        // over fewer values in the same order is never larger
+        unsigned int new_lo = lo, new_hi = cut[1] - 1;
+        for (int j = 1; j < SEARCH_WAYS; j++) {
+            if (total[j] >= target) {
+                new_lo = cut[j];
+                new_hi = j + 1 < SEARCH_WAYS ? cut[j + 1] - 1 : hi;
+            }
+        }
+        __syncthreads();   // total is rewritten by the next pass
+        lo = new_lo;
+        hi = new_hi;
     }
     return lo;
 }
@@ -91,6 +135,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
         const unsigned long long* seeds, const int* steps, int* out_ids) {
     follow_previous_kernel();
     __shared__ float scratch[32];
+    __shared__ float search_sums[SEARCH_SUMS];
     __shared__ float best_val[32];
     __shared__ int best_id[32];
     __shared__ float chunk_mass[THREADS];
@@ -130,11 +175,11 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
 
     unsigned int floor_bits = 0u;
     const int k = top_k[blockIdx.x];
-    if (k > 0 && k < vocab) floor_bits = bisect(x, vocab, mx, 0u, 0, (float) k, scratch);
+    if (k > 0 && k < vocab) floor_bits = search_threshold(x, vocab, mx, 0u, 0, (float) k, search_sums);
     float kept = kept_mass(x, vocab, mx, floor_bits, scratch);
     const float p = top_p[blockIdx.x];
     if (p < 1.f) {
-        floor_bits = bisect(x, vocab, mx, floor_bits, 1, p * kept, scratch);
+        floor_bits = search_threshold(x, vocab, mx, floor_bits, 1, p * kept, search_sums);
         kept = kept_mass(x, vocab, mx, floor_bits, scratch);
     }
 
