@@ -272,8 +272,13 @@ public final class CudaBackend implements Backend {
                             4L * vocab, device.stream()), "cuMemcpyDtoHAsync(logits row)");
                 }
             }
-            SamplingBuffers sb = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs);
-            int[] drawn = device.copyInts(sb.outIds(), rows); // synchronises the stream
+            // the ids into the pinned mirror of the sampling buffer, queued behind the step: one wait for both
+            long idsOffset = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs).outIds()
+                    - samplingDevice.address();
+            check(CuDriver.cuMemcpyDtoHAsync_v2(samplingHost.share(idsOffset), samplingDevice.address() + idsOffset,
+                    4L * rows, device.stream()), "cuMemcpyDtoHAsync(token ids)");
+            device.synchronize();
+            int[] drawn = samplingHost.getIntArray(idsOffset, rows);
             for (int r = 0; r < rows; r++) {
                 int chunk = p.logitChunk()[r];
                 if (!parts.get(chunk).wantLogits()) continue;

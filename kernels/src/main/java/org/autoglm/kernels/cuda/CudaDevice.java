@@ -174,13 +174,6 @@ public final class CudaDevice implements AutoCloseable {
         return m.getFloatArray(0, count);
     }
 
-    public int[] copyInts(long src, int count) {
-        synchronize();
-        Memory m = new Memory(4L * Math.max(1, count));
-        check(CuDriver.cuMemcpyDtoH_v2(m, src, 4L * count), "cuMemcpyDtoH");
-        return m.getIntArray(0, count);
-    }
-
     public void synchronize() {
         check(CuDriver.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");
     }
