@@ -110,7 +110,7 @@ want ablate && step "ablate: the 1.5B batch-1 step without each kernel" 200 abla
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
 want ncu && [ -n "$NCU" ] && step "ncu: one 1.5B batch-1 decode layer" 150 ncu.txt "$NCU" --graph-profiling node \
   -k 'regex:decode_attention|paged_attention|gemv' -s 40 -c 5 --section SpeedOfLight --section WarpStateStats \
-  --section LaunchStats --section Occupancy $JAVA $JOPTS $AB ${NCU_OPTS:-} -jar $JAR bench-decode --backend cuda \
+  --section LaunchStats --section Occupancy $JAVA $JOPTS ${NCU_OPTS:-} -jar $JAR bench-decode --backend cuda \
   --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 8 --json
 want hf && step "transformers bf16 decode (same GPU)" 120 hf-bench.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
 if want generate; then
