@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.slf4j.LoggerFactory;
 
 /** The kernel sources compiled by NVRTC for this GPU and element type, launched on the device's stream. */
 public final class GpuKernelRuntime implements KernelRuntime {
@@ -28,6 +29,10 @@ public final class GpuKernelRuntime implements KernelRuntime {
     private boolean dependent;
 
     public GpuKernelRuntime(CudaDevice device, KernelCompiler compiler, boolean bf16) {
+        if (!SKIPPED.isEmpty()) {
+            LoggerFactory.getLogger(GpuKernelRuntime.class).warn("autoglm.cuda.bench.skipKernels leaves out {}: "
+                    + "every result of this process is wrong (for measurements only)", SKIPPED);
+        }
         this.device = device;
         this.dependentLaunch = device.computeCapability() >= 90 ? new LaunchConfig(device.stream()) : null;
         int cc = device.computeCapability();
