@@ -115,6 +115,39 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
     return warp_max(v);
 }
 
+// One pair (c, c + 1) of a token's fused q/k/v row, x0 and x1 its projected values: + bias (or null), GLM's
+// interleaved rotary on the q and k heads' first rotary_dim dims (pair (2i, 2i+1) turns by position * inv_freq[i]),
+// stored to row[c..c+1]; k and v also into the cache at slot (< 0: padding, nothing written), laid out as
+// [slots, num_kv_heads, head_dim]. bias_rope_kv_write (rope.cu) and gemv_rmsnorm_rope's epilogue (gemv.cu).
+__device__ __forceinline__ void bias_rope_kv_pair(float* row, int c, float x0, float x1, const elem_t* bias,
+                                                  float position, const float* inv_freq, int slot, elem_t* k_cache,
+                                                  elem_t* v_cache, int num_heads, int num_kv_heads, int head_dim,
+                                                  int rotary_dim) {
+    const int head = c / head_dim, d = c - head * head_dim;
+    if (bias != 0) {
+        x0 += to_float(bias[c]);
+        x1 += to_float(bias[c + 1]);
+    }
+    if (head < num_heads + num_kv_heads && d < rotary_dim) {
+        float s, co;
+        sincosf(position * inv_freq[d / 2], &s, &co);
+        const float r0 = x0 * co - x1 * s;   // x * cos + rotate_half(x) * sin, rotate_half = (-x1, x0)
+        const float r1 = x1 * co + x0 * s;
+        x0 = r0;
+        x1 = r1;
+    }
+    row[c] = x0;
+    row[c + 1] = x1;
+    if (slot >= 0 && head >= num_heads) {
+        const bool is_k = head < num_heads + num_kv_heads;
+        const long long at = (long long) slot * num_kv_heads * head_dim
+                + (long long) (head - num_heads - (is_k ? 0 : num_kv_heads)) * head_dim + d;
+        elem_t* dst = is_k ? k_cache : v_cache;
+        dst[at] = from_float(x0);
+        dst[at + 1] = from_float(x1);
+    }
+}
+
 // Programmatic dependent launch (sm_90+; GpuKernelRuntime launches the one-token pass with it): a kernel may
 // start while the one before it in the stream finishes, so every kernel first waits here until that kernel's writes
 // are visible. With PDL_EARLY_TRIGGER (default) it then lets the next one begin launching at once; with

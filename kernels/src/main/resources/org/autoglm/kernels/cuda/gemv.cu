@@ -354,8 +354,9 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
 }
 
 // The attention block's input for one token: qkv = add_rmsnorm(...) · wᵀ (as gemv_rmsnorm), then what
-// bias_rope_kv_write does (rope.cu, same arithmetic): + bias (or null), GLM's interleaved rotary on the q and k heads'
-// first rotary_dim dims, k and v into the cache slot (slots[0] < 0: none). A warp's two rows are one rotary pair.
+// bias_rope_kv_write does (bias_rope_kv_pair, common.cuh): + bias (or null), GLM's interleaved rotary on the q and
+// k heads' first rotary_dim dims, k and v into the cache slot (slots[0] < 0: none). A warp's two rows are one
+// rotary pair.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_rmsnorm_rope(
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* qkv, int in, int out, int parts,
@@ -368,29 +369,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
     const int slot = slots[0];
     gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); }, [&](int c, const float* sum) {
         if ((threadIdx.x & 31) != 0) return;
-        const int head = c / head_dim, d = c - head * head_dim;
-        float x0 = sum[0], x1 = sum[1];
-        if (bias != 0) {
-            x0 += to_float(bias[c]);
-            x1 += to_float(bias[c + 1]);
-        }
-        if (head < num_heads + num_kv_heads && d < rotary_dim) {
-            float s, co;
-            sincosf(position * inv_freq[d / 2], &s, &co);
-            const float r0 = x0 * co - x1 * s;
-            const float r1 = x1 * co + x0 * s;
-            x0 = r0;
-            x1 = r1;
-        }
-        qkv[c] = x0;
-        qkv[c + 1] = x1;
-        if (slot >= 0 && head >= num_heads) {
-            const bool is_k = head < num_heads + num_kv_heads;
-            const long long at = (long long) slot * num_kv_heads * head_dim
-                    + (long long) (head - num_heads - (is_k ? 0 : num_kv_heads)) * head_dim + d;
-            elem_t* dst = is_k ? k_cache : v_cache;
-            dst[at] = from_float(x0);
-            dst[at + 1] = from_float(x1);
-        }
+        bias_rope_kv_pair(qkv, c, sum[0], sum[1], bias, position, inv_freq, slot, k_cache, v_cache, num_heads,
+                          num_kv_heads, head_dim, rotary_dim);
     });
 }

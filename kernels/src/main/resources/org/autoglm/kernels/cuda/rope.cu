@@ -16,32 +16,10 @@ extern "C" __global__ void bias_rope_kv_write(float* qkv, const elem_t* bias, co
     const int width = (num_heads + 2 * num_kv_heads) * head_dim;
     const float pos = (float) positions[blockIdx.x];
     const int slot = slots[blockIdx.x];
-    const long long kv_width = (long long) num_kv_heads * head_dim;
     float* row = qkv + (long long) blockIdx.x * width;
     for (int p = threadIdx.x; p < width / 2; p += blockDim.x) {
-        const int c = 2 * p, head = c / head_dim, d = c - head * head_dim;
-        float x0 = row[c], x1 = row[c + 1];
-        if (bias != 0) {
-            x0 += to_float(bias[c]);
-            x1 += to_float(bias[c + 1]);
-        }
-        if (head < num_heads + num_kv_heads && d < rotary_dim) {
-            float s, co;
-            sincosf(pos * inv_freq[d / 2], &s, &co);
-            const float r0 = x0 * co - x1 * s;   // x * cos + rotate_half(x) * sin, rotate_half = (-x1, x0)
-            const float r1 = x1 * co + x0 * s;
-            x0 = r0;
-            x1 = r1;
-        }
-        row[c] = x0;
-        row[c + 1] = x1;
-        if (slot >= 0 && head >= num_heads) {
-            const bool is_k = head < num_heads + num_kv_heads;
-            const long long at = (long long) slot * kv_width
-                    + (long long) (head - num_heads - (is_k ? 0 : num_kv_heads)) * head_dim + d;
-            elem_t* dst = is_k ? k_cache : v_cache;
-            dst[at] = from_float(x0);
-            dst[at + 1] = from_float(x1);
-        }
+        const int c = 2 * p;
+        bias_rope_kv_pair(row, c, row[c], row[c + 1], bias, pos, inv_freq, slot, k_cache, v_cache, num_heads,
+                          num_kv_heads, head_dim, rotary_dim);
     }
 }
