@@ -14,7 +14,7 @@
 #   ablate: the 1.5B batch-1 step without each kernel in turn (what it costs inside the graph step).
 #   ncu: Nsight Compute's sections for the kernels of one 1.5B batch-1 decode layer.
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
-# ONLY=parity,ab,bench,ncu,ablate,hf,generate,serve (comma-separated) runs just those steps.
+# ONLY=parity,ab,bench,trace,ncu,ablate,hf,generate,serve (comma-separated) runs just those steps.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
 set -u
@@ -106,6 +106,22 @@ warps() {
 export JAVA JOPTS JAR AB; export -f rate ablate warps
 want ab && step "warps: decode_attention's block size against paged attention, batch 1" 120 warps.txt bash -c warps
 want ablate && step "ablate: the 1.5B batch-1 step without each kernel" 200 ablate.txt bash -c ablate
+# trace: the batch-1 step's timeline from inside the kernels (AUTOGLM_TRACE: each block's %globaltimer at its
+# kernel's marks, trace_mark in common.cuh), the last layer's kernels of the last step, both shapes.
+tracestep() {
+  for shape in glm-edge-1.5b glm-4-9b; do
+    $JAVA $JOPTS -Dautoglm.cuda.defines=AUTOGLM_TRACE=1 -jar $JAR bench-decode --backend cuda --shape $shape --batch 1 \
+      --prompt-tokens 128 --new-tokens 64 --json 2>/dev/null | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+d = r["decode"][0]
+print(r["shape"], d["decode_steps_per_s"], "steps/s", round(1e6 / d["decode_steps_per_s"], 1), "us/step")
+for kind, marks in d.get("trace_us", {}).items():
+    print(" ", kind)
+    for m, v in marks.items(): print("    ", m, v)'
+  done
+}
+export -f tracestep
+want trace && step "trace: batch-1 step timeline (first / median / last block at each mark, us)" 90 trace.txt bash -c tracestep
 # ncu: Nsight Compute's view of one decode layer of the 1.5B at batch 1 (each kernel alone: time, throughput, stalls).
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
 want ncu && [ -n "$NCU" ] && step "ncu: one 1.5B batch-1 decode layer" 150 ncu.txt "$NCU" --graph-profiling node \

@@ -42,6 +42,7 @@ public final class CudaBackend implements Backend {
     private final GlmConfig config;
     private final CudaConfig options;
     private final CudaDevice device;
+    private final GpuKernelRuntime runtime;
     private final GlmKernels kernels;
     private final DeviceWeights weights;
     private final Activations activations;
@@ -89,7 +90,7 @@ public final class CudaBackend implements Backend {
         this.bf16 = bf16;
         this.group = config.numHeads() / config.numKvHeads();
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
-        GpuKernelRuntime runtime = new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16);
+        this.runtime = new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16);
         this.kernels = new GlmKernels(runtime, bf16, options);
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
@@ -172,6 +173,11 @@ public final class CudaBackend implements Backend {
 
     public CudaDevice device() {
         return device;
+    }
+
+    /** The last step's kernel timeline, when the kernels were compiled with AUTOGLM_TRACE (measurement only). */
+    public long[] kernelTrace() {
+        return runtime.trace();
     }
 
     /** Bytes of weights on the GPU. */

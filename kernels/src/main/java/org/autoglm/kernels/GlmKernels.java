@@ -168,11 +168,11 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     /** Allows the attention kernels the dynamic shared memory they need for {@code headDim} (above 48 KiB: opt-in). */
     public void prepareAttention(int headDim) {
         runtime.allowSharedBytes(attention, LaunchGeometry.attentionSharedBytes(headDim));
-        int narrow = LaunchGeometry.DECODE_MIN_WARPS;   // (decode_attention; decode_attention_wide above it)
+        int narrow = LaunchGeometry.DECODE_MIN_WARPS;   // (decode_attention; decode_attention_wide for the rest)
         runtime.allowSharedBytes(decodeAttention, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes, narrow,
                 narrow));
         runtime.allowSharedBytes(decodeAttentionWide, LaunchGeometry.decodeMaxSharedBytes(headDim, elementBytes,
-                narrow + 1, LaunchGeometry.DECODE_MAX_WARPS));
+                narrow, LaunchGeometry.DECODE_MAX_WARPS));
         if (hasFlashAttention(headDim)) {
             runtime.allowSharedBytes(flashKernel(headDim), LaunchGeometry.flashSharedBytes(headDim));
         }
@@ -257,13 +257,15 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             long out, long partAcc, long partMl, long splitCounters, int seqs, int heads, int kvHeads, int headDim,
             int blockSize, int blocksPerSeq, int splits) {
         int chunk = LaunchGeometry.decodeChunkKeys(elementBytes, blocksPerSeq * blockSize, splits);
-        int warps = decodeWarps(heads / kvHeads);
+        int group = heads / kvHeads;
+        int warps = decodeWarps(group);
+        // decode_attention: groups of up to 4 at 4 warps, in a quarter of the wide kernel's code (attention.cu)
+        boolean narrow = warps <= LaunchGeometry.DECODE_MIN_WARPS && group <= LaunchGeometry.DECODE_MIN_WARPS;
         args.reset().ptr(qkv).ptr(kCache).ptr(vCache).ptr(blockTables).ptr(seqStarts).ptr(positions).ptr(out)
                 .ptr(partAcc).ptr(partMl).ptr(splitCounters).i32(heads).i32(kvHeads).i32(headDim).i32(blockSize)
                 .i32(blocksPerSeq).i32(splits).i32(chunk).f32((float) (1.0 / Math.sqrt(headDim)))
-                .launch(runtime, warps <= LaunchGeometry.DECODE_MIN_WARPS ? decodeAttention : decodeAttentionWide,
-                        "decode_attention", seqs, kvHeads, splits, 32 * warps,
-                        LaunchGeometry.decodeSharedBytes(headDim, elementBytes, heads / kvHeads, chunk, warps));
+                .launch(runtime, narrow ? decodeAttention : decodeAttentionWide, "decode_attention", seqs, kvHeads,
+                        splits, 32 * warps, LaunchGeometry.decodeSharedBytes(headDim, elementBytes, group, chunk, warps));
     }
 
     @Override

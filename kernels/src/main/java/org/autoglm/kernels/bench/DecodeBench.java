@@ -139,6 +139,7 @@ public final class DecodeBench {
         row.put("decode_steps_per_s", round(steps));
         row.put("decode_tok_per_s", round(steps * batch));
         row.put("pct_of_streaming_limit", round(100 * steps / limit));
+        if (StepTrace.enabled() && batch == 1) row.put("trace_us", StepTrace.summarize(backend.kernelTrace()));
         if (profile) {
             // the next step once more, kernel by kernel (graph step time for comparison: 1e6 / decode_steps_per_s)
             List<SequenceChunk> chunks = new ArrayList<>(batch);

@@ -79,6 +79,7 @@ public final class CuDriver {
     public static native int cuModuleLoadData(long[] module, Pointer image);
     public static native int cuModuleGetFunction(long[] function, long module, String name);
     public static native int cuModuleUnload(long module);
+    public static native int cuModuleGetGlobal_v2(long[] devicePointer, long[] bytes, long module, String name);
     public static native int cuFuncSetAttribute(long function, int attribute, int value);
     public static native int cuLaunchKernel(long function, int gridX, int gridY, int gridZ, int blockX, int blockY,
             int blockZ, int sharedMemBytes, long stream, Pointer kernelParams, Pointer extra);

@@ -74,6 +74,26 @@ public final class GpuKernelRuntime implements KernelRuntime {
         }
     }
 
+    /**
+     * The step timeline that kernels compiled with {@code AUTOGLM_TRACE} record ({@code trace_mark} in common.cuh),
+     * merged over the modules (each has its own copy; a kind's entries are in one); empty when none was compiled in.
+     * Measurement only.
+     */
+    public long[] trace() {
+        device.synchronize();
+        long[] merged = new long[0];
+        for (KernelModule module : modules.values()) {
+            long[] global = module.global("autoglm_trace");
+            if (global == null) continue;
+            com.sun.jna.Memory host = new com.sun.jna.Memory(global[1]);
+            check(CuDriver.cuMemcpyDtoH_v2(host, global[0], global[1]), "cuMemcpyDtoH(autoglm_trace)");
+            long[] values = host.getLongArray(0, (int) (global[1] / 8));
+            if (merged.length == 0) merged = new long[values.length];
+            for (int i = 0; i < values.length; i++) merged[i] = Math.max(merged[i], values[i]);
+        }
+        return merged;
+    }
+
     @Override
     public void dependentLaunches(boolean on) {
         dependent = on;

@@ -32,6 +32,14 @@ public final class KernelModule implements AutoCloseable {
         });
     }
 
+    /** The device address and size of the module's global {@code name}, or null when it has none. */
+    public long[] global(String name) {
+        long[] address = new long[1];
+        long[] bytes = new long[1];
+        return CuDriver.cuModuleGetGlobal_v2(address, bytes, module, name) == 0 ? new long[] {address[0], bytes[0]}
+                : null;
+    }
+
     @Override
     public void close() {
         CuDriver.cuModuleUnload(module);

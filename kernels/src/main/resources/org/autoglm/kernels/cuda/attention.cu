@@ -26,35 +26,31 @@
 #define Q_LOADS (ROWS * DIMS_PER_LANE * 32 / 4 / (WARPS * 32))   // float4 loads per thread for a q tile
 #define KV_LOADS (KEYS * DIMS_PER_LANE * 32 / VEC / (WARPS * 32))  // 16-byte loads per thread (K and V each) per tile
 
-// out[row] from the split-K partials of one row, by one warp: lane s holds split s's (max, sum), then the lanes
-// cover the head dims. The partials are loaded eight splits at a time, all of a batch's loads issued before the first
-// is used (a memory latency per eight splits, not per split; sixteen at once would cost the kernel registers).
+// out[row] from the split-K partials of one row, by one warp: lane s holds split s's (max, sum), lane i head dims
+// 4i .. 4i + 3 (head_dim is a multiple of 8, at most 128). The partials are loaded eight splits at a time, a batch's
+// loads all issued before the first is used (a memory latency per eight splits, not per split).
 // load_cg: the partials were written by other blocks of this grid (ordered by the caller's fence), so past L1.
-// Not inlined: paged_attention keeps its own register allocation (inlined, this spilled in its main loop).
+// Small on purpose: it runs in one block per (sequence, KV head) per step, so its code is rarely in the instruction
+// cache; fetching it took ~7 µs a launch while it was unrolled over every split and head dim (28 KB of SASS). Not
+// inlined: paged_attention keeps its own register allocation (inlined, this spilled in its main loop).
 #define COMBINE_BATCH 8
 __device__ __noinline__ void combine_row(const float* part_acc, const float* part_ml, elem_t* out, long long row,
                                             int num_splits, int head_dim, int lane) {
     const float* ml = part_ml + row * num_splits * 2;
-    const float* acc = part_acc + row * num_splits * head_dim;
+    const float* acc = part_acc + row * num_splits * head_dim + 4 * lane;
+    const bool has_dims = 4 * lane < head_dim;
     float ms = NEG_INF, ls = 0.f;
     if (lane < num_splits) {
         ms = load_cg(ml + 2 * lane);
         ls = load_cg(ml + 2 * lane + 1);
     }
-    float o[DIMS_PER_LANE];
-#pragma unroll
-    for (int e = 0; e < DIMS_PER_LANE; e++) o[e] = 0.f;
+    float4 o = float4{0.f, 0.f, 0.f, 0.f};
     float w = 0.f, inv = 0.f;
-#pragma unroll
-    for (int s0 = 0; s0 < MAX_SPLITS; s0 += COMBINE_BATCH) {
-        float a[COMBINE_BATCH][DIMS_PER_LANE];
+    for (int s0 = 0; s0 < num_splits; s0 += COMBINE_BATCH) {
+        float4 a[COMBINE_BATCH];
 #pragma unroll
         for (int s = 0; s < COMBINE_BATCH; s++) {
-#pragma unroll
-            for (int e = 0; e < DIMS_PER_LANE; e++) {
-                const int d = lane + 32 * e;
-                a[s][e] = s0 + s < num_splits && d < head_dim ? load_cg(acc + (s0 + s) * head_dim + d) : 0.f;
-            }
+            a[s] = s0 + s < num_splits && has_dims ? load_cg4(acc + (s0 + s) * head_dim) : float4{0.f, 0.f, 0.f, 0.f};
         }
         if (s0 == 0) {   // the weights, once the first batch's loads are on their way
             if (!(ls > 0.f)) ms = NEG_INF;   // a split that saw no key
@@ -65,15 +61,15 @@ __device__ __noinline__ void combine_row(const float* part_acc, const float* par
         }
 #pragma unroll
         for (int s = 0; s < COMBINE_BATCH; s++) {
-            const float ws = __shfl_sync(0xffffffffu, w, s0 + s);
-#pragma unroll
-            for (int e = 0; e < DIMS_PER_LANE; e++) o[e] += ws * a[s][e];
+            const float ws = __shfl_sync(0xffffffffu, w, s0 + s);   // 0 past the last split
+            o.x += ws * a[s].x;
+            o.y += ws * a[s].y;
+            o.z += ws * a[s].z;
+            o.w += ws * a[s].w;
         }
     }
-    for (int e = 0; e < DIMS_PER_LANE; e++) {
-        const int d = lane + 32 * e;
-        if (d < head_dim) out[row * head_dim + d] = from_float(o[e] * inv);
-    }
+    const float r[4] = {o.x * inv, o.y * inv, o.z * inv, o.w * inv};
+    if (has_dims) store4(out + row * head_dim + 4 * lane, r);
 }
 
 // Whether this block is the last of the num_splits blocks counted in *counter to have written its partials; that
@@ -309,12 +305,12 @@ extern "C" __global__ void attention_combine(const float* part_acc, const float*
 // softmax of each row by one warp; then p v with a lane per 4 head dims. The block has 4 to 16 warps (its launch's
 // block size; GlmKernels.decodeWarps gives a warp per query head, at least 4): with more warps than rows, a row's
 // p v is shared by `wpr` warps, each over every wpr-th key, and their sums are added in shared memory at the end;
-// with fewer, a warp holds up to four rows. With num_splits > 1 the last split of a (sequence, kv head) to finish
+// with fewer, a warp holds up to four rows (decode_attention_wide; decode_attention holds groups of up to 4 at 4
+// warps). With num_splits > 1 the last split of a (sequence, kv head) to finish
 // merges the partials, as paged_attention.
 #define DA_MAX_WARPS 16
 #define DA_MIN_WARPS 4
 #define DA_MAX_GROUP 16   // LaunchGeometry.DECODE_MAX_GROUP: query heads per KV head
-#define DA_ROWS_PER_WARP (DA_MAX_GROUP / DA_MIN_WARPS)
 #define DA_KEY_THREADS 4  // threads per key when scoring
 
 // 16-byte pieces per K row in shared memory: `pieces` padded to 4 more than a multiple of 8, so that the two keys a
@@ -348,7 +344,12 @@ __device__ __forceinline__ void copy_chunk_keys(uint4* k_rows, uint4* v_rows, co
 #define DECODE_ATTENTION_ARGS                                                                                    \
         qkv, k_cache, v_cache, block_tables, seq_starts, positions, out, part_acc, part_ml, split_counters,      \
         num_heads, num_kv_heads, head_dim, block_size, max_blocks_per_seq, num_splits, chunk_keys, scale
+// G: the most query heads per KV head the instance holds (4 or DA_MAX_GROUP): its loops over a group's rows are
+// unrolled to G, and a smaller G keeps the code that the GPU fetches per launch small.
+template <int G>
 __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) {
+    constexpr int ROWS_PER_WARP_MAX = G / DA_MIN_WARPS;
+    trace_mark(TRACE_ATTENTION, 0);
     const int seq = blockIdx.x, kv_head = blockIdx.y, split = blockIdx.z;
     const int tok = seq_starts[seq];
     if (seq_starts[seq + 1] == tok) return;   // a padding sequence: the whole block leaves
@@ -374,9 +375,9 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
     int* slot = reinterpret_cast<int*>(rescale + group);        // C
 
     // (lane holds head dims 4 lane .. 4 lane + 3 of each row)
-    float m[DA_ROWS_PER_WARP], l[DA_ROWS_PER_WARP], acc[DA_ROWS_PER_WARP][4];
+    float m[ROWS_PER_WARP_MAX], l[ROWS_PER_WARP_MAX], acc[ROWS_PER_WARP_MAX][4];
 #pragma unroll
-    for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+    for (int r = 0; r < ROWS_PER_WARP_MAX; r++) {
         m[r] = NEG_INF;
         l[r] = 0.f;
 #pragma unroll
@@ -398,6 +399,7 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
         copy_chunk_keys(k_rows, v_rows, slot, k_cache, v_cache, 0, settled, pieces, k_stride, kv_head, num_kv_heads, D);
         if (!waited) {
             follow_previous_kernel();
+            trace_mark(TRACE_ATTENTION, 1);
             waited = true;
             const float* q_src = qkv + (long long) tok * (num_heads + 2 * num_kv_heads) * D + kv_head * group * D;
             for (int i = threadIdx.x; i < group * D / 4; i += blockDim.x) {
@@ -409,20 +411,21 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
         cp_async_commit();
         cp_async_wait<0>();
         __syncthreads();
+        trace_mark(TRACE_ATTENTION, 2);
 
         // Scores: thread t scores key (pass + t / 4) against every row, over pieces t % 4, t % 4 + 4, ...
         const int h = threadIdx.x % DA_KEY_THREADS;
         for (int j0 = 0; j0 < n; j0 += blockDim.x / DA_KEY_THREADS) {
             const int j = j0 + threadIdx.x / DA_KEY_THREADS;
-            float s[DA_MAX_GROUP];
+            float s[G];
 #pragma unroll
-            for (int r = 0; r < DA_MAX_GROUP; r++) s[r] = 0.f;
+            for (int r = 0; r < G; r++) s[r] = 0.f;
             if (j < n) {
                 for (int u = h; u < pieces; u += DA_KEY_THREADS) {
                     float kf[VEC];
                     unpack16(k_rows[j * k_stride + u], kf);
 #pragma unroll
-                    for (int r = 0; r < DA_MAX_GROUP; r++) {
+                    for (int r = 0; r < G; r++) {
                         if (r >= group) break;
                         const float* qr = q + r * D + u * VEC;
 #pragma unroll
@@ -434,7 +437,7 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
                 }
             }
 #pragma unroll
-            for (int r = 0; r < DA_MAX_GROUP; r++) {
+            for (int r = 0; r < G; r++) {
                 if (r >= group) break;
                 s[r] += __shfl_xor_sync(0xffffffffu, s[r], 1);
                 s[r] += __shfl_xor_sync(0xffffffffu, s[r], 2);
@@ -442,11 +445,12 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
             }
         }
         __syncthreads();
+        trace_mark(TRACE_ATTENTION, 3);
 
         // Each row's online softmax over the chunk's scores, by the row's first warp.
         if (slice == 0) {
 #pragma unroll
-            for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+            for (int r = 0; r < ROWS_PER_WARP_MAX; r++) {
                 const int row = first_row + row_step * r;
                 if (row >= group) break;
                 float* p = scores + row * C;
@@ -466,10 +470,11 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
             }
         }
         __syncthreads();   // a row's probabilities and correction are read by all of its warps
+        trace_mark(TRACE_ATTENTION, 4);
 
         // p v: this warp's keys of the chunk, for each of its rows.
 #pragma unroll
-        for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+        for (int r = 0; r < ROWS_PER_WARP_MAX; r++) {
             const int row = first_row + row_step * r;
             if (row >= group) break;
             const float correction = rescale[row];
@@ -483,7 +488,7 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
                 float v[4];
                 load4(v_base + j * D, v);
 #pragma unroll
-                for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+                for (int r = 0; r < ROWS_PER_WARP_MAX; r++) {
                     const int row = first_row + row_step * r;
                     if (row >= group) break;
                     const float pj = scores[row * C + j];
@@ -494,6 +499,7 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
         }
     }
     if (!waited) follow_previous_kernel();   // a split without keys still writes its (empty) partial after it
+    trace_mark(TRACE_ATTENTION, 5);
 
     if (wpr > 1) {   // each row's warps add their sums into its first warp's
         if (first_row < group && d < D) {
@@ -514,7 +520,7 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
 
     if (slice == 0) {
 #pragma unroll
-        for (int r = 0; r < DA_ROWS_PER_WARP; r++) {
+        for (int r = 0; r < ROWS_PER_WARP_MAX; r++) {
             const int row = first_row + row_step * r;
             if (row >= group) break;
             const long long out_row = (long long) tok * num_heads + kv_head * group + row;
@@ -537,22 +543,30 @@ __device__ __forceinline__ void decode_attention_block(DECODE_ATTENTION_PARAMS) 
             }
         }
     }
-    if (num_splits == 1) return;
-    if (!last_split_arrives(split_counters + seq * gridDim.y + kv_head, num_splits)) return;
-    for (int row = warp; row < group; row += warps) {
-        combine_row(part_acc, part_ml, out, (long long) tok * num_heads + kv_head * group + row, num_splits, D, lane);
+    if (num_splits == 1) {
+        trace_mark(TRACE_ATTENTION, 7);
+        return;
     }
+    const bool last = last_split_arrives(split_counters + seq * gridDim.y + kv_head, num_splits);
+    trace_mark(TRACE_ATTENTION, 6);
+    if (last) {
+        for (int row = warp; row < group; row += warps) {
+            combine_row(part_acc, part_ml, out, (long long) tok * num_heads + kv_head * group + row, num_splits, D,
+                        lane);
+        }
+    }
+    trace_mark(TRACE_ATTENTION, 7);
 }
 
-// The kernel at 4 warps per block, in at most 96 registers a thread: a block then fits beside two GEMV blocks on an
-// SM (104 registers x 256 threads each), so it can start, and fetch its keys, while the qkv projection runs. And at
-// up to 16 warps (GlmKernels picks by the launch's warps).
+// The kernel for groups of up to 4 at 4 warps per block, in at most 96 registers a thread: a block then fits beside
+// two GEMV blocks on an SM (104 registers x 256 threads each), so it can start, and fetch its keys, while the qkv
+// projection runs. And for any group at 4 to 16 warps (GlmKernels picks by group and warps).
 extern "C" __global__ void __launch_bounds__(DA_MIN_WARPS * 32, 5) decode_attention(DECODE_ATTENTION_PARAMS) {
-    decode_attention_block(DECODE_ATTENTION_ARGS);
+    decode_attention_block<DA_MIN_WARPS>(DECODE_ATTENTION_ARGS);
 }
 
 extern "C" __global__ void __launch_bounds__(DA_MAX_WARPS * 32) decode_attention_wide(DECODE_ATTENTION_PARAMS) {
-    decode_attention_block(DECODE_ATTENTION_ARGS);
+    decode_attention_block<DA_MAX_GROUP>(DECODE_ATTENTION_ARGS);
 }
 
 // ---- Dense causal attention for one long prompt on tensor cores (the GEMMs run in cuBLAS) ----

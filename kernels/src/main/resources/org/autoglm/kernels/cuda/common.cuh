@@ -80,6 +80,16 @@ __device__ __forceinline__ float load_cg(const float* p) {
 #endif
 }
 
+__device__ __forceinline__ float4 load_cg4(const float* p) {
+#ifdef AUTOGLM_HOST_EMULATION
+    return *reinterpret_cast<const float4*>(p);
+#else
+    float4 v;
+    asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p));
+    return v;
+#endif
+}
+
 // NVRTC has no min/max overloads for int without the runtime headers: our own.
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 #define NEG_INF (__int_as_float(0xff800000))
@@ -165,6 +175,34 @@ __device__ __forceinline__ void follow_previous_kernel() {
 #endif
 #endif
 }
+
+// Step timeline (measurement only: compiled in with -Dautoglm.cuda.defines=AUTOGLM_TRACE=1; DecodeBench prints it).
+// Thread 0 of each block stores %globaltimer (ns) at numbered marks of its kernel into autoglm_trace[kind][block]
+// [mark]; every launch of a kind overwrites the one before, so after a step the array holds that step's last launch
+// of each kind (the last layer's). Marks: 0 entry, 1 after the dependent-launch wait, 2.. the kernel's phases, 7 exit.
+#define TRACE_EMBEDDING 0
+#define TRACE_QKV 1
+#define TRACE_ATTENTION 2
+#define TRACE_O 3
+#define TRACE_GATE_UP 4
+#define TRACE_DOWN 5
+#define TRACE_LM_HEAD 6
+#define TRACE_SAMPLE 7
+#define TRACE_KINDS 8
+#define TRACE_BLOCKS 512
+#define TRACE_MARKS 8
+#if defined(AUTOGLM_TRACE) && defined(__CUDA_ARCH__)
+__device__ unsigned long long autoglm_trace[TRACE_KINDS * TRACE_BLOCKS * TRACE_MARKS];
+__device__ __forceinline__ void trace_mark(int kind, int mark) {
+    if (threadIdx.x != 0) return;
+    const int block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    if (block < TRACE_BLOCKS) autoglm_trace[(kind * TRACE_BLOCKS + block) * TRACE_MARKS + mark] = t;
+}
+#else
+__device__ __forceinline__ void trace_mark(int, int) {}
+#endif
 
 // ---- Tensor-core and asynchronous-copy helpers (sm_80+) ----
 // d = a · b + c for one warp: a 16x16 (row-major), b 16x8 (column-major), bf16 inputs and fp32 accumulators, in

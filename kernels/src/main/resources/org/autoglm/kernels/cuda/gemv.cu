@@ -301,29 +301,33 @@ __device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int 
 // dynamic shared memory: in elem_t. Each has this shape: start the weight loads, wait for the kernel ahead, stage x
 // with every thread (no warp may leave before the barrier), run.
 template <class Stage, class Epilogue>
-__device__ __forceinline__ void gemv_kernel(const elem_t* w, int in, int out, int parts, int half, Stage stage,
-                                            Epilogue epilogue) {
+__device__ __forceinline__ void gemv_kernel(int trace, const elem_t* w, int in, int out, int parts, int half,
+                                            Stage stage, Epilogue epilogue) {
+    trace_mark(trace, 0);
     GemvWork work(w, in, out, parts, half);
     follow_previous_kernel();
+    trace_mark(trace, 1);
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage(xs);
     __syncthreads();
+    trace_mark(trace, 2);
     work.run(xs, epilogue);
+    trace_mark(trace, 7);
 }
 
 // y = x · wᵀ; x [in] elem_t, y [out] fp32.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv(const elem_t* x, const elem_t* w,
                                                                                    float* y, int in, int out,
                                                                                    int parts) {
-    gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_copy(x, xs, in); },
+    gemv_kernel(in > out ? TRACE_DOWN : TRACE_O, w, in, out, parts, 0, [&](elem_t* xs) { stage_copy(x, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // y = (up * silu(gate)) · wᵀ.
 extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) gemv_silu(
         const float* gate_up, const elem_t* w, float* y, int in, int out, int parts) {
-    gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
+    gemv_kernel(TRACE_DOWN, w, in, out, parts, 0, [&](elem_t* xs) { stage_silu(gate_up, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
@@ -332,7 +336,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in, int out, int parts) {
     const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+    gemv_kernel(TRACE_LM_HEAD, w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
                 [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
@@ -345,7 +349,7 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, elem_t* act, int in, int out, int parts) {
     const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    gemv_kernel(w, in, out, parts, out / 2, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+    gemv_kernel(TRACE_GATE_UP, w, in, out, parts, out / 2, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
                 [&](int o0, const float* sum) {
                     if ((threadIdx.x & 31) != 0) return;
                     const float gate = sum[0], up = sum[1];
@@ -367,7 +371,8 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
     // epilogue does not wait on them.
     const float position = (float) positions[0];
     const int slot = slots[0];
-    gemv_kernel(w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); }, [&](int c, const float* sum) {
+    gemv_kernel(TRACE_QKV, w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+                [&](int c, const float* sum) {
         if ((threadIdx.x & 31) != 0) return;
         bias_rope_kv_pair(qkv, c, sum[0], sum[1], bias, position, inv_freq, slot, k_cache, v_cache, num_heads,
                           num_kv_heads, head_dim, rotary_dim);

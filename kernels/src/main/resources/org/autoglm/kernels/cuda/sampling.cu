@@ -133,7 +133,9 @@ __device__ float kept_mass(float* x, int n, float mx, unsigned int floor_bits, f
 extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
         float* logits, int vocab, const float* temperature, const int* top_k, const float* top_p,
         const unsigned long long* seeds, const int* steps, int* out_ids) {
+    trace_mark(TRACE_SAMPLE, 0);
     follow_previous_kernel();
+    trace_mark(TRACE_SAMPLE, 1);
     __shared__ float scratch[32];
     __shared__ float search_sums[SEARCH_SUMS];
     __shared__ float best_val[32];
@@ -169,6 +171,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
     __syncthreads();
     if (t <= 0.f) {
         if (threadIdx.x == 0) out_ids[blockIdx.x] = best_id[0];
+        trace_mark(TRACE_SAMPLE, 7);
         return;
     }
     const float mx = best_val[0];
