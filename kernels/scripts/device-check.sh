@@ -120,17 +120,7 @@ for kind, marks in d.get("trace_us", {}).items():
     for m, v in marks.items(): print("    ", m, v)'
   done
 }
-# norm: the add-norm GEMVs' inputs loaded ahead of their weights (default) against weights first, batch-1 rates in turn.
-normab() {
-  for round in 1 2; do
-    for shape in glm-edge-1.5b glm-4-9b; do
-      SHAPE=$shape rate "$shape round $round norm inputs ahead of weights (default)"
-      SHAPE=$shape rate "$shape round $round weights first" -Dautoglm.cuda.defines=NORM_AHEAD_OF_WEIGHTS=0
-    done
-  done
-}
-export -f tracestep normab
-want normab && step "normab: add-norm staging order, batch-1 rates in turn" 100 normab.txt bash -c normab
+export -f tracestep
 want trace && step "trace: batch-1 step timeline (first / median / last block at each mark, us)" 90 trace.txt bash -c tracestep
 # ncu: Nsight Compute's view of one decode layer of the 1.5B at batch 1 (each kernel alone: time, throughput, stalls).
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)

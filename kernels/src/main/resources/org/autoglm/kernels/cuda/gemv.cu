@@ -214,32 +214,27 @@ __device__ __forceinline__ void store_normed4(const AddNorm& n, elem_t* xs, int 
 
 // Rows of up to NORM_HELD_ROW elements (every GLM up to hidden 4096): each thread loads its float4s of the residual
 // and delta once, all at once, and keeps them in registers through the norm's two or three passes (one memory
-// latency, where stage_rmsnorm_streamed pays one per pass). Same arithmetic, same order. gemv_norm_kernel issues
-// the loads (load_held_row) before the weights and computes the row (stage_rmsnorm_held) after.
+// latency, where stage_rmsnorm_streamed pays one per pass). Same arithmetic, same order.
 #define NORM_HELD 4                                      // float4s per thread
 #define NORM_HELD_ROW (NORM_HELD * 4 * GEMV_WARPS * 32)  // 4096
-struct HeldRow {
-    float4 v[NORM_HELD];
-};
-
-__device__ __forceinline__ void load_held_row(const float* row, HeldRow& h, int in) {
+__device__ __forceinline__ void stage_rmsnorm_held(const AddNorm& n, elem_t* xs, int in) {
+    __shared__ float scratch[32];
+    float4 res[NORM_HELD], del[NORM_HELD];
 #pragma unroll
     for (int j = 0; j < NORM_HELD; j++) {
         const int k = 4 * (threadIdx.x + j * blockDim.x);
-        h.v[j] = row != 0 && k < in ? load_f4(row + k) : float4{0.f, 0.f, 0.f, 0.f};
+        res[j] = del[j] = float4{0.f, 0.f, 0.f, 0.f};
+        if (k < in) {
+            res[j] = load_f4(n.residual + k);
+            if (n.delta != 0) del[j] = load_f4(n.delta + k);
+        }
     }
-}
-
-__device__ __forceinline__ void stage_rmsnorm_held(const AddNorm& n, const HeldRow& res, const HeldRow& del, elem_t* xs,
-                                                   int in) {
-    __shared__ float scratch[32];
     float post_scale = 1.f;
     if (n.delta != 0 && n.post_weight != 0) {
         float ss = 0.f;
 #pragma unroll
         for (int j = 0; j < NORM_HELD; j++) {
-            const float4 d = del.v[j];
-            ss += d.x * d.x + d.y * d.y + d.z * d.z + d.w * d.w;
+            ss += del[j].x * del[j].x + del[j].y * del[j].y + del[j].z * del[j].z + del[j].w * del[j].w;
         }
         ss = block_sum(ss, scratch);
         post_scale = 1.f / sqrtf(ss / in + n.eps);
@@ -250,7 +245,7 @@ __device__ __forceinline__ void stage_rmsnorm_held(const AddNorm& n, const HeldR
     for (int j = 0; j < NORM_HELD; j++) {
         const int k = 4 * (threadIdx.x + j * blockDim.x);
         for (int i = 0; i < 4; i++) r[j][i] = 0.f;
-        if (k < in) add_norm4(n, post_scale, k, res.v[j], del.v[j], r[j]);
+        if (k < in) add_norm4(n, post_scale, k, res[j], del[j], r[j]);
         ss += r[j][0] * r[j][0] + r[j][1] * r[j][1] + r[j][2] * r[j][2] + r[j][3] * r[j][3];
     }
     ss = block_sum(ss, scratch);
@@ -293,6 +288,13 @@ __device__ __forceinline__ void stage_rmsnorm_streamed(const AddNorm& n, elem_t*
     }
 }
 
+__device__ __forceinline__ void stage_rmsnorm(const AddNorm& n, elem_t* xs, int in) {
+    if (in <= NORM_HELD_ROW) {
+        stage_rmsnorm_held(n, xs, in);
+    } else {
+        stage_rmsnorm_streamed(n, xs, in);
+    }
+}
 
 // Every kernel: w [out, in] elem_t, in a multiple of VEC; parts: warps per row pair (1, 2 or 4; LaunchGeometry.
 // gemvParts); grid: min(ceil(out / (GEMV_WARPS / parts * GEMV_ROWS)), GEMV_MIN_BLOCKS * SMs); block: GEMV_WARPS * 32;
@@ -308,51 +310,6 @@ __device__ __forceinline__ void gemv_kernel(int trace, const elem_t* w, int in, 
     DYNAMIC_SHARED(uint4, gemv_x);
     elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
     stage(xs);
-    __syncthreads();
-    trace_mark(trace, 2);
-    work.run(xs, epilogue);
-    trace_mark(trace, 7);
-}
-
-// gemv_kernel for the add-and-norm staging (AddNorm). The norm's inputs are loaded before the weights: a block
-// starts as the kernel ahead ends, and a first batch of weights issued before its wait (64 KB an SM) would hold the
-// SM's outstanding loads for a few microseconds, with the small reads that the norm waits for behind them (H100
-// trace: 2.7 µs of staging in the qkv GEMV, 4.2 in gate_up's). With delta, the residual was written two or more
-// kernels earlier (SingleTokenForward alternates it between add-norms), so it is read before the wait; delta, the
-// previous kernel's output, after it. Rows above NORM_HELD_ROW stage as gemv_kernel does.
-template <class Epilogue>
-__device__ __forceinline__ void gemv_norm_kernel(int trace, const AddNorm& n, const elem_t* w, int in, int out,
-                                                 int parts, int half, Epilogue epilogue) {
-    if (in > NORM_HELD_ROW) {
-        gemv_kernel(trace, w, in, out, parts, half, [&](elem_t* xs) { stage_rmsnorm_streamed(n, xs, in); },
-                    epilogue);
-        return;
-    }
-#ifndef NORM_AHEAD_OF_WEIGHTS
-#define NORM_AHEAD_OF_WEIGHTS 1
-#endif
-    if (!NORM_AHEAD_OF_WEIGHTS) {   // (A/B measurement: weights first, as before)
-        gemv_kernel(trace, w, in, out, parts, half, [&](elem_t* xs) {
-            HeldRow r, d;
-            load_held_row(n.residual, r, in);
-            load_held_row(n.delta, d, in);
-            stage_rmsnorm_held(n, r, d, xs, in);
-        }, epilogue);
-        return;
-    }
-    trace_mark(trace, 0);
-    HeldRow res, del;
-    const bool settled = n.delta != 0;
-    if (settled) load_held_row(n.residual, res, in);
-    follow_previous_kernel();
-    trace_mark(trace, 1);
-    if (!settled) load_held_row(n.residual, res, in);
-    load_held_row(n.delta, del, in);
-    asm volatile("" ::: "memory");   // (the weights' loads after these)
-    GemvWork work(w, in, out, parts, half);
-    DYNAMIC_SHARED(uint4, gemv_x);
-    elem_t* xs = reinterpret_cast<elem_t*>(gemv_x);
-    stage_rmsnorm_held(n, res, del, xs, in);
     __syncthreads();
     trace_mark(trace, 2);
     work.run(xs, epilogue);
@@ -379,8 +336,8 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, float* y, int in, int out, int parts) {
     const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    gemv_norm_kernel(TRACE_LM_HEAD, norm, w, in, out, parts, 0,
-                     [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
+    gemv_kernel(TRACE_LM_HEAD, w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+                [&](int o0, const float* sum) { gemv_store(y, o0, out, sum); });
 }
 
 // The MLP's activation for one token, in the gate_up projection's epilogue: act = up * silu(gate) of
@@ -392,11 +349,12 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
         const float* residual, const float* delta, const elem_t* post_weight, float* residual_out,
         const elem_t* weight, elem_t* normed, float eps, const elem_t* w, elem_t* act, int in, int out, int parts) {
     const AddNorm norm{residual, delta, post_weight, residual_out, weight, normed, eps};
-    gemv_norm_kernel(TRACE_GATE_UP, norm, w, in, out, parts, out / 2, [&](int o0, const float* sum) {
-        if ((threadIdx.x & 31) != 0) return;
-        const float gate = sum[0], up = sum[1];
-        act[o0 / 2] = from_float(up * (gate / (1.f + expf(-gate))));
-    });
+    gemv_kernel(TRACE_GATE_UP, w, in, out, parts, out / 2, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+                [&](int o0, const float* sum) {
+                    if ((threadIdx.x & 31) != 0) return;
+                    const float gate = sum[0], up = sum[1];
+                    act[o0 / 2] = from_float(up * (gate / (1.f + expf(-gate))));
+                });
 }
 
 // The attention block's input for one token: qkv = add_rmsnorm(...) · wᵀ (as gemv_rmsnorm), then what
@@ -413,7 +371,8 @@ extern "C" __global__ void __launch_bounds__(GEMV_WARPS * 32, GEMV_MIN_BLOCKS) g
     // epilogue does not wait on them.
     const float position = (float) positions[0];
     const int slot = slots[0];
-    gemv_norm_kernel(TRACE_QKV, norm, w, in, out, parts, 0, [&](int c, const float* sum) {
+    gemv_kernel(TRACE_QKV, w, in, out, parts, 0, [&](elem_t* xs) { stage_rmsnorm(norm, xs, in); },
+                [&](int c, const float* sum) {
         if ((threadIdx.x & 31) != 0) return;
         bias_rope_kv_pair(qkv, c, sum[0], sum[1], bias, position, inv_freq, slot, k_cache, v_cache, num_heads,
                           num_kv_heads, head_dim, rotary_dim);
