@@ -7,7 +7,9 @@
 #   4. the CLI's generate --backend cuda --dump-logits --json, when the jar has it;
 #   5. serve --backend cuda answering the reference prompts over HTTP, one at a time and 48 at once;
 #   ab: paged attention for decode steps ($AB) beside the default decode_attention: fp32 parity, then the batch-1
-#   decode rate of each and of decode_attention at 4 and at 16 warps, in turn, twice for each shape.
+#   decode rate of each and of decode_attention at 4 and at 16 warps (and, for the 1.5B, 32 and 128 key rows a
+#   split), in turn, twice for each shape.
+#   trace: the batch-1 step's timeline from inside the kernels (AUTOGLM_TRACE), both shapes.
 #   (Runs 4-20 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false,
 #   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0, L2 warming, split sizes and shared memory carveouts here; see
 #   bench/RESULTS.md.)
@@ -92,7 +94,8 @@ ablate() {
     done
   done
 }
-# warps: decode_attention's block size against paged attention at batch 1, in turn (1.5B twice, then 9B twice).
+# warps: decode_attention's block size against paged attention at batch 1, in turn (1.5B twice, then 9B twice), and
+# for the 1.5B the size of a split.
 warps() {
   for shape in glm-edge-1.5b glm-4-9b; do
     for round in 1 2; do
@@ -100,6 +103,12 @@ warps() {
       SHAPE=$shape rate "$shape round $round decode_attention (default: a warp per query head, at least 4)"
       SHAPE=$shape rate "$shape round $round decode_attention, 4 warps" -Dautoglm.cuda.decodeAttentionWarps=4
       SHAPE=$shape rate "$shape round $round decode_attention, 16 warps" -Dautoglm.cuda.decodeAttentionWarps=16
+      if [ $shape = glm-edge-1.5b ]; then
+        for rows in 32 128; do
+          SHAPE=$shape rate "$shape round $round decode_attention, $rows key rows a split (default 64)" \
+            -Dautoglm.cuda.decodeKeyRowsPerSplit=$rows
+        done
+      fi
     done
   done
 }
