@@ -16,7 +16,7 @@
 #   ablate: the 1.5B batch-1 step without each kernel in turn (what it costs inside the graph step).
 #   ncu: Nsight Compute's sections for the kernels of one 1.5B batch-1 decode layer.
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
-# ONLY=parity,ab,bench,trace,ncu,ablate,hf,generate,serve (comma-separated) runs just those steps.
+# ONLY=parity,ab,bench,repeat,trace,ncu,ablate,hf,generate,serve (comma-separated) runs just those steps.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
 set -u
@@ -131,6 +131,21 @@ for kind, marks in d.get("trace_us", {}).items():
 }
 export -f tracestep
 want trace && step "trace: batch-1 step timeline (first / median / last block at each mark, us)" 90 trace.txt bash -c tracestep
+# repeat: the batch-1 decode rate of each shape, $REPEAT (default 5) separate processes in turn, for a median (one
+# bench-decode run times ~126 steps, and runs on one machine have spread ±8 %).
+repeatstep() {
+  for i in $(seq 1 ${REPEAT:-5}); do
+    for shape in glm-edge-1.5b glm-4-9b; do
+      $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape $shape --batch 1 --prompt-tokens 128 \
+        --new-tokens 128 --json 2>/dev/null | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+d = r["decode"][0]
+print(r["shape"], d["decode_steps_per_s"], "steps/s", d["pct_of_streaming_limit"], "% of", r["weight_streaming_limit_steps_per_s"])'
+    done
+  done
+}
+export -f repeatstep
+want repeat && step "repeat: batch-1 decode, separate processes in turn" 150 repeat.txt bash -c repeatstep
 # ncu: Nsight Compute's view of one decode layer of the 1.5B at batch 1 (each kernel alone: time, throughput, stalls).
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
 want ncu && [ -n "$NCU" ] && step "ncu: one 1.5B batch-1 decode layer" 150 ncu.txt "$NCU" --graph-profiling node \
