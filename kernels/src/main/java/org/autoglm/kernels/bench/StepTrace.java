@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -39,7 +40,7 @@ final class StepTrace {
                 }
                 if (times.isEmpty()) continue;
                 times.sort(null);
-                marks.put("mark" + mark, String.format("%.2f / %.2f / %.2f (%d blocks)", times.get(0) / 1e3,
+                marks.put("mark" + mark, String.format(Locale.ROOT, "%.2f / %.2f / %.2f (%d blocks)", times.get(0) / 1e3,
                         times.get(times.size() / 2) / 1e3, times.get(times.size() - 1) / 1e3, times.size()));
             }
             if (!marks.isEmpty()) out.put(KINDS[kind], marks);

@@ -20,8 +20,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Compiles every kernel source with nvcc for sm_80 and sm_90, in both element types, warnings as errors, so that
  * a kernel that does not compile cannot land. All sources go through one translation unit per element type (they
  * share a header and have distinct names), which keeps this to two nvcc runs; the tensor-core sources are in the
- * bf16 one only, as on a GPU. Skipped, with the reason, where
- * nvcc is not installed.
+ * bf16 one only, as on a GPU. The bf16 build again with the step timeline compiled in (AUTOGLM_TRACE). Skipped,
+ * with the reason, where nvcc is not installed.
  */
 class KernelSourcesCompileTest {
 
@@ -44,14 +44,19 @@ class KernelSourcesCompileTest {
         }
     }
 
+    /** {@code bf16-trace}: the bf16 build with the step timeline's marks compiled in (AUTOGLM_TRACE), for sm_90. */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"f32", "bf16"})
-    void everySourceCompilesForAmpereAndHopper(String precision) throws Exception {
+    @ValueSource(strings = {"f32", "bf16", "bf16-trace"})
+    void everySourceCompilesForAmpereAndHopper(String build) throws Exception {
         assumeTrue(nvcc != null, "nvcc is not on PATH: kernel sources not compiled here");
-        List<String> cmd = new ArrayList<>(List.of(nvcc, "-gencode", "arch=compute_80,code=sm_80", "-gencode",
-                "arch=compute_90,code=sm_90", "-fatbin", "-std=c++17", "-Werror", "all-warnings", "-I", dir.toString(),
-                "-o", dir.resolve("all-" + precision + ".fatbin").toString(), dir.resolve("all-" + precision + ".cu").toString()));
+        boolean trace = build.endsWith("-trace");
+        String precision = trace ? "bf16" : build;
+        List<String> cmd = new ArrayList<>(List.of(nvcc, "-gencode", "arch=compute_90,code=sm_90", "-fatbin",
+                "-std=c++17", "-Werror", "all-warnings", "-I", dir.toString(), "-o",
+                dir.resolve("all-" + build + ".fatbin").toString(), dir.resolve("all-" + precision + ".cu").toString()));
+        if (!trace) cmd.addAll(1, List.of("-gencode", "arch=compute_80,code=sm_80"));
         if (precision.equals("bf16")) cmd.add(1, "-DAUTOGLM_BF16");
+        if (trace) cmd.add(1, "-DAUTOGLM_TRACE");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         boolean done = p.waitFor(120, TimeUnit.SECONDS);
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
