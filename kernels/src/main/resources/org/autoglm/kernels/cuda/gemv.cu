@@ -200,10 +200,11 @@ __device__ __forceinline__ void add_norm4(const AddNorm& n, float post_scale, in
     }
 }
 
-// x = rmsnorm(r) * weight into xs (and normed, residual_out by block 0), for the float4 at k, given the scale.
-__device__ __forceinline__ void store_normed4(const AddNorm& n, elem_t* xs, int k, const float* r, float scale) {
-    float w[4], v[4];
-    load4(n.weight + k, w);
+// x = rmsnorm(r) * weight into xs (and normed, residual_out by block 0), for the float4 at k, given the scale and
+// the weight's values at k.
+__device__ __forceinline__ void store_normed4(const AddNorm& n, elem_t* xs, int k, const float* r, float scale,
+                                              const float* w) {
+    float v[4];
     for (int i = 0; i < 4; i++) v[i] = w[i] * (r[i] * scale);
     store4(xs + k, v);
     if (blockIdx.x == 0) {
@@ -213,20 +214,28 @@ __device__ __forceinline__ void store_normed4(const AddNorm& n, elem_t* xs, int 
 }
 
 // Rows of up to NORM_HELD_ROW elements (every GLM up to hidden 4096): each thread loads its float4s of the residual
-// and delta once, all at once, and keeps them in registers through the norm's two or three passes (one memory
-// latency, where stage_rmsnorm_streamed pays one per pass). Same arithmetic, same order.
+// and delta, and the norm weight's values there, once, all at once, and keeps them in registers through the norm's
+// two or three passes (one memory latency, where stage_rmsnorm_streamed pays one per pass; loaded where it is used,
+// after a block-wide sum, the weight cost a second one). glm4's post norm weight is still read where it is used (its
+// registers would take the GEMV to 128). Same arithmetic, same order.
 #define NORM_HELD 4                                      // float4s per thread
+#ifndef NORM_WEIGHT_AHEAD
+#define NORM_WEIGHT_AHEAD 1   // (0: the weight read where it is used, for the device A/B)
+#endif
 #define NORM_HELD_ROW (NORM_HELD * 4 * GEMV_WARPS * 32)  // 4096
 __device__ __forceinline__ void stage_rmsnorm_held(const AddNorm& n, elem_t* xs, int in) {
     __shared__ float scratch[32];
     float4 res[NORM_HELD], del[NORM_HELD];
+    float w[NORM_HELD][4];
 #pragma unroll
     for (int j = 0; j < NORM_HELD; j++) {
         const int k = 4 * (threadIdx.x + j * blockDim.x);
         res[j] = del[j] = float4{0.f, 0.f, 0.f, 0.f};
+        for (int i = 0; i < 4; i++) w[j][i] = 0.f;
         if (k < in) {
             res[j] = load_f4(n.residual + k);
             if (n.delta != 0) del[j] = load_f4(n.delta + k);
+            if (NORM_WEIGHT_AHEAD) load4(n.weight + k, w[j]);
         }
     }
     float post_scale = 1.f;
@@ -253,7 +262,10 @@ __device__ __forceinline__ void stage_rmsnorm_held(const AddNorm& n, elem_t* xs,
 #pragma unroll
     for (int j = 0; j < NORM_HELD; j++) {
         const int k = 4 * (threadIdx.x + j * blockDim.x);
-        if (k < in) store_normed4(n, xs, k, r[j], scale);
+        if (k < in) {
+            if (!NORM_WEIGHT_AHEAD) load4(n.weight + k, w[j]);
+            store_normed4(n, xs, k, r[j], scale, w[j]);
+        }
     }
 }
 
@@ -282,9 +294,10 @@ __device__ __forceinline__ void stage_rmsnorm_streamed(const AddNorm& n, elem_t*
     const float scale = 1.f / sqrtf(ss / in + n.eps);
 #pragma unroll 4
     for (int k = 4 * threadIdx.x; k < in; k += 4 * blockDim.x) {
-        float r[4];
+        float r[4], w[4];
+        load4(n.weight + k, w);
         add_norm4(n, post_scale, k, load_f4(n.residual + k), n.delta != 0 ? load_f4(n.delta + k) : float4{}, r);
-        store_normed4(n, xs, k, r, scale);
+        store_normed4(n, xs, k, r, scale, w);
     }
 }
 
