@@ -144,17 +144,7 @@ print(r["shape"], d["decode_steps_per_s"], "steps/s", d["pct_of_streaming_limit"
     done
   done
 }
-# normw: the add-norm staging with the norm weight loaded with the residual (default) against where it is used.
-normw() {
-  for round in 1 2 3; do
-    for shape in glm-edge-1.5b glm-4-9b; do
-      SHAPE=$shape rate "$shape round $round norm weight loaded ahead (default)"
-      SHAPE=$shape rate "$shape round $round norm weight loaded where used" -Dautoglm.cuda.defines=NORM_WEIGHT_AHEAD=0
-    done
-  done
-}
-export -f repeatstep normw
-want normw && step "normw: the norm weight's load in the add-norm staging, batch-1 rates in turn" 100 normw.txt bash -c normw
+export -f repeatstep
 want repeat && step "repeat: batch-1 decode, separate processes in turn" 150 repeat.txt bash -c repeatstep
 # ncu: Nsight Compute's view of one decode layer of the 1.5B at batch 1 (each kernel alone: time, throughput, stalls).
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
