@@ -15,6 +15,7 @@ import java.util.Map;
  */
 final class StepTrace {
 
+    /** By TRACE_* number, and the array's shape (common.cuh: keep in sync). */
     static final String[] KINDS = {"embedding", "qkv", "attention", "o", "gate_up", "down", "lm_head", "sample"};
     static final int BLOCKS = 512;
     static final int MARKS = 8;

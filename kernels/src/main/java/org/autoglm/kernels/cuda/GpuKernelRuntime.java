@@ -2,6 +2,7 @@ package org.autoglm.kernels.cuda;
 
 import static org.autoglm.kernels.cuda.CuDriver.check;
 
+import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -85,7 +86,7 @@ public final class GpuKernelRuntime implements KernelRuntime {
         for (KernelModule module : modules.values()) {
             long[] global = module.global("autoglm_trace");
             if (global == null) continue;
-            com.sun.jna.Memory host = new com.sun.jna.Memory(global[1]);
+            Memory host = new Memory(global[1]);
             check(CuDriver.cuMemcpyDtoH_v2(host, global[0], global[1]), "cuMemcpyDtoH(autoglm_trace)");
             long[] values = host.getLongArray(0, (int) (global[1] / 8));
             if (merged.length == 0) merged = new long[values.length];

@@ -180,6 +180,7 @@ __device__ __forceinline__ void follow_previous_kernel() {
 // Thread 0 of each block stores %globaltimer (ns) at numbered marks of its kernel into autoglm_trace[kind][block]
 // [mark]; every launch of a kind overwrites the one before, so after a step the array holds that step's last launch
 // of each kind (the last layer's). Marks: 0 entry, 1 after the dependent-launch wait, 2.. the kernel's phases, 7 exit.
+// (StepTrace.java reads it: keep the kinds and the shape in sync.)
 #define TRACE_EMBEDDING 0
 #define TRACE_QKV 1
 #define TRACE_ATTENTION 2
