@@ -8,7 +8,7 @@ set -eu
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 out=.device/cuda-check
-fixtures=${AUTOGLM_FIXTURES:-$root/../shared/fixtures}
+fixtures=${AUTOGLM_FIXTURES:-$root/fixtures}
 mkdir -p "$out"
 mvn -o -q -pl node -am package -Pcuda -DskipTests
 # java.desktop: Jinjava (the chat template) needs java.beans, which the plain device runtime lacks.

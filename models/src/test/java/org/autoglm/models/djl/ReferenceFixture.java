@@ -10,7 +10,7 @@ import java.util.List;
 import org.autoglm.models.tokenizer.ReferenceFixtures;
 
 /**
- * A reference checkpoint of {@code shared/fixtures} and what Hugging Face transformers computed on it
+ * A reference checkpoint of {@code fixtures/} and what Hugging Face transformers computed on it
  * ({@code <dir>.reference.json}), with typed cases; located by {@link ReferenceFixtures#root()}.
  */
 record ReferenceFixture(Path modelDir, List<Case> cases) {

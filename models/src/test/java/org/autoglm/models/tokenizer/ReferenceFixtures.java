@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.stream.StreamSupport;
 
 /**
- * The reference checkpoints in {@code ../shared/fixtures} (see its README) and their {@code *.reference.json}:
+ * The reference checkpoints in {@code fixtures/} (see its README) and their {@code *.reference.json}:
  * found through the {@code autoglm.fixtures} property surefire sets, else relative to the repository root.
  */
 public final class ReferenceFixtures {
@@ -28,15 +28,15 @@ public final class ReferenceFixtures {
         if (property != null) {
             candidates.add(Path.of(property));
         }
-        candidates.add(Path.of("../shared/fixtures"));
-        candidates.add(Path.of("../../shared/fixtures"));
+        candidates.add(Path.of("../fixtures"));
+        candidates.add(Path.of("fixtures"));
         for (Path candidate : candidates) {
             if (Files.isDirectory(candidate.resolve("glm4-tiny"))) {
                 return candidate.toAbsolutePath().normalize();
             }
         }
         throw new IllegalStateException("reference fixtures not found (looked at " + candidates
-                + "); run the tests with ../shared beside the checkout");
+                + "); run the tests from the repository root or a module");
     }
 
     public static Path checkpoint(String name) {

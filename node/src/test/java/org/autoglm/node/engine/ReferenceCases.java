@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The prompts of a reference fixture ({@code shared/fixtures/<name>.reference.json}) and the 24 tokens Hugging
+ * The prompts of a reference fixture ({@code fixtures/<name>.reference.json}) and the 24 tokens Hugging
  * Face transformers decoded greedily from each (no EOS stop).
  */
 public record ReferenceCases(Path modelDir, List<Case> cases) {
@@ -21,8 +21,8 @@ public record ReferenceCases(Path modelDir, List<Case> cases) {
         List<Path> candidates = new ArrayList<>();
         String property = System.getProperty("autoglm.fixtures");
         if (property != null) candidates.add(Path.of(property));
-        candidates.add(Path.of("../shared/fixtures"));
-        candidates.add(Path.of("../../shared/fixtures"));
+        candidates.add(Path.of("../fixtures"));
+        candidates.add(Path.of("fixtures"));
         for (Path p : candidates) {
             if (Files.isDirectory(p.resolve("glm-tiny"))) return p.toAbsolutePath().normalize();
         }
