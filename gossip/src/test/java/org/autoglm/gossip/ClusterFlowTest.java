@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterFlowTest {
 
-    private static final int BASE = 27640;
+    private static final int BASE = 27640 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final int SIZE = TaggedMembers.SIZE;
 
     private List<Cluster> members;

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class FailoverTest {
 
-    private static final int BASE = 27680;
+    private static final int BASE = 27680 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final int SIZE = TaggedMembers.SIZE;
 
     private List<Cluster> members;

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class GridTlsTest {
 
-    private static final int BASE = 27660;
+    private static final int BASE = 27660 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final String PASS = "changeit";
 
     @TempDir

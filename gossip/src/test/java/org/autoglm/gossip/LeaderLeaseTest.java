@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /** Election on three real Ignite nodes on loopback: one leader per term, quick takeover, no minority leader. */
 class LeaderLeaseTest {
 
-    private static final int BASE = 27600;
+    private static final int BASE = 27600 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final int SIZE = 3;
 
     /** Every term that ever started, with the nodes that led it (must be exactly one each). */

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
  */
 class PlacementTimeoutTest {
 
-    private static final int BASE = 27800;
+    private static final int BASE = 27800 + Integer.getInteger("autoglm.test.portOffset", 0);
 
     @Test
     void attemptsThatOutlastThePlacementTimeoutEndWithTheAttemptsError() {

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /** The shared queue on three real Ignite nodes: state transitions, fencing of stale terms, retries, the majority guard. */
 class RequestQueueTest {
 
-    private static final int BASE = 27620;
+    private static final int BASE = 27620 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final int SIZE = 3;
 
     private final List<GridNode> grids = new ArrayList<>();

@@ -49,7 +49,7 @@ import org.junit.jupiter.api.TestInstance;
 @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class ClusterInferenceServiceTest {
 
-    private static final int BASE = 27700;
+    private static final int BASE = 27700 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final int SIZE = 3;
 
     private final List<Cluster> members = new ArrayList<>();

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class GridSessionStoreTest {
 
-    private static final int BASE = 27770;
+    private static final int BASE = 27770 + Integer.getInteger("autoglm.test.portOffset", 0);
     private final List<GridNode> nodes = new ArrayList<>();
     private final List<GridSessionStore> stores = new ArrayList<>();
 
