@@ -2,6 +2,8 @@ package org.autoglm.gossip;
 
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.autoglm.gossip.batch.BatchStore;
+import org.autoglm.gossip.batch.FileStore;
 import org.autoglm.gossip.dispatch.Dispatcher;
 import org.autoglm.gossip.dispatch.PlacementLoop;
 import org.autoglm.gossip.dispatch.RequestExecutor;
@@ -29,6 +31,8 @@ public final class Cluster implements AutoCloseable {
     private final NodeRegistry registry;
     private final RequestQueue queue;
     private final SessionCache sessions;
+    private final FileStore files;
+    private final BatchStore batches;
     private volatile Worker worker;
     private final Dispatcher dispatcher;
     private final PlacementLoop placementLoop;
@@ -39,6 +43,8 @@ public final class Cluster implements AutoCloseable {
         this.registry = new NodeRegistry(grid, self, load);
         this.queue = new RequestQueue(grid);
         this.sessions = new SessionCache(grid);
+        this.files = new FileStore(grid);
+        this.batches = new BatchStore(grid);
         this.dispatcher = new Dispatcher(grid, queue);
         this.placementLoop = new PlacementLoop(grid, queue, registry, new Placement());
         this.lease = new LeaderLease(grid).addListener(placementLoop).start();
@@ -85,6 +91,8 @@ public final class Cluster implements AutoCloseable {
     public NodeRegistry registry() { return registry; }
     public RequestQueue queue() { return queue; }
     public SessionCache sessions() { return sessions; }
+    public FileStore files() { return files; }
+    public BatchStore batches() { return batches; }
     public Dispatcher dispatcher() { return dispatcher; }
     public LeaderLease lease() { return lease; }
     /** The worker running requests placed here, or null before {@link #serve}. */

@@ -13,6 +13,12 @@ public final class GridCaches {
     public static final String LEASE = "autoglm-lease";
     public static final String REQUESTS = "autoglm-requests";
     public static final String SESSIONS = "autoglm-sessions";
+    public static final String FILES = "autoglm-files";
+    public static final String FILE_CHUNKS = "autoglm-file-chunks";
+    public static final String BATCHES = "autoglm-batches";
+    public static final String BATCH_LINES = "autoglm-batch-lines";
+    /** The data region of caches that must outlive a full restart; persisted only with {@code --data-dir}. */
+    public static final String DURABLE_REGION = "autoglm-durable";
 
     private GridCaches() {}
 
@@ -32,5 +38,14 @@ public final class GridCaches {
                 .setAtomicityMode(atomicity)
                 .setReadFromBackup(false)
                 .setWriteSynchronizationMode(CacheWriteSynchronizationMode.FULL_SYNC);
+    }
+
+    /**
+     * A partitioned cache with a backup that also lives on disk when the grid has a data directory (files, batches):
+     * it survives the death of any one node and, with {@code --data-dir}, a restart of the whole cluster.
+     */
+    public static <K, V> CacheConfiguration<K, V> durable(GridNode grid, String name, CacheAtomicityMode atomicity) {
+        CacheConfiguration<K, V> config = partitioned(name, atomicity);
+        return grid.config().dataDirectory == null ? config : config.setDataRegionName(DURABLE_REGION);
     }
 }

@@ -37,6 +37,11 @@ public final class GridConfig {
      * that its supervisor restarts it and its work moves to peers (serve), or only stop the grid node (tests).
      */
     public boolean haltOnGridFailure = false;
+    /**
+     * {@code --data-dir}: keep files and batches on disk here (Ignite native persistence), so they survive a restart of
+     * the whole cluster; null = in memory (with backups) only.
+     */
+    public Path dataDirectory = null;
     /** Ignite work directory (marshaller mappings only; nothing is persisted); null = a fresh temp dir. */
     public Path workDirectory = null;
 

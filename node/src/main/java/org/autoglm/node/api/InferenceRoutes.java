@@ -121,7 +121,8 @@ final class InferenceRoutes {
             Call call = new Call(id, receivedAt.getEpochSecond(), caller, model, request, session, sessionPrompt,
                     prompts, hooks, span, receivedNanos);
             Instant deadline = timeout == null ? null : receivedAt.plus(timeout);
-            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(call, deadline), hooks, telemetry.metrics(),
+            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(id, prompts, request, model, deadline,
+                    span.traceparent()), hooks, telemetry.metrics(),
                     span, receivedNanos);
             inFlight.add(new InFlight.Entry(id, caller.subject(), route, model.name(), prompts.size() * request.n(),
                     request.stream(), receivedAt, run));
@@ -152,7 +153,8 @@ final class InferenceRoutes {
         }
     }
 
-    private static List<int[]> prompts(InferenceRequest request, ServedModel model) {
+    /** The request's prompts as token ids, each checked against the context (400 naming the field otherwise). */
+    static List<int[]> prompts(InferenceRequest request, ServedModel model) {
         List<int[]> out = new ArrayList<>();
         String param = request.messages().isEmpty() ? "prompt" : "messages";
         try {
@@ -180,15 +182,15 @@ final class InferenceRoutes {
     }
 
     /** One engine request per choice: choice {@code p * n + i} is sample {@code i} of prompt {@code p}. */
-    private static List<GenerationRequest> engineRequests(Call call, Instant deadline) {
-        InferenceRequest r = call.request();
+    static List<GenerationRequest> engineRequests(String callId, List<int[]> prompts, InferenceRequest r,
+            ServedModel model, Instant deadline, String traceparent) {
         List<GenerationRequest> out = new ArrayList<>();
-        for (int p = 0; p < call.prompts().size(); p++) {
-            int[] ids = call.prompts().get(p);
+        for (int p = 0; p < prompts.size(); p++) {
+            int[] ids = prompts.get(p);
             for (int i = 0; i < r.n(); i++) {
                 SamplingParams params = r.params();
                 if (params.maxTokens() == 0) {
-                    params = params.withMaxTokens(call.model().contextLength() - ids.length);
+                    params = params.withMaxTokens(model.contextLength() - ids.length);
                 }
                 if (params.seed() != null && i > 0) {
                     // Same seed for every sample would give n identical answers.
@@ -196,9 +198,9 @@ final class InferenceRoutes {
                             params.repetitionPenalty(), params.presencePenalty(), params.frequencyPenalty(),
                             params.seed() + i, params.maxTokens(), params.stop(), params.ignoreEos(), params.logprobs());
                 }
-                String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
+                String id = prompts.size() * r.n() == 1 ? callId : callId + "-" + (p * r.n() + i);
                 out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), r.requiredTags(),
-                        call.model().name(), call.span().traceparent()));
+                        model.name(), traceparent));
             }
         }
         return out;

@@ -55,6 +55,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Largest request body accepted; larger ones get 413 (default: ${DEFAULT-VALUE}).")
     long maxRequestBytes;
 
+    @Option(names = "--max-file-bytes", defaultValue = "209715200", paramLabel = "BYTES",
+            description = "Largest file POST /v1/files accepts; larger ones get 413 (default: ${DEFAULT-VALUE}, 200 MB).")
+    long maxFileBytes;
+
     @Option(names = "--request-timeout", defaultValue = "0", paramLabel = "SECONDS",
             description = "Give up on a request after this long (finish reason cancelled); 0 = never (default: ${DEFAULT-VALUE}).")
     long requestTimeoutSeconds;
@@ -217,6 +221,9 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model " + model + " is not a directory");
         }
         BackendFactory.Kind backendKind = backendKind();
+        if (maxFileBytes < 1) {
+            throw new IllegalArgumentException("--max-file-bytes must be at least 1, got " + maxFileBytes);
+        }
         if (maxSessionsPerUser < 0) {
             throw new IllegalArgumentException("--max-sessions-per-user must be 0 (no limit) or more, got " + maxSessionsPerUser);
         }
@@ -252,6 +259,9 @@ public final class ServeCommand implements Callable<Integer> {
                 c.state = state;
                 c.telemetry = telemetry;
                 c.sessions = cluster.sessionStore();
+                c.files = cluster.cluster().files();
+                c.batches = cluster.cluster().batches();
+                c.maxFileBytes = maxFileBytes;
                 c.extraRoutes = cluster::installRoutes;
             }).start();
         } catch (RuntimeException e) {

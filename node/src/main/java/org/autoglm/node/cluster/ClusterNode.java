@@ -6,6 +6,7 @@ import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.registry.NodeInfo;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.node.api.ServingState;
+import org.autoglm.node.batch.BatchRunner;
 import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineStats;
 import org.autoglm.node.engine.InferenceService;
@@ -27,6 +28,7 @@ public final class ClusterNode implements AutoCloseable {
     private final ClusterOptions options;
     private volatile InferenceService engine;
     private volatile EngineExecutor executor;
+    private volatile BatchRunner batches;
 
     private ClusterNode(Cluster cluster, ClusterOptions options) {
         this.cluster = cluster;
@@ -80,8 +82,9 @@ public final class ClusterNode implements AutoCloseable {
                 device, maxBatch, context, endpoint), executor);
         int maxInFlight = loaded.engine() instanceof Engine local
                 ? local.options().maxNumSeqs() + local.options().maxWaiting() : Integer.MAX_VALUE;
-        return new ServingState.Loaded(loaded.model(),
-                new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight), loaded.load());
+        ClusterInferenceService service = new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight);
+        this.batches = new BatchRunner(cluster, loaded.model(), service);
+        return new ServingState.Loaded(loaded.model(), service, loaded.load());
     }
 
     /** Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can. */
@@ -118,6 +121,10 @@ public final class ClusterNode implements AutoCloseable {
 
     @Override
     public void close() {
+        BatchRunner running = batches;
+        if (running != null) {
+            running.close();
+        }
         cluster.close();
     }
 }

@@ -22,21 +22,22 @@ final class WireFormat {
 
     /** A {@link GenerationRequest} with its deadline as epoch milliseconds (no java.time module needed). */
     private record WireRequest(String id, int[] promptIds, SamplingParams params, int priority, Long deadlineMillis,
-                               String sessionId, List<String> requiredTags, String model, String traceparent) {}
+                               String sessionId, List<String> requiredTags, String model, String traceparent,
+                               String user, boolean batch) {}
 
     private WireFormat() {}
 
     static byte[] request(GenerationRequest r) {
         return write(new WireRequest(r.id(), r.promptIds(), r.params(), r.priority(),
                 r.deadline() == null ? null : r.deadline().toEpochMilli(), r.sessionId(), r.requiredTags(), r.model(),
-                r.traceparent()));
+                r.traceparent(), r.user(), r.batch()));
     }
 
     static GenerationRequest request(byte[] bytes) {
         WireRequest w = read(bytes, WireRequest.class);
         return new GenerationRequest(w.id(), w.promptIds(), w.params(), w.priority(),
                 w.deadlineMillis() == null ? null : Instant.ofEpochMilli(w.deadlineMillis()), w.sessionId(),
-                w.requiredTags(), w.model(), w.traceparent());
+                w.requiredTags(), w.model(), w.traceparent(), null, w.user(), w.batch());
     }
 
     static byte[] delta(TokenDelta delta) {

@@ -19,6 +19,8 @@ import org.autoglm.models.sampling.SamplingParams;
  * @param resumedOutput the tail of {@code promptIds} that is output this request already delivered on another node
  *                     (a restart after failover): its text was streamed there, so it is replayed through this
  *                     request's detokenizer and stop-string matcher without being emitted again; empty otherwise
+ * @param user         who asked (the JWT subject), for fair share between users; null when unknown
+ * @param batch        a batch line: runs after interactive work and may be preempted by it
  */
 public record GenerationRequest(
         String id,
@@ -30,7 +32,9 @@ public record GenerationRequest(
         List<String> requiredTags,
         String model,
         String traceparent,
-        int[] resumedOutput) {
+        int[] resumedOutput,
+        String user,
+        boolean batch) {
 
     private static final int[] NONE = new int[0];
 
@@ -40,6 +44,32 @@ public record GenerationRequest(
         if (resumedOutput.length > promptIds.length) {
             throw new IllegalArgumentException("resumedOutput is longer than the prompt it is the tail of");
         }
+    }
+
+    /** An interactive request of an unnamed user. */
+    public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
+                             String sessionId, List<String> requiredTags, String model, String traceparent,
+                             int[] resumedOutput) {
+        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, resumedOutput,
+                null, false);
+    }
+
+    /** The same request as a batch-class line. */
+    public GenerationRequest asBatch() {
+        return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
+                traceparent, resumedOutput, user, true);
+    }
+
+    /** The same request on behalf of {@code subject}. */
+    public GenerationRequest withUser(String subject) {
+        return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
+                traceparent, resumedOutput, subject, batch);
+    }
+
+    /** The same request continuing after {@code resumed} output tokens already delivered (failover). */
+    public GenerationRequest resumedAfter(int[] prompt, SamplingParams remaining, int[] resumed) {
+        return new GenerationRequest(id, prompt, remaining, priority, deadline, sessionId, requiredTags, model,
+                traceparent, resumed, user, batch);
     }
 
     /** A request that starts from nothing (no resumed output). */
