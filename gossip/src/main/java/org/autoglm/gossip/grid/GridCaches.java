@@ -45,7 +45,9 @@ public final class GridCaches {
      * it survives the death of any one node and, with {@code --data-dir}, a restart of the whole cluster.
      */
     public static <K, V> CacheConfiguration<K, V> durable(GridNode grid, String name, CacheAtomicityMode atomicity) {
-        CacheConfiguration<K, V> config = partitioned(name, atomicity);
+        // 64 partitions, not Ignite's 1,024: plenty to spread files and lines, and cheap to move when nodes come and go.
+        CacheConfiguration<K, V> config = partitioned(name, atomicity)
+                .setAffinity(new org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction(false, 64));
         return grid.config().dataDirectory == null ? config : config.setDataRegionName(DURABLE_REGION);
     }
 }

@@ -79,8 +79,9 @@ public final class GridNode implements AutoCloseable {
         try {
             IgniteConfiguration cfg = igniteConfiguration(config);
             Ignite ignite = Ignition.start(cfg);
+            activate(ignite, config);
             GridNode node = new GridNode(config, ignite);
-            if (config.workDirectory == null) {
+            if (config.workDirectory == null && config.dataDirectory == null) {
                 node.tempWorkDirectory = java.nio.file.Path.of(cfg.getWorkDirectory());
             }
             log.info("grid node '{}' up on {}:{}, {} server node(s) in the topology",
@@ -112,12 +113,7 @@ public final class GridNode implements AutoCloseable {
                 .setConnectorConfiguration(null)
                 .setClientConnectorConfiguration(null)
                 .setWorkDirectory(workDirectory(config))
-                .setDataStorageConfiguration(new DataStorageConfiguration()
-                        .setDefaultDataRegionConfiguration(new DataRegionConfiguration()
-                                .setName("autoglm")
-                                // Queue, sessions and registry are small: keep off-heap modest.
-                                .setInitialSize(32L << 20)
-                                .setMaxSize(512L << 20)))
+                .setDataStorageConfiguration(dataStorage(config))
                 .setDiscoverySpi(discovery(config))
                 .setCommunicationSpi(new TcpCommunicationSpi()
                         .setLocalAddress(config.host)
@@ -140,6 +136,69 @@ public final class GridNode implements AutoCloseable {
             cfg.setSslContextFactory(sslContextFactory(config.tls));
         }
         return cfg;
+    }
+
+    /**
+     * Memory for the grid's caches: a default region (queue, sessions, registry: small, in memory) and the region of the
+     * durable caches (files, batches), persisted under {@code --data-dir} when one is given.
+     */
+    private static DataStorageConfiguration dataStorage(GridConfig config) {
+        DataStorageConfiguration storage = new DataStorageConfiguration()
+                .setDefaultDataRegionConfiguration(new DataRegionConfiguration()
+                        .setName("autoglm")
+                        // Queue, sessions and registry are small: keep off-heap modest.
+                        .setInitialSize(32L << 20)
+                        .setMaxSize(512L << 20));
+        DataRegionConfiguration durable = new DataRegionConfiguration()
+                .setName(GridCaches.DURABLE_REGION)
+                .setInitialSize(32L << 20)
+                .setMaxSize(512L << 20);
+        if (config.dataDirectory != null) {
+            java.nio.file.Path dir = config.dataDirectory.toAbsolutePath();
+            durable.setPersistenceEnabled(true);
+            storage.setStoragePath(dir.resolve("db").toString())
+                    .setWalPath(dir.resolve("wal").toString())
+                    .setWalArchivePath(dir.resolve("wal-archive").toString());
+        }
+        return storage.setDataRegionConfigurations(durable);
+    }
+
+    /**
+     * With persistence the grid starts inactive: the first time, it is activated once the expected nodes have joined;
+     * after a restart Ignite activates it when the nodes it last had are back. Nodes that die later leave the baseline
+     * after the failure-detection time, so their data is copied again to the survivors.
+     */
+    private static void activate(Ignite ignite, GridConfig config) {
+        if (config.dataDirectory == null) {
+            return;
+        }
+        long warnAt = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (ignite.cluster().state() != org.apache.ignite.cluster.ClusterState.ACTIVE) {
+            if (ignite.cluster().forServers().nodes().size() >= config.expectedNodes) {
+                try {
+                    ignite.cluster().state(org.apache.ignite.cluster.ClusterState.ACTIVE);
+                } catch (IgniteException e) {
+                    log.debug("activation by {} failed, retrying: {}", config.nodeName, e.toString());
+                }
+            }
+            if (System.nanoTime() > warnAt) {
+                log.warn("grid node '{}' waits for {} expected nodes to activate the persistent grid (sees {})",
+                        config.nodeName, config.expectedNodes, ignite.cluster().forServers().nodes().size());
+                warnAt = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the grid to activate");
+            }
+        }
+        try {
+            ignite.cluster().baselineAutoAdjustEnabled(true);
+            ignite.cluster().baselineAutoAdjustTimeout(config.failureDetection.toMillis());
+        } catch (IgniteException e) {
+            log.debug("baseline auto-adjust not set: {}", e.toString());
+        }
     }
 
     private static TcpDiscoverySpi discovery(GridConfig config) {
@@ -201,8 +260,11 @@ public final class GridNode implements AutoCloseable {
 
     private static String workDirectory(GridConfig config) {
         try {
-            return (config.workDirectory != null
-                    ? Files.createDirectories(config.workDirectory)
+            // With a data directory the work directory (type metadata of the stored records) must outlive the process.
+            java.nio.file.Path fixed = config.workDirectory != null ? config.workDirectory
+                    : config.dataDirectory != null ? config.dataDirectory.resolve("work") : null;
+            return (fixed != null
+                    ? Files.createDirectories(fixed)
                     : Files.createTempDirectory("autoglm-grid-")).toString();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the grid work directory", e);

@@ -59,9 +59,8 @@ public final class BatchRunner implements AutoCloseable {
                 if (mine == null) {
                     continue;
                 }
-                if (job.runner() != null) {
-                    log.info("batch {}: taking over from node {} that is gone", job.id(), job.runner());
-                }
+                log.info("batch {} runs on node '{}'{}", job.id(), cluster.grid().name(),
+                        job.runner() == null ? "" : ", taken over from node " + job.runner() + " that is gone");
                 BatchRun run = new BatchRun(cluster, model, engine, mine.id());
                 running.put(job.id(), run);
                 runs.execute(() -> {

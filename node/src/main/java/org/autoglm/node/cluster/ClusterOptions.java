@@ -41,6 +41,12 @@ public final class ClusterOptions {
             description = "Time after which a silent peer is considered failed (default: ${DEFAULT-VALUE}).")
     long failureDetectionMillis;
 
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Keep files and batches on disk in DIR (Ignite native persistence), so they survive a restart"
+                    + " of the whole cluster; each node needs its own DIR and a fixed --node-name. Default: memory only"
+                    + " (with a backup copy on another node).")
+    Path dataDir;
+
     @Option(names = "--grid-tls-keystore", paramLabel = "P12",
             description = "This node's key and certificate, signed by the cluster CA: turns on grid TLS.")
     Path tlsKeystore;
@@ -78,6 +84,7 @@ public final class ClusterOptions {
             config.peers = peerList;
             config.expectedNodes = expectedNodes;
             config.failureDetection = java.time.Duration.ofMillis(failureDetectionMillis);
+            config.dataDirectory = dataDir;
             config.haltOnGridFailure = true; // a serve process cut off from its cluster exits and is restarted
             config.tls.keystore = tlsKeystore;
             config.tls.keystorePassword = tlsKeystorePassword == null ? "" : tlsKeystorePassword;
