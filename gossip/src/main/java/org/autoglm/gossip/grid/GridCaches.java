@@ -46,7 +46,7 @@ public final class GridCaches {
      */
     public static <K, V> CacheConfiguration<K, V> durable(GridNode grid, String name, CacheAtomicityMode atomicity) {
         // 64 partitions, not Ignite's 1,024: plenty to spread files and lines, and cheap to move when nodes come and go.
-        CacheConfiguration<K, V> config = partitioned(name, atomicity)
+        CacheConfiguration<K, V> config = GridCaches.<K, V>partitioned(name, atomicity)
                 .setAffinity(new org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction(false, 64));
         return grid.config().dataDirectory == null ? config : config.setDataRegionName(DURABLE_REGION);
     }
