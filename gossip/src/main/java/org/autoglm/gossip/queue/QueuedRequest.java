@@ -30,6 +30,9 @@ public final class QueuedRequest implements Serializable {
     private int[] resumeIds;
     private boolean cancelled;
     private String error;
+    private boolean batch;
+    private int priority;
+    private String user;
 
     private QueuedRequest() {}
 
@@ -81,6 +84,24 @@ public final class QueuedRequest implements Serializable {
         r.resumeIds = resumeIds;
         r.cancelled = cancelled;
         r.error = error;
+        r.batch = batch;
+        r.priority = priority;
+        r.user = user;
+        return r;
+    }
+
+    /**
+     * The same request with what the leader orders the queue by.
+     *
+     * @param batch    a batch line: placed after interactive work
+     * @param priority lower first, within a class
+     * @param user     who sent it (JWT subject), for fair share between users; null counts as one anonymous user
+     */
+    public QueuedRequest ordered(boolean batch, int priority, String user) {
+        QueuedRequest r = copy();
+        r.batch = batch;
+        r.priority = priority;
+        r.user = user;
         return r;
     }
 
@@ -154,6 +175,10 @@ public final class QueuedRequest implements Serializable {
     public boolean cancelled() { return cancelled; }
     /** Why it failed, or why it was last re-queued. */
     public String error() { return error; }
+    public boolean batch() { return batch; }
+    public int priority() { return priority; }
+    /** The sender's JWT subject, or null. */
+    public String user() { return user; }
 
     /** Prompt plus tokens still to generate: the work it adds to a node. */
     public long expectedTokens() {

@@ -134,9 +134,10 @@ public final class BatchLines {
      * Starts one line as a batch-class request; {@code done} is called once, from an engine thread, unless cancelled.
      *
      * @param requestId unique in the cluster for this attempt
+     * @param user      the batch's owner, whose fair share the line counts against
      */
-    public static Execution run(Line line, String endpoint, String requestId, ServedModel model, InferenceService engine,
-                                Consumer<Outcome> done) {
+    public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
+                                InferenceService engine, Consumer<Outcome> done) {
         Execution execution = new Execution();
         boolean chat = endpoint.equals("/v1/chat/completions");
         InferenceRequest request;
@@ -144,7 +145,7 @@ public final class BatchLines {
         try {
             request = parseBody(line.body(), endpoint, model);
             List<int[]> prompts = InferenceRoutes.prompts(request, model);
-            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, null, null).stream()
+            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, null, null, user).stream()
                     .map(GenerationRequest::asBatch).toList();
         } catch (ApiError e) {
             done.accept(new Answered(e.status(), ErrorResponses.body(e)));

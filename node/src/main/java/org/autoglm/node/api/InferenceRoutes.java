@@ -122,7 +122,7 @@ final class InferenceRoutes {
                     prompts, hooks, span, receivedNanos);
             Instant deadline = timeout == null ? null : receivedAt.plus(timeout);
             GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(id, prompts, request, model, deadline,
-                    span.traceparent()), hooks, telemetry.metrics(),
+                    span.traceparent(), caller.subject()), hooks, telemetry.metrics(),
                     span, receivedNanos);
             inFlight.add(new InFlight.Entry(id, caller.subject(), route, model.name(), prompts.size() * request.n(),
                     request.stream(), receivedAt, run));
@@ -183,7 +183,7 @@ final class InferenceRoutes {
 
     /** One engine request per choice: choice {@code p * n + i} is sample {@code i} of prompt {@code p}. */
     static List<GenerationRequest> engineRequests(String callId, List<int[]> prompts, InferenceRequest r,
-            ServedModel model, Instant deadline, String traceparent) {
+            ServedModel model, Instant deadline, String traceparent, String user) {
         List<GenerationRequest> out = new ArrayList<>();
         for (int p = 0; p < prompts.size(); p++) {
             int[] ids = prompts.get(p);
@@ -200,7 +200,7 @@ final class InferenceRoutes {
                 }
                 String id = prompts.size() * r.n() == 1 ? callId : callId + "-" + (p * r.n() + i);
                 out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), r.requiredTags(),
-                        model.name(), traceparent));
+                        model.name(), traceparent).withUser(user));
             }
         }
         return out;

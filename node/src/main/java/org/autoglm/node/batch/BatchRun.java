@@ -195,7 +195,7 @@ final class BatchRun {
                 }
             }
             outstanding.incrementAndGet();
-            submit(job.endpoint(), line, 1);
+            submit(job, line, 1);
             return true;
         });
         while (outstanding.get() > 0 && stopReason == null && !stopped) {
@@ -216,7 +216,7 @@ final class BatchRun {
         return Math.max(8, Math.min(256, slots));
     }
 
-    private void submit(String endpoint, BatchLines.Line line, int attempt) {
+    private void submit(BatchJob job, BatchLines.Line line, int attempt) {
         if (stopReason != null || stopped) {
             lineSettled();
             return;
@@ -224,11 +224,11 @@ final class BatchRun {
         String requestId = "batch_req_" + uuid();
         Attempt current = new Attempt();
         inFlight.put(line.number(), current);
-        current.execution = BatchLines.run(line, endpoint, requestId, model, engine,
-                outcome -> results.execute(() -> settle(endpoint, line, attempt, requestId, current, outcome)));
+        current.execution = BatchLines.run(line, job.endpoint(), requestId, job.owner(), model, engine,
+                outcome -> results.execute(() -> settle(job, line, attempt, requestId, current, outcome)));
     }
 
-    private void settle(String endpoint, BatchLines.Line line, int attempt, String requestId, Attempt current,
+    private void settle(BatchJob job, BatchLines.Line line, int attempt, String requestId, Attempt current,
                         BatchLines.Outcome outcome) {
         inFlight.remove(line.number(), current);
         if (stopReason != null || stopped) {
@@ -242,7 +242,7 @@ final class BatchRun {
                 if (attempt < MAX_ATTEMPTS) {
                     log.debug("batch {} line {}: attempt {} not run ({}), retrying", id, line.number(), attempt,
                             retry.reason());
-                    timers.schedule(() -> submit(endpoint, line, attempt + 1), 500L * attempt, TimeUnit.MILLISECONDS);
+                    timers.schedule(() -> submit(job, line, attempt + 1), 500L * attempt, TimeUnit.MILLISECONDS);
                     return;
                 }
                 record(line.number(), line.customId(), requestId, 503, JsonBody.MAPPER.createObjectNode().set("error",

@@ -74,7 +74,8 @@ public final class ClusterInferenceService implements InferenceService {
         try {
             String servedModel = request.model() != null ? request.model() : model;
             QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,
-                    request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId());
+                    request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId())
+                    .ordered(request.batch(), request.priority(), request.user());
             Relay relay = new Relay(request.id(), prompt, listener);
             if (relays.putIfAbsent(request.id(), relay) != null) {
                 throw new RequestRejectedException(RequestRejectedException.Kind.INVALID,

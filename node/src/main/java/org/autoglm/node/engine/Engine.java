@@ -154,7 +154,7 @@ public final class Engine implements InferenceService, AutoCloseable {
         }
         long now = System.nanoTime();
         Sequence seq = new Sequence(nextSequenceId.getAndIncrement(), request.id(), request.promptIds(), request.params(),
-                request.priority(), now - startNanos);
+                request.priority(), now - startNanos, request.batch());
         GenerationListener tracked = new GenerationListener() {
             @Override
             public void onScheduled() {

@@ -48,7 +48,8 @@ class BatchProcessesIT {
         Path model = ReferenceCases.fixturesDir().resolve("glm-tiny");
         Path logs = Path.of("target", "batch-processes");
         for (int i = 0; i < 3; i++) {
-            nodes.add(new ServeProcess("b" + i, jar, model, GRID + i, PEERS, 3, logs));
+            // Failure detection of 6 s: a shared, loaded machine must not cut off a live node before the kill.
+            nodes.add(new ServeProcess("b" + i, jar, model, GRID + i, PEERS, 3, logs, "--grid-failure-detection", "6000"));
         }
         for (ServeProcess node : nodes) {
             node.start();

@@ -21,6 +21,7 @@ public final class Sequence {
     private final SamplingParams params;
     private final int priority;
     private final long arrivalNanos;
+    private final boolean batch;
     private final int numPromptTokens;
     private int[] tokens;
     private int numTokens;
@@ -35,12 +36,19 @@ public final class Sequence {
     private int policySteps;
 
     public Sequence(long id, String requestId, int[] promptIds, SamplingParams params, int priority, long arrivalNanos) {
+        this(id, requestId, promptIds, params, priority, arrivalNanos, false);
+    }
+
+    /** @param batch a batch-class line: served after interactive sequences and preempted before them */
+    public Sequence(long id, String requestId, int[] promptIds, SamplingParams params, int priority, long arrivalNanos,
+                    boolean batch) {
         if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt for " + requestId);
         this.id = id;
         this.requestId = requestId;
         this.params = params;
         this.priority = priority;
         this.arrivalNanos = arrivalNanos;
+        this.batch = batch;
         this.numPromptTokens = promptIds.length;
         this.tokens = Arrays.copyOf(promptIds, promptIds.length + Math.min(Math.max(params.maxTokens(), 1), 256));
         this.numTokens = promptIds.length;
@@ -64,6 +72,11 @@ public final class Sequence {
 
     public long arrivalNanos() {
         return arrivalNanos;
+    }
+
+    /** A batch-class line (true) or interactive work (false). */
+    public boolean batch() {
+        return batch;
     }
 
     public int numPromptTokens() {
