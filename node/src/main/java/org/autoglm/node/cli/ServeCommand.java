@@ -236,7 +236,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServingState state = new ServingState();
         ClusterNode cluster;
         try {
-            cluster = ClusterNode.start(clusterOptions);
+            cluster = ClusterNode.start(clusterOptions.insecure(insecure));
         } catch (RuntimeException e) {
             enabled.close();
             throw e;
