@@ -1,6 +1,7 @@
 package org.autoglm.node.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,6 +52,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--jwt-public-key", paramLabel = "PEM",
             description = "Require RS256 or ES256 bearer tokens verified with this PEM public key.")
     Path jwtPublicKey;
+
+    @Option(names = "--jwt-leeway", defaultValue = "5", paramLabel = "SECONDS",
+            description = "Clock difference tolerated on a token's exp and nbf (default: ${DEFAULT-VALUE}).")
+    long jwtLeewaySeconds;
 
     @Option(names = "--insecure", description = "Allow serving a non-loopback address without authentication.")
     boolean insecure;
@@ -145,7 +150,11 @@ public final class ServeCommand implements Callable<Integer> {
         EngineOptions engine = engineFlags.options();
         ModelLoading.Plan plan = modelFlags.plan(engine);
         http.validate();
-        Authenticator auth = Authenticator.fromSettings(jwtSecretFile, jwtPublicKey, http.host, insecure);
+        if (jwtLeewaySeconds < 0) {
+            throw new IllegalArgumentException("--jwt-leeway must be 0 or more seconds, got " + jwtLeewaySeconds);
+        }
+        Authenticator auth = Authenticator.fromSettings(jwtSecretFile, jwtPublicKey,
+                Duration.ofSeconds(jwtLeewaySeconds), http.host, insecure);
         if (!auth.enabled() && insecure) {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", http.host);
         }
@@ -160,7 +169,7 @@ public final class ServeCommand implements Callable<Integer> {
             throw e;
         }
         try {
-            cluster = ClusterNode.start(clusterOptions);
+            cluster = ClusterNode.start(clusterOptions.insecure(insecure));
         } catch (RuntimeException e) {
             telemetry.close();
             enabled.close();
