@@ -145,7 +145,7 @@ public final class BatchLines {
         try {
             request = parseBody(line.body(), endpoint, model);
             List<int[]> prompts = InferenceRoutes.prompts(request, model);
-            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, null, null, user).stream()
+            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, null, null, user, 0).stream()
                     .map(GenerationRequest::asBatch).toList();
         } catch (ApiError e) {
             done.accept(new Answered(e.status(), ErrorResponses.body(e)));
