@@ -17,6 +17,7 @@ public final class GridCaches {
     public static final String FILE_CHUNKS = "autoglm-file-chunks";
     public static final String BATCHES = "autoglm-batches";
     public static final String BATCH_LINES = "autoglm-batch-lines";
+    public static final String RATE_LIMITS = "autoglm-rate-limits";
     /** The data region of caches that must outlive a full restart; persisted only with {@code --data-dir}. */
     public static final String DURABLE_REGION = "autoglm-durable";
 

@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.function.Consumer;
 import org.autoglm.gossip.batch.BatchStore;
 import org.autoglm.gossip.batch.FileStore;
+import org.autoglm.gossip.limits.RateLimits;
 import org.autoglm.node.plugins.AuditLogPlugin;
 import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.security.AuthenticationException;
@@ -77,6 +78,8 @@ public final class ApiServer implements AutoCloseable {
         /** Files and batches in the grid; null: {@code /v1/files} and {@code /v1/batches} are not served. */
         public FileStore files;
         public BatchStore batches;
+        /** Per-user request and token budgets per minute, cluster-wide; null: no limits. */
+        public RateLimits rateLimits;
         /** Uploads above this get 413 ({@code --max-file-bytes}). */
         public long maxFileBytes = 200L << 20;
         /** Routes other parts of the node add (the cluster's {@code /cluster/*}); a route without a role is admin-only. */

@@ -46,8 +46,10 @@ final class InferenceRoutes {
     private final Duration poll;
     private final Duration timeout;
     private final int defaultMaxTokens;
+    private final RateLimitCheck rateLimits;
 
     InferenceRoutes(ApiServer.Config config, InFlight inFlight) {
+        this.rateLimits = new RateLimitCheck(config.rateLimits);
         this.state = config.state;
         this.plugins = config.plugins;
         this.sessions = config.sessions;
@@ -122,9 +124,11 @@ final class InferenceRoutes {
             Call call = new Call(id, receivedAt.getEpochSecond(), caller, model, request, session, sessionPrompt,
                     prompts, hooks, span, receivedNanos);
             Instant deadline = timeout == null ? null : receivedAt.plus(timeout);
-            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(id, prompts, request, model, deadline,
-                    span.traceparent(), caller.subject(), defaultMaxTokens), hooks, telemetry.metrics(),
-                    span, receivedNanos);
+            List<GenerationRequest> engineRequests = engineRequests(id, prompts, request, model, deadline,
+                    span.traceparent(), caller.subject(), defaultMaxTokens);
+            rateLimits.check(ctx, caller.subject(), engineRequests);
+            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests, hooks, telemetry.metrics(), span,
+                    receivedNanos);
             inFlight.add(new InFlight.Entry(id, caller.subject(), route, model.name(), prompts.size() * request.n(),
                     request.stream(), receivedAt, run));
             try {

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.autoglm.gossip.limits.RateLimits;
 import org.autoglm.node.api.ApiServer;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.cluster.ClusterNode;
@@ -188,6 +189,8 @@ public final class ServeCommand implements Callable<Integer> {
                 c.sessions = cluster.sessionStore();
                 c.files = cluster.cluster().files();
                 c.batches = cluster.cluster().batches();
+                c.rateLimits = http.rateLimitRequests > 0 || http.rateLimitTokens > 0
+                        ? new RateLimits(cluster.cluster().grid(), http.rateLimitRequests, http.rateLimitTokens) : null;
                 c.extraRoutes = cluster::installRoutes;
             }).start();
         } catch (RuntimeException e) {

@@ -36,7 +36,8 @@ import picocli.CommandLine;
 /**
  * The Files and Batches APIs on one real node (glm-tiny, real engine, one-node grid, JWT on): the official OpenAI Java
  * SDK uploads, creates, polls and downloads; bad files fail the batch with line numbers; bad requests get 4xx; owners,
- * auditors and operators see and cancel what they may.
+ * auditors and operators see and cancel what they may. The node also has per-user rate limits on the inference
+ * routes (batch lines do not count against them).
  */
 class BatchApiTest {
 
@@ -52,7 +53,8 @@ class BatchApiTest {
         Path model = ReferenceCases.fixturesDir().resolve("glm-tiny");
         CommandLine cli = new CommandLine(new ServeCommand());
         cli.parseArgs("--model", model.toString(), "--port", "0", "--num-kv-blocks", "512", "--block-size", "4",
-                "--grid-port", Integer.toString(GRID_PORT), "--jwt-secret-file", JwtVerifierTest.secretFile(dir).toString());
+                "--grid-port", Integer.toString(GRID_PORT), "--rate-limit-requests", "8", "--rate-limit-tokens", "3000",
+                "--jwt-secret-file", JwtVerifierTest.secretFile(dir).toString());
         node = ((ServeCommand) cli.getCommand()).start();
         await().atMost(Duration.ofSeconds(120)).until(() -> node.state().isReady()
                 || String.valueOf(node.state().notReadyReason()).startsWith("model failed"));
@@ -256,6 +258,34 @@ class BatchApiTest {
         assertThat(all).hasSize(40);
         assertThat(carol.delete("/v1/files/" + fileId).status()).isEqualTo(200);
         assertThat(carol.get("/v1/files/" + fileId).status()).isEqualTo(404);
+    }
+
+    @Test
+    void rateLimitsAnswer429WithRetryAfterAndOpenAiHeaders() throws Exception {
+        Http rita = as("rita", "user");
+        String small = "{\"prompt\":\"hi\",\"max_tokens\":2}";
+        for (int i = 0; i < 8; i++) {
+            Http.Response ok = rita.post("/v1/completions", small);
+            assertThat(ok.status()).as(ok.body()).isEqualTo(200);
+            assertThat(ok.headers().firstValue("x-ratelimit-limit-requests")).hasValue("8");
+            assertThat(ok.headers().firstValue("x-ratelimit-remaining-requests")).hasValue(Integer.toString(7 - i));
+        }
+        Http.Response refused = rita.post("/v1/completions", small);
+        assertThat(refused.status()).isEqualTo(429);
+        assertThat(refused.json().at("/error/code").asText()).isEqualTo("rate_limit_exceeded");
+        assertThat(Integer.parseInt(refused.headers().firstValue("Retry-After").orElseThrow())).isBetween(1, 8);
+        assertThat(refused.headers().firstValue("x-ratelimit-remaining-requests")).hasValue("0");
+        assertThat(refused.headers().firstValue("x-ratelimit-reset-requests")).isPresent();
+        assertThat(as("tom", "user").post("/v1/completions", small).status()).as("others have their own budget")
+                .isEqualTo(200);
+
+        Http tom = as("tom", "user");
+        String big = "{\"prompt\":\"hi\",\"max_tokens\":90,\"n\":16,\"ignore_eos\":true}";
+        assertThat(tom.post("/v1/completions", big).status()).isEqualTo(200);
+        Http.Response tokens = tom.post("/v1/completions", big);
+        assertThat(tokens.status()).isEqualTo(429);
+        assertThat(tokens.json().at("/error/message").asText()).contains("3000 tokens per minute");
+        assertThat(tokens.headers().firstValue("x-ratelimit-limit-tokens")).hasValue("3000");
     }
 
     private static void assertParam(Http.Response r, String param) {
