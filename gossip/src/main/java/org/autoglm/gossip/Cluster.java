@@ -31,8 +31,8 @@ public final class Cluster implements AutoCloseable {
     private final NodeRegistry registry;
     private final RequestQueue queue;
     private final SessionCache sessions;
-    private final FileStore files;
-    private final BatchStore batches;
+    private FileStore files;
+    private BatchStore batches;
     private volatile Worker worker;
     private final Dispatcher dispatcher;
     private final PlacementLoop placementLoop;
@@ -43,10 +43,9 @@ public final class Cluster implements AutoCloseable {
         this.registry = new NodeRegistry(grid, self, load);
         this.queue = new RequestQueue(grid);
         this.sessions = new SessionCache(grid);
-        this.files = new FileStore(grid);
-        this.batches = new BatchStore(grid);
         this.dispatcher = new Dispatcher(grid, queue);
-        this.placementLoop = new PlacementLoop(grid, queue, registry, new Placement());
+        this.placementLoop = new PlacementLoop(grid, queue, registry,
+                new Placement(Placement.Options.DEFAULT, grid.config().cacheAwarePlacement));
         this.lease = new LeaderLease(grid).addListener(placementLoop).start();
     }
 
@@ -91,8 +90,21 @@ public final class Cluster implements AutoCloseable {
     public NodeRegistry registry() { return registry; }
     public RequestQueue queue() { return queue; }
     public SessionCache sessions() { return sessions; }
-    public FileStore files() { return files; }
-    public BatchStore batches() { return batches; }
+    /** Files in the grid; their caches are made on first use (a grid that never sees a batch never has them). */
+    public synchronized FileStore files() {
+        if (files == null) {
+            files = new FileStore(grid);
+        }
+        return files;
+    }
+
+    /** Batches in the grid; made on first use, like {@link #files()}. */
+    public synchronized BatchStore batches() {
+        if (batches == null) {
+            batches = new BatchStore(grid);
+        }
+        return batches;
+    }
     public Dispatcher dispatcher() { return dispatcher; }
     public LeaderLease lease() { return lease; }
     /** The worker running requests placed here, or null before {@link #serve}. */

@@ -31,6 +31,11 @@ public final class GridConfig {
     public final Health health = new Health();
     /** Leader lease timing. */
     public final Lease lease = new Lease();
+    /**
+     * Placement weighs where a prompt's prefix is cached (within a load bound); false: load only
+     * ({@code --no-cache-aware-placement}, for comparison).
+     */
+    public boolean cacheAwarePlacement = true;
     /** Retry of requests whose executing node died. */
     public final Failover failover = new Failover();
     /** Mutual TLS for discovery and communication; off unless a keystore is given. */

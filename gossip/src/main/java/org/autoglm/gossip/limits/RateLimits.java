@@ -38,7 +38,8 @@ public final class RateLimits {
 
     /** Takes one request and {@code tokens} tokens from {@code user}'s budget, or nothing when either is short. */
     public Decision acquire(String user, long tokens) {
-        return buckets.invoke(user, new Take(requestsPerMinute, tokensPerMinute, tokens, System.currentTimeMillis()));
+        long[] d = buckets.invoke(user, new Take(requestsPerMinute, tokensPerMinute, tokens, System.currentTimeMillis()));
+        return new Decision(d[0] == 1, d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
     }
 
     /** One user's two buckets; a plain class for the binary marshaller. */
@@ -49,8 +50,8 @@ public final class RateLimits {
         long refilledAtMillis;
     }
 
-    /** Runs on the node that holds the user's bucket. */
-    static final class Take implements EntryProcessor<String, Bucket, Decision>, Serializable {
+    /** Runs on the node that holds the user's bucket; answers a {@link Decision}'s fields (records do not cross the grid). */
+    static final class Take implements EntryProcessor<String, Bucket, long[]>, Serializable {
         private static final long serialVersionUID = 1L;
         private long requestLimit;
         private long tokenLimit;
@@ -65,7 +66,7 @@ public final class RateLimits {
         }
 
         @Override
-        public Decision process(MutableEntry<String, Bucket> entry, Object... args) {
+        public long[] process(MutableEntry<String, Bucket> entry, Object... args) {
             Bucket b = entry.getValue();
             if (b == null) {
                 b = new Bucket();
@@ -89,9 +90,9 @@ public final class RateLimits {
                         tokenOk ? 0 : refillMillis(Math.min(tokens, tokenLimit) - b.tokens, tokenLimit));
             }
             entry.setValue(b);
-            return new Decision(requestOk && tokenOk, requestLimit, (long) Math.max(0, Math.floor(b.requests)),
+            return new long[] {requestOk && tokenOk ? 1 : 0, requestLimit, (long) Math.max(0, Math.floor(b.requests)),
                     refillMillis(requestLimit - b.requests, requestLimit), tokenLimit,
-                    (long) Math.max(0, Math.floor(b.tokens)), refillMillis(tokenLimit - b.tokens, tokenLimit), retry);
+                    (long) Math.max(0, Math.floor(b.tokens)), refillMillis(tokenLimit - b.tokens, tokenLimit), retry};
         }
 
         /** Time for a bucket refilled at {@code limit} per minute to gain {@code missing}. */

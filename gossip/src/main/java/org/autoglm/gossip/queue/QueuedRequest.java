@@ -33,6 +33,7 @@ public final class QueuedRequest implements Serializable {
     private boolean batch;
     private int priority;
     private String user;
+    private long[] prefixHashes;
 
     private QueuedRequest() {}
 
@@ -87,6 +88,16 @@ public final class QueuedRequest implements Serializable {
         r.batch = batch;
         r.priority = priority;
         r.user = user;
+        r.prefixHashes = prefixHashes;
+        return r;
+    }
+
+    /**
+     * The same request with the chained hashes of its prompt's leading full KV blocks, for cache-aware placement.
+     */
+    public QueuedRequest withPrefix(long[] chain) {
+        QueuedRequest r = copy();
+        r.prefixHashes = chain == null ? null : chain.clone();
         return r;
     }
 
@@ -179,6 +190,8 @@ public final class QueuedRequest implements Serializable {
     public int priority() { return priority; }
     /** The sender's JWT subject, or null. */
     public String user() { return user; }
+    /** Chained hashes of the prompt's leading full KV blocks (first block first); empty when unknown. */
+    public long[] prefixHashes() { return prefixHashes == null ? new long[0] : prefixHashes; }
 
     /** Prompt plus tokens still to generate: the work it adds to a node. */
     public long expectedTokens() {

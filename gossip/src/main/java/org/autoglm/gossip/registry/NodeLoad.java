@@ -18,6 +18,7 @@ public final class NodeLoad implements Serializable {
     private final double p50StepMillis;
     private final long queuedTokens;
     private final int freeSlots;
+    private final org.autoglm.gossip.placement.PrefixSummary prefix;
 
     /**
      * @param waiting         requests admitted but not yet running
@@ -30,6 +31,13 @@ public final class NodeLoad implements Serializable {
      */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
                     long queuedTokens, int freeSlots) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, null);
+    }
+
+    /** @param prefix what the node's prefix cache holds, or null when it does not say */
+    public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
+                    long queuedTokens, int freeSlots, org.autoglm.gossip.placement.PrefixSummary prefix) {
+        this.prefix = prefix;
         this.waiting = waiting;
         this.running = running;
         this.kvUsage = kvUsage;
@@ -52,6 +60,8 @@ public final class NodeLoad implements Serializable {
     public double p50StepMillis() { return p50StepMillis; }
     public long queuedTokens() { return queuedTokens; }
     public int freeSlots() { return freeSlots; }
+    /** The node's prefix cache summary, or null. */
+    public org.autoglm.gossip.placement.PrefixSummary prefix() { return prefix; }
 
     @Override
     public String toString() {

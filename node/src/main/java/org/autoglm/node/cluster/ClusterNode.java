@@ -4,6 +4,7 @@ import io.javalin.Javalin;
 import io.javalin.security.RouteRole;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.registry.NodeInfo;
+import org.autoglm.gossip.placement.PrefixSummary;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.batch.BatchRunner;
@@ -82,7 +83,10 @@ public final class ClusterNode implements AutoCloseable {
                 device, maxBatch, context, endpoint), executor);
         int maxInFlight = loaded.engine() instanceof Engine local
                 ? local.options().maxNumSeqs() + local.options().maxWaiting() : Integer.MAX_VALUE;
-        ClusterInferenceService service = new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight);
+        int prefixBlockSize = loaded.engine() instanceof Engine local && local.options().prefixCaching()
+                ? local.options().blockSize() : 0;
+        ClusterInferenceService service = new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight,
+                prefixBlockSize);
         this.batches = new BatchRunner(cluster, loaded.model(), service);
         return new ServingState.Loaded(loaded.model(), service, loaded.load());
     }
@@ -115,8 +119,10 @@ public final class ClusterNode implements AutoCloseable {
             return NodeLoad.IDLE;
         }
         EngineStats stats = local.stats();
+        long[] cached = stats.cachedBlockHashes();
         return new NodeLoad(stats.waiting(), stats.running(), stats.kvUsage(), stats.tokensPerSecond(),
-                stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting());
+                stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting(),
+                PrefixSummary.of(cached, cached.length));
     }
 
     @Override

@@ -41,6 +41,10 @@ public final class ClusterOptions {
             description = "Time after which a silent peer is considered failed (default: ${DEFAULT-VALUE}).")
     long failureDetectionMillis;
 
+    @Option(names = "--no-cache-aware-placement",
+            description = "Place requests by load only, ignoring which node caches a prompt's prefix (for comparison).")
+    boolean noCacheAwarePlacement;
+
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Keep files and batches on disk in DIR (Ignite native persistence), so they survive a restart"
                     + " of the whole cluster; each node needs its own DIR and a fixed --node-name. Default: memory only"
@@ -94,6 +98,7 @@ public final class ClusterOptions {
             config.expectedNodes = expectedNodes;
             config.failureDetection = java.time.Duration.ofMillis(failureDetectionMillis);
             config.dataDirectory = dataDir;
+            config.cacheAwarePlacement = !noCacheAwarePlacement;
             config.insecure = insecure;
             config.haltOnGridFailure = true; // a serve process cut off from its cluster exits and is restarted
             config.tls.keystore = tlsKeystore;
