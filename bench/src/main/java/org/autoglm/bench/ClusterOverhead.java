@@ -1,25 +1,12 @@
 package org.autoglm.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.BooleanSupplier;
 
 /**
  * What the cluster path costs: three {@code serve} processes of the node jar on loopback, two of them drained so
@@ -35,8 +22,6 @@ import java.util.function.BooleanSupplier;
  */
 public final class ClusterOverhead {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final int GRID = 47900;
 
     public static void main(String[] args) throws Exception {
@@ -60,28 +45,29 @@ public final class ClusterOverhead {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        List<Node> nodes = new ArrayList<>();
+        List<ServeNode> nodes = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                Node node = new Node("p" + i, jar, model, GRID + i).start();
+                ServeNode node = new ServeNode("p" + i, jar, model, GRID + i, GRID, 3, Path.of("target", "cluster-overhead"),
+                        "--num-kv-blocks", "512", "--block-size", "4").start();
                 nodes.add(node);
-                waitFor(() -> node.status("/ready") == 200, 120);
+                ServeNode.waitFor(() -> node.status("/ready") == 200, 120);
             }
-            waitFor(() -> nodes.stream().allMatch(n -> n.status("/cluster/health") == 200), 60);
+            ServeNode.waitFor(() -> nodes.stream().allMatch(n -> n.status("/cluster/health") == 200), 60);
             nodes.get(0).post("/cluster/nodes/p1/drain", "");
             nodes.get(0).post("/cluster/nodes/p2/drain", "");
-            Node executing = nodes.get(0);
-            Node forwarding = nodes.get(1);
+            ServeNode executing = nodes.get(0);
+            ServeNode forwarding = nodes.get(1);
 
             for (int i = 0; i < 30; i++) { // warm up both paths (JIT, prefix cache)
-                executing.complete(maxTokens);
-                forwarding.complete(maxTokens);
+                complete(executing, maxTokens);
+                complete(forwarding, maxTokens);
             }
-            List<Timing> direct = new ArrayList<>();
-            List<Timing> viaPeer = new ArrayList<>();
+            List<ServeNode.Timing> direct = new ArrayList<>();
+            List<ServeNode.Timing> viaPeer = new ArrayList<>();
             for (int i = 0; i < requests; i++) {
-                direct.add(executing.complete(maxTokens));
-                viaPeer.add(forwarding.complete(maxTokens));
+                direct.add(complete(executing, maxTokens));
+                viaPeer.add(complete(forwarding, maxTokens));
             }
             System.out.printf("sequential streaming requests, %d each, %d tokens:%n", requests, maxTokens);
             report("  to the executing node p0     ", direct);
@@ -95,46 +81,44 @@ public final class ClusterOverhead {
             System.out.printf("  to p1: %.1f requests/s%n", throughput(forwarding, concurrency, requests, maxTokens));
 
             for (int run = 0; run < failovers; run++) {
-                Node leader = nodes.stream().filter(n -> n.name.equals(n.leaderName())).findFirst().orElseThrow();
+                ServeNode leader = nodes.stream().filter(n -> n.name.equals(n.leaderName())).findFirst().orElseThrow();
                 long killed = System.nanoTime();
                 leader.kill();
-                waitFor(() -> nodes.stream().filter(Node::alive).anyMatch(n -> {
+                ServeNode.waitFor(() -> nodes.stream().filter(ServeNode::alive).anyMatch(n -> {
                     String name = n.leaderName();
                     return name != null && !name.equals(leader.name);
                 }), 30);
                 System.out.printf("failover %d: new leader %.0f ms after kill -9 of %s%n", run + 1,
                         (System.nanoTime() - killed) / 1e6, leader.name);
                 leader.start();
-                waitFor(() -> leader.status("/ready") == 200, 120);
-                waitFor(() -> nodes.stream().allMatch(n -> n.status("/cluster/health") == 200), 60);
+                ServeNode.waitFor(() -> leader.status("/ready") == 200, 120);
+                ServeNode.waitFor(() -> nodes.stream().allMatch(n -> n.status("/cluster/health") == 200), 60);
             }
         } finally {
-            nodes.forEach(Node::stop);
+            nodes.forEach(ServeNode::stop);
         }
     }
 
-    record Timing(double firstTokenMillis, double totalMillis) {}
-
-    private static void report(String label, List<Timing> timings) {
+    private static void report(String label, List<ServeNode.Timing> timings) {
         System.out.printf("%s TTFT p50 %.2f ms p99 %.2f ms | end-to-end p50 %.2f ms p99 %.2f ms%n", label,
                 pct(timings, 50, true), pct(timings, 99, true), pct(timings, 50, false), pct(timings, 99, false));
     }
 
-    private static double pct(List<Timing> timings, int p, boolean firstToken) {
+    private static double pct(List<ServeNode.Timing> timings, int p, boolean firstToken) {
         double[] values = timings.stream().mapToDouble(t -> firstToken ? t.firstTokenMillis() : t.totalMillis())
                 .sorted().toArray();
         return values[Math.min(values.length - 1, (int) Math.ceil(p / 100.0 * values.length) - 1)];
     }
 
-    private static double throughput(Node node, int concurrency, int requests, int maxTokens) throws Exception {
+    private static double throughput(ServeNode node, int concurrency, int requests, int maxTokens) throws Exception {
         ExecutorService clients = Executors.newFixedThreadPool(concurrency);
         try {
             long start = System.nanoTime();
-            List<Future<Timing>> done = new ArrayList<>();
+            List<Future<ServeNode.Timing>> done = new ArrayList<>();
             for (int i = 0; i < requests; i++) {
-                done.add(clients.submit(() -> node.complete(maxTokens)));
+                done.add(clients.submit(() -> complete(node, maxTokens)));
             }
-            for (Future<Timing> f : done) {
+            for (Future<ServeNode.Timing> f : done) {
                 f.get();
             }
             return requests / ((System.nanoTime() - start) / 1e9);
@@ -143,118 +127,9 @@ public final class ClusterOverhead {
         }
     }
 
-    private static void waitFor(BooleanSupplier condition, int seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("not reached within " + seconds + " s");
-            }
-            Thread.sleep(20); // polling an external process: there is nothing to wait on
-        }
-    }
-
-    /** One serve process. */
-    private static final class Node {
-        final String name;
-        final List<String> command;
-        final int port;
-        Process process;
-
-        Node(String name, Path jar, Path model, int gridPort) throws IOException {
-            this.name = name;
-            try (ServerSocket socket = new ServerSocket(0)) {
-                this.port = socket.getLocalPort();
-            }
-            this.command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                    "-jar", jar.toString(), "serve", "--model", model.toString(), "--port", Integer.toString(port),
-                    "--num-kv-blocks", "512", "--block-size", "4", "--node-name", name,
-                    "--grid-port", Integer.toString(gridPort), "--peers", "127.0.0.1:" + GRID + ".." + (GRID + 2),
-                    "--expected-nodes", "3", "--grid-failure-detection", "2000");
-        }
-
-        Node start() throws IOException {
-            Path log = Path.of("target", "cluster-overhead", name + ".log");
-            Files.createDirectories(log.getParent());
-            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            builder.environment().put("OMP_NUM_THREADS", "1");
-            process = builder.start();
-            return this;
-        }
-
-        boolean alive() {
-            return process.isAlive();
-        }
-
-        void kill() throws InterruptedException {
-            process.destroyForcibly();
-            process.waitFor();
-        }
-
-        void stop() {
-            process.destroy();
-            try {
-                if (!process.waitFor(15, java.util.concurrent.TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        int status(String path) {
-            try {
-                return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(2)).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
-            } catch (IOException | InterruptedException e) {
-                return -1;
-            }
-        }
-
-        String leaderName() {
-            try {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri("/cluster/leader"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-                return r.statusCode() == 200 ? JSON.readTree(r.body()).get("node").asText() : null;
-            } catch (IOException | InterruptedException e) {
-                return null;
-            }
-        }
-
-        void post(String path, String body) throws IOException, InterruptedException {
-            HTTP.send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                    HttpResponse.BodyHandlers.discarding());
-        }
-
-        /** One streaming completion; times to the first token chunk and to [DONE]. */
-        Timing complete(int maxTokens) throws IOException, InterruptedException {
-            String body = "{\"prompt\":[10,11,12,13],\"max_tokens\":" + maxTokens
-                    + ",\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
-            long start = System.nanoTime();
-            HttpResponse<InputStream> response = HTTP.send(HttpRequest.newBuilder(uri("/v1/completions"))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
-                    .build(), HttpResponse.BodyHandlers.ofInputStream());
-            long first = -1;
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = lines.readLine()) != null) {
-                    if (line.startsWith("data: ") && first < 0) {
-                        first = System.nanoTime();
-                    }
-                    if (line.equals("data: [DONE]")) {
-                        break;
-                    }
-                }
-            }
-            if (response.statusCode() != 200 || first < 0) {
-                throw new IOException(name + " answered " + response.statusCode());
-            }
-            long end = System.nanoTime();
-            return new Timing((first - start) / 1e6, (end - start) / 1e6);
-        }
-
-        private URI uri(String path) {
-            return URI.create("http://127.0.0.1:" + port + path);
-        }
+    /** One streaming completion of a fixed 4-token prompt, greedy, exactly {@code maxTokens} tokens. */
+    private static ServeNode.Timing complete(ServeNode node, int maxTokens) throws IOException, InterruptedException {
+        return node.stream("{\"prompt\":[10,11,12,13],\"max_tokens\":" + maxTokens
+                + ",\"temperature\":0,\"ignore_eos\":true,\"stream\":true}");
     }
 }

