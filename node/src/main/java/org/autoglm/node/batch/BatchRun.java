@@ -63,6 +63,8 @@ final class BatchRun {
     private volatile BatchStatus stopReason;
     /** This node is closing: leave the batch for another node. */
     private volatile boolean stopped;
+    /** The output files are being written: progress updates would only race the final counts. */
+    private volatile boolean finishing;
 
     private static final class Attempt {
         volatile BatchLines.Execution execution;
@@ -172,7 +174,7 @@ final class BatchRun {
         if (file == null) {
             throw new IllegalStateException("input file " + job.inputFileId() + " is gone");
         }
-        timers.scheduleWithFixedDelay(this::watch, 0, 1, TimeUnit.SECONDS);
+        java.util.concurrent.ScheduledFuture<?> watching = timers.scheduleWithFixedDelay(this::watch, 0, 1, TimeUnit.SECONDS);
         InputLines.forEach(files, file, (number, text) -> {
             if (stopReason != null || stopped) {
                 return false;
@@ -204,6 +206,7 @@ final class BatchRun {
         if (stopReason != null || stopped) {
             cancelInFlight();
         }
+        watching.cancel(false); // finish() writes the final counts; a late progress update must not replace them
         watch();
         return stopReason == null ? BatchStatus.COMPLETED : stopReason;
     }
@@ -278,6 +281,9 @@ final class BatchRun {
 
     /** Every second: publish the counts, and notice a cancel or the end of the completion window. */
     private void watch() {
+        if (finishing) {
+            return;
+        }
         try {
             BatchJob now = store.update(id, b -> b.completed() == succeeded.get() && b.failed() == failed.get() ? b
                     : b.counts(succeeded.get(), failed.get()));
@@ -305,6 +311,7 @@ final class BatchRun {
 
     /** Writes the output and error files from the stored outcomes, in input order, and ends the batch. */
     private void finish(BatchStatus end) throws IOException, InterruptedException {
+        finishing = true;
         BatchJob job = store.update(id, b -> b.status().terminal() ? b : b.finalizing(end));
         if (job == null || job.status().terminal()) {
             return;

@@ -280,7 +280,10 @@ class BatchApiTest {
                 .isEqualTo(200);
 
         Http tom = as("tom", "user");
-        String big = "{\"prompt\":\"hi\",\"max_tokens\":90,\"n\":16,\"ignore_eos\":true}";
+        // 6 choices x (400 prompt + 1) = 2,406 tokens of 3,000 a minute, quick to run: the second must wait ~36 s.
+        String ids = java.util.stream.IntStream.range(0, 400).mapToObj(i -> Integer.toString(5 + i % 500))
+                .collect(java.util.stream.Collectors.joining(","));
+        String big = "{\"prompt\":[" + ids + "],\"max_tokens\":1,\"n\":6}";
         assertThat(tom.post("/v1/completions", big).status()).isEqualTo(200);
         Http.Response tokens = tom.post("/v1/completions", big);
         assertThat(tokens.status()).isEqualTo(429);
