@@ -83,6 +83,15 @@ class ClientShapesTest {
     }
 
     @Test
+    void theNotFoundMessageListsEveryRoute() {
+        Http.Response r = http.get("/v1/nothing-here");
+        assertThat(r.status()).isEqualTo(404);
+        assertThat(r.json().at("/error/message").asText()).contains("POST /v1/chat/completions",
+                "POST /v1/completions", "GET /v1/models", "GET /v1/models/<id>", "DELETE /v1/sessions/{id}",
+                "GET /health", "GET /ready", "GET /metrics", "GET /admin/requests", "POST /admin/drain");
+    }
+
+    @Test
     void everyResponseCarriesARequestId() {
         List<Http.Response> responses = List.of(http.get("/health"), http.get("/v1/models"), http.get("/nowhere"),
                 http.get("/v1/chat/completions"), chat("[{\"role\":\"user\",\"content\":\"hi\"}]", ""),
