@@ -54,7 +54,8 @@ public final class ApiError extends RuntimeException {
 
     public static ApiError tooLarge(long limit) {
         return new ApiError(413, "invalid_request_error", null, "request_too_large",
-                "Request body is larger than " + limit + " bytes (--max-request-bytes).", null);
+                "Request body is larger than " + limit + " bytes, the limit of this node (--max-request-bytes); "
+                        + "send a shorter prompt.", null);
     }
 
     /** 429 with {@code Retry-After}: the engine's waiting queue is full. */

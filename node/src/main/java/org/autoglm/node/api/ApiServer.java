@@ -140,7 +140,7 @@ public final class ApiServer implements AutoCloseable {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
                 inFlight, config.maxRequestBytes, config.sseKeepAlive, config.requestTimeout);
-        SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
+        SessionRoutes sessions = new SessionRoutes(state, config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 
