@@ -63,6 +63,11 @@ public final class ApiServer implements AutoCloseable {
          * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
          */
         public int maxThreads = 256;
+        /**
+         * Null while the process is of use; else why not: {@code /health} then answers 503 so that a supervisor
+         * restarts it (the cluster's grid node has stopped, for one).
+         */
+        public java.util.function.Supplier<String> deadReason = () -> null;
         /** Required: what is loaded. */
         public ServingState state;
         /** Required: metrics and traces. */
@@ -144,7 +149,7 @@ public final class ApiServer implements AutoCloseable {
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 
-        app.get("/health", ctx -> ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok")), Access.PUBLIC);
+        app.get("/health", this::health, Access.PUBLIC);
         app.get("/ready", this::ready, Access.PUBLIC);
         app.get("/v1/models", this::models, Access.INFERENCE);
         app.post("/v1/chat/completions", inference::chat, Access.INFERENCE);
@@ -196,6 +201,15 @@ public final class ApiServer implements AutoCloseable {
 
     private void audit(Context ctx, String event, Caller caller, int status, String detail) {
         audit(config.plugins, ctx, event, caller, status, detail);
+    }
+
+    private void health(Context ctx) {
+        String dead = config.deadReason.get();
+        if (dead != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Not healthy: " + dead + "."));
+            return;
+        }
+        ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok"));
     }
 
     private void ready(Context ctx) {
