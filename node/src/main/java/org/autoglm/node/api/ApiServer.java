@@ -51,6 +51,11 @@ public final class ApiServer implements AutoCloseable {
         public Duration sseKeepAlive = Duration.ofSeconds(5);
         /** Longest a request may run before the engine gives up on it (finish reason cancelled); null: no limit. */
         public Duration requestTimeout;
+        /**
+         * Tokens generated when a request sets no {@code max_tokens}; 0: up to the end of the context (OpenAI's rule,
+         * which lets one request run for minutes; operators bound it with {@code --default-max-tokens}).
+         */
+        public int defaultMaxTokens = 0;
         /** Idle time before a session expires unless it asks for another. */
         public Duration sessionTtl = Duration.ofHours(1);
         public Authenticator auth = Authenticator.none();
@@ -143,8 +148,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void routes() {
         ServingState state = config.state;
-        InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
-                inFlight, config.maxRequestBytes, config.sseKeepAlive, config.requestTimeout);
+        InferenceRoutes inference = new InferenceRoutes(config, inFlight);
         SessionRoutes sessions = new SessionRoutes(state, config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
@@ -203,10 +207,17 @@ public final class ApiServer implements AutoCloseable {
         audit(config.plugins, ctx, event, caller, status, detail);
     }
 
+    /** Alive, unless the model failed to load or the grid node stopped: then only a restart helps. */
     private void health(Context ctx) {
         String dead = config.deadReason.get();
         if (dead != null) {
-            ErrorResponses.send(ctx, ApiError.unavailable("Not healthy: " + dead + "."));
+            ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: " + dead + "."));
+            return;
+        }
+        String failure = config.state.loadFailure();
+        if (failure != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: the model failed to load: " + failure
+                    + ". Fix the checkpoint or the flags and restart the node."));
             return;
         }
         ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok"));
