@@ -89,6 +89,8 @@ public final class ApiServer implements AutoCloseable {
     private final Config config;
     private final Javalin app;
     private final InFlight inFlight = new InFlight();
+    /** "GET /v1/models", ... as registered, ours and {@link Config#extraRoutes}': what the 404 message lists. */
+    private final List<String> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private ApiServer(Config config) {
         this.config = config;
@@ -96,6 +98,11 @@ public final class ApiServer implements AutoCloseable {
         Objects.requireNonNull(config.telemetry, "config.telemetry");
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
+            c.events.handlerAdded(h -> {
+                if (h.getHttpMethod().isHttpMethod()) {
+                    routes.add(h.getHttpMethod() + " " + h.getPath());
+                }
+            });
             c.startupWatcherEnabled = false;
             c.http.disableCompression(); // compression would buffer server-sent events
             c.http.maxRequestSize = config.maxRequestBytes;
@@ -114,7 +121,8 @@ public final class ApiServer implements AutoCloseable {
                 return plain;
             });
         });
-        ErrorResponses.install(app);
+        ErrorResponses.install(app, routes);
+        app.before(RequestIds::assign);
         app.beforeMatched(this::authorize);
         routes();
     }
@@ -156,6 +164,8 @@ public final class ApiServer implements AutoCloseable {
         app.get("/health", this::health, Access.PUBLIC);
         app.get("/ready", this::ready, Access.PUBLIC);
         app.get("/v1/models", this::models, Access.INFERENCE);
+        app.get("/v1/models/<id>", this::model, Access.INFERENCE); // <id>: a served name may contain '/'
+
         app.post("/v1/chat/completions", inference::chat, Access.INFERENCE);
         app.post("/v1/completions", inference::completions, Access.INFERENCE);
         app.post("/v1/sessions", sessions::create, Access.INFERENCE);
@@ -234,18 +244,37 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void models(Context ctx) {
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("object", "list");
+        n.putArray("data").add(modelObject(loadedModel()));
+        ctx.json(n);
+    }
+
+    /** {@code GET /v1/models/{id}}: the served model, or 404 naming the one that is. */
+    private void model(Context ctx) {
+        ServedModel served = loadedModel();
+        String id = ctx.pathParam("id");
+        if (!id.equals(served.name())) {
+            throw ApiError.notFound("model", "model_not_found", "The model '" + id + "' does not exist here; this node"
+                    + " serves '" + served.name() + "'.");
+        }
+        ctx.json(modelObject(served));
+    }
+
+    private ServedModel loadedModel() {
         ServingState.Loaded loaded = config.state.current();
         if (loaded == null) {
             throw ApiError.unavailable("The model is still loading; retry shortly.");
         }
-        ObjectNode n = JsonBody.MAPPER.createObjectNode();
-        n.put("object", "list");
-        n.putArray("data").addObject()
-                .put("id", loaded.model().name())
+        return loaded.model();
+    }
+
+    private static ObjectNode modelObject(ServedModel model) {
+        return JsonBody.MAPPER.createObjectNode()
+                .put("id", model.name())
                 .put("object", "model")
                 .put("created", 0)
                 .put("owned_by", "autoglm")
-                .put("max_model_len", loaded.model().contextLength());
-        ctx.json(n);
+                .put("max_model_len", model.contextLength());
     }
 }

@@ -199,9 +199,7 @@ final class InferenceRoutes {
                 }
                 if (params.seed() != null && i > 0) {
                     // Same seed for every sample would give n identical answers.
-                    params = new SamplingParams(params.temperature(), params.topP(), params.topK(), params.minP(),
-                            params.repetitionPenalty(), params.presencePenalty(), params.frequencyPenalty(),
-                            params.seed() + i, params.maxTokens(), params.stop(), params.ignoreEos(), params.logprobs());
+                    params = params.withSeed(params.seed() + i);
                 }
                 String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
                 out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), r.requiredTags(),
