@@ -70,6 +70,11 @@ public final class ApiServer implements AutoCloseable {
          * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
          */
         public int maxThreads = 256;
+        /**
+         * Null while the process is of use; else why not: {@code /health} then answers 503 so that a supervisor
+         * restarts it (the cluster's grid node has stopped, for one).
+         */
+        public java.util.function.Supplier<String> deadReason = () -> null;
         /** Required: what is loaded. */
         public ServingState state;
         /** Required: metrics and traces. */
@@ -178,7 +183,7 @@ public final class ApiServer implements AutoCloseable {
     private void routes() {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(config, inFlight);
-        SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
+        SessionRoutes sessions = new SessionRoutes(state, config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 
@@ -240,8 +245,13 @@ public final class ApiServer implements AutoCloseable {
         audit(config.plugins, ctx, event, caller, status, detail);
     }
 
-    /** Alive, unless the model failed to load: then restarting (after fixing it) is the only way forward. */
+    /** Alive, unless the model failed to load or the grid node stopped: then only a restart helps. */
     private void health(Context ctx) {
+        String dead = config.deadReason.get();
+        if (dead != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: " + dead + "."));
+            return;
+        }
         String failure = config.state.loadFailure();
         if (failure != null) {
             ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: the model failed to load: " + failure

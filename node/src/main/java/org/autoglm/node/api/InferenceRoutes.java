@@ -162,12 +162,13 @@ final class InferenceRoutes {
     private static List<int[]> prompts(InferenceRequest request, ServedModel model) {
         List<int[]> out = new ArrayList<>();
         String param = request.messages().isEmpty() ? "prompt" : "messages";
+        int most = model.contextLength() - 1; // at least one token must be left for the output
         try {
             if (!request.messages().isEmpty()) {
-                out.add(model.encodeChat(request.messages()));
+                out.add(model.encodeChatAtMost(request.messages(), most));
             } else {
                 for (InferenceRequest.Prompt p : request.prompts()) {
-                    out.add(p.ids() != null ? p.ids() : model.encode(p.text()));
+                    out.add(p.ids() != null ? p.ids() : model.encodeAtMost(p.text(), most));
                 }
             }
         } catch (RuntimeException e) {
@@ -175,6 +176,10 @@ final class InferenceRoutes {
             throw ApiError.invalid(param, "The " + param + " could not be tokenized: " + e.getMessage());
         }
         for (int[] ids : out) {
+            if (ids == null) {
+                throw ApiError.invalid(param, "The prompt has more than " + most + " tokens; the model's context is "
+                        + model.contextLength() + " tokens including the output. Shorten it.");
+            }
             if (ids.length == 0) {
                 throw ApiError.invalid(param, "The prompt is empty after tokenization; send some text.");
             }
