@@ -23,10 +23,12 @@ public final class FileStore {
     /** Bytes per chunk: big enough that a 200 MB file is 200 grid entries, small enough to move quickly. */
     public static final int CHUNK_BYTES = 1 << 20;
 
+    private final GridNode grid;
     private final IgniteCache<String, StoredFile> files;
     private final IgniteCache<String, byte[]> chunks;
 
     public FileStore(GridNode grid) {
+        this.grid = grid;
         this.files = grid.ignite().getOrCreateCache(
                 GridCaches.<String, StoredFile>durable(grid, GridCaches.FILES, CacheAtomicityMode.ATOMIC));
         this.chunks = grid.ignite().getOrCreateCache(
@@ -39,6 +41,11 @@ public final class FileStore {
      */
     public Writer create(String id, String owner, String filename, String purpose) {
         return new Writer(id, owner, filename, purpose);
+    }
+
+    /** Null when a file of {@code bytes} fits; else why it does not (the grid's memory for files is nearly full). */
+    public String fullReason(long bytes) {
+        return grid.durableFullReason(bytes);
     }
 
     /** The file, or null when there is none. */

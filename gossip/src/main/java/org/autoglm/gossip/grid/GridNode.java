@@ -106,6 +106,11 @@ public final class GridNode implements AutoCloseable {
         }
     }
 
+    /** The one data region: queue, sessions, registry, leader record. */
+    static final String DATA_REGION = "autoglm";
+    /** Memory of the files-and-batches region: all of it without --data-dir, a page cache over the disk with it. */
+    static final long DURABLE_REGION_BYTES = 1L << 30;
+
     static IgniteConfiguration igniteConfiguration(GridConfig config) {
         IgniteConfiguration cfg = new IgniteConfiguration()
                 .setIgniteInstanceName(config.nodeName + "@" + config.gridPort)
@@ -157,14 +162,16 @@ public final class GridNode implements AutoCloseable {
     private static DataStorageConfiguration dataStorage(GridConfig config) {
         DataStorageConfiguration storage = new DataStorageConfiguration()
                 .setDefaultDataRegionConfiguration(new DataRegionConfiguration()
-                        .setName("autoglm")
-                        // Queue, sessions and registry are small: keep off-heap modest.
-                        .setInitialSize(32L << 20)
-                        .setMaxSize(512L << 20));
+                        .setName(DATA_REGION)
+                        // Queue, sessions and registry: sized by --grid-memory, watched by storageFullReason.
+                        .setInitialSize(Math.min(32L << 20, config.dataRegionBytes))
+                        .setMaxSize(config.dataRegionBytes)
+                        .setMetricsEnabled(true));
         DataRegionConfiguration durable = new DataRegionConfiguration()
                 .setName(GridCaches.DURABLE_REGION)
                 .setInitialSize(32L << 20)
-                .setMaxSize(512L << 20);
+                .setMaxSize(DURABLE_REGION_BYTES)
+                .setMetricsEnabled(true);
         if (config.dataDirectory != null) {
             java.nio.file.Path dir = config.dataDirectory.toAbsolutePath();
             durable.setPersistenceEnabled(true);
@@ -349,6 +356,43 @@ public final class GridNode implements AutoCloseable {
     public String nameOf(UUID nodeId) {
         ClusterNode node = nodeId == null ? null : ignite.cluster().node(nodeId);
         return node == null ? null : node.attribute(NAME_ATTRIBUTE);
+    }
+
+    /**
+     * Null while the data region has room for new records; else why not (its use has passed
+     * {@code --grid-memory-high-water}). Callers refuse new sessions and requests then: a full region stops the node.
+     */
+    public String storageFullReason() {
+        org.apache.ignite.DataRegionMetrics metrics = ignite.dataRegionMetrics(DATA_REGION);
+        if (metrics == null) {
+            return null;
+        }
+        long used = metrics.getTotalUsedSize();
+        long limit = (long) (config.dataRegionBytes * config.storageHighWater);
+        if (used < limit) {
+            return null;
+        }
+        return "the grid's memory is " + Math.round(100.0 * used / config.dataRegionBytes) + "% used ("
+                + (used >> 20) + " of " + (config.dataRegionBytes >> 20) + " MiB, refusing new data past "
+                + Math.round(config.storageHighWater * 100) + "%, --grid-memory-high-water)";
+    }
+
+    /**
+     * Null while the files-and-batches region has room for {@code bytes} more; else why not. Only an in-memory region
+     * can fill up (with {@code --data-dir} it pages to disk), and a full one stops the node, so uploads are refused
+     * before that, at the same high-water mark as the rest of the grid's data.
+     */
+    public String durableFullReason(long bytes) {
+        org.apache.ignite.DataRegionMetrics metrics = ignite.dataRegionMetrics(GridCaches.DURABLE_REGION);
+        if (config.dataDirectory != null || metrics == null) {
+            return null;
+        }
+        long used = metrics.getTotalUsedSize();
+        if (used + bytes < (long) (DURABLE_REGION_BYTES * config.storageHighWater)) {
+            return null;
+        }
+        return "this node's memory for files and batches is " + (used >> 20) + " of " + (DURABLE_REGION_BYTES >> 20)
+                + " MiB used; delete files that are no longer needed, or run the cluster with --data-dir";
     }
 
     /** True while this node sees a strict majority of {@code --expected-nodes}: it may lead and take work. */

@@ -58,6 +58,11 @@ final class FileRoutes {
         if (upload.size() > maxFileBytes) {
             throw fileTooLarge();
         }
+        String full = files.fullReason(upload.size());
+        if (full != null) {
+            throw new ApiError(507, "server_error", "file", "insufficient_storage", "The file cannot be stored now: "
+                    + full + ".", null);
+        }
         Caller caller = ApiServer.caller(ctx);
         String filename = upload.filename() == null || upload.filename().isBlank() ? "upload.jsonl" : upload.filename();
         FileStore.Writer writer = files.create("file-" + UUID.randomUUID().toString().replace("-", ""),

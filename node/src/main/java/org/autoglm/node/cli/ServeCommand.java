@@ -192,6 +192,7 @@ public final class ServeCommand implements Callable<Integer> {
                 c.rateLimits = http.rateLimitRequests > 0 || http.rateLimitTokens > 0
                         ? new RateLimits(cluster.cluster().grid(), http.rateLimitRequests, http.rateLimitTokens) : null;
                 c.extraRoutes = cluster::installRoutes;
+                c.deadReason = cluster::deadReason;
             }).start();
         } catch (RuntimeException e) {
             cluster.close();
