@@ -264,14 +264,22 @@ class BatchApiTest {
     void rateLimitsAnswer429WithRetryAfterAndOpenAiHeaders() throws Exception {
         Http rita = as("rita", "user");
         String small = "{\"prompt\":\"hi\",\"max_tokens\":2}";
-        for (int i = 0; i < 8; i++) {
-            Http.Response ok = rita.post("/v1/completions", small);
-            assertThat(ok.status()).as(ok.body()).isEqualTo(200);
-            assertThat(ok.headers().firstValue("x-ratelimit-limit-requests")).hasValue("8");
-            assertThat(ok.headers().firstValue("x-ratelimit-remaining-requests")).hasValue(Integer.toString(7 - i));
+        // 8 a minute, and one more every 7.5 s: a slow machine may fit a refill or two before the budget runs out.
+        int answered = 0;
+        Http.Response refused = null;
+        while (refused == null && answered < 20) {
+            Http.Response r = rita.post("/v1/completions", small);
+            if (r.status() == 429) {
+                refused = r;
+            } else {
+                assertThat(r.status()).as(r.body()).isEqualTo(200);
+                assertThat(r.headers().firstValue("x-ratelimit-limit-requests")).hasValue("8");
+                assertThat(r.headers().firstValue("x-ratelimit-remaining-requests")).isPresent();
+                answered++;
+            }
         }
-        Http.Response refused = rita.post("/v1/completions", small);
-        assertThat(refused.status()).isEqualTo(429);
+        assertThat(answered).isBetween(8, 12);
+        assertThat(refused).isNotNull();
         assertThat(refused.json().at("/error/code").asText()).isEqualTo("rate_limit_exceeded");
         assertThat(Integer.parseInt(refused.headers().firstValue("Retry-After").orElseThrow())).isBetween(1, 8);
         assertThat(refused.headers().firstValue("x-ratelimit-remaining-requests")).hasValue("0");
