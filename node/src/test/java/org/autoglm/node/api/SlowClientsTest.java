@@ -133,6 +133,18 @@ class SlowClientsTest {
     }
 
     @Test
+    void aLongGeneration_withNothingToSendMeanwhile_isNotAnIoTimeout() throws Exception {
+        engine.firstTokenDelayMillis = 3_000; // three I/O timeouts with no byte either way
+        try {
+            Http http = new Http(server.port());
+            Http.Response r = http.post("/v1/completions", "{\"model\":\"m\",\"prompt\":\"hi\",\"max_tokens\":2}");
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+        } finally {
+            engine.firstTokenDelayMillis = 0;
+        }
+    }
+
+    @Test
     void aStreamNobodyReads_isCancelledOnceWritesBlock() throws Exception {
         int cancelledBefore = engine.cancelled();
         try (Socket s = connect(4096)) {
