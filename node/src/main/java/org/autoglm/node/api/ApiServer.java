@@ -19,6 +19,7 @@ import org.autoglm.node.security.Role;
 import org.autoglm.node.security.TlsConnector;
 import org.autoglm.node.session.InMemorySessionStore;
 import org.autoglm.node.session.SessionStore;
+import org.autoglm.node.telemetry.RequestTracing;
 import org.autoglm.node.telemetry.Telemetry;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
@@ -32,6 +33,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public final class ApiServer implements AutoCloseable {
 
     private static final String CALLER = "autoglm.caller";
+    private static final String SPAN = "autoglm.span";
     private static final int SEND_BUFFER_BYTES = 64 * 1024;
 
     /** Settings, with their defaults. */
@@ -144,7 +146,9 @@ public final class ApiServer implements AutoCloseable {
         });
         ErrorResponses.install(app, routes);
         app.before(RequestIds::assign);
+        app.before(this::startSpan);
         app.beforeMatched(this::authorize);
+        app.after(this::endSpan);
         routes();
     }
 
@@ -167,6 +171,28 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+    }
+
+    /** The request's span (set before any handler runs, ended after the response). */
+    static RequestTracing.RequestSpan span(Context ctx) {
+        return ctx.attribute(SPAN);
+    }
+
+    private void startSpan(Context ctx) {
+        ctx.attribute(SPAN, config.telemetry.tracing().start(ctx.method().name(), ctx.path(), ctx.header("traceparent"),
+                RequestIds.of(ctx)));
+    }
+
+    private void endSpan(Context ctx) {
+        RequestTracing.RequestSpan span = span(ctx);
+        if (span == null) {
+            return;
+        }
+        String route = ctx.endpointHandlerPath();
+        if (ctx.status().getCode() != 404 || routes.contains(ctx.method().name() + " " + route)) {
+            span.route(route);
+        }
+        span.end(ctx.status().getCode());
     }
 
     /** The authenticated caller of a request (set before every matched route). */
@@ -192,8 +218,10 @@ public final class ApiServer implements AutoCloseable {
         app.post("/v1/sessions", sessions::create, Access.INFERENCE);
         app.get("/v1/sessions/{id}", sessions::get, Access.INFERENCE);
         app.delete("/v1/sessions/{id}", sessions::delete, Access.INFERENCE);
-        app.get("/metrics", ctx -> ctx.contentType(Telemetry.contentType()).result(config.telemetry.scrape()),
-                Access.METRICS);
+        app.get("/metrics", ctx -> {
+            var scrape = config.telemetry.scrape(ctx.header("Accept"));
+            ctx.contentType(scrape.contentType()).result(scrape.body());
+        }, Access.METRICS);
         app.get("/admin/audit", admin::audit, Access.AUDIT);
         app.get("/admin/requests", admin::requests, Access.OPERATE);
         app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);

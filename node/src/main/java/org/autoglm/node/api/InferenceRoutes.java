@@ -87,10 +87,16 @@ final class InferenceRoutes {
     private void serve(Context ctx, String route, ResponseFormat format) throws Exception {
         long receivedNanos = System.nanoTime();
         Instant receivedAt = Instant.now();
+        boolean chat = format == ResponseFormat.CHAT;
+        RequestTracing.RequestSpan span = ApiServer.span(ctx);
+        ServingState.Loaded current = state.current();
+        span.inference(chat ? "chat" : "text_completion", current == null ? null : current.model().name());
         ServingState.Loaded loaded = state.require();
         ServedModel model = loaded.model();
-        boolean chat = format == ResponseFormat.CHAT;
         ObjectNode body = JsonBody.readObject(ctx, maxRequestBytes);
+        if (body.path("model").isTextual()) {
+            span.inference(chat ? "chat" : "text_completion", body.path("model").textValue());
+        }
         InferenceRequest request = chat ? RequestParser.chat(body, model) : RequestParser.completion(body, model);
         if (!request.model().equals(model.name())) {
             throw ApiError.notFound("model", "model_not_found", "The model '" + request.model()
@@ -113,7 +119,7 @@ final class InferenceRoutes {
             request = request.withTexts(seen.inputs());
         }
 
-        RequestTracing.RequestSpan span = telemetry.tracing().start(route, id, ctx.header("traceparent"));
+        span.requestId(id);
         Result result = new Result();
         try {
             SessionPrompt sessionPrompt = session == null ? null
@@ -149,7 +155,7 @@ final class InferenceRoutes {
             Instant end = Instant.now();
             hooks.onCompletion(new RequestOutcome(result.status, result.reasons, result.promptTokens,
                     result.completionTokens, Duration.between(receivedAt, end), result.error));
-            span.end(end, result.reasons, result.promptTokens, result.completionTokens, result.status, result.error);
+            span.finish(end, result.reasons, result.promptTokens, result.completionTokens, result.error);
         }
     }
 
