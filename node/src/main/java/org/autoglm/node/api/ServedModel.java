@@ -1,6 +1,8 @@
 package org.autoglm.node.api;
 
 import java.util.List;
+import org.autoglm.models.chat.ToolCallFormat;
+import org.autoglm.models.chat.ToolDefinition;
 import org.autoglm.node.session.Message;
 
 /** The model as the API needs it: its name, limits, and its text front end (tokenizer, chat template). */
@@ -20,6 +22,22 @@ public interface ServedModel {
 
     /** A conversation rendered with the model's chat template and the generation prompt, tokenized. */
     int[] encodeChat(List<Message> messages);
+
+    /**
+     * A conversation with tools (calls and results in its turns, function definitions for the model), rendered
+     * through the checkpoint's template in its tool-call format.
+     */
+    default int[] encodeChat(List<Message> messages, List<ToolDefinition> tools) {
+        if (!tools.isEmpty() || messages.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null)) {
+            throw new IllegalArgumentException("this model cannot render tools");
+        }
+        return encodeChat(messages);
+    }
+
+    /** How this checkpoint writes tool calls ({@code --tool-call-parser}). */
+    default ToolCallFormat toolCallFormat() {
+        return ToolCallFormat.select("glm4", null);
+    }
 
     /** The text of one token, for logprobs ({@code ""} if it is not valid UTF-8 on its own). */
     String tokenText(int id);

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.autoglm.models.chat.ChatTemplate;
+import org.autoglm.models.chat.ToolCallFormat;
 import org.autoglm.kernels.BackendFactory;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.tokenizer.GlmTokenizer;
@@ -13,6 +14,7 @@ import org.autoglm.node.api.ServingState;
 import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineOptions;
 import org.autoglm.node.engine.EngineStats;
+import org.autoglm.node.engine.grammar.StructuredOutput;
 import org.autoglm.node.telemetry.EngineLoad;
 import org.autoglm.node.telemetry.RequestMetrics;
 import org.slf4j.Logger;
@@ -29,7 +31,7 @@ final class ModelLoading implements AutoCloseable {
     /** What {@code serve} asked for. */
     record Settings(Path dir, String servedName, BackendFactory.Kind backend, double gpuMemoryUtilization,
             int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy, int maxWaiting, int blockSize,
-            int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
+            int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo, String toolCallParser) {}
 
     private final Settings settings;
     private final ServingState state;
@@ -75,7 +77,9 @@ final class ModelLoading implements AutoCloseable {
                 o.maxModelLen = s.maxModelLen();
                 o.prefixCaching = s.prefixCaching();
             });
-            Engine engine = keep(new Engine(backend, options, tokenizer));
+            StructuredOutput structured = keep(StructuredOutput.forModel(s.dir(), tokenizer,
+                    backend.config().eosTokenIds(), backend.config().vocabSize()));
+            Engine engine = keep(new Engine(backend, options, tokenizer, structured));
             engine.stats().addObserver(new EngineStats.Observer() {
                 @Override
                 public void queueTime(long nanos) {
@@ -83,7 +87,7 @@ final class ModelLoading implements AutoCloseable {
                 }
             });
             CheckpointModel model = new CheckpointModel(s.servedName(), engine.maxModelLen(),
-                    backend.config().vocabSize(), tokenizer, template);
+                    backend.config().vocabSize(), tokenizer, template, ToolCallFormat.select(s.toolCallParser(), template));
             if (closed) {
                 return;
             }

@@ -128,6 +128,12 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Order in which waiting requests are admitted (default: ${DEFAULT-VALUE}).")
     String schedulingPolicy;
 
+    @Option(names = "--tool-call-parser", defaultValue = "auto", paramLabel = "glm4|glm45|auto",
+            description = "How the model writes tool calls: glm4 (glm-4-9b-chat, GLM-4-0414: a name line, then JSON "
+                    + "arguments), glm45 (GLM-4.5/4.6: <tool_call> with <arg_key>/<arg_value>), or auto (from the chat "
+                    + "template) (default: ${DEFAULT-VALUE}).")
+    String toolCallParser;
+
     @Option(names = "--max-waiting", defaultValue = "1024",
             description = "Waiting requests beyond this are refused with 429 (default: ${DEFAULT-VALUE}).")
     int maxWaiting;
@@ -217,6 +223,9 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model " + model + " is not a directory");
         }
         BackendFactory.Kind backendKind = backendKind();
+        if (!toolCallParser.equals("auto") && !org.autoglm.models.chat.ToolCallFormat.NAMES.contains(toolCallParser)) {
+            throw new IllegalArgumentException("--tool-call-parser must be glm4, glm45 or auto, got '" + toolCallParser + "'");
+        }
         if (maxSessionsPerUser < 0) {
             throw new IllegalArgumentException("--max-sessions-per-user must be 0 (no limit) or more, got " + maxSessionsPerUser);
         }
@@ -265,7 +274,7 @@ public final class ServeCommand implements Callable<Integer> {
         String endpoint = (tlsKeystore != null ? "https" : "http") + "://" + host + ":" + server.port();
         ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, backendKind,
                 gpuMemoryUtilization, maxNumSeqs, maxNumBatchedTokens, schedulingPolicy, maxWaiting, blockSize,
-                numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
+                numKvBlocks, maxModelLen, !noPrefixCaching, model == null, toolCallParser);
         ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
         state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), loading.backendKind(),
                 loading.device(), maxNumSeqs, endpoint));

@@ -91,6 +91,11 @@ final class EngineLoop {
 
         StepResult result = runner.execute(plan);
         scheduler.update(plan, result.sampledIds());
+        for (int i = 0; i < plan.size(); i++) {
+            if (result.forced()[i] != null && result.sampledIds()[i] >= 0) {
+                scheduler.appendForced(plan.sequence(i), result.forced()[i]);
+            }
+        }
 
         int generated = 0;
         long now = System.nanoTime();
@@ -103,6 +108,11 @@ final class EngineLoop {
             } else if (sampled >= 0) {
                 generated++;
                 deliver(r, sampled, result.logprobs()[i], now);
+                int[] forced = result.forced()[i];
+                for (int j = 0; forced != null && j < forced.length && byRequest.containsKey(r.request.id()); j++) {
+                    generated++;
+                    deliver(r, forced[j], null, now); // jump-forward: no forward step of their own
+                }
             }
         }
         long end = System.nanoTime();

@@ -11,6 +11,7 @@ import org.autoglm.models.backend.SampledStep;
 import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.sampling.SamplingParams;
 import org.autoglm.models.sampling.TokenLogprobs;
+import org.autoglm.node.engine.grammar.SequenceGrammar;
 import org.autoglm.node.engine.scheduler.Scheduler;
 import org.autoglm.node.engine.scheduler.SchedulerOutput;
 import org.autoglm.node.engine.scheduler.Sequence;
@@ -27,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * for those sequences (on a GPU that saves copying vocab-sized logits per sequence per step); the others get
  * their logits and the host sampler in the same forward. The choice is made once per sequence, so its
  * tokens (seeded ones included) never depend on its batch-mates.
+ *
+ * <p>A sequence with an output grammar ({@link Sequence#grammar()}) has its next-token mask computed on the grammar's
+ * threads while the forward pass runs; the mask is applied before sampling, the sampled token advances the
+ * grammar, and any text the grammar then forces is appended at once (jump-forward, {@link StepResult#forced()}).
  *
  * <p>Failures stay with the sequence that caused them: if the batched forward throws, each chunk is run
  * alone to find the culprit (recomputing a chunk rewrites the same KV slots with the same values), and a
@@ -70,8 +75,14 @@ public final class ModelRunner {
         int[] sampled = new int[n];
         String[] errors = new String[n];
         TokenLogprobs[] logprobs = new TokenLogprobs[n];
+        int[][] forced = new int[n][];
         Batch batch = prepare(plan, sampled, errors);
-        if (batch.chunks().isEmpty()) return new StepResult(sampled, logprobs, errors);
+        if (batch.chunks().isEmpty()) return new StepResult(sampled, logprobs, errors, forced);
+        for (int b = 0; b < batch.chunks().size(); b++) {
+            int i = batch.planIndex()[b];
+            SequenceGrammar grammar = plan.sequence(i).grammar();
+            if (grammar != null && plan.wantLogits(i)) grammar.startMask(); // overlaps the forward pass
+        }
 
         SampledStep out = forwardIsolatingFailures(batch, sampled, errors);
         for (int b = 0; b < batch.chunks().size(); b++) {
@@ -93,17 +104,35 @@ public final class ModelRunner {
             } else {
                 try {
                     TokenSampler sampler = rs.sampler;
-                    int token = sampler.sample(out.logits()[b]);
+                    Sequence sequence = plan.sequence(i);
+                    SequenceGrammar grammar = sequence.grammar();
+                    int token = grammar == null ? sampler.sample(out.logits()[b])
+                            : sampler.sample(out.logits()[b], grammar.awaitMask());
                     sampler.accept(token);
                     sampled[i] = token;
                     logprobs[i] = sampler.lastLogprobs();
+                    if (grammar != null) forced[i] = advanceGrammar(sequence, grammar, token, sampler);
                 } catch (RuntimeException e) {
                     log.warn("sampling failed for sequence {}", plan.sequenceId(i), e);
                     fail(i, sampled, errors, "sampling failed: " + e.getMessage());
                 }
             }
         }
-        return new StepResult(sampled, logprobs, errors);
+        return new StepResult(sampled, logprobs, errors, forced);
+    }
+
+    /**
+     * Moves the grammar past the sampled token, then takes the text it forces (jump-forward), within the tokens
+     * the request has left.
+     */
+    private static int[] advanceGrammar(Sequence sequence, SequenceGrammar grammar, int token, TokenSampler sampler) {
+        if (!grammar.accept(token)) {
+            throw new IllegalStateException("token " + token + " does not fit the output grammar");
+        }
+        int left = sequence.params().maxTokens() - sequence.numOutputTokens() - 1;
+        int[] extra = grammar.forcedTokens(left);
+        for (int t : extra) sampler.accept(t);
+        return extra.length == 0 ? null : extra;
     }
 
     /**
@@ -128,7 +157,9 @@ public final class ModelRunner {
                 rs = new RunnerSequence();
                 try {
                     rs.sampler = samplers.create(sequence.params(), sequence.promptIds());
-                    if (backend.canSample(sequence.params())) rs.onDevice = sequence.params();
+                    if (sequence.grammar() == null && backend.canSample(sequence.params())) {
+                        rs.onDevice = sequence.params();
+                    }
                 } catch (RuntimeException e) {
                     fail(i, sampled, errors, "invalid sampling parameters: " + e.getMessage());
                     continue;
