@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.file.Files;
+import org.autoglm.models.tokenizer.ReferenceFixtures;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -138,9 +139,8 @@ class ToolCallFormatTest {
         return c;
     }
 
+    /** {@code fixtures/templates/}: GLM-4-0414's template, and one modelled on GLM-4.5's (see the README there). */
     private static String resource(String name) throws IOException {
-        try (InputStream in = ToolCallFormatTest.class.getResourceAsStream("/templates/" + name)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
+        return Files.readString(ReferenceFixtures.root().resolve("templates").resolve(name), StandardCharsets.UTF_8);
     }
 }
