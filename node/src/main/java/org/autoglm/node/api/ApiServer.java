@@ -51,6 +51,11 @@ public final class ApiServer implements AutoCloseable {
         public Duration sseKeepAlive = Duration.ofSeconds(5);
         /** Longest a request may run before the engine gives up on it (finish reason cancelled); null: no limit. */
         public Duration requestTimeout;
+        /**
+         * Tokens generated when a request sets no {@code max_tokens}; 0: up to the end of the context (OpenAI's rule,
+         * which lets one request run for minutes; operators bound it with {@code --default-max-tokens}).
+         */
+        public int defaultMaxTokens = 0;
         /** Idle time before a session expires unless it asks for another. */
         public Duration sessionTtl = Duration.ofHours(1);
         public Authenticator auth = Authenticator.none();
@@ -138,13 +143,12 @@ public final class ApiServer implements AutoCloseable {
 
     private void routes() {
         ServingState state = config.state;
-        InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
-                inFlight, config.maxRequestBytes, config.sseKeepAlive, config.requestTimeout);
+        InferenceRoutes inference = new InferenceRoutes(config, inFlight);
         SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 
-        app.get("/health", ctx -> ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok")), Access.PUBLIC);
+        app.get("/health", this::health, Access.PUBLIC);
         app.get("/ready", this::ready, Access.PUBLIC);
         app.get("/v1/models", this::models, Access.INFERENCE);
         app.post("/v1/chat/completions", inference::chat, Access.INFERENCE);
@@ -196,6 +200,17 @@ public final class ApiServer implements AutoCloseable {
 
     private void audit(Context ctx, String event, Caller caller, int status, String detail) {
         audit(config.plugins, ctx, event, caller, status, detail);
+    }
+
+    /** Alive, unless the model failed to load: then restarting (after fixing it) is the only way forward. */
+    private void health(Context ctx) {
+        String failure = config.state.loadFailure();
+        if (failure != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: the model failed to load: " + failure
+                    + ". Fix the checkpoint or the flags and restart the node."));
+            return;
+        }
+        ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok"));
     }
 
     private void ready(Context ctx) {
