@@ -67,7 +67,8 @@ public final class ModelRunner {
      * The backend's input for one step, for each of its chunks the index of the plan chunk it came from, and
      * the parameters of the chunks the backend samples (null entries: host sampling; all null: plain forward).
      */
-    public record Batch(List<SequenceChunk> chunks, int[] planIndex, List<SamplingParams> deviceParams) {}
+    public record Batch(List<SequenceChunk> chunks, int[] planIndex, List<SamplingParams> deviceParams,
+                        List<SequenceGrammar> deviceGrammars) {}
 
     /** Runs one plan: forward, then sampling. Never throws for a single sequence's failure. */
     public StepResult execute(SchedulerOutput plan) {
@@ -96,8 +97,14 @@ public final class ModelRunner {
                 if (token < 0) {
                     fail(i, sampled, errors, "the backend returned no token for a sequence it samples");
                 } else {
-                    rs.sampler.accept(token);
-                    sampled[i] = token;
+                    try {
+                        rs.sampler.accept(token);
+                        sampled[i] = token;
+                        SequenceGrammar grammar = plan.sequence(i).grammar();
+                        if (grammar != null) forced[i] = advanceGrammar(plan.sequence(i), grammar, token, rs.sampler);
+                    } catch (RuntimeException e) {
+                        fail(i, sampled, errors, "sampling failed: " + e.getMessage());
+                    }
                 }
             } else if (out.logits()[b] == null) {
                 fail(i, sampled, errors, "the backend returned no logits for a chunk that asked for them");
@@ -149,6 +156,7 @@ public final class ModelRunner {
         int n = plan.size();
         List<SequenceChunk> batch = new ArrayList<>(n);
         List<SamplingParams> deviceParams = new ArrayList<>(n);
+        List<SequenceGrammar> deviceGrammars = new ArrayList<>(n);
         int[] planIndex = new int[n];
         for (int i = 0; i < n; i++) {
             Sequence sequence = plan.sequence(i);
@@ -157,7 +165,8 @@ public final class ModelRunner {
                 rs = new RunnerSequence();
                 try {
                     rs.sampler = samplers.create(sequence.params(), sequence.promptIds());
-                    if (sequence.grammar() == null && backend.canSample(sequence.params())) {
+                    if (backend.canSample(sequence.params())
+                            && (sequence.grammar() == null || backend.canApplyTokenMasks())) {
                         rs.onDevice = sequence.params();
                     }
                 } catch (RuntimeException e) {
@@ -177,15 +186,16 @@ public final class ModelRunner {
             planIndex[batch.size()] = i;
             batch.add(new SequenceChunk(sequence.id(), plan.tokens(i), plan.startPosition(i), rs.blockTable, plan.wantLogits(i)));
             deviceParams.add(plan.wantLogits(i) ? rs.onDevice : null);
+            deviceGrammars.add(plan.wantLogits(i) && rs.onDevice != null ? sequence.grammar() : null);
         }
-        return new Batch(batch, Arrays.copyOf(planIndex, batch.size()), deviceParams);
+        return new Batch(batch, Arrays.copyOf(planIndex, batch.size()), deviceParams, deviceGrammars);
     }
 
     /** Forward of the whole batch; if it throws, of each chunk alone. A chunk that fails alone gets no output. */
     private SampledStep forwardIsolatingFailures(Batch batch, int[] sampled, String[] errors) {
         List<SequenceChunk> chunks = batch.chunks();
         try {
-            return run(chunks, batch.deviceParams());
+            return run(chunks, batch.deviceParams(), batch.deviceGrammars());
         } catch (RuntimeException batchError) {
             if (chunks.size() > 1) {
                 log.warn("batched forward of {} sequences failed; running each alone", chunks.size(), batchError);
@@ -196,7 +206,8 @@ public final class ModelRunner {
             for (int b = 0; b < chunks.size(); b++) {
                 try {
                     if (chunks.size() == 1) throw batchError;
-                    SampledStep alone = run(List.of(chunks.get(b)), Collections.singletonList(batch.deviceParams().get(b)));
+                    SampledStep alone = run(List.of(chunks.get(b)), Collections.singletonList(batch.deviceParams().get(b)),
+                            Collections.singletonList(batch.deviceGrammars().get(b)));
                     ids[b] = alone.tokenIds()[0];
                     logits[b] = alone.logits()[0];
                 } catch (RuntimeException e) {
@@ -209,7 +220,23 @@ public final class ModelRunner {
     }
 
     /** One backend call: with device sampling when any chunk has it, else the plain forward. */
-    private SampledStep run(List<SequenceChunk> chunks, List<SamplingParams> deviceParams) {
+    private SampledStep run(List<SequenceChunk> chunks, List<SamplingParams> deviceParams,
+                            List<SequenceGrammar> grammars) {
+        for (SequenceGrammar g : grammars) {
+            if (g != null) {
+                return backend.forwardAndSample(chunks, deviceParams, new Backend.TokenMasks() {
+                    @Override
+                    public boolean has(int chunk) {
+                        return grammars.get(chunk) != null;
+                    }
+
+                    @Override
+                    public long[] await(int chunk) {
+                        return grammars.get(chunk).awaitMask();
+                    }
+                });
+            }
+        }
         for (SamplingParams p : deviceParams) {
             if (p != null) return backend.forwardAndSample(chunks, deviceParams);
         }
