@@ -117,15 +117,18 @@ class StructuredOutputSdkTest {
         ChatCompletion out = client.chat().completions().create(weatherRequest()
                 .toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED).n(4).seed(5).build());
         JsonSchema schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(WEATHER_SCHEMA);
+        JsonSchema timeSchema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+                .getSchema("{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}");
         for (var choice : out.choices()) {
-            assertThat(choice.finishReason().asString()).isEqualTo("tool_calls");
+            assertThat(choice.finishReason().asString()).as(choice.message().toString()).isEqualTo("tool_calls");
             List<ChatCompletionMessageToolCall> calls = choice.message().toolCalls().orElseThrow();
             assertThat(calls).hasSize(1);
             ChatCompletionMessageFunctionToolCall call = calls.get(0).asFunction();
             assertThat(call.id()).startsWith("call_");
-            assertThat(call.function().name()).isEqualTo("get_weather");
+            assertThat(call.function().name()).isIn("get_weather", "get_time");
             JsonNode arguments = JSON.readTree(call.function().arguments());
-            assertThat(schema.validate(arguments)).as(call.function().arguments()).isEmpty();
+            JsonSchema expected = call.function().name().equals("get_weather") ? schema : timeSchema;
+            assertThat(expected.validate(arguments)).as(call.function().arguments()).isEmpty();
         }
     }
 
@@ -136,7 +139,7 @@ class StructuredOutputSdkTest {
                         .function(ChatCompletionNamedToolChoice.Function.builder().name("get_time").build()).build())
                 .build());
         for (var choice : out.choices()) {
-            assertThat(choice.finishReason().asString()).isEqualTo("tool_calls");
+            assertThat(choice.finishReason().asString()).as(choice.message().toString()).isEqualTo("tool_calls");
             assertThat(choice.message().toolCalls().orElseThrow().get(0).asFunction().function().name()).isEqualTo("get_time");
         }
     }
@@ -259,7 +262,8 @@ class StructuredOutputSdkTest {
                         .parameters(FunctionParameters.builder().additionalProperties(weather).build()).build())
                 .addFunctionTool(FunctionDefinition.builder().name("get_time").description("The time now")
                         .parameters(FunctionParameters.builder().putAdditionalProperty("type", JsonValue.from("object"))
-                                .putAdditionalProperty("properties", JsonValue.from(Map.of())).build()).build());
+                                .putAdditionalProperty("properties", JsonValue.from(Map.of()))
+                                .putAdditionalProperty("additionalProperties", JsonValue.from(false)).build()).build());
     }
 
     private static String weatherToolJson() {
