@@ -19,6 +19,7 @@ import org.autoglm.node.security.Role;
 import org.autoglm.node.security.TlsConnector;
 import org.autoglm.node.session.InMemorySessionStore;
 import org.autoglm.node.session.SessionStore;
+import org.autoglm.node.telemetry.RequestTracing;
 import org.autoglm.node.telemetry.Telemetry;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
@@ -32,6 +33,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public final class ApiServer implements AutoCloseable {
 
     private static final String CALLER = "autoglm.caller";
+    private static final String SPAN = "autoglm.span";
 
     /** Settings, with their defaults. */
     public static final class Config {
@@ -68,6 +70,11 @@ public final class ApiServer implements AutoCloseable {
          * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
          */
         public int maxThreads = 256;
+        /**
+         * Null while the process is of use; else why not: {@code /health} then answers 503 so that a supervisor
+         * restarts it (the cluster's grid node has stopped, for one).
+         */
+        public java.util.function.Supplier<String> deadReason = () -> null;
         /** Required: what is loaded. */
         public ServingState state;
         /** Required: metrics and traces. */
@@ -84,6 +91,8 @@ public final class ApiServer implements AutoCloseable {
     private final Config config;
     private final Javalin app;
     private final InFlight inFlight = new InFlight();
+    /** "GET /v1/models", ... as registered, ours and {@link Config#extraRoutes}': what the 404 message lists. */
+    private final List<String> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private ApiServer(Config config) {
         this.config = config;
@@ -91,6 +100,11 @@ public final class ApiServer implements AutoCloseable {
         Objects.requireNonNull(config.telemetry, "config.telemetry");
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
+            c.events.handlerAdded(h -> {
+                if (h.getHttpMethod().isHttpMethod()) {
+                    routes.add(h.getHttpMethod() + " " + h.getPath());
+                }
+            });
             c.startupWatcherEnabled = false;
             c.http.disableCompression(); // compression would buffer server-sent events
             c.http.maxRequestSize = config.maxRequestBytes;
@@ -109,8 +123,11 @@ public final class ApiServer implements AutoCloseable {
                 return plain;
             });
         });
-        ErrorResponses.install(app);
+        ErrorResponses.install(app, routes);
+        app.before(RequestIds::assign);
+        app.before(this::startSpan);
         app.beforeMatched(this::authorize);
+        app.after(this::endSpan);
         routes();
     }
 
@@ -135,6 +152,28 @@ public final class ApiServer implements AutoCloseable {
         app.stop();
     }
 
+    /** The request's span (set before any handler runs, ended after the response). */
+    static RequestTracing.RequestSpan span(Context ctx) {
+        return ctx.attribute(SPAN);
+    }
+
+    private void startSpan(Context ctx) {
+        ctx.attribute(SPAN, config.telemetry.tracing().start(ctx.method().name(), ctx.path(), ctx.header("traceparent"),
+                RequestIds.of(ctx)));
+    }
+
+    private void endSpan(Context ctx) {
+        RequestTracing.RequestSpan span = span(ctx);
+        if (span == null) {
+            return;
+        }
+        String route = ctx.endpointHandlerPath();
+        if (ctx.status().getCode() != 404 || routes.contains(ctx.method().name() + " " + route)) {
+            span.route(route);
+        }
+        span.end(ctx.status().getCode());
+    }
+
     /** The authenticated caller of a request (set before every matched route). */
     public static Caller caller(Context ctx) {
         Caller c = ctx.attribute(CALLER);
@@ -144,20 +183,24 @@ public final class ApiServer implements AutoCloseable {
     private void routes() {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(config, inFlight);
-        SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
+        SessionRoutes sessions = new SessionRoutes(state, config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 
         app.get("/health", this::health, Access.PUBLIC);
         app.get("/ready", this::ready, Access.PUBLIC);
         app.get("/v1/models", this::models, Access.INFERENCE);
+        app.get("/v1/models/<id>", this::model, Access.INFERENCE); // <id>: a served name may contain '/'
+
         app.post("/v1/chat/completions", inference::chat, Access.INFERENCE);
         app.post("/v1/completions", inference::completions, Access.INFERENCE);
         app.post("/v1/sessions", sessions::create, Access.INFERENCE);
         app.get("/v1/sessions/{id}", sessions::get, Access.INFERENCE);
         app.delete("/v1/sessions/{id}", sessions::delete, Access.INFERENCE);
-        app.get("/metrics", ctx -> ctx.contentType(Telemetry.contentType()).result(config.telemetry.scrape()),
-                Access.METRICS);
+        app.get("/metrics", ctx -> {
+            var scrape = config.telemetry.scrape(ctx.header("Accept"));
+            ctx.contentType(scrape.contentType()).result(scrape.body());
+        }, Access.METRICS);
         app.get("/admin/audit", admin::audit, Access.AUDIT);
         app.get("/admin/requests", admin::requests, Access.OPERATE);
         app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);
@@ -202,8 +245,13 @@ public final class ApiServer implements AutoCloseable {
         audit(config.plugins, ctx, event, caller, status, detail);
     }
 
-    /** Alive, unless the model failed to load: then restarting (after fixing it) is the only way forward. */
+    /** Alive, unless the model failed to load or the grid node stopped: then only a restart helps. */
     private void health(Context ctx) {
+        String dead = config.deadReason.get();
+        if (dead != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: " + dead + "."));
+            return;
+        }
         String failure = config.state.loadFailure();
         if (failure != null) {
             ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: the model failed to load: " + failure
@@ -224,18 +272,37 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void models(Context ctx) {
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("object", "list");
+        n.putArray("data").add(modelObject(loadedModel()));
+        ctx.json(n);
+    }
+
+    /** {@code GET /v1/models/{id}}: the served model, or 404 naming the one that is. */
+    private void model(Context ctx) {
+        ServedModel served = loadedModel();
+        String id = ctx.pathParam("id");
+        if (!id.equals(served.name())) {
+            throw ApiError.notFound("model", "model_not_found", "The model '" + id + "' does not exist here; this node"
+                    + " serves '" + served.name() + "'.");
+        }
+        ctx.json(modelObject(served));
+    }
+
+    private ServedModel loadedModel() {
         ServingState.Loaded loaded = config.state.current();
         if (loaded == null) {
             throw ApiError.unavailable("The model is still loading; retry shortly.");
         }
-        ObjectNode n = JsonBody.MAPPER.createObjectNode();
-        n.put("object", "list");
-        n.putArray("data").addObject()
-                .put("id", loaded.model().name())
+        return loaded.model();
+    }
+
+    private static ObjectNode modelObject(ServedModel model) {
+        return JsonBody.MAPPER.createObjectNode()
+                .put("id", model.name())
                 .put("object", "model")
                 .put("created", 0)
                 .put("owned_by", "autoglm")
-                .put("max_model_len", loaded.model().contextLength());
-        ctx.json(n);
+                .put("max_model_len", model.contextLength());
     }
 }

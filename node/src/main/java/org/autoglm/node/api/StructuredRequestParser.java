@@ -95,26 +95,26 @@ final class StructuredRequestParser {
             case "json_schema":
                 JsonNode spec = node.path("json_schema");
                 if (!spec.isObject()) {
-                    throw ApiError.invalid("response_format.json_schema", "'response_format.json_schema' must be an "
+                    throw ApiError.invalid("response_format", "'response_format.json_schema' must be an "
                             + "object with 'name' and 'schema'.");
                 }
                 if (!spec.path("name").isTextual() || !FUNCTION_NAME.matcher(spec.get("name").textValue()).matches()) {
-                    throw ApiError.invalid("response_format.json_schema.name", "'response_format.json_schema.name' must "
+                    throw ApiError.invalid("response_format", "'response_format.json_schema.name' must "
                             + "be a string of letters, digits, '_' or '-' (at most 64).");
                 }
                 if (spec.has("strict") && !spec.get("strict").isBoolean() && !spec.get("strict").isNull()) {
-                    throw ApiError.invalid("response_format.json_schema.strict", "'strict' must be true or false.");
+                    throw ApiError.invalid("response_format", "'strict' must be true or false.");
                 }
                 JsonNode schema = spec.get("schema");
                 if (schema == null || schema.isNull()) {
                     return OutputConstraint.of(Kind.JSON_OBJECT, null); // OpenAI: no schema, any JSON object
                 }
                 if (!schema.isObject() && !schema.isBoolean()) {
-                    throw ApiError.invalid("response_format.json_schema.schema", "'schema' must be a JSON Schema object.");
+                    throw ApiError.invalid("response_format", "'schema' must be a JSON Schema object.");
                 }
                 return OutputConstraint.of(Kind.JSON_SCHEMA, schema.toString());
             default:
-                throw ApiError.invalid("response_format.type", "'response_format.type' must be \"text\", "
+                throw ApiError.invalid("response_format", "'response_format.type' must be \"text\", "
                         + "\"json_object\" or \"json_schema\", got \"" + type + "\".");
         }
     }
