@@ -28,10 +28,10 @@ public interface ServedModel {
      * through the checkpoint's template in its tool-call format.
      */
     default int[] encodeChat(List<Message> messages, List<ToolDefinition> tools) {
-        if (!tools.isEmpty() || messages.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null)) {
-            throw new IllegalArgumentException("this model cannot render tools");
+        if (!tools.isEmpty()) {
+            throw new IllegalArgumentException("this model cannot show tools to the model");
         }
-        return encodeChat(messages);
+        return encodeChat(messages); // tool turns as their role and text
     }
 
     /** How this checkpoint writes tool calls ({@code --tool-call-parser}). */

@@ -182,7 +182,7 @@ class StructuredOutputSdkTest {
         var first = deltas.get(0);
         assertThat(first.index()).isZero();
         assertThat(first.id().orElseThrow()).startsWith("call_");
-        assertThat(first.function().orElseThrow().name()).contains("get_weather");
+        assertThat(first.function().orElseThrow().name()).contains(whole.name());
         StringBuilder arguments = new StringBuilder();
         for (var d : deltas.subList(1, deltas.size())) {
             assertThat(d.index()).isZero();

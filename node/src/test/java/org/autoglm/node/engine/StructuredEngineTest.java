@@ -118,8 +118,12 @@ class StructuredEngineTest {
         }
     }
 
+    /**
+     * A cut inside forced text re-tokenizes the rest of it, so the tokens after a resume may differ from an
+     * uninterrupted run's; what the client sees must still be one output that the grammar accepts.
+     */
     @Test
-    void aResumedRequestReplaysItsOutputIntoTheGrammarAndContinuesExactly() throws Exception {
+    void aResumedRequestReplaysItsOutputIntoTheGrammarAndTheJoinedTextValidates() throws Exception {
         try (Engine engine = engine(256)) {
             int[] prompt = tokenizer.encode("Give JSON:");
             SamplingParams greedy = new SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 60, List.of(), false, -1);
@@ -132,8 +136,9 @@ class StructuredEngineTest {
                 int[] resumedPrompt = IntStream.concat(Arrays.stream(prompt), Arrays.stream(delivered)).toArray();
                 Collector rest = new Collector();
                 engine.submit(request("resume-" + k, resumedPrompt, delivered, greedy.withMaxTokens(60 - k)), rest);
-                rest.await();
-                assertThat(rest.ids()).as("resumed after %d tokens", k).containsExactly(Arrays.copyOfRange(ids, k, ids.length));
+                assertThat(rest.await().reason()).isEqualTo(FinishReason.STOP);
+                String joined = tokenizer.decode(delivered, true) + rest.text;
+                assertThat(VALIDATOR.validate(JSON.readTree(joined))).as("resumed after %d tokens: %s", k, joined).isEmpty();
             }
         }
     }
