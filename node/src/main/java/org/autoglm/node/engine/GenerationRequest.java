@@ -3,6 +3,7 @@ package org.autoglm.node.engine;
 import java.time.Instant;
 import java.util.List;
 import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.models.structured.OutputConstraint;
 
 /**
  * One generation request as the engine sees it: tokens in, sampling parameters, scheduling hints.
@@ -19,6 +20,8 @@ import org.autoglm.models.sampling.SamplingParams;
  * @param resumedOutput the tail of {@code promptIds} that is output this request already delivered on another node
  *                     (a restart after failover): its text was streamed there, so it is replayed through this
  *                     request's detokenizer and stop-string matcher without being emitted again; empty otherwise
+ * @param constraint   what the output must look like (a JSON schema, a regex, a tool call...), or null for free text;
+ *                     the engine rebuilds its grammar from it, so it travels with the request across the grid
  * @param user         who asked (the JWT subject), for fair share between users; null when unknown
  * @param batch        a batch line: runs after interactive work and may be preempted by it
  */
@@ -33,6 +36,7 @@ public record GenerationRequest(
         String model,
         String traceparent,
         int[] resumedOutput,
+        OutputConstraint constraint,
         String user,
         boolean batch) {
 
@@ -46,36 +50,50 @@ public record GenerationRequest(
         }
     }
 
-    /** An interactive request of an unnamed user. */
+    /** An interactive request of an unnamed user, without an output constraint. */
     public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
                              String sessionId, List<String> requiredTags, String model, String traceparent,
                              int[] resumedOutput) {
         this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, resumedOutput,
-                null, false);
+                null);
+    }
+
+    /** An interactive request of an unnamed user. */
+    public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
+                             String sessionId, List<String> requiredTags, String model, String traceparent,
+                             int[] resumedOutput, OutputConstraint constraint) {
+        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, resumedOutput,
+                constraint, null, false);
+    }
+
+    /** The same request with its output constrained. */
+    public GenerationRequest withConstraint(OutputConstraint c) {
+        return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
+                traceparent, resumedOutput, c, user, batch);
     }
 
     /** The same request as a batch-class line. */
     public GenerationRequest asBatch() {
         return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
-                traceparent, resumedOutput, user, true);
+                traceparent, resumedOutput, constraint, user, true);
     }
 
     /** The same request on behalf of {@code subject}. */
     public GenerationRequest withUser(String subject) {
         return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
-                traceparent, resumedOutput, subject, batch);
+                traceparent, resumedOutput, constraint, subject, batch);
     }
 
     /** The same request continuing after {@code resumed} output tokens already delivered (failover). */
     public GenerationRequest resumedAfter(int[] prompt, SamplingParams remaining, int[] resumed) {
         return new GenerationRequest(id, prompt, remaining, priority, deadline, sessionId, requiredTags, model,
-                traceparent, resumed, user, batch);
+                traceparent, resumed, constraint, user, batch);
     }
 
     /** A request that starts from nothing (no resumed output). */
     public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
                              String sessionId, List<String> requiredTags, String model, String traceparent) {
-        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, NONE);
+        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, NONE, null);
     }
 
     /** A plain request with default priority and no deadline, session or tags. */
