@@ -200,7 +200,7 @@ public final class GridNode implements AutoCloseable {
 
     private static boolean free(String host, int port) {
         try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
-            socket.setReuseAddress(false);
+            socket.setReuseAddress(true); // a listener still refuses the bind; connections of a node closed a moment ago (TIME_WAIT) do not
             socket.bind(new java.net.InetSocketAddress(host, port));
             return true;
         } catch (IOException e) {
