@@ -36,6 +36,8 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private final RequestQueue queue;
     private final NodeRegistry registry;
     private final Placement placement;
+    /** True while this node's lease has not run out; checked before every assignment (see LeaderLease.holdsLease). */
+    private final java.util.function.BooleanSupplier leaseHeld;
     private final ScheduledExecutorService loop;
     /** Tokens assigned per node since the last sweep: load its heartbeat does not show yet. */
     private final Map<UUID, Long> assignedTokens = new ConcurrentHashMap<>();
@@ -47,11 +49,13 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private AutoCloseable pendingWatch;
     private ScheduledFuture<?> sweep;
 
-    public PlacementLoop(GridNode grid, RequestQueue queue, NodeRegistry registry, Placement placement) {
+    public PlacementLoop(GridNode grid, RequestQueue queue, NodeRegistry registry, Placement placement,
+                         java.util.function.BooleanSupplier leaseHeld) {
         this.grid = grid;
         this.queue = queue;
         this.registry = registry;
         this.placement = placement;
+        this.leaseHeld = leaseHeld;
         this.loop = Daemons.scheduler("autoglm-placement-" + grid.name());
     }
 
@@ -99,6 +103,9 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         long current = term;
         if (current < 0 || request == null || request.cancelled()) {
             return; // not leading, or the request finished or left the queue meanwhile
+        }
+        if (!leaseHeld.getAsBoolean()) {
+            return; // woke from a pause with the lease run out: stepped down, places nothing
         }
         long wait = request.notBeforeMillis() - System.currentTimeMillis();
         if (wait > 0) { // backing off after a failure: come back when it may run

@@ -37,6 +37,11 @@ public final class GridConfig {
      * that its supervisor restarts it and its work moves to peers (serve), or only stop the grid node (tests).
      */
     public boolean haltOnGridFailure = false;
+    /**
+     * When Ignite stops this grid node on its own (segmentation after a pause or a network cut): start a fresh grid
+     * node with the same settings and rejoin (true), or stay out (tests that crash members on purpose).
+     */
+    public boolean rejoin = true;
     /** Ignite work directory (marshaller mappings only; nothing is persisted); null = a fresh temp dir. */
     public Path workDirectory = null;
 

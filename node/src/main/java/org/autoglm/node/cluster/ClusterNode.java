@@ -52,7 +52,7 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     public SessionStore sessionStore() {
-        return new GridSessionStore(cluster.sessions());
+        return new GridSessionStore(cluster::sessions);
     }
 
     /** Installs {@code /cluster/*}: reads for {@code read} roles, drain for {@code operate}. */

@@ -19,43 +19,52 @@ import org.autoglm.node.session.SessionStore;
  */
 public final class GridSessionStore implements SessionStore {
 
-    private final SessionCache cache;
+    /** The current grid's session cache (a node that rejoins the cluster after a segmentation has a new one). */
+    private final java.util.function.Supplier<SessionCache> caches;
     private final Clock clock;
 
-    public GridSessionStore(SessionCache cache, Clock clock) {
-        this.cache = cache;
+    public GridSessionStore(java.util.function.Supplier<SessionCache> caches, Clock clock) {
+        this.caches = caches;
         this.clock = clock;
     }
 
+    public GridSessionStore(java.util.function.Supplier<SessionCache> caches) {
+        this(caches, Clock.systemUTC());
+    }
+
     public GridSessionStore(SessionCache cache) {
-        this(cache, Clock.systemUTC());
+        this(() -> cache, Clock.systemUTC());
+    }
+
+    public GridSessionStore(SessionCache cache, Clock clock) {
+        this(() -> cache, clock);
     }
 
     @Override
     public Optional<Session> get(String id) {
         // The cache's touched expiry is the idle timer; the record's lastUsedAt is refreshed for the caller only.
-        return cache.get(id).map(GridSessionStore::decode).map(s -> s.touched(clock.instant()));
+        return caches.get().get(id).map(GridSessionStore::decode).map(s -> s.touched(clock.instant()));
     }
 
     @Override
     public void put(Session session) {
-        cache.put(session.id(), session.owner(), encode(session), session.ttl());
+        caches.get().put(session.id(), session.owner(), encode(session), session.ttl());
     }
 
     /** One grid transaction per update: a turn on another node waits for this one and then sees it. */
     @Override
     public Optional<Session> update(String id, java.util.function.UnaryOperator<Session> change) {
-        return cache.update(id, data -> encode(change.apply(decode(data)))).map(GridSessionStore::decode);
+        return caches.get().update(id, data -> encode(change.apply(decode(data)))).map(GridSessionStore::decode);
     }
 
     @Override
     public boolean remove(String id) {
-        return cache.remove(id);
+        return caches.get().remove(id);
     }
 
     @Override
     public int countOwnedBy(String owner) {
-        return cache.countOwnedBy(owner);
+        return caches.get().countOwnedBy(owner);
     }
 
     /** Reads nothing but sessions, their messages and the JDK types they hold. */
