@@ -27,6 +27,14 @@ class GridConfigTest {
     }
 
     @Test
+    void aGridBeyondLoopbackWithoutTls_isRefusedUnlessInsecure() {
+        assertThatThrownBy(() -> GridNode.start(c -> c.host = "0.0.0.0")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("without TLS").hasMessageContaining("--grid-tls-keystore")
+                .hasMessageContaining("--insecure");
+        assertThatThrownBy(() -> GridNode.start(c -> c.host = "192.0.2.7")).hasMessageContaining("--insecure");
+    }
+
+    @Test
     void quorumIsAStrictMajority() {
         GridConfig config = new GridConfig();
         config.expectedNodes = 3;

@@ -33,6 +33,11 @@ public final class GridConfig {
     /** Mutual TLS for discovery and communication; off unless a keystore is given. */
     public final Tls tls = new Tls();
     /**
+     * {@code --insecure}: allow a grid on a non-loopback address without TLS. Anyone who reaches the grid ports could
+     * otherwise join the cluster, read its queue and sessions, and place work.
+     */
+    public boolean insecure = false;
+    /**
      * When the grid node fails for good (cut off from the cluster, a critical grid thread died): halt the process so
      * that its supervisor restarts it and its work moves to peers (serve), or only stop the grid node (tests).
      */
@@ -127,6 +132,21 @@ public final class GridConfig {
         return expectedNodes / 2 + 1;
     }
 
+    /** True for loopback addresses and names that resolve only to loopback (localhost). */
+    static boolean loopback(String host) {
+        try {
+            java.net.InetAddress[] all = java.net.InetAddress.getAllByName(host);
+            for (java.net.InetAddress a : all) {
+                if (!a.isLoopbackAddress()) {
+                    return false;
+                }
+            }
+            return all.length > 0;
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     void validate() {
         if (nodeName == null || nodeName.isBlank()) {
             throw new IllegalArgumentException("--node-name must not be empty");
@@ -144,6 +164,12 @@ public final class GridConfig {
         }
         if (!tls.enabled() && tls.truststore != null) {
             throw new IllegalArgumentException("--grid-tls-truststore needs --grid-tls-keystore (this node's certificate)");
+        }
+        if (!tls.enabled() && !insecure && !loopback(host)) {
+            throw new IllegalArgumentException("Refusing to open the grid on " + host + " without TLS: anyone who "
+                    + "reaches ports " + gridPort + " and " + (gridPort + COMMUNICATION_OFFSET) + " could join the "
+                    + "cluster. Give --grid-tls-keystore and --grid-tls-truststore, use --grid-host 127.0.0.1, or "
+                    + "pass --insecure if the network is trusted.");
         }
         for (Path file : new Path[] {tls.keystore, tls.truststore}) {
             if (file != null && !java.nio.file.Files.isReadable(file)) {

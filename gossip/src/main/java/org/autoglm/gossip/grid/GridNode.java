@@ -85,6 +85,10 @@ public final class GridNode implements AutoCloseable {
             }
             log.info("grid node '{}' up on {}:{}, {} server node(s) in the topology",
                     config.nodeName, config.host, config.gridPort, node.serverNodeIds().size());
+            if (config.tls.enabled() && !config.peers.isEmpty() && node.serverNodeIds().size() == 1) {
+                TlsRefusalProbe.run(config, LoggingTrustManager.of(config.tls.truststore, config.tls.truststorePassword,
+                        storeType(config.tls.truststore)));
+            }
             return node;
         } catch (IgniteException e) {
             throw new IllegalStateException("grid node '" + config.nodeName + "' could not start on "
@@ -188,9 +192,8 @@ public final class GridNode implements AutoCloseable {
         factory.setKeyStoreFilePath(tls.keystore.toString());
         factory.setKeyStorePassword(tls.keystorePassword.toCharArray());
         factory.setKeyStoreType(storeType(tls.keystore));
-        factory.setTrustStoreFilePath(tls.truststore.toString());
-        factory.setTrustStorePassword(tls.truststorePassword.toCharArray());
-        factory.setTrustStoreType(storeType(tls.truststore));
+        // Our own trust managers over the truststore: they log why a peer was turned away.
+        factory.setTrustManagers(LoggingTrustManager.of(tls.truststore, tls.truststorePassword, storeType(tls.truststore)));
         factory.setProtocol("TLSv1.3");
         return factory;
     }

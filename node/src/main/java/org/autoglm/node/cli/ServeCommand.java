@@ -76,6 +76,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Require RS256 or ES256 bearer tokens verified with this PEM public key.")
     Path jwtPublicKey;
 
+    @Option(names = "--jwt-leeway", defaultValue = "5", paramLabel = "SECONDS",
+            description = "Clock difference tolerated on a token's exp and nbf (default: ${DEFAULT-VALUE}).")
+    long jwtLeewaySeconds;
+
     @Option(names = "--insecure", description = "Allow serving a non-loopback address without authentication.")
     boolean insecure;
 
@@ -220,7 +224,11 @@ public final class ServeCommand implements Callable<Integer> {
         if (maxSessionsPerUser < 0) {
             throw new IllegalArgumentException("--max-sessions-per-user must be 0 (no limit) or more, got " + maxSessionsPerUser);
         }
-        Authenticator auth = Authenticator.fromSettings(jwtSecretFile, jwtPublicKey, host, insecure);
+        if (jwtLeewaySeconds < 0) {
+            throw new IllegalArgumentException("--jwt-leeway must be 0 or more seconds, got " + jwtLeewaySeconds);
+        }
+        Authenticator auth = Authenticator.fromSettings(jwtSecretFile, jwtPublicKey,
+                Duration.ofSeconds(jwtLeewaySeconds), host, insecure);
         if (!auth.enabled() && insecure) {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", host);
         }
@@ -228,7 +236,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServingState state = new ServingState();
         ClusterNode cluster;
         try {
-            cluster = ClusterNode.start(clusterOptions);
+            cluster = ClusterNode.start(clusterOptions.insecure(insecure));
         } catch (RuntimeException e) {
             enabled.close();
             throw e;
