@@ -12,6 +12,7 @@ import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.grid.GridConfig;
 import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.lease.LeaderLease;
+import org.autoglm.gossip.members.Members;
 import org.autoglm.gossip.placement.Placement;
 import org.autoglm.gossip.queue.RequestQueue;
 import org.autoglm.gossip.registry.NodeInfo;
@@ -49,6 +50,7 @@ public final class Cluster implements AutoCloseable {
     /** The parts that live and die with one grid node. */
     private static final class Membership {
         final GridNode grid;
+        final Members members;
         final NodeRegistry registry;
         final RequestQueue queue;
         final SessionCache sessions;
@@ -59,12 +61,14 @@ public final class Cluster implements AutoCloseable {
 
         Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
             this.grid = grid;
+            this.members = new Members(grid);
             this.registry = new NodeRegistry(grid, self, load);
             this.queue = new RequestQueue(grid);
             this.sessions = new SessionCache(grid);
             this.dispatcher = new Dispatcher(grid, queue);
             this.lease = new LeaderLease(grid);
-            this.placementLoop = new PlacementLoop(grid, queue, registry, new Placement(), lease::holdsLease);
+            this.placementLoop = new PlacementLoop(grid, queue, registry, new Placement(), lease::holdsLease,
+                    node -> members.isRemoved(node.name()));
             lease.addListener(placementLoop).start();
         }
 
@@ -83,6 +87,7 @@ public final class Cluster implements AutoCloseable {
                 quietly(running::close);
             }
             quietly(registry::close);
+            quietly(members::close);
             grid.close();
         }
     }
@@ -167,6 +172,8 @@ public final class Cluster implements AutoCloseable {
 
     public GridNode grid() { return current.grid; }
     public NodeRegistry registry() { return current.registry; }
+    /** The voting set and the nodes an admin removed. */
+    public Members members() { return current.members; }
     public RequestQueue queue() { return current.queue; }
     public SessionCache sessions() { return current.sessions; }
     public Dispatcher dispatcher() { return current.dispatcher; }

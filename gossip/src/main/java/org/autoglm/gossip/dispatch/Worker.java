@@ -49,6 +49,15 @@ public final class Worker implements AutoCloseable {
     private final StreamSender sender;
 
     public Worker(GridNode grid, RequestQueue queue, RequestExecutor executor) {
+        this(grid, queue, executor, true);
+    }
+
+    /** A worker that hears of no assignment by notice, only by its sweep (tests of the sweep). */
+    static Worker sweepingOnly(GridNode grid, RequestQueue queue, RequestExecutor executor) {
+        return new Worker(grid, queue, executor, false);
+    }
+
+    private Worker(GridNode grid, RequestQueue queue, RequestExecutor executor, boolean notices) {
         this.grid = grid;
         this.queue = queue;
         this.executor = executor;
@@ -68,7 +77,7 @@ public final class Worker implements AutoCloseable {
                 }
             });
         });
-        this.watch = queue.listen(RequestState.ASSIGNED, grid.localId(), this::take);
+        this.watch = notices ? queue.listen(RequestState.ASSIGNED, grid.localId(), this::take) : () -> { };
         this.sweeper = Daemons.scheduler("autoglm-worker-sweep-" + grid.name());
         long period = grid.config().failover.sweepInterval.toMillis();
         sweeper.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);

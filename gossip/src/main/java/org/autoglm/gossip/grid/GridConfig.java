@@ -127,6 +127,32 @@ public final class GridConfig {
         return peers;
     }
 
+    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m)?");
+
+    /**
+     * Parses a duration flag: {@code 250ms}, {@code 1s}, {@code 1.5s}, {@code 2m}, or a bare number of milliseconds.
+     *
+     * @throws IllegalArgumentException naming the flag, the bad value and the accepted forms
+     */
+    public static Duration parseDuration(String flag, String text) {
+        java.util.regex.Matcher m = DURATION.matcher(text == null ? "" : text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(flag + ": '" + text + "' is not a duration; write e.g. 250ms, 1s,"
+                    + " 1.5s or 2m (a bare number is milliseconds)");
+        }
+        double value = Double.parseDouble(m.group(1));
+        String unit = m.group(2) == null ? "ms" : m.group(2);
+        double millis = switch (unit) {
+            case "s" -> value * 1_000;
+            case "m" -> value * 60_000;
+            default -> value;
+        };
+        if (millis > Duration.ofDays(1).toMillis()) {
+            throw new IllegalArgumentException(flag + ": " + text + " is longer than a day; write e.g. 250ms, 1s or 2m");
+        }
+        return Duration.ofNanos(Math.round(millis * 1_000_000));
+    }
+
     /** The smallest number of server nodes that is a strict majority of {@link #expectedNodes}. */
     public int quorum() {
         return expectedNodes / 2 + 1;
@@ -175,6 +201,26 @@ public final class GridConfig {
             if (file != null && !java.nio.file.Files.isReadable(file)) {
                 throw new IllegalArgumentException("grid TLS file " + file + " does not exist or is not readable");
             }
+        }
+        if (health.heartbeatInterval.toMillis() < 10) {
+            throw new IllegalArgumentException("--heartbeat-interval must be at least 10ms, got "
+                    + health.heartbeatInterval.toMillis() + "ms");
+        }
+        if (health.suspectAfter.compareTo(health.heartbeatInterval) <= 0) {
+            throw new IllegalArgumentException("--suspect-after (" + health.suspectAfter.toMillis() + "ms) must be longer"
+                    + " than --heartbeat-interval (" + health.heartbeatInterval.toMillis() + "ms), or every node"
+                    + " looks suspect between two heartbeats");
+        }
+        if (health.deadAfter.compareTo(health.suspectAfter) <= 0) {
+            throw new IllegalArgumentException("--dead-after (" + health.deadAfter.toMillis() + "ms) must be longer than"
+                    + " --suspect-after (" + health.suspectAfter.toMillis() + "ms)");
+        }
+        if (failover.maxAttempts < 1 || failover.maxAttempts > 100) {
+            throw new IllegalArgumentException("--max-attempts must be between 1 and 100, got " + failover.maxAttempts);
+        }
+        if (failover.initialBackoff.toMillis() < 1 || failover.initialBackoff.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw new IllegalArgumentException("--retry-backoff must be between 1ms and 1m, got "
+                    + failover.initialBackoff.toMillis() + "ms");
         }
         if (lease.duration.compareTo(lease.renewInterval.multipliedBy(2)) <= 0) {
             throw new IllegalArgumentException("lease duration " + lease.duration

@@ -48,6 +48,8 @@ public final class GridNode implements AutoCloseable {
     /** The temporary work directory this node made (deleted at close), or null when the config named one. */
     private java.nio.file.Path tempWorkDirectory;
     private final List<Consumer<UUID>> goneListeners = new CopyOnWriteArrayList<>();
+    private volatile Set<String> voters = Set.of();
+    private volatile int seats;
 
     private GridNode(GridConfig config, Ignite ignite) {
         this.config = config;
@@ -271,9 +273,39 @@ public final class GridNode implements AutoCloseable {
         return node == null ? null : node.attribute(NAME_ATTRIBUTE);
     }
 
-    /** True while this node sees a strict majority of {@code --expected-nodes}: it may lead and take work. */
+    /**
+     * True while this node sees a strict majority of the voting set: it may lead and take work. Until the member
+     * list is known that is a majority of {@code --expected-nodes} server nodes; then a majority of the seats among
+     * the visible nodes that hold a vote (non-voters serve, but do not count).
+     */
     public boolean hasQuorum() {
-        return ignite.cluster().forServers().nodes().size() >= config.quorum();
+        Set<String> voting = voters;
+        if (voting.isEmpty()) {
+            return ignite.cluster().forServers().nodes().size() >= config.quorum();
+        }
+        long visible = ignite.cluster().forServers().nodes().stream()
+                .filter(n -> voting.contains(n.<String>attribute(NAME_ATTRIBUTE))).count();
+        return visible >= seats / 2 + 1;
+    }
+
+    /** Server nodes visible now, with or without a vote. */
+    public int visibleNodes() {
+        return ignite.cluster().forServers().nodes().size();
+    }
+
+    /** The voting set as the member list says (see {@code Members}); an empty set means not known yet. */
+    public void voters(Set<String> names, int seatCount) {
+        this.seats = seatCount;
+        this.voters = names;
+    }
+
+    /** Names of the voters, and how many make a majority; empty until the member list is read. */
+    public Set<String> voters() {
+        return voters;
+    }
+
+    public int quorumSize() {
+        return voters.isEmpty() ? config.quorum() : seats / 2 + 1;
     }
 
     /** False once this grid node is stopping or stopped (closed, or halted by its failure handler). */
