@@ -20,6 +20,11 @@ public final class GridConfig {
     public int gridPort = 47500;
     /** {@code --peers}: discovery addresses {@code host:port} or {@code host:port..port}; empty = one-node grid. */
     public List<String> peers = new ArrayList<>();
+    /**
+     * {@code --grid-route PEER=VIA}: discovery connections to the peer address PEER go to VIA instead (a relay or a
+     * NAT mapping; the fault-injection harness routes each pair of nodes through its own TCP proxy this way).
+     */
+    public java.util.Map<java.net.InetSocketAddress, java.net.InetSocketAddress> routes = new java.util.HashMap<>();
     /** {@code --expected-nodes}: cluster size; leadership and work need a strict majority of it. */
     public int expectedNodes = 1;
     /** Time after which a silent peer is dropped from the topology: a few seconds on a LAN. */
@@ -125,6 +130,27 @@ public final class GridConfig {
             peers.add(peer);
         }
         return peers;
+    }
+
+    private static final Pattern ROUTE = Pattern.compile("([^\\s:=,]+):(\\d{1,5})=([^\\s:=,]+):(\\d{1,5})");
+
+    /**
+     * Parses {@code --grid-route PEER_HOST:PORT=VIA_HOST:PORT} entries.
+     *
+     * @throws IllegalArgumentException naming the bad entry and the expected form
+     */
+    public static java.util.Map<java.net.InetSocketAddress, java.net.InetSocketAddress> parseRoutes(List<String> entries) {
+        java.util.Map<java.net.InetSocketAddress, java.net.InetSocketAddress> routes = new java.util.HashMap<>();
+        for (String entry : entries == null ? List.<String>of() : entries) {
+            java.util.regex.Matcher m = ROUTE.matcher(entry.trim());
+            if (!m.matches() || Integer.parseInt(m.group(2)) > 65535 || Integer.parseInt(m.group(4)) > 65535) {
+                throw new IllegalArgumentException("--grid-route: '" + entry + "' is not PEER_HOST:PORT=VIA_HOST:PORT"
+                        + " (e.g. 10.0.0.5:47500=127.0.0.1:51000)");
+            }
+            routes.put(new java.net.InetSocketAddress(m.group(1), Integer.parseInt(m.group(2))),
+                    new java.net.InetSocketAddress(m.group(3), Integer.parseInt(m.group(4))));
+        }
+        return routes;
     }
 
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m)?");

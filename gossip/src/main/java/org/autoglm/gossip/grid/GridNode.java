@@ -154,7 +154,7 @@ public final class GridNode implements AutoCloseable {
         if (!addresses.contains(self)) {
             addresses.add(self); // with no peers: a one-node grid
         }
-        TcpDiscoverySpi spi = new TcpDiscoverySpi();
+        TcpDiscoverySpi spi = config.routes.isEmpty() ? new TcpDiscoverySpi() : new RoutedDiscoverySpi(config.routes);
         spi.setLocalAddress(config.host);
         spi.setLocalPort(config.gridPort);
         spi.setLocalPortRange(0);

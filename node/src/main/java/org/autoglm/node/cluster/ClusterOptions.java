@@ -41,6 +41,11 @@ public final class ClusterOptions {
             description = "Time after which a silent peer is considered failed (default: ${DEFAULT-VALUE}).")
     long failureDetectionMillis;
 
+    @Option(names = "--grid-route", paramLabel = "PEER=VIA",
+            description = "Reach the peer discovery address PEER (host:port) through VIA (host:port): a relay or NAT"
+                    + " mapping. Repeatable.")
+    List<String> routes = new ArrayList<>();
+
     @Option(names = "--heartbeat-interval", defaultValue = "1s", paramLabel = "DURATION",
             description = "How often each node publishes its load to the registry (default: ${DEFAULT-VALUE}).")
     String heartbeatInterval;
@@ -106,7 +111,9 @@ public final class ClusterOptions {
         java.time.Duration suspect = GridConfig.parseDuration("--suspect-after", suspectAfter);
         java.time.Duration dead = GridConfig.parseDuration("--dead-after", deadAfter);
         java.time.Duration backoff = GridConfig.parseDuration("--retry-backoff", retryBackoff);
+        var routeMap = GridConfig.parseRoutes(routes);
         return config -> {
+            config.routes = routeMap;
             config.health.heartbeatInterval = heartbeat;
             config.health.suspectAfter = suspect;
             config.health.deadAfter = dead;

@@ -74,6 +74,21 @@ class CommandLineErrorsTest {
                 "--backend cuda: no usable GPU");
     }
 
+    @Test
+    void badClusterTimingsAreRefusedWithTheFlagNamed() throws Exception {
+        String ckpt = Files.createDirectories(tmp.resolve("ckpt-timing")).toString();
+        assertOneLine(run("serve", "--model", ckpt, "--port", "0", "--heartbeat-interval", "soon"), 1,
+                "--heartbeat-interval: 'soon' is not a duration", "250ms");
+        assertOneLine(run("serve", "--model", ckpt, "--port", "0", "--suspect-after", "500ms"), 1,
+                "--suspect-after (500ms) must be longer than --heartbeat-interval (1000ms)");
+        assertOneLine(run("serve", "--model", ckpt, "--port", "0", "--dead-after", "2s"), 1,
+                "--dead-after (2000ms) must be longer than --suspect-after (3000ms)");
+        assertOneLine(run("serve", "--model", ckpt, "--port", "0", "--max-attempts", "0"), 1,
+                "--max-attempts must be between 1 and 100, got 0");
+        assertOneLine(run("serve", "--model", ckpt, "--port", "0", "--retry-backoff", "0"), 1,
+                "--retry-backoff must be between 1ms and 1m");
+    }
+
     private static void assertOneLine(Run run, int exitCode, String... mentions) {
         assertThat(run.exitCode).as(run.stderr).isEqualTo(exitCode);
         assertThat(run.stdout).isEmpty();
