@@ -12,7 +12,10 @@ import java.util.regex.Pattern;
  */
 public final class GridConfig {
 
-    /** {@code --node-name}: this node's name in the registry and the leader record; unique per cluster. */
+    /**
+     * {@code --node-name}: this node's name in the registry and the leader record; unique per cluster. Null: {@code
+     * node-<grid port>}, the port actually bound (a lone node moves on when its port is taken).
+     */
     public String nodeName = "node-1";
     /** Address the grid binds to and advertises; loopback by default so nothing is exposed by accident. */
     public String host = "127.0.0.1";
@@ -200,7 +203,7 @@ public final class GridConfig {
     }
 
     void validate() {
-        if (nodeName == null || nodeName.isBlank()) {
+        if (nodeName != null && nodeName.isBlank()) {
             throw new IllegalArgumentException("--node-name must not be empty");
         }
         if (gridPort < 1 || gridPort + COMMUNICATION_OFFSET > 65535) {

@@ -26,7 +26,7 @@ public final class ClusterOptions {
     int gridPort;
 
     @Option(names = "--node-name", paramLabel = "NAME",
-            description = "This node's name in the cluster (default: node-<grid port>).")
+            description = "This node's name in the cluster (default: node-<grid port bound>).")
     String nodeName;
 
     @Option(names = "--tags", split = ",", paramLabel = "TAG",
@@ -95,9 +95,9 @@ public final class ClusterOptions {
         return this;
     }
 
-    /** The node's name: {@code --node-name}, or one derived from the grid port. */
+    /** {@code --node-name}, or null: the grid then names the node after the port it binds. */
     public String nodeName() {
-        return nodeName != null ? nodeName : "node-" + gridPort;
+        return nodeName;
     }
 
     public List<String> tags() {
