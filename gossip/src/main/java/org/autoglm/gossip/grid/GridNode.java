@@ -107,6 +107,30 @@ public final class GridNode implements AutoCloseable {
         }
     }
 
+    /**
+     * A grid node the cluster segmented (paused or cut off too long) is only stopped, however long the stop takes, so
+     * that the process can start a fresh grid node and rejoin ({@code Cluster}); any other critical failure halts the
+     * process after 10 s of trying to stop, so that its supervisor restarts it.
+     */
+    private static final class SegmentationStopsOnly extends StopNodeOrHaltFailureHandler {
+        private final boolean rejoin;
+        private final StopNodeFailureHandler stopOnly = new StopNodeFailureHandler();
+
+        SegmentationStopsOnly(boolean rejoin) {
+            super(true, 10_000);
+            this.rejoin = rejoin;
+        }
+
+        @Override
+        protected boolean handle(Ignite ignite, org.apache.ignite.failure.FailureContext failure) {
+            if (rejoin && failure.type() == org.apache.ignite.failure.FailureType.SEGMENTATION) {
+                log.warn("grid node '{}' was segmented from the cluster: stopping it to rejoin", ignite.name());
+                return stopOnly.onFailure(ignite, failure);
+            }
+            return super.handle(ignite, failure);
+        }
+    }
+
     static IgniteConfiguration igniteConfiguration(GridConfig config) {
         IgniteConfiguration cfg = new IgniteConfiguration()
                 .setIgniteInstanceName(config.nodeName + "@" + config.gridPort)
@@ -120,7 +144,7 @@ public final class GridNode implements AutoCloseable {
                 .setMetricsUpdateFrequency(Math.min(2_000, config.failureDetection.toMillis() / 2))
                 .setIncludeEventTypes(EventType.EVT_NODE_FAILED, EventType.EVT_NODE_LEFT)
                 .setFailureHandler(config.haltOnGridFailure
-                        ? new StopNodeOrHaltFailureHandler(true, 10_000) // a node cut off from the grid is dead: let it be restarted
+                        ? new SegmentationStopsOnly(config.rejoin) // a node cut off from the grid rejoins, or is restarted
                         : new StopNodeFailureHandler())
                 // Nothing listens beyond discovery and communication: no REST, no thin-client port.
                 .setConnectorConfiguration(null)
@@ -244,6 +268,7 @@ public final class GridNode implements AutoCloseable {
         setIfAbsent("java.net.preferIPv4Stack", "true");
         // slf4j-simple reads per-logger levels from system properties when a logger is first created.
         setIfAbsent("org.slf4j.simpleLogger.log.org.apache.ignite", "error");
+        setIfAbsent("org.slf4j.simpleLogger.log." + RoutedDiscoverySpi.class.getName(), "error"); // Ignite's discovery
     }
 
     private static void setIfAbsent(String key, String value) {

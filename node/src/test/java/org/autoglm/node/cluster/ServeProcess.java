@@ -35,7 +35,10 @@ public final class ServeProcess {
                 "--model", model.toString(), "--port", Integer.toString(httpPort),
                 "--num-kv-blocks", "512", "--block-size", "4",
                 "--node-name", name, "--grid-port", Integer.toString(gridPort), "--peers", peers,
-                "--expected-nodes", Integer.toString(expectedNodes), "--grid-failure-detection", "2000"));
+                "--expected-nodes", Integer.toString(expectedNodes)));
+        if (!List.of(extra).contains("--grid-failure-detection")) {
+            cmd.addAll(List.of("--grid-failure-detection", "2000"));
+        }
         cmd.addAll(List.of(extra));
         this.command = List.copyOf(cmd);
     }

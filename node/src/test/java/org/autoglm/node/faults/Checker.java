@@ -32,6 +32,7 @@ final class Checker {
                 violations.add("split brain: term " + term.getKey() + " had leaders " + term.getValue());
             }
         }
+        history.staleClaims.forEach(claim -> violations.add("stale leader: " + claim));
         for (int i = 0; i < history.sessions.size(); i++) {
             session(history.sessions.get(i), sessionReader.apply(i));
         }

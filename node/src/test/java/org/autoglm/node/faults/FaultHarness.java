@@ -38,6 +38,8 @@ public final class FaultHarness implements AutoCloseable {
     }
 
     private static final long CONVERGE_LIMIT_MILLIS = 10_000;
+    /** The nodes' --grid-failure-detection; pauses in the schedules outlast it. */
+    static final long FAILURE_DETECTION_MILLIS = 4_000;
 
     private final int size;
     private final List<ServeProcess> nodes = new ArrayList<>();
@@ -57,7 +59,8 @@ public final class FaultHarness implements AutoCloseable {
         }
         proxies = new TcpProxy[size][size];
         for (int i = 0; i < size; i++) {
-            List<String> extra = new ArrayList<>(List.of("--scheduling-policy", "priority"));
+            List<String> extra = new ArrayList<>(List.of("--scheduling-policy", "priority",
+                    "--grid-failure-detection", Long.toString(FAILURE_DETECTION_MILLIS)));
             for (int j = 0; j < size; j++) {
                 if (i != j) {
                     proxies[i][j] = new TcpProxy(new InetSocketAddress("127.0.0.1", grid[j]));
@@ -93,7 +96,8 @@ public final class FaultHarness implements AutoCloseable {
                 int leader = leader();
                 for (int k = 0; k < 30; k++) {
                     int follower = (leader + 1 + k % (size - 1)) % size;
-                    clients.execute(() -> workload.completion(new Random(k), follower, "[10,11,12,13]", 40, false));
+                    Random random = new Random(k);
+                    clients.execute(() -> workload.completion(random, follower, "[10,11,12,13]", 40, false));
                 }
             } else {
                 long deadline = start + TimeUnit.MILLISECONDS.toNanos(schedule.workloadMillis());
@@ -149,8 +153,8 @@ public final class FaultHarness implements AutoCloseable {
                 int v = victim;
                 waitUntil(() -> nodes.get(v).status("/ready") == 200, 120_000, "f" + victim + " did not come back");
             }
-            case PAUSE -> {
-                int victim = random.nextInt(size);
+            case PAUSE -> { // the leader, half the time: a zombie leader must step down when it wakes
+                int victim = random.nextBoolean() ? leader() : random.nextInt(size);
                 cutOff.add(victim);
                 what = "SIGSTOP f" + victim;
                 history.faults.add(new History.Fault(what, cutOff, started, -1));
@@ -280,7 +284,8 @@ public final class FaultHarness implements AutoCloseable {
                 try {
                     JsonNode leader = Workload.JSON.readTree(node.get("/cluster/leader"));
                     if (leader.has("term")) {
-                        history.leaderSeen(leader.get("term").asLong(), leader.path("node").asText());
+                        history.leaderSeen(leader.get("term").asLong(), leader.path("node").asText(),
+                                leader.path("self").asBoolean(), node.name);
                     }
                 } catch (Exception e) {
                     // down or busy: nothing to record

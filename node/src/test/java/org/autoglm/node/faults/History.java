@@ -84,8 +84,17 @@ final class History {
         return (System.nanoTime() - startNanos) / 1_000_000;
     }
 
-    void leaderSeen(long term, String name) {
+    /** Leader claims ({@code self: true}) made after a higher term was already seen: zombie leaders. */
+    final List<String> staleClaims = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicLong highestTerm = new java.util.concurrent.atomic.AtomicLong();
+
+    void leaderSeen(long term, String name, boolean self, String reporter) {
         leadersByTerm.computeIfAbsent(term, t -> ConcurrentHashMap.newKeySet()).add(name);
+        long highest = highestTerm.accumulateAndGet(term, Math::max);
+        if (self && term < highest) {
+            staleClaims.add(reporter + " claimed to lead in term " + term + " at " + now() + " ms, after term "
+                    + highest + " was seen");
+        }
     }
 
     /** True when {@code node} was cut off from the majority at some moment of [from, to]. */

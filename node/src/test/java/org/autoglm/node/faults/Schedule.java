@@ -36,9 +36,10 @@ record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, b
         for (int i = 0; i < count; i++) {
             Kind kind = Kind.values()[random.nextInt(Kind.values().length)];
             long at = i * slot + 1_000 + random.nextInt((int) Math.max(1, slot / 3));
-            // Pauses outlast failure detection (2 s in the harness) so that the grid drops the paused node.
-            long length = kind == Kind.PAUSE ? 4_000 + random.nextInt(4_000) : 2_000 + random.nextInt(4_000);
-            steps.add(new Step(at, kind, Math.min(length, Math.max(1_500, slot - (at - i * slot) - 500))));
+            // Pauses outlast failure detection, so that the grid drops the paused node.
+            long length = kind == Kind.PAUSE ? FaultHarness.FAILURE_DETECTION_MILLIS + 2_000 + random.nextInt(4_000)
+                    : Math.min(2_000 + random.nextInt(4_000), Math.max(1_500, slot - (at - i * slot) - 500));
+            steps.add(new Step(at, kind, length));
         }
         return new Schedule(seed, workload, 4 + random.nextInt(4), steps, false);
     }
