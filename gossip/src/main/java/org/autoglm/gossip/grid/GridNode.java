@@ -50,6 +50,7 @@ public final class GridNode implements AutoCloseable {
     private final List<Consumer<UUID>> goneListeners = new CopyOnWriteArrayList<>();
     private volatile Set<String> voters = Set.of();
     private volatile int seats;
+    private volatile Set<String> removed = Set.of();
 
     private GridNode(GridConfig config, Ignite ignite) {
         this.config = config;
@@ -201,8 +202,10 @@ public final class GridNode implements AutoCloseable {
      */
     private static void choosePort(GridConfig config) {
         if (!config.peers.isEmpty()) {
-            int taken = !free(config.host, config.gridPort) ? config.gridPort
-                    : !free(config.host, config.gridPort + GridConfig.COMMUNICATION_OFFSET)
+            // Probed as Ignite binds (address reuse on): a port left in TIME_WAIT by a node that just stopped here is
+            // free to listen on, only a live listener takes it.
+            int taken = !free(config.host, config.gridPort, true) ? config.gridPort
+                    : !free(config.host, config.gridPort + GridConfig.COMMUNICATION_OFFSET, true)
                     ? config.gridPort + GridConfig.COMMUNICATION_OFFSET : -1;
             if (taken > 0) {
                 throw new IllegalStateException("--grid-port " + config.gridPort + ": port " + taken + " on "
@@ -213,16 +216,16 @@ public final class GridNode implements AutoCloseable {
             return;
         }
         for (int port = config.gridPort; port < config.gridPort + 100; port++) {
-            if (free(config.host, port) && free(config.host, port + GridConfig.COMMUNICATION_OFFSET)) {
+            if (free(config.host, port, false) && free(config.host, port + GridConfig.COMMUNICATION_OFFSET, false)) {
                 config.gridPort = port;
                 return;
             }
         }
     }
 
-    private static boolean free(String host, int port) {
+    private static boolean free(String host, int port, boolean reuse) {
         try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
-            socket.setReuseAddress(false);
+            socket.setReuseAddress(reuse);
             socket.bind(new java.net.InetSocketAddress(host, port));
             return true;
         } catch (IOException e) {
@@ -326,9 +329,18 @@ public final class GridNode implements AutoCloseable {
         if (voting.isEmpty()) {
             return ignite.cluster().forServers().nodes().size() >= config.quorum();
         }
-        long visible = ignite.cluster().forServers().nodes().stream()
-                .filter(n -> voting.contains(n.<String>attribute(NAME_ATTRIBUTE))).count();
-        return visible >= seats / 2 + 1;
+        Set<String> out = removed;
+        long visibleVoters = 0;
+        long couldSit = 0; // visible nodes that may still take a free seat of the initial voting set
+        for (ClusterNode node : ignite.cluster().forServers().nodes()) {
+            String name = node.attribute(NAME_ATTRIBUTE);
+            if (voting.contains(name)) {
+                visibleVoters++;
+            } else if (!out.contains(name)) {
+                couldSit++;
+            }
+        }
+        return visibleVoters + Math.min(couldSit, Math.max(0, seats - voting.size())) >= seats / 2 + 1;
     }
 
     /** Server nodes visible now, with or without a vote. */
@@ -337,8 +349,9 @@ public final class GridNode implements AutoCloseable {
     }
 
     /** The voting set as the member list says (see {@code Members}); an empty set means not known yet. */
-    public void voters(Set<String> names, int seatCount) {
+    public void voters(Set<String> names, int seatCount, Set<String> removedNames) {
         this.seats = seatCount;
+        this.removed = removedNames;
         this.voters = names;
     }
 

@@ -145,8 +145,8 @@ public final class LeaderLease implements AutoCloseable {
             }
             if (!grid.hasQuorum()) {
                 if (isLeader()) {
-                    stepDown("lost the majority: " + grid.serverNodeIds().size() + " of "
-                            + grid.config().expectedNodes + " expected nodes visible");
+                    stepDown("lost the majority: " + grid.serverNodeIds().size() + " node(s) visible, voters "
+                            + (grid.voters().isEmpty() ? grid.config().expectedNodes + " expected" : grid.voters()));
                 }
                 observe(cache.get(KEY), start);
                 return;

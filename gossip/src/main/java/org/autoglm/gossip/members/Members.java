@@ -74,7 +74,7 @@ public final class Members implements AutoCloseable {
     private void publish(MemberList list) {
         if (list != null) {
             current = list;
-            grid.voters(Set.copyOf(list.voters()), list.seats());
+            grid.voters(Set.copyOf(list.voters()), list.seats(), Set.copyOf(list.removed()));
         }
     }
 

@@ -76,9 +76,9 @@ public final class FaultHarness implements AutoCloseable {
     public void start() throws Exception {
         for (ServeProcess node : nodes) {
             node.start();
-            waitUntil(() -> node.status("/health") == 200, 120_000, node.name + " never answered /health");
+            waitUntil(() -> node.status("/health") == 200, 300_000, node.name + " never answered /health");
         }
-        waitUntil(this::converged, 120_000, "the cluster never became healthy");
+        waitUntil(this::converged, 300_000, "the cluster never became healthy");
     }
 
     /** Runs one schedule against the running cluster, heals it, and checks the history. */
@@ -151,7 +151,7 @@ public final class FaultHarness implements AutoCloseable {
                 Thread.sleep(step.forMillis());
                 nodes.get(victim).start();
                 int v = victim;
-                waitUntil(() -> nodes.get(v).status("/ready") == 200, 120_000, "f" + victim + " did not come back");
+                waitUntil(() -> nodes.get(v).status("/ready") == 200, 300_000, "f" + victim + " did not come back");
             }
             case PAUSE -> { // the leader, half the time: a zombie leader must step down when it wakes
                 int victim = random.nextBoolean() ? leader() : random.nextInt(size);
@@ -235,7 +235,7 @@ public final class FaultHarness implements AutoCloseable {
             if (!node.alive()) {
                 node.start();
             }
-            waitUntil(() -> node.status("/health") == 200, 120_000, node.name + " never answered /health");
+            waitUntil(() -> node.status("/health") == 200, 300_000, node.name + " never answered /health");
         }
         long from = System.nanoTime();
         waitUntil(this::converged, 120_000, "the cluster did not converge");
