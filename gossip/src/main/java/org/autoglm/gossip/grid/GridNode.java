@@ -131,6 +131,8 @@ public final class GridNode implements AutoCloseable {
             return super.handle(ignite, failure);
         }
     }
+    /** The one data region: queue, sessions, registry, leader record. */
+    static final String DATA_REGION = "autoglm";
 
     static IgniteConfiguration igniteConfiguration(GridConfig config) {
         IgniteConfiguration cfg = new IgniteConfiguration()
@@ -153,10 +155,11 @@ public final class GridNode implements AutoCloseable {
                 .setWorkDirectory(workDirectory(config))
                 .setDataStorageConfiguration(new DataStorageConfiguration()
                         .setDefaultDataRegionConfiguration(new DataRegionConfiguration()
-                                .setName("autoglm")
-                                // Queue, sessions and registry are small: keep off-heap modest.
-                                .setInitialSize(32L << 20)
-                                .setMaxSize(512L << 20)))
+                                .setName(DATA_REGION)
+                                // Queue, sessions and registry: sized by --grid-memory, watched by storageFullReason.
+                                .setInitialSize(Math.min(32L << 20, config.dataRegionBytes))
+                                .setMaxSize(config.dataRegionBytes)
+                                .setMetricsEnabled(true)))
                 .setDiscoverySpi(discovery(config))
                 .setCommunicationSpi(new TcpCommunicationSpi()
                         .setLocalAddress(config.host)
@@ -320,9 +323,29 @@ public final class GridNode implements AutoCloseable {
     }
 
     /**
+     * Null while the data region has room for new records; else why not (its use has passed
+     * {@code --grid-memory-high-water}). Callers refuse new sessions and requests then: a full region stops the node.
+     */
+    public String storageFullReason() {
+        org.apache.ignite.DataRegionMetrics metrics = ignite.dataRegionMetrics(DATA_REGION);
+        if (metrics == null) {
+            return null;
+        }
+        long used = metrics.getTotalUsedSize();
+        long limit = (long) (config.dataRegionBytes * config.storageHighWater);
+        if (used < limit) {
+            return null;
+        }
+        return "the grid's memory is " + Math.round(100.0 * used / config.dataRegionBytes) + "% used ("
+                + (used >> 20) + " of " + (config.dataRegionBytes >> 20) + " MiB, refusing new data past "
+                + Math.round(config.storageHighWater * 100) + "%, --grid-memory-high-water)";
+    }
+
+    /**
      * True while this node sees a strict majority of the voting set: it may lead and take work. Until the member
      * list is known that is a majority of {@code --expected-nodes} server nodes; then a majority of the seats among
-     * the visible nodes that hold a vote (non-voters serve, but do not count).
+     * the visible nodes that hold a vote, counting nodes that may still take a free initial seat (non-voters serve,
+     * but do not count).
      */
     public boolean hasQuorum() {
         Set<String> voting = voters;

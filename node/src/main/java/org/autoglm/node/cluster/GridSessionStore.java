@@ -9,9 +9,11 @@ import java.io.ObjectOutputStream;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.autoglm.gossip.session.SessionCache;
 import org.autoglm.node.session.Session;
 import org.autoglm.node.session.SessionStore;
+import org.autoglm.node.session.StorageFullException;
 
 /**
  * Sessions in the grid's session cache, so any node serves any session's next turn and a session outlives the
@@ -20,24 +22,27 @@ import org.autoglm.node.session.SessionStore;
 public final class GridSessionStore implements SessionStore {
 
     /** The current grid's session cache (a node that rejoins the cluster after a segmentation has a new one). */
-    private final java.util.function.Supplier<SessionCache> caches;
+    private final Supplier<SessionCache> caches;
     private final Clock clock;
+    private final Supplier<String> fullReason;
 
-    public GridSessionStore(java.util.function.Supplier<SessionCache> caches, Clock clock) {
+    /** @param fullReason null while the grid has room for a new session, else why not */
+    public GridSessionStore(Supplier<SessionCache> caches, Clock clock, Supplier<String> fullReason) {
         this.caches = caches;
         this.clock = clock;
+        this.fullReason = fullReason;
     }
 
-    public GridSessionStore(java.util.function.Supplier<SessionCache> caches) {
-        this(caches, Clock.systemUTC());
-    }
-
-    public GridSessionStore(SessionCache cache) {
-        this(() -> cache, Clock.systemUTC());
+    public GridSessionStore(SessionCache cache, Clock clock, Supplier<String> fullReason) {
+        this(() -> cache, clock, fullReason);
     }
 
     public GridSessionStore(SessionCache cache, Clock clock) {
-        this(() -> cache, clock);
+        this(cache, clock, () -> null);
+    }
+
+    public GridSessionStore(SessionCache cache) {
+        this(cache, Clock.systemUTC());
     }
 
     @Override
@@ -46,8 +51,14 @@ public final class GridSessionStore implements SessionStore {
         return caches.get().get(id).map(GridSessionStore::decode).map(s -> s.touched(clock.instant()));
     }
 
+    /** A new session is refused while the grid's memory is past its high-water mark (a full region stops the node). */
     @Override
     public void put(Session session) {
+        String full = fullReason.get();
+        if (full != null) {
+            throw new StorageFullException("No room for a new session: " + full + ". Delete sessions you no longer "
+                    + "need (DELETE /v1/sessions/{id}) or retry later.");
+        }
         caches.get().put(session.id(), session.owner(), encode(session), session.ttl());
     }
 
