@@ -205,10 +205,8 @@ public final class GridNode implements AutoCloseable {
      */
     private static void choosePort(GridConfig config) {
         if (!config.peers.isEmpty()) {
-            // Probed as Ignite binds (address reuse on): a port left in TIME_WAIT by a node that just stopped here is
-            // free to listen on, only a live listener takes it.
-            int taken = !free(config.host, config.gridPort, true) ? config.gridPort
-                    : !free(config.host, config.gridPort + GridConfig.COMMUNICATION_OFFSET, true)
+            int taken = !free(config.host, config.gridPort) ? config.gridPort
+                    : !free(config.host, config.gridPort + GridConfig.COMMUNICATION_OFFSET)
                     ? config.gridPort + GridConfig.COMMUNICATION_OFFSET : -1;
             if (taken > 0) {
                 throw new IllegalStateException("--grid-port " + config.gridPort + ": port " + taken + " on "
@@ -219,16 +217,16 @@ public final class GridNode implements AutoCloseable {
             return;
         }
         for (int port = config.gridPort; port < config.gridPort + 100; port++) {
-            if (free(config.host, port, false) && free(config.host, port + GridConfig.COMMUNICATION_OFFSET, false)) {
+            if (free(config.host, port) && free(config.host, port + GridConfig.COMMUNICATION_OFFSET)) {
                 config.gridPort = port;
                 return;
             }
         }
     }
 
-    private static boolean free(String host, int port, boolean reuse) {
+    private static boolean free(String host, int port) {
         try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
-            socket.setReuseAddress(reuse);
+            socket.setReuseAddress(true); // a listener still refuses the bind; connections of a node closed a moment ago (TIME_WAIT) do not
             socket.bind(new java.net.InetSocketAddress(host, port));
             return true;
         } catch (IOException e) {
