@@ -23,7 +23,7 @@ class PrefixPlacementTest {
 
     private static NodeView node(String name, int cachedBlocks, long queuedTokens) {
         long[] held = java.util.Arrays.copyOf(CHAIN, cachedBlocks);
-        NodeLoad load = new NodeLoad(0, 1, 0.2, 100, 10, queuedTokens, 100, PrefixSummary.of(held, held.length));
+        NodeLoad load = new NodeLoad(0, 1, 0.2, 100, 10, queuedTokens, 100, 0, PrefixSummary.of(held, held.length));
         return new NodeView(new NodeInfo(UUID.nameUUIDFromBytes(name.getBytes()), name, "glm", "h", List.of(), "djl",
                 "cpu", 8, 4096, null), load, NodeHealth.HEALTHY, false, 0);
     }
@@ -51,7 +51,7 @@ class PrefixPlacementTest {
     @Test
     void aHitAfterAMissDoesNotCountAndLoadOnlyPlacementIgnoresCaches() {
         long[] gap = {CHAIN[1], CHAIN[2], CHAIN[3]}; // holds blocks 2-4 but not block 1: unusable
-        NodeLoad load = new NodeLoad(0, 1, 0.2, 100, 10, 0, 100, PrefixSummary.of(gap, gap.length));
+        NodeLoad load = new NodeLoad(0, 1, 0.2, 100, 10, 0, 100, 0, PrefixSummary.of(gap, gap.length));
         assertThat(load.prefix().leadingHits(CHAIN)).isZero();
         List<NodeView> nodes = List.of(node("cold", 0, 0), node("warm", 8, 100));
         Placement loadOnly = new Placement(Placement.Options.DEFAULT, false);

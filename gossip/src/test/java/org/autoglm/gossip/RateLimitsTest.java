@@ -27,8 +27,8 @@ class RateLimitsTest {
 
     @Test
     void requestsAreCountedAcrossNodesPerUser() {
-        RateLimits a = new RateLimits(grid.get(0), 3, 0);
-        RateLimits b = new RateLimits(grid.get(1), 3, 0);
+        RateLimits a = new RateLimits(() -> grid.get(0), 3, 0);
+        RateLimits b = new RateLimits(() -> grid.get(1), 3, 0);
         assertThat(a.acquire("alice", 10).allowed()).isTrue();
         assertThat(b.acquire("alice", 10).allowed()).isTrue();
         RateLimits.Decision third = a.acquire("alice", 10);
@@ -43,8 +43,8 @@ class RateLimitsTest {
 
     @Test
     void tokensAreCountedAndAnOversizedRequestWaitsForAFullBucket() {
-        RateLimits a = new RateLimits(grid.get(0), 0, 1000);
-        RateLimits b = new RateLimits(grid.get(1), 0, 1000);
+        RateLimits a = new RateLimits(() -> grid.get(0), 0, 1000);
+        RateLimits b = new RateLimits(() -> grid.get(1), 0, 1000);
         assertThat(a.acquire("carol", 600).allowed()).isTrue();
         RateLimits.Decision refused = b.acquire("carol", 600);
         assertThat(refused.allowed()).isFalse();

@@ -20,6 +20,7 @@ public final class GridCaches {
     public static final String RATE_LIMITS = "autoglm-rate-limits";
     /** The data region of caches that must outlive a full restart; persisted only with {@code --data-dir}. */
     public static final String DURABLE_REGION = "autoglm-durable";
+    public static final String MEMBERS = "autoglm-members";
 
     private GridCaches() {}
 

@@ -19,17 +19,24 @@ public final class RateLimits {
     public record Decision(boolean allowed, long limitRequests, long remainingRequests, long resetRequestsMillis,
                            long limitTokens, long remainingTokens, long resetTokensMillis, long retryAfterMillis) {}
 
-    private final IgniteCache<String, Bucket> buckets;
+    private final java.util.function.Supplier<GridNode> grid;
     private final long requestsPerMinute;
     private final long tokensPerMinute;
 
     /** @param requestsPerMinute 0: no request limit; @param tokensPerMinute 0: no token limit */
-    public RateLimits(GridNode grid, long requestsPerMinute, long tokensPerMinute) {
-        this.buckets = grid.ignite().getOrCreateCache(GridCaches.<String, Bucket>partitioned(GridCaches.RATE_LIMITS,
-                CacheAtomicityMode.ATOMIC).setAffinity(
-                        new org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction(false, 64)));
+    /** @param grid the current grid node (a rejoin replaces it), asked on every check */
+    public RateLimits(java.util.function.Supplier<GridNode> grid, long requestsPerMinute, long tokensPerMinute) {
+        this.grid = grid;
+        buckets();
         this.requestsPerMinute = requestsPerMinute;
         this.tokensPerMinute = tokensPerMinute;
+    }
+
+    private IgniteCache<String, Bucket> buckets() {
+        IgniteCache<String, Bucket> cache = grid.get().ignite().cache(GridCaches.RATE_LIMITS);
+        return cache != null ? cache : grid.get().ignite().getOrCreateCache(GridCaches.<String, Bucket>partitioned(
+                GridCaches.RATE_LIMITS, CacheAtomicityMode.ATOMIC).setAffinity(
+                        new org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction(false, 64)));
     }
 
     public boolean enabled() {
@@ -38,7 +45,7 @@ public final class RateLimits {
 
     /** Takes one request and {@code tokens} tokens from {@code user}'s budget, or nothing when either is short. */
     public Decision acquire(String user, long tokens) {
-        long[] d = buckets.invoke(user, new Take(requestsPerMinute, tokensPerMinute, tokens, System.currentTimeMillis()));
+        long[] d = buckets().invoke(user, new Take(requestsPerMinute, tokensPerMinute, tokens, System.currentTimeMillis()));
         return new Decision(d[0] == 1, d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
     }
 

@@ -93,8 +93,8 @@ public final class ApiServer implements AutoCloseable {
         /** Required: metrics and traces. */
         public Telemetry telemetry;
         /** Files and batches in the grid; null: {@code /v1/files} and {@code /v1/batches} are not served. */
-        public FileStore files;
-        public BatchStore batches;
+        public java.util.function.Supplier<FileStore> files;
+        public java.util.function.Supplier<BatchStore> batches;
         /** Per-user request and token budgets per minute, cluster-wide; null: no limits. */
         public RateLimits rateLimits;
         /** Uploads above this get 413 ({@code --max-file-bytes}). */

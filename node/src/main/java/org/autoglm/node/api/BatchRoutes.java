@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.autoglm.gossip.batch.BatchJob;
 import org.autoglm.gossip.batch.BatchStatus;
 import org.autoglm.gossip.batch.BatchStore;
@@ -28,13 +29,13 @@ final class BatchRoutes {
     private static final Set<String> FIELDS = Set.of("input_file_id", "endpoint", "completion_window", "metadata");
     private static final long WINDOW_SECONDS = 24 * 3600;
 
-    private final FileStore files;
-    private final BatchStore batches;
+    private final Supplier<FileStore> fileStore;
+    private final Supplier<BatchStore> batchStore;
     private final long maxRequestBytes;
 
-    BatchRoutes(FileStore files, BatchStore batches, long maxRequestBytes) {
-        this.files = files;
-        this.batches = batches;
+    BatchRoutes(Supplier<FileStore> files, Supplier<BatchStore> batches, long maxRequestBytes) {
+        this.fileStore = files;
+        this.batchStore = batches;
         this.maxRequestBytes = maxRequestBytes;
     }
 
@@ -63,7 +64,7 @@ final class BatchRoutes {
         }
         Map<String, String> metadata = metadata(body.get("metadata"));
         Caller caller = ApiServer.caller(ctx);
-        StoredFile input = files.get(inputFileId);
+        StoredFile input = fileStore.get().get(inputFileId);
         if (input == null || !Ownership.canRead(caller, input.owner())) {
             throw ApiError.notFound("input_file_id", "file_not_found", "No file '" + inputFileId
                     + "' (upload it with POST /v1/files, purpose \"batch\").");
@@ -74,7 +75,7 @@ final class BatchRoutes {
         }
         BatchJob job = BatchJob.create("batch_" + UUID.randomUUID().toString().replace("-", ""), caller.subject(),
                 endpoint, inputFileId, window, WINDOW_SECONDS, metadata);
-        batches.create(job);
+        batchStore.get().create(job);
         ctx.json(describe(job));
     }
 
@@ -106,7 +107,7 @@ final class BatchRoutes {
         Caller caller = ApiServer.caller(ctx);
         int limit = queryInt(ctx, "limit", 20, 1, 100);
         String after = ctx.queryParam("after");
-        List<BatchJob> mine = batches.list().stream().filter(b -> Ownership.canRead(caller, b.owner())).toList();
+        List<BatchJob> mine = batchStore.get().list().stream().filter(b -> Ownership.canRead(caller, b.owner())).toList();
         int from = 0;
         if (after != null) {
             from = -1;
@@ -140,7 +141,7 @@ final class BatchRoutes {
         if (!Ownership.canCancel(ApiServer.caller(ctx), job.owner())) {
             throw ApiError.forbidden("Only the batch's owner or an operator may cancel it.");
         }
-        BatchJob after = batches.update(job.id(), b -> b.status() == BatchStatus.VALIDATING
+        BatchJob after = batchStore.get().update(job.id(), b -> b.status() == BatchStatus.VALIDATING
                 || b.status() == BatchStatus.IN_PROGRESS || b.status() == BatchStatus.FINALIZING ? b.cancelling() : b);
         if (after.status() != BatchStatus.CANCELLING && after.status() != BatchStatus.CANCELLED) {
             throw new ApiError(409, "invalid_request_error", null, "batch_not_cancellable", "Batch " + job.id()
@@ -151,7 +152,7 @@ final class BatchRoutes {
 
     private BatchJob visible(Context ctx) {
         String id = ctx.pathParam("id");
-        BatchJob job = batches.get(id);
+        BatchJob job = batchStore.get().get(id);
         if (job == null || !Ownership.canRead(ApiServer.caller(ctx), job.owner())) {
             throw ApiError.notFound("batch_id", "batch_not_found", "No batch '" + id + "' (GET /v1/batches lists yours).");
         }

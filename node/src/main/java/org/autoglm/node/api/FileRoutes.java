@@ -7,6 +7,7 @@ import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.autoglm.gossip.batch.BatchStore;
 import org.autoglm.gossip.batch.FileStore;
 import org.autoglm.gossip.batch.StoredFile;
@@ -19,13 +20,13 @@ import org.autoglm.node.security.Caller;
  */
 final class FileRoutes {
 
-    private final FileStore files;
-    private final BatchStore batches;
+    private final Supplier<FileStore> fileStore;
+    private final Supplier<BatchStore> batchStore;
     private final long maxFileBytes;
 
-    FileRoutes(FileStore files, BatchStore batches, long maxFileBytes) {
-        this.files = files;
-        this.batches = batches;
+    FileRoutes(Supplier<FileStore> files, Supplier<BatchStore> batches, long maxFileBytes) {
+        this.fileStore = files;
+        this.batchStore = batches;
         this.maxFileBytes = maxFileBytes;
     }
 
@@ -58,14 +59,14 @@ final class FileRoutes {
         if (upload.size() > maxFileBytes) {
             throw fileTooLarge();
         }
-        String full = files.fullReason(upload.size());
+        String full = fileStore.get().fullReason(upload.size());
         if (full != null) {
             throw new ApiError(507, "server_error", "file", "insufficient_storage", "The file cannot be stored now: "
                     + full + ".", null);
         }
         Caller caller = ApiServer.caller(ctx);
         String filename = upload.filename() == null || upload.filename().isBlank() ? "upload.jsonl" : upload.filename();
-        FileStore.Writer writer = files.create("file-" + UUID.randomUUID().toString().replace("-", ""),
+        FileStore.Writer writer = fileStore.get().create("file-" + UUID.randomUUID().toString().replace("-", ""),
                 caller.subject(), filename, purpose);
         try (InputStream in = upload.content()) {
             in.transferTo(writer);
@@ -79,7 +80,7 @@ final class FileRoutes {
         }
         StoredFile stored = writer.finish();
         if (stored.lines() > BatchLines.MAX_LINES) {
-            files.delete(stored.id());
+            fileStore.get().delete(stored.id());
             throw ApiError.invalid("file", "The file has " + stored.lines() + " lines; a batch input may have at most "
                     + BatchLines.MAX_LINES + ". Split it into several files.");
         }
@@ -97,7 +98,7 @@ final class FileRoutes {
         ObjectNode out = JsonBody.MAPPER.createObjectNode();
         out.put("object", "list");
         ArrayNode data = out.putArray("data");
-        for (StoredFile f : files.list()) {
+        for (StoredFile f : fileStore.get().list()) {
             if (Ownership.canRead(caller, f.owner()) && (purpose == null || purpose.equals(f.purpose()))) {
                 data.add(describe(f));
             }
@@ -115,7 +116,7 @@ final class FileRoutes {
         ctx.contentType("application/jsonl");
         ctx.header("Content-Disposition", "attachment; filename=\"" + file.filename().replace("\"", "") + "\"");
         ctx.header("Content-Length", Long.toString(file.bytes()));
-        ctx.result(files.open(file));
+        ctx.result(fileStore.get().open(file));
     }
 
     void delete(Context ctx) {
@@ -123,21 +124,21 @@ final class FileRoutes {
         if (!Ownership.canDelete(ApiServer.caller(ctx), file.owner())) {
             throw ApiError.forbidden("Only the file's owner (or an admin) may delete it.");
         }
-        batches.list().stream()
+        batchStore.get().list().stream()
                 .filter(b -> !b.status().terminal() && file.id().equals(b.inputFileId()))
                 .findFirst().ifPresent(b -> {
                     throw new ApiError(409, "invalid_request_error", "file_id", "file_in_use", "The file is the input"
                             + " of batch " + b.id() + ", which is " + b.status().wire() + "; cancel the batch or let it"
                             + " finish first.", null);
                 });
-        files.delete(file.id());
+        fileStore.get().delete(file.id());
         ctx.json(JsonBody.MAPPER.createObjectNode().put("id", file.id()).put("object", "file").put("deleted", true));
     }
 
     /** The file named in the path, if the caller may see it; 404 otherwise. */
     private StoredFile visible(Context ctx) {
         String id = ctx.pathParam("id");
-        StoredFile file = files.get(id);
+        StoredFile file = fileStore.get().get(id);
         if (file == null || !Ownership.canRead(ApiServer.caller(ctx), file.owner())) {
             throw ApiError.notFound("file_id", "file_not_found", "No file '" + id + "' (GET /v1/files lists yours).");
         }

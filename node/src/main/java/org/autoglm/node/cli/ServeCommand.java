@@ -187,10 +187,10 @@ public final class ServeCommand implements Callable<Integer> {
                 c.state = state;
                 c.telemetry = telemetry;
                 c.sessions = cluster.sessionStore();
-                c.files = cluster.cluster().files();
-                c.batches = cluster.cluster().batches();
+                c.files = cluster.cluster()::files; // of the current grid node: a rejoin makes a new one
+                c.batches = cluster.cluster()::batches;
                 c.rateLimits = http.rateLimitRequests > 0 || http.rateLimitTokens > 0
-                        ? new RateLimits(cluster.cluster().grid(), http.rateLimitRequests, http.rateLimitTokens) : null;
+                        ? new RateLimits(cluster.cluster()::grid, http.rateLimitRequests, http.rateLimitTokens) : null;
                 c.extraRoutes = cluster::installRoutes;
                 c.deadReason = cluster::deadReason;
             }).start();
