@@ -31,6 +31,7 @@ import java.util.function.BooleanSupplier;
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.ClusterOverhead node/target/autoglm-node.jar MODEL_DIR
  *      [--requests 200] [--max-tokens 16] [--concurrency 8] [--failovers 3] [--grid-port 47900]
+ *      [--grid-failure-detection 2000]
  * </pre>
  */
 public final class ClusterOverhead {
@@ -43,7 +44,7 @@ public final class ClusterOverhead {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: ClusterOverhead NODE_JAR MODEL_DIR [--requests 200] [--max-tokens 16] "
-                    + "[--concurrency 8] [--failovers 3] [--grid-port 47900]");
+                    + "[--concurrency 8] [--failovers 3] [--grid-port 47900] [--grid-failure-detection 2000]");
             System.exit(2);
         }
         Path jar = Path.of(args[0]);
@@ -53,6 +54,7 @@ public final class ClusterOverhead {
         int concurrency = 8;
         int failovers = 3;
         int gridPort = 47900;
+        long failureDetectionMillis = 2000; // short, so that failover is quick to measure
         for (int i = 2; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--requests" -> requests = Integer.parseInt(args[i + 1]);
@@ -60,12 +62,13 @@ public final class ClusterOverhead {
                 case "--concurrency" -> concurrency = Integer.parseInt(args[i + 1]);
                 case "--failovers" -> failovers = Integer.parseInt(args[i + 1]);
                 case "--grid-port" -> gridPort = Integer.parseInt(args[i + 1]);
+                case "--grid-failure-detection" -> failureDetectionMillis = Long.parseLong(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         List<Node> nodes = new ArrayList<>();
         try {
-            startCluster(jar, model, gridPort, nodes);
+            startCluster(jar, model, gridPort, failureDetectionMillis, nodes);
             nodes.get(0).post("/cluster/nodes/p1/drain", "");
             nodes.get(0).post("/cluster/nodes/p2/drain", "");
             Node executing = nodes.get(0);
@@ -116,10 +119,10 @@ public final class ClusterOverhead {
      * for a majority), then for the cluster to be healthy. {@code nodes} gets each node as it starts, so the caller
      * can stop them whatever happens.
      */
-    static void startCluster(Path jar, Path model, int gridPort, List<Node> nodes) throws IOException,
-            InterruptedException {
+    static void startCluster(Path jar, Path model, int gridPort, long failureDetectionMillis, List<Node> nodes)
+            throws IOException, InterruptedException {
         for (int i = 0; i < NODES; i++) {
-            nodes.add(new Node("p" + i, jar, model, gridPort, i).start());
+            nodes.add(new Node("p" + i, jar, model, gridPort, i, failureDetectionMillis).start());
         }
         System.err.printf("started %d serve processes (logs in %s); waiting for them to load and form the cluster%n",
                 NODES, Node.LOGS.toAbsolutePath());
@@ -176,7 +179,7 @@ public final class ClusterOverhead {
         Process process;
 
         /** Node {@code index} of three, on grid port {@code gridBase + index}. */
-        Node(String name, Path jar, Path model, int gridBase, int index) throws IOException {
+        Node(String name, Path jar, Path model, int gridBase, int index, long failureDetectionMillis) throws IOException {
             this.name = name;
             try (ServerSocket socket = new ServerSocket(0)) {
                 this.port = socket.getLocalPort();
@@ -186,7 +189,8 @@ public final class ClusterOverhead {
                     "--num-kv-blocks", "512", "--block-size", "4", "--node-name", name,
                     "--grid-port", Integer.toString(gridBase + index),
                     "--peers", "127.0.0.1:" + gridBase + ".." + (gridBase + NODES - 1),
-                    "--expected-nodes", Integer.toString(NODES), "--grid-failure-detection", "2000");
+                    "--expected-nodes", Integer.toString(NODES),
+                    "--grid-failure-detection", Long.toString(failureDetectionMillis));
         }
 
         Node start() throws IOException {
