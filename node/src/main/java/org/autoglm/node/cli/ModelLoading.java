@@ -29,7 +29,8 @@ final class ModelLoading implements AutoCloseable {
     /** What {@code serve} asked for. */
     record Settings(Path dir, String servedName, BackendFactory.Kind backend, double gpuMemoryUtilization,
             int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy, int maxWaiting, int blockSize,
-            int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
+            int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo,
+            org.autoglm.kernels.cpu.CpuOptions cpu) {}
 
     private final Settings settings;
     private final ServingState state;
@@ -62,7 +63,7 @@ final class ModelLoading implements AutoCloseable {
                 cuda.maxSeqs = s.maxNumSeqs();
                 cuda.maxBatchTokens = s.maxNumBatchedTokens();
                 cuda.maxModelLen = s.maxModelLen();
-            }));
+            }, s.cpu()));
             backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
             device = backend.description();
             EngineOptions options = EngineOptions.create(o -> {
@@ -97,7 +98,7 @@ final class ModelLoading implements AutoCloseable {
         }
     }
 
-    /** {@code cuda} or {@code djl} once loaded. */
+    /** {@code cuda}, {@code cpu} or {@code djl} once loaded. */
     String backendKind() {
         return backendKind;
     }

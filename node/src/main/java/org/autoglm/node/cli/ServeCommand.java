@@ -139,10 +139,13 @@ public final class ServeCommand implements Callable<Integer> {
             description = "KV-cache blocks to allocate; 0 lets the backend size it from memory (default: ${DEFAULT-VALUE}).")
     int numKvBlocks;
 
-    @Option(names = "--backend", defaultValue = "auto", paramLabel = "cuda|djl|auto",
-            description = "cuda: our CUDA kernels; djl: PyTorch on the CPU; auto: CUDA when a GPU is usable, else DJL"
-                    + " (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "auto", paramLabel = "cuda|cpu|djl|auto",
+            description = "cuda: our CUDA kernels; cpu: our Vector API kernels on the CPU; djl: PyTorch on the CPU;"
+                    + " auto: CUDA when a GPU is usable, else cpu (default: ${DEFAULT-VALUE}).")
     String backend;
+
+    @Mixin
+    CpuBackendOptions cpuOptions = new CpuBackendOptions();
 
     @Option(names = "--gpu-memory-utilization", defaultValue = "0.90",
             description = "Share of GPU memory the CUDA backend may use for weights, buffers and KV cache"
@@ -265,7 +268,7 @@ public final class ServeCommand implements Callable<Integer> {
         String endpoint = (tlsKeystore != null ? "https" : "http") + "://" + host + ":" + server.port();
         ModelLoading.Settings settings = new ModelLoading.Settings(dir, name, backendKind,
                 gpuMemoryUtilization, maxNumSeqs, maxNumBatchedTokens, schedulingPolicy, maxWaiting, blockSize,
-                numKvBlocks, maxModelLen, !noPrefixCaching, model == null);
+                numKvBlocks, maxModelLen, !noPrefixCaching, model == null, cpuOptions.toOptions());
         ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
         state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), loading.backendKind(),
                 loading.device(), maxNumSeqs, endpoint));
@@ -281,13 +284,14 @@ public final class ServeCommand implements Callable<Integer> {
      */
     private BackendFactory.Kind backendKind() {
         BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
+        cpuOptions.toOptions(); // a bad --threads or --quantize stops serve before anything starts
         if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
             throw new IllegalArgumentException("--gpu-memory-utilization must be greater than 0 and at most 1, got "
                     + gpuMemoryUtilization);
         }
         if (kind == BackendFactory.Kind.CUDA && BackendFactory.resolve(BackendFactory.Kind.AUTO) != BackendFactory.Kind.CUDA) {
             throw new IllegalArgumentException("--backend cuda: no usable GPU here (the CUDA driver libcuda did not load"
-                    + " or sees no device); use --backend djl or auto for the CPU");
+                    + " or sees no device); use --backend cpu or auto for the CPU");
         }
         return kind;
     }
