@@ -65,6 +65,12 @@ public final class NodeInfo implements Serializable {
         return new NodeInfo(id, name, model, modelHash, tags, backend, device, maxBatch, contextLength, endpoint);
     }
 
+    /** {@link #withNodeId(UUID)}, and the grid node's name where this info has none ({@code --node-name} not given). */
+    public NodeInfo withNodeId(UUID id, String gridName) {
+        return new NodeInfo(id, name != null ? name : gridName, model, modelHash, tags, backend, device, maxBatch,
+                contextLength, endpoint);
+    }
+
     @Override
     public String toString() {
         return name + "(" + nodeId + ", " + model + ", tags=" + tags + ")";

@@ -26,13 +26,15 @@ final class ModelLoading implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ModelLoading.class);
 
-    /** What {@code serve} asked for. */
-    record Settings(Path dir, String servedName, BackendFactory.Kind backend, double gpuMemoryUtilization,
-            int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy, int maxWaiting, int blockSize,
-            int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo,
-            org.autoglm.kernels.cpu.CpuOptions cpu) {}
+    /**
+     * What {@code serve} asked for, checked ({@link ModelFlags#plan}).
+     *
+     * @param demo write the built-in demo checkpoint into {@code dir} first if it is not there
+     */
+    record Plan(Path dir, String servedName, boolean demo, BackendFactory.Kind backend, double gpuMemoryUtilization,
+            EngineOptions engine, org.autoglm.kernels.cpu.CpuOptions cpu) {}
 
-    private final Settings settings;
+    private final Plan plan;
     private final ServingState state;
     private final RequestMetrics metrics;
     /** Closed in reverse order: engine before backend before tokenizer. */
@@ -42,15 +44,15 @@ final class ModelLoading implements AutoCloseable {
     private volatile String backendKind = "none";
     private volatile String device = "none";
 
-    ModelLoading(Settings settings, ServingState state, RequestMetrics metrics) {
-        this.settings = settings;
+    ModelLoading(Plan plan, ServingState state, RequestMetrics metrics) {
+        this.plan = plan;
         this.state = state;
         this.metrics = metrics;
     }
 
     /** Runs on the loader thread. */
     void load() {
-        Settings s = settings;
+        Plan s = plan;
         try {
             if (s.demo()) {
                 DemoModel.ensure(s.dir()); // first run without --model: write the built-in demo checkpoint
@@ -58,24 +60,15 @@ final class ModelLoading implements AutoCloseable {
             GlmTokenizer tokenizer = keep(GlmTokenizer.load(s.dir()));
             ChatTemplate template = ChatTemplate.load(s.dir());
             BackendFactory.Kind kind = BackendFactory.resolve(s.backend());
+            EngineOptions options = s.engine();
             Backend backend = keep(BackendFactory.open(kind, s.dir(), cuda -> {
                 cuda.gpuMemoryUtilization = s.gpuMemoryUtilization();
-                cuda.maxSeqs = s.maxNumSeqs();
-                cuda.maxBatchTokens = s.maxNumBatchedTokens();
-                cuda.maxModelLen = s.maxModelLen();
+                cuda.maxSeqs = options.maxNumSeqs();
+                cuda.maxBatchTokens = options.maxNumBatchedTokens();
+                cuda.maxModelLen = options.maxModelLen();
             }, s.cpu()));
             backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
             device = backend.description();
-            EngineOptions options = EngineOptions.create(o -> {
-                o.maxNumSeqs = s.maxNumSeqs();
-                o.maxNumBatchedTokens = s.maxNumBatchedTokens();
-                o.schedulingPolicy = s.schedulingPolicy();
-                o.maxWaiting = s.maxWaiting();
-                o.blockSize = s.blockSize();
-                o.numKvBlocks = s.numKvBlocks();
-                o.maxModelLen = s.maxModelLen();
-                o.prefixCaching = s.prefixCaching();
-            });
             Engine engine = keep(new Engine(backend, options, tokenizer));
             engine.stats().addObserver(new EngineStats.Observer() {
                 @Override

@@ -42,7 +42,7 @@ public final class ClusterNode implements AutoCloseable {
         NodeInfo loading = new NodeInfo(null, options.nodeName(), null, null, options.tags(), null, null, 0, 0, null);
         Cluster cluster = Cluster.start(options.gridConfig(), loading, () -> self[0] == null ? NodeLoad.IDLE : self[0].load());
         self[0] = new ClusterNode(cluster, options);
-        log.info("node '{}' joined the grid ({} node(s) visible, {} expected)", options.nodeName(),
+        log.info("node '{}' joined the grid ({} node(s) visible, {} expected)", cluster.grid().name(),
                 cluster.grid().serverNodeIds().size(), cluster.grid().config().expectedNodes);
         return self[0];
     }
