@@ -25,6 +25,9 @@ final class VectorKernels {
     /** Float lanes per vector. */
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Eight and four float lanes: one q8_0 / q4_0 block's scale, repeated over its int lanes. */
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
 
     /** fp16 bits to float, for block scales and scalar tails. */
     private static final float[] F16 = new float[1 << 16];
@@ -102,8 +105,20 @@ final class VectorKernels {
     /** The scale of every int lane of a quantized row: {@code lane g} of the row (4 bytes) belongs to block g / 8 (q8_0) or g / 4 (q4_0). */
     static void expandScales(WeightType type, ByteBuffer scales, int row, int cols, float[] out, int outOffset) {
         int blocks = cols / WeightType.BLOCK;
-        int lanesPerBlock = type == WeightType.Q8_0 ? 8 : 4;
         int base = row * blocks * 2;
+        if (type == WeightType.Q8_0 && L >= 8) {
+            for (int b = 0; b < blocks; b++) { // one 8-lane store per block
+                FloatVector.broadcast(F8, F16[scales.getShort(base + 2 * b) & 0xFFFF]).intoArray(out, outOffset + 8 * b);
+            }
+            return;
+        }
+        if (type == WeightType.Q4_0 && L >= 4) {
+            for (int b = 0; b < blocks; b++) {
+                FloatVector.broadcast(F4, F16[scales.getShort(base + 2 * b) & 0xFFFF]).intoArray(out, outOffset + 4 * b);
+            }
+            return;
+        }
+        int lanesPerBlock = type == WeightType.Q8_0 ? 8 : 4;
         for (int b = 0; b < blocks; b++) {
             float s = F16[scales.getShort(base + 2 * b) & 0xFFFF];
             int o = outOffset + b * lanesPerBlock;
