@@ -19,6 +19,7 @@ import org.autoglm.node.security.Role;
 import org.autoglm.node.security.TlsConnector;
 import org.autoglm.node.session.InMemorySessionStore;
 import org.autoglm.node.session.SessionStore;
+import org.autoglm.node.telemetry.RequestTracing;
 import org.autoglm.node.telemetry.Telemetry;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
@@ -32,6 +33,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public final class ApiServer implements AutoCloseable {
 
     private static final String CALLER = "autoglm.caller";
+    private static final String SPAN = "autoglm.span";
+    private static final int SEND_BUFFER_BYTES = 64 * 1024;
 
     /** Settings, with their defaults. */
     public static final class Config {
@@ -49,6 +52,15 @@ public final class ApiServer implements AutoCloseable {
          * failed write tells us a client left while its request was still queued.
          */
         public Duration sseKeepAlive = Duration.ofSeconds(5);
+        /** A connection with no request in progress and no bytes moving for this long is closed. */
+        public Duration idleTimeout = Duration.ofSeconds(30);
+        /**
+         * A blocking read of a request body or write of a response (a stream's events included) that makes no progress
+         * for this long fails: the body gets 408, a stream's engine requests are cancelled (its reader stopped reading).
+         */
+        public Duration ioTimeout = Duration.ofSeconds(10);
+        /** Bytes per second a request body must average once it has started arriving, else 408; 0: no minimum. */
+        public long minRequestDataRate = 1024;
         /** Longest a request may run before the engine gives up on it (finish reason cancelled); null: no limit. */
         public Duration requestTimeout;
         /**
@@ -68,6 +80,11 @@ public final class ApiServer implements AutoCloseable {
          * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
          */
         public int maxThreads = 256;
+        /**
+         * Null while the process is of use; else why not: {@code /health} then answers 503 so that a supervisor
+         * restarts it (the cluster's grid node has stopped, for one).
+         */
+        public java.util.function.Supplier<String> deadReason = () -> null;
         /** Required: what is loaded. */
         public ServingState state;
         /** Required: metrics and traces. */
@@ -104,21 +121,34 @@ public final class ApiServer implements AutoCloseable {
             c.http.prefer405over404 = true; // GET /v1/chat/completions: "wrong method", not "no such route"
             c.jetty.threadPool = new QueuedThreadPool(config.maxThreads, 8, 60_000);
             c.jetty.modifyServer(server -> server.setErrorHandler(new ErrorResponses.JsonJettyErrors()));
-            c.jetty.modifyHttpConfiguration(http -> http.setSendServerVersion(false));
+            c.jetty.modifyHttpConfiguration(http -> {
+                http.setSendServerVersion(false);
+                // Slow clients: neither a trickled body nor a stream nobody reads may hold a thread for long.
+                http.setIdleTimeout(config.ioTimeout.toMillis());
+                http.setMinRequestDataRate(config.minRequestDataRate);
+            });
             c.jetty.addConnector((server, http) -> {
+                ServerConnector connector;
                 if (config.tlsKeystore != null) {
-                    return TlsConnector.create(server, http, config.tlsKeystore, config.tlsPassword, config.host,
+                    connector = TlsConnector.create(server, http, config.tlsKeystore, config.tlsPassword, config.host,
                             config.port);
+                } else {
+                    connector = new ServerConnector(server, new HttpConnectionFactory(http));
+                    connector.setHost(config.host);
+                    connector.setPort(config.port);
                 }
-                ServerConnector plain = new ServerConnector(server, new HttpConnectionFactory(http));
-                plain.setHost(config.host);
-                plain.setPort(config.port);
-                return plain;
+                connector.setIdleTimeout(config.idleTimeout.toMillis());
+                // A bounded send buffer makes a stalled reader block our writes (and so meet ioTimeout) after some
+                // 100 KB, not after the megabytes the kernel's autotuning would otherwise queue for it.
+                connector.setAcceptedSendBufferSize(SEND_BUFFER_BYTES);
+                return connector;
             });
         });
         ErrorResponses.install(app, routes);
         app.before(RequestIds::assign);
+        app.before(this::startSpan);
         app.beforeMatched(this::authorize);
+        app.after(this::endSpan);
         routes();
     }
 
@@ -143,6 +173,28 @@ public final class ApiServer implements AutoCloseable {
         app.stop();
     }
 
+    /** The request's span (set before any handler runs, ended after the response). */
+    static RequestTracing.RequestSpan span(Context ctx) {
+        return ctx.attribute(SPAN);
+    }
+
+    private void startSpan(Context ctx) {
+        ctx.attribute(SPAN, config.telemetry.tracing().start(ctx.method().name(), ctx.path(), ctx.header("traceparent"),
+                RequestIds.of(ctx)));
+    }
+
+    private void endSpan(Context ctx) {
+        RequestTracing.RequestSpan span = span(ctx);
+        if (span == null) {
+            return;
+        }
+        String route = ctx.endpointHandlerPath();
+        if (ctx.status().getCode() != 404 || routes.contains(ctx.method().name() + " " + route)) {
+            span.route(route);
+        }
+        span.end(ctx.status().getCode());
+    }
+
     /** The authenticated caller of a request (set before every matched route). */
     public static Caller caller(Context ctx) {
         Caller c = ctx.attribute(CALLER);
@@ -152,7 +204,7 @@ public final class ApiServer implements AutoCloseable {
     private void routes() {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(config, inFlight);
-        SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
+        SessionRoutes sessions = new SessionRoutes(state, config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
 
@@ -166,8 +218,10 @@ public final class ApiServer implements AutoCloseable {
         app.post("/v1/sessions", sessions::create, Access.INFERENCE);
         app.get("/v1/sessions/{id}", sessions::get, Access.INFERENCE);
         app.delete("/v1/sessions/{id}", sessions::delete, Access.INFERENCE);
-        app.get("/metrics", ctx -> ctx.contentType(Telemetry.contentType()).result(config.telemetry.scrape()),
-                Access.METRICS);
+        app.get("/metrics", ctx -> {
+            var scrape = config.telemetry.scrape(ctx.header("Accept"));
+            ctx.contentType(scrape.contentType()).result(scrape.body());
+        }, Access.METRICS);
         app.get("/admin/audit", admin::audit, Access.AUDIT);
         app.get("/admin/requests", admin::requests, Access.OPERATE);
         app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);
@@ -212,8 +266,13 @@ public final class ApiServer implements AutoCloseable {
         audit(config.plugins, ctx, event, caller, status, detail);
     }
 
-    /** Alive, unless the model failed to load: then restarting (after fixing it) is the only way forward. */
+    /** Alive, unless the model failed to load or the grid node stopped: then only a restart helps. */
     private void health(Context ctx) {
+        String dead = config.deadReason.get();
+        if (dead != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: " + dead + "."));
+            return;
+        }
         String failure = config.state.loadFailure();
         if (failure != null) {
             ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: the model failed to load: " + failure

@@ -187,6 +187,7 @@ public final class ServeCommand implements Callable<Integer> {
                 c.telemetry = telemetry;
                 c.sessions = cluster.sessionStore();
                 c.extraRoutes = cluster::installRoutes;
+                c.deadReason = cluster::deadReason;
             }).start();
         } catch (RuntimeException e) {
             cluster.close();
