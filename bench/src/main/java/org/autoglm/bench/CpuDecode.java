@@ -55,7 +55,7 @@ public final class CpuDecode {
         run(o);
     }
 
-    private static void run(Options o) {
+    private static void run(Options o) throws InterruptedException {
         CpuOptions options = CpuOptions.defaults().withThreads(o.threads)
                 .withQuantize(o.quantize == null ? null : WeightType.parseQuantization(o.quantize));
         long loadStart = System.nanoTime();
