@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.autoglm.models.chat.ChatTemplate;
+import org.autoglm.models.chat.ToolCallFormat;
 import org.autoglm.kernels.BackendFactory;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.tokenizer.GlmTokenizer;
@@ -13,6 +14,7 @@ import org.autoglm.node.api.ServingState;
 import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineOptions;
 import org.autoglm.node.engine.EngineStats;
+import org.autoglm.node.engine.grammar.StructuredOutput;
 import org.autoglm.node.telemetry.EngineLoad;
 import org.autoglm.node.telemetry.RequestMetrics;
 import org.slf4j.Logger;
@@ -30,9 +32,11 @@ final class ModelLoading implements AutoCloseable {
      * What {@code serve} asked for, checked ({@link ModelFlags#plan}).
      *
      * @param demo write the built-in demo checkpoint into {@code dir} first if it is not there
+     * @param toolCallParser {@code glm4}, {@code glm45} or {@code auto} (from the chat template)
      */
     record Plan(Path dir, String servedName, boolean demo, BackendFactory.Kind backend, double gpuMemoryUtilization,
-            EngineOptions engine, org.autoglm.kernels.cpu.CpuOptions cpu) {}
+            EngineOptions engine, String toolCallParser,
+            org.autoglm.kernels.cpu.CpuOptions cpu) {}
 
     private final Plan plan;
     private final ServingState state;
@@ -69,7 +73,9 @@ final class ModelLoading implements AutoCloseable {
             }, s.cpu()));
             backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
             device = backend.description();
-            Engine engine = keep(new Engine(backend, options, tokenizer));
+            StructuredOutput structured = keep(StructuredOutput.forModel(s.dir(), tokenizer,
+                    backend.config().eosTokenIds(), backend.config().vocabSize()));
+            Engine engine = keep(new Engine(backend, options, tokenizer, structured));
             engine.stats().addObserver(new EngineStats.Observer() {
                 @Override
                 public void queueTime(long nanos) {
@@ -77,7 +83,7 @@ final class ModelLoading implements AutoCloseable {
                 }
             });
             CheckpointModel model = new CheckpointModel(s.servedName(), engine.maxModelLen(),
-                    backend.config().vocabSize(), tokenizer, template);
+                    backend.config().vocabSize(), tokenizer, template, ToolCallFormat.select(s.toolCallParser(), template));
             if (closed) {
                 return;
             }
