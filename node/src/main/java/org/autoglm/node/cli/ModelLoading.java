@@ -35,7 +35,8 @@ final class ModelLoading implements AutoCloseable {
      * @param toolCallParser {@code glm4}, {@code glm45} or {@code auto} (from the chat template)
      */
     record Plan(Path dir, String servedName, boolean demo, BackendFactory.Kind backend, double gpuMemoryUtilization,
-            EngineOptions engine, String toolCallParser) {}
+            EngineOptions engine, String toolCallParser,
+            org.autoglm.kernels.cpu.CpuOptions cpu) {}
 
     private final Plan plan;
     private final ServingState state;
@@ -69,7 +70,7 @@ final class ModelLoading implements AutoCloseable {
                 cuda.maxSeqs = options.maxNumSeqs();
                 cuda.maxBatchTokens = options.maxNumBatchedTokens();
                 cuda.maxModelLen = options.maxModelLen();
-            }));
+            }, s.cpu()));
             backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
             device = backend.description();
             StructuredOutput structured = keep(StructuredOutput.forModel(s.dir(), tokenizer,
@@ -96,7 +97,7 @@ final class ModelLoading implements AutoCloseable {
         }
     }
 
-    /** {@code cuda} or {@code djl} once loaded. */
+    /** {@code cuda}, {@code cpu} or {@code djl} once loaded. */
     String backendKind() {
         return backendKind;
     }
