@@ -234,6 +234,7 @@ public final class ServeCommand implements Callable<Integer> {
             throw e;
         }
         state.readinessCheck(cluster::notReadyReason);
+        cluster.bindDraining(state);
         Telemetry telemetry = new Telemetry(name, state::load, otlpEndpoint, null);
         ApiServer server;
         try {

@@ -6,7 +6,6 @@ import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.registry.NodeInfo;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.node.api.ServingState;
-import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineStats;
 import org.autoglm.node.engine.InferenceService;
 import org.autoglm.node.session.SessionStore;
@@ -27,6 +26,7 @@ public final class ClusterNode implements AutoCloseable {
     private final ClusterOptions options;
     private volatile InferenceService engine;
     private volatile EngineExecutor executor;
+    private volatile AutoCloseable drainWatch;
 
     private ClusterNode(Cluster cluster, ClusterOptions options) {
         this.cluster = cluster;
@@ -78,10 +78,19 @@ public final class ClusterNode implements AutoCloseable {
         int context = loaded.model().contextLength();
         cluster.serve(new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
                 device, maxBatch, context, endpoint), executor);
-        int maxInFlight = loaded.engine() instanceof Engine local
-                ? local.options().maxNumSeqs() + local.options().maxWaiting() : Integer.MAX_VALUE;
-        return new ServingState.Loaded(loaded.model(),
-                new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight), loaded.load());
+        int maxInFlight = loaded.engine().options().maxNumSeqs() + loaded.engine().options().maxWaiting();
+        return new ServingState.Loaded(loaded.model(), new ClusterInferenceService(cluster, loaded.model().name(),
+                context, maxInFlight, loaded.engine()), loaded.load());
+    }
+
+    /**
+     * Makes the node's drain state one: a drain from {@code /admin/drain} here is published in the registry, and a
+     * drain set from any node ({@code POST /cluster/nodes/{id}/drain}) reaches this node's engine and {@code /ready}.
+     */
+    public void bindDraining(ServingState state) {
+        java.util.UUID self = cluster.grid().localId();
+        state.onDrainingChanged(value -> cluster.registry().setDraining(self, value));
+        drainWatch = cluster.registry().watchDraining(self, () -> state.draining(cluster.registry().isDraining(self)));
     }
 
     /** Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can. */
@@ -108,7 +117,8 @@ public final class ClusterNode implements AutoCloseable {
     /** This node's load for the heartbeat, from its engine's figures. */
     private NodeLoad load() {
         EngineExecutor running = executor;
-        if (!(engine instanceof Engine local) || running == null) {
+        InferenceService local = engine;
+        if (local == null || running == null) {
             return NodeLoad.IDLE;
         }
         EngineStats stats = local.stats();
@@ -118,6 +128,14 @@ public final class ClusterNode implements AutoCloseable {
 
     @Override
     public void close() {
+        AutoCloseable watch = drainWatch;
+        if (watch != null) {
+            try {
+                watch.close();
+            } catch (Exception e) {
+                log.debug("drain watch not closed: {}", e.toString());
+            }
+        }
         cluster.close();
     }
 }

@@ -55,7 +55,7 @@ public final class EngineStats {
     private final int[] stepTokens = new int[WINDOW];
     private long numSteps;
 
-    EngineStats() {
+    public EngineStats() {
         for (int i = 0; i < finishedByReason.length; i++) finishedByReason[i] = new AtomicLong();
     }
 
