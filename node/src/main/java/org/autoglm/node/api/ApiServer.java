@@ -67,6 +67,8 @@ public final class ApiServer implements AutoCloseable {
         public ServingState state;
         /** Required: metrics and traces. */
         public Telemetry telemetry;
+        /** This node's control groups ({@code --groups}): operators whose token names other groups may not act here. */
+        public List<String> nodeGroups = List.of();
         /** Routes other parts of the node add (the cluster's {@code /cluster/*}); a route without a role is admin-only. */
         public RouteInstaller extraRoutes = (app, read, operate) -> {};
     }
@@ -130,6 +132,11 @@ public final class ApiServer implements AutoCloseable {
         app.stop();
     }
 
+    /** The requests this node is answering: what the cluster's cancel command acts on. */
+    public RequestDirectory requests() {
+        return new RequestDirectory(inFlight);
+    }
+
     /** The authenticated caller of a request (set before every matched route). */
     public static Caller caller(Context ctx) {
         Caller c = ctx.attribute(CALLER);
@@ -142,7 +149,7 @@ public final class ApiServer implements AutoCloseable {
                 inFlight, config.maxRequestBytes, config.sseKeepAlive, config.requestTimeout);
         SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
-        AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
+        AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins, config.nodeGroups);
 
         app.get("/health", ctx -> ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok")), Access.PUBLIC);
         app.get("/ready", this::ready, Access.PUBLIC);

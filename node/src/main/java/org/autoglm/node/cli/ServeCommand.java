@@ -14,6 +14,9 @@ import org.autoglm.node.api.ApiServer;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.cluster.ClusterNode;
 import org.autoglm.node.cluster.ClusterOptions;
+import org.autoglm.gossip.control.CommandKey;
+import org.autoglm.node.control.CommandKeys;
+import org.autoglm.node.control.ControlPlane;
 import org.autoglm.node.plugins.AuditLogPlugin;
 import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.plugins.SensitiveWordsPlugin;
@@ -156,6 +159,12 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--no-prefix-caching", description = "Do not reuse the KV cache of shared prompt prefixes.")
     boolean noPrefixCaching;
 
+    // --- group control ---
+    @Option(names = "--command-keys", paramLabel = "FILE",
+            description = "Signer keys for /cluster/commands: a JSON list of {key_id, public_key (PEM), subject, roles,"
+                    + " groups}, registered cluster-wide at start.")
+    Path commandKeys;
+
     // --- cluster (--peers, --grid-port, --node-name, --tags, --expected-nodes, --grid-tls-*) ---
     @Mixin
     ClusterOptions clusterOptions = new ClusterOptions();
@@ -168,10 +177,12 @@ public final class ServeCommand implements Callable<Integer> {
         private final ServingState state;
         private final ModelLoading loading;
         private final ClusterNode cluster;
+        private final ControlPlane control;
 
         RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, ModelLoading loading,
-                    ClusterNode cluster) {
+                    ClusterNode cluster, ControlPlane control) {
             this.cluster = cluster;
+            this.control = control;
             this.server = server;
             this.telemetry = telemetry;
             this.plugins = plugins;
@@ -190,6 +201,7 @@ public final class ServeCommand implements Callable<Integer> {
         @Override
         public void close() {
             server.close();
+            control.close();
             cluster.close(); // releases the lease and hands running work back before the engine stops
             loading.close();
             plugins.close();
@@ -224,6 +236,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (!auth.enabled() && insecure) {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", host);
         }
+        List<CommandKey> signers = commandKeys == null ? List.of() : CommandKeys.load(commandKeys);
         Plugins enabled = Plugins.load(pluginNames(), pluginOptionMap());
         ServingState state = new ServingState();
         ClusterNode cluster;
@@ -235,6 +248,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         state.readinessCheck(cluster::notReadyReason);
         cluster.bindDraining(state);
+        ControlPlane control = new ControlPlane(cluster.cluster(), signers);
         Telemetry telemetry = new Telemetry(name, state::load, otlpEndpoint, null);
         ApiServer server;
         try {
@@ -253,9 +267,14 @@ public final class ServeCommand implements Callable<Integer> {
                 c.state = state;
                 c.telemetry = telemetry;
                 c.sessions = cluster.sessionStore();
-                c.extraRoutes = cluster::installRoutes;
+                c.nodeGroups = clusterOptions.groups();
+                c.extraRoutes = (app, read, operate) -> {
+                    cluster.installRoutes(app, read, operate);
+                    control.installRoutes(app, read, operate);
+                };
             }).start();
         } catch (RuntimeException e) {
+            control.close();
             cluster.close();
             enabled.close();
             telemetry.close();
@@ -270,10 +289,11 @@ public final class ServeCommand implements Callable<Integer> {
         ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
         state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), loading.backendKind(),
                 loading.device(), maxNumSeqs, endpoint));
+        control.start(state, server.requests(), loading);
         Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
-        return new RunningNode(server, telemetry, enabled, state, loading, cluster);
+        return new RunningNode(server, telemetry, enabled, state, loading, cluster, control);
     }
 
     /**

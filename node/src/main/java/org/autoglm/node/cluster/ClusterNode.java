@@ -39,7 +39,8 @@ public final class ClusterNode implements AutoCloseable {
      */
     public static ClusterNode start(ClusterOptions options) {
         ClusterNode[] self = new ClusterNode[1];
-        NodeInfo loading = new NodeInfo(null, options.nodeName(), null, null, options.tags(), null, null, 0, 0, null);
+        NodeInfo loading = new NodeInfo(null, options.nodeName(), null, null, options.tags(), null, null, 0, 0, null,
+                options.groups());
         Cluster cluster = Cluster.start(options.gridConfig(), loading, () -> self[0] == null ? NodeLoad.IDLE : self[0].load());
         self[0] = new ClusterNode(cluster, options);
         log.info("node '{}' joined the grid ({} node(s) visible, {} expected)", options.nodeName(),
@@ -74,10 +75,16 @@ public final class ClusterNode implements AutoCloseable {
     public ServingState.Loaded attach(ServingState.Loaded loaded, String modelHash, String backend, String device,
                                       int maxBatch, String endpoint) {
         this.engine = loaded.engine();
-        this.executor = new EngineExecutor(loaded.engine());
         int context = loaded.model().contextLength();
-        cluster.serve(new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
-                device, maxBatch, context, endpoint), executor);
+        NodeInfo info = new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
+                device, maxBatch, context, endpoint, options.groups());
+        if (executor == null) {
+            this.executor = new EngineExecutor(loaded.engine());
+            cluster.serve(info, executor);
+        } else { // a new engine on this node (restart-engine, load-model): placed work goes to it from now on
+            executor.swap(loaded.engine());
+            cluster.registry().update(info);
+        }
         int maxInFlight = loaded.engine().options().maxNumSeqs() + loaded.engine().options().maxWaiting();
         return new ServingState.Loaded(loaded.model(), new ClusterInferenceService(cluster, loaded.model().name(),
                 context, maxInFlight, loaded.engine()), loaded.load());

@@ -115,7 +115,7 @@ public final class JwtVerifier {
         if (nbf != null && now.plus(CLOCK_SKEW).isBefore(nbf.toInstant())) {
             throw new AuthenticationException("Bearer token is not valid before " + nbf.toInstant() + ".");
         }
-        return new Caller(subjectOf(claims), rolesOf(claims));
+        return new Caller(subjectOf(claims), rolesOf(claims), groupsOf(claims));
     }
 
     private static String subjectOf(JWTClaimsSet claims) throws AuthenticationException {
@@ -124,6 +124,18 @@ public final class JwtVerifier {
             throw new AuthenticationException("Bearer token has no 'sub' claim.");
         }
         return sub;
+    }
+
+    /** The {@code groups} claim: a list of group names, or absent (null: not limited to groups). */
+    private static List<String> groupsOf(JWTClaimsSet claims) throws AuthenticationException {
+        Object raw = claims.getClaim("groups");
+        if (raw == null) {
+            return null;
+        }
+        if (!(raw instanceof List<?> list) || !list.stream().allMatch(String.class::isInstance)) {
+            throw new AuthenticationException("Bearer token's 'groups' claim must be a list of group names.");
+        }
+        return list.stream().map(String.class::cast).toList();
     }
 
     private static Set<Role> rolesOf(JWTClaimsSet claims) throws AuthenticationException {
