@@ -18,6 +18,7 @@ public final class NodeLoad implements Serializable {
     private final double p50StepMillis;
     private final long queuedTokens;
     private final int freeSlots;
+    private final boolean anomalous;
 
     /**
      * @param waiting         requests admitted but not yet running
@@ -30,6 +31,13 @@ public final class NodeLoad implements Serializable {
      */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
                     long queuedTokens, int freeSlots) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, false);
+    }
+
+    /** @param anomalous the node's own anomaly detector finds it beyond its baselines: placement weighs it down */
+    public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
+                    long queuedTokens, int freeSlots, boolean anomalous) {
+        this.anomalous = anomalous;
         this.waiting = waiting;
         this.running = running;
         this.kvUsage = kvUsage;
@@ -52,11 +60,12 @@ public final class NodeLoad implements Serializable {
     public double p50StepMillis() { return p50StepMillis; }
     public long queuedTokens() { return queuedTokens; }
     public int freeSlots() { return freeSlots; }
+    public boolean anomalous() { return anomalous; }
 
     @Override
     public String toString() {
         return "load(waiting=" + waiting + ", running=" + running + ", kv=" + kvUsage + ", tok/s=" + tokensPerSecond
                 + ", queuedTokens=" + queuedTokens
-                + (freeSlots == UNBOUNDED ? "" : ", freeSlots=" + freeSlots) + ")";
+                + (freeSlots == UNBOUNDED ? "" : ", freeSlots=" + freeSlots) + (anomalous ? ", anomalous" : "") + ")";
     }
 }

@@ -69,8 +69,15 @@ public final class ApiServer implements AutoCloseable {
         public Telemetry telemetry;
         /** This node's control groups ({@code --groups}): operators whose token names other groups may not act here. */
         public List<String> nodeGroups = List.of();
+        /** Told of every write to {@code /admin/*} and {@code /cluster/*} (the cluster audit chain). */
+        public AdminActions adminActions = (caller, method, path, status) -> {};
         /** Routes other parts of the node add (the cluster's {@code /cluster/*}); a route without a role is admin-only. */
         public RouteInstaller extraRoutes = (app, read, operate) -> {};
+    }
+
+    /** Receives admin actions after they are answered. */
+    public interface AdminActions {
+        void record(Caller caller, String method, String path, int status);
     }
 
     /** Adds routes; {@code read} is the role set of metrics readers, {@code operate} that of operators. */
@@ -108,6 +115,13 @@ public final class ApiServer implements AutoCloseable {
         });
         ErrorResponses.install(app);
         app.beforeMatched(this::authorize);
+        app.after(ctx -> {
+            String path = ctx.path();
+            if (!ctx.method().name().equals("GET") && (path.startsWith("/admin/") || path.startsWith("/cluster/"))
+                    && ctx.status().getCode() != 401) {
+                config.adminActions.record(ctx.attribute(CALLER), ctx.method().name(), path, ctx.status().getCode());
+            }
+        });
         routes();
     }
 

@@ -57,21 +57,24 @@ public final class ServingState {
 
     /** Draining: the API answers new requests with 503 and the engine takes no new work but finishes its own. */
     public void draining(boolean value) {
-        boolean changed;
-        synchronized (this) {
-            changed = draining != value;
-            this.draining = value;
-            Loaded l = loaded;
-            if (l != null) {
-                if (value) {
-                    l.engine().drain();
-                } else {
-                    l.engine().undrain();
-                }
+        drainingListener.accept(value); // the cluster's record first: a late echo of an older change then reads this one
+        apply(value);
+    }
+
+    /** The cluster's record of this node changed (a drain set from another node): follow it, publish nothing. */
+    public void followCluster(boolean value) {
+        apply(value);
+    }
+
+    private synchronized void apply(boolean value) {
+        this.draining = value;
+        Loaded l = loaded;
+        if (l != null) {
+            if (value) {
+                l.engine().drain();
+            } else {
+                l.engine().undrain();
             }
-        }
-        if (changed) {
-            drainingListener.accept(value);
         }
     }
 

@@ -165,6 +165,23 @@ public final class ServeCommand implements Callable<Integer> {
                     + " groups}, registered cluster-wide at start.")
     Path commandKeys;
 
+    @Option(names = "--webhook", paramLabel = "URL",
+            description = "POST every cluster event as JSON to URL (repeatable), HMAC-signed in X-Signature.")
+    List<java.net.URI> webhooks = new ArrayList<>();
+
+    @Option(names = "--webhook-secret-file", paramLabel = "FILE",
+            description = "The HMAC-SHA256 key for --webhook's X-Signature header (required with --webhook).")
+    Path webhookSecretFile;
+
+    @Option(names = "--anomaly-intervals", defaultValue = "3", paramLabel = "N",
+            description = "Intervals in a row beyond 3 sigma of its baselines before a node is flagged anomalous"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int anomalyIntervals;
+
+    @Option(names = "--anomaly-interval", defaultValue = "2000", paramLabel = "MILLIS",
+            description = "Length of one anomaly-detection interval (default: ${DEFAULT-VALUE}).")
+    long anomalyIntervalMillis;
+
     // --- cluster (--peers, --grid-port, --node-name, --tags, --expected-nodes, --grid-tls-*) ---
     @Mixin
     ClusterOptions clusterOptions = new ClusterOptions();
@@ -237,6 +254,7 @@ public final class ServeCommand implements Callable<Integer> {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", host);
         }
         List<CommandKey> signers = commandKeys == null ? List.of() : CommandKeys.load(commandKeys);
+        ControlPlane.Settings checkedControl = controlSettings(); // bad --webhook flags stop here, before anything starts
         Plugins enabled = Plugins.load(pluginNames(), pluginOptionMap());
         ServingState state = new ServingState();
         ClusterNode cluster;
@@ -248,7 +266,8 @@ public final class ServeCommand implements Callable<Integer> {
         }
         state.readinessCheck(cluster::notReadyReason);
         cluster.bindDraining(state);
-        ControlPlane control = new ControlPlane(cluster.cluster(), signers);
+        ControlPlane control = new ControlPlane(cluster.cluster(), signers, checkedControl);
+        cluster.reportAnomalies(control::anomalous);
         Telemetry telemetry = new Telemetry(name, state::load, otlpEndpoint, null);
         ApiServer server;
         try {
@@ -268,6 +287,7 @@ public final class ServeCommand implements Callable<Integer> {
                 c.telemetry = telemetry;
                 c.sessions = cluster.sessionStore();
                 c.nodeGroups = clusterOptions.groups();
+                c.adminActions = control::adminAction;
                 c.extraRoutes = (app, read, operate) -> {
                     cluster.installRoutes(app, read, operate);
                     control.installRoutes(app, read, operate);
@@ -289,11 +309,45 @@ public final class ServeCommand implements Callable<Integer> {
         ModelLoading loading = new ModelLoading(settings, state, telemetry.metrics());
         state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(dir), loading.backendKind(),
                 loading.device(), maxNumSeqs, endpoint));
-        control.start(state, server.requests(), loading);
+        control.start(state, server.requests(), loading, telemetry.meter("org.autoglm.cluster"));
         Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
         return new RunningNode(server, telemetry, enabled, state, loading, cluster, control);
+    }
+
+    private ControlPlane.Settings controlSettings() {
+        ControlPlane.Settings s = new ControlPlane.Settings();
+        for (java.net.URI u : webhooks) {
+            if (u.getScheme() == null || !u.getScheme().matches("https?") || u.getHost() == null) {
+                throw new IllegalArgumentException("--webhook must be an http(s) URL, got '" + u + "'");
+            }
+        }
+        s.webhooks = webhooks;
+        if (!webhooks.isEmpty()) {
+            if (webhookSecretFile == null) {
+                throw new IllegalArgumentException("--webhook needs --webhook-secret-file FILE: the key that signs"
+                        + " each event (X-Signature)");
+            }
+            try {
+                s.webhookSecret = Files.readString(webhookSecretFile).trim().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("--webhook-secret-file " + webhookSecretFile + ": " + e.getMessage());
+            }
+            if (s.webhookSecret.length < 16) {
+                throw new IllegalArgumentException("--webhook-secret-file " + webhookSecretFile
+                        + " must hold at least 16 bytes");
+            }
+        }
+        if (anomalyIntervals < 1) {
+            throw new IllegalArgumentException("--anomaly-intervals must be at least 1, got " + anomalyIntervals);
+        }
+        if (anomalyIntervalMillis < 100) {
+            throw new IllegalArgumentException("--anomaly-interval must be at least 100 ms, got " + anomalyIntervalMillis);
+        }
+        s.anomalyIntervals = anomalyIntervals;
+        s.anomalyInterval = Duration.ofMillis(anomalyIntervalMillis);
+        return s;
     }
 
     /**

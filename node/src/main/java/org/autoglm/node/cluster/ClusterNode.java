@@ -27,6 +27,7 @@ public final class ClusterNode implements AutoCloseable {
     private volatile InferenceService engine;
     private volatile EngineExecutor executor;
     private volatile AutoCloseable drainWatch;
+    private volatile java.util.function.BooleanSupplier anomalous = () -> false;
 
     private ClusterNode(Cluster cluster, ClusterOptions options) {
         this.cluster = cluster;
@@ -97,7 +98,12 @@ public final class ClusterNode implements AutoCloseable {
     public void bindDraining(ServingState state) {
         java.util.UUID self = cluster.grid().localId();
         state.onDrainingChanged(value -> cluster.registry().setDraining(self, value));
-        drainWatch = cluster.registry().watchDraining(self, () -> state.draining(cluster.registry().isDraining(self)));
+        drainWatch = cluster.registry().watchDraining(self, () -> state.followCluster(cluster.registry().isDraining(self)));
+    }
+
+    /** Where the heartbeat reads whether this node is anomalous (its anomaly detector). */
+    public void reportAnomalies(java.util.function.BooleanSupplier detector) {
+        this.anomalous = detector;
     }
 
     /** Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can. */
@@ -130,7 +136,8 @@ public final class ClusterNode implements AutoCloseable {
         }
         EngineStats stats = local.stats();
         return new NodeLoad(stats.waiting(), stats.running(), stats.kvUsage(), stats.tokensPerSecond(),
-                stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting());
+                stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting(),
+                anomalous.getAsBoolean());
     }
 
     @Override

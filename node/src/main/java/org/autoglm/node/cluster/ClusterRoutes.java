@@ -36,6 +36,7 @@ public final class ClusterRoutes {
             n.put("id", node.id().toString());
             n.put("health", node.health().wire());
             n.put("draining", node.draining());
+            n.put("anomalous", node.load().anomalous());
             tags(n.putArray("tags"), node.info().tags());
             tags(n.putArray("groups"), node.info().groups());
             n.put("endpoint", node.info().endpoint());

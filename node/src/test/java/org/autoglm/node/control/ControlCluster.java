@@ -43,11 +43,26 @@ final class ControlCluster implements AutoCloseable {
     final KeyPair opsA = CommandSignature.generate();
     final KeyPair root = CommandSignature.generate();
     final ServeCommand.RunningNode[] nodes = new ServeCommand.RunningNode[3];
+    /** Receives node a's webhooks; answers 500 to the first delivery, so a retry must follow. */
+    final com.sun.net.httpserver.HttpServer hooks;
+    final List<String[]> delivered = new java.util.concurrent.CopyOnWriteArrayList<>();
+    static final String HOOK_SECRET = "webhook-secret-0123456789";
     private final HttpClient http = HttpClient.newHttpClient();
 
     ControlCluster(Path dir) throws Exception {
         this.dir = dir;
         Files.writeString(dir.resolve("jwt.secret"), SECRET);
+        Files.writeString(dir.resolve("hook.secret"), HOOK_SECRET);
+        hooks = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        hooks.createContext("/hook", exchange -> {
+            String body = new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int status = calls.getAndIncrement() == 0 ? 500 : 200;
+            delivered.add(new String[] {body, exchange.getRequestHeaders().getFirst("X-Signature"), Integer.toString(status)});
+            exchange.sendResponseHeaders(status, -1);
+            exchange.close();
+        });
+        hooks.start();
         Files.writeString(dir.resolve("keys.json"), JSON.writeValueAsString(List.of(
                 key("ops-a", opsA, "operator", List.of("a")), key("root", root, "admin", List.of()))));
         List<CompletableFuture<ServeCommand.RunningNode>> starting = new ArrayList<>();
@@ -70,13 +85,18 @@ final class ControlCluster implements AutoCloseable {
     ServeCommand.RunningNode start(int i) {
         try {
             CommandLine cli = new CommandLine(new ServeCommand());
-            cli.parseArgs("--model", ReferenceCases.fixturesDir().resolve("glm-tiny").toString(), "--port", "0",
+            List<String> args = new ArrayList<>(List.of("--model", ReferenceCases.fixturesDir().resolve("glm-tiny").toString(), "--port", "0",
                     "--num-kv-blocks", "64", "--block-size", "4", "--max-num-seqs", "4",
                     "--node-name", NAMES.get(i), "--groups", GROUPS.get(i),
                     "--grid-port", Integer.toString(BASE + i), "--peers", "127.0.0.1:" + BASE + ".." + (BASE + 2),
                     "--expected-nodes", "3", "--grid-failure-detection", "2000",
                     "--jwt-secret-file", dir.resolve("jwt.secret").toString(),
-                    "--command-keys", dir.resolve("keys.json").toString());
+                    "--command-keys", dir.resolve("keys.json").toString(), "--anomaly-interval", "500"));
+            if (i == 0) {
+                args.addAll(List.of("--webhook", "http://127.0.0.1:" + hooks.getAddress().getPort() + "/hook",
+                        "--webhook-secret-file", dir.resolve("hook.secret").toString()));
+            }
+            cli.parseArgs(args.toArray(String[]::new));
             return ((ServeCommand) cli.getCommand()).start();
         } catch (Exception e) {
             throw new IllegalStateException(e);
@@ -145,5 +165,6 @@ final class ControlCluster implements AutoCloseable {
         for (ServeCommand.RunningNode n : nodes) {
             if (n != null) n.close();
         }
+        hooks.stop(0);
     }
 }
