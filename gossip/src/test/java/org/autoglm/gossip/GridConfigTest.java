@@ -3,6 +3,9 @@ package org.autoglm.gossip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.List;
 import org.autoglm.gossip.grid.GridConfig;
 import org.autoglm.gossip.grid.GridNode;
 import org.junit.jupiter.api.Test;
@@ -24,6 +27,39 @@ class GridConfigTest {
         assertThatThrownBy(() -> GridNode.start(c -> c.expectedNodes = 0)).hasMessageContaining("--expected-nodes");
         assertThatThrownBy(() -> GridNode.start(c -> c.gridPort = 65000)).hasMessageContaining("--grid-port");
         assertThatThrownBy(() -> GridNode.start(c -> c.nodeName = " ")).hasMessageContaining("--node-name");
+    }
+
+    /** Issue 15: a lone node that moved past a taken port was still called node-47500, after the port it lacked. */
+    @Test
+    void aLoneNodeOnATakenPortIsNamedAfterThePortItBinds() throws Exception {
+        int port = 14000 + Integer.getInteger("autoglm.test.portOffset", 0);
+        try (ServerSocket taken = new ServerSocket(port, 1, InetAddress.getLoopbackAddress());
+             GridNode node = GridNode.start(c -> {
+                 c.nodeName = null;
+                 c.gridPort = port;
+             })) {
+            assertThat(node.config().gridPort).isGreaterThan(port);
+            assertThat(node.name()).isEqualTo("node-" + node.config().gridPort);
+        }
+    }
+
+    @Test
+    void aClusterNodeOnATakenPortFailsNamingTheFlag() throws Exception {
+        int port = 14002 + Integer.getInteger("autoglm.test.portOffset", 0);
+        try (ServerSocket taken = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            assertThatThrownBy(() -> GridNode.start(c -> {
+                c.gridPort = port;
+                c.peers = List.of("127.0.0.1:" + port + ".." + (port + 1));
+            })).hasMessageContaining("--grid-port " + port).hasMessageContaining("is taken");
+        }
+    }
+
+    @Test
+    void aGridBeyondLoopbackWithoutTls_isRefusedUnlessInsecure() {
+        assertThatThrownBy(() -> GridNode.start(c -> c.host = "0.0.0.0")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("without TLS").hasMessageContaining("--grid-tls-keystore")
+                .hasMessageContaining("--insecure");
+        assertThatThrownBy(() -> GridNode.start(c -> c.host = "192.0.2.7")).hasMessageContaining("--insecure");
     }
 
     @Test

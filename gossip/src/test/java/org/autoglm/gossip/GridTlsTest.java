@@ -51,11 +51,22 @@ class GridTlsTest {
         await().atMost(Duration.ofSeconds(15)).until(() -> grids.get(0).serverNodeIds().size() == 2);
 
         GridNode rogue = null;
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(logged, true)); // slf4j-simple writes to the current System.err
         try {
             rogue = GridNode.start(tls("rogue", BASE + 2));
         } catch (IllegalStateException refused) {
             assertThat(refused).hasMessageContaining("rogue");
+        } finally {
+            System.setErr(err);
         }
+        String log = logged.toString();
+        err.print(log);
+        // Both sides say why, in one line each: the cluster names the certificate it refused ...
+        assertThat(log).containsPattern("grid TLS: turned away a (joining )?peer .*'CN=rogue.*' .*not signed by the cluster CA");
+        // ... and the refused node is told that a peer turned it away.
+        assertThat(log).containsPattern("grid TLS: (a peer|the peer at .*) turned this node away").doesNotContain("\tat org.apache.ignite");
         if (rogue != null) { // Ignite may start it alone, but never inside the cluster
             grids.add(rogue);
             assertThat(rogue.serverNodeIds()).hasSize(1);

@@ -247,7 +247,7 @@ public final class CudaBackend implements Backend {
     @Override
     public boolean canSample(SamplingParams params) {
         return params.minP() <= 0 && params.repetitionPenalty() == 1 && params.presencePenalty() == 0
-                && params.frequencyPenalty() == 0 && params.logprobs() < 0;
+                && params.frequencyPenalty() == 0 && params.logprobs() < 0 && params.logitBias().isEmpty();
     }
 
     /**

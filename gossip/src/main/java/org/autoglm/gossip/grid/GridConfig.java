@@ -12,7 +12,10 @@ import java.util.regex.Pattern;
  */
 public final class GridConfig {
 
-    /** {@code --node-name}: this node's name in the registry and the leader record; unique per cluster. */
+    /**
+     * {@code --node-name}: this node's name in the registry and the leader record; unique per cluster. Null: {@code
+     * node-<grid port>}, the port actually bound (a lone node moves on when its port is taken).
+     */
     public String nodeName = "node-1";
     /** Address the grid binds to and advertises; loopback by default so nothing is exposed by accident. */
     public String host = "127.0.0.1";
@@ -32,6 +35,11 @@ public final class GridConfig {
     public final Failover failover = new Failover();
     /** Mutual TLS for discovery and communication; off unless a keystore is given. */
     public final Tls tls = new Tls();
+    /**
+     * {@code --insecure}: allow a grid on a non-loopback address without TLS. Anyone who reaches the grid ports could
+     * otherwise join the cluster, read its queue and sessions, and place work.
+     */
+    public boolean insecure = false;
     /**
      * When the grid node fails for good (cut off from the cluster, a critical grid thread died): halt the process so
      * that its supervisor restarts it and its work moves to peers (serve), or only stop the grid node (tests).
@@ -122,8 +130,23 @@ public final class GridConfig {
         return expectedNodes / 2 + 1;
     }
 
+    /** True for loopback addresses and names that resolve only to loopback (localhost). */
+    static boolean loopback(String host) {
+        try {
+            java.net.InetAddress[] all = java.net.InetAddress.getAllByName(host);
+            for (java.net.InetAddress a : all) {
+                if (!a.isLoopbackAddress()) {
+                    return false;
+                }
+            }
+            return all.length > 0;
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     void validate() {
-        if (nodeName == null || nodeName.isBlank()) {
+        if (nodeName != null && nodeName.isBlank()) {
             throw new IllegalArgumentException("--node-name must not be empty");
         }
         if (gridPort < 1 || gridPort + COMMUNICATION_OFFSET > 65535) {
@@ -139,6 +162,12 @@ public final class GridConfig {
         }
         if (!tls.enabled() && tls.truststore != null) {
             throw new IllegalArgumentException("--grid-tls-truststore needs --grid-tls-keystore (this node's certificate)");
+        }
+        if (!tls.enabled() && !insecure && !loopback(host)) {
+            throw new IllegalArgumentException("Refusing to open the grid on " + host + " without TLS: anyone who "
+                    + "reaches ports " + gridPort + " and " + (gridPort + COMMUNICATION_OFFSET) + " could join the "
+                    + "cluster. Give --grid-tls-keystore and --grid-tls-truststore, use --grid-host 127.0.0.1, or "
+                    + "pass --insecure if the network is trusted.");
         }
         for (Path file : new Path[] {tls.keystore, tls.truststore}) {
             if (file != null && !java.nio.file.Files.isReadable(file)) {

@@ -75,7 +75,15 @@ public final class GridNode implements AutoCloseable {
         GridConfig config = new GridConfig();
         configure.accept(config);
         config.validate();
-        pickFreePortIfAlone(config);
+        int asked = config.gridPort;
+        choosePort(config);
+        if (config.nodeName == null) {
+            config.nodeName = "node-" + config.gridPort; // named after the port it has, not the one it asked for
+        }
+        if (config.gridPort != asked) {
+            log.info("grid port {} is taken; this lone node uses {} ({}). Give --grid-port to choose.", asked,
+                    config.gridPort, config.nodeName);
+        }
         try {
             IgniteConfiguration cfg = igniteConfiguration(config);
             Ignite ignite = Ignition.start(cfg);
@@ -85,6 +93,10 @@ public final class GridNode implements AutoCloseable {
             }
             log.info("grid node '{}' up on {}:{}, {} server node(s) in the topology",
                     config.nodeName, config.host, config.gridPort, node.serverNodeIds().size());
+            if (config.tls.enabled() && !config.peers.isEmpty() && node.serverNodeIds().size() == 1) {
+                TlsRefusalProbe.run(config, LoggingTrustManager.of(config.tls.truststore, config.tls.truststorePassword,
+                        storeType(config.tls.truststore)));
+            }
             return node;
         } catch (IgniteException e) {
             throw new IllegalStateException("grid node '" + config.nodeName + "' could not start on "
@@ -158,10 +170,20 @@ public final class GridNode implements AutoCloseable {
 
     /**
      * A lone node (no peers) moves to the next free port pair if its grid port is taken, so that several single
-     * nodes can run on one host; it lists only itself, so it never joins another. Peers need exact ports.
+     * nodes can run on one host; it lists only itself, so it never joins another. A node with peers needs its exact
+     * ports (they are in the others' --peers): a taken one stops it with the flag named.
      */
-    private static void pickFreePortIfAlone(GridConfig config) {
+    private static void choosePort(GridConfig config) {
         if (!config.peers.isEmpty()) {
+            int taken = !free(config.host, config.gridPort) ? config.gridPort
+                    : !free(config.host, config.gridPort + GridConfig.COMMUNICATION_OFFSET)
+                    ? config.gridPort + GridConfig.COMMUNICATION_OFFSET : -1;
+            if (taken > 0) {
+                throw new IllegalStateException("--grid-port " + config.gridPort + ": port " + taken + " on "
+                        + config.host + " is taken by another process (a node of a cluster needs exactly its port, and"
+                        + " its communication port + " + GridConfig.COMMUNICATION_OFFSET + "); free it or choose"
+                        + " another --grid-port inside the --peers ranges");
+            }
             return;
         }
         for (int port = config.gridPort; port < config.gridPort + 100; port++) {
@@ -188,9 +210,8 @@ public final class GridNode implements AutoCloseable {
         factory.setKeyStoreFilePath(tls.keystore.toString());
         factory.setKeyStorePassword(tls.keystorePassword.toCharArray());
         factory.setKeyStoreType(storeType(tls.keystore));
-        factory.setTrustStoreFilePath(tls.truststore.toString());
-        factory.setTrustStorePassword(tls.truststorePassword.toCharArray());
-        factory.setTrustStoreType(storeType(tls.truststore));
+        // Our own trust managers over the truststore: they log why a peer was turned away.
+        factory.setTrustManagers(LoggingTrustManager.of(tls.truststore, tls.truststorePassword, storeType(tls.truststore)));
         factory.setProtocol("TLSv1.3");
         return factory;
     }

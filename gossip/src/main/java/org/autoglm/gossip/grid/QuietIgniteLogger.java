@@ -73,9 +73,27 @@ public final class QuietIgniteLogger implements IgniteLogger {
         return new QuietIgniteLogger(delegate.getLogger(category));
     }
 
+    /**
+     * For a failure because a peer refused this node's TLS certificate (a fatal alert during the handshake), the one
+     * line that says so; else null.
+     */
+    static String refusedByPeer(String message, Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String text = t.getMessage() == null ? "" : t.getMessage();
+            if (t instanceof javax.net.ssl.SSLException && text.contains("fatal alert")) {
+                return "grid TLS: a peer turned this node away (" + text + "): is --grid-tls-keystore signed by the "
+                        + "cluster CA that the peers trust? [" + firstLine(message) + "]";
+            }
+        }
+        return null;
+    }
+
     @Override
     public void warning(String message, Throwable error) {
-        if (expected(message, error)) {
+        String refused = refusedByPeer(message, error);
+        if (refused != null) {
+            delegate.warning(refused);
+        } else if (expected(message, error)) {
             delegate.debug(oneLine(message, error));
         } else {
             delegate.warning(message, error);
@@ -84,7 +102,10 @@ public final class QuietIgniteLogger implements IgniteLogger {
 
     @Override
     public void error(String message, Throwable error) {
-        if (expected(message, error)) {
+        String refused = refusedByPeer(message, error);
+        if (refused != null) {
+            delegate.error(refused);
+        } else if (expected(message, error)) {
             delegate.debug(oneLine(message, error));
         } else {
             delegate.error(message, error);

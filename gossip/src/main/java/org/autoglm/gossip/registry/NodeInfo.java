@@ -76,6 +76,12 @@ public final class NodeInfo implements Serializable {
                 groups);
     }
 
+    /** {@link #withNodeId(UUID)}, and the grid node's name where this info has none ({@code --node-name} not given). */
+    public NodeInfo withNodeId(UUID id, String gridName) {
+        return new NodeInfo(id, name != null ? name : gridName, model, modelHash, tags, backend, device, maxBatch,
+                contextLength, endpoint);
+    }
+
     @Override
     public String toString() {
         return name + "(" + nodeId + ", " + model + ", tags=" + tags + ")";

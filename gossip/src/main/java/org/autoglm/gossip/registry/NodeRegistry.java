@@ -55,7 +55,7 @@ public final class NodeRegistry implements AutoCloseable {
      */
     public NodeRegistry(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
         this.grid = grid;
-        this.self = self.withNodeId(grid.localId());
+        this.self = self.withNodeId(grid.localId(), grid.name());
         this.load = load;
         this.times = grid.config().health;
         this.nodes = grid.ignite().getOrCreateCache(GridCaches.replicated(GridCaches.NODES, CacheAtomicityMode.ATOMIC));
@@ -80,7 +80,7 @@ public final class NodeRegistry implements AutoCloseable {
 
     /** Replaces this node's attributes (model loaded, limits known) and publishes them at once. */
     public void update(NodeInfo info) {
-        this.self = info.withNodeId(grid.localId());
+        this.self = info.withNodeId(grid.localId(), grid.name());
         publishQuietly();
     }
 

@@ -23,6 +23,9 @@ public final class Sampler {
     private final int[] promptTokens;
     private final TokenCounts output = new TokenCounts();
     private final boolean penalized;
+    /** {@code logit_bias} as parallel arrays, so a step reads no boxed values. */
+    private final int[] biasIds;
+    private final float[] biasValues;
 
     private int[] savedIds = new int[16];
     private float[] savedLogits = new float[16];
@@ -42,11 +45,17 @@ public final class Sampler {
         this.penalized = params.repetitionPenalty() != 1 || params.presencePenalty() != 0
                 || params.frequencyPenalty() != 0;
         this.promptTokens = params.repetitionPenalty() != 1 ? distinctSorted(promptIds) : new int[0];
+        this.biasIds = params.logitBias().keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
+        this.biasValues = new float[biasIds.length];
+        for (int i = 0; i < biasIds.length; i++) {
+            biasValues[i] = params.logitBias().get(biasIds[i]);
+        }
     }
 
     /** The next token for these logits (length = vocabulary). */
     public int sample(float[] logits) {
         int saved = penalized ? applyPenalties(logits) : 0;
+        saved = applyBias(logits, saved);
         int token;
         if (params.isGreedy()) {
             token = TokenSelection.argmax(logits);
@@ -54,7 +63,7 @@ public final class Sampler {
             token = TruncatedSampling.draw(logits, params.temperature(), params.topK(), params.topP(),
                     params.minP(), random.nextDouble());
         }
-        for (int i = 0; i < saved; i++) {
+        for (int i = saved - 1; i >= 0; i--) { // backwards: a token saved twice gets its first value back
             logits[savedIds[i]] = savedLogits[i];
         }
         lastLogprobs = params.logprobs() >= 0 ? logprobs(logits, token, params.logprobs()) : null;
@@ -115,6 +124,17 @@ public final class Sampler {
         return saved;
     }
 
+    /** Adds {@code logit_bias} (OpenAI: to the logits, after the penalties), remembering the originals. */
+    private int applyBias(float[] logits, int saved) {
+        for (int i = 0; i < biasIds.length; i++) {
+            int token = biasIds[i];
+            if (token < logits.length) {
+                logits[token] = save(saved++, token, logits[token]) + biasValues[i];
+            }
+        }
+        return saved;
+    }
+
     private float save(int index, int token, float logit) {
         if (index == savedIds.length) {
             savedIds = Arrays.copyOf(savedIds, index * 2);
@@ -165,6 +185,8 @@ public final class Sampler {
                 "repetition_penalty must be > 0 (1 = off), got " + p.repetitionPenalty());
         check(Double.isFinite(p.presencePenalty()), "presence_penalty must be finite, got " + p.presencePenalty());
         check(Double.isFinite(p.frequencyPenalty()), "frequency_penalty must be finite, got " + p.frequencyPenalty());
+        p.logitBias().forEach((token, bias) -> check(token >= 0 && bias >= -100 && bias <= 100,
+                "logit_bias must map token ids >= 0 to values in [-100, 100], got " + token + ": " + bias));
     }
 
     private static void check(boolean ok, String message) {

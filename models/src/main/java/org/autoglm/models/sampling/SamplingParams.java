@@ -1,6 +1,7 @@
 package org.autoglm.models.sampling;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * How to pick each next token and when to stop, per request (the OpenAI / vLLM parameters).
@@ -17,6 +18,8 @@ import java.util.List;
  * @param stop              stop strings; the matched text is not part of the output
  * @param ignoreEos         keep generating past end-of-sequence tokens
  * @param logprobs          number of top log-probabilities to return per token, or -1 for none
+ * @param logitBias         token id to a value added to its logit before sampling (OpenAI {@code logit_bias}: -100
+ *                          bans a token, 100 all but forces it); empty for none
  */
 public record SamplingParams(
         double temperature,
@@ -30,10 +33,20 @@ public record SamplingParams(
         int maxTokens,
         List<String> stop,
         boolean ignoreEos,
-        int logprobs) {
+        int logprobs,
+        Map<Integer, Float> logitBias) {
 
     public SamplingParams {
         stop = stop == null ? List.of() : List.copyOf(stop);
+        logitBias = logitBias == null ? Map.of() : Map.copyOf(logitBias);
+    }
+
+    /** Without a logit bias. */
+    public SamplingParams(double temperature, double topP, int topK, double minP, double repetitionPenalty,
+            double presencePenalty, double frequencyPenalty, Long seed, int maxTokens, List<String> stop,
+            boolean ignoreEos, int logprobs) {
+        this(temperature, topP, topK, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, maxTokens, stop,
+                ignoreEos, logprobs, Map.of());
     }
 
     /** Greedy decoding of up to {@code maxTokens} tokens, stopping at end-of-sequence. */
@@ -47,6 +60,16 @@ public record SamplingParams(
 
     public SamplingParams withMaxTokens(int n) {
         return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty,
-                frequencyPenalty, seed, n, stop, ignoreEos, logprobs);
+                frequencyPenalty, seed, n, stop, ignoreEos, logprobs, logitBias);
+    }
+
+    public SamplingParams withSeed(Long value) {
+        return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty,
+                frequencyPenalty, value, maxTokens, stop, ignoreEos, logprobs, logitBias);
+    }
+
+    public SamplingParams withLogitBias(Map<Integer, Float> bias) {
+        return new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, presencePenalty,
+                frequencyPenalty, seed, maxTokens, stop, ignoreEos, logprobs, bias);
     }
 }

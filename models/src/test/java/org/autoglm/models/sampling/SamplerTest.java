@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class SamplerTest {
@@ -162,6 +163,30 @@ class SamplerTest {
                 .hasMessageContaining("temperature");
         SamplingParams zeroPenalty = new SamplingParams(1, 1, 0, 0, 0, 0, 0, null, 10, List.of(), false, -1);
         assertThatThrownBy(() -> new Sampler(zeroPenalty, new int[0])).hasMessageContaining("repetition_penalty");
+    }
+
+    /** OpenAI logit_bias: added to the logits after the penalties; -100 bans, +100 forces; logits come back intact. */
+    @Test
+    void logitBiasShiftsTheLogitsAndLeavesThemAsFound() {
+        float[] logits = {0.1f, 3f, -2f, 2.9f};
+        float[] before = logits.clone();
+        assertThat(new Sampler(SamplingParams.greedy(5).withLogitBias(Map.of(1, -100f)), new int[0]).sample(logits))
+                .isEqualTo(3);
+        assertThat(new Sampler(SamplingParams.greedy(5).withLogitBias(Map.of(2, 100f)), new int[0]).sample(logits))
+                .isEqualTo(2);
+        assertThat(logits).containsExactly(before);
+        // With a penalty on the same token: both apply, and the original logit is what comes back.
+        SamplingParams penalised = new SamplingParams(0, 1, 0, 0, 1, 5, 0, null, 5, List.of(), false, -1,
+                Map.of(1, 1f));
+        Sampler sampler = new Sampler(penalised, new int[0]);
+        sampler.accept(1);
+        assertThat(sampler.sample(logits)).isEqualTo(3); // 3 - 5 + 1 < 2.9
+        assertThat(logits).containsExactly(before);
+        // Drawn, not greedy: a banned token never comes up.
+        double[] frequencies = frequencies(params(1, 1, 0, 0).withSeed(7).withLogitBias(Map.of(1, -100f)), logits);
+        assertThat(frequencies[1]).isZero();
+        assertThatThrownBy(() -> new Sampler(SamplingParams.greedy(1).withLogitBias(Map.of(0, 101f)), new int[0]))
+                .hasMessageContaining("logit_bias");
     }
 
     // --- helpers -------------------------------------------------------------------------------------------

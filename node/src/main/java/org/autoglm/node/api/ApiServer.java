@@ -51,6 +51,11 @@ public final class ApiServer implements AutoCloseable {
         public Duration sseKeepAlive = Duration.ofSeconds(5);
         /** Longest a request may run before the engine gives up on it (finish reason cancelled); null: no limit. */
         public Duration requestTimeout;
+        /**
+         * Tokens generated when a request sets no {@code max_tokens}; 0: up to the end of the context (OpenAI's rule,
+         * which lets one request run for minutes; operators bound it with {@code --default-max-tokens}).
+         */
+        public int defaultMaxTokens = 0;
         /** Idle time before a session expires unless it asks for another. */
         public Duration sessionTtl = Duration.ofHours(1);
         public Authenticator auth = Authenticator.none();
@@ -88,6 +93,8 @@ public final class ApiServer implements AutoCloseable {
     private final Config config;
     private final Javalin app;
     private final InFlight inFlight = new InFlight();
+    /** "GET /v1/models", ... as registered, ours and {@link Config#extraRoutes}': what the 404 message lists. */
+    private final List<String> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private ApiServer(Config config) {
         this.config = config;
@@ -95,6 +102,11 @@ public final class ApiServer implements AutoCloseable {
         Objects.requireNonNull(config.telemetry, "config.telemetry");
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
+            c.events.handlerAdded(h -> {
+                if (h.getHttpMethod().isHttpMethod()) {
+                    routes.add(h.getHttpMethod() + " " + h.getPath());
+                }
+            });
             c.startupWatcherEnabled = false;
             c.http.disableCompression(); // compression would buffer server-sent events
             c.http.maxRequestSize = config.maxRequestBytes;
@@ -113,7 +125,8 @@ public final class ApiServer implements AutoCloseable {
                 return plain;
             });
         });
-        ErrorResponses.install(app);
+        ErrorResponses.install(app, routes);
+        app.before(RequestIds::assign);
         app.beforeMatched(this::authorize);
         app.after(ctx -> {
             String path = ctx.path();
@@ -159,15 +172,16 @@ public final class ApiServer implements AutoCloseable {
 
     private void routes() {
         ServingState state = config.state;
-        InferenceRoutes inference = new InferenceRoutes(state, config.plugins, config.sessions, config.telemetry,
-                inFlight, config.maxRequestBytes, config.sseKeepAlive, config.requestTimeout);
+        InferenceRoutes inference = new InferenceRoutes(config, inFlight);
         SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins, config.nodeGroups);
 
-        app.get("/health", ctx -> ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok")), Access.PUBLIC);
+        app.get("/health", this::health, Access.PUBLIC);
         app.get("/ready", this::ready, Access.PUBLIC);
         app.get("/v1/models", this::models, Access.INFERENCE);
+        app.get("/v1/models/<id>", this::model, Access.INFERENCE); // <id>: a served name may contain '/'
+
         app.post("/v1/chat/completions", inference::chat, Access.INFERENCE);
         app.post("/v1/completions", inference::completions, Access.INFERENCE);
         app.post("/v1/sessions", sessions::create, Access.INFERENCE);
@@ -219,6 +233,17 @@ public final class ApiServer implements AutoCloseable {
         audit(config.plugins, ctx, event, caller, status, detail);
     }
 
+    /** Alive, unless the model failed to load: then restarting (after fixing it) is the only way forward. */
+    private void health(Context ctx) {
+        String failure = config.state.loadFailure();
+        if (failure != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: the model failed to load: " + failure
+                    + ". Fix the checkpoint or the flags and restart the node."));
+            return;
+        }
+        ctx.json(JsonBody.MAPPER.createObjectNode().put("status", "ok"));
+    }
+
     private void ready(Context ctx) {
         String reason = config.state.notReadyReason();
         if (reason != null) {
@@ -230,18 +255,37 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void models(Context ctx) {
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("object", "list");
+        n.putArray("data").add(modelObject(loadedModel()));
+        ctx.json(n);
+    }
+
+    /** {@code GET /v1/models/{id}}: the served model, or 404 naming the one that is. */
+    private void model(Context ctx) {
+        ServedModel served = loadedModel();
+        String id = ctx.pathParam("id");
+        if (!id.equals(served.name())) {
+            throw ApiError.notFound("model", "model_not_found", "The model '" + id + "' does not exist here; this node"
+                    + " serves '" + served.name() + "'.");
+        }
+        ctx.json(modelObject(served));
+    }
+
+    private ServedModel loadedModel() {
         ServingState.Loaded loaded = config.state.current();
         if (loaded == null) {
             throw ApiError.unavailable("The model is still loading; retry shortly.");
         }
-        ObjectNode n = JsonBody.MAPPER.createObjectNode();
-        n.put("object", "list");
-        n.putArray("data").addObject()
-                .put("id", loaded.model().name())
+        return loaded.model();
+    }
+
+    private static ObjectNode modelObject(ServedModel model) {
+        return JsonBody.MAPPER.createObjectNode()
+                .put("id", model.name())
                 .put("object", "model")
                 .put("created", 0)
                 .put("owned_by", "autoglm")
-                .put("max_model_len", loaded.model().contextLength());
-        ctx.json(n);
+                .put("max_model_len", model.contextLength());
     }
 }

@@ -7,6 +7,7 @@ import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.handler.ErrorHandler;
@@ -26,9 +27,11 @@ final class ErrorResponses {
 
     private ErrorResponses() {}
 
-    static void install(Javalin app) {
+    /** @param routes "METHOD /path" of every route, for the 404 message */
+    static void install(Javalin app, List<String> routes) {
         app.exception(ApiError.class, (e, ctx) -> send(ctx, e));
-        app.exception(HttpResponseException.class, (e, ctx) -> send(ctx, fromStatus(e.getStatus(), e.getMessage())));
+        app.exception(HttpResponseException.class, (e, ctx) -> send(ctx, e.getStatus() == 404 ? noSuchRoute(routes)
+                : fromStatus(e.getStatus(), e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> {
             log.error("Unexpected failure on {} {}", ctx.method(), ctx.path(), e);
             send(ctx, ApiError.server("The node failed to process this request; it has been logged."));
@@ -36,7 +39,7 @@ final class ErrorResponses {
         // Javalin sets 404 / 405 for unmatched routes without an exception on some paths.
         app.error(404, ctx -> {
             if (ctx.result() == null || ctx.result().isEmpty()) {
-                send(ctx, fromStatus(404, null));
+                send(ctx, noSuchRoute(routes));
             }
         });
         app.error(405, ctx -> {
@@ -77,11 +80,15 @@ final class ErrorResponses {
         }
     }
 
+    /** 404 for a path no route matches, listing them all (generated, so it never falls behind the routes). */
+    static ApiError noSuchRoute(List<String> routes) {
+        return ApiError.notFound(null, "not_found", "No such route. Routes: " + String.join(", ", routes) + ".");
+    }
+
     /** Our shape for a bare HTTP status raised outside our handlers. */
     static ApiError fromStatus(int status, String detail) {
         return switch (status) {
-            case 404 -> ApiError.notFound(null, "not_found", "No such route; see /v1/models, /v1/chat/completions, "
-                    + "/v1/completions, /v1/sessions, /health, /ready, /metrics.");
+            case 404 -> ApiError.notFound(null, "not_found", "No such route; GET any unknown path for the list.");
             case 405 -> new ApiError(405, "invalid_request_error", null, "method_not_allowed",
                     "This route does not accept that HTTP method.", null);
             case 413 -> new ApiError(413, "invalid_request_error", null, "request_too_large",

@@ -45,18 +45,19 @@ final class InferenceRoutes {
     private final Duration keepAlive;
     private final Duration poll;
     private final Duration timeout;
+    private final int defaultMaxTokens;
 
-    InferenceRoutes(ServingState state, Plugins plugins, SessionStore sessions, Telemetry telemetry, InFlight inFlight,
-            long maxRequestBytes, Duration keepAlive, Duration timeout) {
-        this.state = state;
-        this.plugins = plugins;
-        this.sessions = sessions;
-        this.telemetry = telemetry;
+    InferenceRoutes(ApiServer.Config config, InFlight inFlight) {
+        this.state = config.state;
+        this.plugins = config.plugins;
+        this.sessions = config.sessions;
+        this.telemetry = config.telemetry;
         this.inFlight = inFlight;
-        this.maxRequestBytes = maxRequestBytes;
-        this.keepAlive = keepAlive;
+        this.maxRequestBytes = config.maxRequestBytes;
+        this.keepAlive = config.sseKeepAlive;
         this.poll = keepAlive.compareTo(MAX_POLL) < 0 ? keepAlive : MAX_POLL;
-        this.timeout = timeout;
+        this.timeout = config.requestTimeout;
+        this.defaultMaxTokens = config.defaultMaxTokens;
     }
 
     void chat(Context ctx) throws Exception {
@@ -180,21 +181,20 @@ final class InferenceRoutes {
     }
 
     /** One engine request per choice: choice {@code p * n + i} is sample {@code i} of prompt {@code p}. */
-    private static List<GenerationRequest> engineRequests(Call call, Instant deadline) {
+    private List<GenerationRequest> engineRequests(Call call, Instant deadline) {
         InferenceRequest r = call.request();
         List<GenerationRequest> out = new ArrayList<>();
         for (int p = 0; p < call.prompts().size(); p++) {
             int[] ids = call.prompts().get(p);
             for (int i = 0; i < r.n(); i++) {
                 SamplingParams params = r.params();
-                if (params.maxTokens() == 0) {
-                    params = params.withMaxTokens(call.model().contextLength() - ids.length);
+                if (params.maxTokens() == 0) { // not set: --default-max-tokens, else to the end of the context
+                    int room = call.model().contextLength() - ids.length;
+                    params = params.withMaxTokens(defaultMaxTokens > 0 ? Math.min(defaultMaxTokens, room) : room);
                 }
                 if (params.seed() != null && i > 0) {
                     // Same seed for every sample would give n identical answers.
-                    params = new SamplingParams(params.temperature(), params.topP(), params.topK(), params.minP(),
-                            params.repetitionPenalty(), params.presencePenalty(), params.frequencyPenalty(),
-                            params.seed() + i, params.maxTokens(), params.stop(), params.ignoreEos(), params.logprobs());
+                    params = params.withSeed(params.seed() + i);
                 }
                 String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
                 out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), r.requiredTags(),

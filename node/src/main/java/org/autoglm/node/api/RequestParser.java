@@ -2,15 +2,19 @@ package org.autoglm.node.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.autoglm.models.sampling.SamplingParams;
 import org.autoglm.node.session.Message;
 
 /**
  * Turns an OpenAI request body into an {@link InferenceRequest}, checking every field's type and range and
- * naming the field in the error. Unknown fields are ignored, as OpenAI-compatible servers do.
+ * naming the field in the error. Unknown fields are ignored, as OpenAI-compatible servers do; known ones that
+ * would change the answer and cannot be honoured are refused ({@link UnsupportedFields}).
  */
 final class RequestParser {
 
@@ -18,12 +22,14 @@ final class RequestParser {
     static final int MAX_STOP = 16;
     static final int MAX_LOGPROBS = 20;
     static final int MAX_TAGS = 16;
-    private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool", "observation");
+    /** {@code developer} is OpenAI's newer name for {@code system} (o1 and later); the template sees {@code system}. */
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "observation");
 
     private RequestParser() {}
 
     static InferenceRequest chat(ObjectNode body, ServedModel model) {
         Params p = new Params(body);
+        UnsupportedFields.refuseChat(p);
         List<Message> messages = messages(p.node("messages"));
         int logprobs = -1;
         if (p.bool("logprobs", false)) {
@@ -38,13 +44,11 @@ final class RequestParser {
 
     static InferenceRequest completion(ObjectNode body, ServedModel model) {
         Params p = new Params(body);
+        UnsupportedFields.refuseCompletion(p);
         List<InferenceRequest.Prompt> prompts = prompts(p.node("prompt"), model);
         int logprobs = p.integer("logprobs", -1, 0, MAX_LOGPROBS);
         if (p.has("session_id")) {
             throw ApiError.invalid("session_id", "Sessions work with /v1/chat/completions only.");
-        }
-        if (p.bool("echo", false)) {
-            throw ApiError.invalid("echo", "'echo' is not supported.");
         }
         return common(p, model, List.of(), prompts, logprobs, null);
     }
@@ -87,7 +91,7 @@ final class RequestParser {
         String user = p.string("user", null);
         List<String> requiredTags = p.stringOrList("required_tags", MAX_TAGS);
         SamplingParams params = new SamplingParams(temperature, topP, topK <= 0 ? 0 : topK, minP, repetition,
-                presence, frequency, seed, maxTokens, stop, ignoreEos, logprobs);
+                presence, frequency, seed, maxTokens, stop, ignoreEos, logprobs, logitBias(p.node("logit_bias"), model));
         return new InferenceRequest(name, messages, prompts, params, n, stream, includeUsage, logprobs, priority,
                 user, sessionId, requiredTags);
     }
@@ -110,7 +114,44 @@ final class RequestParser {
             if (role == null || !role.isTextual() || !ROLES.contains(role.textValue())) {
                 throw ApiError.invalid(where + ".role", "'" + where + ".role' must be one of " + ROLES + ".");
             }
-            out.add(new Message(role.textValue(), wellFormed(content(m.get("content"), where + ".content"), where + ".content")));
+            String name = role.textValue().equals("developer") ? "system" : role.textValue();
+            JsonNode content = m.get("content");
+            if ((content == null || content.isNull()) && name.equals("assistant")
+                    && (m.hasNonNull("tool_calls") || m.hasNonNull("function_call"))) {
+                content = TextNode.valueOf(""); // OpenAI's shape for a turn that only called tools
+            }
+            out.add(new Message(name, wellFormed(content(content, where + ".content"), where + ".content")));
+        }
+        return out;
+    }
+
+    /** OpenAI {@code logit_bias}: {"token id": bias in [-100, 100], ...}, ids within the vocabulary. */
+    private static Map<Integer, Float> logitBias(JsonNode node, ServedModel model) {
+        if (node == null) {
+            return Map.of();
+        }
+        if (!node.isObject()) {
+            throw ApiError.invalid("logit_bias", "'logit_bias' must be an object mapping token ids to numbers"
+                    + " from -100 to 100, e.g. {\"1234\": -100}.");
+        }
+        Map<Integer, Float> out = new HashMap<>();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey().strip());
+            } catch (NumberFormatException bad) {
+                throw ApiError.invalid("logit_bias", "'logit_bias' keys must be token ids, got '" + e.getKey() + "'.");
+            }
+            if (id < 0 || id >= model.vocabSize()) {
+                throw ApiError.invalid("logit_bias", "'logit_bias' token id " + id + " is outside the vocabulary (0 to "
+                        + (model.vocabSize() - 1) + ").");
+            }
+            JsonNode v = e.getValue();
+            if (!v.isNumber() || !(v.doubleValue() >= -100 && v.doubleValue() <= 100)) {
+                throw ApiError.invalid("logit_bias", "'logit_bias' values must be numbers from -100 to 100, got "
+                        + v + " for token " + id + ".");
+            }
+            out.put(id, v.floatValue());
         }
         return out;
     }

@@ -78,6 +78,11 @@ public final class ServingState {
         }
     }
 
+    /** Why the model could not load, or null: a node with a failed model is unhealthy (it never becomes ready). */
+    public String loadFailure() {
+        return failure;
+    }
+
     public boolean isDraining() {
         return draining;
     }

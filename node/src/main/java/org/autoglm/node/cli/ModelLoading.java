@@ -26,12 +26,15 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
 
     private static final Logger log = LoggerFactory.getLogger(ModelLoading.class);
 
-    /** What {@code serve} asked for. */
-    record Settings(Path dir, String servedName, BackendFactory.Kind backend, double gpuMemoryUtilization,
-            int maxNumSeqs, int maxNumBatchedTokens, String schedulingPolicy, int maxWaiting, int blockSize,
-            int numKvBlocks, int maxModelLen, boolean prefixCaching, boolean demo) {}
+    /**
+     * What {@code serve} asked for, checked ({@link ModelFlags#plan}).
+     *
+     * @param demo write the built-in demo checkpoint into {@code dir} first if it is not there
+     */
+    record Plan(Path dir, String servedName, boolean demo, BackendFactory.Kind backend, double gpuMemoryUtilization,
+            EngineOptions engine) {}
 
-    private final Settings settings;
+    private final Plan plan;
     private final ServingState state;
     private final RequestMetrics metrics;
     /** Closed in reverse order: engine before backend before tokenizer. */
@@ -44,21 +47,21 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
     private volatile Path currentDir;
     private static final long DRAIN_TIMEOUT_SECONDS = 120;
 
-    ModelLoading(Settings settings, ServingState state, RequestMetrics metrics) {
-        this.settings = settings;
+    ModelLoading(Plan plan, ServingState state, RequestMetrics metrics) {
+        this.plan = plan;
         this.state = state;
         this.metrics = metrics;
-        this.currentDir = settings.dir();
+        this.currentDir = plan.dir();
     }
 
     /** Runs on the loader thread. */
     void load() {
-        Settings s = settings;
+        Plan s = plan;
         try {
             if (s.demo()) {
                 DemoModel.ensure(s.dir()); // first run without --model: write the built-in demo checkpoint
             }
-            Built built = build(s.dir());
+            Built built = build(s.dir(), s.engine());
             synchronized (this) {
                 if (closed) {
                     built.close();
@@ -89,8 +92,8 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
         }
     }
 
-    private Built build(Path dir) throws Exception {
-        Settings s = settings;
+    private Built build(Path dir, EngineOptions options) throws Exception {
+        Plan s = plan;
         List<AutoCloseable> resources = new ArrayList<>();
         try {
             GlmTokenizer tokenizer = GlmTokenizer.load(dir);
@@ -99,23 +102,13 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
             BackendFactory.Kind kind = BackendFactory.resolve(s.backend());
             Backend backend = BackendFactory.open(kind, dir, cuda -> {
                 cuda.gpuMemoryUtilization = s.gpuMemoryUtilization();
-                cuda.maxSeqs = s.maxNumSeqs();
-                cuda.maxBatchTokens = s.maxNumBatchedTokens();
-                cuda.maxModelLen = s.maxModelLen();
+                cuda.maxSeqs = options.maxNumSeqs();
+                cuda.maxBatchTokens = options.maxNumBatchedTokens();
+                cuda.maxModelLen = options.maxModelLen();
             });
             resources.add(backend);
             backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
             device = backend.description();
-            EngineOptions options = EngineOptions.create(o -> {
-                o.maxNumSeqs = s.maxNumSeqs();
-                o.maxNumBatchedTokens = s.maxNumBatchedTokens();
-                o.schedulingPolicy = s.schedulingPolicy();
-                o.maxWaiting = s.maxWaiting();
-                o.blockSize = s.blockSize();
-                o.numKvBlocks = s.numKvBlocks();
-                o.maxModelLen = s.maxModelLen();
-                o.prefixCaching = s.prefixCaching();
-            });
             Engine engine = new Engine(backend, options, tokenizer);
             resources.add(engine);
             engine.stats().addObserver(new EngineStats.Observer() {
@@ -150,7 +143,7 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
         }
         Built next;
         try {
-            next = build(target);
+            next = build(target, old.engine().options()); // limits reloaded since start carry over
         } catch (Exception | LinkageError e) {
             throw new IllegalStateException("loading " + target + " failed, the old engine keeps serving (rolled back): "
                     + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
@@ -173,8 +166,8 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
         state.replace(next.loaded());
         new Built(null, retired).close();
         state.draining(wasDraining);
-        log.info("now serving {} from {} on a new engine", settings.servedName(), target);
-        return settings.servedName() + " from " + target + " on " + device;
+        log.info("now serving {} from {} on a new engine", plan.servedName(), target);
+        return plan.servedName() + " from " + target + " on " + device;
     }
 
     /** One greedy token from token id 0: the new engine runs end to end before it serves anyone. */

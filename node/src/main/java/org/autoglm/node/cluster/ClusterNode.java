@@ -44,7 +44,7 @@ public final class ClusterNode implements AutoCloseable {
                 options.groups());
         Cluster cluster = Cluster.start(options.gridConfig(), loading, () -> self[0] == null ? NodeLoad.IDLE : self[0].load());
         self[0] = new ClusterNode(cluster, options);
-        log.info("node '{}' joined the grid ({} node(s) visible, {} expected)", options.nodeName(),
+        log.info("node '{}' joined the grid ({} node(s) visible, {} expected)", cluster.grid().name(),
                 cluster.grid().serverNodeIds().size(), cluster.grid().config().expectedNodes);
         return self[0];
     }

@@ -26,7 +26,7 @@ public final class ClusterOptions {
     int gridPort;
 
     @Option(names = "--node-name", paramLabel = "NAME",
-            description = "This node's name in the cluster (default: node-<grid port>).")
+            description = "This node's name in the cluster (default: node-<grid port bound>).")
     String nodeName;
 
     @Option(names = "--tags", split = ",", paramLabel = "TAG",
@@ -63,9 +63,18 @@ public final class ClusterOptions {
             description = "Truststore password (default: $AUTOGLM_GRID_TLS_PASSWORD).")
     String tlsTruststorePassword;
 
-    /** The node's name: {@code --node-name}, or one derived from the grid port. */
+    /** Set from serve's {@code --insecure}: a grid beyond loopback may then run without TLS. */
+    private boolean insecure;
+
+    /** Allows (true) a non-loopback {@code --grid-host} without grid TLS, as serve's {@code --insecure} does for HTTP. */
+    public ClusterOptions insecure(boolean allow) {
+        this.insecure = allow;
+        return this;
+    }
+
+    /** {@code --node-name}, or null: the grid then names the node after the port it binds. */
     public String nodeName() {
-        return nodeName != null ? nodeName : "node-" + gridPort;
+        return nodeName;
     }
 
     public List<String> tags() {
@@ -93,6 +102,7 @@ public final class ClusterOptions {
             config.peers = peerList;
             config.expectedNodes = expectedNodes;
             config.failureDetection = java.time.Duration.ofMillis(failureDetectionMillis);
+            config.insecure = insecure;
             config.haltOnGridFailure = true; // a serve process cut off from its cluster exits and is restarted
             config.tls.keystore = tlsKeystore;
             config.tls.keystorePassword = tlsKeystorePassword == null ? "" : tlsKeystorePassword;

@@ -35,16 +35,28 @@ public record EngineOptions(
         boolean prefixCaching,
         int maxModelLen) {
 
+    /** Every value checked here, each message naming the {@code serve} flag that sets it. */
     public EngineOptions {
-        if (maxNumSeqs < 1) throw new IllegalArgumentException("max-num-seqs must be >= 1, got " + maxNumSeqs);
-        if (maxNumBatchedTokens < 1) {
-            throw new IllegalArgumentException("max-num-batched-tokens must be >= 1, got " + maxNumBatchedTokens);
+        atLeast("--max-num-seqs", maxNumSeqs, 1, "");
+        atLeast("--max-num-batched-tokens", maxNumBatchedTokens, 1, "");
+        atLeast("--block-size", blockSize, 1, "");
+        atLeast("--num-kv-blocks", numKvBlocks, 0, " (0 = as many as the backend's memory holds)");
+        atLeast("--max-waiting", maxWaiting, 0, "");
+        atLeast("--max-model-len", maxModelLen, 0, " (0 = the model's context length)");
+        if (schedulingPolicy == null) {
+            throw new IllegalArgumentException("--scheduling-policy is missing; use one of: " + SchedulingPolicy.NAMES);
         }
-        if (blockSize < 1) throw new IllegalArgumentException("block size must be >= 1, got " + blockSize);
-        if (numKvBlocks < 0) throw new IllegalArgumentException("num-kv-blocks must be >= 0 (0 = from the backend), got " + numKvBlocks);
-        if (maxWaiting < 0) throw new IllegalArgumentException("max-waiting must be >= 0, got " + maxWaiting);
-        if (maxModelLen < 0) throw new IllegalArgumentException("max-model-len must be >= 0 (0 = the model's), got " + maxModelLen);
-        policy(schedulingPolicy, priorityAgingStep, mlfqQuantum, mlfqLevels); // fail fast on a bad name
+        try {
+            policy(schedulingPolicy, priorityAgingStep, mlfqQuantum, mlfqLevels); // fail fast on a bad name
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--scheduling-policy: " + e.getMessage(), e);
+        }
+    }
+
+    private static void atLeast(String flag, int value, int min, String note) {
+        if (value < min) {
+            throw new IllegalArgumentException(flag + " must be at least " + min + note + ", got " + value);
+        }
     }
 
     /** Options with defaults, changed by {@code configure}. */

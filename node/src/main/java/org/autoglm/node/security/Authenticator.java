@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * Decides who a request comes from. With a JWT key configured every protected route needs a valid bearer
@@ -35,14 +36,20 @@ public final class Authenticator {
      */
     public static Authenticator fromSettings(Path secretFile, Path publicKeyFile, String host, boolean insecure)
             throws IOException {
+        return fromSettings(secretFile, publicKeyFile, JwtVerifier.DEFAULT_LEEWAY, host, insecure);
+    }
+
+    /** As above, with {@code leeway} the tolerated clock difference on {@code exp} and {@code nbf}. */
+    public static Authenticator fromSettings(Path secretFile, Path publicKeyFile, Duration leeway, String host,
+            boolean insecure) throws IOException {
         if (secretFile != null && publicKeyFile != null) {
             throw new IllegalArgumentException("Give either --jwt-secret-file or --jwt-public-key, not both");
         }
         if (secretFile != null) {
-            return jwt(JwtVerifier.hs256(readable(secretFile, "--jwt-secret-file")));
+            return jwt(JwtVerifier.hs256(readable(secretFile, "--jwt-secret-file")).withLeeway(leeway));
         }
         if (publicKeyFile != null) {
-            return jwt(JwtVerifier.publicKey(readable(publicKeyFile, "--jwt-public-key")));
+            return jwt(JwtVerifier.publicKey(readable(publicKeyFile, "--jwt-public-key")).withLeeway(leeway));
         }
         if (!insecure && !isLoopback(host)) {
             throw new IllegalArgumentException("Refusing to serve on " + host + " without authentication: anyone "

@@ -19,29 +19,41 @@ import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Date;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * Checks bearer tokens: signature (HS256 with a shared secret, or RS256 / ES256 with a public key), a
- * required {@code exp} in the future, {@code nbf} if present, and a {@code roles} claim naming at least one
- * of {@code user}, {@code operator}, {@code auditor}, {@code admin}.
+ * Checks bearer tokens: signature (HS256 with a shared secret, or RS256 / ES256 with a public key), no
+ * critical header parameters (we understand none), a required {@code exp} in the future, {@code nbf} if
+ * present, and a {@code roles} claim that is a JSON list. Roles we do not know are ignored: a token naming none
+ * of {@code user}, {@code operator}, {@code auditor}, {@code admin} authenticates but may use no route (403).
  */
 public final class JwtVerifier {
 
-    /** Clocks of issuer and node may differ a little. */
-    private static final Duration CLOCK_SKEW = Duration.ofSeconds(30);
+    /** Default tolerance for clock differences between token issuer and node ({@code --jwt-leeway}). */
+    public static final Duration DEFAULT_LEEWAY = Duration.ofSeconds(5);
+    /** NumericDates past 9999-12-31 cannot be a real expiry, and overflow milliseconds near 2^63 seconds. */
+    private static final long MAX_NUMERIC_DATE = Instant.parse("9999-12-31T23:59:59Z").getEpochSecond();
 
     private final JWSVerifier verifier;
     private final Set<JWSAlgorithm> algorithms;
     private final Clock clock;
+    private final Duration leeway;
 
-    private JwtVerifier(JWSVerifier verifier, Set<JWSAlgorithm> algorithms, Clock clock) {
+    private JwtVerifier(JWSVerifier verifier, Set<JWSAlgorithm> algorithms, Clock clock, Duration leeway) {
         this.verifier = verifier;
         this.algorithms = algorithms;
         this.clock = clock;
+        this.leeway = leeway;
+    }
+
+    /** The same keys with another clock tolerance on {@code exp} and {@code nbf}. */
+    public JwtVerifier withLeeway(Duration leeway) {
+        if (leeway.isNegative()) {
+            throw new IllegalArgumentException("--jwt-leeway must be 0 or more seconds, got " + leeway.toSeconds());
+        }
+        return new JwtVerifier(verifier, algorithms, clock, leeway);
     }
 
     /** HS256 with the bytes of {@code secretFile} (trailing newline ignored); at least 32 bytes. */
@@ -53,7 +65,8 @@ public final class JwtVerifier {
                     + " bytes; HS256 needs at least 32 (e.g. `openssl rand -hex 32 > " + secretFile + "`)");
         }
         try {
-            return new JwtVerifier(new MACVerifier(bytes), Set.of(JWSAlgorithm.HS256), Clock.systemUTC());
+            return new JwtVerifier(new MACVerifier(bytes), Set.of(JWSAlgorithm.HS256), Clock.systemUTC(),
+                    DEFAULT_LEEWAY);
         } catch (JOSEException e) {
             throw new IllegalArgumentException("Unusable JWT secret in " + secretFile + ": " + e.getMessage());
         }
@@ -65,10 +78,12 @@ public final class JwtVerifier {
         try {
             JWK jwk = JWK.parseFromPEMEncodedObjects(pem);
             if (jwk instanceof RSAKey rsa) {
-                return new JwtVerifier(new RSASSAVerifier(rsa), Set.of(JWSAlgorithm.RS256), Clock.systemUTC());
+                return new JwtVerifier(new RSASSAVerifier(rsa), Set.of(JWSAlgorithm.RS256), Clock.systemUTC(),
+                        DEFAULT_LEEWAY);
             }
             if (jwk instanceof ECKey ec) {
-                return new JwtVerifier(new ECDSAVerifier(ec), Set.of(JWSAlgorithm.ES256), Clock.systemUTC());
+                return new JwtVerifier(new ECDSAVerifier(ec), Set.of(JWSAlgorithm.ES256), Clock.systemUTC(),
+                        DEFAULT_LEEWAY);
             }
             throw new IllegalArgumentException("JWT public key in " + pemFile + " is neither RSA nor EC");
         } catch (JOSEException e) {
@@ -90,6 +105,12 @@ public final class JwtVerifier {
             throw new AuthenticationException("Bearer token is signed with " + alg + "; this node accepts "
                     + algorithms + ".");
         }
+        Set<String> critical = jwt.getHeader().getCriticalParams();
+        if (critical != null && !critical.isEmpty()) {
+            // RFC 7515 section 4.1.11: a recipient must reject a token whose "crit" names what it does not understand.
+            throw new AuthenticationException("Bearer token's header marks " + new java.util.TreeSet<>(critical)
+                    + " as critical ('crit'); this node supports no critical header parameters (RFC 7515 4.1.11).");
+        }
         try {
             if (!jwt.verify(verifier)) {
                 throw new AuthenticationException("Bearer token signature is not valid.");
@@ -104,18 +125,39 @@ public final class JwtVerifier {
             throw new AuthenticationException("Bearer token claims are not valid JSON.");
         }
         Instant now = clock.instant();
-        Date exp = claims.getExpirationTime();
+        Instant exp = numericDate(jwt, "exp");
         if (exp == null) {
             throw new AuthenticationException("Bearer token has no 'exp' claim; tokens must expire.");
         }
-        if (now.isAfter(exp.toInstant().plus(CLOCK_SKEW))) {
-            throw new AuthenticationException("Bearer token expired at " + exp.toInstant() + ".");
+        if (now.isAfter(exp.plus(leeway))) {
+            throw new AuthenticationException("Bearer token expired at " + exp + ".");
         }
-        Date nbf = claims.getNotBeforeTime();
-        if (nbf != null && now.plus(CLOCK_SKEW).isBefore(nbf.toInstant())) {
-            throw new AuthenticationException("Bearer token is not valid before " + nbf.toInstant() + ".");
+        Instant nbf = numericDate(jwt, "nbf");
+        if (nbf != null && now.plus(leeway).isBefore(nbf)) {
+            throw new AuthenticationException("Bearer token is not valid before " + nbf + ".");
         }
         return new Caller(subjectOf(claims), rolesOf(claims), groupsOf(claims));
+    }
+
+    /**
+     * A NumericDate claim (seconds since 1970, RFC 7519 section 2) read from the raw JSON number: the library's
+     * {@code Date} getters multiply by 1000 and overflow, so exp = 2^63 would read as a date in 1969.
+     */
+    private static Instant numericDate(SignedJWT jwt, String name) throws AuthenticationException {
+        Object raw = jwt.getPayload().toJSONObject().get(name);
+        if (raw == null) {
+            return null;
+        }
+        if (!(raw instanceof Number n)) {
+            throw new AuthenticationException("Bearer token's '" + name + "' claim must be a number of seconds since "
+                    + "1970 (RFC 7519 NumericDate), got " + raw + ".");
+        }
+        java.math.BigDecimal seconds = new java.math.BigDecimal(n.toString());
+        if (seconds.signum() < 0 || seconds.compareTo(java.math.BigDecimal.valueOf(MAX_NUMERIC_DATE)) > 0) {
+            throw new AuthenticationException("Bearer token's '" + name + "' claim " + seconds.toPlainString()
+                    + " is out of range: give seconds since 1970 up to " + MAX_NUMERIC_DATE + " (9999-12-31).");
+        }
+        return Instant.ofEpochSecond(seconds.longValue());
     }
 
     private static String subjectOf(JWTClaimsSet claims) throws AuthenticationException {
@@ -138,22 +180,21 @@ public final class JwtVerifier {
         return list.stream().map(String.class::cast).toList();
     }
 
+    /** The known roles of a {@code roles} claim, which must be a JSON list of strings; unknown names are ignored. */
     private static Set<Role> rolesOf(JWTClaimsSet claims) throws AuthenticationException {
         Object raw = claims.getClaim("roles");
-        List<?> names = raw instanceof List<?> list ? list : raw instanceof String s ? List.of(s.split("[ ,]+")) : null;
-        if (names == null) {
-            throw new AuthenticationException("Bearer token has no 'roles' claim (a list of user, operator, "
+        if (raw == null) {
+            throw new AuthenticationException("Bearer token has no 'roles' claim (a JSON list of user, operator, "
                     + "auditor, admin).");
+        }
+        // A string is refused, not split: "user admin" must never read as two roles.
+        if (!(raw instanceof List<?> names) || !names.stream().allMatch(String.class::isInstance)) {
+            throw new AuthenticationException("Bearer token's 'roles' claim must be a JSON list of strings, e.g. "
+                    + "[\"user\"]; got " + (raw instanceof String ? "a string" : raw.getClass().getSimpleName()) + ".");
         }
         EnumSet<Role> roles = EnumSet.noneOf(Role.class);
         for (Object name : names) {
-            if (name instanceof String s) {
-                Role.fromWire(s).ifPresent(roles::add);
-            }
-        }
-        if (roles.isEmpty()) {
-            throw new AuthenticationException("Bearer token's 'roles' claim names none of user, operator, "
-                    + "auditor, admin.");
+            Role.fromWire((String) name).ifPresent(roles::add);
         }
         return roles;
     }

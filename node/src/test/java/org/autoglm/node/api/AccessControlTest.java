@@ -134,6 +134,23 @@ class AccessControlTest {
     }
 
     @Test
+    void rolesAsAString_is401_neverAdmin() throws Exception {
+        String payload = "{\"sub\":\"eve\",\"roles\":\"user admin\",\"exp\":" + (Instant.now().getEpochSecond() + 300) + "}";
+        Http eve = anonymous.withToken(JwtVerifierTest.hs256Raw(payload,
+                new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256)));
+        Http.Response r = eve.get("/admin/requests");
+        assertThat(r.status()).isEqualTo(401);
+        assertThat(r.json().at("/error/message").asText()).contains("JSON list");
+    }
+
+    @Test
+    void onlyUnknownRoles_is403() throws Exception {
+        Http.Response r = as("pirate", "pirate").get("/v1/models");
+        assertThat(r.status()).isEqualTo(403);
+        assertThat(r.json().at("/error/type").asText()).isEqualTo("permission_error");
+    }
+
+    @Test
     void usersSeeOnlyTheirOwnSessions_adminsSeeAll() throws Exception {
         Http alice = as("alice", "user");
         String id = alice.post("/v1/sessions", "{\"system_prompt\":\"x\"}").json().get("id").asText();

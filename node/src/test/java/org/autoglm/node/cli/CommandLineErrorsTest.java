@@ -60,18 +60,63 @@ class CommandLineErrorsTest {
 
     @Test
     void serveRefusesBadSettingsBeforeStarting() throws Exception {
-        Path ckpt = Files.createDirectories(tmp.resolve("ckpt"));
-        assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--backend", "tpu"), 1,
+        assertOneLine(run("serve", "--model", model, "--port", "0", "--backend", "tpu"), 1,
                 "unknown backend 'tpu'");
-        assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--gpu-memory-utilization", "1.5"), 1,
+        assertOneLine(run("serve", "--model", model, "--port", "0", "--gpu-memory-utilization", "1.5"), 1,
                 "--gpu-memory-utilization");
-        assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--jwt-secret-file",
+        assertOneLine(run("serve", "--model", model, "--port", "0", "--jwt-secret-file",
                 tmp.resolve("no-secret").toString()), 1, "--jwt-secret-file", "no such readable file");
-        assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--jwt-public-key",
+        assertOneLine(run("serve", "--model", model, "--port", "0", "--jwt-public-key",
                 tmp.resolve("no-key.pem").toString()), 1, "--jwt-public-key", "no such readable file");
         assumeFalse(BackendFactory.resolve(BackendFactory.Kind.AUTO) == BackendFactory.Kind.CUDA, "this host has a GPU");
-        assertOneLine(run("serve", "--model", ckpt.toString(), "--port", "0", "--backend", "cuda"), 1,
+        assertOneLine(run("serve", "--model", model, "--port", "0", "--backend", "cuda"), 1,
                 "--backend cuda: no usable GPU");
+    }
+
+    /**
+     * Every engine, HTTP and model flag with a value serve cannot use stops it with one line before the HTTP
+     * server starts (the port asked for is still free afterwards), instead of a node that answers 503 forever.
+     */
+    @Test
+    void everyBadServeFlagValueStopsTheProcessBeforeItListens() throws Exception {
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        String[][] cases = {
+                {"--scheduling-policy", "lifo", "--scheduling-policy", "fcfs, priority, sjf, mlfq"},
+                {"--block-size", "0", "--block-size"},
+                {"--max-num-seqs", "0", "--max-num-seqs"},
+                {"--max-num-batched-tokens", "-1", "--max-num-batched-tokens"},
+                {"--num-kv-blocks", "-2", "--num-kv-blocks"},
+                {"--max-waiting", "-1", "--max-waiting"},
+                {"--max-model-len", "-5", "--max-model-len"},
+                {"--default-max-tokens", "-1", "--default-max-tokens"},
+                {"--max-request-bytes", "0", "--max-request-bytes"},
+                {"--request-timeout", "-1", "--request-timeout"},
+                {"--session-ttl", "0", "--session-ttl"},
+                {"--max-sessions-per-user", "-1", "--max-sessions-per-user"},
+                {"--tls-keystore", tmp.resolve("none.p12").toString(), "--tls-keystore"},
+                {"--otlp-endpoint", "collector", "--otlp-endpoint"},
+                {"--expected-nodes", "0", "--expected-nodes"},
+                {"--peers", "nohost", "--peers"},
+                {"--model", empty.toString(), "has no config.json"},
+        };
+        for (String[] c : cases) {
+            int port;
+            try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+                port = probe.getLocalPort();
+            }
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("serve", "--port",
+                    Integer.toString(port)));
+            if (!c[0].equals("--model")) {
+                args.addAll(java.util.List.of("--model", model));
+            }
+            args.addAll(java.util.List.of(c[0], c[1]));
+            String[] mentions = java.util.Arrays.copyOfRange(c, 2, c.length);
+            assertOneLine(run(args.toArray(String[]::new)), 1, mentions);
+            try (java.net.ServerSocket stillFree = new java.net.ServerSocket(port)) {
+                assertThat(stillFree.getLocalPort()).as(c[0] + " " + c[1]).isEqualTo(port);
+            }
+        }
+        assertOneLine(run("serve", "--port", "70000"), 1, "--port");
     }
 
     private static void assertOneLine(Run run, int exitCode, String... mentions) {

@@ -105,6 +105,32 @@ class OpenAiClientTest {
         assertThat(out.choices().get(0).finishReason().asString()).isEqualTo("length");
     }
 
+    /**
+     * logit_bias through the official SDK, the queue path and the real engine: +100 on one token makes the greedy
+     * output that token again and again; -100 on the reference's first greedy token makes the output start elsewhere.
+     */
+    @Test
+    void logitBiasSteersTheRealEngine() {
+        JsonNode c = referenceCase("The quick brown fox jumps over the lazy dog.");
+        int forced = c.get("greedy_ids").get(4).asInt();
+        Completion out = client.completions().create(CompletionCreateParams.builder().model("glm-tiny")
+                .prompt(c.get("text").asText()).maxTokens(3).temperature(0.0)
+                .logitBias(CompletionCreateParams.LogitBias.builder()
+                        .putAdditionalProperty(Integer.toString(forced), JsonValue.from(100)).build())
+                .putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build());
+        try (var tokenizer = org.autoglm.models.tokenizer.GlmTokenizer.load(ReferenceCases.fixturesDir()
+                .resolve("glm-tiny"))) {
+            assertThat(out.choices().get(0).text()).isEqualTo(tokenizer.decode(new int[] {forced, forced, forced}, true));
+            int first = c.get("greedy_ids").get(0).asInt();
+            Completion banned = client.completions().create(CompletionCreateParams.builder().model("glm-tiny")
+                    .prompt(c.get("text").asText()).maxTokens(1).temperature(0.0)
+                    .logitBias(CompletionCreateParams.LogitBias.builder()
+                            .putAdditionalProperty(Integer.toString(first), JsonValue.from(-100)).build())
+                    .putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build());
+            assertThat(banned.choices().get(0).text()).isNotEqualTo(tokenizer.decode(new int[] {first}, true));
+        }
+    }
+
     @Test
     void chatUsesTheCheckpointTemplate_streamedEqualsNonStreamed() {
         JsonNode chatCase = null;

@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.autoglm.node.engine.ReferenceCases;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -32,21 +33,21 @@ class ServeCommandTest {
         return new Run(exit, err.toString());
     }
 
+    private static final String MODEL = ReferenceCases.fixturesDir().resolve("glm-tiny").toString();
+
     @Test
     void refusesAPublicAddressWithoutAuthentication() throws Exception {
-        Files.createDirectories(dir.resolve("ckpt"));
-        Run r = run("serve", "--model", dir.resolve("ckpt").toString(), "--host", "0.0.0.0", "--port", "0");
+        Run r = run("serve", "--model", MODEL, "--host", "0.0.0.0", "--port", "0");
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("without authentication").contains("--insecure").doesNotContain("\tat ");
     }
 
     @Test
     void unknownPluginAndBadOptionsAreOneLineErrors() throws Exception {
-        Files.createDirectories(dir.resolve("ckpt"));
-        Run r = run("serve", "--model", dir.resolve("ckpt").toString(), "--port", "0", "--plugins", "nope");
+        Run r = run("serve", "--model", MODEL, "--port", "0", "--plugins", "nope");
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("Unknown plugin 'nope'").contains("audit-log").contains("sensitive-words");
-        Run bad = run("serve", "--model", dir.resolve("ckpt").toString(), "--port", "0", "--plugin-option", "x");
+        Run bad = run("serve", "--model", MODEL, "--port", "0", "--plugin-option", "x");
         assertThat(bad.err()).contains("NAME.KEY=VALUE");
         Run missing = run("serve", "--model", dir.resolve("nowhere").toString());
         assertThat(missing.err()).contains("not a directory");
@@ -60,27 +61,38 @@ class ServeCommandTest {
         cli.execute("serve", "--help");
         assertThat(out.toString()).contains("--model", "--served-model-name", "--host", "--port", "--tls-keystore",
                 "--jwt-secret-file", "--jwt-public-key", "--insecure", "--max-request-bytes", "--plugins",
-                "--otlp-endpoint", "--max-num-seqs", "--max-num-batched-tokens", "--scheduling-policy");
+                "--otlp-endpoint", "--max-num-seqs", "--max-num-batched-tokens", "--scheduling-policy",
+                "--default-max-tokens");
+        // Defaults come from the options objects and show in the help.
+        assertThat(out.toString().replaceAll("\\s+", " ")).contains("(default: 256)", "(default: 2048)",
+                "(default: fcfs)", "(default: 16)", "(default: 0.9)", "(default: 127.0.0.1)", "(default: 4194304)");
     }
 
     @Test
-    void httpComesUpBeforeTheModelAndReportsALoadFailure() throws Exception {
+    void httpComesUpBeforeTheModelAndALoadFailureMakesHealthFail() throws Exception {
+        // A checkpoint whose config is fine but whose weights are found corrupt only while loading.
         Path ckpt = Files.createDirectories(dir.resolve("my-model"));
+        for (String f : new String[] {"config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"}) {
+            Files.copy(Path.of(MODEL, f), ckpt.resolve(f));
+        }
+        Files.writeString(ckpt.resolve("model.safetensors"), "not a safetensors file");
         CommandLine cli = new CommandLine(new ServeCommand());
         cli.parseArgs("--model", ckpt.toString(), "--port", "0", "--audit-log", dir.resolve("audit.jsonl").toString());
         ServeCommand serve = cli.getCommand();
         try (ServeCommand.RunningNode node = serve.start()) {
             HttpClient http = HttpClient.newHttpClient();
             String base = "http://127.0.0.1:" + node.port();
-            assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
-                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
-            // An empty directory cannot load: /ready says so, and stays 503.
             await().atMost(Duration.ofSeconds(30)).until(() -> node.state().notReadyReason() != null
                     && node.state().notReadyReason().startsWith("model failed"));
             HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create(base + "/ready")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(ready.statusCode()).isEqualTo(503);
             assertThat(ready.body()).contains("model failed to load");
+            // Not "alive" either: an orchestrator restarts it instead of waiting for a ready that never comes.
+            HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(503);
+            assertThat(health.body()).contains("failed to load").contains("restart");
             assertThat(Files.exists(dir.resolve("audit.jsonl"))).isTrue();
         }
     }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSObject;
+import com.nimbusds.jose.Payload;
 import com.nimbusds.jose.JWSSigner;
 import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.crypto.MACSigner;
@@ -75,12 +77,82 @@ public class JwtVerifierTest {
                 .hasMessageContaining("expired");
         assertThatThrownBy(() -> v.verify(hs256("a", List.of("user"), null))).hasMessageContaining("exp");
         assertThatThrownBy(() -> v.verify(hs256("a", null, Instant.now().plusSeconds(60)))).hasMessageContaining("roles");
-        assertThatThrownBy(() -> v.verify(hs256("a", List.of("pirate"), Instant.now().plusSeconds(60))))
-                .hasMessageContaining("roles");
         String forged = token(new MACSigner("another-secret-another-secret-another-secret".getBytes()),
                 JWSAlgorithm.HS256, "a", List.of("admin"), Instant.now().plusSeconds(60));
         assertThatThrownBy(() -> v.verify(forged)).hasMessageContaining("signature");
         assertThatThrownBy(() -> v.verify("not.a.jwt")).isInstanceOf(AuthenticationException.class);
+    }
+
+    /** An HS256 token over a payload written as raw JSON (claims the builder cannot express). */
+    public static String hs256Raw(String payloadJson, JWSHeader header) throws Exception {
+        JWSObject jws = new JWSObject(header, new Payload(payloadJson));
+        jws.sign(new MACSigner(SECRET.getBytes()));
+        return jws.serialize();
+    }
+
+    static String payload(String roles, String exp) {
+        return "{\"sub\":\"eve\",\"roles\":" + roles + ",\"exp\":" + exp + "}";
+    }
+
+    static String inAMinute() {
+        return Long.toString(Instant.now().getEpochSecond() + 60);
+    }
+
+    @Test
+    void rolesMustBeAJsonList_aStringIsNeverSplit() throws Exception {
+        JwtVerifier v = JwtVerifier.hs256(secretFile(dir));
+        JWSHeader hs = new JWSHeader(JWSAlgorithm.HS256);
+        for (String roles : List.of("\"user admin\"", "\"user,admin\"", "\"admin\"", "{\"admin\":true}", "7",
+                "[\"user\", 1]", "[[\"admin\"]]")) {
+            assertThatThrownBy(() -> v.verify(hs256Raw(payload(roles, inAMinute()), hs))).as(roles)
+                    .isInstanceOf(AuthenticationException.class).hasMessageContaining("must be a JSON list");
+        }
+        assertThat(v.verify(hs256Raw(payload("[\"user\",\"admin\"]", inAMinute()), hs)).roles())
+                .containsExactlyInAnyOrder(Role.USER, Role.ADMIN);
+    }
+
+    @Test
+    void onlyUnknownRoles_authenticatesWithNoRights() throws Exception {
+        JwtVerifier v = JwtVerifier.hs256(secretFile(dir));
+        Caller c = v.verify(hs256("a", List.of("pirate", "Admin"), Instant.now().plusSeconds(60)));
+        assertThat(c.roles()).isEmpty();
+        assertThat(c.hasAny(java.util.Set.of(Role.USER))).isFalse();
+    }
+
+    @Test
+    void expBeyondAnyDate_isOutOfRange_notExpiredIn1969() throws Exception {
+        JwtVerifier v = JwtVerifier.hs256(secretFile(dir));
+        JWSHeader hs = new JWSHeader(JWSAlgorithm.HS256);
+        for (String exp : List.of("9223372036854775808", "9223372036854775807", "1e300", "-5")) {
+            assertThatThrownBy(() -> v.verify(hs256Raw(payload("[\"user\"]", exp), hs))).as(exp)
+                    .hasMessageContaining("out of range").hasMessageNotContaining("1969");
+        }
+        assertThatThrownBy(() -> v.verify(hs256Raw(payload("[\"user\"]", "\"tomorrow\""), hs)))
+                .isInstanceOf(AuthenticationException.class);
+    }
+
+    @Test
+    void criticalHeaderParameters_areRefusedAsUnsupported() throws Exception {
+        JwtVerifier v = JwtVerifier.hs256(secretFile(dir));
+        JWSHeader crit = new JWSHeader.Builder(JWSAlgorithm.HS256).criticalParams(java.util.Set.of("x-must"))
+                .customParam("x-must", 1).build();
+        assertThatThrownBy(() -> v.verify(hs256Raw(payload("[\"user\"]", inAMinute()), crit)))
+                .hasMessageContaining("critical").hasMessageContaining("x-must").hasMessageNotContaining("signature");
+    }
+
+    @Test
+    void leewayIsSmallByDefault_andConfigurable() throws Exception {
+        JwtVerifier v = JwtVerifier.hs256(secretFile(dir));
+        assertThat(JwtVerifier.DEFAULT_LEEWAY).isLessThanOrEqualTo(java.time.Duration.ofSeconds(5));
+        assertThat(v.verify(hs256("a", List.of("user"), Instant.now().minusSeconds(2))).subject()).isEqualTo("a");
+        assertThatThrownBy(() -> v.verify(hs256("a", List.of("user"), Instant.now().minusSeconds(20))))
+                .hasMessageContaining("expired");
+        JwtVerifier lenient = v.withLeeway(java.time.Duration.ofSeconds(60));
+        assertThat(lenient.verify(hs256("a", List.of("user"), Instant.now().minusSeconds(20))).subject()).isEqualTo("a");
+        JwtVerifier strict = v.withLeeway(java.time.Duration.ZERO);
+        assertThatThrownBy(() -> strict.verify(hs256("a", List.of("user"), Instant.now().minusSeconds(2))))
+                .hasMessageContaining("expired");
+        assertThatThrownBy(() -> v.withLeeway(java.time.Duration.ofSeconds(-1))).hasMessageContaining("--jwt-leeway");
     }
 
     @Test

@@ -1,0 +1,80 @@
+package org.autoglm.node.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.autoglm.kernels.BackendFactory;
+import org.autoglm.kernels.CudaConfig;
+import org.autoglm.models.config.GlmConfigReader;
+import org.autoglm.node.engine.EngineOptions;
+import picocli.CommandLine.Option;
+
+/**
+ * What {@code serve} loads and on which backend, mixed into the command. {@link #plan} checks every value before
+ * anything starts, so that a mistake stops the process with one line instead of a node that never becomes ready.
+ */
+final class ModelFlags {
+
+    private static final CudaConfig CUDA_DEFAULTS = new CudaConfig();
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Checkpoint directory (Hugging Face layout). Default: the built-in demo model (random weights).")
+    Path model;
+
+    @Option(names = "--served-model-name", paramLabel = "NAME",
+            description = "Model name in the API. Default: the checkpoint directory's name (demo for the demo model).")
+    String servedModelName;
+
+    @Option(names = "--backend", paramLabel = "cuda|djl|auto",
+            description = "cuda: our CUDA kernels; djl: PyTorch on the CPU; auto: CUDA when a GPU is usable, else DJL"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String backend = "auto";
+
+    @Option(names = "--gpu-memory-utilization",
+            description = "Share of GPU memory the CUDA backend may use for weights, buffers and KV cache"
+                    + " (default: ${DEFAULT-VALUE}).")
+    double gpuMemoryUtilization = CUDA_DEFAULTS.gpuMemoryUtilization;
+
+    /** The checked flags; {@link IllegalArgumentException} names the flag at fault. */
+    ModelLoading.Plan plan(EngineOptions engine) {
+        Path dir = model != null ? model : DemoModel.defaultDir();
+        if (model != null) {
+            checkCheckpoint(model);
+        }
+        String name = servedModelName != null ? servedModelName
+                : dir.toAbsolutePath().normalize().getFileName().toString();
+        if (name.isBlank()) {
+            throw new IllegalArgumentException("--served-model-name must not be empty");
+        }
+        return new ModelLoading.Plan(dir, name, model == null, backendKind(), gpuMemoryUtilization, engine);
+    }
+
+    /** The directory exists and its config.json is one we can serve; the weights are read while loading. */
+    private static void checkCheckpoint(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--model " + dir + " is not a directory");
+        }
+        if (!Files.isRegularFile(dir.resolve(GlmConfigReader.FILE_NAME))) {
+            throw new IllegalArgumentException("--model " + dir + " has no config.json: give a Hugging Face checkpoint"
+                    + " directory, or leave --model out for the demo model");
+        }
+        try {
+            GlmConfigReader.read(dir);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("--model " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** An unknown name, or {@code cuda} on a machine without a usable GPU, is refused here. */
+    private BackendFactory.Kind backendKind() {
+        BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
+        if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
+            throw new IllegalArgumentException("--gpu-memory-utilization must be greater than 0 and at most 1, got "
+                    + gpuMemoryUtilization);
+        }
+        if (kind == BackendFactory.Kind.CUDA && BackendFactory.resolve(BackendFactory.Kind.AUTO) != BackendFactory.Kind.CUDA) {
+            throw new IllegalArgumentException("--backend cuda: no usable GPU here (the CUDA driver libcuda did not load"
+                    + " or sees no device); use --backend djl or auto for the CPU");
+        }
+        return kind;
+    }
+}
