@@ -79,7 +79,7 @@ public final class NodeInfo implements Serializable {
     /** {@link #withNodeId(UUID)}, and the grid node's name where this info has none ({@code --node-name} not given). */
     public NodeInfo withNodeId(UUID id, String gridName) {
         return new NodeInfo(id, name != null ? name : gridName, model, modelHash, tags, backend, device, maxBatch,
-                contextLength, endpoint);
+                contextLength, endpoint, groups);
     }
 
     @Override

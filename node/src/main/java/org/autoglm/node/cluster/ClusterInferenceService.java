@@ -170,6 +170,13 @@ public final class ClusterInferenceService implements InferenceService {
     }
 
     @Override
+    public java.util.concurrent.CompletableFuture<java.util.List<String>> reprioritize(
+            java.util.function.Predicate<String> matches, int priority) {
+        return local == null ? java.util.concurrent.CompletableFuture.completedFuture(java.util.List.of())
+                : local.reprioritize(matches, priority);
+    }
+
+    @Override
     public void reload(org.autoglm.node.engine.EngineOptions next) {
         if (local == null) {
             throw new IllegalArgumentException("this node runs no engine of its own; reload the nodes that do");

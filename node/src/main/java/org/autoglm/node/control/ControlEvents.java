@@ -23,19 +23,33 @@ public class ControlEvents {
     private final EventRing events;
     private final AuditChain audit;
     private final Map<String, AtomicLong> acks = new ConcurrentHashMap<>();
+    /** Events are written in order on a thread of their own: callers may be on grid threads, and never wait. */
+    private final java.util.concurrent.ExecutorService writer;
 
-    ControlEvents(EventRing events, AuditChain audit) {
+    ControlEvents(EventRing events, AuditChain audit, String node) {
         this.events = events;
         this.audit = audit;
+        this.writer = org.autoglm.gossip.grid.Daemons.pool("autoglm-events-" + node, 1);
     }
 
     /** Appends an event of {@code type} with {@code data} (a JSON object) to the cluster's stream. */
     public void emit(String type, ObjectNode data) {
+        String json = data.toString();
         try {
-            events.append(type, data.toString());
-        } catch (RuntimeException e) {
-            log.warn("event {} not recorded: {}", type, e.toString());
+            writer.execute(() -> {
+                try {
+                    events.append(type, json);
+                } catch (RuntimeException e) {
+                    log.warn("event {} not recorded: {}", type, e.toString());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("event {} after close: dropped", type);
         }
+    }
+
+    void close() {
+        writer.shutdown();
     }
 
     /** Appends to the cluster audit chain. */

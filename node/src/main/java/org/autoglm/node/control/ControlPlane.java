@@ -58,7 +58,7 @@ public final class ControlPlane implements AutoCloseable {
         this.audit = new AuditChain(cluster.grid());
         this.ring = new EventRing(cluster.grid());
         this.authority = new CommandAuthority(log);
-        this.events = new ControlEvents(ring, audit);
+        this.events = new ControlEvents(ring, audit, cluster.grid().name());
         this.anomalies = new AnomalyDetector(settings.anomalyIntervals, settings.anomalyInterval.toMillis());
         this.webhooks = new Webhooks(settings.webhooks, settings.webhookSecret);
         keys.forEach(log::addKey);
@@ -134,6 +134,7 @@ public final class ControlPlane implements AutoCloseable {
                 org.slf4j.LoggerFactory.getLogger(ControlPlane.class).debug("closing {}: {}", running.get(i), e.toString());
             }
         }
+        events.close();
         webhooks.close();
         ring.close();
         log.close();

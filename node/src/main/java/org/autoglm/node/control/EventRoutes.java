@@ -41,19 +41,21 @@ final class EventRoutes {
             ctx.res().setHeader("Cache-Control", "no-cache");
             ctx.res().setHeader("X-Accel-Buffering", "no");
             OutputStream out = ctx.res().getOutputStream();
-            long last = after;
+            // Ids are taken before events are stored, so one may land after a higher one: sent ids, not the highest,
+            // say what the client has.
+            java.util.Set<Long> sent = new java.util.HashSet<>();
             for (ClusterEvent e : ring.after(after)) {
                 write(out, e);
-                last = e.id();
+                sent.add(e.id());
             }
             write(out, ": connected\n\n");
             while (true) {
                 ClusterEvent e = live.poll(keepAlive.toMillis(), TimeUnit.MILLISECONDS);
                 if (e == null) {
                     write(out, ": keep-alive\n\n");
-                } else if (e.id() > last) {
+                } else if (e.id() > after && sent.add(e.id())) {
                     write(out, e);
-                    last = e.id();
+                    if (sent.size() > 2 * EventRing.CAPACITY) sent.removeIf(id -> id < e.id() - EventRing.CAPACITY);
                 }
             }
         } catch (IOException | InterruptedException e) {

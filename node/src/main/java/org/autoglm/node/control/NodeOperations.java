@@ -59,8 +59,11 @@ final class NodeOperations {
             case Operation.RESTART_ENGINE -> out.put("serving", engines.switchTo(null));
             case Operation.LOAD_MODEL -> out.put("serving", engines.switchTo(Path.of(args.get("model_dir").asText())));
             case Operation.DIAGNOSTICS -> diagnostics(out);
-            case Operation.REPRIORITIZE -> throw new UnsupportedOperationException("reprioritize is not available on"
-                    + " this node yet: cancel and resubmit with the new priority");
+            case Operation.REPRIORITIZE -> {
+                ArrayNode ids = out.putArray("reprioritized");
+                engine().reprioritize(waitingMatcher(args), args.get("priority").asInt())
+                        .get(30, java.util.concurrent.TimeUnit.SECONDS).forEach(ids::add);
+            }
             default -> throw new IllegalArgumentException("unknown op '" + op + "'");
         }
         return out;
@@ -72,6 +75,30 @@ final class NodeOperations {
             throw new IllegalStateException("no engine is loaded on this node yet");
         }
         return loaded.engine();
+    }
+
+    /**
+     * Which of this engine's waiting requests {@code reprioritize} matches: {@code ids} (an id, or its choices
+     * id-N), {@code model} (the one served here, or none), {@code user} (by the requests this node received).
+     */
+    private java.util.function.Predicate<String> waitingMatcher(ObjectNode args) {
+        java.util.function.Predicate<String> match = id -> true;
+        if (args.has("ids")) {
+            Set<String> ids = new HashSet<>();
+            args.get("ids").forEach(i -> ids.add(i.asText()));
+            match = match.and(id -> ids.contains(id) || ids.contains(id.replaceFirst("-\\d+$", "")));
+        }
+        if (args.has("model")) {
+            ServingState.Loaded loaded = state.current();
+            boolean served = loaded != null && loaded.model().name().equals(args.get("model").asText());
+            match = match.and(id -> served);
+        }
+        if (args.has("user")) {
+            Set<String> received = new HashSet<>(requests.find(new RequestDirectory.Filter(args.get("user").asText(),
+                    null, null, null)));
+            match = match.and(id -> received.contains(id) || received.contains(id.replaceFirst("-\\d+$", "")));
+        }
+        return match;
     }
 
     private static RequestDirectory.Filter filter(ObjectNode args) {

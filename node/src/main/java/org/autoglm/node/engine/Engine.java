@@ -114,6 +114,14 @@ public final class Engine implements InferenceService, AutoCloseable {
     }
 
     @Override
+    public CompletableFuture<java.util.List<String>> reprioritize(java.util.function.Predicate<String> matches,
+                                                                  int priority) {
+        CompletableFuture<java.util.List<String>> done = new CompletableFuture<>();
+        inbox.add(() -> done.complete(scheduler.reprioritize(matches, priority)));
+        return done;
+    }
+
+    @Override
     public EngineStats stats() {
         return stats;
     }

@@ -50,4 +50,12 @@ public interface InferenceService {
      * @throws IllegalArgumentException naming the field that cannot change without a restart, or a bad value
      */
     void reload(EngineOptions next);
+
+    /**
+     * Gives requests still waiting for admission whose id {@code matches} a new priority ({@code reprioritize});
+     * running ones keep theirs.
+     *
+     * @return completes with the ids of the requests changed
+     */
+    CompletableFuture<java.util.List<String>> reprioritize(java.util.function.Predicate<String> matches, int priority);
 }

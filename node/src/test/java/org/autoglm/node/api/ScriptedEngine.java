@@ -166,6 +166,12 @@ final class ScriptedEngine implements InferenceService, EngineLoad.Source {
     }
 
     @Override
+    public java.util.concurrent.CompletableFuture<java.util.List<String>> reprioritize(
+            java.util.function.Predicate<String> matches, int priority) {
+        return java.util.concurrent.CompletableFuture.completedFuture(java.util.List.of()); // nothing ever waits here
+    }
+
+    @Override
     public org.autoglm.node.engine.EngineStats stats() {
         return new org.autoglm.node.engine.EngineStats();
     }

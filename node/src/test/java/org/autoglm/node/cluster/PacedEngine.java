@@ -83,6 +83,12 @@ final class PacedEngine implements InferenceService {
     }
 
     @Override
+    public java.util.concurrent.CompletableFuture<java.util.List<String>> reprioritize(
+            java.util.function.Predicate<String> matches, int priority) {
+        return engine.reprioritize(matches, priority);
+    }
+
+    @Override
     public org.autoglm.node.engine.EngineStats stats() {
         return engine.stats();
     }

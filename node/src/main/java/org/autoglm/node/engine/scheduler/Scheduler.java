@@ -81,6 +81,19 @@ public final class Scheduler {
         rankChanged.clear();
     }
 
+    /** Gives waiting sequences whose request id {@code matches} a new priority; returns their request ids. */
+    public List<String> reprioritize(java.util.function.Predicate<String> matches, int priority) {
+        List<Sequence> moved = new ArrayList<>();
+        waiting.removeIf(s -> matches.test(s.requestId()) && moved.add(s));
+        List<String> ids = new ArrayList<>();
+        for (Sequence s : moved) {
+            s.priority(priority);
+            waiting.add(s);
+            ids.add(s.requestId());
+        }
+        return ids;
+    }
+
     public KvCacheManager kvCache() {
         return kv;
     }
