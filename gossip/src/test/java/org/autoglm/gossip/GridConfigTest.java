@@ -63,6 +63,13 @@ class GridConfigTest {
     }
 
     @Test
+    void gridMemoryFlagsAreChecked() {
+        assertThatThrownBy(() -> GridNode.start(c -> c.dataRegionBytes = 1L << 20)).hasMessageContaining("--grid-memory");
+        assertThatThrownBy(() -> GridNode.start(c -> c.storageHighWater = 1.0))
+                .hasMessageContaining("--grid-memory-high-water");
+    }
+
+    @Test
     void quorumIsAStrictMajority() {
         GridConfig config = new GridConfig();
         config.expectedNodes = 3;

@@ -45,8 +45,18 @@ public final class GridConfig {
      * that its supervisor restarts it and its work moves to peers (serve), or only stop the grid node (tests).
      */
     public boolean haltOnGridFailure = false;
+    /**
+     * {@code --grid-memory}: the off-heap data region that holds the queue, sessions and registry. Ignite stops a node
+     * whose region is full, so new data is refused well before that (see {@link #storageHighWater}).
+     */
+    public long dataRegionBytes = 512L << 20;
+    /** {@code --grid-memory-high-water}: share of the data region in use beyond which new sessions and requests are refused. */
+    public double storageHighWater = 0.80;
     /** Ignite work directory (marshaller mappings only; nothing is persisted); null = a fresh temp dir. */
     public Path workDirectory = null;
+
+    /** Smallest {@code --grid-memory}: Ignite's own structures take a few MiB of it. */
+    public static final long MIN_DATA_REGION_BYTES = 32L << 20;
 
     /** Communication port = discovery port + this (Ignite's own defaults are 47500 / 47100). */
     public static final int COMMUNICATION_OFFSET = 1000;
@@ -173,6 +183,14 @@ public final class GridConfig {
             if (file != null && !java.nio.file.Files.isReadable(file)) {
                 throw new IllegalArgumentException("grid TLS file " + file + " does not exist or is not readable");
             }
+        }
+        if (dataRegionBytes < MIN_DATA_REGION_BYTES) {
+            throw new IllegalArgumentException("--grid-memory must be at least " + (MIN_DATA_REGION_BYTES >> 20)
+                    + " MiB, got " + (dataRegionBytes >> 20) + " MiB");
+        }
+        if (!(storageHighWater >= 0.1 && storageHighWater <= 0.95)) {
+            throw new IllegalArgumentException("--grid-memory-high-water must be 10 to 95 (percent), got "
+                    + Math.round(storageHighWater * 100));
         }
         if (lease.duration.compareTo(lease.renewInterval.multipliedBy(2)) <= 0) {
             throw new IllegalArgumentException("lease duration " + lease.duration

@@ -105,6 +105,9 @@ public final class GridNode implements AutoCloseable {
         }
     }
 
+    /** The one data region: queue, sessions, registry, leader record. */
+    static final String DATA_REGION = "autoglm";
+
     static IgniteConfiguration igniteConfiguration(GridConfig config) {
         IgniteConfiguration cfg = new IgniteConfiguration()
                 .setIgniteInstanceName(config.nodeName + "@" + config.gridPort)
@@ -126,10 +129,11 @@ public final class GridNode implements AutoCloseable {
                 .setWorkDirectory(workDirectory(config))
                 .setDataStorageConfiguration(new DataStorageConfiguration()
                         .setDefaultDataRegionConfiguration(new DataRegionConfiguration()
-                                .setName("autoglm")
-                                // Queue, sessions and registry are small: keep off-heap modest.
-                                .setInitialSize(32L << 20)
-                                .setMaxSize(512L << 20)))
+                                .setName(DATA_REGION)
+                                // Queue, sessions and registry: sized by --grid-memory, watched by storageFullReason.
+                                .setInitialSize(Math.min(32L << 20, config.dataRegionBytes))
+                                .setMaxSize(config.dataRegionBytes)
+                                .setMetricsEnabled(true)))
                 .setDiscoverySpi(discovery(config))
                 .setCommunicationSpi(new TcpCommunicationSpi()
                         .setLocalAddress(config.host)
@@ -287,6 +291,25 @@ public final class GridNode implements AutoCloseable {
     public String nameOf(UUID nodeId) {
         ClusterNode node = nodeId == null ? null : ignite.cluster().node(nodeId);
         return node == null ? null : node.attribute(NAME_ATTRIBUTE);
+    }
+
+    /**
+     * Null while the data region has room for new records; else why not (its use has passed
+     * {@code --grid-memory-high-water}). Callers refuse new sessions and requests then: a full region stops the node.
+     */
+    public String storageFullReason() {
+        org.apache.ignite.DataRegionMetrics metrics = ignite.dataRegionMetrics(DATA_REGION);
+        if (metrics == null) {
+            return null;
+        }
+        long used = metrics.getTotalUsedSize();
+        long limit = (long) (config.dataRegionBytes * config.storageHighWater);
+        if (used < limit) {
+            return null;
+        }
+        return "the grid's memory is " + Math.round(100.0 * used / config.dataRegionBytes) + "% used ("
+                + (used >> 20) + " of " + (config.dataRegionBytes >> 20) + " MiB, refusing new data past "
+                + Math.round(config.storageHighWater * 100) + "%, --grid-memory-high-water)";
     }
 
     /** True while this node sees a strict majority of {@code --expected-nodes}: it may lead and take work. */

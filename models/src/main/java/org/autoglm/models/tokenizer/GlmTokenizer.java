@@ -80,6 +80,52 @@ public final class GlmTokenizer implements AutoCloseable {
         return out;
     }
 
+    /** Characters tokenized at a time by {@link #exceeds}: small enough to bound the native and heap memory of a call. */
+    static final int PIECE_CHARS = 16 * 1024;
+
+    /**
+     * True if {@code text} has more than {@code maxTokens} tokens. The text is tokenized in pieces and counting
+     * stops once past the limit, so a text far beyond any context costs about {@code maxTokens} tokens of work and
+     * memory, not the whole text's. Pieces end before a space that starts a word, where byte-level BPE pre-tokenizers
+     * split anyway, so the count is exact there; a piece that had to be cut elsewhere (no space in it) is allowed one
+     * token of error.
+     */
+    public boolean exceeds(String text, int maxTokens) {
+        long counted = 0;
+        int forcedCuts = 0;
+        for (int start = 0; start < text.length(); ) {
+            int end = Math.min(text.length(), start + PIECE_CHARS);
+            if (end < text.length()) {
+                int cut = wordStartBefore(text, start, end);
+                if (cut > start) {
+                    end = cut;
+                } else {
+                    forcedCuts++;
+                    if (Character.isLowSurrogate(text.charAt(end))) {
+                        end--; // never split a surrogate pair
+                    }
+                }
+            }
+            counted += tokenizer.encode(text.substring(start, end), false, false).getIds().length;
+            if (counted > (long) maxTokens + forcedCuts) {
+                return true;
+            }
+            start = end;
+        }
+        return counted > maxTokens;
+    }
+
+    /** The last index in (from, to] that holds a space following a non-space and followed by a non-space; else -1. */
+    private static int wordStartBefore(String text, int from, int to) {
+        for (int i = to; i > from + 1; i--) {
+            if (i < text.length() - 1 && text.charAt(i) == ' ' && !Character.isWhitespace(text.charAt(i - 1))
+                    && !Character.isWhitespace(text.charAt(i + 1))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /**
      * Text of {@code ids}; bytes that do not form valid UTF-8 come out as U+FFFD, and ids outside the
      * vocabulary (a model's padded rows) are skipped, both as in transformers.

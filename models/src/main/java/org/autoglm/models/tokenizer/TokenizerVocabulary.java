@@ -17,21 +17,24 @@ import org.autoglm.models.ModelLoadException;
  * Token strings and ids of a {@code tokenizer.json}, and which added tokens are special. Read with a
  * streaming parser because real GLM tokenizers are ~20 MB, mostly merges that we do not need here.
  */
-final class TokenizerVocabulary {
+public final class TokenizerVocabulary {
 
     private final Map<String, Integer> ids;
     private final BitSet special;
+    private final BitSet added;
     private final int size;
 
-    private TokenizerVocabulary(Map<String, Integer> ids, BitSet special, int size) {
+    private TokenizerVocabulary(Map<String, Integer> ids, BitSet special, BitSet added, int size) {
         this.ids = ids;
         this.special = special;
+        this.added = added;
         this.size = size;
     }
 
-    static TokenizerVocabulary read(Path file) {
+    public static TokenizerVocabulary read(Path file) {
         Map<String, Integer> ids = new HashMap<>();
         BitSet special = new BitSet();
+        BitSet added = new BitSet();
         try (InputStream in = Files.newInputStream(file);
              JsonParser p = new JsonFactory().createParser(in)) {
             expect(p.nextToken(), JsonToken.START_OBJECT, file);
@@ -39,7 +42,7 @@ final class TokenizerVocabulary {
                 String field = p.currentName();
                 p.nextToken();
                 if ("added_tokens".equals(field) && p.currentToken() == JsonToken.START_ARRAY) {
-                    readAddedTokens(p, ids, special, file);
+                    readAddedTokens(p, ids, special, added, file);
                 } else if ("model".equals(field) && p.currentToken() == JsonToken.START_OBJECT) {
                     readModel(p, ids, file);
                 } else {
@@ -54,10 +57,11 @@ final class TokenizerVocabulary {
                     + " has no model.vocab and no added_tokens: not a Hugging Face tokenizer.json");
         }
         int size = ids.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
-        return new TokenizerVocabulary(ids, special, size);
+        return new TokenizerVocabulary(ids, special, added, size);
     }
 
-    private static void readAddedTokens(JsonParser p, Map<String, Integer> ids, BitSet special, Path file)
+    private static void readAddedTokens(JsonParser p, Map<String, Integer> ids, BitSet special, BitSet added,
+            Path file)
             throws IOException {
         while (p.nextToken() == JsonToken.START_OBJECT) {
             Integer id = null;
@@ -78,6 +82,7 @@ final class TokenizerVocabulary {
                         + ": an entry of added_tokens lacks \"id\" or \"content\"");
             }
             ids.put(content, id);
+            added.set(id);
             if (isSpecial) {
                 special.set(id);
             }
@@ -119,8 +124,18 @@ final class TokenizerVocabulary {
         }
     }
 
-    int size() {
+    public int size() {
         return size;
+    }
+
+    /** Token string to id: the model's vocabulary (byte-level alphabet) and the added tokens (plain text). */
+    public Map<String, Integer> ids() {
+        return java.util.Collections.unmodifiableMap(ids);
+    }
+
+    /** An entry of {@code added_tokens}: its string is plain text, not the model's byte alphabet. */
+    public boolean isAdded(int id) {
+        return id >= 0 && added.get(id);
     }
 
     OptionalInt id(String token) {
@@ -128,7 +143,7 @@ final class TokenizerVocabulary {
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
-    boolean isSpecial(int id) {
+    public boolean isSpecial(int id) {
         return id >= 0 && special.get(id);
     }
 }

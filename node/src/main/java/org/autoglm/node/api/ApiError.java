@@ -52,9 +52,15 @@ public final class ApiError extends RuntimeException {
         return new ApiError(404, "not_found_error", param, code, message, null);
     }
 
+    /** 507: the node cannot store new data now (its grid memory is nearly full); existing data still works. */
+    public static ApiError insufficientStorage(String message) {
+        return new ApiError(507, "server_error", null, "insufficient_storage", message, null);
+    }
+
     public static ApiError tooLarge(long limit) {
         return new ApiError(413, "invalid_request_error", null, "request_too_large",
-                "Request body is larger than " + limit + " bytes (--max-request-bytes).", null);
+                "Request body is larger than " + limit + " bytes, the limit of this node (--max-request-bytes); "
+                        + "send a shorter prompt.", null);
     }
 
     /** 429 with {@code Retry-After}: the engine's waiting queue is full. */

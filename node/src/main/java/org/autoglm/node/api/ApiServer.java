@@ -19,6 +19,7 @@ import org.autoglm.node.security.Role;
 import org.autoglm.node.security.TlsConnector;
 import org.autoglm.node.session.InMemorySessionStore;
 import org.autoglm.node.session.SessionStore;
+import org.autoglm.node.telemetry.RequestTracing;
 import org.autoglm.node.telemetry.Telemetry;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
@@ -32,6 +33,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public final class ApiServer implements AutoCloseable {
 
     private static final String CALLER = "autoglm.caller";
+    private static final String SPAN = "autoglm.span";
 
     /** Settings, with their defaults. */
     public static final class Config {
@@ -68,6 +70,11 @@ public final class ApiServer implements AutoCloseable {
          * the engine accepts (running + waiting) for a full engine to answer 429 rather than stall.
          */
         public int maxThreads = 256;
+        /**
+         * Null while the process is of use; else why not: {@code /health} then answers 503 so that a supervisor
+         * restarts it (the cluster's grid node has stopped, for one).
+         */
+        public java.util.function.Supplier<String> deadReason = () -> null;
         /** Required: what is loaded. */
         public ServingState state;
         /** Required: metrics and traces. */
@@ -127,7 +134,9 @@ public final class ApiServer implements AutoCloseable {
         });
         ErrorResponses.install(app, routes);
         app.before(RequestIds::assign);
+        app.before(this::startSpan);
         app.beforeMatched(this::authorize);
+        app.after(this::endSpan);
         app.after(ctx -> {
             String path = ctx.path();
             if (!ctx.method().name().equals("GET") && (path.startsWith("/admin/") || path.startsWith("/cluster/"))
@@ -164,6 +173,28 @@ public final class ApiServer implements AutoCloseable {
         return new RequestDirectory(inFlight);
     }
 
+    /** The request's span (set before any handler runs, ended after the response). */
+    static RequestTracing.RequestSpan span(Context ctx) {
+        return ctx.attribute(SPAN);
+    }
+
+    private void startSpan(Context ctx) {
+        ctx.attribute(SPAN, config.telemetry.tracing().start(ctx.method().name(), ctx.path(), ctx.header("traceparent"),
+                RequestIds.of(ctx)));
+    }
+
+    private void endSpan(Context ctx) {
+        RequestTracing.RequestSpan span = span(ctx);
+        if (span == null) {
+            return;
+        }
+        String route = ctx.endpointHandlerPath();
+        if (ctx.status().getCode() != 404 || routes.contains(ctx.method().name() + " " + route)) {
+            span.route(route);
+        }
+        span.end(ctx.status().getCode());
+    }
+
     /** The authenticated caller of a request (set before every matched route). */
     public static Caller caller(Context ctx) {
         Caller c = ctx.attribute(CALLER);
@@ -173,7 +204,7 @@ public final class ApiServer implements AutoCloseable {
     private void routes() {
         ServingState state = config.state;
         InferenceRoutes inference = new InferenceRoutes(config, inFlight);
-        SessionRoutes sessions = new SessionRoutes(config.sessions, config.sessionTtl, config.maxRequestBytes,
+        SessionRoutes sessions = new SessionRoutes(state, config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
         AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins, config.nodeGroups);
 
@@ -187,8 +218,10 @@ public final class ApiServer implements AutoCloseable {
         app.post("/v1/sessions", sessions::create, Access.INFERENCE);
         app.get("/v1/sessions/{id}", sessions::get, Access.INFERENCE);
         app.delete("/v1/sessions/{id}", sessions::delete, Access.INFERENCE);
-        app.get("/metrics", ctx -> ctx.contentType(Telemetry.contentType()).result(config.telemetry.scrape()),
-                Access.METRICS);
+        app.get("/metrics", ctx -> {
+            var scrape = config.telemetry.scrape(ctx.header("Accept"));
+            ctx.contentType(scrape.contentType()).result(scrape.body());
+        }, Access.METRICS);
         app.get("/admin/audit", admin::audit, Access.AUDIT);
         app.get("/admin/requests", admin::requests, Access.OPERATE);
         app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);
@@ -233,8 +266,13 @@ public final class ApiServer implements AutoCloseable {
         audit(config.plugins, ctx, event, caller, status, detail);
     }
 
-    /** Alive, unless the model failed to load: then restarting (after fixing it) is the only way forward. */
+    /** Alive, unless the model failed to load or the grid node stopped: then only a restart helps. */
     private void health(Context ctx) {
+        String dead = config.deadReason.get();
+        if (dead != null) {
+            ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: " + dead + "."));
+            return;
+        }
         String failure = config.state.loadFailure();
         if (failure != null) {
             ErrorResponses.send(ctx, ApiError.unavailable("Unhealthy: the model failed to load: " + failure

@@ -9,6 +9,9 @@ import org.autoglm.node.session.Message;
 /** A checkpoint's own tokenizer and chat template, as the API uses them. */
 public final class CheckpointModel implements ServedModel {
 
+    /** Texts longer than this many characters per allowed token are counted in pieces before they are tokenized. */
+    private static final int EAGER_CHARS_PER_TOKEN = 4;
+
     private final String name;
     private final int contextLength;
     private final int vocabSize;
@@ -51,6 +54,32 @@ public final class CheckpointModel implements ServedModel {
     public int[] encodeChat(List<Message> messages) {
         List<ChatMessage> chat = messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList();
         return tokenizer.encode(template.render(chat, true));
+    }
+
+    /**
+     * A text of up to a few characters per allowed token is tokenized at once (bounded work); a longer one is first
+     * counted piece by piece, which stops soon after the limit: a multi-megabyte prompt is refused in milliseconds.
+     */
+    @Override
+    public int[] encodeAtMost(String text, int maxTokens) {
+        if (text.length() > EAGER_CHARS_PER_TOKEN * (long) maxTokens + 1024 && tokenizer.exceeds(text, maxTokens)) {
+            return null;
+        }
+        int[] ids = tokenizer.encode(text);
+        return ids.length > maxTokens ? null : ids;
+    }
+
+    @Override
+    public int[] encodeChatAtMost(List<Message> messages, int maxTokens) {
+        // One message far past the limit is refused before the template renders it (rendering copies it, slowly).
+        for (Message m : messages) {
+            if (m.content() != null && m.content().length() > EAGER_CHARS_PER_TOKEN * (long) maxTokens + 1024
+                    && tokenizer.exceeds(m.content(), maxTokens + 2)) { // +2: its edges may merge with the template's text
+                return null;
+            }
+        }
+        List<ChatMessage> chat = messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList();
+        return encodeAtMost(template.render(chat, true), maxTokens);
     }
 
     @Override

@@ -32,6 +32,8 @@ final class ErrorResponses {
         app.exception(ApiError.class, (e, ctx) -> send(ctx, e));
         app.exception(HttpResponseException.class, (e, ctx) -> send(ctx, e.getStatus() == 404 ? noSuchRoute(routes)
                 : fromStatus(e.getStatus(), e.getMessage())));
+        app.exception(org.autoglm.node.session.StorageFullException.class,
+                (e, ctx) -> send(ctx, ApiError.insufficientStorage(e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> {
             log.error("Unexpected failure on {} {}", ctx.method(), ctx.path(), e);
             send(ctx, ApiError.server("The node failed to process this request; it has been logged."));

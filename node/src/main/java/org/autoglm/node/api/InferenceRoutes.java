@@ -87,10 +87,16 @@ final class InferenceRoutes {
     private void serve(Context ctx, String route, ResponseFormat format) throws Exception {
         long receivedNanos = System.nanoTime();
         Instant receivedAt = Instant.now();
+        boolean chat = format == ResponseFormat.CHAT;
+        RequestTracing.RequestSpan span = ApiServer.span(ctx);
+        ServingState.Loaded current = state.current();
+        span.inference(chat ? "chat" : "text_completion", current == null ? null : current.model().name());
         ServingState.Loaded loaded = state.require();
         ServedModel model = loaded.model();
-        boolean chat = format == ResponseFormat.CHAT;
         ObjectNode body = JsonBody.readObject(ctx, maxRequestBytes);
+        if (body.path("model").isTextual()) {
+            span.inference(chat ? "chat" : "text_completion", body.path("model").textValue());
+        }
         InferenceRequest request = chat ? RequestParser.chat(body, model) : RequestParser.completion(body, model);
         if (!request.model().equals(model.name())) {
             throw ApiError.notFound("model", "model_not_found", "The model '" + request.model()
@@ -113,7 +119,7 @@ final class InferenceRoutes {
             request = request.withTexts(seen.inputs());
         }
 
-        RequestTracing.RequestSpan span = telemetry.tracing().start(route, id, ctx.header("traceparent"));
+        span.requestId(id);
         Result result = new Result();
         try {
             SessionPrompt sessionPrompt = session == null ? null
@@ -149,19 +155,20 @@ final class InferenceRoutes {
             Instant end = Instant.now();
             hooks.onCompletion(new RequestOutcome(result.status, result.reasons, result.promptTokens,
                     result.completionTokens, Duration.between(receivedAt, end), result.error));
-            span.end(end, result.reasons, result.promptTokens, result.completionTokens, result.status, result.error);
+            span.finish(end, result.reasons, result.promptTokens, result.completionTokens, result.error);
         }
     }
 
     private static List<int[]> prompts(InferenceRequest request, ServedModel model) {
         List<int[]> out = new ArrayList<>();
         String param = request.messages().isEmpty() ? "prompt" : "messages";
+        int most = model.contextLength() - 1; // at least one token must be left for the output
         try {
             if (!request.messages().isEmpty()) {
-                out.add(model.encodeChat(request.messages()));
+                out.add(model.encodeChatAtMost(request.messages(), most));
             } else {
                 for (InferenceRequest.Prompt p : request.prompts()) {
-                    out.add(p.ids() != null ? p.ids() : model.encode(p.text()));
+                    out.add(p.ids() != null ? p.ids() : model.encodeAtMost(p.text(), most));
                 }
             }
         } catch (RuntimeException e) {
@@ -169,6 +176,10 @@ final class InferenceRoutes {
             throw ApiError.invalid(param, "The " + param + " could not be tokenized: " + e.getMessage());
         }
         for (int[] ids : out) {
+            if (ids == null) {
+                throw ApiError.invalid(param, "The prompt has more than " + most + " tokens; the model's context is "
+                        + model.contextLength() + " tokens including the output. Shorten it.");
+            }
             if (ids.length == 0) {
                 throw ApiError.invalid(param, "The prompt is empty after tokenization; send some text.");
             }

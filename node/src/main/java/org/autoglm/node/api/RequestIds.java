@@ -22,4 +22,10 @@ final class RequestIds {
         ctx.attribute(HEADER, id);
         ctx.header(HEADER, id);
     }
+
+    /** This request's id (assigned before any other handler runs). */
+    static String of(Context ctx) {
+        String id = ctx.attribute(HEADER);
+        return id == null ? "" : id;
+    }
 }

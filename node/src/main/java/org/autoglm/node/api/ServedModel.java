@@ -21,6 +21,21 @@ public interface ServedModel {
     /** A conversation rendered with the model's chat template and the generation prompt, tokenized. */
     int[] encodeChat(List<Message> messages);
 
+    /**
+     * {@link #encode}, or null when the text has more than {@code maxTokens} tokens; a model whose tokenizer can stop
+     * early answers that in time proportional to {@code maxTokens}, however long the text.
+     */
+    default int[] encodeAtMost(String text, int maxTokens) {
+        int[] ids = encode(text);
+        return ids.length > maxTokens ? null : ids;
+    }
+
+    /** {@link #encodeChat}, or null when the rendered conversation has more than {@code maxTokens} tokens. */
+    default int[] encodeChatAtMost(List<Message> messages, int maxTokens) {
+        int[] ids = encodeChat(messages);
+        return ids.length > maxTokens ? null : ids;
+    }
+
     /** The text of one token, for logprobs ({@code ""} if it is not valid UTF-8 on its own). */
     String tokenText(int id);
 }

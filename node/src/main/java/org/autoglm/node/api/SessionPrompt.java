@@ -30,15 +30,15 @@ record SessionPrompt(List<Message> keptHistory, int[] promptIds) {
             all.addAll(turn);
             int[] ids;
             try {
-                ids = model.encodeChat(all);
+                ids = model.encodeChatAtMost(all, Math.max(room, 0)); // null: longer than room (counting stopped early)
             } catch (RuntimeException e) {
                 throw ApiError.invalid("messages", "The messages could not be tokenized: " + e.getMessage());
             }
-            if (ids.length <= room) {
+            if (ids != null) {
                 return new SessionPrompt(List.copyOf(kept), ids);
             }
             if (kept.isEmpty()) {
-                throw ApiError.invalid("messages", "This turn needs " + ids.length + " prompt tokens"
+                throw ApiError.invalid("messages", "This turn needs more than " + Math.max(room, 0) + " prompt tokens"
                         + (maxTokens > 0 ? " plus max_tokens " + maxTokens : "") + ", more than the context of "
                         + model.contextLength() + " even without the session's history; shorten it.");
             }

@@ -23,12 +23,15 @@ final class SessionRoutes {
 
     static final long MAX_TTL_SECONDS = Duration.ofDays(30).toSeconds();
 
+    private final ServingState state;
     private final SessionStore sessions;
     private final Duration defaultTtl;
     private final long maxRequestBytes;
     private final int maxSessionsPerUser;
 
-    SessionRoutes(SessionStore sessions, Duration defaultTtl, long maxRequestBytes, int maxSessionsPerUser) {
+    SessionRoutes(ServingState state, SessionStore sessions, Duration defaultTtl, long maxRequestBytes,
+            int maxSessionsPerUser) {
+        this.state = state;
         this.sessions = sessions;
         this.defaultTtl = defaultTtl;
         this.maxRequestBytes = maxRequestBytes;
@@ -42,6 +45,7 @@ final class SessionRoutes {
         String system = p.string("system_prompt", null);
         if (system != null) {
             RequestParser.wellFormed(system, "system_prompt");
+            fitsTheContext(system);
         }
         Integer ttl = p.integer("ttl_seconds", (int) defaultTtl.toSeconds(), 1, MAX_TTL_SECONDS);
         Caller caller = ApiServer.caller(ctx);
@@ -57,6 +61,30 @@ final class SessionRoutes {
                 Duration.ofSeconds(ttl), Instant.now());
         sessions.put(s);
         ctx.status(200).contentType("application/json").result(json(describe(s, false)));
+    }
+
+    /**
+     * A system prompt that, rendered alone, leaves no room for a message and an answer could never be used: refused
+     * now rather than stored (and replicated) to fail every turn. Counting stops soon past the context.
+     */
+    private void fitsTheContext(String system) {
+        ServingState.Loaded loaded = state.current();
+        if (loaded == null) {
+            return; // still loading: the context is not known yet; the turn itself will say if it cannot fit
+        }
+        ServedModel model = loaded.model();
+        int most = model.contextLength() - 2; // room for at least one token of message and one of output
+        int[] ids;
+        try {
+            ids = model.encodeChatAtMost(java.util.List.of(new Message("system", system)), Math.max(most, 0));
+        } catch (RuntimeException e) {
+            throw ApiError.invalid("system_prompt", "The system_prompt could not be tokenized: " + e.getMessage());
+        }
+        if (ids == null) {
+            throw ApiError.invalid("system_prompt", "The system_prompt has more than " + most + " tokens: with it, no "
+                    + "message and answer could fit the model's context of " + model.contextLength()
+                    + " tokens. Shorten it.");
+        }
     }
 
     void get(Context ctx) {

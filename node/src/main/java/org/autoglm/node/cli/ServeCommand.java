@@ -205,6 +205,7 @@ public final class ServeCommand implements Callable<Integer> {
                     cluster.installRoutes(app, read, operate);
                     control.installRoutes(app, read, operate);
                 };
+                c.deadReason = cluster::deadReason;
             }).start();
         } catch (RuntimeException e) {
             control.close();

@@ -79,6 +79,10 @@ public final class ClusterInferenceService implements InferenceService {
             throw new RequestRejectedException(RequestRejectedException.Kind.UNAVAILABLE, "no node in the cluster has"
                     + " the required_tags " + tags + " (GET /cluster/nodes lists each node's tags); retry when one joins");
         }
+        String full = cluster.grid().storageFullReason();
+        if (full != null) { // a full data region would stop the grid node: refuse before it fills
+            throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, full + "; retry shortly");
+        }
         if (!admission.tryAcquire()) {
             throw new RequestRejectedException(RequestRejectedException.Kind.OVERLOADED, "this node already serves "
                     + maxInFlight + " requests; retry shortly or send to another node");

@@ -54,7 +54,7 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     public SessionStore sessionStore() {
-        return new GridSessionStore(cluster.sessions());
+        return new GridSessionStore(cluster.sessions(), java.time.Clock.systemUTC(), cluster.grid()::storageFullReason);
     }
 
     /** Installs {@code /cluster/*}: reads for {@code read} roles, drain for {@code operate}. */
@@ -107,7 +107,19 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     /** Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can. */
+    /**
+     * Null while this node's grid node runs; else why the process is no use any more (its grid node stopped: a full
+     * data region, a critical grid failure). {@code /health} fails with it, so that a supervisor restarts the process.
+     */
+    public String deadReason() {
+        return cluster.grid().running() ? null : "this node's grid node has stopped; restart the process";
+    }
+
     public String notReadyReason() {
+        String dead = deadReason();
+        if (dead != null) {
+            return dead; // asking a stopped grid about its topology would throw
+        }
         if (!cluster.grid().hasQuorum()) {
             return "this node sees " + cluster.grid().serverNodeIds().size() + " of " + cluster.grid().config().expectedNodes
                     + " expected cluster nodes, no majority, so it takes no work until it reaches the others"

@@ -45,6 +45,15 @@ public final class ClusterOptions {
             description = "Time after which a silent peer is considered failed (default: ${DEFAULT-VALUE}).")
     long failureDetectionMillis;
 
+    @Option(names = "--grid-memory", defaultValue = "512", paramLabel = "MIB",
+            description = "Off-heap memory of the grid's data (queue, sessions, registry), in MiB (default: ${DEFAULT-VALUE}).")
+    long gridMemoryMib;
+
+    @Option(names = "--grid-memory-high-water", defaultValue = "80", paramLabel = "PERCENT",
+            description = "Past this share of --grid-memory in use, new sessions get 507 and new requests 429"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int gridMemoryHighWater;
+
     @Option(names = "--grid-tls-keystore", paramLabel = "P12",
             description = "This node's key and certificate, signed by the cluster CA: turns on grid TLS.")
     Path tlsKeystore;
@@ -95,6 +104,10 @@ public final class ClusterOptions {
     /** These flags as grid settings (peer syntax is checked here, with the flag named). */
     public Consumer<GridConfig> gridConfig() {
         List<String> peerList = GridConfig.parsePeers(peers);
+        if (gridMemoryMib < 1 || gridMemoryMib > (1L << 30)) {
+            throw new IllegalArgumentException("--grid-memory is in MiB, from " + (GridConfig.MIN_DATA_REGION_BYTES >> 20)
+                    + " up; got " + gridMemoryMib);
+        }
         return config -> {
             config.nodeName = nodeName();
             config.host = gridHost;
@@ -103,6 +116,8 @@ public final class ClusterOptions {
             config.expectedNodes = expectedNodes;
             config.failureDetection = java.time.Duration.ofMillis(failureDetectionMillis);
             config.insecure = insecure;
+            config.dataRegionBytes = gridMemoryMib << 20;
+            config.storageHighWater = gridMemoryHighWater / 100.0;
             config.haltOnGridFailure = true; // a serve process cut off from its cluster exits and is restarted
             config.tls.keystore = tlsKeystore;
             config.tls.keystorePassword = tlsKeystorePassword == null ? "" : tlsKeystorePassword;

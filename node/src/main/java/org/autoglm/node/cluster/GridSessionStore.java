@@ -9,9 +9,11 @@ import java.io.ObjectOutputStream;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.autoglm.gossip.session.SessionCache;
 import org.autoglm.node.session.Session;
 import org.autoglm.node.session.SessionStore;
+import org.autoglm.node.session.StorageFullException;
 
 /**
  * Sessions in the grid's session cache, so any node serves any session's next turn and a session outlives the
@@ -21,10 +23,17 @@ public final class GridSessionStore implements SessionStore {
 
     private final SessionCache cache;
     private final Clock clock;
+    private final Supplier<String> fullReason;
 
-    public GridSessionStore(SessionCache cache, Clock clock) {
+    /** @param fullReason null while the grid has room for a new session, else why not */
+    public GridSessionStore(SessionCache cache, Clock clock, Supplier<String> fullReason) {
         this.cache = cache;
         this.clock = clock;
+        this.fullReason = fullReason;
+    }
+
+    public GridSessionStore(SessionCache cache, Clock clock) {
+        this(cache, clock, () -> null);
     }
 
     public GridSessionStore(SessionCache cache) {
@@ -37,8 +46,14 @@ public final class GridSessionStore implements SessionStore {
         return cache.get(id).map(GridSessionStore::decode).map(s -> s.touched(clock.instant()));
     }
 
+    /** A new session is refused while the grid's memory is past its high-water mark (a full region stops the node). */
     @Override
     public void put(Session session) {
+        String full = fullReason.get();
+        if (full != null) {
+            throw new StorageFullException("No room for a new session: " + full + ". Delete sessions you no longer "
+                    + "need (DELETE /v1/sessions/{id}) or retry later.");
+        }
         cache.put(session.id(), session.owner(), encode(session), session.ttl());
     }
 

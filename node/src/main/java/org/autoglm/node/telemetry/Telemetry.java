@@ -25,6 +25,7 @@ public final class Telemetry implements AutoCloseable {
     private final SdkTracerProvider tracers;
     private final RequestMetrics metrics;
     private final RequestTracing tracing;
+    private final MetricsExposition exposition;
 
     /**
      * @param modelName    the {@code model_name} label
@@ -49,6 +50,7 @@ public final class Telemetry implements AutoCloseable {
         tracers = tb.build();
         metrics = new RequestMetrics(meters.get("org.autoglm.node"), modelName, engine);
         tracing = new RequestTracing(tracers.get("org.autoglm.node"));
+        exposition = new MetricsExposition(prometheus::collect);
     }
 
     public RequestMetrics metrics() {
@@ -64,13 +66,17 @@ public final class Telemetry implements AutoCloseable {
         return tracing;
     }
 
-    /** All metrics in the Prometheus text format. */
-    public String scrape() {
-        return PrometheusText.write(prometheus.collect());
+    /**
+     * Every metric of this node (ours, the JVM's, the process's): OpenMetrics when {@code accept} asks for it,
+     * else the Prometheus text format.
+     */
+    public MetricsExposition.Scrape scrape(String accept) {
+        return exposition.scrape(accept);
     }
 
-    public static String contentType() {
-        return PrometheusText.CONTENT_TYPE;
+    /** {@link #scrape(String)} in the Prometheus text format. */
+    public String scrape() {
+        return exposition.scrape(null).body();
     }
 
     /** OTLP/HTTP sends traces to {@code /v1/traces}; accept the collector's base URL as well. */

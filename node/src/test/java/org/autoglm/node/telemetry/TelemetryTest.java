@@ -26,11 +26,13 @@ class TelemetryTest {
         collector.start();
         try {
             Telemetry t = new Telemetry("m", () -> EngineLoad.EMPTY, "http://127.0.0.1:" + collector.getAddress().getPort(), null);
-            RequestTracing.RequestSpan span = t.tracing().start("/v1/completions", "cmpl-1",
-                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+            RequestTracing.RequestSpan span = t.tracing().start("POST", "/v1/completions",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "req-1");
+            span.route("/v1/completions");
             span.submitted(Instant.now());
             span.firstToken(Instant.now());
-            span.end(Instant.now(), List.of("stop"), 3, 4, 200, null);
+            span.finish(Instant.now(), List.of("stop"), 3, 4, null);
+            span.end(200);
             t.close(); // flushes the batch processor
             assertThat(received).anySatisfy(r -> assertThat(r).startsWith("POST /v1/traces application/x-protobuf"));
         } finally {
@@ -56,8 +58,8 @@ class TelemetryTest {
                     .contains("autoglm:time_to_first_token_seconds_count{model_name=\"glm\"} 2")
                     .contains("autoglm:num_requests_waiting{model_name=\"glm\"} 5")
                     .contains("autoglm:kv_cache_usage_perc{model_name=\"glm\"} 0.25")
-                    .contains("autoglm:prompt_tokens_total{model_name=\"glm\"} 10")
-                    .contains("autoglm:request_success_total{finished_reason=\"stop\",model_name=\"glm\"} 1")
+                    .contains("autoglm:prompt_tokens_total{model_name=\"glm\"} 10.0")
+                    .contains("autoglm:request_success_total{finished_reason=\"stop\",model_name=\"glm\"} 1.0")
                     .doesNotContain("otel_scope").doesNotContain("target_info");
         }
     }

@@ -1,0 +1,177 @@
+package org.autoglm.models.grammar;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Per parser position (rule, state), the tokens it allows whatever lies below it on the stack, computed once by a
+ * pruned walk of the token trie and then reused: XGrammar's adaptive token-mask cache, with llguidance's subtree
+ * pruning for the walk. A token that can only be completed by leaving the rule is not decided here; the walk
+ * records the trie nodes where the rule can end ("pop nodes"), and at mask time only those nodes' subtrees are
+ * walked again with the real stack below. In a JSON string that is the subtree of {@code "}, a few hundred
+ * tokens, instead of all 151k.
+ *
+ * <p>Positions in rules without calls (strings, numbers, literals, formats) are keyed by the automaton from
+ * that state on and shared by every grammar of the vocabulary ({@link Shared}).
+ */
+final class TokenSetCache {
+
+    /** Accepted tokens (a bitmask when many, a list when few) and the nodes where the rule may end. */
+    record TokenSets(long[] acceptedBits, int[] acceptedList, int[] popNodes) {
+        void addTo(long[] mask) {
+            if (acceptedBits != null) {
+                for (int w = 0; w < acceptedBits.length; w++) {
+                    mask[w] |= acceptedBits[w];
+                }
+            } else {
+                for (int t : acceptedList) {
+                    mask[t >>> 6] |= 1L << t;
+                }
+            }
+        }
+    }
+
+    /** Token sets of call-free positions, by automaton shape; one per vocabulary, shared by its grammars. */
+    static final class Shared {
+        private static final int MAX_ENTRIES = 8192;
+        private static final int MAX_KEY_CHARS = 16_384;
+        final TokenVocabulary vocabulary;
+        private final ConcurrentHashMap<String, TokenSets> byShape = new ConcurrentHashMap<>();
+
+        Shared(TokenVocabulary vocabulary) {
+            this.vocabulary = vocabulary;
+        }
+    }
+
+    private final CompiledGrammar grammar;
+    private final Shared shared;
+    private final ConcurrentHashMap<Long, TokenSets> byPosition = new ConcurrentHashMap<>();
+
+    TokenSetCache(CompiledGrammar grammar, Shared shared) {
+        this.grammar = grammar;
+        this.shared = shared;
+    }
+
+    /** ORs into {@code mask} every token allowed from {@code state} (stop tokens excepted). */
+    void fill(ParseState state, Parser parser, long[] mask) {
+        TokenTrie trie = grammar.vocabulary.trie();
+        for (Stack top : state.stacks) {
+            TokenSets sets = setsAt(top.rule, top.state, parser);
+            sets.addTo(mask);
+            if (sets.popNodes.length > 0 && top.parent != null) {
+                ParseState afterRule = parser.closeOver(top.parent);
+                if (afterRule.stacks.length > 0) {
+                    for (int node : sets.popNodes) {
+                        TokenWalk.walk(trie, parser, afterRule, trie.depth[node], node + 1, trie.subtreeEnd[node],
+                                mask);
+                    }
+                }
+            }
+        }
+    }
+
+    private TokenSets setsAt(int rule, int state, Parser parser) {
+        long key = ((long) rule << 32) | state;
+        TokenSets sets = byPosition.get(key);
+        if (sets != null) {
+            return sets;
+        }
+        String shape = shapeKey(rule, state);
+        if (shape != null) {
+            sets = shared.byShape.get(shape);
+        }
+        if (sets == null) {
+            sets = compute(rule, state, parser);
+            if (shape != null && shared.byShape.size() < Shared.MAX_ENTRIES) {
+                shared.byShape.putIfAbsent(shape, sets);
+            }
+        }
+        byPosition.putIfAbsent(key, sets);
+        return sets;
+    }
+
+    /** The context-independent walk: the rule alone on the stack, with {@link Stack#BOTTOM} below it. */
+    private TokenSets compute(int rule, int state, Parser parser) {
+        TokenTrie trie = grammar.vocabulary.trie();
+        long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
+        int[] pops = new int[16];
+        int popCount = 0;
+        int accepted = 0;
+        ParseState[] atDepth = new ParseState[trie.maxDepth + 1];
+        atDepth[0] = parser.closeOver(new Stack(rule, state, Stack.BOTTOM));
+        int i = 0;
+        while (i < trie.size) {
+            ParseState next = parser.advance(atDepth[trie.depth[i] - 1], trie.nodeByte[i] & 0xFF);
+            if (next == ParseState.DEAD) {
+                i = trie.subtreeEnd[i];
+                continue;
+            }
+            for (int k = trie.tokenOffset[i]; k < trie.tokenOffset[i + 1]; k++) {
+                int t = trie.tokens[k];
+                bits[t >>> 6] |= 1L << t;
+                accepted++;
+            }
+            if (next.reachedBottom && trie.subtreeEnd[i] > i + 1) {
+                if (popCount == pops.length) {
+                    pops = Arrays.copyOf(pops, popCount * 2);
+                }
+                pops[popCount++] = i;
+            }
+            if (next.stacks.length == 0) {
+                i = trie.subtreeEnd[i];
+                continue;
+            }
+            atDepth[trie.depth[i]] = next;
+            i++;
+        }
+        int[] popNodes = Arrays.copyOf(pops, popCount);
+        if (accepted > bits.length * 2) {
+            return new TokenSets(bits, null, popNodes);
+        }
+        int[] list = new int[accepted];
+        int n = 0;
+        for (int w = 0; w < bits.length; w++) {
+            for (long word = bits[w]; word != 0; word &= word - 1) {
+                list[n++] = (w << 6) + Long.numberOfTrailingZeros(word);
+            }
+        }
+        return new TokenSets(null, list, popNodes);
+    }
+
+    /**
+     * The automaton reachable from (rule, state), written out with states renumbered in visiting order; null
+     * when the rule calls other rules (then the answer depends on them too) or the shape is too large to key.
+     */
+    private String shapeKey(int rule, int state) {
+        RuleDfa dfa = grammar.rules[rule];
+        if (dfa.hasCalls()) {
+            return null;
+        }
+        int[] number = new int[dfa.states()];
+        Arrays.fill(number, -1);
+        ArrayDeque<Integer> queue = new ArrayDeque<>();
+        number[state] = 0;
+        queue.add(state);
+        int next = 1;
+        StringBuilder sb = new StringBuilder();
+        while (!queue.isEmpty()) {
+            int s = queue.poll();
+            sb.append(dfa.accepting[s] ? 'A' : 'N');
+            for (int k = dfa.rangeOffset[s]; k < dfa.rangeOffset[s + 1]; k++) {
+                int t = dfa.rangeTarget[k];
+                if (number[t] < 0) {
+                    number[t] = next++;
+                    queue.add(t);
+                }
+                sb.append(dfa.rangeFirst[k]).append('-').append(dfa.rangeLast[k]).append('>').append(number[t])
+                        .append(',');
+            }
+            sb.append(';');
+            if (sb.length() > Shared.MAX_KEY_CHARS) {
+                return null;
+            }
+        }
+        return sb.toString();
+    }
+}
