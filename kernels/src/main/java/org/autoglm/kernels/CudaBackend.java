@@ -63,6 +63,9 @@ public final class CudaBackend implements Backend {
     private DeviceBuffer samplingDevice;
     private Pointer samplingHost;
     private Pointer logitsHost;
+    /** Grammar masks (maxSeqs rows of words) then each logit row's mask row; allocated on first use. */
+    private DeviceBuffer maskDevice;
+    private Pointer maskHost;
 
     private CudaBackend(GlmConfig config, CudaConfig options, CudaDevice device, boolean bf16,
             WeightSource source) {
@@ -257,6 +260,20 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public SampledStep forwardAndSample(List<SequenceChunk> chunks, List<SamplingParams> params) {
+        return forwardAndSample(chunks, params, null);
+    }
+
+    @Override
+    public boolean canApplyTokenMasks() {
+        return true;
+    }
+
+    /**
+     * With grammar masks: a step with a constrained row runs its forward pass alone (graph or not), the host waits
+     * for the masks while the GPU computes, then uploads them, and apply_token_mask and sample_tokens run after it.
+     */
+    @Override
+    public SampledStep forwardAndSample(List<SequenceChunk> chunks, List<SamplingParams> params, TokenMasks masks) {
         requireKv();
         int[] ids = new int[chunks.size()];
         java.util.Arrays.fill(ids, -1);
@@ -266,9 +283,14 @@ public final class CudaBackend implements Backend {
             List<SequenceChunk> parts = pieces(step);
             List<SamplingParams> partParams = new ArrayList<>(step.size());
             for (StepSplitter.Piece piece : step) partParams.add(params.get(piece.index()));
-            PackedStep p = launch(parts, partParams, forward, singleToken, options.cudaGraphs);
+            boolean masked = false;
+            for (StepSplitter.Piece piece : step) {
+                masked |= masks != null && params.get(piece.index()) != null && masks.has(piece.index());
+            }
+            PackedStep p = launch(parts, masked ? null : partParams, forward, singleToken, options.cudaGraphs);
             int rows = realRows(p);
             if (rows == 0) continue;
+            if (masked) sampleMasked(p, rows, step, partParams, masks);
             // Rows sampled on the host were "sampled" greedily on the GPU (temperature 0 leaves logits as they are).
             for (int r = 0; r < rows; r++) {
                 int chunk = p.logitChunk()[r];
@@ -297,6 +319,39 @@ public final class CudaBackend implements Backend {
             }
         }
         return new SampledStep(ids, logits);
+    }
+
+    /** Uploads the masks of the step's constrained rows (waiting for them as needed), masks the logits, samples. */
+    private void sampleMasked(PackedStep p, int rows, List<StepSplitter.Piece> step, List<SamplingParams> partParams,
+                              TokenMasks masks) {
+        int vocab = config.vocabSize();
+        int words = (vocab + 63) / 64;
+        long rowsOffset = 8L * options.maxSeqs * words;
+        if (maskDevice == null) {
+            maskDevice = device.allocate(rowsOffset + 4L * options.maxSeqs, "grammar masks");
+            maskHost = device.allocateHost(rowsOffset + 4L * options.maxSeqs);
+        }
+        for (int r = 0; r < rows; r++) {
+            int chunk = p.logitChunk()[r];
+            int index = step.get(chunk).index();
+            long[] mask = partParams.get(chunk) != null && step.get(chunk).chunk().wantLogits() && masks.has(index)
+                    ? masks.await(index) : null;   // the GPU runs the forward meanwhile
+            if (mask != null) maskHost.write(8L * r * words, mask, 0, words);
+            maskHost.setInt(rowsOffset + 4L * r, mask != null ? r : -1);
+        }
+        check(CuDriver.cuMemcpyHtoDAsync_v2(maskDevice.address(), maskHost, rowsOffset, device.stream()),
+                "cuMemcpyHtoDAsync(grammar masks)");
+        check(CuDriver.cuMemcpyHtoDAsync_v2(maskDevice.address() + rowsOffset, maskHost.share(rowsOffset), 4L * rows,
+                device.stream()), "cuMemcpyHtoDAsync(grammar mask rows)");
+        writeSamplingParams(p, pieces(step), partParams);
+        check(CuDriver.cuMemcpyHtoDAsync_v2(samplingDevice.address(), samplingHost,
+                SamplingBuffers.bytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
+        kernels.dependentLaunches(false);   // these two follow the forward's last kernel strictly
+        kernels.applyTokenMask(activations.logits, rows, vocab, maskDevice.address(), words,
+                maskDevice.address() + rowsOffset);
+        SamplingBuffers b = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs);
+        kernels.sample(activations.logits, rows, vocab, b.temperature(), b.topK(), b.topP(), b.seeds(), b.steps(),
+                b.outIds());
     }
 
     /**
@@ -456,7 +511,7 @@ public final class CudaBackend implements Backend {
         device.synchronize();
         graphs.values().forEach(DecodeGraph::close);
         graphs.clear();
-        for (Pointer host : new Pointer[] {metaHost, samplingHost, logitsHost}) {
+        for (Pointer host : new Pointer[] {metaHost, samplingHost, logitsHost, maskHost}) {
             if (host != null) device.freeHost(host);
         }
         kernels.close();

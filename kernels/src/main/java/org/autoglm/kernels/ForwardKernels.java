@@ -110,4 +110,10 @@ interface ForwardKernels {
 
     void sample(long logits, int rows, int vocab, long temperature, long topK, long topP, long seeds, long steps,
             long outIds);
+
+    /**
+     * Masks logit rows with an output grammar's allowed tokens (minus infinity elsewhere): row r uses mask row
+     * {@code maskRows[r]} of {@code masks} ({@code words} 64-bit words each), none when it is negative.
+     */
+    void applyTokenMask(long logits, int rows, int vocab, long masks, int words, long maskRows);
 }

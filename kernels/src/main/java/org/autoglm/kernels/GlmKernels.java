@@ -31,7 +31,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int decodeKeyRowsPerSplit;
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention,
+            sample, tokenMask, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention,
             decodeAttentionWide;
     private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormSilu, gemvRmsnormRope;
     private int flashHeadDim;   // flash_prefill_d{flashHeadDim}, looked up on first use
@@ -65,6 +65,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         combine = fn("attention.cu", "attention_combine");
         siluMul = fn("activation.cu", "silu_mul");
         sample = fn("sampling.cu", "sample_tokens");
+        tokenMask = fn("sampling.cu", "apply_token_mask");
         f32ToElem = fn("convert.cu", "f32_to_elem");
         bf16ToElem = fn("convert.cu", "bf16_to_elem");
         fillUniform = fn("convert.cu", "fill_uniform");
@@ -330,6 +331,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             long steps, long outIds) {
         args.reset().ptr(logits).i32(vocab).ptr(temperature).ptr(topK).ptr(topP).ptr(seeds).ptr(steps).ptr(outIds)
                 .launch(runtime, sample, "sample_tokens", rows, 1, 1, LaunchGeometry.SAMPLING_THREADS, 0);
+    }
+
+    @Override
+    public void applyTokenMask(long logits, int rows, int vocab, long masks, int words, long maskRows) {
+        args.reset().ptr(logits).i32(vocab).ptr(masks).i32(words).ptr(maskRows)
+                .launch(runtime, tokenMask, "apply_token_mask", rows, 1, 1, 256, 0);
     }
 
     public void f32ToElem(long src, long dst, long n) {

@@ -181,4 +181,10 @@ final class KernelTimer implements ForwardKernels {
         k.sample(logits, rows, vocab, temperature, topK, topP, seeds, steps, outIds);
         timed("sample_tokens");
     }
+
+    @Override
+    public void applyTokenMask(long logits, int rows, int vocab, long masks, int words, long maskRows) {
+        k.applyTokenMask(logits, rows, vocab, masks, words, maskRows);
+        timed("apply_token_mask");
+    }
 }

@@ -214,3 +214,18 @@ extern "C" __global__ void __launch_bounds__(THREADS) sample_tokens(
         out_ids[blockIdx.x] = chosen >= 0 ? chosen : best_id[0];
     }
 }
+
+// An output grammar's allowed tokens, applied before sample_tokens: row r of the logits keeps token i when bit i % 64
+// of word i / 64 of mask row mask_rows[r] is set, and gets minus infinity otherwise (every sampling mode then skips
+// it); mask_rows[r] < 0 leaves the row alone. Tokens past the mask's words * 64 are never allowed. One block a row.
+extern "C" __global__ void apply_token_mask(float* logits, int vocab, const unsigned long long* masks, int words,
+                                            const int* mask_rows) {
+    const int m = mask_rows[blockIdx.x];
+    if (m < 0) return;
+    const unsigned long long* mask = masks + (long long) m * words;
+    float* x = logits + (long long) blockIdx.x * vocab;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        const int w = i >> 6;
+        if (w >= words || ((mask[w] >> (i & 63)) & 1ull) == 0ull) x[i] = NEG_INF;
+    }
+}

@@ -66,6 +66,33 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(description() + " cannot sample on the device");
     }
 
+    /**
+     * The output-grammar masks of one step's chunks, for {@link #forwardAndSample(List, List, TokenMasks)}: a mask
+     * is computed on the host while the forward pass runs on the device, and collected just before sampling.
+     */
+    interface TokenMasks {
+        /** Whether chunk {@code i} is constrained. */
+        boolean has(int chunk);
+
+        /** Chunk {@code i}'s allowed next tokens (bit t of word t / 64); may wait for the mask to be computed. */
+        long[] await(int chunk);
+    }
+
+    /** Whether {@link #forwardAndSample(List, List, TokenMasks)} applies grammar masks on the device. */
+    default boolean canApplyTokenMasks() {
+        return false;
+    }
+
+    /**
+     * {@link #forwardAndSample(List, List)}, with the chunks that {@code masks} constrains drawing only allowed
+     * tokens (the masks are uploaded and applied to the logits before the device sampler runs).
+     *
+     * @throws UnsupportedOperationException when {@link #canApplyTokenMasks} is false
+     */
+    default SampledStep forwardAndSample(List<SequenceChunk> chunks, List<SamplingParams> params, TokenMasks masks) {
+        throw new UnsupportedOperationException(description() + " cannot apply token masks on the device");
+    }
+
     /** Copies the KV of whole blocks (for copy-on-write of shared prefix blocks). Default: unsupported. */
     default void copyBlocks(int[] sourceBlocks, int[] targetBlocks) {
         throw new UnsupportedOperationException(description() + " cannot copy KV blocks");

@@ -106,6 +106,30 @@ public final class ChatTemplate {
     }
 
     /**
+     * A conversation with tools: calls and results in the shape {@code format} says the template reads, and the
+     * function definitions in the template's {@code tools} variable (glm-4-9b-chat's template reads them from a
+     * system message's {@code tools} field instead: they are put there too).
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt, List<ToolDefinition> tools,
+                         ToolCallFormat format) {
+        List<Map<String, Object>> shaped = new ArrayList<>(format.templateMessages(messages));
+        Map<String, Object> variables = new HashMap<>();
+        if (!tools.isEmpty()) {
+            List<Map<String, Object>> values = tools.stream().map(ToolDefinition::templateValue).toList();
+            variables.put("tools", values);
+            if (source.contains("['tools']")) {
+                if (shaped.isEmpty() || !"system".equals(shaped.get(0).get("role"))) {
+                    shaped.add(0, Glm4ToolCalls.plain("system", ""));
+                }
+                Map<String, Object> system = new LinkedHashMap<>(shaped.get(0));
+                system.put("tools", values);
+                shaped.set(0, system);
+            }
+        }
+        return render(shaped, addGenerationPrompt, variables);
+    }
+
+    /**
      * The general form: messages as maps (for fields such as {@code tool_calls}) and extra template variables
      * (e.g. {@code tools}, {@code enable_thinking}).
      *

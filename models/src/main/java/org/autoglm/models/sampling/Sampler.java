@@ -52,6 +52,19 @@ public final class Sampler {
         }
     }
 
+    /**
+     * The next token among those {@code allowed} (a grammar's bitmask, see {@link TokenMask}); the masked logits
+     * stay at minus infinity afterwards.
+     *
+     * @throws IllegalStateException when the mask allows no token of this vocabulary
+     */
+    public int sample(float[] logits, long[] allowed) {
+        if (TokenMask.apply(logits, allowed) == 0) {
+            throw new IllegalStateException("the output grammar allows no token here");
+        }
+        return sample(logits);
+    }
+
     /** The next token for these logits (length = vocabulary). */
     public int sample(float[] logits) {
         int saved = penalized ? applyPenalties(logits) : 0;

@@ -52,6 +52,11 @@ public final class ApiError extends RuntimeException {
         return new ApiError(404, "not_found_error", param, code, message, null);
     }
 
+    /** 408: the client sent its request too slowly; the connection is closed. */
+    public static ApiError timeout(String message) {
+        return new ApiError(408, "invalid_request_error", null, "request_timeout", message, Map.of("Connection", "close"));
+    }
+
     /** 507: the node cannot store new data now (its grid memory is nearly full); existing data still works. */
     public static ApiError insufficientStorage(String message) {
         return new ApiError(507, "server_error", null, "insufficient_storage", message, null);

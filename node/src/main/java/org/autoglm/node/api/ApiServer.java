@@ -34,6 +34,7 @@ public final class ApiServer implements AutoCloseable {
 
     private static final String CALLER = "autoglm.caller";
     private static final String SPAN = "autoglm.span";
+    private static final int SEND_BUFFER_BYTES = 64 * 1024;
 
     /** Settings, with their defaults. */
     public static final class Config {
@@ -51,6 +52,15 @@ public final class ApiServer implements AutoCloseable {
          * failed write tells us a client left while its request was still queued.
          */
         public Duration sseKeepAlive = Duration.ofSeconds(5);
+        /** A connection with no request in progress and no bytes moving for this long is closed. */
+        public Duration idleTimeout = Duration.ofSeconds(30);
+        /**
+         * A blocking read of a request body or write of a response (a stream's events included) that makes no progress
+         * for this long fails: the body gets 408, a stream's engine requests are cancelled (its reader stopped reading).
+         */
+        public Duration ioTimeout = Duration.ofSeconds(10);
+        /** Bytes per second a request body must average once it has started arriving, else 408; 0: no minimum. */
+        public long minRequestDataRate = 1024;
         /** Longest a request may run before the engine gives up on it (finish reason cancelled); null: no limit. */
         public Duration requestTimeout;
         /**
@@ -120,16 +130,27 @@ public final class ApiServer implements AutoCloseable {
             c.http.prefer405over404 = true; // GET /v1/chat/completions: "wrong method", not "no such route"
             c.jetty.threadPool = new QueuedThreadPool(config.maxThreads, 8, 60_000);
             c.jetty.modifyServer(server -> server.setErrorHandler(new ErrorResponses.JsonJettyErrors()));
-            c.jetty.modifyHttpConfiguration(http -> http.setSendServerVersion(false));
+            c.jetty.modifyHttpConfiguration(http -> {
+                http.setSendServerVersion(false);
+                // Slow clients: neither a trickled body nor a stream nobody reads may hold a thread for long.
+                http.setIdleTimeout(config.ioTimeout.toMillis());
+                http.setMinRequestDataRate(config.minRequestDataRate);
+            });
             c.jetty.addConnector((server, http) -> {
+                ServerConnector connector;
                 if (config.tlsKeystore != null) {
-                    return TlsConnector.create(server, http, config.tlsKeystore, config.tlsPassword, config.host,
+                    connector = TlsConnector.create(server, http, config.tlsKeystore, config.tlsPassword, config.host,
                             config.port);
+                } else {
+                    connector = new ServerConnector(server, new HttpConnectionFactory(http));
+                    connector.setHost(config.host);
+                    connector.setPort(config.port);
                 }
-                ServerConnector plain = new ServerConnector(server, new HttpConnectionFactory(http));
-                plain.setHost(config.host);
-                plain.setPort(config.port);
-                return plain;
+                connector.setIdleTimeout(config.idleTimeout.toMillis());
+                // A bounded send buffer makes a stalled reader block our writes (and so meet ioTimeout) after some
+                // 100 KB, not after the megabytes the kernel's autotuning would otherwise queue for it.
+                connector.setAcceptedSendBufferSize(SEND_BUFFER_BYTES);
+                return connector;
             });
         });
         ErrorResponses.install(app, routes);

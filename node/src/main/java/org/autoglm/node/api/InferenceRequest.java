@@ -19,6 +19,7 @@ import org.autoglm.node.session.Message;
  * @param user         the client's end-user id, for audit
  * @param sessionId    server-side session (chat only), or null
  * @param requiredTags capability tags the executing node must have (cluster placement), possibly empty
+ * @param structured   response_format / structured_outputs / tools: the output's shape
  */
 record InferenceRequest(
         String model,
@@ -32,7 +33,8 @@ record InferenceRequest(
         int priority,
         String user,
         String sessionId,
-        List<String> requiredTags) {
+        List<String> requiredTags,
+        StructuredRequest structured) {
 
     /** One completion prompt: text, or token ids ({@code text} null). */
     record Prompt(String text, int[] ids) {}
@@ -50,10 +52,10 @@ record InferenceRequest(
         if (!messages.isEmpty()) {
             List<Message> m = new java.util.ArrayList<>();
             for (int i = 0; i < messages.size(); i++) {
-                m.add(new Message(messages.get(i).role(), texts.get(i)));
+                m.add(messages.get(i).withContent(texts.get(i)));
             }
             return new InferenceRequest(model, m, prompts, params, n, stream, includeUsage, logprobs, priority, user,
-                    sessionId, requiredTags);
+                    sessionId, requiredTags, structured);
         }
         List<Prompt> p = new java.util.ArrayList<>();
         int t = 0;
@@ -61,6 +63,6 @@ record InferenceRequest(
             p.add(prompt.text() == null ? prompt : new Prompt(texts.get(t++), null));
         }
         return new InferenceRequest(model, messages, p, params, n, stream, includeUsage, logprobs, priority, user,
-                sessionId, requiredTags);
+                sessionId, requiredTags, structured);
     }
 }

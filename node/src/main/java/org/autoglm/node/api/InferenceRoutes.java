@@ -71,7 +71,7 @@ final class InferenceRoutes {
     /** Everything one request needs while it is answered. */
     private record Call(String id, long created, Caller caller, ServedModel model, InferenceRequest request,
             Session session, SessionPrompt sessionPrompt, List<int[]> prompts, RequestHooks hooks,
-            RequestTracing.RequestSpan span, long receivedNanos) {}
+            RequestTracing.RequestSpan span, long receivedNanos, ToolCallAnswers tools) {}
 
     /** What the client received, for plugins, traces and the session. */
     private static final class Result {
@@ -126,7 +126,8 @@ final class InferenceRoutes {
                     : SessionPrompt.build(session, request.messages(), request.params().maxTokens(), model);
             List<int[]> prompts = sessionPrompt != null ? List.of(sessionPrompt.promptIds()) : prompts(request, model);
             Call call = new Call(id, receivedAt.getEpochSecond(), caller, model, request, session, sessionPrompt,
-                    prompts, hooks, span, receivedNanos);
+                    prompts, hooks, span, receivedNanos,
+                    ToolCallAnswers.of(request.structured(), model, prompts.size() * request.n()));
             Instant deadline = timeout == null ? null : receivedAt.plus(timeout);
             GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(call, deadline), hooks, telemetry.metrics(),
                     span, receivedNanos);
@@ -165,7 +166,11 @@ final class InferenceRoutes {
         int most = model.contextLength() - 1; // at least one token must be left for the output
         try {
             if (!request.messages().isEmpty()) {
-                out.add(model.encodeChatAtMost(request.messages(), most));
+                List<org.autoglm.models.chat.ToolDefinition> tools = request.structured().tools();
+                boolean toolTurns = request.messages().stream()
+                        .anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
+                out.add(tools.isEmpty() && !toolTurns ? model.encodeChatAtMost(request.messages(), most)
+                        : model.encodeChat(request.messages(), tools));
             } else {
                 for (InferenceRequest.Prompt p : request.prompts()) {
                     out.add(p.ids() != null ? p.ids() : model.encodeAtMost(p.text(), most));
@@ -209,7 +214,7 @@ final class InferenceRoutes {
                 }
                 String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
                 out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), r.requiredTags(),
-                        call.model().name(), call.span().traceparent()));
+                        call.model().name(), call.span().traceparent()).withConstraint(r.structured().constraint()));
             }
         }
         return out;
@@ -234,15 +239,32 @@ final class InferenceRoutes {
                     if (d.choice() == 0) {
                         first.append(d.text());
                     }
+                    if (call.tools() != null) {
+                        for (ObjectNode c : call.tools().chunkChoices(d.choice(), d.text(), d.raw(), !started[d.choice()],
+                                format, call.model())) {
+                            sse.send(chunk(call, format, c));
+                            started[d.choice()] = true;
+                        }
+                        continue;
+                    }
                     sse.send(chunk(call, format, format.chunkChoice(d.choice(), d.text(), d.raw(),
                             !started[d.choice()], call.model())));
                     started[d.choice()] = true;
                 } else if (e instanceof GenerationRun.End end) {
                     record(result, end, call);
+                    String reason = end.reason();
+                    if (call.tools() != null) {
+                        for (ObjectNode c : call.tools().finishChunks(end.choice(), !started[end.choice()], format,
+                                call.model())) {
+                            sse.send(chunk(call, format, c));
+                            started[end.choice()] = true;
+                        }
+                        reason = call.tools().finishReason(end.choice(), reason);
+                    }
                     if (end.error() != null) {
                         sse.send(errorEvent(end.error()));
                     }
-                    sse.send(chunk(call, format, format.endChoice(end.choice(), end.reason())));
+                    sse.send(chunk(call, format, format.endChoice(end.choice(), reason)));
                 }
             }
             if (call.request().includeUsage()) {
@@ -298,8 +320,11 @@ final class InferenceRoutes {
         ObjectNode response = format.envelope(call.id(), call.created(), call.model().name(), false);
         ArrayNode array = (ArrayNode) response.get("choices");
         for (int i = 0; i < choices; i++) {
-            array.add(format.fullChoice(i, texts[i].toString(), logprobs.get(i), call.request().logprobs() >= 0,
-                    reasons[i], call.model()));
+            array.add(call.tools() != null
+                    ? call.tools().fullChoice(i, texts[i].toString(), logprobs.get(i), call.request().logprobs() >= 0,
+                            reasons[i], format, call.model())
+                    : format.fullChoice(i, texts[i].toString(), logprobs.get(i), call.request().logprobs() >= 0,
+                            reasons[i], call.model()));
         }
         response.set("usage", ResponseFormat.usage(result.promptTokens, result.completionTokens));
         result.firstChoiceText = texts[0].toString();

@@ -66,6 +66,15 @@ public final class JsonBody {
         return (ObjectNode) node;
     }
 
+    private static boolean isTimeout(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.util.concurrent.TimeoutException || t instanceof java.net.SocketTimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Reads at most {@code maxBytes}; a declared or actual length beyond it is a 413. */
     static byte[] readBytes(Context ctx, long maxBytes) {
         long declared = ctx.req().getContentLengthLong();
@@ -84,7 +93,15 @@ public final class JsonBody {
                 out.write(buffer, 0, n);
             }
             return out.toByteArray();
+        } catch (org.eclipse.jetty.http.BadMessageException e) {
+            if (e.getCode() == 408) { // Jetty's minimum request data rate
+                throw ApiError.timeout("The request body arrived too slowly (" + e.getReason() + "; --min-request-data-rate).");
+            }
+            throw ApiError.malformed("Could not read the request body: " + e.getReason());
         } catch (IOException e) {
+            if (isTimeout(e)) {
+                throw ApiError.timeout("The request body stopped arriving (nothing for longer than --io-timeout).");
+            }
             throw ApiError.malformed("Could not read the request body: " + e.getMessage());
         }
     }

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.autoglm.models.chat.ToolCall;
 import org.autoglm.models.sampling.SamplingParams;
 import org.autoglm.node.session.Message;
 
@@ -39,7 +40,12 @@ final class RequestParser {
             throw ApiError.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true.");
         }
         String sessionId = p.string("session_id", null);
-        return common(p, model, messages, List.of(), logprobs, sessionId);
+        StructuredRequest structured = StructuredRequestParser.parse(p, true, model);
+        if (sessionId != null && !structured.tools().isEmpty()) {
+            throw ApiError.invalid("tools", "'tools' cannot be used with 'session_id' yet; send the conversation in "
+                    + "'messages' instead.");
+        }
+        return common(p, model, messages, List.of(), logprobs, sessionId, structured);
     }
 
     static InferenceRequest completion(ObjectNode body, ServedModel model) {
@@ -50,11 +56,11 @@ final class RequestParser {
         if (p.has("session_id")) {
             throw ApiError.invalid("session_id", "Sessions work with /v1/chat/completions only.");
         }
-        return common(p, model, List.of(), prompts, logprobs, null);
+        return common(p, model, List.of(), prompts, logprobs, null, StructuredRequestParser.parse(p, false, model));
     }
 
     private static InferenceRequest common(Params p, ServedModel model, List<Message> messages,
-            List<InferenceRequest.Prompt> prompts, int logprobs, String sessionId) {
+            List<InferenceRequest.Prompt> prompts, int logprobs, String sessionId, StructuredRequest structured) {
         String name = p.string("model", model.name());
         int context = model.contextLength();
         Integer maxTokens = p.integer("max_completion_tokens", null, 1, context);
@@ -93,7 +99,7 @@ final class RequestParser {
         SamplingParams params = new SamplingParams(temperature, topP, topK <= 0 ? 0 : topK, minP, repetition,
                 presence, frequency, seed, maxTokens, stop, ignoreEos, logprobs, logitBias(p.node("logit_bias"), model));
         return new InferenceRequest(name, messages, prompts, params, n, stream, includeUsage, logprobs, priority,
-                user, sessionId, requiredTags);
+                user, sessionId, requiredTags, structured);
     }
 
     private static List<Message> messages(JsonNode node) {
@@ -115,12 +121,7 @@ final class RequestParser {
                 throw ApiError.invalid(where + ".role", "'" + where + ".role' must be one of " + ROLES + ".");
             }
             String name = role.textValue().equals("developer") ? "system" : role.textValue();
-            JsonNode content = m.get("content");
-            if ((content == null || content.isNull()) && name.equals("assistant")
-                    && (m.hasNonNull("tool_calls") || m.hasNonNull("function_call"))) {
-                content = TextNode.valueOf(""); // OpenAI's shape for a turn that only called tools
-            }
-            out.add(new Message(name, wellFormed(content(content, where + ".content"), where + ".content")));
+            out.add(message(name, (ObjectNode) m, where));
         }
         return out;
     }
@@ -154,6 +155,44 @@ final class RequestParser {
             out.put(id, v.floatValue());
         }
         return out;
+    }
+
+    /** One message; an assistant turn may have {@code tool_calls} (and then no content), a tool turn names its call. */
+    private static Message message(String role, ObjectNode m, String where) {
+        JsonNode calls = m.get("tool_calls");
+        List<ToolCall> toolCalls = new ArrayList<>();
+        if (calls != null && !calls.isNull()) {
+            if (!"assistant".equals(role) || !calls.isArray()) {
+                throw ApiError.invalid(where + ".tool_calls", "'" + where + ".tool_calls' is a list, on assistant messages only.");
+            }
+            for (int j = 0; j < calls.size(); j++) {
+                String at = where + ".tool_calls[" + j + "]";
+                JsonNode f = calls.get(j).path("function");
+                if (!f.path("name").isTextual() || !f.path("arguments").isTextual()) {
+                    throw ApiError.invalid(at, "'" + at + "' must be {\"id\", \"type\": \"function\", \"function\": "
+                            + "{\"name\": ..., \"arguments\": \"<JSON text>\"}}.");
+                }
+                try {
+                    if (!JsonBody.MAPPER.readTree(f.get("arguments").textValue()).isObject()) throw new IllegalArgumentException();
+                } catch (Exception e) {
+                    throw ApiError.invalid(at + ".function.arguments", "'" + at + ".function.arguments' must be a JSON "
+                            + "object written as a string.");
+                }
+                toolCalls.add(new ToolCall(calls.get(j).path("id").asText(null), f.get("name").textValue(),
+                        f.get("arguments").textValue()));
+            }
+        }
+        JsonNode c = m.get("content");
+        String content = (c == null || c.isNull()) && !toolCalls.isEmpty() ? "" : content(c, where + ".content");
+        String toolCallId = null;
+        if ("tool".equals(role)) {
+            JsonNode id = m.get("tool_call_id");
+            if (id == null || !id.isTextual()) {
+                throw ApiError.invalid(where + ".tool_call_id", "'" + where + ".tool_call_id' is required on tool messages.");
+            }
+            toolCallId = id.textValue();
+        }
+        return new Message(role, wellFormed(content, where + ".content"), toolCalls, toolCallId);
     }
 
     /** A string, or a list of {@code {"type":"text","text":...}} parts joined. */

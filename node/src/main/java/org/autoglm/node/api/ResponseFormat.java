@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.autoglm.models.chat.ToolCall;
+import org.autoglm.models.chat.ToolCallEvent;
 import org.autoglm.node.engine.TokenDelta;
 
 /**
@@ -54,6 +56,34 @@ final class ResponseFormat {
         return c;
     }
 
+    /**
+     * A streamed piece of a tool call (chat only), in OpenAI's delta shape: the call's index, id, type and name
+     * first, then pieces of its arguments text.
+     */
+    ObjectNode toolCallChunkChoice(int index, ToolCallEvent event, boolean first) {
+        ObjectNode c = JsonBody.MAPPER.createObjectNode();
+        c.put("index", index);
+        ObjectNode delta = c.putObject("delta");
+        if (first) {
+            delta.put("role", "assistant");
+        }
+        ObjectNode call = delta.putArray("tool_calls").addObject();
+        if (event instanceof ToolCallEvent.CallStart s) {
+            call.put("index", s.index());
+            call.put("id", s.id());
+            call.put("type", "function");
+            call.putObject("function").put("name", s.name()).put("arguments", "");
+        } else if (event instanceof ToolCallEvent.CallArguments a) {
+            call.put("index", a.index());
+            call.putObject("function").put("arguments", a.chunk());
+        } else {
+            throw new IllegalArgumentException("not a tool-call event: " + event);
+        }
+        c.putNull("logprobs");
+        c.putNull("finish_reason");
+        return c;
+    }
+
     /** The closing chunk of a choice: no text, its finish reason. */
     ObjectNode endChoice(int index, String finishReason) {
         ObjectNode c = JsonBody.MAPPER.createObjectNode();
@@ -86,6 +116,30 @@ final class ResponseFormat {
         } else {
             c.putNull("logprobs");
         }
+        c.put("finish_reason", finishReason);
+        return c;
+    }
+
+    /** A whole chat choice that called tools: {@code message.tool_calls}, content null when there was no text. */
+    ObjectNode toolCallChoice(int index, String content, List<ToolCall> calls, String finishReason) {
+        ObjectNode c = JsonBody.MAPPER.createObjectNode();
+        c.put("index", index);
+        ObjectNode message = c.putObject("message");
+        message.put("role", "assistant");
+        if (content.isBlank()) {
+            message.putNull("content");
+        } else {
+            message.put("content", content);
+        }
+        message.putNull("refusal");
+        ArrayNode array = message.putArray("tool_calls");
+        for (ToolCall call : calls) {
+            ObjectNode t = array.addObject();
+            t.put("id", call.id());
+            t.put("type", "function");
+            t.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+        }
+        c.putNull("logprobs");
         c.put("finish_reason", finishReason);
         return c;
     }

@@ -1,6 +1,8 @@
 package org.autoglm.node.api;
 
 import java.util.List;
+import org.autoglm.models.chat.ToolCallFormat;
+import org.autoglm.models.chat.ToolDefinition;
 import org.autoglm.node.session.Message;
 
 /** The model as the API needs it: its name, limits, and its text front end (tokenizer, chat template). */
@@ -20,6 +22,22 @@ public interface ServedModel {
 
     /** A conversation rendered with the model's chat template and the generation prompt, tokenized. */
     int[] encodeChat(List<Message> messages);
+
+    /**
+     * A conversation with tools (calls and results in its turns, function definitions for the model), rendered
+     * through the checkpoint's template in its tool-call format.
+     */
+    default int[] encodeChat(List<Message> messages, List<ToolDefinition> tools) {
+        if (!tools.isEmpty()) {
+            throw new IllegalArgumentException("this model cannot show tools to the model");
+        }
+        return encodeChat(messages); // tool turns as their role and text
+    }
+
+    /** How this checkpoint writes tool calls ({@code --tool-call-parser}). */
+    default ToolCallFormat toolCallFormat() {
+        return ToolCallFormat.select("glm4", null);
+    }
 
     /**
      * {@link #encode}, or null when the text has more than {@code maxTokens} tokens; a model whose tokenizer can stop

@@ -40,6 +40,19 @@ final class HttpFlags {
             description = "Live sessions one user (JWT subject) may hold; 0 for no limit (default: ${DEFAULT-VALUE}).")
     int maxSessionsPerUser = DEFAULTS.maxSessionsPerUser;
 
+    @Option(names = "--idle-timeout", paramLabel = "SECONDS",
+            description = "Close a connection idle (no request, no bytes) this long (default: ${DEFAULT-VALUE}).")
+    long idleTimeoutSeconds = DEFAULTS.idleTimeout.toSeconds();
+
+    @Option(names = "--io-timeout", paramLabel = "SECONDS",
+            description = "A request body read or response write (SSE included) that makes no progress this long fails:"
+                    + " 408 for a body, cancellation for a stream (default: ${DEFAULT-VALUE}).")
+    long ioTimeoutSeconds = DEFAULTS.ioTimeout.toSeconds();
+
+    @Option(names = "--min-request-data-rate", paramLabel = "BYTES_PER_SECOND",
+            description = "A request body slower than this on average gets 408; 0 = no minimum (default: ${DEFAULT-VALUE}).")
+    long minRequestDataRate = DEFAULTS.minRequestDataRate;
+
     @Option(names = "--tls-keystore", paramLabel = "P12", description = "Serve HTTPS with this PKCS#12 keystore.")
     Path tlsKeystore;
 
@@ -70,6 +83,16 @@ final class HttpFlags {
             throw new IllegalArgumentException("--max-sessions-per-user must be 0 (no limit) or more, got "
                     + maxSessionsPerUser);
         }
+        if (idleTimeoutSeconds < 1) {
+            throw new IllegalArgumentException("--idle-timeout must be at least 1 second, got " + idleTimeoutSeconds);
+        }
+        if (ioTimeoutSeconds < 1) {
+            throw new IllegalArgumentException("--io-timeout must be at least 1 second, got " + ioTimeoutSeconds);
+        }
+        if (minRequestDataRate < 0) {
+            throw new IllegalArgumentException("--min-request-data-rate must be 0 (no minimum) or more bytes per second,"
+                    + " got " + minRequestDataRate);
+        }
         if (tlsKeystore != null && !java.nio.file.Files.isReadable(tlsKeystore)) {
             throw new IllegalArgumentException("--tls-keystore " + tlsKeystore + ": no such readable file");
         }
@@ -85,6 +108,9 @@ final class HttpFlags {
         c.defaultMaxTokens = defaultMaxTokens;
         c.sessionTtl = Duration.ofSeconds(sessionTtlSeconds);
         c.maxSessionsPerUser = maxSessionsPerUser;
+        c.idleTimeout = Duration.ofSeconds(idleTimeoutSeconds);
+        c.ioTimeout = Duration.ofSeconds(ioTimeoutSeconds);
+        c.minRequestDataRate = minRequestDataRate;
     }
 
     String scheme() {

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.autoglm.kernels.BackendFactory;
 import org.autoglm.kernels.CudaConfig;
+import org.autoglm.models.chat.ToolCallFormat;
 import org.autoglm.models.config.GlmConfigReader;
 import org.autoglm.node.engine.EngineOptions;
 import picocli.CommandLine.Option;
@@ -34,6 +35,12 @@ final class ModelFlags {
                     + " (default: ${DEFAULT-VALUE}).")
     double gpuMemoryUtilization = CUDA_DEFAULTS.gpuMemoryUtilization;
 
+    @Option(names = "--tool-call-parser", paramLabel = "glm4|glm45|auto",
+            description = "How the model writes tool calls: glm4 (glm-4-9b-chat, GLM-4-0414: a name line, then JSON "
+                    + "arguments), glm45 (GLM-4.5/4.6: <tool_call> with <arg_key>/<arg_value>), or auto (from the chat "
+                    + "template) (default: ${DEFAULT-VALUE}).")
+    String toolCallParser = "auto";
+
     /** The checked flags; {@link IllegalArgumentException} names the flag at fault. */
     ModelLoading.Plan plan(EngineOptions engine) {
         Path dir = model != null ? model : DemoModel.defaultDir();
@@ -45,7 +52,11 @@ final class ModelFlags {
         if (name.isBlank()) {
             throw new IllegalArgumentException("--served-model-name must not be empty");
         }
-        return new ModelLoading.Plan(dir, name, model == null, backendKind(), gpuMemoryUtilization, engine);
+        if (!toolCallParser.equals("auto") && !ToolCallFormat.NAMES.contains(toolCallParser)) {
+            throw new IllegalArgumentException("--tool-call-parser must be glm4, glm45 or auto, got '" + toolCallParser + "'");
+        }
+        return new ModelLoading.Plan(dir, name, model == null, backendKind(), gpuMemoryUtilization, engine,
+                toolCallParser);
     }
 
     /** The directory exists and its config.json is one we can serve; the weights are read while loading. */

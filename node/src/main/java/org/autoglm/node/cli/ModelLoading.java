@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.autoglm.models.chat.ChatTemplate;
+import org.autoglm.models.chat.ToolCallFormat;
 import org.autoglm.kernels.BackendFactory;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.tokenizer.GlmTokenizer;
@@ -13,6 +14,7 @@ import org.autoglm.node.api.ServingState;
 import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineOptions;
 import org.autoglm.node.engine.EngineStats;
+import org.autoglm.node.engine.grammar.StructuredOutput;
 import org.autoglm.node.telemetry.EngineLoad;
 import org.autoglm.node.telemetry.RequestMetrics;
 import org.slf4j.Logger;
@@ -30,9 +32,10 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
      * What {@code serve} asked for, checked ({@link ModelFlags#plan}).
      *
      * @param demo write the built-in demo checkpoint into {@code dir} first if it is not there
+     * @param toolCallParser {@code glm4}, {@code glm45} or {@code auto} (from the chat template)
      */
     record Plan(Path dir, String servedName, boolean demo, BackendFactory.Kind backend, double gpuMemoryUtilization,
-            EngineOptions engine) {}
+            EngineOptions engine, String toolCallParser) {}
 
     private final Plan plan;
     private final ServingState state;
@@ -109,7 +112,10 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
             resources.add(backend);
             backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
             device = backend.description();
-            Engine engine = new Engine(backend, options, tokenizer);
+            StructuredOutput structured = StructuredOutput.forModel(dir, tokenizer,
+                    backend.config().eosTokenIds(), backend.config().vocabSize());
+            resources.add(structured);
+            Engine engine = new Engine(backend, options, tokenizer, structured);
             resources.add(engine);
             engine.stats().addObserver(new EngineStats.Observer() {
                 @Override
@@ -118,7 +124,7 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
                 }
             });
             CheckpointModel model = new CheckpointModel(s.servedName(), engine.maxModelLen(),
-                    backend.config().vocabSize(), tokenizer, template);
+                    backend.config().vocabSize(), tokenizer, template, ToolCallFormat.select(s.toolCallParser(), template));
             return new Built(new ServingState.Loaded(model, engine, () -> load(engine.stats())), resources);
         } catch (Exception | LinkageError e) {
             new Built(null, resources).close();

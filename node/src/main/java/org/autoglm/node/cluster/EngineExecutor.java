@@ -46,7 +46,7 @@ final class EngineExecutor implements RequestExecutor {
             System.arraycopy(resume, 0, prompt, request.promptIds().length, resume.length);
             request = new GenerationRequest(request.id(), prompt, request.params().withMaxTokens(left),
                     request.priority(), request.deadline(), request.sessionId(), request.requiredTags(),
-                    request.model(), request.traceparent(), resume);
+                    request.model(), request.traceparent(), resume, request.constraint());
         }
         AtomicLong work = new AtomicLong((long) request.promptIds().length + left);
         remaining.put(request.id(), work);

@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
 import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.models.structured.OutputConstraint;
 import org.autoglm.node.engine.Completion;
 import org.autoglm.node.engine.GenerationRequest;
 import org.autoglm.node.engine.TokenDelta;
@@ -20,23 +21,27 @@ final class WireFormat {
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    /** A {@link GenerationRequest} with its deadline as epoch milliseconds (no java.time module needed). */
+    /**
+     * A {@link GenerationRequest} with its deadline as epoch milliseconds (no java.time module needed). The output
+     * constraint travels as data, so whichever node runs the request rebuilds the same grammar.
+     */
     private record WireRequest(String id, int[] promptIds, SamplingParams params, int priority, Long deadlineMillis,
-                               String sessionId, List<String> requiredTags, String model, String traceparent) {}
+                               String sessionId, List<String> requiredTags, String model, String traceparent,
+                               OutputConstraint constraint) {}
 
     private WireFormat() {}
 
     static byte[] request(GenerationRequest r) {
         return write(new WireRequest(r.id(), r.promptIds(), r.params(), r.priority(),
                 r.deadline() == null ? null : r.deadline().toEpochMilli(), r.sessionId(), r.requiredTags(), r.model(),
-                r.traceparent()));
+                r.traceparent(), r.constraint()));
     }
 
     static GenerationRequest request(byte[] bytes) {
         WireRequest w = read(bytes, WireRequest.class);
         return new GenerationRequest(w.id(), w.promptIds(), w.params(), w.priority(),
                 w.deadlineMillis() == null ? null : Instant.ofEpochMilli(w.deadlineMillis()), w.sessionId(),
-                w.requiredTags(), w.model(), w.traceparent());
+                w.requiredTags(), w.model(), w.traceparent()).withConstraint(w.constraint());
     }
 
     static byte[] delta(TokenDelta delta) {

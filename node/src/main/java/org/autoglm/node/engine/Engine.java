@@ -12,6 +12,8 @@ import org.autoglm.models.backend.Backend;
 import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.tokenizer.GlmTokenizer;
 import org.autoglm.node.engine.RequestRejectedException.Kind;
+import org.autoglm.node.engine.grammar.SequenceGrammar;
+import org.autoglm.node.engine.grammar.StructuredOutput;
 import org.autoglm.node.engine.kv.BlockPool;
 import org.autoglm.node.engine.kv.KvCacheManager;
 import org.autoglm.node.engine.runner.ModelRunner;
@@ -40,6 +42,7 @@ public final class Engine implements InferenceService, AutoCloseable {
     private final int maxModelLen;
     private final TextStream.Factory text;
     private final SamplerFactory samplers;
+    private final StructuredOutput structured;
     private final EngineStats stats = new EngineStats();
     private final EngineLoop loop;
     private final Scheduler scheduler;
@@ -68,7 +71,14 @@ public final class Engine implements InferenceService, AutoCloseable {
      * @param samplers makes each request's sampler
      */
     public Engine(Backend backend, EngineOptions options, TextStream.Factory text, SamplerFactory samplers) {
+        this(backend, options, text, samplers, StructuredOutput.NONE);
+    }
+
+    /** @param structured compiles output constraints for this model ({@link StructuredOutput#NONE}: refuse them) */
+    public Engine(Backend backend, EngineOptions options, TextStream.Factory text, SamplerFactory samplers,
+                  StructuredOutput structured) {
         this.options = options;
+        this.structured = structured;
         this.config = backend.config();
         this.text = text;
         this.samplers = samplers;
@@ -96,6 +106,11 @@ public final class Engine implements InferenceService, AutoCloseable {
     /** An engine with the model's tokenizer for text and stop strings, and the models module's sampler. */
     public Engine(Backend backend, EngineOptions options, GlmTokenizer tokenizer) {
         this(backend, options, TextStream.Factory.of(tokenizer), SamplerFactory.DEFAULT);
+    }
+
+    /** Also with structured output (JSON schemas, regexes, tool calls) over the model's vocabulary. */
+    public Engine(Backend backend, EngineOptions options, GlmTokenizer tokenizer, StructuredOutput structured) {
+        this(backend, options, TextStream.Factory.of(tokenizer), SamplerFactory.DEFAULT, structured);
     }
 
     @Override
@@ -166,6 +181,7 @@ public final class Engine implements InferenceService, AutoCloseable {
                     + " and takes no new requests; retry on another node");
         }
         TextStream stream = resumedText(request);
+        SequenceGrammar grammar = grammar(request);
         if (!active.add(request.id())) {
             throw new RequestRejectedException(Kind.INVALID, "a request with id '" + request.id() + "' is already running");
         }
@@ -177,7 +193,7 @@ public final class Engine implements InferenceService, AutoCloseable {
         }
         long now = System.nanoTime();
         Sequence seq = new Sequence(nextSequenceId.getAndIncrement(), request.id(), request.promptIds(), request.params(),
-                request.priority(), now - startNanos);
+                request.priority(), now - startNanos, grammar);
         GenerationListener tracked = new GenerationListener() {
             @Override
             public void onScheduled() {
@@ -334,6 +350,27 @@ public final class Engine implements InferenceService, AutoCloseable {
         if (deadline == null) return Long.MAX_VALUE;
         long millis = deadline.toEpochMilli() - System.currentTimeMillis();
         return nowNanos + TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
+    }
+
+    /**
+     * The request's grammar state, past the output it already delivered elsewhere (failover resumes after the tokens
+     * the client has, so the grammar must too), or null when the output is free.
+     */
+    private SequenceGrammar grammar(GenerationRequest request) throws RequestRejectedException {
+        if (request.constraint() == null) return null;
+        SequenceGrammar grammar;
+        try {
+            grammar = structured.start(request.constraint());
+        } catch (RuntimeException e) {
+            throw new RequestRejectedException(Kind.INVALID, e.getMessage());
+        }
+        for (int id : request.resumedOutput()) {
+            if (!grammar.accept(id)) {
+                throw new RequestRejectedException(Kind.INVALID, "the output already sent does not fit the request's "
+                        + "output grammar (token " + id + ")");
+            }
+        }
+        return grammar;
     }
 
     /**

@@ -56,7 +56,29 @@ final class EngineLoop {
         bySequence.put(r.sequence.id(), r);
         byRequest.put(r.request.id(), r);
         scheduler.add(r.sequence);
+        forcedAtStart(r);
         publishGauges();
+    }
+
+    /**
+     * Jump-forward before the first step: text the output grammar forces from its start (or, after a failover, from
+     * where the delivered output left it) joins the output at once and is computed with the prompt.
+     */
+    private void forcedAtStart(RequestState r) {
+        if (r.sequence.grammar() == null) return;
+        int[] forced;
+        try {
+            forced = r.sequence.grammar().forcedTokens(r.request.params().maxTokens());
+        } catch (RuntimeException e) {
+            finish(r, FinishReason.ERROR, "the output grammar failed: " + e.getMessage());
+            return;
+        }
+        if (forced.length == 0) return;
+        scheduler.appendForced(r.sequence, forced);
+        long now = System.nanoTime();
+        for (int i = 0; i < forced.length && byRequest.containsKey(r.request.id()); i++) {
+            deliver(r, forced[i], null, now);
+        }
     }
 
     /** Cancels a request; its blocks are freed now. False if it is unknown or already finished. */
@@ -91,6 +113,11 @@ final class EngineLoop {
 
         StepResult result = runner.execute(plan);
         scheduler.update(plan, result.sampledIds());
+        for (int i = 0; i < plan.size(); i++) {
+            if (result.forced()[i] != null && result.sampledIds()[i] >= 0) {
+                scheduler.appendForced(plan.sequence(i), result.forced()[i]);
+            }
+        }
 
         int generated = 0;
         long now = System.nanoTime();
@@ -103,6 +130,11 @@ final class EngineLoop {
             } else if (sampled >= 0) {
                 generated++;
                 deliver(r, sampled, result.logprobs()[i], now);
+                int[] forced = result.forced()[i];
+                for (int j = 0; forced != null && j < forced.length && byRequest.containsKey(r.request.id()); j++) {
+                    generated++;
+                    deliver(r, forced[j], null, now); // jump-forward: no forward step of their own
+                }
             }
         }
         long end = System.nanoTime();
@@ -135,7 +167,9 @@ final class EngineLoop {
         r.lastTokenNanos = now;
         RequestState.Step step;
         try {
-            boolean eos = !r.request.params().ignoreEos() && isEos(token);
+            // A stop token that completes the output grammar ends the request even under ignore_eos: nothing may follow.
+            boolean grammarDone = r.sequence.grammar() != null && r.sequence.grammar().isTerminated();
+            boolean eos = (!r.request.params().ignoreEos() || grammarDone) && isEos(token);
             step = r.onToken(token, logprobs, eos, r.sequence.numTokens() >= maxModelLen);
         } catch (RuntimeException e) {
             log.warn("detokenizing the output of request {} failed", r.request.id(), e);

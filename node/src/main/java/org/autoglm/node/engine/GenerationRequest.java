@@ -3,6 +3,7 @@ package org.autoglm.node.engine;
 import java.time.Instant;
 import java.util.List;
 import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.models.structured.OutputConstraint;
 
 /**
  * One generation request as the engine sees it: tokens in, sampling parameters, scheduling hints.
@@ -19,6 +20,8 @@ import org.autoglm.models.sampling.SamplingParams;
  * @param resumedOutput the tail of {@code promptIds} that is output this request already delivered on another node
  *                     (a restart after failover): its text was streamed there, so it is replayed through this
  *                     request's detokenizer and stop-string matcher without being emitted again; empty otherwise
+ * @param constraint   what the output must look like (a JSON schema, a regex, a tool call...), or null for free text;
+ *                     the engine rebuilds its grammar from it, so it travels with the request across the grid
  */
 public record GenerationRequest(
         String id,
@@ -30,7 +33,8 @@ public record GenerationRequest(
         List<String> requiredTags,
         String model,
         String traceparent,
-        int[] resumedOutput) {
+        int[] resumedOutput,
+        OutputConstraint constraint) {
 
     private static final int[] NONE = new int[0];
 
@@ -42,10 +46,22 @@ public record GenerationRequest(
         }
     }
 
+    public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
+                             String sessionId, List<String> requiredTags, String model, String traceparent,
+                             int[] resumedOutput) {
+        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, resumedOutput, null);
+    }
+
+    /** The same request with its output constrained. */
+    public GenerationRequest withConstraint(OutputConstraint c) {
+        return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
+                traceparent, resumedOutput, c);
+    }
+
     /** A request that starts from nothing (no resumed output). */
     public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
                              String sessionId, List<String> requiredTags, String model, String traceparent) {
-        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, NONE);
+        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, NONE, null);
     }
 
     /** A plain request with default priority and no deadline, session or tags. */

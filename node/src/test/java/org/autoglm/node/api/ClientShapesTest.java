@@ -111,12 +111,15 @@ class ClientShapesTest {
     void fieldsWeCannotHonourAreRefusedByName() {
         String hi = "[{\"role\":\"user\",\"content\":\"hi\"}]";
         expectInvalid(chat(hi, ",\"response_format\":{\"type\":\"banana\"}"), "response_format");
-        expectInvalid(chat(hi, ",\"response_format\":{\"type\":\"json_object\"}"), "response_format");
-        expectInvalid(chat(hi, ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"), "tools");
-        expectInvalid(chat(hi, ",\"tool_choice\":\"required\""), "tool_choice");
+        expectInvalid(chat(hi, ",\"functions\":[{\"name\":\"f\"}]"), "functions"); // the deprecated form of tools
+        expectInvalid(chat(hi, ",\"tool_choice\":\"required\""), "tool_choice"); // no tools to call
         expectInvalid(chat(hi, ",\"tool_choice\":\"auto\""), "tool_choice");
-        expectInvalid(http.post("/v1/completions", "{\"prompt\":\"a\",\"response_format\":{\"type\":\"json_object\"}}"),
-                "response_format");
+        expectInvalid(http.post("/v1/completions", "{\"prompt\":\"a\",\"tools\":[]}"), "tools");
+        // A JSON object is honoured: the constraint goes to the engine with the request.
+        assertThat(http.post("/v1/completions", "{\"prompt\":\"a\",\"response_format\":{\"type\":\"json_object\"}}")
+                .status()).isEqualTo(200);
+        assertThat(engine.lastRequest.constraint().kind()).isEqualTo(
+                org.autoglm.models.structured.OutputConstraint.Kind.JSON_OBJECT);
         expectInvalid(http.post("/v1/completions", "{\"prompt\":\"a\",\"echo\":true}"), "echo");
         expectInvalid(http.post("/v1/completions", "{\"prompt\":\"a\",\"suffix\":\"b\"}"), "suffix");
         // Values that ask for nothing are fine.

@@ -13,6 +13,14 @@ public interface TokenSampler {
     /** The next token id; may modify {@code logits} in place. */
     int sample(float[] logits);
 
+    /** The next token among those an output grammar allows (bit t of word t / 64); masks {@code logits} in place. */
+    default int sample(float[] logits, long[] allowed) {
+        if (org.autoglm.models.sampling.TokenMask.apply(logits, allowed) == 0) {
+            throw new IllegalStateException("the output grammar allows no token here");
+        }
+        return sample(logits);
+    }
+
     /** Records a token that joined the output (for repetition, presence and frequency penalties). */
     void accept(int tokenId);
 
@@ -27,6 +35,11 @@ public interface TokenSampler {
             @Override
             public int sample(float[] logits) {
                 return sampler.sample(logits);
+            }
+
+            @Override
+            public int sample(float[] logits, long[] allowed) {
+                return sampler.sample(logits, allowed);
             }
 
             @Override

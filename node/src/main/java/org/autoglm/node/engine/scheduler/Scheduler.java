@@ -204,6 +204,18 @@ public final class Scheduler {
         }
     }
 
+    /**
+     * Appends tokens the output grammar forced after a step's sampled one (jump-forward): they join the output
+     * without a forward step each, and the next step computes their KV together.
+     */
+    public void appendForced(Sequence s, int[] tokens) {
+        if (s.isFinished()) return;
+        for (int t : tokens) {
+            s.appendToken(t);
+            if (policy.onTokenGenerated(s)) rankChanged.add(s);
+        }
+    }
+
     /** Removes a sequence (done, cancelled, failed) and frees its blocks at once. False if already finished. */
     public boolean finish(Sequence s) {
         switch (s.status()) {

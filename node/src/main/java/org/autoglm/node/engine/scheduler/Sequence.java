@@ -2,6 +2,7 @@ package org.autoglm.node.engine.scheduler;
 
 import java.util.Arrays;
 import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.node.engine.grammar.SequenceGrammar;
 import org.autoglm.node.engine.kv.BlockTable;
 
 /**
@@ -30,12 +31,21 @@ public final class Sequence {
     private final BlockTable blockTable = new BlockTable();
     private int numPreemptions;
     private boolean started;
+    /** The output grammar's state, or null for unconstrained output. */
+    private final SequenceGrammar grammar;
 
     // State a scheduling policy may keep on the sequence (the mlfq level and its used quantum).
     private int policyLevel;
     private int policySteps;
 
     public Sequence(long id, String requestId, int[] promptIds, SamplingParams params, int priority, long arrivalNanos) {
+        this(id, requestId, promptIds, params, priority, arrivalNanos, null);
+    }
+
+    /** @param grammar the output grammar's state (already past any resumed output), or null */
+    public Sequence(long id, String requestId, int[] promptIds, SamplingParams params, int priority, long arrivalNanos,
+                    SequenceGrammar grammar) {
+        this.grammar = grammar;
         if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt for " + requestId);
         this.id = id;
         this.requestId = requestId;
@@ -53,6 +63,11 @@ public final class Sequence {
 
     public String requestId() {
         return requestId;
+    }
+
+    /** The output grammar's state, or null when the output is not constrained. */
+    public SequenceGrammar grammar() {
+        return grammar;
     }
 
     public SamplingParams params() {

@@ -1,0 +1,210 @@
+package org.autoglm.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.autoglm.models.djl.DjlBackend;
+import org.autoglm.models.sampling.SamplingParams;
+import org.autoglm.models.structured.OutputConstraint;
+import org.autoglm.models.tokenizer.GlmTokenizer;
+import org.autoglm.node.cli.DemoModel;
+import org.autoglm.node.engine.Completion;
+import org.autoglm.node.engine.Engine;
+import org.autoglm.node.engine.EngineOptions;
+import org.autoglm.node.engine.GenerationListener;
+import org.autoglm.node.engine.GenerationRequest;
+import org.autoglm.node.engine.RequestRejectedException;
+import org.autoglm.node.engine.TokenDelta;
+import org.autoglm.node.engine.grammar.StructuredOutput;
+
+/**
+ * Decode throughput of the engine with a JSON schema against the same engine without one, measured in the same run:
+ * at each concurrency, rounds alternate free and constrained requests (closed loop, random prompts, a fixed number of
+ * output tokens), and the medians are compared. The schema's output is long enough to reach the token limit (a free
+ * string), so both kinds generate the same number of tokens and the grammar's masks are over a large allowed set.
+ *
+ * <pre>
+ * java -cp bench/target/benchmarks.jar org.autoglm.bench.StructuredThroughput MODEL_DIR|--demo
+ *      [--schema FILE] [--concurrency 1,32] [--max-tokens 64] [--prompt-tokens 16] [--rounds 3]
+ * </pre>
+ * Give it a checkpoint with a real-size vocabulary: mask cost grows with the vocabulary. {@code --write-demo DIR
+ * TOKENIZER_DIR} writes the demo model's shape with the vocabulary of {@code TOKENIZER_DIR/tokenizer.json} (e.g. the
+ * 151k tokenizer of {@code fixtures/tokenizers/qwen3-151k.zip}, unzipped) and random weights.
+ */
+public final class StructuredThroughput {
+
+    static final String DEFAULT_SCHEMA = "{\"type\":\"object\",\"properties\":{\"title\":{\"type\":\"string\"},"
+            + "\"year\":{\"type\":\"integer\"},\"notes\":{\"type\":\"string\"}},\"required\":[\"title\",\"year\",\"notes\"],"
+            + "\"additionalProperties\":false}";
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            System.err.println("usage: StructuredThroughput MODEL_DIR|--demo [--schema FILE] [--concurrency 1,32] "
+                    + "[--max-tokens 64] [--prompt-tokens 16] [--rounds 3]");
+            System.exit(2);
+        }
+        if (args[0].equals("--write-demo") && args.length == 3) {
+            writeDemo(Path.of(args[1]), Path.of(args[2]));
+            return;
+        }
+        Path dir = args[0].equals("--demo") ? DemoModel.ensure(DemoModel.defaultDir()) : Path.of(args[0]);
+        String schema = DEFAULT_SCHEMA;
+        int[] concurrency = {1, 32};
+        int maxTokens = 64;
+        int promptTokens = 16;
+        int rounds = 3;
+        for (int i = 1; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--schema" -> schema = Files.readString(Path.of(args[i + 1]));
+                case "--concurrency" -> concurrency = Arrays.stream(args[i + 1].split(",")).mapToInt(Integer::parseInt).toArray();
+                case "--max-tokens" -> maxTokens = Integer.parseInt(args[i + 1]);
+                case "--prompt-tokens" -> promptTokens = Integer.parseInt(args[i + 1]);
+                case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        OutputConstraint constraint = OutputConstraint.of(OutputConstraint.Kind.JSON_SCHEMA, schema);
+        int maxConcurrency = Arrays.stream(concurrency).max().orElse(1);
+        int blocks = maxConcurrency * ((promptTokens + maxTokens + 15) / 16) + 16;
+        try (GlmTokenizer tokenizer = GlmTokenizer.load(dir); DjlBackend backend = DjlBackend.load(dir);
+             StructuredOutput structured = StructuredOutput.forModel(dir, tokenizer, backend.config().eosTokenIds(),
+                     backend.config().vocabSize())) {
+            int mt = maxTokens;
+            EngineOptions options = EngineOptions.create(o -> {
+                o.numKvBlocks = blocks;
+                o.maxNumSeqs = maxConcurrency;
+                o.prefixCaching = false;
+            });
+            try (Engine engine = new Engine(backend, options, tokenizer, structured)) {
+                System.out.printf("model %s: %s, vocabulary %d, prompt %d tokens, %d output tokens per request%n", dir,
+                        backend.description(), backend.config().vocabSize(), promptTokens, mt);
+                System.err.println("warming up ...");
+                run(engine, maxConcurrency, promptTokens, mt, null);
+                run(engine, maxConcurrency, promptTokens, mt, constraint);
+                run(engine, 1, promptTokens, mt, constraint);
+                System.out.println("concurrency  free tok/s (median)  schema tok/s (median)  ratio  rounds  load average");
+                for (int c : concurrency) {
+                    double[] free = new double[rounds];
+                    double[] constrained = new double[rounds];
+                    for (int r = 0; r < rounds; r++) {   // alternating, so both see the same machine
+                        free[r] = run(engine, c, promptTokens, mt, null);
+                        constrained[r] = run(engine, c, promptTokens, mt, constraint);
+                        System.err.printf("  c=%d round %d: free %.1f, schema %.1f tok/s%n", c, r, free[r], constrained[r]);
+                    }
+                    double f = median(free);
+                    double s = median(constrained);
+                    System.out.printf("%11d  %19.1f  %21.1f  %5.3f  %6d  %s%n", c, f, s, s / f, rounds, LoadAverage.now());
+                }
+            }
+        }
+    }
+
+    /** The demo model's shape (see {@code DemoModel}) around another tokenizer's vocabulary, random weights. */
+    static void writeDemo(Path dir, Path tokenizerDir) throws java.io.IOException {
+        Files.createDirectories(dir);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode tok = json.readTree(tokenizerDir.resolve("tokenizer.json").toFile());
+        int vocab = 0;
+        for (var it = tok.path("model").path("vocab").elements(); it.hasNext(); ) vocab = Math.max(vocab, it.next().asInt() + 1);
+        List<Integer> eos = new ArrayList<>();
+        for (var added : tok.path("added_tokens")) {
+            vocab = Math.max(vocab, added.path("id").asInt() + 1);
+            if (List.of("<|endoftext|>", "<|im_end|>").contains(added.path("content").asText())) eos.add(added.path("id").asInt());
+        }
+        Files.copy(tokenizerDir.resolve("tokenizer.json"), dir.resolve("tokenizer.json"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        org.autoglm.models.config.GlmConfig shape = new org.autoglm.models.config.GlmConfig("glm4", vocab, 256, 768, 4, 8,
+                2, 32, 0.5, 10000.0, 1e-5, 4096, true, false, eos.stream().mapToInt(Integer::intValue).toArray(),
+                eos.get(0), "float32");
+        org.autoglm.models.weights.RandomCheckpointWriter.write(dir, shape, org.autoglm.models.weights.DType.F32, 17);
+        System.out.printf("wrote %s: vocabulary %d, end-of-sequence ids %s%n", dir, vocab, eos);
+    }
+
+    /** Generated tokens per second of {@code concurrency} closed-loop clients, two requests each. */
+    static double run(Engine engine, int concurrency, int promptTokens, int maxTokens, OutputConstraint constraint)
+            throws Exception {
+        int perClient = Math.max(2, 8 / concurrency);
+        AtomicInteger generated = new AtomicInteger();
+        AtomicInteger ids = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(concurrency * perClient);
+        List<String> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        SplittableRandom random = new SplittableRandom(concurrency);
+        long start = System.nanoTime();
+        for (int c = 0; c < concurrency; c++) {
+            new Client(engine, random.split(), promptTokens, maxTokens, perClient, constraint, ids, generated, errors,
+                    done).next();
+        }
+        if (!done.await(1, TimeUnit.HOURS)) throw new IllegalStateException("benchmark did not finish");
+        if (!errors.isEmpty()) throw new IllegalStateException("requests failed: " + errors.get(0));
+        return generated.get() / ((System.nanoTime() - start) / 1e9);
+    }
+
+    private static double median(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    /** Sends its next request when the previous one finishes. */
+    private static final class Client implements GenerationListener {
+        private final Engine engine;
+        private final SplittableRandom random;
+        private final int promptTokens;
+        private final int maxTokens;
+        private final OutputConstraint constraint;
+        private final AtomicInteger ids;
+        private final AtomicInteger generated;
+        private final List<String> errors;
+        private final CountDownLatch done;
+        private int remaining;
+
+        Client(Engine engine, SplittableRandom random, int promptTokens, int maxTokens, int requests,
+               OutputConstraint constraint, AtomicInteger ids, AtomicInteger generated, List<String> errors,
+               CountDownLatch done) {
+            this.engine = engine;
+            this.random = random;
+            this.promptTokens = promptTokens;
+            this.maxTokens = maxTokens;
+            this.remaining = requests;
+            this.constraint = constraint;
+            this.ids = ids;
+            this.generated = generated;
+            this.errors = errors;
+            this.done = done;
+        }
+
+        void next() throws RequestRejectedException {
+            if (remaining-- == 0) return;
+            int[] prompt = random.ints(promptTokens, 0, Math.min(engine.vocabSize(), 30_000)).toArray();
+            // Free runs ignore end-of-sequence to generate maxTokens; constrained runs sample (seeded), and the schema's
+            // free string keeps them going to the same limit.
+            SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 1, 0, 0, random.nextLong(), maxTokens, List.of(),
+                    constraint == null, -1);
+            GenerationRequest request = GenerationRequest.of("bench-" + ids.incrementAndGet(), prompt, params);
+            engine.submit(constraint == null ? request : request.withConstraint(constraint), this);
+        }
+
+        @Override
+        public void onDelta(TokenDelta delta) {
+            generated.addAndGet(delta.tokenIds().length);
+        }
+
+        @Override
+        public void onFinish(Completion completion) {
+            if (completion.error() != null) errors.add(completion.error());
+            done.countDown();
+            try {
+                next();
+            } catch (RequestRejectedException e) {
+                errors.add(e.getMessage());
+                done.countDown();
+            }
+        }
+    }
+}
