@@ -1,20 +1,25 @@
 package org.autoglm.gossip;
 
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.autoglm.gossip.dispatch.Dispatcher;
 import org.autoglm.gossip.dispatch.PlacementLoop;
 import org.autoglm.gossip.dispatch.RequestExecutor;
 import org.autoglm.gossip.dispatch.Worker;
+import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.grid.GridConfig;
 import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.lease.LeaderLease;
+import org.autoglm.gossip.members.Members;
 import org.autoglm.gossip.placement.Placement;
 import org.autoglm.gossip.queue.RequestQueue;
 import org.autoglm.gossip.registry.NodeInfo;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.gossip.registry.NodeRegistry;
 import org.autoglm.gossip.session.SessionCache;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -22,26 +27,78 @@ import org.slf4j.LoggerFactory;
  * sessions, the worker that runs what is placed here, the dispatcher for requests received here, and the leader
  * lease driving the placement loop. Closed in the reverse order, releasing the lease first so a peer takes over
  * at once.
+ *
+ * <p>A grid node that Ignite stops on its own (the cluster segmented it after a pause or a network cut, or a
+ * critical grid failure) is not the end of this process: the membership is rebuilt on a fresh grid node with the
+ * same settings, which joins the cluster again, and this node serves again with no human involved. Callers always
+ * reach the current parts through the accessors; requests open at the moment of the loss end with an explicit error.
  */
 public final class Cluster implements AutoCloseable {
 
-    private final GridNode grid;
-    private final NodeRegistry registry;
-    private final RequestQueue queue;
-    private final SessionCache sessions;
-    private volatile Worker worker;
-    private final Dispatcher dispatcher;
-    private final PlacementLoop placementLoop;
-    private final LeaderLease lease;
+    private static final Logger log = LoggerFactory.getLogger(Cluster.class);
+    /** How often the grid node's state is checked, and the pause between tries to rejoin. */
+    private static final long WATCH_MILLIS = 1_000;
 
-    private Cluster(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
-        this.grid = grid;
-        this.registry = new NodeRegistry(grid, self, load);
-        this.queue = new RequestQueue(grid);
-        this.sessions = new SessionCache(grid);
-        this.dispatcher = new Dispatcher(grid, queue);
-        this.placementLoop = new PlacementLoop(grid, queue, registry, new Placement());
-        this.lease = new LeaderLease(grid).addListener(placementLoop).start();
+    private final Consumer<GridConfig> configure;
+    private final Supplier<NodeLoad> load;
+    private volatile NodeInfo self;
+    private volatile RequestExecutor executor;
+    private volatile Membership current;
+    private volatile boolean closed;
+    private final ScheduledExecutorService watch;
+
+    /** The parts that live and die with one grid node. */
+    private static final class Membership {
+        final GridNode grid;
+        final Members members;
+        final NodeRegistry registry;
+        final RequestQueue queue;
+        final SessionCache sessions;
+        final Dispatcher dispatcher;
+        final PlacementLoop placementLoop;
+        final LeaderLease lease;
+        volatile Worker worker;
+
+        Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
+            this.grid = grid;
+            this.members = new Members(grid);
+            this.registry = new NodeRegistry(grid, self, load);
+            this.queue = new RequestQueue(grid);
+            this.sessions = new SessionCache(grid);
+            this.dispatcher = new Dispatcher(grid, queue);
+            this.lease = new LeaderLease(grid);
+            this.placementLoop = new PlacementLoop(grid, queue, registry, new Placement(), lease::holdsLease,
+                    node -> members.isRemoved(node.name()));
+            lease.addListener(placementLoop).start();
+        }
+
+        void serve(NodeInfo self, RequestExecutor executor) {
+            worker = new Worker(grid, queue, executor);
+            registry.update(self);
+        }
+
+        void close() {
+            // Every step runs even if one fails (the grid may already be stopping under us).
+            quietly(lease::close);
+            quietly(placementLoop::close);
+            quietly(dispatcher::close);
+            Worker running = worker;
+            if (running != null) {
+                quietly(running::close);
+            }
+            quietly(registry::close);
+            quietly(members::close);
+            grid.close();
+        }
+    }
+
+    private Cluster(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load, Membership first) {
+        this.configure = configure;
+        this.self = self;
+        this.load = load;
+        this.current = first;
+        this.watch = Daemons.scheduler("autoglm-rejoin-" + first.grid.name());
+        watch.scheduleWithFixedDelay(this::rejoinIfStopped, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -52,13 +109,7 @@ public final class Cluster implements AutoCloseable {
      * @param load sampled for every heartbeat
      */
     public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
-        GridNode grid = GridNode.start(configure);
-        try {
-            return new Cluster(grid, self, load);
-        } catch (RuntimeException e) {
-            grid.close();
-            throw e;
-        }
+        return new Cluster(configure, self, load, join(configure, self, load));
     }
 
     /** Starts a grid member that runs requests on {@code executor} right away (tests, tools). */
@@ -69,46 +120,86 @@ public final class Cluster implements AutoCloseable {
         return cluster;
     }
 
+    private static Membership join(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
+        GridNode grid = GridNode.start(configure);
+        try {
+            return new Membership(grid, self, load);
+        } catch (RuntimeException e) {
+            grid.close();
+            throw e;
+        }
+    }
+
     /**
      * This node can run requests now (its model is loaded): publishes {@code self} (model, limits) and starts
      * taking the work the leader places here.
      */
     public synchronized void serve(NodeInfo self, RequestExecutor executor) {
-        if (worker != null) {
+        if (this.executor != null) {
             throw new IllegalStateException("this node already serves");
         }
-        worker = new Worker(grid, queue, executor);
-        registry.update(self);
+        this.self = self;
+        this.executor = executor;
+        current.serve(self, executor);
     }
 
-    public GridNode grid() { return grid; }
-    public NodeRegistry registry() { return registry; }
-    public RequestQueue queue() { return queue; }
-    public SessionCache sessions() { return sessions; }
-    public Dispatcher dispatcher() { return dispatcher; }
-    public LeaderLease lease() { return lease; }
+    /** Once a second: a grid node stopped by Ignite itself (segmented, failed) is replaced by a fresh one. */
+    private void rejoinIfStopped() {
+        Membership lost = current;
+        if (closed || lost.grid.running() || !lost.grid.config().rejoin) {
+            return;
+        }
+        log.warn("grid node '{}' was stopped by the grid (segmented or failed); rejoining the cluster", lost.grid.name());
+        quietly(lost::close);
+        try {
+            Membership fresh = join(configure, self, load);
+            synchronized (this) {
+                if (closed) {
+                    fresh.close();
+                    return;
+                }
+                if (executor != null) {
+                    fresh.serve(self, executor);
+                }
+                current = fresh;
+            }
+            log.warn("grid node '{}' rejoined the cluster ({} node(s) visible)", fresh.grid.name(),
+                    fresh.grid.serverNodeIds().size());
+        } catch (RuntimeException e) {
+            log.warn("grid node '{}' could not rejoin yet, trying again: {}", lost.grid.name(), e.getMessage());
+        }
+    }
+
+    public GridNode grid() { return current.grid; }
+    public NodeRegistry registry() { return current.registry; }
+    /** The voting set and the nodes an admin removed. */
+    public Members members() { return current.members; }
+    public RequestQueue queue() { return current.queue; }
+    public SessionCache sessions() { return current.sessions; }
+    public Dispatcher dispatcher() { return current.dispatcher; }
+    public LeaderLease lease() { return current.lease; }
     /** The worker running requests placed here, or null before {@link #serve}. */
-    public Worker worker() { return worker; }
+    public Worker worker() { return current.worker; }
 
     @Override
     public void close() {
-        // Every step runs even if one fails (the grid may already be stopping under us).
-        quietly(lease::close);
-        quietly(placementLoop::close);
-        quietly(dispatcher::close);
-        Worker running = worker;
-        if (running != null) {
-            quietly(running::close);
+        closed = true;
+        watch.shutdownNow();
+        try {
+            watch.awaitTermination(30, TimeUnit.SECONDS); // a rejoin under way finishes (and sees closed) first
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        quietly(registry::close);
-        grid.close();
+        synchronized (this) {
+            current.close();
+        }
     }
 
     private static void quietly(Runnable step) {
         try {
             step.run();
         } catch (RuntimeException e) {
-            LoggerFactory.getLogger(Cluster.class).debug("cluster shutdown step failed: {}", e.toString());
+            log.debug("cluster shutdown step failed: {}", e.toString());
         }
     }
 }

@@ -23,6 +23,18 @@ class GridConfigTest {
     }
 
     @Test
+    void durationsTakeAUnitOrMeanMilliseconds() {
+        assertThat(GridConfig.parseDuration("--x", "250ms")).isEqualTo(java.time.Duration.ofMillis(250));
+        assertThat(GridConfig.parseDuration("--x", "1.5s")).isEqualTo(java.time.Duration.ofMillis(1500));
+        assertThat(GridConfig.parseDuration("--x", "2m")).isEqualTo(java.time.Duration.ofMinutes(2));
+        assertThat(GridConfig.parseDuration("--x", "40")).isEqualTo(java.time.Duration.ofMillis(40));
+        assertThatThrownBy(() -> GridConfig.parseDuration("--dead-after", "-1s")).hasMessageContaining("--dead-after")
+                .hasMessageContaining("not a duration");
+        assertThatThrownBy(() -> GridConfig.parseDuration("--dead-after", "2d")).hasMessageContaining("not a duration");
+        assertThatThrownBy(() -> GridConfig.parseDuration("--dead-after", "100000m")).hasMessageContaining("longer than a day");
+    }
+
+    @Test
     void badSettingsAreRefusedWithTheOptionNamed() {
         assertThatThrownBy(() -> GridNode.start(c -> c.expectedNodes = 0)).hasMessageContaining("--expected-nodes");
         assertThatThrownBy(() -> GridNode.start(c -> c.gridPort = 65000)).hasMessageContaining("--grid-port");

@@ -55,12 +55,12 @@ class PlacementTest {
     @Test
     void anAnomalousNodeIsWeighedDownButStillUsedWhenTheOthersAreFarBusier() {
         NodeView odd = node("odd", "glm", List.of(), NodeHealth.HEALTHY, false,
-                new NodeLoad(1, 2, 0.3, 100, 20, 1000, 100, true));
+                new NodeLoad(1, 2, 0.3, 100, 20, 1000, 100, 0, true));
         NodeView even = node("even", "glm", List.of(), NodeHealth.HEALTHY, false,
-                new NodeLoad(1, 2, 0.3, 100, 20, 2000, 100, false));
+                new NodeLoad(1, 2, 0.3, 100, 20, 2000, 100, 0, false));
         assertThat(placement.place(request(null), List.of(odd, even), Map.of()).nodeName()).isEqualTo("even");
         NodeView swamped = node("swamped", "glm", List.of(), NodeHealth.HEALTHY, false,
-                new NodeLoad(1, 2, 0.3, 100, 20, 20_000, 100, false));
+                new NodeLoad(1, 2, 0.3, 100, 20, 20_000, 100, 0, false));
         assertThat(placement.place(request(null), List.of(odd, swamped), Map.of()).nodeName()).isEqualTo("odd");
     }
 

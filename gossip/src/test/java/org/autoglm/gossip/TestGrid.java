@@ -30,6 +30,7 @@ public final class TestGrid {
             config.failover.sweepInterval = Duration.ofMillis(250);
             config.failover.placementTimeout = Duration.ofSeconds(5);
             config.failover.claimTimeout = Duration.ofSeconds(1);
+            config.rejoin = false; // a member a test crashes stays dead
         };
     }
 

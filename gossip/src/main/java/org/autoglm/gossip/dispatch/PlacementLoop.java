@@ -36,6 +36,10 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private final RequestQueue queue;
     private final NodeRegistry registry;
     private final Placement placement;
+    /** True while this node's lease has not run out; checked before every assignment (see LeaderLease.holdsLease). */
+    private final java.util.function.BooleanSupplier leaseHeld;
+    /** Nodes an admin removed from the cluster: they get no work. */
+    private final java.util.function.Predicate<NodeView> removed;
     private final ScheduledExecutorService loop;
     /** Tokens assigned per node since the last sweep: load its heartbeat does not show yet. */
     private final Map<UUID, Long> assignedTokens = new ConcurrentHashMap<>();
@@ -47,11 +51,15 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private AutoCloseable pendingWatch;
     private ScheduledFuture<?> sweep;
 
-    public PlacementLoop(GridNode grid, RequestQueue queue, NodeRegistry registry, Placement placement) {
+    public PlacementLoop(GridNode grid, RequestQueue queue, NodeRegistry registry, Placement placement,
+                         java.util.function.BooleanSupplier leaseHeld,
+                         java.util.function.Predicate<NodeView> removed) {
         this.grid = grid;
         this.queue = queue;
         this.registry = registry;
         this.placement = placement;
+        this.leaseHeld = leaseHeld;
+        this.removed = removed;
         this.loop = Daemons.scheduler("autoglm-placement-" + grid.name());
     }
 
@@ -92,7 +100,12 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     }
 
     private void place(QueuedRequest request) {
-        place(request, registry.nodes()); // read afresh: a drain must hold for the very next request
+        place(request, candidates()); // read afresh: a drain must hold for the very next request
+    }
+
+    /** The registry's nodes less those an admin removed. */
+    private List<NodeView> candidates() {
+        return registry.nodes().stream().filter(node -> !removed.test(node)).toList();
     }
 
     private void place(QueuedRequest request, List<NodeView> nodes) {
@@ -100,9 +113,12 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         if (current < 0 || request == null || request.cancelled()) {
             return; // not leading, or the request finished or left the queue meanwhile
         }
+        if (!leaseHeld.getAsBoolean()) {
+            return; // woke from a pause with the lease run out: stepped down, places nothing
+        }
         long wait = request.notBeforeMillis() - System.currentTimeMillis();
         if (wait > 0) { // backing off after a failure: come back when it may run
-            loop.schedule(() -> place(queue.get(request.id()), registry.nodes()), wait, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> place(queue.get(request.id()), candidates()), wait, TimeUnit.MILLISECONDS);
             return;
         }
         Placement.Decision decision = placement.place(request, nodes, assignedTokens, assignedRequests);
@@ -128,7 +144,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             return;
         }
         try {
-            List<NodeView> nodes = registry.nodes();
+            List<NodeView> nodes = candidates();
             for (QueuedRequest request : queue.placeable(System.currentTimeMillis())) {
                 place(request, nodes);
             }
@@ -140,7 +156,10 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         }
     }
 
-    /** Work whose client's node left is dropped; work on a dead node goes back after one more sweep. */
+    /**
+     * Work whose client's node left is dropped; work on a dead or stalled node (its engine makes no progress) goes
+     * back after one more sweep.
+     */
     private void reclaim(List<NodeView> nodes) {
         Map<String, Boolean> seen = new HashMap<>();
         for (QueuedRequest request : queue.unfinished()) {
@@ -152,14 +171,14 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             if (assignee == null || !(request.state() == RequestState.ASSIGNED || request.state() == RequestState.RUNNING)) {
                 continue;
             }
-            boolean dead = !grid.isAlive(assignee) || nodes.stream()
-                    .anyMatch(n -> n.id().equals(assignee) && n.health() == NodeHealth.DEAD);
+            boolean dead = !grid.isAlive(assignee) || nodes.stream().anyMatch(n -> n.id().equals(assignee)
+                    && (n.health() == NodeHealth.DEAD || n.health() == NodeHealth.STALLED));
             if (!dead) {
                 continue;
             }
             if (orphans.containsKey(request.id())) {
                 QueuedRequest after = queue.requeue(request.id(), assignee, null, "node " + assignee + " is dead");
-                log.info("{} taken back from dead node {}: now {}", request.id(), assignee, after);
+                log.info("{} taken back from dead or stalled node {}: now {}", request.id(), assignee, after);
             } else {
                 seen.put(request.id(), true);
             }

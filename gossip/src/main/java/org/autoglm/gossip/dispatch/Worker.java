@@ -1,9 +1,12 @@
 package org.autoglm.gossip.dispatch;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.queue.QueuedRequest;
@@ -13,9 +16,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The executing side: watches the queue for requests assigned to this node, claims each one (refused if the
- * assignment was superseded meanwhile), runs it on the local executor and streams its output to the node that
- * holds the client. A request whose client node is gone, or that its client cancelled, is stopped.
+ * The executing side: learns of requests assigned to this node, claims each one (refused if the assignment was
+ * superseded meanwhile), runs it on the local executor and streams its output to the node that holds the client. A
+ * request whose client node is gone, or that its client cancelled, is stopped.
+ *
+ * <p>Assignments arrive two ways: a continuous query's notice (fast), and a sweep of the queue every sweep interval
+ * (sure). The notices alone are not enough: Ignite delivers them per partition in update-counter order, and after
+ * a transaction's node dies mid-commit (the leader, killed while assigning) a partition's counter can skip an
+ * update whose notice never comes; every later notice of that partition is then held back waiting for it. The
+ * request in that partition was assigned again and again and never started ("did not start it within 10000 ms",
+ * five times, then failed). The queue's state is the truth, so the worker also reads it.
  */
 public final class Worker implements AutoCloseable {
 
@@ -29,11 +39,25 @@ public final class Worker implements AutoCloseable {
     private final ExecutorService claims;
     /** Running here: request id to the node holding its client. */
     private final Map<String, UUID> running = new ConcurrentHashMap<>();
+    /** Assignments handed to the claim thread and not yet settled: a notice and a sweep must not both claim. */
+    private final Set<String> claiming = ConcurrentHashMap.newKeySet();
     private final AutoCloseable watch;
+    private final ScheduledExecutorService sweeper;
+    /** Assignments (id to term/attempt) the last sweep found unclaimed; touched only by the sweep thread. */
+    private Map<String, String> unclaimed = Map.of();
     /** Output leaves on per-destination lanes: the engine thread never waits on the network. */
     private final StreamSender sender;
 
     public Worker(GridNode grid, RequestQueue queue, RequestExecutor executor) {
+        this(grid, queue, executor, true);
+    }
+
+    /** A worker that hears of no assignment by notice, only by its sweep (tests of the sweep). */
+    static Worker sweepingOnly(GridNode grid, RequestQueue queue, RequestExecutor executor) {
+        return new Worker(grid, queue, executor, false);
+    }
+
+    private Worker(GridNode grid, RequestQueue queue, RequestExecutor executor, boolean notices) {
         this.grid = grid;
         this.queue = queue;
         this.executor = executor;
@@ -53,7 +77,54 @@ public final class Worker implements AutoCloseable {
                 }
             });
         });
-        this.watch = queue.listen(RequestState.ASSIGNED, grid.localId(), request -> claims.execute(() -> run(request)));
+        this.watch = notices ? queue.listen(RequestState.ASSIGNED, grid.localId(), this::take) : () -> { };
+        this.sweeper = Daemons.scheduler("autoglm-worker-sweep-" + grid.name());
+        long period = grid.config().failover.sweepInterval.toMillis();
+        sweeper.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /** An assignment to this node, from a notice or a sweep: claimed once, on the claim thread. */
+    private void take(QueuedRequest assigned) {
+        if (running.containsKey(assigned.id()) || !claiming.add(assigned.id())) {
+            return;
+        }
+        try {
+            claims.execute(() -> {
+                try {
+                    run(assigned);
+                } finally {
+                    claiming.remove(assigned.id());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            claiming.remove(assigned.id());
+        }
+    }
+
+    /**
+     * Assignments to this node that no notice brought: the queue says they are ours, so they are claimed now. One
+     * seen unclaimed in two sweeps in a row is taken (a notice normally beats the first sweep by far).
+     */
+    private void sweep() {
+        try {
+            Map<String, String> seen = new java.util.HashMap<>();
+            for (QueuedRequest assigned : queue.assignedTo(grid.localId())) {
+                String assignment = assigned.term() + "/" + assigned.attempts();
+                if (running.containsKey(assigned.id()) || claiming.contains(assigned.id())) {
+                    continue;
+                }
+                if (assignment.equals(unclaimed.get(assigned.id()))) {
+                    log.info("{}: assigned here in term {} and no notice came; claiming it now", assigned.id(),
+                            assigned.term());
+                    take(assigned);
+                } else {
+                    seen.put(assigned.id(), assignment);
+                }
+            }
+            unclaimed = seen;
+        } catch (RuntimeException e) {
+            log.debug("assignment sweep on {} failed: {}", grid.name(), e.toString());
+        }
     }
 
     /** Requests running on this node. */
@@ -124,6 +195,7 @@ public final class Worker implements AutoCloseable {
         } catch (Exception e) {
             log.debug("assignment watch not closed: {}", e.toString());
         }
+        sweeper.shutdownNow();
         claims.shutdownNow();
         running.keySet().forEach(this::stop);
         sender.close();

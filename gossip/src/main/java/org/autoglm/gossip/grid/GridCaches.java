@@ -13,6 +13,7 @@ public final class GridCaches {
     public static final String LEASE = "autoglm-lease";
     public static final String REQUESTS = "autoglm-requests";
     public static final String SESSIONS = "autoglm-sessions";
+    public static final String MEMBERS = "autoglm-members";
 
     private GridCaches() {}
 

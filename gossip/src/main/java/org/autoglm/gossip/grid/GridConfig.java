@@ -23,6 +23,11 @@ public final class GridConfig {
     public int gridPort = 47500;
     /** {@code --peers}: discovery addresses {@code host:port} or {@code host:port..port}; empty = one-node grid. */
     public List<String> peers = new ArrayList<>();
+    /**
+     * {@code --grid-route PEER=VIA}: discovery connections to the peer address PEER go to VIA instead (a relay or a
+     * NAT mapping; the fault-injection harness routes each pair of nodes through its own TCP proxy this way).
+     */
+    public java.util.Map<java.net.InetSocketAddress, java.net.InetSocketAddress> routes = new java.util.HashMap<>();
     /** {@code --expected-nodes}: cluster size; leadership and work need a strict majority of it. */
     public int expectedNodes = 1;
     /** Time after which a silent peer is dropped from the topology: a few seconds on a LAN. */
@@ -45,6 +50,11 @@ public final class GridConfig {
      * that its supervisor restarts it and its work moves to peers (serve), or only stop the grid node (tests).
      */
     public boolean haltOnGridFailure = false;
+    /**
+     * When Ignite stops this grid node on its own (segmentation after a pause or a network cut): start a fresh grid
+     * node with the same settings and rejoin (true), or stay out (tests that crash members on purpose).
+     */
+    public boolean rejoin = true;
     /**
      * {@code --grid-memory}: the off-heap data region that holds the queue, sessions and registry. Ignite stops a node
      * whose region is full, so new data is refused well before that (see {@link #storageHighWater}).
@@ -135,6 +145,53 @@ public final class GridConfig {
         return peers;
     }
 
+    private static final Pattern ROUTE = Pattern.compile("([^\\s:=,]+):(\\d{1,5})=([^\\s:=,]+):(\\d{1,5})");
+
+    /**
+     * Parses {@code --grid-route PEER_HOST:PORT=VIA_HOST:PORT} entries.
+     *
+     * @throws IllegalArgumentException naming the bad entry and the expected form
+     */
+    public static java.util.Map<java.net.InetSocketAddress, java.net.InetSocketAddress> parseRoutes(List<String> entries) {
+        java.util.Map<java.net.InetSocketAddress, java.net.InetSocketAddress> routes = new java.util.HashMap<>();
+        for (String entry : entries == null ? List.<String>of() : entries) {
+            java.util.regex.Matcher m = ROUTE.matcher(entry.trim());
+            if (!m.matches() || Integer.parseInt(m.group(2)) > 65535 || Integer.parseInt(m.group(4)) > 65535) {
+                throw new IllegalArgumentException("--grid-route: '" + entry + "' is not PEER_HOST:PORT=VIA_HOST:PORT"
+                        + " (e.g. 10.0.0.5:47500=127.0.0.1:51000)");
+            }
+            routes.put(new java.net.InetSocketAddress(m.group(1), Integer.parseInt(m.group(2))),
+                    new java.net.InetSocketAddress(m.group(3), Integer.parseInt(m.group(4))));
+        }
+        return routes;
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m)?");
+
+    /**
+     * Parses a duration flag: {@code 250ms}, {@code 1s}, {@code 1.5s}, {@code 2m}, or a bare number of milliseconds.
+     *
+     * @throws IllegalArgumentException naming the flag, the bad value and the accepted forms
+     */
+    public static Duration parseDuration(String flag, String text) {
+        java.util.regex.Matcher m = DURATION.matcher(text == null ? "" : text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(flag + ": '" + text + "' is not a duration; write e.g. 250ms, 1s,"
+                    + " 1.5s or 2m (a bare number is milliseconds)");
+        }
+        double value = Double.parseDouble(m.group(1));
+        String unit = m.group(2) == null ? "ms" : m.group(2);
+        double millis = switch (unit) {
+            case "s" -> value * 1_000;
+            case "m" -> value * 60_000;
+            default -> value;
+        };
+        if (millis > Duration.ofDays(1).toMillis()) {
+            throw new IllegalArgumentException(flag + ": " + text + " is longer than a day; write e.g. 250ms, 1s or 2m");
+        }
+        return Duration.ofNanos(Math.round(millis * 1_000_000));
+    }
+
     /** The smallest number of server nodes that is a strict majority of {@link #expectedNodes}. */
     public int quorum() {
         return expectedNodes / 2 + 1;
@@ -183,6 +240,26 @@ public final class GridConfig {
             if (file != null && !java.nio.file.Files.isReadable(file)) {
                 throw new IllegalArgumentException("grid TLS file " + file + " does not exist or is not readable");
             }
+        }
+        if (health.heartbeatInterval.toMillis() < 10) {
+            throw new IllegalArgumentException("--heartbeat-interval must be at least 10ms, got "
+                    + health.heartbeatInterval.toMillis() + "ms");
+        }
+        if (health.suspectAfter.compareTo(health.heartbeatInterval) <= 0) {
+            throw new IllegalArgumentException("--suspect-after (" + health.suspectAfter.toMillis() + "ms) must be longer"
+                    + " than --heartbeat-interval (" + health.heartbeatInterval.toMillis() + "ms), or every node"
+                    + " looks suspect between two heartbeats");
+        }
+        if (health.deadAfter.compareTo(health.suspectAfter) <= 0) {
+            throw new IllegalArgumentException("--dead-after (" + health.deadAfter.toMillis() + "ms) must be longer than"
+                    + " --suspect-after (" + health.suspectAfter.toMillis() + "ms)");
+        }
+        if (failover.maxAttempts < 1 || failover.maxAttempts > 100) {
+            throw new IllegalArgumentException("--max-attempts must be between 1 and 100, got " + failover.maxAttempts);
+        }
+        if (failover.initialBackoff.toMillis() < 1 || failover.initialBackoff.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw new IllegalArgumentException("--retry-backoff must be between 1ms and 1m, got "
+                    + failover.initialBackoff.toMillis() + "ms");
         }
         if (dataRegionBytes < MIN_DATA_REGION_BYTES) {
             throw new IllegalArgumentException("--grid-memory must be at least " + (MIN_DATA_REGION_BYTES >> 20)

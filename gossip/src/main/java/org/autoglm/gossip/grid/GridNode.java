@@ -48,6 +48,9 @@ public final class GridNode implements AutoCloseable {
     /** The temporary work directory this node made (deleted at close), or null when the config named one. */
     private java.nio.file.Path tempWorkDirectory;
     private final List<Consumer<UUID>> goneListeners = new CopyOnWriteArrayList<>();
+    private volatile Set<String> voters = Set.of();
+    private volatile int seats;
+    private volatile Set<String> removed = Set.of();
 
     private GridNode(GridConfig config, Ignite ignite) {
         this.config = config;
@@ -105,6 +108,29 @@ public final class GridNode implements AutoCloseable {
         }
     }
 
+    /**
+     * A grid node the cluster segmented (paused or cut off too long) is only stopped, however long the stop takes, so
+     * that the process can start a fresh grid node and rejoin ({@code Cluster}); any other critical failure halts the
+     * process after 10 s of trying to stop, so that its supervisor restarts it.
+     */
+    private static final class SegmentationStopsOnly extends StopNodeOrHaltFailureHandler {
+        private final boolean rejoin;
+        private final StopNodeFailureHandler stopOnly = new StopNodeFailureHandler();
+
+        SegmentationStopsOnly(boolean rejoin) {
+            super(true, 10_000);
+            this.rejoin = rejoin;
+        }
+
+        @Override
+        protected boolean handle(Ignite ignite, org.apache.ignite.failure.FailureContext failure) {
+            if (rejoin && failure.type() == org.apache.ignite.failure.FailureType.SEGMENTATION) {
+                log.warn("grid node '{}' was segmented from the cluster: stopping it to rejoin", ignite.name());
+                return stopOnly.onFailure(ignite, failure);
+            }
+            return super.handle(ignite, failure);
+        }
+    }
     /** The one data region: queue, sessions, registry, leader record. */
     static final String DATA_REGION = "autoglm";
 
@@ -121,7 +147,7 @@ public final class GridNode implements AutoCloseable {
                 .setMetricsUpdateFrequency(Math.min(2_000, config.failureDetection.toMillis() / 2))
                 .setIncludeEventTypes(EventType.EVT_NODE_FAILED, EventType.EVT_NODE_LEFT)
                 .setFailureHandler(config.haltOnGridFailure
-                        ? new StopNodeOrHaltFailureHandler(true, 10_000) // a node cut off from the grid is dead: let it be restarted
+                        ? new SegmentationStopsOnly(config.rejoin) // a node cut off from the grid rejoins, or is restarted
                         : new StopNodeFailureHandler())
                 // Nothing listens beyond discovery and communication: no REST, no thin-client port.
                 .setConnectorConfiguration(null)
@@ -164,7 +190,7 @@ public final class GridNode implements AutoCloseable {
         if (!addresses.contains(self)) {
             addresses.add(self); // with no peers: a one-node grid
         }
-        TcpDiscoverySpi spi = new TcpDiscoverySpi();
+        TcpDiscoverySpi spi = config.routes.isEmpty() ? new TcpDiscoverySpi() : new RoutedDiscoverySpi(config.routes);
         spi.setLocalAddress(config.host);
         spi.setLocalPort(config.gridPort);
         spi.setLocalPortRange(0);
@@ -200,7 +226,7 @@ public final class GridNode implements AutoCloseable {
 
     private static boolean free(String host, int port) {
         try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
-            socket.setReuseAddress(false);
+            socket.setReuseAddress(true); // a listener still refuses the bind; connections of a node closed a moment ago (TIME_WAIT) do not
             socket.bind(new java.net.InetSocketAddress(host, port));
             return true;
         } catch (IOException e) {
@@ -246,6 +272,7 @@ public final class GridNode implements AutoCloseable {
         setIfAbsent("java.net.preferIPv4Stack", "true");
         // slf4j-simple reads per-logger levels from system properties when a logger is first created.
         setIfAbsent("org.slf4j.simpleLogger.log.org.apache.ignite", "error");
+        setIfAbsent("org.slf4j.simpleLogger.log." + RoutedDiscoverySpi.class.getName(), "error"); // Ignite's discovery
     }
 
     private static void setIfAbsent(String key, String value) {
@@ -312,9 +339,50 @@ public final class GridNode implements AutoCloseable {
                 + Math.round(config.storageHighWater * 100) + "%, --grid-memory-high-water)";
     }
 
-    /** True while this node sees a strict majority of {@code --expected-nodes}: it may lead and take work. */
+    /**
+     * True while this node sees a strict majority of the voting set: it may lead and take work. Until the member
+     * list is known that is a majority of {@code --expected-nodes} server nodes; then a majority of the seats among
+     * the visible nodes that hold a vote, counting nodes that may still take a free initial seat (non-voters serve,
+     * but do not count).
+     */
     public boolean hasQuorum() {
-        return ignite.cluster().forServers().nodes().size() >= config.quorum();
+        Set<String> voting = voters;
+        if (voting.isEmpty()) {
+            return ignite.cluster().forServers().nodes().size() >= config.quorum();
+        }
+        Set<String> out = removed;
+        long visibleVoters = 0;
+        long couldSit = 0; // visible nodes that may still take a free seat of the initial voting set
+        for (ClusterNode node : ignite.cluster().forServers().nodes()) {
+            String name = node.attribute(NAME_ATTRIBUTE);
+            if (voting.contains(name)) {
+                visibleVoters++;
+            } else if (!out.contains(name)) {
+                couldSit++;
+            }
+        }
+        return visibleVoters + Math.min(couldSit, Math.max(0, seats - voting.size())) >= seats / 2 + 1;
+    }
+
+    /** Server nodes visible now, with or without a vote. */
+    public int visibleNodes() {
+        return ignite.cluster().forServers().nodes().size();
+    }
+
+    /** The voting set as the member list says (see {@code Members}); an empty set means not known yet. */
+    public void voters(Set<String> names, int seatCount, Set<String> removedNames) {
+        this.seats = seatCount;
+        this.removed = removedNames;
+        this.voters = names;
+    }
+
+    /** Names of the voters, and how many make a majority; empty until the member list is read. */
+    public Set<String> voters() {
+        return voters;
+    }
+
+    public int quorumSize() {
+        return voters.isEmpty() ? config.quorum() : seats / 2 + 1;
     }
 
     /** False once this grid node is stopping or stopped (closed, or halted by its failure handler). */

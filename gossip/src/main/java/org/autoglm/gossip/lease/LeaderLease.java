@@ -46,13 +46,13 @@ public final class LeaderLease implements AutoCloseable {
     private final long durationNanos;
     private final long renewMillis;
 
-    // Touched only on the ticker thread, read by others: volatile.
+    // Written on the ticker thread (and by a step-down anywhere), read by others: volatile.
     private volatile long leaderTerm = -1;
     private volatile long highestTermSeen;
-    private long lastRenewStartNanos;
-    private long observedTerm = -1;
-    private long observedRenewals = -1;
-    private long lastChangeNanos = System.nanoTime();
+    private volatile long lastRenewStartNanos;
+    private volatile long observedTerm = -1;
+    private volatile long observedRenewals = -1;
+    private volatile long lastChangeNanos = System.nanoTime();
     private long topologyVersion = -1;
     private long topologyChangeNanos = System.nanoTime();
 
@@ -102,9 +102,37 @@ public final class LeaderLease implements AutoCloseable {
         return Optional.ofNullable(cache.get(KEY));
     }
 
-    /** The current leader, if the lease is held and not released. */
+    /**
+     * The current leader, if the lease is held, not released and not expired. Expiry is judged on this node's
+     * monotonic clock: its own lease runs from the start of its last renewal; a peer's from when this node last saw
+     * the record change. A leader woken from a pause longer than the lease is therefore not reported, by itself or
+     * by others, even before its next tick steps it down.
+     */
     public Optional<LeaseRecord> leader() {
-        return current().filter(lease -> !lease.released() && grid.isAlive(lease.holderId()));
+        long now = System.nanoTime();
+        return current().filter(lease -> !lease.released() && grid.isAlive(lease.holderId()) && (
+                grid.localId().equals(lease.holderId())
+                        ? lease.term() == leaderTerm && now - lastRenewStartNanos < durationNanos
+                        : lease.term() != observedTerm || lease.renewals() != observedRenewals
+                        || now - lastChangeNanos < durationNanos));
+    }
+
+    /**
+     * True while this node leads on a lease that has not run out on its monotonic clock; false after a pause (GC,
+     * SIGSTOP) longer than the lease, in which case it steps down at once, before it places anything: peers may
+     * already have elected a successor. The queue fences a stale term anyway; this keeps a woken leader from trying.
+     */
+    public boolean holdsLease() {
+        if (!isLeader()) {
+            return false;
+        }
+        long unrenewed = System.nanoTime() - lastRenewStartNanos;
+        if (unrenewed < durationNanos) {
+            return true;
+        }
+        stepDown("its lease ran out " + TimeUnit.NANOSECONDS.toMillis(unrenewed - durationNanos)
+                + " ms ago without a renewal (the process was paused or starved)");
+        return false;
     }
 
     private void tick() {
@@ -117,8 +145,8 @@ public final class LeaderLease implements AutoCloseable {
             }
             if (!grid.hasQuorum()) {
                 if (isLeader()) {
-                    stepDown("lost the majority: " + grid.serverNodeIds().size() + " of "
-                            + grid.config().expectedNodes + " expected nodes visible");
+                    stepDown("lost the majority: " + grid.serverNodeIds().size() + " node(s) visible, voters "
+                            + (grid.voters().isEmpty() ? grid.config().expectedNodes + " expected" : grid.voters()));
                 }
                 observe(cache.get(KEY), start);
                 return;
@@ -215,13 +243,16 @@ public final class LeaderLease implements AutoCloseable {
         return System.currentTimeMillis() + TimeUnit.NANOSECONDS.toMillis(durationNanos);
     }
 
-    /** The one way out of leadership. */
+    /** The one way out of leadership (from the ticker, or from a leader finding its lease run out). */
     private void stepDown(String reason) {
-        if (!isLeader()) {
-            return;
+        long term;
+        synchronized (this) {
+            term = leaderTerm;
+            if (term < 0) {
+                return;
+            }
+            leaderTerm = -1;
         }
-        long term = leaderTerm;
-        leaderTerm = -1;
         log.info("{} steps down from term {}: {}", grid.name(), term, reason);
         for (LeadershipListener listener : listeners) {
             try {

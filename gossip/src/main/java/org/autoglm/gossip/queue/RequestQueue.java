@@ -91,6 +91,11 @@ public final class RequestQueue {
         return scan(new StateFilter(state, null, null));
     }
 
+    /** ASSIGNED entries waiting for {@code node} to claim them. */
+    public List<QueuedRequest> assignedTo(UUID node) {
+        return scan(new StateFilter(RequestState.ASSIGNED, node, null));
+    }
+
     /** Every entry that is not finished. */
     public List<QueuedRequest> unfinished() {
         return scan(new StateFilter(null, null, null)).stream().filter(r -> !r.state().finished()).toList();

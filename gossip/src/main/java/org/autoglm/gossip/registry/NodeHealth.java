@@ -8,6 +8,11 @@ public enum NodeHealth {
     HEALTHY,
     /** No heartbeat for a while: given no new work, but its work is not moved yet. */
     SUSPECT,
+    /**
+     * Heartbeats arrive, but its engine has made no step for many times its step time while it has work: given no new
+     * work, and what it holds is placed elsewhere.
+     */
+    STALLED,
     /** Gone from the grid or silent past the dead threshold: its work is moved elsewhere. */
     DEAD;
 

@@ -18,6 +18,7 @@ public final class NodeLoad implements Serializable {
     private final double p50StepMillis;
     private final long queuedTokens;
     private final int freeSlots;
+    private final long stepAgeMillis;
     private final boolean anomalous;
 
     /**
@@ -28,15 +29,17 @@ public final class NodeLoad implements Serializable {
      * @param p50StepMillis   median engine step time
      * @param queuedTokens    tokens still to compute for everything the node holds (prompts + remaining max tokens)
      * @param freeSlots       requests it can still admit before refusing new ones as overloaded
+     * @param stepAgeMillis   while it holds work: time since its engine last finished a step (or since the work
+     *                        arrived, if later), on its own clock; 0 when idle
      */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
-                    long queuedTokens, int freeSlots) {
-        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, false);
+                    long queuedTokens, int freeSlots, long stepAgeMillis) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis, false);
     }
 
     /** @param anomalous the node's own anomaly detector finds it beyond its baselines: placement weighs it down */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
-                    long queuedTokens, int freeSlots, boolean anomalous) {
+                    long queuedTokens, int freeSlots, long stepAgeMillis, boolean anomalous) {
         this.anomalous = anomalous;
         this.waiting = waiting;
         this.running = running;
@@ -45,6 +48,13 @@ public final class NodeLoad implements Serializable {
         this.p50StepMillis = p50StepMillis;
         this.queuedTokens = queuedTokens;
         this.freeSlots = Math.max(0, freeSlots);
+        this.stepAgeMillis = Math.max(0, stepAgeMillis);
+    }
+
+    /** A load with an admission limit and an engine that is not (known to be) stuck. */
+    public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
+                    long queuedTokens, int freeSlots) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, 0);
     }
 
     /** A load without an admission limit ({@link #UNBOUNDED} free slots). */
@@ -60,12 +70,22 @@ public final class NodeLoad implements Serializable {
     public double p50StepMillis() { return p50StepMillis; }
     public long queuedTokens() { return queuedTokens; }
     public int freeSlots() { return freeSlots; }
+    /** While it holds work, how long its engine has gone without finishing a step (0 when idle). */
+    public long stepAgeMillis() { return stepAgeMillis; }
     public boolean anomalous() { return anomalous; }
+
+    /**
+     * True when the node holds work and its engine has made no step for many times its usual step time (and never
+     * less than {@code floorMillis}): alive in the grid, but not making progress.
+     */
+    public boolean stalled(long floorMillis) {
+        return waiting + running > 0 && stepAgeMillis > Math.max(floorMillis, 20 * p50StepMillis);
+    }
 
     @Override
     public String toString() {
         return "load(waiting=" + waiting + ", running=" + running + ", kv=" + kvUsage + ", tok/s=" + tokensPerSecond
                 + ", queuedTokens=" + queuedTokens
-                + (freeSlots == UNBOUNDED ? "" : ", freeSlots=" + freeSlots) + (anomalous ? ", anomalous" : "") + ")";
+                + (freeSlots == UNBOUNDED ? "" : ", freeSlots=" + freeSlots) + ")";
     }
 }

@@ -48,8 +48,15 @@ public final class GrammarCompiler {
     private CompiledGrammar build(Grammar grammar) {
         NfaBuilder builder = new NfaBuilder(grammar);
         List<RuleDfa> dfas = new ArrayList<>();
+        List<Boolean> trimmed = new ArrayList<>();
         for (int r = 0; r < builder.ruleCount(); r++) {   // ruleCount grows as Rules nodes are met
-            dfas.add(RuleDfa.determinize(builder.buildRule(r)));
+            Grammar body = builder.body(r);
+            int rule = r;
+            boolean regular = RegularCache.isRegular(body);
+            dfas.add(regular
+                    ? RegularCache.get(body, () -> RuleDfa.determinize(builder.buildRule(rule)).trim(x -> true))
+                    : RuleDfa.determinize(builder.buildRule(r)));
+            trimmed.add(regular);
         }
         RuleDfa[] rules = dfas.toArray(new RuleDfa[0]);
         boolean[] productive = productiveRules(rules);
@@ -57,7 +64,9 @@ public final class GrammarCompiler {
             throw new GrammarException("the grammar matches no text at all");
         }
         for (int r = 0; r < rules.length; r++) {
-            rules[r] = rules[r].trim(x -> productive[x]);
+            if (!trimmed.get(r)) {
+                rules[r] = rules[r].trim(x -> productive[x]);
+            }
         }
         checkNoLeftRecursion(rules, builder.names);
         return new CompiledGrammar(rules, builder.names, vocabulary, shared);

@@ -46,6 +46,10 @@ final class NfaBuilder {
         return bodies.size();
     }
 
+    Grammar body(int rule) {
+        return bodies.get(rule);
+    }
+
     Nfa buildRule(int rule) {
         Nfa nfa = new Nfa();
         nfa.start = nfa.newState();
@@ -121,12 +125,14 @@ final class NfaBuilder {
         }
         if (g instanceof Grammar.Difference d) {
             int end = nfa.newState();
-            RuleDfa.product(regular(d.base(), scope), regular(d.excluded(), scope), true).embedInto(nfa, from, end);
+            RegularCache.get(new RegularCache.Product(d.base(), d.excluded(), true), () -> RuleDfa.product(
+                    regular(d.base(), scope), regular(d.excluded(), scope), true)).embedInto(nfa, from, end);
             return end;
         }
         if (g instanceof Grammar.Intersection i) {
             int end = nfa.newState();
-            RuleDfa.product(regular(i.left(), scope), regular(i.right(), scope), false).embedInto(nfa, from, end);
+            RegularCache.get(new RegularCache.Product(i.left(), i.right(), false), () -> RuleDfa.product(
+                    regular(i.left(), scope), regular(i.right(), scope), false)).embedInto(nfa, from, end);
             return end;
         }
         if (g instanceof Grammar.OrderedMembers m) {
@@ -207,6 +213,10 @@ final class NfaBuilder {
 
     /** The deterministic automaton of a grammar that must not use rules. */
     RuleDfa regular(Grammar g, Scope scope) {
+        return RegularCache.get(g, () -> buildRegular(g, scope));
+    }
+
+    private RuleDfa buildRegular(Grammar g, Scope scope) {
         Nfa sub = new Nfa();
         sub.start = sub.newState();
         sub.accept = add(sub, g, sub.start, scope);

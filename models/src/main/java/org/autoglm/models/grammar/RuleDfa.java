@@ -125,24 +125,31 @@ final class RuleDfa {
         Builder b = new Builder();
         Map<IntKey, Integer> ids = new HashMap<>();
         List<int[]> sets = new ArrayList<>();
-        int[] startSet = closure(new int[] {nfa.start}, eps, nfa);
+        Closure closure = new Closure(nfa, eps);
+        int[] startSet = closure.of(new int[] {nfa.start}, 1);
         ids.put(new IntKey(startSet), b.add(contains(startSet, nfa.accept)));
         sets.add(startSet);
         int[] marks = new int[258];
         for (int d = 0; d < sets.size(); d++) {
             int[] set = sets.get(d);
             // Byte edges: cut 0..255 at every edge boundary, one target set per piece.
-            List<Integer> edges = new ArrayList<>();
+            int edgeCount = 0;
+            for (int s : set) {
+                edgeCount += byteRows[s].length;
+            }
+            int[] edges = new int[edgeCount];
+            int[] targets = new int[edgeCount];
+            edgeCount = 0;
             Arrays.fill(marks, 0);
             for (int s : set) {
                 for (int e : byteRows[s]) {
-                    edges.add(e);
+                    edges[edgeCount++] = e;
                     marks[nfa.byteLo[e]] = 1;
                     marks[nfa.byteHi[e] + 1] = 1;
                 }
             }
             List<Integer> out = new ArrayList<>();
-            if (!edges.isEmpty()) {
+            if (edgeCount > 0) {
                 int pieceStart = -1;
                 for (int x = 0; x <= 256; x++) {
                     if (marks[x] == 0 && x < 256) {
@@ -151,10 +158,15 @@ final class RuleDfa {
                     if (pieceStart >= 0) {
                         int lo = pieceStart;
                         int hi = x - 1;
-                        int[] targets = edges.stream().filter(e -> nfa.byteLo[e] <= lo && nfa.byteHi[e] >= hi)
-                                .mapToInt(e -> nfa.byteTo[e]).toArray();
-                        if (targets.length > 0) {
-                            int t = stateOf(closure(targets, eps, nfa), ids, sets, b, nfa.accept);
+                        int count = 0;
+                        for (int k = 0; k < edgeCount; k++) {
+                            int e = edges[k];
+                            if (nfa.byteLo[e] <= lo && nfa.byteHi[e] >= hi) {
+                                targets[count++] = nfa.byteTo[e];
+                            }
+                        }
+                        if (count > 0) {
+                            int t = stateOf(closure.of(targets, count), ids, sets, b, nfa.accept);
                             int n = out.size();
                             if (n > 0 && out.get(n - 1) == t && out.get(n - 2) == lo - 1) {
                                 out.set(n - 2, hi);
@@ -178,9 +190,9 @@ final class RuleDfa {
             int[] calls = new int[2 * byRule.size()];
             int k = 0;
             for (var entry : byRule.entrySet()) {
-                int[] targets = entry.getValue().stream().mapToInt(Integer::intValue).toArray();
+                int[] callTargets = entry.getValue().stream().mapToInt(Integer::intValue).toArray();
                 calls[k++] = entry.getKey();
-                calls[k++] = stateOf(closure(targets, eps, nfa), ids, sets, b, nfa.accept);
+                calls[k++] = stateOf(closure.of(callTargets, callTargets.length), ids, sets, b, nfa.accept);
             }
             b.calls.set(d, calls);
         }
@@ -202,28 +214,58 @@ final class RuleDfa {
         return Arrays.binarySearch(sorted, x) >= 0;
     }
 
-    private static int[] closure(int[] seeds, int[][] eps, Nfa nfa) {
-        boolean[] seen = new boolean[nfa.states];
-        ArrayDeque<Integer> todo = new ArrayDeque<>();
-        for (int s : seeds) {
-            if (!seen[s]) {
-                seen[s] = true;
-                todo.push(s);
-            }
+    /** Epsilon closure, with a visit stamp per NFA state so each call costs only what it touches. */
+    private static final class Closure {
+        final Nfa nfa;
+        final int[][] eps;
+        final int[] stamp;
+        int current;
+        int[] stack = new int[64];
+
+        Closure(Nfa nfa, int[][] eps) {
+            this.nfa = nfa;
+            this.eps = eps;
+            this.stamp = new int[nfa.states];
         }
-        List<Integer> all = new ArrayList<>();
-        while (!todo.isEmpty()) {
-            int s = todo.pop();
-            all.add(s);
-            for (int e : eps[s]) {
-                int t = nfa.epsTo[e];
-                if (!seen[t]) {
-                    seen[t] = true;
-                    todo.push(t);
+
+        int[] of(int[] seeds, int seedCount) {
+            current++;
+            int[] out = new int[Math.max(8, seedCount)];
+            int n = 0;
+            int top = 0;
+            for (int i = 0; i < seedCount; i++) {
+                int s = seeds[i];
+                if (stamp[s] != current) {
+                    stamp[s] = current;
+                    stack = push(stack, top++, s);
                 }
             }
+            while (top > 0) {
+                int s = stack[--top];
+                if (n == out.length) {
+                    out = Arrays.copyOf(out, n * 2);
+                }
+                out[n++] = s;
+                for (int e : eps[s]) {
+                    int t = nfa.epsTo[e];
+                    if (stamp[t] != current) {
+                        stamp[t] = current;
+                        stack = push(stack, top++, t);
+                    }
+                }
+            }
+            int[] result = Arrays.copyOf(out, n);
+            Arrays.sort(result);
+            return result;
         }
-        return all.stream().mapToInt(Integer::intValue).sorted().toArray();
+
+        private static int[] push(int[] stack, int top, int v) {
+            if (top == stack.length) {
+                stack = Arrays.copyOf(stack, top * 2);
+            }
+            stack[top] = v;
+            return stack;
+        }
     }
 
     /**

@@ -93,6 +93,9 @@ final class TokenSetCache {
 
     /** The context-independent walk: the rule alone on the stack, with {@link Stack#BOTTOM} below it. */
     private TokenSets compute(int rule, int state, Parser parser) {
+        if (!grammar.rules[rule].hasCalls()) {
+            return computeCallFree(grammar.rules[rule], state);
+        }
         TokenTrie trie = grammar.vocabulary.trie();
         long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
         int[] pops = new int[16];
@@ -125,7 +128,47 @@ final class TokenSetCache {
             atDepth[trie.depth[i]] = next;
             i++;
         }
-        int[] popNodes = Arrays.copyOf(pops, popCount);
+        return finish(bits, accepted, Arrays.copyOf(pops, popCount));
+    }
+
+    /** The same walk for a rule without calls: one automaton state per trie depth, nothing allocated per node. */
+    private TokenSets computeCallFree(RuleDfa dfa, int state) {
+        TokenTrie trie = grammar.vocabulary.trie();
+        long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
+        int[] pops = new int[16];
+        int popCount = 0;
+        int accepted = 0;
+        int[] atDepth = new int[trie.maxDepth + 1];
+        atDepth[0] = state;
+        int i = 0;
+        while (i < trie.size) {
+            int next = dfa.next(atDepth[trie.depth[i] - 1], trie.nodeByte[i] & 0xFF);
+            if (next < 0) {
+                i = trie.subtreeEnd[i];
+                continue;
+            }
+            for (int k = trie.tokenOffset[i]; k < trie.tokenOffset[i + 1]; k++) {
+                int t = trie.tokens[k];
+                bits[t >>> 6] |= 1L << t;
+                accepted++;
+            }
+            if (dfa.accepting[next] && trie.subtreeEnd[i] > i + 1) {
+                if (popCount == pops.length) {
+                    pops = Arrays.copyOf(pops, popCount * 2);
+                }
+                pops[popCount++] = i;
+            }
+            if (!dfa.hasBytes(next)) {
+                i = trie.subtreeEnd[i];
+                continue;
+            }
+            atDepth[trie.depth[i]] = next;
+            i++;
+        }
+        return finish(bits, accepted, Arrays.copyOf(pops, popCount));
+    }
+
+    private static TokenSets finish(long[] bits, int accepted, int[] popNodes) {
         if (accepted > bits.length * 2) {
             return new TokenSets(bits, null, popNodes);
         }

@@ -62,6 +62,8 @@ class JsonSchemaBenchTest {
         outcomes.stream().filter(o -> !o.compiled).limit(0).forEach(o -> System.out.println("  refused " + o.file
                 + ": " + o.refusal));
         assertThat(invalidAccepted).isEmpty();
+        assertThat(validRejected).isEmpty();
+        assertThat(compiled).as("coverage of the sample").isGreaterThan(files.size() * 7L / 10);
     }
 
     private static Outcome run(Path file, GrammarCompiler compiler, GlmTokenizer tokenizer) throws IOException {
@@ -90,13 +92,22 @@ class JsonSchemaBenchTest {
         return new Outcome(name, true, null, validRejected, invalidAccepted, tests);
     }
 
+    /** Token by token; each accepted token must also be in the mask computed before it. */
     static boolean accepts(CompiledGrammar grammar, int[] tokens) {
         GrammarMatcher m = new GrammarMatcher(grammar);
+        long[] mask = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary().size())];
         for (int t : tokens) {
-            if (!m.acceptToken(t)) {
+            m.fillNextTokenBitmask(mask);
+            boolean inMask = (mask[t >>> 6] & (1L << t)) != 0;
+            boolean accepted = m.acceptToken(t);
+            assertThat(inMask).as("mask and acceptToken agree on token %d", t).isEqualTo(accepted);
+            if (!accepted) {
                 return false;
             }
         }
+        m.fillNextTokenBitmask(mask);
+        int stop = grammar.vocabulary().stopIds()[0];
+        assertThat((mask[stop >>> 6] & (1L << stop)) != 0).isEqualTo(m.canTerminate());
         return m.canTerminate();
     }
 

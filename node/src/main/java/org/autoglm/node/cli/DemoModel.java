@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.tokenizer.ByteLevelTokenizerWriter;
+import org.autoglm.models.tokenizer.GlmTokenizer;
 import org.autoglm.models.weights.DType;
 import org.autoglm.models.weights.RandomCheckpointWriter;
 
@@ -108,6 +109,51 @@ public final class DemoModel {
         GlmConfig shape = new GlmConfig("glm4", tokenizer.vocabSize(), 256, 768, 4, 8, 2, 32, 0.5, 10000.0, 1e-5,
                 4096, true, false, tokenizer.eosTokenIds(), tokenizer.padTokenId(), "float32");
         // Weights last: ensure() treats a directory with model.safetensors as complete.
+        RandomCheckpointWriter.write(dir, shape, DType.F32, SEED);
+    }
+
+    /**
+     * Writes a random demo model whose vocabulary is that of {@code tokenizerJson} (for instance a real 151k one),
+     * so that everything that walks the vocabulary per token runs at a real scale. End-of-sequence and padding ids
+     * come from the tokenizer's own config; without a chat template there, the demo's GLM-4 template is written.
+     */
+    public static void writeWithTokenizer(Path dir, Path tokenizerJson) throws IOException {
+        if (!Files.isRegularFile(tokenizerJson)) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(new InitDemoCommand()),
+                    "--tokenizer: no file at " + tokenizerJson.toAbsolutePath());
+        }
+        Files.createDirectories(dir);
+        Files.copy(tokenizerJson, dir.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+        Path config = tokenizerJson.toAbsolutePath().getParent().resolve("tokenizer_config.json");
+        boolean hasTemplate = false;
+        if (Files.isRegularFile(config)) {
+            Files.copy(config, dir.resolve("tokenizer_config.json"), StandardCopyOption.REPLACE_EXISTING);
+            hasTemplate = Files.readString(config).contains("\"chat_template\"");
+        }
+        if (!hasTemplate) {
+            Files.writeString(dir.resolve("chat_template.jinja"), ByteLevelTokenizerWriter.CHAT_TEMPLATE);
+        }
+        int vocabSize;
+        int[] eos;
+        int pad;
+        try (GlmTokenizer loaded = GlmTokenizer.load(dir)) {
+            vocabSize = (loaded.vocabSize() + 63) / 64 * 64;   // padded like real checkpoints
+            eos = loaded.eosTokenIds();
+            pad = eos.length > 0 ? eos[0] : 0;
+            for (String name : new String[] {"<|endoftext|>", "[PAD]", "<pad>"}) {
+                var id = loaded.tokenId(name);
+                if (id.isPresent()) {
+                    pad = id.getAsInt();
+                    break;
+                }
+            }
+        }
+        if (eos.length == 0) {
+            throw new IOException("the tokenizer at " + tokenizerJson + " names no end-of-sequence token (eos_token"
+                    + " in tokenizer_config.json): the model could never stop");
+        }
+        GlmConfig shape = new GlmConfig("glm4", vocabSize, 256, 768, 4, 8, 2, 32, 0.5, 10000.0, 1e-5,
+                4096, true, false, eos, pad, "float32");
         RandomCheckpointWriter.write(dir, shape, DType.F32, SEED);
     }
 }

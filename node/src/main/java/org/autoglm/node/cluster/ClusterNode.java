@@ -28,6 +28,8 @@ public final class ClusterNode implements AutoCloseable {
     private volatile EngineExecutor executor;
     private volatile AutoCloseable drainWatch;
     private volatile java.util.function.BooleanSupplier anomalous = () -> false;
+    /** When the engine last went from idle to holding work (heartbeat thread only); -1 while idle. */
+    private long busySinceNanos = -1;
 
     private ClusterNode(Cluster cluster, ClusterOptions options) {
         this.cluster = cluster;
@@ -54,7 +56,8 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     public SessionStore sessionStore() {
-        return new GridSessionStore(cluster.sessions(), java.time.Clock.systemUTC(), cluster.grid()::storageFullReason);
+        // Through suppliers: a node that rejoins after a segmentation has a new grid and session cache.
+        return new GridSessionStore(cluster::sessions, java.time.Clock.systemUTC(), () -> cluster.grid().storageFullReason());
     }
 
     /** Installs {@code /cluster/*}: reads for {@code read} roles, drain for {@code operate}. */
@@ -65,6 +68,8 @@ public final class ClusterNode implements AutoCloseable {
         app.get("/cluster/health", routes::health, read);
         app.post("/cluster/nodes/{id}/drain", ctx -> routes.drain(ctx, true), operate);
         app.post("/cluster/nodes/{id}/undrain", ctx -> routes.drain(ctx, false), operate);
+        app.get("/cluster/members", routes::members, read);
+        app.post("/cluster/members", routes::changeMembers); // no role given: admin only
     }
 
     /**
@@ -147,8 +152,16 @@ public final class ClusterNode implements AutoCloseable {
             return NodeLoad.IDLE;
         }
         EngineStats stats = local.stats();
+        long now = System.nanoTime();
+        boolean busy = stats.waiting() + stats.running() > 0;
+        if (!busy) {
+            busySinceNanos = -1;
+        } else if (busySinceNanos < 0) {
+            busySinceNanos = now; // work just arrived: an idle engine's last step is no measure of a stall
+        }
+        long stepAge = busy ? Math.min(stats.nanosSinceLastStep(), now - busySinceNanos) / 1_000_000 : 0;
         return new NodeLoad(stats.waiting(), stats.running(), stats.kvUsage(), stats.tokensPerSecond(),
-                stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting(),
+                stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting(), stepAge,
                 anomalous.getAsBoolean());
     }
 

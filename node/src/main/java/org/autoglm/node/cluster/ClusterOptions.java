@@ -45,6 +45,32 @@ public final class ClusterOptions {
             description = "Time after which a silent peer is considered failed (default: ${DEFAULT-VALUE}).")
     long failureDetectionMillis;
 
+    @Option(names = "--grid-route", paramLabel = "PEER=VIA",
+            description = "Reach the peer discovery address PEER (host:port) through VIA (host:port): a relay or NAT"
+                    + " mapping. Repeatable.")
+    List<String> routes = new ArrayList<>();
+
+    @Option(names = "--heartbeat-interval", defaultValue = "1s", paramLabel = "DURATION",
+            description = "How often each node publishes its load to the registry (default: ${DEFAULT-VALUE}).")
+    String heartbeatInterval;
+
+    @Option(names = "--suspect-after", defaultValue = "3s", paramLabel = "DURATION",
+            description = "A node silent this long is suspect and is given no new work (default: ${DEFAULT-VALUE}).")
+    String suspectAfter;
+
+    @Option(names = "--dead-after", defaultValue = "10s", paramLabel = "DURATION",
+            description = "A node silent this long is dead and its work is placed elsewhere (default: ${DEFAULT-VALUE}).")
+    String deadAfter;
+
+    @Option(names = "--max-attempts", defaultValue = "5", paramLabel = "N",
+            description = "Executions of one request (its node died, or could not run it) before it fails with an"
+                    + " error (default: ${DEFAULT-VALUE}).")
+    int maxAttempts;
+
+    @Option(names = "--retry-backoff", defaultValue = "100ms", paramLabel = "DURATION",
+            description = "Wait before a failed request's second attempt; doubles with each attempt"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String retryBackoff;
     @Option(names = "--grid-memory", defaultValue = "512", paramLabel = "MIB",
             description = "Off-heap memory of the grid's data (queue, sessions, registry), in MiB (default: ${DEFAULT-VALUE}).")
     long gridMemoryMib;
@@ -101,14 +127,25 @@ public final class ClusterOptions {
         return List.copyOf(groups);
     }
 
-    /** These flags as grid settings (peer syntax is checked here, with the flag named). */
+    /** These flags as grid settings (peer and duration syntax is checked here, with the flag named). */
     public Consumer<GridConfig> gridConfig() {
         List<String> peerList = GridConfig.parsePeers(peers);
+        java.time.Duration heartbeat = GridConfig.parseDuration("--heartbeat-interval", heartbeatInterval);
+        java.time.Duration suspect = GridConfig.parseDuration("--suspect-after", suspectAfter);
+        java.time.Duration dead = GridConfig.parseDuration("--dead-after", deadAfter);
+        java.time.Duration backoff = GridConfig.parseDuration("--retry-backoff", retryBackoff);
+        var routeMap = GridConfig.parseRoutes(routes);
         if (gridMemoryMib < 1 || gridMemoryMib > (1L << 30)) {
             throw new IllegalArgumentException("--grid-memory is in MiB, from " + (GridConfig.MIN_DATA_REGION_BYTES >> 20)
                     + " up; got " + gridMemoryMib);
         }
         return config -> {
+            config.routes = routeMap;
+            config.health.heartbeatInterval = heartbeat;
+            config.health.suspectAfter = suspect;
+            config.health.deadAfter = dead;
+            config.failover.maxAttempts = maxAttempts;
+            config.failover.initialBackoff = backoff;
             config.nodeName = nodeName();
             config.host = gridHost;
             config.gridPort = gridPort;

@@ -37,6 +37,8 @@ public final class ClusterRoutes {
             n.put("health", node.health().wire());
             n.put("draining", node.draining());
             n.put("anomalous", node.load().anomalous());
+            n.put("voter", cluster.members().list().voters().contains(node.name()));
+            n.put("removed", cluster.members().isRemoved(node.name()));
             tags(n.putArray("tags"), node.info().tags());
             tags(n.putArray("groups"), node.info().groups());
             n.put("endpoint", node.info().endpoint());
@@ -55,6 +57,7 @@ public final class ClusterRoutes {
             load.put("tokens_per_second", node.load().tokensPerSecond());
             load.put("p50_step_ms", node.load().p50StepMillis());
             load.put("queued_tokens", node.load().queuedTokens());
+            load.put("step_age_ms", node.load().stepAgeMillis());
         }
         ctx.json(list);
     }
@@ -93,7 +96,10 @@ public final class ClusterRoutes {
         List<NodeView> nodes = cluster.registry().nodes();
         long healthy = nodes.stream().filter(n -> n.health() == NodeHealth.HEALTHY && n.info().model() != null).count();
         for (NodeView node : nodes) {
-            if (node.health() != NodeHealth.HEALTHY) {
+            if (node.health() == NodeHealth.STALLED) {
+                problems.add("node " + node.name() + " is stalled (its engine made no step for "
+                        + node.load().stepAgeMillis() + " ms while holding work; its work is placed elsewhere)");
+            } else if (node.health() != NodeHealth.HEALTHY) {
                 problems.add("node " + node.name() + " is " + node.health().wire() + " (no heartbeat for "
                         + node.heartbeatAgeMillis() + " ms)");
             } else if (node.info().model() == null) {
@@ -131,6 +137,63 @@ public final class ClusterRoutes {
         n.put("name", node.name());
         n.put("draining", drain);
         ctx.json(n);
+    }
+
+    /** {@code GET /cluster/members}: the voting set, the majority it needs, removed nodes, and who is in view. */
+    public void members(Context ctx) {
+        ctx.json(membersJson(cluster.members().list()));
+    }
+
+    /** {@code POST /cluster/members} with {@code {"add": "name"}} or {@code {"remove": "name"}} (admin). */
+    public void changeMembers(Context ctx) {
+        com.fasterxml.jackson.databind.JsonNode body;
+        try {
+            body = JSON.readTree(ctx.body());
+        } catch (java.io.IOException e) {
+            throw ApiError.invalid(null, "The body is not JSON: send {\"add\": \"name\"} or {\"remove\": \"name\"}.");
+        }
+        if (body == null || !body.isObject() || body.size() != 1 || !(body.has("add") || body.has("remove"))) {
+            throw ApiError.invalid(null, "Send exactly one of {\"add\": \"name\"} or {\"remove\": \"name\"}.");
+        }
+        String field = body.has("add") ? "add" : "remove";
+        com.fasterxml.jackson.databind.JsonNode value = body.get(field);
+        if (!value.isTextual() || value.asText().isBlank() || value.asText().length() > 200) {
+            throw ApiError.invalid(field, "'" + field + "' must be a node name (its --node-name), 1 to 200 characters.");
+        }
+        String name = value.asText();
+        if (!cluster.grid().hasQuorum()) {
+            throw ApiError.unavailable("This node sees no majority of the voters " + cluster.members().list().voters()
+                    + ", so it may not change them (the other side could be changing them too); send this to a node"
+                    + " on the majority side.");
+        }
+        try {
+            var after = field.equals("add") ? cluster.members().add(name) : cluster.members().remove(name);
+            ctx.json(membersJson(after));
+        } catch (IllegalStateException e) {
+            throw new ApiError(409, "invalid_request_error", field, "conflict", e.getMessage(), null);
+        } catch (RuntimeException e) {
+            throw ApiError.unavailable("The member list could not be changed now (" + e.getMessage()
+                    + "); retry in a few seconds.");
+        }
+    }
+
+    private ObjectNode membersJson(org.autoglm.gossip.members.MemberList list) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("version", list.version());
+        n.put("seats", list.seats());
+        n.put("quorum", list.quorum());
+        tags(n.putArray("voters"), list.voters());
+        tags(n.putArray("removed"), list.removed());
+        ArrayNode visible = n.putArray("visible");
+        for (NodeView node : cluster.registry().nodes()) {
+            ObjectNode v = visible.addObject();
+            v.put("name", node.name());
+            v.put("voter", list.voters().contains(node.name()));
+            v.put("removed", list.removed().contains(node.name()));
+            v.put("health", node.health().wire());
+        }
+        n.put("has_quorum", cluster.grid().hasQuorum());
+        return n;
     }
 
     private static void tags(ArrayNode array, List<String> values) {

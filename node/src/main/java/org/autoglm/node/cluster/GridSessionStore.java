@@ -21,15 +21,20 @@ import org.autoglm.node.session.StorageFullException;
  */
 public final class GridSessionStore implements SessionStore {
 
-    private final SessionCache cache;
+    /** The current grid's session cache (a node that rejoins the cluster after a segmentation has a new one). */
+    private final Supplier<SessionCache> caches;
     private final Clock clock;
     private final Supplier<String> fullReason;
 
     /** @param fullReason null while the grid has room for a new session, else why not */
-    public GridSessionStore(SessionCache cache, Clock clock, Supplier<String> fullReason) {
-        this.cache = cache;
+    public GridSessionStore(Supplier<SessionCache> caches, Clock clock, Supplier<String> fullReason) {
+        this.caches = caches;
         this.clock = clock;
         this.fullReason = fullReason;
+    }
+
+    public GridSessionStore(SessionCache cache, Clock clock, Supplier<String> fullReason) {
+        this(() -> cache, clock, fullReason);
     }
 
     public GridSessionStore(SessionCache cache, Clock clock) {
@@ -43,7 +48,7 @@ public final class GridSessionStore implements SessionStore {
     @Override
     public Optional<Session> get(String id) {
         // The cache's touched expiry is the idle timer; the record's lastUsedAt is refreshed for the caller only.
-        return cache.get(id).map(GridSessionStore::decode).map(s -> s.touched(clock.instant()));
+        return caches.get().get(id).map(GridSessionStore::decode).map(s -> s.touched(clock.instant()));
     }
 
     /** A new session is refused while the grid's memory is past its high-water mark (a full region stops the node). */
@@ -54,23 +59,23 @@ public final class GridSessionStore implements SessionStore {
             throw new StorageFullException("No room for a new session: " + full + ". Delete sessions you no longer "
                     + "need (DELETE /v1/sessions/{id}) or retry later.");
         }
-        cache.put(session.id(), session.owner(), encode(session), session.ttl());
+        caches.get().put(session.id(), session.owner(), encode(session), session.ttl());
     }
 
     /** One grid transaction per update: a turn on another node waits for this one and then sees it. */
     @Override
     public Optional<Session> update(String id, java.util.function.UnaryOperator<Session> change) {
-        return cache.update(id, data -> encode(change.apply(decode(data)))).map(GridSessionStore::decode);
+        return caches.get().update(id, data -> encode(change.apply(decode(data)))).map(GridSessionStore::decode);
     }
 
     @Override
     public boolean remove(String id) {
-        return cache.remove(id);
+        return caches.get().remove(id);
     }
 
     @Override
     public int countOwnedBy(String owner) {
-        return cache.countOwnedBy(owner);
+        return caches.get().countOwnedBy(owner);
     }
 
     /** Reads nothing but sessions, their messages and the JDK types they hold. */

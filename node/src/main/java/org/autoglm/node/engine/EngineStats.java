@@ -138,6 +138,8 @@ public final class EngineStats {
 
     // Written by the engine loop.
 
+    private volatile long lastStepEndNanos = System.nanoTime();
+
     void gauges(int running, int waiting, int kvUsed, int kvTotal, long prefixQueries, long prefixHits) {
         this.running = running;
         this.waiting = waiting;
@@ -147,7 +149,13 @@ public final class EngineStats {
         this.prefixHitTokens = prefixHits;
     }
 
+    /** Time since the engine last finished a step (or since it was created): how long it has made no progress. */
+    public long nanosSinceLastStep() {
+        return System.nanoTime() - lastStepEndNanos;
+    }
+
     void recordStep(long endNanos, long nanos, int numSequences, int numScheduledTokens, int generated, int preempted) {
+        lastStepEndNanos = endNanos;
         synchronized (this) {
             int slot = (int) (numSteps % WINDOW);
             stepEnd[slot] = endNanos;

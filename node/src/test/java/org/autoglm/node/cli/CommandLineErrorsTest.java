@@ -97,6 +97,12 @@ class CommandLineErrorsTest {
                 {"--otlp-endpoint", "collector", "--otlp-endpoint"},
                 {"--expected-nodes", "0", "--expected-nodes"},
                 {"--peers", "nohost", "--peers"},
+                {"--heartbeat-interval", "soon", "--heartbeat-interval: 'soon' is not a duration", "250ms"},
+                {"--suspect-after", "500ms", "--suspect-after (500ms) must be longer than --heartbeat-interval (1000ms)"},
+                {"--dead-after", "2s", "--dead-after (2000ms) must be longer than --suspect-after (3000ms)"},
+                {"--max-attempts", "0", "--max-attempts must be between 1 and 100, got 0"},
+                {"--retry-backoff", "0", "--retry-backoff must be between 1ms and 1m"},
+                {"--grid-route", "a:1", "--grid-route: 'a:1' is not PEER_HOST:PORT=VIA_HOST:PORT"},
                 {"--model", empty.toString(), "has no config.json"},
         };
         for (String[] c : cases) {

@@ -78,6 +78,33 @@ class GenerateCommandTest {
     }
 
     @Test
+    void initDemoSizesTheModelToAGivenTokenizer() throws IOException {
+        Path tokenizerDir = tmp.resolve("qwen");
+        Files.createDirectories(tokenizerDir);
+        try (var zip = new java.util.zip.ZipInputStream(Files.newInputStream(
+                ReferenceCases.fixturesDir().resolve("tokenizers/qwen3-151k.zip")))) {
+            for (var e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+                if (!e.isDirectory()) {
+                    Files.copy(zip, tokenizerDir.resolve(Path.of(e.getName()).getFileName()));
+                }
+            }
+        }
+        Path demo = tmp.resolve("demo151k");
+        Run init = run("init-demo", demo.toString(), "--tokenizer", tokenizerDir.resolve("tokenizer.json").toString());
+        assertThat(init.exitCode).as(init.stderr).isZero();
+        JsonNode config = JSON.readTree(demo.resolve("config.json").toFile());
+        assertThat(config.get("vocab_size").asInt()).isEqualTo(151_680);   // ids 0..151,668, padded to 64
+        assertThat(Files.mismatch(demo.resolve("tokenizer.json"), tokenizerDir.resolve("tokenizer.json"))).isEqualTo(-1);
+        Run run = run("generate", "--model", demo.toString(), "--max-tokens", "3", "--json", "--backend", "djl",
+                "--prompt", "Hello");
+        assertThat(run.exitCode).as(run.stderr).isZero();
+        assertThat(JSON.readTree(run.stdout).get("token_ids").size()).isBetween(1, 3);
+
+        assertThat(run("init-demo", tmp.resolve("x").toString(), "--tokenizer", tmp.resolve("none.json").toString())
+                .exitCode).isNotZero();
+    }
+
+    @Test
     void initDemoWritesACheckpointThatGenerates() throws IOException {
         Path demo = tmp.resolve("demo");
         assertThat(run("init-demo", demo.toString()).exitCode).isZero();

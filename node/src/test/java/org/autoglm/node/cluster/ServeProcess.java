@@ -13,17 +13,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** One {@code serve} process of the real jar on loopback, started and killed by the test that owns it. */
-final class ServeProcess {
+public final class ServeProcess {
 
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    public static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    final String name;
+    public final String name;
     final int httpPort;
     final List<String> command;
-    final Path log;
+    public final Path log;
     private Process process;
 
-    ServeProcess(String name, Path jar, Path model, int gridPort, String peers, int expectedNodes, Path logDir,
+    public ServeProcess(String name, Path jar, Path model, int gridPort, String peers, int expectedNodes, Path logDir,
                  String... extra) throws IOException {
         this.name = name;
         this.httpPort = freePort();
@@ -35,12 +35,15 @@ final class ServeProcess {
                 "--model", model.toString(), "--port", Integer.toString(httpPort),
                 "--num-kv-blocks", "512", "--block-size", "4",
                 "--node-name", name, "--grid-port", Integer.toString(gridPort), "--peers", peers,
-                "--expected-nodes", Integer.toString(expectedNodes), "--grid-failure-detection", "2000"));
+                "--expected-nodes", Integer.toString(expectedNodes)));
+        if (!List.of(extra).contains("--grid-failure-detection")) {
+            cmd.addAll(List.of("--grid-failure-detection", "2000"));
+        }
         cmd.addAll(List.of(extra));
         this.command = List.copyOf(cmd);
     }
 
-    ServeProcess start() throws IOException {
+    public ServeProcess start() throws IOException {
         Files.createDirectories(log.getParent());
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -51,7 +54,7 @@ final class ServeProcess {
     }
 
     /** {@code kill -9}: no shutdown hook, no lease release, no goodbye to the grid. */
-    void kill() {
+    public void kill() {
         if (process != null) {
             process.destroyForcibly();
             try {
@@ -62,8 +65,28 @@ final class ServeProcess {
         }
     }
 
+    /** {@code kill -STOP}: the process freezes (threads, timers, sockets stay open) until {@link #resume}. */
+    public void pause() {
+        signal("STOP");
+    }
+
+    /** {@code kill -CONT}. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        try {
+            new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Graceful stop at the end of a test. */
-    void stop() {
+    public void stop() {
         if (process != null && process.isAlive()) {
             process.destroy();
             try {
@@ -76,16 +99,16 @@ final class ServeProcess {
         }
     }
 
-    boolean alive() {
+    public boolean alive() {
         return process != null && process.isAlive();
     }
 
-    URI uri(String path) {
+    public URI uri(String path) {
         return URI.create("http://127.0.0.1:" + httpPort + path);
     }
 
     /** Status of a GET, or -1 when the node does not answer. */
-    int status(String path) {
+    public int status(String path) {
         try {
             return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(2)).GET().build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode();
@@ -97,18 +120,18 @@ final class ServeProcess {
         }
     }
 
-    String get(String path) throws IOException, InterruptedException {
+    public String get(String path) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(2)).GET().build(),
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    String post(String path, String body) throws IOException, InterruptedException {
+    public String post(String path, String body) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(5))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         }

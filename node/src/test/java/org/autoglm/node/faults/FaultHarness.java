@@ -1,0 +1,414 @@
+package org.autoglm.node.faults;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.autoglm.node.cluster.ServeProcess;
+
+/**
+ * Jepsen-style fault injection over the real cluster: {@code size} serve processes of the packaged jar on loopback,
+ * every discovery connection between two nodes through a {@link TcpProxy} of that ordered pair (so links can be cut,
+ * blackholed one way, or slowed), a seeded {@link Workload}, and {@link Schedule}s of faults: kill -9 of the leader,
+ * of a follower, of a node a stream is attached to, SIGSTOP/SIGCONT longer than failure detection, restarts,
+ * partitions into a minority and a majority, one-way loss and added latency. Each schedule ends healed, and the
+ * {@link Checker} judges its history. The cluster is started once and reused by the schedules that follow.
+ */
+public final class FaultHarness implements AutoCloseable {
+
+    /** What one schedule did and what was wrong with it. */
+    public record Result(String schedule, int requests, int completed, int errors, int refused, int cutOff,
+                         long convergeMillis, List<String> violations) {
+        @Override
+        public String toString() {
+            return schedule + ": " + requests + " requests, " + completed + " completed, " + errors + " errors, "
+                    + refused + " refused, " + cutOff + " cut off; converged in " + convergeMillis + " ms; "
+                    + (violations.isEmpty() ? "no violations" : violations.size() + " VIOLATIONS:\n  "
+                    + String.join("\n  ", violations));
+        }
+    }
+
+    private static final long CONVERGE_LIMIT_MILLIS = 10_000;
+    /** The nodes' --grid-failure-detection; pauses in the schedules outlast it. */
+    static final long FAILURE_DETECTION_MILLIS = 4_000;
+
+    private final int size;
+    private final List<ServeProcess> nodes = new ArrayList<>();
+    /** proxies[i][j]: node i's discovery connections to node j. */
+    private final TcpProxy[][] proxies;
+    private final Set<Integer> paused = new HashSet<>();
+
+    public FaultHarness(Path jar, Path model, Path logDir, int size) throws IOException {
+        this.size = size;
+        int[] grid = new int[size];
+        for (int i = 0; i < size; i++) {
+            grid[i] = freeGridPort();
+        }
+        StringBuilder peers = new StringBuilder();
+        for (int i = 0; i < size; i++) {
+            peers.append(i == 0 ? "" : ",").append("127.0.0.1:").append(grid[i]);
+        }
+        proxies = new TcpProxy[size][size];
+        for (int i = 0; i < size; i++) {
+            List<String> extra = new ArrayList<>(List.of("--scheduling-policy", "priority",
+                    "--grid-failure-detection", Long.toString(FAILURE_DETECTION_MILLIS)));
+            for (int j = 0; j < size; j++) {
+                if (i != j) {
+                    proxies[i][j] = new TcpProxy(new InetSocketAddress("127.0.0.1", grid[j]));
+                    extra.addAll(List.of("--grid-route", "127.0.0.1:" + grid[j] + "=127.0.0.1:" + proxies[i][j].port()));
+                }
+            }
+            nodes.add(new ServeProcess("f" + i, jar, model, grid[i], peers.toString(), size, logDir,
+                    extra.toArray(String[]::new)));
+        }
+    }
+
+    /** Starts the nodes one at a time (JVMs starting together starve a small machine) and waits for a healthy cluster. */
+    public void start() throws Exception {
+        for (ServeProcess node : nodes) {
+            node.start();
+            waitUntil(() -> node.status("/health") == 200, 300_000, node.name + " never answered /health");
+        }
+        waitUntil(this::converged, 300_000, "the cluster never became healthy");
+    }
+
+    /** Runs one schedule against the running cluster, heals it, and checks the history. */
+    public Result run(Schedule schedule) throws Exception {
+        History history = new History();
+        Workload workload = new Workload(history, size, i -> nodes.get(i).uri("/"));
+        workload.measureReferences();
+        ExecutorService clients = Executors.newCachedThreadPool();
+        Thread poller = new Thread(() -> pollLeaders(history), "leader-poller");
+        poller.setDaemon(true);
+        poller.start();
+        long start = System.nanoTime();
+        try {
+            if (schedule.leaderKillBurst()) {
+                int leader = leader();
+                for (int k = 0; k < 30; k++) {
+                    int follower = (leader + 1 + k % (size - 1)) % size;
+                    Random random = new Random(k);
+                    clients.execute(() -> workload.completion(random, follower, "[10,11,12,13]", 40, false));
+                }
+            } else {
+                long deadline = start + TimeUnit.MILLISECONDS.toNanos(schedule.workloadMillis());
+                for (int c = 0; c < schedule.clients(); c++) {
+                    long seed = schedule.seed() * 1000 + c;
+                    clients.execute(() -> workload.client(seed, deadline));
+                }
+            }
+            for (Schedule.Step step : schedule.steps()) {
+                sleepUntil(start, step.atMillis());
+                inject(step, history, new Random(schedule.seed() ^ step.atMillis()));
+            }
+            clients.shutdown();
+            if (!clients.awaitTermination(150, TimeUnit.SECONDS)) {
+                clients.shutdownNow();
+            }
+            long healed = history.now();
+            long converge = waitConverged();
+            history.faults.replaceAll(f -> f.endedAt() < 0 ? new History.Fault(f.description(), f.cutOff(),
+                    f.startedAt(), history.now()) : f);
+            Checker checker = new Checker().check(history, workload.references, i -> readSession(history.sessions.get(i).id));
+            if (converge > CONVERGE_LIMIT_MILLIS) {
+                checker.violations.add("converged " + converge + " ms after the faults healed (limit "
+                        + CONVERGE_LIMIT_MILLIS + " ms); healed at " + healed + " ms");
+            }
+            return new Result(schedule.toString(), history.requests.size(), history.ended(History.Outcome.COMPLETED).size(),
+                    history.ended(History.Outcome.ERROR).size(), history.ended(History.Outcome.REFUSED).size(),
+                    history.ended(History.Outcome.CUT_OFF).size(), converge, checker.violations);
+        } finally {
+            poller.interrupt();
+            clients.shutdownNow();
+        }
+    }
+
+    /** Strikes one fault, waits its length, heals it; a node killed, paused or cut off is recorded as such. */
+    private void inject(Schedule.Step step, History history, Random random) throws Exception {
+        long started = history.now();
+        List<Integer> cutOff = new ArrayList<>();
+        String what;
+        switch (step.kind()) {
+            case KILL_LEADER, KILL_FOLLOWER, KILL_STREAM_NODE, RESTART -> {
+                int victim = victim(step.kind(), history, random);
+                cutOff.add(victim);
+                what = step.kind() + " f" + victim;
+                history.faults.add(new History.Fault(what, cutOff, started, -1));
+                if (step.kind() == Schedule.Kind.RESTART) {
+                    nodes.get(victim).stop();
+                } else {
+                    nodes.get(victim).kill();
+                }
+                Thread.sleep(step.forMillis());
+                nodes.get(victim).start();
+                int v = victim;
+                waitUntil(() -> nodes.get(v).status("/ready") == 200, 300_000, "f" + victim + " did not come back");
+            }
+            case PAUSE -> { // the leader, half the time: a zombie leader must step down when it wakes
+                int victim = random.nextBoolean() ? leader() : random.nextInt(size);
+                cutOff.add(victim);
+                what = "SIGSTOP f" + victim;
+                history.faults.add(new History.Fault(what, cutOff, started, -1));
+                nodes.get(victim).pause();
+                paused.add(victim);
+                Thread.sleep(step.forMillis());
+                nodes.get(victim).resume();
+                paused.remove(victim);
+            }
+            case PARTITION, ONE_WAY_LOSS, LATENCY -> {
+                int a = random.nextInt(size);
+                int b = (a + 1 + random.nextInt(size - 1)) % size;
+                if (step.kind() == Schedule.Kind.PARTITION) { // a alone on the minority side
+                    cutOff.add(a);
+                    for (int j = 0; j < size; j++) {
+                        if (j != a) {
+                            proxies[a][j].cut();
+                            proxies[j][a].cut();
+                        }
+                    }
+                    what = "partition {f" + a + "} | rest";
+                } else if (step.kind() == Schedule.Kind.ONE_WAY_LOSS) {
+                    cutOff.addAll(List.of(a, b));
+                    proxies[a][b].dropOutbound();
+                    proxies[b][a].dropInbound();
+                    what = "one-way loss f" + a + " -> f" + b;
+                } else {
+                    for (int j = 0; j < size; j++) {
+                        if (j != a) {
+                            proxies[a][j].delay(50 + random.nextInt(150));
+                            proxies[j][a].delay(50 + random.nextInt(150));
+                        }
+                    }
+                    what = "latency on f" + a;
+                }
+                history.faults.add(new History.Fault(what, cutOff, started, -1));
+                Thread.sleep(step.forMillis());
+                healLinks();
+            }
+            default -> throw new IllegalStateException(step.kind().toString());
+        }
+        // The node stays excused until the cluster is whole again: it may still be rejoining.
+        waitConverged();
+        history.faults.replaceAll(f -> f.startedAt() == started ? new History.Fault(f.description(), f.cutOff(),
+                started, history.now()) : f);
+    }
+
+    private int victim(Schedule.Kind kind, History history, Random random) throws Exception {
+        int leader = leader();
+        return switch (kind) {
+            case KILL_LEADER -> leader;
+            case KILL_FOLLOWER -> (leader + 1 + random.nextInt(size - 1)) % size;
+            case KILL_STREAM_NODE -> history.requests.stream()
+                    .filter(r -> r.kind.equals("stream") && r.endedAt < 0 && !r.deltas.isEmpty())
+                    .map(r -> r.node).findFirst().orElse(random.nextInt(size));
+            default -> random.nextInt(size);
+        };
+    }
+
+    private void healLinks() {
+        for (TcpProxy[] row : proxies) {
+            for (TcpProxy p : row) {
+                if (p != null) {
+                    p.heal();
+                }
+            }
+        }
+    }
+
+    /** Milliseconds until one leader and every node healthy, after making sure every process runs again. */
+    private long waitConverged() throws Exception {
+        healLinks();
+        for (int i : new ArrayList<>(paused)) {
+            nodes.get(i).resume();
+            paused.remove(i);
+        }
+        for (ServeProcess node : nodes) {
+            if (!node.alive()) {
+                node.start();
+            }
+            waitUntil(() -> node.status("/health") == 200, 300_000, node.name + " never answered /health");
+        }
+        long from = System.nanoTime();
+        waitUntil(this::converged, 120_000, "the cluster did not converge");
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - from);
+    }
+
+    private boolean converged() {
+        String leader = null;
+        for (ServeProcess node : nodes) {
+            try {
+                if (node.status("/cluster/health") != 200 || node.status("/ready") != 200) {
+                    return false;
+                }
+                String name = Workload.JSON.readTree(node.get("/cluster/leader")).path("node").asText();
+                if (leader != null && !leader.equals(name)) {
+                    return false;
+                }
+                leader = name;
+            } catch (Exception e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private int leader() throws Exception {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            for (ServeProcess node : nodes) {
+                if (node.alive() && node.status("/cluster/leader") == 200) {
+                    String name = Workload.JSON.readTree(node.get("/cluster/leader")).path("node").asText();
+                    return Integer.parseInt(name.substring(1));
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("no leader");
+    }
+
+    private void pollLeaders(History history) {
+        while (!Thread.currentThread().isInterrupted()) {
+            for (int i = 0; i < size; i++) {
+                ServeProcess node = nodes.get(i);
+                if (paused.contains(i) || !node.alive()) {
+                    continue;
+                }
+                try {
+                    JsonNode leader = Workload.JSON.readTree(node.get("/cluster/leader"));
+                    if (leader.has("term")) {
+                        history.leaderSeen(leader.get("term").asLong(), leader.path("node").asText(),
+                                leader.path("self").asBoolean(), node.name);
+                    }
+                } catch (Exception e) {
+                    // down or busy: nothing to record
+                }
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private String readSession(String id) {
+        for (ServeProcess node : nodes) {
+            try {
+                if (node.status("/v1/sessions/" + id) == 200) {
+                    return node.get("/v1/sessions/" + id);
+                }
+            } catch (Exception e) {
+                // try the next node
+            }
+        }
+        return null;
+    }
+
+    /** The nodes' log files, for a failing schedule's story. */
+    public List<Path> logs() {
+        return nodes.stream().map(n -> n.log).toList();
+    }
+
+    @Override
+    public void close() {
+        for (int i : paused) {
+            nodes.get(i).resume();
+        }
+        nodes.forEach(ServeProcess::stop);
+        for (TcpProxy[] row : proxies) {
+            for (TcpProxy p : row) {
+                if (p != null) {
+                    p.close();
+                }
+            }
+        }
+    }
+
+    private interface Check {
+        boolean ok() throws Exception;
+    }
+
+    private static void waitUntil(Check check, long millis, String failure) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (!check.ok()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(failure + " within " + millis / 1000 + " s");
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static void sleepUntil(long startNanos, long atMillis) throws InterruptedException {
+        long left = atMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+        if (left > 0) {
+            Thread.sleep(left);
+        }
+    }
+
+    /** A grid port whose communication port (+1000) is free too. */
+    private static int freeGridPort() throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int port = ServeProcess.freePort();
+            if (port + 1000 < 65536) {
+                try (ServerSocket probe = new ServerSocket(port + 1000)) {
+                    return port;
+                } catch (IOException taken) {
+                    // try another
+                }
+            }
+        }
+        throw new IOException("no free grid port pair");
+    }
+
+    /**
+     * {@code java ... FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]}: the
+     * long run for the bench. Prints one line per schedule and the totals; exits 1 on any violation.
+     */
+    public static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            System.err.println("usage: FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]");
+            System.exit(2);
+        }
+        int schedules = 100;
+        int seconds = 60;
+        long seed = 1;
+        int size = 3;
+        for (int i = 2; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--schedules" -> schedules = Integer.parseInt(args[i + 1]);
+                case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
+                case "--seed" -> seed = Long.parseLong(args[i + 1]);
+                case "--nodes" -> size = Integer.parseInt(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        int requests = 0;
+        int completed = 0;
+        int violations = 0;
+        int runs = 0;
+        try (FaultHarness harness = new FaultHarness(Path.of(args[0]), Path.of(args[1]),
+                Path.of("target", "fault-harness"), size)) {
+            harness.start();
+            for (int s = 0; s < schedules; s++) {
+                Schedule schedule = s == 0 ? Schedule.leaderKill() : Schedule.random(seed + s, seconds);
+                Result result = harness.run(schedule);
+                runs++;
+                requests += result.requests();
+                completed += result.completed();
+                violations += result.violations().size();
+                System.out.println("[" + (s + 1) + "/" + schedules + "] " + result);
+            }
+        }
+        System.out.printf("fault harness: %d schedules, %d requests, %d completed, %d violations%n",
+                runs, requests, completed, violations);
+        System.exit(violations == 0 ? 0 : 1);
+    }
+}

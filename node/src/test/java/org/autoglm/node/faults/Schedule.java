@@ -1,0 +1,52 @@
+package org.autoglm.node.faults;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * One run's plan: how long the workload runs and which faults strike when, drawn from a seed so that a failing
+ * schedule can be run again. Faults do not overlap: each is healed before the next starts, so a three-node cluster
+ * always keeps a majority somewhere.
+ */
+record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, boolean leaderKillBurst) {
+
+    enum Kind { KILL_LEADER, KILL_FOLLOWER, KILL_STREAM_NODE, PAUSE, RESTART, PARTITION, ONE_WAY_LOSS, LATENCY }
+
+    /** A fault starting {@code atMillis} into the run, healed {@code forMillis} later. */
+    record Step(long atMillis, Kind kind, long forMillis) {
+        @Override
+        public String toString() {
+            return kind.name().toLowerCase() + "@" + atMillis + "ms/" + forMillis + "ms";
+        }
+    }
+
+    /** The issue's case: 30 non-streaming completions sent to the followers at once, the leader killed 2 s later. */
+    static Schedule leaderKill() {
+        return new Schedule(0, 0, 0, List.of(new Step(2_000, Kind.KILL_LEADER, 4_000)), true);
+    }
+
+    /** One to three faults of random kinds at random times in a workload of about {@code seconds}. */
+    static Schedule random(long seed, int seconds) {
+        Random random = new Random(seed);
+        List<Step> steps = new ArrayList<>();
+        long workload = seconds * 1_000L;
+        int count = 1 + random.nextInt(3);
+        long slot = workload / count;
+        for (int i = 0; i < count; i++) {
+            Kind kind = Kind.values()[random.nextInt(Kind.values().length)];
+            long at = i * slot + 1_000 + random.nextInt((int) Math.max(1, slot / 3));
+            // Pauses outlast failure detection, so that the grid drops the paused node.
+            long length = kind == Kind.PAUSE ? FaultHarness.FAILURE_DETECTION_MILLIS + 2_000 + random.nextInt(4_000)
+                    : Math.min(2_000 + random.nextInt(4_000), Math.max(1_500, slot - (at - i * slot) - 500));
+            steps.add(new Step(at, kind, length));
+        }
+        return new Schedule(seed, workload, 4 + random.nextInt(4), steps, false);
+    }
+
+    @Override
+    public String toString() {
+        return leaderKillBurst ? "leader kill (30 completions to the followers, kill -9 of the leader at 2 s)"
+                : "seed " + seed + ": " + clients + " clients for " + workloadMillis / 1000 + " s, faults " + steps;
+    }
+}
