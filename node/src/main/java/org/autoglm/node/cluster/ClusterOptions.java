@@ -17,8 +17,9 @@ public final class ClusterOptions {
             description = "Grid discovery addresses of the cluster's nodes (static list). Default: none, a one-node grid.")
     String peers;
 
-    @Option(names = "--grid-host", defaultValue = "127.0.0.1",
-            description = "Address the grid binds to and advertises to peers (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--grid-host", defaultValue = "${env:AUTOGLM_GRID_HOST:-127.0.0.1}", paramLabel = "ADDRESS|auto",
+            description = "Address the grid binds to and advertises to peers; auto: the address this host's name resolves"
+                    + " to (a container's own address). Default: $AUTOGLM_GRID_HOST, else 127.0.0.1.")
     String gridHost;
 
     @Option(names = "--grid-port", defaultValue = "47500",
@@ -107,6 +108,24 @@ public final class ClusterOptions {
         return this;
     }
 
+    /** {@code --grid-host}, with {@code auto} resolved to the address of this host's name. */
+    String gridHost() {
+        if (!"auto".equals(gridHost)) {
+            return gridHost;
+        }
+        try {
+            java.net.InetAddress self = java.net.InetAddress.getLocalHost();
+            if (self.isLoopbackAddress()) {
+                throw new IllegalArgumentException("--grid-host auto: this host's name resolves to " + self.getHostAddress()
+                        + ", a loopback address peers cannot reach; give the address to use");
+            }
+            return self.getHostAddress();
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException("--grid-host auto: this host's name does not resolve (" + e.getMessage()
+                    + "); give the address to use");
+        }
+    }
+
     /** {@code --node-name}, or null: the grid then names the node after the port it binds. */
     public String nodeName() {
         return nodeName;
@@ -130,6 +149,7 @@ public final class ClusterOptions {
     /** These flags as grid settings (peer and duration syntax is checked here, with the flag named). */
     public Consumer<GridConfig> gridConfig() {
         List<String> peerList = GridConfig.parsePeers(peers);
+        String host = gridHost();
         java.time.Duration heartbeat = GridConfig.parseDuration("--heartbeat-interval", heartbeatInterval);
         java.time.Duration suspect = GridConfig.parseDuration("--suspect-after", suspectAfter);
         java.time.Duration dead = GridConfig.parseDuration("--dead-after", deadAfter);
@@ -147,7 +167,7 @@ public final class ClusterOptions {
             config.failover.maxAttempts = maxAttempts;
             config.failover.initialBackoff = backoff;
             config.nodeName = nodeName();
-            config.host = gridHost;
+            config.host = host;
             config.gridPort = gridPort;
             config.peers = peerList;
             config.expectedNodes = expectedNodes;
