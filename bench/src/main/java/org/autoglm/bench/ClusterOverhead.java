@@ -30,19 +30,21 @@ import java.util.function.BooleanSupplier;
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.ClusterOverhead node/target/autoglm-node.jar MODEL_DIR
- *      [--requests 200] [--max-tokens 16] [--concurrency 8] [--failovers 3]
+ *      [--requests 200] [--max-tokens 16] [--concurrency 8] [--failovers 3] [--grid-port 47900]
+ *      [--grid-failure-detection 2000]
  * </pre>
  */
 public final class ClusterOverhead {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    private static final int GRID = 47900;
+    /** Nodes of a cluster with --expected-nodes 3 are ready only together: a lone one has no majority. */
+    static final int NODES = 3;
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: ClusterOverhead NODE_JAR MODEL_DIR [--requests 200] [--max-tokens 16] "
-                    + "[--concurrency 8] [--failovers 3]");
+                    + "[--concurrency 8] [--failovers 3] [--grid-port 47900] [--grid-failure-detection 2000]");
             System.exit(2);
         }
         Path jar = Path.of(args[0]);
@@ -51,23 +53,22 @@ public final class ClusterOverhead {
         int maxTokens = 16;
         int concurrency = 8;
         int failovers = 3;
+        int gridPort = 47900;
+        long failureDetectionMillis = 2000; // short, so that failover is quick to measure
         for (int i = 2; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--requests" -> requests = Integer.parseInt(args[i + 1]);
                 case "--max-tokens" -> maxTokens = Integer.parseInt(args[i + 1]);
                 case "--concurrency" -> concurrency = Integer.parseInt(args[i + 1]);
                 case "--failovers" -> failovers = Integer.parseInt(args[i + 1]);
+                case "--grid-port" -> gridPort = Integer.parseInt(args[i + 1]);
+                case "--grid-failure-detection" -> failureDetectionMillis = Long.parseLong(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         List<Node> nodes = new ArrayList<>();
         try {
-            for (int i = 0; i < 3; i++) {
-                Node node = new Node("p" + i, jar, model, GRID + i).start();
-                nodes.add(node);
-                waitFor(() -> node.status("/ready") == 200, 120);
-            }
-            waitFor(() -> nodes.stream().allMatch(n -> n.status("/cluster/health") == 200), 60);
+            startCluster(jar, model, gridPort, failureDetectionMillis, nodes);
             nodes.get(0).post("/cluster/nodes/p1/drain", "");
             nodes.get(0).post("/cluster/nodes/p2/drain", "");
             Node executing = nodes.get(0);
@@ -113,6 +114,22 @@ public final class ClusterOverhead {
         }
     }
 
+    /**
+     * Starts the three nodes at once and waits for all of them to be ready (each loads its model and needs the others
+     * for a majority), then for the cluster to be healthy. {@code nodes} gets each node as it starts, so the caller
+     * can stop them whatever happens.
+     */
+    static void startCluster(Path jar, Path model, int gridPort, long failureDetectionMillis, List<Node> nodes)
+            throws IOException, InterruptedException {
+        for (int i = 0; i < NODES; i++) {
+            nodes.add(new Node("p" + i, jar, model, gridPort, i, failureDetectionMillis).start());
+        }
+        System.err.printf("started %d serve processes (logs in %s); waiting for them to load and form the cluster%n",
+                NODES, Node.LOGS.toAbsolutePath());
+        waitFor(() -> nodes.stream().allMatch(n -> n.status("/ready") == 200), 180);
+        waitFor(() -> nodes.stream().allMatch(n -> n.status("/cluster/health") == 200), 60);
+    }
+
     record Timing(double firstTokenMillis, double totalMillis) {}
 
     private static void report(String label, List<Timing> timings) {
@@ -154,13 +171,15 @@ public final class ClusterOverhead {
     }
 
     /** One serve process. */
-    private static final class Node {
+    static final class Node {
+        static final Path LOGS = Path.of("target", "cluster-overhead");
         final String name;
         final List<String> command;
         final int port;
         Process process;
 
-        Node(String name, Path jar, Path model, int gridPort) throws IOException {
+        /** Node {@code index} of three, on grid port {@code gridBase + index}. */
+        Node(String name, Path jar, Path model, int gridBase, int index, long failureDetectionMillis) throws IOException {
             this.name = name;
             try (ServerSocket socket = new ServerSocket(0)) {
                 this.port = socket.getLocalPort();
@@ -168,12 +187,14 @@ public final class ClusterOverhead {
             this.command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                     "-jar", jar.toString(), "serve", "--model", model.toString(), "--port", Integer.toString(port),
                     "--num-kv-blocks", "512", "--block-size", "4", "--node-name", name,
-                    "--grid-port", Integer.toString(gridPort), "--peers", "127.0.0.1:" + GRID + ".." + (GRID + 2),
-                    "--expected-nodes", "3", "--grid-failure-detection", "2000");
+                    "--grid-port", Integer.toString(gridBase + index),
+                    "--peers", "127.0.0.1:" + gridBase + ".." + (gridBase + NODES - 1),
+                    "--expected-nodes", Integer.toString(NODES),
+                    "--grid-failure-detection", Long.toString(failureDetectionMillis));
         }
 
         Node start() throws IOException {
-            Path log = Path.of("target", "cluster-overhead", name + ".log");
+            Path log = LOGS.resolve(name + ".log");
             Files.createDirectories(log.getParent());
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));

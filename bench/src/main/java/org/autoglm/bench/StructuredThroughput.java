@@ -88,18 +88,27 @@ public final class StructuredThroughput {
                 run(engine, maxConcurrency, promptTokens, mt, null);
                 run(engine, maxConcurrency, promptTokens, mt, constraint);
                 run(engine, 1, promptTokens, mt, constraint);
-                System.out.println("concurrency  free tok/s (median)  schema tok/s (median)  ratio  rounds  load average");
+                System.out.println("concurrency  free tok/s  schema tok/s  schema/free (median of pairs)  free tok/CPU s"
+                        + "  schema tok/CPU s  rounds  load average");
                 for (int c : concurrency) {
                     double[] free = new double[rounds];
                     double[] constrained = new double[rounds];
-                    for (int r = 0; r < rounds; r++) {   // alternating, so both see the same machine
-                        free[r] = run(engine, c, promptTokens, mt, null);
-                        constrained[r] = run(engine, c, promptTokens, mt, constraint);
-                        System.err.printf("  c=%d round %d: free %.1f, schema %.1f tok/s%n", c, r, free[r], constrained[r]);
+                    double[] ratios = new double[rounds];
+                    double[] freeCpu = new double[rounds];
+                    double[] constrainedCpu = new double[rounds];
+                    for (int r = 0; r < rounds; r++) {   // in pairs, so that both see the same machine
+                        double[] a = run(engine, c, promptTokens, mt, null);
+                        double[] b = run(engine, c, promptTokens, mt, constraint);
+                        free[r] = a[0];
+                        freeCpu[r] = a[1];
+                        constrained[r] = b[0];
+                        constrainedCpu[r] = b[1];
+                        ratios[r] = b[0] / a[0];
+                        System.err.printf("  c=%d pair %d: free %.1f, schema %.1f tok/s (x%.3f)%n", c, r, a[0], b[0], ratios[r]);
                     }
-                    double f = median(free);
-                    double s = median(constrained);
-                    System.out.printf("%11d  %19.1f  %21.1f  %5.3f  %6d  %s%n", c, f, s, s / f, rounds, LoadAverage.now());
+                    System.out.printf("%11d  %10.1f  %12.1f  %29.3f  %14.1f  %16.1f  %6d  %s%n", c, median(free),
+                            median(constrained), median(ratios), median(freeCpu), median(constrainedCpu), rounds,
+                            LoadAverage.now());
                 }
             }
         }
@@ -126,23 +135,31 @@ public final class StructuredThroughput {
         System.out.printf("wrote %s: vocabulary %d, end-of-sequence ids %s%n", dir, vocab, eos);
     }
 
-    /** Generated tokens per second of {@code concurrency} closed-loop clients, two requests each. */
-    static double run(Engine engine, int concurrency, int promptTokens, int maxTokens, OutputConstraint constraint)
+    /** Generated tokens per second and per CPU second of the process, of {@code concurrency} closed-loop clients. */
+    static double[] run(Engine engine, int concurrency, int promptTokens, int maxTokens, OutputConstraint constraint)
             throws Exception {
-        int perClient = Math.max(2, 8 / concurrency);
+        int perClient = Math.max(1, 4 / concurrency);
         AtomicInteger generated = new AtomicInteger();
         AtomicInteger ids = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(concurrency * perClient);
         List<String> errors = java.util.Collections.synchronizedList(new ArrayList<>());
         SplittableRandom random = new SplittableRandom(concurrency);
         long start = System.nanoTime();
+        long cpuStart = processCpuNanos();
         for (int c = 0; c < concurrency; c++) {
             new Client(engine, random.split(), promptTokens, maxTokens, perClient, constraint, ids, generated, errors,
                     done).next();
         }
         if (!done.await(1, TimeUnit.HOURS)) throw new IllegalStateException("benchmark did not finish");
         if (!errors.isEmpty()) throw new IllegalStateException("requests failed: " + errors.get(0));
-        return generated.get() / ((System.nanoTime() - start) / 1e9);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
+        return new double[] {generated.get() / seconds, generated.get() / cpuSeconds};
+    }
+
+    private static long processCpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : 0;
     }
 
     private static double median(double[] values) {

@@ -139,7 +139,7 @@ public final class GridNode implements AutoCloseable {
                 .setIgniteInstanceName(config.nodeName + "@" + config.gridPort)
                 .setConsistentId(config.nodeName)
                 .setUserAttributes(Map.of(NAME_ATTRIBUTE, config.nodeName))
-                .setGridLogger(new QuietIgniteLogger())
+                .setGridLogger(new QuietIgniteLogger(!config.haltOnGridFailure))
                 .setMetricsLogFrequency(0)
                 .setPeerClassLoadingEnabled(false)
                 .setFailureDetectionTimeout(config.failureDetection.toMillis())

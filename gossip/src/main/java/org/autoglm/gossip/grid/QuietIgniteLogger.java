@@ -25,14 +25,28 @@ public final class QuietIgniteLogger implements IgniteLogger {
             "Failed to connect to a remote node");
     private static final int ONE_LINE = 240;
 
+    /** How Ignite announces that its failure handler is about to stop (or halt) the node. */
+    static final String CRITICAL = "Critical system error detected";
+
     private final IgniteLogger delegate;
+    /**
+     * The grid node only stops on a critical failure (tests, tools that embed a grid and cut nodes off on purpose):
+     * Ignite's announcement of it is one debug line. In {@code serve} (the process halts) it stays an error, in one
+     * line.
+     */
+    private final boolean failureStopsOnlyTheNode;
 
     public QuietIgniteLogger() {
-        this(new Slf4jLogger());
+        this(false);
     }
 
-    private QuietIgniteLogger(IgniteLogger delegate) {
+    public QuietIgniteLogger(boolean failureStopsOnlyTheNode) {
+        this(new Slf4jLogger(), failureStopsOnlyTheNode);
+    }
+
+    QuietIgniteLogger(IgniteLogger delegate, boolean failureStopsOnlyTheNode) {
         this.delegate = delegate;
+        this.failureStopsOnlyTheNode = failureStopsOnlyTheNode;
     }
 
     /** True for a message about an expected event (a peer leaving, a timed-out lock wait). */
@@ -70,7 +84,7 @@ public final class QuietIgniteLogger implements IgniteLogger {
 
     @Override
     public IgniteLogger getLogger(Object category) {
-        return new QuietIgniteLogger(delegate.getLogger(category));
+        return new QuietIgniteLogger(delegate.getLogger(category), failureStopsOnlyTheNode);
     }
 
     /**
@@ -105,6 +119,12 @@ public final class QuietIgniteLogger implements IgniteLogger {
         String refused = refusedByPeer(message, error);
         if (refused != null) {
             delegate.error(refused);
+        } else if (message != null && message.startsWith(CRITICAL)) {
+            if (failureStopsOnlyTheNode) {
+                delegate.debug(oneLine(message, error));
+            } else {
+                delegate.error(oneLine(message, error) + "; the process halts so that its supervisor restarts it");
+            }
         } else if (expected(message, error)) {
             delegate.debug(oneLine(message, error));
         } else {

@@ -143,13 +143,13 @@ public final class NodeRegistry implements AutoCloseable {
         long ageMillis = TimeUnit.NANOSECONDS.toMillis(nowNanos - seen);
         NodeHealth health;
         if (id.equals(self.nodeId())) {
-            health = beat.load.stalled(times.suspectAfter.toMillis()) ? NodeHealth.STALLED : NodeHealth.HEALTHY;
+            health = beat.load.stalled(times.deadAfter.toMillis()) ? NodeHealth.STALLED : NodeHealth.HEALTHY;
             ageMillis = 0;
         } else if (gone.containsKey(id) || !grid.isAlive(id) || ageMillis >= times.deadAfter.toMillis()) {
             health = NodeHealth.DEAD;
         } else if (ageMillis >= times.suspectAfter.toMillis()) {
             health = NodeHealth.SUSPECT;
-        } else if (beat.load.stalled(times.suspectAfter.toMillis())) {
+        } else if (beat.load.stalled(times.deadAfter.toMillis())) {
             health = NodeHealth.STALLED;
         } else {
             health = NodeHealth.HEALTHY;

@@ -35,4 +35,27 @@ class QuietIgniteLoggerTest {
         assertThat(line).doesNotContain("\n").startsWith("Failed to process selector key").endsWith("(IOException: reset)");
         assertThat(line.length()).isLessThan(300);
     }
+
+    /**
+     * Issue 15: tests that cut nodes off on purpose printed Ignite's "Critical system error detected" with a dump at
+     * ERROR. Where a failure only stops the grid node (tests, tools) it is one debug line; where it halts the process
+     * (serve) it stays an error, in one line that says what happens next.
+     */
+    @Test
+    void aCriticalFailureIsDebugWhereItOnlyStopsTheNodeAndOneErrorLineWhereItHalts() {
+        String critical = "Critical system error detected. Will be handled accordingly to configured handler "
+                + "[hnd=StopNodeFailureHandler [...], failureCtx=FailureContext [type=SEGMENTATION, err=null]]\n  dump";
+        java.util.List<String> calls = new java.util.ArrayList<>();
+        org.apache.ignite.IgniteLogger recording = (org.apache.ignite.IgniteLogger) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {org.apache.ignite.IgniteLogger.class}, (proxy, method, args) -> {
+                    calls.add(method.getName() + ": " + (args == null ? "" : args[0]));
+                    return method.getReturnType() == boolean.class ? false : null;
+                });
+        new QuietIgniteLogger(recording, true).error(critical, null);
+        assertThat(calls).singleElement().asString().startsWith("debug: Critical system error detected");
+        calls.clear();
+        new QuietIgniteLogger(recording, false).error(critical, null);
+        assertThat(calls).singleElement().asString().startsWith("error: Critical system error detected")
+                .doesNotContain("\n").contains("halts");
+    }
 }

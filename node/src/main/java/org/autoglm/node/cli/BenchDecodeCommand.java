@@ -19,22 +19,22 @@ import picocli.CommandLine.Option;
         description = "Measure decode and prefill throughput of the GPU backend on random weights of a model shape.")
 public final class BenchDecodeCommand implements Callable<Integer> {
 
-    @Option(names = "--backend", defaultValue = "cuda", description = "cuda or auto (the benchmark needs a GPU)")
+    @Option(names = "--backend", defaultValue = "cuda", description = "cuda or auto (the benchmark needs a GPU; default: ${DEFAULT-VALUE})")
     String backend;
 
     @Option(names = "--shape", required = true, description = "glm-edge-1.5b or glm-4-9b")
     String shape;
 
-    @Option(names = "--batch", split = ",", defaultValue = "1,8,64,256", description = "batch sizes, e.g. 1,8,64,256")
+    @Option(names = "--batch", split = ",", defaultValue = "1,8,64,256", description = "batch sizes (default: ${DEFAULT-VALUE})")
     List<Integer> batches;
 
-    @Option(names = "--prompt-tokens", defaultValue = "128", description = "prompt length of each sequence")
+    @Option(names = "--prompt-tokens", defaultValue = "128", description = "prompt length of each sequence (default: ${DEFAULT-VALUE})")
     int promptTokens;
 
-    @Option(names = "--new-tokens", defaultValue = "128", description = "decode steps per batch size")
+    @Option(names = "--new-tokens", defaultValue = "128", description = "decode steps per batch size (default: ${DEFAULT-VALUE})")
     int newTokens;
 
-    @Option(names = "--gpu-memory-utilization", defaultValue = "0.90", description = "share of GPU memory to use")
+    @Option(names = "--gpu-memory-utilization", defaultValue = "0.90", description = "share of GPU memory to use (default: ${DEFAULT-VALUE})")
     double gpuMemoryUtilization;
 
     @Option(names = "--profile", description = "also report GPU time per kind of kernel for the 2048-token prefill "

@@ -28,11 +28,18 @@ public final class DemoModel {
 
     /**
      * Where {@code serve} without {@code --model} keeps the demo model:
-     * {@code $XDG_DATA_HOME/autoglm/demo}, else {@code ~/.local/share/autoglm/demo}.
+     * {@code $XDG_DATA_HOME/autoglm/demo}, else {@code $HOME/.local/share/autoglm/demo} ({@code $HOME} as the shell
+     * has it, which Java's {@code user.home} need not be), else under {@code user.home}.
      */
     public static Path defaultDir() {
-        String xdg = System.getenv("XDG_DATA_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "share");
+        return defaultDir(System.getenv());
+    }
+
+    static Path defaultDir(java.util.Map<String, String> env) {
+        String xdg = env.get("XDG_DATA_HOME");
+        String home = env.get("HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg)
+                : Path.of(home != null && !home.isBlank() ? home : System.getProperty("user.home"), ".local", "share");
         return base.resolve("autoglm").resolve("demo");
     }
 

@@ -34,11 +34,15 @@ public final class Main implements Runnable {
         CommandLine.usage(this, System.err);
     }
 
+    /** The pom's version, written into {@code version.txt} by the build (resource filtering). */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"autoglm-node " + (v == null ? "dev" : v)};
+        public String[] getVersion() throws java.io.IOException {
+            try (java.io.InputStream in = Main.class.getResourceAsStream("version.txt")) {
+                String v = in == null ? "(unknown: built without Maven)"
+                        : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+                return new String[] {"autoglm-node " + v};
+            }
         }
     }
 }

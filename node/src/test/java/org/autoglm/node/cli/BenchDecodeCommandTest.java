@@ -28,6 +28,17 @@ class BenchDecodeCommandTest {
                 + " run it on a GPU host with --backend cuda");
     }
 
+    /** Issue 15: --help showed no defaults. */
+    @Test
+    void helpShowsTheDefaults() {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.execute("bench-decode", "--help");
+        assertThat(out.toString().replaceAll("\\s+", " ")).contains("(default: 1,8,64,256)", "(default: 128)",
+                "(default: 0.90)").contains("default: cuda");
+    }
+
     @Test
     void theCpuBackendIsNotWhatItMeasures() {
         String[] r = run("bench-decode", "--backend", "djl", "--shape", "glm-4-9b");

@@ -26,6 +26,17 @@ class DemoModelTest {
     @TempDir
     Path tmp;
 
+    /** Issue 15: the demo directory followed Java's user.home, not $HOME as the docs (and users) expect. */
+    @Test
+    void theDemoDirectoryFollowsHomeAndXdgDataHome() {
+        assertThat(DemoModel.defaultDir(java.util.Map.of("HOME", "/home/someone")))
+                .isEqualTo(Path.of("/home/someone/.local/share/autoglm/demo"));
+        assertThat(DemoModel.defaultDir(java.util.Map.of("HOME", "/home/someone", "XDG_DATA_HOME", "/data")))
+                .isEqualTo(Path.of("/data/autoglm/demo"));
+        assertThat(DemoModel.defaultDir(java.util.Map.of()))
+                .isEqualTo(Path.of(System.getProperty("user.home"), ".local", "share", "autoglm", "demo"));
+    }
+
     @Test
     void nodesStartingTogetherAllGetTheSameCompleteModel() throws Exception {
         Path dir = tmp.resolve("autoglm").resolve("demo");

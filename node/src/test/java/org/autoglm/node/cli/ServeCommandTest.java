@@ -53,6 +53,20 @@ class ServeCommandTest {
         assertThat(missing.err()).contains("not a directory");
     }
 
+    /** Issue 15: -V printed "dev" while the pom said 0.1.0-SNAPSHOT. */
+    @Test
+    void versionIsThePomVersion() throws Exception {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        assertThat(cli.execute("-V")).isZero();
+        String pom = Files.readString(Path.of(System.getProperty("user.dir")).resolve("pom.xml"));
+        java.util.regex.Matcher version = java.util.regex.Pattern.compile("<parent>[\\s\\S]*?<version>([^<]+)</version>")
+                .matcher(pom);
+        assertThat(version.find()).isTrue();
+        assertThat(out.toString().strip()).isEqualTo("autoglm-node " + version.group(1));
+    }
+
     @Test
     void helpListsTheFlags() {
         CommandLine cli = Main.commandLine();
