@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 final class TlsRefusalProbe {
 
     private static final Logger log = LoggerFactory.getLogger(TlsRefusalProbe.class);
-    private static final int TIMEOUT_MILLIS = 1_000;
+    private static final int TIMEOUT_MILLIS = 5_000; // a loaded peer may take seconds to check our certificate
     private static final int MAX_PEERS = 16;
 
     private TlsRefusalProbe() {}

@@ -76,20 +76,25 @@ public final class GenerateCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--backend", defaultValue = "auto",
-            description = "cuda, djl or auto (CUDA when a GPU is usable, else DJL on the CPU; default ${DEFAULT-VALUE}).")
+            description = "cuda, cpu, djl or auto (CUDA when a GPU is usable, else our CPU backend; default"
+                    + " ${DEFAULT-VALUE}).")
     String backend;
+
+    @picocli.CommandLine.Mixin
+    CpuBackendOptions cpuOptions = new CpuBackendOptions();
 
     @Override
     public Integer call() throws IOException {
         checkSampling();
         BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
+        org.autoglm.kernels.cpu.CpuOptions cpu = cpuOptions.toOptions();
         SamplingParams params = new SamplingParams(temperature, topP, topK, 0, 1, 0, 0, seed, maxTokens, List.of(),
                 ignoreEos, -1);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (GlmTokenizer tokenizer = GlmTokenizer.load(model)) {
             int[] promptIds = promptIds(tokenizer);
             validateIds(promptIds, tokenizer.vocabSize());
-            try (Backend runner = BackendFactory.open(kind, model, cuda -> {})) {
+            try (Backend runner = BackendFactory.open(kind, model, cuda -> {}, cpu)) {
                 Generator generator = new Generator(runner, tokenizer, promptIds.length + maxTokens + 1);
                 Generator.Result result = generator.generate(promptIds, params, json ? text -> {} : out::print);
                 if (json) {

@@ -14,6 +14,11 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
+        // java -jar: add the Vector API module (the CPU backend's) by running the command in a child JVM
+        int relaunched = VectorModuleRelaunch.runIfNeeded(args);
+        if (relaunched >= 0) {
+            System.exit(relaunched);
+        }
         // No code may reach the network at run time: DJL would otherwise look for native libraries online
         // and report usage.
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));

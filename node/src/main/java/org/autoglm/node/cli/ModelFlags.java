@@ -25,10 +25,13 @@ final class ModelFlags {
             description = "Model name in the API. Default: the checkpoint directory's name (demo for the demo model).")
     String servedModelName;
 
-    @Option(names = "--backend", paramLabel = "cuda|djl|auto",
-            description = "cuda: our CUDA kernels; djl: PyTorch on the CPU; auto: CUDA when a GPU is usable, else DJL"
-                    + " (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", paramLabel = "cuda|cpu|djl|auto",
+            description = "cuda: our CUDA kernels; cpu: our Vector API kernels on the CPU; djl: PyTorch on the CPU;"
+                    + " auto: CUDA when a GPU is usable, else cpu (default: ${DEFAULT-VALUE}).")
     String backend = "auto";
+
+    @picocli.CommandLine.Mixin
+    CpuBackendOptions cpu = new CpuBackendOptions();
 
     @Option(names = "--gpu-memory-utilization",
             description = "Share of GPU memory the CUDA backend may use for weights, buffers and KV cache"
@@ -56,7 +59,7 @@ final class ModelFlags {
             throw new IllegalArgumentException("--tool-call-parser must be glm4, glm45 or auto, got '" + toolCallParser + "'");
         }
         return new ModelLoading.Plan(dir, name, model == null, backendKind(), gpuMemoryUtilization, engine,
-                toolCallParser);
+                toolCallParser, cpu.toOptions());
     }
 
     /** The directory exists and its config.json is one we can serve; the weights are read while loading. */
@@ -84,7 +87,7 @@ final class ModelFlags {
         }
         if (kind == BackendFactory.Kind.CUDA && BackendFactory.resolve(BackendFactory.Kind.AUTO) != BackendFactory.Kind.CUDA) {
             throw new IllegalArgumentException("--backend cuda: no usable GPU here (the CUDA driver libcuda did not load"
-                    + " or sees no device); use --backend djl or auto for the CPU");
+                    + " or sees no device); use --backend cpu or auto for the CPU");
         }
         return kind;
     }

@@ -35,7 +35,8 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
      * @param toolCallParser {@code glm4}, {@code glm45} or {@code auto} (from the chat template)
      */
     record Plan(Path dir, String servedName, boolean demo, BackendFactory.Kind backend, double gpuMemoryUtilization,
-            EngineOptions engine, String toolCallParser) {}
+            EngineOptions engine, String toolCallParser,
+            org.autoglm.kernels.cpu.CpuOptions cpu) {}
 
     private final Plan plan;
     private final ServingState state;
@@ -108,7 +109,7 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
                 cuda.maxSeqs = options.maxNumSeqs();
                 cuda.maxBatchTokens = options.maxNumBatchedTokens();
                 cuda.maxModelLen = options.maxModelLen();
-            });
+            }, s.cpu());
             resources.add(backend);
             backendKind = kind.name().toLowerCase(java.util.Locale.ROOT);
             device = backend.description();
@@ -195,7 +196,7 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
         }
     }
 
-    /** {@code cuda} or {@code djl} once loaded. */
+    /** {@code cuda}, {@code cpu} or {@code djl} once loaded. */
     String backendKind() {
         return backendKind;
     }

@@ -49,7 +49,7 @@ class BenchDecodeCommandTest {
     @Test
     void unknownBackendsAndMissingShapesAreRejected() {
         assertThat(run("bench-decode", "--backend", "tpu", "--shape", "glm-4-9b")[1])
-                .contains("unknown backend 'tpu': use cuda, djl or auto");
+                .contains("unknown backend 'tpu': use cuda, cpu, djl or auto");
         assertThat(run("bench-decode", "--backend", "cuda")[1]).contains("Missing required option: '--shape");
         assertThat(run("bench-decode", "--backend", "cuda", "--shape", "glm-70b")[1].strip())
                 .isEqualTo("error: unknown shape 'glm-70b'; known: [glm-edge-1.5b, glm-4-9b]");

@@ -1,0 +1,199 @@
+package org.autoglm.kernels.cpu;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.autoglm.models.weights.FloatConversions;
+
+/**
+ * Matrix-times-activations over weights as stored or quantized, on the Vector API. Every type is read as int lanes
+ * and widened with shifts and masks (no lane-size conversions, which the JDK 17 compiler handles poorly): a lane of
+ * bf16/f16 holds two weights, of q8_0 four, of q4_0 eight. So that the k-th weight of every lane meets its activation
+ * with one contiguous load, the activations are first permuted once per call ({@link #permute}); the tail columns that
+ * do not fill a whole chunk stay in place and are done one by one.
+ *
+ * <p>Two kernels per type: one token against four rows (decode: four independent sums share each activation load),
+ * and one row against four tokens (prefill and batched decode: each weight is widened once for four tokens).
+ */
+final class VectorKernels {
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** Float lanes per vector. */
+    static final int L = F.length();
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Eight and four float lanes: one q8_0 / q4_0 block's scale, repeated over its int lanes. */
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+
+    /** fp16 bits to float, for block scales and scalar tails. */
+    private static final float[] F16 = new float[1 << 16];
+
+    static {
+        for (int i = 0; i < F16.length; i++) {
+            F16[i] = FloatConversions.f16ToFloat((short) i);
+        }
+    }
+
+    private VectorKernels() {}
+
+    static float f16(short bits) {
+        return F16[bits & 0xFFFF];
+    }
+
+    /** Weights per vector chunk: the columns a kernel consumes per int-vector load. */
+    static int chunk(WeightType type) {
+        return switch (type) {
+            case F32 -> L;
+            case BF16, F16 -> 2 * L;
+            case Q8_0 -> 4 * L;
+            case Q4_0 -> 8 * L;
+        };
+    }
+
+    /** Columns handled by vector chunks; the rest are the scalar tail. */
+    static int vectorCols(WeightType type, int cols) {
+        int c = chunk(type);
+        if (type == WeightType.Q4_0 && L < 4) return 0;
+        return cols - cols % c;
+    }
+
+    /**
+     * Reorders one token's activations {@code x[xOff .. xOff + cols)} into {@code xp[pOff ..]} so that sub-vector k
+     * of chunk c sits at {@code xp[c + k * L ..]}: element {@code xp[c + k*L + l]} is the activation of the k-th
+     * weight held in lane l.
+     */
+    static void permute(WeightType type, float[] x, int xOff, int cols, float[] xp, int pOff) {
+        int vc = vectorCols(type, cols);
+        switch (type) {
+            case F32 -> System.arraycopy(x, xOff, xp, pOff, cols);
+            case BF16, F16 -> {
+                for (int c = 0; c < vc; c += 2 * L) {
+                    for (int l = 0; l < L; l++) {
+                        xp[pOff + c + l] = x[xOff + c + 2 * l];
+                        xp[pOff + c + L + l] = x[xOff + c + 2 * l + 1];
+                    }
+                }
+            }
+            case Q8_0 -> {
+                for (int c = 0; c < vc; c += 4 * L) {
+                    for (int k = 0; k < 4; k++) {
+                        for (int l = 0; l < L; l++) {
+                            xp[pOff + c + k * L + l] = x[xOff + c + 4 * l + k];
+                        }
+                    }
+                }
+            }
+            case Q4_0 -> {
+                for (int c = 0; c < vc; c += 8 * L) {
+                    for (int m = 0; m < 8; m++) {
+                        for (int l = 0; l < L; l++) {
+                            xp[pOff + c + m * L + l] = x[xOff + c + (l / 4) * 32 + 4 * (l % 4) + m / 2 + 16 * (m % 2)];
+                        }
+                    }
+                }
+            }
+        }
+        if (type != WeightType.F32) {
+            System.arraycopy(x, xOff + vc, xp, pOff + vc, cols - vc);
+        }
+    }
+
+    /** The scale of every int lane of a quantized row: {@code lane g} of the row (4 bytes) belongs to block g / 8 (q8_0) or g / 4 (q4_0). */
+    static void expandScales(WeightType type, ByteBuffer scales, int row, int cols, float[] out, int outOffset) {
+        int blocks = cols / WeightType.BLOCK;
+        int base = row * blocks * 2;
+        if (type == WeightType.Q8_0 && L >= 8) {
+            for (int b = 0; b < blocks; b++) { // one 8-lane store per block
+                FloatVector.broadcast(F8, F16[scales.getShort(base + 2 * b) & 0xFFFF]).intoArray(out, outOffset + 8 * b);
+            }
+            return;
+        }
+        if (type == WeightType.Q4_0 && L >= 4) {
+            for (int b = 0; b < blocks; b++) {
+                FloatVector.broadcast(F4, F16[scales.getShort(base + 2 * b) & 0xFFFF]).intoArray(out, outOffset + 4 * b);
+            }
+            return;
+        }
+        int lanesPerBlock = type == WeightType.Q8_0 ? 8 : 4;
+        for (int b = 0; b < blocks; b++) {
+            float s = F16[scales.getShort(base + 2 * b) & 0xFFFF];
+            int o = outOffset + b * lanesPerBlock;
+            for (int k = 0; k < lanesPerBlock; k++) {
+                out[o + k] = s;
+            }
+        }
+    }
+
+    /** Weight {@code j} of a row, one at a time (tails and decoding). */
+    static float weight(WeightType type, ByteBuffer data, ByteBuffer scales, int row, int cols, int j) {
+        return switch (type) {
+            case F32 -> data.getFloat((int) ((long) row * cols + j) * 4);
+            case BF16 -> Float.intBitsToFloat(data.getShort((int) ((long) row * cols + j) * 2) << 16);
+            case F16 -> F16[data.getShort((int) ((long) row * cols + j) * 2) & 0xFFFF];
+            case Q8_0 -> data.get(row * cols + j) * blockScale(scales, row, cols, j);
+            case Q4_0 -> {
+                int inBlock = j % WeightType.BLOCK;
+                int b = data.get(row * (cols / 2) + (j / WeightType.BLOCK) * 16 + inBlock % 16) & 0xFF;
+                int q = inBlock < 16 ? b & 15 : b >>> 4;
+                yield (q - 8) * blockScale(scales, row, cols, j);
+            }
+        };
+    }
+
+    private static float blockScale(ByteBuffer scales, int row, int cols, int j) {
+        int blocks = cols / WeightType.BLOCK;
+        return F16[scales.getShort((row * blocks + j / WeightType.BLOCK) * 2) & 0xFFFF];
+    }
+
+    /** Widens row {@code row} of a slab into {@code out[offset ..]}. */
+    static void decodeRow(WeightType type, ByteBuffer data, ByteBuffer scales, int row, int cols, float[] out,
+                          int offset) {
+        if (type == WeightType.F32) {
+            int base = row * cols * 4;
+            int upper = F.loopBound(cols);
+            int j = 0;
+            for (; j < upper; j += L) {
+                FloatVector.fromByteBuffer(F, data, base + 4 * j, LE).intoArray(out, offset + j);
+            }
+            for (; j < cols; j++) {
+                out[offset + j] = data.getFloat(base + 4 * j);
+            }
+            return;
+        }
+        for (int j = 0; j < cols; j++) {
+            out[offset + j] = weight(type, data, scales, row, cols, j);
+        }
+    }
+
+    // ---- widening one int vector's sub-vector k into float weights ----
+
+    static FloatVector bf16(IntVector v, int k) {
+        return (k == 0 ? v.lanewise(VectorOperators.LSHL, 16) : v.lanewise(VectorOperators.AND, 0xFFFF0000))
+                .reinterpretAsFloats();
+    }
+
+    /** fp16 halves: magnitude shifted into a float's place and rescaled by 2^112; the sign moved to bit 31. */
+    static FloatVector f16(IntVector v, int k) {
+        IntVector h = k == 0 ? v : v.lanewise(VectorOperators.LSHR, 16);
+        IntVector magnitude = h.lanewise(VectorOperators.AND, 0x7FFF).lanewise(VectorOperators.LSHL, 13);
+        IntVector sign = h.lanewise(VectorOperators.AND, 0x8000).lanewise(VectorOperators.LSHL, 16);
+        FloatVector f = magnitude.reinterpretAsFloats().mul(0x1p112f);
+        return f.reinterpretAsInts().lanewise(VectorOperators.OR, sign).reinterpretAsFloats();
+    }
+
+    /** Signed byte k of each lane. */
+    static FloatVector q8(IntVector v, int k) {
+        IntVector b = k == 3 ? v : v.lanewise(VectorOperators.LSHL, 24 - 8 * k);
+        return (FloatVector) b.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Nibble m of each lane, less 8. */
+    static FloatVector q4(IntVector v, int m) {
+        IntVector n = (m == 0 ? v : v.lanewise(VectorOperators.LSHR, 4 * m)).lanewise(VectorOperators.AND, 15);
+        return (FloatVector) n.sub(8).convert(VectorOperators.I2F, 0);
+    }
+}
