@@ -4,6 +4,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.autoglm.gossip.batch.BatchStore;
+import org.autoglm.gossip.batch.FileStore;
 import org.autoglm.gossip.dispatch.Dispatcher;
 import org.autoglm.gossip.dispatch.PlacementLoop;
 import org.autoglm.gossip.dispatch.RequestExecutor;
@@ -58,6 +60,8 @@ public final class Cluster implements AutoCloseable {
         final PlacementLoop placementLoop;
         final LeaderLease lease;
         volatile Worker worker;
+        private FileStore files;
+        private BatchStore batches;
 
         Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
             this.grid = grid;
@@ -67,9 +71,25 @@ public final class Cluster implements AutoCloseable {
             this.sessions = new SessionCache(grid);
             this.dispatcher = new Dispatcher(grid, queue);
             this.lease = new LeaderLease(grid);
-            this.placementLoop = new PlacementLoop(grid, queue, registry, new Placement(), lease::holdsLease,
+            this.placementLoop = new PlacementLoop(grid, queue, registry,
+                    new Placement(Placement.Options.DEFAULT, grid.config().cacheAwarePlacement), lease::holdsLease,
                     node -> members.isRemoved(node.name()));
             lease.addListener(placementLoop).start();
+        }
+
+        /** Files and batches: their caches are made on first use (a grid that never sees a batch never has them). */
+        synchronized FileStore files() {
+            if (files == null) {
+                files = new FileStore(grid);
+            }
+            return files;
+        }
+
+        synchronized BatchStore batches() {
+            if (batches == null) {
+                batches = new BatchStore(grid);
+            }
+            return batches;
         }
 
         void serve(NodeInfo self, RequestExecutor executor) {
@@ -178,6 +198,10 @@ public final class Cluster implements AutoCloseable {
     public SessionCache sessions() { return current.sessions; }
     public Dispatcher dispatcher() { return current.dispatcher; }
     public LeaderLease lease() { return current.lease; }
+    /** Files in the grid, of the current grid node (a rejoin makes a new one). */
+    public FileStore files() { return current.files(); }
+    /** Batches in the grid, of the current grid node. */
+    public BatchStore batches() { return current.batches(); }
     /** The worker running requests placed here, or null before {@link #serve}. */
     public Worker worker() { return current.worker; }
 

@@ -1,5 +1,6 @@
 package org.autoglm.gossip.dispatch;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +14,7 @@ import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.lease.LeadershipListener;
 import org.autoglm.gossip.lease.StaleTermException;
 import org.autoglm.gossip.placement.Placement;
+import org.autoglm.gossip.placement.QueueOrder;
 import org.autoglm.gossip.queue.QueuedRequest;
 import org.autoglm.gossip.queue.RequestQueue;
 import org.autoglm.gossip.queue.RequestState;
@@ -47,6 +49,13 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private final Map<UUID, Integer> assignedRequests = new ConcurrentHashMap<>();
     /** Orphans seen in the last sweep: re-queued by the leader only if still orphaned one sweep later. */
     private final Map<String, Boolean> orphans = new HashMap<>();
+    private final QueueOrder queueOrder = new QueueOrder();
+    /**
+     * The last pass left placeable requests unplaced (the nodes are full): an arrival then waits for an ordered pass
+     * instead of taking the next free slot ahead of them. Touched on the loop thread only.
+     */
+    private boolean backlog;
+    private boolean passScheduled;
     private volatile long term = -1;
     private AutoCloseable pendingWatch;
     private ScheduledFuture<?> sweep;
@@ -100,6 +109,16 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     }
 
     private void place(QueuedRequest request) {
+        if (backlog) { // others wait already: this one takes its turn in the next ordered pass
+            if (!passScheduled) {
+                passScheduled = true;
+                loop.schedule(() -> {
+                    passScheduled = false;
+                    placeInOrder(candidates());
+                }, 100, TimeUnit.MILLISECONDS);
+            }
+            return;
+        }
         place(request, candidates()); // read afresh: a drain must hold for the very next request
     }
 
@@ -108,23 +127,46 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         return registry.nodes().stream().filter(node -> !removed.test(node)).toList();
     }
 
-    private void place(QueuedRequest request, List<NodeView> nodes) {
+    /** Places every placeable request in {@link QueueOrder}: class, priority, fair share between users, age. */
+    private void placeInOrder(List<NodeView> nodes) {
+        if (term < 0) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        List<QueuedRequest> pending = new ArrayList<>();
+        Map<String, Integer> active = new HashMap<>();
+        for (QueuedRequest r : queue.unfinished()) {
+            if (r.state() != RequestState.PENDING) {
+                active.merge(QueueOrder.userOf(r), 1, Integer::sum);
+            } else if (r.notBeforeMillis() <= now && !r.cancelled()) {
+                pending.add(r);
+            }
+        }
+        boolean left = false;
+        for (QueuedRequest request : queueOrder.order(pending, active)) {
+            left |= !place(request, nodes);
+        }
+        backlog = left;
+    }
+
+    /** @return false when no node could take it now (it stays PENDING) */
+    private boolean place(QueuedRequest request, List<NodeView> nodes) {
         long current = term;
         if (current < 0 || request == null || request.cancelled()) {
-            return; // not leading, or the request finished or left the queue meanwhile
+            return true; // not leading, or the request finished or left the queue meanwhile
         }
         if (!leaseHeld.getAsBoolean()) {
-            return; // woke from a pause with the lease run out: stepped down, places nothing
+            return true; // woke from a pause with the lease run out: stepped down, places nothing
         }
         long wait = request.notBeforeMillis() - System.currentTimeMillis();
         if (wait > 0) { // backing off after a failure: come back when it may run
             loop.schedule(() -> place(queue.get(request.id()), candidates()), wait, TimeUnit.MILLISECONDS);
-            return;
+            return true;
         }
         Placement.Decision decision = placement.place(request, nodes, assignedTokens, assignedRequests);
         if (!decision.placed()) {
             log.debug("{} not placed: {}", request.id(), decision.reason());
-            return; // stays PENDING; the next sweep tries again, the client's node times it out
+            return false; // stays PENDING; the next sweep tries again, the client's node times it out
         }
         try {
             if (queue.assign(request.id(), current, decision.node()) != null) {
@@ -137,6 +179,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         } catch (RuntimeException e) {
             log.debug("{}: assignment failed: {}", request.id(), e.toString());
         }
+        return true;
     }
 
     private void sweep() {
@@ -145,9 +188,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         }
         try {
             List<NodeView> nodes = candidates();
-            for (QueuedRequest request : queue.placeable(System.currentTimeMillis())) {
-                place(request, nodes);
-            }
+            placeInOrder(nodes);
             assignedTokens.clear();
             assignedRequests.clear();
             reclaim(nodes);

@@ -13,6 +13,13 @@ public final class GridCaches {
     public static final String LEASE = "autoglm-lease";
     public static final String REQUESTS = "autoglm-requests";
     public static final String SESSIONS = "autoglm-sessions";
+    public static final String FILES = "autoglm-files";
+    public static final String FILE_CHUNKS = "autoglm-file-chunks";
+    public static final String BATCHES = "autoglm-batches";
+    public static final String BATCH_LINES = "autoglm-batch-lines";
+    public static final String RATE_LIMITS = "autoglm-rate-limits";
+    /** The data region of caches that must outlive a full restart; persisted only with {@code --data-dir}. */
+    public static final String DURABLE_REGION = "autoglm-durable";
     public static final String MEMBERS = "autoglm-members";
 
     private GridCaches() {}
@@ -33,5 +40,16 @@ public final class GridCaches {
                 .setAtomicityMode(atomicity)
                 .setReadFromBackup(false)
                 .setWriteSynchronizationMode(CacheWriteSynchronizationMode.FULL_SYNC);
+    }
+
+    /**
+     * A partitioned cache with a backup that also lives on disk when the grid has a data directory (files, batches):
+     * it survives the death of any one node and, with {@code --data-dir}, a restart of the whole cluster.
+     */
+    public static <K, V> CacheConfiguration<K, V> durable(GridNode grid, String name, CacheAtomicityMode atomicity) {
+        // 64 partitions, not Ignite's 1,024: plenty to spread files and lines, and cheap to move when nodes come and go.
+        CacheConfiguration<K, V> config = GridCaches.<K, V>partitioned(name, atomicity)
+                .setAffinity(new org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction(false, 64));
+        return grid.config().dataDirectory == null ? config : config.setDataRegionName(DURABLE_REGION);
     }
 }

@@ -36,6 +36,11 @@ public final class GridConfig {
     public final Health health = new Health();
     /** Leader lease timing. */
     public final Lease lease = new Lease();
+    /**
+     * Placement weighs where a prompt's prefix is cached (within a load bound); false: load only
+     * ({@code --no-cache-aware-placement}, for comparison).
+     */
+    public boolean cacheAwarePlacement = true;
     /** Retry of requests whose executing node died. */
     public final Failover failover = new Failover();
     /** Mutual TLS for discovery and communication; off unless a keystore is given. */
@@ -50,6 +55,11 @@ public final class GridConfig {
      * that its supervisor restarts it and its work moves to peers (serve), or only stop the grid node (tests).
      */
     public boolean haltOnGridFailure = false;
+    /**
+     * {@code --data-dir}: keep files and batches on disk here (Ignite native persistence), so they survive a restart of
+     * the whole cluster; null = in memory (with backups) only.
+     */
+    public Path dataDirectory = null;
     /**
      * When Ignite stops this grid node on its own (segmentation after a pause or a network cut): start a fresh grid
      * node with the same settings and rejoin (true), or stay out (tests that crash members on purpose).

@@ -90,8 +90,9 @@ public final class GridNode implements AutoCloseable {
         try {
             IgniteConfiguration cfg = igniteConfiguration(config);
             Ignite ignite = Ignition.start(cfg);
+            activate(ignite, config);
             GridNode node = new GridNode(config, ignite);
-            if (config.workDirectory == null) {
+            if (config.workDirectory == null && config.dataDirectory == null) {
                 node.tempWorkDirectory = java.nio.file.Path.of(cfg.getWorkDirectory());
             }
             log.info("grid node '{}' up on {}:{}, {} server node(s) in the topology",
@@ -133,6 +134,8 @@ public final class GridNode implements AutoCloseable {
     }
     /** The one data region: queue, sessions, registry, leader record. */
     static final String DATA_REGION = "autoglm";
+    /** Memory of the files-and-batches region: all of it without --data-dir, a page cache over the disk with it. */
+    static final long DURABLE_REGION_BYTES = 1L << 30;
 
     static IgniteConfiguration igniteConfiguration(GridConfig config) {
         IgniteConfiguration cfg = new IgniteConfiguration()
@@ -153,13 +156,7 @@ public final class GridNode implements AutoCloseable {
                 .setConnectorConfiguration(null)
                 .setClientConnectorConfiguration(null)
                 .setWorkDirectory(workDirectory(config))
-                .setDataStorageConfiguration(new DataStorageConfiguration()
-                        .setDefaultDataRegionConfiguration(new DataRegionConfiguration()
-                                .setName(DATA_REGION)
-                                // Queue, sessions and registry: sized by --grid-memory, watched by storageFullReason.
-                                .setInitialSize(Math.min(32L << 20, config.dataRegionBytes))
-                                .setMaxSize(config.dataRegionBytes)
-                                .setMetricsEnabled(true)))
+                .setDataStorageConfiguration(dataStorage(config))
                 .setDiscoverySpi(discovery(config))
                 .setCommunicationSpi(new TcpCommunicationSpi()
                         .setLocalAddress(config.host)
@@ -182,6 +179,71 @@ public final class GridNode implements AutoCloseable {
             cfg.setSslContextFactory(sslContextFactory(config.tls));
         }
         return cfg;
+    }
+
+    /**
+     * Memory for the grid's caches: a default region (queue, sessions, registry: small, in memory) and the region of the
+     * durable caches (files, batches), persisted under {@code --data-dir} when one is given.
+     */
+    private static DataStorageConfiguration dataStorage(GridConfig config) {
+        DataStorageConfiguration storage = new DataStorageConfiguration()
+                .setDefaultDataRegionConfiguration(new DataRegionConfiguration()
+                        .setName(DATA_REGION)
+                        // Queue, sessions and registry: sized by --grid-memory, watched by storageFullReason.
+                        .setInitialSize(Math.min(32L << 20, config.dataRegionBytes))
+                        .setMaxSize(config.dataRegionBytes)
+                        .setMetricsEnabled(true));
+        DataRegionConfiguration durable = new DataRegionConfiguration()
+                .setName(GridCaches.DURABLE_REGION)
+                .setInitialSize(32L << 20)
+                .setMaxSize(DURABLE_REGION_BYTES)
+                .setMetricsEnabled(true);
+        if (config.dataDirectory != null) {
+            java.nio.file.Path dir = config.dataDirectory.toAbsolutePath();
+            durable.setPersistenceEnabled(true);
+            storage.setStoragePath(dir.resolve("db").toString())
+                    .setWalPath(dir.resolve("wal").toString())
+                    .setWalArchivePath(dir.resolve("wal-archive").toString());
+        }
+        return storage.setDataRegionConfigurations(durable);
+    }
+
+    /**
+     * With persistence the grid starts inactive: the first time, it is activated once the expected nodes have joined;
+     * after a restart Ignite activates it when the nodes it last had are back. Nodes that die later leave the baseline
+     * after the failure-detection time, so their data is copied again to the survivors.
+     */
+    private static void activate(Ignite ignite, GridConfig config) {
+        if (config.dataDirectory == null) {
+            return;
+        }
+        long warnAt = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (ignite.cluster().state() != org.apache.ignite.cluster.ClusterState.ACTIVE) {
+            if (ignite.cluster().forServers().nodes().size() >= config.expectedNodes) {
+                try {
+                    ignite.cluster().state(org.apache.ignite.cluster.ClusterState.ACTIVE);
+                } catch (IgniteException e) {
+                    log.debug("activation by {} failed, retrying: {}", config.nodeName, e.toString());
+                }
+            }
+            if (System.nanoTime() > warnAt) {
+                log.warn("grid node '{}' waits for {} expected nodes to activate the persistent grid (sees {})",
+                        config.nodeName, config.expectedNodes, ignite.cluster().forServers().nodes().size());
+                warnAt = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the grid to activate");
+            }
+        }
+        try {
+            ignite.cluster().baselineAutoAdjustEnabled(true);
+            ignite.cluster().baselineAutoAdjustTimeout(config.failureDetection.toMillis());
+        } catch (IgniteException e) {
+            log.debug("baseline auto-adjust not set: {}", e.toString());
+        }
     }
 
     private static TcpDiscoverySpi discovery(GridConfig config) {
@@ -252,8 +314,11 @@ public final class GridNode implements AutoCloseable {
 
     private static String workDirectory(GridConfig config) {
         try {
-            return (config.workDirectory != null
-                    ? Files.createDirectories(config.workDirectory)
+            // With a data directory the work directory (type metadata of the stored records) must outlive the process.
+            java.nio.file.Path fixed = config.workDirectory != null ? config.workDirectory
+                    : config.dataDirectory != null ? config.dataDirectory.resolve("work") : null;
+            return (fixed != null
+                    ? Files.createDirectories(fixed)
                     : Files.createTempDirectory("autoglm-grid-")).toString();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the grid work directory", e);
@@ -337,6 +402,24 @@ public final class GridNode implements AutoCloseable {
         return "the grid's memory is " + Math.round(100.0 * used / config.dataRegionBytes) + "% used ("
                 + (used >> 20) + " of " + (config.dataRegionBytes >> 20) + " MiB, refusing new data past "
                 + Math.round(config.storageHighWater * 100) + "%, --grid-memory-high-water)";
+    }
+
+    /**
+     * Null while the files-and-batches region has room for {@code bytes} more; else why not. Only an in-memory region
+     * can fill up (with {@code --data-dir} it pages to disk), and a full one stops the node, so uploads are refused
+     * before that, at the same high-water mark as the rest of the grid's data.
+     */
+    public String durableFullReason(long bytes) {
+        org.apache.ignite.DataRegionMetrics metrics = ignite.dataRegionMetrics(GridCaches.DURABLE_REGION);
+        if (config.dataDirectory != null || metrics == null) {
+            return null;
+        }
+        long used = metrics.getTotalUsedSize();
+        if (used + bytes < (long) (DURABLE_REGION_BYTES * config.storageHighWater)) {
+            return null;
+        }
+        return "this node's memory for files and batches is " + (used >> 20) + " of " + (DURABLE_REGION_BYTES >> 20)
+                + " MiB used; delete files that are no longer needed, or run the cluster with --data-dir";
     }
 
     /**

@@ -40,9 +40,16 @@ public final class Placement {
     }
 
     private final Options options;
+    private final boolean cacheAware;
+
+    /** @param cacheAware weigh where a prompt's prefix is cached (within the load bound of session affinity) */
+    public Placement(Options options, boolean cacheAware) {
+        this.options = options;
+        this.cacheAware = cacheAware;
+    }
 
     public Placement(Options options) {
-        this.options = options;
+        this(options, true);
     }
 
     public Placement() {
@@ -99,6 +106,16 @@ public final class Placement {
             return new Decision(best.id(), best.name(), "session " + request.sessionId() + " moved off "
                     + home.name() + " (" + (roomyHome ? "expected wait " + seconds(homeWait) : "KV "
                     + percent(home.load().kvUsage())) + "); " + describe(best, bestWait));
+        }
+        if (cacheAware && request.prefixHashes().length > 0) {
+            PrefixAffinity.Choice cached = PrefixAffinity.choose(request.prefixHashes(), pool,
+                    n -> waitSeconds(n, request, assignedTokens, assumedSpeed),
+                    bestWait * options.affinityOverloadFactor() + options.affinitySlackSeconds());
+            if (cached != null) {
+                return new Decision(cached.node().id(), cached.node().name(), cached.hits() + " of "
+                        + request.prefixHashes().length + " prompt blocks cached on " + cached.node().name()
+                        + " (expected wait " + seconds(cached.waitSeconds()) + ", best " + seconds(bestWait) + ")");
+            }
         }
         return new Decision(best.id(), best.name(), describe(best, bestWait)
                 + (roomy.isEmpty() ? "; no node has KV headroom" : ""));

@@ -30,6 +30,10 @@ public final class QueuedRequest implements Serializable {
     private int[] resumeIds;
     private boolean cancelled;
     private String error;
+    private boolean batch;
+    private int priority;
+    private String user;
+    private long[] prefixHashes;
 
     private QueuedRequest() {}
 
@@ -81,6 +85,34 @@ public final class QueuedRequest implements Serializable {
         r.resumeIds = resumeIds;
         r.cancelled = cancelled;
         r.error = error;
+        r.batch = batch;
+        r.priority = priority;
+        r.user = user;
+        r.prefixHashes = prefixHashes;
+        return r;
+    }
+
+    /**
+     * The same request with the chained hashes of its prompt's leading full KV blocks, for cache-aware placement.
+     */
+    public QueuedRequest withPrefix(long[] chain) {
+        QueuedRequest r = copy();
+        r.prefixHashes = chain == null ? null : chain.clone();
+        return r;
+    }
+
+    /**
+     * The same request with what the leader orders the queue by.
+     *
+     * @param batch    a batch line: placed after interactive work
+     * @param priority lower first, within a class
+     * @param user     who sent it (JWT subject), for fair share between users; null counts as one anonymous user
+     */
+    public QueuedRequest ordered(boolean batch, int priority, String user) {
+        QueuedRequest r = copy();
+        r.batch = batch;
+        r.priority = priority;
+        r.user = user;
         return r;
     }
 
@@ -154,6 +186,12 @@ public final class QueuedRequest implements Serializable {
     public boolean cancelled() { return cancelled; }
     /** Why it failed, or why it was last re-queued. */
     public String error() { return error; }
+    public boolean batch() { return batch; }
+    public int priority() { return priority; }
+    /** The sender's JWT subject, or null. */
+    public String user() { return user; }
+    /** Chained hashes of the prompt's leading full KV blocks (first block first); empty when unknown. */
+    public long[] prefixHashes() { return prefixHashes == null ? new long[0] : prefixHashes; }
 
     /** Prompt plus tokens still to generate: the work it adds to a node. */
     public long expectedTokens() {

@@ -18,6 +18,7 @@ public final class NodeLoad implements Serializable {
     private final double p50StepMillis;
     private final long queuedTokens;
     private final int freeSlots;
+    private final org.autoglm.gossip.placement.PrefixSummary prefix;
     private final long stepAgeMillis;
     private final boolean anomalous;
 
@@ -34,12 +35,29 @@ public final class NodeLoad implements Serializable {
      */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
                     long queuedTokens, int freeSlots, long stepAgeMillis) {
-        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis, false);
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis,
+                (org.autoglm.gossip.placement.PrefixSummary) null);
     }
 
     /** @param anomalous the node's own anomaly detector finds it beyond its baselines: placement weighs it down */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
                     long queuedTokens, int freeSlots, long stepAgeMillis, boolean anomalous) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis, null,
+                anomalous);
+    }
+
+    /** @param prefix what the node's prefix cache holds, or null when it does not say */
+    public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
+                    long queuedTokens, int freeSlots, long stepAgeMillis,
+                    org.autoglm.gossip.placement.PrefixSummary prefix) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis, prefix,
+                false);
+    }
+
+    public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
+                    long queuedTokens, int freeSlots, long stepAgeMillis,
+                    org.autoglm.gossip.placement.PrefixSummary prefix, boolean anomalous) {
+        this.prefix = prefix;
         this.anomalous = anomalous;
         this.waiting = waiting;
         this.running = running;
@@ -70,6 +88,8 @@ public final class NodeLoad implements Serializable {
     public double p50StepMillis() { return p50StepMillis; }
     public long queuedTokens() { return queuedTokens; }
     public int freeSlots() { return freeSlots; }
+    /** The node's prefix cache summary, or null. */
+    public org.autoglm.gossip.placement.PrefixSummary prefix() { return prefix; }
     /** While it holds work, how long its engine has gone without finishing a step (0 when idle). */
     public long stepAgeMillis() { return stepAgeMillis; }
     public boolean anomalous() { return anomalous; }

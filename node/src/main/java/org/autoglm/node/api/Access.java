@@ -11,6 +11,8 @@ public enum Access implements RouteRole {
     PUBLIC(EnumSet.noneOf(Role.class)),
     /** Inference, models and sessions. */
     INFERENCE(EnumSet.of(Role.USER, Role.OPERATOR)),
+    /** Reading files and batches: users their own, auditors and operators all. */
+    READ_JOBS(EnumSet.of(Role.USER, Role.OPERATOR, Role.AUDITOR)),
     /** {@code /metrics}: auditors read them, operators watch them. */
     METRICS(EnumSet.of(Role.AUDITOR, Role.OPERATOR)),
     /** {@code /admin/audit}. */

@@ -10,6 +10,9 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
+import org.autoglm.gossip.batch.BatchStore;
+import org.autoglm.gossip.batch.FileStore;
+import org.autoglm.gossip.limits.RateLimits;
 import org.autoglm.node.plugins.AuditLogPlugin;
 import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.security.AuthenticationException;
@@ -93,6 +96,13 @@ public final class ApiServer implements AutoCloseable {
         public List<String> nodeGroups = List.of();
         /** Told of every write to {@code /admin/*} and {@code /cluster/*} (the cluster audit chain). */
         public AdminActions adminActions = (caller, method, path, status) -> {};
+        /** Files and batches in the grid; null: {@code /v1/files} and {@code /v1/batches} are not served. */
+        public java.util.function.Supplier<FileStore> files;
+        public java.util.function.Supplier<BatchStore> batches;
+        /** Per-user request and token budgets per minute, cluster-wide; null: no limits. */
+        public RateLimits rateLimits;
+        /** Uploads above this get 413 ({@code --max-file-bytes}). */
+        public long maxFileBytes = 200L << 20;
         /** Routes other parts of the node add (the cluster's {@code /cluster/*}); a route without a role is admin-only. */
         public RouteInstaller extraRoutes = (app, read, operate) -> {};
     }
@@ -129,6 +139,10 @@ public final class ApiServer implements AutoCloseable {
             c.http.maxRequestSize = config.maxRequestBytes;
             c.http.prefer405over404 = true; // GET /v1/chat/completions: "wrong method", not "no such route"
             c.jetty.threadPool = new QueuedThreadPool(config.maxThreads, 8, 60_000);
+            // Uploads spill to a temporary file beyond 1 MiB and stream into the grid from there.
+            c.jetty.multipartConfig.maxFileSize(config.maxFileBytes, io.javalin.config.SizeUnit.BYTES);
+            c.jetty.multipartConfig.maxTotalRequestSize(config.maxFileBytes + (1 << 20), io.javalin.config.SizeUnit.BYTES);
+            c.jetty.multipartConfig.maxInMemoryFileSize(1, io.javalin.config.SizeUnit.MB);
             c.jetty.modifyServer(server -> server.setErrorHandler(new ErrorResponses.JsonJettyErrors()));
             c.jetty.modifyHttpConfiguration(http -> {
                 http.setSendServerVersion(false);
@@ -248,6 +262,19 @@ public final class ApiServer implements AutoCloseable {
         app.post("/admin/requests/{id}/cancel", admin::cancel, Access.OPERATE);
         app.post("/admin/drain", ctx -> admin.drain(ctx, true), Access.OPERATE);
         app.post("/admin/undrain", ctx -> admin.drain(ctx, false), Access.OPERATE);
+        if (config.files != null && config.batches != null) {
+            FileRoutes files = new FileRoutes(config.files, config.batches, config.maxFileBytes);
+            app.post("/v1/files", files::upload, Access.INFERENCE);
+            app.get("/v1/files", files::list, Access.READ_JOBS);
+            app.get("/v1/files/{id}", files::get, Access.READ_JOBS);
+            app.get("/v1/files/{id}/content", files::content, Access.READ_JOBS);
+            app.delete("/v1/files/{id}", files::delete, Access.INFERENCE);
+            BatchRoutes batches = new BatchRoutes(config.files, config.batches, config.maxRequestBytes);
+            app.post("/v1/batches", batches::create, Access.INFERENCE);
+            app.get("/v1/batches", batches::list, Access.READ_JOBS);
+            app.get("/v1/batches/{id}", batches::get, Access.READ_JOBS);
+            app.post("/v1/batches/{id}/cancel", batches::cancel, Access.INFERENCE);
+        }
         config.extraRoutes.install(app, Access.METRICS, Access.OPERATE);
     }
 

@@ -46,8 +46,10 @@ final class InferenceRoutes {
     private final Duration poll;
     private final Duration timeout;
     private final int defaultMaxTokens;
+    private final RateLimitCheck rateLimits;
 
     InferenceRoutes(ApiServer.Config config, InFlight inFlight) {
+        this.rateLimits = new RateLimitCheck(config.rateLimits);
         this.state = config.state;
         this.plugins = config.plugins;
         this.sessions = config.sessions;
@@ -129,8 +131,11 @@ final class InferenceRoutes {
                     prompts, hooks, span, receivedNanos,
                     ToolCallAnswers.of(request.structured(), model, prompts.size() * request.n()));
             Instant deadline = timeout == null ? null : receivedAt.plus(timeout);
-            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests(call, deadline), hooks, telemetry.metrics(),
-                    span, receivedNanos);
+            List<GenerationRequest> engineRequests = engineRequests(id, prompts, request, model, deadline,
+                    span.traceparent(), caller.subject(), defaultMaxTokens);
+            rateLimits.check(ctx, caller.subject(), engineRequests);
+            GenerationRun run = new GenerationRun(loaded.engine(), engineRequests, hooks, telemetry.metrics(), span,
+                    receivedNanos);
             inFlight.add(new InFlight.Entry(id, caller.subject(), route, model.name(), prompts.size() * request.n(),
                     request.stream(), receivedAt, run, request.priority()));
             try {
@@ -160,7 +165,8 @@ final class InferenceRoutes {
         }
     }
 
-    private static List<int[]> prompts(InferenceRequest request, ServedModel model) {
+    /** The request's prompts as token ids, each checked against the context (400 naming the field otherwise). */
+    static List<int[]> prompts(InferenceRequest request, ServedModel model) {
         List<int[]> out = new ArrayList<>();
         String param = request.messages().isEmpty() ? "prompt" : "messages";
         int most = model.contextLength() - 1; // at least one token must be left for the output
@@ -197,24 +203,24 @@ final class InferenceRoutes {
     }
 
     /** One engine request per choice: choice {@code p * n + i} is sample {@code i} of prompt {@code p}. */
-    private List<GenerationRequest> engineRequests(Call call, Instant deadline) {
-        InferenceRequest r = call.request();
+    static List<GenerationRequest> engineRequests(String callId, List<int[]> prompts, InferenceRequest r,
+            ServedModel model, Instant deadline, String traceparent, String user, int defaultMaxTokens) {
         List<GenerationRequest> out = new ArrayList<>();
-        for (int p = 0; p < call.prompts().size(); p++) {
-            int[] ids = call.prompts().get(p);
+        for (int p = 0; p < prompts.size(); p++) {
+            int[] ids = prompts.get(p);
             for (int i = 0; i < r.n(); i++) {
                 SamplingParams params = r.params();
                 if (params.maxTokens() == 0) { // not set: --default-max-tokens, else to the end of the context
-                    int room = call.model().contextLength() - ids.length;
+                    int room = model.contextLength() - ids.length;
                     params = params.withMaxTokens(defaultMaxTokens > 0 ? Math.min(defaultMaxTokens, room) : room);
                 }
                 if (params.seed() != null && i > 0) {
                     // Same seed for every sample would give n identical answers.
                     params = params.withSeed(params.seed() + i);
                 }
-                String id = call.prompts().size() * r.n() == 1 ? call.id() : call.id() + "-" + (p * r.n() + i);
+                String id = prompts.size() * r.n() == 1 ? callId : callId + "-" + (p * r.n() + i);
                 out.add(new GenerationRequest(id, ids, params, r.priority(), deadline, r.sessionId(), r.requiredTags(),
-                        call.model().name(), call.span().traceparent()).withConstraint(r.structured().constraint()));
+                        model.name(), traceparent).withConstraint(r.structured().constraint()).withUser(user));
             }
         }
         return out;

@@ -23,6 +23,20 @@ final class HttpFlags {
             description = "Largest request body accepted; larger ones get 413 (default: ${DEFAULT-VALUE}).")
     long maxRequestBytes = DEFAULTS.maxRequestBytes;
 
+    @Option(names = "--max-file-bytes", paramLabel = "BYTES",
+            description = "Largest file POST /v1/files accepts; larger ones get 413 (default: ${DEFAULT-VALUE}, 200 MB).")
+    long maxFileBytes = DEFAULTS.maxFileBytes;
+
+    @Option(names = "--rate-limit-requests", paramLabel = "N",
+            description = "Requests per minute one user (JWT subject) may make to the inference routes, counted over the"
+                    + " whole cluster; beyond it 429 with Retry-After; 0 = no limit (default: ${DEFAULT-VALUE}).")
+    long rateLimitRequests;
+
+    @Option(names = "--rate-limit-tokens", paramLabel = "N",
+            description = "Tokens (prompt + max_tokens) per minute one user may use, counted over the whole cluster;"
+                    + " 0 = no limit (default: ${DEFAULT-VALUE}).")
+    long rateLimitTokens;
+
     @Option(names = "--request-timeout", paramLabel = "SECONDS",
             description = "Give up on a request after this long (finish reason cancelled); 0 = never (default: ${DEFAULT-VALUE}).")
     long requestTimeoutSeconds = DEFAULTS.requestTimeout == null ? 0 : DEFAULTS.requestTimeout.toSeconds();
@@ -68,6 +82,13 @@ final class HttpFlags {
         if (maxRequestBytes < 1) {
             throw new IllegalArgumentException("--max-request-bytes must be at least 1, got " + maxRequestBytes);
         }
+        if (maxFileBytes < 1) {
+            throw new IllegalArgumentException("--max-file-bytes must be at least 1, got " + maxFileBytes);
+        }
+        if (rateLimitRequests < 0 || rateLimitTokens < 0) {
+            throw new IllegalArgumentException("--rate-limit-requests and --rate-limit-tokens must be 0 (no limit) or"
+                    + " more per minute, got " + rateLimitRequests + " and " + rateLimitTokens);
+        }
         if (requestTimeoutSeconds < 0) {
             throw new IllegalArgumentException("--request-timeout must be 0 (never) or more seconds, got "
                     + requestTimeoutSeconds);
@@ -104,6 +125,7 @@ final class HttpFlags {
         c.tlsKeystore = tlsKeystore;
         c.tlsPassword = tlsPassword;
         c.maxRequestBytes = maxRequestBytes;
+        c.maxFileBytes = maxFileBytes;
         c.requestTimeout = requestTimeoutSeconds > 0 ? Duration.ofSeconds(requestTimeoutSeconds) : null;
         c.defaultMaxTokens = defaultMaxTokens;
         c.sessionTtl = Duration.ofSeconds(sessionTtlSeconds);

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.autoglm.gossip.limits.RateLimits;
 import org.autoglm.node.api.ApiServer;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.cluster.ClusterNode;
@@ -201,6 +202,10 @@ public final class ServeCommand implements Callable<Integer> {
                 c.sessions = cluster.sessionStore();
                 c.nodeGroups = clusterOptions.groups();
                 c.adminActions = control::adminAction;
+                c.files = cluster.cluster()::files; // of the current grid node: a rejoin makes a new one
+                c.batches = cluster.cluster()::batches;
+                c.rateLimits = http.rateLimitRequests > 0 || http.rateLimitTokens > 0
+                        ? new RateLimits(cluster.cluster()::grid, http.rateLimitRequests, http.rateLimitTokens) : null;
                 c.extraRoutes = (app, read, operate) -> {
                     cluster.installRoutes(app, read, operate);
                     control.installRoutes(app, read, operate);

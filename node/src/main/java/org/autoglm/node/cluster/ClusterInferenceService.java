@@ -17,6 +17,7 @@ import org.autoglm.node.engine.InferenceService;
 import org.autoglm.node.engine.RequestHandle;
 import org.autoglm.node.engine.RequestRejectedException;
 import org.autoglm.node.engine.TokenDelta;
+import org.autoglm.node.engine.kv.BlockHash;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,9 @@ public final class ClusterInferenceService implements InferenceService {
     private final String model;
     private final int maxModelLen;
     private final int maxInFlight;
+    private final int prefixBlockSize;
+    /** Leading blocks of a prompt described to placement: enough for long shared system prompts. */
+    private static final int MAX_PREFIX_BLOCKS = 256;
     /** One permit per request accepted here and not ended: a size check let simultaneous submits all slip past. */
     private final Semaphore admission;
     private final Map<String, Relay> relays = new ConcurrentHashMap<>();
@@ -47,16 +51,20 @@ public final class ClusterInferenceService implements InferenceService {
      *                    plus waiting limits: a node never takes more clients than it could hold itself)
      */
     public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight) {
-        this(cluster, model, maxModelLen, maxInFlight, null);
+        this(cluster, model, maxModelLen, maxInFlight, 0, null);
     }
 
     /**
-     * @param local this node's engine, which the control surface (drain, figures, limits, reload) is passed on to;
-     *              null for an entry that runs nothing itself (then draining only refuses new requests here)
+     * @param prefixBlockSize the engines' KV block size, to describe each prompt's prefix blocks to cache-aware
+     *                        placement; 0 when prefix caching is off
+     * @param local           this node's engine, which the control surface (drain, figures, limits, reload) is passed
+     *                        on to; null for an entry that runs nothing itself (then draining only refuses new
+     *                        requests here)
      */
-    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight,
+    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight, int prefixBlockSize,
                                    InferenceService local) {
         this.local = local;
+        this.prefixBlockSize = prefixBlockSize;
         this.cluster = cluster;
         this.model = model;
         this.maxModelLen = maxModelLen;
@@ -91,7 +99,10 @@ public final class ClusterInferenceService implements InferenceService {
         try {
             String servedModel = request.model() != null ? request.model() : model;
             QueuedRequest queued = QueuedRequest.pending(request.id(), WireFormat.request(request), servedModel,
-                    request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId());
+                    request.sessionId(), request.requiredTags(), prompt, maxTokens, cluster.grid().localId())
+                    .ordered(request.batch(), request.priority(), request.user())
+                    .withPrefix(prefixBlockSize > 0
+                            ? BlockHash.chain(request.promptIds(), prefixBlockSize, MAX_PREFIX_BLOCKS) : null);
             Relay relay = new Relay(request.id(), prompt, listener);
             if (relays.putIfAbsent(request.id(), relay) != null) {
                 throw new RequestRejectedException(RequestRejectedException.Kind.INVALID,

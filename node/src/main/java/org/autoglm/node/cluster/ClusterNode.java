@@ -4,8 +4,10 @@ import io.javalin.Javalin;
 import io.javalin.security.RouteRole;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.registry.NodeInfo;
+import org.autoglm.gossip.placement.PrefixSummary;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.node.api.ServingState;
+import org.autoglm.node.batch.BatchRunner;
 import org.autoglm.node.engine.EngineStats;
 import org.autoglm.node.engine.InferenceService;
 import org.autoglm.node.session.SessionStore;
@@ -28,6 +30,7 @@ public final class ClusterNode implements AutoCloseable {
     private volatile EngineExecutor executor;
     private volatile AutoCloseable drainWatch;
     private volatile java.util.function.BooleanSupplier anomalous = () -> false;
+    private volatile BatchRunner batches;
     /** When the engine last went from idle to holding work (heartbeat thread only); -1 while idle. */
     private long busySinceNanos = -1;
 
@@ -92,10 +95,14 @@ public final class ClusterNode implements AutoCloseable {
             cluster.registry().update(info);
         }
         int maxInFlight = loaded.engine().options().maxNumSeqs() + loaded.engine().options().maxWaiting();
-        return new ServingState.Loaded(loaded.model(), new ClusterInferenceService(cluster, loaded.model().name(),
-                context, maxInFlight, loaded.engine()), loaded.load());
+        int prefixBlockSize = loaded.engine().options().prefixCaching() ? loaded.engine().options().blockSize() : 0;
+        ClusterInferenceService service = new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight,
+                prefixBlockSize, loaded.engine());
+        if (batches == null) {
+            this.batches = new BatchRunner(cluster, loaded.model(), service);
+        }
+        return new ServingState.Loaded(loaded.model(), service, loaded.load());
     }
-
     /**
      * Makes the node's drain state one: a drain from {@code /admin/drain} here is published in the registry, and a
      * drain set from any node ({@code POST /cluster/nodes/{id}/drain}) reaches this node's engine and {@code /ready}.
@@ -152,6 +159,7 @@ public final class ClusterNode implements AutoCloseable {
             return NodeLoad.IDLE;
         }
         EngineStats stats = local.stats();
+        long[] cached = stats.cachedBlockHashes();
         long now = System.nanoTime();
         boolean busy = stats.waiting() + stats.running() > 0;
         if (!busy) {
@@ -162,7 +170,7 @@ public final class ClusterNode implements AutoCloseable {
         long stepAge = busy ? Math.min(stats.nanosSinceLastStep(), now - busySinceNanos) / 1_000_000 : 0;
         return new NodeLoad(stats.waiting(), stats.running(), stats.kvUsage(), stats.tokensPerSecond(),
                 stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting(), stepAge,
-                anomalous.getAsBoolean());
+                PrefixSummary.of(cached, cached.length), anomalous.getAsBoolean());
     }
 
     @Override
@@ -174,6 +182,10 @@ public final class ClusterNode implements AutoCloseable {
             } catch (Exception e) {
                 log.debug("drain watch not closed: {}", e.toString());
             }
+        }
+        BatchRunner running = batches;
+        if (running != null) {
+            running.close();
         }
         cluster.close();
     }

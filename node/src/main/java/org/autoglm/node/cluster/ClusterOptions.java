@@ -46,6 +46,15 @@ public final class ClusterOptions {
             description = "Time after which a silent peer is considered failed (default: ${DEFAULT-VALUE}).")
     long failureDetectionMillis;
 
+    @Option(names = "--no-cache-aware-placement",
+            description = "Place requests by load only, ignoring which node caches a prompt's prefix (for comparison).")
+    boolean noCacheAwarePlacement;
+
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Keep files and batches on disk in DIR (Ignite native persistence), so they survive a restart"
+                    + " of the whole cluster; each node needs its own DIR and a fixed --node-name. Default: memory only"
+                    + " (with a backup copy on another node).")
+    Path dataDir;
     @Option(names = "--grid-route", paramLabel = "PEER=VIA",
             description = "Reach the peer discovery address PEER (host:port) through VIA (host:port): a relay or NAT"
                     + " mapping. Repeatable.")
@@ -172,6 +181,8 @@ public final class ClusterOptions {
             config.peers = peerList;
             config.expectedNodes = expectedNodes;
             config.failureDetection = java.time.Duration.ofMillis(failureDetectionMillis);
+            config.dataDirectory = dataDir;
+            config.cacheAwarePlacement = !noCacheAwarePlacement;
             config.insecure = insecure;
             config.dataRegionBytes = gridMemoryMib << 20;
             config.storageHighWater = gridMemoryHighWater / 100.0;

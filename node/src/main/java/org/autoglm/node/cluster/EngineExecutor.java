@@ -44,9 +44,7 @@ final class EngineExecutor implements RequestExecutor {
         if (resume.length > 0) {
             int[] prompt = Arrays.copyOf(request.promptIds(), request.promptIds().length + resume.length);
             System.arraycopy(resume, 0, prompt, request.promptIds().length, resume.length);
-            request = new GenerationRequest(request.id(), prompt, request.params().withMaxTokens(left),
-                    request.priority(), request.deadline(), request.sessionId(), request.requiredTags(),
-                    request.model(), request.traceparent(), resume, request.constraint());
+            request = request.resumedAfter(prompt, request.params().withMaxTokens(left), resume);
         }
         AtomicLong work = new AtomicLong((long) request.promptIds().length + left);
         remaining.put(request.id(), work);

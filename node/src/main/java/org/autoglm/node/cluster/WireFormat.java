@@ -27,21 +27,21 @@ final class WireFormat {
      */
     private record WireRequest(String id, int[] promptIds, SamplingParams params, int priority, Long deadlineMillis,
                                String sessionId, List<String> requiredTags, String model, String traceparent,
-                               OutputConstraint constraint) {}
+                               OutputConstraint constraint, String user, boolean batch) {}
 
     private WireFormat() {}
 
     static byte[] request(GenerationRequest r) {
         return write(new WireRequest(r.id(), r.promptIds(), r.params(), r.priority(),
                 r.deadline() == null ? null : r.deadline().toEpochMilli(), r.sessionId(), r.requiredTags(), r.model(),
-                r.traceparent(), r.constraint()));
+                r.traceparent(), r.constraint(), r.user(), r.batch()));
     }
 
     static GenerationRequest request(byte[] bytes) {
         WireRequest w = read(bytes, WireRequest.class);
         return new GenerationRequest(w.id(), w.promptIds(), w.params(), w.priority(),
                 w.deadlineMillis() == null ? null : Instant.ofEpochMilli(w.deadlineMillis()), w.sessionId(),
-                w.requiredTags(), w.model(), w.traceparent()).withConstraint(w.constraint());
+                w.requiredTags(), w.model(), w.traceparent(), null, w.constraint(), w.user(), w.batch());
     }
 
     static byte[] delta(TokenDelta delta) {

@@ -193,7 +193,7 @@ public final class Engine implements InferenceService, AutoCloseable {
         }
         long now = System.nanoTime();
         Sequence seq = new Sequence(nextSequenceId.getAndIncrement(), request.id(), request.promptIds(), request.params(),
-                request.priority(), now - startNanos, grammar);
+                request.priority(), now - startNanos, grammar, request.batch());
         GenerationListener tracked = new GenerationListener() {
             @Override
             public void onScheduled() {

@@ -32,6 +32,7 @@ final class EngineLoop {
     private final int maxModelLen;
     private final Runnable onRequestStarted;
     private final Map<Long, RequestState> bySequence = new HashMap<>();
+    private long cachedHashesAt;
     private final Map<String, RequestState> byRequest = new HashMap<>();
 
     EngineLoop(Scheduler scheduler, ModelRunner runner, EngineStats stats, int[] eosTokenIds, int maxModelLen,
@@ -221,6 +222,11 @@ final class EngineLoop {
 
     private void publishGauges() {
         KvCacheManager kv = scheduler.kvCache();
+        long now = System.nanoTime();
+        if (now - cachedHashesAt > 1_000_000_000L) { // the cluster's summary of this cache: once a second is plenty
+            cachedHashesAt = now;
+            stats.cachedBlockHashes(kv.pool().cachedHashes());
+        }
         stats.gauges(scheduler.numRunning(), scheduler.numWaiting(), kv.pool().numUsedBlocks(), kv.pool().numBlocks(),
                 kv.prefixQueryTokens(), kv.prefixHitTokens());
     }

@@ -44,6 +44,7 @@ public final class EngineStats {
     private volatile int kvBlocksTotal;
     private volatile long prefixQueryTokens;
     private volatile long prefixHitTokens;
+    private volatile long[] cachedBlockHashes = new long[0];
     private final AtomicLong promptTokens = new AtomicLong();
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong preemptions = new AtomicLong();
@@ -54,6 +55,16 @@ public final class EngineStats {
     private final long[] stepNanos = new long[WINDOW];
     private final int[] stepTokens = new int[WINDOW];
     private long numSteps;
+
+    /** Set by the engine loop about once a second. */
+    void cachedBlockHashes(long[] hashes) {
+        this.cachedBlockHashes = hashes;
+    }
+
+    /** The chained hashes of the KV blocks in the prefix cache, as of the last second (do not modify). */
+    public long[] cachedBlockHashes() {
+        return cachedBlockHashes;
+    }
 
     public EngineStats() {
         for (int i = 0; i < finishedByReason.length; i++) finishedByReason[i] = new AtomicLong();

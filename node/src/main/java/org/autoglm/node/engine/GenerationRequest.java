@@ -22,6 +22,8 @@ import org.autoglm.models.structured.OutputConstraint;
  *                     request's detokenizer and stop-string matcher without being emitted again; empty otherwise
  * @param constraint   what the output must look like (a JSON schema, a regex, a tool call...), or null for free text;
  *                     the engine rebuilds its grammar from it, so it travels with the request across the grid
+ * @param user         who asked (the JWT subject), for fair share between users; null when unknown
+ * @param batch        a batch line: runs after interactive work and may be preempted by it
  */
 public record GenerationRequest(
         String id,
@@ -34,7 +36,9 @@ public record GenerationRequest(
         String model,
         String traceparent,
         int[] resumedOutput,
-        OutputConstraint constraint) {
+        OutputConstraint constraint,
+        String user,
+        boolean batch) {
 
     private static final int[] NONE = new int[0];
 
@@ -46,16 +50,44 @@ public record GenerationRequest(
         }
     }
 
+    /** An interactive request of an unnamed user, without an output constraint. */
     public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
                              String sessionId, List<String> requiredTags, String model, String traceparent,
                              int[] resumedOutput) {
-        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, resumedOutput, null);
+        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, resumedOutput,
+                null);
+    }
+
+    /** An interactive request of an unnamed user. */
+    public GenerationRequest(String id, int[] promptIds, SamplingParams params, int priority, Instant deadline,
+                             String sessionId, List<String> requiredTags, String model, String traceparent,
+                             int[] resumedOutput, OutputConstraint constraint) {
+        this(id, promptIds, params, priority, deadline, sessionId, requiredTags, model, traceparent, resumedOutput,
+                constraint, null, false);
     }
 
     /** The same request with its output constrained. */
     public GenerationRequest withConstraint(OutputConstraint c) {
         return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
-                traceparent, resumedOutput, c);
+                traceparent, resumedOutput, c, user, batch);
+    }
+
+    /** The same request as a batch-class line. */
+    public GenerationRequest asBatch() {
+        return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
+                traceparent, resumedOutput, constraint, user, true);
+    }
+
+    /** The same request on behalf of {@code subject}. */
+    public GenerationRequest withUser(String subject) {
+        return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,
+                traceparent, resumedOutput, constraint, subject, batch);
+    }
+
+    /** The same request continuing after {@code resumed} output tokens already delivered (failover). */
+    public GenerationRequest resumedAfter(int[] prompt, SamplingParams remaining, int[] resumed) {
+        return new GenerationRequest(id, prompt, remaining, priority, deadline, sessionId, requiredTags, model,
+                traceparent, resumed, constraint, user, batch);
     }
 
     /** A request that starts from nothing (no resumed output). */

@@ -39,4 +39,19 @@ public final class BlockHash {
         h ^= h >>> 33;
         return h;
     }
+
+    /**
+     * The chained hashes of the first {@code maxBlocks} full blocks of {@code tokens}: what a node's prefix cache keys
+     * them by, so the cluster can ask which node holds a prompt's prefix before the prompt reaches an engine.
+     */
+    public static long[] chain(int[] tokens, int blockSize, int maxBlocks) {
+        int n = Math.min(maxBlocks, tokens.length / blockSize);
+        long[] out = new long[Math.max(0, n)];
+        long parent = ROOT;
+        for (int i = 0; i < out.length; i++) {
+            parent = of(parent, tokens, i * blockSize, blockSize);
+            out[i] = parent;
+        }
+        return out;
+    }
 }

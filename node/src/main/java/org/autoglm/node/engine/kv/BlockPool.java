@@ -52,6 +52,16 @@ public final class BlockPool {
         return cachedByHash.size();
     }
 
+    /** The chained hashes of every block whose content is cached, for a summary of this pool (a fresh array). */
+    public long[] cachedHashes() {
+        long[] out = new long[cachedByHash.size()];
+        int n = 0;
+        for (KvBlock b : blocks) {
+            if (b.cached && n < out.length) out[n++] = b.hash;
+        }
+        return n == out.length ? out : java.util.Arrays.copyOf(out, n);
+    }
+
     public KvBlock block(int id) {
         return blocks[id];
     }

@@ -23,6 +23,11 @@ import org.autoglm.node.engine.policy.SchedulingPolicy;
  * comes last in policy order is preempted: its blocks are freed and it waits to recompute, usually fast
  * because its full blocks stay in the prefix cache.
  *
+ * <p>Classes come before the policy: interactive sequences are served and admitted before batch-class ones, so
+ * batch lines are the first preempted. And work that arrives does not wait behind a full running set: when
+ * {@code maxNumSeqs} sequences run, the best waiting sequence preempts the last running one if it is interactive and
+ * that one a batch line, or, within a class, if its {@code priority} is higher (a lower number).
+ *
  * <p>Not thread-safe: owned by the engine loop.
  */
 public final class Scheduler {
@@ -45,6 +50,8 @@ public final class Scheduler {
     private final ArrayList<Sequence> running = new ArrayList<>();
     /** Running sequences whose rank changed in the last update (mlfq: dropped a level); moved before the next plan. */
     private final ArrayList<Sequence> rankChanged = new ArrayList<>();
+    /** The waiting sequence that displaced a running one this step: admitted before anything else. */
+    private Sequence promoted;
     private long[] finishedSincePlan = new long[16];
     private int numFinishedSincePlan;
 
@@ -57,7 +64,8 @@ public final class Scheduler {
         this.maxNumBatchedTokens = maxNumBatchedTokens;
         this.kv = kv;
         this.policy = policy;
-        this.order = policy.order();
+        Comparator<Sequence> within = policy.order();
+        this.order = (a, b) -> a.batch() != b.batch() ? (a.batch() ? 1 : -1) : within.compare(a, b);
         this.waiting = new PriorityQueue<>(order);
     }
 
@@ -135,6 +143,8 @@ public final class Scheduler {
             rankChanged.clear();
         }
         if (!rankChanged.isEmpty()) moveChangedRanks();
+        promoted = null;
+        long[] displaced = makeRoomForArrival();
         int i = 0;
         while (i < running.size() && budget > 0) {
             Sequence s = running.get(i);
@@ -161,14 +171,16 @@ public final class Scheduler {
         // Admitting new work right after preempting would only preempt again (vLLM does the same).
         if (preempted.length == 0) {
             while (!waiting.isEmpty() && running.size() < maxNumSeqs && budget > 0) {
-                Sequence s = waiting.peek();
+                // The sequence that displaced another comes first: under fcfs its victim is older and would win.
+                Sequence s = promoted != null && promoted.status() == Sequence.Status.WAITING ? promoted : waiting.peek();
+                promoted = null;
                 BlockTable table = s.blockTable();
                 List<KvBlock> cached = kv.findCachedPrefix(table, s.tokenArray(), s.numTokens());
                 int numCached = cached.size() * kv.blockSize();
                 int n = Math.min(s.numTokens() - numCached, budget);
                 if (kv.allocateSlots(table, numCached, n, cached) < 0) break; // head of line waits for memory
                 kv.recordPrefixLookup(s.numTokens(), numCached);
-                waiting.poll();
+                if (s == waiting.peek()) waiting.poll(); else waiting.remove(s);
                 s.setNumComputed(numCached);
                 s.setStatus(Sequence.Status.RUNNING);
                 s.markStarted();
@@ -180,8 +192,35 @@ public final class Scheduler {
 
         long[] finished = numFinishedSincePlan == 0 ? NO_IDS : Arrays.copyOf(finishedSincePlan, numFinishedSincePlan);
         numFinishedSincePlan = 0;
+        if (displaced.length > 0) {
+            long[] all = Arrays.copyOf(displaced, displaced.length + preempted.length);
+            System.arraycopy(preempted, 0, all, displaced.length, preempted.length);
+            preempted = all;
+        }
         plan.finish(preempted, finished, outOfMemory);
         return plan;
+    }
+
+    /**
+     * With the running set full, the waiting sequence first in line takes the place of the last running one when it
+     * outranks it by class or by priority (not by arrival: that would only swap equals). An interactive sequence also
+     * displaces a batch line when the free KV blocks cannot hold its prompt, rather than wait for the line to finish.
+     * Before anything is planned, so the victim is in no entry of this step; one per step, so a burst displaces one
+     * sequence a step.
+     */
+    private long[] makeRoomForArrival() {
+        if (waiting.isEmpty() || running.isEmpty()) return NO_IDS;
+        Sequence head = waiting.peek();
+        Sequence last = running.get(running.size() - 1);
+        boolean byClass = !head.batch() && last.batch();
+        boolean full = running.size() >= maxNumSeqs;
+        boolean byPriority = full && head.batch() == last.batch() && head.priority() < last.priority();
+        boolean noMemory = kv.pool().numFreeBlocks() < kv.blocksFor(Math.min(head.numTokens(), maxNumBatchedTokens));
+        if (!(byClass && (full || noMemory)) && !byPriority) return NO_IDS;
+        running.remove(running.size() - 1);
+        preempt(last);
+        promoted = head;
+        return new long[] {last.id()};
     }
 
     /**
@@ -225,7 +264,7 @@ public final class Scheduler {
                 running.remove(s);
                 break;
             case WAITING:
-                waiting.remove(s);
+                if (s == waiting.peek()) waiting.poll(); else waiting.remove(s);
                 break;
         }
         kv.free(s.blockTable());

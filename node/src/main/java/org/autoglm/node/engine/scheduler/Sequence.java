@@ -23,6 +23,7 @@ public final class Sequence {
     /** Changed only while waiting ({@code reprioritize}), by the scheduler that re-queues it. */
     private int priority;
     private final long arrivalNanos;
+    private final boolean batch;
     private final int numPromptTokens;
     private int[] tokens;
     private int numTokens;
@@ -39,12 +40,27 @@ public final class Sequence {
     private int policySteps;
 
     public Sequence(long id, String requestId, int[] promptIds, SamplingParams params, int priority, long arrivalNanos) {
-        this(id, requestId, promptIds, params, priority, arrivalNanos, null);
+        this(id, requestId, promptIds, params, priority, arrivalNanos, null, false);
     }
 
-    /** @param grammar the output grammar's state (already past any resumed output), or null */
+    /** A sequence with free output. @param batch a batch-class line: served after interactive ones, preempted first */
+    public Sequence(long id, String requestId, int[] promptIds, SamplingParams params, int priority, long arrivalNanos,
+                    boolean batch) {
+        this(id, requestId, promptIds, params, priority, arrivalNanos, null, batch);
+    }
+
+    /** An interactive sequence. @param grammar the output grammar's state (already past any resumed output), or null */
     public Sequence(long id, String requestId, int[] promptIds, SamplingParams params, int priority, long arrivalNanos,
                     SequenceGrammar grammar) {
+        this(id, requestId, promptIds, params, priority, arrivalNanos, grammar, false);
+    }
+
+    /**
+     * @param grammar the output grammar's state (already past any resumed output), or null
+     * @param batch   a batch-class line: served after interactive sequences and preempted before them
+     */
+    public Sequence(long id, String requestId, int[] promptIds, SamplingParams params, int priority, long arrivalNanos,
+                    SequenceGrammar grammar, boolean batch) {
         this.grammar = grammar;
         if (promptIds.length == 0) throw new IllegalArgumentException("empty prompt for " + requestId);
         this.id = id;
@@ -52,6 +68,7 @@ public final class Sequence {
         this.params = params;
         this.priority = priority;
         this.arrivalNanos = arrivalNanos;
+        this.batch = batch;
         this.numPromptTokens = promptIds.length;
         this.tokens = Arrays.copyOf(promptIds, promptIds.length + Math.min(Math.max(params.maxTokens(), 1), 256));
         this.numTokens = promptIds.length;
@@ -84,6 +101,11 @@ public final class Sequence {
 
     public long arrivalNanos() {
         return arrivalNanos;
+    }
+
+    /** A batch-class line (true) or interactive work (false). */
+    public boolean batch() {
+        return batch;
     }
 
     public int numPromptTokens() {

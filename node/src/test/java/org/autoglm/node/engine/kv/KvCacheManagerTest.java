@@ -37,6 +37,17 @@ class KvCacheManagerTest {
     }
 
     @Test
+    void thePoolsSummaryHashesAreThePromptChainTheClusterComputes() {
+        KvCacheManager kv = new KvCacheManager(new BlockPool(16), BS, true);
+        int[] prompt = tokens(50, 13); // three full blocks and a partial one
+        compute(kv, prompt);
+        long[] chain = BlockHash.chain(prompt, BS, 64);
+        assertThat(chain).hasSize(3);
+        assertThat(kv.pool().cachedHashes()).containsExactlyInAnyOrder(chain);
+        assertThat(BlockHash.chain(prompt, BS, 2)).containsExactly(chain[0], chain[1]);
+    }
+
+    @Test
     void alwaysLeavesOneTokenToCompute() {
         KvCacheManager kv = new KvCacheManager(new BlockPool(16), BS, true);
         compute(kv, tokens(0, 8));

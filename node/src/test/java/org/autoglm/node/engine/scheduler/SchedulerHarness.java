@@ -40,7 +40,18 @@ final class SchedulerHarness {
     }
 
     Sequence add(String name, int[] prompt, int maxTokens, int priority, long arrivalNanos) {
-        Sequence s = new Sequence(nextId++, name, prompt, SamplingParams.greedy(maxTokens), priority, arrivalNanos);
+        return add(name, prompt, maxTokens, priority, arrivalNanos, false);
+    }
+
+    /** A batch-class line with a prompt of its own. */
+    Sequence addBatch(String name, int promptLength, int maxTokens, int priority, long arrivalNanos) {
+        int[] p = IntStream.range(0, promptLength).map(i -> (int) (1000 * (nextId + 1)) + i).toArray();
+        return add(name, p, maxTokens, priority, arrivalNanos, true);
+    }
+
+    Sequence add(String name, int[] prompt, int maxTokens, int priority, long arrivalNanos, boolean batch) {
+        Sequence s = new Sequence(nextId++, name, prompt, SamplingParams.greedy(maxTokens), priority, arrivalNanos,
+                batch);
         scheduler.add(s);
         active.add(s);
         return s;

@@ -1,0 +1,202 @@
+package org.autoglm.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What a big batch does to interactive traffic, and what a node's death does to the batch: three {@code serve}
+ * processes on loopback (demo model unless a model is given). In one run: interactive time to first token on the idle
+ * cluster; a batch alone (its tokens/s); the same batch with interactive requests beside it (their TTFT, its tokens/s);
+ * and the batch again with one non-entry node killed by {@code kill -9} mid-way (every line in the output exactly
+ * once). Not a test: figures go to the README.
+ *
+ * <pre>
+ * java -cp bench/target/benchmarks.jar org.autoglm.bench.BatchInterference node/target/autoglm-node.jar [MODEL_DIR]
+ *      [--lines 5000] [--max-tokens 16] [--interactive 100]
+ * </pre>
+ */
+public final class BatchInterference {
+
+    private static final int GRID = 47950;
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) {
+            System.err.println("usage: BatchInterference NODE_JAR [MODEL_DIR] [--lines 5000] [--max-tokens 16]"
+                    + " [--interactive 100]");
+            System.exit(2);
+        }
+        Path jar = Path.of(args[0]);
+        int first = 1;
+        Path model = null;
+        if (args.length > 1 && !args[1].startsWith("--")) {
+            model = Path.of(args[1]);
+            first = 2;
+        }
+        int lines = 5000;
+        int maxTokens = 16;
+        int interactive = 100;
+        for (int i = first; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--lines" -> lines = Integer.parseInt(args[i + 1]);
+                case "--max-tokens" -> maxTokens = Integer.parseInt(args[i + 1]);
+                case "--interactive" -> interactive = Integer.parseInt(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        List<ServeNode> nodes = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                ServeNode node = new ServeNode("i" + i, jar, model, GRID + i, GRID, 3,
+                        Path.of("target", "batch-interference"), "--grid-failure-detection", "6000").start();
+                nodes.add(node);
+                ServeNode.waitFor(() -> node.status("/health") == 200, 180);
+            }
+            for (ServeNode node : nodes) {
+                ServeNode.waitFor(() -> node.status("/ready") == 200, 180);
+            }
+            ServeNode entry = nodes.get(0);
+            String file = entry.upload(batchFile(lines, maxTokens));
+            for (int i = 0; i < 20; i++) { // warm up (JIT) the interactive path
+                nodes.get(i % 3).stream(interactiveBody(i, maxTokens));
+            }
+
+            List<Double> idle = interactive(nodes, interactive, maxTokens, null, null);
+            Run alone = runBatch(entry, file, lines, null, null);
+            List<Double> busy = new ArrayList<>();
+            Run mixed = runBatch(entry, file, lines, nodes, busy);
+            int[] killed = new int[1];
+            Run withKill = runBatchKilling(entry, file, lines, nodes.get(2), killed);
+
+            System.out.printf("interactive TTFT, idle cluster (%d requests): p50 %.1f ms, p99 %.1f ms%n", idle.size(),
+                    ServeNode.percentile(idle, 50), ServeNode.percentile(idle, 99));
+            System.out.printf("interactive TTFT, %d-line batch running (%d requests): p50 %.1f ms, p99 %.1f ms"
+                    + " (p99 x%.2f idle)%n", lines, busy.size(), ServeNode.percentile(busy, 50),
+                    ServeNode.percentile(busy, 99), ServeNode.percentile(busy, 99) / ServeNode.percentile(idle, 99));
+            System.out.printf("batch alone: %d lines in %.1f s, %.0f completion tok/s%n", lines, alone.seconds,
+                    alone.tokensPerSecond());
+            System.out.printf("batch with interactive traffic: %.1f s, %.0f tok/s (x%.2f of alone)%n", mixed.seconds,
+                    mixed.tokensPerSecond(), mixed.tokensPerSecond() / alone.tokensPerSecond());
+            System.out.printf("batch with kill -9 of i2 at %d lines done: %.1f s, %d lines in the output, %d distinct,"
+                    + " %d in the error file%n", killed[0], withKill.seconds, withKill.outputLines, withKill.distinct,
+                    withKill.errorLines);
+        } finally {
+            nodes.forEach(ServeNode::stop);
+        }
+    }
+
+    /** A finished batch: time from creation to completion and what its files hold. */
+    record Run(double seconds, long completionTokens, int outputLines, int distinct, int errorLines) {
+        double tokensPerSecond() {
+            return completionTokens / seconds;
+        }
+    }
+
+    private static String batchFile(int lines, int maxTokens) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < lines; i++) {
+            out.append("{\"custom_id\":\"line-").append(i).append("\",\"method\":\"POST\",\"url\":\"/v1/completions\",")
+                    .append("\"body\":{\"prompt\":[").append(20 + i % 50).append(",21,22,23,24,25,26,27],\"max_tokens\":")
+                    .append(maxTokens).append(",\"temperature\":0,\"ignore_eos\":true}}\n");
+        }
+        return out.toString();
+    }
+
+    private static String interactiveBody(int i, int maxTokens) {
+        return "{\"prompt\":[" + (100 + i % 30) + ",11,12,13],\"max_tokens\":" + maxTokens
+                + ",\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
+    }
+
+    /** Sequential interactive streams, round robin over the nodes, until {@code count} or until {@code until} ends. */
+    private static List<Double> interactive(List<ServeNode> nodes, int count, int maxTokens, Thread until,
+                                            List<Double> into) throws Exception {
+        List<Double> ttft = into != null ? into : new ArrayList<>();
+        for (int i = 0; until != null ? until.isAlive() : i < count; i++) {
+            ttft.add(nodes.get(i % nodes.size()).stream(interactiveBody(i, maxTokens)).firstTokenMillis());
+        }
+        return ttft;
+    }
+
+    private static Run runBatch(ServeNode entry, String file, int lines, List<ServeNode> interactiveNodes,
+                                List<Double> ttft) throws Exception {
+        long start = System.nanoTime();
+        String id = create(entry, file);
+        if (interactiveNodes != null) {
+            Thread waiter = new Thread(() -> awaitEnd(entry, id));
+            waiter.start();
+            interactive(interactiveNodes, 0, 16, waiter, ttft);
+            waiter.join();
+        } else {
+            awaitEnd(entry, id);
+        }
+        return finished(entry, id, (System.nanoTime() - start) / 1e9);
+    }
+
+    private static Run runBatchKilling(ServeNode entry, String file, int lines, ServeNode victim, int[] killedAt)
+            throws Exception {
+        long start = System.nanoTime();
+        String id = create(entry, file);
+        ServeNode.waitFor(() -> counts(entry, id) >= lines / 4, 600);
+        killedAt[0] = counts(entry, id);
+        victim.kill();
+        awaitEnd(entry, id);
+        return finished(entry, id, (System.nanoTime() - start) / 1e9);
+    }
+
+    private static String create(ServeNode entry, String file) throws Exception {
+        return ServeNode.JSON.readTree(entry.post("/v1/batches", "{\"input_file_id\":\"" + file
+                + "\",\"endpoint\":\"/v1/completions\",\"completion_window\":\"24h\"}")).get("id").asText();
+    }
+
+    private static int counts(ServeNode entry, String id) {
+        try {
+            JsonNode b = entry.getJson("/v1/batches/" + id);
+            return b.at("/request_counts/completed").asInt() + b.at("/request_counts/failed").asInt();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    private static void awaitEnd(ServeNode entry, String id) {
+        try {
+            ServeNode.waitFor(() -> {
+                try {
+                    String status = entry.getJson("/v1/batches/" + id).get("status").asText();
+                    return status.equals("completed") || status.equals("failed") || status.equals("cancelled")
+                            || status.equals("expired");
+                } catch (Exception e) {
+                    return false;
+                }
+            }, 3600);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Run finished(ServeNode entry, String id, double seconds) throws Exception {
+        JsonNode b = entry.getJson("/v1/batches/" + id);
+        long tokens = 0;
+        int outputLines = 0;
+        Set<String> ids = new HashSet<>();
+        if (b.hasNonNull("output_file_id")) {
+            for (String line : entry.get("/v1/files/" + b.get("output_file_id").asText() + "/content").split("\n")) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode n = ServeNode.JSON.readTree(line);
+                outputLines++;
+                ids.add(n.get("custom_id").asText());
+                tokens += n.at("/response/body/usage/completion_tokens").asLong();
+            }
+        }
+        int errors = 0;
+        if (b.hasNonNull("error_file_id")) {
+            errors = (int) entry.get("/v1/files/" + b.get("error_file_id").asText() + "/content").lines()
+                    .filter(l -> !l.isBlank()).count();
+        }
+        return new Run(seconds, tokens, outputLines, ids.size(), errors);
+    }
+}

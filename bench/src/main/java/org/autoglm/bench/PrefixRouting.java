@@ -1,0 +1,135 @@
+package org.autoglm.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Cache-aware placement against load-only placement, in one run: many users share 16 system prompts of 1,000 tokens
+ * each (then a few tokens of their own). The same request sequence goes to three {@code serve} processes placing by
+ * prefix hit within the load bound, to three placing by load only ({@code --no-cache-aware-placement}), and to one
+ * node with the three nodes' KV memory (the ideal: every prefix in one cache). Reported: the prefix-cache hit rate
+ * over all nodes (from {@code /metrics}) and time to first token. Not a test: figures go to the README.
+ *
+ * <pre>
+ * java -cp bench/target/benchmarks.jar org.autoglm.bench.PrefixRouting node/target/autoglm-node.jar [MODEL_DIR]
+ *      [--requests 320] [--concurrency 6] [--kv-blocks 320]
+ * </pre>
+ */
+public final class PrefixRouting {
+
+    private static final int GRID = 47980;
+    private static final int PROMPTS = 16;
+    private static final int PROMPT_TOKENS = 1000;
+    private static final int BLOCK = 16;
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) {
+            System.err.println("usage: PrefixRouting NODE_JAR [MODEL_DIR] [--requests 320] [--concurrency 6]"
+                    + " [--kv-blocks 320]");
+            System.exit(2);
+        }
+        Path jar = Path.of(args[0]);
+        int first = 1;
+        Path model = null;
+        if (args.length > 1 && !args[1].startsWith("--")) {
+            model = Path.of(args[1]);
+            first = 2;
+        }
+        int requests = 320;
+        int concurrency = 6;
+        int kvBlocks = 320; // per node: about 5 of the 16 prompts fit, so where a prompt goes decides its hit
+        for (int i = first; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--requests" -> requests = Integer.parseInt(args[i + 1]);
+                case "--concurrency" -> concurrency = Integer.parseInt(args[i + 1]);
+                case "--kv-blocks" -> kvBlocks = Integer.parseInt(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        List<String> workload = workload(requests);
+        Result cacheAware = run("cache-aware", jar, model, 3, kvBlocks, workload, concurrency);
+        Result loadOnly = run("load-only", jar, model, 3, kvBlocks, workload, concurrency, "--no-cache-aware-placement");
+        Result single = run("one node", jar, model, 1, kvBlocks * 3, workload, concurrency);
+        for (Result r : List.of(cacheAware, loadOnly, single)) {
+            System.out.printf("%-12s prefix hit rate %5.1f %% | TTFT p50 %7.1f ms p99 %7.1f ms | %d requests in %.1f s%n",
+                    r.label, 100 * r.hitRate, ServeNode.percentile(r.ttft, 50), ServeNode.percentile(r.ttft, 99),
+                    r.ttft.size(), r.seconds);
+        }
+        System.out.printf("cache-aware hit rate = %.0f %% of one node's; load-only = %.0f %%; TTFT p50 cache-aware /"
+                        + " load-only = x%.2f%n", 100 * cacheAware.hitRate / single.hitRate,
+                100 * loadOnly.hitRate / single.hitRate,
+                ServeNode.percentile(cacheAware.ttft, 50) / ServeNode.percentile(loadOnly.ttft, 50));
+    }
+
+    record Result(String label, double hitRate, List<Double> ttft, double seconds) {}
+
+    /** Request bodies: user u sends system prompt u % 16, then 16 tokens of its own. */
+    private static List<String> workload(int requests) {
+        List<String> out = new ArrayList<>();
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < requests; i++) {
+            int user = random.nextInt(200);
+            int prompt = user % PROMPTS;
+            StringBuilder ids = new StringBuilder();
+            for (int t = 0; t < PROMPT_TOKENS; t++) {
+                ids.append(10 + (prompt * 7919 + t * 31) % 180).append(',');
+            }
+            for (int t = 0; t < 16; t++) {
+                ids.append(10 + (user * 13 + i * 5 + t) % 180).append(t < 15 ? "," : "");
+            }
+            out.add("{\"prompt\":[" + ids + "],\"max_tokens\":8,\"temperature\":0,\"ignore_eos\":true,\"stream\":true}");
+        }
+        return out;
+    }
+
+    private static Result run(String label, Path jar, Path model, int size, int kvBlocks, List<String> workload,
+                              int concurrency, String... extra) throws Exception {
+        List<ServeNode> nodes = new ArrayList<>();
+        ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+        try {
+            for (int i = 0; i < size; i++) {
+                List<String> flags = new ArrayList<>(List.of("--num-kv-blocks", Integer.toString(kvBlocks),
+                        "--block-size", Integer.toString(BLOCK), "--grid-failure-detection", "6000"));
+                flags.addAll(List.of(extra));
+                ServeNode node = new ServeNode("r" + i, jar, model, GRID + i, GRID, size,
+                        Path.of("target", "prefix-routing", label.replace(' ', '-')), flags.toArray(String[]::new)).start();
+                nodes.add(node);
+                ServeNode.waitFor(() -> node.status("/health") == 200, 180);
+            }
+            for (ServeNode node : nodes) {
+                ServeNode.waitFor(() -> node.status("/ready") == 200, 180);
+            }
+            Thread.sleep(3000); // heartbeats carry the first load (and prefix) figures
+            List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
+            long start = System.nanoTime();
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < workload.size(); i++) {
+                ServeNode to = nodes.get(i % nodes.size());
+                String body = workload.get(i);
+                done.add(clients.submit(() -> {
+                    ttft.add(to.stream(body).firstTokenMillis());
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            double queries = 0;
+            double hits = 0;
+            for (ServeNode node : nodes) {
+                queries += node.metric("autoglm:prefix_cache_queries");
+                hits += node.metric("autoglm:prefix_cache_hits");
+            }
+            return new Result(label, queries == 0 ? 0 : hits / queries, ttft, seconds);
+        } finally {
+            clients.shutdownNow();
+            nodes.forEach(ServeNode::stop);
+        }
+    }
+}

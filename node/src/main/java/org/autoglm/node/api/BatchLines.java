@@ -1,0 +1,258 @@
+package org.autoglm.node.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.autoglm.node.engine.Completion;
+import org.autoglm.node.engine.FinishReason;
+import org.autoglm.node.engine.GenerationListener;
+import org.autoglm.node.engine.GenerationRequest;
+import org.autoglm.node.engine.InferenceService;
+import org.autoglm.node.engine.RequestHandle;
+import org.autoglm.node.engine.RequestRejectedException;
+import org.autoglm.node.engine.TokenDelta;
+
+/**
+ * One line of a batch input file, as the batch runner needs it: checked the way OpenAI checks it ({@code custom_id},
+ * {@code method}, {@code url}, a body the endpoint accepts), and run as the same engine requests the HTTP route
+ * would make, its answer built as the same JSON body a client would have received.
+ */
+public final class BatchLines {
+
+    /** Lines one batch input file may hold (OpenAI's limit). */
+    public static final int MAX_LINES = 50_000;
+    /** Endpoints a batch may target. */
+    public static final List<String> ENDPOINTS = List.of("/v1/chat/completions", "/v1/completions");
+
+    private BatchLines() {}
+
+    /** A line that passed the checks; {@code number} is 1-based in the file. */
+    public record Line(int number, String customId, ObjectNode body) {}
+
+    /** Why a line cannot run: OpenAI's error entry fields. */
+    public static final class BadLine extends Exception {
+        private final String code;
+        private final String param;
+
+        BadLine(String code, String param, String message) {
+            super(message, null, false, false);
+            this.code = code;
+            this.param = param;
+        }
+
+        public String code() {
+            return code;
+        }
+
+        public String param() {
+            return param;
+        }
+    }
+
+    /** How a line ended: an answer for the output file (200) or the error file (4xx/5xx), or "try again later". */
+    public sealed interface Outcome permits Answered, Retry {}
+
+    /** The HTTP status and body a client would have received. */
+    public record Answered(int statusCode, ObjectNode body) implements Outcome {}
+
+    /** The cluster could not run it now (full, no leader, the run failed): not the line's fault. */
+    public record Retry(String reason) implements Outcome {}
+
+    /** Checks one non-blank line of an input file for a batch on {@code endpoint}. */
+    public static Line parse(String text, int number, String endpoint, ServedModel model) throws BadLine {
+        ObjectNode line;
+        try {
+            line = JsonBody.readObject(text.getBytes(StandardCharsets.UTF_8));
+        } catch (ApiError e) {
+            throw new BadLine("invalid_json", null, "Line " + number + " is not a JSON object: " + e.getMessage());
+        }
+        JsonNode customId = line.get("custom_id");
+        if (customId == null || !customId.isTextual() || customId.textValue().isEmpty()) {
+            throw new BadLine("missing_required_parameter", "custom_id", "Line " + number
+                    + " needs a non-empty string 'custom_id'.");
+        }
+        JsonNode method = line.get("method");
+        if (method == null || !"POST".equals(method.asText())) {
+            throw new BadLine("invalid_value", "method", "Line " + number + ": 'method' must be \"POST\".");
+        }
+        JsonNode url = line.get("url");
+        if (url == null || !url.isTextual() || !ENDPOINTS.contains(url.textValue())) {
+            throw new BadLine("invalid_url", "url", "Line " + number + ": 'url' must be one of " + ENDPOINTS + ".");
+        }
+        if (!url.textValue().equals(endpoint)) {
+            throw new BadLine("mismatched_url", "url", "Line " + number + ": 'url' is " + url.textValue()
+                    + " but the batch's endpoint is " + endpoint + "; every line must use the batch's endpoint.");
+        }
+        JsonNode body = line.get("body");
+        if (body == null || !body.isObject()) {
+            throw new BadLine("invalid_value", "body", "Line " + number + ": 'body' must be a JSON object.");
+        }
+        ObjectNode request = (ObjectNode) body;
+        try {
+            InferenceRequest parsed = parseBody(request, endpoint, model);
+            if (parsed.stream()) {
+                throw ApiError.invalid("stream", "'stream' is not supported in a batch; the answer goes to the output file.");
+            }
+            if (parsed.sessionId() != null) {
+                throw ApiError.invalid("session_id", "Sessions are not supported in a batch.");
+            }
+            if (!parsed.model().equals(model.name())) {
+                throw ApiError.invalid("model", "The model '" + parsed.model() + "' is not served here; the cluster"
+                        + " serves '" + model.name() + "'.");
+            }
+        } catch (ApiError e) {
+            String param = e.param() == null ? "body" : "body." + e.param();
+            throw new BadLine("invalid_value", param, "Line " + number + ": " + e.getMessage());
+        }
+        return new Line(number, customId.textValue(), request);
+    }
+
+    private static InferenceRequest parseBody(ObjectNode body, String endpoint, ServedModel model) {
+        return endpoint.equals("/v1/chat/completions") ? RequestParser.chat(body, model)
+                : RequestParser.completion(body, model);
+    }
+
+    /** A running line; {@link #cancel} stops what is still running (nothing is reported then). */
+    public static final class Execution {
+        private final List<RequestHandle> handles = new ArrayList<>();
+        private volatile boolean cancelled;
+
+        public void cancel() {
+            cancelled = true;
+            synchronized (handles) {
+                handles.forEach(RequestHandle::cancel);
+            }
+        }
+    }
+
+    /**
+     * Starts one line as a batch-class request; {@code done} is called once, from an engine thread, unless cancelled.
+     *
+     * @param requestId unique in the cluster for this attempt
+     * @param user      the batch's owner, whose fair share the line counts against
+     */
+    public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
+                                InferenceService engine, Consumer<Outcome> done) {
+        Execution execution = new Execution();
+        boolean chat = endpoint.equals("/v1/chat/completions");
+        InferenceRequest request;
+        List<GenerationRequest> requests;
+        try {
+            request = parseBody(line.body(), endpoint, model);
+            List<int[]> prompts = InferenceRoutes.prompts(request, model);
+            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, null, null, user, 0).stream()
+                    .map(GenerationRequest::asBatch).toList();
+        } catch (ApiError e) {
+            done.accept(new Answered(e.status(), ErrorResponses.body(e)));
+            return execution;
+        }
+        Choices choices = new Choices(chat ? ResponseFormat.CHAT : ResponseFormat.TEXT, requestId, request, model,
+                requests.size(), done, execution);
+        for (int i = 0; i < requests.size(); i++) {
+            int choice = i;
+            try {
+                RequestHandle handle = engine.submit(requests.get(i), new GenerationListener() {
+                    @Override
+                    public void onDelta(TokenDelta delta) {
+                        choices.delta(choice, delta);
+                    }
+
+                    @Override
+                    public void onFinish(Completion completion) {
+                        choices.finish(choice, completion, requests.get(choice).promptIds().length);
+                    }
+                });
+                synchronized (execution.handles) {
+                    execution.handles.add(handle);
+                }
+            } catch (RequestRejectedException e) {
+                execution.cancel();
+                switch (e.kind()) {
+                    case OVERLOADED, UNAVAILABLE -> done.accept(new Retry(e.getMessage()));
+                    default -> {
+                        ApiError error = GenerationRun.rejected(e);
+                        done.accept(new Answered(error.status(), ErrorResponses.body(error)));
+                    }
+                }
+                return execution;
+            }
+        }
+        return execution;
+    }
+
+    /** The choices of one line, gathered until the last one ends. */
+    private static final class Choices {
+        private final ResponseFormat format;
+        private final String id;
+        private final InferenceRequest request;
+        private final ServedModel model;
+        private final Consumer<Outcome> done;
+        private final Execution execution;
+        private final StringBuilder[] texts;
+        private final List<List<TokenDelta.TokenLogprob>> logprobs = new ArrayList<>();
+        private final Completion[] ends;
+        private final int[] promptTokens;
+        private final AtomicInteger open;
+
+        Choices(ResponseFormat format, String id, InferenceRequest request, ServedModel model, int n,
+                Consumer<Outcome> done, Execution execution) {
+            this.format = format;
+            this.id = id;
+            this.request = request;
+            this.model = model;
+            this.done = done;
+            this.execution = execution;
+            this.texts = new StringBuilder[n];
+            this.ends = new Completion[n];
+            this.promptTokens = new int[n];
+            for (int i = 0; i < n; i++) {
+                texts[i] = new StringBuilder();
+                logprobs.add(new ArrayList<>());
+            }
+            this.open = new AtomicInteger(n);
+        }
+
+        synchronized void delta(int choice, TokenDelta delta) {
+            texts[choice].append(delta.text());
+            logprobs.get(choice).addAll(delta.logprobs());
+        }
+
+        void finish(int choice, Completion completion, int prompt) {
+            synchronized (this) {
+                ends[choice] = completion;
+                promptTokens[choice] = prompt;
+            }
+            if (open.decrementAndGet() == 0 && !execution.cancelled) {
+                done.accept(outcome());
+            }
+        }
+
+        private synchronized Outcome outcome() {
+            int prompt = 0;
+            int completion = 0;
+            for (int i = 0; i < ends.length; i++) {
+                if (ends[i].reason() == FinishReason.ERROR || ends[i].reason() == FinishReason.CANCELLED) {
+                    return new Retry("choice " + i + " ended " + ends[i].reason().wire()
+                            + (ends[i].error() == null ? "" : ": " + ends[i].error()));
+                }
+                if (i % request.n() == 0) {
+                    prompt += promptTokens[i];
+                }
+                completion += ends[i].completionTokens();
+            }
+            ObjectNode body = format.envelope(id, System.currentTimeMillis() / 1000, model.name(), false);
+            ArrayNode array = (ArrayNode) body.get("choices");
+            for (int i = 0; i < ends.length; i++) {
+                array.add(format.fullChoice(i, texts[i].toString(), logprobs.get(i), request.logprobs() >= 0,
+                        ends[i].reason().wire(), model));
+            }
+            body.set("usage", ResponseFormat.usage(prompt, completion));
+            return new Answered(200, body);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package org.autoglm.node.batch;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.autoglm.gossip.Cluster;
+import org.autoglm.gossip.batch.BatchJob;
+import org.autoglm.gossip.grid.Daemons;
+import org.autoglm.node.api.ServedModel;
+import org.autoglm.node.engine.InferenceService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's share of the cluster's batches: every second it looks for batches that are not finished and have no
+ * living runner (new ones, or those whose node died) and takes a few over, one {@link BatchRun} each. The runner
+ * only coordinates: its lines go through the shared queue, and the leader spreads them over all nodes.
+ */
+public final class BatchRunner implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(BatchRunner.class);
+
+    /** Batches one node coordinates at once; more wait for a node with room. */
+    static final int MAX_RUNS = 4;
+
+    private final Cluster cluster;
+    private final ServedModel model;
+    private final InferenceService engine;
+    private final ScheduledExecutorService poll;
+    private final ExecutorService runs;
+    private final Map<String, BatchRun> running = new ConcurrentHashMap<>();
+
+    public BatchRunner(Cluster cluster, ServedModel model, InferenceService engine) {
+        this.cluster = cluster;
+        this.model = model;
+        this.engine = engine;
+        String name = cluster.grid().name();
+        this.poll = Daemons.scheduler("autoglm-batches-" + name);
+        this.runs = Daemons.pool("autoglm-batch-run-" + name, MAX_RUNS);
+        poll.scheduleWithFixedDelay(this::claim, 200, 1000, TimeUnit.MILLISECONDS);
+    }
+
+    private void claim() {
+        try {
+            if (!cluster.grid().hasQuorum()) {
+                return;
+            }
+            for (BatchJob job : cluster.batches().list()) {
+                if (running.size() >= MAX_RUNS) {
+                    return;
+                }
+                if (job.status().terminal() || running.containsKey(job.id())
+                        || (job.runner() != null && cluster.grid().isAlive(job.runner()))) {
+                    continue;
+                }
+                BatchJob mine = cluster.batches().claim(job.id(), cluster.grid().localId(), cluster.grid()::isAlive);
+                if (mine == null) {
+                    continue;
+                }
+                log.info("batch {} runs on node '{}'{}", job.id(), cluster.grid().name(),
+                        job.runner() == null ? "" : ", taken over from node " + job.runner() + " that is gone");
+                BatchRun run = new BatchRun(cluster, model, engine, mine.id());
+                running.put(job.id(), run);
+                runs.execute(() -> {
+                    try {
+                        run.run();
+                    } finally {
+                        running.remove(job.id());
+                    }
+                });
+            }
+        } catch (RuntimeException e) {
+            log.debug("batch poll failed: {}", e.toString());
+        }
+    }
+
+    /** Batches this node coordinates now. */
+    public int active() {
+        return running.size();
+    }
+
+    @Override
+    public void close() {
+        poll.shutdownNow();
+        running.values().forEach(BatchRun::stop);
+        runs.shutdownNow();
+    }
+}
