@@ -53,6 +53,18 @@ class PlacementTest {
     }
 
     @Test
+    void anAnomalousNodeIsWeighedDownButStillUsedWhenTheOthersAreFarBusier() {
+        NodeView odd = node("odd", "glm", List.of(), NodeHealth.HEALTHY, false,
+                new NodeLoad(1, 2, 0.3, 100, 20, 1000, 100, 0, true));
+        NodeView even = node("even", "glm", List.of(), NodeHealth.HEALTHY, false,
+                new NodeLoad(1, 2, 0.3, 100, 20, 2000, 100, 0, false));
+        assertThat(placement.place(request(null), List.of(odd, even), Map.of()).nodeName()).isEqualTo("even");
+        NodeView swamped = node("swamped", "glm", List.of(), NodeHealth.HEALTHY, false,
+                new NodeLoad(1, 2, 0.3, 100, 20, 20_000, 100, 0, false));
+        assertThat(placement.place(request(null), List.of(odd, swamped), Map.of()).nodeName()).isEqualTo("odd");
+    }
+
+    @Test
     void aSessionStaysOnItsNodeUntilThatNodeIsOverloaded() {
         List<NodeView> nodes = new ArrayList<>();
         IntStream.range(0, 4).forEach(i ->

@@ -154,8 +154,15 @@ public final class Placement {
                                       double assumedSpeed) {
         long queued = node.load().queuedTokens() + assignedTokens.getOrDefault(node.id(), 0L) + request.expectedTokens();
         double speed = node.load().tokensPerSecond();
-        return queued / (speed > 0 ? speed : assumedSpeed);
+        double wait = queued / (speed > 0 ? speed : assumedSpeed);
+        return node.load().anomalous() ? wait * ANOMALY_PENALTY : wait;
     }
+
+    /**
+     * An anomalous node (beyond its own 3σ baselines) looks this many times busier: it still takes work when the
+     * others are far busier, but an equal peer is preferred.
+     */
+    static final double ANOMALY_PENALTY = 4.0;
 
     /** The speed assumed for candidates that report none: the median of those that do, or the configured default. */
     private double assumedTokensPerSecond(List<NodeView> candidates) {

@@ -180,6 +180,31 @@ public final class RequestQueue {
      * @return the updated entry, or null if it was not assigned to {@code from} any more
      */
     public QueuedRequest requeue(String id, UUID from, int[] resumeIds, String reason) {
+        QueuedRequest after = requeueInTx(id, from, resumeIds, reason);
+        if (after != null && after.state() == RequestState.PENDING) {
+            for (FailoverListener l : failoverListeners) {
+                try {
+                    l.failedOver(after, from, reason);
+                } catch (RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger(RequestQueue.class).debug("failover listener: {}", e.toString());
+                }
+            }
+        }
+        return after;
+    }
+
+    /** Told of every request this node moved off a node that died or could not run it (events, metrics). */
+    public interface FailoverListener {
+        void failedOver(QueuedRequest request, UUID from, String reason);
+    }
+
+    private final java.util.List<FailoverListener> failoverListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    public void onFailover(FailoverListener listener) {
+        failoverListeners.add(listener);
+    }
+
+    private QueuedRequest requeueInTx(String id, UUID from, int[] resumeIds, String reason) {
         return inTx(() -> {
             QueuedRequest entry = cache.get(id);
             if (entry == null || entry.state().finished() || entry.state() == RequestState.PENDING

@@ -22,6 +22,7 @@ public final class NodeInfo implements Serializable {
     private final int maxBatch;
     private final int contextLength;
     private final String endpoint;
+    private final List<String> groups;
 
     /**
      * @param nodeId        the grid node id
@@ -37,6 +38,13 @@ public final class NodeInfo implements Serializable {
      */
     public NodeInfo(UUID nodeId, String name, String model, String modelHash, List<String> tags, String backend,
                     String device, int maxBatch, int contextLength, String endpoint) {
+        this(nodeId, name, model, modelHash, tags, backend, device, maxBatch, contextLength, endpoint, List.of());
+    }
+
+    /** @param groups control groups from {@code --groups}: operators scoped to a group act on its nodes only */
+    public NodeInfo(UUID nodeId, String name, String model, String modelHash, List<String> tags, String backend,
+                    String device, int maxBatch, int contextLength, String endpoint, List<String> groups) {
+        this.groups = groups == null ? List.of() : List.copyOf(groups);
         this.nodeId = nodeId;
         this.name = name;
         this.model = model;
@@ -59,16 +67,19 @@ public final class NodeInfo implements Serializable {
     public int maxBatch() { return maxBatch; }
     public int contextLength() { return contextLength; }
     public String endpoint() { return endpoint; }
+    /** Control groups ({@code --groups}); tags stay for placement. */
+    public List<String> groups() { return groups == null ? List.of() : groups; }
 
     /** A copy that names the grid node id (known only once the grid is up). */
     public NodeInfo withNodeId(UUID id) {
-        return new NodeInfo(id, name, model, modelHash, tags, backend, device, maxBatch, contextLength, endpoint);
+        return new NodeInfo(id, name, model, modelHash, tags, backend, device, maxBatch, contextLength, endpoint,
+                groups);
     }
 
     /** {@link #withNodeId(UUID)}, and the grid node's name where this info has none ({@code --node-name} not given). */
     public NodeInfo withNodeId(UUID id, String gridName) {
         return new NodeInfo(id, name != null ? name : gridName, model, modelHash, tags, backend, device, maxBatch,
-                contextLength, endpoint);
+                contextLength, endpoint, groups);
     }
 
     @Override

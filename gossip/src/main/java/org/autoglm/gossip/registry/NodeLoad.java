@@ -20,6 +20,7 @@ public final class NodeLoad implements Serializable {
     private final int freeSlots;
     private final org.autoglm.gossip.placement.PrefixSummary prefix;
     private final long stepAgeMillis;
+    private final boolean anomalous;
 
     /**
      * @param waiting         requests admitted but not yet running
@@ -34,14 +35,30 @@ public final class NodeLoad implements Serializable {
      */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
                     long queuedTokens, int freeSlots, long stepAgeMillis) {
-        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis, null);
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis,
+                (org.autoglm.gossip.placement.PrefixSummary) null);
+    }
+
+    /** @param anomalous the node's own anomaly detector finds it beyond its baselines: placement weighs it down */
+    public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
+                    long queuedTokens, int freeSlots, long stepAgeMillis, boolean anomalous) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis, null,
+                anomalous);
     }
 
     /** @param prefix what the node's prefix cache holds, or null when it does not say */
     public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
                     long queuedTokens, int freeSlots, long stepAgeMillis,
                     org.autoglm.gossip.placement.PrefixSummary prefix) {
+        this(waiting, running, kvUsage, tokensPerSecond, p50StepMillis, queuedTokens, freeSlots, stepAgeMillis, prefix,
+                false);
+    }
+
+    public NodeLoad(int waiting, int running, double kvUsage, double tokensPerSecond, double p50StepMillis,
+                    long queuedTokens, int freeSlots, long stepAgeMillis,
+                    org.autoglm.gossip.placement.PrefixSummary prefix, boolean anomalous) {
         this.prefix = prefix;
+        this.anomalous = anomalous;
         this.waiting = waiting;
         this.running = running;
         this.kvUsage = kvUsage;
@@ -75,6 +92,7 @@ public final class NodeLoad implements Serializable {
     public org.autoglm.gossip.placement.PrefixSummary prefix() { return prefix; }
     /** While it holds work, how long its engine has gone without finishing a step (0 when idle). */
     public long stepAgeMillis() { return stepAgeMillis; }
+    public boolean anomalous() { return anomalous; }
 
     /**
      * True when the node holds work and its engine has made no step for many times its usual step time (and never

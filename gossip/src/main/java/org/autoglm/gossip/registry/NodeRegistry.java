@@ -167,6 +167,25 @@ public final class NodeRegistry implements AutoCloseable {
         log.info("node {} {}", nodeId, drain ? "draining" : "taking work again");
     }
 
+    /**
+     * Calls {@code changed} (on a thread of its own, so it may write to the grid) whenever the draining mark of {@code nodeId} is set or
+     * cleared, by whichever node did it. Re-read {@link #isDraining} there: events may arrive late. Close to stop.
+     */
+    public AutoCloseable watchDraining(UUID nodeId, Runnable changed) {
+        ScheduledExecutorService calls = Daemons.scheduler("autoglm-drain-watch-" + grid.name());
+        ContinuousQuery<UUID, Boolean> query = new ContinuousQuery<>();
+        query.setLocalListener(events -> events.forEach(e -> {
+            if (e.getKey().equals(nodeId)) {
+                calls.execute(changed); // a grid listener thread may not update caches itself
+            }
+        }));
+        QueryCursor<?> cursor = draining.query(query);
+        return () -> {
+            cursor.close();
+            calls.shutdownNow();
+        };
+    }
+
     public boolean isDraining(UUID nodeId) {
         return Boolean.TRUE.equals(draining.get(nodeId));
     }

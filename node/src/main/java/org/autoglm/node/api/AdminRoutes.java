@@ -18,8 +18,10 @@ final class AdminRoutes {
     private final ServingState state;
     private final InFlight inFlight;
     private final Plugins plugins;
+    private final java.util.List<String> nodeGroups;
 
-    AdminRoutes(ServingState state, InFlight inFlight, Plugins plugins) {
+    AdminRoutes(ServingState state, InFlight inFlight, Plugins plugins, java.util.List<String> nodeGroups) {
+        this.nodeGroups = nodeGroups;
         this.state = state;
         this.inFlight = inFlight;
         this.plugins = plugins;
@@ -49,7 +51,17 @@ final class AdminRoutes {
         ctx.json(n);
     }
 
+    /** An operator scoped to groups acts on this node only if it is in one of them. */
+    private void requireScope(Context ctx) {
+        org.autoglm.node.security.Caller caller = ApiServer.caller(ctx);
+        if (!caller.mayActOn(nodeGroups)) {
+            throw ApiError.forbidden("Your token acts on groups " + caller.groups() + "; this node is in "
+                    + (nodeGroups.isEmpty() ? "no group" : "group(s) " + nodeGroups) + ".");
+        }
+    }
+
     void cancel(Context ctx) {
+        requireScope(ctx);
         String id = ctx.pathParam("id");
         boolean cancelled = inFlight.cancel(id);
         ApiServer.audit(plugins, ctx, AuditLogPlugin.ADMIN_ACTION, ApiServer.caller(ctx), cancelled ? 200 : 404,
@@ -61,6 +73,7 @@ final class AdminRoutes {
     }
 
     void drain(Context ctx, boolean draining) {
+        requireScope(ctx);
         state.draining(draining);
         ApiServer.audit(plugins, ctx, AuditLogPlugin.ADMIN_ACTION, ApiServer.caller(ctx), 200,
                 draining ? "drain" : "undrain");

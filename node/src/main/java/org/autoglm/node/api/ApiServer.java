@@ -92,6 +92,10 @@ public final class ApiServer implements AutoCloseable {
         public ServingState state;
         /** Required: metrics and traces. */
         public Telemetry telemetry;
+        /** This node's control groups ({@code --groups}): operators whose token names other groups may not act here. */
+        public List<String> nodeGroups = List.of();
+        /** Told of every write to {@code /admin/*} and {@code /cluster/*} (the cluster audit chain). */
+        public AdminActions adminActions = (caller, method, path, status) -> {};
         /** Files and batches in the grid; null: {@code /v1/files} and {@code /v1/batches} are not served. */
         public java.util.function.Supplier<FileStore> files;
         public java.util.function.Supplier<BatchStore> batches;
@@ -101,6 +105,11 @@ public final class ApiServer implements AutoCloseable {
         public long maxFileBytes = 200L << 20;
         /** Routes other parts of the node add (the cluster's {@code /cluster/*}); a route without a role is admin-only. */
         public RouteInstaller extraRoutes = (app, read, operate) -> {};
+    }
+
+    /** Receives admin actions after they are answered. */
+    public interface AdminActions {
+        void record(Caller caller, String method, String path, int status);
     }
 
     /** Adds routes; {@code read} is the role set of metrics readers, {@code operate} that of operators. */
@@ -163,6 +172,13 @@ public final class ApiServer implements AutoCloseable {
         app.before(this::startSpan);
         app.beforeMatched(this::authorize);
         app.after(this::endSpan);
+        app.after(ctx -> {
+            String path = ctx.path();
+            if (!ctx.method().name().equals("GET") && (path.startsWith("/admin/") || path.startsWith("/cluster/"))
+                    && ctx.status().getCode() != 401) {
+                config.adminActions.record(ctx.attribute(CALLER), ctx.method().name(), path, ctx.status().getCode());
+            }
+        });
         routes();
     }
 
@@ -185,6 +201,11 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+    }
+
+    /** The requests this node is answering: what the cluster's cancel command acts on. */
+    public RequestDirectory requests() {
+        return new RequestDirectory(inFlight);
     }
 
     /** The request's span (set before any handler runs, ended after the response). */
@@ -220,7 +241,7 @@ public final class ApiServer implements AutoCloseable {
         InferenceRoutes inference = new InferenceRoutes(config, inFlight);
         SessionRoutes sessions = new SessionRoutes(state, config.sessions, config.sessionTtl, config.maxRequestBytes,
                 config.maxSessionsPerUser);
-        AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins);
+        AdminRoutes admin = new AdminRoutes(state, inFlight, config.plugins, config.nodeGroups);
 
         app.get("/health", this::health, Access.PUBLIC);
         app.get("/ready", this::ready, Access.PUBLIC);

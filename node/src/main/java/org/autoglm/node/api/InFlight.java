@@ -11,7 +11,7 @@ final class InFlight {
 
     /** One request being answered. */
     record Entry(String id, String subject, String route, String model, int choices, boolean stream,
-            Instant receivedAt, GenerationRun run) {}
+            Instant receivedAt, GenerationRun run, int priority) {}
 
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
 

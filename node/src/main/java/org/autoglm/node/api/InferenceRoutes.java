@@ -137,7 +137,7 @@ final class InferenceRoutes {
             GenerationRun run = new GenerationRun(loaded.engine(), engineRequests, hooks, telemetry.metrics(), span,
                     receivedNanos);
             inFlight.add(new InFlight.Entry(id, caller.subject(), route, model.name(), prompts.size() * request.n(),
-                    request.stream(), receivedAt, run));
+                    request.stream(), receivedAt, run, request.priority()));
             try {
                 run.start();
                 if (request.stream()) {

@@ -1,6 +1,6 @@
 package org.autoglm.node.api;
 
-import org.autoglm.node.engine.Engine;
+import java.util.function.Consumer;
 import org.autoglm.node.engine.InferenceService;
 import org.autoglm.node.telemetry.EngineLoad;
 
@@ -8,6 +8,10 @@ import org.autoglm.node.telemetry.EngineLoad;
  * Whether the node can serve: the HTTP server starts before the model has loaded, so requests arriving
  * early get 503 until {@link #ready} is called (or a clear error if loading failed). Draining also answers
  * 503, so that a balancer moves new work elsewhere while running requests finish.
+ *
+ * <p>Draining is one state per node: {@code /admin/drain} here and {@code POST /cluster/nodes/{id}/drain} from any
+ * node both end in {@link #draining}, which tells the engine and (through {@link #onDrainingChanged}) the cluster
+ * registry, so that {@code /ready}, {@code /admin/requests} and {@code /cluster/nodes} always agree.
  */
 public final class ServingState {
 
@@ -19,15 +23,22 @@ public final class ServingState {
     private volatile String failure;
     private volatile boolean draining;
     private volatile java.util.function.Supplier<String> notReadyElsewhere = () -> null;
-    /** This node's engine, as loaded (before a cluster service is put in front of it): what draining stops. */
-    private volatile Engine engine;
+    private volatile Consumer<Boolean> drainingListener = value -> {};
 
-    public void ready(Loaded value) {
-        if (value.engine() instanceof Engine local) {
-            this.engine = local;
-            if (draining) local.drain();
-        }
-        this.loaded = onReady.apply(value);
+    public synchronized void ready(Loaded value) {
+        Loaded decorated = onReady.apply(value);
+        if (draining) decorated.engine().drain();
+        this.loaded = decorated;
+    }
+
+    /** Swaps the serving engine (restart-engine, load-model); the caller has drained and will close the old one. */
+    public synchronized void replace(Loaded value) {
+        ready(value);
+    }
+
+    /** Tells {@code listener} every change of the drain state (the cluster publishes it in the registry). */
+    public void onDrainingChanged(Consumer<Boolean> listener) {
+        this.drainingListener = listener;
     }
 
     /** Lets the cluster put its service in front of the engine the moment the model is loaded. */
@@ -46,13 +57,23 @@ public final class ServingState {
 
     /** Draining: the API answers new requests with 503 and the engine takes no new work but finishes its own. */
     public void draining(boolean value) {
+        drainingListener.accept(value); // the cluster's record first: a late echo of an older change then reads this one
+        apply(value);
+    }
+
+    /** The cluster's record of this node changed (a drain set from another node): follow it, publish nothing. */
+    public void followCluster(boolean value) {
+        apply(value);
+    }
+
+    private synchronized void apply(boolean value) {
         this.draining = value;
-        Engine local = engine;
-        if (local != null) {
+        Loaded l = loaded;
+        if (l != null) {
             if (value) {
-                local.drain();
+                l.engine().drain();
             } else {
-                local.undrain();
+                l.engine().undrain();
             }
         }
     }
@@ -68,8 +89,8 @@ public final class ServingState {
 
     /** Draining and the engine has finished every request it had. */
     public boolean isDrained() {
-        Engine local = engine;
-        return draining && (local == null || local.isDrained());
+        Loaded l = loaded;
+        return draining && (l == null || l.engine().isDrained());
     }
 
     public boolean isReady() {

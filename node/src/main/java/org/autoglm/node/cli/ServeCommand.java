@@ -13,6 +13,7 @@ import org.autoglm.node.api.ApiServer;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.cluster.ClusterNode;
 import org.autoglm.node.cluster.ClusterOptions;
+import org.autoglm.node.control.ControlPlane;
 import org.autoglm.node.engine.EngineOptions;
 import org.autoglm.node.plugins.AuditLogPlugin;
 import org.autoglm.node.plugins.Plugins;
@@ -90,6 +91,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Export traces over OTLP/HTTP to this collector (e.g. http://localhost:4318). Off by default.")
     String otlpEndpoint;
 
+    // --- group control (--command-keys, --webhook, --webhook-secret-file, --anomaly-*) ---
+    @Mixin
+    ControlFlags controlFlags = new ControlFlags();
+
     // --- cluster (--peers, --grid-port, --node-name, --tags, --expected-nodes, --grid-tls-*) ---
     @Mixin
     ClusterOptions clusterOptions = new ClusterOptions();
@@ -102,10 +107,12 @@ public final class ServeCommand implements Callable<Integer> {
         private final ServingState state;
         private final ModelLoading loading;
         private final ClusterNode cluster;
+        private final ControlPlane control;
 
         RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, ModelLoading loading,
-                    ClusterNode cluster) {
+                    ClusterNode cluster, ControlPlane control) {
             this.cluster = cluster;
+            this.control = control;
             this.server = server;
             this.telemetry = telemetry;
             this.plugins = plugins;
@@ -124,6 +131,7 @@ public final class ServeCommand implements Callable<Integer> {
         @Override
         public void close() {
             server.close();
+            control.close();
             cluster.close(); // releases the lease and hands running work back before the engine stops
             loading.close();
             plugins.close();
@@ -159,6 +167,8 @@ public final class ServeCommand implements Callable<Integer> {
         if (!auth.enabled() && insecure) {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", http.host);
         }
+        List<org.autoglm.gossip.control.CommandKey> signers = controlFlags.keys();
+        ControlPlane.Settings checkedControl = controlFlags.settings(); // bad flags stop here, before anything starts
         Plugins enabled = Plugins.load(pluginNames(), pluginOptionMap());
         ServingState state = new ServingState();
         Telemetry telemetry;
@@ -177,6 +187,9 @@ public final class ServeCommand implements Callable<Integer> {
             throw e;
         }
         state.readinessCheck(cluster::notReadyReason);
+        cluster.bindDraining(state);
+        ControlPlane control = new ControlPlane(cluster.cluster(), signers, checkedControl);
+        cluster.reportAnomalies(control::anomalous);
         ApiServer server;
         try {
             server = ApiServer.create(c -> {
@@ -187,14 +200,20 @@ public final class ServeCommand implements Callable<Integer> {
                 c.state = state;
                 c.telemetry = telemetry;
                 c.sessions = cluster.sessionStore();
+                c.nodeGroups = clusterOptions.groups();
+                c.adminActions = control::adminAction;
                 c.files = cluster.cluster()::files; // of the current grid node: a rejoin makes a new one
                 c.batches = cluster.cluster()::batches;
                 c.rateLimits = http.rateLimitRequests > 0 || http.rateLimitTokens > 0
                         ? new RateLimits(cluster.cluster()::grid, http.rateLimitRequests, http.rateLimitTokens) : null;
-                c.extraRoutes = cluster::installRoutes;
+                c.extraRoutes = (app, read, operate) -> {
+                    cluster.installRoutes(app, read, operate);
+                    control.installRoutes(app, read, operate);
+                };
                 c.deadReason = cluster::deadReason;
             }).start();
         } catch (RuntimeException e) {
+            control.close();
             cluster.close();
             enabled.close();
             telemetry.close();
@@ -205,11 +224,13 @@ public final class ServeCommand implements Callable<Integer> {
         ModelLoading loading = new ModelLoading(plan, state, telemetry.metrics());
         state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(plan.dir()), loading.backendKind(),
                 loading.device(), engine.maxNumSeqs(), endpoint));
+        control.start(state, server.requests(), loading, telemetry.meter("org.autoglm.cluster"));
         Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
-        return new RunningNode(server, telemetry, enabled, state, loading, cluster);
+        return new RunningNode(server, telemetry, enabled, state, loading, cluster, control);
     }
+
 
     private List<String> pluginNames() {
         List<String> names = new ArrayList<>(plugins);

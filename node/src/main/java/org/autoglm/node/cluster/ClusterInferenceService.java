@@ -31,6 +31,9 @@ public final class ClusterInferenceService implements InferenceService {
     private static final Logger log = LoggerFactory.getLogger(ClusterInferenceService.class);
 
     private final Cluster cluster;
+    private final InferenceService local;
+    /** Draining state of an entry without a local engine. */
+    private volatile boolean entryDraining;
     private final String model;
     private final int maxModelLen;
     private final int maxInFlight;
@@ -48,14 +51,19 @@ public final class ClusterInferenceService implements InferenceService {
      *                    plus waiting limits: a node never takes more clients than it could hold itself)
      */
     public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight) {
-        this(cluster, model, maxModelLen, maxInFlight, 0);
+        this(cluster, model, maxModelLen, maxInFlight, 0, null);
     }
 
     /**
      * @param prefixBlockSize the engines' KV block size, to describe each prompt's prefix blocks to cache-aware
      *                        placement; 0 when prefix caching is off
+     * @param local           this node's engine, which the control surface (drain, figures, limits, reload) is passed
+     *                        on to; null for an entry that runs nothing itself (then draining only refuses new
+     *                        requests here)
      */
-    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight, int prefixBlockSize) {
+    public ClusterInferenceService(Cluster cluster, String model, int maxModelLen, int maxInFlight, int prefixBlockSize,
+                                   InferenceService local) {
+        this.local = local;
         this.prefixBlockSize = prefixBlockSize;
         this.cluster = cluster;
         this.model = model;
@@ -141,6 +149,56 @@ public final class ClusterInferenceService implements InferenceService {
     }
 
     /** Turns the grid's stream of one request back into engine callbacks for the HTTP layer. */
+    @Override
+    public java.util.concurrent.CompletableFuture<Void> drain() {
+        if (local == null) {
+            entryDraining = true;
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        return local.drain();
+    }
+
+    @Override
+    public void undrain() {
+        entryDraining = false;
+        if (local != null) local.undrain();
+    }
+
+    @Override
+    public boolean isDraining() {
+        return local == null ? entryDraining : local.isDraining();
+    }
+
+    @Override
+    public boolean isDrained() {
+        return local == null ? entryDraining : local.isDrained();
+    }
+
+    @Override
+    public org.autoglm.node.engine.EngineStats stats() {
+        return local == null ? new org.autoglm.node.engine.EngineStats() : local.stats();
+    }
+
+    @Override
+    public org.autoglm.node.engine.EngineOptions options() {
+        return local == null ? org.autoglm.node.engine.EngineOptions.defaults() : local.options();
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<java.util.List<String>> reprioritize(
+            java.util.function.Predicate<String> matches, int priority) {
+        return local == null ? java.util.concurrent.CompletableFuture.completedFuture(java.util.List.of())
+                : local.reprioritize(matches, priority);
+    }
+
+    @Override
+    public void reload(org.autoglm.node.engine.EngineOptions next) {
+        if (local == null) {
+            throw new IllegalArgumentException("this node runs no engine of its own; reload the nodes that do");
+        }
+        local.reload(next);
+    }
+
     private final class Relay implements StreamListener {
         final String id;
         final int promptTokens;

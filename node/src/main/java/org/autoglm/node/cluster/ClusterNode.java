@@ -8,7 +8,6 @@ import org.autoglm.gossip.placement.PrefixSummary;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.batch.BatchRunner;
-import org.autoglm.node.engine.Engine;
 import org.autoglm.node.engine.EngineStats;
 import org.autoglm.node.engine.InferenceService;
 import org.autoglm.node.session.SessionStore;
@@ -29,6 +28,8 @@ public final class ClusterNode implements AutoCloseable {
     private final ClusterOptions options;
     private volatile InferenceService engine;
     private volatile EngineExecutor executor;
+    private volatile AutoCloseable drainWatch;
+    private volatile java.util.function.BooleanSupplier anomalous = () -> false;
     private volatile BatchRunner batches;
     /** When the engine last went from idle to holding work (heartbeat thread only); -1 while idle. */
     private long busySinceNanos = -1;
@@ -44,7 +45,8 @@ public final class ClusterNode implements AutoCloseable {
      */
     public static ClusterNode start(ClusterOptions options) {
         ClusterNode[] self = new ClusterNode[1];
-        NodeInfo loading = new NodeInfo(null, options.nodeName(), null, null, options.tags(), null, null, 0, 0, null);
+        NodeInfo loading = new NodeInfo(null, options.nodeName(), null, null, options.tags(), null, null, 0, 0, null,
+                options.groups());
         Cluster cluster = Cluster.start(options.gridConfig(), loading, () -> self[0] == null ? NodeLoad.IDLE : self[0].load());
         self[0] = new ClusterNode(cluster, options);
         log.info("node '{}' joined the grid ({} node(s) visible, {} expected)", cluster.grid().name(),
@@ -82,18 +84,38 @@ public final class ClusterNode implements AutoCloseable {
     public ServingState.Loaded attach(ServingState.Loaded loaded, String modelHash, String backend, String device,
                                       int maxBatch, String endpoint) {
         this.engine = loaded.engine();
-        this.executor = new EngineExecutor(loaded.engine());
         int context = loaded.model().contextLength();
-        cluster.serve(new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
-                device, maxBatch, context, endpoint), executor);
-        int maxInFlight = loaded.engine() instanceof Engine local
-                ? local.options().maxNumSeqs() + local.options().maxWaiting() : Integer.MAX_VALUE;
-        int prefixBlockSize = loaded.engine() instanceof Engine local && local.options().prefixCaching()
-                ? local.options().blockSize() : 0;
+        NodeInfo info = new NodeInfo(null, options.nodeName(), loaded.model().name(), modelHash, options.tags(), backend,
+                device, maxBatch, context, endpoint, options.groups());
+        if (executor == null) {
+            this.executor = new EngineExecutor(loaded.engine());
+            cluster.serve(info, executor);
+        } else { // a new engine on this node (restart-engine, load-model): placed work goes to it from now on
+            executor.swap(loaded.engine());
+            cluster.registry().update(info);
+        }
+        int maxInFlight = loaded.engine().options().maxNumSeqs() + loaded.engine().options().maxWaiting();
+        int prefixBlockSize = loaded.engine().options().prefixCaching() ? loaded.engine().options().blockSize() : 0;
         ClusterInferenceService service = new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight,
-                prefixBlockSize);
-        this.batches = new BatchRunner(cluster, loaded.model(), service);
+                prefixBlockSize, loaded.engine());
+        if (batches == null) {
+            this.batches = new BatchRunner(cluster, loaded.model(), service);
+        }
         return new ServingState.Loaded(loaded.model(), service, loaded.load());
+    }
+    /**
+     * Makes the node's drain state one: a drain from {@code /admin/drain} here is published in the registry, and a
+     * drain set from any node ({@code POST /cluster/nodes/{id}/drain}) reaches this node's engine and {@code /ready}.
+     */
+    public void bindDraining(ServingState state) {
+        java.util.UUID self = cluster.grid().localId();
+        state.onDrainingChanged(value -> cluster.registry().setDraining(self, value));
+        drainWatch = cluster.registry().watchDraining(self, () -> state.followCluster(cluster.registry().isDraining(self)));
+    }
+
+    /** Where the heartbeat reads whether this node is anomalous (its anomaly detector). */
+    public void reportAnomalies(java.util.function.BooleanSupplier detector) {
+        this.anomalous = detector;
     }
 
     /** Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can. */
@@ -132,7 +154,8 @@ public final class ClusterNode implements AutoCloseable {
     /** This node's load for the heartbeat, from its engine's figures. */
     private NodeLoad load() {
         EngineExecutor running = executor;
-        if (!(engine instanceof Engine local) || running == null) {
+        InferenceService local = engine;
+        if (local == null || running == null) {
             return NodeLoad.IDLE;
         }
         EngineStats stats = local.stats();
@@ -147,11 +170,19 @@ public final class ClusterNode implements AutoCloseable {
         long stepAge = busy ? Math.min(stats.nanosSinceLastStep(), now - busySinceNanos) / 1_000_000 : 0;
         return new NodeLoad(stats.waiting(), stats.running(), stats.kvUsage(), stats.tokensPerSecond(),
                 stats.p50StepMillis(), running.queuedTokens(), local.options().maxWaiting() - stats.waiting(), stepAge,
-                PrefixSummary.of(cached, cached.length));
+                PrefixSummary.of(cached, cached.length), anomalous.getAsBoolean());
     }
 
     @Override
     public void close() {
+        AutoCloseable watch = drainWatch;
+        if (watch != null) {
+            try {
+                watch.close();
+            } catch (Exception e) {
+                log.debug("drain watch not closed: {}", e.toString());
+            }
+        }
         BatchRunner running = batches;
         if (running != null) {
             running.close();

@@ -34,6 +34,10 @@ public final class ClusterOptions {
             description = "Capability tags requests may require (required_tags), e.g. h100,eu-west.")
     List<String> tags = new ArrayList<>();
 
+    @Option(names = "--groups", split = ",", paramLabel = "GROUP",
+            description = "Control groups of this node, e.g. a,b: commands and operators scoped to a group reach it.")
+    List<String> groups = new ArrayList<>();
+
     @Option(names = "--expected-nodes", defaultValue = "1",
             description = "Cluster size: a leader and work need a strict majority of it (default: ${DEFAULT-VALUE}).")
     int expectedNodes;
@@ -138,6 +142,17 @@ public final class ClusterOptions {
 
     public List<String> tags() {
         return List.copyOf(tags);
+    }
+
+    /** {@code --groups}, each checked: letters, digits, '-', '_' and '.' only. */
+    public List<String> groups() {
+        for (String g : groups) {
+            if (!g.matches("[A-Za-z0-9._-]{1,64}")) {
+                throw new IllegalArgumentException("--groups: '" + g + "' is not a group name (use 1-64 letters, digits,"
+                        + " '.', '_' or '-')");
+            }
+        }
+        return List.copyOf(groups);
     }
 
     /** These flags as grid settings (peer and duration syntax is checked here, with the flag named). */

@@ -36,9 +36,11 @@ public final class ClusterRoutes {
             n.put("id", node.id().toString());
             n.put("health", node.health().wire());
             n.put("draining", node.draining());
+            n.put("anomalous", node.load().anomalous());
             n.put("voter", cluster.members().list().voters().contains(node.name()));
             n.put("removed", cluster.members().isRemoved(node.name()));
             tags(n.putArray("tags"), node.info().tags());
+            tags(n.putArray("groups"), node.info().groups());
             n.put("endpoint", node.info().endpoint());
             n.put("model", node.info().model());
             n.put("model_hash", node.info().modelHash());
@@ -124,6 +126,11 @@ public final class ClusterRoutes {
         String id = ctx.pathParam("id");
         NodeView node = cluster.registry().find(id).orElseThrow(() -> ApiError.notFound("id", "node_not_found",
                 "No node '" + id + "' in the cluster; GET /cluster/nodes lists them."));
+        org.autoglm.node.security.Caller caller = org.autoglm.node.api.ApiServer.caller(ctx);
+        if (!caller.mayActOn(node.info().groups())) {
+            throw ApiError.forbidden("Your token acts on groups " + caller.groups() + "; node '" + node.name() + "' is in "
+                    + (node.info().groups().isEmpty() ? "no group" : "group(s) " + node.info().groups()) + ".");
+        }
         cluster.registry().setDraining(node.id(), drain);
         ObjectNode n = JSON.createObjectNode();
         n.put("id", node.id().toString());

@@ -22,7 +22,8 @@ import org.autoglm.node.engine.TokenDelta;
  */
 final class EngineExecutor implements RequestExecutor {
 
-    private final InferenceService engine;
+    /** Replaced when the node switches engines (restart-engine, load-model); running requests stay on the old one. */
+    private volatile InferenceService engine;
     /** Tokens still to compute per running request: the queued work this node reports in its heartbeat. */
     private final Map<String, AtomicLong> remaining = new ConcurrentHashMap<>();
 
@@ -80,6 +81,10 @@ final class EngineExecutor implements RequestExecutor {
             }
             sink.fail(e.getMessage());
         }
+    }
+
+    void swap(InferenceService next) {
+        this.engine = next;
     }
 
     @Override

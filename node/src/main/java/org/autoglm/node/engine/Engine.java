@@ -35,7 +35,8 @@ public final class Engine implements InferenceService, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Engine.class);
     private static final long IDLE_POLL_MILLIS = 20;
 
-    private final EngineOptions options;
+    /** Replaced whole by {@link #reload}; the scheduler gets the change on the engine thread. */
+    private volatile EngineOptions options;
     private final GlmConfig config;
     private final int numKvBlocks;
     private final int maxModelLen;
@@ -44,6 +45,7 @@ public final class Engine implements InferenceService, AutoCloseable {
     private final StructuredOutput structured;
     private final EngineStats stats = new EngineStats();
     private final EngineLoop loop;
+    private final Scheduler scheduler;
     private final Thread thread;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     /** Requests accepted and not finished: the ids a cancel can find, and duplicate detection. */
@@ -90,6 +92,7 @@ public final class Engine implements InferenceService, AutoCloseable {
         backend.allocateKvCache(blocks, options.blockSize());
         KvCacheManager kv = new KvCacheManager(new BlockPool(blocks), options.blockSize(), options.prefixCaching());
         Scheduler scheduler = new Scheduler(options.maxNumSeqs(), options.maxNumBatchedTokens(), kv, options.newPolicy());
+        this.scheduler = scheduler;
         this.loop = new EngineLoop(scheduler, new ModelRunner(backend, samplers), stats, config.eosTokenIds(),
                 maxModelLen, queued::decrementAndGet);
         this.thread = new Thread(this::run, "autoglm-engine");
@@ -110,10 +113,30 @@ public final class Engine implements InferenceService, AutoCloseable {
         this(backend, options, TextStream.Factory.of(tokenizer), SamplerFactory.DEFAULT, structured);
     }
 
+    @Override
     public EngineOptions options() {
         return options;
     }
 
+    @Override
+    public void reload(EngineOptions next) {
+        options.requireOnlyReloadableChanges(next);
+        org.autoglm.node.engine.policy.SchedulingPolicy policy = next.newPolicy();
+        this.options = next; // admission (max waiting) sees it at once
+        inbox.add(() -> scheduler.reconfigure(next.maxNumSeqs(), next.maxNumBatchedTokens(), policy));
+        log.info("engine reconfigured: policy {}, max {} seqs / {} tokens per step, {} waiting", next.schedulingPolicy(),
+                next.maxNumSeqs(), next.maxNumBatchedTokens(), next.maxWaiting());
+    }
+
+    @Override
+    public CompletableFuture<java.util.List<String>> reprioritize(java.util.function.Predicate<String> matches,
+                                                                  int priority) {
+        CompletableFuture<java.util.List<String>> done = new CompletableFuture<>();
+        inbox.add(() -> done.complete(scheduler.reprioritize(matches, priority)));
+        return done;
+    }
+
+    @Override
     public EngineStats stats() {
         return stats;
     }
@@ -206,6 +229,7 @@ public final class Engine implements InferenceService, AutoCloseable {
      *
      * @return completes when no request is left
      */
+    @Override
     public CompletableFuture<Void> drain() {
         synchronized (admission) {
             draining = true;
@@ -214,17 +238,18 @@ public final class Engine implements InferenceService, AutoCloseable {
         return drained;
     }
 
-    /** Takes new requests again after {@link #drain}. */
+    @Override
     public void undrain() {
         draining = false;
         if (drained.isDone()) drained = new CompletableFuture<>();
     }
 
+    @Override
     public boolean isDraining() {
         return draining;
     }
 
-    /** Draining, and every accepted request has finished. */
+    @Override
     public boolean isDrained() {
         return draining && drained.isDone();
     }

@@ -70,6 +70,40 @@ public record EngineOptions(
         return create(b -> {});
     }
 
+    /**
+     * Refuses a reload that changes what needs a restart (KV layout, prefix caching, context length); the reloadable
+     * fields are the limits and the scheduling policy.
+     */
+    public void requireOnlyReloadableChanges(EngineOptions next) {
+        if (next.blockSize != blockSize) throw notReloadable("block_size");
+        if (next.numKvBlocks != numKvBlocks) throw notReloadable("num_kv_blocks");
+        if (next.prefixCaching != prefixCaching) throw notReloadable("prefix_caching");
+        if (next.maxModelLen != maxModelLen) throw notReloadable("max_model_len");
+    }
+
+    private static IllegalArgumentException notReloadable(String field) {
+        return new IllegalArgumentException("'" + field + "' cannot change while the engine runs; use restart-engine"
+                + " (or restart the node with the new flag)");
+    }
+
+    /** A copy with the reloadable fields changed by {@code change} (starting from these values). */
+    public EngineOptions with(Consumer<Builder> change) {
+        Builder b = new Builder();
+        b.maxNumSeqs = maxNumSeqs;
+        b.maxNumBatchedTokens = maxNumBatchedTokens;
+        b.blockSize = blockSize;
+        b.numKvBlocks = numKvBlocks;
+        b.maxWaiting = maxWaiting;
+        b.schedulingPolicy = schedulingPolicy;
+        b.priorityAgingStep = priorityAgingStep;
+        b.mlfqQuantum = mlfqQuantum;
+        b.mlfqLevels = mlfqLevels;
+        b.prefixCaching = prefixCaching;
+        b.maxModelLen = maxModelLen;
+        change.accept(b);
+        return b.build();
+    }
+
     /** A fresh policy instance as configured. */
     public SchedulingPolicy newPolicy() {
         return policy(schedulingPolicy, priorityAgingStep, mlfqQuantum, mlfqLevels);

@@ -66,7 +66,7 @@ public final class EngineStats {
         return cachedBlockHashes;
     }
 
-    EngineStats() {
+    public EngineStats() {
         for (int i = 0; i < finishedByReason.length; i++) finishedByReason[i] = new AtomicLong();
     }
 

@@ -136,7 +136,7 @@ public final class JwtVerifier {
         if (nbf != null && now.plus(leeway).isBefore(nbf)) {
             throw new AuthenticationException("Bearer token is not valid before " + nbf + ".");
         }
-        return new Caller(subjectOf(claims), rolesOf(claims));
+        return new Caller(subjectOf(claims), rolesOf(claims), groupsOf(claims));
     }
 
     /**
@@ -166,6 +166,18 @@ public final class JwtVerifier {
             throw new AuthenticationException("Bearer token has no 'sub' claim.");
         }
         return sub;
+    }
+
+    /** The {@code groups} claim: a list of group names, or absent (null: not limited to groups). */
+    private static List<String> groupsOf(JWTClaimsSet claims) throws AuthenticationException {
+        Object raw = claims.getClaim("groups");
+        if (raw == null) {
+            return null;
+        }
+        if (!(raw instanceof List<?> list) || !list.stream().allMatch(String.class::isInstance)) {
+            throw new AuthenticationException("Bearer token's 'groups' claim must be a list of group names.");
+        }
+        return list.stream().map(String.class::cast).toList();
     }
 
     /** The known roles of a {@code roles} claim, which must be a JSON list of strings; unknown names are ignored. */

@@ -57,6 +57,11 @@ public final class Telemetry implements AutoCloseable {
         return metrics;
     }
 
+    /** Where other parts of the node register their series (the cluster's, for instance). */
+    public io.opentelemetry.api.metrics.Meter meter(String scope) {
+        return meters.get(scope);
+    }
+
     public RequestTracing tracing() {
         return tracing;
     }

@@ -137,6 +137,56 @@ final class ScriptedEngine implements InferenceService, EngineLoad.Source {
         return true;
     }
 
+    private volatile boolean draining;
+    private volatile org.autoglm.node.engine.EngineOptions options = org.autoglm.node.engine.EngineOptions.defaults();
+
+    @Override
+    public java.util.concurrent.CompletableFuture<Void> drain() {
+        draining = true;
+        return java.util.concurrent.CompletableFuture.runAsync(() -> {
+            while (!running.isEmpty()) {
+                Thread.onSpinWait();
+            }
+        }, threads);
+    }
+
+    @Override
+    public void undrain() {
+        draining = false;
+    }
+
+    @Override
+    public boolean isDraining() {
+        return draining;
+    }
+
+    @Override
+    public boolean isDrained() {
+        return draining && running.isEmpty();
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<java.util.List<String>> reprioritize(
+            java.util.function.Predicate<String> matches, int priority) {
+        return java.util.concurrent.CompletableFuture.completedFuture(java.util.List.of()); // nothing ever waits here
+    }
+
+    @Override
+    public org.autoglm.node.engine.EngineStats stats() {
+        return new org.autoglm.node.engine.EngineStats();
+    }
+
+    @Override
+    public org.autoglm.node.engine.EngineOptions options() {
+        return options;
+    }
+
+    @Override
+    public void reload(org.autoglm.node.engine.EngineOptions next) {
+        options.requireOnlyReloadableChanges(next);
+        options = next;
+    }
+
     void shutdown() {
         threads.shutdownNow();
     }

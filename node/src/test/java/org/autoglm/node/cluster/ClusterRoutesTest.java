@@ -87,6 +87,26 @@ class ClusterRoutesTest {
     }
 
     @Test
+    void adminDrainAndClusterDrainAreOneState() throws Exception {
+        assertThat(post("/admin/drain").statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5)).until(() ->
+                JSON.readTree(get("/cluster/nodes").body()).get(0).get("draining").asBoolean());
+        assertThat(get("/ready").statusCode()).isEqualTo(503);
+        assertThat(post("/cluster/nodes/solo/undrain").statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> get("/ready").statusCode() == 200);
+        assertThat(JSON.readTree(get("/admin/requests").body()).get("draining").asBoolean()).isFalse();
+
+        assertThat(post("/cluster/nodes/solo/drain").statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> get("/ready").statusCode() == 503);
+        assertThat(get("/ready").body()).contains("draining");
+        assertThat(JSON.readTree(get("/admin/requests").body()).get("draining").asBoolean()).isTrue();
+        assertThat(post("/admin/undrain").statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5)).until(() ->
+                !JSON.readTree(get("/cluster/nodes").body()).get(0).get("draining").asBoolean());
+        assertThat(get("/ready").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void badClusterFlagsAreRefusedWithTheFlagNamed() {
         CommandLine peers = new CommandLine(new ServeCommand());
         peers.parseArgs("--port", "0", "--peers", "10.0.0.5");

@@ -62,6 +62,47 @@ final class PacedEngine implements InferenceService {
         return engine.cancel(requestId);
     }
 
+    @Override
+    public java.util.concurrent.CompletableFuture<Void> drain() {
+        return engine.drain();
+    }
+
+    @Override
+    public void undrain() {
+        engine.undrain();
+    }
+
+    @Override
+    public boolean isDraining() {
+        return engine.isDraining();
+    }
+
+    @Override
+    public boolean isDrained() {
+        return engine.isDrained();
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<java.util.List<String>> reprioritize(
+            java.util.function.Predicate<String> matches, int priority) {
+        return engine.reprioritize(matches, priority);
+    }
+
+    @Override
+    public org.autoglm.node.engine.EngineStats stats() {
+        return engine.stats();
+    }
+
+    @Override
+    public org.autoglm.node.engine.EngineOptions options() {
+        return engine.options();
+    }
+
+    @Override
+    public void reload(org.autoglm.node.engine.EngineOptions next) {
+        engine.reload(next);
+    }
+
     /** The node died: nothing more comes out of it. */
     void crash() {
         pace.shutdownNow();

@@ -40,12 +40,12 @@ public final class Scheduler {
     private static final int[] NO_BLOCKS = new int[0];
     private static final long[] NO_IDS = new long[0];
 
-    private final int maxNumSeqs;
-    private final int maxNumBatchedTokens;
+    private int maxNumSeqs;
+    private int maxNumBatchedTokens;
     private final KvCacheManager kv;
-    private final SchedulingPolicy policy;
-    private final Comparator<Sequence> order;
-    private final PriorityQueue<Sequence> waiting;
+    private SchedulingPolicy policy;
+    private Comparator<Sequence> order;
+    private PriorityQueue<Sequence> waiting;
     /** Kept in policy order: admitted sequences are inserted in place, and it is re-sorted when ranks change. */
     private final ArrayList<Sequence> running = new ArrayList<>();
     /** Running sequences whose rank changed in the last update (mlfq: dropped a level); moved before the next plan. */
@@ -67,6 +67,39 @@ public final class Scheduler {
         Comparator<Sequence> within = policy.order();
         this.order = (a, b) -> a.batch() != b.batch() ? (a.batch() ? 1 : -1) : within.compare(a, b);
         this.waiting = new PriorityQueue<>(order);
+    }
+
+    /**
+     * New budgets and policy between steps ({@code reload-config}): waiting sequences are re-queued and running ones
+     * re-sorted in the new policy's order.
+     */
+    public void reconfigure(int maxNumSeqs, int maxNumBatchedTokens, SchedulingPolicy policy) {
+        if (maxNumSeqs < 1) throw new IllegalArgumentException("max-num-seqs must be >= 1, got " + maxNumSeqs);
+        if (maxNumBatchedTokens < 1) {
+            throw new IllegalArgumentException("max-num-batched-tokens must be >= 1, got " + maxNumBatchedTokens);
+        }
+        this.maxNumSeqs = maxNumSeqs;
+        this.maxNumBatchedTokens = maxNumBatchedTokens;
+        this.policy = policy;
+        this.order = policy.order();
+        PriorityQueue<Sequence> requeued = new PriorityQueue<>(order);
+        requeued.addAll(waiting);
+        this.waiting = requeued;
+        running.sort(order);
+        rankChanged.clear();
+    }
+
+    /** Gives waiting sequences whose request id {@code matches} a new priority; returns their request ids. */
+    public List<String> reprioritize(java.util.function.Predicate<String> matches, int priority) {
+        List<Sequence> moved = new ArrayList<>();
+        waiting.removeIf(s -> matches.test(s.requestId()) && moved.add(s));
+        List<String> ids = new ArrayList<>();
+        for (Sequence s : moved) {
+            s.priority(priority);
+            waiting.add(s);
+            ids.add(s.requestId());
+        }
+        return ids;
     }
 
     public KvCacheManager kvCache() {

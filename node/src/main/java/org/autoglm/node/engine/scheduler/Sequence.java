@@ -20,7 +20,8 @@ public final class Sequence {
     private final long id;
     private final String requestId;
     private final SamplingParams params;
-    private final int priority;
+    /** Changed only while waiting ({@code reprioritize}), by the scheduler that re-queues it. */
+    private int priority;
     private final long arrivalNanos;
     private final boolean batch;
     private final int numPromptTokens;
@@ -92,6 +93,10 @@ public final class Sequence {
 
     public int priority() {
         return priority;
+    }
+
+    void priority(int value) {
+        this.priority = value;
     }
 
     public long arrivalNanos() {

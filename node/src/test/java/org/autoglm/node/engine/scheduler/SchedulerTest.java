@@ -24,6 +24,17 @@ class SchedulerTest {
     }
 
     @Test
+    void reprioritizedWaitingSequencesAreAdmittedInTheirNewOrder() {
+        SchedulerHarness h = new SchedulerHarness(1, 1000, 64, 4,
+                new org.autoglm.node.engine.policy.PriorityPolicy(java.time.Duration.ofHours(1)));
+        for (int i = 0; i < 4; i++) h.add("s" + i, 3, 2, 5, i);
+        h.step(); // s0 runs; s1..s3 wait
+        assertThat(h.scheduler.reprioritize(id -> id.equals("s3") || id.equals("s0"), 0)).containsExactly("s3");
+        h.runUntilIdle(40);
+        assertThat(h.finishOrder).containsExactly("s0", "s3", "s1", "s2");
+    }
+
+    @Test
     void respectsMaxNumSeqs() {
         SchedulerHarness h = new SchedulerHarness(2, 1000, 64, 4, new FcfsPolicy());
         for (int i = 0; i < 5; i++) h.add("s" + i, 3, 2, 0, i);

@@ -1,0 +1,130 @@
+package org.autoglm.node.control;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.autoglm.gossip.Cluster;
+import org.autoglm.gossip.grid.Daemons;
+import org.autoglm.gossip.lease.LeaseRecord;
+import org.autoglm.gossip.registry.NodeView;
+import org.autoglm.node.api.ServingState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns changes of the cluster into events. Membership and health are reported by the leader only (every node sees
+ * them; one report each): node joined, left, and each health change (suspect, dead, and whatever states the registry
+ * adds) as {@code node_<health>}, plus draining. The leader announces itself once per term; each node reports its
+ * own engine drained.
+ */
+final class ClusterWatch implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterWatch.class);
+    private static final long PERIOD_MILLIS = 250;
+
+    private final Cluster cluster;
+    private final ServingState state;
+    private final ControlEvents events;
+    private final AnomalyDetector anomalies;
+    private final ScheduledExecutorService ticker;
+    /** Last seen per node name, while this node leads: "health/draining". */
+    private Map<String, String> seen;
+    private long announcedTerm = -1;
+    private boolean drained;
+    private org.autoglm.node.engine.EngineStats observed;
+
+    ClusterWatch(Cluster cluster, ServingState state, ControlEvents events, AnomalyDetector anomalies) {
+        this.cluster = cluster;
+        this.state = state;
+        this.events = events;
+        this.anomalies = anomalies;
+        this.ticker = Daemons.scheduler("autoglm-cluster-watch-" + cluster.grid().name());
+    }
+
+    void start() {
+        ticker.scheduleWithFixedDelay(this::tickQuietly, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private void tickQuietly() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            log.debug("cluster watch: {}", e.toString());
+        }
+    }
+
+    private void tick() {
+        String self = cluster.registry().self().name();
+        boolean nowDrained = state.isDrained();
+        if (nowDrained && !drained) {
+            events.emit("node_drained", json().put("node", self));
+        }
+        drained = nowDrained;
+        ServingState.Loaded loaded = state.current();
+        if (loaded != null && loaded.engine().stats() != observed) { // a new engine (start, restart-engine, load-model)
+            observed = loaded.engine().stats();
+            observed.addObserver(anomalies);
+        }
+        anomalies.tick(events, self);
+
+        if (!cluster.lease().isLeader()) {
+            seen = null;
+            return;
+        }
+        long term = cluster.lease().leaderTerm();
+        if (term != announcedTerm) {
+            announcedTerm = term;
+            LeaseRecord lease = cluster.lease().leader().orElse(null);
+            events.emit("leader_elected", json().put("node", self).put("term", term)
+                    .put("lease_expires_at_ms", lease == null ? 0 : lease.expiresAtMillis()));
+        }
+        Map<String, String> now = new HashMap<>();
+        Map<String, NodeView> views = new HashMap<>();
+        for (NodeView v : cluster.registry().nodes()) {
+            now.put(v.name(), v.health().wire() + "/" + v.draining());
+            views.put(v.name(), v);
+        }
+        if (seen == null) { // just became leader: what the previous leader already reported is not news
+            seen = now;
+            return;
+        }
+        for (var e : now.entrySet()) {
+            String before = seen.get(e.getKey());
+            String[] after = e.getValue().split("/");
+            if (before == null) {
+                events.emit("node_joined", node(views.get(e.getKey())));
+                continue;
+            }
+            String[] was = before.split("/");
+            if (!was[0].equals(after[0])) {
+                events.emit("node_" + after[0], node(views.get(e.getKey())).put("was", was[0]));
+            }
+            if (!was[1].equals(after[1])) {
+                events.emit(after[1].equals("true") ? "node_draining" : "node_undrained", node(views.get(e.getKey())));
+            }
+        }
+        for (String gone : seen.keySet()) {
+            if (!now.containsKey(gone)) {
+                events.emit("node_left", json().put("node", gone));
+            }
+        }
+        seen = now;
+    }
+
+    private static ObjectNode node(NodeView v) {
+        ObjectNode n = json().put("node", v.name()).put("id", v.id().toString()).put("health", v.health().wire());
+        v.info().groups().forEach(n.putArray("groups")::add);
+        return n;
+    }
+
+    private static ObjectNode json() {
+        return CommandRequest.JSON.createObjectNode();
+    }
+
+    @Override
+    public void close() {
+        ticker.shutdownNow();
+    }
+}

@@ -1,0 +1,299 @@
+package org.autoglm.node.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.autoglm.node.cli.Main;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Groups, scoped operators and signed commands on three real nodes (see {@link ControlCluster}). */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class GroupControlTest {
+
+    @TempDir
+    static Path dir;
+    static ControlCluster cluster;
+    static final String OPS_A = ControlCluster.token("olga", List.of("operator"), List.of("a"));
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new ControlCluster(dir);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) cluster.close();
+    }
+
+    @Test
+    @Order(1)
+    void nodesShowGroupsAndScopedOperatorsAreRefusedOutsideThem() throws Exception {
+        JsonNode nodes = ControlCluster.JSON.readTree(cluster.get(0, "/cluster/nodes", OPS_A).body());
+        assertThat(nodes).hasSize(3);
+        for (JsonNode n : nodes) {
+            String expected = ControlCluster.GROUPS.get(ControlCluster.NAMES.indexOf(n.get("name").asText()));
+            assertThat(n.get("groups")).extracting(JsonNode::asText).containsExactly(expected);
+        }
+        HttpResponse<String> other = cluster.post(0, "/cluster/nodes/c/drain", OPS_A, "", null);
+        assertThat(other.statusCode()).isEqualTo(403);
+        assertThat(other.body()).contains("group(s) [b]").contains("[a]");
+        HttpResponse<String> local = cluster.post(2, "/admin/drain", OPS_A, "", null);
+        assertThat(local.statusCode()).isEqualTo(403);
+        assertThat(local.body()).contains("[b]");
+    }
+
+    @Test
+    @Order(2)
+    void aSignedDrainReachesItsGroupAndIsAckedByEachNode() throws Exception {
+        String body = ControlCluster.body("drain", "{\"groups\":[\"a\"]}", "{}", "ops-a");
+        HttpResponse<String> posted = cluster.command(2, OPS_A, body, cluster.opsA);
+        assertThat(posted.statusCode()).as(posted.body()).isEqualTo(201);
+        String id = ControlCluster.JSON.readTree(posted.body()).get("id").asText();
+        JsonNode done = cluster.awaitSettled(id);
+        assertThat(done.get("nodes").fieldNames()).toIterable().containsExactly("a", "b");
+        assertThat(done.at("/nodes/a/state").asText()).isEqualTo("done");
+        assertThat(done.at("/nodes/b/result/draining").asBoolean()).isTrue();
+        await().atMost(Duration.ofSeconds(5)).until(() -> cluster.get(1, "/ready", OPS_A).statusCode() == 503);
+        assertThat(cluster.get(2, "/ready", OPS_A).statusCode()).isEqualTo(200);
+        JsonNode nodes = ControlCluster.JSON.readTree(cluster.get(2, "/cluster/nodes", OPS_A).body());
+        assertThat(nodes.findValues("draining")).extracting(JsonNode::asBoolean).containsExactly(true, true, false);
+
+        String again = ControlCluster.body("undrain", "{\"nodes\":[\"a\",\"b\"]}", "{}", "ops-a");
+        String undrain = ControlCluster.JSON.readTree(cluster.command(0, OPS_A, again, cluster.opsA).body())
+                .get("id").asText();
+        assertThat(cluster.awaitSettled(undrain).get("summary").get("done").asInt()).isEqualTo(2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> cluster.get(1, "/ready", OPS_A).statusCode() == 200);
+    }
+
+    @Test
+    @Order(3)
+    void badSignaturesReplaysExpiryAndScopeAreRefused() throws Exception {
+        String body = ControlCluster.body("diagnostics", "{\"groups\":[\"a\"]}", "{}", "ops-a");
+        HttpResponse<String> unsigned = cluster.post(0, "/cluster/commands", OPS_A, body, null);
+        assertThat(unsigned.statusCode()).isEqualTo(401);
+        assertThat(unsigned.body()).contains("X-Command-Signature");
+        String forged = CommandSignature.sign(cluster.root.getPrivate(), body); // signed by another key than key_id
+        HttpResponse<String> wrong = cluster.post(0, "/cluster/commands", OPS_A, body, forged);
+        assertThat(wrong.statusCode()).isEqualTo(401);
+        assertThat(wrong.body()).contains("does not match");
+        String tampered = body.replace("\"args\":{}", "\"args\":{ }");
+        // whitespace is not part of the canonical form: still valid
+        assertThat(cluster.post(0, "/cluster/commands", OPS_A, tampered,
+                CommandSignature.sign(cluster.opsA.getPrivate(), body)).statusCode()).isEqualTo(201);
+        HttpResponse<String> replay = cluster.command(1, OPS_A, body, cluster.opsA);
+        assertThat(replay.statusCode()).isEqualTo(409);
+        assertThat(replay.body()).contains("nonce");
+
+        String groupB = ControlCluster.body("drain", "{\"groups\":[\"b\"]}", "{}", "ops-a");
+        HttpResponse<String> outOfKeyScope = cluster.command(0, ControlCluster.admin(), groupB, cluster.opsA);
+        assertThat(outOfKeyScope.statusCode()).isEqualTo(403);
+        assertThat(outOfKeyScope.body()).contains("'b'");
+        String rootSigned = ControlCluster.body("drain", "{\"nodes\":[\"c\"]}", "{}", "root");
+        HttpResponse<String> outOfTokenScope = cluster.command(0, OPS_A, rootSigned, cluster.root);
+        assertThat(outOfTokenScope.statusCode()).isEqualTo(403);
+        assertThat(outOfTokenScope.body()).contains("group(s) [b]");
+
+        String expired = body.replaceAll("\"expires_at\":\\d+", "\"expires_at\":1000").replace("diagnostics", "undrain");
+        assertThat(cluster.command(0, OPS_A, expired, cluster.opsA).statusCode()).isEqualTo(400);
+        String unknownField = body.replace("\"op\"", "\"extra\":1,\"op\"");
+        HttpResponse<String> unknown = cluster.command(0, OPS_A, unknownField, cluster.opsA);
+        assertThat(unknown.statusCode()).isEqualTo(400);
+        assertThat(unknown.body()).contains("extra");
+    }
+
+    @Test
+    @Order(4)
+    void everyNodeRunsDiagnosticsReloadAndLogLevelAndAcksWithinASecond() throws Exception {
+        List<Long> ackMillis = new ArrayList<>();
+        for (int round = 0; round < 10; round++) {
+            String body = ControlCluster.body("set-log-level", "{\"all\":true}",
+                    "{\"level\":\"info\",\"logger\":\"org.autoglm.test\"}", "root");
+            String id = ControlCluster.JSON.readTree(cluster.command(round % 3, ControlCluster.admin(), body, cluster.root)
+                    .body()).get("id").asText();
+            JsonNode settled = cluster.awaitSettled(id);
+            assertThat(settled.get("summary").get("done").asInt()).as(settled.toString()).isEqualTo(3);
+            settled.get("nodes").forEach(n -> ackMillis.add(n.get("ack_ms").asLong()));
+        }
+        ackMillis.sort(null);
+        System.out.printf("command acks from 3 nodes: n=%d p50=%d ms p99=%d ms max=%d ms%n", ackMillis.size(),
+                ackMillis.get(ackMillis.size() / 2), ackMillis.get((int) Math.ceil(ackMillis.size() * 0.99) - 1),
+                ackMillis.get(ackMillis.size() - 1));
+
+        String diag = ControlCluster.body("diagnostics", "{\"all\":true}", "{}", "root");
+        JsonNode d = cluster.awaitSettled(ControlCluster.JSON.readTree(cluster.command(0, ControlCluster.admin(), diag,
+                cluster.root).body()).get("id").asText());
+        assertThat(d.at("/nodes/c/result/threads").size()).isPositive();
+        assertThat(d.at("/nodes/a/result/engine/model").asText()).isEqualTo("glm-tiny");
+
+        String reload = ControlCluster.body("reload-config", "{\"groups\":[\"a\"]}",
+                "{\"max_waiting\":7,\"scheduling_policy\":\"priority\"}", "ops-a");
+        JsonNode r = cluster.awaitSettled(ControlCluster.JSON.readTree(cluster.command(0, OPS_A, reload, cluster.opsA)
+                .body()).get("id").asText());
+        assertThat(r.at("/nodes/a/result/engine/max_waiting").asInt()).isEqualTo(7);
+        assertThat(cluster.nodes[1].state().current().engine().options().schedulingPolicy()).isEqualTo("priority");
+        assertThat(cluster.nodes[2].state().current().engine().options().maxWaiting()).isNotEqualTo(7);
+
+        String badReload = ControlCluster.body("reload-config", "{\"all\":true}", "{\"block_size\":8}", "root");
+        HttpResponse<String> refused = cluster.command(0, ControlCluster.admin(), badReload, cluster.root);
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(refused.body()).contains("block_size");
+    }
+
+    @Test
+    @Order(5)
+    void eventsStreamResumesAfterLastEventIdAndWebhooksAreSignedAndRetried() throws Exception {
+        String auditor = ControlCluster.token("audrey", List.of("auditor"), null);
+        java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest open = java.net.http.HttpRequest.newBuilder(java.net.URI.create(cluster.base(1)
+                + "/cluster/events")).header("Authorization", "Bearer " + auditor).header("Last-Event-ID", "0").build();
+        HttpResponse<java.util.stream.Stream<String>> stream = client.send(open, HttpResponse.BodyHandlers.ofLines());
+        assertThat(stream.statusCode()).isEqualTo(200);
+        String body = ControlCluster.body("diagnostics", "{\"nodes\":[\"c\"]}", "{}", "root");
+        String id = ControlCluster.JSON.readTree(cluster.command(0, ControlCluster.admin(), body, cluster.root).body())
+                .get("id").asText();
+        List<JsonNode> seen = new ArrayList<>();
+        java.util.Iterator<String> lines = stream.body().iterator();
+        while (lines.hasNext()) {
+            String line = lines.next();
+            if (!line.startsWith("data: ")) continue;
+            JsonNode e = ControlCluster.JSON.readTree(line.substring(6));
+            seen.add(e);
+            if (e.get("type").asText().equals("command_done") && e.at("/data/command_id").asText().equals(id)) break;
+        }
+        stream.body().close();
+        assertThat(seen).extracting(e -> e.get("type").asText()).contains("leader_elected", "command_sent",
+                "command_acked", "command_done");
+        JsonNode leader = seen.stream().filter(e -> e.get("type").asText().equals("leader_elected")).findFirst().get();
+        assertThat(leader.at("/data/term").asLong()).isPositive();
+        assertThat(seen).extracting(e -> e.get("id").asLong()).doesNotHaveDuplicates();
+        // Resume on another node after the command_sent event: everything after it comes again, nothing before.
+        long sent = seen.stream().filter(e -> e.get("type").asText().equals("command_sent")
+                && e.at("/data/command_id").asText().equals(id)).findFirst().get().get("id").asLong();
+        List<Long> expected = seen.stream().map(e -> e.get("id").asLong()).filter(i -> i > sent).toList();
+        HttpResponse<java.util.stream.Stream<String>> resumed = client.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(cluster.base(2) + "/cluster/events")).header("Authorization", "Bearer " + auditor)
+                .header("Last-Event-ID", Long.toString(sent)).build(), HttpResponse.BodyHandlers.ofLines());
+        List<Long> again = new ArrayList<>();
+        java.util.Iterator<String> resumedLines = resumed.body().iterator();
+        while (!again.containsAll(expected) && resumedLines.hasNext()) {
+            String line = resumedLines.next();
+            if (line.startsWith("id: ")) again.add(Long.parseLong(line.substring(4)));
+        }
+        resumed.body().close();
+        assertThat(again).containsAll(expected).allMatch(i -> i > sent);
+
+        // Node a posts every event to the receiver; the first delivery got 500 and was retried.
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.delivered.stream().anyMatch(d -> d[0].contains(id)));
+        String[] firstDelivery = cluster.delivered.get(0);
+        assertThat(firstDelivery[2]).isEqualTo("500");
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.delivered.stream().skip(1)
+                .anyMatch(d -> d[0].equals(firstDelivery[0])));
+        for (String[] d : cluster.delivered) {
+            assertThat(d[1]).isEqualTo(Webhooks.signature(ControlCluster.HOOK_SECRET.getBytes(), d[0]));
+        }
+    }
+
+    @Test
+    @Order(6)
+    void theAuditChainHoldsAdminActionsCommandsAndResultsAndVerifies() throws Exception {
+        String auditor = ControlCluster.token("audrey", List.of("auditor"), null);
+        assertThat(cluster.post(0, "/cluster/nodes/b/drain", OPS_A, "", null).statusCode()).isEqualTo(200);
+        assertThat(cluster.post(0, "/cluster/nodes/b/undrain", OPS_A, "", null).statusCode()).isEqualTo(200);
+        JsonNode audit = ControlCluster.JSON.readTree(cluster.get(2, "/cluster/audit?since=0&limit=10000", auditor).body());
+        List<String> actions = new ArrayList<>();
+        audit.get("data").forEach(e -> actions.add(e.get("actor").asText() + ": " + e.get("action").asText()));
+        assertThat(actions).contains("olga: POST /cluster/nodes/b/drain", "olga: command drain", "a: command drain done",
+                "root: command diagnostics", "c: command diagnostics done");
+        JsonNode first = audit.get("data").get(0);
+        assertThat(first.get("prev_hash").asText()).isEqualTo("0".repeat(64));
+        assertThat(audit.get("data").get(1).get("prev_hash").asText()).isEqualTo(first.get("hash").asText());
+        JsonNode verdict = ControlCluster.JSON.readTree(cluster.get(1, "/cluster/audit/verify", auditor).body());
+        assertThat(verdict.get("status").asText()).isEqualTo("intact");
+        assertThat(verdict.get("entries").asLong()).isEqualTo(audit.get("length").asLong());
+        HttpResponse<String> jsonl = cluster.get(0, "/cluster/audit/export", auditor);
+        assertThat(jsonl.headers().firstValue("Content-Type").orElse("")).startsWith("application/jsonl");
+        assertThat(jsonl.body().lines().count()).isGreaterThanOrEqualTo(audit.get("data").size());
+        assertThat(cluster.get(0, "/cluster/audit?since=2&limit=1", auditor).body()).contains("\"seq\":3");
+
+        String metrics = cluster.get(0, "/metrics", auditor).body();
+        assertThat(metrics).contains("autoglm:cluster_nodes{health=\"healthy\"} 3")
+                .contains("autoglm:leader_term ").contains("autoglm:cluster_queue_depth{class=\"interactive\"}")
+                .contains("autoglm:failovers_total").contains("autoglm:command_acks_total{result=\"done\"}");
+    }
+
+    @Test
+    @Order(10)
+    void ctlSignsWithAKeyFromKeygenAndFollowsAcksOfARollingRestart() throws Exception {
+        java.nio.file.Path keys = dir.resolve("ctl");
+        java.nio.file.Path adminToken = java.nio.file.Files.writeString(dir.resolve("admin.token"), ControlCluster.admin());
+        java.io.PrintStream out = System.out;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(printed, true));
+        try {
+            assertThat(Main.commandLine().execute("ctl", "keygen", "--key-id", "ops-new", "--out", keys.toString(),
+                    "--roles", "operator", "--groups", "a,b")).isZero();
+            java.nio.file.Files.writeString(keys.resolve("ops-new.json"), printed.toString());
+            String server = cluster.base(1);
+            assertThat(Main.commandLine().execute("ctl", "--server", server, "--token", adminToken.toString(),
+                    "add-key", keys.resolve("ops-new.json").toString())).isZero();
+            java.nio.file.Path opsToken = java.nio.file.Files.writeString(dir.resolve("ops.token"), OPS_A);
+            String[] ctl = {"ctl", "--server", server, "--token", opsToken.toString(), "--key",
+                    keys.resolve("ops-new.pem").toString()};
+            assertThat(Main.commandLine().execute(concat(ctl, "drain", "--group", "a", "--wait"))).isZero();
+            await().atMost(Duration.ofSeconds(5)).until(() -> cluster.get(0, "/ready", OPS_A).statusCode() == 503);
+            assertThat(Main.commandLine().execute(concat(ctl, "undrain", "--group", "a", "--wait"))).isZero();
+            await().atMost(Duration.ofSeconds(5)).until(() -> cluster.get(0, "/ready", OPS_A).statusCode() == 200);
+            // The token is scoped to group a: ctl reports the 403 and exits non-zero.
+            assertThat(Main.commandLine().execute(concat(ctl, "drain", "--node", "c"))).isNotZero();
+
+            printed.reset();
+            assertThat(Main.commandLine().execute(concat(ctl, "restart-engine", "--group", "a", "--rolling",
+                    "--wait"))).isZero();
+            JsonNode rolled = ControlCluster.JSON.readTree(printed.toString());
+            assertThat(rolled.get("rolling").asBoolean()).isTrue();
+            assertThat(rolled.at("/nodes/a/state").asText()).isEqualTo("done");
+            assertThat(rolled.at("/nodes/b/state").asText()).isEqualTo("done");
+            // One at a time: b started only after a had finished and was ready again.
+            assertThat(rolled.at("/nodes/b/updated_at").asDouble()).isGreaterThan(rolled.at("/nodes/a/updated_at").asDouble());
+            assertThat(cluster.get(0, "/ready", OPS_A).statusCode()).isEqualTo(200);
+            HttpResponse<String> completion = cluster.post(0, "/v1/completions", OPS_A,
+                    "{\"prompt\":\"hi\",\"max_tokens\":3}", null);
+            assertThat(completion.statusCode()).as(completion.body()).isEqualTo(200);
+        } finally {
+            System.setOut(out);
+        }
+    }
+
+    @Test
+    @Order(20)
+    void aNodeThatWasAwayRunsWhatItMissedBeforeTheExpiry() throws Exception {
+        cluster.nodes[2].close();
+        await().atMost(Duration.ofSeconds(30)).until(() -> !cluster.get(0, "/cluster/nodes", OPS_A).body().contains("\"c\""));
+        String body = ControlCluster.body("set-log-level", "{\"groups\":[\"b\"]}", "{\"level\":\"warn\",\"logger\":\"org.autoglm.missed\"}", "root");
+        String id = ControlCluster.JSON.readTree(cluster.command(0, ControlCluster.admin(), body, cluster.root).body())
+                .get("id").asText();
+        cluster.nodes[2] = cluster.start(2);
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            JsonNode c = ControlCluster.JSON.readTree(cluster.get(0, "/cluster/commands/" + id, OPS_A).body());
+            return c.at("/nodes/c/state").asText().equals("done");
+        });
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
