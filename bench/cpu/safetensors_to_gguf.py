@@ -93,7 +93,7 @@ def main():
     w.add_tokenizer_pre("default")
     w.add_token_list([f"<t{i}>" for i in range(vocab)])
     w.add_token_types([1] * vocab)
-    w.add_token_merges([])
+    w.add_token_merges(["<t 0>"])  # llama.cpp refuses a BPE vocabulary without merges
     w.add_bos_token_id(0)
     w.add_eos_token_id(1)
 
