@@ -13,6 +13,7 @@ import org.autoglm.node.api.ApiServer;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.cluster.ClusterNode;
 import org.autoglm.node.cluster.ClusterOptions;
+import org.autoglm.node.console.Console;
 import org.autoglm.node.control.ControlPlane;
 import org.autoglm.node.engine.EngineOptions;
 import org.autoglm.node.plugins.AuditLogPlugin;
@@ -108,9 +109,11 @@ public final class ServeCommand implements Callable<Integer> {
         private final ModelLoading loading;
         private final ClusterNode cluster;
         private final ControlPlane control;
+        private final Console console;
 
         RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, ModelLoading loading,
-                    ClusterNode cluster, ControlPlane control) {
+                    ClusterNode cluster, ControlPlane control, Console console) {
+            this.console = console;
             this.cluster = cluster;
             this.control = control;
             this.server = server;
@@ -131,6 +134,7 @@ public final class ServeCommand implements Callable<Integer> {
         @Override
         public void close() {
             server.close();
+            console.close();
             control.close();
             cluster.close(); // releases the lease and hands running work back before the engine stops
             loading.close();
@@ -190,6 +194,7 @@ public final class ServeCommand implements Callable<Integer> {
         cluster.bindDraining(state);
         ControlPlane control = new ControlPlane(cluster.cluster(), signers, checkedControl);
         cluster.reportAnomalies(control::anomalous);
+        Console console = new Console(cluster.cluster(), telemetry.metrics().recent());
         ApiServer server;
         try {
             server = ApiServer.create(c -> {
@@ -209,6 +214,7 @@ public final class ServeCommand implements Callable<Integer> {
                 c.extraRoutes = (app, read, operate) -> {
                     cluster.installRoutes(app, read, operate);
                     control.installRoutes(app, read, operate);
+                    console.installRoutes(app, read);
                 };
                 c.deadReason = cluster::deadReason;
             }).start();
@@ -225,10 +231,11 @@ public final class ServeCommand implements Callable<Integer> {
         state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(plan.dir()), loading.backendKind(),
                 loading.device(), engine.maxNumSeqs(), endpoint));
         control.start(state, server.requests(), loading, telemetry.meter("org.autoglm.cluster"));
+        console.start();
         Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
-        return new RunningNode(server, telemetry, enabled, state, loading, cluster, control);
+        return new RunningNode(server, telemetry, enabled, state, loading, cluster, control, console);
     }
 
 

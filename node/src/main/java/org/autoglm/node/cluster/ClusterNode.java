@@ -68,6 +68,7 @@ public final class ClusterNode implements AutoCloseable {
         ClusterRoutes routes = new ClusterRoutes(cluster);
         app.get("/cluster/nodes", routes::nodes, read);
         app.get("/cluster/leader", routes::leader, read);
+        app.get("/cluster/requests", routes::requests, read);
         app.get("/cluster/health", routes::health, read);
         app.post("/cluster/nodes/{id}/drain", ctx -> routes.drain(ctx, true), operate);
         app.post("/cluster/nodes/{id}/undrain", ctx -> routes.drain(ctx, false), operate);

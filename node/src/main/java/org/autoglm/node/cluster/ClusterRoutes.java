@@ -62,6 +62,57 @@ public final class ClusterRoutes {
         ctx.json(list);
     }
 
+    /**
+     * {@code GET /cluster/requests?limit=N}: the cluster's unfinished requests (waiting for placement, placed, running)
+     * from the grid queue, oldest first, with user, priority, class, the node running it and the node that received
+     * it. {@code limit} 1-10000 (default 1000); {@code total} says how many there are.
+     */
+    public void requests(Context ctx) {
+        int limit = limitParam(ctx.queryParam("limit"));
+        List<org.autoglm.gossip.queue.QueuedRequest> all = new ArrayList<>(cluster.queue().unfinished());
+        all.sort(java.util.Comparator.comparingLong(org.autoglm.gossip.queue.QueuedRequest::enqueuedAtMillis));
+        long now = System.currentTimeMillis();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("total", all.size());
+        ArrayNode data = n.putArray("data");
+        for (org.autoglm.gossip.queue.QueuedRequest r : all.subList(0, Math.min(limit, all.size()))) {
+            ObjectNode o = data.addObject();
+            o.put("id", r.id());
+            o.put("state", r.state().name().toLowerCase(java.util.Locale.ROOT));
+            o.put("user", r.user());
+            o.put("priority", r.priority());
+            o.put("class", r.batch() ? "batch" : "interactive");
+            o.put("model", r.model());
+            o.put("node", r.assignee() == null ? null : nodeName(r.assignee()));
+            o.put("received_by", r.origin() == null ? null : nodeName(r.origin()));
+            o.put("age_ms", Math.max(0, now - r.enqueuedAtMillis()));
+            o.put("attempts", r.attempts());
+            o.put("prompt_tokens", r.promptTokens());
+            o.put("max_tokens", r.maxTokens());
+        }
+        ctx.json(n);
+    }
+
+    private static int limitParam(String raw) {
+        if (raw == null) {
+            return 1000;
+        }
+        try {
+            int limit = Integer.parseInt(raw.trim());
+            if (limit >= 1 && limit <= 10_000) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw ApiError.invalid("limit", "limit must be a whole number from 1 to 10000, got '" + raw + "'.");
+    }
+
+    private String nodeName(java.util.UUID id) {
+        return cluster.registry().find(id.toString()).map(NodeView::name)
+                .orElseGet(() -> java.util.Objects.requireNonNullElse(cluster.grid().nameOf(id), id.toString()));
+    }
+
     /** {@code GET /cluster/leader}: who holds the lease, in which term, until when; 503 when nobody does. */
     public void leader(Context ctx) {
         Optional<LeaseRecord> lease = cluster.lease().leader();

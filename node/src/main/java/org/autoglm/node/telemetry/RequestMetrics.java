@@ -29,6 +29,7 @@ public final class RequestMetrics {
     private final DoubleHistogram interTokenLatency;
     private final DoubleHistogram e2eLatency;
     private final DoubleHistogram queueTime;
+    private final LatencyWindow recent = new LatencyWindow();
 
     RequestMetrics(Meter meter, String modelName, EngineLoad.Source engine) {
         this.model = Attributes.of(MODEL_NAME, modelName);
@@ -67,10 +68,17 @@ public final class RequestMetrics {
 
     public void firstToken(Duration sinceReceipt) {
         timeToFirstToken.record(secondsOf(sinceReceipt), model);
+        recent.firstToken(sinceReceipt.toNanos() / 1e6);
     }
 
     public void interToken(Duration gap) {
         interTokenLatency.record(secondsOf(gap), model);
+        recent.interToken(gap.toNanos() / 1e6);
+    }
+
+    /** The last seconds' latencies, for the live console. */
+    public LatencyWindow recent() {
+        return recent;
     }
 
     public void queued(Duration waited) {

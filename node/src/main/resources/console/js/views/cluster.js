@@ -1,0 +1,108 @@
+// Cluster view: the leader and its term, totals, queue depth by class, and one card per node grouped by control
+// group, with health, drain and anomaly flags, load, KV-cache use and a tokens/s sparkline.
+import { api } from '../api.js';
+import { el, setText, setAttr, show, fixed } from '../dom.js';
+import { t } from '../i18n.js';
+import { drawSparkline } from '../sparkline.js';
+import { state } from '../store.js';
+
+export function clusterView({ canOperate, report }) {
+  const groupsRoot = document.getElementById('groups');
+  const groups = new Map(); // group name -> { section, list }
+  const cards = new Map(); // "group/node" -> card parts
+
+  function group(name) {
+    if (!groups.has(name)) {
+      const heading = el('h3', { text: name ? t('cluster.group', { g: name }) : t('cluster.ungrouped') });
+      const list = el('div', { class: 'nodes', role: 'list' });
+      const section = el('section', { class: 'group', 'data-group': name }, heading, list);
+      groupsRoot.append(section);
+      groups.set(name, { section, list, heading });
+    }
+    return groups.get(name);
+  }
+
+  function card(key, node, list) {
+    if (cards.has(key)) return cards.get(key);
+    const title = el('span', { class: 'name', text: node.name });
+    const badges = {
+      leader: el('span', { class: 'badge leader', text: t('node.leader') }),
+      health: el('span', { class: 'badge' }),
+      draining: el('span', { class: 'badge warn', text: t('node.draining') }),
+      anomalous: el('span', { class: 'badge bad', text: t('node.anomalous') }),
+    };
+    const figures = { running: el('span'), waiting: el('span'), kv: el('span'), tps: el('span') };
+    const kvBar = el('span');
+    const spark = el('canvas', { role: 'img', 'aria-label': `${node.name}: ${t('node.spark')}` });
+    const root = el('article', { class: 'node', role: 'listitem', 'data-node': node.name },
+      el('h4', {}, title, badges.leader, badges.health, badges.draining, badges.anomalous),
+      el('div', { class: 'figures' }, figures.running, figures.waiting, figures.kv, figures.tps),
+      el('div', { class: 'bar', title: t('node.kv') }, kvBar), spark);
+    let drain = null;
+    if (canOperate) {
+      drain = el('button', { type: 'button', class: 'operate' });
+      drain.addEventListener('click', () => {
+        const draining = drain.dataset.draining === 'true';
+        api(`/cluster/nodes/${encodeURIComponent(node.name)}/${draining ? 'undrain' : 'drain'}`, { method: 'POST' })
+          .catch((e) => report(e.message));
+      });
+      root.append(el('div', { class: 'actions' }, drain));
+    }
+    list.append(root);
+    const parts = { root, badges, figures, kvBar, spark, drain, sparkLength: -1 };
+    cards.set(key, parts);
+    return parts;
+  }
+
+  function update(parts, node) {
+    const leader = state.leader?.node === node.name;
+    show(parts.badges.leader, leader);
+    setAttr(parts.root, 'data-leader', leader);
+    setText(parts.badges.health, node.health);
+    setAttr(parts.badges.health, 'class', `badge ${node.health === 'healthy' ? 'healthy' : 'bad'}`);
+    setAttr(parts.root, 'data-health', node.health);
+    show(parts.badges.draining, node.draining);
+    show(parts.badges.anomalous, node.anomalous);
+    setText(parts.figures.running, `${t('node.running')} ${node.running}`);
+    setText(parts.figures.waiting, `${t('node.waiting')} ${node.waiting}`);
+    setText(parts.figures.kv, `${t('node.kv')} ${fixed(node.kv_usage * 100, 0)}%`);
+    setText(parts.figures.tps, `${fixed(node.tokens_per_second, 0)} ${t('node.tps')}`);
+    parts.kvBar.style.width = `${Math.round(node.kv_usage * 100)}%`;
+    if (parts.drain) {
+      setAttr(parts.drain, 'data-draining', node.draining);
+      setText(parts.drain, node.draining ? t('node.undrain') : t('node.drain'));
+      setAttr(parts.drain, 'aria-label', `${node.draining ? t('node.undrain') : t('node.drain')} ${node.name}`);
+    }
+    const samples = state.sparks.get(node.name) || [];
+    if (samples.length !== parts.sparkLength || samples.length === 120) {
+      drawSparkline(parts.spark, samples);
+      parts.sparkLength = samples.length;
+    }
+  }
+
+  return {
+    render() {
+      const s = state.snapshot;
+      if (!s) return;
+      const leader = document.getElementById('leader');
+      setText(leader, state.leader ? state.leader.node : t('cluster.noleader'));
+      setAttr(leader, 'data-leader', state.leader?.node ?? '');
+      setText(document.getElementById('term'), state.leader ? state.leader.term : '–');
+      setText(document.getElementById('node-count'), t('cluster.nodecount', { n: s.cluster.nodes, healthy: s.cluster.healthy }));
+      setText(document.getElementById('cluster-tps'), fixed(s.cluster.tokens_per_second, 0));
+      setText(document.getElementById('queue-depth'), Object.entries(s.queue)
+        .map(([k, v]) => `${t(`queue.${k}`)} ${v}`).join(' · '));
+      const seen = new Set();
+      for (const node of s.nodes) {
+        for (const g of node.groups?.length ? node.groups : ['']) {
+          const key = `${g}/${node.name}`;
+          seen.add(key);
+          update(card(key, node, group(g).list), node);
+        }
+      }
+      for (const [key, parts] of cards) {
+        if (!seen.has(key)) { parts.root.remove(); cards.delete(key); }
+      }
+    },
+  };
+}
