@@ -21,12 +21,22 @@ export function onChange(fn) { listeners.add(fn); }
 /** fn(event) runs for each cluster event as it arrives. */
 export function onEvent(fn) { eventListeners.add(fn); }
 
+/**
+ * Milliseconds each render frame took: the views' DOM updates plus the style and layout they cause (forced at the end,
+ * where the browser would do it anyway before painting). The last 1,000, for the frame-time measurement.
+ */
+export const frameWork = [];
+
 export function changed() {
   if (scheduled) return;
   scheduled = true;
   requestAnimationFrame(() => {
+    const start = performance.now();
     scheduled = false;
     for (const fn of listeners) fn();
+    document.body.getBoundingClientRect();
+    frameWork.push(performance.now() - start);
+    if (frameWork.length > 1000) frameWork.shift();
   });
 }
 

@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { el, setText, setAttr, show, fixed } from '../dom.js';
 import { t } from '../i18n.js';
-import { drawSparkline } from '../sparkline.js';
+import { drawSparkline, WIDTH, HEIGHT } from '../sparkline.js';
 import { state } from '../store.js';
 
 export function clusterView({ canOperate, report }) {
@@ -33,7 +33,8 @@ export function clusterView({ canOperate, report }) {
     };
     const figures = { running: el('span'), waiting: el('span'), kv: el('span'), tps: el('span') };
     const kvBar = el('span');
-    const spark = el('canvas', { role: 'img', 'aria-label': `${node.name}: ${t('node.spark')}` });
+    const spark = el('canvas', { role: 'img', width: String(WIDTH), height: String(HEIGHT),
+      'aria-label': `${node.name}: ${t('node.spark')}` });
     const root = el('article', { class: 'node', role: 'listitem', 'data-node': node.name },
       el('h4', {}, title, badges.leader, badges.health, badges.draining, badges.anomalous),
       el('div', { class: 'figures' }, figures.running, figures.waiting, figures.kv, figures.tps),
@@ -49,7 +50,8 @@ export function clusterView({ canOperate, report }) {
       root.append(el('div', { class: 'actions' }, drain));
     }
     list.append(root);
-    const parts = { root, badges, figures, kvBar, spark, drain, sparkLength: -1 };
+    // drawnAt: spreads the cards' once-a-second sparkline redraws over the second instead of all in one frame.
+    const parts = { root, badges, figures, kvBar, spark, drain, drawnAt: performance.now() - Math.random() * 1000 };
     cards.set(key, parts);
     return parts;
   }
@@ -73,10 +75,11 @@ export function clusterView({ canOperate, report }) {
       setText(parts.drain, node.draining ? t('node.undrain') : t('node.drain'));
       setAttr(parts.drain, 'aria-label', `${node.draining ? t('node.undrain') : t('node.drain')} ${node.name}`);
     }
-    const samples = state.sparks.get(node.name) || [];
-    if (samples.length !== parts.sparkLength || samples.length === 120) {
-      drawSparkline(parts.spark, samples);
-      parts.sparkLength = samples.length;
+    // Samples arrive once a second; a faster feed still redraws each sparkline at most that often.
+    const now = performance.now();
+    if (now - parts.drawnAt >= 1000) {
+      drawSparkline(parts.spark, state.sparks.get(node.name) || []);
+      parts.drawnAt = now;
     }
   }
 

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
@@ -51,6 +52,10 @@ final class ConsoleBrowser implements AutoCloseable {
         ChromeDriver driver = new ChromeDriver(service, options);
         driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(30));
         return new ConsoleBrowser(driver, screenshots);
+    }
+
+    ChromeDriver driver() {
+        return driver;
     }
 
     void get(String url) {
@@ -154,28 +159,49 @@ final class ConsoleBrowser implements AutoCloseable {
             "}",
             "return bad;");
 
-    /** requestAnimationFrame deltas over {@code span}: their count, median, p95, p99 and maximum. */
+    /**
+     * Frames over {@code span}: requestAnimationFrame deltas (paced at the display's 60 Hz, so 16.7 ms is on time and a
+     * dropped frame shows as 33 ms or more), and the work of each frame in which the page rendered (its DOM updates
+     * plus the style and layout they cause, recorded by the page's store).
+     */
     FrameTimes frameTimes(Duration span) {
         @SuppressWarnings("unchecked")
-        List<Number> deltas = (List<Number>) driver.executeAsyncScript(String.join("\n",
+        Map<String, List<Number>> measured = (Map<String, List<Number>>) driver.executeAsyncScript(String.join("\n",
                 "const done = arguments[arguments.length - 1];",
-                "const deltas = []; let last = null; const end = performance.now() + " + span.toMillis() + ";",
-                "function frame(now) { if (last !== null) deltas.push(now - last); last = now;",
-                "  if (now < end) requestAnimationFrame(frame); else done(deltas); }",
-                "requestAnimationFrame(frame);"));
-        double[] d = deltas.stream().mapToDouble(Number::doubleValue).sorted().toArray();
-        return new FrameTimes(d.length, at(d, 0.5), at(d, 0.95), at(d, 0.99), d.length == 0 ? 0 : d[d.length - 1]);
+                "import('/console/js/store.js').then(({ frameWork }) => {",
+                "  frameWork.length = 0;",
+                "  const deltas = []; let last = null; const end = performance.now() + " + span.toMillis() + ";",
+                "  function frame(now) { if (last !== null) deltas.push(now - last); last = now;",
+                "    if (now < end) requestAnimationFrame(frame); else done({ deltas, work: frameWork.slice() }); }",
+                "  requestAnimationFrame(frame);",
+                "});"));
+        return new FrameTimes(Percentiles.of(measured.get("deltas")), Percentiles.of(measured.get("work")));
     }
 
-    private static double at(double[] sorted, double q) {
-        return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
-    }
+    record Percentiles(int count, double p50, double p95, double p99, double max) {
+        static Percentiles of(List<Number> values) {
+            double[] d = values.stream().mapToDouble(Number::doubleValue).sorted().toArray();
+            return new Percentiles(d.length, at(d, 0.5), at(d, 0.95), at(d, 0.99), d.length == 0 ? 0 : d[d.length - 1]);
+        }
 
-    record FrameTimes(int count, double p50, double p95, double p99, double max) {
+        private static double at(double[] sorted, double q) {
+            return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
+        }
+
         @Override
         public String toString() {
-            return String.format("%d frames, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms", count, p50, p95, p99,
-                    max);
+            return String.format("%d, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms", count, p50, p95, p99, max);
+        }
+    }
+
+    record FrameTimes(Percentiles deltas, Percentiles work) {
+        int count() {
+            return deltas.count();
+        }
+
+        @Override
+        public String toString() {
+            return "render work per frame: " + work + "; requestAnimationFrame deltas: " + deltas;
         }
     }
 
