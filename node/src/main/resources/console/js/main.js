@@ -50,6 +50,11 @@ async function poll() {
   try {
     if (current === 'requests' && !params.has('simulate')) state.requests = await api('/cluster/requests?limit=1000');
     if (current === 'jobs' && !params.has('simulate')) await refreshBatches();
+    // Events refresh a command as its acks arrive; a node that acked before the page knew the command is caught here.
+    for (const c of state.commands?.values() ?? []) {
+      const unsettled = Object.values(c.nodes ?? {}).some((n) => n.state === 'pending' || n.state === 'acked');
+      if (unsettled && Date.now() / 1000 < c.expires_at) await refreshCommand(c.id);
+    }
     changed();
   } catch (e) {
     report(e.message);
