@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
  * weight-streaming limit, on random bf16 weights of a named shape built on the GPU.
  */
 @Command(name = "bench-decode", mixinStandardHelpOptions = true,
-        description = "Measure decode and prefill throughput of the GPU backend on random weights of a model shape.")
+        description = "Measure decode and prefill throughput of the GPU backend on random weights of a model shape,"
+                + " or on a checkpoint (--model).")
 public final class BenchDecodeCommand implements Callable<Integer> {
 
     @Option(names = "--backend", defaultValue = "cuda", description = "cuda or auto (the benchmark needs a GPU; default: ${DEFAULT-VALUE})")

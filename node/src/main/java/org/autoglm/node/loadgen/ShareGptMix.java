@@ -52,8 +52,8 @@ public final class ShareGptMix {
         SplittableRandom random = new SplittableRandom(s.seed());
         int[][] prefixes = new int[PREFIXES][];
         for (int p = 0; p < PREFIXES; p++) {
-            // system prompts: a quarter to a half of the longest prompt, at least one token short of it
-            int length = Math.max(1, Math.min(s.maxInput() - 1, (int) (s.maxInput() * (0.25 + 0.25 * p / PREFIXES))));
+            // system prompts of 32, 64, 128 and 256 tokens (scaled), at least one token short of the longest prompt
+            int length = (int) Math.max(1, Math.min(s.maxInput() - 1, Math.round((32 << p) * s.lengthScale())));
             prefixes[p] = tokens(random, length, s.vocab());
         }
         List<Request> out = new ArrayList<>(count);

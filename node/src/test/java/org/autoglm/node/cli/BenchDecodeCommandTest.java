@@ -36,7 +36,7 @@ class BenchDecodeCommandTest {
         cli.setOut(new PrintWriter(out));
         cli.execute("bench-decode", "--help");
         assertThat(out.toString().replaceAll("\\s+", " ")).contains("(default: 1,8,64,256)", "(default: 128)",
-                "(default: 0.90)").contains("default: cuda");
+                "(default: 0.9)").contains("default: cuda");
     }
 
     @Test

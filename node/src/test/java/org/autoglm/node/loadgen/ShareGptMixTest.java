@@ -14,9 +14,10 @@ class ShareGptMixTest {
     @Test
     void lengthsFollowTheLogNormalFitsAndTheSeedFixesTheMix() {
         List<ShareGptMix.Request> mix = ShareGptMix.requests(SHAREGPT, 20_000);
-        double[] input = mix.stream().mapToDouble(r -> r.prompt().length).sorted().toArray();
+        double[] input = mix.stream().filter(r -> r.prefix() < 0).mapToDouble(r -> r.prompt().length).sorted()
+                .toArray();
         double[] output = mix.stream().mapToDouble(ShareGptMix.Request::maxTokens).sorted().toArray();
-        // medians exp(mu); means exp(mu + sigma^2 / 2) (prefixed prompts are at least their prefix: a longer tail)
+        // medians exp(mu); means exp(mu + sigma^2 / 2) (prompts without a prefix: prefixed ones are at least as long)
         assertThat(output[output.length / 2]).isBetween(180.0, 200.0);
         assertThat(Arrays.stream(output).average().orElseThrow()).isBetween(265.0, 305.0);
         assertThat(input[input.length / 2]).isBetween(110.0, 135.0);
@@ -28,7 +29,7 @@ class ShareGptMixTest {
 
     @Test
     void requestsWithTheSamePrefixShareItsTokensAndLengthsStayInBounds() {
-        ShareGptMix.Settings small = new ShareGptMix.Settings(3, 0.1, 64, 16, 0.5, 500);
+        ShareGptMix.Settings small = new ShareGptMix.Settings(3, 0.5, 64, 16, 0.5, 500);
         List<ShareGptMix.Request> mix = ShareGptMix.requests(small, 400);
         int[][] heads = new int[ShareGptMix.PREFIXES][];
         for (ShareGptMix.Request r : mix) {
@@ -36,7 +37,7 @@ class ShareGptMixTest {
             assertThat(r.maxTokens()).isBetween(1, 16);
             assertThat(Arrays.stream(r.prompt()).allMatch(t -> t >= 0 && t < 500)).isTrue();
             if (r.prefix() < 0) continue;
-            int[] head = Arrays.copyOf(r.prompt(), 16);   // every prefix here is 16 tokens or longer
+            int[] head = Arrays.copyOf(r.prompt(), 16);   // prefixes here: 16, 32, 63 and 63 tokens
             if (heads[r.prefix()] == null) heads[r.prefix()] = head;
             assertThat(head).isEqualTo(heads[r.prefix()]);
         }
