@@ -191,9 +191,12 @@ final class VectorKernels {
         return (FloatVector) b.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
     }
 
-    /** Nibble m of each lane, less 8. */
+    /**
+     * Nibble m of each lane, less 8. No int-to-float conversion (which C2 left out of line in this loop): the nibble
+     * goes into the mantissa of 2^23 and 2^23 + 8 is subtracted, exactly.
+     */
     static FloatVector q4(IntVector v, int m) {
         IntVector n = (m == 0 ? v : v.lanewise(VectorOperators.LSHR, 4 * m)).lanewise(VectorOperators.AND, 15);
-        return (FloatVector) n.sub(8).convert(VectorOperators.I2F, 0);
+        return n.lanewise(VectorOperators.OR, 0x4B000000).reinterpretAsFloats().sub(8388616f);
     }
 }
