@@ -20,7 +20,7 @@ final class RowDot {
 
     private RowDot() {}
 
-    /** {@code W[row, :] · xp[x .. x + cols)} for a row of {@code slab}; {@code scales} is the caller's scratch. */
+    /** {@code W[row, :] · xp[x .. x + cols)} for a row of {@code slab}; {@code scales} is scratch of {@code cols / 32 + L} floats. */
     static float dot(WeightType type, WeightMatrix.Slab s, int row, int cols, float[] xp, int x, float[] scales) {
         int vc = VectorKernels.vectorCols(type, cols);
         float sum = switch (type) {
@@ -28,11 +28,11 @@ final class RowDot {
             case BF16 -> half(s.data(), row * cols * 2, vc, xp, x, false);
             case F16 -> half(s.data(), row * cols * 2, vc, xp, x, true);
             case Q8_0 -> {
-                VectorKernels.expandScales(type, s.scales(), row, cols, scales, 0);
+                VectorKernels.blockScales(s.scales(), row, cols, scales);
                 yield q8(s.data(), row * cols, vc, xp, x, scales);
             }
             case Q4_0 -> {
-                VectorKernels.expandScales(type, s.scales(), row, cols, scales, 0);
+                VectorKernels.blockScales(s.scales(), row, cols, scales);
                 yield q4(s.data(), row * (cols / 2), vc, xp, x, scales);
             }
         };
@@ -79,7 +79,7 @@ final class RowDot {
             t = VectorKernels.q8(v, 1).fma(FloatVector.fromArray(F, xp, x + c + L), t);
             t = VectorKernels.q8(v, 2).fma(FloatVector.fromArray(F, xp, x + c + 2 * L), t);
             t = VectorKernels.q8(v, 3).fma(FloatVector.fromArray(F, xp, x + c + 3 * L), t);
-            acc = t.fma(FloatVector.fromArray(F, sc, c / 4), acc);
+            acc = t.fma(VectorKernels.laneScales(WeightType.Q8_0, sc, c), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -93,7 +93,7 @@ final class RowDot {
             for (int m = 1; m < 8; m++) {
                 t = VectorKernels.q4(v, m).fma(FloatVector.fromArray(F, xp, x + c + m * L), t);
             }
-            acc = t.fma(FloatVector.fromArray(F, sc, c / 8), acc);
+            acc = t.fma(VectorKernels.laneScales(WeightType.Q4_0, sc, c), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

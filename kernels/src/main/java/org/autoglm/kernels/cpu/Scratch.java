@@ -3,7 +3,7 @@ package org.autoglm.kernels.cpu;
 /** Per-thread scratch of the kernels, grown on demand and reused across steps (nothing is allocated per token). */
 final class Scratch {
 
-    /** Expanded block scales of one row. */
+    /** Block scales of one row as floats (with room for a vector load past the last). */
     private float[] scales = new float[0];
     /** Rows widened to floats for the tiled kernel. */
     private float[] tile = new float[0];

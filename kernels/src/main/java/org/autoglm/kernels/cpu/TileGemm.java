@@ -126,11 +126,11 @@ final class TileGemm {
             }
             case BF16, F16 -> widenHalf(d, row * cols * 2, vc, tile, to, type == WeightType.F16);
             case Q8_0 -> {
-                VectorKernels.expandScales(type, s.scales(), row, cols, scales, 0);
+                VectorKernels.blockScales(s.scales(), row, cols, scales);
                 widenQ8(d, row * cols, vc, tile, to, scales);
             }
             case Q4_0 -> {
-                VectorKernels.expandScales(type, s.scales(), row, cols, scales, 0);
+                VectorKernels.blockScales(s.scales(), row, cols, scales);
                 widenQ4(d, row * (cols / 2), vc, tile, to, scales);
             }
         }
@@ -147,7 +147,7 @@ final class TileGemm {
     private static void widenQ8(ByteBuffer d, int base, int vc, float[] tile, int to, float[] sc) {
         for (int c = 0; c < vc; c += 4 * L) {
             IntVector v = IntVector.fromByteBuffer(I, d, base + c, LE);
-            FloatVector scale = FloatVector.fromArray(F, sc, c / 4);
+            FloatVector scale = VectorKernels.laneScales(WeightType.Q8_0, sc, c);
             VectorKernels.q8(v, 0).mul(scale).intoArray(tile, to + c);
             VectorKernels.q8(v, 1).mul(scale).intoArray(tile, to + c + L);
             VectorKernels.q8(v, 2).mul(scale).intoArray(tile, to + c + 2 * L);
@@ -158,7 +158,7 @@ final class TileGemm {
     private static void widenQ4(ByteBuffer d, int base, int vc, float[] tile, int to, float[] sc) {
         for (int c = 0; c < vc; c += 8 * L) {
             IntVector v = IntVector.fromByteBuffer(I, d, base + c / 2, LE);
-            FloatVector scale = FloatVector.fromArray(F, sc, c / 8);
+            FloatVector scale = VectorKernels.laneScales(WeightType.Q4_0, sc, c);
             for (int m = 0; m < 8; m++) {
                 VectorKernels.q4(v, m).mul(scale).intoArray(tile, to + c + m * L);
             }
