@@ -57,6 +57,10 @@ class GrammarMatcherTest {
                 Grammar.jsonSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},"
                         + "\"b\":{\"type\":\"string\"}},\"required\":[\"a\"]}"),
                 Grammar.anyJson(),
+                // The same string lexeme at several positions, under different stacks (the pop-walk cache's key).
+                Grammar.jsonSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},"
+                        + "\"b\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"maxLength\":3}},"
+                        + "\"c\":{\"type\":\"string\"}}}"),
                 Grammar.regex("(ab|c)+[0-9]{1,3}"),
                 Grammar.choice(List.of("true", "tru", "null")),
                 Grammar.ebnf("root ::= \"[\" item (\",\" item)* \"]\"\nitem ::= [a-c]+ | root"),
