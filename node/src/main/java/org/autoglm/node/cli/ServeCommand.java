@@ -20,6 +20,8 @@ import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.plugins.SensitiveWordsPlugin;
 import org.autoglm.node.security.Authenticator;
 import org.autoglm.node.telemetry.Telemetry;
+import org.autoglm.node.workflow.Workflows;
+import org.autoglm.node.workflow.draft.DraftRoutes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -189,6 +191,8 @@ public final class ServeCommand implements Callable<Integer> {
         state.readinessCheck(cluster::notReadyReason);
         cluster.bindDraining(state);
         ControlPlane control = new ControlPlane(cluster.cluster(), signers, checkedControl);
+        Workflows workflows = new Workflows(cluster.cluster()::workflows,
+                () -> state.current() == null ? null : state.current().model());
         cluster.reportAnomalies(control::anomalous);
         ApiServer server;
         try {
@@ -209,6 +213,8 @@ public final class ServeCommand implements Callable<Integer> {
                 c.extraRoutes = (app, read, operate) -> {
                     cluster.installRoutes(app, read, operate);
                     control.installRoutes(app, read, operate);
+                    workflows.installRoutes(app);
+                    new DraftRoutes(workflows.templates(), () -> state).install(app);
                 };
                 c.deadReason = cluster::deadReason;
             }).start();
