@@ -206,6 +206,40 @@ class GrammarMatcherTest {
     }
 
     @Test
+    void finiteValuesAreFilteredByTheKeywordsBesideThem() {
+        // not, multipleOf and maxProperties cannot be grammars, but next to an enum each value is checked exactly.
+        CompiledGrammar g = COMPILER.compile(Grammar.jsonSchema("{\"allOf\":[{\"enum\":[1,2,3,4,\"ab\"]},"
+                + "{\"not\":{\"enum\":[2]}},{\"multipleOf\":1}]}"));
+        assertThat(accepts(g, "1")).isTrue();
+        assertThat(accepts(g, "3")).isTrue();
+        assertThat(accepts(g, "\"ab\"")).isTrue();
+        assertThat(accepts(g, "2")).isFalse();
+        assertThat(accepts(g, "5")).isFalse();
+        CompiledGrammar objects = COMPILER.compile(Grammar.jsonSchema("{\"enum\":[{\"a\":1},{\"a\":1,\"b\":2}],"
+                + "\"maxProperties\":1}"));
+        assertThat(accepts(objects, "{\"a\":1}")).isTrue();
+        assertThat(accepts(objects, "{\"a\":1,\"b\":2}")).isFalse();
+        // Without a finite set the keyword is still refused, naming itself.
+        assertThatThrownBy(() -> Grammar.jsonSchema("{\"type\":\"integer\",\"not\":{\"enum\":[2]}}"))
+                .isInstanceOfSatisfying(GrammarException.class, e -> assertThat(e.keyword()).isEqualTo("not"));
+    }
+
+    @Test
+    void integersMayHaveAZeroFractionFromDraft6On() {
+        CompiledGrammar g = COMPILER.compile(Grammar.jsonSchema("{\"type\":\"integer\",\"maximum\":12}"));
+        assertThat(accepts(g, "2")).isTrue();
+        assertThat(accepts(g, "2.0")).isTrue();
+        assertThat(accepts(g, "2.00")).isTrue();
+        assertThat(accepts(g, "2.5")).isFalse();
+        assertThat(accepts(g, "2.")).isFalse();
+        assertThat(accepts(g, "13.0")).isFalse();
+        CompiledGrammar draft4 = COMPILER.compile(Grammar.jsonSchema("{\"$schema\":"
+                + "\"http://json-schema.org/draft-04/schema#\",\"type\":\"integer\"}"));
+        assertThat(accepts(draft4, "2")).isTrue();
+        assertThat(accepts(draft4, "2.0")).isFalse();
+    }
+
+    @Test
     void recursiveReferencesCompile() {
         CompiledGrammar g = COMPILER.compile(Grammar.jsonSchema("{\"$ref\":\"#/$defs/node\",\"$defs\":{\"node\":"
                 + "{\"type\":\"object\",\"properties\":{\"v\":{\"type\":\"integer\"},\"next\":{\"$ref\":"
