@@ -28,9 +28,11 @@ public final class RateLimits {
     /** @param grid the current grid node (a rejoin replaces it), asked on every check */
     public RateLimits(java.util.function.Supplier<GridNode> grid, long requestsPerMinute, long tokensPerMinute) {
         this.grid = grid;
-        buckets();
         this.requestsPerMinute = requestsPerMinute;
         this.tokensPerMinute = tokensPerMinute;
+        if (enabled()) {
+            buckets(); // made at start when limits are set; a cache made later costs a grid-wide exchange then
+        }
     }
 
     private IgniteCache<String, Bucket> buckets() {

@@ -116,7 +116,7 @@ public final class ClusterNode implements AutoCloseable {
     public void bindDraining(ServingState state) {
         java.util.UUID self = cluster.grid().localId();
         state.onDrainingChanged(value -> cluster.registry().setDraining(self, value));
-        drainWatch = cluster.registry().watchDraining(self, () -> state.followCluster(cluster.registry().isDraining(self)));
+        drainWatch = cluster.registry().watchDraining(self, state::followCluster);
     }
 
     /** The plugins batch lines pass through, as requests to the HTTP API do (set before the model loads). */

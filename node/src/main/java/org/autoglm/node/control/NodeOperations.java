@@ -88,13 +88,15 @@ final class NodeOperations {
             case Operation.DIAGNOSTICS -> diagnostics(out);
             case Operation.REPRIORITIZE -> {
                 int priority = args.get("priority").asInt();
+                ObjectNode filters = args.deepCopy();
+                filters.remove("priority"); // the new priority, not a filter
                 ArrayNode ids = out.putArray("reprioritized");
                 engine().reprioritize(waitingMatcher(args), priority)
                         .get(30, java.util.concurrent.TimeUnit.SECONDS).forEach(ids::add);
                 // Received here and not placed yet: the leader orders the cluster queue by the new priority.
                 java.util.UUID self = cluster.grid().localId();
                 for (QueuedRequest r : cluster.queue().inState(RequestState.PENDING)) {
-                    if (self.equals(r.origin()) && !r.batch() && matches(r, args)
+                    if (self.equals(r.origin()) && !r.batch() && matches(r, filters)
                             && cluster.queue().reprioritize(r.id(), priority)) {
                         ids.add(r.id());
                     }

@@ -248,15 +248,16 @@ class GroupControlTest {
         assertThat(limits.at("/nodes/a/result/engine/max_num_seqs").asInt()).isEqualTo(1);
         String ursula = ControlCluster.token("ursula", List.of("user"), null);
         List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
+        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(8);
+        for (int i = 0; i < 8; i++) { // 240 tokens each, one after another on a: seconds of work
             answers.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
-                    return cluster.post(2, "/v1/completions", ursula, "{\"prompt\":\"hold the line\",\"max_tokens\":480,"
+                    return cluster.post(2, "/v1/completions", ursula, "{\"prompt\":\"hold the line\",\"max_tokens\":240,"
                             + "\"ignore_eos\":true,\"required_tags\":[\"x\"]}", null);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
-            }));
+            }, clients));
         }
         try {
             org.autoglm.gossip.queue.RequestQueue queue = queueOf(0);
@@ -288,6 +289,7 @@ class GroupControlTest {
             settle(ControlCluster.body("reload-config", "{\"nodes\":[\"a\"]}", "{\"max_num_seqs\":4,\"max_waiting\":1024}",
                     "root"));
             answers.forEach(a -> a.orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null).join());
+            clients.shutdownNow();
         }
     }
 
@@ -299,9 +301,10 @@ class GroupControlTest {
         assertThat(set.at("/nodes/b/result/rate_limits/requests_per_minute").asInt()).isEqualTo(2);
         String rita = ControlCluster.token("rita", List.of("user"), null);
         String body = "{\"prompt\":\"hi\",\"max_tokens\":2}";
-        assertThat(cluster.post(0, "/v1/completions", rita, body, null).statusCode()).isEqualTo(200);
+        HttpResponse<String> first = cluster.post(0, "/v1/completions", rita, body, null);
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
         HttpResponse<String> second = cluster.post(1, "/v1/completions", rita, body, null);
-        assertThat(second.statusCode()).isEqualTo(200);
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
         assertThat(second.headers().firstValue("x-ratelimit-limit-requests")).hasValue("2");
         HttpResponse<String> third = cluster.post(2, "/v1/completions", rita, body, null);
         assertThat(third.statusCode()).as(third.body()).isEqualTo(429);
