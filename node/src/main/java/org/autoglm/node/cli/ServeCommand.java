@@ -20,6 +20,7 @@ import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.plugins.SensitiveWordsPlugin;
 import org.autoglm.node.security.Authenticator;
 import org.autoglm.node.telemetry.Telemetry;
+import org.autoglm.node.workflow.Workflows;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -194,6 +195,8 @@ public final class ServeCommand implements Callable<Integer> {
         state.readinessCheck(cluster::notReadyReason);
         cluster.bindDraining(state);
         ControlPlane control = new ControlPlane(cluster.cluster(), signers, checkedControl);
+        Workflows workflows = new Workflows(cluster.cluster()::workflows,
+                () -> state.current() == null ? null : state.current().model());
         cluster.reportAnomalies(control::anomalous);
         cluster.reportEvents(control::emit);
         cluster.batchPlugins(enabled);
@@ -217,6 +220,7 @@ public final class ServeCommand implements Callable<Integer> {
                 c.extraRoutes = (app, read, operate) -> {
                     cluster.installRoutes(app, read, operate);
                     control.installRoutes(app, read, operate);
+                    workflows.installRoutes(app);
                 };
                 c.deadReason = cluster::deadReason;
             }).start();
