@@ -115,12 +115,13 @@ public final class WorkflowStore {
         return runs.getAll(ids);
     }
 
-    /** Runs that are not finished (a scan; runners look for ones without a living driver). */
-    public List<WorkflowRun> unfinished() {
-        try (QueryCursor<Cache.Entry<String, WorkflowRun>> cursor = runs.query(new ScanQuery<>(new Unfinished()))) {
-            List<WorkflowRun> out = new ArrayList<>();
-            cursor.forEach(e -> out.add(e.getValue()));
-            return out;
+    /**
+     * The ids of runs that are not finished and have no living driver (new ones, or those whose node died): a scan
+     * filtered where the data lives, so only ids travel.
+     */
+    public List<String> orphans() {
+        try (QueryCursor<String> cursor = runs.query(new ScanQuery<>(new Orphaned()), Cache.Entry::getKey)) {
+            return cursor.getAll();
         }
     }
 
@@ -184,6 +185,11 @@ public final class WorkflowStore {
         return earlier == null ? outcome : earlier;
     }
 
+    /** The stored outcomes of those of {@code keys} that have one. */
+    public Map<String, AttemptRecord> attempts(Set<String> keys) {
+        return attempts.getAll(keys);
+    }
+
     /** The stored outcome of an attempt, or null. */
     public AttemptRecord attempt(String key) {
         return attempts.get(key);
@@ -212,13 +218,15 @@ public final class WorkflowStore {
                 TransactionIsolation.REPEATABLE_READ, TX_TIMEOUT_MILLIS, 0);
     }
 
-    /** Scan filter: runs not finished. A class with no captured state for the binary marshaller. */
-    private static final class Unfinished implements IgniteBiPredicate<String, WorkflowRun> {
+    /** Scan filter: runs not finished whose driver is not a living node (checked on the node holding the run). */
+    private static final class Orphaned implements IgniteBiPredicate<String, WorkflowRun> {
         private static final long serialVersionUID = 1L;
+        @org.apache.ignite.resources.IgniteInstanceResource
+        private transient org.apache.ignite.Ignite ignite;
 
         @Override
         public boolean apply(String key, WorkflowRun value) {
-            return !value.status.terminal();
+            return !value.status.terminal() && (value.driver == null || ignite.cluster().node(value.driver) == null);
         }
     }
 

@@ -148,6 +148,23 @@ public final class BatchLines {
      */
     public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
                                 InferenceService engine, Plugins plugins, Consumer<Outcome> done) {
+        return run(line, endpoint, requestId, user, model, engine, plugins, null, true, done);
+    }
+
+    /**
+     * Starts one line with a deadline (null: none) and in the batch class or not (a workflow step runs at its own
+     * priority), without plugins.
+     */
+    public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
+                                InferenceService engine, java.time.Instant deadline, boolean batchClass,
+                                Consumer<Outcome> done) {
+        return run(line, endpoint, requestId, user, model, engine, Plugins.none(), deadline, batchClass, done);
+    }
+
+    /** The line with plugins, a deadline (null: none), in the batch class or not. */
+    public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
+                                InferenceService engine, Plugins plugins, java.time.Instant deadline,
+                                boolean batchClass, Consumer<Outcome> done) {
         Execution execution = new Execution();
         Instant received = Instant.now();
         boolean chat = endpoint.equals("/v1/chat/completions");
@@ -167,8 +184,8 @@ public final class BatchLines {
                 request = request.withTexts(seen.inputs());
             }
             List<int[]> prompts = InferenceRoutes.prompts(request, model);
-            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, null, null, user, 0).stream()
-                    .map(GenerationRequest::asBatch).toList();
+            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, deadline, null, user, 0).stream()
+                    .map(r -> batchClass ? r.asBatch() : r).toList();
         } catch (ApiError e) {
             ended(hooks, e.status(), received, e.getMessage());
             done.accept(new Answered(e.status(), ErrorResponses.body(e)));

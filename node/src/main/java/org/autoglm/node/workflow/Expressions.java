@@ -176,7 +176,7 @@ final class Expressions {
         resolver.add(new NoMethods());
         resolver.add(new MapELResolver(true));
         resolver.add(new ListELResolver(true));
-        resolver.add(new LoopVariables());
+        resolver.add(new JinjavaParts());
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withElResolver(resolver)
                 .withMaxOutputSize(MAX_OUTPUT_CHARS)
@@ -223,6 +223,9 @@ final class Expressions {
     private static final class NoMethods extends ELResolver {
         @Override
         public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
+            if (JinjavaParts.isPart(base)) {
+                return null; // a filter or test of Jinjava itself: JinjavaParts calls it
+            }
             throw new ExpressionException("calling '" + method + "' is not allowed in a workflow expression; use"
                     + " filters ({{ x | upper }}) instead");
         }
@@ -256,10 +259,18 @@ final class Expressions {
         }
     }
 
-    /** {@code loop.index}, {@code loop.first}, ... inside {@code for}: the one Java object expressions may read. */
-    private static final class LoopVariables extends jinjava.javax.el.BeanELResolver {
-        LoopVariables() {
+    /**
+     * The Java objects of Jinjava itself that expressions may touch: {@code loop.index}, {@code loop.first}, ...
+     * inside {@code for}, and the filters and tests that {@code x | upper} and {@code x is defined} call.
+     */
+    private static final class JinjavaParts extends jinjava.javax.el.BeanELResolver {
+        JinjavaParts() {
             super(true);
+        }
+
+        static boolean isPart(Object base) {
+            return base instanceof com.hubspot.jinjava.lib.filter.Filter
+                    || base instanceof com.hubspot.jinjava.lib.exptest.ExpTest;
         }
 
         @Override
@@ -269,7 +280,7 @@ final class Expressions {
 
         @Override
         public Object invoke(ELContext context, Object base, Object method, Class<?>[] types, Object[] params) {
-            return null;
+            return isPart(base) ? super.invoke(context, base, method, types, params) : null;
         }
     }
 

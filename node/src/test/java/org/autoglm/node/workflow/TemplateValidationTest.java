@@ -104,6 +104,9 @@ class TemplateValidationTest {
         Map<String, Object> ctx = Map.of("params", Map.of("ticket", "help", "n", 3), "steps",
                 Map.of("a", Map.of("output", "{\"k\": 1}", "json", Map.of("k", 1, "list", List.of(1, 2)))));
         assertThat(Expressions.render("{{ params.ticket }}/{{ steps.a.json.k }}", ctx)).isEqualTo("help/1");
+        assertThat(Expressions.render("{{ params.ticket | upper }}{% if params.n is defined %}!{% endif %}", ctx))
+                .isEqualTo("HELP!");
+        assertThat(Expressions.evaluate("{{ steps.a.json.list | length }}", ctx)).isEqualTo(2);
         assertThat(Expressions.evaluate("{{ steps.a.json.list }}", ctx)).isEqualTo(List.of(1, 2));
         assertThat(Expressions.render("{% for x in steps.a.json.list %}{{ loop.index }}{% endfor %}", ctx))
                 .isEqualTo("12");
