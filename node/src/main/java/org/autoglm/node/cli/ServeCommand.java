@@ -21,6 +21,7 @@ import org.autoglm.node.plugins.SensitiveWordsPlugin;
 import org.autoglm.node.security.Authenticator;
 import org.autoglm.node.telemetry.Telemetry;
 import org.autoglm.node.workflow.Workflows;
+import org.autoglm.node.workflow.bulk.BulkRuns;
 import org.autoglm.node.workflow.draft.DraftRoutes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -232,6 +233,7 @@ public final class ServeCommand implements Callable<Integer> {
                     control.installRoutes(app, read, operate);
                     workflows.installRoutes(app);
                     new DraftRoutes(workflows.templates(), () -> state).install(app);
+                    new BulkRuns(cluster.cluster()::files, workflows.runs()).install(app);
                 };
                 c.deadReason = cluster::deadReason;
             }).start();
