@@ -31,6 +31,9 @@ public final class ServeProcess {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "-Dorg.slf4j.simpleLogger.log.org.autoglm.gossip=info",
+                // -Dautoglm.test.gridDebug=true: the placement loop, dispatcher and worker say what they do and why.
+                "-Dorg.slf4j.simpleLogger.log.org.autoglm.gossip.dispatch="
+                        + (Boolean.getBoolean("autoglm.test.gridDebug") ? "debug" : "info"),
                 "-jar", jar.toString(), "serve",
                 "--model", model.toString(), "--port", Integer.toString(httpPort),
                 "--num-kv-blocks", "512", "--block-size", "4",
