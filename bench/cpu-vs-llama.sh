@@ -2,13 +2,20 @@
 # Our CPU backend against llama.cpp on the same CPU, the same random weights and the same threads, in one run.
 #
 #   bench/cpu-vs-llama.sh [THREADS] [WORK_DIR]        (defaults: all cores, bench/target/cpu-vs-llama)
+#   env: RUNS (rounds, default 3), TYPES (default "BF16 Q8_0 Q4_0")
 #
 # 1. llama.cpp from the source bundle the npm package node-llama-cpp ships (npm pack; cmake and g++ via apt-get when
-#    missing), built for this CPU (GGML_NATIVE), llama-bench only.
+#    missing), built for this CPU (Release, -O3, GGML_NATIVE = -march=native, OpenMP), llama-bench only.
 # 2. A random glm-edge-1.5b-shaped glm4 checkpoint in bf16 (our CpuDecode --write), written as GGUF BF16, Q8_0 and Q4_0
 #    by the gguf-py inside that source tree (bench/cpu/safetensors_to_gguf.py).
-# 3. For each type: llama-bench (pp128, tg32) and our CpuDecode (pp128, tg32, batch 8, bandwidth), alternately, with
-#    the load average printed beside each. Needs: mvn -DskipTests package (bench/target/benchmarks.jar), python3 + numpy.
+# 3. RUNS rounds; in each, for each type, llama-bench (pp128, tg32, one repetition) then our CpuDecode (pp128, tg32,
+#    batch 8, one run), back to back, with the load average beside each; then the medians over the rounds and our
+#    ratio to llama.cpp. On a shared machine only these same-run ratios mean anything.
+#
+# llama.cpp runs with OMP_WAIT_POLICY=passive: with OpenMP's default spinning barriers, a llama.cpp thread that loses
+# its core to another process stalls the others (on this 2-core machine at load 5, Q8_0 tg16 at 2 threads: 0.29 tok/s
+# spinning, 4.0 passive, 6.2 with one thread), which is what made an earlier run's llama.cpp decode look 10x slow.
+# Needs: mvn -DskipTests package (bench/target/benchmarks.jar), python3 + numpy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${1:-$(nproc)}
@@ -36,19 +43,53 @@ MODEL="$WORK/glm-edge-1.5b-bf16"
 if [ ! -f "$MODEL/model.safetensors" ]; then
   java --add-modules=jdk.incubator.vector -cp "$JAR" org.autoglm.bench.CpuDecode --write "$MODEL" --dtype bf16
 fi
-for T in BF16 Q8_0 Q4_0; do
+TYPES=${TYPES:-BF16 Q8_0 Q4_0}
+for T in $TYPES; do
   [ -f "$WORK/glm-edge-1.5b-$T.gguf" ] || PYTHONPATH="$WORK/llama.cpp/gguf-py" \
     python3 bench/cpu/safetensors_to_gguf.py "$MODEL" "$WORK/glm-edge-1.5b-$T.gguf" "$T"
 done
 
-for T in BF16 Q8_0 Q4_0; do
-  case $T in BF16) Q="";; Q8_0) Q="--quantize q8_0";; Q4_0) Q="--quantize q4_0";; esac
-  echo "== $T, $THREADS threads, $(cut -d' ' -f1-3 /proc/loadavg) load"
-  "$LLAMA_BENCH" -m "$WORK/glm-edge-1.5b-$T.gguf" -t "$THREADS" -p 128 -n 32 -r "$RUNS" -o md 2>/dev/null \
-    | grep -E "^\| (model|glm)" || echo "llama-bench failed"
-  java --add-modules=jdk.incubator.vector -Xmx4g -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
-    --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs "$RUNS" --bandwidth 2>&1 | grep -v "^WARNING: Using incubator"
+LOG="$WORK/results.txt"
+: > "$LOG"
+for ROUND in $(seq 1 "$RUNS"); do
+  for T in $TYPES; do
+    case $T in BF16) Q="";; Q8_0) Q="--quantize q8_0";; Q4_0) Q="--quantize q4_0";; esac
+    echo "== round $ROUND, $T, $THREADS threads, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    OMP_WAIT_POLICY=passive "$LLAMA_BENCH" -m "$WORK/glm-edge-1.5b-$T.gguf" -t "$THREADS" -p 128 -n 32 -r 1 -o csv \
+        2>/dev/null | awk -F, -v t="$T" 'NR > 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) if (h[i] == "n_prompt") p = $i;
+          else if (h[i] == "n_gen") g = $i; else if (h[i] == "avg_ts") s = $i;
+          print "LLAMA", t, (p > 0 ? "pp" : "tg"), s } NR == 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) h[i] = $i }' \
+        | tee -a "$LOG"
+    java --add-modules=jdk.incubator.vector -Xmx4g -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
+        --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 --bandwidth 2>&1 \
+        | grep -v "^WARNING: Using incubator\|^SLF4J" | tee /dev/stderr \
+        | awk -v t="$T" '/^RESULT/ { for (i = 4; i <= NF; i++) { split($i, kv, "="); print "OURS", t, kv[1], kv[2] } }
+          /^bandwidth/ { print "OURS", t, "bandwidth", $2 }' >> "$LOG"
+  done
 done
 echo "== per-token overhead, glm-tiny fixture, 1 thread"
 java --add-modules=jdk.incubator.vector -cp "$JAR" org.autoglm.bench.CpuDecode fixtures/glm-tiny --threads 1 \
-  --prompt 16 --decode 200 --batch 1 --runs "$RUNS" 2>&1 | grep -v "^WARNING: Using incubator"
+  --prompt 16 --decode 200 --batch 1 --runs "$RUNS" 2>&1 | grep -v "^WARNING: Using incubator\|^SLF4J"
+
+echo "== medians of $RUNS rounds ($THREADS threads): ours / llama.cpp"
+python3 - "$LOG" <<'PY'
+import statistics, sys
+values = {}
+for line in open(sys.argv[1]):
+    who, t, key, v = line.split()
+    values.setdefault((who, t, key), []).append(float(v))
+med = {k: statistics.median(v) for k, v in values.items()}
+print("| type | measure | ours tok/s | llama.cpp tok/s | ratio |")
+print("| --- | --- | ---: | ---: | ---: |")
+for t in dict.fromkeys(k[1] for k in med):
+    for ours, theirs, name in (("pp", "pp", "prefill pp128"), ("tg", "tg", "decode tg32")):
+        o, l = med.get(("OURS", t, ours)), med.get(("LLAMA", t, theirs))
+        if o is not None and l:
+            print(f"| {t} | {name} | {o:.2f} | {l:.2f} | {o / l:.2f}x |")
+    b, o = med.get(("OURS", t, "batch")), med.get(("OURS", t, "tg"))
+    if b and o:
+        print(f"| {t} | batch 8 (ours) | {b:.2f} | | {b / o:.2f}x single |")
+    bw = med.get(("OURS", t, "bandwidth"))
+    if bw:
+        print(f"| {t} | read bandwidth (Java, same run) | {bw:.1f} GB/s | | |")
+PY

@@ -10,9 +10,8 @@
 #   decode rate of each and of decode_attention at 4 and at 16 warps (and, for the 1.5B, 32 and 128 key rows a
 #   split), in turn, twice for each shape.
 #   trace: the batch-1 step's timeline from inside the kernels (AUTOGLM_TRACE), both shapes.
-#   (Runs 4-20 compared -Dautoglm.cuda.fusedDecode=false, -Dautoglm.cuda.flashAttention=false,
-#   -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0, L2 warming, split sizes and shared memory carveouts here; see
-#   bench/RESULTS.md.)
+#   (Runs 4-20 compared --cuda-option fused-decode=false, flash-attention=false, define=PDL_EARLY_TRIGGER=0, L2
+#   warming, split sizes and shared memory carveouts here; see bench/RESULTS.md.)
 #   ablate: the 1.5B batch-1 step without each kernel in turn (what it costs inside the graph step).
 #   ncu: Nsight Compute's sections for the kernels of one 1.5B batch-1 decode layer.
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
@@ -65,32 +64,32 @@ JOPTS="-XX:ErrorFile=/tmp/hs_err.log -Xss4m ${EXTRA_JOPTS:-}"
 FIX=$D/fixtures
 ls -la "$JAR"
 
-want parity && step "parity fp32 (ours vs reference; paged attention, then dense attention for every prompt)" 120 parity-fp32.json bash -c "$JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny; $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=1 -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny"
+want parity && step "parity fp32 (ours vs reference; paged attention, then dense attention for every prompt)" 120 parity-fp32.json bash -c "$JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 glm-tiny glm4-tiny; $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity '$FIX' fp32 dense-attention-min-tokens=1 glm-tiny glm4-tiny"
 want bench && step "bench-decode glm-edge-1.5b" 100 bench-glm-edge-1.5b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
 want hf && step "transformers parity fp32 (same GPU)" 60 hf-parity.json python3 "$D/hf_parity.py" "$FIX" glm-tiny glm4-tiny
-want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -Dautoglm.cuda.denseAttentionMinTokens=8 -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 glm-tiny glm4-tiny
+want parity && step "parity bf16 compute (ours vs fp32 reference)" 45 parity-bf16.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 dense-attention-min-tokens=8 glm-tiny glm4-tiny
 want bench && step "bench-decode glm-4-9b" 120 bench-glm-4-9b.json $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --profile --json
-# ab: paged attention (-Dautoglm.cuda.decodeAttention=false) beside the default decode_attention; fp32 parity of
+# ab: paged attention (--cuda-option decode-attention=false) beside the default decode_attention; fp32 parity of
 # that, then the batch-1 decode rate of each and of decode_attention with 4 and 16 warps forced, in turn.
-AB="-Dautoglm.cuda.decodeAttention=false"
-want ab && step "parity fp32, paged attention for decode steps" 60 parity-fp32-paged.json $JAVA $JOPTS $AB -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
-# rate LABEL JAVA_OPTS...: one line with the batch-1 decode rate of $SHAPE (default the 1.5B) under those options.
+AB="--cuda-option decode-attention=false"
+want ab && step "parity fp32, paged attention for decode steps" 60 parity-fp32-paged.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 decode-attention=false glm-tiny glm4-tiny
+# rate LABEL BENCH_OPTS...: one line with the batch-1 decode rate of $SHAPE (default the 1.5B) under those options.
 rate() {
   local label=$1; shift
-  $JAVA $JOPTS "$@" -jar $JAR bench-decode --backend cuda --shape ${SHAPE:-glm-edge-1.5b} --batch 1 --prompt-tokens 128 \
-    --new-tokens 128 --json 2>/dev/null > /tmp/rate.json
+  $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape ${SHAPE:-glm-edge-1.5b} --batch 1 --prompt-tokens 128 \
+    --new-tokens 128 --json "$@" 2>/dev/null > /tmp/rate.json
   python3 -c 'import json, sys; r = json.load(open("/tmp/rate.json"))["decode"][0]["decode_steps_per_s"]
 print(f"{r:8.1f} steps/s {1e6 / r:8.1f} us/step  {sys.argv[1]}")' "$label"
 }
 # ablate: what each kernel of the 1.5B batch-1 step costs inside the real graph step (with dependent launch), as the
-# step time without it (-Dautoglm.cuda.bench.skipKernels: measurement only, the results are wrong), twice in turn.
+# step time without it (--cuda-option skip-kernels: measurement only, the results are wrong), twice in turn.
 ablate() {
   for round in 1 2; do
     # (gemv: o and down; gemv_rmsnorm_silu: gate_up with SiLU-mul; gemv_rmsnorm: the LM head)
     for skip in none decode_attention gemv gemv_rmsnorm_silu gemv_rmsnorm_rope \
         gemv,gemv_rmsnorm_silu,gemv_rmsnorm,gemv_rmsnorm_rope \
         decode_attention,gemv,gemv_rmsnorm_silu,gemv_rmsnorm,gemv_rmsnorm_rope; do
-      rate "round $round without $skip" -Dautoglm.cuda.bench.skipKernels=$skip
+      rate "round $round without $skip" --cuda-option skip-kernels=$skip
     done
   done
 }
@@ -101,12 +100,12 @@ warps() {
     for round in 1 2; do
       SHAPE=$shape rate "$shape round $round paged attention" $AB
       SHAPE=$shape rate "$shape round $round decode_attention (default: a warp per query head, at least 4)"
-      SHAPE=$shape rate "$shape round $round decode_attention, 4 warps" -Dautoglm.cuda.decodeAttentionWarps=4
-      SHAPE=$shape rate "$shape round $round decode_attention, 16 warps" -Dautoglm.cuda.decodeAttentionWarps=16
+      SHAPE=$shape rate "$shape round $round decode_attention, 4 warps" --cuda-option decode-attention-warps=4
+      SHAPE=$shape rate "$shape round $round decode_attention, 16 warps" --cuda-option decode-attention-warps=16
       if [ $shape = glm-edge-1.5b ]; then
         for rows in 32 128; do
           SHAPE=$shape rate "$shape round $round decode_attention, $rows key rows a split (default 64)" \
-            -Dautoglm.cuda.decodeKeyRowsPerSplit=$rows
+            --cuda-option decode-key-rows-per-split=$rows
         done
       fi
     done
@@ -119,8 +118,8 @@ want ablate && step "ablate: the 1.5B batch-1 step without each kernel" 200 abla
 # kernel's marks, trace_mark in common.cuh), the last layer's kernels of the last step, both shapes.
 tracestep() {
   for shape in glm-edge-1.5b glm-4-9b; do
-    $JAVA $JOPTS -Dautoglm.cuda.defines=AUTOGLM_TRACE=1 -jar $JAR bench-decode --backend cuda --shape $shape --batch 1 \
-      --prompt-tokens 128 --new-tokens 64 --json 2>/dev/null | python3 -c 'import json, sys
+    $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape $shape --batch 1 --prompt-tokens 128 --new-tokens 64 \
+      --json --cuda-option define=AUTOGLM_TRACE=1 2>/dev/null | python3 -c 'import json, sys
 r = json.load(sys.stdin)
 d = r["decode"][0]
 print(r["shape"], d["decode_steps_per_s"], "steps/s", round(1e6 / d["decode_steps_per_s"], 1), "us/step")

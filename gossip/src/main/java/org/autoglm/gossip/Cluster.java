@@ -21,6 +21,7 @@ import org.autoglm.gossip.registry.NodeInfo;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.autoglm.gossip.registry.NodeRegistry;
 import org.autoglm.gossip.session.SessionCache;
+import org.autoglm.gossip.workflow.WorkflowStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,6 +63,7 @@ public final class Cluster implements AutoCloseable {
         volatile Worker worker;
         private FileStore files;
         private BatchStore batches;
+        private WorkflowStore workflows;
 
         Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
             this.grid = grid;
@@ -90,6 +92,13 @@ public final class Cluster implements AutoCloseable {
                 batches = new BatchStore(grid);
             }
             return batches;
+        }
+
+        synchronized WorkflowStore workflows() {
+            if (workflows == null) {
+                workflows = new WorkflowStore(grid);
+            }
+            return workflows;
         }
 
         void serve(NodeInfo self, RequestExecutor executor) {
@@ -202,6 +211,8 @@ public final class Cluster implements AutoCloseable {
     public FileStore files() { return current.files(); }
     /** Batches in the grid, of the current grid node. */
     public BatchStore batches() { return current.batches(); }
+    /** Workflow templates and runs in the grid, of the current grid node. */
+    public WorkflowStore workflows() { return current.workflows(); }
     /** The worker running requests placed here, or null before {@link #serve}. */
     public Worker worker() { return current.worker; }
 

@@ -87,13 +87,19 @@ public final class CudaBackend implements Backend {
             throw new ModelLoadException("num_attention_heads " + config.numHeads()
                     + " is not a multiple of num_key_value_heads " + config.numKvHeads());
         }
+        if (options.quantize != null) {
+            // the fp8/int8 GEMVs compile and are proven on the host emulation; the loading path lands with them
+            throw new ModelLoadException("--quantize " + options.quantize.flagName() + " is not wired into the cuda"
+                    + " backend's loading yet; run without --quantize");
+        }
         this.config = config;
         this.options = options;
         this.device = device;
         this.bf16 = bf16;
         this.group = config.numHeads() / config.numKvHeads();
         this.maxModelLen = options.maxModelLen > 0 ? options.maxModelLen : config.maxPositionEmbeddings();
-        this.runtime = new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache), bf16);
+        this.runtime = new GpuKernelRuntime(device, new KernelCompiler(options.kernelCache, options.defines), bf16,
+                options.skipKernels);
         this.kernels = new GlmKernels(runtime, bf16, options);
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
@@ -431,7 +437,7 @@ public final class CudaBackend implements Backend {
         ForwardPass f = oneToken != null && l.tokens() == 1 ? oneToken : general;
         Runnable body = () -> {
             // dependent launches pay off in the one-token pass (its GEMVs fetch weights while the kernel ahead ends);
-            // among cuBLAS's kernels they cost time (H200 run 12, batch 8)
+            // among cuBLAS's kernels they cost time (measured at batch 8, bench/RESULTS.md)
             kernels.dependentLaunches(f == oneToken);
             f.run(l, metaDevice.address(), splits, dense);
             if (sample) f.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));

@@ -50,7 +50,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.decodeKeyRowsPerSplit = Math.max(1, options.decodeKeyRowsPerSplit);
         if (options.decodeAttentionWarps != 0 && (options.decodeAttentionWarps < LaunchGeometry.DECODE_MIN_WARPS
                 || options.decodeAttentionWarps > LaunchGeometry.DECODE_MAX_WARPS)) {
-            throw new IllegalArgumentException("autoglm.cuda.decodeAttentionWarps is " + options.decodeAttentionWarps
+            throw new IllegalArgumentException("--cuda-option decode-attention-warps is " + options.decodeAttentionWarps
                     + "; decode_attention runs " + LaunchGeometry.DECODE_MIN_WARPS + " to "
                     + LaunchGeometry.DECODE_MAX_WARPS + " warps per block (0: a warp per query head of the group)");
         }
@@ -236,8 +236,8 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     /**
      * A block of more than 4 warps takes an SM's registers alone, and glm-4-9b's group of 16 at 4 warps is slower
-     * than paged attention (runs 13-14): so such groups run decode_attention while a step's blocks fit one wave
-     * (run 20, glm-4-9b: +1 % at batch 64, -9 % at 256), and paged attention beyond.
+     * than paged attention: so such groups run decode_attention while a step's blocks fit one wave (beyond it, a
+     * second wave of register-bound blocks loses to paged attention), and paged attention beyond.
      */
     @Override
     public boolean hasDecodeAttention(int seqs, int heads, int kvHeads, int headDim) {

@@ -8,7 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Consumer;
 import org.autoglm.kernels.CudaBackend;
+import org.autoglm.kernels.CudaConfig;
 import org.autoglm.kernels.OperationTime;
 import org.autoglm.kernels.cuda.CuDriver;
 import org.autoglm.kernels.cuda.CudaDevice;
@@ -35,14 +37,14 @@ public final class DecodeBench {
      * {@code profile}, the prefill and each batch size's decode also get their GPU time per kind of kernel.
      */
     public static Map<String, Object> run(String shape, List<Integer> batches, int promptTokens, int newTokens,
-            double gpuMemoryUtilization, boolean profile) {
+            Consumer<CudaConfig> settings, boolean profile) {
         GlmConfig c = BenchShapes.byName(shape);
         int maxBatch = Collections.max(batches);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("shape", shape);
         try (CudaBackend backend = CudaBackend.random(c, 42, cfg -> {
+            settings.accept(cfg);
             cfg.maxSeqs = Math.max(maxBatch, 1);
-            cfg.gpuMemoryUtilization = gpuMemoryUtilization;
             cfg.maxModelLen = Math.max(LONG_PROMPT, promptTokens + newTokens) + BLOCK_SIZE;
         })) {
             out.put("device", backend.description());
@@ -139,7 +141,8 @@ public final class DecodeBench {
         row.put("decode_steps_per_s", round(steps));
         row.put("decode_tok_per_s", round(steps * batch));
         row.put("pct_of_streaming_limit", round(100 * steps / limit));
-        if (StepTrace.enabled() && batch == 1) row.put("trace_us", StepTrace.summarize(backend.kernelTrace()));
+        long[] trace = batch == 1 ? backend.kernelTrace() : new long[0];   // empty unless compiled with AUTOGLM_TRACE
+        if (trace.length > 0) row.put("trace_us", StepTrace.summarize(trace));
         if (profile) {
             // the next step once more, kernel by kernel (graph step time for comparison: 1e6 / decode_steps_per_s)
             List<SequenceChunk> chunks = new ArrayList<>(batch);

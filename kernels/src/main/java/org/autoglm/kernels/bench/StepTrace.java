@@ -11,7 +11,7 @@ import java.util.Map;
  * Reads the timeline that kernels compiled with {@code AUTOGLM_TRACE} leave behind ({@code trace_mark} in
  * common.cuh: per kind of kernel, block and mark, the %globaltimer of the step's last launch of that kind) as, per
  * kind, the first / median / last block's time at each mark, in µs from the earliest mark of the step.
- * Measurement only: {@code -Dautoglm.cuda.defines=AUTOGLM_TRACE=1} with bench-decode.
+ * Measurement only: {@code bench-decode --cuda-option define=AUTOGLM_TRACE=1}.
  */
 final class StepTrace {
 
@@ -21,10 +21,6 @@ final class StepTrace {
     static final int MARKS = 8;
 
     private StepTrace() {}
-
-    static boolean enabled() {
-        return System.getProperty("autoglm.cuda.defines", "").contains("AUTOGLM_TRACE");
-    }
 
     /** {@code trace}: KINDS x BLOCKS x MARKS timestamps in ns, 0 where nothing was recorded. */
     static Map<String, Object> summarize(long[] trace) {

@@ -10,8 +10,10 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.autoglm.kernels.CudaBackend;
 import org.autoglm.kernels.CudaConfig;
+import org.autoglm.kernels.WeightQuantization;
 import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.sampling.SamplingParams;
 
@@ -20,13 +22,14 @@ import org.autoglm.models.sampling.SamplingParams;
  * packed launch (last-position logits), the prompts fed token by token through decode steps (top-5 logits at
  * every position: split-K attention and graphs over growing contexts), the prompts in chunks of 7 (chunked
  * prefill over a cached prefix), each prompt alone (bf16 on sm_80+: flash attention, unless
- * {@code -Dautoglm.cuda.flashAttention=false}; then, and in fp32, dense tensor-core attention when
- * {@code -Dautoglm.cuda.denseAttentionMinTokens} is at most its length), 24 greedy tokens with host argmax over
+ * {@code flash-attention=false}; then, and in fp32, dense tensor-core attention when
+ * {@code dense-attention-min-tokens} is at most its length), 24 greedy tokens with host argmax over
  * returned logits, with GPU sampling, mixed, and for each sequence decoded alone (batch 1: the one-token pass,
- * unless {@code -Dautoglm.cuda.fusedDecode=false}), and seeded top-k / top-p sampling. Prints one JSON object per
- * model.
+ * unless {@code fused-decode=false}), and seeded top-k / top-p sampling. Prints one JSON object per model.
  *
- * <p>{@code java -cp autoglm-node-cuda.jar org.autoglm.kernels.check.ReferenceParity FIXTURES_DIR [fp32|bf16] MODEL...}
+ * <p>{@code java -cp autoglm-node-cuda.jar org.autoglm.kernels.check.ReferenceParity FIXTURES_DIR [fp32|bf16]
+ * [NAME=VALUE...] MODEL...}: each {@code NAME=VALUE} is a {@code --cuda-option} ({@link CudaConfig#set}), or
+ * {@code quantize=fp8|int8}.
  */
 public final class ReferenceParity {
 
@@ -38,10 +41,20 @@ public final class ReferenceParity {
     public static void main(String[] args) throws IOException {
         Path fixtures = Path.of(args[0]);
         CudaConfig.Precision precision = CudaConfig.Precision.valueOf(args[1].toUpperCase());
+        List<String> options = new ArrayList<>();
+        List<String> models = new ArrayList<>();
+        for (int i = 2; i < args.length; i++) (args[i].contains("=") ? options : models).add(args[i]);
+        Consumer<CudaConfig> tuning = cfg -> {
+            for (String o : options) {
+                if (o.startsWith("quantize=")) cfg.quantize = WeightQuantization.parse(o.substring("quantize=".length()));
+                else cfg.set(o);
+            }
+        };
+        tuning.accept(new CudaConfig());   // a bad option stops here, before any GPU work
         boolean allPass = true;
         List<Object> results = new ArrayList<>();
-        for (int i = 2; i < args.length; i++) {
-            Map<String, Object> r = check(fixtures, args[i], precision);
+        for (String model : models) {
+            Map<String, Object> r = check(fixtures, model, precision, tuning);
             allPass &= Boolean.TRUE.equals(r.get("pass"));
             results.add(r);
         }
@@ -51,6 +64,14 @@ public final class ReferenceParity {
 
     public static Map<String, Object> check(Path fixtures, String model, CudaConfig.Precision precision)
             throws IOException {
+        return check(fixtures, model, precision, cfg -> {});
+    }
+
+    /** As above, with the backend's settings changed by {@code tuning} first. */
+    public static Map<String, Object> check(Path fixtures, String model, CudaConfig.Precision precision,
+            Consumer<CudaConfig> tuning) throws IOException {
+        CudaConfig chosen = new CudaConfig();
+        tuning.accept(chosen);
         JsonNode ref = JSON.readTree(fixtures.resolve(model + ".reference.json").toFile());
         List<int[]> prompts = new ArrayList<>();
         List<float[]> lastLogits = new ArrayList<>();
@@ -65,6 +86,7 @@ public final class ReferenceParity {
         out.put("precision", precision.name().toLowerCase());
         long t0 = System.nanoTime();
         try (CudaBackend b = CudaBackend.open(fixtures.resolve(model), cfg -> {
+            tuning.accept(cfg);
             cfg.precision = precision;
             cfg.gpuMemoryUtilization = 0.5;
             cfg.maxSeqs = 16;
@@ -99,7 +121,7 @@ public final class ReferenceParity {
             float[][] mixed = b.forward(chunks);
             out.put("greedy_mixed_exact", greedyMixedMatches(b, prompts, tables, mixed, greedy));
 
-            // 3c. each sequence decoded alone (batch 1: the one-token pass, unless -Dautoglm.cuda.fusedDecode=false)
+            // 3c. each sequence decoded alone (batch 1: the one-token pass, unless fused-decode=false)
             float[][] prefilled = b.forward(chunks);
             boolean alone = true;
             for (int s = 0; s < n; s++) {
@@ -152,7 +174,7 @@ public final class ReferenceParity {
                 singleDiff = Math.max(singleDiff, maxDiff(l[0], lastLogits.get(s)));
             }
             out.put("single_prefill_max_abs_diff", singleDiff);
-            out.put("dense_attention_min_tokens", Integer.getInteger("autoglm.cuda.denseAttentionMinTokens", 512));
+            out.put("dense_attention_min_tokens", chosen.denseAttentionMinTokens);
 
             // 7. GPU sampling (temperature 0.8, top-k 5, top-p 0.9, fixed seed): a top-5 token, the same twice
             out.put("sampling_top_k_reproducible", samplingBehaves(b, chunks, ref));

@@ -3,10 +3,12 @@ package org.autoglm.kernels.cpu;
 /** Per-thread scratch of the kernels, grown on demand and reused across steps (nothing is allocated per token). */
 final class Scratch {
 
-    /** Expanded block scales of up to four rows. */
+    /** Block scales of one row as floats (with room for a vector load past the last). */
     private float[] scales = new float[0];
-    /** Four dot products of one row against four tokens. */
-    final float[] sums = new float[4];
+    /** Rows widened to floats for the tiled kernel. */
+    private float[] tile = new float[0];
+    /** The sixteen dot products of a 4x4 block of rows and tokens. */
+    final float[] sums = new float[16];
     /** Attention scores of one query against its context. */
     private float[] scores = new float[0];
 
@@ -15,6 +17,13 @@ final class Scratch {
             scales = new float[cols];
         }
         return scales;
+    }
+
+    float[] tile(int length) {
+        if (tile.length < length) {
+            tile = new float[length];
+        }
+        return tile;
     }
 
     float[] scores(int length) {

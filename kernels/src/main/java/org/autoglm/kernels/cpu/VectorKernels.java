@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.autoglm.models.weights.FloatConversions;
 
@@ -25,9 +26,9 @@ final class VectorKernels {
     /** Float lanes per vector. */
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Eight and four float lanes: one q8_0 / q4_0 block's scale, repeated over its int lanes. */
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    /** Lane l of a chunk to its block, counted from the chunk's first block: q8_0 (8 lanes a block) and q4_0 (4). */
+    private static final VectorShuffle<Float> Q8_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 8);
+    private static final VectorShuffle<Float> Q4_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 4);
 
     /** fp16 bits to float, for block scales and scalar tails. */
     private static final float[] F16 = new float[1 << 16];
@@ -102,30 +103,27 @@ final class VectorKernels {
         }
     }
 
-    /** The scale of every int lane of a quantized row: {@code lane g} of the row (4 bytes) belongs to block g / 8 (q8_0) or g / 4 (q4_0). */
-    static void expandScales(WeightType type, ByteBuffer scales, int row, int cols, float[] out, int outOffset) {
+    /**
+     * The fp16 block scales of a quantized row as floats, {@code out[0 .. cols / 32)}; {@code out} has {@code L} floats
+     * to spare so that a vector load at any block stays inside it. A scalar loop on purpose: this runs before every
+     * row's dot product, and vector code here of another shape was left to C1 under load (10x slower steps).
+     */
+    static void blockScales(ByteBuffer scales, int row, int cols, float[] out) {
         int blocks = cols / WeightType.BLOCK;
         int base = row * blocks * 2;
-        if (type == WeightType.Q8_0 && L >= 8) {
-            for (int b = 0; b < blocks; b++) { // one 8-lane store per block
-                FloatVector.broadcast(F8, F16[scales.getShort(base + 2 * b) & 0xFFFF]).intoArray(out, outOffset + 8 * b);
-            }
-            return;
-        }
-        if (type == WeightType.Q4_0 && L >= 4) {
-            for (int b = 0; b < blocks; b++) {
-                FloatVector.broadcast(F4, F16[scales.getShort(base + 2 * b) & 0xFFFF]).intoArray(out, outOffset + 4 * b);
-            }
-            return;
-        }
-        int lanesPerBlock = type == WeightType.Q8_0 ? 8 : 4;
         for (int b = 0; b < blocks; b++) {
-            float s = F16[scales.getShort(base + 2 * b) & 0xFFFF];
-            int o = outOffset + b * lanesPerBlock;
-            for (int k = 0; k < lanesPerBlock; k++) {
-                out[o + k] = s;
-            }
+            out[b] = F16[scales.getShort(base + 2 * b) & 0xFFFF];
         }
+    }
+
+    /**
+     * The scale of each int lane of the chunk starting at weight {@code c}: lane l holds weights of block
+     * {@code c / 32 + l / 8} (q8_0: four weights a lane, chunks start on a block or half a block) or {@code c / 32 + l / 4}
+     * (q4_0: eight a lane).
+     */
+    static FloatVector laneScales(WeightType type, float[] blockScales, int c) {
+        return FloatVector.fromArray(F, blockScales, c / WeightType.BLOCK)
+                .rearrange(type == WeightType.Q8_0 ? Q8_LANE_BLOCK : Q4_LANE_BLOCK);
     }
 
     /** Weight {@code j} of a row, one at a time (tails and decoding). */
@@ -191,9 +189,12 @@ final class VectorKernels {
         return (FloatVector) b.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
     }
 
-    /** Nibble m of each lane, less 8. */
+    /**
+     * Nibble m of each lane, less 8. No int-to-float conversion (which C2 left out of line in this loop): the nibble
+     * goes into the mantissa of 2^23 and 2^23 + 8 is subtracted, exactly.
+     */
     static FloatVector q4(IntVector v, int m) {
         IntVector n = (m == 0 ? v : v.lanewise(VectorOperators.LSHR, 4 * m)).lanewise(VectorOperators.AND, 15);
-        return (FloatVector) n.sub(8).convert(VectorOperators.I2F, 0);
+        return n.lanewise(VectorOperators.OR, 0x4B000000).reinterpretAsFloats().sub(8388616f);
     }
 }

@@ -4,35 +4,31 @@ import static org.autoglm.kernels.cuda.CuDriver.check;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.slf4j.LoggerFactory;
 
 /** The kernel sources compiled by NVRTC for this GPU and element type, launched on the device's stream. */
 public final class GpuKernelRuntime implements KernelRuntime {
 
     /**
-     * Measurement only, never for serving: kernels named in {@code autoglm.cuda.bench.skipKernels} (comma-separated)
-     * are not launched, so that bench-decode can show what one kernel costs inside the real graph step (its time
-     * there, with the overlap of dependent launch, is not what --profile's events between kernels measure). The
-     * results are wrong while it is set.
+     * Measurement only, never for serving: kernels by name that are not launched, so that bench-decode can show what
+     * one kernel costs inside the real graph step (its time there, with the overlap of dependent launch, is not what
+     * --profile's events between kernels measure). The results are wrong while it is not empty.
      */
-    private static final Set<String> SKIPPED = Arrays.stream(System.getProperty("autoglm.cuda.bench.skipKernels", "")
-            .split(",")).map(String::strip).filter(n -> !n.isEmpty()).collect(Collectors.toUnmodifiableSet());
-
+    private final Set<String> skipped;
     private final CudaDevice device;
     private final Map<String, KernelModule> modules = new HashMap<>();
     private final CublasGemm gemm;
     private final LaunchConfig dependentLaunch;   // null: the GPU has no programmatic dependent launch (below sm_90)
     private boolean dependent;
 
-    public GpuKernelRuntime(CudaDevice device, KernelCompiler compiler, boolean bf16) {
-        if (!SKIPPED.isEmpty()) {
-            LoggerFactory.getLogger(GpuKernelRuntime.class).warn("autoglm.cuda.bench.skipKernels leaves out {}: "
-                    + "every result of this process is wrong (for measurements only)", SKIPPED);
+    public GpuKernelRuntime(CudaDevice device, KernelCompiler compiler, boolean bf16, Set<String> skipKernels) {
+        this.skipped = Set.copyOf(skipKernels);
+        if (!skipped.isEmpty()) {
+            LoggerFactory.getLogger(GpuKernelRuntime.class).warn("--cuda-option skip-kernels leaves out {}: "
+                    + "every result of this process is wrong (for measurements only)", skipped);
         }
         this.device = device;
         this.dependentLaunch = device.computeCapability() >= 90 ? new LaunchConfig(device.stream()) : null;
@@ -63,7 +59,7 @@ public final class GpuKernelRuntime implements KernelRuntime {
     @Override
     public void launch(long function, String name, int gridX, int gridY, int gridZ, int block, int sharedBytes,
             Pointer params) {
-        if (!SKIPPED.isEmpty() && SKIPPED.contains(name)) return;
+        if (!skipped.isEmpty() && skipped.contains(name)) return;
         int rc = dependent && dependentLaunch != null
                 ? CuDriver.cuLaunchKernelEx(dependentLaunch.of(gridX, gridY, gridZ, block, sharedBytes), function,
                         params, Pointer.NULL)

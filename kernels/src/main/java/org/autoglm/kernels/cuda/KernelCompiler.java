@@ -23,19 +23,19 @@ public final class KernelCompiler {
 
     private static final Logger LOG = LoggerFactory.getLogger(KernelCompiler.class);
 
-    /**
-     * Extra preprocessor definitions for every source, for tuning on a GPU without a rebuild:
-     * {@code -Dautoglm.cuda.defines=FA_MIN_BLOCKS=2,OTHER=1} (the kernels' #ifndef defaults give way to them).
-     */
-    private static final List<String> EXTRA_DEFINES = Arrays.stream(
-                    System.getProperty("autoglm.cuda.defines", "").split(","))
-            .map(String::trim).filter(d -> !d.isEmpty()).map(d -> "-D" + d).toList();
-
     private final Path cacheDir;
+    /** Extra {@code -D} options for every source (the kernels' #ifndef defaults give way to them). */
+    private final List<String> extraDefines;
     private Nvrtc nvrtc;
 
     public KernelCompiler(Path cacheDir) {
+        this(cacheDir, List.of());
+    }
+
+    /** With preprocessor definitions ({@code NAME=VALUE}, {@code CudaConfig.defines}) for every source. */
+    public KernelCompiler(Path cacheDir, List<String> defines) {
         this.cacheDir = cacheDir;
+        this.extraDefines = defines.stream().map(String::trim).filter(d -> !d.isEmpty()).map(d -> "-D" + d).toList();
     }
 
     public static Path defaultCacheDir() {
@@ -48,7 +48,7 @@ public final class KernelCompiler {
     public byte[] compile(String source, boolean bf16, int cc) {
         String text = KernelSources.read(source);
         String header = KernelSources.read(KernelSources.HEADER);
-        String key = source.replace(".cu", "") + "-" + KernelSources.hash(text, header, String.join(" ", EXTRA_DEFINES))
+        String key = source.replace(".cu", "") + "-" + KernelSources.hash(text, header, String.join(" ", extraDefines))
                 + (bf16 ? "-bf16" : "-f32") + "-sm" + cc + ".bin";
         Path cached = cacheDir.resolve(key);
         if (Files.isRegularFile(cached)) {
@@ -78,7 +78,7 @@ public final class KernelCompiler {
         List<String> options = new ArrayList<>(List.of(
                 (cubin ? "--gpu-architecture=sm_" : "--gpu-architecture=compute_") + arch, "--std=c++17", "-lineinfo"));
         if (bf16) options.add("-DAUTOGLM_BF16");
-        options.addAll(EXTRA_DEFINES);
+        options.addAll(extraDefines);
         PointerByReference ref = new PointerByReference();
         check(nvrtc.nvrtcCreateProgram(ref, text, name, 1, new String[] {header},
                 new String[] {KernelSources.HEADER}), "nvrtcCreateProgram(" + name + ")");

@@ -88,8 +88,8 @@ public final class LaunchGeometry {
 
     /**
      * The chunk a launch uses: no more keys than a split of the widest context holds (rounded up to 16), so that a
-     * short context's blocks ask for the shared memory they use, not a whole chunk's (run 13: 12 instead of 78 KB
-     * per block at 16 keys per split; the kernel's time stayed the same, which is spent in its chain of steps).
+     * short context's blocks ask for the shared memory they use, not a whole chunk's (the kernel's time is spent in
+     * its chain of steps, not in the copy, but a smaller request leaves room for more blocks per SM).
      */
     public static int decodeChunkKeys(int elementBytes, int maxKeys, int splits) {
         int perSplit = (maxKeys + splits - 1) / Math.max(1, splits);

@@ -161,7 +161,7 @@ __device__ __forceinline__ void bias_rope_kv_pair(float* row, int c, float x0, f
 // Programmatic dependent launch (sm_90+; GpuKernelRuntime launches the one-token pass with it): a kernel may
 // start while the one before it in the stream finishes, so every kernel first waits here until that kernel's writes
 // are visible. With PDL_EARLY_TRIGGER (default) it then lets the next one begin launching at once; with
-// -Dautoglm.cuda.defines=PDL_EARLY_TRIGGER=0 the next one launches only when this one ends (its waiting blocks then
+// --cuda-option define=PDL_EARLY_TRIGGER=0 the next one launches only when this one ends (its waiting blocks then
 // hold no SM slots that this kernel's later blocks need). No-op on older GPUs, when a launch did not ask for it, and
 // in the host emulation.
 #ifndef PDL_EARLY_TRIGGER
@@ -176,7 +176,7 @@ __device__ __forceinline__ void follow_previous_kernel() {
 #endif
 }
 
-// Step timeline (measurement only: compiled in with -Dautoglm.cuda.defines=AUTOGLM_TRACE=1; DecodeBench prints it).
+// Step timeline (measurement only: compiled in with --cuda-option define=AUTOGLM_TRACE=1; DecodeBench prints it).
 // Thread 0 of each block stores %globaltimer (ns) at numbered marks of its kernel into autoglm_trace[kind][block]
 // [mark]; every launch of a kind overwrites the one before, so after a step the array holds that step's last launch
 // of each kind (the last layer's). Marks: 0 entry, 1 after the dependent-launch wait, 2.. the kernel's phases, 7 exit.

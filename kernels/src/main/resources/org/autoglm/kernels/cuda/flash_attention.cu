@@ -14,7 +14,7 @@
 #define FA_WARPS 8   // 128 rows per block: each K/V tile fetched from L2 serves twice the rows of 4 warps
 #define FA_ROWS (FA_WARPS * 16)
 #define FA_KEYS 64
-#ifndef FA_MIN_BLOCKS   // (-Dautoglm.cuda.defines=FA_MIN_BLOCKS=2 to try another)
+#ifndef FA_MIN_BLOCKS   // (--cuda-option define=FA_MIN_BLOCKS=2 to try another)
 #define FA_MIN_BLOCKS 1    // blocks per SM the registers must allow: 1 leaves the fragments all the registers they need
 #endif
 #define FA_PAD 8   // bf16 of padding per shared row: rows stay 16-byte aligned and fragment loads hit distinct banks

@@ -216,7 +216,7 @@ __device__ __forceinline__ void store_normed4(const AddNorm& n, elem_t* xs, int 
 // Rows of up to NORM_HELD_ROW elements (every GLM up to hidden 4096): each thread loads its float4s of the residual
 // and delta, and the norm weight's values there, once, all at once, and keeps them in registers through the norm's
 // two or three passes: one memory latency, where stage_rmsnorm_streamed pays one per pass. (Loaded where it is used,
-// after a block-wide sum, the weight cost a second latency: 1-2 % of a batch-1 step, H100 run 27.) glm4's post norm
+// after a block-wide sum, the weight costs a second latency, 1-2 % of a batch-1 step.) glm4's post norm
 // weight is still read where it is used (its registers would take the GEMV to 128). Same arithmetic, same order.
 #define NORM_HELD 4                                      // float4s per thread
 #define NORM_HELD_ROW (NORM_HELD * 4 * GEMV_WARPS * 32)  // 4096

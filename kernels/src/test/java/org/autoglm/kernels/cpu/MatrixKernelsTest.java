@@ -11,8 +11,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Every weight type's kernels (four rows x one token, one row x four tokens, the scalar tails) give the same sums as a
- * plain loop over the widened weights, for widths with and without a tail and token counts around the groups of four.
+ * Every weight type's kernels (a row per token, the tiled 4x4 GEMM, the scalar tails) give the same sums as a plain
+ * loop over the widened weights, for widths with and without a tail, row counts across a tile and its groups of four,
+ * and token counts around the groups of four.
  */
 class MatrixKernelsTest {
 
@@ -22,9 +23,9 @@ class MatrixKernelsTest {
         SplittableRandom random = new SplittableRandom(7);
         for (int cols : new int[] {64, 96, 128, 160, 256, 544}) {
             if (!type.quantized() && cols == 544) cols = 545;
-            int rows = 11;
+            int rows = TileGemm.TILE_ROWS + 11;
             WeightMatrix m = matrix(type, rows, cols, random);
-            for (int tokens : new int[] {1, 2, 4, 5, 9}) {
+            for (int tokens : new int[] {1, 3, 4, 5, 9}) {
                 float[] x = new float[tokens * cols];
                 for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
                 float[] xp = new float[x.length];

@@ -15,6 +15,7 @@ import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.config.GlmConfigReader;
 import org.autoglm.models.weights.Checkpoint;
 import org.autoglm.models.weights.DType;
+import org.autoglm.models.weights.RandomCheckpointWriter;
 import org.autoglm.models.weights.SafetensorsWriter;
 import org.autoglm.models.weights.TensorInfo;
 import org.junit.jupiter.api.Test;
@@ -22,15 +23,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * How far bf16 weights and q8_0 / q4_0 quantization move the CPU backend from its own f32 result: along each prompt's
- * f32 greedy continuation (teacher-forced, 24 steps), the largest and RMS logit difference and the share of steps whose
- * argmax is the f32 token. Over both fixtures and a larger random GLM-4 (hidden 512, 4 layers, vocab 2048). Prints one
- * line per model and type (the README's table). Asserts bf16 and q8_0 agree on >= 95 % of the fixtures' steps (the
- * issue's goal for q8_0) and >= 85 % on the random model, whose top logits lie closer together (measured: 91.7 %),
- * q4_0 on >= 35 %, and that q4_0 drifts more than q8_0.
+ * f32 greedy continuation (teacher-forced, {@value #STEPS} steps, every prompt of a model decoding together as one
+ * batch), the largest and RMS logit difference and the share of steps whose argmax is the f32 token. Over both fixtures
+ * and a larger random GLM-4 (hidden 512, 4 layers, vocab 2048, 12 prompts). Prints one line per model and type (the
+ * README's table). Asserts bf16 and q8_0 agree on >= 95 % of each model's steps (the issue's goal for q8_0; measured
+ * 95.8-98.4 %, bf16 98.4-99.5 %), q4_0 on >= 35 % (42-55 %), and that q4_0 drifts more than q8_0.
  */
 class QuantizedAccuracyTest {
 
-    static final int STEPS = 24;
+    static final int STEPS = 32;
+    static final int BLOCK = 16;
 
     @TempDir
     Path temp;
@@ -51,19 +53,17 @@ class QuantizedAccuracyTest {
     void quantizedTypesStayCloseToF32() throws IOException {
         List<Result> all = new ArrayList<>();
         Path random = temp.resolve("glm4-random-512");
-        writeRandomModel(random);
+        Path randomBf16 = temp.resolve("glm4-random-512-bf16");
+        writeRandomModel(random, DType.F32);
+        writeRandomModel(randomBf16, DType.BF16);
         for (Path model : List.of(Fixtures.model("glm-tiny"), Fixtures.model("glm4-tiny"), random)) {
             List<int[]> prompts = prompts(model);
-            Path bf16 = temp.resolve(model.getFileName() + "-bf16");
-            convert(model, bf16, DType.BF16);
-            List<float[][]> reference = new ArrayList<>();
-            List<int[]> paths = new ArrayList<>();
+            Path bf16 = model == random ? randomBf16 : temp.resolve(model.getFileName() + "-bf16");
+            if (model != random) convert(model, bf16, DType.BF16);
+            int[][] paths = new int[prompts.size()][STEPS];
+            float[][][] reference;
             try (CpuBackend f32 = open(model, null)) {
-                for (int[] prompt : prompts) {
-                    int[] path = new int[STEPS];
-                    reference.add(teacherForced(f32, prompt, path, true));
-                    paths.add(path);
-                }
+                reference = teacherForced(f32, prompts, paths, true);
             }
             String name = model.getFileName().toString();
             all.add(compare(name, "bf16", open(bf16, null), prompts, paths, reference));
@@ -73,7 +73,7 @@ class QuantizedAccuracyTest {
         System.out.println("| model | weights | max abs logit diff vs f32 | RMS diff | greedy agreement |");
         all.forEach(System.out::println);
         for (Result r : all) {
-            double floor = r.type().equals("q4_0") ? 0.35 : r.model().endsWith("-tiny") ? 0.95 : 0.85;
+            double floor = r.type().equals("q4_0") ? 0.35 : 0.95;
             assertThat(r.agreement()).as(r.toString()).isGreaterThanOrEqualTo(floor);
         }
         for (int i = 0; i < all.size(); i += 3) {
@@ -85,30 +85,33 @@ class QuantizedAccuracyTest {
     private CpuBackend open(Path model, WeightType quantize) {
         CpuBackend b = CpuBackend.load(model, CpuOptions.defaults().withThreads(2).withQuantize(quantize)
                 .withCacheDir(temp.resolve("cache")));
-        b.allocateKvCache(64, 16);
+        b.allocateKvCache(12 * blocksPerSequence(), BLOCK);
         return b;
     }
 
-    private static Result compare(String model, String type, CpuBackend backend, List<int[]> prompts,
-                                  List<int[]> paths, List<float[][]> reference) {
+    private static int blocksPerSequence() {
+        return (8 + 6 * 11 + STEPS) / BLOCK + 1;
+    }
+
+    private static Result compare(String model, String type, CpuBackend backend, List<int[]> prompts, int[][] paths,
+                                  float[][][] reference) {
         double max = 0;
         double squares = 0;
         long count = 0;
         int agree = 0;
         int steps = 0;
         try (backend) {
+            float[][][] logits = teacherForced(backend, prompts, paths, false);
             for (int i = 0; i < prompts.size(); i++) {
-                int[] path = paths.get(i).clone();
-                float[][] logits = teacherForced(backend, prompts.get(i), path, false);
                 for (int s = 0; s < STEPS; s++) {
-                    float[] ref = reference.get(i)[s];
+                    float[] ref = reference[i][s];
                     for (int j = 0; j < ref.length; j++) {
-                        double diff = Math.abs(logits[s][j] - ref[j]);
+                        double diff = Math.abs(logits[i][s][j] - ref[j]);
                         max = Math.max(max, diff);
                         squares += diff * diff;
                         count++;
                     }
-                    agree += CpuParityTest.argmax(logits[s]) == CpuParityTest.argmax(ref) ? 1 : 0;
+                    agree += CpuParityTest.argmax(logits[i][s]) == CpuParityTest.argmax(ref) ? 1 : 0;
                     steps++;
                 }
             }
@@ -117,18 +120,25 @@ class QuantizedAccuracyTest {
     }
 
     /**
-     * The logits of {@code STEPS} steps after {@code prompt}, feeding {@code path}'s tokens; when {@code greedy}, the
-     * path is filled with this backend's own argmax as it goes.
+     * The logits {@code [prompt][step]} of {@code STEPS} steps after each prompt, all prompts decoding together, feeding
+     * {@code paths}' tokens; when {@code greedy}, the paths are filled with this backend's own argmax as it goes.
      */
-    private static float[][] teacherForced(CpuBackend b, int[] prompt, int[] path, boolean greedy) {
-        int[] table = {0, 1, 2, 3, 4, 5, 6, 7};
-        float[][] out = new float[STEPS][];
-        out[0] = b.forward(List.of(new SequenceChunk(1, prompt, 0, table, true)))[0];
+    private static float[][][] teacherForced(CpuBackend b, List<int[]> prompts, int[][] paths, boolean greedy) {
+        int n = prompts.size();
+        int[][] tables = new int[n][blocksPerSequence()];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < tables[i].length; k++) tables[i][k] = i * tables[i].length + k;
+        }
+        float[][][] out = new float[n][STEPS][];
+        List<SequenceChunk> step = new ArrayList<>();
+        for (int i = 0; i < n; i++) step.add(new SequenceChunk(i, prompts.get(i), 0, tables[i], true));
         for (int s = 0; s < STEPS; s++) {
-            if (greedy) path[s] = CpuParityTest.argmax(out[s]);
-            if (s + 1 < STEPS) {
-                out[s + 1] = b.forward(List.of(new SequenceChunk(1, new int[] {path[s]}, prompt.length + s, table,
-                        true)))[0];
+            float[][] logits = b.forward(step);
+            step.clear();
+            for (int i = 0; i < n; i++) {
+                out[i][s] = logits[i];
+                if (greedy) paths[i][s] = CpuParityTest.argmax(logits[i]);
+                step.add(new SequenceChunk(i, new int[] {paths[i][s]}, prompts.get(i).length + s, tables[i], true));
             }
         }
         return out;
@@ -140,7 +150,7 @@ class QuantizedAccuracyTest {
         }
         SplittableRandom random = new SplittableRandom(11);
         List<int[]> prompts = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 12; i++) {
             prompts.add(random.ints(8 + 6 * i, 0, 2048).toArray());
         }
         return prompts;
@@ -160,28 +170,13 @@ class QuantizedAccuracyTest {
     }
 
     /**
-     * A GLM-4 of hidden 512 whose weights are drawn like the fixtures' (scaled to the width), so that its logits are
-     * spread out as a trained model's are rather than nearly equal.
+     * A GLM-4 of hidden 512 whose weights are drawn like the fixtures' (scaled to the width: their N(0, 0.15) at width
+     * 64 is N(0, 0.053) here), so that its logits are spread out as a trained model's are rather than nearly equal.
      */
-    static void writeRandomModel(Path dir) throws IOException {
+    static void writeRandomModel(Path dir, DType dtype) throws IOException {
         GlmConfig tiny = GlmConfigReader.read(Fixtures.model("glm4-tiny"));
         GlmConfig c = new GlmConfig("glm4", 2048, 512, 1408, 4, 8, 2, 64, 0.5, 10000.0, 1e-5, 1024, true, false,
                 tiny.eosTokenIds(), tiny.padTokenId(), "float32");
-        org.autoglm.models.weights.RandomCheckpointWriter.write(dir, c, DType.F32, 5);
-        // rescale: RandomCheckpointWriter draws N(0, 0.02); the fixtures' N(0, 0.15) at width 64 is N(0, 0.053) here
-        Path file = dir.resolve(Checkpoint.SINGLE_FILE);
-        Path scaled = dir.resolve("scaled.safetensors");
-        SafetensorsWriter writer = new SafetensorsWriter();
-        try (Checkpoint ckpt = Checkpoint.open(dir)) {
-            for (TensorInfo t : ckpt.tensors()) {
-                float[] v = ckpt.readFloat32(t.name(), t.shape());
-                if (t.shape().length == 2) {
-                    for (int i = 0; i < v.length; i++) v[i] *= 0.053f / 0.02f;
-                }
-                writer.add(t.name(), DType.F32, t.shape(), v);
-            }
-            writer.writeFile(scaled);
-        }
-        Files.move(scaled, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        RandomCheckpointWriter.write(dir, c, dtype, 5, 0.053);
     }
 }

@@ -35,6 +35,11 @@ public final class RandomCheckpointWriter {
 
     /** Writes {@code config.json} and {@code model.safetensors} of {@code config} into {@code dir}. */
     public static void write(Path dir, GlmConfig config, DType dtype, long seed) throws IOException {
+        write(dir, config, dtype, seed, INIT_STD);
+    }
+
+    /** As {@link #write(Path, GlmConfig, DType, long)}, with linear and embedding weights N(0, {@code std}). */
+    public static void write(Path dir, GlmConfig config, DType dtype, long seed, double std) throws IOException {
         Files.createDirectories(dir);
         writeConfig(dir.resolve(GlmConfigReader.FILE_NAME), config, dtype);
         long d = config.hiddenSize();
@@ -43,30 +48,30 @@ public final class RandomCheckpointWriter {
         long ffn = config.intermediateSize();
         SafetensorsWriter writer = new SafetensorsWriter();
         Tensors t = new Tensors(writer, dtype, seed);
-        t.normal("model.embed_tokens.weight", INIT_STD, 0, config.vocabSize(), d);
+        t.normal("model.embed_tokens.weight", std, 0, config.vocabSize(), d);
         for (int i = 0; i < config.numLayers(); i++) {
             String p = "model.layers." + i + ".";
             t.normal(p + "input_layernorm.weight", 0.02, 1.0, d);
-            t.normal(p + "self_attn.q_proj.weight", INIT_STD, 0, qDim, d);
-            t.normal(p + "self_attn.k_proj.weight", INIT_STD, 0, kvDim, d);
-            t.normal(p + "self_attn.v_proj.weight", INIT_STD, 0, kvDim, d);
+            t.normal(p + "self_attn.q_proj.weight", std, 0, qDim, d);
+            t.normal(p + "self_attn.k_proj.weight", std, 0, kvDim, d);
+            t.normal(p + "self_attn.v_proj.weight", std, 0, kvDim, d);
             if (config.attentionBias()) {
-                t.normal(p + "self_attn.q_proj.bias", INIT_STD, 0, qDim);
-                t.normal(p + "self_attn.k_proj.bias", INIT_STD, 0, kvDim);
-                t.normal(p + "self_attn.v_proj.bias", INIT_STD, 0, kvDim);
+                t.normal(p + "self_attn.q_proj.bias", std, 0, qDim);
+                t.normal(p + "self_attn.k_proj.bias", std, 0, kvDim);
+                t.normal(p + "self_attn.v_proj.bias", std, 0, kvDim);
             }
-            t.normal(p + "self_attn.o_proj.weight", INIT_STD, 0, d, qDim);
+            t.normal(p + "self_attn.o_proj.weight", std, 0, d, qDim);
             t.normal(p + "post_attention_layernorm.weight", 0.02, 1.0, d);
             if (config.hasPostNorms()) {
                 t.normal(p + "post_self_attn_layernorm.weight", 0.02, 1.0, d);
                 t.normal(p + "post_mlp_layernorm.weight", 0.02, 1.0, d);
             }
-            t.normal(p + "mlp.gate_up_proj.weight", INIT_STD, 0, 2 * ffn, d);
-            t.normal(p + "mlp.down_proj.weight", INIT_STD, 0, d, ffn);
+            t.normal(p + "mlp.gate_up_proj.weight", std, 0, 2 * ffn, d);
+            t.normal(p + "mlp.down_proj.weight", std, 0, d, ffn);
         }
         t.normal("model.norm.weight", 0.02, 1.0, d);
         if (!config.tieWordEmbeddings()) {
-            t.normal("lm_head.weight", INIT_STD, 0, config.vocabSize(), d);
+            t.normal("lm_head.weight", std, 0, config.vocabSize(), d);
         }
         writer.writeFile(dir.resolve(Checkpoint.SINGLE_FILE));
     }

@@ -138,6 +138,16 @@ public final class BatchLines {
      */
     public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
                                 InferenceService engine, Consumer<Outcome> done) {
+        return run(line, endpoint, requestId, user, model, engine, null, true, done);
+    }
+
+    /**
+     * Starts one line, as {@link #run(Line, String, String, String, ServedModel, InferenceService, Consumer)} does,
+     * with a deadline (null: none) and in the batch class or not (a workflow step runs at its own priority).
+     */
+    public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
+                                InferenceService engine, java.time.Instant deadline, boolean batchClass,
+                                Consumer<Outcome> done) {
         Execution execution = new Execution();
         boolean chat = endpoint.equals("/v1/chat/completions");
         InferenceRequest request;
@@ -145,8 +155,8 @@ public final class BatchLines {
         try {
             request = parseBody(line.body(), endpoint, model);
             List<int[]> prompts = InferenceRoutes.prompts(request, model);
-            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, null, null, user, 0).stream()
-                    .map(GenerationRequest::asBatch).toList();
+            requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, deadline, null, user, 0).stream()
+                    .map(r -> batchClass ? r.asBatch() : r).toList();
         } catch (ApiError e) {
             done.accept(new Answered(e.status(), ErrorResponses.body(e)));
             return execution;

@@ -127,17 +127,7 @@ public final class BatchCommand implements Runnable {
                 throw new IllegalArgumentException(file + " is not a file");
             }
             String target = endpoint != null ? endpoint : firstUrl(file);
-            String boundary = "autoglm-" + System.nanoTime();
-            String head = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--"
-                    + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
-                    + file.getFileName().toString().replace("\"", "") + "\"\r\nContent-Type: application/jsonl\r\n\r\n";
-            String tail = "\r\n--" + boundary + "--\r\n";
-            HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.concat(
-                    HttpRequest.BodyPublishers.ofString(head), HttpRequest.BodyPublishers.ofFile(file),
-                    HttpRequest.BodyPublishers.ofString(tail));
-            JsonNode uploaded = server.json(server.request("/v1/files")
-                    .header("Content-Type", "multipart/form-data; boundary=" + boundary).POST(body));
-            String request = JSON.createObjectNode().put("input_file_id", uploaded.get("id").asText())
+            String request = JSON.createObjectNode().put("input_file_id", upload(server, file))
                     .put("endpoint", target).put("completion_window", "24h").toString();
             JsonNode batch = server.json(server.request("/v1/batches").header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(request)));
@@ -233,6 +223,24 @@ public final class BatchCommand implements Runnable {
                 Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING);
             }
         }
+    }
+
+    /** Uploads {@code file} to the Files API (purpose {@code batch}); returns the file's id. */
+    static String upload(Server server, Path file) throws IOException, InterruptedException {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(file + " is not a file");
+        }
+        String boundary = "autoglm-" + System.nanoTime();
+        String head = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--"
+                + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
+                + file.getFileName().toString().replace("\"", "") + "\"\r\nContent-Type: application/jsonl\r\n\r\n";
+        String tail = "\r\n--" + boundary + "--\r\n";
+        HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.concat(
+                HttpRequest.BodyPublishers.ofString(head), HttpRequest.BodyPublishers.ofFile(file),
+                HttpRequest.BodyPublishers.ofString(tail));
+        JsonNode uploaded = server.json(server.request("/v1/files")
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary).POST(body));
+        return uploaded.get("id").asText();
     }
 
     /** Polls the batch once a second, drawing a progress bar on {@code err}, until it ends; 0 when it completed. */

@@ -34,8 +34,12 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     @Option(names = "--new-tokens", defaultValue = "128", description = "decode steps per batch size (default: ${DEFAULT-VALUE})")
     int newTokens;
 
-    @Option(names = "--gpu-memory-utilization", defaultValue = "0.90", description = "share of GPU memory to use (default: ${DEFAULT-VALUE})")
-    double gpuMemoryUtilization;
+    @picocli.CommandLine.Mixin
+    CudaBackendOptions cuda = new CudaBackendOptions();
+
+    @Option(names = "--quantize", paramLabel = "fp8|int8",
+            description = "weight-only quantization of the random weights, as serve --backend cuda --quantize does")
+    String quantize;
 
     @Option(names = "--profile", description = "also report GPU time per kind of kernel for the 2048-token prefill "
             + "and for a decode step of each batch size (a few untimed extra steps)")
@@ -46,6 +50,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        var settings = cuda.settings(quantize == null ? null : org.autoglm.kernels.WeightQuantization.parse(quantize));
         BackendFactory.Kind kind = BackendFactory.resolve(BackendFactory.Kind.parse(backend));
         if (kind != BackendFactory.Kind.CUDA) {
             throw new IllegalArgumentException("bench-decode measures the CUDA backend, and "
@@ -56,8 +61,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         if (batches.stream().anyMatch(b -> b < 1) || promptTokens < 1 || newTokens < 1) {
             throw new IllegalArgumentException("--batch, --prompt-tokens and --new-tokens must be positive");
         }
-        Map<String, Object> figures = DecodeBench.run(shape, batches, promptTokens, newTokens, gpuMemoryUtilization,
-                profile);
+        Map<String, Object> figures = DecodeBench.run(shape, batches, promptTokens, newTokens, settings, profile);
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(figures));
         } else {

@@ -83,18 +83,23 @@ public final class GenerateCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     CpuBackendOptions cpuOptions = new CpuBackendOptions();
 
+    @picocli.CommandLine.Mixin
+    CudaBackendOptions cudaOptions = new CudaBackendOptions();
+
     @Override
     public Integer call() throws IOException {
         checkSampling();
         BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
-        org.autoglm.kernels.cpu.CpuOptions cpu = cpuOptions.toOptions();
+        BackendFactory.Kind runs = BackendFactory.resolve(kind);
+        org.autoglm.kernels.cpu.CpuOptions cpu = cpuOptions.toOptions(runs);
+        var cuda = cudaOptions.settings(cpuOptions.cudaQuantization(runs));
         SamplingParams params = new SamplingParams(temperature, topP, topK, 0, 1, 0, 0, seed, maxTokens, List.of(),
                 ignoreEos, -1);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (GlmTokenizer tokenizer = GlmTokenizer.load(model)) {
             int[] promptIds = promptIds(tokenizer);
             validateIds(promptIds, tokenizer.vocabSize());
-            try (Backend runner = BackendFactory.open(kind, model, cuda -> {}, cpu)) {
+            try (Backend runner = BackendFactory.open(runs, model, cuda, cpu)) {
                 Generator generator = new Generator(runner, tokenizer, promptIds.length + maxTokens + 1);
                 Generator.Result result = generator.generate(promptIds, params, json ? text -> {} : out::print);
                 if (json) {

@@ -3,7 +3,6 @@ package org.autoglm.node.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.autoglm.kernels.BackendFactory;
-import org.autoglm.kernels.CudaConfig;
 import org.autoglm.models.chat.ToolCallFormat;
 import org.autoglm.models.config.GlmConfigReader;
 import org.autoglm.node.engine.EngineOptions;
@@ -14,8 +13,6 @@ import picocli.CommandLine.Option;
  * anything starts, so that a mistake stops the process with one line instead of a node that never becomes ready.
  */
 final class ModelFlags {
-
-    private static final CudaConfig CUDA_DEFAULTS = new CudaConfig();
 
     @Option(names = "--model", paramLabel = "DIR",
             description = "Checkpoint directory (Hugging Face layout). Default: the built-in demo model (random weights).")
@@ -33,10 +30,8 @@ final class ModelFlags {
     @picocli.CommandLine.Mixin
     CpuBackendOptions cpu = new CpuBackendOptions();
 
-    @Option(names = "--gpu-memory-utilization",
-            description = "Share of GPU memory the CUDA backend may use for weights, buffers and KV cache"
-                    + " (default: ${DEFAULT-VALUE}).")
-    double gpuMemoryUtilization = CUDA_DEFAULTS.gpuMemoryUtilization;
+    @picocli.CommandLine.Mixin
+    CudaBackendOptions cuda = new CudaBackendOptions();
 
     @Option(names = "--tool-call-parser", paramLabel = "glm4|glm45|auto",
             description = "How the model writes tool calls: glm4 (glm-4-9b-chat, GLM-4-0414: a name line, then JSON "
@@ -58,8 +53,10 @@ final class ModelFlags {
         if (!toolCallParser.equals("auto") && !ToolCallFormat.NAMES.contains(toolCallParser)) {
             throw new IllegalArgumentException("--tool-call-parser must be glm4, glm45 or auto, got '" + toolCallParser + "'");
         }
-        return new ModelLoading.Plan(dir, name, model == null, backendKind(), gpuMemoryUtilization, engine,
-                toolCallParser, cpu.toOptions());
+        BackendFactory.Kind kind = backendKind();
+        BackendFactory.Kind runs = BackendFactory.resolve(kind);
+        return new ModelLoading.Plan(dir, name, model == null, kind, cuda.settings(cpu.cudaQuantization(runs)), engine,
+                toolCallParser, cpu.toOptions(runs));
     }
 
     /** The directory exists and its config.json is one we can serve; the weights are read while loading. */
@@ -81,10 +78,6 @@ final class ModelFlags {
     /** An unknown name, or {@code cuda} on a machine without a usable GPU, is refused here. */
     private BackendFactory.Kind backendKind() {
         BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
-        if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
-            throw new IllegalArgumentException("--gpu-memory-utilization must be greater than 0 and at most 1, got "
-                    + gpuMemoryUtilization);
-        }
         if (kind == BackendFactory.Kind.CUDA && BackendFactory.resolve(BackendFactory.Kind.AUTO) != BackendFactory.Kind.CUDA) {
             throw new IllegalArgumentException("--backend cuda: no usable GPU here (the CUDA driver libcuda did not load"
                     + " or sees no device); use --backend cpu or auto for the CPU");

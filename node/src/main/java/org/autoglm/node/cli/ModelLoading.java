@@ -32,10 +32,11 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
      * What {@code serve} asked for, checked ({@link ModelFlags#plan}).
      *
      * @param demo write the built-in demo checkpoint into {@code dir} first if it is not there
+     * @param cuda the CUDA backend's flags ({@code --gpu-memory-utilization}, {@code --quantize}, {@code --cuda-option})
      * @param toolCallParser {@code glm4}, {@code glm45} or {@code auto} (from the chat template)
      */
-    record Plan(Path dir, String servedName, boolean demo, BackendFactory.Kind backend, double gpuMemoryUtilization,
-            EngineOptions engine, String toolCallParser,
+    record Plan(Path dir, String servedName, boolean demo, BackendFactory.Kind backend,
+            java.util.function.Consumer<org.autoglm.kernels.CudaConfig> cuda, EngineOptions engine, String toolCallParser,
             org.autoglm.kernels.cpu.CpuOptions cpu) {}
 
     private final Plan plan;
@@ -105,7 +106,7 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
             ChatTemplate template = ChatTemplate.load(dir);
             BackendFactory.Kind kind = BackendFactory.resolve(s.backend());
             Backend backend = BackendFactory.open(kind, dir, cuda -> {
-                cuda.gpuMemoryUtilization = s.gpuMemoryUtilization();
+                s.cuda().accept(cuda);
                 cuda.maxSeqs = options.maxNumSeqs();
                 cuda.maxBatchTokens = options.maxNumBatchedTokens();
                 cuda.maxModelLen = options.maxModelLen();

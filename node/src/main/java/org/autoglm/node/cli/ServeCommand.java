@@ -20,6 +20,8 @@ import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.plugins.SensitiveWordsPlugin;
 import org.autoglm.node.security.Authenticator;
 import org.autoglm.node.telemetry.Telemetry;
+import org.autoglm.node.workflow.Workflows;
+import org.autoglm.node.workflow.draft.DraftRoutes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -86,6 +88,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "reject: 400 content_filtered / stop the output; mask: replace with * (default: ${DEFAULT-VALUE}).")
     String sensitiveWordsPolicy;
 
+    // --- workflows ---
+    @Option(names = "--workflow-http-allow", split = ",", paramLabel = "HOST",
+            description = "Hosts that workflow http steps may reach, comma-separated (default: none).")
+    List<String> workflowHttpAllowList = new ArrayList<>();
+
     // --- telemetry ---
     @Option(names = "--otlp-endpoint", paramLabel = "URL",
             description = "Export traces over OTLP/HTTP to this collector (e.g. http://localhost:4318). Off by default.")
@@ -108,9 +115,11 @@ public final class ServeCommand implements Callable<Integer> {
         private final ModelLoading loading;
         private final ClusterNode cluster;
         private final ControlPlane control;
+        private final Workflows workflows;
 
         RunningNode(ApiServer server, Telemetry telemetry, Plugins plugins, ServingState state, ModelLoading loading,
-                    ClusterNode cluster, ControlPlane control) {
+                    ClusterNode cluster, ControlPlane control, Workflows workflows) {
+            this.workflows = workflows;
             this.cluster = cluster;
             this.control = control;
             this.server = server;
@@ -131,6 +140,7 @@ public final class ServeCommand implements Callable<Integer> {
         @Override
         public void close() {
             server.close();
+            workflows.close(); // its runs stay in the grid: another node takes them over
             control.close();
             cluster.close(); // releases the lease and hands running work back before the engine stops
             loading.close();
@@ -167,6 +177,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (!auth.enabled() && insecure) {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", http.host);
         }
+        java.util.Set<String> workflowHttpAllow = Workflows.parseHttpAllow(workflowHttpAllowList);
         List<org.autoglm.gossip.control.CommandKey> signers = controlFlags.keys();
         ControlPlane.Settings checkedControl = controlFlags.settings(); // bad flags stop here, before anything starts
         Plugins enabled = Plugins.load(pluginNames(), pluginOptionMap());
@@ -189,6 +200,8 @@ public final class ServeCommand implements Callable<Integer> {
         state.readinessCheck(cluster::notReadyReason);
         cluster.bindDraining(state);
         ControlPlane control = new ControlPlane(cluster.cluster(), signers, checkedControl);
+        Workflows workflows = new Workflows(cluster.cluster(),
+                () -> state.current() == null ? null : state.current().model(), workflowHttpAllow, http.maxRequestBytes);
         cluster.reportAnomalies(control::anomalous);
         ApiServer server;
         try {
@@ -209,6 +222,8 @@ public final class ServeCommand implements Callable<Integer> {
                 c.extraRoutes = (app, read, operate) -> {
                     cluster.installRoutes(app, read, operate);
                     control.installRoutes(app, read, operate);
+                    workflows.installRoutes(app);
+                    new DraftRoutes(workflows.templates(), () -> state).install(app);
                 };
                 c.deadReason = cluster::deadReason;
             }).start();
@@ -222,13 +237,17 @@ public final class ServeCommand implements Callable<Integer> {
         String endpoint = http.scheme() + "://" + http.host + ":" + server.port();
         log.info("Serving model '{}' on {} (loading)", plan.servedName(), endpoint);
         ModelLoading loading = new ModelLoading(plan, state, telemetry.metrics());
-        state.decorate(loaded -> cluster.attach(loaded, ClusterNode.configHash(plan.dir()), loading.backendKind(),
-                loading.device(), engine.maxNumSeqs(), endpoint));
+        state.decorate(loaded -> {
+            ServingState.Loaded clustered = cluster.attach(loaded, ClusterNode.configHash(plan.dir()),
+                    loading.backendKind(), loading.device(), engine.maxNumSeqs(), endpoint);
+            workflows.engineReady(clustered.model(), clustered.engine());
+            return clustered;
+        });
         control.start(state, server.requests(), loading, telemetry.meter("org.autoglm.cluster"));
         Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();
-        return new RunningNode(server, telemetry, enabled, state, loading, cluster, control);
+        return new RunningNode(server, telemetry, enabled, state, loading, cluster, control, workflows);
     }
 
 

@@ -20,7 +20,9 @@ import java.util.Set;
  *
  * <p>The two processes live and die together: a signal that stops this one (SIGTERM, Ctrl-C) stops the child the same
  * way, from a shutdown hook that waits for it; if this one is killed outright ({@code kill -9}), the child sees its
- * stdin pipe close and halts at once, as if it had been killed itself. {@code AUTOGLM_RELAUNCH=0} turns this off.
+ * stdin pipe close and halts at once, as if it had been killed itself. SIGSTOP cannot be caught, so stopping this
+ * process alone leaves the child running: the README says to stop the process group (as job control does).
+ * {@code AUTOGLM_RELAUNCH=0} turns this off.
  */
 final class VectorModuleRelaunch {
 

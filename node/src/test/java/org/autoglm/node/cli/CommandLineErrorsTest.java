@@ -64,6 +64,10 @@ class CommandLineErrorsTest {
                 "unknown backend 'tpu'");
         assertOneLine(run("serve", "--model", model, "--port", "0", "--gpu-memory-utilization", "1.5"), 1,
                 "--gpu-memory-utilization");
+        assertOneLine(run("serve", "--model", model, "--port", "0", "--backend", "cpu", "--quantize", "fp8"), 1,
+                "--quantize fp8: the cpu backend takes q8_0 or q4_0");
+        assertOneLine(run("serve", "--model", model, "--port", "0", "--backend", "cpu", "--cuda-option", "warp=9"), 1,
+                "--cuda-option: unknown option 'warp'");
         assertOneLine(run("serve", "--model", model, "--port", "0", "--jwt-secret-file",
                 tmp.resolve("no-secret").toString()), 1, "--jwt-secret-file", "no such readable file");
         assertOneLine(run("serve", "--model", model, "--port", "0", "--jwt-public-key",

@@ -1,0 +1,247 @@
+package org.autoglm.gossip.workflow;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+import javax.cache.Cache;
+import org.apache.ignite.IgniteCache;
+import org.apache.ignite.cache.CacheAtomicityMode;
+import org.apache.ignite.cache.query.QueryCursor;
+import org.apache.ignite.cache.query.ScanQuery;
+import org.apache.ignite.lang.IgniteBiPredicate;
+import org.apache.ignite.transactions.Transaction;
+import org.apache.ignite.transactions.TransactionConcurrency;
+import org.apache.ignite.transactions.TransactionIsolation;
+import org.autoglm.gossip.grid.GridCaches;
+import org.autoglm.gossip.grid.GridNode;
+import org.autoglm.gossip.grid.MajorityValidator;
+
+/**
+ * Workflow templates and runs in the grid. Templates and runs live in transactional caches (every change re-reads
+ * the record under a lock, so a cancel, a driver's progress and a takeover cannot lose each other); each attempt's
+ * outcome is written put-if-absent under (run, step, item, attempt) in a third cache, so the first outcome of an
+ * attempt is its only one. All three are durable and carry the majority guard.
+ */
+public final class WorkflowStore {
+
+    private static final long TX_TIMEOUT_MILLIS = 5_000;
+
+    private final GridNode grid;
+    private final IgniteCache<String, StoredWorkflow> templates;
+    private final IgniteCache<String, WorkflowRun> runs;
+    private final IgniteCache<String, AttemptRecord> attempts;
+
+    public WorkflowStore(GridNode grid) {
+        this.grid = grid;
+        MajorityValidator majority = new MajorityValidator(grid.config().expectedNodes);
+        this.templates = grid.ignite().getOrCreateCache(GridCaches.<String, StoredWorkflow>durable(grid,
+                GridCaches.WORKFLOWS, CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
+        this.runs = grid.ignite().getOrCreateCache(GridCaches.<String, WorkflowRun>durable(grid,
+                GridCaches.WORKFLOW_RUNS, CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
+        this.attempts = grid.ignite().getOrCreateCache(GridCaches.<String, AttemptRecord>durable(grid,
+                GridCaches.WORKFLOW_ATTEMPTS, CacheAtomicityMode.ATOMIC).setTopologyValidator(majority));
+    }
+
+    // --- templates ---
+
+    /** Adds {@code json} as the next version of {@code name} (1 for a new name); returns the stored template. */
+    public StoredWorkflow addVersion(String name, String json, String author, int expectedVersion) {
+        try (Transaction tx = tx()) {
+            StoredWorkflow current = templates.get(name);
+            StoredWorkflow base = current == null ? StoredWorkflow.named(name) : current;
+            if (expectedVersion > 0 && expectedVersion != base.latest() + 1) {
+                throw new VersionConflict(base.latest());
+            }
+            StoredWorkflow next = base.withVersion(json, author, System.currentTimeMillis());
+            templates.put(name, next);
+            tx.commit();
+            return next;
+        }
+    }
+
+    /** Thrown when a template names a version other than the next one. */
+    public static final class VersionConflict extends RuntimeException {
+        private final int latest;
+
+        VersionConflict(int latest) {
+            super(null, null, false, false);
+            this.latest = latest;
+        }
+
+        public int latest() {
+            return latest;
+        }
+    }
+
+    /** The template, or null. */
+    public StoredWorkflow template(String name) {
+        return templates.get(name);
+    }
+
+    /** Every template, by name. */
+    public List<StoredWorkflow> templates() {
+        try (QueryCursor<Cache.Entry<String, StoredWorkflow>> cursor = templates.query(new ScanQuery<>())) {
+            return cursor.getAll().stream().map(Cache.Entry::getValue)
+                    .sorted(Comparator.comparing(StoredWorkflow::name)).toList();
+        }
+    }
+
+    /** True when it existed. */
+    public boolean deleteTemplate(String name) {
+        return templates.getAndRemove(name) != null;
+    }
+
+    // --- runs ---
+
+    public void create(WorkflowRun run) {
+        if (!runs.putIfAbsent(run.id, run)) {
+            throw new IllegalStateException("workflow run " + run.id + " exists already");
+        }
+    }
+
+    /** The run, or null. */
+    public WorkflowRun run(String id) {
+        return runs.get(id);
+    }
+
+    /** The runs of {@code ids} that exist. */
+    public Map<String, WorkflowRun> runs(Set<String> ids) {
+        return runs.getAll(ids);
+    }
+
+    /**
+     * The ids of runs that are not finished and have no living driver (new ones, or those whose node died): a scan
+     * filtered where the data lives, so only ids travel.
+     */
+    public List<String> orphans() {
+        try (QueryCursor<String> cursor = runs.query(new ScanQuery<>(new Orphaned()), Cache.Entry::getKey)) {
+            return cursor.getAll();
+        }
+    }
+
+    /** Every run, newest first (a scan). */
+    public List<WorkflowRun> allRuns() {
+        try (QueryCursor<Cache.Entry<String, WorkflowRun>> cursor = runs.query(new ScanQuery<String, WorkflowRun>())) {
+            return cursor.getAll().stream().map(Cache.Entry::getValue)
+                    .sorted(Comparator.comparingLong((WorkflowRun r) -> r.createdAt).reversed()).toList();
+        }
+    }
+
+    /**
+     * Changes a run in one pessimistic transaction: {@code change} gets a private copy and returns it changed, or
+     * null to leave the run as it is. Bumps the revision of a changed run.
+     *
+     * @return the run after the call, or null when there is no such run
+     */
+    public WorkflowRun update(String id, UnaryOperator<WorkflowRun> change) {
+        try (Transaction tx = tx()) {
+            WorkflowRun current = runs.get(id);
+            if (current == null) {
+                return null;
+            }
+            long revision = current.revision;
+            WorkflowRun next = change.apply(current);
+            if (next == null) {
+                return runs.get(id);
+            }
+            next.revision = revision + 1;
+            runs.put(id, next);
+            tx.commit();
+            return next;
+        }
+    }
+
+    /**
+     * Takes over a run that is not finished and has no living driver.
+     *
+     * @return the run now driven by {@code node}, or null when it is finished or someone alive drives it
+     */
+    public WorkflowRun claim(String id, UUID node, Predicate<UUID> alive) {
+        WorkflowRun after = update(id, r -> r.status.terminal() || node.equals(r.driver)
+                || (r.driver != null && alive.test(r.driver)) ? null : driven(r, node));
+        return after != null && node.equals(after.driver) && !after.status.terminal() ? after : null;
+    }
+
+    private static WorkflowRun driven(WorkflowRun r, UUID node) {
+        r.driver = node;
+        return r;
+    }
+
+    public void deleteRun(String id) {
+        runs.remove(id);
+    }
+
+    // --- attempts ---
+
+    /** Stores an attempt's outcome unless it has one; returns the outcome that is stored now (the first one). */
+    public AttemptRecord record(String key, AttemptRecord outcome) {
+        AttemptRecord earlier = attempts.getAndPutIfAbsent(key, outcome);
+        return earlier == null ? outcome : earlier;
+    }
+
+    /** The stored outcomes of those of {@code keys} that have one. */
+    public Map<String, AttemptRecord> attempts(Set<String> keys) {
+        return attempts.getAll(keys);
+    }
+
+    /** The stored outcome of an attempt, or null. */
+    public AttemptRecord attempt(String key) {
+        return attempts.get(key);
+    }
+
+    /** The attempt keys stored for a run (a scan, for tests and audits). */
+    public List<String> attemptKeys(String runId) {
+        try (QueryCursor<Cache.Entry<String, AttemptRecord>> cursor = attempts.query(new ScanQuery<>(new OfRun(runId)))) {
+            List<String> out = new ArrayList<>();
+            cursor.forEach(e -> out.add(e.getKey()));
+            return out;
+        }
+    }
+
+    public void forgetAttempts(Collection<String> keys) {
+        attempts.removeAll(Set.copyOf(keys));
+    }
+
+    /** The key of one attempt: {@code run/step/attempt}, or {@code run/step[item]/attempt} inside a for_each. */
+    public static String attemptKey(String runId, String stepId, int item, int attempt) {
+        return runId + "/" + stepId + (item < 0 ? "" : "[" + item + "]") + "/" + attempt;
+    }
+
+    private Transaction tx() {
+        return grid.ignite().transactions().txStart(TransactionConcurrency.PESSIMISTIC,
+                TransactionIsolation.REPEATABLE_READ, TX_TIMEOUT_MILLIS, 0);
+    }
+
+    /** Scan filter: runs not finished whose driver is not a living node (checked on the node holding the run). */
+    private static final class Orphaned implements IgniteBiPredicate<String, WorkflowRun> {
+        private static final long serialVersionUID = 1L;
+        @org.apache.ignite.resources.IgniteInstanceResource
+        private transient org.apache.ignite.Ignite ignite;
+
+        @Override
+        public boolean apply(String key, WorkflowRun value) {
+            return !value.status.terminal() && (value.driver == null || ignite.cluster().node(value.driver) == null);
+        }
+    }
+
+    /** Scan filter: the attempts of one run. */
+    private static final class OfRun implements IgniteBiPredicate<String, AttemptRecord> {
+        private static final long serialVersionUID = 1L;
+        private String prefix;
+
+        OfRun(String runId) {
+            this.prefix = runId + "/";
+        }
+
+        @Override
+        public boolean apply(String key, AttemptRecord value) {
+            return key.startsWith(prefix);
+        }
+    }
+}

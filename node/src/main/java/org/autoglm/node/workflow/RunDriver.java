@@ -1,0 +1,170 @@
+package org.autoglm.node.workflow;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.autoglm.gossip.workflow.AttemptRecord;
+import org.autoglm.gossip.workflow.StepState;
+import org.autoglm.gossip.workflow.WorkflowRun;
+import org.autoglm.gossip.workflow.WorkflowStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives one run from this node: each {@link #advance} re-plans the run in a grid transaction ({@link RunPlanner})
+ * and then starts the attempts it decided on; each attempt's outcome is stored once under its key before the run
+ * is advanced again. Advances of one run never overlap; any number of runs advance side by side on the runner's
+ * pool. Nothing here is needed again after a crash: the next driver plans from the grid.
+ */
+final class RunDriver {
+
+    private static final Logger log = LoggerFactory.getLogger(RunDriver.class);
+
+    private final String runId;
+    private final WorkflowRunner runner;
+    private final Map<String, StepAttempts.Running> inFlight = new ConcurrentHashMap<>();
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    private final AtomicBoolean again = new AtomicBoolean();
+    private volatile WorkflowTemplate template;
+    private volatile boolean stopped;
+    private long timerAt;
+
+    RunDriver(String runId, WorkflowRunner runner) {
+        this.runId = runId;
+        this.runner = runner;
+    }
+
+    String runId() {
+        return runId;
+    }
+
+    /** Asks for a re-plan soon (coalesced: many requests while one runs make one more). */
+    void advance() {
+        if (stopped) {
+            return;
+        }
+        again.set(true);
+        if (scheduled.compareAndSet(false, true)) {
+            runner.pool().execute(this::drain);
+        }
+    }
+
+    private void drain() {
+        try {
+            while (again.getAndSet(false) && !stopped) {
+                step();
+            }
+        } catch (RuntimeException e) {
+            log.debug("workflow run {}: advance failed ({}), trying again shortly", runId, e.toString());
+            runner.timers().schedule(this::advance, 500, TimeUnit.MILLISECONDS);
+        } finally {
+            scheduled.set(false);
+            if (again.get() && !stopped) {
+                advance();
+            }
+        }
+    }
+
+    private void step() {
+        WorkflowStore store = runner.store();
+        UUID self = runner.localId();
+        WorkflowRun seen = store.run(runId);
+        if (seen == null || seen.status.terminal() || !self.equals(seen.driver)) {
+            stop(seen == null ? "gone" : seen.status.terminal() ? seen.status.wire() : "driven elsewhere");
+            return;
+        }
+        if (template == null) {
+            template = WorkflowTemplate.of((com.fasterxml.jackson.databind.node.ObjectNode)
+                    WorkflowTemplates.read(seen.template), seen.version);
+        }
+        // Order matters: first what is in flight, then the stored outcomes (an attempt stores before leaving inFlight).
+        Set<String> flying = new HashSet<>(inFlight.keySet());
+        Map<String, AttemptRecord> outcomes = outcomes(store, seen, flying);
+        long now = System.currentTimeMillis();
+        RunPlanner[] planner = new RunPlanner[1];
+        WorkflowRun after = store.update(runId, r -> {
+            if (!self.equals(r.driver)) {
+                return null;
+            }
+            planner[0] = new RunPlanner(template, flying, outcomes::get, now);
+            return planner[0].plan(r);
+        });
+        if (after == null || after.status.terminal() || !self.equals(after.driver) || planner[0] == null) {
+            if (after == null || after.status.terminal()) {
+                stop(after == null ? "gone" : after.status.wire());
+            }
+            return;
+        }
+        for (Attempt a : planner[0].launches) {
+            start(a);
+        }
+        long wake = planner[0].wakeAt;
+        if (wake > 0 && (timerAt == 0 || wake < timerAt || timerAt <= now)) {
+            timerAt = wake;
+            runner.timers().schedule(this::advance, Math.max(1, wake - now), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Stored outcomes of the attempts the run records as started and this driver does not have in flight. */
+    private static Map<String, AttemptRecord> outcomes(WorkflowStore store, WorkflowRun r, Set<String> flying) {
+        Set<String> keys = new HashSet<>();
+        r.steps.forEach((id, st) -> {
+            if (st.items == null) {
+                key(keys, r.id, id, -1, st, flying);
+            } else {
+                for (int i = 0; i < st.items.size(); i++) {
+                    key(keys, r.id, id, i, st.items.get(i), flying);
+                }
+            }
+        });
+        return keys.isEmpty() ? Map.of() : new HashMap<>(store.attempts(keys));
+    }
+
+    private static void key(Set<String> keys, String run, String step, int item, StepState u, Set<String> flying) {
+        if (u.status == StepState.Status.RUNNING && u.attempts > 0) {
+            String key = WorkflowStore.attemptKey(run, step, item, u.attempts);
+            if (!flying.contains(key)) {
+                keys.add(key);
+            }
+        }
+    }
+
+    private void start(Attempt a) {
+        // In flight before it starts: its outcome may arrive before start() returns.
+        inFlight.put(a.key(), () -> {});
+        StepAttempts.Running running = runner.attempts().start(a, outcome -> {
+            try {
+                runner.store().record(a.key(), outcome);
+                runner.recorded();
+            } catch (RuntimeException e) {
+                log.debug("workflow run {}: outcome of {} not stored ({}); the attempt runs again", runId, a.key(),
+                        e.toString());
+            } finally {
+                inFlight.remove(a.key());
+                advance();
+            }
+        });
+        inFlight.computeIfPresent(a.key(), (k, placeholder) -> running);
+    }
+
+    /** Stops driving: in-flight attempts are cancelled (the run ended, or this node is closing). */
+    void stop(String why) {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        inFlight.values().forEach(StepAttempts.Running::cancel);
+        inFlight.clear();
+        runner.forget(this, why);
+    }
+
+    /** True while this driver has attempts in flight. */
+    boolean busy() {
+        return !inFlight.isEmpty();
+    }
+}

@@ -1,0 +1,189 @@
+package org.autoglm.node.workflow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import org.autoglm.gossip.workflow.StepState;
+import org.autoglm.gossip.workflow.WorkflowRun;
+import org.autoglm.node.api.Access;
+import org.autoglm.node.api.ApiError;
+import org.autoglm.node.api.ApiServer;
+import org.autoglm.node.api.JsonBody;
+import org.autoglm.node.security.Caller;
+import org.autoglm.node.security.Role;
+
+/**
+ * Workflow runs over HTTP: {@code POST /v1/workflows/{name}/runs}, {@code GET /v1/workflow-runs/{id}},
+ * {@code GET /v1/workflow-runs/{id}/events} (server-sent events) and {@code POST /v1/workflow-runs/{id}/cancel}.
+ * Users start runs and read and cancel their own; auditors read all; operators read and cancel all. A run the
+ * caller may not see is reported as not found.
+ */
+final class RunRoutes {
+
+    private static final Set<String> START_FIELDS = Set.of("params", "priority", "version");
+    /** How often an event stream looks at the run. */
+    private static final long EVENT_POLL_MILLIS = 200;
+    private static final long KEEP_ALIVE_MILLIS = 5_000;
+
+    private final WorkflowRuns runs;
+    private final long maxRequestBytes;
+
+    RunRoutes(WorkflowRuns runs, long maxRequestBytes) {
+        this.runs = runs;
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    void install(Javalin app) {
+        app.post("/v1/workflows/{name}/runs", this::start, Access.INFERENCE);
+        app.get("/v1/workflow-runs/{id}", ctx -> ctx.json(RunView.of(visible(ctx))), Access.READ_JOBS);
+        app.get("/v1/workflow-runs/{id}/events", this::events, Access.READ_JOBS);
+        app.post("/v1/workflow-runs/{id}/cancel", this::cancel, Access.INFERENCE);
+    }
+
+    private void start(Context ctx) {
+        ObjectNode body = readObject(ctx.bodyAsBytes());
+        for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!START_FIELDS.contains(name)) {
+                throw ApiError.invalid(name, "'" + name + "' is not supported here; a run takes "
+                        + START_FIELDS.stream().sorted().toList() + ".");
+            }
+        }
+        Integer priority = integer(body, "priority");
+        Integer version = integer(body, "version");
+        if (version == null && ctx.queryParam("version") != null) {
+            try {
+                version = Integer.parseInt(ctx.queryParam("version"));
+            } catch (NumberFormatException e) {
+                throw ApiError.invalid("version", "'version' must be an integer.");
+            }
+        }
+        WorkflowRun run = runs.start(ctx.pathParam("name"), version, body.get("params"), priority,
+                ApiServer.caller(ctx).subject());
+        ctx.status(201).json(RunView.of(run));
+    }
+
+    private static ObjectNode readObject(byte[] bytes) {
+        if (bytes.length == 0) {
+            return JsonBody.MAPPER.createObjectNode();
+        }
+        JsonNode node;
+        try {
+            node = JsonBody.MAPPER.readTree(bytes);
+        } catch (IOException e) {
+            throw ApiError.malformed("Request body is not valid JSON: " + e.getMessage());
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiError.malformed("Request body must be a JSON object: {\"params\": {...}, \"priority\": N}.");
+        }
+        return (ObjectNode) node;
+    }
+
+    private static Integer integer(ObjectNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+            throw ApiError.invalid(field, "'" + field + "' must be an integer.");
+        }
+        return v.intValue();
+    }
+
+    private void cancel(Context ctx) {
+        WorkflowRun run = visible(ctx);
+        Caller caller = ApiServer.caller(ctx);
+        if (!caller.subject().equals(run.owner) && !caller.has(Role.OPERATOR)) {
+            throw ApiError.forbidden("Only the run's owner or an operator may cancel it.");
+        }
+        if (run.status.terminal()) {
+            throw new ApiError(409, "invalid_request_error", null, "run_not_cancellable", "Run " + run.id
+                    + " is already " + run.status.wire() + "; there is nothing to cancel.", null);
+        }
+        WorkflowRun after = runs.cancel(run.id);
+        ctx.json(RunView.of(after == null ? runs.get(run.id) : after));
+    }
+
+    private WorkflowRun visible(Context ctx) {
+        String id = ctx.pathParam("id");
+        WorkflowRun run = runs.get(id);
+        Caller caller = ApiServer.caller(ctx);
+        if (run == null || !(caller.subject().equals(run.owner) || caller.has(Role.AUDITOR)
+                || caller.has(Role.OPERATOR))) {
+            throw ApiError.notFound("id", "workflow_run_not_found", "No workflow run '" + id + "'.");
+        }
+        return run;
+    }
+
+    /**
+     * Server-sent events: {@code event: run} with the whole run first and whenever its status changes,
+     * {@code event: step} with a step's view whenever its status or attempts change, and {@code event: done} when
+     * the run ends (then the stream closes).
+     */
+    private void events(Context ctx) throws IOException, InterruptedException {
+        WorkflowRun run = visible(ctx);
+        ctx.status(200);
+        ctx.res().setContentType("text/event-stream; charset=utf-8");
+        ctx.res().setHeader("Cache-Control", "no-cache");
+        ctx.res().setHeader("X-Accel-Buffering", "no");
+        OutputStream out = ctx.res().getOutputStream();
+        Map<String, String> seen = new HashMap<>();
+        String runStatus = null;
+        long revision = -1;
+        long lastWrite = System.currentTimeMillis();
+        while (true) {
+            if (run == null) {
+                return;
+            }
+            if (run.revision != revision) {
+                revision = run.revision;
+                ObjectNode view = RunView.of(run);
+                if (!run.status.wire().equals(runStatus)) {
+                    runStatus = run.status.wire();
+                    send(out, "run", view);
+                }
+                for (JsonNode step : view.get("steps")) {
+                    String mark = step.get("status").asText() + "/" + step.get("attempts").asInt() + "/"
+                            + itemMark(run.steps.get(step.get("id").asText()));
+                    if (!mark.equals(seen.put(step.get("id").asText(), mark))) {
+                        send(out, "step", step);
+                    }
+                }
+                lastWrite = System.currentTimeMillis();
+                if (run.status.terminal()) {
+                    send(out, "done", view);
+                    return;
+                }
+            } else if (System.currentTimeMillis() - lastWrite > KEEP_ALIVE_MILLIS) {
+                out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                lastWrite = System.currentTimeMillis();
+            }
+            Thread.sleep(EVENT_POLL_MILLIS);
+            run = runs.get(run.id);
+        }
+    }
+
+    private static String itemMark(StepState st) {
+        if (st.items == null) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder();
+        st.items.forEach(it -> b.append(it.status.ordinal()).append(it.attempts));
+        return b.toString();
+    }
+
+    private static void send(OutputStream out, String event, JsonNode data) throws IOException {
+        out.write(("event: " + event + "\ndata: " + JsonBody.MAPPER.writeValueAsString(data) + "\n\n")
+                .getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+}

@@ -1,0 +1,137 @@
+package org.autoglm.node.workflow;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.autoglm.gossip.Cluster;
+import org.autoglm.gossip.grid.Daemons;
+import org.autoglm.gossip.workflow.WorkflowRun;
+import org.autoglm.gossip.workflow.WorkflowStore;
+import org.autoglm.node.api.ServedModel;
+import org.autoglm.node.engine.InferenceService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's share of the cluster's workflow runs: it drives the runs started here at once, and every half second
+ * takes over runs that are unfinished and have no living driver (their node died, or they were started before any
+ * node could drive them). It also notices, for the runs it drives, a cancel or an end decided elsewhere. Drivers
+ * only coordinate: llm steps go through the shared queue, so the leader spreads them over all nodes.
+ */
+final class WorkflowRunner implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WorkflowRunner.class);
+    /** Runs one node drives at once; more wait for a node with room. */
+    static final int MAX_DRIVEN = 4096;
+
+    private final Cluster cluster;
+    private final StepAttempts attempts;
+    private final ScheduledExecutorService timers;
+    private final ExecutorService pool;
+    private final Map<String, RunDriver> drivers = new ConcurrentHashMap<>();
+    private final AtomicLong recorded = new AtomicLong();
+
+    WorkflowRunner(Cluster cluster, ServedModel model, InferenceService engine, Set<String> httpAllow) {
+        this.cluster = cluster;
+        String name = cluster.grid().name();
+        this.timers = Daemons.scheduler("autoglm-workflows-" + name);
+        this.pool = Daemons.pool("autoglm-workflow-run-" + name, 8);
+        this.attempts = new StepAttempts(model, engine, httpAllow, timers, pool);
+        timers.scheduleWithFixedDelay(this::poll, 200, 500, TimeUnit.MILLISECONDS);
+    }
+
+    WorkflowStore store() {
+        return cluster.workflows();
+    }
+
+    UUID localId() {
+        return cluster.grid().localId();
+    }
+
+    ScheduledExecutorService timers() {
+        return timers;
+    }
+
+    ExecutorService pool() {
+        return pool;
+    }
+
+    StepAttempts attempts() {
+        return attempts;
+    }
+
+    void recorded() {
+        recorded.incrementAndGet();
+    }
+
+    /** Starts driving a run this node has claimed (or created with itself as driver). */
+    void drive(String runId) {
+        drivers.computeIfAbsent(runId, id -> new RunDriver(id, this)).advance();
+    }
+
+    /** Re-plans a run this node drives now (a cancel came in); nothing for others. */
+    void nudge(String runId) {
+        RunDriver d = drivers.get(runId);
+        if (d != null) {
+            d.advance();
+        }
+    }
+
+    /** True when this node can take another run. */
+    boolean hasRoom() {
+        return drivers.size() < MAX_DRIVEN;
+    }
+
+    void forget(RunDriver driver, String why) {
+        drivers.remove(driver.runId(), driver);
+        log.debug("workflow run {}: no longer driven here ({})", driver.runId(), why);
+    }
+
+    private void poll() {
+        try {
+            if (!cluster.grid().hasQuorum()) {
+                return;
+            }
+            WorkflowStore store = store();
+            if (!drivers.isEmpty()) {
+                Map<String, WorkflowRun> mine = store.runs(Set.copyOf(drivers.keySet()));
+                drivers.forEach((id, d) -> {
+                    WorkflowRun r = mine.get(id);
+                    if (r == null || r.status.terminal() || r.cancelRequested || !localId().equals(r.driver)) {
+                        d.advance();
+                    }
+                });
+            }
+            for (String id : store.orphans()) {
+                if (!hasRoom()) {
+                    return;
+                }
+                if (drivers.containsKey(id)) {
+                    continue;
+                }
+                WorkflowRun before = store.run(id);
+                if (store.claim(id, localId(), cluster.grid()::isAlive) != null) {
+                    if (before != null && before.driver != null) {
+                        log.info("workflow run {} is driven by node '{}' now, taken over from node {} that is gone",
+                                id, cluster.grid().name(), before.driver);
+                    }
+                    drive(id);
+                }
+            }
+        } catch (RuntimeException e) {
+            log.debug("workflow poll failed: {}", e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        timers.shutdownNow();
+        drivers.values().forEach(d -> d.stop("node closing"));
+        pool.shutdownNow();
+    }
+}

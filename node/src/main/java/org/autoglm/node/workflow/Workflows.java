@@ -1,0 +1,85 @@
+package org.autoglm.node.workflow;
+
+import io.javalin.Javalin;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.autoglm.gossip.Cluster;
+import org.autoglm.node.api.ServedModel;
+import org.autoglm.node.engine.InferenceService;
+
+/**
+ * Workflow templates and runs on this node: the routes, and (once the model is loaded) the runner that drives runs
+ * through the shared queue. Made by {@code serve}; everything durable lives in the grid
+ * ({@link org.autoglm.gossip.workflow.WorkflowStore}).
+ */
+public final class Workflows implements AutoCloseable {
+
+    private final Cluster cluster;
+    private final Set<String> httpAllow;
+    private final long maxRequestBytes;
+    private final WorkflowTemplates templates;
+    private final WorkflowRuns runs;
+    private volatile WorkflowRunner runner;
+    private volatile boolean closed;
+
+    /**
+     * @param model           the served model once loaded, else null
+     * @param httpAllow       hosts http steps may reach ({@code --workflow-http-allow}), lower case
+     * @param maxRequestBytes the largest run request body
+     */
+    public Workflows(Cluster cluster, Supplier<ServedModel> model, Set<String> httpAllow, long maxRequestBytes) {
+        this.cluster = cluster;
+        this.httpAllow = Set.copyOf(httpAllow);
+        this.maxRequestBytes = maxRequestBytes;
+        this.templates = new WorkflowTemplates(cluster::workflows, model);
+        this.runs = new WorkflowRuns(cluster::workflows, templates, () -> runner, () -> cluster.grid().localId(),
+                id -> cluster.grid().isAlive(id));
+    }
+
+    public WorkflowTemplates templates() {
+        return templates;
+    }
+
+    /** Starting, reading and cancelling runs (the bulk route calls {@link WorkflowRuns#start}). */
+    public WorkflowRuns runs() {
+        return runs;
+    }
+
+    /** Adds the {@code /v1/workflows} and {@code /v1/workflow-runs} routes. */
+    public void installRoutes(Javalin app) {
+        new WorkflowRoutes(templates).install(app);
+        new RunRoutes(runs, maxRequestBytes).install(app);
+    }
+
+    /** The model is loaded: this node starts driving runs, its llm steps going to {@code engine}. */
+    public synchronized void engineReady(ServedModel model, InferenceService engine) {
+        if (runner == null && !closed) {
+            runner = new WorkflowRunner(cluster, model, engine, httpAllow);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (runner != null) {
+            runner.close();
+        }
+    }
+
+    /** Parses {@code --workflow-http-allow}: host names or IP addresses; a bad entry throws naming the flag. */
+    public static Set<String> parseHttpAllow(java.util.List<String> hosts) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (String raw : hosts) {
+            String h = raw.trim().toLowerCase(java.util.Locale.ROOT);
+            if (h.startsWith("[") && h.endsWith("]")) {
+                h = h.substring(1, h.length() - 1);
+            }
+            if (h.isEmpty() || !h.matches("[a-z0-9._:-]+") || h.chars().filter(c -> c == ':').count() == 1) {
+                throw new IllegalArgumentException("--workflow-http-allow takes host names or IP addresses separated"
+                        + " by commas (no scheme, port or path), got '" + raw + "'");
+            }
+            out.add(h);
+        }
+        return out;
+    }
+}
