@@ -15,7 +15,10 @@
 #   ablate: the 1.5B batch-1 step without each kernel in turn (what it costs inside the graph step).
 #   ncu: Nsight Compute's sections for the kernels of one 1.5B batch-1 decode layer.
 # bench-decode runs with --profile: GPU time per kind of kernel for the prefill and each decode batch.
-# ONLY=parity,ab,bench,repeat,trace,ncu,ablate,hf,generate,serve (comma-separated) runs just those steps.
+#   quant: --quantize fp8 and int8: the fixtures' tolerance report and bench-decode of both shapes.
+#   servebench: bench serve (ShareGPT-like mix, concurrency 1/16/64/256) against serve --backend cuda, beside
+#   bench-decode on the same checkpoint.
+# ONLY=parity,ab,bench,repeat,trace,ncu,ablate,hf,generate,serve,quant,servebench (comma-separated) runs just those.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
 set -u
@@ -160,6 +163,42 @@ if want generate; then
   fi
 fi
 want serve && step "serve --backend cuda over HTTP" 150 serve.json python3 "$D/serve_check.py" "$JAVA $JOPTS -jar $JAR" "$FIX"
+# quant: --quantize fp8|int8 (weight-only, per-channel scales; quantized.cu). The fixtures' tolerance report in bf16
+# (ReferenceParity: logit diffs against the fp32 reference, greedy agreement), then bench-decode of both shapes with
+# fp8 and int8 weights beside the bf16 rows of the bench step (the prefill row shows the dequantize-into-tile GEMM).
+if want quant; then
+  for q in fp8 int8; do
+    step "parity $q weights (tolerance report, bf16 compute)" 60 parity-$q.json $JAVA $JOPTS -cp $JAR \
+      org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 quantize=$q glm-tiny glm4-tiny
+    for shape in glm-edge-1.5b glm-4-9b; do
+      step "bench-decode $shape --quantize $q" 100 bench-$shape-$q.json $JAVA $JOPTS -jar $JAR bench-decode \
+        --backend cuda --shape $shape --quantize $q --batch 1,8,64,256 --prompt-tokens 128 --new-tokens 128 --json
+    done
+  done
+fi
+# servebench: serve --backend cuda on the demo model ($SERVE_MODEL for another checkpoint), bench-decode on the same
+# checkpoint at batch 1/16/64/256 (the ceiling), then bench serve at concurrency 1/16/64/256 with a ShareGPT-like mix,
+# reporting output tok/s, TTFT/ITL p50/p99 and each level's share of bench-decode's tok/s.
+servebench() {
+  local model=${SERVE_MODEL:-/tmp/autoglm-demo}
+  [ -n "${SERVE_MODEL:-}" ] || $JAVA $JOPTS -jar $JAR init-demo "$model" > /dev/null
+  $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --model "$model" --batch 1,16,64,256 --prompt-tokens 256 \
+    --new-tokens 128 --json > "$OUT/serve-ceiling.json" 2> "$OUT/serve-ceiling.err"
+  $JAVA $JOPTS -jar $JAR serve --backend cuda --model "$model" --port 18080 --max-num-seqs 256 \
+    > "$OUT/serve-bench-node.log" 2>&1 &
+  local pid=$!
+  for i in $(seq 1 120); do
+    python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:18080/ready", timeout=2)' \
+      2> /dev/null && break
+    sleep 1
+  done
+  $JAVA $JOPTS -jar $JAR bench serve --url http://127.0.0.1:18080 --concurrency 1,16,64,256 \
+    --max-input-tokens 1024 --max-output-tokens 512 --decode-figures "$OUT/serve-ceiling.json" --json
+  kill $pid; wait $pid 2>/dev/null
+}
+export OUT; export -f servebench
+want servebench && step "bench serve against serve --backend cuda (demo model), beside bench-decode" 240 \
+  bench-serve.json bash -c servebench
 echo "== summary"
 python3 "$D/summarize.py" "$OUT"
 echo "== done after $(( $(date +%s) - START ))s"

@@ -33,9 +33,9 @@ import org.autoglm.node.engine.grammar.StructuredOutput;
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.StructuredThroughput MODEL_DIR|--demo
  *      [--schema FILE] [--concurrency 1,32] [--max-tokens 64] [--prompt-tokens 16] [--rounds 3]
  * </pre>
- * Give it a checkpoint with a real-size vocabulary: mask cost grows with the vocabulary. {@code --write-demo DIR
- * TOKENIZER_DIR} writes the demo model's shape with the vocabulary of {@code TOKENIZER_DIR/tokenizer.json} (e.g. the
- * 151k tokenizer of {@code fixtures/tokenizers/qwen3-151k.zip}, unzipped) and random weights.
+ * Give it a checkpoint with a real-size vocabulary: mask cost grows with the vocabulary. The node's
+ * {@code init-demo DIR --tokenizer FILE} writes the demo model's shape around a {@code tokenizer.json} (e.g. the 151k
+ * tokenizer of {@code fixtures/tokenizers/qwen3-151k.zip}, unzipped) with random weights.
  */
 public final class StructuredThroughput {
 
@@ -48,10 +48,6 @@ public final class StructuredThroughput {
             System.err.println("usage: StructuredThroughput MODEL_DIR|--demo [--schema FILE] [--concurrency 1,32] "
                     + "[--max-tokens 64] [--prompt-tokens 16] [--rounds 3]");
             System.exit(2);
-        }
-        if (args[0].equals("--write-demo") && args.length == 3) {
-            writeDemo(Path.of(args[1]), Path.of(args[2]));
-            return;
         }
         Path dir = args[0].equals("--demo") ? DemoModel.ensure(DemoModel.defaultDir()) : Path.of(args[0]);
         String schema = DEFAULT_SCHEMA;
@@ -112,27 +108,6 @@ public final class StructuredThroughput {
                 }
             }
         }
-    }
-
-    /** The demo model's shape (see {@code DemoModel}) around another tokenizer's vocabulary, random weights. */
-    static void writeDemo(Path dir, Path tokenizerDir) throws java.io.IOException {
-        Files.createDirectories(dir);
-        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        com.fasterxml.jackson.databind.JsonNode tok = json.readTree(tokenizerDir.resolve("tokenizer.json").toFile());
-        int vocab = 0;
-        for (var it = tok.path("model").path("vocab").elements(); it.hasNext(); ) vocab = Math.max(vocab, it.next().asInt() + 1);
-        List<Integer> eos = new ArrayList<>();
-        for (var added : tok.path("added_tokens")) {
-            vocab = Math.max(vocab, added.path("id").asInt() + 1);
-            if (List.of("<|endoftext|>", "<|im_end|>").contains(added.path("content").asText())) eos.add(added.path("id").asInt());
-        }
-        Files.copy(tokenizerDir.resolve("tokenizer.json"), dir.resolve("tokenizer.json"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        org.autoglm.models.config.GlmConfig shape = new org.autoglm.models.config.GlmConfig("glm4", vocab, 256, 768, 4, 8,
-                2, 32, 0.5, 10000.0, 1e-5, 4096, true, false, eos.stream().mapToInt(Integer::intValue).toArray(),
-                eos.get(0), "float32");
-        org.autoglm.models.weights.RandomCheckpointWriter.write(dir, shape, org.autoglm.models.weights.DType.F32, 17);
-        System.out.printf("wrote %s: vocabulary %d, end-of-sequence ids %s%n", dir, vocab, eos);
     }
 
     /** Generated tokens per second and per CPU second of the process, of {@code concurrency} closed-loop clients. */

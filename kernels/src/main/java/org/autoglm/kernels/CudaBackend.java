@@ -87,10 +87,10 @@ public final class CudaBackend implements Backend {
             throw new ModelLoadException("num_attention_heads " + config.numHeads()
                     + " is not a multiple of num_key_value_heads " + config.numKvHeads());
         }
-        if (options.quantize != null) {
-            // the fp8/int8 GEMVs compile and are proven on the host emulation; the loading path lands with them
-            throw new ModelLoadException("--quantize " + options.quantize.flagName() + " is not wired into the cuda"
-                    + " backend's loading yet; run without --quantize");
+        if (options.quantize != null && device.computeCapability() < options.quantize.minComputeCapability()) {
+            throw new ModelLoadException("--quantize " + options.quantize.flagName() + " needs sm_"
+                    + options.quantize.minComputeCapability() + " or newer (e4m3 conversion in hardware); this GPU is"
+                    + " sm_" + device.computeCapability() + ": use --quantize int8");
         }
         this.config = config;
         this.options = options;
@@ -104,7 +104,7 @@ public final class CudaBackend implements Backend {
         kernels.prepareAttention(config.headDim());
         int elementBytes = bf16 ? 2 : 4;
         long[] mem = device.memoryInfo();
-        long weightBytes = WeightLayout.of(config, elementBytes).bytes();
+        long weightBytes = WeightLayout.of(config, elementBytes, options.quantize).bytes();
         boolean dense = options.denseAttentionMinTokens > 0 && options.denseAttentionMinTokens <= options.maxBatchTokens
                 && !kernels.hasFlashAttention(config.headDim());   // the GEMM path's score scratch
         long bufferBytes = Activations.estimate(config, elementBytes, options.maxBatchTokens, options.maxSeqs, dense);
@@ -132,7 +132,7 @@ public final class CudaBackend implements Backend {
         try (Checkpoint ckpt = Checkpoint.open(modelDir)) {
             boolean bf16 = options.bf16For(config.torchDtype());
             return new CudaBackend(config, options, device, bf16,
-                    b -> DeviceWeights.load(ckpt, config, device, b.kernels, bf16));
+                    b -> DeviceWeights.load(ckpt, config, device, b.kernels, bf16, options.quantize));
         } catch (RuntimeException e) {
             device.close();
             throw e;
@@ -147,7 +147,7 @@ public final class CudaBackend implements Backend {
         try {
             boolean bf16 = options.precision != CudaConfig.Precision.FP32;
             return new CudaBackend(config, options, device, bf16,
-                    b -> DeviceWeights.random(config, device, b.kernels, bf16, seed));
+                    b -> DeviceWeights.random(config, device, b.kernels, bf16, seed, options.quantize));
         } catch (RuntimeException e) {
             device.close();
             throw e;
@@ -174,6 +174,7 @@ public final class CudaBackend implements Backend {
     @Override
     public String description() {
         return "cuda " + device.name() + (bf16 ? " bf16" : " fp32")
+                + (options.quantize != null ? " " + options.quantize.flagName() + "-weights" : "")
                 + (kernels.hasFlashAttention(config.headDim()) ? " +flash-attention" : "")
                 + (kernels.hasFusedDecode() ? " +fused-decode" : "")
                 + (kernels.hasDecodeAttention(1, config.numHeads(), config.numKvHeads(), config.headDim())

@@ -3,6 +3,7 @@ package org.autoglm.kernels;
 import java.nio.ByteBuffer;
 import org.autoglm.kernels.cuda.CudaDevice;
 import org.autoglm.kernels.cuda.DeviceBuffer;
+import org.autoglm.kernels.quant.QuantizedCheckpoint;
 import org.autoglm.models.ModelLoadException;
 import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.weights.Checkpoint;
@@ -61,6 +62,16 @@ public final class DeviceWeights {
         return lm != 0 ? lm : embedding();
     }
 
+    /** Whether the linear layers' matrices are quantized ({@code quantized.cu}'s layout). */
+    public boolean quantized() {
+        return layout.quantization() != null;
+    }
+
+    /** Device room for the largest linear matrix dequantized (0 unless {@link #quantized}). */
+    public long scratch() {
+        return addr(WeightLayout.SCRATCH);
+    }
+
     /** Bytes per element: 2 (bf16) or 4 (fp32). */
     public int elementBytes() {
         return layout.elementBytes();
@@ -75,15 +86,30 @@ public final class DeviceWeights {
      * on the GPU when the checkpoint stores the other one. Shows a progress bar for large models.
      */
     public static DeviceWeights load(Checkpoint ckpt, GlmConfig c, CudaDevice device, GlmKernels kernels,
-            boolean bf16) {
-        WeightLayout layout = WeightLayout.of(c, bf16 ? 2 : 4);
+            boolean bf16, WeightQuantization quantize) {
+        WeightLayout layout = WeightLayout.of(c, bf16 ? 2 : 4, quantize);
+        QuantizedCheckpoint quantized = quantize == null ? null : QuantizedCheckpoint.open(
+                QuantizedCheckpoint.location(ckpt.directory(), quantize), quantize, ckpt, layout.entries().stream()
+                        .filter(e -> layout.isQuantized(e.name()))
+                        .map(e -> new QuantizedCheckpoint.Tensor(e.name(), e.shape())).toList());
         DType target = bf16 ? DType.BF16 : DType.F32;
         DeviceBuffer buffer = device.allocate(layout.bytes(), "model weights");
         DeviceBuffer staging = null;
         try (LoadProgress progress = LoadProgress.start("Loading weights to the GPU", layout.bytes())) {
             for (WeightLayout.Entry e : layout.entries()) {
-                TensorInfo info = ckpt.info(e.name(), e.shape());
+                progress.advance(e.numel() * e.elementBytes());
+                if (e.name().equals(WeightLayout.SCRATCH) || e.name().endsWith("_scale")) continue;
                 long dst = buffer.at(e.offset());
+                if (layout.isQuantized(e.name())) {
+                    // the bytes, then the row scales at their own entry (right after, or after k and v for q)
+                    ByteBuffer data = quantized.read(e.name());
+                    long bytes = e.numel();
+                    device.copyToDevice(dst, data.slice(0, (int) bytes));
+                    device.copyToDevice(buffer.at(layout.get(e.name() + "_scale").offset()),
+                            data.slice((int) bytes, 4 * (int) e.shape()[0]));
+                    continue;
+                }
+                TensorInfo info = ckpt.info(e.name(), e.shape());
                 if (info.dtype() == target) {
                     copyRaw(ckpt, e.name(), info.byteSize(), dst, device);
                 } else if (info.dtype() == DType.F16) {
@@ -93,7 +119,6 @@ public final class DeviceWeights {
                     if (staging == null) staging = device.allocate(STAGING_BYTES, "weight conversion staging");
                     convert(ckpt, e.name(), info, dst, staging, device, kernels);
                 }
-                progress.advance(e.numel() * layout.elementBytes());
             }
             device.synchronize();
         } catch (RuntimeException ex) {
@@ -106,11 +131,21 @@ public final class DeviceWeights {
     }
 
     /** Random weights of the config's shape, made on the GPU (benchmarks): norms near 1, matrices small. */
-    public static DeviceWeights random(GlmConfig c, CudaDevice device, GlmKernels kernels, boolean bf16, long seed) {
-        WeightLayout layout = WeightLayout.of(c, bf16 ? 2 : 4);
+    public static DeviceWeights random(GlmConfig c, CudaDevice device, GlmKernels kernels, boolean bf16, long seed,
+            WeightQuantization quantize) {
+        WeightLayout layout = WeightLayout.of(c, bf16 ? 2 : 4, quantize);
         DeviceBuffer buffer = device.allocate(layout.bytes(), "model weights");
         long s = seed;
         for (WeightLayout.Entry e : layout.entries()) {
+            if (e.name().equals(WeightLayout.SCRATCH) || e.name().endsWith("_scale")) continue;
+            if (layout.isQuantized(e.name())) {   // its scales follow it (q, k and v: one fill for the three)
+                int cols = (int) e.shape()[1];
+                if (e.name().endsWith("k_proj.weight") || e.name().endsWith("v_proj.weight")) continue;
+                int rows = e.name().endsWith("q_proj.weight")
+                        ? (c.numHeads() + 2 * c.numKvHeads()) * c.headDim() : (int) e.shape()[0];
+                kernels.fillQuantized(buffer.at(e.offset()), cols, rows, s++, (float) (1.0 / Math.sqrt(cols)));
+                continue;
+            }
             boolean norm = e.name().endsWith("layernorm.weight") || e.name().equals("model.norm.weight");
             boolean bias = e.name().endsWith(".bias");
             float scale = norm ? 0.05f : bias ? 0.01f : (float) (1.0 / Math.sqrt(e.shape()[e.shape().length - 1]));

@@ -9,6 +9,13 @@ interface ForwardKernels {
     /** {@code y[rows, out] = x[rows, in] · w[out, in]ᵀ}, fp32 output. */
     void linear(long x, long w, long y, int rows, int in, int out);
 
+    /**
+     * {@link #linear} over a weight-only quantized matrix {@code q} (quantized.cu's layout: {@code out × in} bytes,
+     * then {@code out} fp32 row scales): a GEMV over the bytes for a few rows, else the matrix dequantized into
+     * {@code scratch} (elements) and a GEMM.
+     */
+    void quantizedLinear(long x, long q, long y, int rows, int in, int out, long scratch);
+
     void embeddingGather(long ids, long table, long out, int tokens, int hidden);
 
     void gatherRows(long rows, long src, long dst, int count, int width);

@@ -33,6 +33,15 @@ abstract class ForwardPass {
         this.eps = (float) c.rmsNormEps();
     }
 
+    /** A linear layer of the decoder: over the quantized matrix when the weights are quantized. */
+    protected void projection(long x, long weight, long y, int rows, int in, int out) {
+        if (w.quantized()) {
+            k.quantizedLinear(x, weight, y, rows, in, out, w.scratch());
+        } else {
+            k.linear(x, weight, y, rows, in, out);
+        }
+    }
+
     /**
      * Logits of the layout's logit rows into the activations' logits ([logitRows, vocab] fp32). {@code dense}: the
      * step is one sequence from position 0, whose attention may run as cuBLAS GEMMs.

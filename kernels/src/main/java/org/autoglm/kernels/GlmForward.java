@@ -31,7 +31,7 @@ final class GlmForward extends ForwardPass {
         for (int i = 0; i < c.numLayers(); i++) {
             DeviceWeights.Layer layer = w.layer(i);
             // q, k, v = q_proj(x), k_proj(x), v_proj(x)   (one GEMM over the fused weights)
-            k.linear(a.normed, layer.qkv(), a.qkv, n, h, qkvWidth);
+            projection(a.normed, layer.qkv(), a.qkv, n, h, qkvWidth);
             // q, k += bias; q, k = apply_rotary_pos_emb(q, k, cos, sin); past_key_values.update(k, v)
             k.biasRopeKvWrite(a.qkv, layer.qkvBias(), positions, invFreq, slots, kv.keys(i), kv.values(i), n,
                     c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
@@ -46,11 +46,16 @@ final class GlmForward extends ForwardPass {
                 pagedAttention(l, i, meta, splits);
             }
             // hidden = residual + [post_self_attn_layernorm](o_proj(attn)); x = post_attention_layernorm(hidden)
-            k.linear(a.attn, layer.o(), a.proj, n, attnWidth, h);
+            projection(a.attn, layer.o(), a.proj, n, attnWidth, h);
             k.addRmsnorm(a.proj, layer.postSelfAttnNorm(), a.residual, layer.postAttentionNorm(), a.normed, n, h, eps);
             // mlp: down_proj(up * silu(gate)), gate, up = gate_up_proj(x).chunk(2)
-            k.linear(a.normed, layer.gateUp(), a.gateUp, n, h, 2 * inter);
-            k.siluMulLinear(a.gateUp, a.act, layer.down(), a.proj, n, inter, h);
+            projection(a.normed, layer.gateUp(), a.gateUp, n, h, 2 * inter);
+            if (w.quantized()) {
+                k.siluMul(a.gateUp, a.act, n, inter);
+                projection(a.act, layer.down(), a.proj, n, inter, h);
+            } else {
+                k.siluMulLinear(a.gateUp, a.act, layer.down(), a.proj, n, inter, h);
+            }
             // hidden = residual + [post_mlp_layernorm](mlp); x = next input_layernorm (or the final norm)
             long nextNorm = i + 1 < c.numLayers() ? w.layer(i + 1).inputNorm() : w.finalNorm();
             k.addRmsnorm(a.proj, layer.postMlpNorm(), a.residual, nextNorm, a.normed, n, h, eps);

@@ -67,6 +67,12 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
+    public void quantizedLinear(long x, long q, long y, int rows, int in, int out, long scratch) {
+        k.quantizedLinear(x, q, y, rows, in, out, scratch);
+        timed("quantized linear " + in + "x" + out);
+    }
+
+    @Override
     public void embeddingGather(long ids, long table, long out, int tokens, int hidden) {
         k.embeddingGather(ids, table, out, tokens, hidden);
         timed("embedding_gather");

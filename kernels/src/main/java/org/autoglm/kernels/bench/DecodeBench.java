@@ -38,15 +38,26 @@ public final class DecodeBench {
      */
     public static Map<String, Object> run(String shape, List<Integer> batches, int promptTokens, int newTokens,
             Consumer<CudaConfig> settings, boolean profile) {
-        GlmConfig c = BenchShapes.byName(shape);
+        return run(shape, null, batches, promptTokens, newTokens, settings, profile);
+    }
+
+    /**
+     * As above, on the checkpoint in {@code model} (its own weights and shape; {@code bench serve}'s ceiling for the
+     * same model) when it is not null, else on random weights of {@code shape}.
+     */
+    public static Map<String, Object> run(String shape, java.nio.file.Path model, List<Integer> batches,
+            int promptTokens, int newTokens, Consumer<CudaConfig> settings, boolean profile) {
+        GlmConfig c = model != null ? org.autoglm.models.config.GlmConfigReader.read(model) : BenchShapes.byName(shape);
         int maxBatch = Collections.max(batches);
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("shape", shape);
-        try (CudaBackend backend = CudaBackend.random(c, 42, cfg -> {
+        out.put("shape", model != null ? model.getFileName().toString() : shape);
+        Consumer<CudaConfig> configure = cfg -> {
             settings.accept(cfg);
             cfg.maxSeqs = Math.max(maxBatch, 1);
             cfg.maxModelLen = Math.max(LONG_PROMPT, promptTokens + newTokens) + BLOCK_SIZE;
-        })) {
+        };
+        try (CudaBackend backend = model != null ? CudaBackend.open(model, configure)
+                : CudaBackend.random(c, 42, configure)) {
             out.put("device", backend.description());
             long weightBytes = backend.weightBytes();
             double bandwidth = copyBandwidth(backend.device());

@@ -23,7 +23,7 @@ public final class KernelSources {
     /** Every kernel source; each becomes one module. */
     public static final List<String> SOURCES = List.of(
             "embedding.cu", "rmsnorm.cu", "rope.cu", "attention.cu", "activation.cu", "sampling.cu",
-            "convert.cu", "timing.cu", "gemv.cu");
+            "convert.cu", "timing.cu", "gemv.cu", "quantized.cu");
 
     /** Sources that use bf16 tensor-core instructions (mma.sync): compiled only for bf16 on sm_80 and newer. */
     public static final List<String> TENSOR_CORE_SOURCES = List.of("flash_attention.cu");
@@ -34,7 +34,8 @@ public final class KernelSources {
      */
     public static final Map<String, String> OPTIONAL_SOURCES = Map.of(
             "flash_attention.cu", "prefill attention runs as paged attention, or cuBLAS GEMMs for whole prompts",
-            "gemv.cu", "batch-1 decode steps run on cuBLAS");
+            "gemv.cu", "batch-1 decode steps run on cuBLAS",
+            "quantized.cu", "--quantize fp8|int8 is refused");
 
     private static final Logger LOG = LoggerFactory.getLogger(KernelSources.class);
     private static final String DIR = "/org/autoglm/kernels/cuda/";

@@ -65,8 +65,9 @@ final class JsonObjects {
         }
         Grammar extra = null;
         if (!closed) {
-            Grammar key = keys.isEmpty() ? JsonValueGrammar.STRING
-                    : new Grammar.Difference(JsonValueGrammar.STRING, new Grammar.Alternatives(keys));
+            Grammar key = keys.isEmpty() ? JsonValueGrammar.STRING_VALUE
+                    : JsonValueGrammar.lexeme(new Grammar.Difference(JsonValueGrammar.STRING,
+                            new Grammar.Alternatives(keys)));
             Grammar value = additional == null || additional.isBoolean() ? JsonValueGrammar.anyValue()
                     : converter.value(additional, pointer + "/additionalProperties");
             extra = Grammar.sequence(key, COLON, value);

@@ -82,6 +82,18 @@ final class JsonSchemaGrammar {
     }
 
     Grammar convert(JsonNode schema, String pointer) {
+        try {
+            return convertDirectly(schema, pointer);
+        } catch (GrammarException e) {
+            Grammar values = FiniteValues.of(schema, document);
+            if (values == null) {
+                throw e;
+            }
+            return values;
+        }
+    }
+
+    private Grammar convertDirectly(JsonNode schema, String pointer) {
         if (schema.isBoolean()) {
             return schema.asBoolean() ? JsonValueGrammar.anyValue() : new Grammar.Alternatives(List.of());
         }
@@ -284,7 +296,24 @@ final class JsonSchemaGrammar {
         return v == null ? null : v.asText();
     }
 
+    /**
+     * An integer's digits, and from draft 6 on an optional zero fraction: there "any number with a zero fractional
+     * part" is an integer, so {@code 2.0} is one (draft 4 says it is not, and there it is refused).
+     */
     private Grammar integer(JsonNode schema, String pointer) {
+        Grammar digits = integerDigits(schema, pointer);
+        return isDraft4() ? digits : Grammar.sequence(digits, JsonValueGrammar.optional(ZERO_FRACTION));
+    }
+
+    private static final Grammar ZERO_FRACTION = Grammar.sequence(new Grammar.Literal("."),
+            new Grammar.Repeat(new Grammar.Literal("0"), 1, Integer.MAX_VALUE));
+
+    private boolean isDraft4() {
+        JsonNode version = document.path("$schema");
+        return version.isTextual() && (version.asText().contains("draft-04") || version.asText().contains("draft-03"));
+    }
+
+    private Grammar integerDigits(JsonNode schema, String pointer) {
         BigDecimal[] bounds = bounds(schema, pointer);
         if (bounds[0] == null && bounds[1] == null) {
             return JsonValueGrammar.INTEGER;

@@ -74,13 +74,13 @@ final class JsonStrings {
             contents.add(encode(RegexParser.parse(regex, true)));
         }
         if (contents.isEmpty()) {
-            return JsonValueGrammar.STRING;
+            return JsonValueGrammar.STRING_VALUE;
         }
         Grammar content = contents.get(0);
         for (int i = 1; i < contents.size(); i++) {
             content = new Grammar.Intersection(content, contents.get(i));
         }
-        return Grammar.sequence(JsonValueGrammar.QUOTE, content, JsonValueGrammar.QUOTE);
+        return JsonValueGrammar.lexeme(Grammar.sequence(JsonValueGrammar.QUOTE, content, JsonValueGrammar.QUOTE));
     }
 
     /** Rewrites a grammar over characters into one over their JSON string spellings. */

@@ -22,6 +22,8 @@ final class JsonValueGrammar {
             Grammar.anyOf(charsOf("\"\\/bfnrt"), UNICODE_ESCAPE)));
     static final Grammar QUOTE = new Grammar.Literal("\"");
     static final Grammar STRING = Grammar.sequence(QUOTE, new Grammar.Repeat(STRING_CHAR, 0, Integer.MAX_VALUE), QUOTE);
+    /** Any string, where a value or key stands: a lexeme (see {@link #lexeme}). */
+    static final Grammar STRING_VALUE = lexeme(STRING);
     static final Grammar INTEGER = Grammar.sequence(optional(new Grammar.Literal("-")),
             Grammar.anyOf(new Grammar.Literal("0"),
                     Grammar.sequence(CharClasses.of('1', '9'), new Grammar.Repeat(DIGIT, 0, Integer.MAX_VALUE))));
@@ -34,10 +36,10 @@ final class JsonValueGrammar {
     static final Grammar NULL = new Grammar.Literal("null");
 
     private static final Grammar ANY_VALUE = new Grammar.Rules("value", Map.of(
-            "value", Grammar.anyOf(new Grammar.RuleRef("object"), new Grammar.RuleRef("array"), STRING, NUMBER,
+            "value", Grammar.anyOf(new Grammar.RuleRef("object"), new Grammar.RuleRef("array"), STRING_VALUE, NUMBER,
                     BOOLEAN, NULL),
             "object", Grammar.sequence(new Grammar.Literal("{"), commaSeparated(
-                    Grammar.sequence(STRING, new Grammar.Literal(":"), new Grammar.RuleRef("value"))),
+                    Grammar.sequence(STRING_VALUE, new Grammar.Literal(":"), new Grammar.RuleRef("value"))),
                     new Grammar.Literal("}")),
             "array", Grammar.sequence(new Grammar.Literal("["), commaSeparated(new Grammar.RuleRef("value")),
                     new Grammar.Literal("]"))));
@@ -51,7 +53,18 @@ final class JsonValueGrammar {
     static Grammar anyObject() {
         return new Grammar.Rules("object", Map.of(
                 "object", Grammar.sequence(new Grammar.Literal("{"), commaSeparated(
-                        Grammar.sequence(STRING, new Grammar.Literal(":"), ANY_VALUE)), new Grammar.Literal("}"))));
+                        Grammar.sequence(STRING_VALUE, new Grammar.Literal(":"), ANY_VALUE)), new Grammar.Literal("}"))));
+    }
+
+    /**
+     * A whole JSON string (quotes included) as a rule of its own rather than inlined into the rule that uses it.
+     * Its automaton then does not depend on what follows it, so the tokens allowed inside it (nearly the whole
+     * vocabulary, the widest walk of the token trie) are computed once per compiler and shared by every grammar
+     * and position using the same kind of string; only the few tokens that close it and run on into the caller
+     * depend on the position ({@link TokenSetCache}).
+     */
+    static Grammar lexeme(Grammar g) {
+        return new Grammar.Rules("lexeme", Map.of("lexeme", g));
     }
 
     static Grammar optional(Grammar g) {

@@ -41,8 +41,23 @@ final class RuleDfa {
         this.callTarget = callTarget;
     }
 
+    private static final Object NO_TABLE = new Object();
+    /** The {@link DenseTransitions} (or NO_TABLE), built on first use; a race may build it twice, harmlessly. */
+    private volatile Object dense;
+
     int states() {
         return accepting.length;
+    }
+
+    /** The flat transition table for token walks, or null when the automaton is too large for one. */
+    DenseTransitions dense() {
+        Object d = dense;
+        if (d == null) {
+            DenseTransitions table = DenseTransitions.of(this);
+            d = table == null ? NO_TABLE : table;
+            dense = d;
+        }
+        return d == NO_TABLE ? null : (DenseTransitions) d;
     }
 
     /** The state after byte {@code b} (0..255), or -1. */

@@ -46,7 +46,11 @@ final class TokenSetCache {
 
     private final CompiledGrammar grammar;
     private final Shared shared;
+    private static final int MAX_CONTEXTS = 16_384;
+    private static final int[] NO_NODES = new int[0];
+
     private final ConcurrentHashMap<Long, TokenSets> byPosition = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Stack, TokenSets> byContext = new ConcurrentHashMap<>();
 
     TokenSetCache(CompiledGrammar grammar, Shared shared) {
         this.grammar = grammar;
@@ -55,20 +59,42 @@ final class TokenSetCache {
 
     /** ORs into {@code mask} every token allowed from {@code state} (stop tokens excepted). */
     void fill(ParseState state, Parser parser, long[] mask) {
-        TokenTrie trie = grammar.vocabulary.trie();
         for (Stack top : state.stacks) {
             TokenSets sets = setsAt(top.rule, top.state, parser);
             sets.addTo(mask);
             if (sets.popNodes.length > 0 && top.parent != null) {
-                ParseState afterRule = parser.closeOver(top.parent);
-                if (afterRule.stacks.length > 0) {
-                    for (int node : sets.popNodes) {
-                        TokenWalk.walk(trie, parser, afterRule, trie.depth[node], node + 1, trie.subtreeEnd[node],
-                                mask);
-                    }
-                }
+                afterPop(top, sets.popNodes, parser).addTo(mask);
             }
         }
+    }
+
+    /**
+     * The tokens that end the top rule and run on into what lies below it: the pop nodes' subtrees walked with
+     * the real stack. They depend on the whole stack, so they are cached by it; a grammar meets few distinct
+     * stacks (positions times nesting), and past {@link #MAX_CONTEXTS} the walk is simply repeated.
+     */
+    private TokenSets afterPop(Stack top, int[] popNodes, Parser parser) {
+        TokenSets sets = byContext.get(top);
+        if (sets != null) {
+            return sets;
+        }
+        TokenTrie trie = grammar.vocabulary.trie();
+        long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
+        ParseState afterRule = parser.closeOver(top.parent);
+        if (afterRule.stacks.length > 0) {
+            for (int node : popNodes) {
+                TokenWalk.walk(trie, parser, afterRule, trie.depth[node], node + 1, trie.subtreeEnd[node], bits);
+            }
+        }
+        int accepted = 0;
+        for (long word : bits) {
+            accepted += Long.bitCount(word);
+        }
+        sets = finish(bits, accepted, NO_NODES);
+        if (byContext.size() < MAX_CONTEXTS) {
+            byContext.putIfAbsent(top, sets);
+        }
+        return sets;
     }
 
     private TokenSets setsAt(int rule, int state, Parser parser) {
@@ -131,12 +157,62 @@ final class TokenSetCache {
         return finish(bits, accepted, Arrays.copyOf(pops, popCount));
     }
 
-    /** The same walk for a rule without calls: one automaton state per trie depth, nothing allocated per node. */
+    /**
+     * The same walk for a rule without calls: one automaton state per trie depth, nothing allocated per node. This
+     * is the widest walk (inside a string nearly every token is allowed), so it steps the automaton's flat table.
+     */
     private TokenSets computeCallFree(RuleDfa dfa, int state) {
+        DenseTransitions table = dfa.dense();
+        if (table == null) {
+            return computeCallFreeByRanges(dfa, state);
+        }
         TokenTrie trie = grammar.vocabulary.trie();
         long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
-        int[] pops = new int[16];
-        int popCount = 0;
+        PopNodes pops = new PopNodes();
+        int accepted = 0;
+        int[] atDepth = new int[trie.maxDepth + 1];
+        atDepth[0] = state;
+        byte[] nodeByte = trie.nodeByte;
+        int[] depth = trie.depth;
+        int[] subtreeEnd = trie.subtreeEnd;
+        int[] tokenOffset = trie.tokenOffset;
+        int[] tokens = trie.tokens;
+        int[] next = table.next;
+        byte[] classOf = table.classOf;
+        byte[] flags = table.flags;
+        int classes = table.classes;
+        int size = trie.size;
+        int i = 0;
+        while (i < size) {
+            int d = depth[i];
+            int to = next[atDepth[d - 1] * classes + classOf[nodeByte[i] & 0xFF]];
+            if (to < 0) {
+                i = subtreeEnd[i];
+                continue;
+            }
+            for (int k = tokenOffset[i], end = tokenOffset[i + 1]; k < end; k++) {
+                int t = tokens[k];
+                bits[t >>> 6] |= 1L << t;
+                accepted++;
+            }
+            int f = flags[to];
+            if ((f & DenseTransitions.ACCEPTING) != 0 && subtreeEnd[i] > i + 1) {
+                pops.add(i);
+            }
+            if ((f & DenseTransitions.HAS_BYTES) == 0) {
+                i = subtreeEnd[i];
+                continue;
+            }
+            atDepth[d] = to;
+            i++;
+        }
+        return finish(bits, accepted, pops.toArray());
+    }
+
+    private TokenSets computeCallFreeByRanges(RuleDfa dfa, int state) {
+        TokenTrie trie = grammar.vocabulary.trie();
+        long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
+        PopNodes pops = new PopNodes();
         int accepted = 0;
         int[] atDepth = new int[trie.maxDepth + 1];
         atDepth[0] = state;
@@ -153,10 +229,7 @@ final class TokenSetCache {
                 accepted++;
             }
             if (dfa.accepting[next] && trie.subtreeEnd[i] > i + 1) {
-                if (popCount == pops.length) {
-                    pops = Arrays.copyOf(pops, popCount * 2);
-                }
-                pops[popCount++] = i;
+                pops.add(i);
             }
             if (!dfa.hasBytes(next)) {
                 i = trie.subtreeEnd[i];
@@ -165,7 +238,24 @@ final class TokenSetCache {
             atDepth[trie.depth[i]] = next;
             i++;
         }
-        return finish(bits, accepted, Arrays.copyOf(pops, popCount));
+        return finish(bits, accepted, pops.toArray());
+    }
+
+    /** A growable list of trie nodes. */
+    private static final class PopNodes {
+        private int[] nodes = new int[16];
+        private int count;
+
+        void add(int node) {
+            if (count == nodes.length) {
+                nodes = Arrays.copyOf(nodes, count * 2);
+            }
+            nodes[count++] = node;
+        }
+
+        int[] toArray() {
+            return Arrays.copyOf(nodes, count);
+        }
     }
 
     private static TokenSets finish(long[] bits, int accepted, int[] popNodes) {

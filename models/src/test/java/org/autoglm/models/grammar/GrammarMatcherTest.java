@@ -57,6 +57,10 @@ class GrammarMatcherTest {
                 Grammar.jsonSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},"
                         + "\"b\":{\"type\":\"string\"}},\"required\":[\"a\"]}"),
                 Grammar.anyJson(),
+                // The same string lexeme at several positions, under different stacks (the pop-walk cache's key).
+                Grammar.jsonSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},"
+                        + "\"b\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"maxLength\":3}},"
+                        + "\"c\":{\"type\":\"string\"}}}"),
                 Grammar.regex("(ab|c)+[0-9]{1,3}"),
                 Grammar.choice(List.of("true", "tru", "null")),
                 Grammar.ebnf("root ::= \"[\" item (\",\" item)* \"]\"\nitem ::= [a-c]+ | root"),
@@ -199,6 +203,40 @@ class GrammarMatcherTest {
         assertThatThrownBy(() -> COMPILER.compile(Grammar.ebnf("root ::= root \"a\" | \"b\"")))
                 .hasMessageContaining("left-recursive");
         assertThatThrownBy(() -> Grammar.ebnf("item ::= \"a\"")).hasMessageContaining("root");
+    }
+
+    @Test
+    void finiteValuesAreFilteredByTheKeywordsBesideThem() {
+        // not, multipleOf and maxProperties cannot be grammars, but next to an enum each value is checked exactly.
+        CompiledGrammar g = COMPILER.compile(Grammar.jsonSchema("{\"allOf\":[{\"enum\":[1,2,3,4,\"ab\"]},"
+                + "{\"not\":{\"enum\":[2]}},{\"multipleOf\":1}]}"));
+        assertThat(accepts(g, "1")).isTrue();
+        assertThat(accepts(g, "3")).isTrue();
+        assertThat(accepts(g, "\"ab\"")).isTrue();
+        assertThat(accepts(g, "2")).isFalse();
+        assertThat(accepts(g, "5")).isFalse();
+        CompiledGrammar objects = COMPILER.compile(Grammar.jsonSchema("{\"enum\":[{\"a\":1},{\"a\":1,\"b\":2}],"
+                + "\"maxProperties\":1}"));
+        assertThat(accepts(objects, "{\"a\":1}")).isTrue();
+        assertThat(accepts(objects, "{\"a\":1,\"b\":2}")).isFalse();
+        // Without a finite set the keyword is still refused, naming itself.
+        assertThatThrownBy(() -> Grammar.jsonSchema("{\"type\":\"integer\",\"not\":{\"enum\":[2]}}"))
+                .isInstanceOfSatisfying(GrammarException.class, e -> assertThat(e.keyword()).isEqualTo("not"));
+    }
+
+    @Test
+    void integersMayHaveAZeroFractionFromDraft6On() {
+        CompiledGrammar g = COMPILER.compile(Grammar.jsonSchema("{\"type\":\"integer\",\"maximum\":12}"));
+        assertThat(accepts(g, "2")).isTrue();
+        assertThat(accepts(g, "2.0")).isTrue();
+        assertThat(accepts(g, "2.00")).isTrue();
+        assertThat(accepts(g, "2.5")).isFalse();
+        assertThat(accepts(g, "2.")).isFalse();
+        assertThat(accepts(g, "13.0")).isFalse();
+        CompiledGrammar draft4 = COMPILER.compile(Grammar.jsonSchema("{\"$schema\":"
+                + "\"http://json-schema.org/draft-04/schema#\",\"type\":\"integer\"}"));
+        assertThat(accepts(draft4, "2")).isTrue();
+        assertThat(accepts(draft4, "2.0")).isFalse();
     }
 
     @Test

@@ -16,14 +16,19 @@ import picocli.CommandLine.Option;
  * weight-streaming limit, on random bf16 weights of a named shape built on the GPU.
  */
 @Command(name = "bench-decode", mixinStandardHelpOptions = true,
-        description = "Measure decode and prefill throughput of the GPU backend on random weights of a model shape.")
+        description = "Measure decode and prefill throughput of the GPU backend on random weights of a model shape,"
+                + " or on a checkpoint (--model).")
 public final class BenchDecodeCommand implements Callable<Integer> {
 
     @Option(names = "--backend", defaultValue = "cuda", description = "cuda or auto (the benchmark needs a GPU; default: ${DEFAULT-VALUE})")
     String backend;
 
-    @Option(names = "--shape", required = true, description = "glm-edge-1.5b or glm-4-9b")
+    @Option(names = "--shape", description = "glm-edge-1.5b or glm-4-9b (random weights)")
     String shape;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "a checkpoint instead of --shape: its weights and shape (the ceiling for bench serve on it)")
+    java.nio.file.Path model;
 
     @Option(names = "--batch", split = ",", defaultValue = "1,8,64,256", description = "batch sizes (default: ${DEFAULT-VALUE})")
     List<Integer> batches;
@@ -57,11 +62,18 @@ public final class BenchDecodeCommand implements Callable<Integer> {
                     + (backend.equalsIgnoreCase("auto") ? "no GPU is usable here" : "--backend " + backend
                     + " is not it") + "; run it on a GPU host with --backend cuda");
         }
-        BenchShapes.byName(shape);   // fail fast on an unknown shape
+        if ((shape == null) == (model == null)) {
+            throw new IllegalArgumentException("give --shape glm-edge-1.5b|glm-4-9b or --model DIR (one of them)");
+        }
+        if (shape != null) BenchShapes.byName(shape);   // fail fast on an unknown shape
+        if (model != null && !java.nio.file.Files.isRegularFile(model.resolve("config.json"))) {
+            throw new IllegalArgumentException("--model " + model + " has no config.json");
+        }
         if (batches.stream().anyMatch(b -> b < 1) || promptTokens < 1 || newTokens < 1) {
             throw new IllegalArgumentException("--batch, --prompt-tokens and --new-tokens must be positive");
         }
-        Map<String, Object> figures = DecodeBench.run(shape, batches, promptTokens, newTokens, settings, profile);
+        Map<String, Object> figures = DecodeBench.run(shape, model, batches, promptTokens, newTokens, settings,
+                profile);
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(figures));
         } else {

@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Serve GLM-family models from a fleet of identical nodes.",
         subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, InitDemoCommand.class, ServeCommand.class,
-                BenchDecodeCommand.class, BatchCommand.class, CtlCommand.class, WorkflowCommand.class})
+                BenchDecodeCommand.class, BenchCommand.class, BatchCommand.class, CtlCommand.class,
+                WorkflowCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

@@ -30,7 +30,7 @@ final class VectorModuleRelaunch {
     /** Set in the child's environment: it is the relaunched process and watches its parent. */
     static final String CHILD_MARKER = "AUTOGLM_RELAUNCHED";
     /** Commands that never open a model. */
-    private static final Set<String> NO_MODEL = Set.of("init-demo", "help", "-h", "--help", "-V", "--version");
+    private static final Set<String> NO_MODEL = Set.of("init-demo", "bench", "help", "-h", "--help", "-V", "--version");
 
     private VectorModuleRelaunch() {}
 

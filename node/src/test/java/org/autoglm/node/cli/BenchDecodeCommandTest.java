@@ -36,7 +36,7 @@ class BenchDecodeCommandTest {
         cli.setOut(new PrintWriter(out));
         cli.execute("bench-decode", "--help");
         assertThat(out.toString().replaceAll("\\s+", " ")).contains("(default: 1,8,64,256)", "(default: 128)",
-                "(default: 0.90)").contains("default: cuda");
+                "(default: 0.9)").contains("default: cuda");
     }
 
     @Test
@@ -50,7 +50,7 @@ class BenchDecodeCommandTest {
     void unknownBackendsAndMissingShapesAreRejected() {
         assertThat(run("bench-decode", "--backend", "tpu", "--shape", "glm-4-9b")[1])
                 .contains("unknown backend 'tpu': use cuda, cpu, djl or auto");
-        assertThat(run("bench-decode", "--backend", "cuda")[1]).contains("Missing required option: '--shape");
+        assertThat(run("bench-decode", "--backend", "cuda")[1]).contains("give --shape glm-edge-1.5b|glm-4-9b or --model DIR");
         assertThat(run("bench-decode", "--backend", "cuda", "--shape", "glm-70b")[1].strip())
                 .isEqualTo("error: unknown shape 'glm-70b'; known: [glm-edge-1.5b, glm-4-9b]");
     }
