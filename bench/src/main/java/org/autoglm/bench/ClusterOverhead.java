@@ -184,7 +184,9 @@ public final class ClusterOverhead {
             try (ServerSocket socket = new ServerSocket(0)) {
                 this.port = socket.getLocalPort();
             }
+            // The Vector API module given here: without it the jar relaunches itself, two JVMs per node.
             this.command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                    "--add-modules", "jdk.incubator.vector",
                     "-jar", jar.toString(), "serve", "--model", model.toString(), "--port", Integer.toString(port),
                     "--num-kv-blocks", "512", "--block-size", "4", "--node-name", name,
                     "--grid-port", Integer.toString(gridBase + index),

@@ -47,7 +47,8 @@ final class ServeNode {
             this.port = socket.getLocalPort();
         }
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-jar", jar.toString(), "serve", "--port", Integer.toString(port), "--node-name", name,
+                "-Xmx1g", "--add-modules", "jdk.incubator.vector", // one JVM per node: no relaunch for the Vector API
+                "-jar", jar.toString(), "serve", "--port", Integer.toString(port), "--node-name", name,
                 "--grid-port", Integer.toString(gridPort), "--peers", "127.0.0.1:" + gridBase + ".." + (gridBase + size - 1),
                 "--expected-nodes", Integer.toString(size)));
         if (model != null) {

@@ -83,6 +83,28 @@ public final class Dispatcher implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Stops a request whose client another node holds (a cancel command run where the request runs): marked
+     * cancelled so that nobody places or claims it again; one running is stopped on its node, whose engine ends it as
+     * cancelled to its client; one not running yet fails with {@code reason}, which its client's node passes on.
+     * False when it is unknown, finished, or this node holds its client (cancel it through {@link #cancel}).
+     */
+    public boolean stopElsewhere(String requestId, String reason) {
+        if (streams.containsKey(requestId)) {
+            return false;
+        }
+        QueuedRequest entry = queue.cancel(requestId);
+        if (entry == null) {
+            return false;
+        }
+        if (entry.state() == RequestState.RUNNING && entry.assignee() != null && grid.isAlive(entry.assignee())) {
+            grid.ignite().message(grid.ignite().cluster().forNodeId(entry.assignee())).send(CANCEL_TOPIC, requestId);
+        } else {
+            queue.fail(requestId, reason);
+        }
+        return true;
+    }
+
     /** Requests this node is serving to its clients. */
     public int active() {
         return streams.size();

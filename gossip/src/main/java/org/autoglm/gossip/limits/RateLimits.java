@@ -20,16 +20,19 @@ public final class RateLimits {
                            long limitTokens, long remainingTokens, long resetTokensMillis, long retryAfterMillis) {}
 
     private final java.util.function.Supplier<GridNode> grid;
-    private final long requestsPerMinute;
-    private final long tokensPerMinute;
+    /** Changed live by {@code reload-config}; a bucket filled under other limits starts again full. */
+    private volatile long requestsPerMinute;
+    private volatile long tokensPerMinute;
 
     /** @param requestsPerMinute 0: no request limit; @param tokensPerMinute 0: no token limit */
     /** @param grid the current grid node (a rejoin replaces it), asked on every check */
     public RateLimits(java.util.function.Supplier<GridNode> grid, long requestsPerMinute, long tokensPerMinute) {
         this.grid = grid;
-        buckets();
         this.requestsPerMinute = requestsPerMinute;
         this.tokensPerMinute = tokensPerMinute;
+        if (enabled()) {
+            buckets(); // made at start when limits are set; a cache made later costs a grid-wide exchange then
+        }
     }
 
     private IgniteCache<String, Bucket> buckets() {
@@ -41,6 +44,23 @@ public final class RateLimits {
 
     public boolean enabled() {
         return requestsPerMinute > 0 || tokensPerMinute > 0;
+    }
+
+    /** New limits from now on (0: none); each user's budget restarts full under them. */
+    public void setLimits(long requestsPerMinute, long tokensPerMinute) {
+        if (requestsPerMinute < 0 || tokensPerMinute < 0) {
+            throw new IllegalArgumentException("rate limits are 0 (none) or more per minute");
+        }
+        this.requestsPerMinute = requestsPerMinute;
+        this.tokensPerMinute = tokensPerMinute;
+    }
+
+    public long requestsPerMinute() {
+        return requestsPerMinute;
+    }
+
+    public long tokensPerMinute() {
+        return tokensPerMinute;
     }
 
     /** Takes one request and {@code tokens} tokens from {@code user}'s budget, or nothing when either is short. */
@@ -55,6 +75,9 @@ public final class RateLimits {
         double requests;
         double tokens;
         long refilledAtMillis;
+        /** The limits it was filled under. */
+        long requestLimit;
+        long tokenLimit;
     }
 
     /** Runs on the node that holds the user's bucket; answers a {@link Decision}'s fields (records do not cross the grid). */
@@ -75,8 +98,10 @@ public final class RateLimits {
         @Override
         public long[] process(MutableEntry<String, Bucket> entry, Object... args) {
             Bucket b = entry.getValue();
-            if (b == null) {
+            if (b == null || b.requestLimit != requestLimit || b.tokenLimit != tokenLimit) {
                 b = new Bucket();
+                b.requestLimit = requestLimit;
+                b.tokenLimit = tokenLimit;
                 b.requests = requestLimit;
                 b.tokens = tokenLimit;
                 b.refilledAtMillis = nowMillis;

@@ -157,6 +157,12 @@ public final class QueuedRequest implements Serializable {
         return r;
     }
 
+    QueuedRequest withPriority(int newPriority) {
+        QueuedRequest r = copy();
+        r.priority = newPriority;
+        return r;
+    }
+
     QueuedRequest withCancelled() {
         QueuedRequest r = copy();
         r.cancelled = true;

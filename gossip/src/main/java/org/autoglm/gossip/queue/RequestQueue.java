@@ -289,6 +289,23 @@ public final class RequestQueue {
         });
     }
 
+    /**
+     * A new priority for a request still waiting to be placed (the leader orders the queue by it, and the node it
+     * lands on runs it at it). False when it was placed meanwhile, cancelled or finished.
+     */
+    public boolean reprioritize(String id, int priority) {
+        return inTx(() -> {
+            QueuedRequest entry = cache.get(id);
+            if (entry == null || entry.state() != RequestState.PENDING || entry.cancelled()) {
+                return false;
+            }
+            if (entry.priority() != priority) {
+                cache.put(id, entry.withPriority(priority));
+            }
+            return true;
+        });
+    }
+
     /** Drops an entry whose client is gone. */
     public void remove(String id) {
         cache.remove(id);

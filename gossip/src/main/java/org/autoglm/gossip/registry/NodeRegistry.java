@@ -168,15 +168,19 @@ public final class NodeRegistry implements AutoCloseable {
     }
 
     /**
-     * Calls {@code changed} (on a thread of its own, so it may write to the grid) whenever the draining mark of {@code nodeId} is set or
-     * cleared, by whichever node did it. Re-read {@link #isDraining} there: events may arrive late. Close to stop.
+     * Calls {@code changed} with the new draining mark of {@code nodeId} (on a thread of its own, so it may write to the
+     * grid) whenever it is set or cleared, by whichever node did it, in the order of the changes. The value comes from
+     * the change itself: re-reading the cache there could see this node's replica before the change reached it, and a
+     * drain quickly followed by an undrain then left the node draining for good. Close to stop.
      */
-    public AutoCloseable watchDraining(UUID nodeId, Runnable changed) {
+    public AutoCloseable watchDraining(UUID nodeId, java.util.function.Consumer<Boolean> changed) {
         ScheduledExecutorService calls = Daemons.scheduler("autoglm-drain-watch-" + grid.name());
         ContinuousQuery<UUID, Boolean> query = new ContinuousQuery<>();
         query.setLocalListener(events -> events.forEach(e -> {
             if (e.getKey().equals(nodeId)) {
-                calls.execute(changed); // a grid listener thread may not update caches itself
+                boolean value = e.getEventType() != javax.cache.event.EventType.REMOVED
+                        && e.getEventType() != javax.cache.event.EventType.EXPIRED && Boolean.TRUE.equals(e.getValue());
+                calls.execute(() -> changed.accept(value)); // a grid listener thread may not update caches itself
             }
         }));
         QueryCursor<?> cursor = draining.query(query);

@@ -4,8 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.autoglm.node.engine.Completion;
@@ -16,6 +19,11 @@ import org.autoglm.node.engine.InferenceService;
 import org.autoglm.node.engine.RequestHandle;
 import org.autoglm.node.engine.RequestRejectedException;
 import org.autoglm.node.engine.TokenDelta;
+import org.autoglm.node.plugins.ContentRejectedException;
+import org.autoglm.node.plugins.PluginRequest;
+import org.autoglm.node.plugins.Plugins;
+import org.autoglm.node.plugins.RequestHooks;
+import org.autoglm.node.plugins.RequestOutcome;
 
 /**
  * One line of a batch input file, as the batch runner needs it: checked the way OpenAI checks it ({@code custom_id},
@@ -132,37 +140,59 @@ public final class BatchLines {
 
     /**
      * Starts one line as a batch-class request; {@code done} is called once, from an engine thread, unless cancelled.
+     * The node's plugins see the line as they see a request to its endpoint: they may rewrite or refuse its input,
+     * filter its output, and hear how it ended.
      *
      * @param requestId unique in the cluster for this attempt
      * @param user      the batch's owner, whose fair share the line counts against
      */
     public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
-                                InferenceService engine, Consumer<Outcome> done) {
-        return run(line, endpoint, requestId, user, model, engine, null, true, done);
+                                InferenceService engine, Plugins plugins, Consumer<Outcome> done) {
+        return run(line, endpoint, requestId, user, model, engine, plugins, null, true, done);
     }
 
     /**
-     * Starts one line, as {@link #run(Line, String, String, String, ServedModel, InferenceService, Consumer)} does,
-     * with a deadline (null: none) and in the batch class or not (a workflow step runs at its own priority).
+     * Starts one line with a deadline (null: none) and in the batch class or not (a workflow step runs at its own
+     * priority), without plugins.
      */
     public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
                                 InferenceService engine, java.time.Instant deadline, boolean batchClass,
                                 Consumer<Outcome> done) {
+        return run(line, endpoint, requestId, user, model, engine, Plugins.none(), deadline, batchClass, done);
+    }
+
+    /** The line with plugins, a deadline (null: none), in the batch class or not. */
+    public static Execution run(Line line, String endpoint, String requestId, String user, ServedModel model,
+                                InferenceService engine, Plugins plugins, java.time.Instant deadline,
+                                boolean batchClass, Consumer<Outcome> done) {
         Execution execution = new Execution();
+        Instant received = Instant.now();
         boolean chat = endpoint.equals("/v1/chat/completions");
         InferenceRequest request;
         List<GenerationRequest> requests;
+        RequestHooks hooks = RequestHooks.NONE;
         try {
             request = parseBody(line.body(), endpoint, model);
+            PluginRequest seen = new PluginRequest(requestId, user, Set.of(), endpoint, model.name(), false, received,
+                    request.texts());
+            try {
+                hooks = plugins.onRequest(seen);
+            } catch (ContentRejectedException e) {
+                throw ApiError.contentFiltered(e.getMessage());
+            }
+            if (!seen.inputs().equals(request.texts())) {
+                request = request.withTexts(seen.inputs());
+            }
             List<int[]> prompts = InferenceRoutes.prompts(request, model);
             requests = InferenceRoutes.engineRequests(requestId, prompts, request, model, deadline, null, user, 0).stream()
                     .map(r -> batchClass ? r.asBatch() : r).toList();
         } catch (ApiError e) {
+            ended(hooks, e.status(), received, e.getMessage());
             done.accept(new Answered(e.status(), ErrorResponses.body(e)));
             return execution;
         }
         Choices choices = new Choices(chat ? ResponseFormat.CHAT : ResponseFormat.TEXT, requestId, request, model,
-                requests.size(), done, execution);
+                requests.size(), done, execution, hooks, received);
         for (int i = 0; i < requests.size(); i++) {
             int choice = i;
             try {
@@ -183,9 +213,13 @@ public final class BatchLines {
             } catch (RequestRejectedException e) {
                 execution.cancel();
                 switch (e.kind()) {
-                    case OVERLOADED, UNAVAILABLE -> done.accept(new Retry(e.getMessage()));
+                    case OVERLOADED, UNAVAILABLE -> {
+                        ended(hooks, 503, received, e.getMessage());
+                        done.accept(new Retry(e.getMessage()));
+                    }
                     default -> {
                         ApiError error = GenerationRun.rejected(e);
+                        ended(hooks, error.status(), received, error.getMessage());
                         done.accept(new Answered(error.status(), ErrorResponses.body(error)));
                     }
                 }
@@ -193,6 +227,11 @@ public final class BatchLines {
             }
         }
         return execution;
+    }
+
+    /** Tells the plugins a line ended before any choice ran. */
+    private static void ended(RequestHooks hooks, int status, Instant received, String error) {
+        hooks.onCompletion(new RequestOutcome(status, List.of(), 0, 0, Duration.between(received, Instant.now()), error));
     }
 
     /** The choices of one line, gathered until the last one ends. */
@@ -208,9 +247,16 @@ public final class BatchLines {
         private final Completion[] ends;
         private final int[] promptTokens;
         private final AtomicInteger open;
+        private final RequestHooks hooks;
+        private final Instant received;
+        /** Choices a plugin stopped: their end is content_filter, whatever the engine reports. */
+        private final boolean[] filtered;
 
         Choices(ResponseFormat format, String id, InferenceRequest request, ServedModel model, int n,
-                Consumer<Outcome> done, Execution execution) {
+                Consumer<Outcome> done, Execution execution, RequestHooks hooks, Instant received) {
+            this.hooks = hooks;
+            this.received = received;
+            this.filtered = new boolean[n];
             this.format = format;
             this.id = id;
             this.request = request;
@@ -228,25 +274,60 @@ public final class BatchLines {
         }
 
         synchronized void delta(int choice, TokenDelta delta) {
-            texts[choice].append(delta.text());
-            logprobs.get(choice).addAll(delta.logprobs());
+            if (filtered[choice]) {
+                return;
+            }
+            try {
+                texts[choice].append(hooks.onDelta(choice, delta.text()));
+                logprobs.get(choice).addAll(delta.logprobs());
+            } catch (ContentRejectedException e) {
+                filtered[choice] = true;
+                synchronized (execution.handles) {
+                    if (choice < execution.handles.size()) {
+                        execution.handles.get(choice).cancel();
+                    }
+                }
+            }
         }
 
         void finish(int choice, Completion completion, int prompt) {
             synchronized (this) {
                 ends[choice] = completion;
                 promptTokens[choice] = prompt;
+                if (!filtered[choice]) {
+                    texts[choice].append(hooks.onChoiceEnd(choice));
+                }
             }
             if (open.decrementAndGet() == 0 && !execution.cancelled) {
-                done.accept(outcome());
+                Outcome outcome = outcome();
+                report(outcome);
+                done.accept(outcome);
             }
+        }
+
+        private synchronized void report(Outcome outcome) {
+            List<String> reasons = new ArrayList<>();
+            int prompt = 0;
+            int completion = 0;
+            for (int i = 0; i < ends.length; i++) {
+                reasons.add(reason(i));
+                prompt += promptTokens[i];
+                completion += ends[i].completionTokens();
+            }
+            boolean answered = outcome instanceof Answered;
+            hooks.onCompletion(new RequestOutcome(answered ? 200 : 503, reasons, prompt, completion,
+                    Duration.between(received, Instant.now()), answered ? null : ((Retry) outcome).reason()));
+        }
+
+        private String reason(int choice) {
+            return filtered[choice] ? "content_filter" : ends[choice].reason().wire();
         }
 
         private synchronized Outcome outcome() {
             int prompt = 0;
             int completion = 0;
             for (int i = 0; i < ends.length; i++) {
-                if (ends[i].reason() == FinishReason.ERROR || ends[i].reason() == FinishReason.CANCELLED) {
+                if (!filtered[i] && (ends[i].reason() == FinishReason.ERROR || ends[i].reason() == FinishReason.CANCELLED)) {
                     return new Retry("choice " + i + " ended " + ends[i].reason().wire()
                             + (ends[i].error() == null ? "" : ": " + ends[i].error()));
                 }
@@ -259,7 +340,7 @@ public final class BatchLines {
             ArrayNode array = (ArrayNode) body.get("choices");
             for (int i = 0; i < ends.length; i++) {
                 array.add(format.fullChoice(i, texts[i].toString(), logprobs.get(i), request.logprobs() >= 0,
-                        ends[i].reason().wire(), model));
+                        reason(i), model));
             }
             body.set("usage", ResponseFormat.usage(prompt, completion));
             return new Answered(200, body);

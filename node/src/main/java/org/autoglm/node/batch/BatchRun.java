@@ -15,6 +15,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.batch.BatchJob;
 import org.autoglm.gossip.batch.BatchStatus;
@@ -28,6 +29,7 @@ import org.autoglm.node.api.BatchLines;
 import org.autoglm.node.api.JsonBody;
 import org.autoglm.node.api.ServedModel;
 import org.autoglm.node.engine.InferenceService;
+import org.autoglm.node.plugins.Plugins;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +44,8 @@ final class BatchRun {
     private static final Logger log = LoggerFactory.getLogger(BatchRun.class);
     /** Tries of a line the cluster could not run (full, no leader, a failed generation) before it counts as failed. */
     static final int MAX_ATTEMPTS = 5;
+    /** Least time between two progress events of one batch while its counts move. */
+    static final long PROGRESS_EVERY_MILLIS = 2_000;
     /** Errors listed in a failed batch's {@code errors.data}. */
     static final int MAX_LISTED_ERRORS = 1000;
 
@@ -50,7 +54,11 @@ final class BatchRun {
     private final BatchStore store;
     private final ServedModel model;
     private final InferenceService engine;
+    private final Plugins plugins;
     private final String id;
+    private final BiConsumer<String, ObjectNode> events;
+    private long lastProgressMillis;
+    private int lastProgressLines = -1;
     private final Map<Integer, Attempt> inFlight = new ConcurrentHashMap<>();
     private final AtomicInteger succeeded = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
@@ -70,8 +78,11 @@ final class BatchRun {
         volatile BatchLines.Execution execution;
     }
 
-    BatchRun(Cluster cluster, ServedModel model, InferenceService engine, String id) {
+    BatchRun(Cluster cluster, ServedModel model, InferenceService engine, Plugins plugins, String id,
+             BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
+        this.plugins = plugins;
+        this.events = events;
         this.files = cluster.files();
         this.store = cluster.batches();
         this.model = model;
@@ -152,6 +163,7 @@ final class BatchRun {
         }
         BatchJob after = store.update(id, b -> b.status() != BatchStatus.VALIDATING ? b
                 : errors.isEmpty() ? b.inProgress(count[0]) : b.invalid(errors));
+        progress(after);
         if (after.status() == BatchStatus.FAILED) {
             log.info("batch {} failed validation: {} problem(s), first: {}", id, errors.size(), errors.get(0).message());
         }
@@ -170,6 +182,7 @@ final class BatchRun {
         succeeded.set(done[0]);
         failed.set(done[1]);
         window = new Semaphore(windowSize());
+        progress(job.counts(done[0], done[1]));
         StoredFile file = files.get(job.inputFileId());
         if (file == null) {
             throw new IllegalStateException("input file " + job.inputFileId() + " is gone");
@@ -227,7 +240,7 @@ final class BatchRun {
         String requestId = "batch_req_" + uuid();
         Attempt current = new Attempt();
         inFlight.put(line.number(), current);
-        current.execution = BatchLines.run(line, job.endpoint(), requestId, job.owner(), model, engine,
+        current.execution = BatchLines.run(line, job.endpoint(), requestId, job.owner(), model, engine, plugins,
                 outcome -> results.execute(() -> settle(job, line, attempt, requestId, current, outcome)));
     }
 
@@ -287,6 +300,10 @@ final class BatchRun {
         try {
             BatchJob now = store.update(id, b -> b.completed() == succeeded.get() && b.failed() == failed.get() ? b
                     : b.counts(succeeded.get(), failed.get()));
+            if (now != null && now.completed() + now.failed() != lastProgressLines
+                    && System.currentTimeMillis() - lastProgressMillis >= PROGRESS_EVERY_MILLIS) {
+                progress(now);
+            }
             if (now == null || now.status() == BatchStatus.CANCELLING) {
                 stopReason = BatchStatus.CANCELLED;
             } else if (System.currentTimeMillis() / 1000 >= now.expiresAt()) {
@@ -336,8 +353,25 @@ final class BatchRun {
         BatchJob ended = store.update(id, b -> b.status().terminal() ? b
                 : b.counts(written[0], written[1]).finished(outputId, errorId));
         store.forgetLines(id, last + 1);
+        if (ended != null) {
+            progress(ended);
+        }
         log.info("batch {} {}: {} line(s) answered, {} failed", id, ended == null ? "gone" : ended.status().wire(),
                 written[0], written[1]);
+    }
+
+    /** A {@code batch_progress} event: the batch's status and counts, and the node running it. */
+    private void progress(BatchJob job) {
+        lastProgressMillis = System.currentTimeMillis();
+        lastProgressLines = job.completed() + job.failed();
+        ObjectNode data = JsonBody.MAPPER.createObjectNode().put("batch_id", id).put("status", job.status().wire())
+                .put("node", cluster.grid().name()).put("total", job.total()).put("completed", job.completed())
+                .put("failed", job.failed());
+        try {
+            events.accept("batch_progress", data);
+        } catch (RuntimeException e) {
+            log.debug("batch {}: progress event not sent: {}", id, e.toString());
+        }
     }
 
     private static String abandon(FileStore.Writer writer) {

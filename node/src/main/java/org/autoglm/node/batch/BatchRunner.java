@@ -1,6 +1,8 @@
 package org.autoglm.node.batch;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
@@ -10,6 +12,7 @@ import org.autoglm.gossip.batch.BatchJob;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.node.api.ServedModel;
 import org.autoglm.node.engine.InferenceService;
+import org.autoglm.node.plugins.Plugins;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,9 +34,18 @@ public final class BatchRunner implements AutoCloseable {
     private final ScheduledExecutorService poll;
     private final ExecutorService runs;
     private final Map<String, BatchRun> running = new ConcurrentHashMap<>();
+    private final BiConsumer<String, ObjectNode> events;
+    private final Plugins plugins;
 
-    public BatchRunner(Cluster cluster, ServedModel model, InferenceService engine) {
+    /**
+     * @param plugins the node's plugins, applied to each line as to a request to its endpoint
+     * @param events  where {@code batch_progress} events go (the cluster's event stream)
+     */
+    public BatchRunner(Cluster cluster, ServedModel model, InferenceService engine, Plugins plugins,
+                       BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
+        this.plugins = plugins;
+        this.events = events;
         this.model = model;
         this.engine = engine;
         String name = cluster.grid().name();
@@ -61,7 +73,7 @@ public final class BatchRunner implements AutoCloseable {
                 }
                 log.info("batch {} runs on node '{}'{}", job.id(), cluster.grid().name(),
                         job.runner() == null ? "" : ", taken over from node " + job.runner() + " that is gone");
-                BatchRun run = new BatchRun(cluster, model, engine, mine.id());
+                BatchRun run = new BatchRun(cluster, model, engine, plugins, mine.id(), events);
                 running.put(job.id(), run);
                 runs.execute(() -> {
                     try {

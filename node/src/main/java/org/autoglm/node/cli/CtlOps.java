@@ -162,12 +162,15 @@ final class CtlOps {
         }
     }
 
-    @Command(name = "reload-config", mixinStandardHelpOptions = true, description = "Apply engine limits and policy live.")
+    @Command(name = "reload-config", mixinStandardHelpOptions = true,
+            description = "Apply engine limits, scheduling policy and rate limits live.")
     static final class ReloadConfig extends Op {
         @Option(names = "--max-num-seqs", paramLabel = "N") Integer maxNumSeqs;
         @Option(names = "--max-num-batched-tokens", paramLabel = "N") Integer maxNumBatchedTokens;
         @Option(names = "--max-waiting", paramLabel = "N") Integer maxWaiting;
         @Option(names = "--scheduling-policy", paramLabel = "NAME", description = "fcfs, priority, sjf or mlfq.") String policy;
+        @Option(names = "--rate-limit-requests", paramLabel = "N", description = "Requests per user per minute, cluster-wide; 0: none.") Long rateLimitRequests;
+        @Option(names = "--rate-limit-tokens", paramLabel = "N", description = "Tokens per user per minute, cluster-wide; 0: none.") Long rateLimitTokens;
 
         String op() { return "reload-config"; }
 
@@ -177,6 +180,8 @@ final class CtlOps {
             if (maxNumBatchedTokens != null) args.put("max_num_batched_tokens", maxNumBatchedTokens);
             if (maxWaiting != null) args.put("max_waiting", maxWaiting);
             if (policy != null) args.put("scheduling_policy", policy);
+            if (rateLimitRequests != null) args.put("rate_limit_requests", rateLimitRequests);
+            if (rateLimitTokens != null) args.put("rate_limit_tokens", rateLimitTokens);
         }
     }
 

@@ -178,6 +178,11 @@ final class ModelLoading implements AutoCloseable, org.autoglm.node.control.Engi
         return plan.servedName() + " from " + target + " on " + device;
     }
 
+    /** The checkpoint directory serving now: the start's, or the last one load-model switched to. */
+    Path currentDir() {
+        return currentDir;
+    }
+
     /** One greedy token from token id 0: the new engine runs end to end before it serves anyone. */
     private static void smokeTest(org.autoglm.node.engine.InferenceService engine) throws Exception {
         java.util.concurrent.CompletableFuture<org.autoglm.node.engine.Completion> done = new java.util.concurrent.CompletableFuture<>();

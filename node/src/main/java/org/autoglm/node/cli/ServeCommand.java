@@ -21,6 +21,7 @@ import org.autoglm.node.plugins.SensitiveWordsPlugin;
 import org.autoglm.node.security.Authenticator;
 import org.autoglm.node.telemetry.Telemetry;
 import org.autoglm.node.workflow.Workflows;
+import org.autoglm.node.workflow.bulk.BulkRuns;
 import org.autoglm.node.workflow.draft.DraftRoutes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -137,6 +138,11 @@ public final class ServeCommand implements Callable<Integer> {
             return state;
         }
 
+        /** Its cluster membership (the grid, queue and registry), for tests and tools that look inside. */
+        public ClusterNode cluster() {
+            return cluster;
+        }
+
         @Override
         public void close() {
             server.close();
@@ -203,6 +209,10 @@ public final class ServeCommand implements Callable<Integer> {
         Workflows workflows = new Workflows(cluster.cluster(),
                 () -> state.current() == null ? null : state.current().model(), workflowHttpAllow, http.maxRequestBytes);
         cluster.reportAnomalies(control::anomalous);
+        cluster.reportEvents(control::emit);
+        cluster.batchPlugins(enabled);
+        // Always there, unlimited at 0: reload-config can set limits on a node started without them.
+        RateLimits rateLimits = new RateLimits(cluster.cluster()::grid, http.rateLimitRequests, http.rateLimitTokens);
         ApiServer server;
         try {
             server = ApiServer.create(c -> {
@@ -217,13 +227,13 @@ public final class ServeCommand implements Callable<Integer> {
                 c.adminActions = control::adminAction;
                 c.files = cluster.cluster()::files; // of the current grid node: a rejoin makes a new one
                 c.batches = cluster.cluster()::batches;
-                c.rateLimits = http.rateLimitRequests > 0 || http.rateLimitTokens > 0
-                        ? new RateLimits(cluster.cluster()::grid, http.rateLimitRequests, http.rateLimitTokens) : null;
+                c.rateLimits = rateLimits;
                 c.extraRoutes = (app, read, operate) -> {
                     cluster.installRoutes(app, read, operate);
                     control.installRoutes(app, read, operate);
                     workflows.installRoutes(app);
                     new DraftRoutes(workflows.templates(), () -> state).install(app);
+                    new BulkRuns(cluster.cluster()::files, workflows.runs()).install(app);
                 };
                 c.deadReason = cluster::deadReason;
             }).start();
@@ -237,13 +247,14 @@ public final class ServeCommand implements Callable<Integer> {
         String endpoint = http.scheme() + "://" + http.host + ":" + server.port();
         log.info("Serving model '{}' on {} (loading)", plan.servedName(), endpoint);
         ModelLoading loading = new ModelLoading(plan, state, telemetry.metrics());
+        // The hash of the checkpoint serving now: after load-model the registry shows the new one.
         state.decorate(loaded -> {
-            ServingState.Loaded clustered = cluster.attach(loaded, ClusterNode.configHash(plan.dir()),
+            ServingState.Loaded clustered = cluster.attach(loaded, ClusterNode.configHash(loading.currentDir()),
                     loading.backendKind(), loading.device(), engine.maxNumSeqs(), endpoint);
             workflows.engineReady(clustered.model(), clustered.engine());
             return clustered;
         });
-        control.start(state, server.requests(), loading, telemetry.meter("org.autoglm.cluster"));
+        control.start(state, server.requests(), loading, rateLimits, telemetry.meter("org.autoglm.cluster"));
         Thread loader = new Thread(loading::load, "autoglm-model-loader");
         loader.setDaemon(true);
         loader.start();

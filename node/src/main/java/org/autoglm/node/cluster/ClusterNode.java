@@ -10,6 +10,7 @@ import org.autoglm.node.api.ServingState;
 import org.autoglm.node.batch.BatchRunner;
 import org.autoglm.node.engine.EngineStats;
 import org.autoglm.node.engine.InferenceService;
+import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.session.SessionStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +32,10 @@ public final class ClusterNode implements AutoCloseable {
     private volatile AutoCloseable drainWatch;
     private volatile java.util.function.BooleanSupplier anomalous = () -> false;
     private volatile BatchRunner batches;
+    private volatile Plugins batchPlugins = Plugins.none();
+    /** Where batch progress goes (the cluster's event stream once the control plane is up). */
+    private volatile java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> events =
+            (type, data) -> { };
     /** When the engine last went from idle to holding work (heartbeat thread only); -1 while idle. */
     private long busySinceNanos = -1;
 
@@ -99,7 +104,8 @@ public final class ClusterNode implements AutoCloseable {
         ClusterInferenceService service = new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight,
                 prefixBlockSize, loaded.engine());
         if (batches == null) {
-            this.batches = new BatchRunner(cluster, loaded.model(), service);
+            this.batches = new BatchRunner(cluster, loaded.model(), service, batchPlugins,
+                    (type, data) -> events.accept(type, data));
         }
         return new ServingState.Loaded(loaded.model(), service, loaded.load());
     }
@@ -110,7 +116,17 @@ public final class ClusterNode implements AutoCloseable {
     public void bindDraining(ServingState state) {
         java.util.UUID self = cluster.grid().localId();
         state.onDrainingChanged(value -> cluster.registry().setDraining(self, value));
-        drainWatch = cluster.registry().watchDraining(self, () -> state.followCluster(cluster.registry().isDraining(self)));
+        drainWatch = cluster.registry().watchDraining(self, state::followCluster);
+    }
+
+    /** The plugins batch lines pass through, as requests to the HTTP API do (set before the model loads). */
+    public void batchPlugins(Plugins plugins) {
+        this.batchPlugins = plugins;
+    }
+
+    /** Where this node reports the progress of the batches it runs ({@code /cluster/events}). */
+    public void reportEvents(java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> sink) {
+        this.events = sink;
     }
 
     /** Where the heartbeat reads whether this node is anomalous (its anomaly detector). */

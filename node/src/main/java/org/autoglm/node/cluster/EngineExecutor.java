@@ -34,6 +34,9 @@ final class EngineExecutor implements RequestExecutor {
     @Override
     public void start(QueuedRequest queued, ExecutionSink sink) throws RequestRejectedException, NodeBusyException {
         GenerationRequest request = WireFormat.request(queued.payload());
+        if (request.priority() != queued.priority()) { // reprioritized while it waited in the cluster queue
+            request = request.withPriority(queued.priority());
+        }
         int[] resume = queued.resumeIds();
         int left = request.params().maxTokens() - resume.length;
         if (left <= 0) { // the client already has every token it asked for

@@ -7,6 +7,7 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.autoglm.gossip.Cluster;
+import org.autoglm.gossip.queue.QueuedRequest;
 import org.autoglm.gossip.queue.RequestState;
 import org.autoglm.gossip.registry.NodeHealth;
 import org.autoglm.gossip.registry.NodeView;
@@ -21,8 +22,9 @@ final class ClusterMetrics {
     private static final AttributeKey<String> HEALTH = AttributeKey.stringKey("health");
     private static final AttributeKey<String> CLASS = AttributeKey.stringKey("class");
     private static final AttributeKey<String> RESULT = AttributeKey.stringKey("result");
-    /** The queue has one class today; batch and other classes add their own label values. */
+    /** The queue's two classes: interactive requests are placed before batch lines. */
     static final String INTERACTIVE = "interactive";
+    static final String BATCH = "batch";
 
     private ClusterMetrics() {}
 
@@ -40,8 +42,16 @@ final class ClusterMetrics {
                 .buildWithCallback(m -> m.record(cluster.lease().leader().map(l -> l.term()).orElse(0L)));
         meter.gaugeBuilder("autoglm.cluster_queue_depth").ofLongs().setUnit("1")
                 .setDescription("Requests in the cluster queue waiting to be placed, by class.")
-                .buildWithCallback(m -> m.record(cluster.queue().inState(RequestState.PENDING).size(),
-                        Attributes.of(CLASS, INTERACTIVE)));
+                .buildWithCallback(m -> {
+                    long batch = 0;
+                    long interactive = 0;
+                    for (QueuedRequest r : cluster.queue().inState(RequestState.PENDING)) {
+                        if (r.batch()) batch++;
+                        else interactive++;
+                    }
+                    m.record(interactive, Attributes.of(CLASS, INTERACTIVE));
+                    m.record(batch, Attributes.of(CLASS, BATCH));
+                });
         meter.counterBuilder("autoglm.failovers").setUnit("1")
                 .setDescription("Requests this node moved off a node that died or could not run them.")
                 .buildWithCallback(m -> m.record(failovers.get()));

@@ -13,6 +13,7 @@ import org.autoglm.gossip.control.AuditChain;
 import org.autoglm.gossip.control.CommandKey;
 import org.autoglm.gossip.control.CommandLog;
 import org.autoglm.gossip.control.EventRing;
+import org.autoglm.gossip.limits.RateLimits;
 import org.autoglm.node.api.RequestDirectory;
 import org.autoglm.node.api.ServingState;
 import org.autoglm.node.security.Caller;
@@ -92,10 +93,10 @@ public final class ControlPlane implements AutoCloseable {
      * Starts running commands addressed to this node (and those it missed), the event watch, anomaly detection,
      * webhooks and the cluster series on {@code meter}.
      */
-    public void start(ServingState state, RequestDirectory requests, EngineSwitch engines,
+    public void start(ServingState state, RequestDirectory requests, EngineSwitch engines, RateLimits rateLimits,
                       io.opentelemetry.api.metrics.Meter meter) {
-        CommandRunner runner = new CommandRunner(cluster, log, authority, new NodeOperations(state, requests, engines),
-                events);
+        CommandRunner runner = new CommandRunner(cluster, log, authority,
+                new NodeOperations(state, requests, engines, rateLimits, cluster), events);
         running.add(runner);
         runner.start();
         ClusterWatch watch = new ClusterWatch(cluster, state, events, anomalies);

@@ -29,7 +29,8 @@ public final class Operation {
             CANCEL, Set.of("user", "model", "priority", "ids"),
             REPRIORITIZE, Set.of("user", "model", "ids", "priority"),
             SET_LOG_LEVEL, Set.of("level", "logger"),
-            RELOAD_CONFIG, Set.of("max_num_seqs", "max_num_batched_tokens", "max_waiting", "scheduling_policy"),
+            RELOAD_CONFIG, Set.of("max_num_seqs", "max_num_batched_tokens", "max_waiting", "scheduling_policy",
+                    "rate_limit_requests", "rate_limit_tokens"),
             LOAD_MODEL, Set.of("model_dir"),
             RESTART_ENGINE, Set.of(),
             DIAGNOSTICS, Set.of(),
@@ -79,6 +80,12 @@ public final class Operation {
                 for (String f : List.of("max_num_seqs", "max_num_batched_tokens", "max_waiting")) {
                     if (args.has(f) && !(args.get(f).isInt() && args.get(f).asInt() >= (f.equals("max_waiting") ? 0 : 1))) {
                         throw ApiError.invalid("args." + f, "'" + f + "' must be a positive integer.");
+                    }
+                }
+                for (String f : List.of("rate_limit_requests", "rate_limit_tokens")) {
+                    if (args.has(f) && !(args.get(f).canConvertToLong() && args.get(f).isIntegralNumber()
+                            && args.get(f).asLong() >= 0)) {
+                        throw ApiError.invalid("args." + f, "'" + f + "' must be a whole number per minute, 0 for no limit.");
                     }
                 }
                 if (args.has("scheduling_policy") && !args.get("scheduling_policy").isTextual()) {

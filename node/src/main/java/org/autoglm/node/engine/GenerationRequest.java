@@ -78,6 +78,12 @@ public record GenerationRequest(
                 traceparent, resumedOutput, constraint, user, true);
     }
 
+    /** The same request at another priority (reprioritized while it waited in the cluster queue). */
+    public GenerationRequest withPriority(int newPriority) {
+        return new GenerationRequest(id, promptIds, params, newPriority, deadline, sessionId, requiredTags, model,
+                traceparent, resumedOutput, constraint, user, batch);
+    }
+
     /** The same request on behalf of {@code subject}. */
     public GenerationRequest withUser(String subject) {
         return new GenerationRequest(id, promptIds, params, priority, deadline, sessionId, requiredTags, model,

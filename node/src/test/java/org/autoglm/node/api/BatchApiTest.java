@@ -37,11 +37,14 @@ import picocli.CommandLine;
  * The Files and Batches APIs on one real node (glm-tiny, real engine, one-node grid, JWT on): the official OpenAI Java
  * SDK uploads, creates, polls and downloads; bad files fail the batch with line numbers; bad requests get 4xx; owners,
  * auditors and operators see and cancel what they may. The node also has per-user rate limits on the inference
- * routes (batch lines do not count against them).
+ * routes (batch lines do not count against them) and the sensitive-words plugin, which batch lines pass through too.
  */
 class BatchApiTest {
 
     private static final int GRID_PORT = 14600 + Integer.getInteger("autoglm.test.portOffset", 0);
+
+    /** In the node's sensitive-words list (policy reject): plugins see batch lines as they see requests. */
+    static final String SENSITIVE = "zebrafish";
 
     @TempDir
     static Path dir;
@@ -54,6 +57,7 @@ class BatchApiTest {
         CommandLine cli = new CommandLine(new ServeCommand());
         cli.parseArgs("--model", model.toString(), "--port", "0", "--num-kv-blocks", "512", "--block-size", "4",
                 "--grid-port", Integer.toString(GRID_PORT), "--rate-limit-requests", "8", "--rate-limit-tokens", "3000",
+                "--sensitive-words", Files.writeString(dir.resolve("words.txt"), SENSITIVE + "\n").toString(),
                 "--jwt-secret-file", JwtVerifierTest.secretFile(dir).toString());
         node = ((ServeCommand) cli.getCommand()).start();
         await().atMost(Duration.ofSeconds(120)).until(() -> node.state().isReady()
@@ -154,6 +158,98 @@ class BatchApiTest {
             }
         } finally {
             client.close();
+        }
+    }
+
+    /**
+     * {@code batch submit --wait}, {@code batch status} and {@code batch results -o} against the node; one line
+     * holds a sensitive word, which the plugin refuses as it refuses a direct request; the event stream shows the
+     * batch's progress.
+     */
+    @Test
+    void theBatchCliSubmitsFollowsAndDownloadsAndEventsShowProgress() throws Exception {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            lines.add(chatLine("cli-" + i, "cli number " + i, 3));
+        }
+        lines.add(chatLine("cli-4", "a " + SENSITIVE + " swims", 3));
+        Path input = Files.writeString(dir.resolve("cli.jsonl"), String.join("\n", lines) + "\n");
+        Path token = Files.writeString(dir.resolve("carol.token"), token("carol", "user"));
+        String server = anonymous.base;
+        java.io.StringWriter printed = new java.io.StringWriter();
+        java.io.StringWriter progress = new java.io.StringWriter();
+        CommandLine submit = org.autoglm.node.cli.Main.commandLine();
+        submit.setOut(new java.io.PrintWriter(printed, true));
+        submit.setErr(new java.io.PrintWriter(progress, true));
+        assertThat(submit.execute("batch", "submit", input.toString(), "--server", server, "--token", token.toString(),
+                "--wait")).as(progress.toString()).isZero();
+        String id = printed.toString().lines().findFirst().orElseThrow().trim();
+        assertThat(id).startsWith("batch_");
+
+        java.io.StringWriter status = new java.io.StringWriter();
+        CommandLine show = org.autoglm.node.cli.Main.commandLine();
+        show.setOut(new java.io.PrintWriter(status, true));
+        assertThat(show.execute("batch", "status", id, "--server", server, "--token", token.toString())).isZero();
+        JsonNode shown = JsonBody.MAPPER.readTree(status.toString());
+        assertThat(shown.get("status").asText()).isEqualTo("completed");
+        assertThat(shown.at("/request_counts/completed").asInt()).isEqualTo(4);
+        assertThat(shown.at("/request_counts/failed").asInt()).isEqualTo(1);
+
+        Path out = dir.resolve("cli-out.jsonl");
+        CommandLine results = org.autoglm.node.cli.Main.commandLine();
+        results.setErr(new java.io.PrintWriter(new java.io.StringWriter(), true));
+        assertThat(results.execute("batch", "results", id, "--server", server, "--token", token.toString(),
+                "-o", out.toString())).isZero();
+        assertThat(byCustomId(Files.readString(out))).containsOnlyKeys("cli-0", "cli-1", "cli-2", "cli-3");
+        Map<String, JsonNode> refused = byCustomId(Files.readString(dir.resolve("cli-out.jsonl.errors.jsonl")));
+        assertThat(refused).containsOnlyKeys("cli-4");
+        assertThat(refused.get("cli-4").at("/response/status_code").asInt()).isEqualTo(400);
+        assertThat(refused.get("cli-4").at("/response/body/error/code").asText()).isEqualTo("content_filtered");
+        // A direct request with the word gets the same answer.
+        Http.Response direct = as("carol", "user").post("/v1/chat/completions",
+                JsonBody.MAPPER.readTree(lines.get(4)).get("body").toString());
+        assertThat(direct.status()).isEqualTo(400);
+
+        List<JsonNode> progressEvents = batchEvents(id);
+        assertThat(progressEvents).extracting(e -> e.at("/data/status").asText()).contains("in_progress", "completed");
+        JsonNode last = progressEvents.get(progressEvents.size() - 1);
+        assertThat(last.at("/data/completed").asInt()).isEqualTo(4);
+        assertThat(last.at("/data/failed").asInt()).isEqualTo(1);
+        assertThat(last.at("/data/total").asInt()).isEqualTo(5);
+    }
+
+    /** {@code batch_progress} events of one batch on {@code /cluster/events}, from the ring's start to its end. */
+    private static List<JsonNode> batchEvents(String batchId) throws Exception {
+        java.net.http.HttpResponse<java.util.stream.Stream<String>> stream = java.net.http.HttpClient.newHttpClient()
+                .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(anonymous.base + "/cluster/events"))
+                        .header("Authorization", "Bearer " + token("audrey", "auditor")).header("Last-Event-ID", "0")
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofLines());
+        List<JsonNode> seen = new ArrayList<>();
+        java.util.concurrent.CompletableFuture<Void> read = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            java.util.Iterator<String> it = stream.body().iterator();
+            while (it.hasNext()) {
+                String line = it.next();
+                if (!line.startsWith("data: ")) continue;
+                try {
+                    JsonNode e = JsonBody.MAPPER.readTree(line.substring(6));
+                    if (e.get("type").asText().equals("batch_progress") && e.at("/data/batch_id").asText().equals(batchId)) {
+                        synchronized (seen) {
+                            seen.add(e);
+                        }
+                        if (e.at("/data/status").asText().equals("completed")) return;
+                    }
+                } catch (java.io.IOException ex) {
+                    throw new java.io.UncheckedIOException(ex);
+                }
+            }
+        });
+        try {
+            read.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            stream.body().close();
+        }
+        synchronized (seen) {
+            return new ArrayList<>(seen);
         }
     }
 

@@ -35,6 +35,50 @@ class WorkflowCommandTest {
     }
 
     @Test
+    void createAYamlTemplateRunItWithParamsAndFollowItStepByStep() throws Exception {
+        String server = DemoWorkflowNode.base();
+        Path yaml = tmp.resolve("greet.yaml");
+        Files.writeString(yaml, """
+                name: cli-greet
+                description: Greets someone, then shortens the greeting.
+                params:
+                  type: object
+                  properties:
+                    who: {type: string}
+                    times: {type: integer}
+                  required: [who, times]
+                steps:
+                  - id: greet
+                    kind: llm
+                    prompt: "Greet {{ params.who }} {{ params.times }} times."
+                    max_tokens: 4
+                  - id: shorten
+                    kind: llm
+                    depends_on: [greet]
+                    prompt: "Shorten: {{ steps.greet.output }}"
+                    max_tokens: 4
+                output: "{{ params.who }}: {{ steps.shorten.output }}"
+                """);
+        Run created = run("workflow", "create", yaml.toString(), "--server", server);
+        assertThat(created.exit()).as(created.err()).isZero();
+        assertThat(created.out().strip()).isEqualTo("cli-greet version 1");
+
+        // "007" stays text for the string parameter; "3" becomes a number for the integer one
+        Run started = run("workflow", "run", "cli-greet", "--param", "who=007", "--param", "times=3", "--wait",
+                "--server", server);
+        assertThat(started.exit()).as(started.err()).isZero();
+        assertThat(started.out()).startsWith("007: ");
+        assertThat(started.err()).contains("greet").contains("shorten").contains("succeeded");
+        String id = started.err().lines().filter(l -> l.startsWith("run ")).findFirst().orElseThrow().split(" ")[1];
+
+        Run status = run("workflow", "status", id, "--server", server);
+        assertThat(status.exit()).as(status.err()).isZero();
+        JsonNode shown = DemoWorkflowNode.JSON.readTree(status.out());
+        assertThat(shown.get("status").asText()).isEqualTo("succeeded");
+        assertThat(status.err()).contains("greet").contains("shorten");
+    }
+
+    @Test
     void mistakesAreOneLineAndExitCodeOne() throws Exception {
         String server = DemoWorkflowNode.base();
         assertOneLine(run("workflow", "run", "cli-x", "--param", "novalue", "--server", server), "KEY=VALUE");

@@ -42,23 +42,22 @@ class BatchProcessesIT {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("has not passed yet on the build machine (a node was cut off from the grid before"
-            + " the kill under load); run it by hand until it has, see issue 18")
+    @org.junit.jupiter.api.Disabled("not yet seen passing on the shared build machine: at load 30-50 its three JVMs"
+            + " did not become ready within 3 minutes; run it by hand on a quieter machine (issue 18)")
     void killingTheNodeThatRunsABatchLosesAndRepeatsNoLine() throws Exception {
         assumeTrue(System.getProperty("autoglm.node.jar") != null, "runs in the integration-test phase (mvn verify)");
         Path jar = Path.of(System.getProperty("autoglm.node.jar"));
         Path model = ReferenceCases.fixturesDir().resolve("glm-tiny");
         Path logs = Path.of("target", "batch-processes");
         for (int i = 0; i < 3; i++) {
-            // Failure detection of 6 s: a shared, loaded machine must not cut off a live node before the kill.
-            nodes.add(new ServeProcess("b" + i, jar, model, GRID + i, PEERS, 3, logs, "--grid-failure-detection", "6000"));
+            // Failure detection of 15 s: a shared, loaded machine must not cut off a live node before the kill.
+            nodes.add(new ServeProcess("b" + i, jar, model, GRID + i, PEERS, 3, logs, "--grid-failure-detection", "15000"));
         }
         for (ServeProcess node : nodes) {
-            node.start();
-            await().atMost(Duration.ofSeconds(90)).until(() -> node.status("/health") == 200);
+            node.start(); // all at once: a lone node of three is never ready, and they load in parallel
         }
         for (ServeProcess node : nodes) {
-            await().atMost(Duration.ofSeconds(90)).until(() -> node.status("/ready") == 200);
+            await().atMost(Duration.ofSeconds(180)).until(() -> node.status("/ready") == 200);
         }
         ServeProcess entry = nodes.get(0);
         Map<Integer, String> reference = new HashMap<>();
@@ -77,14 +76,15 @@ class BatchProcessesIT {
 
         await().atMost(Duration.ofSeconds(60)).until(() -> runnerOf(batchId, logs) != null);
         ServeProcess runner = runnerOf(batchId, logs);
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
                 .until(() -> batch(entry, batchId).at("/request_counts/completed").asInt() >= LINES / 5);
         runner.kill();
         ServeProcess survivor = nodes.stream().filter(ServeProcess::alive).findFirst().orElseThrow();
         System.out.println("killed " + runner.name + ", which ran " + batchId + ", at "
                 + batch(survivor, batchId).at("/request_counts").toString());
 
-        await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(250))
+        // While the grid moves the dead node's partitions a read can stall past the poll's timeout: poll again.
+        await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(250)).ignoreExceptions()
                 .until(() -> batch(survivor, batchId).get("status").asText().equals("completed"));
         JsonNode done = batch(survivor, batchId);
         assertThat(done.at("/request_counts/completed").asInt()).isEqualTo(LINES);

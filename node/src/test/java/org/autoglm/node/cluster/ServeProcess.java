@@ -29,7 +29,10 @@ public final class ServeProcess {
         this.httpPort = freePort();
         this.log = logDir.resolve(name + ".log");
         List<String> cmd = new ArrayList<>(List.of(
+                // The Vector API module on the command line: otherwise the jar relaunches itself in a second JVM,
+                // and every node costs two JVM start-ups on a machine where tests start several at once.
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "--add-modules", "jdk.incubator.vector",
                 "-Dorg.slf4j.simpleLogger.log.org.autoglm.gossip=info",
                 "-jar", jar.toString(), "serve",
                 "--model", model.toString(), "--port", Integer.toString(httpPort),

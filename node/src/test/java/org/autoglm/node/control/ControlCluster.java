@@ -27,7 +27,8 @@ import org.autoglm.node.engine.ReferenceCases;
 import picocli.CommandLine;
 
 /**
- * Three {@code serve} nodes of glm-tiny in this JVM, one grid (a and b in group "a", c in group "b"), JWT auth, and
+ * Three {@code serve} nodes of glm-tiny in this JVM, one grid (a and b in group "a", c in group "b"; only a has the tag
+ * "x"), JWT auth, and
  * two registered signer keys: "ops-a" (operator, group a) and "root" (admin). Grid ports 28720.. plus the test
  * port offset.
  */
@@ -93,6 +94,7 @@ final class ControlCluster implements AutoCloseable {
                     "--jwt-secret-file", dir.resolve("jwt.secret").toString(),
                     "--command-keys", dir.resolve("keys.json").toString(), "--anomaly-interval", "500"));
             if (i == 0) {
+                args.addAll(List.of("--tags", "x")); // required_tags ["x"] puts a request on node a
                 args.addAll(List.of("--webhook", "http://127.0.0.1:" + hooks.getAddress().getPort() + "/hook",
                         "--webhook-secret-file", dir.resolve("hook.secret").toString()));
             }

@@ -230,7 +230,136 @@ class GroupControlTest {
         String metrics = cluster.get(0, "/metrics", auditor).body();
         assertThat(metrics).contains("autoglm:cluster_nodes{health=\"healthy\"} 3")
                 .contains("autoglm:leader_term ").contains("autoglm:cluster_queue_depth{class=\"interactive\"}")
+                .contains("autoglm:cluster_queue_depth{class=\"batch\"}")
                 .contains("autoglm:failovers_total").contains("autoglm:command_acks_total{result=\"done\"}");
+    }
+
+    /**
+     * Requests a user sent to node c run on node a (required_tags), one at a time there: one runs, one waits in a's
+     * engine, the rest wait in the cluster queue. reprioritize on c changes the queued ones' priority; cancel by user
+     * on a alone (c, which holds their clients, is no target) stops those placed on a, and their clients hear it.
+     */
+    @Test
+    @Order(7)
+    void cancelAndReprioritizeByUserReachRequestsReceivedOnAnotherNode() throws Exception {
+        String root = ControlCluster.admin();
+        JsonNode limits = settle(ControlCluster.body("reload-config", "{\"nodes\":[\"a\"]}",
+                "{\"max_num_seqs\":1,\"max_waiting\":1}", "root"));
+        assertThat(limits.at("/nodes/a/result/engine/max_num_seqs").asInt()).isEqualTo(1);
+        String ursula = ControlCluster.token("ursula", List.of("user"), null);
+        List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(8);
+        for (int i = 0; i < 8; i++) { // 240 tokens each, one after another on a: seconds of work
+            answers.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return cluster.post(2, "/v1/completions", ursula, "{\"prompt\":\"hold the line\",\"max_tokens\":240,"
+                            + "\"ignore_eos\":true,\"required_tags\":[\"x\"]}", null);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, clients));
+        }
+        try {
+            org.autoglm.gossip.queue.RequestQueue queue = queueOf(0);
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                List<org.autoglm.gossip.queue.QueuedRequest> all = queue.unfinished();
+                return all.stream().anyMatch(r -> "ursula".equals(r.user())
+                        && r.state() == org.autoglm.gossip.queue.RequestState.RUNNING)
+                        && all.stream().anyMatch(r -> "ursula".equals(r.user())
+                        && r.state() == org.autoglm.gossip.queue.RequestState.PENDING);
+            });
+            JsonNode reprioritized = settle(ControlCluster.body("reprioritize", "{\"nodes\":[\"c\"]}",
+                    "{\"user\":\"ursula\",\"priority\":3}", "root"));
+            JsonNode moved = reprioritized.at("/nodes/c/result/reprioritized");
+            assertThat(moved.size()).as(reprioritized.toString()).isPositive();
+            for (JsonNode id : moved) {
+                org.autoglm.gossip.queue.QueuedRequest entry = queue.get(id.asText());
+                assertThat(entry.priority()).isEqualTo(3);
+            }
+
+            JsonNode cancelled = settle(ControlCluster.body("cancel", "{\"nodes\":[\"a\"]}", "{\"user\":\"ursula\"}",
+                    "root"));
+            assertThat(cancelled.at("/nodes/a/result/cancelled").size()).as(cancelled.toString()).isPositive();
+            String one = cancelled.at("/nodes/a/result/cancelled/0").asText();
+            HttpResponse<String> heard = answers.stream().map(java.util.concurrent.CompletableFuture::join)
+                    .filter(r -> r.body().contains(one.replaceFirst("-\\d+$", ""))).findFirst().orElseThrow();
+            assertThat(heard.body()).contains("\"finish_reason\":\"cancelled\"");
+        } finally {
+            settle(ControlCluster.body("cancel", "{\"all\":true}", "{\"user\":\"ursula\"}", "root"));
+            settle(ControlCluster.body("reload-config", "{\"nodes\":[\"a\"]}", "{\"max_num_seqs\":4,\"max_waiting\":1024}",
+                    "root"));
+            answers.forEach(a -> a.orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null).join());
+            clients.shutdownNow();
+        }
+    }
+
+    /** reload-config also sets the cluster-wide rate limits, live: 0 is no limit. */
+    @Test
+    @Order(8)
+    void reloadConfigSetsRateLimitsLive() throws Exception {
+        JsonNode set = settle(ControlCluster.body("reload-config", "{\"all\":true}", "{\"rate_limit_requests\":2}", "root"));
+        assertThat(set.at("/nodes/b/result/rate_limits/requests_per_minute").asInt()).isEqualTo(2);
+        String rita = ControlCluster.token("rita", List.of("user"), null);
+        String body = "{\"prompt\":\"hi\",\"max_tokens\":2}";
+        HttpResponse<String> first = cluster.post(0, "/v1/completions", rita, body, null);
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        HttpResponse<String> second = cluster.post(1, "/v1/completions", rita, body, null);
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+        assertThat(second.headers().firstValue("x-ratelimit-limit-requests")).hasValue("2");
+        HttpResponse<String> third = cluster.post(2, "/v1/completions", rita, body, null);
+        assertThat(third.statusCode()).as(third.body()).isEqualTo(429);
+        assertThat(third.headers().firstValue("Retry-After")).isPresent();
+
+        settle(ControlCluster.body("reload-config", "{\"all\":true}", "{\"rate_limit_requests\":0}", "root"));
+        assertThat(cluster.post(2, "/v1/completions", rita, body, null).statusCode()).isEqualTo(200);
+        HttpResponse<String> bad = cluster.command(0, ControlCluster.admin(), ControlCluster.body("reload-config",
+                "{\"all\":true}", "{\"rate_limit_tokens\":-1}", "root"), cluster.root);
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("rate_limit_tokens");
+    }
+
+    /**
+     * load-model switches node c to another checkpoint and the registry shows its hash; a directory that holds no
+     * checkpoint fails on the node, which keeps serving the old one (rolled back). c goes back to glm-tiny after.
+     */
+    @Test
+    @Order(9)
+    void loadModelSwitchesTheCheckpointAndTheRegistryShowsItsHash() throws Exception {
+        String before = modelHash("c");
+        java.nio.file.Path other = org.autoglm.node.engine.ReferenceCases.fixturesDir().resolve("glm4-tiny");
+        JsonNode loaded = settle(ControlCluster.body("load-model", "{\"nodes\":[\"c\"]}",
+                "{\"model_dir\":\"" + other + "\"}", "root"));
+        assertThat(loaded.at("/nodes/c/state").asText()).as(loaded.toString()).isEqualTo("done");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !modelHash("c").equals(before));
+        assertThat(modelHash("c")).isEqualTo(org.autoglm.node.cluster.ClusterNode.configHash(other));
+
+        JsonNode refused = settle(ControlCluster.body("load-model", "{\"nodes\":[\"c\"]}",
+                "{\"model_dir\":\"" + dir + "\"}", "root"));
+        assertThat(refused.at("/nodes/c/state").asText()).isEqualTo("failed");
+        assertThat(refused.toString()).contains("rolled back");
+        assertThat(cluster.get(2, "/ready", ControlCluster.admin()).statusCode()).isEqualTo(200);
+
+        java.nio.file.Path tiny = org.autoglm.node.engine.ReferenceCases.fixturesDir().resolve("glm-tiny");
+        settle(ControlCluster.body("load-model", "{\"nodes\":[\"c\"]}", "{\"model_dir\":\"" + tiny + "\"}", "root"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> modelHash("c").equals(before));
+    }
+
+    private static String modelHash(String node) throws Exception {
+        for (JsonNode n : ControlCluster.JSON.readTree(cluster.get(0, "/cluster/nodes", ControlCluster.admin()).body())) {
+            if (n.get("name").asText().equals(node)) return n.get("model_hash").asText();
+        }
+        throw new AssertionError("no node " + node);
+    }
+
+    /** Posts a command signed by root and waits until every target node has settled it. */
+    private static JsonNode settle(String body) throws Exception {
+        HttpResponse<String> posted = cluster.command(0, ControlCluster.admin(), body, cluster.root);
+        assertThat(posted.statusCode()).as(posted.body()).isEqualTo(201);
+        return cluster.awaitSettled(ControlCluster.JSON.readTree(posted.body()).get("id").asText());
+    }
+
+    private static org.autoglm.gossip.queue.RequestQueue queueOf(int node) {
+        return cluster.nodes[node].cluster().cluster().queue();
     }
 
     @Test

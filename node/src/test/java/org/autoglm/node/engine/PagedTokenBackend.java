@@ -16,7 +16,7 @@ import org.autoglm.models.config.GlmConfig;
  * <p>Token {@link #POISON} makes the forward of any batch containing it throw (a request that breaks the
  * model). {@link #gate} can hold the engine thread inside a forward.
  */
-final class PagedTokenBackend implements Backend {
+public final class PagedTokenBackend implements Backend {
 
     static final int VOCAB = 97;
     static final int EOS = 96;
@@ -28,10 +28,11 @@ final class PagedTokenBackend implements Backend {
     private int blockSize;
     volatile CountDownLatch gate;
     final CountDownLatch enteredForward = new CountDownLatch(1);
-    volatile long forwardDelayMillis;
+    /** Each forward takes this long more: a slow device, a throttled CPU. */
+    public volatile long forwardDelayMillis;
     volatile int forwardCalls;
 
-    PagedTokenBackend(int maxBlocks, int contextLength) {
+    public PagedTokenBackend(int maxBlocks, int contextLength) {
         this.maxBlocks = maxBlocks;
         this.config = new GlmConfig("glm", VOCAB, 8, 16, 1, 1, 1, 8, 0.5, 10000, 1e-5, contextLength, false, false,
                 new int[] {EOS}, -1, "float32");
