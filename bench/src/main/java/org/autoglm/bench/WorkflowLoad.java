@@ -68,7 +68,7 @@ public final class WorkflowLoad {
                         "--grid-failure-detection", Long.toString(failureDetectionMillis)).start());
             }
             System.err.printf("started %d serve processes (logs in %s)%n", NODES, logs.toAbsolutePath());
-            ServeNode.waitFor(() -> nodes.stream().allMatch(n -> n.status("/ready") == 200), 240);
+            ServeNode.waitFor(() -> nodes.stream().allMatch(n -> n.status("/ready") == 200), 600); // minutes on a loaded machine
             ServeNode.waitFor(() -> nodes.stream().allMatch(n -> n.status("/cluster/health") == 200), 60);
             ServeNode client = nodes.get(0);
             overhead(client, chain, samples, maxTokens);
