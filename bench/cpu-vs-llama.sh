@@ -62,9 +62,10 @@ for ROUND in $(seq 1 "$RUNS"); do
         | tee -a "$LOG"
     java --add-modules=jdk.incubator.vector -Xmx4g -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
         --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 --bandwidth 2>&1 \
-        | grep -v "^WARNING: Using incubator\|^SLF4J" | tee /dev/stderr \
-        | awk -v t="$T" '/^RESULT/ { for (i = 4; i <= NF; i++) { split($i, kv, "="); print "OURS", t, kv[1], kv[2] } }
-          /^bandwidth/ { print "OURS", t, "bandwidth", $2 }' >> "$LOG"
+        | grep -v "^WARNING: Using incubator\|^SLF4J" \
+        | awk -v t="$T" -v out="$LOG" '{ print }
+          /^RESULT/ { for (i = 4; i <= NF; i++) { split($i, kv, "="); print "OURS", t, kv[1], kv[2] >> out } }
+          /^bandwidth/ { print "OURS", t, "bandwidth", $2 >> out }'
   done
 done
 echo "== per-token overhead, glm-tiny fixture, 1 thread"

@@ -26,7 +26,7 @@ import org.autoglm.models.weights.RandomCheckpointWriter;
  * can put them side by side: prefill of a 128-token prompt ({@code pp128}), single-sequence decode ({@code tg},
  * tokens/s from an empty context), decode of 8 sequences at once, resident memory against the weights, and the memory
  * bandwidth a Java loop reads on the same threads (so decode can be given as a share of the weight-streaming limit).
- * Medians of {@code --runs}. Not a test: figures go to the README.
+ * After one untimed warm-up pass, medians of {@code --runs}. Not a test: figures go to the README.
  *
  * <pre>
  * java --add-modules=jdk.incubator.vector -cp bench/target/benchmarks.jar org.autoglm.bench.CpuDecode MODEL_DIR
@@ -68,6 +68,7 @@ public final class CpuDecode {
             long kvBytes = 2L * c.numLayers() * perSeq * Math.max(1, o.batch) * blockSize * c.numKvHeads()
                     * c.headDim() * 4;
             SplittableRandom random = new SplittableRandom(1);
+            warmUp(backend, o, perSeq, c.vocabSize());
             List<Double> prefill = new ArrayList<>();
             List<Double> decode = new ArrayList<>();
             List<Double> batched = new ArrayList<>();
@@ -127,6 +128,28 @@ public final class CpuDecode {
                     Path.of(o.model).getFileName(), o.quantize == null ? "stored" : o.quantize, median(prefill),
                     median(decode), batched.isEmpty() ? 0 : median(batched), median(stepMicros),
                     rssGb * 1e9 / (weightBytes + kvBytes));
+        }
+    }
+
+    /**
+     * One untimed pass over every path the timed runs take (a short prompt, single and batched decode steps), so that
+     * the JIT has compiled the kernels before the clock starts (llama-bench warms up the same way). On a loaded machine
+     * C2 can take many seconds to get to them.
+     */
+    private static void warmUp(CpuBackend backend, Options o, int perSeq, int vocab) {
+        int[] prompt = new SplittableRandom(2).ints(Math.min(o.prompt, 32), 0, vocab).toArray();
+        backend.forward(List.of(new SequenceChunk(1, prompt, 0, table(0, perSeq), true)));
+        for (int s = 0; s < 24; s++) {
+            backend.forward(List.of(new SequenceChunk(1, new int[] {s}, prompt.length + s, table(0, perSeq), true)));
+        }
+        if (o.batch > 1) {
+            for (int s = 0; s < 4; s++) {
+                List<SequenceChunk> chunks = new ArrayList<>();
+                for (int b = 0; b < o.batch; b++) {
+                    chunks.add(new SequenceChunk(b, new int[] {b}, s, table(b * perSeq, perSeq), true));
+                }
+                backend.forward(chunks);
+            }
         }
     }
 

@@ -75,7 +75,7 @@ public final class Cluster implements AutoCloseable {
             this.lease = new LeaderLease(grid);
             this.placementLoop = new PlacementLoop(grid, queue, registry,
                     new Placement(Placement.Options.DEFAULT, grid.config().cacheAwarePlacement), lease::holdsLease,
-                    node -> members.isRemoved(node.name()));
+                    node -> members.isRemoved(node.name())).start();
             lease.addListener(placementLoop).start();
         }
 

@@ -85,6 +85,21 @@ class MembershipTest {
         assertThat(members.get(0).members().list().quorum()).isEqualTo(3);
         members.get(0).members().remove("n3");
         assertThat(members.get(0).members().list().quorum()).isEqualTo(2);
+
+        // Four voters need three: two of them are no majority, though --expected-nodes 3 would take two. The caches
+        // guard themselves by the voters too, so that side can write nothing (no request, no lease, no claim).
+        members.get(1).members().add("n3");
+        await().atMost(Duration.ofSeconds(10)).until(() -> members.stream().allMatch(
+                m -> m.members().list().quorum() == 3 && m.grid().voters().size() == 4));
+        members.get(2).close();
+        members.get(3).close();
+        members.subList(2, 4).clear();
+        await().atMost(Duration.ofSeconds(10)).until(() -> members.get(0).grid().visibleNodes() == 2);
+        assertThat(members.get(0).grid().hasQuorum()).isFalse();
+        QueuedRequest onMinority = TaggedMembers.request(members.get(0), 4, null, List.of());
+        assertThatThrownBy(() -> members.get(0).queue().enqueue(onMinority))
+                .hasMessageContaining("no majority");
+        await().atMost(Duration.ofSeconds(5)).until(() -> members.stream().noneMatch(m -> m.lease().isLeader()));
     }
 
     @Test

@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.grid.GridNode;
@@ -27,8 +26,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The leader's work: place each PENDING request as it arrives (and, every sweep, those whose backoff ended), and
  * clean up after nodes that left: work of a dead node goes back to the queue if its client's node has not done
- * that already, work whose client's node is gone is dropped. Runs only between onLeaderStart and onLeaderStop;
- * every assignment carries the term, so work of a deposed leader is refused by the queue.
+ * that already, work whose client's node is gone is dropped. Acts only between onLeaderStart and onLeaderStop (its
+ * watch and sweep run on every node, idle on the others); every assignment carries the term, so work of a deposed
+ * leader is refused by the queue.
  */
 public final class PlacementLoop implements LeadershipListener, AutoCloseable {
 
@@ -57,8 +57,9 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private boolean backlog;
     private boolean passScheduled;
     private volatile long term = -1;
-    private AutoCloseable pendingWatch;
-    private ScheduledFuture<?> sweep;
+    private AutoCloseable pendingWatch = () -> { };
+    /** The PENDING watch is registered (touched on the loop thread only). */
+    private boolean watching;
 
     public PlacementLoop(GridNode grid, RequestQueue queue, NodeRegistry registry, Placement placement,
                          java.util.function.BooleanSupplier leaseHeld,
@@ -72,40 +73,60 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         this.loop = Daemons.scheduler("autoglm-placement-" + grid.name());
     }
 
+    /**
+     * Sweeps the queue every sweep interval from now until {@link #close}; the sweep does nothing while this node
+     * does not lead.
+     */
+    public PlacementLoop start() {
+        long period = grid.config().failover.sweepInterval.toMillis();
+        loop.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
     @Override
     public void onLeaderStart(long newTerm) {
+        term = newTerm; // visible at once, as a step-down is
         loop.execute(() -> {
-            term = newTerm;
             orphans.clear();
-            try {
-                pendingWatch = queue.listen(RequestState.PENDING, null, r -> loop.execute(() -> place(r)));
-            } catch (RuntimeException e) {
-                log.warn("leader {} could not watch the queue: {}", grid.name(), e.toString());
-            }
-            long period = grid.config().failover.sweepInterval.toMillis();
-            sweep = loop.scheduleWithFixedDelay(this::sweep, 0, period, TimeUnit.MILLISECONDS);
+            backlog = false;
+            assignedTokens.clear();
+            assignedRequests.clear();
+            watchPending();
+            sweep(); // what waited for a leader is placed now, not a sweep interval later
         });
+    }
+
+    /**
+     * Watches the queue for new PENDING requests from the first term this node leads until {@link #close}; the watch
+     * does nothing while it does not lead. A leader that registered its watch when it took office and dropped it when
+     * it stepped down made each change of leader a round of the grid's discovery messages on this loop's one thread;
+     * while a restarted node was still joining on a starved machine such a round could wait for a minute, and the new
+     * leader placed nothing meanwhile. (Registering it before the first term is no better: at startup it can wait
+     * for ever on a peer that is still creating its caches.)
+     */
+    private void watchPending() {
+        if (watching) {
+            return;
+        }
+        try {
+            pendingWatch = queue.listen(RequestState.PENDING, null, r -> {
+                if (term >= 0 && !loop.isShutdown()) {
+                    try {
+                        loop.execute(() -> place(r));
+                    } catch (java.util.concurrent.RejectedExecutionException closing) {
+                        // closed meanwhile: nothing to place
+                    }
+                }
+            });
+            watching = true;
+        } catch (RuntimeException e) {
+            log.warn("leader {} could not watch the queue (its sweeps still place): {}", grid.name(), e.toString());
+        }
     }
 
     @Override
     public void onLeaderStop() {
-        term = -1; // visible at once: place() checks it before every assignment
-        loop.execute(this::stopWatching);
-    }
-
-    private void stopWatching() {
-        if (sweep != null) {
-            sweep.cancel(false);
-            sweep = null;
-        }
-        if (pendingWatch != null) {
-            try {
-                pendingWatch.close();
-            } catch (Exception e) {
-                log.debug("pending watch not closed: {}", e.toString());
-            }
-            pendingWatch = null;
-        }
+        term = -1; // place() and sweep() check it before anything else
     }
 
     private void place(QueuedRequest request) {
@@ -232,5 +253,10 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     public void close() {
         term = -1;
         loop.shutdownNow();
+        try {
+            pendingWatch.close();
+        } catch (Exception e) {
+            log.debug("pending watch not closed: {}", e.toString());
+        }
     }
 }

@@ -52,9 +52,18 @@ public final class GridNode implements AutoCloseable {
     private volatile int seats;
     private volatile Set<String> removed = Set.of();
 
+    /** The grid nodes of this process by Ignite instance name, for the caches' {@link MajorityValidator}. */
+    private static final Map<String, GridNode> RUNNING = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The grid node of this process whose Ignite instance is {@code instanceName}, or null. */
+    static GridNode running(String instanceName) {
+        return instanceName == null ? null : RUNNING.get(instanceName);
+    }
+
     private GridNode(GridConfig config, Ignite ignite) {
         this.config = config;
         this.ignite = ignite;
+        RUNNING.put(ignite.name(), this);
         ignite.events().localListen(event -> {
             UUID gone = ((DiscoveryEvent) event).eventNode().id();
             for (Consumer<UUID> listener : goneListeners) {
@@ -158,7 +167,8 @@ public final class GridNode implements AutoCloseable {
                 .setWorkDirectory(workDirectory(config))
                 .setDataStorageConfiguration(dataStorage(config))
                 .setDiscoverySpi(discovery(config))
-                .setCommunicationSpi(new TcpCommunicationSpi()
+                .setCommunicationSpi((config.routes.isEmpty() ? new TcpCommunicationSpi()
+                        : new RoutedCommunicationSpi(config.routes))
                         .setLocalAddress(config.host)
                         .setLocalPort(config.gridPort + GridConfig.COMMUNICATION_OFFSET)
                         .setLocalPortRange(0));
@@ -429,14 +439,19 @@ public final class GridNode implements AutoCloseable {
      * but do not count).
      */
     public boolean hasQuorum() {
+        return hasQuorum(ignite.cluster().forServers().nodes());
+    }
+
+    /** As {@link #hasQuorum()}, for a given set of server nodes (a topology the grid is validating). */
+    boolean hasQuorum(java.util.Collection<ClusterNode> servers) {
         Set<String> voting = voters;
         if (voting.isEmpty()) {
-            return ignite.cluster().forServers().nodes().size() >= config.quorum();
+            return servers.size() >= config.quorum();
         }
         Set<String> out = removed;
         long visibleVoters = 0;
         long couldSit = 0; // visible nodes that may still take a free seat of the initial voting set
-        for (ClusterNode node : ignite.cluster().forServers().nodes()) {
+        for (ClusterNode node : servers) {
             String name = node.attribute(NAME_ATTRIBUTE);
             if (voting.contains(name)) {
                 visibleVoters++;
@@ -480,6 +495,7 @@ public final class GridNode implements AutoCloseable {
 
     @Override
     public void close() {
+        RUNNING.remove(ignite.name(), this);
         try {
             ignite.close();
         } catch (RuntimeException e) {

@@ -186,19 +186,26 @@ public final class LeaderLease implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes the lease if it is free. The record is first read without a lock (a replicated cache reads its local
+     * copy): followers look every renew interval, and had each look locked the record, the leader's renewals and
+     * every assignment (which reads the record under lock to fence stale terms) would queue behind them, on a loaded
+     * machine for longer than the lease, and deposed leaders that did nothing wrong. Only a free-looking record is
+     * locked, read again and taken.
+     */
     private void tryAcquire(long start) {
+        LeaseRecord seen = cache.get(KEY);
+        observe(seen, start);
+        if (!free(seen, start)) {
+            return;
+        }
         UUID self = grid.localId();
         LeaseRecord taken;
         try (Transaction tx = grid.ignite().transactions().txStart(
                 TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ, renewMillis * 2, 0)) {
             LeaseRecord current = cache.get(KEY);
             observe(current, start);
-            boolean free = current == null
-                    || current.released()
-                    || self.equals(current.holderId())
-                    || !grid.isAlive(current.holderId())
-                    || start - Math.max(lastChangeNanos, topologyChangeNanos) >= durationNanos;
-            if (!free) {
+            if (!free(current, start)) {
                 tx.rollback();
                 return;
             }
@@ -219,6 +226,15 @@ public final class LeaderLease implements AutoCloseable {
                 log.error("onLeaderStart failed on {}", grid.name(), e);
             }
         }
+    }
+
+    /** Free to take: nobody holds it, it was released, its holder left, or it has not changed for a whole lease. */
+    private boolean free(LeaseRecord current, long start) {
+        return current == null
+                || current.released()
+                || grid.localId().equals(current.holderId())
+                || !grid.isAlive(current.holderId())
+                || start - Math.max(lastChangeNanos, topologyChangeNanos) >= durationNanos;
     }
 
     /** Where the leader's lease clock starts: its last renewal, or the last topology change if later. */

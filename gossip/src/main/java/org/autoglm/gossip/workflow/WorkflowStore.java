@@ -117,11 +117,17 @@ public final class WorkflowStore {
 
     /**
      * The ids of runs that are not finished and have no living driver (new ones, or those whose node died): a scan
-     * filtered where the data lives, so only ids travel.
+     * filtered where the data lives, from which only the id and the driver travel.
      */
-    public List<String> orphans() {
-        try (QueryCursor<String> cursor = runs.query(new ScanQuery<>(new Orphaned()), Cache.Entry::getKey)) {
-            return cursor.getAll();
+    public List<String> orphans(Predicate<UUID> alive) {
+        try (QueryCursor<String[]> cursor = runs.query(new ScanQuery<>(new Unfinished()), new IdAndDriver())) {
+            List<String> out = new ArrayList<>();
+            for (String[] r : cursor) {
+                if (r[1] == null || !alive.test(UUID.fromString(r[1]))) {
+                    out.add(r[0]);
+                }
+            }
+            return out;
         }
     }
 
@@ -218,15 +224,24 @@ public final class WorkflowStore {
                 TransactionIsolation.REPEATABLE_READ, TX_TIMEOUT_MILLIS, 0);
     }
 
-    /** Scan filter: runs not finished whose driver is not a living node (checked on the node holding the run). */
-    private static final class Orphaned implements IgniteBiPredicate<String, WorkflowRun> {
+    /** Scan filter: runs not finished. A class with no captured state for the binary marshaller. */
+    private static final class Unfinished implements IgniteBiPredicate<String, WorkflowRun> {
         private static final long serialVersionUID = 1L;
-        @org.apache.ignite.resources.IgniteInstanceResource
-        private transient org.apache.ignite.Ignite ignite;
 
         @Override
         public boolean apply(String key, WorkflowRun value) {
-            return !value.status.terminal() && (value.driver == null || ignite.cluster().node(value.driver) == null);
+            return !value.status.terminal();
+        }
+    }
+
+    /** Scan transformer: a run's id and driver (null when none), not the whole record. */
+    private static final class IdAndDriver implements org.apache.ignite.lang.IgniteClosure<Cache.Entry<String, WorkflowRun>, String[]> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String[] apply(Cache.Entry<String, WorkflowRun> e) {
+            UUID driver = e.getValue().driver;
+            return new String[] {e.getKey(), driver == null ? null : driver.toString()};
         }
     }
 

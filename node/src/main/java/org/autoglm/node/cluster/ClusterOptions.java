@@ -56,8 +56,8 @@ public final class ClusterOptions {
                     + " (with a backup copy on another node).")
     Path dataDir;
     @Option(names = "--grid-route", paramLabel = "PEER=VIA",
-            description = "Reach the peer discovery address PEER (host:port) through VIA (host:port): a relay or NAT"
-                    + " mapping. Repeatable.")
+            description = "Reach the peer address PEER (host:port; its grid port for discovery, grid port + 1000 for"
+                    + " communication) through VIA (host:port): a relay or NAT mapping. Repeatable.")
     List<String> routes = new ArrayList<>();
 
     @Option(names = "--heartbeat-interval", defaultValue = "1s", paramLabel = "DURATION",

@@ -107,7 +107,7 @@ final class WorkflowRunner implements AutoCloseable {
                     }
                 });
             }
-            for (String id : store.orphans()) {
+            for (String id : store.orphans(cluster.grid()::isAlive)) {
                 if (!hasRoom()) {
                     return;
                 }
@@ -124,7 +124,7 @@ final class WorkflowRunner implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            log.debug("workflow poll failed: {}", e.toString());
+            log.debug("workflow poll failed", e);
         }
     }
 

@@ -34,6 +34,9 @@ public final class ServeProcess {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "--add-modules", "jdk.incubator.vector",
                 "-Dorg.slf4j.simpleLogger.log.org.autoglm.gossip=info",
+                // -Dautoglm.test.gridDebug=true: the placement loop, dispatcher and worker say what they do and why.
+                "-Dorg.slf4j.simpleLogger.log.org.autoglm.gossip.dispatch="
+                        + (Boolean.getBoolean("autoglm.test.gridDebug") ? "debug" : "info"),
                 "-jar", jar.toString(), "serve",
                 "--model", model.toString(), "--port", Integer.toString(httpPort),
                 "--num-kv-blocks", "512", "--block-size", "4",

@@ -2,12 +2,12 @@ package org.autoglm.node.faults;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -17,8 +17,8 @@ import org.autoglm.node.cluster.ServeProcess;
 
 /**
  * Jepsen-style fault injection over the real cluster: {@code size} serve processes of the packaged jar on loopback,
- * every discovery connection between two nodes through a {@link TcpProxy} of that ordered pair (so links can be cut,
- * blackholed one way, or slowed), a seeded {@link Workload}, and {@link Schedule}s of faults: kill -9 of the leader,
+ * every discovery and communication connection between two nodes through the {@link Link} of that ordered pair (so
+ * links can be cut, blackholed one way, or slowed), a seeded {@link Workload}, and {@link Schedule}s of faults: kill -9 of the leader,
  * of a follower, of a node a stream is attached to, SIGSTOP/SIGCONT longer than failure detection, restarts,
  * partitions into a minority and a majority, one-way loss and added latency. Each schedule ends healed, and the
  * {@link Checker} judges its history. The cluster is started once and reused by the schedules that follow.
@@ -26,11 +26,11 @@ import org.autoglm.node.cluster.ServeProcess;
 public final class FaultHarness implements AutoCloseable {
 
     /** What one schedule did and what was wrong with it. */
-    public record Result(String schedule, int requests, int completed, int errors, int refused, int cutOff,
-                         long convergeMillis, List<String> violations) {
+    public record Result(String schedule, java.time.LocalTime startedAt, int requests, int completed, int errors,
+                         int refused, int cutOff, long convergeMillis, List<String> violations) {
         @Override
         public String toString() {
-            return schedule + ": " + requests + " requests, " + completed + " completed, " + errors + " errors, "
+            return schedule + " (times in ms after " + startedAt + "): " + requests + " requests, " + completed + " completed, " + errors + " errors, "
                     + refused + " refused, " + cutOff + " cut off; converged in " + convergeMillis + " ms; "
                     + (violations.isEmpty() ? "no violations" : violations.size() + " VIOLATIONS:\n  "
                     + String.join("\n  ", violations));
@@ -43,28 +43,34 @@ public final class FaultHarness implements AutoCloseable {
 
     private final int size;
     private final List<ServeProcess> nodes = new ArrayList<>();
-    /** proxies[i][j]: node i's discovery connections to node j. */
-    private final TcpProxy[][] proxies;
+    /** links[i][j]: node i's discovery and communication connections to node j. */
+    private final Link[][] links;
     private final Set<Integer> paused = new HashSet<>();
+    /** The greedy answer of each (prompt, length), measured once before the first fault. */
+    private Map<String, String> references;
 
-    public FaultHarness(Path jar, Path model, Path logDir, int size) throws IOException {
+    /**
+     * @param basePort the nodes' grid ports are basePort, basePort + 1, ... (their communication ports 1000 higher);
+     *                 0 picks free ports
+     */
+    public FaultHarness(Path jar, Path model, Path logDir, int size, int basePort) throws IOException {
         this.size = size;
         int[] grid = new int[size];
         for (int i = 0; i < size; i++) {
-            grid[i] = freeGridPort();
+            grid[i] = basePort > 0 ? basePort + i : freeGridPort();
         }
         StringBuilder peers = new StringBuilder();
         for (int i = 0; i < size; i++) {
             peers.append(i == 0 ? "" : ",").append("127.0.0.1:").append(grid[i]);
         }
-        proxies = new TcpProxy[size][size];
+        links = new Link[size][size];
         for (int i = 0; i < size; i++) {
             List<String> extra = new ArrayList<>(List.of("--scheduling-policy", "priority",
                     "--grid-failure-detection", Long.toString(FAILURE_DETECTION_MILLIS)));
             for (int j = 0; j < size; j++) {
                 if (i != j) {
-                    proxies[i][j] = new TcpProxy(new InetSocketAddress("127.0.0.1", grid[j]));
-                    extra.addAll(List.of("--grid-route", "127.0.0.1:" + grid[j] + "=127.0.0.1:" + proxies[i][j].port()));
+                    links[i][j] = new Link(grid[j]);
+                    extra.addAll(links[i][j].routes(grid[j]));
                 }
             }
             nodes.add(new ServeProcess("f" + i, jar, model, grid[i], peers.toString(), size, logDir,
@@ -85,7 +91,10 @@ public final class FaultHarness implements AutoCloseable {
     public Result run(Schedule schedule) throws Exception {
         History history = new History();
         Workload workload = new Workload(history, size, i -> nodes.get(i).uri("/"));
-        workload.measureReferences();
+        if (references == null) {
+            workload.measureReferences();
+            references = Map.copyOf(workload.references);
+        }
         ExecutorService clients = Executors.newCachedThreadPool();
         Thread poller = new Thread(() -> pollLeaders(history), "leader-poller");
         poller.setDaemon(true);
@@ -118,12 +127,12 @@ public final class FaultHarness implements AutoCloseable {
             long converge = waitConverged();
             history.faults.replaceAll(f -> f.endedAt() < 0 ? new History.Fault(f.description(), f.cutOff(),
                     f.startedAt(), history.now()) : f);
-            Checker checker = new Checker().check(history, workload.references, i -> readSession(history.sessions.get(i).id));
+            Checker checker = new Checker().check(history, references, i -> readSession(history.sessions.get(i).id));
             if (converge > CONVERGE_LIMIT_MILLIS) {
                 checker.violations.add("converged " + converge + " ms after the faults healed (limit "
                         + CONVERGE_LIMIT_MILLIS + " ms); healed at " + healed + " ms");
             }
-            return new Result(schedule.toString(), history.requests.size(), history.ended(History.Outcome.COMPLETED).size(),
+            return new Result(schedule.toString(), history.startedAt, history.requests.size(), history.ended(History.Outcome.COMPLETED).size(),
                     history.ended(History.Outcome.ERROR).size(), history.ended(History.Outcome.REFUSED).size(),
                     history.ended(History.Outcome.CUT_OFF).size(), converge, checker.violations);
         } finally {
@@ -171,21 +180,21 @@ public final class FaultHarness implements AutoCloseable {
                     cutOff.add(a);
                     for (int j = 0; j < size; j++) {
                         if (j != a) {
-                            proxies[a][j].cut();
-                            proxies[j][a].cut();
+                            links[a][j].cut();
+                            links[j][a].cut();
                         }
                     }
                     what = "partition {f" + a + "} | rest";
                 } else if (step.kind() == Schedule.Kind.ONE_WAY_LOSS) {
                     cutOff.addAll(List.of(a, b));
-                    proxies[a][b].dropOutbound();
-                    proxies[b][a].dropInbound();
+                    links[a][b].dropOutbound();
+                    links[b][a].dropInbound();
                     what = "one-way loss f" + a + " -> f" + b;
                 } else {
                     for (int j = 0; j < size; j++) {
                         if (j != a) {
-                            proxies[a][j].delay(50 + random.nextInt(150));
-                            proxies[j][a].delay(50 + random.nextInt(150));
+                            links[a][j].delay(50 + random.nextInt(150));
+                            links[j][a].delay(50 + random.nextInt(150));
                         }
                     }
                     what = "latency on f" + a;
@@ -215,10 +224,10 @@ public final class FaultHarness implements AutoCloseable {
     }
 
     private void healLinks() {
-        for (TcpProxy[] row : proxies) {
-            for (TcpProxy p : row) {
-                if (p != null) {
-                    p.heal();
+        for (Link[] row : links) {
+            for (Link link : row) {
+                if (link != null) {
+                    link.heal();
                 }
             }
         }
@@ -323,10 +332,10 @@ public final class FaultHarness implements AutoCloseable {
             nodes.get(i).resume();
         }
         nodes.forEach(ServeProcess::stop);
-        for (TcpProxy[] row : proxies) {
-            for (TcpProxy p : row) {
-                if (p != null) {
-                    p.close();
+        for (Link[] row : links) {
+            for (Link link : row) {
+                if (link != null) {
+                    link.close();
                 }
             }
         }
@@ -395,7 +404,7 @@ public final class FaultHarness implements AutoCloseable {
         int violations = 0;
         int runs = 0;
         try (FaultHarness harness = new FaultHarness(Path.of(args[0]), Path.of(args[1]),
-                Path.of("target", "fault-harness"), size)) {
+                Path.of("target", "fault-harness"), size, 0)) {
             harness.start();
             for (int s = 0; s < schedules; s++) {
                 Schedule schedule = s == 0 ? Schedule.leaderKill() : Schedule.random(seed + s, seconds);

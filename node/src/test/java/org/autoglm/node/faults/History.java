@@ -79,6 +79,8 @@ final class History {
     /** term to the set of node names that some node reported as its leader. */
     final Map<Long, java.util.Set<String>> leadersByTerm = new ConcurrentHashMap<>();
     final long startNanos = System.nanoTime();
+    /** The wall clock at the start, to find a run's moments in the nodes' logs. */
+    final java.time.LocalTime startedAt = java.time.LocalTime.now();
 
     long now() {
         return (System.nanoTime() - startNanos) / 1_000_000;

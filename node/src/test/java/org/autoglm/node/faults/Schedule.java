@@ -26,6 +26,15 @@ record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, b
         return new Schedule(0, 0, 0, List.of(new Step(2_000, Kind.KILL_LEADER, 4_000)), true);
     }
 
+    /**
+     * The short form for every build: one fault of {@code kind} 1.5 s into a 6 s workload of three clients, as short as
+     * it can be and still be that fault (a pause outlasts failure detection by a second).
+     */
+    static Schedule brief(long seed, Kind kind) {
+        long length = kind == Kind.PAUSE ? FaultHarness.FAILURE_DETECTION_MILLIS + 1_000 : 2_000;
+        return new Schedule(seed, 6_000, 3, List.of(new Step(1_500, kind, length)), false);
+    }
+
     /** One to three faults of random kinds at random times in a workload of about {@code seconds}. */
     static Schedule random(long seed, int seconds) {
         Random random = new Random(seed);
