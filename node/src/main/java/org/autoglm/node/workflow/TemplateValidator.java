@@ -41,6 +41,7 @@ final class TemplateValidator {
     private static final Pattern STEP_REF = Pattern.compile(
             "\\bsteps\\s*(?:\\.\\s*([A-Za-z_][A-Za-z0-9_]*)|\\[\\s*['\"]([^'\"]+)['\"]\\s*])");
     private static final Pattern ITEM_REF = Pattern.compile("\\bitem\\b");
+    private static final Pattern JINJA_TAG = Pattern.compile("\\{\\{(.*?)}}|\\{%(.*?)%}", Pattern.DOTALL);
 
     private TemplateValidator() {}
 
@@ -211,7 +212,9 @@ final class TemplateValidator {
             throw new TemplateException(pointer, "The expression at '" + pointer + "' does not parse: "
                     + e.getMessage());
         }
-        Matcher m = PARAM_REF.matcher(text);
+        // Names are looked for in the Jinja code only: "summarise each item" in a prompt's plain text is prose.
+        String code = pointer.endsWith("/when") ? text : jinjaCode(text);
+        Matcher m = PARAM_REF.matcher(code);
         while (m.find()) {
             String name = m.group(1) != null ? m.group(1) : m.group(2);
             if (!params.contains(name)) {
@@ -220,7 +223,7 @@ final class TemplateValidator {
                         : " (it defines " + params.stream().sorted().toList() + ")") + "; add it to params.properties.");
             }
         }
-        m = STEP_REF.matcher(text);
+        m = STEP_REF.matcher(code);
         while (m.find()) {
             String id = m.group(1) != null ? m.group(1) : m.group(2);
             if (!steps.contains(id)) {
@@ -229,11 +232,21 @@ final class TemplateValidator {
                         + steps.stream().sorted().toList() + ")") + "; add '" + id + "' to depends_on.");
             }
         }
-        if (!itemAllowed && !pointer.endsWith("/for_each") && ITEM_REF.matcher(text).find()
-                && !text.matches("(?s).*\\bfor\\s+item\\b.*")) {
+        if (!itemAllowed && !pointer.endsWith("/for_each") && ITEM_REF.matcher(code).find()
+                && !code.matches("(?s).*\\bfor\\s+item\\b.*")) {
             throw new TemplateException(pointer, "The expression at '" + pointer + "' uses 'item', which exists only"
                     + " in a step with 'for_each'.");
         }
+    }
+
+    /** The insides of a template's {@code {{ }}} and {@code {% %}} tags, one per line. */
+    static String jinjaCode(String text) {
+        StringBuilder code = new StringBuilder();
+        Matcher m = JINJA_TAG.matcher(text);
+        while (m.find()) {
+            code.append(m.group(1) != null ? m.group(1) : m.group(2)).append('\n');
+        }
+        return code.toString();
     }
 
     private static Set<String> declaredParams(WorkflowTemplate t) {
@@ -247,12 +260,24 @@ final class TemplateValidator {
     /** Data of the right shape for a parse check: every param and step exists. */
     private static Map<String, Object> standIns(WorkflowTemplate t, Set<String> params) {
         Map<String, Object> p = new LinkedHashMap<>();
-        params.forEach(name -> p.put(name, "x"));
+        // A stand-in of the declared type, so that {{ params.n * 2 }} on an integer parses as it will run.
+        params.forEach(name -> p.put(name, standIn(t.params().path("properties").path(name).path("type").asText())));
         Map<String, Object> steps = new LinkedHashMap<>();
         for (Step s : t.steps()) {
             steps.put(s.id(), Map.of("output", "x", "json", Map.of(), "status", "succeeded"));
         }
         return Map.of("params", p, "steps", steps);
+    }
+
+    private static Object standIn(String type) {
+        return switch (type) {
+            case "integer" -> 1;
+            case "number" -> 1.5;
+            case "boolean" -> true;
+            case "array" -> List.of("x");
+            case "object" -> Map.of();
+            default -> "x";
+        };
     }
 
     private static Map<String, Object> withItem(Map<String, Object> standIns) {

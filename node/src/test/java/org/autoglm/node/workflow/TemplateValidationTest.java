@@ -100,6 +100,18 @@ class TemplateValidationTest {
     }
 
     @Test
+    void namesInPlainTextAreProseAndParamsHaveTheirDeclaredType() {
+        assertThat(pointerOf(GOOD.replace("Classify: {{ params.ticket }}",
+                "Summarise each item of the steps.later params.nope list: {{ params.ticket }}"))).isEqualTo("accepted");
+        assertThat(pointerOf(GOOD.replace("Classify: {{ params.ticket }}", "Classify {{ item }}")))
+                .startsWith("/steps/0/prompt :: ").contains("for_each");
+        assertThat(pointerOf(GOOD.replace("\"tags\": {\"type\": \"array\"}",
+                        "\"tags\": {\"type\": \"array\"}, \"n\": {\"type\": \"integer\"}")
+                .replace("Classify: {{ params.ticket }}", "Classify {{ params.n * 2 }}: {{ params.ticket }}")))
+                .isEqualTo("accepted");
+    }
+
+    @Test
     void expressionsSeeDataButNoJava() {
         Map<String, Object> ctx = Map.of("params", Map.of("ticket", "help", "n", 3), "steps",
                 Map.of("a", Map.of("output", "{\"k\": 1}", "json", Map.of("k", 1, "list", List.of(1, 2)))));
