@@ -57,7 +57,9 @@ class BenchServeCommandTest {
                 assertThat(level.get("output_tokens").asInt()).isEqualTo(expectedTokens);   // ignore_eos: all of them
                 assertThat(level.get("ttft_ms_p50").asDouble()).isPositive();
                 assertThat(level.get("ttft_ms_p99").asDouble()).isGreaterThanOrEqualTo(level.get("ttft_ms_p50").asDouble());
-                assertThat(level.get("itl_ms_p50").asDouble()).isPositive();
+                // glm-tiny on a quiet machine streams tokens microseconds apart: a gap may round to 0.00 ms.
+                assertThat(level.get("itl_ms_p50").asDouble()).isNotNegative();
+                assertThat(level.get("itl_ms_p99").asDouble()).isGreaterThanOrEqualTo(level.get("itl_ms_p50").asDouble());
                 double ceiling = i == 0 ? 100.0 : 400.0;
                 assertThat(level.get("pct_of_bench_decode").asDouble())
                         .isCloseTo(100 * level.get("output_tok_per_s").asDouble() / ceiling,
