@@ -287,7 +287,7 @@ class GroupControlTest {
             JsonNode cancelled = last[0];
             String one = cancelled.at("/nodes/a/result/cancelled/0").asText();
             // Whether the client hears "cancelled" races the request's own end on a quiet machine (glm-tiny finishes 240
-            // tokens in milliseconds), so only the cancel's report is checked here; SlotsTest-style client checks cover it.
+            // tokens in milliseconds), so only the cancel's report is checked here.
             assertThat(one).isNotBlank();
         } finally {
             settle(ControlCluster.body("cancel", "{\"all\":true}", "{\"user\":\"ursula\"}", "root"));
