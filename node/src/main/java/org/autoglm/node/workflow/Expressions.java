@@ -57,18 +57,11 @@ final class Expressions {
      * @throws ExpressionException naming the first error
      */
     static String render(String template, Map<String, Object> context) {
-        DEADLINE.set(System.currentTimeMillis() + MAX_RENDER_MILLIS);
-        try {
+        return bounded(() -> {
             RenderResult result = JINJAVA.renderForResult(template, context);
             failOnErrors(result.getErrors());
             return result.getOutput();
-        } catch (ExpressionException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new ExpressionException(message(e));
-        } finally {
-            DEADLINE.remove();
-        }
+        });
     }
 
     /**
@@ -76,8 +69,7 @@ final class Expressions {
      * a wrong type) are left for the run; syntax errors, unknown tags and disabled features are reported.
      */
     static void check(String template, Map<String, Object> standIns) {
-        DEADLINE.set(System.currentTimeMillis() + MAX_RENDER_MILLIS);
-        try {
+        bounded(() -> {
             RenderResult result = JINJAVA.renderForResult(template, standIns);
             for (TemplateError e : result.getErrors()) {
                 if (e.getReason() == TemplateError.ErrorReason.SYNTAX_ERROR
@@ -87,13 +79,8 @@ final class Expressions {
                     throw new ExpressionException(e.getMessage() + where);
                 }
             }
-        } catch (ExpressionException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new ExpressionException(message(e));
-        } finally {
-            DEADLINE.remove();
-        }
+            return null;
+        });
     }
 
     /**
@@ -105,20 +92,30 @@ final class Expressions {
         if (!single.matches() || single.group(1).contains("{{") || single.group(1).contains("}}")) {
             return render(template, context);
         }
+        return bounded(() -> {
+            JinjavaInterpreter interpreter = JINJAVA.newInterpreter();
+            context.forEach(interpreter.getContext()::put);
+            JinjavaInterpreter.pushCurrent(interpreter);
+            try {
+                Object value = interpreter.resolveELExpression(single.group(1).trim(), 1);
+                failOnErrors(interpreter.getErrorsCopy());
+                return JsonBody.MAPPER.convertValue(value, Object.class);
+            } finally {
+                JinjavaInterpreter.popCurrent();
+            }
+        });
+    }
+
+    /** Runs {@code work} under the render deadline, any failure of it reported as an {@link ExpressionException}. */
+    private static <T> T bounded(java.util.function.Supplier<T> work) {
         DEADLINE.set(System.currentTimeMillis() + MAX_RENDER_MILLIS);
-        JinjavaInterpreter interpreter = JINJAVA.newInterpreter();
-        context.forEach(interpreter.getContext()::put);
-        JinjavaInterpreter.pushCurrent(interpreter);
         try {
-            Object value = interpreter.resolveELExpression(single.group(1).trim(), 1);
-            failOnErrors(interpreter.getErrorsCopy());
-            return JsonBody.MAPPER.convertValue(value, Object.class);
+            return work.get();
         } catch (ExpressionException e) {
             throw e;
         } catch (RuntimeException e) {
             throw new ExpressionException(message(e));
         } finally {
-            JinjavaInterpreter.popCurrent();
             DEADLINE.remove();
         }
     }
