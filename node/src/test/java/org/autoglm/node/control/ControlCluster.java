@@ -87,7 +87,7 @@ final class ControlCluster implements AutoCloseable {
         try {
             CommandLine cli = new CommandLine(new ServeCommand());
             List<String> args = new ArrayList<>(List.of("--model", ReferenceCases.fixturesDir().resolve("glm-tiny").toString(), "--port", "0",
-                    "--num-kv-blocks", "64", "--block-size", "4", "--max-num-seqs", "4",
+                    "--num-kv-blocks", "160", "--block-size", "4", "--max-num-seqs", "4",
                     "--node-name", NAMES.get(i), "--groups", GROUPS.get(i),
                     "--grid-port", Integer.toString(BASE + i), "--peers", "127.0.0.1:" + BASE + ".." + (BASE + 2),
                     "--expected-nodes", "3", "--grid-failure-detection", "2000",

@@ -248,11 +248,13 @@ class GroupControlTest {
         assertThat(limits.at("/nodes/a/result/engine/max_num_seqs").asInt()).isEqualTo(1);
         String ursula = ControlCluster.token("ursula", List.of("user"), null);
         List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
-        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(8);
-        for (int i = 0; i < 8; i++) { // 240 tokens each, one after another on a: seconds of work
+        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(24);
+        // 480 tokens each, one after another on a: seconds of work even on a quiet machine, where glm-tiny finishes
+        // one in tens of milliseconds and a signed command takes a few hundred to settle
+        for (int i = 0; i < 24; i++) {
             answers.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
-                    return cluster.post(2, "/v1/completions", ursula, "{\"prompt\":\"hold the line\",\"max_tokens\":240,"
+                    return cluster.post(2, "/v1/completions", ursula, "{\"prompt\":\"hold the line\",\"max_tokens\":480,"
                             + "\"ignore_eos\":true,\"required_tags\":[\"x\"]}", null);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
@@ -278,7 +280,7 @@ class GroupControlTest {
             }
 
             // On a quiet machine one request's 240 tokens take milliseconds, so a cancel can fall in the gap between one
-            // finishing on a and the next being placed there: send it again until it catches one (eight are queued).
+            // finishing on a and the next being placed there: send it again until it catches one (24 are queued).
             JsonNode[] last = new JsonNode[1];
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(1)).until(() -> {
                 last[0] = settle(ControlCluster.body("cancel", "{\"nodes\":[\"a\"]}", "{\"user\":\"ursula\"}", "root"));
