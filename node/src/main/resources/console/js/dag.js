@@ -6,8 +6,9 @@ const NS = 'http://www.w3.org/2000/svg';
 const BOX_W = 160;
 const BOX_H = 46;
 const GAP_X = 56;
-const GAP_Y = 14;
+const GAP_Y = 24;
 const PAD = 4;
+const DIP = 20; // an edge that skips a column runs below the boxes, this far down
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(NS, tag);
@@ -63,27 +64,44 @@ export function drawDag(container, steps, t) {
     rows = Math.max(rows, row + 1);
   }
   const width = PAD * 2 + cols * BOX_W + Math.max(0, cols - 1) * GAP_X;
-  const height = PAD * 2 + rows * BOX_H + Math.max(0, rows - 1) * GAP_Y;
+  const height = PAD * 2 + rows * BOX_H + Math.max(0, rows - 1) * GAP_Y + DIP;
   const root = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' });
+  const arrow = svg('marker', { id: 'dag-arrow', viewBox: '0 0 8 8', refX: 8, refY: 4, markerWidth: 7, markerHeight: 7,
+    orient: 'auto' });
+  arrow.append(svg('path', { d: 'M0,0 L8,4 L0,8 z', class: 'arrow' }));
+  const defs = svg('defs');
+  defs.append(arrow);
+  root.append(defs);
   const x = (id) => PAD + at.get(id).col * (BOX_W + GAP_X);
   const y = (id) => PAD + at.get(id).row * (BOX_H + GAP_Y);
   for (const s of steps) {
     for (const d of s.depends_on ?? []) {
       if (!at.has(d)) continue;
-      const x1 = x(d) + BOX_W;
-      const y1 = y(d) + BOX_H / 2;
-      const x2 = x(s.id);
-      const y2 = y(s.id) + BOX_H / 2;
-      root.append(svg('path', { class: 'edge', 'data-from': d, 'data-to': s.id,
-        d: `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}` }));
+      let line;
+      if (at.get(s.id).col - at.get(d).col > 1) { // from the bottom of one box to the bottom of the other, below
+        const x1 = x(d) + BOX_W / 2;
+        const x2 = x(s.id) + BOX_W / 2;
+        const y1 = y(d) + BOX_H;
+        const y2 = y(s.id) + BOX_H;
+        const low = Math.max(y1, y2) + DIP;
+        line = `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2}`;
+      } else {
+        const x1 = x(d) + BOX_W;
+        const y1 = y(d) + BOX_H / 2;
+        const x2 = x(s.id);
+        const y2 = y(s.id) + BOX_H / 2;
+        line = `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}`;
+      }
+      root.append(svg('path', { class: 'edge', 'data-from': d, 'data-to': s.id, d: line,
+        'marker-end': 'url(#dag-arrow)' }));
     }
   }
   const boxes = new Map();
   for (const s of steps) {
     const title = svg('title', {}, s.id);
     const state = svg('text', { x: x(s.id) + 8, y: y(s.id) + 36, class: 'state' }, '');
-    const g = svg('g', { class: 'step', 'data-step': s.id, 'data-status': 'pending' }, title,
-      svg('rect', { x: x(s.id), y: y(s.id), width: BOX_W, height: BOX_H, rx: 5 }),
+    const g = svg('g', { class: 'step', 'data-step': s.id, 'data-status': 'pending' });
+    g.append(title, svg('rect', { x: x(s.id), y: y(s.id), width: BOX_W, height: BOX_H, rx: 5 }),
       svg('text', { x: x(s.id) + 8, y: y(s.id) + 18, class: 'id' }, s.id), state);
     root.append(g);
     boxes.set(s.id, { g, title, state, shown: null });
