@@ -15,6 +15,7 @@ const params = new URLSearchParams(location.search);
 const views = {};
 let current = null;
 const stops = [];
+let pollFailed = false;
 
 function report(message) {
   document.getElementById('page-error').textContent = message ? t('error', { msg: message }) : '';
@@ -55,8 +56,11 @@ async function poll() {
       const unsettled = Object.values(c.nodes ?? {}).some((n) => n.state === 'pending' || n.state === 'acked');
       if (unsettled && Date.now() / 1000 < c.expires_at) await refreshCommand(c.id);
     }
+    if (pollFailed) report(''); // a failed poll's message goes once a poll succeeds again
+    pollFailed = false;
     changed();
   } catch (e) {
+    pollFailed = true;
     report(e.message);
   }
 }

@@ -36,7 +36,7 @@ import org.openqa.selenium.WebElement;
  * The console in a real headless Chromium against three {@code serve} processes of the jar on loopback (p0 and p1 in
  * group a, p2 in group b), in one browser session: the page shows the three nodes and the leader; draining group a
  * from the page (a command signed in the browser) shows each node's ack; a request and a batch, each waiting for the
- * drained p0, are cancelled from the Requests and Batches views; after {@code kill -9} of the leader the page
+ * drained p0, are cancelled from the Requests and Batches views; a workflow run's DAG shows its step states; after {@code kill -9} of the leader the page
  * shows the new leader within 5 s; a user token sees no operator control; every control has an accessible name and
  * is reached by Tab; text meets AA contrast. Screenshots go to target/console/ (the frame-time measurement of a
  * simulated feed is {@link ConsoleFrameTimesIT}).
@@ -136,6 +136,8 @@ class ConsoleProcessesIT {
         browser.await(Duration.ofSeconds(20), () -> !browser.one("#requests-status").getAttribute("data-command").isEmpty());
         String cancelId = browser.one("#requests-status").getAttribute("data-command");
         HttpResponse<String> cancelled = waiting.get(60, TimeUnit.SECONDS);
+        System.out.println("console: request " + requestId + " cancelled from the page, its client heard: "
+                + cancelled.statusCode() + " " + cancelled.body());
         assertThat(cancelled.body()).as("the client hears its request was cancelled").contains("cancel");
         browser.await(Duration.ofSeconds(10), () -> browser.all("#requests-body tr[data-request='" + requestId
                 + "']:not([hidden])").isEmpty());
@@ -162,6 +164,29 @@ class ConsoleProcessesIT {
         assertThat(JSON.readTree(send(p2, "GET", "/v1/batches/" + batchId, user, null).get(30, TimeUnit.SECONDS).body())
                 .path("status").asText()).isIn("cancelling", "cancelled");
         browser.screenshot("batch-cancelled.png");
+
+        // A workflow run's DAG with its step states: "first" ends at once, "second" (an llm step that requires p0's
+        // tag) keeps running while p0 drains, "third" waits for both.
+        assertThat(send(p2, "POST", "/v1/workflows", operator, "{\"name\":\"console-dag\",\"steps\":["
+                + "{\"id\":\"first\",\"kind\":\"transform\",\"expression\":\"{{ 1 + 1 }}\"},"
+                + "{\"id\":\"second\",\"kind\":\"llm\",\"depends_on\":[\"first\"],\"prompt\":\"wait\",\"max_tokens\":2,"
+                + "\"required_tags\":[\"held\"]},{\"id\":\"third\",\"kind\":\"transform\",\"depends_on\":[\"first\","
+                + "\"second\"],\"expression\":\"{{ steps.second.output }}\"}]}").get(30, TimeUnit.SECONDS).statusCode())
+                .isEqualTo(201);
+        String runId = JSON.readTree(send(p2, "POST", "/v1/workflows/console-dag/runs", user, "{\"params\":{}}")
+                .get(30, TimeUnit.SECONDS).body()).path("id").asText();
+        assertThat(runId).as("run started").isNotBlank();
+        String runRow = "tr[data-run='" + runId + "']";
+        browser.await(Duration.ofSeconds(20), () -> browser.all(runRow).size() == 1);
+        browser.one(runRow + " button").click();
+        browser.await(Duration.ofSeconds(30), () -> browser.all("#run-dag g[data-step='first'][data-status='succeeded']")
+                .size() == 1 && browser.all("#run-dag g[data-step='second'][data-status='running']").size() == 1);
+        assertThat(browser.one("#run-dag g[data-step='third']").getAttribute("data-status")).isEqualTo("pending");
+        assertThat(browser.all("#run-dag path.edge").stream().map(e -> e.getAttribute("data-from") + ">"
+                + e.getAttribute("data-to"))).containsExactlyInAnyOrder("first>second", "first>third", "second>third");
+        assertThat(browser.one("#run-detail").getAttribute("data-status")).isEqualTo("running");
+        browser.checkAccessibility("jobs");
+        browser.screenshot("workflow-run.png");
 
         // kill -9 of the leader: the page shows the new leader within 5 s.
         ServeProcess dead = nodes.stream().filter(n -> n.name.equals(leader)).findFirst().orElseThrow();
