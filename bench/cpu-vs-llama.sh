@@ -68,7 +68,8 @@ for ROUND in $(seq 1 "$RUNS"); do
           else if (h[i] == "n_gen") g = $i; else if (h[i] == "avg_ts") s = $i;
           print "LLAMA", t, (p > 0 ? "pp" : "tg"), s } NR == 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) h[i] = $i }' \
         | tee -a "$LOG"
-    java --add-modules=jdk.incubator.vector -Xmx4g -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
+    # -XX:MaxNewSize=64m: the young generation the README recommends for CPU nodes (resident memory)
+    java --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
         --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 --bandwidth 2>&1 \
         | grep -v "^WARNING: Using incubator\|^SLF4J" \
         | awk -v t="$T" -v out="$LOG" '{ print }
@@ -102,6 +103,9 @@ for t in dict.fromkeys(k[1] for k in med):
     bc, oc = med.get(("OURS", t, "batchcpu")), med.get(("OURS", t, "tgcpu"))
     if bc and oc:
         print(f"| {t} | batch 8 / single per CPU second (ours) | {bc:.2f} / {oc:.2f} tok | | {bc / oc:.2f}x single |")
+    rss = med.get(("OURS", t, "rss_ratio"))
+    if rss:
+        print(f"| {t} | resident memory / (weights + KV) (ours) | {rss:.2f}x | | |")
     bw = med.get(("OURS", t, "bandwidth"))
     if bw:
         print(f"| {t} | read bandwidth (Java, same run) | {bw:.1f} GB/s | | |")
