@@ -188,7 +188,8 @@ class ConsoleProcessesIT {
         browser.checkAccessibility("jobs");
         browser.screenshot("workflow-run.png");
 
-        // kill -9 of the leader: the page shows the new leader within 5 s.
+        // kill -9 of the leader: the page shows the new leader within 5 s (the Cluster view draws it).
+        browser.tab("cluster");
         ServeProcess dead = nodes.stream().filter(n -> n.name.equals(leader)).findFirst().orElseThrow();
         long killed = System.nanoTime();
         dead.kill();
