@@ -25,7 +25,6 @@ public final class TestGrid {
             config.health.suspectAfter = Duration.ofMillis(800);
             config.health.deadAfter = Duration.ofMillis(2000);
             config.lease.renewInterval = Duration.ofMillis(200);
-            config.lease.duration = Duration.ofMillis(1000);
             config.failover.initialBackoff = Duration.ofMillis(50);
             config.failover.sweepInterval = Duration.ofMillis(250);
             config.failover.placementTimeout = Duration.ofSeconds(5);

@@ -28,11 +28,26 @@ record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, b
 
     /**
      * The short form for every build: one fault of {@code kind} 1.5 s into a 6 s workload of three clients, as short as
-     * it can be and still be that fault (a pause outlasts failure detection by a second).
+     * it can be and still be that fault (a pause outlasts failure detection by a second; a partition by three, so that
+     * the grid drops the minority, the majority goes on without it, and the minority rejoins once it heals).
      */
     static Schedule brief(long seed, Kind kind) {
-        long length = kind == Kind.PAUSE ? FaultHarness.FAILURE_DETECTION_MILLIS + 1_000 : 2_000;
+        long length = kind == Kind.PAUSE ? FaultHarness.FAILURE_DETECTION_MILLIS + 1_000
+                : kind == Kind.PARTITION ? FaultHarness.FAILURE_DETECTION_MILLIS + 3_000 : 2_000;
         return new Schedule(seed, 6_000, 3, List.of(new Step(1_500, kind, length)), false);
+    }
+
+    /**
+     * The short form that every {@code mvn verify} runs: the issue's leader kill, then one brief schedule each of a
+     * kill of the node a stream is attached to, a pause past failure detection and one-way loss.
+     */
+    static List<Schedule> shortForm() {
+        return List.of(leaderKill(), brief(4, Kind.KILL_STREAM_NODE), brief(2, Kind.PAUSE), brief(3, Kind.ONE_WAY_LOSS));
+    }
+
+    /** A minority partition that outlasts failure detection (opt-in until a cut-off node rejoins by itself). */
+    static Schedule partition() {
+        return brief(1, Kind.PARTITION);
     }
 
     /** One to three faults of random kinds at random times in a workload of about {@code seconds}. */
