@@ -1,15 +1,31 @@
 // Cluster view: the leader and its term, totals, queue depth by class, and one card per node grouped by control
 // group, with health, drain and anomaly flags, load, KV-cache use and a tokens/s sparkline.
+// A hundred cards at ten snapshots a second must fit in a frame: only the cards on screen (an IntersectionObserver
+// says which) are written to, a card's cells only when their text changes, the KV bar moves by transform (no
+// layout), and each card has a fixed size, so what changes inside one lays out that card alone.
 import { api } from '../api.js';
 import { el, setText, setAttr, show, fixed } from '../dom.js';
 import { t } from '../i18n.js';
 import { drawSparkline, WIDTH, HEIGHT } from '../sparkline.js';
-import { state } from '../store.js';
+import { state, changed } from '../store.js';
 
 export function clusterView({ canOperate, report }) {
   const groupsRoot = document.getElementById('groups');
   const groups = new Map(); // group name -> { section, list }
   const cards = new Map(); // "group/node" -> card parts
+  // Cards start as on screen (nothing is known before the observer's first report) and follow its reports after;
+  // one coming into view is brought up to date in the next frame.
+  const watcher = new IntersectionObserver((entries) => {
+    let appeared = false;
+    for (const entry of entries) {
+      const parts = byRoot.get(entry.target);
+      if (!parts) continue;
+      appeared ||= entry.isIntersecting && !parts.onScreen;
+      parts.onScreen = entry.isIntersecting;
+    }
+    if (appeared) changed();
+  }, { rootMargin: '200px 0px' });
+  const byRoot = new WeakMap();
 
   function group(name) {
     if (!groups.has(name)) {
@@ -51,30 +67,51 @@ export function clusterView({ canOperate, report }) {
     }
     list.append(root);
     // drawnAt: spreads the cards' once-a-second sparkline redraws over the second instead of all in one frame.
-    const parts = { root, badges, figures, kvBar, spark, drain, drawnAt: performance.now() - Math.random() * 1000 };
+    // shown: what the card's cells say now, so an unchanged cell is not touched.
+    const parts = { root, badges, figures, kvBar, spark, drain, onScreen: true, shown: {},
+      drawnAt: performance.now() - Math.random() * 1000 };
     cards.set(key, parts);
+    byRoot.set(root, parts);
+    watcher.observe(root);
     return parts;
+  }
+
+  /** Writes what differs from what the card shows; true when anything did. */
+  function differs(parts, field, value) {
+    if (parts.shown[field] === value) return false;
+    parts.shown[field] = value;
+    return true;
   }
 
   function update(parts, node) {
     const leader = state.leader?.node === node.name;
-    show(parts.badges.leader, leader);
-    setAttr(parts.root, 'data-leader', leader);
-    setText(parts.badges.health, node.health);
-    setAttr(parts.badges.health, 'class', `badge ${node.health === 'healthy' ? 'healthy' : 'bad'}`);
-    setAttr(parts.root, 'data-health', node.health);
-    show(parts.badges.draining, node.draining);
-    show(parts.badges.anomalous, node.anomalous);
-    setText(parts.figures.running, `${t('node.running')} ${node.running}`);
-    setText(parts.figures.waiting, `${t('node.waiting')} ${node.waiting}`);
-    setText(parts.figures.kv, `${t('node.kv')} ${fixed(node.kv_usage * 100, 0)}%`);
-    setText(parts.figures.tps, `${fixed(node.tokens_per_second, 0)} ${t('node.tps')}`);
-    parts.kvBar.style.width = `${Math.round(node.kv_usage * 100)}%`;
-    if (parts.drain) {
-      setAttr(parts.drain, 'data-draining', node.draining);
-      setText(parts.drain, node.draining ? t('node.undrain') : t('node.drain'));
-      setAttr(parts.drain, 'aria-label', `${node.draining ? t('node.undrain') : t('node.drain')} ${node.name}`);
+    if (differs(parts, 'leader', leader)) {
+      show(parts.badges.leader, leader);
+      setAttr(parts.root, 'data-leader', leader);
     }
+    if (differs(parts, 'health', node.health)) {
+      setText(parts.badges.health, node.health);
+      setAttr(parts.badges.health, 'class', `badge ${node.health === 'healthy' ? 'healthy' : 'bad'}`);
+      setAttr(parts.root, 'data-health', node.health);
+    }
+    if (differs(parts, 'draining', node.draining)) {
+      show(parts.badges.draining, node.draining);
+      if (parts.drain) {
+        setAttr(parts.drain, 'data-draining', node.draining);
+        setText(parts.drain, node.draining ? t('node.undrain') : t('node.drain'));
+        setAttr(parts.drain, 'aria-label', `${node.draining ? t('node.undrain') : t('node.drain')} ${node.name}`);
+      }
+    }
+    if (differs(parts, 'anomalous', node.anomalous)) show(parts.badges.anomalous, node.anomalous);
+    if (differs(parts, 'running', node.running)) setText(parts.figures.running, `${t('node.running')} ${node.running}`);
+    if (differs(parts, 'waiting', node.waiting)) setText(parts.figures.waiting, `${t('node.waiting')} ${node.waiting}`);
+    const kv = Number.isFinite(node.kv_usage) ? Math.round(node.kv_usage * 100) : null;
+    if (differs(parts, 'kv', kv)) {
+      setText(parts.figures.kv, `${t('node.kv')} ${kv === null ? '–' : kv}%`);
+      parts.kvBar.style.transform = `scaleX(${(kv ?? 0) / 100})`;
+    }
+    const tps = Number.isFinite(node.tokens_per_second) ? Math.round(node.tokens_per_second) : null;
+    if (differs(parts, 'tps', tps)) setText(parts.figures.tps, `${fixed(tps, 0)} ${t('node.tps')}`);
     // Samples arrive once a second; a faster feed still redraws each sparkline at most that often.
     const now = performance.now();
     if (now - parts.drawnAt >= 1000) {
@@ -100,11 +137,16 @@ export function clusterView({ canOperate, report }) {
         for (const g of node.groups?.length ? node.groups : ['']) {
           const key = `${g}/${node.name}`;
           seen.add(key);
-          update(card(key, node, group(g).list), node);
+          const parts = card(key, node, group(g).list);
+          if (parts.onScreen) update(parts, node);
         }
       }
       for (const [key, parts] of cards) {
-        if (!seen.has(key)) { parts.root.remove(); cards.delete(key); }
+        if (!seen.has(key)) {
+          watcher.unobserve(parts.root);
+          parts.root.remove();
+          cards.delete(key);
+        }
       }
     },
   };

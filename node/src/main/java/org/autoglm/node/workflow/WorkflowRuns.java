@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.autoglm.gossip.workflow.RunSummary;
 import org.autoglm.gossip.workflow.StepState;
 import org.autoglm.gossip.workflow.WorkflowRun;
 import org.autoglm.gossip.workflow.WorkflowStore;
@@ -79,7 +80,7 @@ public final class WorkflowRuns {
         }
         store.get().create(run);
         if (run.driver != null) {
-            here.drive(run.id);
+            here.drive(run.id, run);
         }
         return run;
     }
@@ -87,6 +88,16 @@ public final class WorkflowRuns {
     /** The run, or null. */
     public WorkflowRun get(String id) {
         return store.get().run(id);
+    }
+
+    /** Calls {@code changed} (it must only signal) each time the run changes, until the handle is closed. */
+    AutoCloseable watch(String id, Runnable changed) {
+        return store.get().watch(id, changed);
+    }
+
+    /** Summaries of the runs that match, newest first (null filters match any); see {@link WorkflowStore#summaries}. */
+    public java.util.List<RunSummary> list(String owner, String workflow, WorkflowRun.Status status) {
+        return store.get().summaries(owner, workflow, status);
     }
 
     /**
@@ -109,6 +120,9 @@ public final class WorkflowRuns {
             }
             return r;
         });
+        if (after != null && after.status.terminal()) {
+            RunDriver.forgetAttempts(store.get(), after); // ended here: no driver will
+        }
         WorkflowRunner here = runner.get();
         if (here != null) {
             here.nudge(id);

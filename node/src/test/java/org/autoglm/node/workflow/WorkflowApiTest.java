@@ -119,6 +119,8 @@ class WorkflowApiTest {
             assertThat(item.at("/input/messages/0/content").asText()).isEqualTo("Context: " + draft.get("output").asText());
         }
         assertThat(step(run, "notify").get("status").asText()).isEqualTo("skipped");
+        // The run ended: the attempt outcomes that guarded it against repeats are deleted (the run keeps the results).
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.cluster().cluster().workflows().attemptKeys(id).isEmpty());
 
         Client.Response missing = user.post("/v1/workflows/fan-out/runs", "{\"params\": {\"topic\": \"x\"}}");
         assertThat(missing.status()).isEqualTo(400);
@@ -199,6 +201,102 @@ class WorkflowApiTest {
         }
     }
 
+    @Test
+    void runsAreListedNewestFirstInPagesUsersSeeingTheirOwn() throws Exception {
+        Client op = as("olga", "operator");
+        Client lisa = as("lisa", "user");
+        Client lars = as("lars", "user");
+        Client auditor = as("ada", "auditor");
+        assertThat(op.post("/v1/workflows", "{\"name\": \"listed\", \"steps\": [{\"id\": \"one\","
+                + " \"kind\": \"transform\", \"expression\": \"{{ 1 }}\"}]}").status()).isEqualTo(201);
+        List<String> mine = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            mine.add(0, lisa.post("/v1/workflows/listed/runs", "{}").json().get("id").asText());
+            Thread.sleep(3); // distinct creation times: the list is newest first
+        }
+        Thread.sleep(3);
+        String his = lars.post("/v1/workflows/listed/runs", "{}").json().get("id").asText();
+        for (String id : mine) {
+            assertThat(waitForEnd(lisa, id).get("status").asText()).isEqualTo("succeeded");
+        }
+        waitForEnd(lars, his);
+
+        JsonNode first = lisa.get("/v1/workflow-runs?workflow=listed&limit=2").json();
+        assertThat(first.get("object").asText()).isEqualTo("list");
+        assertThat(ids(first)).containsExactly(mine.get(0), mine.get(1));
+        assertThat(first.get("has_more").asBoolean()).isTrue();
+        assertThat(first.get("last_id").asText()).isEqualTo(mine.get(1));
+        JsonNode row = first.get("data").get(0);
+        assertThat(row.get("status").asText()).isEqualTo("succeeded");
+        assertThat(row.get("owner").asText()).isEqualTo("lisa");
+        assertThat(row.at("/steps/0/id").asText()).isEqualTo("one");
+        assertThat(row.at("/steps/0/status").asText()).isEqualTo("succeeded");
+        JsonNode second = lisa.get("/v1/workflow-runs?workflow=listed&limit=2&after=" + mine.get(1)).json();
+        assertThat(ids(second)).containsExactly(mine.get(2));
+        assertThat(second.get("has_more").asBoolean()).isFalse();
+
+        assertThat(ids(auditor.get("/v1/workflow-runs?workflow=listed&status=succeeded").json()))
+                .containsExactly(his, mine.get(0), mine.get(1), mine.get(2));
+        assertThat(ids(lars.get("/v1/workflow-runs?workflow=listed").json())).containsExactly(his);
+        assertThat(lisa.get("/v1/workflow-runs?workflow=listed&status=failed").json().get("data")).isEmpty();
+        assertThat(lisa.get("/v1/workflow-runs?after=" + his).json().at("/error/param").asText()).isEqualTo("after");
+        assertThat(lisa.get("/v1/workflow-runs?status=done").json().at("/error/param").asText()).isEqualTo("status");
+        assertThat(lisa.get("/v1/workflow-runs?limit=0").status()).isEqualTo(400);
+        assertThat(lisa.get("/v1/workflow-runs?owner=lars").json().at("/error/param").asText()).isEqualTo("owner");
+        assertThat(anonymous.get("/v1/workflow-runs").status()).isEqualTo(401);
+    }
+
+    @Test
+    void theEventsOfARunInFlightArriveAsItMoves() throws Exception {
+        Client op = as("olga", "operator");
+        String template = """
+                {"name": "streamed", "steps": [
+                   {"id": "wait", "kind": "http", "url": "%s", "method": "GET"},
+                   {"id": "after", "kind": "transform", "depends_on": ["wait"], "expression": "{{ 2 }}"}]}
+                """.formatted(hooks.url("/stream"));
+        assertThat(op.post("/v1/workflows", template).status()).isEqualTo(201);
+        hooks.gate = new java.util.concurrent.CountDownLatch(1);
+        try {
+            String id = op.post("/v1/workflows/streamed/runs", "{}").json().get("id").asText();
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    step(op.get("/v1/workflow-runs/" + id).json(), "wait").get("status").asText().equals("running"));
+            java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(op.base() + "/v1/workflow-runs/" + id + "/events"))
+                    .header("Authorization", "Bearer " + op.token()).GET().build();
+            java.net.http.HttpResponse<java.util.stream.Stream<String>> response = java.net.http.HttpClient
+                    .newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofLines());
+            assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+            java.util.Iterator<String> lines = response.body().iterator();
+            List<String> before = new java.util.ArrayList<>();
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                // The run as it is now: the run, then each step.
+                while (before.stream().filter(l -> l.startsWith("event:")).count() < 3) {
+                    before.add(lines.next());
+                }
+            });
+            assertThat(String.join("\n", before)).contains("event: run").contains("\"status\":\"running\"")
+                    .doesNotContain("\"status\":\"succeeded\"");
+            hooks.gate.countDown();
+            StringBuilder after = new StringBuilder();
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                while (lines.hasNext()) {
+                    after.append(lines.next()).append('\n');
+                }
+            });
+            assertThat(after.toString()).contains("event: step").contains("\"id\":\"wait\",\"status\":\"succeeded\"")
+                    .contains("\"id\":\"after\",\"status\":\"succeeded\"").contains("event: done")
+                    .endsWith("\n\n");
+            assertThat(after.toString().indexOf("event: done")).isGreaterThan(after.toString().indexOf("event: step"));
+        } finally {
+            hooks.gate.countDown();
+        }
+    }
+
+    static List<String> ids(JsonNode list) {
+        List<String> out = new java.util.ArrayList<>();
+        list.get("data").forEach(r -> out.add(r.get("id").asText()));
+        return out;
+    }
 
     static Client as(String subject, String role) throws Exception {
         return anonymous.as(JwtVerifierTest.hs256(subject, List.of(role), Instant.now().plusSeconds(600)));
