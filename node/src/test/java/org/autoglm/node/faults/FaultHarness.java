@@ -430,8 +430,8 @@ public final class FaultHarness implements AutoCloseable {
     /**
      * {@code java ... FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]
      * [--leader-kills 1] [--short] [--partition]}: the long run for the bench (the first {@code --leader-kills} schedules
-     * are the issue's leader kill, the rest random; {@code --short} runs the short form of mvn verify and a long
-     * partition instead, {@code --partition} the partition alone). Prints one line per schedule and the totals; exits 1
+     * are the issue's leader kill, the rest random; {@code --short} runs the short form of mvn verify and the
+     * schedules still opt-in instead, {@code --partition} the partition alone). Prints one line per schedule and the totals; exits 1
      * on any violation.
      */
     public static void main(String[] args) throws Exception {
@@ -477,8 +477,10 @@ public final class FaultHarness implements AutoCloseable {
             if (shortForm || partitionOnly) {
                 if (shortForm) {
                     plan.addAll(Schedule.shortForm());
+                    plan.addAll(Schedule.pending());
+                } else {
+                    plan.add(Schedule.partition());
                 }
-                plan.add(Schedule.partition());
             } else {
                 for (int s = 0; s < schedules; s++) {
                     plan.add(s < leaderKills ? Schedule.leaderKill() : Schedule.random(seed + s, seconds));
