@@ -16,8 +16,10 @@ import java.util.Set;
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.BatchInterference node/target/autoglm-node.jar [MODEL_DIR]
- *      [--lines 5000] [--max-tokens 16] [--interactive 100]
+ *      [--lines 5000] [--max-tokens 16] [--interactive 100] [--kill-only true]
  * </pre>
+ * {@code --kill-only true} runs just the last phase (the batch through a {@code kill -9}): the exactly-once figure for a
+ * big batch when the machine has no time for all four.
  */
 public final class BatchInterference {
 
@@ -39,11 +41,13 @@ public final class BatchInterference {
         int lines = 5000;
         int maxTokens = 16;
         int interactive = 100;
+        boolean killOnly = false;
         for (int i = first; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--lines" -> lines = Integer.parseInt(args[i + 1]);
                 case "--max-tokens" -> maxTokens = Integer.parseInt(args[i + 1]);
                 case "--interactive" -> interactive = Integer.parseInt(args[i + 1]);
+                case "--kill-only" -> killOnly = Boolean.parseBoolean(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -62,6 +66,10 @@ public final class BatchInterference {
                 nodes.get(i % 3).stream(interactiveBody(i, maxTokens));
             }
 
+            if (killOnly) {
+                killPhase(entry, file, lines, nodes.get(2));
+                return;
+            }
             // Each phase prints as it ends: a long run that is cut short still leaves its figures.
             List<Double> idle = interactive(nodes, interactive, maxTokens, null, null);
             System.out.printf("interactive TTFT, idle cluster (%d requests): p50 %.1f ms, p99 %.1f ms%n", idle.size(),
@@ -78,14 +86,18 @@ public final class BatchInterference {
             System.out.printf("batch with interactive traffic: %.1f s, %.0f tok/s (x%.2f of alone)%n", mixed.seconds,
                     mixed.tokensPerSecond(), mixed.tokensPerSecond() / alone.tokensPerSecond());
             System.out.flush();
-            int[] killed = new int[1];
-            Run withKill = runBatchKilling(entry, file, lines, nodes.get(2), killed);
-            System.out.printf("batch with kill -9 of i2 at %d lines done: %.1f s, %d lines in the output, %d distinct,"
-                    + " %d in the error file%n", killed[0], withKill.seconds, withKill.outputLines, withKill.distinct,
-                    withKill.errorLines);
+            killPhase(entry, file, lines, nodes.get(2));
         } finally {
             nodes.forEach(ServeNode::stop);
         }
+    }
+
+    private static void killPhase(ServeNode entry, String file, int lines, ServeNode victim) throws Exception {
+        int[] killed = new int[1];
+        Run withKill = runBatchKilling(entry, file, lines, victim, killed);
+        System.out.printf("batch with kill -9 of %s at %d lines done: %.1f s, %d lines in the output, %d distinct,"
+                + " %d in the error file%n", victim.name, killed[0], withKill.seconds, withKill.outputLines,
+                withKill.distinct, withKill.errorLines);
     }
 
     /** A finished batch: time from creation to completion and what its files hold. */
