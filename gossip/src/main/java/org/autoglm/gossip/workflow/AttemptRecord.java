@@ -14,6 +14,11 @@ public final class AttemptRecord implements Serializable {
     public boolean ok;
     /** Worth another attempt (a network error, a 5xx, a full cluster); false: retrying cannot help. */
     public boolean retryable;
+    /**
+     * The cluster could not run it (the node running it died, no node could take it, the cluster was full): not
+     * the step's fault, so it is tried again without counting against the step's {@code retry.max_attempts}.
+     */
+    public boolean clusterFault;
     public String input;
     public String output;
     public String json;

@@ -28,6 +28,8 @@ public final class StepState implements Serializable {
     public Status status = Status.PENDING;
     /** Attempts started so far; the one under way (while running) is number {@code attempts}. */
     public int attempts;
+    /** Attempts the cluster could not run (see {@link AttemptRecord#clusterFault}): not counted as the step's. */
+    public int clusterRetries;
     /** Epoch millis before which the next attempt must not start (retry backoff); 0: at once. */
     public long notBefore;
     public long startedAt;

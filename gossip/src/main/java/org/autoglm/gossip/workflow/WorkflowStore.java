@@ -140,6 +140,24 @@ public final class WorkflowStore {
     }
 
     /**
+     * The runs that match, as summaries, newest first: a scan filtered where the data lives, from which only the
+     * summaries travel.
+     *
+     * @param owner    only runs of this owner (null: everyone's)
+     * @param workflow only runs of this template (null: all)
+     * @param status   only runs in this status (null: all)
+     */
+    public List<RunSummary> summaries(String owner, String workflow, WorkflowRun.Status status) {
+        try (QueryCursor<RunSummary> cursor = runs.query(
+                new ScanQuery<>(new Matching(owner, workflow, status)), new Summarize())) {
+            List<RunSummary> out = new ArrayList<>();
+            cursor.forEach(out::add);
+            out.sort(RunSummary::newestFirst);
+            return out;
+        }
+    }
+
+    /**
      * Changes a run in one pessimistic transaction: {@code change} gets a private copy and returns it changed, or
      * null to leave the run as it is. Bumps the revision of a changed run.
      *
@@ -242,6 +260,36 @@ public final class WorkflowStore {
         public String[] apply(Cache.Entry<String, WorkflowRun> e) {
             UUID driver = e.getValue().driver;
             return new String[] {e.getKey(), driver == null ? null : driver.toString()};
+        }
+    }
+
+    /** Scan filter: runs of one owner, template and status (a null field matches any). */
+    private static final class Matching implements IgniteBiPredicate<String, WorkflowRun> {
+        private static final long serialVersionUID = 1L;
+        private final String owner;
+        private final String workflow;
+        private final WorkflowRun.Status status;
+
+        Matching(String owner, String workflow, WorkflowRun.Status status) {
+            this.owner = owner;
+            this.workflow = workflow;
+            this.status = status;
+        }
+
+        @Override
+        public boolean apply(String key, WorkflowRun r) {
+            return (owner == null || owner.equals(r.owner)) && (workflow == null || workflow.equals(r.workflow))
+                    && (status == null || status == r.status);
+        }
+    }
+
+    /** Scan transformer: a run's summary. */
+    private static final class Summarize implements org.apache.ignite.lang.IgniteClosure<Cache.Entry<String, WorkflowRun>, RunSummary> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public RunSummary apply(Cache.Entry<String, WorkflowRun> e) {
+            return RunSummary.of(e.getValue());
         }
     }
 

@@ -30,6 +30,13 @@ final class RunPlanner {
 
     /** Attempts one run has in flight at most (independent steps and for_each items together). */
     static final int MAX_PARALLEL = 8;
+    /**
+     * Times one step (or item) is sent again because the cluster could not run it (its node died, the cluster was
+     * full), on top of its own retries: with the backoff below, about a minute and a half of trying.
+     */
+    static final int MAX_CLUSTER_RETRIES = 20;
+    private static final long CLUSTER_RETRY_INITIAL_MS = 100;
+    private static final long CLUSTER_RETRY_MAX_MS = 5_000;
 
     private final WorkflowTemplate template;
     private final Set<String> inFlight;
@@ -280,15 +287,28 @@ final class RunPlanner {
             u.json = outcome.json;
             u.error = null;
             u.endedAt = outcome.endedAt;
-        } else if (outcome.retryable && u.attempts < s.retry().maxAttempts()) {
+        } else if (outcome.clusterFault && u.clusterRetries < MAX_CLUSTER_RETRIES) {
+            // Not the step's failure: send it again soon, as the queue re-places an interactive request.
+            u.clusterRetries++;
             u.error = outcome.error;
-            u.notBefore = Math.max(now, outcome.endedAt) + Math.max(1, s.retry().delayAfter(u.attempts));
+            long delay = Math.min(CLUSTER_RETRY_MAX_MS, CLUSTER_RETRY_INITIAL_MS << Math.min(10, u.clusterRetries - 1));
+            u.notBefore = Math.max(now, outcome.endedAt) + delay;
+            wakeAt = wakeAt == 0 ? u.notBefore : Math.min(wakeAt, u.notBefore);
+        } else if (outcome.retryable && own(u) < s.retry().maxAttempts()) {
+            u.error = outcome.error;
+            u.notBefore = Math.max(now, outcome.endedAt) + Math.max(1, s.retry().delayAfter(own(u)));
             wakeAt = wakeAt == 0 ? u.notBefore : Math.min(wakeAt, u.notBefore);
         } else {
-            fail(u, outcome.error + (u.attempts > 1 ? " (attempt " + u.attempts + " of " + s.retry().maxAttempts()
-                    + ")" : ""));
+            fail(u, outcome.error + (own(u) > 1 ? " (attempt " + own(u) + " of " + s.retry().maxAttempts()
+                    + ")" : "") + (outcome.clusterFault ? " (sent " + u.attempts + " times; the cluster could not"
+                    + " run it)" : ""));
             u.endedAt = outcome.endedAt;
         }
+    }
+
+    /** The attempts that count against {@code retry.max_attempts}: those the cluster did run. */
+    private static int own(StepState u) {
+        return u.attempts - u.clusterRetries;
     }
 
     private void fail(StepState st, String error) {

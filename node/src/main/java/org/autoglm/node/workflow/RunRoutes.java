@@ -1,6 +1,7 @@
 package org.autoglm.node.workflow;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -9,8 +10,10 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.autoglm.gossip.workflow.RunSummary;
 import org.autoglm.gossip.workflow.StepState;
 import org.autoglm.gossip.workflow.WorkflowRun;
 import org.autoglm.node.api.Access;
@@ -21,13 +24,15 @@ import org.autoglm.node.security.Caller;
 import org.autoglm.node.security.Role;
 
 /**
- * Workflow runs over HTTP: {@code POST /v1/workflows/{name}/runs}, {@code GET /v1/workflow-runs/{id}},
+ * Workflow runs over HTTP: {@code POST /v1/workflows/{name}/runs}, {@code GET /v1/workflow-runs} (a list),
+ * {@code GET /v1/workflow-runs/{id}},
  * {@code GET /v1/workflow-runs/{id}/events} (server-sent events) and {@code POST /v1/workflow-runs/{id}/cancel}.
  * Users start runs and read and cancel their own; auditors read all; operators read and cancel all. A run the
  * caller may not see is reported as not found.
  */
 final class RunRoutes {
 
+    private static final Set<String> LIST_FILTERS = Set.of("workflow", "status", "limit", "after");
     private static final Set<String> START_FIELDS = Set.of("params", "priority", "version");
     /** How often an event stream looks at the run. */
     private static final long EVENT_POLL_MILLIS = 200;
@@ -43,6 +48,7 @@ final class RunRoutes {
 
     void install(Javalin app) {
         app.post("/v1/workflows/{name}/runs", this::start, Access.INFERENCE);
+        app.get("/v1/workflow-runs", this::list, Access.READ_JOBS);
         app.get("/v1/workflow-runs/{id}", ctx -> ctx.json(RunView.of(visible(ctx))), Access.READ_JOBS);
         app.get("/v1/workflow-runs/{id}/events", this::events, Access.READ_JOBS);
         app.post("/v1/workflow-runs/{id}/cancel", this::cancel, Access.INFERENCE);
@@ -96,6 +102,77 @@ final class RunRoutes {
             throw ApiError.invalid(field, "'" + field + "' must be an integer.");
         }
         return v.intValue();
+    }
+
+    /**
+     * {@code GET /v1/workflow-runs[?workflow=NAME][&status=S][&limit=N][&after=ID]}: newest first, OpenAI's list
+     * shape ({@code first_id}, {@code last_id}, {@code has_more}); the next page is {@code after=last_id}. Users see
+     * their own runs, auditors and operators everyone's.
+     */
+    private void list(Context ctx) {
+        Caller caller = ApiServer.caller(ctx);
+        for (String name : ctx.queryParamMap().keySet()) {
+            if (!LIST_FILTERS.contains(name)) {
+                throw ApiError.invalid(name, "'" + name + "' is not a filter of this list; it takes "
+                        + LIST_FILTERS.stream().sorted().toList() + ".");
+            }
+        }
+        int limit = limit(ctx.queryParam("limit"));
+        WorkflowRun.Status status = status(ctx.queryParam("status"));
+        String owner = caller.has(Role.AUDITOR) || caller.has(Role.OPERATOR) ? null : caller.subject();
+        List<RunSummary> all = runs.list(owner, ctx.queryParam("workflow"), status);
+        int from = 0;
+        String after = ctx.queryParam("after");
+        if (after != null) {
+            WorkflowRun cursor = runs.get(after);
+            if (cursor == null || (owner != null && !owner.equals(cursor.owner))) {
+                throw ApiError.invalid("after", "'after' must be the id of a run you may see (the last_id of the"
+                        + " previous page), got '" + after + "'.");
+            }
+            RunSummary mark = new RunSummary();
+            mark.id = cursor.id;
+            mark.createdAt = cursor.createdAt;
+            while (from < all.size() && RunSummary.newestFirst(all.get(from), mark) <= 0) {
+                from++;
+            }
+        }
+        List<RunSummary> page = all.subList(from, Math.min(all.size(), from + limit));
+        ObjectNode out = JsonBody.MAPPER.createObjectNode();
+        out.put("object", "list");
+        ArrayNode data = out.putArray("data");
+        page.forEach(r -> data.add(RunView.summary(r)));
+        out.put("first_id", page.isEmpty() ? null : page.get(0).id);
+        out.put("last_id", page.isEmpty() ? null : page.get(page.size() - 1).id);
+        out.put("has_more", from + page.size() < all.size());
+        ctx.json(out);
+    }
+
+    private static int limit(String raw) {
+        if (raw == null) {
+            return 20;
+        }
+        try {
+            int v = Integer.parseInt(raw);
+            if (v >= 1 && v <= 100) {
+                return v;
+            }
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw ApiError.invalid("limit", "'limit' must be an integer from 1 to 100, got '" + raw + "'.");
+    }
+
+    private static WorkflowRun.Status status(String raw) {
+        if (raw == null) {
+            return null;
+        }
+        for (WorkflowRun.Status s : WorkflowRun.Status.values()) {
+            if (s.wire().equals(raw)) {
+                return s;
+            }
+        }
+        throw ApiError.invalid("status", "'status' must be one of queued, running, succeeded, failed, cancelled;"
+                + " got '" + raw + "'.");
     }
 
     private void cancel(Context ctx) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
+import org.autoglm.gossip.workflow.RunSummary;
 import org.autoglm.gossip.workflow.StepState;
 import org.autoglm.gossip.workflow.WorkflowRun;
 import org.autoglm.node.api.JsonBody;
@@ -50,9 +51,40 @@ final class RunView {
         return n;
     }
 
+    /**
+     * A run as {@code GET /v1/workflow-runs} lists it: the run object without params, output and the steps'
+     * inputs and outputs ({@code GET /v1/workflow-runs/{id}} has them); each step keeps its status and attempts.
+     */
+    static ObjectNode summary(RunSummary r) {
+        ObjectNode n = JsonBody.MAPPER.createObjectNode();
+        n.put("id", r.id);
+        n.put("object", "workflow.run");
+        n.put("workflow", r.workflow);
+        n.put("version", r.version);
+        n.put("status", r.status.wire());
+        n.put("owner", r.owner);
+        if (r.priority == null) {
+            n.putNull("priority");
+        } else {
+            n.put("priority", r.priority);
+        }
+        n.put("error", r.error);
+        n.put("created_at", r.createdAt);
+        time(n, "started_at", r.startedAt);
+        time(n, "ended_at", r.endedAt);
+        n.put("cancel_requested", r.cancelRequested);
+        ArrayNode steps = n.putArray("steps");
+        for (int i = 0; i < r.stepIds.length; i++) {
+            steps.addObject().put("id", r.stepIds[i]).put("status", r.stepStatus[i].wire())
+                    .put("attempts", r.stepAttempts[i]);
+        }
+        return n;
+    }
+
     private static ObjectNode step(ObjectNode s, StepState st) {
         s.put("status", st.status.wire());
         s.put("attempts", st.attempts);
+        s.put("cluster_retries", st.clusterRetries);
         s.set("input", json(st.input));
         if (st.output == null) {
             s.putNull("output");

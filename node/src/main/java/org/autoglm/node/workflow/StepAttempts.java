@@ -105,7 +105,9 @@ final class StepAttempts {
 
     private static AttemptRecord llmOutcome(Attempt a, BatchLines.Outcome outcome, String input, long started) {
         if (outcome instanceof BatchLines.Retry retry) {
-            return Attempt.failure("the cluster could not run it now: " + retry.reason(), true, input);
+            AttemptRecord r = Attempt.failure("the cluster could not run it now: " + retry.reason(), true, input);
+            r.clusterFault = true;
+            return r;
         }
         BatchLines.Answered answered = (BatchLines.Answered) outcome;
         JsonNode body = answered.body();

@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.autoglm.gossip.workflow.RunSummary;
 import org.autoglm.gossip.workflow.StepState;
 import org.autoglm.gossip.workflow.WorkflowRun;
 import org.autoglm.gossip.workflow.WorkflowStore;
@@ -87,6 +88,11 @@ public final class WorkflowRuns {
     /** The run, or null. */
     public WorkflowRun get(String id) {
         return store.get().run(id);
+    }
+
+    /** Summaries of the runs that match, newest first (null filters match any); see {@link WorkflowStore#summaries}. */
+    public java.util.List<RunSummary> list(String owner, String workflow, WorkflowRun.Status status) {
+        return store.get().summaries(owner, workflow, status);
     }
 
     /**

@@ -199,6 +199,56 @@ class WorkflowApiTest {
         }
     }
 
+    @Test
+    void runsAreListedNewestFirstInPagesUsersSeeingTheirOwn() throws Exception {
+        Client op = as("olga", "operator");
+        Client lisa = as("lisa", "user");
+        Client lars = as("lars", "user");
+        Client auditor = as("ada", "auditor");
+        assertThat(op.post("/v1/workflows", "{\"name\": \"listed\", \"steps\": [{\"id\": \"one\","
+                + " \"kind\": \"transform\", \"expression\": \"{{ 1 }}\"}]}").status()).isEqualTo(201);
+        List<String> mine = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            mine.add(0, lisa.post("/v1/workflows/listed/runs", "{}").json().get("id").asText());
+            Thread.sleep(3); // distinct creation times: the list is newest first
+        }
+        Thread.sleep(3);
+        String his = lars.post("/v1/workflows/listed/runs", "{}").json().get("id").asText();
+        for (String id : mine) {
+            assertThat(waitForEnd(lisa, id).get("status").asText()).isEqualTo("succeeded");
+        }
+        waitForEnd(lars, his);
+
+        JsonNode first = lisa.get("/v1/workflow-runs?workflow=listed&limit=2").json();
+        assertThat(first.get("object").asText()).isEqualTo("list");
+        assertThat(ids(first)).containsExactly(mine.get(0), mine.get(1));
+        assertThat(first.get("has_more").asBoolean()).isTrue();
+        assertThat(first.get("last_id").asText()).isEqualTo(mine.get(1));
+        JsonNode row = first.get("data").get(0);
+        assertThat(row.get("status").asText()).isEqualTo("succeeded");
+        assertThat(row.get("owner").asText()).isEqualTo("lisa");
+        assertThat(row.at("/steps/0/id").asText()).isEqualTo("one");
+        assertThat(row.at("/steps/0/status").asText()).isEqualTo("succeeded");
+        JsonNode second = lisa.get("/v1/workflow-runs?workflow=listed&limit=2&after=" + mine.get(1)).json();
+        assertThat(ids(second)).containsExactly(mine.get(2));
+        assertThat(second.get("has_more").asBoolean()).isFalse();
+
+        assertThat(ids(auditor.get("/v1/workflow-runs?workflow=listed&status=succeeded").json()))
+                .containsExactly(his, mine.get(0), mine.get(1), mine.get(2));
+        assertThat(ids(lars.get("/v1/workflow-runs?workflow=listed").json())).containsExactly(his);
+        assertThat(lisa.get("/v1/workflow-runs?workflow=listed&status=failed").json().get("data")).isEmpty();
+        assertThat(lisa.get("/v1/workflow-runs?after=" + his).json().at("/error/param").asText()).isEqualTo("after");
+        assertThat(lisa.get("/v1/workflow-runs?status=done").json().at("/error/param").asText()).isEqualTo("status");
+        assertThat(lisa.get("/v1/workflow-runs?limit=0").status()).isEqualTo(400);
+        assertThat(lisa.get("/v1/workflow-runs?owner=lars").json().at("/error/param").asText()).isEqualTo("owner");
+        assertThat(anonymous.get("/v1/workflow-runs").status()).isEqualTo(401);
+    }
+
+    static List<String> ids(JsonNode list) {
+        List<String> out = new java.util.ArrayList<>();
+        list.get("data").forEach(r -> out.add(r.get("id").asText()));
+        return out;
+    }
 
     static Client as(String subject, String role) throws Exception {
         return anonymous.as(JwtVerifierTest.hs256(subject, List.of(role), Instant.now().plusSeconds(600)));
