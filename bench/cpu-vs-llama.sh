@@ -2,7 +2,8 @@
 # Our CPU backend against llama.cpp on the same CPU, the same random weights and the same threads, in one run.
 #
 #   bench/cpu-vs-llama.sh [THREADS] [WORK_DIR]        (defaults: all cores, bench/target/cpu-vs-llama)
-#   env: RUNS (rounds, default 3), TYPES (default "BF16 Q8_0 Q4_0")
+#   env: RUNS (rounds, default 3), TYPES (default "BF16 Q8_0 Q4_0"), BUDGET_S (default 420: no round starts that
+#        would end past it, by the rounds so far; the first always runs; preparation is not counted)
 #
 # 1. llama.cpp from the source bundle the npm package node-llama-cpp ships (npm pack; cmake and g++ via apt-get when
 #    missing), built for this CPU (Release, -O3, GGML_NATIVE = -march=native, OpenMP), llama-bench only.
@@ -51,7 +52,14 @@ done
 
 LOG="$WORK/results.txt"
 : > "$LOG"
+BUDGET_S=${BUDGET_S:-420}
+START=$(date +%s)
 for ROUND in $(seq 1 "$RUNS"); do
+  ELAPSED=$(( $(date +%s) - START ))
+  if [ "$ROUND" -gt 1 ] && [ $(( ELAPSED + ELAPSED / (ROUND - 1) )) -gt "$BUDGET_S" ]; then
+    echo "== stopping after $((ROUND - 1)) rounds: another would pass BUDGET_S=$BUDGET_S s ($ELAPSED s so far)"
+    break
+  fi
   for T in $TYPES; do
     case $T in BF16) Q="";; Q8_0) Q="--quantize q8_0";; Q4_0) Q="--quantize q4_0";; esac
     echo "== round $ROUND, $T, $THREADS threads, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -60,19 +68,21 @@ for ROUND in $(seq 1 "$RUNS"); do
           else if (h[i] == "n_gen") g = $i; else if (h[i] == "avg_ts") s = $i;
           print "LLAMA", t, (p > 0 ? "pp" : "tg"), s } NR == 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) h[i] = $i }' \
         | tee -a "$LOG"
-    java --add-modules=jdk.incubator.vector -Xmx4g -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
+    # -XX:MaxNewSize=64m: the young generation the README recommends for CPU nodes (resident memory)
+    java --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
         --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 --bandwidth 2>&1 \
         | grep -v "^WARNING: Using incubator\|^SLF4J" \
         | awk -v t="$T" -v out="$LOG" '{ print }
           /^RESULT/ { for (i = 4; i <= NF; i++) { split($i, kv, "="); print "OURS", t, kv[1], kv[2] >> out } }
-          /^bandwidth/ { print "OURS", t, "bandwidth", $2 >> out }'
+          /^bandwidth/ { print "OURS", t, "bandwidth", $2 >> out }
+          /^per CPU second/ { print "OURS", t, "tgcpu", $5 >> out; print "OURS", t, "batchcpu", $10 >> out }'
   done
 done
 echo "== per-token overhead, glm-tiny fixture, 1 thread"
 java --add-modules=jdk.incubator.vector -cp "$JAR" org.autoglm.bench.CpuDecode fixtures/glm-tiny --threads 1 \
-  --prompt 16 --decode 200 --batch 1 --runs "$RUNS" 2>&1 | grep -v "^WARNING: Using incubator\|^SLF4J"
+  --prompt 16 --decode 200 --batch 1 --runs 3 2>&1 | grep -v "^WARNING: Using incubator\|^SLF4J"
 
-echo "== medians of $RUNS rounds ($THREADS threads): ours / llama.cpp"
+echo "== medians of the rounds above ($THREADS threads): ours / llama.cpp"
 python3 - "$LOG" <<'PY'
 import statistics, sys
 values = {}
@@ -90,6 +100,12 @@ for t in dict.fromkeys(k[1] for k in med):
     b, o = med.get(("OURS", t, "batch")), med.get(("OURS", t, "tg"))
     if b and o:
         print(f"| {t} | batch 8 (ours) | {b:.2f} | | {b / o:.2f}x single |")
+    bc, oc = med.get(("OURS", t, "batchcpu")), med.get(("OURS", t, "tgcpu"))
+    if bc and oc:
+        print(f"| {t} | batch 8 / single per CPU second (ours) | {bc:.2f} / {oc:.2f} tok | | {bc / oc:.2f}x single |")
+    rss = med.get(("OURS", t, "rss_ratio"))
+    if rss:
+        print(f"| {t} | resident memory / (weights + KV) (ours) | {rss:.2f}x | | |")
     bw = med.get(("OURS", t, "bandwidth"))
     if bw:
         print(f"| {t} | read bandwidth (Java, same run) | {bw:.1f} GB/s | | |")

@@ -73,6 +73,8 @@ public final class CpuDecode {
             List<Double> decode = new ArrayList<>();
             List<Double> batched = new ArrayList<>();
             List<Double> stepMicros = new ArrayList<>();
+            List<Double> decodeCpu = new ArrayList<>();
+            List<Double> batchedCpu = new ArrayList<>();
             for (int run = 0; run < o.runs; run++) {
                 // pp: one prompt of o.prompt tokens
                 int[] prompt = random.ints(o.prompt, 0, c.vocabSize()).toArray();
@@ -82,6 +84,7 @@ public final class CpuDecode {
                 // tg: o.decode tokens from an empty context, one per step
                 int[] tbl = table(0, perSeq);
                 long t1 = System.nanoTime();
+                long cpu1 = processCpuNanos();
                 int token = 1;
                 for (int s = 0; s < o.decode; s++) {
                     long st = System.nanoTime();
@@ -90,10 +93,12 @@ public final class CpuDecode {
                     token = argmax(logits);
                 }
                 decode.add(o.decode / ((System.nanoTime() - t1) / 1e9));
+                decodeCpu.add(o.decode / ((processCpuNanos() - cpu1) / 1e9));
                 // o.batch sequences decoding together
                 if (o.batch > 1) {
                     int[] tokens = new int[o.batch];
                     long t2 = System.nanoTime();
+                    long cpu2 = processCpuNanos();
                     for (int s = 0; s < o.decode; s++) {
                         List<SequenceChunk> chunks = new ArrayList<>();
                         for (int b = 0; b < o.batch; b++) {
@@ -104,6 +109,7 @@ public final class CpuDecode {
                         for (int b = 0; b < o.batch; b++) tokens[b] = argmax(logits[b]) % (c.vocabSize() - o.batch);
                     }
                     batched.add((double) o.batch * o.decode / ((System.nanoTime() - t2) / 1e9));
+                    batchedCpu.add((double) o.batch * o.decode / ((processCpuNanos() - cpu2) / 1e9));
                 }
             }
             long weightBytes = backend.weightBytes();
@@ -114,20 +120,26 @@ public final class CpuDecode {
             System.out.printf(Locale.ROOT, "load %.1f s; weights %.2f GB (%.2f GB read per decode step); KV %.2f GB;"
                     + " RSS %.2f GB = %.2fx (weights + KV)%n", loadSeconds, weightBytes / 1e9, streamed / 1e9,
                     kvBytes / 1e9, rssGb, rssGb * 1e9 / (weightBytes + kvBytes));
+            System.out.println("resident by mapping: " + residentByMapping());
             System.out.printf(Locale.ROOT, "pp%d %.2f tok/s | tg%d %.2f tok/s (median step %.0f us) | batch %d: %.2f tok/s"
                             + " = %.2fx single%n", o.prompt, median(prefill), o.decode, median(decode),
                     median(stepMicros), o.batch, batched.isEmpty() ? 0 : median(batched),
                     batched.isEmpty() ? 0 : median(batched) / median(decode));
+            // per CPU second of the whole process (the pool's spinning included): what a loaded machine distorts least
+            System.out.printf(Locale.ROOT, "per CPU second: tg %.2f tok | batch %d: %.2f tok = %.2fx single%n",
+                    median(decodeCpu), o.batch, batchedCpu.isEmpty() ? 0 : median(batchedCpu),
+                    batchedCpu.isEmpty() ? 0 : median(batchedCpu) / median(decodeCpu));
             if (o.bandwidth) {
                 double gbs = bandwidth(o.threads);
                 double limit = gbs * 1e9 / streamed;
                 System.out.printf(Locale.ROOT, "bandwidth %.1f GB/s -> limit %.2f tok/s; decode at %.0f %% of it%n", gbs,
                         limit, 100 * median(decode) / limit);
             }
-            System.out.printf(Locale.ROOT, "RESULT %s %s pp=%.3f tg=%.3f batch=%.3f step_us=%.1f rss_ratio=%.3f%n",
+            System.out.printf(Locale.ROOT, "RESULT %s %s pp=%.3f tg=%.3f batch=%.3f step_us=%.1f rss_ratio=%.3f batch_cpu_ratio=%.3f%n",
                     Path.of(o.model).getFileName(), o.quantize == null ? "stored" : o.quantize, median(prefill),
                     median(decode), batched.isEmpty() ? 0 : median(batched), median(stepMicros),
-                    rssGb * 1e9 / (weightBytes + kvBytes));
+                    rssGb * 1e9 / (weightBytes + kvBytes),
+                    batchedCpu.isEmpty() ? 0 : median(batchedCpu) / median(decodeCpu));
         }
     }
 
@@ -174,6 +186,43 @@ public final class CpuDecode {
     private static double median(List<Double> values) {
         double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return v.length == 0 ? 0 : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** Resident bytes per mapped file and of anonymous memory (heap, stacks, code), from /proc/self/smaps. */
+    static String residentByMapping() {
+        java.util.Map<String, Long> byName = new java.util.TreeMap<>();
+        try {
+            String name = null;
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                if (Character.isDigit(line.charAt(0)) || (line.charAt(0) >= 'a' && line.charAt(0) <= 'f'
+                        && line.indexOf('-') > 0 && line.indexOf('-') < 17)) {
+                    String[] f = line.trim().split("\\s+", 6);
+                    name = f.length < 6 ? "anonymous" : f[5].startsWith("/") ? Path.of(f[5]).getFileName().toString()
+                            : "anonymous";
+                    if (name.endsWith(".so") || name.contains(".so.") || name.endsWith(".jar")
+                            || name.equals("modules")) {
+                        name = "libraries, jars";
+                    }
+                } else if (line.startsWith("Rss:") && name != null) {
+                    byName.merge(name, Long.parseLong(line.replaceAll("\\D", "")) * 1024, Long::sum);
+                }
+            }
+        } catch (Exception e) {
+            return "unknown (" + e + ")";
+        }
+        StringBuilder sb = new StringBuilder();
+        byName.entrySet().stream().filter(e -> e.getValue() >= 1 << 20)
+                .sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))
+                .forEach(e -> sb.append(sb.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s %.3f GB",
+                        e.getKey(), e.getValue() / 1e9)));
+        Runtime rt = Runtime.getRuntime();
+        return sb + String.format(Locale.ROOT, " (heap committed %.3f GB, used %.3f GB)", rt.totalMemory() / 1e9,
+                (rt.totalMemory() - rt.freeMemory()) / 1e9);
     }
 
     static long rssBytes() {

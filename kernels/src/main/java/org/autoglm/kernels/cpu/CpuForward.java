@@ -15,6 +15,8 @@ final class CpuForward {
 
     /** Multiply-adds below which a linear layer runs on the calling thread alone. */
     private static final long INLINE_WORK = 1 << 16;
+    /** Rows of logits computed at once (the lm_head's weights are read once per this many sequences). */
+    private static final int LOGIT_ROWS = 16;
 
     private final GlmConfig c;
     private final CpuWeights w;
@@ -42,6 +44,7 @@ final class CpuForward {
     private float[] act;     // [N, F]
     private float[] cos;     // [N, R/2]
     private float[] sin;     // [N, R/2]
+    private float[] logitRows = new float[0]; // [rows wanting logits, vocab]
 
     CpuForward(GlmConfig c, CpuWeights w, WorkerPool pool) {
         this.c = c;
@@ -160,13 +163,20 @@ final class CpuForward {
         if (rows == 0) return result;
         rmsNorm(proj, w.finalNorm, normed, rows);
         int vocab = c.vocabSize();
-        float[] logits = new float[rows * vocab];
-        linear(normed, rows, new WeightMatrix[] {w.lmHead}, logits, vocab);
-        int r = 0;
-        for (int i = 0; i < chunks.size(); i++) {
-            if (chunks.get(i).wantLogits()) {
-                result[i] = java.util.Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab);
-                r++;
+        // LOGIT_ROWS rows at a time into one reused buffer: only the returned copies are new each step
+        if (logitRows.length < Math.min(rows, LOGIT_ROWS) * vocab) {
+            logitRows = new float[Math.min(rows, LOGIT_ROWS) * vocab];
+        }
+        int chunk = -1;
+        for (int g = 0; g < rows; g += LOGIT_ROWS) {
+            int gn = Math.min(LOGIT_ROWS, rows - g);
+            System.arraycopy(normed, g * d, proj, 0, gn * d);
+            linear(proj, gn, new WeightMatrix[] {w.lmHead}, logitRows, vocab);
+            for (int r = 0; r < gn; r++) {
+                do {
+                    chunk++;
+                } while (!chunks.get(chunk).wantLogits());
+                result[chunk] = java.util.Arrays.copyOfRange(logitRows, r * vocab, (r + 1) * vocab);
             }
         }
         return result;

@@ -7,8 +7,8 @@ final class Scratch {
     private float[] scales = new float[0];
     /** Rows widened to floats for the tiled kernel. */
     private float[] tile = new float[0];
-    /** The sixteen dot products of a 4x4 block of rows and tokens. */
-    final float[] sums = new float[16];
+    /** Partial sums of the tiled kernel, one vector per token and tile row. */
+    private float[] partials = new float[0];
     /** Attention scores of one query against its context. */
     private float[] scores = new float[0];
 
@@ -24,6 +24,13 @@ final class Scratch {
             tile = new float[length];
         }
         return tile;
+    }
+
+    float[] partials(int length) {
+        if (partials.length < length) {
+            partials = new float[length];
+        }
+        return partials;
     }
 
     float[] scores(int length) {

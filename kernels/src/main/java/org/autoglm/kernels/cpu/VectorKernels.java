@@ -116,6 +116,15 @@ final class VectorKernels {
         }
     }
 
+    /** The block scales of columns {@code [k0, k0 + kn)} of a quantized row, {@code out[0 .. kn / 32)}; as above. */
+    static void blockScales(ByteBuffer scales, int row, int cols, int k0, int kn, float[] out) {
+        int base = (row * (cols / WeightType.BLOCK) + k0 / WeightType.BLOCK) * 2;
+        int blocks = kn / WeightType.BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            out[b] = F16[scales.getShort(base + 2 * b) & 0xFFFF];
+        }
+    }
+
     /**
      * The scale of each int lane of the chunk starting at weight {@code c}: lane l holds weights of block
      * {@code c / 32 + l / 8} (q8_0: four weights a lane, chunks start on a block or half a block) or {@code c / 32 + l / 4}
