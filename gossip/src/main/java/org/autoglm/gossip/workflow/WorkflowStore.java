@@ -36,6 +36,7 @@ public final class WorkflowStore {
     private final IgniteCache<String, StoredWorkflow> templates;
     private final IgniteCache<String, WorkflowRun> runs;
     private final IgniteCache<String, AttemptRecord> attempts;
+    private final RunWatch watch;
 
     public WorkflowStore(GridNode grid) {
         this.grid = grid;
@@ -46,6 +47,7 @@ public final class WorkflowStore {
                 GridCaches.WORKFLOW_RUNS, CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
         this.attempts = grid.ignite().getOrCreateCache(GridCaches.<String, AttemptRecord>durable(grid,
                 GridCaches.WORKFLOW_ATTEMPTS, CacheAtomicityMode.ATOMIC).setTopologyValidator(majority));
+        this.watch = new RunWatch(runs);
     }
 
     // --- templates ---
@@ -115,17 +117,18 @@ public final class WorkflowStore {
         return runs.getAll(ids);
     }
 
+    /** An unfinished run as the runners' scan sees it: its id, its driver (null: none) and whether a cancel is asked. */
+    public record Unfinished(String id, UUID driver, boolean cancelRequested) {}
+
     /**
-     * The ids of runs that are not finished and have no living driver (new ones, or those whose node died): a scan
-     * filtered where the data lives, from which only the id and the driver travel.
+     * Every run that is not finished, as {@link Unfinished}: a scan filtered where the data lives, from which only
+     * those three fields travel (the runners look for orphans and for cancels of the runs they drive).
      */
-    public List<String> orphans(Predicate<UUID> alive) {
-        try (QueryCursor<String[]> cursor = runs.query(new ScanQuery<>(new Unfinished()), new IdAndDriver())) {
-            List<String> out = new ArrayList<>();
+    public List<Unfinished> unfinished() {
+        try (QueryCursor<String[]> cursor = runs.query(new ScanQuery<>(new NotEnded()), new IdDriverCancel())) {
+            List<Unfinished> out = new ArrayList<>();
             for (String[] r : cursor) {
-                if (r[1] == null || !alive.test(UUID.fromString(r[1]))) {
-                    out.add(r[0]);
-                }
+                out.add(new Unfinished(r[0], r[1] == null ? null : UUID.fromString(r[1]), r[2] != null));
             }
             return out;
         }
@@ -155,6 +158,14 @@ public final class WorkflowStore {
             out.sort(RunSummary::newestFirst);
             return out;
         }
+    }
+
+    /**
+     * Calls {@code changed} each time run {@code id} changes, pushed by the grid, until the handle is closed; on a
+     * grid callback thread, so it must only signal. Read the run after watching it: earlier changes are not told.
+     */
+    public AutoCloseable watch(String id, Runnable changed) {
+        return watch.watch(id, changed);
     }
 
     /**
@@ -243,7 +254,7 @@ public final class WorkflowStore {
     }
 
     /** Scan filter: runs not finished. A class with no captured state for the binary marshaller. */
-    private static final class Unfinished implements IgniteBiPredicate<String, WorkflowRun> {
+    private static final class NotEnded implements IgniteBiPredicate<String, WorkflowRun> {
         private static final long serialVersionUID = 1L;
 
         @Override
@@ -252,14 +263,14 @@ public final class WorkflowStore {
         }
     }
 
-    /** Scan transformer: a run's id and driver (null when none), not the whole record. */
-    private static final class IdAndDriver implements org.apache.ignite.lang.IgniteClosure<Cache.Entry<String, WorkflowRun>, String[]> {
+    /** Scan transformer: a run's id, driver (null when none) and cancel request (non-null when asked), not the record. */
+    private static final class IdDriverCancel implements org.apache.ignite.lang.IgniteClosure<Cache.Entry<String, WorkflowRun>, String[]> {
         private static final long serialVersionUID = 1L;
 
         @Override
         public String[] apply(Cache.Entry<String, WorkflowRun> e) {
-            UUID driver = e.getValue().driver;
-            return new String[] {e.getKey(), driver == null ? null : driver.toString()};
+            WorkflowRun r = e.getValue();
+            return new String[] {e.getKey(), r.driver == null ? null : r.driver.toString(), r.cancelRequested ? "c" : null};
         }
     }
 

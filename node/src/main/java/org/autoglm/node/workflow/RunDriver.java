@@ -28,6 +28,8 @@ final class RunDriver {
     private final String runId;
     private final WorkflowRunner runner;
     private final Map<String, StepAttempts.Running> inFlight = new ConcurrentHashMap<>();
+    /** Outcomes this driver stored and the run has not taken yet: no grid read needed for them. */
+    private final Map<String, AttemptRecord> fresh = new ConcurrentHashMap<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final AtomicBoolean again = new AtomicBoolean();
     private volatile WorkflowTemplate template;
@@ -38,6 +40,12 @@ final class RunDriver {
     private String reportedStatus;
     private String reportedCounts;
     private long reportedAtMillis;
+    /**
+     * The run as this driver's last transaction left it (null: read it from the grid). Only this driver starts
+     * attempts, so it names every attempt the stored run can show; what others change (a cancel) the transaction
+     * reads anyway.
+     */
+    private volatile WorkflowRun last;
 
     RunDriver(String runId, WorkflowRunner runner) {
         this.runId = runId;
@@ -46,6 +54,11 @@ final class RunDriver {
 
     String runId() {
         return runId;
+    }
+
+    /** The run as it was just created here: the first advance need not read it. */
+    void primed(WorkflowRun run) {
+        last = run;
     }
 
     /** Asks for a re-plan soon (coalesced: many requests while one runs make one more). */
@@ -78,7 +91,7 @@ final class RunDriver {
     private void step() {
         WorkflowStore store = runner.store();
         UUID self = runner.localId();
-        WorkflowRun seen = store.run(runId);
+        WorkflowRun seen = last != null ? last : store.run(runId);
         if (seen == null || seen.status.terminal() || !self.equals(seen.driver)) {
             stop(seen == null ? "gone" : seen.status.terminal() ? seen.status.wire() : "driven elsewhere");
             return;
@@ -87,27 +100,41 @@ final class RunDriver {
             template = WorkflowTemplate.of((com.fasterxml.jackson.databind.node.ObjectNode)
                     WorkflowTemplates.read(seen.template), seen.version);
         }
-        // Order matters: first what is in flight, then the stored outcomes (an attempt stores before leaving inFlight).
+        // Order matters: first what is in flight, then the outcomes (an attempt's outcome is kept before it leaves
+        // inFlight).
         Set<String> flying = new HashSet<>(inFlight.keySet());
         Map<String, AttemptRecord> outcomes = outcomes(store, seen, flying);
         long now = System.currentTimeMillis();
         RunPlanner[] planner = new RunPlanner[1];
-        WorkflowRun after = store.update(runId, r -> {
-            if (!self.equals(r.driver)) {
-                return null;
-            }
-            planner[0] = new RunPlanner(template, flying, outcomes::get, now);
-            return planner[0].plan(r);
-        });
+        WorkflowRun after;
+        try {
+            after = store.update(runId, r -> {
+                if (!self.equals(r.driver)) {
+                    return null;
+                }
+                planner[0] = new RunPlanner(template, flying, key -> known(outcomes, key), now);
+                return planner[0].plan(r);
+            });
+        } catch (StaleView e) {
+            last = null; // the grid's run names an attempt ours did not: read it and plan again
+            again.set(true);
+            return;
+        }
         if (after != null && planner[0] != null) { // planned here (an ended run has no driver any more)
             report(after);
         }
         if (after == null || after.status.terminal() || !self.equals(after.driver) || planner[0] == null) {
+            last = null;
+            if (after != null && after.status.terminal()) {
+                forgetAttempts(store, after);
+            }
             if (after == null || after.status.terminal()) {
                 stop(after == null ? "gone" : after.status.wire());
             }
             return;
         }
+        last = after;
+        fresh.keySet().retainAll(runningKeys(after));
         for (Attempt a : planner[0].launches) {
             start(a);
         }
@@ -148,27 +175,92 @@ final class RunDriver {
                 .put("succeeded", succeeded).put("failed", failed).put("running", running));
     }
 
-    /** Stored outcomes of the attempts the run records as started and this driver does not have in flight. */
-    private static Map<String, AttemptRecord> outcomes(WorkflowStore store, WorkflowRun r, Set<String> flying) {
-        Set<String> keys = new HashSet<>();
+    /**
+     * The run ended: its attempt outcomes are no longer needed (they guard against running an attempt twice while
+     * the run goes on; the run keeps each step's result), so they are deleted rather than kept forever.
+     */
+    static void forgetAttempts(WorkflowStore store, WorkflowRun r) {
+        java.util.List<String> keys = new java.util.ArrayList<>();
         r.steps.forEach((id, st) -> {
             if (st.items == null) {
-                key(keys, r.id, id, -1, st, flying);
+                for (int n = 1; n <= st.attempts; n++) {
+                    keys.add(WorkflowStore.attemptKey(r.id, id, -1, n));
+                }
             } else {
                 for (int i = 0; i < st.items.size(); i++) {
-                    key(keys, r.id, id, i, st.items.get(i), flying);
+                    for (int n = 1; n <= st.items.get(i).attempts; n++) {
+                        keys.add(WorkflowStore.attemptKey(r.id, id, i, n));
+                    }
                 }
             }
         });
-        return keys.isEmpty() ? Map.of() : new HashMap<>(store.attempts(keys));
+        if (!keys.isEmpty()) {
+            try {
+                store.forgetAttempts(keys);
+            } catch (RuntimeException e) {
+                log.debug("workflow run {}: its attempt outcomes were not deleted ({})", r.id, e.toString());
+            }
+        }
     }
 
-    private static void key(Set<String> keys, String run, String step, int item, StepState u, Set<String> flying) {
-        if (u.status == StepState.Status.RUNNING && u.attempts > 0) {
-            String key = WorkflowStore.attemptKey(run, step, item, u.attempts);
-            if (!flying.contains(key)) {
-                keys.add(key);
+    /** The outcome of {@code key} as read before the transaction (null: none stored). */
+    private static AttemptRecord known(Map<String, AttemptRecord> outcomes, String key) {
+        if (!outcomes.containsKey(key)) {
+            throw new StaleView();
+        }
+        return outcomes.get(key);
+    }
+
+    /** The run in the grid names an attempt the driver's copy did not: plan again from the grid's. */
+    private static final class StaleView extends RuntimeException {
+        StaleView() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * Outcomes of the attempts the run records as started and this driver does not have in flight, by key (null:
+     * none stored yet): those this driver stored itself from memory, the rest read from the grid in one call.
+     */
+    private Map<String, AttemptRecord> outcomes(WorkflowStore store, WorkflowRun r, Set<String> flying) {
+        Map<String, AttemptRecord> out = new HashMap<>();
+        Set<String> missing = new HashSet<>();
+        for (String key : runningKeys(r)) {
+            if (flying.contains(key)) {
+                continue;
             }
+            AttemptRecord mine = fresh.get(key);
+            if (mine != null) {
+                out.put(key, mine);
+            } else {
+                missing.add(key);
+                out.put(key, null);
+            }
+        }
+        if (!missing.isEmpty()) {
+            out.putAll(store.attempts(missing));
+        }
+        return out;
+    }
+
+    /** The keys of the current attempts of the run's running steps and items. */
+    private static Set<String> runningKeys(WorkflowRun r) {
+        Set<String> keys = new HashSet<>();
+        r.steps.forEach((id, st) -> {
+            if (st.items == null) {
+                key(keys, r.id, id, -1, st);
+            } else {
+                for (int i = 0; i < st.items.size(); i++) {
+                    key(keys, r.id, id, i, st.items.get(i));
+                }
+            }
+        });
+        return keys;
+    }
+
+    private static void key(Set<String> keys, String run, String step, int item, StepState u) {
+        if (u.status == StepState.Status.RUNNING && u.attempts > 0) {
+            keys.add(WorkflowStore.attemptKey(run, step, item, u.attempts));
         }
     }
 
@@ -177,7 +269,7 @@ final class RunDriver {
         inFlight.put(a.key(), () -> {});
         StepAttempts.Running running = runner.attempts().start(a, outcome -> {
             try {
-                runner.store().record(a.key(), outcome);
+                fresh.put(a.key(), runner.store().record(a.key(), outcome)); // the first outcome stored is the one
                 runner.recorded();
             } catch (RuntimeException e) {
                 log.debug("workflow run {}: outcome of {} not stored ({}); the attempt runs again", runId, a.key(),

@@ -13,6 +13,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.autoglm.gossip.workflow.RunSummary;
 import org.autoglm.gossip.workflow.StepState;
 import org.autoglm.gossip.workflow.WorkflowRun;
@@ -34,7 +36,7 @@ final class RunRoutes {
 
     private static final Set<String> LIST_FILTERS = Set.of("workflow", "status", "limit", "after");
     private static final Set<String> START_FIELDS = Set.of("params", "priority", "version");
-    /** How often an event stream looks at the run. */
+    /** How often an event stream looks at the run when the grid cannot push its changes. */
     private static final long EVENT_POLL_MILLIS = 200;
     private static final long KEEP_ALIVE_MILLIS = 5_000;
 
@@ -203,7 +205,9 @@ final class RunRoutes {
     /**
      * Server-sent events: {@code event: run} with the whole run first and whenever its status changes,
      * {@code event: step} with a step's view whenever its status or attempts change, and {@code event: done} when
-     * the run ends (then the stream closes).
+     * the run ends (then the stream closes). Pushed: the grid tells this node when the run changes
+     * ({@link WorkflowRuns#watch}); the run is also read every few seconds, when a keep-alive is due, in case a
+     * change was not told (a grid node leaving while it was sent).
      */
     private void events(Context ctx) throws IOException, InterruptedException {
         WorkflowRun run = visible(ctx);
@@ -212,40 +216,57 @@ final class RunRoutes {
         ctx.res().setHeader("Cache-Control", "no-cache");
         ctx.res().setHeader("X-Accel-Buffering", "no");
         OutputStream out = ctx.res().getOutputStream();
-        Map<String, String> seen = new HashMap<>();
-        String runStatus = null;
-        long revision = -1;
-        long lastWrite = System.currentTimeMillis();
-        while (true) {
-            if (run == null) {
-                return;
-            }
-            if (run.revision != revision) {
-                revision = run.revision;
-                ObjectNode view = RunView.of(run);
-                if (!run.status.wire().equals(runStatus)) {
-                    runStatus = run.status.wire();
-                    send(out, "run", view);
-                }
-                for (JsonNode step : view.get("steps")) {
-                    String mark = step.get("status").asText() + "/" + step.get("attempts").asInt() + "/"
-                            + itemMark(run.steps.get(step.get("id").asText()));
-                    if (!mark.equals(seen.put(step.get("id").asText(), mark))) {
-                        send(out, "step", step);
+        Semaphore changed = new Semaphore(0);
+        long wait = KEEP_ALIVE_MILLIS;
+        AutoCloseable watch = null;
+        try {
+            watch = runs.watch(run.id, changed::release);
+        } catch (RuntimeException e) {
+            wait = EVENT_POLL_MILLIS; // no push from the grid now: look at the run often instead
+        }
+        try {
+            run = runs.get(run.id); // watched first, read second: no change falls between
+            Map<String, String> seen = new HashMap<>();
+            String runStatus = null;
+            long revision = -1;
+            long lastWrite = System.currentTimeMillis();
+            while (run != null) {
+                if (run.revision != revision) {
+                    revision = run.revision;
+                    ObjectNode view = RunView.of(run);
+                    if (!run.status.wire().equals(runStatus)) {
+                        runStatus = run.status.wire();
+                        send(out, "run", view);
                     }
+                    for (JsonNode step : view.get("steps")) {
+                        String mark = step.get("status").asText() + "/" + step.get("attempts").asInt() + "/"
+                                + itemMark(run.steps.get(step.get("id").asText()));
+                        if (!mark.equals(seen.put(step.get("id").asText(), mark))) {
+                            send(out, "step", step);
+                        }
+                    }
+                    lastWrite = System.currentTimeMillis();
+                    if (run.status.terminal()) {
+                        send(out, "done", view);
+                        return;
+                    }
+                } else if (System.currentTimeMillis() - lastWrite >= KEEP_ALIVE_MILLIS) {
+                    out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    lastWrite = System.currentTimeMillis();
                 }
-                lastWrite = System.currentTimeMillis();
-                if (run.status.terminal()) {
-                    send(out, "done", view);
-                    return;
-                }
-            } else if (System.currentTimeMillis() - lastWrite > KEEP_ALIVE_MILLIS) {
-                out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                lastWrite = System.currentTimeMillis();
+                changed.tryAcquire(wait, TimeUnit.MILLISECONDS);
+                changed.drainPermits(); // several changes told while we read: one read shows them all
+                run = runs.get(run.id);
             }
-            Thread.sleep(EVENT_POLL_MILLIS);
-            run = runs.get(run.id);
+        } finally {
+            if (watch != null) {
+                try {
+                    watch.close();
+                } catch (Exception ignored) {
+                    // only forgets a callback
+                }
+            }
         }
     }
 

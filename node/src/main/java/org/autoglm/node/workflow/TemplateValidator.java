@@ -47,6 +47,10 @@ final class TemplateValidator {
 
     /** Checks {@code t}; {@code model}, when loaded, also checks each llm step's chat fields as the chat route would. */
     static void validate(WorkflowTemplate t, ServedModel model) {
+        if (WorkflowTemplates.RESERVED_NAMES.contains(t.name())) {
+            throw new TemplateException("/name", "The name '" + t.name() + "' is reserved: GET /v1/workflows/"
+                    + t.name() + " is another route; choose another name.");
+        }
         Map<String, Step> byId = new HashMap<>();
         for (Step s : t.steps()) {
             if (byId.putIfAbsent(s.id(), s) != null) {

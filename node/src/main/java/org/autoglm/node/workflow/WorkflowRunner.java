@@ -1,5 +1,6 @@
 package org.autoglm.node.workflow;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -83,9 +84,17 @@ final class WorkflowRunner implements AutoCloseable {
         recorded.incrementAndGet();
     }
 
-    /** Starts driving a run this node has claimed (or created with itself as driver). */
-    void drive(String runId) {
-        drivers.computeIfAbsent(runId, id -> new RunDriver(id, this)).advance();
+    /**
+     * Starts driving a run this node has claimed (or created with itself as driver).
+     *
+     * @param known the run as this node just wrote it, so the first advance need not read it
+     */
+    void drive(String runId, WorkflowRun known) {
+        drivers.computeIfAbsent(runId, id -> {
+            RunDriver d = new RunDriver(id, this);
+            d.primed(known);
+            return d;
+        }).advance();
     }
 
     /** Re-plans a run this node drives now (a cancel came in); nothing for others. */
@@ -112,16 +121,23 @@ final class WorkflowRunner implements AutoCloseable {
                 return;
             }
             WorkflowStore store = store();
-            if (!drivers.isEmpty()) {
-                Map<String, WorkflowRun> mine = store.runs(Set.copyOf(drivers.keySet()));
-                drivers.forEach((id, d) -> {
-                    WorkflowRun r = mine.get(id);
-                    if (r == null || r.status.terminal() || r.cancelRequested || !localId().equals(r.driver)) {
-                        d.advance();
-                    }
-                });
+            UUID self = localId();
+            Map<String, WorkflowStore.Unfinished> open = new java.util.HashMap<>();
+            List<String> orphans = new java.util.ArrayList<>();
+            for (WorkflowStore.Unfinished u : store.unfinished()) {
+                open.put(u.id(), u);
+                if (u.driver() == null || !cluster.grid().isAlive(u.driver())) {
+                    orphans.add(u.id());
+                }
             }
-            for (String id : store.orphans(cluster.grid()::isAlive)) {
+            // Runs driven here that ended, were cancelled or are driven elsewhere now: their drivers re-plan.
+            drivers.forEach((id, d) -> {
+                WorkflowStore.Unfinished u = open.get(id);
+                if (u == null || u.cancelRequested() || !self.equals(u.driver())) {
+                    d.advance();
+                }
+            });
+            for (String id : orphans) {
                 if (!hasRoom()) {
                     return;
                 }
@@ -129,12 +145,13 @@ final class WorkflowRunner implements AutoCloseable {
                     continue;
                 }
                 WorkflowRun before = store.run(id);
-                if (store.claim(id, localId(), cluster.grid()::isAlive) != null) {
+                WorkflowRun claimed = store.claim(id, localId(), cluster.grid()::isAlive);
+                if (claimed != null) {
                     if (before != null && before.driver != null) {
                         log.info("workflow run {} is driven by node '{}' now, taken over from node {} that is gone",
                                 id, cluster.grid().name(), before.driver);
                     }
-                    drive(id);
+                    drive(id, claimed);
                 }
             }
         } catch (RuntimeException e) {

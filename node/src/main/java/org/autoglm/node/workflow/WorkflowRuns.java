@@ -80,7 +80,7 @@ public final class WorkflowRuns {
         }
         store.get().create(run);
         if (run.driver != null) {
-            here.drive(run.id);
+            here.drive(run.id, run);
         }
         return run;
     }
@@ -88,6 +88,11 @@ public final class WorkflowRuns {
     /** The run, or null. */
     public WorkflowRun get(String id) {
         return store.get().run(id);
+    }
+
+    /** Calls {@code changed} (it must only signal) each time the run changes, until the handle is closed. */
+    AutoCloseable watch(String id, Runnable changed) {
+        return store.get().watch(id, changed);
     }
 
     /** Summaries of the runs that match, newest first (null filters match any); see {@link WorkflowStore#summaries}. */
@@ -115,6 +120,9 @@ public final class WorkflowRuns {
             }
             return r;
         });
+        if (after != null && after.status.terminal()) {
+            RunDriver.forgetAttempts(store.get(), after); // ended here: no driver will
+        }
         WorkflowRunner here = runner.get();
         if (here != null) {
             here.nudge(id);

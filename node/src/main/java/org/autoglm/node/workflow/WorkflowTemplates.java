@@ -15,6 +15,12 @@ import org.autoglm.node.api.ServedModel;
  */
 public final class WorkflowTemplates {
 
+    /**
+     * Names no template may have: {@code GET /v1/workflows/schema} serves the template schema, so a template of that
+     * name could not be read.
+     */
+    public static final java.util.Set<String> RESERVED_NAMES = java.util.Set.of("schema");
+
     private final Supplier<WorkflowStore> store;
     private final Supplier<ServedModel> model;
 

@@ -49,6 +49,13 @@ class TemplateValidationTest {
     }
 
     @Test
+    void theNameOfTheSchemaRouteIsReserved() {
+        // GET /v1/workflows/schema serves the template schema: a template of that name could never be read.
+        assertThat(pointerOf(GOOD.replace("\"triage\"", "\"schema\""))).startsWith("/name :: ").contains("reserved");
+        assertThat(pointerOf(GOOD.replace("\"triage\"", "\"schemas\""))).isEqualTo("accepted");
+    }
+
+    @Test
     void aGoodTemplateIsAcceptedInJsonAndInYaml() {
         WorkflowTemplate t = CHECKS.check(parse(GOOD));
         assertThat(t.steps()).extracting(WorkflowTemplate.Step::id).containsExactly("classify", "each", "notify");

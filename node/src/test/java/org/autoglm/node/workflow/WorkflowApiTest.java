@@ -119,6 +119,8 @@ class WorkflowApiTest {
             assertThat(item.at("/input/messages/0/content").asText()).isEqualTo("Context: " + draft.get("output").asText());
         }
         assertThat(step(run, "notify").get("status").asText()).isEqualTo("skipped");
+        // The run ended: the attempt outcomes that guarded it against repeats are deleted (the run keeps the results).
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.cluster().cluster().workflows().attemptKeys(id).isEmpty());
 
         Client.Response missing = user.post("/v1/workflows/fan-out/runs", "{\"params\": {\"topic\": \"x\"}}");
         assertThat(missing.status()).isEqualTo(400);
@@ -242,6 +244,52 @@ class WorkflowApiTest {
         assertThat(lisa.get("/v1/workflow-runs?limit=0").status()).isEqualTo(400);
         assertThat(lisa.get("/v1/workflow-runs?owner=lars").json().at("/error/param").asText()).isEqualTo("owner");
         assertThat(anonymous.get("/v1/workflow-runs").status()).isEqualTo(401);
+    }
+
+    @Test
+    void theEventsOfARunInFlightArriveAsItMoves() throws Exception {
+        Client op = as("olga", "operator");
+        String template = """
+                {"name": "streamed", "steps": [
+                   {"id": "wait", "kind": "http", "url": "%s", "method": "GET"},
+                   {"id": "after", "kind": "transform", "depends_on": ["wait"], "expression": "{{ 2 }}"}]}
+                """.formatted(hooks.url("/stream"));
+        assertThat(op.post("/v1/workflows", template).status()).isEqualTo(201);
+        hooks.gate = new java.util.concurrent.CountDownLatch(1);
+        try {
+            String id = op.post("/v1/workflows/streamed/runs", "{}").json().get("id").asText();
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    step(op.get("/v1/workflow-runs/" + id).json(), "wait").get("status").asText().equals("running"));
+            java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(op.base() + "/v1/workflow-runs/" + id + "/events"))
+                    .header("Authorization", "Bearer " + op.token()).GET().build();
+            java.net.http.HttpResponse<java.util.stream.Stream<String>> response = java.net.http.HttpClient
+                    .newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofLines());
+            assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+            java.util.Iterator<String> lines = response.body().iterator();
+            List<String> before = new java.util.ArrayList<>();
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                // The run as it is now: the run, then each step.
+                while (before.stream().filter(l -> l.startsWith("event:")).count() < 3) {
+                    before.add(lines.next());
+                }
+            });
+            assertThat(String.join("\n", before)).contains("event: run").contains("\"status\":\"running\"")
+                    .doesNotContain("\"status\":\"succeeded\"");
+            hooks.gate.countDown();
+            StringBuilder after = new StringBuilder();
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                while (lines.hasNext()) {
+                    after.append(lines.next()).append('\n');
+                }
+            });
+            assertThat(after.toString()).contains("event: step").contains("\"id\":\"wait\",\"status\":\"succeeded\"")
+                    .contains("\"id\":\"after\",\"status\":\"succeeded\"").contains("event: done")
+                    .endsWith("\n\n");
+            assertThat(after.toString().indexOf("event: done")).isGreaterThan(after.toString().indexOf("event: step"));
+        } finally {
+            hooks.gate.countDown();
+        }
     }
 
     static List<String> ids(JsonNode list) {

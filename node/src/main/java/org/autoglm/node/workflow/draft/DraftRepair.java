@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.autoglm.node.api.JsonBody;
+import org.autoglm.node.workflow.WorkflowTemplates;
 
 /**
  * Turns what the model wrote under the draft schema into a template that validation accepts, and says what it
@@ -45,7 +46,12 @@ final class DraftRepair {
     static Repaired repair(ObjectNode answer, String description, String name) {
         List<String> repairs = new ArrayList<>();
         ObjectNode t = JsonBody.MAPPER.createObjectNode();
-        t.put("name", name != null ? name : answer.path("name").asText());
+        String modelName = answer.path("name").asText();
+        if (name == null && WorkflowTemplates.RESERVED_NAMES.contains(modelName)) {
+            repairs.add("the name '" + modelName + "' is reserved: now '" + modelName + "-draft'");
+            modelName += "-draft";
+        }
+        t.put("name", name != null ? name : modelName);
         t.put("description", description.length() > MAX_DESCRIPTION ? description.substring(0, MAX_DESCRIPTION)
                 : description);
         ObjectNode params = t.putObject("params");

@@ -75,6 +75,10 @@ public final class DraftRoutes {
                 throw ApiError.invalid("name", "'name' must be 1-64 letters, digits, '_', '.' or '-', starting with a"
                         + " letter or digit.");
             }
+            if (WorkflowTemplates.RESERVED_NAMES.contains(name)) {
+                throw ApiError.invalid("name", "The name '" + name + "' is reserved (GET /v1/workflows/" + name
+                        + " is another route); choose another name.");
+            }
         }
         Long seed = null;
         if (body.hasNonNull("seed")) {
