@@ -7,7 +7,7 @@ import { state, onChange, onEvent, changed, takeSnapshot, takeEvent } from './st
 import { clusterView } from './views/cluster.js';
 import { chartsView } from './views/charts.js';
 import { requestsView } from './views/requests.js';
-import { jobsView, refreshBatches } from './views/jobs.js';
+import { jobsView } from './views/jobs.js';
 import { commandsView, refreshCommands, refreshCommand, sendCommand } from './views/commands.js';
 import { auditView } from './views/audit.js';
 
@@ -15,6 +15,7 @@ const params = new URLSearchParams(location.search);
 const views = {};
 let current = null;
 const stops = [];
+let pollFailed = false;
 
 function report(message) {
   document.getElementById('page-error').textContent = message ? t('error', { msg: message }) : '';
@@ -49,14 +50,17 @@ function select(name) {
 async function poll() {
   try {
     if (current === 'requests' && !params.has('simulate')) state.requests = await api('/cluster/requests?limit=1000');
-    if (current === 'jobs' && !params.has('simulate')) await refreshBatches();
+    if (current === 'jobs' && !params.has('simulate')) await views.jobs.refresh();
     // Events refresh a command as its acks arrive; a node that acked before the page knew the command is caught here.
     for (const c of state.commands?.values() ?? []) {
       const unsettled = Object.values(c.nodes ?? {}).some((n) => n.state === 'pending' || n.state === 'acked');
       if (unsettled && Date.now() / 1000 < c.expires_at) await refreshCommand(c.id);
     }
+    if (pollFailed) report(''); // a failed poll's message goes once a poll succeeds again
+    pollFailed = false;
     changed();
   } catch (e) {
+    pollFailed = true;
     report(e.message);
   }
 }
@@ -66,8 +70,10 @@ function start(can) {
   document.getElementById('signout').hidden = false;
   document.getElementById('who').textContent = t('who', { sub: can.sub, roles: can.roles.join(', ') });
   if (!can.operate) for (const el of document.querySelectorAll('.operate')) el.remove();
-  const context = { canOperate: can.operate, report, cancelRequest: (id) =>
-    sendCommand('cancel', { all: true }, { ids: [id] }).catch((e) => report(e.message)) };
+  // A request is cancelled by the node that received it, wherever it runs (or, with no such node known, by the one
+  // running it): the narrowest target, so a key scoped to that node's groups may send it.
+  const context = { canOperate: can.operate, report, cancelRequest: (r) =>
+    sendCommand('cancel', { nodes: [r.received_by ?? r.node] }, { ids: [r.id] }) };
   const names = allowed(can);
   if (names.includes('cluster')) views.cluster = clusterView(context);
   if (names.includes('charts')) views.charts = chartsView(context);

@@ -12,6 +12,7 @@ export function requestsView({ canOperate, cancelRequest }) {
   const scroller = document.getElementById('requests-scroll');
   const table = document.getElementById('requests-table');
   const body = document.getElementById('requests-body');
+  const status = document.getElementById('requests-status');
   const columns = canOperate ? 8 : 7;
   const spacer = () => el('tr', { class: 'spacer', 'aria-hidden': 'true' }, el('td', { colspan: String(columns) }));
   const above = spacer();
@@ -27,7 +28,14 @@ export function requestsView({ canOperate, cancelRequest }) {
       let cancel = null;
       if (canOperate) {
         cancel = el('button', { type: 'button', class: 'danger operate', text: t('req.cancel') });
-        cancel.addEventListener('click', () => cancelRequest(tr.dataset.request));
+        cancel.addEventListener('click', () => {
+          const r = { id: tr.dataset.request, received_by: tr.dataset.receivedBy || null, node: tr.dataset.node || null };
+          setText(status, t('req.cancel.sending', { id: r.id }));
+          cancelRequest(r).then((c) => {
+            setAttr(status, 'data-command', c.id);
+            setText(status, t('req.cancel.sent', { id: r.id, command: c.id }));
+          }).catch((e) => setText(status, t('req.cancel.failed', { id: r.id, msg: e.message })));
+        });
         tr.append(el('td', { class: 'operate' }, cancel));
       }
       below.before(tr);
@@ -52,6 +60,8 @@ export function requestsView({ canOperate, cancelRequest }) {
         const { tr, cells, cancel } = row(i);
         tr.hidden = false;
         tr.dataset.request = r.id;
+        tr.dataset.receivedBy = r.received_by ?? '';
+        tr.dataset.node = r.node ?? '';
         setAttr(tr, 'aria-rowindex', first + i + 2);
         setText(cells[0], r.id);
         setText(cells[1], r.state);

@@ -90,7 +90,7 @@ class QuantizedAccuracyTest {
     }
 
     private static int blocksPerSequence() {
-        return (8 + 2 * 11 + STEPS) / BLOCK + 1;
+        return (8 + 6 * 11 + STEPS) / BLOCK + 1;
     }
 
     private static Result compare(String model, String type, CpuBackend backend, List<int[]> prompts, int[][] paths,
@@ -151,7 +151,7 @@ class QuantizedAccuracyTest {
         SplittableRandom random = new SplittableRandom(11);
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
-            prompts.add(random.ints(8 + 2 * i, 0, 2048).toArray()); // the steps after them are what is measured
+            prompts.add(random.ints(8 + 6 * i, 0, 2048).toArray());
         }
         return prompts;
     }
