@@ -57,9 +57,11 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private boolean backlog;
     private boolean passScheduled;
     private volatile long term = -1;
-    private AutoCloseable pendingWatch = () -> { };
-    /** The PENDING watch is registered (touched on the loop thread only). */
+    private volatile AutoCloseable pendingWatch = () -> { };
+    /** The PENDING watch is registered or being registered (touched on the loop thread only). */
     private boolean watching;
+    /** Registers the PENDING watch off the loop thread: the registration may wait long on a joining peer. */
+    private final java.util.concurrent.ExecutorService watchRegistration;
 
     public PlacementLoop(GridNode grid, RequestQueue queue, NodeRegistry registry, Placement placement,
                          java.util.function.BooleanSupplier leaseHeld,
@@ -71,6 +73,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         this.leaseHeld = leaseHeld;
         this.removed = removed;
         this.loop = Daemons.scheduler("autoglm-placement-" + grid.name());
+        this.watchRegistration = Daemons.pool("autoglm-placement-watch-" + grid.name(), 1);
     }
 
     /**
@@ -98,30 +101,40 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
 
     /**
      * Watches the queue for new PENDING requests from the first term this node leads until {@link #close}; the watch
-     * does nothing while it does not lead. A leader that registered its watch when it took office and dropped it when
-     * it stepped down made each change of leader a round of the grid's discovery messages on this loop's one thread;
-     * while a restarted node was still joining on a starved machine such a round could wait for a minute, and the new
-     * leader placed nothing meanwhile. (Registering it before the first term is no better: at startup it can wait
-     * for ever on a peer that is still creating its caches.)
+     * does nothing while it does not lead. Registering a watch is a round of the grid's discovery messages, which
+     * waits for a peer that is still joining: after a kill -9 of the leader, the restarted node's join held the new
+     * leader's first registration for many seconds on a loaded machine. So it is registered on its own thread, once,
+     * and the loop's sweeps place meanwhile (arrivals wait at most a sweep interval until it is in place).
      */
     private void watchPending() {
         if (watching) {
             return;
         }
-        try {
-            pendingWatch = queue.listen(RequestState.PENDING, null, r -> {
-                if (term >= 0 && !loop.isShutdown()) {
-                    try {
-                        loop.execute(() -> place(r));
-                    } catch (java.util.concurrent.RejectedExecutionException closing) {
-                        // closed meanwhile: nothing to place
+        watching = true;
+        watchRegistration.execute(() -> {
+            try {
+                AutoCloseable watch = queue.listen(RequestState.PENDING, null, r -> {
+                    if (term >= 0 && !loop.isShutdown()) {
+                        try {
+                            loop.execute(() -> place(r));
+                        } catch (java.util.concurrent.RejectedExecutionException closing) {
+                            // closed meanwhile: nothing to place
+                        }
                     }
+                });
+                pendingWatch = watch;
+                if (watchRegistration.isShutdown()) {
+                    watch.close();
                 }
-            });
-            watching = true;
-        } catch (RuntimeException e) {
-            log.warn("leader {} could not watch the queue (its sweeps still place): {}", grid.name(), e.toString());
-        }
+            } catch (Exception e) {
+                log.warn("leader {} could not watch the queue (its sweeps still place): {}", grid.name(), e.toString());
+                try {
+                    loop.execute(() -> watching = false); // tried again in its next term
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // closed meanwhile
+                }
+            }
+        });
     }
 
     @Override
@@ -253,6 +266,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     public void close() {
         term = -1;
         loop.shutdownNow();
+        watchRegistration.shutdownNow();
         try {
             pendingWatch.close();
         } catch (Exception e) {
