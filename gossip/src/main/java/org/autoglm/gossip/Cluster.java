@@ -49,6 +49,7 @@ public final class Cluster implements AutoCloseable {
     private volatile Membership current;
     private volatile boolean closed;
     private final ScheduledExecutorService watch;
+    private final java.util.List<Runnable> rejoinListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
      * When this process last saw a majority in view, or last restarted its grid node without one (monotonic); -1 until
      * it first had a majority (a node starting before its peers waits for them, it does not restart).
@@ -194,6 +195,12 @@ public final class Cluster implements AutoCloseable {
         current.serve(self, executor);
     }
 
+    /** New attributes of this node (a new model after load-model): published now, and again after a rejoin. */
+    public synchronized void update(NodeInfo self) {
+        this.self = self;
+        current.registry.update(self);
+    }
+
     /**
      * Once a second: a grid node stopped by Ignite itself (segmented, failed) is replaced by a fresh one, and so is one
      * cut off from the majority for longer than failure detection after having had it. Ignite does not merge the two
@@ -233,9 +240,25 @@ public final class Cluster implements AutoCloseable {
             }
             log.warn("grid node '{}' rejoined the cluster ({} node(s) visible)", fresh.grid.name(),
                     fresh.grid.serverNodeIds().size());
+            for (Runnable listener : rejoinListeners) {
+                try {
+                    listener.run();
+                } catch (RuntimeException e) {
+                    log.warn("after rejoining, a part of this node could not move to the new grid node: {}", e.toString());
+                }
+            }
         } catch (RuntimeException e) {
             log.warn("grid node '{}' could not rejoin yet, trying again: {}", lost.grid.name(), e.getMessage());
         }
+    }
+
+    /**
+     * Runs {@code listener} (on the rejoin thread) each time this node has rejoined the cluster on a fresh grid node,
+     * once the accessors answer with the new parts: whatever was built on the old grid node (continuous queries,
+     * listeners on its queue or registry) is built again there.
+     */
+    public void onRejoin(Runnable listener) {
+        rejoinListeners.add(listener);
     }
 
     public GridNode grid() { return current.grid; }
