@@ -49,6 +49,12 @@ public final class Cluster implements AutoCloseable {
     private volatile Membership current;
     private volatile boolean closed;
     private final ScheduledExecutorService watch;
+    private final java.util.List<Runnable> rejoinListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /**
+     * When this process last saw a majority in view, or last restarted its grid node without one (monotonic); -1 until
+     * it first had a majority (a node starting before its peers waits for them, it does not restart).
+     */
+    private volatile long quorumClockNanos = -1;
 
     /** The parts that live and die with one grid node. */
     private static final class Membership {
@@ -71,7 +77,8 @@ public final class Cluster implements AutoCloseable {
             this.registry = new NodeRegistry(grid, self, load);
             this.queue = new RequestQueue(grid);
             this.sessions = new SessionCache(grid);
-            this.dispatcher = new Dispatcher(grid, queue);
+            this.dispatcher = new Dispatcher(grid, queue, request -> Placement.unservable(request, registry.nodes()
+                    .stream().filter(node -> grid.isAlive(node.id()) && !members.isRemoved(node.name())).toList()));
             this.lease = new LeaderLease(grid);
             this.placementLoop = new PlacementLoop(grid, queue, registry,
                     new Placement(Placement.Options.DEFAULT, grid.config().cacheAwarePlacement), lease::holdsLease,
@@ -159,6 +166,22 @@ public final class Cluster implements AutoCloseable {
         }
     }
 
+    /** True when {@code grid} has had no majority in view for longer than failure detection, after having had one. */
+    private boolean cutOffTooLong(GridNode grid) {
+        long now = System.nanoTime();
+        boolean quorum;
+        try {
+            quorum = grid.config().peers.isEmpty() || grid.hasQuorum();
+        } catch (RuntimeException e) {
+            return false; // stopping meanwhile: the next look handles it
+        }
+        if (quorum) {
+            quorumClockNanos = now;
+            return false;
+        }
+        return quorumClockNanos >= 0 && now - quorumClockNanos > grid.config().failureDetection.toNanos();
+    }
+
     /**
      * This node can run requests now (its model is loaded): publishes {@code self} (model, limits) and starts
      * taking the work the leader places here.
@@ -172,13 +195,36 @@ public final class Cluster implements AutoCloseable {
         current.serve(self, executor);
     }
 
-    /** Once a second: a grid node stopped by Ignite itself (segmented, failed) is replaced by a fresh one. */
+    /** New attributes of this node (a new model after load-model): published now, and again after a rejoin. */
+    public synchronized void update(NodeInfo self) {
+        this.self = self;
+        current.registry.update(self);
+    }
+
+    /**
+     * Once a second: a grid node stopped by Ignite itself (segmented, failed) is replaced by a fresh one, and so is one
+     * cut off from the majority for longer than failure detection after having had it. Ignite does not merge the two
+     * sides of a network partition: each drops the other and goes on as a cluster of its own, and after the heal they
+     * stay apart for ever (the minority serving nothing). A fresh grid node joins whichever side its peers answer from,
+     * so the minority retries every failure-detection time until it is back with the majority.
+     */
     private void rejoinIfStopped() {
         Membership lost = current;
-        if (closed || lost.grid.running() || !lost.grid.config().rejoin) {
+        if (closed || !lost.grid.config().rejoin) {
             return;
         }
-        log.warn("grid node '{}' was stopped by the grid (segmented or failed); rejoining the cluster", lost.grid.name());
+        if (lost.grid.running()) {
+            if (!cutOffTooLong(lost.grid)) {
+                return;
+            }
+            log.warn("grid node '{}' has seen no majority for {} ms (it had one before): restarting it to rejoin the"
+                    + " majority's cluster", lost.grid.name(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime()
+                    - quorumClockNanos));
+            quorumClockNanos = System.nanoTime();
+        } else {
+            log.warn("grid node '{}' was stopped by the grid (segmented or failed); rejoining the cluster",
+                    lost.grid.name());
+        }
         quietly(lost::close);
         try {
             Membership fresh = join(configure, self, load);
@@ -194,9 +240,25 @@ public final class Cluster implements AutoCloseable {
             }
             log.warn("grid node '{}' rejoined the cluster ({} node(s) visible)", fresh.grid.name(),
                     fresh.grid.serverNodeIds().size());
+            for (Runnable listener : rejoinListeners) {
+                try {
+                    listener.run();
+                } catch (RuntimeException e) {
+                    log.warn("after rejoining, a part of this node could not move to the new grid node: {}", e.toString());
+                }
+            }
         } catch (RuntimeException e) {
             log.warn("grid node '{}' could not rejoin yet, trying again: {}", lost.grid.name(), e.getMessage());
         }
+    }
+
+    /**
+     * Runs {@code listener} (on the rejoin thread) each time this node has rejoined the cluster on a fresh grid node,
+     * once the accessors answer with the new parts: whatever was built on the old grid node (continuous queries,
+     * listeners on its queue or registry) is built again there.
+     */
+    public void onRejoin(Runnable listener) {
+        rejoinListeners.add(listener);
     }
 
     public GridNode grid() { return current.grid; }

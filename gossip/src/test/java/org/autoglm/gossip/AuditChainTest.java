@@ -28,8 +28,8 @@ class AuditChainTest {
 
     @Test
     void entriesFromEveryNodeFormOneChainAndAChangedEntryIsNamed() {
-        AuditChain a = new AuditChain(grid.get(0));
-        AuditChain b = new AuditChain(grid.get(1));
+        AuditChain a = new AuditChain(() -> grid.get(0));
+        AuditChain b = new AuditChain(() -> grid.get(1));
         for (int i = 0; i < 5; i++) {
             a.append("olga", "drain", "n1", "status 200");
             b.append("root", "command undrain", "n0,n1", "{\"op\":\"undrain\"}");

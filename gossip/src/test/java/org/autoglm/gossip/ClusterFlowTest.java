@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.autoglm.gossip.queue.QueuedRequest;
+import org.autoglm.gossip.queue.RequestState;
 import org.autoglm.gossip.registry.NodeLoad;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.AfterAll;
@@ -143,7 +144,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    void refusalsOfAFullNodeDoNotUseUpAttempts() {
+    void refusalsOfFullNodesUseUpNoAttemptsAndNeverFailTheRequest() {
         executors.forEach(e -> e.busy = true);
         int before = executors.stream().mapToInt(e -> e.busyRefusals.get()).sum();
         RecordingListener client = new RecordingListener();
@@ -154,6 +155,8 @@ class ClusterFlowTest {
                 executors.stream().mapToInt(e -> e.busyRefusals.get()).sum() - before >= 8);
         assertThat(client.ended()).isFalse();
         assertThat(members.get(1).queue().get(request.id()).attempts()).isLessThanOrEqualTo(1);
+        // Busy past the placement timeout (5 s here): nodes that could take it exist, so it waits rather than fails.
+        await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(8)).until(() -> !client.ended());
 
         executors.forEach(e -> e.busy = false);
         await().atMost(Duration.ofSeconds(10)).until(client::ended);
@@ -175,5 +178,45 @@ class ClusterFlowTest {
         await().atMost(Duration.ofSeconds(10)).until(client::ended);
         assertThat(client.finishedBy).isEqualTo("n2");
         assertThat(executors.get(1).started).hasValue(startedOnN1);
+    }
+
+    @Test
+    void anInteractiveRequestIsPlacedBeforeBatchLinesThatWaitedLonger() throws InterruptedException {
+        for (AtomicReference<NodeLoad> load : loads) { // every engine's waiting queue is full
+            load.set(new NodeLoad(16, 8, 0.3, 400, 20, 10, 0));
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> members.get(0).registry().nodes().stream()
+                .allMatch(n -> n.load().freeSlots() == 0));
+        List<QueuedRequest> lines = new ArrayList<>();
+        List<RecordingListener> lineClients = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            QueuedRequest line = request(members.get(1), 2, null, List.of()).ordered(true, 0, "batch-owner");
+            RecordingListener lineClient = new RecordingListener();
+            members.get(1).dispatcher().submit(line, lineClient);
+            lines.add(line);
+            lineClients.add(lineClient);
+        }
+        QueuedRequest chat = request(members.get(2), 2, null, List.of()).ordered(false, 0, "someone");
+        RecordingListener client = new RecordingListener();
+        members.get(2).dispatcher().submit(chat, client);
+        Thread.sleep(1000); // a few sweeps: the leader knows all thirteen, whatever its notices did
+
+        loads.get(0).set(new NodeLoad(15, 8, 0.3, 400, 20, 10, 1)); // one slot on n0: one placement per sweep
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(2)).until(() -> {
+            boolean chatPlaced = members.get(0).queue().get(chat.id()).state() != RequestState.PENDING;
+            if (!chatPlaced) {
+                assertThat(lines).as("batch lines placed before the interactive request")
+                        .allMatch(l -> {
+                            QueuedRequest entry = members.get(0).queue().get(l.id());
+                            return entry != null && entry.state() == RequestState.PENDING;
+                        });
+            }
+            return chatPlaced;
+        });
+        await().atMost(Duration.ofSeconds(10)).until(client::ended);
+        assertThat(client.error).isNull();
+        assertThat(client.finishedBy).isEqualTo("n0");
+        loads.forEach(load -> load.set(NodeLoad.IDLE)); // the lines run now, and are gone before the next test
+        await().atMost(Duration.ofSeconds(20)).until(() -> lineClients.stream().allMatch(RecordingListener::ended));
     }
 }

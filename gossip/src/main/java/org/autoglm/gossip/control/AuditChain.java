@@ -19,12 +19,15 @@ import org.apache.ignite.transactions.TransactionConcurrency;
 import org.apache.ignite.transactions.TransactionIsolation;
 import org.autoglm.gossip.grid.GridCaches;
 import org.autoglm.gossip.grid.GridNode;
+import org.autoglm.gossip.grid.OnCurrentGrid;
 
 /**
  * The cluster-wide, tamper-evident audit log: entries numbered from 1 in one replicated transactional cache, each
  * holding the SHA-256 of the one before and signed by the node that wrote it. A node signs with an Ed25519 key made
  * when it starts; the public half is kept in the grid under the key's id, so any node can verify the whole chain.
- * Appends take the head's lock in a pessimistic transaction, so entries from all nodes form one chain.
+ * Appends take the head's lock in a pessimistic transaction, so entries from all nodes form one chain. It follows this
+ * process's current grid node: a node that rejoined the cluster on a fresh one publishes its key there under the new
+ * grid id, and the entries it signed before stay verifiable under the old one.
  */
 public final class AuditChain {
 
@@ -33,29 +36,41 @@ public final class AuditChain {
     static final String SIGNERS = "autoglm-audit-signers";
     private static final String HEAD_KEY = "head";
 
-    private final GridNode grid;
-    private final IgniteCache<Long, AuditEntry> entries;
-    private final IgniteCache<String, Long> head;
-    private final IgniteCache<String, String> signers;
     private final KeyPair key;
-    private final String keyId;
+    private final OnCurrentGrid<Caches> caches;
 
-    public AuditChain(GridNode grid) {
-        this.grid = grid;
-        this.entries = grid.ignite().getOrCreateCache(GridCaches.replicated(ENTRIES, CacheAtomicityMode.TRANSACTIONAL));
-        this.head = grid.ignite().getOrCreateCache(GridCaches.replicated(HEAD, CacheAtomicityMode.TRANSACTIONAL));
-        this.signers = grid.ignite().getOrCreateCache(GridCaches.replicated(SIGNERS, CacheAtomicityMode.ATOMIC));
+    /** The chain's caches on one grid node, and the id this node's key has there (its public half published). */
+    private record Caches(GridNode grid, IgniteCache<Long, AuditEntry> entries, IgniteCache<String, Long> head,
+                          IgniteCache<String, String> signers, String keyId) {}
+
+    /** @param grid the grid node this process is in now (a rejoin replaces it) */
+    public AuditChain(java.util.function.Supplier<GridNode> grid) {
         try {
             this.key = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("this JDK has no Ed25519", e);
         }
-        this.keyId = grid.name() + "@" + grid.localId();
+        this.caches = new OnCurrentGrid<>(grid, this::open);
+        caches.get();
+    }
+
+    private Caches open(GridNode grid) {
+        IgniteCache<String, String> signers = grid.ignite().getOrCreateCache(
+                GridCaches.replicated(SIGNERS, CacheAtomicityMode.ATOMIC));
+        String keyId = grid.name() + "@" + grid.localId();
         signers.put(keyId, Base64.getEncoder().encodeToString(key.getPublic().getEncoded()));
+        return new Caches(grid,
+                grid.ignite().getOrCreateCache(GridCaches.replicated(ENTRIES, CacheAtomicityMode.TRANSACTIONAL)),
+                grid.ignite().getOrCreateCache(GridCaches.replicated(HEAD, CacheAtomicityMode.TRANSACTIONAL)),
+                signers, keyId);
     }
 
     /** Appends an entry written by this node; returns it. */
     public AuditEntry append(String actor, String action, String target, String detail) {
+        Caches c = caches.get();
+        GridNode grid = c.grid();
+        IgniteCache<Long, AuditEntry> entries = c.entries();
+        IgniteCache<String, Long> head = c.head();
         try (Transaction tx = grid.ignite().transactions().txStart(TransactionConcurrency.PESSIMISTIC,
                 TransactionIsolation.REPEATABLE_READ)) {
             Long last = head.get(HEAD_KEY); // locks the head: appends from all nodes queue here
@@ -63,7 +78,7 @@ public final class AuditChain {
             String prev = last == null ? AuditEntry.GENESIS : entries.get(last).hash();
             long now = System.currentTimeMillis();
             String hash = AuditEntry.hashOf(prev, seq, now, grid.name(), actor, action, target, detail);
-            AuditEntry entry = new AuditEntry(seq, now, grid.name(), actor, action, target, detail, prev, hash, keyId,
+            AuditEntry entry = new AuditEntry(seq, now, grid.name(), actor, action, target, detail, prev, hash, c.keyId(),
                     sign(hash));
             entries.put(seq, entry);
             head.put(HEAD_KEY, seq);
@@ -74,16 +89,16 @@ public final class AuditChain {
 
     /** Entries with {@code seq > since}, oldest first, at most {@code limit}. */
     public List<AuditEntry> read(long since, int limit) {
-        long last = Optional.ofNullable(head.get(HEAD_KEY)).orElse(0L);
+        long last = length();
         TreeSet<Long> keys = new TreeSet<>();
         for (long s = Math.max(1, since + 1); s <= last && keys.size() < limit; s++) keys.add(s);
-        List<AuditEntry> out = new ArrayList<>(entries.getAll(keys).values());
+        List<AuditEntry> out = new ArrayList<>(caches.get().entries().getAll(keys).values());
         out.sort(java.util.Comparator.comparingLong(AuditEntry::seq));
         return out;
     }
 
     public long length() {
-        return Optional.ofNullable(head.get(HEAD_KEY)).orElse(0L);
+        return Optional.ofNullable(caches.get().head().get(HEAD_KEY)).orElse(0L);
     }
 
     /** The result of {@link #verify}: intact, or the first broken entry and why. */
@@ -93,6 +108,7 @@ public final class AuditChain {
     public Verdict verify() {
         long last = length();
         String prev = AuditEntry.GENESIS;
+        IgniteCache<Long, AuditEntry> entries = caches.get().entries();
         for (long s = 1; s <= last; s++) {
             AuditEntry e = entries.get(s);
             if (e == null) {
@@ -119,11 +135,11 @@ public final class AuditChain {
 
     /** Replaces an entry as is: for tests that show tampering is found. */
     public void overwriteForTest(AuditEntry e) {
-        entries.put(e.seq(), e);
+        caches.get().entries().put(e.seq(), e);
     }
 
     private String checkSignature(AuditEntry e) {
-        String encoded = signers.get(e.signerKeyId());
+        String encoded = caches.get().signers().get(e.signerKeyId());
         if (encoded == null) {
             return "signed by unknown key '" + e.signerKeyId() + "'";
         }

@@ -19,7 +19,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The receiving side of a request: puts it into the queue, listens on its stream topic, and hands the output to
  * the client's listener. It owns the request until the end: when the executing node dies it re-queues the request
- * with the tokens the client already has (the restart point), and it fails a request that nobody could take.
+ * with the tokens the client already has (the restart point), and it fails a request that no node could ever take.
+ *
+ * <p>A request is never failed because placement is slow (no leader for a while, leaders changing, every node busy
+ * or suspect): it stays queued until a node takes it or its client goes. After the placement timeout it fails only
+ * when no live node serves its model and tags at all, or when this node is cut off from the majority.
  */
 public final class Dispatcher implements AutoCloseable {
 
@@ -31,10 +35,13 @@ public final class Dispatcher implements AutoCloseable {
     private final Map<String, Stream> streams = new ConcurrentHashMap<>();
     private final ExecutorService events;
     private final ScheduledExecutorService watchdog;
+    /** Why no node could ever take a request (none serves its model and tags), or null when some node could. */
+    private final java.util.function.Function<QueuedRequest, String> unservable;
 
-    public Dispatcher(GridNode grid, RequestQueue queue) {
+    public Dispatcher(GridNode grid, RequestQueue queue, java.util.function.Function<QueuedRequest, String> unservable) {
         this.grid = grid;
         this.queue = queue;
+        this.unservable = unservable;
         this.events = Daemons.pool("autoglm-dispatch-" + grid.name(), 1);
         this.watchdog = Daemons.scheduler("autoglm-watchdog-" + grid.name());
         grid.onNodeGone(gone -> events.execute(() -> nodeGone(gone)));
@@ -144,6 +151,23 @@ public final class Dispatcher implements AutoCloseable {
         }
     }
 
+    /** Stops an attempt whose output did not fit the client's and puts the request back after what the client has. */
+    private void resumeAfterMismatch(Stream stream, int attempt) {
+        try {
+            QueuedRequest entry = queue.get(stream.id);
+            if (entry == null || entry.attempts() != attempt || entry.assignee() == null
+                    || !(entry.state() == RequestState.ASSIGNED || entry.state() == RequestState.RUNNING)) {
+                return; // moved on meanwhile
+            }
+            if (grid.isAlive(entry.assignee())) {
+                grid.ignite().message(grid.ignite().cluster().forNodeId(entry.assignee())).send(CANCEL_TOPIC, stream.id);
+            }
+            restart(stream, entry, "attempt " + attempt + "'s output did not continue the client's");
+        } catch (RuntimeException e) {
+            log.warn("could not resume {} after mismatched output: {}", stream.id, e.toString());
+        }
+    }
+
     /** Once per sweep interval: catch what events missed, fail what waited too long. */
     private void checkAll() {
         long now = System.currentTimeMillis();
@@ -165,12 +189,7 @@ public final class Dispatcher implements AutoCloseable {
                         stream.restartPendingClock();
                     }
                     if (now - stream.pendingSinceMillis(entry) > timeout) {
-                        String error = "no node could take request " + stream.id + " within "
-                                + timeout / 1000 + " s (model " + entry.model() + ", tags " + entry.requiredTags()
-                                + "); check GET /cluster/nodes and GET /cluster/leader";
-                        if (queue.fail(stream.id, error)) {
-                            fail(stream, error);
-                        }
+                        failUnplaceable(stream, entry, timeout);
                     }
                 } else if (entry.assignee() != null && !grid.isAlive(entry.assignee())) {
                     restart(stream, entry, "node " + entry.assignee() + " is gone");
@@ -180,6 +199,33 @@ public final class Dispatcher implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.debug("check of {} failed: {}", stream.id, e.toString());
             }
+        }
+    }
+
+    /**
+     * A request waiting past the placement timeout fails only when it cannot be placed at all: this node lost the
+     * majority (the queue takes no writes here), or no live node serves its model with its tags. Otherwise it waits.
+     */
+    private void failUnplaceable(Stream stream, QueuedRequest entry, long timeout) {
+        if (!grid.hasQuorum()) {
+            fail(stream, "node " + grid.name() + " is cut off from the majority of the cluster (it sees "
+                    + grid.serverNodeIds().size() + " of " + grid.config().expectedNodes + " expected nodes) and"
+                    + " could not place request " + stream.id + " within " + timeout / 1000 + " s; send it to another"
+                    + " node, or again once the cluster is whole");
+            return;
+        }
+        String why = unservable.apply(entry);
+        if (why == null) {
+            if (stream.noteSlowPlacement()) {
+                log.info("{} still waits for placement after {} s (a node can take it: it stays queued)", stream.id,
+                        timeout / 1000);
+            }
+            return;
+        }
+        String error = "no node could take request " + stream.id + " within " + timeout / 1000 + " s: " + why
+                + "; check GET /cluster/nodes";
+        if (queue.fail(stream.id, error)) {
+            fail(stream, error);
         }
     }
 
@@ -209,6 +255,7 @@ public final class Dispatcher implements AutoCloseable {
         private long pendingSince = -1;
         private String assignment;
         private long assignedSince;
+        private boolean slowPlacementNoted;
         volatile boolean enqueued;
 
         Stream(String id, StreamListener listener) {
@@ -253,12 +300,27 @@ public final class Dispatcher implements AutoCloseable {
             }
         }
 
+        /**
+         * Takes tokens that start exactly where the client's output ends. Tokens the client has already (an attempt
+         * that resumed from an older restart point repeats them) are skipped. A message that overlaps the end (part
+         * repeat, part new) or starts past it cannot be taken apart here (its text belongs to all its tokens), so that
+         * attempt is silenced and the request resumes from exactly what the client has, on the events thread.
+         */
         private void accept(StreamMessage message) {
-            if (message.offset < delivered.length) {
+            int have = delivered.length;
+            if (message.offset + message.tokenIds.length <= have) {
                 return; // a restarted attempt repeating tokens the client already has
             }
-            int[] next = Arrays.copyOf(delivered, delivered.length + message.tokenIds.length);
-            System.arraycopy(message.tokenIds, 0, next, delivered.length, message.tokenIds.length);
+            if (message.offset != have) {
+                int attempt = message.attempt;
+                minAttempt = attempt + 1;
+                log.warn("{}: attempt {} sent tokens {}..{} while the client has {}; resuming from there", id, attempt,
+                        message.offset, message.offset + message.tokenIds.length, have);
+                events.execute(() -> resumeAfterMismatch(this, attempt));
+                return;
+            }
+            int[] next = Arrays.copyOf(delivered, have + message.tokenIds.length);
+            System.arraycopy(message.tokenIds, 0, next, have, message.tokenIds.length);
             delivered = next;
             listener.onTokens(message.tokenIds, message.payload);
         }
@@ -308,6 +370,13 @@ public final class Dispatcher implements AutoCloseable {
                 pendingSince = entry.attempts() == 0 ? entry.enqueuedAtMillis() : System.currentTimeMillis();
             }
             return pendingSince;
+        }
+
+        /** True the first time only: a request waiting long is logged once. */
+        synchronized boolean noteSlowPlacement() {
+            boolean first = !slowPlacementNoted;
+            slowPlacementNoted = true;
+            return first;
         }
 
         /** Marks the end; true only for the first caller, so a request ends once. */

@@ -51,15 +51,23 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private final Map<String, Boolean> orphans = new HashMap<>();
     private final QueueOrder queueOrder = new QueueOrder();
     /**
-     * The last pass left placeable requests unplaced (the nodes are full): an arrival then waits for an ordered pass
-     * instead of taking the next free slot ahead of them. Touched on the loop thread only.
+     * PENDING requests this leader knows of and has not placed, by id: notices add to it, each sweep refreshes it
+     * from the queue. It is drained in {@link QueueOrder}, best first, so an interactive request that arrives while
+     * hundreds of batch lines wait is the next one placed. (Placing each notice as its own task, in arrival order,
+     * put an interactive request behind every batch line noticed before it: seconds, at one transaction each.)
      */
-    private boolean backlog;
-    private boolean passScheduled;
+    private final Map<String, QueuedRequest> waiting = new ConcurrentHashMap<>();
+    /** Notices added to {@link #waiting} so far: a drain re-sorts when it moved. */
+    private final java.util.concurrent.atomic.AtomicLong arrivals = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Requests placed and not finished per user, as of the last sweep plus those placed since (fair share). */
+    private final Map<String, Integer> active = new HashMap<>();
     private volatile long term = -1;
-    private AutoCloseable pendingWatch = () -> { };
-    /** The PENDING watch is registered (touched on the loop thread only). */
+    private volatile AutoCloseable pendingWatch = () -> { };
+    /** The PENDING watch is registered or being registered (touched on the loop thread only). */
     private boolean watching;
+    /** Registers the PENDING watch off the loop thread: the registration may wait long on a joining peer. */
+    private final java.util.concurrent.ExecutorService watchRegistration;
 
     public PlacementLoop(GridNode grid, RequestQueue queue, NodeRegistry registry, Placement placement,
                          java.util.function.BooleanSupplier leaseHeld,
@@ -71,6 +79,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         this.leaseHeld = leaseHeld;
         this.removed = removed;
         this.loop = Daemons.scheduler("autoglm-placement-" + grid.name());
+        this.watchRegistration = Daemons.pool("autoglm-placement-watch-" + grid.name(), 1);
     }
 
     /**
@@ -88,7 +97,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         term = newTerm; // visible at once, as a step-down is
         loop.execute(() -> {
             orphans.clear();
-            backlog = false;
+            waiting.clear();
             assignedTokens.clear();
             assignedRequests.clear();
             watchPending();
@@ -98,30 +107,40 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
 
     /**
      * Watches the queue for new PENDING requests from the first term this node leads until {@link #close}; the watch
-     * does nothing while it does not lead. A leader that registered its watch when it took office and dropped it when
-     * it stepped down made each change of leader a round of the grid's discovery messages on this loop's one thread;
-     * while a restarted node was still joining on a starved machine such a round could wait for a minute, and the new
-     * leader placed nothing meanwhile. (Registering it before the first term is no better: at startup it can wait
-     * for ever on a peer that is still creating its caches.)
+     * does nothing while it does not lead. Registering a watch is a round of the grid's discovery messages, which
+     * waits for a peer that is still joining: after a kill -9 of the leader, the restarted node's join held the new
+     * leader's first registration for many seconds on a loaded machine. So it is registered on its own thread, once,
+     * and the loop's sweeps place meanwhile (arrivals wait at most a sweep interval until it is in place).
      */
     private void watchPending() {
         if (watching) {
             return;
         }
-        try {
-            pendingWatch = queue.listen(RequestState.PENDING, null, r -> {
-                if (term >= 0 && !loop.isShutdown()) {
-                    try {
-                        loop.execute(() -> place(r));
-                    } catch (java.util.concurrent.RejectedExecutionException closing) {
-                        // closed meanwhile: nothing to place
+        watching = true;
+        watchRegistration.execute(() -> {
+            try {
+                AutoCloseable watch = queue.listen(RequestState.PENDING, null, r -> {
+                    if (term >= 0 && !loop.isShutdown()) {
+                        try {
+                            arrive(r);
+                        } catch (java.util.concurrent.RejectedExecutionException closing) {
+                            // closed meanwhile: nothing to place
+                        }
                     }
+                });
+                pendingWatch = watch;
+                if (watchRegistration.isShutdown()) {
+                    watch.close();
                 }
-            });
-            watching = true;
-        } catch (RuntimeException e) {
-            log.warn("leader {} could not watch the queue (its sweeps still place): {}", grid.name(), e.toString());
-        }
+            } catch (Exception e) {
+                log.warn("leader {} could not watch the queue (its sweeps still place): {}", grid.name(), e.toString());
+                try {
+                    loop.execute(() -> watching = false); // tried again in its next term
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // closed meanwhile
+                }
+            }
+        });
     }
 
     @Override
@@ -129,18 +148,20 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         term = -1; // place() and sweep() check it before anything else
     }
 
-    private void place(QueuedRequest request) {
-        if (backlog) { // others wait already: this one takes its turn in the next ordered pass
-            if (!passScheduled) {
-                passScheduled = true;
-                loop.schedule(() -> {
-                    passScheduled = false;
-                    placeInOrder(candidates());
-                }, 100, TimeUnit.MILLISECONDS);
+    /** A PENDING request to place: it joins the waiting set and a drain runs soon, taking the best first. */
+    private void arrive(QueuedRequest request) {
+        waiting.put(request.id(), request);
+        arrivals.incrementAndGet();
+        if (drainScheduled.compareAndSet(false, true)) {
+            try {
+                loop.execute(() -> {
+                    drainScheduled.set(false);
+                    drain(candidates()); // read afresh: a drain must hold for the very next request
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                drainScheduled.set(false);
             }
-            return;
         }
-        place(request, candidates()); // read afresh: a drain must hold for the very next request
     }
 
     /** The registry's nodes less those an admin removed. */
@@ -148,26 +169,37 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         return registry.nodes().stream().filter(node -> !removed.test(node)).toList();
     }
 
-    /** Places every placeable request in {@link QueueOrder}: class, priority, fair share between users, age. */
-    private void placeInOrder(List<NodeView> nodes) {
-        if (term < 0) {
-            return;
-        }
-        long now = System.currentTimeMillis();
-        List<QueuedRequest> pending = new ArrayList<>();
-        Map<String, Integer> active = new HashMap<>();
-        for (QueuedRequest r : queue.unfinished()) {
-            if (r.state() != RequestState.PENDING) {
-                active.merge(QueueOrder.userOf(r), 1, Integer::sum);
-            } else if (r.notBeforeMillis() <= now && !r.cancelled()) {
-                pending.add(r);
+    /**
+     * Places waiting requests in {@link QueueOrder} (class, priority, fair share between users, age) until each was
+     * placed or found no room. Requests noticed meanwhile are sorted in before the next placement, so one that
+     * outranks the rest waits for at most the assignment under way. Runs on the loop thread.
+     */
+    private void drain(List<NodeView> nodes) {
+        java.util.Set<String> noRoom = new java.util.HashSet<>();
+        List<QueuedRequest> order = List.of();
+        int next = 0;
+        long sorted = -1;
+        while (term >= 0) {
+            long seen = arrivals.get();
+            if (seen != sorted) {
+                sorted = seen;
+                List<QueuedRequest> open = waiting.values().stream().filter(r -> !noRoom.contains(r.id())).toList();
+                order = queueOrder.order(open, active);
+                next = 0;
+            }
+            if (next >= order.size()) {
+                return;
+            }
+            QueuedRequest request = order.get(next++);
+            if (waiting.get(request.id()) != request) {
+                continue; // placed meanwhile, or replaced by a fresher copy that the next sort holds
+            }
+            if (place(request, nodes)) {
+                waiting.remove(request.id(), request);
+            } else {
+                noRoom.add(request.id()); // stays waiting: the next drain or sweep tries again
             }
         }
-        boolean left = false;
-        for (QueuedRequest request : queueOrder.order(pending, active)) {
-            left |= !place(request, nodes);
-        }
-        backlog = left;
     }
 
     /** @return false when no node could take it now (it stays PENDING) */
@@ -181,7 +213,12 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         }
         long wait = request.notBeforeMillis() - System.currentTimeMillis();
         if (wait > 0) { // backing off after a failure: come back when it may run
-            loop.schedule(() -> place(queue.get(request.id()), candidates()), wait, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> {
+                QueuedRequest now = queue.get(request.id());
+                if (now != null && now.state() == RequestState.PENDING) {
+                    arrive(now);
+                }
+            }, wait, TimeUnit.MILLISECONDS);
             return true;
         }
         Placement.Decision decision = placement.place(request, nodes, assignedTokens, assignedRequests);
@@ -193,6 +230,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             if (queue.assign(request.id(), current, decision.node()) != null) {
                 assignedTokens.merge(decision.node(), request.expectedTokens(), Long::sum);
                 assignedRequests.merge(decision.node(), 1, Integer::sum);
+                active.merge(QueueOrder.userOf(request), 1, Integer::sum);
                 log.debug("{} -> {} (term {}): {}", request.id(), decision.nodeName(), current, decision.reason());
             }
         } catch (StaleTermException e) {
@@ -209,12 +247,33 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         }
         try {
             List<NodeView> nodes = candidates();
-            placeInOrder(nodes);
+            refreshWaiting();
+            drain(nodes);
             assignedTokens.clear();
             assignedRequests.clear();
             reclaim(nodes);
         } catch (RuntimeException e) {
             log.debug("sweep on {} failed: {}", grid.name(), e.toString());
+        }
+    }
+
+    /**
+     * The queue is the truth: every placeable PENDING request joins the waiting set (a lost notice costs one sweep),
+     * those placed or finished by others leave it, and each user's share in use is counted afresh.
+     */
+    private void refreshWaiting() {
+        long now = System.currentTimeMillis();
+        active.clear();
+        for (QueuedRequest r : queue.unfinished()) {
+            if (r.state() != RequestState.PENDING) {
+                active.merge(QueueOrder.userOf(r), 1, Integer::sum);
+                waiting.remove(r.id());
+            } else if (r.cancelled()) {
+                waiting.remove(r.id());
+            } else if (r.notBeforeMillis() <= now) {
+                waiting.put(r.id(), r);
+                arrivals.incrementAndGet();
+            }
         }
     }
 
@@ -253,6 +312,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     public void close() {
         term = -1;
         loop.shutdownNow();
+        watchRegistration.shutdownNow();
         try {
             pendingWatch.close();
         } catch (Exception e) {

@@ -36,7 +36,12 @@ public final class Worker implements AutoCloseable {
     private final GridNode grid;
     private final RequestQueue queue;
     private final RequestExecutor executor;
+    /**
+     * One thread, claims best first: an interactive assignment is claimed before batch lines assigned earlier (each
+     * claim is a transaction; in arrival order it waited behind every batch line this node was given).
+     */
     private final ExecutorService claims;
+    private final java.util.concurrent.atomic.AtomicLong claimOrder = new java.util.concurrent.atomic.AtomicLong();
     /** Running here: request id to the node holding its client. */
     private final Map<String, UUID> running = new ConcurrentHashMap<>();
     /** Assignments handed to the claim thread and not yet settled: a notice and a sweep must not both claim. */
@@ -61,7 +66,7 @@ public final class Worker implements AutoCloseable {
         this.grid = grid;
         this.queue = queue;
         this.executor = executor;
-        this.claims = Daemons.pool("autoglm-worker-" + grid.name(), 1);
+        this.claims = Daemons.prioritized("autoglm-worker-" + grid.name());
         this.sender = new StreamSender(grid.name(), (node, topic, message) ->
                 grid.ignite().message(grid.ignite().cluster().forNodeId(node)).sendOrdered(topic, message, 0));
         grid.ignite().message().localListen(Dispatcher.CANCEL_TOPIC, (UUID sender, Object id) -> {
@@ -89,13 +94,7 @@ public final class Worker implements AutoCloseable {
             return;
         }
         try {
-            claims.execute(() -> {
-                try {
-                    run(assigned);
-                } finally {
-                    claiming.remove(assigned.id());
-                }
-            });
+            claims.execute(new Claim(assigned, claimOrder.incrementAndGet()));
         } catch (java.util.concurrent.RejectedExecutionException closing) {
             claiming.remove(assigned.id());
         }
@@ -199,6 +198,35 @@ public final class Worker implements AutoCloseable {
         claims.shutdownNow();
         running.keySet().forEach(this::stop);
         sender.close();
+    }
+
+    /** One assignment to claim and run; interactive before batch, then lower priority, then first come. */
+    private final class Claim implements Runnable, Comparable<Claim> {
+        private final QueuedRequest assigned;
+        private final long order;
+
+        Claim(QueuedRequest assigned, long order) {
+            this.assigned = assigned;
+            this.order = order;
+        }
+
+        @Override
+        public void run() {
+            try {
+                Worker.this.run(assigned);
+            } finally {
+                claiming.remove(assigned.id());
+            }
+        }
+
+        @Override
+        public int compareTo(Claim other) {
+            if (assigned.batch() != other.assigned.batch()) {
+                return assigned.batch() ? 1 : -1;
+            }
+            int byPriority = Integer.compare(assigned.priority(), other.assigned.priority());
+            return byPriority != 0 ? byPriority : Long.compare(order, other.order);
+        }
     }
 
     /** Streams one attempt's output, in order, to the client's node; called from the engine's thread, never blocks. */

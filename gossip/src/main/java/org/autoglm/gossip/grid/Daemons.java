@@ -19,6 +19,15 @@ public final class Daemons {
         return Executors.newFixedThreadPool(threads, factory(name));
     }
 
+    /**
+     * One thread that runs its tasks in their natural order (each a {@link Runnable} that is {@link Comparable}),
+     * best first, instead of first come. Use {@code execute}, not {@code submit} (which wraps tasks uncomparably).
+     */
+    public static ExecutorService prioritized(String name) {
+        return new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.MILLISECONDS,
+                new java.util.concurrent.PriorityBlockingQueue<>(), factory(name));
+    }
+
     private static ThreadFactory factory(String name) {
         AtomicInteger count = new AtomicInteger();
         return runnable -> {

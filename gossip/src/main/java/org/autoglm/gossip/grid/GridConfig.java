@@ -90,11 +90,36 @@ public final class GridConfig {
         public Duration deadAfter = Duration.ofSeconds(10);
     }
 
+    /**
+     * Leader lease timing. A holder that leaves the grid (killed, or paused past failure detection) frees the lease at
+     * once; {@link #duration} is only how long a holder still in the grid may go without renewing before it is deposed.
+     * It must outlast failure detection: a shorter lease deposed live leaders whose renewals a loaded machine held up
+     * for a moment, and the lease then changed hands every few seconds while the placement loop restarted each time.
+     */
     public static final class Lease {
         /** How often the leader renews and candidates look at the lease. */
         public Duration renewInterval = Duration.ofMillis(300);
-        /** A lease not renewed for this long (measured on each node's monotonic clock) may be taken over. */
-        public Duration duration = Duration.ofSeconds(2);
+        /**
+         * A lease not renewed for this long (measured on each node's monotonic clock) may be taken over from a holder
+         * that is still in the grid; null: twice the failure detection.
+         */
+        public Duration duration = null;
+    }
+
+    /** How long a live holder may go without renewing before another node takes the lease ({@link Lease#duration}). */
+    public Duration leaseDuration() {
+        return lease.duration != null ? lease.duration : failureDetection.multipliedBy(2);
+    }
+
+    /**
+     * How long after the start of its last renewal the leader still acts as leader (places work, reports itself): half
+     * the failure detection, so that a leader paused long enough for the grid to drop it (and for a successor to be
+     * elected) wakes with its window already shut. Past it and short of {@link #leaseDuration()} it only waits for its
+     * next renewal; it steps down when the whole lease has run out.
+     */
+    public Duration leaseActingWindow() {
+        Duration half = failureDetection.dividedBy(2);
+        return half.compareTo(leaseDuration()) < 0 ? half : leaseDuration();
     }
 
     public static final class Failover {
@@ -279,9 +304,15 @@ public final class GridConfig {
             throw new IllegalArgumentException("--grid-memory-high-water must be 10 to 95 (percent), got "
                     + Math.round(storageHighWater * 100));
         }
-        if (lease.duration.compareTo(lease.renewInterval.multipliedBy(2)) <= 0) {
-            throw new IllegalArgumentException("lease duration " + lease.duration
-                    + " must exceed two renew intervals (" + lease.renewInterval + ")");
+        if (leaseActingWindow().compareTo(lease.renewInterval.multipliedBy(2)) <= 0) {
+            throw new IllegalArgumentException("--grid-failure-detection " + failureDetection.toMillis() + "ms is too"
+                    + " short: the leader acts for half of it after each renewal, which must exceed two renew intervals ("
+                    + lease.renewInterval.toMillis() + "ms)");
+        }
+        if (leaseDuration().compareTo(failureDetection) <= 0) {
+            throw new IllegalArgumentException("lease duration " + leaseDuration().toMillis() + "ms must exceed"
+                    + " --grid-failure-detection (" + failureDetection.toMillis() + "ms): a shorter lease deposes live"
+                    + " leaders that the grid has not dropped");
         }
     }
 }

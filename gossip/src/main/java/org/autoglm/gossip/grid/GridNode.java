@@ -51,6 +51,14 @@ public final class GridNode implements AutoCloseable {
     private volatile Set<String> voters = Set.of();
     private volatile int seats;
     private volatile Set<String> removed = Set.of();
+    /** Names of the nodes that left or failed lately, so that what they leave behind can still be named. */
+    private final Map<UUID, String> departed = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<UUID, String> eldest) {
+                    return size() > 256;
+                }
+            });
 
     /** The grid nodes of this process by Ignite instance name, for the caches' {@link MajorityValidator}. */
     private static final Map<String, GridNode> RUNNING = new java.util.concurrent.ConcurrentHashMap<>();
@@ -65,7 +73,12 @@ public final class GridNode implements AutoCloseable {
         this.ignite = ignite;
         RUNNING.put(ignite.name(), this);
         ignite.events().localListen(event -> {
-            UUID gone = ((DiscoveryEvent) event).eventNode().id();
+            ClusterNode node = ((DiscoveryEvent) event).eventNode();
+            UUID gone = node.id();
+            String name = node.attribute(NAME_ATTRIBUTE);
+            if (name != null) {
+                departed.put(gone, name);
+            }
             for (Consumer<UUID> listener : goneListeners) {
                 try {
                     listener.accept(gone);
@@ -389,10 +402,10 @@ public final class GridNode implements AutoCloseable {
         return nodeId != null && ignite.cluster().node(nodeId) != null;
     }
 
-    /** The {@code --node-name} of a node in the topology, or null when it is gone. */
+    /** The {@code --node-name} of a node in the topology or one that left it lately, or null. */
     public String nameOf(UUID nodeId) {
         ClusterNode node = nodeId == null ? null : ignite.cluster().node(nodeId);
-        return node == null ? null : node.attribute(NAME_ATTRIBUTE);
+        return node != null ? node.attribute(NAME_ATTRIBUTE) : nodeId == null ? null : departed.get(nodeId);
     }
 
     /**

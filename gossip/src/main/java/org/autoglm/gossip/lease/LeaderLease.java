@@ -29,6 +29,13 @@ import org.slf4j.LoggerFactory;
  * queue, since every assignment re-reads the lease in its own transaction. The cache has the majority validator, so
  * a minority partition cannot write the record at all.
  *
+ * <p>Two clocks, so that a loaded machine does not pass leadership around: a holder that left the grid frees the
+ * lease at once, and the lease itself ({@link GridConfig#leaseDuration()}, longer than failure detection) only
+ * deposes a holder that stays in the grid without renewing. The leader acts (places work, reports itself) only within
+ * {@link GridConfig#leaseActingWindow()} of its last renewal, half the failure detection: a leader paused long enough
+ * to be dropped wakes with that window shut and places nothing; one whose renewal was merely slow waits for the next
+ * one and goes on in the same term.
+ *
  * <p>A topology change (a node joining, as when several start at once) holds every transaction until the grid has
  * rebalanced, so nobody can renew or take the lease meanwhile: leader and observers alike restart their lease clocks
  * when they see the topology change, and a renewal waits for its lock as long as the lease still runs rather than
@@ -44,6 +51,7 @@ public final class LeaderLease implements AutoCloseable {
     private final CopyOnWriteArrayList<LeadershipListener> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService ticker;
     private final long durationNanos;
+    private final long actingNanos;
     private final long renewMillis;
 
     // Written on the ticker thread (and by a step-down anywhere), read by others: volatile.
@@ -60,7 +68,8 @@ public final class LeaderLease implements AutoCloseable {
         this.grid = grid;
         this.cache = cache(grid);
         GridConfig.Lease times = grid.config().lease;
-        this.durationNanos = times.duration.toNanos();
+        this.durationNanos = grid.config().leaseDuration().toNanos();
+        this.actingNanos = grid.config().leaseActingWindow().toNanos();
         this.renewMillis = times.renewInterval.toMillis();
         this.ticker = Daemons.scheduler("autoglm-lease-" + grid.name());
     }
@@ -104,31 +113,35 @@ public final class LeaderLease implements AutoCloseable {
 
     /**
      * The current leader, if the lease is held, not released and not expired. Expiry is judged on this node's
-     * monotonic clock: its own lease runs from the start of its last renewal; a peer's from when this node last saw
-     * the record change. A leader woken from a pause longer than the lease is therefore not reported, by itself or
-     * by others, even before its next tick steps it down.
+     * monotonic clock: its own lease counts within its acting window from the start of its last renewal; a peer's for
+     * the lease duration from when this node last saw the record change. A leader woken from a pause longer than
+     * failure detection is therefore not reported by itself, even before its next tick steps it down.
      */
     public Optional<LeaseRecord> leader() {
         long now = System.nanoTime();
         return current().filter(lease -> !lease.released() && grid.isAlive(lease.holderId()) && (
                 grid.localId().equals(lease.holderId())
-                        ? lease.term() == leaderTerm && now - lastRenewStartNanos < durationNanos
+                        ? lease.term() == leaderTerm && now - lastRenewStartNanos < actingNanos
                         : lease.term() != observedTerm || lease.renewals() != observedRenewals
                         || now - lastChangeNanos < durationNanos));
     }
 
     /**
-     * True while this node leads on a lease that has not run out on its monotonic clock; false after a pause (GC,
-     * SIGSTOP) longer than the lease, in which case it steps down at once, before it places anything: peers may
-     * already have elected a successor. The queue fences a stale term anyway; this keeps a woken leader from trying.
+     * True while this node leads and its last renewal started within the acting window on its monotonic clock. Past
+     * the window (a pause, or renewals held up) it places nothing until its next renewal: peers may already have
+     * elected a successor. Past the whole lease it steps down at once. The queue fences a stale term anyway; this keeps
+     * a woken leader from trying.
      */
     public boolean holdsLease() {
         if (!isLeader()) {
             return false;
         }
         long unrenewed = System.nanoTime() - lastRenewStartNanos;
-        if (unrenewed < durationNanos) {
+        if (unrenewed < actingNanos) {
             return true;
+        }
+        if (unrenewed < durationNanos) {
+            return false;
         }
         stepDown("its lease ran out " + TimeUnit.NANOSECONDS.toMillis(unrenewed - durationNanos)
                 + " ms ago without a renewal (the process was paused or starved)");

@@ -121,6 +121,32 @@ public final class Placement {
                 + (roomy.isEmpty() ? "; no node has KV headroom" : ""));
     }
 
+    /**
+     * Why no node could ever take {@code request}, or null when one could, now or once it has room or answers again.
+     * {@code nodes} are the registry's nodes still in the grid (a late heartbeat is no reason: a starved machine's
+     * heartbeats run late); a node counts unless it is draining, serves another model or lacks a required tag. With no
+     * node in view at all nothing can be judged, and the request waits. The client's node fails a request that waited
+     * past the placement timeout only for such a reason, never because placement is slow.
+     */
+    public static String unservable(QueuedRequest request, List<NodeView> nodes) {
+        if (nodes.isEmpty()) {
+            return null;
+        }
+        List<String> refused = new ArrayList<>();
+        for (NodeView node : nodes) {
+            String why = node.draining() ? "draining"
+                    : node.info().model() != null && request.model() != null && !request.model().equals(node.info().model())
+                    ? "serves " + node.info().model()
+                    : !node.info().tags().containsAll(request.requiredTags()) ? "tags " + node.info().tags() : null;
+            if (why == null) {
+                return null;
+            }
+            refused.add(node.name() + ": " + why);
+        }
+        return "no node serves model " + request.model() + " with tags " + request.requiredTags() + " ("
+                + String.join("; ", refused) + ")";
+    }
+
     /** Why a node cannot take the request, or null if it can. */
     private static String unfit(QueuedRequest request, NodeView node, int assignedSinceHeartbeat) {
         if (node.health() != NodeHealth.HEALTHY) {

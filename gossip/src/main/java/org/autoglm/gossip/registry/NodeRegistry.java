@@ -130,11 +130,14 @@ public final class NodeRegistry implements AutoCloseable {
         return views;
     }
 
-    /** One node by grid id or by {@code --node-name}. */
+    /**
+     * One node by grid id or by {@code --node-name}; by name, a live entry before a dead one (a node that rejoined the
+     * cluster has a new grid id, and its old entry lingers until it expires).
+     */
     public Optional<NodeView> find(String idOrName) {
         return nodes().stream()
                 .filter(v -> v.id().toString().equals(idOrName) || v.name().equals(idOrName))
-                .findFirst();
+                .min(Comparator.comparing(v -> v.health() == NodeHealth.DEAD));
     }
 
     private NodeView view(Heartbeat beat, long nowNanos) {

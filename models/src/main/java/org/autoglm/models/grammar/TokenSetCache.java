@@ -1,6 +1,5 @@
 package org.autoglm.models.grammar;
 
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -35,12 +34,13 @@ final class TokenSetCache {
     /** Token sets of call-free positions, by automaton shape; one per vocabulary, shared by its grammars. */
     static final class Shared {
         private static final int MAX_ENTRIES = 8192;
-        private static final int MAX_KEY_CHARS = 16_384;
         final TokenVocabulary vocabulary;
+        final LexemeWalk lexemes;
         private final ConcurrentHashMap<String, TokenSets> byShape = new ConcurrentHashMap<>();
 
         Shared(TokenVocabulary vocabulary) {
             this.vocabulary = vocabulary;
+            this.lexemes = new LexemeWalk(vocabulary.trie());
         }
     }
 
@@ -103,7 +103,7 @@ final class TokenSetCache {
         if (sets != null) {
             return sets;
         }
-        String shape = shapeKey(rule, state);
+        String shape = Residuals.shape(grammar.rules[rule], state);
         if (shape != null) {
             sets = shared.byShape.get(shape);
         }
@@ -157,108 +157,12 @@ final class TokenSetCache {
         return finish(bits, accepted, Arrays.copyOf(pops, popCount));
     }
 
-    /**
-     * The same walk for a rule without calls: one automaton state per trie depth, nothing allocated per node. This
-     * is the widest walk (inside a string nearly every token is allowed), so it steps the automaton's flat table.
-     */
+    /** The same walk for a rule without calls, through the vocabulary's shared {@link LexemeWalk}. */
     private TokenSets computeCallFree(RuleDfa dfa, int state) {
-        DenseTransitions table = dfa.dense();
-        if (table == null) {
-            return computeCallFreeByRanges(dfa, state);
-        }
-        TokenTrie trie = grammar.vocabulary.trie();
-        long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
-        PopNodes pops = new PopNodes();
-        int accepted = 0;
-        int[] atDepth = new int[trie.maxDepth + 1];
-        atDepth[0] = state;
-        byte[] nodeByte = trie.nodeByte;
-        int[] depth = trie.depth;
-        int[] subtreeEnd = trie.subtreeEnd;
-        int[] tokenOffset = trie.tokenOffset;
-        int[] tokens = trie.tokens;
-        int[] next = table.next;
-        byte[] classOf = table.classOf;
-        byte[] flags = table.flags;
-        int classes = table.classes;
-        int size = trie.size;
-        int i = 0;
-        while (i < size) {
-            int d = depth[i];
-            int to = next[atDepth[d - 1] * classes + classOf[nodeByte[i] & 0xFF]];
-            if (to < 0) {
-                i = subtreeEnd[i];
-                continue;
-            }
-            for (int k = tokenOffset[i], end = tokenOffset[i + 1]; k < end; k++) {
-                int t = tokens[k];
-                bits[t >>> 6] |= 1L << t;
-                accepted++;
-            }
-            int f = flags[to];
-            if ((f & DenseTransitions.ACCEPTING) != 0 && subtreeEnd[i] > i + 1) {
-                pops.add(i);
-            }
-            if ((f & DenseTransitions.HAS_BYTES) == 0) {
-                i = subtreeEnd[i];
-                continue;
-            }
-            atDepth[d] = to;
-            i++;
-        }
-        return finish(bits, accepted, pops.toArray());
+        return shared.lexemes.walk(dfa, state, GrammarMatcher.bitmaskWords(grammar.vocabulary.size()));
     }
 
-    private TokenSets computeCallFreeByRanges(RuleDfa dfa, int state) {
-        TokenTrie trie = grammar.vocabulary.trie();
-        long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
-        PopNodes pops = new PopNodes();
-        int accepted = 0;
-        int[] atDepth = new int[trie.maxDepth + 1];
-        atDepth[0] = state;
-        int i = 0;
-        while (i < trie.size) {
-            int next = dfa.next(atDepth[trie.depth[i] - 1], trie.nodeByte[i] & 0xFF);
-            if (next < 0) {
-                i = trie.subtreeEnd[i];
-                continue;
-            }
-            for (int k = trie.tokenOffset[i]; k < trie.tokenOffset[i + 1]; k++) {
-                int t = trie.tokens[k];
-                bits[t >>> 6] |= 1L << t;
-                accepted++;
-            }
-            if (dfa.accepting[next] && trie.subtreeEnd[i] > i + 1) {
-                pops.add(i);
-            }
-            if (!dfa.hasBytes(next)) {
-                i = trie.subtreeEnd[i];
-                continue;
-            }
-            atDepth[trie.depth[i]] = next;
-            i++;
-        }
-        return finish(bits, accepted, pops.toArray());
-    }
-
-    /** A growable list of trie nodes. */
-    private static final class PopNodes {
-        private int[] nodes = new int[16];
-        private int count;
-
-        void add(int node) {
-            if (count == nodes.length) {
-                nodes = Arrays.copyOf(nodes, count * 2);
-            }
-            nodes[count++] = node;
-        }
-
-        int[] toArray() {
-            return Arrays.copyOf(nodes, count);
-        }
-    }
-
-    private static TokenSets finish(long[] bits, int accepted, int[] popNodes) {
+    static TokenSets finish(long[] bits, int accepted, int[] popNodes) {
         if (accepted > bits.length * 2) {
             return new TokenSets(bits, null, popNodes);
         }
@@ -270,41 +174,5 @@ final class TokenSetCache {
             }
         }
         return new TokenSets(null, list, popNodes);
-    }
-
-    /**
-     * The automaton reachable from (rule, state), written out with states renumbered in visiting order; null
-     * when the rule calls other rules (then the answer depends on them too) or the shape is too large to key.
-     */
-    private String shapeKey(int rule, int state) {
-        RuleDfa dfa = grammar.rules[rule];
-        if (dfa.hasCalls()) {
-            return null;
-        }
-        int[] number = new int[dfa.states()];
-        Arrays.fill(number, -1);
-        ArrayDeque<Integer> queue = new ArrayDeque<>();
-        number[state] = 0;
-        queue.add(state);
-        int next = 1;
-        StringBuilder sb = new StringBuilder();
-        while (!queue.isEmpty()) {
-            int s = queue.poll();
-            sb.append(dfa.accepting[s] ? 'A' : 'N');
-            for (int k = dfa.rangeOffset[s]; k < dfa.rangeOffset[s + 1]; k++) {
-                int t = dfa.rangeTarget[k];
-                if (number[t] < 0) {
-                    number[t] = next++;
-                    queue.add(t);
-                }
-                sb.append(dfa.rangeFirst[k]).append('-').append(dfa.rangeLast[k]).append('>').append(number[t])
-                        .append(',');
-            }
-            sb.append(';');
-            if (sb.length() > Shared.MAX_KEY_CHARS) {
-                return null;
-            }
-        }
-        return sb.toString();
     }
 }

@@ -18,6 +18,8 @@ final class TokenTrie {
     final int[] tokenOffset;
     final int[] tokens;
     final int maxDepth;
+    /** The depth of the deepest node in node i's subtree (i included): how far below i its tokens reach. */
+    final int[] subtreeMaxDepth;
 
     TokenTrie(byte[][] tokenBytes) {
         Integer[] ids = new Integer[tokenBytes.length];
@@ -80,6 +82,14 @@ final class TokenTrie {
         }
         for (int i = 0; i < nodes; i++) {
             tokenOffset[i + 1] += tokenOffset[i];
+        }
+        this.subtreeMaxDepth = new int[nodes];
+        for (int i = nodes - 1; i >= 0; i--) {   // children come after their parent: fill them first
+            int deepest = depth[i];
+            for (int child = i + 1; child < subtreeEnd[i]; child = subtreeEnd[child]) {
+                deepest = Math.max(deepest, subtreeMaxDepth[child]);
+            }
+            subtreeMaxDepth[i] = deepest;
         }
     }
 }

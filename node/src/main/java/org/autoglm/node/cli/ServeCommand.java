@@ -215,6 +215,7 @@ public final class ServeCommand implements Callable<Integer> {
         cluster.reportAnomalies(control::anomalous);
         Console console = new Console(cluster.cluster(), telemetry.metrics().recent());
         cluster.reportEvents(control::emit);
+        workflows.reportEvents(control::emit);
         cluster.batchPlugins(enabled);
         // Always there, unlimited at 0: reload-config can set limits on a node started without them.
         RateLimits rateLimits = new RateLimits(cluster.cluster()::grid, http.rateLimitRequests, http.rateLimitTokens);

@@ -98,7 +98,7 @@ public final class ClusterNode implements AutoCloseable {
             cluster.serve(info, executor);
         } else { // a new engine on this node (restart-engine, load-model): placed work goes to it from now on
             executor.swap(loaded.engine());
-            cluster.registry().update(info);
+            cluster.update(info);
         }
         int maxInFlight = loaded.engine().options().maxNumSeqs() + loaded.engine().options().maxWaiting();
         int prefixBlockSize = loaded.engine().options().prefixCaching() ? loaded.engine().options().blockSize() : 0;
@@ -113,11 +113,29 @@ public final class ClusterNode implements AutoCloseable {
     /**
      * Makes the node's drain state one: a drain from {@code /admin/drain} here is published in the registry, and a
      * drain set from any node ({@code POST /cluster/nodes/{id}/drain}) reaches this node's engine and {@code /ready}.
+     * A node that rejoins the cluster has a new grid id: its drain state is published and watched under that one.
      */
     public void bindDraining(ServingState state) {
-        java.util.UUID self = cluster.grid().localId();
-        state.onDrainingChanged(value -> cluster.registry().setDraining(self, value));
-        drainWatch = cluster.registry().watchDraining(self, state::followCluster);
+        state.onDrainingChanged(value -> cluster.registry().setDraining(cluster.grid().localId(), value));
+        drainWatch = cluster.registry().watchDraining(cluster.grid().localId(), state::followCluster);
+        cluster.onRejoin(() -> {
+            closeDrainWatch();
+            if (state.isDraining()) {
+                cluster.registry().setDraining(cluster.grid().localId(), true);
+            }
+            drainWatch = cluster.registry().watchDraining(cluster.grid().localId(), state::followCluster);
+        });
+    }
+
+    private void closeDrainWatch() {
+        AutoCloseable watch = drainWatch;
+        if (watch != null) {
+            try {
+                watch.close();
+            } catch (Exception e) {
+                log.debug("drain watch not closed: {}", e.toString());
+            }
+        }
     }
 
     /** The plugins batch lines pass through, as requests to the HTTP API do (set before the model loads). */
@@ -192,14 +210,7 @@ public final class ClusterNode implements AutoCloseable {
 
     @Override
     public void close() {
-        AutoCloseable watch = drainWatch;
-        if (watch != null) {
-            try {
-                watch.close();
-            } catch (Exception e) {
-                log.debug("drain watch not closed: {}", e.toString());
-            }
-        }
+        closeDrainWatch();
         BatchRunner running = batches;
         if (running != null) {
             running.close();

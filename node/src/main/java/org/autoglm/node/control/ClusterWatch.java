@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.lease.LeaseRecord;
+import org.autoglm.gossip.registry.NodeHealth;
 import org.autoglm.gossip.registry.NodeView;
 import org.autoglm.node.api.ServingState;
 import org.slf4j.Logger;
@@ -83,6 +84,10 @@ final class ClusterWatch implements AutoCloseable {
         Map<String, String> now = new HashMap<>();
         Map<String, NodeView> views = new HashMap<>();
         for (NodeView v : cluster.registry().nodes()) {
+            NodeView other = views.get(v.name());
+            if (other != null && other.health() != NodeHealth.DEAD) {
+                continue; // a node that rejoined has a new entry beside its old, dead one until that expires
+            }
             now.put(v.name(), v.health().wire() + "/" + v.draining());
             views.put(v.name(), v);
         }

@@ -75,7 +75,8 @@ public final class CommandRoutes {
         } catch (CommandAuthority.OutOfScope e) {
             throw ApiError.forbidden("Command signer out of scope: " + e.getMessage() + ".");
         }
-        List<String> names = targets.stream().map(NodeView::name).sorted().toList();
+        // distinct: a node that rejoined the cluster has two entries until its old one expires
+        List<String> names = targets.stream().map(NodeView::name).distinct().sorted().toList();
         CommandRecord command = new CommandRecord(UUID.randomUUID().toString(), request.op(), body,
                 ctx.header(CommandSignature.HEADER), request.keyId(), request.nonce(), request.expiresAt(),
                 caller.subject(), now, names, request.op().equals(Operation.ROLLING));

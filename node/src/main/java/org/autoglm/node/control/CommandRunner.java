@@ -14,7 +14,6 @@ import org.autoglm.gossip.control.CommandRecord;
 import org.autoglm.gossip.control.NodeAck;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.registry.NodeHealth;
-import org.autoglm.gossip.registry.NodeView;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -133,12 +132,9 @@ public final class CommandRunner implements AutoCloseable {
 
     /** The health gate: healthy, not draining, and serving a model. */
     private boolean ready(String node) {
-        for (NodeView v : cluster.registry().nodes()) {
-            if (v.name().equals(node)) {
-                return v.health() == NodeHealth.HEALTHY && !v.draining() && v.info().model() != null;
-            }
-        }
-        return false;
+        // any entry of that name: a node that rejoined the cluster keeps its old (dead) entry until it expires
+        return cluster.registry().nodes().stream().anyMatch(v -> v.name().equals(node)
+                && v.health() == NodeHealth.HEALTHY && !v.draining() && v.info().model() != null);
     }
 
     private void record(CommandRecord c, NodeAck.State state, String result, String reason, long acked) {

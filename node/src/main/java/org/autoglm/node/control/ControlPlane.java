@@ -13,6 +13,7 @@ import org.autoglm.gossip.control.AuditChain;
 import org.autoglm.gossip.control.CommandKey;
 import org.autoglm.gossip.control.CommandLog;
 import org.autoglm.gossip.control.EventRing;
+import org.autoglm.gossip.registry.NodeView;
 import org.autoglm.gossip.limits.RateLimits;
 import org.autoglm.node.api.RequestDirectory;
 import org.autoglm.node.api.ServingState;
@@ -55,20 +56,38 @@ public final class ControlPlane implements AutoCloseable {
     public ControlPlane(Cluster cluster, List<CommandKey> keys, Settings settings) {
         this.cluster = cluster;
         this.settings = settings;
-        this.log = new CommandLog(cluster.grid());
-        this.audit = new AuditChain(cluster.grid());
-        this.ring = new EventRing(cluster.grid());
+        // All three follow the node's current grid node: a node the cluster segmented rejoins on a fresh one.
+        this.log = new CommandLog(cluster::grid);
+        this.audit = new AuditChain(cluster::grid);
+        this.ring = new EventRing(cluster::grid);
         this.authority = new CommandAuthority(log);
         this.events = new ControlEvents(ring, audit, cluster.grid().name());
         this.anomalies = new AnomalyDetector(settings.anomalyIntervals, settings.anomalyInterval.toMillis());
         this.webhooks = new Webhooks(settings.webhooks, settings.webhookSecret);
         keys.forEach(log::addKey);
-        cluster.queue().onFailover((request, from, reason) -> {
-            failovers.incrementAndGet();
-            events.emit("request_failed_over", CommandRequest.JSON.createObjectNode().put("request_id", request.id())
-                    .put("from", String.valueOf(cluster.grid().nameOf(from) != null ? cluster.grid().nameOf(from) : from))
-                    .put("attempts", request.attempts()).put("reason", reason));
-        });
+        cluster.queue().onFailover(this::failedOver);
+        cluster.onRejoin(this::rejoined);
+    }
+
+    private void failedOver(org.autoglm.gossip.queue.QueuedRequest request, java.util.UUID from, String reason) {
+        failovers.incrementAndGet();
+        String name = cluster.grid().nameOf(from);
+        if (name == null) { // gone from the grid: its registry entry still names it until it expires
+            name = cluster.registry().find(from.toString()).map(NodeView::name).orElse(null);
+        }
+        events.emit("request_failed_over", CommandRequest.JSON.createObjectNode().put("request_id", request.id())
+                .put("from", name != null ? name : String.valueOf(from))
+                .put("attempts", request.attempts()).put("reason", reason));
+    }
+
+    /**
+     * This node rejoined the cluster on a fresh grid node: commands, events and webhooks are watched there (the
+     * runner hears every kept command again and runs those it missed), and failovers are counted on its new queue.
+     */
+    private void rejoined() {
+        cluster.queue().onFailover(this::failedOver);
+        log.rejoined();
+        ring.rejoined();
     }
 
     /**

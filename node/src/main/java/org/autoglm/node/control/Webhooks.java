@@ -28,7 +28,7 @@ public final class Webhooks implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Webhooks.class);
     static final int MAX_ATTEMPTS = 5;
-    private static final long FIRST_BACKOFF_MILLIS = 500;
+    static final long FIRST_BACKOFF_MILLIS = 500;
     private static final int BACKLOG = 10_000;
 
     private final List<URI> targets;
@@ -37,8 +37,15 @@ public final class Webhooks implements AutoCloseable {
     private final ScheduledExecutorService retries = Daemons.scheduler("autoglm-webhook-retry");
     private final ThreadPoolExecutor senders;
     private final AtomicLong dropped = new AtomicLong();
+    private final long firstBackoffMillis;
 
     public Webhooks(List<URI> targets, byte[] secret) {
+        this(targets, secret, FIRST_BACKOFF_MILLIS);
+    }
+
+    /** @param firstBackoffMillis the pause before the second attempt; it doubles for each one after */
+    Webhooks(List<URI> targets, byte[] secret, long firstBackoffMillis) {
+        this.firstBackoffMillis = firstBackoffMillis;
         this.targets = List.copyOf(targets);
         this.secret = secret.clone();
         this.senders = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS,
@@ -95,7 +102,7 @@ public final class Webhooks implements AutoCloseable {
             log.warn("webhook {} gave up on an event after {} attempts (last status {})", target, attempt, status);
             return;
         }
-        long backoff = FIRST_BACKOFF_MILLIS << (attempt - 1);
+        long backoff = firstBackoffMillis << (attempt - 1);
         retries.schedule(() -> senders.execute(() -> attempt(target, json, attempt + 1)), backoff, TimeUnit.MILLISECONDS);
     }
 

@@ -35,6 +35,11 @@ final class RunDriver {
     private volatile WorkflowTemplate template;
     private volatile boolean stopped;
     private long timerAt;
+    /** What the last workflow_progress event said, and when (touched only by step(), which never overlaps). */
+    private static final long PROGRESS_EVERY_MILLIS = 2000;
+    private String reportedStatus;
+    private String reportedCounts;
+    private long reportedAtMillis;
     /**
      * The run as this driver's last transaction left it (null: read it from the grid). Only this driver starts
      * attempts, so it names every attempt the stored run can show; what others change (a cancel) the transaction
@@ -115,6 +120,9 @@ final class RunDriver {
             again.set(true);
             return;
         }
+        if (after != null && planner[0] != null) { // planned here (an ended run has no driver any more)
+            report(after);
+        }
         if (after == null || after.status.terminal() || !self.equals(after.driver) || planner[0] == null) {
             last = null;
             if (after != null && after.status.terminal()) {
@@ -135,6 +143,36 @@ final class RunDriver {
             timerAt = wake;
             runner.timers().schedule(this::advance, Math.max(1, wake - now), TimeUnit.MILLISECONDS);
         }
+    }
+
+    /**
+     * A {@code workflow_progress} event on the cluster's stream: when the run's status changes, and at most every
+     * {@value #PROGRESS_EVERY_MILLIS} ms while its steps move.
+     */
+    private void report(WorkflowRun r) {
+        int succeeded = 0;
+        int failed = 0;
+        int running = 0;
+        for (StepState st : r.steps.values()) {
+            switch (st.status) {
+                case SUCCEEDED, SKIPPED -> succeeded++;
+                case FAILED -> failed++;
+                case RUNNING -> running++;
+                default -> { }
+            }
+        }
+        String counts = succeeded + "/" + failed + "/" + running;
+        long now = System.currentTimeMillis();
+        if (r.status.wire().equals(reportedStatus)
+                && (counts.equals(reportedCounts) || now - reportedAtMillis < PROGRESS_EVERY_MILLIS)) {
+            return;
+        }
+        reportedStatus = r.status.wire();
+        reportedCounts = counts;
+        reportedAtMillis = now;
+        runner.progress(com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("run_id", r.id)
+                .put("workflow", r.workflow).put("status", r.status.wire()).put("steps", r.steps.size())
+                .put("succeeded", succeeded).put("failed", failed).put("running", running));
     }
 
     /**

@@ -37,8 +37,13 @@ final class WorkflowRunner implements AutoCloseable {
     private final Map<String, RunDriver> drivers = new ConcurrentHashMap<>();
     private final AtomicLong recorded = new AtomicLong();
 
-    WorkflowRunner(Cluster cluster, ServedModel model, InferenceService engine, Set<String> httpAllow) {
+    private final java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> events;
+
+    /** @param events where {@code workflow_progress} events go (the cluster's event stream) */
+    WorkflowRunner(Cluster cluster, ServedModel model, InferenceService engine, Set<String> httpAllow,
+                   java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> events) {
         this.cluster = cluster;
+        this.events = events;
         String name = cluster.grid().name();
         this.timers = Daemons.scheduler("autoglm-workflows-" + name);
         this.pool = Daemons.pool("autoglm-workflow-run-" + name, 8);
@@ -64,6 +69,15 @@ final class WorkflowRunner implements AutoCloseable {
 
     StepAttempts attempts() {
         return attempts;
+    }
+
+    /** Reports a run's progress (this node drives it), naming this node. */
+    void progress(com.fasterxml.jackson.databind.node.ObjectNode data) {
+        try {
+            events.accept("workflow_progress", data.put("node", cluster.grid().name()));
+        } catch (RuntimeException e) {
+            log.debug("workflow run {}: progress event not sent: {}", data.path("run_id").asText(), e.toString());
+        }
     }
 
     void recorded() {

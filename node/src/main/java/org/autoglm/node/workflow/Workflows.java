@@ -21,6 +21,8 @@ public final class Workflows implements AutoCloseable {
     private final WorkflowRuns runs;
     private volatile WorkflowRunner runner;
     private volatile boolean closed;
+    private volatile java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> events =
+            (type, data) -> { };
 
     /**
      * @param model           the served model once loaded, else null
@@ -51,10 +53,15 @@ public final class Workflows implements AutoCloseable {
         new RunRoutes(runs, maxRequestBytes).install(app);
     }
 
+    /** Where this node reports the progress of the runs it drives ({@code workflow_progress} on /cluster/events). */
+    public void reportEvents(java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> sink) {
+        this.events = sink;
+    }
+
     /** The model is loaded: this node starts driving runs, its llm steps going to {@code engine}. */
     public synchronized void engineReady(ServedModel model, InferenceService engine) {
         if (runner == null && !closed) {
-            runner = new WorkflowRunner(cluster, model, engine, httpAllow);
+            runner = new WorkflowRunner(cluster, model, engine, httpAllow, (type, data) -> events.accept(type, data));
         }
     }
 

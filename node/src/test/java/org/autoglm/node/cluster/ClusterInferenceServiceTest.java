@@ -215,7 +215,6 @@ class ClusterInferenceServiceTest {
             c.health.suspectAfter = Duration.ofMillis(800);
             c.health.deadAfter = Duration.ofMillis(2000);
             c.lease.renewInterval = Duration.ofMillis(200);
-            c.lease.duration = Duration.ofMillis(1000);
             c.failover.initialBackoff = Duration.ofMillis(50);
             c.failover.sweepInterval = Duration.ofMillis(250);
             c.rejoin = false; // the member the test crashes stays dead

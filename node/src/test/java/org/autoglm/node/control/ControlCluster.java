@@ -28,19 +28,18 @@ import picocli.CommandLine;
 
 /**
  * Three {@code serve} nodes of glm-tiny in this JVM, one grid (a and b in group "a", c in group "b"; only a has the tag
- * "x"), JWT auth, and
- * two registered signer keys: "ops-a" (operator, group a) and "root" (admin). Grid ports 28720.. plus the test
- * port offset.
+ * "x", only c the tag "y"), JWT auth, and two registered signer keys: "ops-a" (operator, group a) and "root" (admin).
+ * Grid ports from the base given (plus the test port offset).
  */
 final class ControlCluster implements AutoCloseable {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final String SECRET = "0123456789abcdef0123456789abcdef-control-secret";
-    static final int BASE = 28720 + Integer.getInteger("autoglm.test.portOffset", 0);
     static final List<String> NAMES = List.of("a", "b", "c");
     static final List<String> GROUPS = List.of("a", "a", "b");
 
     final Path dir;
+    private final int base;
     final KeyPair opsA = CommandSignature.generate();
     final KeyPair root = CommandSignature.generate();
     final ServeCommand.RunningNode[] nodes = new ServeCommand.RunningNode[3];
@@ -50,8 +49,10 @@ final class ControlCluster implements AutoCloseable {
     static final String HOOK_SECRET = "webhook-secret-0123456789";
     private final HttpClient http = HttpClient.newHttpClient();
 
-    ControlCluster(Path dir) throws Exception {
+    /** @param basePort the first of three grid ports (communication uses them + 1000); the port offset is added */
+    ControlCluster(Path dir, int basePort) throws Exception {
         this.dir = dir;
+        this.base = basePort + Integer.getInteger("autoglm.test.portOffset", 0);
         Files.writeString(dir.resolve("jwt.secret"), SECRET);
         Files.writeString(dir.resolve("hook.secret"), HOOK_SECRET);
         hooks = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
@@ -71,7 +72,15 @@ final class ControlCluster implements AutoCloseable {
             int index = i;
             starting.add(CompletableFuture.supplyAsync(() -> start(index)));
         }
-        for (int i = 0; i < 3; i++) nodes[i] = starting.get(i).join();
+        for (int i = 0; i < 3; i++) {
+            try {
+                nodes[i] = starting.get(i).join();
+            } catch (java.util.concurrent.CompletionException e) {
+                // A starved machine can segment a node while it joins (its grid node stops under it): once more.
+                System.err.println("node " + NAMES.get(i) + " did not start (" + e.getCause() + "); starting it again");
+                nodes[i] = start(i);
+            }
+        }
         await().atMost(Duration.ofSeconds(120)).until(() -> {
             for (ServeCommand.RunningNode n : nodes) if (!n.state().isReady()) return false;
             return get(0, "/cluster/nodes", admin()).body().split("\"model\":\"glm-tiny\"").length == 4;
@@ -89,10 +98,13 @@ final class ControlCluster implements AutoCloseable {
             List<String> args = new ArrayList<>(List.of("--model", ReferenceCases.fixturesDir().resolve("glm-tiny").toString(), "--port", "0",
                     "--num-kv-blocks", "160", "--block-size", "4", "--max-num-seqs", "4",
                     "--node-name", NAMES.get(i), "--groups", GROUPS.get(i),
-                    "--grid-port", Integer.toString(BASE + i), "--peers", "127.0.0.1:" + BASE + ".." + (BASE + 2),
+                    "--grid-port", Integer.toString(base + i), "--peers", "127.0.0.1:" + base + ".." + (base + 2),
                     "--expected-nodes", "3", "--grid-failure-detection", "2000",
                     "--jwt-secret-file", dir.resolve("jwt.secret").toString(),
                     "--command-keys", dir.resolve("keys.json").toString(), "--anomaly-interval", "500"));
+            if (i == 2) {
+                args.addAll(List.of("--tags", "y")); // required_tags ["y"] puts a request on node c
+            }
             if (i == 0) {
                 args.addAll(List.of("--tags", "x")); // required_tags ["x"] puts a request on node a
                 args.addAll(List.of("--webhook", "http://127.0.0.1:" + hooks.getAddress().getPort() + "/hook",
@@ -139,6 +151,58 @@ final class ControlCluster implements AutoCloseable {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** The events a node streams ({@code GET /cluster/events}), read on a thread of their own until closed. */
+    static final class EventTap implements AutoCloseable {
+        final List<JsonNode> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final HttpResponse<java.util.stream.Stream<String>> stream;
+
+        EventTap(HttpResponse<java.util.stream.Stream<String>> stream) {
+            this.stream = stream;
+            Thread reader = new Thread(() -> {
+                try {
+                    stream.body().filter(l -> l.startsWith("data: ")).forEach(l -> {
+                        try {
+                            events.add(JSON.readTree(l.substring(6)));
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
+                } catch (java.io.UncheckedIOException e) {
+                    // closed
+                }
+            }, "events-reader");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        /** The first event of {@code type} that {@code match} accepts, waiting up to 60 s for it. */
+        JsonNode await(String type, java.util.function.Predicate<JsonNode> match) {
+            JsonNode[] found = new JsonNode[1];
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> {
+                found[0] = events.stream().filter(e -> e.get("type").asText().equals(type) && match.test(e))
+                        .findFirst().orElse(null);
+                return found[0] != null;
+            });
+            return found[0];
+        }
+
+        @Override
+        public void close() {
+            stream.body().close();
+        }
+    }
+
+    /** Opens node {@code node}'s event stream as an auditor; {@code query} such as "?replay=100", or "". */
+    EventTap events(int node, String query) throws Exception {
+        HttpResponse<java.util.stream.Stream<String>> stream = http.send(HttpRequest.newBuilder(URI.create(base(node)
+                        + "/cluster/events" + query)).header("Authorization", "Bearer "
+                        + token("audrey", List.of("auditor"), null)).build(), HttpResponse.BodyHandlers.ofLines());
+        if (stream.statusCode() != 200) {
+            throw new IllegalStateException("/cluster/events answered " + stream.statusCode());
+        }
+        return new EventTap(stream);
+    }
+
     /** A command body as a client writes it (keys in any order: the signature covers the canonical form). */
     static String body(String op, String target, String args, String keyId) {
         return "{\"op\":\"" + op + "\",\"target\":" + target + ",\"args\":" + args + ",\"nonce\":\""
@@ -149,6 +213,15 @@ final class ControlCluster implements AutoCloseable {
     /** Posts a signed command; returns the response. */
     HttpResponse<String> command(int node, String token, String body, KeyPair signer) throws Exception {
         return post(node, "/cluster/commands", token, body, CommandSignature.sign(signer.getPrivate(), body));
+    }
+
+    /** Posts a command signed with the admin key "root" to node a and waits until each target node has settled. */
+    JsonNode settle(String body) throws Exception {
+        HttpResponse<String> posted = command(0, admin(), body, root);
+        if (posted.statusCode() != 201) {
+            throw new AssertionError("command refused: " + posted.statusCode() + " " + posted.body());
+        }
+        return awaitSettled(JSON.readTree(posted.body()).get("id").asText());
     }
 
     /** Polls the command until no target node is pending or acked. */

@@ -29,7 +29,7 @@ class GroupControlTest {
 
     @BeforeAll
     static void start() throws Exception {
-        cluster = new ControlCluster(dir);
+        cluster = new ControlCluster(dir, 28720);
     }
 
     @AfterAll
@@ -206,6 +206,26 @@ class GroupControlTest {
     }
 
     @Test
+    @Order(11)
+    void theProgressOfAWorkflowRunReachesTheClusterEvents() throws Exception {
+        String root = ControlCluster.admin();
+        HttpResponse<String> template = cluster.post(0, "/v1/workflows", root, "{\"name\": \"progress\", \"steps\": ["
+                + "{\"id\": \"sum\", \"kind\": \"transform\", \"expression\": \"{{ 1 + 1 }}\"}],"
+                + " \"output\": \"{{ steps.sum.output }}\"}", null);
+        assertThat(template.statusCode()).as(template.body()).isEqualTo(201);
+        try (ControlCluster.EventTap tap = cluster.events(2, "")) {
+            HttpResponse<String> run = cluster.post(1, "/v1/workflows/progress/runs", root, "{\"params\": {}}", null);
+            assertThat(run.statusCode()).as(run.body()).isEqualTo(201);
+            String id = ControlCluster.JSON.readTree(run.body()).get("id").asText();
+            JsonNode ended = tap.await("workflow_progress", e -> e.at("/data/run_id").asText().equals(id)
+                    && e.at("/data/status").asText().equals("succeeded"));
+            assertThat(ended.at("/data/workflow").asText()).isEqualTo("progress");
+            assertThat(ended.at("/data/succeeded").asInt()).isEqualTo(1);
+            assertThat(ControlCluster.NAMES).contains(ended.at("/data/node").asText());
+        }
+    }
+
+    @Test
     @Order(6)
     void theAuditChainHoldsAdminActionsCommandsAndResultsAndVerifies() throws Exception {
         String auditor = ControlCluster.token("audrey", List.of("auditor"), null);
@@ -360,9 +380,7 @@ class GroupControlTest {
 
     /** Posts a command signed by root and waits until every target node has settled it. */
     private static JsonNode settle(String body) throws Exception {
-        HttpResponse<String> posted = cluster.command(0, ControlCluster.admin(), body, cluster.root);
-        assertThat(posted.statusCode()).as(posted.body()).isEqualTo(201);
-        return cluster.awaitSettled(ControlCluster.JSON.readTree(posted.body()).get("id").asText());
+        return cluster.settle(body);
     }
 
     private static org.autoglm.gossip.queue.RequestQueue queueOf(int node) {
@@ -403,6 +421,14 @@ class GroupControlTest {
             assertThat(rolled.at("/nodes/b/state").asText()).isEqualTo("done");
             // One at a time: b started only after a had finished and was ready again.
             assertThat(rolled.at("/nodes/b/updated_at").asDouble()).isGreaterThan(rolled.at("/nodes/a/updated_at").asDouble());
+            // ctl commands ID follows a command to its end (exit 0: every node done); ctl commands lists it.
+            String[] read = {"ctl", "--server", cluster.base(2), "--token", opsToken.toString()};
+            printed.reset();
+            assertThat(Main.commandLine().execute(concat(read, "commands", rolled.get("id").asText()))).isZero();
+            assertThat(printed.toString()).contains(rolled.get("id").asText()).contains("\"done\"");
+            printed.reset();
+            assertThat(Main.commandLine().execute(concat(read, "commands"))).isZero();
+            assertThat(printed.toString()).contains(rolled.get("id").asText());
             assertThat(cluster.get(0, "/ready", OPS_A).statusCode()).isEqualTo(200);
             HttpResponse<String> completion = cluster.post(0, "/v1/completions", OPS_A,
                     "{\"prompt\":\"hi\",\"max_tokens\":3}", null);

@@ -88,6 +88,8 @@ final class History {
 
     /** Leader claims ({@code self: true}) made after a higher term was already seen: zombie leaders. */
     final List<String> staleClaims = new CopyOnWriteArrayList<>();
+    /** What a partition longer than failure detection did not do (the minority kept serving, the majority stopped). */
+    final List<String> partitionFindings = new CopyOnWriteArrayList<>();
     private final java.util.concurrent.atomic.AtomicLong highestTerm = new java.util.concurrent.atomic.AtomicLong();
 
     void leaderSeen(long term, String name, boolean self, String reporter) {

@@ -64,8 +64,7 @@ public final class Scheduler {
         this.maxNumBatchedTokens = maxNumBatchedTokens;
         this.kv = kv;
         this.policy = policy;
-        Comparator<Sequence> within = policy.order();
-        this.order = (a, b) -> a.batch() != b.batch() ? (a.batch() ? 1 : -1) : within.compare(a, b);
+        this.order = classesFirst(policy.order());
         this.waiting = new PriorityQueue<>(order);
     }
 
@@ -81,7 +80,7 @@ public final class Scheduler {
         this.maxNumSeqs = maxNumSeqs;
         this.maxNumBatchedTokens = maxNumBatchedTokens;
         this.policy = policy;
-        this.order = policy.order();
+        this.order = classesFirst(policy.order()); // a reload keeps interactive before batch
         PriorityQueue<Sequence> requeued = new PriorityQueue<>(order);
         requeued.addAll(waiting);
         this.waiting = requeued;
@@ -100,6 +99,11 @@ public final class Scheduler {
             ids.add(s.requestId());
         }
         return ids;
+    }
+
+    /** Interactive sequences before batch lines, then the policy's order. */
+    private static Comparator<Sequence> classesFirst(Comparator<Sequence> within) {
+        return (a, b) -> a.batch() != b.batch() ? (a.batch() ? 1 : -1) : within.compare(a, b);
     }
 
     public KvCacheManager kvCache() {
@@ -145,9 +149,11 @@ public final class Scheduler {
         if (!rankChanged.isEmpty()) moveChangedRanks();
         promoted = null;
         long[] displaced = makeRoomForArrival();
+        boolean pauseBatch = interactiveStarting();
         int i = 0;
         while (i < running.size() && budget > 0) {
             Sequence s = running.get(i);
+            if (pauseBatch && s.batch()) break; // the rest are batch lines too: they keep their KV and wait a step
             int n = Math.min(s.numTokens() - s.numComputed(), budget);
             int first;
             while ((first = kv.allocateSlots(s.blockTable(), s.numComputed(), n)) < 0) {
@@ -174,6 +180,7 @@ public final class Scheduler {
                 // The sequence that displaced another comes first: under fcfs its victim is older and would win.
                 Sequence s = promoted != null && promoted.status() == Sequence.Status.WAITING ? promoted : waiting.peek();
                 promoted = null;
+                if (pauseBatch && s.batch()) break;
                 BlockTable table = s.blockTable();
                 List<KvBlock> cached = kv.findCachedPrefix(table, s.tokenArray(), s.numTokens());
                 int numCached = cached.size() * kv.blockSize();
@@ -199,6 +206,22 @@ public final class Scheduler {
         }
         plan.finish(preempted, finished, outOfMemory);
         return plan;
+    }
+
+    /**
+     * True while an interactive sequence waits to be admitted or is still computing its prompt: such a step computes
+     * interactive sequences only, and the batch lines running keep their KV cache and sit it out. Its first token
+     * then costs one interactive-sized step, not a step as large as every running batch line makes it, so batch work
+     * takes only the capacity that interactive requests leave idle (decode steps still mix both classes).
+     */
+    private boolean interactiveStarting() {
+        Sequence head = promoted != null ? promoted : waiting.peek();
+        if (head != null && !head.batch()) return true;
+        for (Sequence s : running) {
+            if (s.batch()) return false; // sorted: no interactive sequence follows
+            if (s.numTokens() - s.numComputed() > 1) return true;
+        }
+        return false;
     }
 
     /**

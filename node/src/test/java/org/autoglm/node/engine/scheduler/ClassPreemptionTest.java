@@ -18,7 +18,9 @@ class ClassPreemptionTest {
         Sequence chat = h.add("chat", 4, 3, 0, 3);
         SchedulerOutput plan = h.step();
         assertThat(plan.preemptedIds()).containsExactly(b2.id());
-        assertThat(plan.chunks()).extracting(c -> c.sequence().requestId()).containsExactlyInAnyOrder("b1", "chat");
+        // b1 keeps its place and its KV but sits out the step that computes the chat prompt
+        assertThat(plan.chunks()).extracting(c -> c.sequence().requestId()).containsExactly("chat");
+        assertThat(h.step().chunks()).extracting(c -> c.sequence().requestId()).containsExactlyInAnyOrder("b1", "chat");
         h.runUntilIdle(200);
         assertThat(h.finishOrder).startsWith("chat");
         assertThat(b1.numPreemptions()).isZero();
@@ -40,6 +42,40 @@ class ClassPreemptionTest {
         assertThat(plan.chunks()).extracting(c -> c.sequence().requestId()).containsExactly("chat");
         h.runUntilIdle(200);
         assertThat(h.finishOrder).containsExactly("chat", "line");
+    }
+
+    @Test
+    void batchLinesSitOutTheStepsThatComputeAnInteractivePrompt() {
+        // Room for everyone: nothing is preempted, but the chat prompt (3 chunks of 8) is computed alone.
+        SchedulerHarness h = new SchedulerHarness(8, 8, 64, 4, new FcfsPolicy());
+        Sequence b1 = h.addBatch("b1", 4, 30, 0, 1);
+        Sequence b2 = h.addBatch("b2", 4, 30, 0, 2);
+        h.step();
+        h.step();
+        int b1Computed = b1.numComputed();
+        h.add("chat", 20, 3, 0, 3);
+        for (int chunk = 0; chunk < 3; chunk++) {
+            SchedulerOutput plan = h.step();
+            assertThat(plan.preemptedIds()).isEmpty();
+            assertThat(plan.chunks()).extracting(c -> c.sequence().requestId()).containsExactly("chat");
+        }
+        assertThat(b1.numComputed()).isEqualTo(b1Computed);
+        assertThat(b1.numPreemptions() + b2.numPreemptions()).isZero();
+        // its first token is out: decode steps hold both classes again
+        assertThat(h.step().chunks()).extracting(c -> c.sequence().requestId())
+                .containsExactlyInAnyOrder("chat", "b1", "b2");
+        h.runUntilIdle(200);
+        assertThat(h.finishOrder).startsWith("chat");
+    }
+
+    @Test
+    void aReloadKeepsInteractiveWorkBeforeBatchLines() {
+        SchedulerHarness h = new SchedulerHarness(1, 100, 64, 4, new FcfsPolicy());
+        h.addBatch("line", 4, 2, 0, 1);
+        h.add("chat", 4, 2, 0, 2);
+        h.scheduler.reconfigure(1, 100, new FcfsPolicy());
+        h.runUntilIdle(50);
+        assertThat(h.startOrder).containsExactly("chat", "line");
     }
 
     @Test
