@@ -14,19 +14,25 @@ final class RunView {
 
     private RunView() {}
 
-    static ObjectNode of(WorkflowRun r) {
+    /** The fields the run object and its list entry share, in the order both show them. */
+    private static ObjectNode head(String id, String workflow, int version, String status, String owner, Integer priority) {
         ObjectNode n = JsonBody.MAPPER.createObjectNode();
-        n.put("id", r.id);
+        n.put("id", id);
         n.put("object", "workflow.run");
-        n.put("workflow", r.workflow);
-        n.put("version", r.version);
-        n.put("status", r.status.wire());
-        n.put("owner", r.owner);
-        if (r.priority == null) {
+        n.put("workflow", workflow);
+        n.put("version", version);
+        n.put("status", status);
+        n.put("owner", owner);
+        if (priority == null) {
             n.putNull("priority");
         } else {
-            n.put("priority", r.priority);
+            n.put("priority", priority);
         }
+        return n;
+    }
+
+    static ObjectNode of(WorkflowRun r) {
+        ObjectNode n = head(r.id, r.workflow, r.version, r.status.wire(), r.owner, r.priority);
         n.set("params", json(r.params));
         n.set("output", json(r.output));
         n.put("error", r.error);
@@ -56,18 +62,7 @@ final class RunView {
      * inputs and outputs ({@code GET /v1/workflow-runs/{id}} has them); each step keeps its status and attempts.
      */
     static ObjectNode summary(RunSummary r) {
-        ObjectNode n = JsonBody.MAPPER.createObjectNode();
-        n.put("id", r.id);
-        n.put("object", "workflow.run");
-        n.put("workflow", r.workflow);
-        n.put("version", r.version);
-        n.put("status", r.status.wire());
-        n.put("owner", r.owner);
-        if (r.priority == null) {
-            n.putNull("priority");
-        } else {
-            n.put("priority", r.priority);
-        }
+        ObjectNode n = head(r.id, r.workflow, r.version, r.status.wire(), r.owner, r.priority);
         n.put("error", r.error);
         n.put("created_at", r.createdAt);
         time(n, "started_at", r.startedAt);
