@@ -40,6 +40,7 @@ final class ControlCluster implements AutoCloseable {
 
     final Path dir;
     private final int base;
+    private final List<String> extraArgs;
     final KeyPair opsA = CommandSignature.generate();
     final KeyPair root = CommandSignature.generate();
     final ServeCommand.RunningNode[] nodes = new ServeCommand.RunningNode[3];
@@ -49,9 +50,23 @@ final class ControlCluster implements AutoCloseable {
     static final String HOOK_SECRET = "webhook-secret-0123456789";
     private final HttpClient http = HttpClient.newHttpClient();
 
-    /** @param basePort the first of three grid ports (communication uses them + 1000); the port offset is added */
+    /**
+     * Starts the three nodes and waits until each is ready and the registry shows all three with their model.
+     *
+     * @param basePort the first of three grid ports (communication uses them + 1000); the port offset is added
+     */
     ControlCluster(Path dir, int basePort) throws Exception {
+        this(dir, basePort, List.of());
+        await().atMost(Duration.ofSeconds(120)).until(() -> {
+            for (ServeCommand.RunningNode n : nodes) if (!n.state().isReady()) return false;
+            return get(0, "/cluster/nodes", admin()).body().split("\"model\":\"glm-tiny\"").length == 4;
+        });
+    }
+
+    /** Starts the three nodes with {@code extraArgs} added to each; returns once they listen, not when ready. */
+    ControlCluster(Path dir, int basePort, List<String> extraArgs) throws Exception {
         this.dir = dir;
+        this.extraArgs = extraArgs;
         this.base = basePort + Integer.getInteger("autoglm.test.portOffset", 0);
         Files.writeString(dir.resolve("jwt.secret"), SECRET);
         Files.writeString(dir.resolve("hook.secret"), HOOK_SECRET);
@@ -81,10 +96,6 @@ final class ControlCluster implements AutoCloseable {
                 nodes[i] = start(i);
             }
         }
-        await().atMost(Duration.ofSeconds(120)).until(() -> {
-            for (ServeCommand.RunningNode n : nodes) if (!n.state().isReady()) return false;
-            return get(0, "/cluster/nodes", admin()).body().split("\"model\":\"glm-tiny\"").length == 4;
-        });
     }
 
     private static java.util.Map<String, Object> key(String id, KeyPair pair, String role, List<String> groups) {
@@ -102,6 +113,7 @@ final class ControlCluster implements AutoCloseable {
                     "--expected-nodes", "3", "--grid-failure-detection", "2000",
                     "--jwt-secret-file", dir.resolve("jwt.secret").toString(),
                     "--command-keys", dir.resolve("keys.json").toString(), "--anomaly-interval", "500"));
+            args.addAll(extraArgs);
             if (i == 2) {
                 args.addAll(List.of("--tags", "y")); // required_tags ["y"] puts a request on node c
             }
