@@ -96,8 +96,11 @@ final class QuantizedRowDot {
             ShortVector odd = w.lanewise(VectorOperators.ASHR, 8);
             IntVector pe = even.mul(ShortVector.fromArray(S, x, xo + c)).reinterpretAsInts();
             IntVector po = odd.mul(ShortVector.fromArray(S, x, xo + c + half)).reinterpretAsInts();
-            // each product fits 16 bits (|w| <= 127, |x| <= 255), a sum of two would not: widen both
-            IntVector sum = low(pe).add(low(po)).add(pe.lanewise(VectorOperators.ASHR, 16))
+            // each product fits 16 bits (|w| <= 127, |x| <= 255), a sum of two would not: both halves of both
+            // sign-extended and added as ints (written out here: a helper call C2 may leave out of line boxes vectors)
+            IntVector sum = pe.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(po.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .add(pe.lanewise(VectorOperators.ASHR, 16))
                     .add(po.lanewise(VectorOperators.ASHR, 16));
             acc = ((FloatVector) sum.convert(VectorOperators.I2F, 0))
                     .fma(VectorKernels.laneScales(WeightType.Q8_0, sc, c), acc);
@@ -119,20 +122,13 @@ final class QuantizedRowDot {
                     .add(n1.mul(ShortVector.fromArray(S, x, xo + c + half)))
                     .add(n2.mul(ShortVector.fromArray(S, x, xo + c + 2 * half)))
                     .add(n3.mul(ShortVector.fromArray(S, x, xo + c + 3 * half)));
-            acc = pairSums(p).fma(VectorKernels.laneScales(WeightType.Q4_0, sc, c), acc);
+            IntVector i = p.reinterpretAsInts(); // the two 16-bit halves of each lane, sign-extended and added
+            IntVector sum = i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(i.lanewise(VectorOperators.ASHR, 16));
+            acc = ((FloatVector) sum.convert(VectorOperators.I2F, 0))
+                    .fma(VectorKernels.laneScales(WeightType.Q4_0, sc, c), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** The two 16-bit halves of each 32-bit lane, sign-extended and added, as floats. */
-    private static FloatVector pairSums(ShortVector p) {
-        IntVector i = p.reinterpretAsInts();
-        return (FloatVector) low(i).add(i.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
-    }
-
-    /** The low 16 bits of each lane, sign-extended. */
-    private static IntVector low(IntVector i) {
-        return i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
     }
 
     /**
