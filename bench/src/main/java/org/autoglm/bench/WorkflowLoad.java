@@ -243,6 +243,12 @@ public final class WorkflowLoad {
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        long takeovers = 0;
+        for (ServeNode n : nodes) {
+            if (n != victim) {
+                takeovers += n.getJson("/cluster/workflow-stats").at("/counters/takeovers").asLong();
+            }
+        }
         Map<String, Integer> statuses = new HashMap<>();
         int inconsistent = 0;
         int made = 0;
@@ -261,9 +267,10 @@ public final class WorkflowLoad {
             recorded += a[2];
         }
         System.out.printf("load: %d runs ended in %.1f s (%.1f runs/s), %s: %s; step and item results recorded %d"
-                + " for %d needed; runs with a result recorded twice, lost or wrong: %d; attempts %d (%d sent again"
-                + " after the kill)%n", ids.size(), seconds, ids.size() / seconds, LoadAverage.now(), statuses,
-                recorded, needed, inconsistent, made, made - needed);
+                + " for %d needed; runs with a result recorded twice, lost or wrong: %d; runs taken over from the"
+                + " killed node: %d; attempts %d (%d more than the results: the cluster's retries; an attempt a new"
+                + " driver sends again keeps its number)%n", ids.size(), seconds, ids.size() / seconds,
+                LoadAverage.now(), statuses, recorded, needed, inconsistent, takeovers, made, made - needed);
         return inconsistent == 0 && statuses.getOrDefault("succeeded", 0) == ids.size() && recorded == needed;
     }
 

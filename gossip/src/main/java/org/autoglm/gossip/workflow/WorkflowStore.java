@@ -130,10 +130,6 @@ public final class WorkflowStore {
      * those three fields travel (the runners look for orphans and for cancels of the runs they drive).
      */
     public List<Unfinished> unfinished() {
-        return retried(this::scanUnfinished);
-    }
-
-    private List<Unfinished> scanUnfinished() {
         try (QueryCursor<String[]> cursor = runs.query(new ScanQuery<>(new NotEnded()), new IdDriverCancel())) {
             List<Unfinished> out = new ArrayList<>();
             for (String[] r : cursor) {
@@ -249,15 +245,22 @@ public final class WorkflowStore {
     }
 
     /**
-     * A scan, asked again (up to three times) when a node that held part of it left the grid meanwhile: the other
-     * copies answer then, so a node's death does not fail a list.
+     * A scan, asked again when a node that held part of it left the grid meanwhile (up to 5 times, 200 ms more
+     * apart each time: the grid needs a moment to hand the dead node's partitions to their backups), so a node's
+     * death does not fail a list.
      */
     private static <T> T retried(java.util.function.Supplier<T> scan) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return scan.get();
             } catch (javax.cache.CacheException e) {
-                if (attempt == 3 || !topologyChanged(e)) {
+                if (attempt == 5 || !topologyChanged(e)) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(200L * attempt);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
                     throw e;
                 }
             }

@@ -36,7 +36,7 @@ final class RunDriver {
     private volatile WorkflowTemplate template;
     private volatile boolean stopped;
     private long timerAt;
-    /** When this node created the run (0: not here, or its first attempt started), for the run_start timer. */
+    /** When this node began creating the run (0: not here, or its first attempt started), for run_start. */
     private long createdNanos;
     /** What the last workflow_progress event said, and when (touched only by step(), which never overlaps). */
     private static final long PROGRESS_EVERY_MILLIS = 2000;
@@ -59,10 +59,9 @@ final class RunDriver {
         return runId;
     }
 
-    /** The run as it was just created here: the first advance need not read it. */
-    void primed(WorkflowRun run, boolean created) {
+    /** The run as this node just claimed it: the first advance need not read it. */
+    void primed(WorkflowRun run) {
         last = run;
-        createdNanos = created ? System.nanoTime() : 0;
     }
 
     /** Asks for a re-plan soon (coalesced: many requests while one runs make one more). */
@@ -119,10 +118,8 @@ final class RunDriver {
         Map<String, Answer> answers = new HashMap<>(fresh);
         long now = System.currentTimeMillis();
         RunPlanner[] planner = new RunPlanner[1];
-        long planNanos = 0;
-        WorkflowRun after;
         long txStart = System.nanoTime();
-        after = store.update(runId, r -> {
+        WorkflowRun after = store.update(runId, r -> {
             if (!self.equals(r.driver)) {
                 return null;
             }
@@ -162,8 +159,44 @@ final class RunDriver {
             }
             return;
         }
+        launch(after, planner[0], lastArrival, now);
+    }
+
+    /**
+     * The first plan of a run this node is creating, made on the new record before it is written: the write that
+     * creates the run also holds its first attempts, so they start without a transaction of their own.
+     *
+     * @return the planner, whose attempts {@link #begin} starts once the run is stored
+     */
+    RunPlanner firstPlan(WorkflowRun run) {
+        createdNanos = System.nanoTime();
+        template = WorkflowTemplate.of((com.fasterxml.jackson.databind.node.ObjectNode)
+                WorkflowTemplates.read(run.template), run.version);
+        RunPlanner planner = new RunPlanner(template, Set.of(), key -> null, System.currentTimeMillis());
+        planner.plan(run);
+        return planner;
+    }
+
+    /** Starts what {@link #firstPlan} decided, now that the run is stored; as one advance (none overlaps it). */
+    void begin(WorkflowRun run, RunPlanner planner) {
+        scheduled.set(true);
+        try {
+            runner.stats().plans.increment();
+            report(run);
+            launch(run, planner, 0, System.currentTimeMillis());
+        } finally {
+            scheduled.set(false);
+            if (again.get() && !stopped) {
+                advance();
+            }
+        }
+    }
+
+    /** After a plan was stored: start its attempts and arm its backoff timer. */
+    private void launch(WorkflowRun after, RunPlanner planner, long lastArrival, long now) {
+        WorkflowStats stats = runner.stats();
         last = after;
-        for (Attempt a : planner[0].launches) {
+        for (Attempt a : planner.launches) {
             long handedOver = System.nanoTime();
             if (a.settled() == null) {
                 if (lastArrival != 0) {
@@ -177,7 +210,7 @@ final class RunDriver {
             }
             start(a);
         }
-        long wake = planner[0].wakeAt;
+        long wake = planner.wakeAt;
         if (wake > 0 && (timerAt == 0 || wake < timerAt || timerAt <= now)) {
             timerAt = wake;
             stats.backoffTimers.increment();

@@ -95,15 +95,31 @@ final class WorkflowRunner implements AutoCloseable {
     /**
      * Starts driving a run this node has claimed (or created with itself as driver).
      *
-     * @param known   the run as this node just wrote it, so the first advance need not read it
-     * @param created true when this node just created it (not a takeover)
+     * @param known the run as this node just wrote it, so the first advance need not read it
      */
-    void drive(String runId, WorkflowRun known, boolean created) {
+    void drive(String runId, WorkflowRun known) {
         drivers.computeIfAbsent(runId, id -> {
             RunDriver d = new RunDriver(id, this);
-            d.primed(known, created);
+            d.primed(known);
             return d;
         }).advance();
+    }
+
+    /**
+     * Creates {@code run} (its driver is this node) with its first plan in the same write, and starts its first
+     * attempts: no transaction before the first request is queued.
+     *
+     * @throws IllegalStateException when a run of that id exists
+     */
+    void create(WorkflowRun run) {
+        RunDriver d = new RunDriver(run.id, this);
+        RunPlanner first = d.firstPlan(run);
+        store().create(run);
+        if (run.status.terminal()) {
+            return; // nothing to run (an ended run has no driver)
+        }
+        drivers.put(run.id, d);
+        d.begin(run, first);
     }
 
     /** Re-plans a run this node drives now (a cancel came in); nothing for others. */
@@ -162,7 +178,7 @@ final class WorkflowRunner implements AutoCloseable {
                         log.info("workflow run {} is driven by node '{}' now, taken over from node {} that is gone",
                                 id, cluster.grid().name(), before.driver);
                     }
-                    drive(id, claimed, false);
+                    drive(id, claimed);
                 }
             }
         } catch (RuntimeException e) {

@@ -78,10 +78,9 @@ public final class WorkflowRuns {
         t.steps().forEach(s -> run.steps.put(s.id(), new StepState()));
         if (driveHere) {
             run.driver = localId.get();
-        }
-        store.get().create(run);
-        if (run.driver != null) {
-            here.drive(run.id, run, true);
+            here.create(run); // planned as it is written: its first requests go out at once
+        } else {
+            store.get().create(run);
         }
         return run;
     }

@@ -25,7 +25,7 @@ import picocli.CommandLine;
  */
 class WorkflowRetentionTest {
 
-    private static final int GRID_PORT = 33110 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID_PORT = 33120 + Integer.getInteger("autoglm.test.portOffset", 0);
 
     @TempDir
     static Path dir;
@@ -74,8 +74,8 @@ class WorkflowRetentionTest {
                 {"name": "waiting", "steps": [{"id": "a", "kind": "http", "url": "http://127.0.0.1:%d/",
                  "method": "GET", "retry": {"max_attempts": 2, "initial_ms": 60000, "max_ms": 60000}}]}
                 """.formatted(closed)).status()).isEqualTo(201);
-        String waiting = op.post("/v1/workflows/waiting/runs", "{}").json().get("id").asText();
-        String id = op.post("/v1/workflows/short/runs", "{}").json().get("id").asText();
+        String waiting = startRun(op, "waiting");
+        String id = startRun(op, "short");
         JsonNode[] run = new JsonNode[1];
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
             run[0] = op.get("/v1/workflow-runs/" + id).json();
@@ -94,14 +94,28 @@ class WorkflowRetentionTest {
 
         JsonNode stats = op.get("/cluster/workflow-stats").json();
         assertThat(stats.at("/counters/runs_deleted").asLong()).isGreaterThanOrEqualTo(1);
-        // Three plans (each one transaction) for the short run, two for the waiting one; the two llm steps went to
-        // the queue once each; one step followed another once.
-        assertThat(stats.at("/counters/transactions").asLong()).isGreaterThanOrEqualTo(5);
+        // Each run's first plan is in the write that creates it; then one transaction per answer: two for the short
+        // run, one for the waiting one. The two llm steps went to the queue once each; one step followed another.
+        assertThat(stats.at("/counters/transactions").asLong()).isGreaterThanOrEqualTo(3);
         assertThat(stats.at("/counters/queue_submits").asLong()).isEqualTo(2);
         assertThat(stats.at("/timers/next_step/samples").asInt()).isEqualTo(1);
         assertThat(as("uma", "user").get("/cluster/workflow-stats").status()).isEqualTo(403);
         assertThat(op.get("/cluster/workflow-stats?since=soon").status()).isEqualTo(400);
         op.post("/v1/workflow-runs/" + waiting + "/cancel", "{}");
+    }
+
+    /**
+     * Starts a run; asks again when Jetty answered 408 (a body slower than its minimum data rate, which a machine at
+     * load 50 produces even for "{}"): a client's retry, not the code under test.
+     */
+    static String startRun(Client c, String name) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            Client.Response r = c.post("/v1/workflows/" + name + "/runs", "{}");
+            if (r.status() != 408 || attempt == 3) {
+                assertThat(r.status()).as(r.body()).isEqualTo(201);
+                return r.json().get("id").asText();
+            }
+        }
     }
 
     @Test
