@@ -179,13 +179,14 @@ if want quant; then
 fi
 # servebench: serve --backend cuda on the demo model ($SERVE_MODEL for another checkpoint), bench-decode on the same
 # checkpoint at batch 1/16/64/256 (the ceiling), then bench serve at concurrency 1/16/64/256 with a ShareGPT-like mix,
-# reporting output tok/s, TTFT/ITL p50/p99 and each level's share of bench-decode's tok/s.
+# reporting output tok/s, TTFT/ITL p50/p99 and each level's share of bench-decode's tok/s. SERVE_OPTS adds serve flags
+# (e.g. "--cuda-option async-scheduling=false" to serve with synchronous steps).
 servebench() {
   local model=${SERVE_MODEL:-/tmp/autoglm-demo}
   [ -n "${SERVE_MODEL:-}" ] || $JAVA $JOPTS -jar $JAR init-demo "$model" > /dev/null
   $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --model "$model" --batch 1,16,64,256 --prompt-tokens 256 \
     --new-tokens 128 --json > "$OUT/serve-ceiling.json" 2> "$OUT/serve-ceiling.err"
-  $JAVA $JOPTS -jar $JAR serve --backend cuda --model "$model" --port 18080 --max-num-seqs 256 \
+  $JAVA $JOPTS -jar $JAR serve --backend cuda --model "$model" --port 18080 --max-num-seqs 256 ${SERVE_OPTS:-} \
     > "$OUT/serve-bench-node.log" 2>&1 &
   local pid=$!
   for i in $(seq 1 120); do
