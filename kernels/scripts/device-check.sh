@@ -180,13 +180,13 @@ fi
 # servebench: serve --backend cuda on the demo model ($SERVE_MODEL for another checkpoint), bench-decode on the same
 # checkpoint at batch 1/16/64/256 (the ceiling), then bench serve at concurrency 1/16/64/256 with a ShareGPT-like mix,
 # reporting output tok/s, TTFT/ITL p50/p99 and each level's share of bench-decode's tok/s. SERVE_OPTS adds serve flags
-# (e.g. "--cuda-option async-scheduling=false" to serve with synchronous steps).
+# (default "--cuda-option async-scheduling=true"; SERVE_OPTS= serves with synchronous steps).
 servebench() {
   local model=${SERVE_MODEL:-/tmp/autoglm-demo}
   [ -n "${SERVE_MODEL:-}" ] || $JAVA $JOPTS -jar $JAR init-demo "$model" > /dev/null
   $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --model "$model" --batch 1,16,64,256 --prompt-tokens 256 \
     --new-tokens 128 --json > "$OUT/serve-ceiling.json" 2> "$OUT/serve-ceiling.err"
-  $JAVA $JOPTS -jar $JAR serve --backend cuda --model "$model" --port 18080 --max-num-seqs 256 ${SERVE_OPTS:-} \
+  $JAVA $JOPTS -jar $JAR serve --backend cuda --model "$model" --port 18080 --max-num-seqs 256 ${SERVE_OPTS---cuda-option async-scheduling=true} \
     > "$OUT/serve-bench-node.log" 2>&1 &
   local pid=$!
   for i in $(seq 1 120); do
@@ -209,10 +209,11 @@ want servebench && step "bench serve against serve --backend cuda (demo model), 
 if want goals; then
   step "goals: parity fp32" 60 parity-fp32.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
   step "goals: glm-edge-1.5b bf16, batch 1 and 64, sync and async" 90 goal-1.5b.json $JAVA $JOPTS -jar $JAR \
-    bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,64 --prompt-tokens 128 --new-tokens 128 --json
+    bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,64 --prompt-tokens 128 --new-tokens 128 --json \
+    --cuda-option async-scheduling=true
   step "goals: glm-4-9b fp8, batch 1 and 256, 2048-token prefill, sync and async" 150 goal-9b-fp8.json $JAVA $JOPTS \
     -jar $JAR bench-decode --backend cuda --shape glm-4-9b --quantize fp8 --batch 1,256 --prompt-tokens 128 \
-    --new-tokens 96 --json
+    --new-tokens 96 --json --cuda-option async-scheduling=true
   step "goals: async off (the same 1.5B rows without feed_sampled_ids in the graph)" 60 goal-1.5b-sync.json $JAVA \
     $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 \
     --json --cuda-option async-scheduling=false

@@ -45,9 +45,10 @@ public final class CudaConfig {
     public boolean cudaGraphs = true;
     /**
      * Asynchronous scheduling: the engine plans and launches step n+1 while the GPU runs step n, and tokens drawn on
-     * the GPU feed the next step's embedding there (feed_sampled_ids); off, every step waits for its ids.
+     * the GPU feed the next step's embedding there (feed_sampled_ids); off, every step waits for its ids. Off by
+     * default until a GPU run has shown its ids equal to synchronous steps (built under kernel emulation only).
      */
-    public boolean asyncScheduling = true;
+    public boolean asyncScheduling = false;
     /**
      * A step that is one prompt from position 0 with at least this many tokens runs attention as GEMMs on tensor
      * cores (needs heads × maxBatchTokens² × 6 bytes of scratch); 0 turns it off. Used only where flash attention
