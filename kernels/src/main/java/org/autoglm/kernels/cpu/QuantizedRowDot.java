@@ -10,6 +10,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -23,6 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
 final class QuantizedRowDot {
 
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
+    /** L fp16 block scales: half a vector, widened to L int lanes. */
+    private static final VectorSpecies<Short> SCALES =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
 
     private QuantizedRowDot() {}
 
@@ -65,7 +69,7 @@ final class QuantizedRowDot {
         FloatVector offsets = FloatVector.zero(F);
         int b = 0;
         for (; b + L <= blocks; b += L) {
-            IntVector bits = (IntVector) ShortVector.fromByteBuffer(VectorKernels.HALF_SHORTS, scales, base + 2 * b, LE)
+            IntVector bits = (IntVector) ShortVector.fromByteBuffer(SCALES, scales, base + 2 * b, LE)
                     .convertShape(VectorOperators.S2I, I, 0);
             FloatVector ws = VectorKernels.f16(bits, 0);
             ws.mul(FloatVector.fromArray(F, xs, xb + b)).intoArray(sc, b);

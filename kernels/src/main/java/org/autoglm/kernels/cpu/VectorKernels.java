@@ -4,9 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.autoglm.models.weights.FloatConversions;
@@ -28,9 +26,6 @@ final class VectorKernels {
     /** Float lanes per vector. */
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** L shorts (half a vector): fp16 block scales, widened to L int lanes. */
-    static final VectorSpecies<Short> HALF_SHORTS =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     /** Lane l of a chunk to its block, counted from the chunk's first block: q8_0 (8 lanes a block) and q4_0 (4). */
     private static final VectorShuffle<Float> Q8_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 8);
     private static final VectorShuffle<Float> Q4_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 4);
@@ -121,21 +116,11 @@ final class VectorKernels {
         }
     }
 
-    /**
-     * The block scales of columns {@code [k0, k0 + kn)} of a quantized row, {@code out[0 .. kn / 32)}: L at a time in
-     * vector code (fp16 widened lane by lane), the rest one by one. Vector code here, unlike before a whole row's dot
-     * product, pays: the tiled kernel widens 512 columns (16 scales) per call, and one by one they cost a third as
-     * much as widening the weights.
-     */
+    /** The block scales of columns {@code [k0, k0 + kn)} of a quantized row, {@code out[0 .. kn / 32)}; as above. */
     static void blockScales(ByteBuffer scales, int row, int cols, int k0, int kn, float[] out) {
         int base = (row * (cols / WeightType.BLOCK) + k0 / WeightType.BLOCK) * 2;
         int blocks = kn / WeightType.BLOCK;
-        int b = 0;
-        for (; b + L <= blocks; b += L) {
-            f16((IntVector) ShortVector.fromByteBuffer(HALF_SHORTS, scales, base + 2 * b, LE)
-                    .convertShape(VectorOperators.S2I, I, 0), 0).intoArray(out, b);
-        }
-        for (; b < blocks; b++) {
+        for (int b = 0; b < blocks; b++) {
             out[b] = F16[scales.getShort(base + 2 * b) & 0xFFFF];
         }
     }
