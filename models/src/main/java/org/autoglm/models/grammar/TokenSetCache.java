@@ -37,16 +37,49 @@ final class TokenSetCache {
         final TokenVocabulary vocabulary;
         final LexemeWalk lexemes;
         private final ConcurrentHashMap<String, TokenSets> byShape = new ConcurrentHashMap<>();
+        private volatile StringLengths.Classes lengthClasses;
+        private final ConcurrentHashMap<Integer, int[][]> restBelow = new ConcurrentHashMap<>();
 
         Shared(TokenVocabulary vocabulary) {
             this.vocabulary = vocabulary;
             this.lexemes = new LexemeWalk(vocabulary.trie());
+        }
+
+        /**
+         * The tokens strictly below trie node {@code node} and, for each, a token spelling its bytes after the
+         * node's depth (-1 when none does): {@code [tokens, rest]}. Built on first use per node.
+         */
+        int[][] restBelow(int node) {
+            return restBelow.computeIfAbsent(node, n -> {
+                TokenTrie trie = vocabulary.trie();
+                LexemeWalk.IntList tokens = new LexemeWalk.IntList();
+                for (int j = n + 1; j < trie.subtreeEnd[n]; j++) {
+                    tokens.addRange(trie.tokens, trie.tokenOffset[j], trie.tokenOffset[j + 1]);
+                }
+                int[] below = tokens.toArray();
+                int[] rest = new int[below.length];
+                for (int k = 0; k < below.length; k++) {
+                    rest[k] = trie.find(vocabulary.bytes(below[k]), trie.depth[n]);
+                }
+                return new int[][] {below, rest};
+            });
+        }
+
+        /** Built on first use (one walk of the trie); a race may build it twice, harmlessly. */
+        StringLengths.Classes lengthClasses() {
+            StringLengths.Classes c = lengthClasses;
+            if (c == null) {
+                c = new StringLengths.Classes(vocabulary.trie(), GrammarMatcher.bitmaskWords(vocabulary.size()));
+                lengthClasses = c;
+            }
+            return c;
         }
     }
 
     private final CompiledGrammar grammar;
     private final Shared shared;
     private static final int MAX_CONTEXTS = 16_384;
+    private static final int MAX_NESTING = 4;
     private static final int[] NO_NODES = new int[0];
 
     private final ConcurrentHashMap<Long, TokenSets> byPosition = new ConcurrentHashMap<>();
@@ -59,42 +92,74 @@ final class TokenSetCache {
 
     /** ORs into {@code mask} every token allowed from {@code state} (stop tokens excepted). */
     void fill(ParseState state, Parser parser, long[] mask) {
+        fill(state, parser, mask, 0);
+    }
+
+    private void fill(ParseState state, Parser parser, long[] mask, int nesting) {
         for (Stack top : state.stacks) {
             TokenSets sets = setsAt(top.rule, top.state, parser);
             sets.addTo(mask);
             if (sets.popNodes.length > 0 && top.parent != null) {
-                afterPop(top, sets.popNodes, parser).addTo(mask);
+                afterPop(top, sets.popNodes, parser, nesting).addTo(mask);
             }
         }
     }
 
     /**
-     * The tokens that end the top rule and run on into what lies below it: the pop nodes' subtrees walked with
-     * the real stack. They depend on the whole stack, so they are cached by it; a grammar meets few distinct
-     * stacks (positions times nesting), and past {@link #MAX_CONTEXTS} the walk is simply repeated.
+     * The tokens that end the top rule and run on into what lies below it. Below a pop node at depth d, token t
+     * is allowed exactly when its bytes after the first d can follow where the rule returns; those bytes are
+     * nearly always a token u of their own ({@link Shared#restBelow}), and u's bit in the mask of the return
+     * state answers for t (that mask is itself cached sets). Only the rare rest that is no token is parsed.
+     * That mask may need the same answer again (a rule repeated without separator returns to where it is called
+     * from), so past {@link #MAX_NESTING} nested masks the subtrees are walked byte by byte instead. The result
+     * depends on the whole stack, so it is cached by it; past {@link #MAX_CONTEXTS} it is recomputed.
      */
-    private TokenSets afterPop(Stack top, int[] popNodes, Parser parser) {
+    private TokenSets afterPop(Stack top, int[] popNodes, Parser parser, int nesting) {
         TokenSets sets = byContext.get(top);
         if (sets != null) {
             return sets;
         }
-        TokenTrie trie = grammar.vocabulary.trie();
-        long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
+        int words = GrammarMatcher.bitmaskWords(grammar.vocabulary.size());
+        long[] bits = new long[words];
+        int accepted = 0;
         ParseState afterRule = parser.closeOver(top.parent);
-        if (afterRule.stacks.length > 0) {
+        TokenTrie trie = grammar.vocabulary.trie();
+        if (afterRule.stacks.length > 0 && nesting >= MAX_NESTING) {
             for (int node : popNodes) {
                 TokenWalk.walk(trie, parser, afterRule, trie.depth[node], node + 1, trie.subtreeEnd[node], bits);
             }
-        }
-        int accepted = 0;
-        for (long word : bits) {
-            accepted += Long.bitCount(word);
+            for (long word : bits) {
+                accepted += Long.bitCount(word);
+            }
+        } else if (afterRule.stacks.length > 0) {
+            long[] then = new long[words];
+            fill(afterRule, parser, then, nesting + 1);
+            for (int node : popNodes) {
+                int[][] below = shared.restBelow(node);
+                int[] tokens = below[0];
+                int[] rest = below[1];
+                for (int k = 0; k < tokens.length; k++) {
+                    int t = tokens[k];
+                    int u = rest[k];
+                    boolean allowed = u >= 0 ? (then[u >>> 6] & (1L << u)) != 0
+                            : parser.advance(afterRule, restBytes(t, trie.depth[node])) != ParseState.DEAD;
+                    if (allowed && (bits[t >>> 6] & (1L << t)) == 0) {
+                        bits[t >>> 6] |= 1L << t;
+                        accepted++;
+                    }
+                }
+            }
         }
         sets = finish(bits, accepted, NO_NODES);
         if (byContext.size() < MAX_CONTEXTS) {
             byContext.putIfAbsent(top, sets);
         }
         return sets;
+    }
+
+    private byte[] restBytes(int token, int from) {
+        byte[] b = grammar.vocabulary.bytes(token);
+        return Arrays.copyOfRange(b, from, b.length);
     }
 
     private TokenSets setsAt(int rule, int state, Parser parser) {
@@ -120,7 +185,7 @@ final class TokenSetCache {
     /** The context-independent walk: the rule alone on the stack, with {@link Stack#BOTTOM} below it. */
     private TokenSets compute(int rule, int state, Parser parser) {
         if (!grammar.rules[rule].hasCalls()) {
-            return computeCallFree(grammar.rules[rule], state);
+            return computeCallFree(rule, state, parser);
         }
         TokenTrie trie = grammar.vocabulary.trie();
         long[] bits = new long[GrammarMatcher.bitmaskWords(grammar.vocabulary.size())];
@@ -158,8 +223,56 @@ final class TokenSetCache {
     }
 
     /** The same walk for a rule without calls, through the vocabulary's shared {@link LexemeWalk}. */
-    private TokenSets computeCallFree(RuleDfa dfa, int state) {
-        return shared.lexemes.walk(dfa, state, GrammarMatcher.bitmaskWords(grammar.vocabulary.size()));
+    private TokenSets computeCallFree(int rule, int state, Parser parser) {
+        RuleDfa dfa = grammar.rules[rule];
+        if (grammar.stringLengths[rule] != null) {
+            TokenSets counted = grammar.stringLengths[rule].setsAt(state, shared.lengthClasses());
+            if (counted != null) {
+                return counted;
+            }
+        }
+        int words = GrammarMatcher.bitmaskWords(grammar.vocabulary.size());
+        int reference = referenceState(dfa, state);
+        if (reference >= 0) {
+            TokenSets found = shared.lexemes.walkAgainst(dfa, state, reference, setsAt(rule, reference, parser),
+                    words);
+            if (found != null) {
+                return found;
+            }
+        }
+        return shared.lexemes.walk(dfa, state, words);
+    }
+
+    /**
+     * A state to walk {@code state} against ({@link LexemeWalk#walkAgainst}), or -1: the state most bytes lead
+     * to, when that state's own bytes mostly keep it where it is (the content of a string that has left every declared key, reached
+     * from a key still on a declared key's path). Its own sets are then a plain walk, never a chain of these.
+     */
+    static int referenceState(RuleDfa dfa, int state) {
+        int target = majorityTarget(dfa, state);
+        return target >= 0 && target != state && majorityTarget(dfa, target) == target ? target : -1;
+    }
+
+    /** The state that the most byte values lead to from {@code state} (-1 when none leads anywhere). */
+    private static int majorityTarget(RuleDfa dfa, int state) {
+        int best = -1;
+        int bestBytes = 0;
+        int from = dfa.rangeOffset[state];
+        int to = dfa.rangeOffset[state + 1];
+        for (int k = from; k < to; k++) {
+            int target = dfa.rangeTarget[k];
+            int bytes = 0;
+            for (int j = from; j < to; j++) {
+                if (dfa.rangeTarget[j] == target) {
+                    bytes += dfa.rangeLast[j] - dfa.rangeFirst[j] + 1;
+                }
+            }
+            if (bytes > bestBytes) {
+                best = target;
+                bestBytes = bytes;
+            }
+        }
+        return best;
     }
 
     static TokenSets finish(long[] bits, int accepted, int[] popNodes) {
