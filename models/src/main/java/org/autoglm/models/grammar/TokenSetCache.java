@@ -38,7 +38,7 @@ final class TokenSetCache {
         final LexemeWalk lexemes;
         private final ConcurrentHashMap<String, TokenSets> byShape = new ConcurrentHashMap<>();
         private volatile StringLengths.Classes lengthClasses;
-        private final ConcurrentHashMap<Integer, int[][]> restBelow = new ConcurrentHashMap<>();
+        private final ConcurrentHashMap<Integer, int[]> restBelow = new ConcurrentHashMap<>();
 
         Shared(TokenVocabulary vocabulary) {
             this.vocabulary = vocabulary;
@@ -46,22 +46,20 @@ final class TokenSetCache {
         }
 
         /**
-         * The tokens strictly below trie node {@code node} and, for each, a token spelling its bytes after the
-         * node's depth (-1 when none does): {@code [tokens, rest]}. Built on first use per node.
+         * For each trie node strictly below {@code node} (in trie order, from node + 1): a token spelling the
+         * node's bytes after {@code node}'s depth, or -1 when no token does. Built on first use per node.
          */
-        int[][] restBelow(int node) {
+        int[] restBelow(int node) {
             return restBelow.computeIfAbsent(node, n -> {
                 TokenTrie trie = vocabulary.trie();
-                LexemeWalk.IntList tokens = new LexemeWalk.IntList();
+                int[] rest = new int[trie.subtreeEnd[n] - n - 1];
+                byte[] path = new byte[trie.maxDepth];
                 for (int j = n + 1; j < trie.subtreeEnd[n]; j++) {
-                    tokens.addRange(trie.tokens, trie.tokenOffset[j], trie.tokenOffset[j + 1]);
+                    int k = trie.depth[j] - trie.depth[n];
+                    path[k - 1] = trie.nodeByte[j];
+                    rest[j - n - 1] = trie.find(path, 0, k);
                 }
-                int[] below = tokens.toArray();
-                int[] rest = new int[below.length];
-                for (int k = 0; k < below.length; k++) {
-                    rest[k] = trie.find(vocabulary.bytes(below[k]), trie.depth[n]);
-                }
-                return new int[][] {below, rest};
+                return rest;
             });
         }
 
@@ -79,7 +77,7 @@ final class TokenSetCache {
     private final CompiledGrammar grammar;
     private final Shared shared;
     private static final int MAX_CONTEXTS = 16_384;
-    private static final int MAX_NESTING = 4;
+    private static final int MAX_NESTING = 1;
     private static final int[] NO_NODES = new int[0];
 
     private final ConcurrentHashMap<Long, TokenSets> byPosition = new ConcurrentHashMap<>();
@@ -111,7 +109,7 @@ final class TokenSetCache {
      * nearly always a token u of their own ({@link Shared#restBelow}), and u's bit in the mask of the return
      * state answers for t (that mask is itself cached sets). Only the rare rest that is no token is parsed.
      * That mask may need the same answer again (a rule repeated without separator returns to where it is called
-     * from), so past {@link #MAX_NESTING} nested masks the subtrees are walked byte by byte instead. The result
+     * from), and nesting could multiply the work, so inside it the subtrees are walked byte by byte. The result
      * depends on the whole stack, so it is cached by it; past {@link #MAX_CONTEXTS} it is recomputed.
      */
     private TokenSets afterPop(Stack top, int[] popNodes, Parser parser, int nesting) {
@@ -135,19 +133,7 @@ final class TokenSetCache {
             long[] then = new long[words];
             fill(afterRule, parser, then, nesting + 1);
             for (int node : popNodes) {
-                int[][] below = shared.restBelow(node);
-                int[] tokens = below[0];
-                int[] rest = below[1];
-                for (int k = 0; k < tokens.length; k++) {
-                    int t = tokens[k];
-                    int u = rest[k];
-                    boolean allowed = u >= 0 ? (then[u >>> 6] & (1L << u)) != 0
-                            : parser.advance(afterRule, restBytes(t, trie.depth[node])) != ParseState.DEAD;
-                    if (allowed && (bits[t >>> 6] & (1L << t)) == 0) {
-                        bits[t >>> 6] |= 1L << t;
-                        accepted++;
-                    }
-                }
+                accepted += runOn(trie, node, afterRule, then, parser, bits);
             }
         }
         sets = finish(bits, accepted, NO_NODES);
@@ -155,6 +141,49 @@ final class TokenSetCache {
             byContext.putIfAbsent(top, sets);
         }
         return sets;
+    }
+
+    /**
+     * Marks the tokens below pop node {@code node} whose bytes after it can follow in {@code afterRule}, whose
+     * whole-token mask is {@code then}. A rest spelled by a token is decided by that token's bit, and a rest
+     * that cannot follow rules out the node's whole subtree (what cannot start cannot go on); a rest no token
+     * spells is parsed. Returns how many tokens it marked.
+     */
+    private int runOn(TokenTrie trie, int node, ParseState afterRule, long[] then, Parser parser, long[] bits) {
+        int[] rest = shared.restBelow(node);
+        int marked = 0;
+        int i = node + 1;
+        while (i < trie.subtreeEnd[node]) {
+            int u = rest[i - node - 1];
+            boolean allowed;
+            if (u >= 0) {
+                allowed = (then[u >>> 6] & (1L << u)) != 0;
+                if (!allowed) {
+                    i = trie.subtreeEnd[i];
+                    continue;
+                }
+            } else if (trie.tokenOffset[i + 1] > trie.tokenOffset[i]) {
+                allowed = parser.advance(afterRule, restBytes(trie.tokens[trie.tokenOffset[i]], trie.depth[node]))
+                        != ParseState.DEAD;
+                if (!allowed) {
+                    i = trie.subtreeEnd[i];
+                    continue;
+                }
+            } else {
+                allowed = false;
+            }
+            if (allowed) {
+                for (int k = trie.tokenOffset[i]; k < trie.tokenOffset[i + 1]; k++) {
+                    int t = trie.tokens[k];
+                    if ((bits[t >>> 6] & (1L << t)) == 0) {
+                        bits[t >>> 6] |= 1L << t;
+                        marked++;
+                    }
+                }
+            }
+            i++;
+        }
+        return marked;
     }
 
     private byte[] restBytes(int token, int from) {

@@ -93,11 +93,11 @@ final class TokenTrie {
         }
     }
 
-    /** A token whose bytes are {@code bytes[from..]}, or -1 when no token is spelled so. */
-    int find(byte[] bytes, int from) {
+    /** A token whose bytes are {@code bytes[from, to)}, or -1 when no token is spelled so. */
+    int find(byte[] bytes, int from, int to) {
         int node = -1;
         int end = size;
-        for (int k = from; k < bytes.length; k++) {
+        for (int k = from; k < to; k++) {
             int child = node + 1;
             while (child < end && nodeByte[child] != bytes[k]) {
                 child = subtreeEnd[child];
