@@ -166,7 +166,12 @@ public final class Cluster implements AutoCloseable {
         }
     }
 
-    /** True when {@code grid} has had no majority in view for longer than failure detection, after having had one. */
+    /**
+     * True when {@code grid} has had no majority in view for {@link #rejoinAfter} after having had one. By then its grid
+     * has already dropped the peers it cannot reach (that takes failure detection): it is a cluster of its own, which
+     * Ignite never merges back, so the only way back is a fresh grid node, and the sooner it tries after a heal the
+     * sooner the cluster is whole again (the checker's bound is 10 s after the heal).
+     */
     private boolean cutOffTooLong(GridNode grid) {
         long now = System.nanoTime();
         boolean quorum;
@@ -179,7 +184,17 @@ public final class Cluster implements AutoCloseable {
             quorumClockNanos = now;
             return false;
         }
-        return quorumClockNanos >= 0 && now - quorumClockNanos > grid.config().failureDetection.toNanos();
+        return quorumClockNanos >= 0 && now - quorumClockNanos > rejoinAfter(grid).toNanos();
+    }
+
+    /**
+     * How long a node that had a majority waits without one before it restarts its grid node to rejoin: a third of
+     * failure detection, at least a second. A member of the majority never waits that long without one (it loses a
+     * peer only when the grid drops it, and still sees the rest); a minority node retries at this pace, each time it
+     * finds itself alone again, until the partition heals.
+     */
+    static java.time.Duration rejoinAfter(GridNode grid) {
+        return java.time.Duration.ofMillis(Math.max(1_000, grid.config().failureDetection.toMillis() / 3));
     }
 
     /**
@@ -238,6 +253,7 @@ public final class Cluster implements AutoCloseable {
                 }
                 current = fresh;
             }
+            quorumClockNanos = System.nanoTime(); // the next try waits from now: starting a grid node takes a while
             log.warn("grid node '{}' rejoined the cluster ({} node(s) visible)", fresh.grid.name(),
                     fresh.grid.serverNodeIds().size());
             for (Runnable listener : rejoinListeners) {

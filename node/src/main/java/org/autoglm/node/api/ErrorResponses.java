@@ -35,6 +35,12 @@ final class ErrorResponses {
         app.exception(org.autoglm.node.session.StorageFullException.class,
                 (e, ctx) -> send(ctx, ApiError.insufficientStorage(e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> {
+            if (gridRestarting(e)) { // not a bug: this node's grid member stops and starts again to rejoin
+                log.debug("{} {} while the grid member restarts: {}", ctx.method(), ctx.path(), e.toString());
+                send(ctx, ApiError.unavailable("this node is rejoining the cluster (its grid member was cut off or"
+                        + " paused and is restarting); retry in a few seconds or send to another node"));
+                return;
+            }
             log.error("Unexpected failure on {} {}", ctx.method(), ctx.path(), e);
             send(ctx, ApiError.server("The node failed to process this request; it has been logged."));
         });
@@ -49,6 +55,24 @@ final class ErrorResponses {
                 send(ctx, fromStatus(405, null));
             }
         });
+    }
+
+    /** Ignite's exceptions for a grid member that is stopping, stopped or restarting. */
+    private static final java.util.Set<String> GRID_STOPPED = java.util.Set.of(
+            "org.apache.ignite.IgniteIllegalStateException",
+            "org.apache.ignite.internal.processors.cache.CacheStoppedException",
+            "org.apache.ignite.internal.NodeStoppingException",
+            "org.apache.ignite.internal.processors.cache.CacheInvalidStateException",
+            "org.apache.ignite.IgniteClientDisconnectedException");
+
+    /** True when {@code e} (or a cause) says this node's grid member is stopping or stopped: it restarts to rejoin. */
+    static boolean gridRestarting(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (GRID_STOPPED.contains(t.getClass().getName())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static ObjectNode body(ApiError e) {
