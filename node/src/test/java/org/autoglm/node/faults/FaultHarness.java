@@ -429,15 +429,17 @@ public final class FaultHarness implements AutoCloseable {
 
     /**
      * {@code java ... FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]
-     * [--leader-kills 1] [--short] [--partition]}: the long run for the bench (the first {@code --leader-kills} schedules
-     * are the issue's leader kill, the rest random; {@code --short} runs the short form of mvn verify and the
-     * schedules still opt-in instead, {@code --partition} the partition alone). Prints one line per schedule and the totals; exits 1
-     * on any violation.
+     * [--leader-kills 1] [--base-port P] [--short] [--partition] [--only KIND]...}: the long run for the bench (the first
+     * {@code --leader-kills} schedules are the issue's leader kill, the rest random; {@code --short} runs the short form
+     * of mvn verify instead, {@code --partition} the partition alone, {@code --only pause} (repeatable: kill-leader,
+     * kill-follower, kill-stream-node, pause, restart, partition, one-way-loss, latency) {@code --schedules} short
+     * schedules of those kinds in turn). Grid ports from {@code --base-port} (communication ports 1000 higher), free ones
+     * when not given. Prints one line per schedule and the totals; exits 1 on any violation.
      */
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]"
-                    + " [--leader-kills 1] [--short] [--partition]");
+                    + " [--leader-kills 1] [--base-port P] [--short] [--partition] [--only KIND]...");
             System.exit(2);
         }
         int schedules = 100;
@@ -485,7 +487,6 @@ public final class FaultHarness implements AutoCloseable {
             } else if (shortForm || partitionOnly) {
                 if (shortForm) {
                     plan.addAll(Schedule.shortForm());
-                    plan.addAll(Schedule.pending());
                 } else {
                     plan.add(Schedule.partition());
                 }
