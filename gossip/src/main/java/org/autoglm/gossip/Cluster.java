@@ -189,9 +189,9 @@ public final class Cluster implements AutoCloseable {
 
     /**
      * How long a node that had a majority waits without one before it restarts its grid node to rejoin: a third of
-     * failure detection, at least a second. A member of the majority never waits that long without one (it loses a
-     * peer only when the grid drops it, and still sees the rest); a minority node retries at this pace, each time it
-     * finds itself alone again, until the partition heals.
+     * failure detection, at least a second: by then its grid has dropped the peers it cannot reach, and Ignite never
+     * merges two clusters. After each restart the wait grows by a random part of failure detection, so that nodes
+     * that restarted together spread out and find each other.
      */
     static java.time.Duration rejoinAfter(GridNode grid) {
         return java.time.Duration.ofMillis(Math.max(1_000, grid.config().failureDetection.toMillis() / 3));
@@ -253,7 +253,11 @@ public final class Cluster implements AutoCloseable {
                 }
                 current = fresh;
             }
-            quorumClockNanos = System.nanoTime(); // the next try waits from now: starting a grid node takes a while
+            // The next try waits from now (starting a grid node takes a while), plus up to a failure detection drawn at
+            // random: nodes that all lost their majority at once (a starved machine breaks the whole ring) and restarted
+            // together would otherwise keep starting alone at the same moments, each missing the others.
+            quorumClockNanos = System.nanoTime() + java.util.concurrent.ThreadLocalRandom.current()
+                    .nextLong(fresh.grid.config().failureDetection.toNanos());
             log.warn("grid node '{}' rejoined the cluster ({} node(s) visible)", fresh.grid.name(),
                     fresh.grid.serverNodeIds().size());
             for (Runnable listener : rejoinListeners) {
