@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.autoglm.gossip.grid.GridUnavailable;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.handler.ErrorHandler;
@@ -27,18 +28,21 @@ final class ErrorResponses {
 
     private ErrorResponses() {}
 
-    /** @param routes "METHOD /path" of every route, for the 404 message */
-    static void install(Javalin app, List<String> routes) {
+    /**
+     * @param routes     "METHOD /path" of every route, for the 404 message
+     * @param deadReason why this node's grid node is down, or null while it runs
+     */
+    static void install(Javalin app, List<String> routes, java.util.function.Supplier<String> deadReason) {
         app.exception(ApiError.class, (e, ctx) -> send(ctx, e));
         app.exception(HttpResponseException.class, (e, ctx) -> send(ctx, e.getStatus() == 404 ? noSuchRoute(routes)
                 : fromStatus(e.getStatus(), e.getMessage())));
         app.exception(org.autoglm.node.session.StorageFullException.class,
                 (e, ctx) -> send(ctx, ApiError.insufficientStorage(e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> {
-            if (gridRestarting(e)) { // not a bug: this node's grid member stops and starts again to rejoin
-                log.debug("{} {} while the grid member restarts: {}", ctx.method(), ctx.path(), e.toString());
-                send(ctx, ApiError.unavailable("this node is rejoining the cluster (its grid member was cut off or"
-                        + " paused and is restarting); retry in a few seconds or send to another node"));
+            ApiError unavailable = gridUnavailable(e, deadReason.get());
+            if (unavailable != null) {
+                log.debug("{} {} while the grid cannot answer here: {}", ctx.method(), ctx.path(), e.toString());
+                send(ctx, unavailable);
                 return;
             }
             log.error("Unexpected failure on {} {}", ctx.method(), ctx.path(), e);
@@ -57,22 +61,20 @@ final class ErrorResponses {
         });
     }
 
-    /** Ignite's exceptions for a grid member that is stopping, stopped or restarting. */
-    private static final java.util.Set<String> GRID_STOPPED = java.util.Set.of(
-            "org.apache.ignite.IgniteIllegalStateException",
-            "org.apache.ignite.internal.processors.cache.CacheStoppedException",
-            "org.apache.ignite.internal.NodeStoppingException",
-            "org.apache.ignite.internal.processors.cache.CacheInvalidStateException",
-            "org.apache.ignite.IgniteClientDisconnectedException");
-
-    /** True when {@code e} (or a cause) says this node's grid member is stopping or stopped: it restarts to rejoin. */
-    static boolean gridRestarting(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (GRID_STOPPED.contains(t.getClass().getName())) {
-                return true;
-            }
+    /**
+     * 503 with {@code Retry-After} for a failure that says the grid cannot answer on this node now, in one place for
+     * every route: its grid node is down (segmented or failed; it rejoins by itself), or the topology changed under
+     * the request (a node left, the majority was lost). Null for any other failure.
+     */
+    static ApiError gridUnavailable(Exception e, String dead) {
+        Throwable cause = GridUnavailable.find(e);
+        if (dead == null && cause == null) {
+            return null;
         }
-        return false;
+        String why = dead != null ? "its grid node is down and it is rejoining the cluster"
+                : "the cluster's topology changed under the request (" + cause.getClass().getSimpleName() + ")";
+        return ApiError.unavailable("This node cannot reach the cluster right now: " + why + ". Retry in a few"
+                + " seconds, or send the request to another node.");
     }
 
     static ObjectNode body(ApiError e) {
