@@ -19,7 +19,6 @@ public final class GridCaches {
     public static final String BATCH_LINES = "autoglm-batch-lines";
     public static final String WORKFLOWS = "autoglm-workflows";
     public static final String WORKFLOW_RUNS = "autoglm-workflow-runs";
-    public static final String WORKFLOW_ATTEMPTS = "autoglm-workflow-attempts";
     public static final String RATE_LIMITS = "autoglm-rate-limits";
     /** The data region of caches that must outlive a full restart; persisted only with {@code --data-dir}. */
     public static final String DURABLE_REGION = "autoglm-durable";
