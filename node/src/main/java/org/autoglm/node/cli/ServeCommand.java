@@ -151,6 +151,11 @@ public final class ServeCommand implements Callable<Integer> {
             return cluster;
         }
 
+        /** Its control plane (commands, events, anomaly detection), for tests that look inside. */
+        public ControlPlane control() {
+            return control;
+        }
+
         @Override
         public void close() {
             server.close();

@@ -52,6 +52,12 @@ public final class AnomalyDetector implements EngineStats.Observer {
         return anomalous;
     }
 
+    /** Whether {@code figure} (such as "step_ms@0") has seen the intervals it needs before it judges one. */
+    synchronized boolean judges(String figure) {
+        Baseline b = baselines.get(figure);
+        return b != null && b.samples >= WARM_UP;
+    }
+
     /** Why it is anomalous (which figure, its value and baseline), or null. */
     public String reason() {
         return reason;

@@ -132,6 +132,11 @@ public final class ControlPlane implements AutoCloseable {
         return anomalies.anomalous();
     }
 
+    /** The detector itself (its baselines), for tests in this package. */
+    AnomalyDetector anomalies() {
+        return anomalies;
+    }
+
     /** An admin action over HTTP ({@code /admin/*}, {@code /cluster/*} writes), for the cluster audit chain. */
     public void adminAction(Caller caller, String method, String path, int status) {
         if (path.equals("/cluster/commands") || path.equals("/cluster/command-keys")) {

@@ -439,6 +439,87 @@ class GroupControlTest {
     }
 
     /**
+     * Anomaly detection end to end (anomaly interval 500 ms, N = 3): node c learns its baselines under steady traffic,
+     * one request at a time so every interval is at one load level; then each of its engine steps takes 300 ms longer
+     * (the test's listener, called on the engine thread inside the step, holds it): far beyond the σ a loaded build
+     * machine teaches the baseline (about 10 ms at load 25; with a 40 ms hold the baseline learned the slow steps). After N intervals c is
+     * {@code anomalous} in {@code /cluster/nodes} and a {@code node_anomalous} event naming it reaches another node's
+     * {@code /cluster/events}; back at speed, N normal intervals clear it ({@code node_normal}).
+     */
+    @Test
+    @Order(18)
+    void aNodeInjectedSlowIsFlaggedAnomalousInTheNodesAndTheEvents() throws Exception {
+        AnomalyDetector detector = cluster.nodes[2].control().anomalies();
+        java.util.concurrent.atomic.AtomicLong holdMillis = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread traffic = new Thread(() -> {
+            for (int i = 0; running.get(); i++) {
+                try {
+                    generate(cluster.nodes[2].cluster().localEngine(), "steady-" + i, holdMillis);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        }, "anomaly-traffic");
+        traffic.setDaemon(true);
+        traffic.start();
+        try (ControlCluster.EventTap tap = cluster.events(0, "")) {
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> detector.judges("step_ms@0") && !detector.anomalous());
+            assertThat(anomalous("c")).isFalse();
+            tap.events.clear();
+            holdMillis.set(300);
+            JsonNode flagged = tap.await("node_anomalous", e -> e.at("/data/node").asText().equals("c"));
+            assertThat(flagged.at("/data/reason").asText()).containsPattern("(step|ttft)_ms@");
+            await().atMost(Duration.ofSeconds(30)).until(() -> anomalous("c"));
+            assertThat(anomalous("a")).isFalse();
+
+            holdMillis.set(0);
+            tap.await("node_normal", e -> e.at("/data/node").asText().equals("c"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !anomalous("c"));
+        } finally {
+            running.set(false);
+            holdMillis.set(0);
+            traffic.join(30_000);
+        }
+    }
+
+    /** Whether {@code GET /cluster/nodes} (asked of node b) shows {@code node} anomalous. */
+    private static boolean anomalous(String node) throws Exception {
+        for (JsonNode n : ControlCluster.JSON.readTree(cluster.get(1, "/cluster/nodes", OPS_A).body())) {
+            if (n.get("name").asText().equals(node)) return n.get("anomalous").asBoolean();
+        }
+        throw new AssertionError("no node " + node);
+    }
+
+    /** One 20-token request on {@code engine}; each token's delivery holds the engine thread {@code holdMillis}. */
+    private static void generate(org.autoglm.node.engine.InferenceService engine, String id,
+                                 java.util.concurrent.atomic.AtomicLong holdMillis) throws Exception {
+        java.util.concurrent.CompletableFuture<org.autoglm.node.engine.Completion> done =
+                new java.util.concurrent.CompletableFuture<>();
+        engine.submit(org.autoglm.node.engine.GenerationRequest.of(id, new int[] {1, 2, 3, 4},
+                new org.autoglm.models.sampling.SamplingParams(0, 1, 0, 0, 1, 0, 0, null, 20, List.of(), true, -1)),
+                new org.autoglm.node.engine.GenerationListener() {
+                    @Override
+                    public void onDelta(org.autoglm.node.engine.TokenDelta delta) {
+                        long hold = holdMillis.get();
+                        if (hold == 0) return;
+                        try {
+                            Thread.sleep(hold);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+
+                    @Override
+                    public void onFinish(org.autoglm.node.engine.Completion completion) {
+                        done.complete(completion);
+                    }
+                });
+        done.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /**
      * A target whose grid node is gone shows {@code unreachable} while its command may still run, and {@code expired}
      * once the command's {@code expires_at} passes before it ran there. The gone node is the registry entry a node
      * killed without closing leaves behind until its TTL: its last heartbeat, under a grid id no longer in the grid.
