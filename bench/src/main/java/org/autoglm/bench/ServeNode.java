@@ -58,7 +58,34 @@ final class ServeNode {
             cmd.addAll(List.of("--grid-failure-detection", "2000"));
         }
         cmd.addAll(List.of(extra));
-        this.command = List.copyOf(cmd);
+        this.command = cmd;
+    }
+
+    /** Adds a JVM option to the command (before {@link #start}), such as a logger's level. */
+    ServeNode jvm(String option) {
+        command.add(1, option);
+        return this;
+    }
+
+    /** This node's log so far. */
+    List<String> logLines() throws IOException {
+        Path log = logDir.resolve(name + ".log");
+        return Files.exists(log) ? Files.readAllLines(log) : List.of();
+    }
+
+    /** The sum of every sample of one series on {@code /metrics} (all its labels), or -1 when it cannot be read. */
+    double metric(String series) {
+        try {
+            double sum = 0;
+            for (String line : get("/metrics").split("\n")) {
+                if (line.startsWith(series + "{") || line.startsWith(series + " ")) {
+                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return sum;
+        } catch (IOException | InterruptedException | NumberFormatException e) {
+            return -1;
+        }
     }
 
     ServeNode start() throws IOException {

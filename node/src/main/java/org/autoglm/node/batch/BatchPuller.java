@@ -61,6 +61,8 @@ final class BatchPuller implements AutoCloseable {
     private long nextLookMillis;
     private long nextCheckMillis;
     private volatile boolean closed;
+    /** Some batch was in progress at the last look at the batches (every second): only then are chunks looked for. */
+    private volatile boolean inProgress;
 
     /** A chunk this node runs: its lines' executions and how they ended. */
     private final class Pulled {
@@ -94,9 +96,9 @@ final class BatchPuller implements AutoCloseable {
         ticks.scheduleWithFixedDelay(this::tick, 300, 100, TimeUnit.MILLISECONDS);
     }
 
-    /** Lines this node runs now. */
-    int running() {
-        return inFlight.get();
+    /** Whether any batch of the cluster is in progress (its runner opens chunks), as the batch poll last saw. */
+    void batchesInProgress(boolean any) {
+        inProgress = any;
     }
 
     private void tick() {
@@ -110,7 +112,7 @@ final class BatchPuller implements AutoCloseable {
                 dropRemoved();
             }
             InferenceService local = engine.get();
-            if (local == null || local.isDraining() || now < nextLookMillis) {
+            if (!inProgress || local == null || local.isDraining() || now < nextLookMillis) {
                 return;
             }
             int room = Math.min(MAX_LINES_PER_NODE, local.options().maxNumSeqs());

@@ -8,7 +8,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.autoglm.gossip.Cluster;
+import java.util.List;
 import org.autoglm.gossip.batch.BatchJob;
+import org.autoglm.gossip.batch.BatchStatus;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.node.api.ServedModel;
 import org.autoglm.node.engine.InferenceService;
@@ -58,7 +60,9 @@ public final class BatchRunner implements AutoCloseable {
             if (!cluster.grid().hasQuorum()) {
                 return;
             }
-            for (BatchJob job : cluster.batches().list()) {
+            List<BatchJob> jobs = cluster.batches().list();
+            lines.batchesInProgress(jobs.stream().anyMatch(job -> job.status() == BatchStatus.IN_PROGRESS));
+            for (BatchJob job : jobs) {
                 if (running.size() >= MAX_RUNS) {
                     return;
                 }
