@@ -109,8 +109,12 @@ public final class BatchInterference {
     }
 
     /** Grid transactions the nodes started so far ({@code autoglm:grid_transactions_total}, summed). */
-    private static double transactions(List<ServeNode> nodes) {
-        return nodes.stream().mapToDouble(n -> n.metric("autoglm:grid_transactions_total")).sum();
+    private static double transactions(List<ServeNode> nodes) throws Exception {
+        double sum = 0;
+        for (ServeNode node : nodes) {
+            sum += node.metric("autoglm:grid_transactions_total");
+        }
+        return sum;
     }
 
     private static void killPhase(ServeNode entry, String file, int lines, ServeNode victim) throws Exception {

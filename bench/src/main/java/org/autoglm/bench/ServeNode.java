@@ -73,21 +73,6 @@ final class ServeNode {
         return Files.exists(log) ? Files.readAllLines(log) : List.of();
     }
 
-    /** The sum of every sample of one series on {@code /metrics} (all its labels), or -1 when it cannot be read. */
-    double metric(String series) {
-        try {
-            double sum = 0;
-            for (String line : get("/metrics").split("\n")) {
-                if (line.startsWith(series + "{") || line.startsWith(series + " ")) {
-                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                }
-            }
-            return sum;
-        } catch (IOException | InterruptedException | NumberFormatException e) {
-            return -1;
-        }
-    }
-
     ServeNode start() throws IOException {
         Path log = logDir.resolve(name + ".log");
         Files.createDirectories(log.getParent());
