@@ -37,6 +37,7 @@ final class CpuForward {
     private float[] x;       // [N, D] residual stream
     private float[] normed;  // [N, D]
     private float[] xp;      // [N, max cols] activations permuted for the kernels
+    private final QuantizedActivations xq = new QuantizedActivations(); // or quantized for them
     private float[] qkv;     // [N, H*d + 2*K*d]
     private float[] attn;    // [N, H*d]
     private float[] proj;    // [N, D]
@@ -203,9 +204,16 @@ final class CpuForward {
 
     private void linearAt(float[] in, int n, WeightMatrix[] ms, float[] out, int outStride, int outOffset) {
         int cols = ms[0].cols;
-        for (int t = 0; t < n; t++) {
-            VectorKernels.permute(ms[0].type, in, t * cols, cols, xp, t * cols);
+        QuantizedActivations quantized = null;
+        if (MatrixKernels.quantizedActivations(ms[0].type, n)) {
+            xq.quantize(ms[0].type, in, n, cols);
+            quantized = xq;
+        } else {
+            for (int t = 0; t < n; t++) {
+                VectorKernels.permute(ms[0].type, in, t * cols, cols, xp, t * cols);
+            }
         }
+        QuantizedActivations xqs = quantized;
         int totalRows = 0;
         for (WeightMatrix m : ms) totalRows += m.rows;
         long work = (long) totalRows * cols * n;
@@ -218,7 +226,8 @@ final class CpuForward {
                 int lo = Math.max(from, base);
                 int hi = Math.min(to, base + m.rows);
                 if (lo < hi) {
-                    MatrixKernels.multiply(m, lo - base, hi - base, xp, n, out, outStride, outOffset + base, scratch);
+                    MatrixKernels.multiply(m, lo - base, hi - base, xp, xqs, n, out, outStride, outOffset + base,
+                            scratch);
                 }
                 base += m.rows;
                 if (base >= to) break;

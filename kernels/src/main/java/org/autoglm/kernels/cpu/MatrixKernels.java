@@ -14,11 +14,28 @@ final class MatrixKernels {
     private MatrixKernels() {}
 
     /**
+     * Whether {@code tokens} activation rows meet matrices of {@code type} as {@link QuantizedActivations} (integer dot
+     * products, as llama.cpp does) rather than as floats: quantized weights, row by row.
+     */
+    static boolean quantizedActivations(WeightType type, int tokens) {
+        return type.quantized() && tokens < TILED_TOKENS;
+    }
+
+    /**
      * Rows {@code [r0, r1)} of {@code m} against {@code tokens} permuted activation rows {@code xp}; writes
      * {@code out[outOffset + t * outStride + r]}, using the calling thread's {@code scratch}.
      */
     static void multiply(WeightMatrix m, int r0, int r1, float[] xp, int tokens, float[] out, int outStride,
                          int outOffset, Scratch scratch) {
+        multiply(m, r0, r1, xp, null, tokens, out, outStride, outOffset, scratch);
+    }
+
+    /**
+     * As above; row by row, a quantized matrix meets {@code xq} (the same activations quantized for its type, see
+     * {@link #quantizedActivations}) when given, else {@code xp}.
+     */
+    static void multiply(WeightMatrix m, int r0, int r1, float[] xp, QuantizedActivations xq, int tokens, float[] out,
+                         int outStride, int outOffset, Scratch scratch) {
         float[] scales = scratch.scales(m.cols);
         int r = r0;
         while (r < r1) {
@@ -33,8 +50,9 @@ final class MatrixKernels {
             } else {
                 for (int i = 0; i < count; i++) {
                     for (int t = 0; t < tokens; t++) {
-                        out[outOffset + t * outStride + r + i] =
-                                RowDot.dot(m.type, slab, local + i, m.cols, xp, t * m.cols, scales);
+                        out[outOffset + t * outStride + r + i] = xq != null
+                                ? QuantizedRowDot.dot(m.type, slab, local + i, m.cols, xq, t, scales)
+                                : RowDot.dot(m.type, slab, local + i, m.cols, xp, t * m.cols, scales);
                     }
                 }
             }

@@ -47,6 +47,49 @@ class MatrixKernelsTest {
         }
     }
 
+    /**
+     * Row by row against int8 activations: exactly the integer block sums of the quantized weights and activations,
+     * scaled (so every lane, nibble and tail lines up), and within the activations' rounding of the float result.
+     */
+    @ParameterizedTest
+    @EnumSource(value = WeightType.class, names = {"Q8_0", "Q4_0"})
+    void int8ActivationsGiveTheIntegerBlockSums(WeightType type) {
+        SplittableRandom random = new SplittableRandom(11);
+        for (int cols : new int[] {32, 64, 96, 128, 160, 256, 544}) {
+            int rows = 9;
+            WeightMatrix m = matrix(type, rows, cols, random);
+            for (int tokens : new int[] {1, 3}) {
+                float[] x = new float[tokens * cols];
+                for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+                QuantizedActivations xq = new QuantizedActivations();
+                xq.quantize(type, x, tokens, cols);
+                int stride = rows + 1;
+                float[] out = new float[tokens * stride + 1];
+                MatrixKernels.multiply(m, 0, rows, null, xq, tokens, out, stride, 1, new Scratch());
+                float[] row = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    m.decodeRow(r, row, 0);
+                    for (int t = 0; t < tokens; t++) {
+                        double exact = 0;
+                        double quantized = 0;
+                        double rounding = 0;
+                        for (int j = 0; j < cols; j++) {
+                            float scale = xq.scales[t * (cols / 32) + j / 32];
+                            exact += (double) row[j] * x[t * cols + j];
+                            quantized += (double) row[j] * xq.plain[t * cols + j] * scale;
+                            rounding += Math.abs(row[j]) * scale / 2;
+                        }
+                        String what = String.format("%s cols %d tokens %d row %d token %d", type, cols, tokens, r, t);
+                        assertThat(out[1 + t * stride + r]).as(what)
+                                .isCloseTo((float) quantized, within(2e-4f * (float) Math.sqrt(cols)));
+                        assertThat((double) out[1 + t * stride + r]).as(what)
+                                .isCloseTo(exact, within(rounding + 1e-3));
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = WeightType.class, names = {"Q8_0", "Q4_0"})
     void quantizedRowsStayCloseToTheirSource(WeightType type) {

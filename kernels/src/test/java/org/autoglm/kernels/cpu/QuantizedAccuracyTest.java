@@ -23,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * How far bf16 weights and q8_0 / q4_0 quantization move the CPU backend from its own f32 result: along each prompt's
- * f32 greedy continuation (teacher-forced, {@value #STEPS} steps, every prompt of a model decoding together as one
- * batch), the largest and RMS logit difference and the share of steps whose argmax is the f32 token. Over both fixtures
+ * f32 greedy continuation (teacher-forced, {@value #STEPS} steps: every prompt's prefill together as one batch, then
+ * decode steps in groups of three sequences, as a single stream decodes: q8_0 and q4_0 against int8 activations), the largest and RMS logit difference and the share of steps whose argmax is the f32 token. Over both fixtures
  * and a larger random GLM-4 (hidden 512, 4 layers, vocab 2048, 12 prompts). Prints one line per model and type (the
  * README's table). Asserts bf16 and q8_0 agree on >= 95 % of each model's steps (the issue's goal for q8_0; measured
  * 95.8-98.4 %, bf16 98.4-99.5 %), q4_0 on >= 35 % (42-55 %), and that q4_0 drifts more than q8_0.
@@ -133,7 +133,7 @@ class QuantizedAccuracyTest {
         List<SequenceChunk> step = new ArrayList<>();
         for (int i = 0; i < n; i++) step.add(new SequenceChunk(i, prompts.get(i), 0, tables[i], true));
         for (int s = 0; s < STEPS; s++) {
-            float[][] logits = b.forward(step);
+            float[][] logits = s == 0 ? b.forward(step) : inGroups(b, step);
             step.clear();
             for (int i = 0; i < n; i++) {
                 out[i][s] = logits[i];
@@ -142,6 +142,20 @@ class QuantizedAccuracyTest {
             }
         }
         return out;
+    }
+
+    /**
+     * One decode step in forward calls of fewer than {@link MatrixKernels#TILED_TOKENS} sequences: the row-by-row
+     * kernels a single stream decodes with (quantized weights against int8 activations).
+     */
+    private static float[][] inGroups(CpuBackend b, List<SequenceChunk> step) {
+        float[][] logits = new float[step.size()][];
+        int group = MatrixKernels.TILED_TOKENS - 1;
+        for (int from = 0; from < step.size(); from += group) {
+            float[][] part = b.forward(step.subList(from, Math.min(step.size(), from + group)));
+            System.arraycopy(part, 0, logits, from, part.length);
+        }
+        return logits;
     }
 
     private static List<int[]> prompts(Path model) {

@@ -93,6 +93,37 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(description() + " cannot apply token masks on the device");
     }
 
+    /**
+     * Whether this backend runs {@link #submit submitted} steps asynchronously and feeds a sequence's device-drawn
+     * token to its next step itself ({@link SequenceChunk#PREVIOUS_SAMPLE}), as vLLM's asynchronous scheduling does:
+     * the host then plans step n+1 while the device runs step n, and reads step n's ids one step late. Default: no.
+     */
+    default boolean feedsSampledIds() {
+        return false;
+    }
+
+    /**
+     * Starts one step: {@link #forwardAndSample(List, List)} (or {@link #forward} when no chunk is sampled here), its
+     * result read through the returned handle. Backends that {@link #feedsSampledIds feed sampled ids} return before
+     * the device is done, and accept {@link SequenceChunk#PREVIOUS_SAMPLE} for a sequence drawn on the device in the
+     * step submitted just before this one. This default is the synchronous adapter every other backend uses: it runs
+     * the step now.
+     *
+     * @throws IllegalArgumentException (default) a chunk asks for a previous sample this backend does not keep
+     */
+    default PendingStep submit(List<SequenceChunk> chunks, List<SamplingParams> params) {
+        for (SequenceChunk c : chunks) {
+            if (c.feedsPreviousSample()) {
+                throw new IllegalArgumentException(description() + " does not feed sampled ids; sequence "
+                        + c.sequenceId() + " came with a token still on the device");
+            }
+        }
+        for (SamplingParams p : params) {
+            if (p != null) return PendingStep.done(forwardAndSample(chunks, params));
+        }
+        return PendingStep.done(SampledStep.ofLogits(forward(chunks)));
+    }
+
     /** Copies the KV of whole blocks (for copy-on-write of shared prefix blocks). Default: unsupported. */
     default void copyBlocks(int[] sourceBlocks, int[] targetBlocks) {
         throw new UnsupportedOperationException(description() + " cannot copy KV blocks");

@@ -7,6 +7,7 @@ import java.util.Map;
 import org.autoglm.models.sampling.TokenLogprobs;
 import org.autoglm.node.engine.kv.KvCacheManager;
 import org.autoglm.node.engine.runner.ModelRunner;
+import org.autoglm.node.engine.runner.StepInFlight;
 import org.autoglm.node.engine.runner.StepResult;
 import org.autoglm.node.engine.scheduler.Scheduler;
 import org.autoglm.node.engine.scheduler.SchedulerOutput;
@@ -18,6 +19,12 @@ import org.slf4j.LoggerFactory;
  * One engine step is three calls: {@code schedule()}, {@code execute(plan)}, {@code update(plan, result)}
  * (vLLM's {@code EngineCore.step}); then each request that got a token hears about it. Also applies the
  * lifecycle: cancellation, deadlines, stop conditions, failures that belong to a single request.
+ *
+ * <p>With a backend that {@linkplain ModelRunner#runsAhead runs ahead}, the steps overlap (asynchronous scheduling,
+ * as in vLLM): step n+1 is planned and submitted while the backend still computes step n, and step n's tokens are
+ * delivered after that. A sequence drawn on the device enters step n+1 before its step-n token is known; stop
+ * conditions (EOS, stop strings, max_tokens, deadlines) are applied when the token arrives, one step late, and the
+ * token its extra step drew is discarded. The client sees the same tokens as with synchronous steps.
  *
  * <p>Confined to the engine thread: {@link Engine} hands it work through its inbox.
  */
@@ -34,6 +41,8 @@ final class EngineLoop {
     private final Map<Long, RequestState> bySequence = new HashMap<>();
     private long cachedHashesAt;
     private final Map<String, RequestState> byRequest = new HashMap<>();
+    /** The step submitted and not yet delivered (asynchronous scheduling), or null. */
+    private StepInFlight inFlight;
 
     EngineLoop(Scheduler scheduler, ModelRunner runner, EngineStats stats, int[] eosTokenIds, int maxModelLen,
             Runnable onRequestStarted) {
@@ -46,7 +55,7 @@ final class EngineLoop {
     }
 
     boolean hasWork() {
-        return scheduler.hasWork();
+        return scheduler.hasWork() || inFlight != null;
     }
 
     int numActive() {
@@ -100,6 +109,11 @@ final class EngineLoop {
     void step() {
         long start = System.nanoTime();
         expireDeadlines(start);
+        if (inFlight != null && !runner.canPlanPast(inFlight)) { // its tokens are needed to plan the next step
+            StepInFlight last = inFlight;
+            inFlight = null;
+            deliver(last, start);
+        }
         SchedulerOutput plan = scheduler.schedule();
         for (Sequence s : plan.outOfMemory()) {
             RequestState r = bySequence.get(s.id());
@@ -107,12 +121,40 @@ final class EngineLoop {
             if (r != null) finish(r, FinishReason.LENGTH, null);
         }
         if (plan.isEmpty()) {
+            if (inFlight != null) {
+                StepInFlight last = inFlight;
+                inFlight = null;
+                deliver(last, start);
+            }
             publishGauges();
             return;
         }
         markStarted(plan, start);
 
-        StepResult result = runner.execute(plan);
+        if (!runner.runsAhead()) {
+            deliver(runner.submit(plan), start);
+            return;
+        }
+        StepInFlight next = runner.submit(plan); // the plan's tokens are copied out: planAhead may append to them
+        scheduler.planAhead(plan, this::drawnAhead);
+        StepInFlight last = inFlight;
+        inFlight = next;
+        if (last != null) deliver(last, start);
+    }
+
+    /**
+     * Whether a sequence's next step may be planned before its newest token is read: it is drawn on the device, and
+     * that token leaves room for another (max_tokens, the model length); an EOS or stop string is only seen later.
+     */
+    private boolean drawnAhead(Sequence s) {
+        return runner.drawsOnDevice(s) && s.numOutputTokens() + 1 < s.params().maxTokens()
+                && s.numTokens() + 1 < maxModelLen;
+    }
+
+    /** Reads a submitted step's result, applies it, and gives each request its tokens. */
+    private void deliver(StepInFlight step, long start) {
+        SchedulerOutput plan = step.plan();
+        StepResult result = runner.complete(step);
         scheduler.update(plan, result.sampledIds());
         for (int i = 0; i < plan.size(); i++) {
             if (result.forced()[i] != null && result.sampledIds()[i] >= 0) {
@@ -124,7 +166,7 @@ final class EngineLoop {
         long now = System.nanoTime();
         for (int i = 0; i < plan.size(); i++) {
             RequestState r = bySequence.get(plan.sequenceId(i));
-            if (r == null) continue;
+            if (r == null || r.sequence != plan.sequence(i)) continue; // finished while the step ran: discarded
             int sampled = result.sampledIds()[i];
             if (sampled == Scheduler.FAILED) {
                 finish(r, FinishReason.ERROR, result.errors()[i]);
@@ -171,7 +213,7 @@ final class EngineLoop {
             // A stop token that completes the output grammar ends the request even under ignore_eos: nothing may follow.
             boolean grammarDone = r.sequence.grammar() != null && r.sequence.grammar().isTerminated();
             boolean eos = (!r.request.params().ignoreEos() || grammarDone) && isEos(token);
-            step = r.onToken(token, logprobs, eos, r.sequence.numTokens() >= maxModelLen);
+            step = r.onToken(token, logprobs, eos, r.sequence.numKnownTokens() >= maxModelLen);
         } catch (RuntimeException e) {
             log.warn("detokenizing the output of request {} failed", r.request.id(), e);
             finish(r, FinishReason.ERROR, "detokenization failed: " + e.getMessage());

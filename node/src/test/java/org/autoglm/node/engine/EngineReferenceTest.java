@@ -33,6 +33,11 @@ abstract class EngineReferenceTest {
     /** Opens the backend under test on a reference checkpoint. */
     abstract Backend load(Path modelDir);
 
+    /** What the engine drives: the backend as loaded, or (asynchronous scheduling) a wrapper around it. */
+    Backend driven(Backend loaded) {
+        return loaded;
+    }
+
     @BeforeAll
     void quietDjl() {
         System.setProperty("ai.djl.offline", "true");
@@ -44,7 +49,7 @@ abstract class EngineReferenceTest {
     }
 
     private Engine engine(String fixture, Consumer<EngineOptions.Builder> options) {
-        Backend backend = load(ReferenceCases.load(fixture).modelDir());
+        Backend backend = driven(load(ReferenceCases.load(fixture).modelDir()));
         open.add(backend);
         Engine engine = new Engine(backend, EngineOptions.create(options), TextStream.Factory.NONE, SamplerFactory.DEFAULT);
         open.add(engine);
@@ -81,7 +86,7 @@ abstract class EngineReferenceTest {
         Backend djl = load(ReferenceCases.load(fixture).modelDir());
         open.add(djl);
         GatedBackend backend = new GatedBackend(djl);
-        Engine engine = new Engine(backend, EngineOptions.create(o -> {
+        Engine engine = new Engine(driven(backend), EngineOptions.create(o -> {
             o.blockSize = 4;
             o.numKvBlocks = Math.max(needed / 3, 30);
             o.maxNumBatchedTokens = 20;
@@ -149,7 +154,7 @@ abstract class EngineReferenceTest {
         ReferenceCases.Case c = ReferenceCases.load(fixture).cases().get(0);
         GlmTokenizer tokenizer = GlmTokenizer.load(ReferenceCases.load(fixture).modelDir());
         open.add(tokenizer);
-        Backend backend = load(ReferenceCases.load(fixture).modelDir());
+        Backend backend = driven(load(ReferenceCases.load(fixture).modelDir()));
         open.add(backend);
         Engine engine = new Engine(backend, EngineOptions.create(o -> o.numKvBlocks = 64), tokenizer);
         open.add(engine);

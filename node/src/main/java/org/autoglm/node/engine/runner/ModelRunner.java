@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.autoglm.models.backend.Backend;
+import org.autoglm.models.backend.PendingStep;
 import org.autoglm.models.backend.SampledStep;
 import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.sampling.SamplingParams;
@@ -33,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * threads while the forward pass runs; the mask is applied before sampling, the sampled token advances the
  * grammar, and any text the grammar then forces is appended at once (jump-forward, {@link StepResult#forced()}).
  *
+ * <p>Asynchronous scheduling ({@link Backend#feedsSampledIds}): {@link #submit} starts a step and returns at once,
+ * {@link #complete} reads its result. The engine plans and submits step n+1 before it completes step n; a sequence
+ * drawn on the device then enters step n+1 with {@link SequenceChunk#PREVIOUS_SAMPLE} for the token step n is
+ * drawing, and the backend feeds that id from its own memory. A step that cannot run ahead (grammar masks, a backend
+ * that does not feed ids) first completes the step before it and gets those ids written in on the host.
+ *
  * <p>Failures stay with the sequence that caused them: if the batched forward throws, each chunk is run
  * alone to find the culprit (recomputing a chunk rewrites the same KV slots with the same values), and a
  * sampler that throws fails only its sequence.
@@ -52,6 +59,10 @@ public final class ModelRunner {
     private final Backend backend;
     private final SamplerFactory samplers;
     private final Map<Long, RunnerSequence> sequences = new HashMap<>();
+    /** Each device-drawn sequence's latest id read back: what a {@link SequenceChunk#PREVIOUS_SAMPLE} stood for. */
+    private final Map<Long, Integer> lastDrawn = new HashMap<>();
+    /** The step submitted last and not yet completed, or null. */
+    private StepInFlight inFlight;
 
     public ModelRunner(Backend backend, SamplerFactory samplers) {
         this.backend = backend;
@@ -72,26 +83,93 @@ public final class ModelRunner {
 
     /** Runs one plan: forward, then sampling. Never throws for a single sequence's failure. */
     public StepResult execute(SchedulerOutput plan) {
+        return complete(submit(plan));
+    }
+
+    /** Whether this runner's backend runs steps ahead ({@link Backend#feedsSampledIds}). */
+    public boolean runsAhead() {
+        return backend.feedsSampledIds();
+    }
+
+    /**
+     * Whether {@code s}'s next token is drawn on the device with nothing for the host to do before the step after
+     * it (no grammar to advance, no logits to sample from): the engine may plan that step before the id is read.
+     */
+    public boolean drawsOnDevice(Sequence s) {
+        RunnerSequence rs = sequences.get(s.id());
+        return rs != null && rs.onDevice != null && s.grammar() == null;
+    }
+
+    /**
+     * Whether the engine may plan the next step before {@code step} completes: every sequence of it that gets a
+     * token is {@link #drawsOnDevice drawn on the device}, and nothing of it has to be recovered first.
+     */
+    public boolean canPlanPast(StepInFlight step) {
+        if (step.mustRerun()) return false;
+        SchedulerOutput plan = step.plan();
+        for (int i = 0; i < plan.size(); i++) {
+            if (plan.wantLogits(i) && !plan.sequence(i).isFinished() && !drawsOnDevice(plan.sequence(i))) return false;
+        }
+        return true;
+    }
+
+    /**
+     * Starts one plan's forward pass and sampling; {@link #complete} reads it. Steps are completed in the order they
+     * were submitted. Never throws for a single sequence's failure.
+     */
+    public StepInFlight submit(SchedulerOutput plan) {
+        StepInFlight previous = inFlight;
         int n = plan.size();
-        int[] sampled = new int[n];
-        String[] errors = new String[n];
-        TokenLogprobs[] logprobs = new TokenLogprobs[n];
-        int[][] forced = new int[n][];
-        Batch batch = prepare(plan, sampled, errors);
-        if (batch.chunks().isEmpty()) return new StepResult(sampled, logprobs, errors, forced);
+        StepInFlight step = new StepInFlight(plan, new int[n], new String[n]);
+        Batch batch = prepare(plan, step.sampled(), step.errors());
+        step.batch(batch);
+        inFlight = step;
+        if (batch.chunks().isEmpty()) return step;
         for (int b = 0; b < batch.chunks().size(); b++) {
             int i = batch.planIndex()[b];
             SequenceGrammar grammar = plan.sequence(i).grammar();
             if (grammar != null && plan.wantLogits(i)) grammar.startMask(); // overlaps the forward pass
         }
+        boolean feeds = false;
+        for (SequenceChunk c : batch.chunks()) feeds |= c.feedsPreviousSample();
+        if (feeds && (!backend.feedsSampledIds() || hasGrammar(batch))) {
+            // This step cannot take ids from the device: the host completes the one before and writes them in.
+            if (previous != null && !previous.isCompleted()) previous.complete(finish(previous));
+            step.batch(batch = withKnownIds(batch, step));
+        }
+        try {
+            step.start(start(batch));
+        } catch (RuntimeException e) {
+            step.startFailed(e);
+        }
+        return step;
+    }
 
-        SampledStep out = forwardIsolatingFailures(batch, sampled, errors);
+    /** Waits for a submitted step and samples what is sampled on the host. */
+    public StepResult complete(StepInFlight step) {
+        if (!step.isCompleted()) step.complete(finish(step));
+        if (inFlight == step) inFlight = null;
+        return step.result();
+    }
+
+    private StepResult finish(StepInFlight step) {
+        SchedulerOutput plan = step.plan();
+        Batch batch = step.batch();
+        int n = plan.size();
+        int[] sampled = step.sampled();
+        String[] errors = step.errors();
+        TokenLogprobs[] logprobs = new TokenLogprobs[n];
+        int[][] forced = new int[n][];
+        if (batch.chunks().isEmpty()) return new StepResult(sampled, logprobs, errors, forced);
+        SampledStep out = awaitIsolatingFailures(step, sampled, errors);
         for (int b = 0; b < batch.chunks().size(); b++) {
             int i = batch.planIndex()[b];
             if (sampled[i] == Scheduler.FAILED) continue;
             RunnerSequence rs = sequences.get(plan.sequenceId(i));
             if (!plan.wantLogits(i)) {
                 sampled[i] = Scheduler.NO_TOKEN;
+            } else if (rs == null) {
+                sampled[i] = Scheduler.NO_TOKEN; // finished while its step ran: the token is discarded
             } else if (rs.onDevice != null) {
                 int token = out.tokenIds()[b];
                 if (token < 0) {
@@ -100,6 +178,7 @@ public final class ModelRunner {
                     try {
                         rs.sampler.accept(token);
                         sampled[i] = token;
+                        lastDrawn.put(plan.sequenceId(i), token);
                         SequenceGrammar grammar = plan.sequence(i).grammar();
                         if (grammar != null) forced[i] = advanceGrammar(plan.sequence(i), grammar, token, rs.sampler);
                     } catch (RuntimeException e) {
@@ -148,7 +227,10 @@ public final class ModelRunner {
      * and left out of the batch.
      */
     public Batch prepare(SchedulerOutput plan, int[] sampled, String[] errors) {
-        for (long id : plan.finishedIds()) sequences.remove(id);
+        for (long id : plan.finishedIds()) {
+            sequences.remove(id);
+            lastDrawn.remove(id);
+        }
         for (long id : plan.preemptedIds()) {
             RunnerSequence rs = sequences.get(id);
             if (rs != null) rs.blockTable = new int[0];
@@ -191,56 +273,103 @@ public final class ModelRunner {
         return new Batch(batch, Arrays.copyOf(planIndex, batch.size()), deviceParams, deviceGrammars);
     }
 
-    /** Forward of the whole batch; if it throws, of each chunk alone. A chunk that fails alone gets no output. */
-    private SampledStep forwardIsolatingFailures(Batch batch, int[] sampled, String[] errors) {
-        List<SequenceChunk> chunks = batch.chunks();
+    /**
+     * The step's result; if its batched forward threw, each chunk alone. A step submitted behind a failed one was fed
+     * ids that are not to be trusted: it is run again the same way, with the ids now known written in. A chunk that
+     * fails alone gets no output.
+     */
+    private SampledStep awaitIsolatingFailures(StepInFlight step, int[] sampled, String[] errors) {
+        RuntimeException batchError;
         try {
-            return run(chunks, batch.deviceParams(), batch.deviceGrammars());
-        } catch (RuntimeException batchError) {
-            if (chunks.size() > 1) {
-                log.warn("batched forward of {} sequences failed; running each alone", chunks.size(), batchError);
-            }
-            int[] ids = new int[chunks.size()];
-            Arrays.fill(ids, -1);
-            float[][] logits = new float[chunks.size()][];
-            for (int b = 0; b < chunks.size(); b++) {
-                try {
-                    if (chunks.size() == 1) throw batchError;
-                    SampledStep alone = run(List.of(chunks.get(b)), Collections.singletonList(batch.deviceParams().get(b)),
-                            Collections.singletonList(batch.deviceGrammars().get(b)));
-                    ids[b] = alone.tokenIds()[0];
-                    logits[b] = alone.logits()[0];
-                } catch (RuntimeException e) {
-                    log.warn("forward failed for sequence {}", chunks.get(b).sequenceId(), e);
-                    fail(batch.planIndex()[b], sampled, errors, "model forward failed: " + e.getMessage());
-                }
-            }
-            return new SampledStep(ids, logits);
+            SampledStep out = step.awaitStarted();
+            if (!step.mustRerun()) return out;
+            batchError = null;
+        } catch (RuntimeException e) {
+            batchError = e;
         }
+        if (inFlight != null && inFlight != step) inFlight.mustRerun(true); // it was fed from this step's draws
+        Batch batch = withKnownIds(step.batch(), step);
+        List<SequenceChunk> chunks = batch.chunks();
+        if (batchError != null && chunks.size() > 1) {
+            log.warn("batched forward of {} sequences failed; running each alone", chunks.size(), batchError);
+        }
+        int[] ids = new int[chunks.size()];
+        Arrays.fill(ids, -1);
+        float[][] logits = new float[chunks.size()][];
+        for (int b = 0; b < chunks.size(); b++) {
+            if (sampled[batch.planIndex()[b]] == Scheduler.FAILED) continue;
+            try {
+                // the same single chunk again would fail the same way
+                if (chunks.size() == 1 && batch == step.batch() && batchError != null) throw batchError;
+                SampledStep alone = start(new Batch(List.of(chunks.get(b)), new int[] {0},
+                        Collections.singletonList(batch.deviceParams().get(b)),
+                        Collections.singletonList(batch.deviceGrammars().get(b)))).await();
+                ids[b] = alone.tokenIds()[0];
+                logits[b] = alone.logits()[0];
+            } catch (RuntimeException e) {
+                log.warn("forward failed for sequence {}", chunks.get(b).sequenceId(), e);
+                fail(batch.planIndex()[b], sampled, errors, "model forward failed: " + e.getMessage());
+            }
+        }
+        return new SampledStep(ids, logits);
     }
 
-    /** One backend call: with device sampling when any chunk has it, else the plain forward. */
-    private SampledStep run(List<SequenceChunk> chunks, List<SamplingParams> deviceParams,
-                            List<SequenceGrammar> grammars) {
-        for (SequenceGrammar g : grammars) {
-            if (g != null) {
-                return backend.forwardAndSample(chunks, deviceParams, new Backend.TokenMasks() {
-                    @Override
-                    public boolean has(int chunk) {
-                        return grammars.get(chunk) != null;
-                    }
-
-                    @Override
-                    public long[] await(int chunk) {
-                        return grammars.get(chunk).awaitMask();
-                    }
-                });
+    /**
+     * The batch with every {@link SequenceChunk#PREVIOUS_SAMPLE} replaced by the id read back for its sequence; a
+     * chunk whose sequence has none (its draw failed) is marked failed and left out.
+     */
+    private Batch withKnownIds(Batch batch, StepInFlight step) {
+        boolean feeds = false;
+        for (SequenceChunk c : batch.chunks()) feeds |= c.feedsPreviousSample();
+        if (!feeds) return batch;
+        List<SequenceChunk> chunks = new ArrayList<>(batch.chunks().size());
+        List<SamplingParams> params = new ArrayList<>();
+        List<SequenceGrammar> grammars = new ArrayList<>();
+        int[] planIndex = new int[batch.chunks().size()];
+        for (int b = 0; b < batch.chunks().size(); b++) {
+            SequenceChunk c = batch.chunks().get(b);
+            if (c.feedsPreviousSample()) {
+                Integer known = lastDrawn.get(c.sequenceId());
+                if (known == null) {
+                    fail(batch.planIndex()[b], step.sampled(), step.errors(),
+                            "the token drawn before this step was lost");
+                    continue;
+                }
+                int[] tokens = c.tokens().clone();
+                for (int t = 0; t < tokens.length; t++) if (tokens[t] == SequenceChunk.PREVIOUS_SAMPLE) tokens[t] = known;
+                c = new SequenceChunk(c.sequenceId(), tokens, c.startPosition(), c.blockTable(), c.wantLogits());
             }
+            planIndex[chunks.size()] = batch.planIndex()[b];
+            chunks.add(c);
+            params.add(batch.deviceParams().get(b));
+            grammars.add(batch.deviceGrammars().get(b));
         }
-        for (SamplingParams p : deviceParams) {
-            if (p != null) return backend.forwardAndSample(chunks, deviceParams);
+        return new Batch(chunks, Arrays.copyOf(planIndex, chunks.size()), params, grammars);
+    }
+
+    private static boolean hasGrammar(Batch batch) {
+        for (SequenceGrammar g : batch.deviceGrammars()) if (g != null) return true;
+        return false;
+    }
+
+    /** One backend call: with grammar masks (synchronous), else {@link Backend#submit}. */
+    private PendingStep start(Batch batch) {
+        List<SequenceChunk> chunks = batch.chunks();
+        List<SequenceGrammar> grammars = batch.deviceGrammars();
+        if (hasGrammar(batch)) {
+            return PendingStep.done(backend.forwardAndSample(chunks, batch.deviceParams(), new Backend.TokenMasks() {
+                @Override
+                public boolean has(int chunk) {
+                    return grammars.get(chunk) != null;
+                }
+
+                @Override
+                public long[] await(int chunk) {
+                    return grammars.get(chunk).awaitMask();
+                }
+            }));
         }
-        return SampledStep.ofLogits(backend.forward(chunks));
+        return backend.submit(chunks, batch.deviceParams());
     }
 
     private static void fail(int i, int[] sampled, String[] errors, String message) {

@@ -36,6 +36,8 @@ public final class Scheduler {
     public static final int NO_TOKEN = -1;
     /** Sampled id for a chunk whose forward or sampling failed: nothing it computed is trusted. */
     public static final int FAILED = -2;
+    /** The id a pending token has until its step's result arrives (the backend's {@code PREVIOUS_SAMPLE}). */
+    public static final int PENDING_TOKEN = org.autoglm.models.backend.SequenceChunk.PREVIOUS_SAMPLE;
 
     private static final int[] NO_BLOCKS = new int[0];
     private static final long[] NO_IDS = new long[0];
@@ -155,6 +157,10 @@ public final class Scheduler {
             Sequence s = running.get(i);
             if (pauseBatch && s.batch()) break; // the rest are batch lines too: they keep their KV and wait a step
             int n = Math.min(s.numTokens() - s.numComputed(), budget);
+            if (n == 0) { // its last token is being drawn, and it ends with that one: nothing to compute
+                i++;
+                continue;
+            }
             int first;
             while ((first = kv.allocateSlots(s.blockTable(), s.numComputed(), n)) < 0) {
                 Sequence victim = running.remove(running.size() - 1);
@@ -181,6 +187,7 @@ public final class Scheduler {
                 Sequence s = promoted != null && promoted.status() == Sequence.Status.WAITING ? promoted : waiting.peek();
                 promoted = null;
                 if (pauseBatch && s.batch()) break;
+                if (s.numPending() > 0) break; // preempted while a step drew its token: admitted once it is read
                 BlockTable table = s.blockTable();
                 List<KvBlock> cached = kv.findCachedPrefix(table, s.tokenArray(), s.numTokens());
                 int numCached = cached.size() * kv.blockSize();
@@ -247,22 +254,41 @@ public final class Scheduler {
     }
 
     /**
+     * Asynchronous scheduling: takes a plan's work as done before its results arrive, so the next plan can be made
+     * while the backend computes this one. Every entry's tokens count as computed; an entry that reaches its
+     * sequence's end and {@code drawnAhead} accepts appends a pending token (its id still on the device), which
+     * the next plan computes. {@link #update} then reads the ids into place.
+     */
+    public void planAhead(SchedulerOutput plan, java.util.function.Predicate<Sequence> drawnAhead) {
+        plan.markPlannedAhead();
+        for (int i = 0; i < plan.size(); i++) {
+            Sequence s = plan.sequence(i);
+            s.advanceComputed(plan.numTokens(i));
+            if (plan.wantLogits(i) && drawnAhead.test(s)) s.appendPending(PENDING_TOKEN);
+        }
+    }
+
+    /**
      * Applies a step's results: the scheduled tokens now have KV (their full blocks join the prefix
-     * cache), and each entry that reached its sequence's end appends its sampled token.
+     * cache), and each entry that reached its sequence's end appends its sampled token (or, for a plan made
+     * {@link #planAhead ahead}, writes it over the token left pending).
      *
      * @param sampledIds one per entry of {@code plan}: a token id, {@link #NO_TOKEN} or {@link #FAILED}
      */
     public void update(SchedulerOutput plan, int[] sampledIds) {
+        boolean ahead = plan.plannedAhead();
         for (int i = 0; i < plan.size(); i++) {
             Sequence s = plan.sequence(i);
             int sampled = sampledIds[i];
             if (s.isFinished() || sampled == FAILED) continue;
-            s.advanceComputed(plan.numTokens(i));
-            kv.commit(s.blockTable(), s.tokenArray(), s.numComputed());
+            if (!ahead) s.advanceComputed(plan.numTokens(i));
             if (sampled >= 0) {
-                s.appendToken(sampled);
+                if (ahead && s.numPending() > 0) s.resolvePending(sampled); else s.appendToken(sampled);
                 if (policy.onTokenGenerated(s)) rankChanged.add(s);
             }
+            // Full blocks join the prefix cache once their ids are known (a later step may still be writing their
+            // KV: it runs before any step that could reuse them).
+            kv.commit(s.blockTable(), s.tokenArray(), Math.min(s.numComputed(), s.numKnownTokens()));
         }
     }
 

@@ -29,6 +29,7 @@ public final class SchedulerOutput {
     private long[] preemptedIds = NO_IDS;
     private long[] finishedIds = NO_IDS;
     private List<Sequence> outOfMemory = List.of();
+    private boolean plannedAhead;
 
     SchedulerOutput(int capacity) {
         sequences = new Sequence[capacity];
@@ -70,6 +71,15 @@ public final class SchedulerOutput {
         preemptedIds = preempted;
         finishedIds = finished;
         outOfMemory = oom;
+    }
+
+    void markPlannedAhead() {
+        plannedAhead = true;
+    }
+
+    /** Whether the scheduler took this plan's work as done when it was made ({@code Scheduler.planAhead}). */
+    public boolean plannedAhead() {
+        return plannedAhead;
     }
 
     /** Scheduled sequences. */

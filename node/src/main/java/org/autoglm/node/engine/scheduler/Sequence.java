@@ -28,6 +28,8 @@ public final class Sequence {
     private int[] tokens;
     private int numTokens;
     private int numComputed;
+    /** Trailing tokens drawn on the device and not yet read back (asynchronous scheduling): 0, 1 or 2. */
+    private int numPending;
     private Status status = Status.WAITING;
     private final BlockTable blockTable = new BlockTable();
     private int numPreemptions;
@@ -120,6 +122,20 @@ public final class Sequence {
         return numTokens - numPromptTokens;
     }
 
+    /**
+     * Tokens at the end that a step in flight drew on the device and the host has not read yet (asynchronous
+     * scheduling): they count in {@link #numTokens()} so the next step can compute them, but their ids are
+     * {@code SequenceChunk.PREVIOUS_SAMPLE} until the step's result arrives.
+     */
+    public int numPending() {
+        return numPending;
+    }
+
+    /** Tokens whose ids the host knows: {@link #numTokens()} less the {@link #numPending() pending} ones. */
+    public int numKnownTokens() {
+        return numTokens - numPending;
+    }
+
     /** Leading tokens whose KV is in this sequence's blocks. */
     public int numComputed() {
         return numComputed;
@@ -196,6 +212,19 @@ public final class Sequence {
         tokens[numTokens++] = token;
     }
 
+    /** A token the device is drawing in a step in flight: known by position now, by id once read back. */
+    void appendPending(int placeholder) {
+        appendToken(placeholder);
+        numPending++;
+    }
+
+    /** The oldest pending token's id has arrived. */
+    void resolvePending(int token) {
+        if (numPending == 0) throw new IllegalStateException("no pending token in " + this);
+        tokens[numTokens - numPending] = token;
+        numPending--;
+    }
+
     void advanceComputed(int n) {
         numComputed += n;
     }
@@ -220,6 +249,7 @@ public final class Sequence {
 
     @Override
     public String toString() {
-        return "Sequence[" + id + " " + requestId + " " + status + " computed=" + numComputed + "/" + numTokens + "]";
+        return "Sequence[" + id + " " + requestId + " " + status + " computed=" + numComputed + "/" + numTokens
+                + (numPending > 0 ? " pending=" + numPending : "") + "]";
     }
 }
