@@ -44,7 +44,7 @@ final class BatchRun {
     /** Lines per chunk: a node claims them in one transaction. */
     static final int CHUNK_LINES = 16;
     /** How often the runner looks for chunks that are done. */
-    private static final long REAP_MILLIS = 100;
+    private static final long REAP_MILLIS = 250;
     /** Least time between two progress events of one batch while its counts move. */
     static final long PROGRESS_EVERY_MILLIS = 2_000;
     /** Errors listed in a failed batch's {@code errors.data}. */
