@@ -18,7 +18,8 @@
 #   quant: --quantize fp8 and int8: the fixtures' tolerance report and bench-decode of both shapes.
 #   servebench: bench serve (ShareGPT-like mix, concurrency 1/16/64/256) against serve --backend cuda, beside
 #   bench-decode on the same checkpoint.
-# ONLY=parity,ab,bench,repeat,trace,ncu,ablate,hf,generate,serve,quant,servebench (comma-separated) runs just those.
+#   goals: issue 23's goal table in one pass (see the step; ONLY=goals BUDGET=700).
+# ONLY=parity,ab,bench,repeat,trace,ncu,ablate,hf,generate,serve,quant,servebench,goals (comma-separated) runs just those.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
 set -u
@@ -178,13 +179,14 @@ if want quant; then
 fi
 # servebench: serve --backend cuda on the demo model ($SERVE_MODEL for another checkpoint), bench-decode on the same
 # checkpoint at batch 1/16/64/256 (the ceiling), then bench serve at concurrency 1/16/64/256 with a ShareGPT-like mix,
-# reporting output tok/s, TTFT/ITL p50/p99 and each level's share of bench-decode's tok/s.
+# reporting output tok/s, TTFT/ITL p50/p99 and each level's share of bench-decode's tok/s. SERVE_OPTS adds serve flags
+# (default "--cuda-option async-scheduling=true"; SERVE_OPTS= serves with synchronous steps).
 servebench() {
   local model=${SERVE_MODEL:-/tmp/autoglm-demo}
   [ -n "${SERVE_MODEL:-}" ] || $JAVA $JOPTS -jar $JAR init-demo "$model" > /dev/null
   $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --model "$model" --batch 1,16,64,256 --prompt-tokens 256 \
     --new-tokens 128 --json > "$OUT/serve-ceiling.json" 2> "$OUT/serve-ceiling.err"
-  $JAVA $JOPTS -jar $JAR serve --backend cuda --model "$model" --port 18080 --max-num-seqs 256 \
+  $JAVA $JOPTS -jar $JAR serve --backend cuda --model "$model" --port 18080 --max-num-seqs 256 ${SERVE_OPTS---cuda-option async-scheduling=true} \
     > "$OUT/serve-bench-node.log" 2>&1 &
   local pid=$!
   for i in $(seq 1 120); do
@@ -199,6 +201,26 @@ servebench() {
 export OUT; export -f servebench
 want servebench && step "bench serve against serve --backend cuda (demo model), beside bench-decode" 240 \
   bench-serve.json bash -c servebench
+# goals: issue 23's goals in one pass (ONLY=goals BUDGET=700, about 11 minutes on an H100): fp32 parity; the 1.5B
+# bf16 batch 1 and 64 with asynchronous scheduling beside synchronous steps (bench-decode adds async_* rows: step
+# rate, wall time per step, ids equal to the synchronous run's); the 9B with fp8 weights at batch 1 and 256 and its
+# 2048-token prefill, the same way; transformers on the same shapes (the anchor); bench serve at 1/16/64/256 beside
+# bench-decode. goals.py writes goals.md: the goal table for bench/RESULTS.md.
+if want goals; then
+  step "goals: parity fp32" 60 parity-fp32.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
+  step "goals: glm-edge-1.5b bf16, batch 1 and 64, sync and async" 90 goal-1.5b.json $JAVA $JOPTS -jar $JAR \
+    bench-decode --backend cuda --shape glm-edge-1.5b --batch 1,64 --prompt-tokens 128 --new-tokens 128 --json \
+    --cuda-option async-scheduling=true
+  step "goals: glm-4-9b fp8, batch 1 and 256, 2048-token prefill, sync and async" 150 goal-9b-fp8.json $JAVA $JOPTS \
+    -jar $JAR bench-decode --backend cuda --shape glm-4-9b --quantize fp8 --batch 1,256 --prompt-tokens 128 \
+    --new-tokens 96 --json --cuda-option async-scheduling=true
+  step "goals: async off (the same 1.5B rows without feed_sampled_ids in the graph)" 60 goal-1.5b-sync.json $JAVA \
+    $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 \
+    --json --cuda-option async-scheduling=false
+  step "goals: transformers bf16 decode, same shapes (anchor)" 120 goal-hf.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
+  step "goals: bench serve against serve --backend cuda, beside bench-decode" 240 bench-serve.json bash -c servebench
+  python3 "$D/goals.py" "$OUT"
+fi
 echo "== summary"
 python3 "$D/summarize.py" "$OUT"
 echo "== done after $(( $(date +%s) - START ))s"

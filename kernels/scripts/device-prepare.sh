@@ -21,7 +21,7 @@ rm -rf /tmp/autoglm-jar && mkdir -p /tmp/autoglm-jar
 (cd /tmp/autoglm-jar && unzip -q "$root/node/target/autoglm-node-cuda.jar")
 XZ_OPT="-6 -T2" tar cJf "$out/node-cuda.tar.xz" -C /tmp/autoglm-jar .
 rm -rf "$out/fixtures" && cp -r "$fixtures" "$out/fixtures" && chmod -R u+w "$out/fixtures"
-cp kernels/scripts/device-check.sh kernels/scripts/summarize.py kernels/scripts/hf_parity.py kernels/scripts/hf_bench.py kernels/scripts/compare_generate.py kernels/scripts/serve_check.py "$out/"
+cp kernels/scripts/device-check.sh kernels/scripts/summarize.py kernels/scripts/hf_parity.py kernels/scripts/hf_bench.py kernels/scripts/compare_generate.py kernels/scripts/serve_check.py kernels/scripts/goals.py "$out/"
 git rev-parse --short HEAD > "$out/commit.txt"
 for extra in "$@"; do
   mkdir -p "$extra/.device" && rm -rf "$extra/.device/cuda-check" && cp -r "$out" "$extra/.device/"

@@ -5,7 +5,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -181,9 +180,7 @@ public final class ClusterOverhead {
         /** Node {@code index} of three, on grid port {@code gridBase + index}. */
         Node(String name, Path jar, Path model, int gridBase, int index, long failureDetectionMillis) throws IOException {
             this.name = name;
-            try (ServerSocket socket = new ServerSocket(0)) {
-                this.port = socket.getLocalPort();
-            }
+            this.port = ServeNode.freePort();
             // The Vector API module given here: without it the jar relaunches itself, two JVMs per node.
             this.command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                     "--add-modules", "jdk.incubator.vector",

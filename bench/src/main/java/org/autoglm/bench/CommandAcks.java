@@ -50,7 +50,7 @@ public final class CommandAcks {
                         "--command-keys", dir.resolve("keys.json").toString(), "--num-kv-blocks", "64", "--block-size", "4")
                         .start());
             }
-            ServeNode.waitFor(() -> nodes.stream().allMatch(n -> n.status("/ready") == 200), 600); // a loaded machine is slow to form it
+            ServeNode.awaitReady(nodes, 600); // a loaded machine is slow to form it
             for (int i = 0; i < 10; i++) { // warm-up, not counted
                 settle(nodes.get(i % 3), key);
             }

@@ -43,9 +43,7 @@ final class ServeNode {
             throws IOException {
         this.name = name;
         this.logDir = logDir;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            this.port = socket.getLocalPort();
-        }
+        this.port = freePort();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "--add-modules", "jdk.incubator.vector", // one JVM per node: no relaunch for the Vector API
                 "-jar", jar.toString(), "serve", "--port", Integer.toString(port), "--node-name", name,
@@ -191,6 +189,36 @@ final class ServeNode {
 
     URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    /** Ports handed out in this JVM: the kernel may offer a port it just offered, and two nodes then fight for it. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A free port no other node of this JVM was given. Two bench nodes once got the same HTTP port: one could not
+     * serve and exited, and its requests reached the other, which then looked like a node that forgot itself.
+     */
+    static int freePort() throws IOException {
+        while (true) {
+            try (ServerSocket socket = new ServerSocket(0)) {
+                if (HANDED_OUT.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            }
+        }
+    }
+
+    /** Waits until every node answers {@code /ready}; fails at once, naming it, when one of them exits. */
+    static void awaitReady(List<ServeNode> nodes, int seconds) throws InterruptedException {
+        waitFor(() -> {
+            for (ServeNode n : nodes) {
+                if (!n.alive()) {
+                    throw new IllegalStateException("node " + n.name + " exited with status " + n.process.exitValue()
+                            + " before it was ready; see " + n.logDir.resolve(n.name + ".log"));
+                }
+            }
+            return nodes.stream().allMatch(n -> n.status("/ready") == 200);
+        }, seconds);
     }
 
     static void waitFor(BooleanSupplier condition, int seconds) throws InterruptedException {

@@ -23,6 +23,7 @@ import org.autoglm.kernels.plan.StepPacker.PackedStep;
 import org.autoglm.kernels.plan.StepSplitter;
 import org.autoglm.models.ModelLoadException;
 import org.autoglm.models.backend.Backend;
+import org.autoglm.models.backend.PendingStep;
 import org.autoglm.models.backend.SampledStep;
 import org.autoglm.models.backend.SequenceChunk;
 import org.autoglm.models.config.GlmConfig;
@@ -58,6 +59,7 @@ public final class CudaBackend implements Backend {
     private SingleTokenForward singleToken;   // null unless the fused batch-1 kernels are on
     private int maxBlocksPerSeq;
     private DeviceBuffer metaDevice;
+    /** Pinned staging of the step metadata and sampling parameters: {@link AsyncSteps#SLOTS} copies used in turn. */
     private Pointer metaHost;
     private int metaCapacity;
     private DeviceBuffer samplingDevice;
@@ -66,6 +68,10 @@ public final class CudaBackend implements Backend {
     /** Grammar masks (maxSeqs rows of words) then each logit row's mask row; allocated on first use. */
     private DeviceBuffer maskDevice;
     private Pointer maskHost;
+    /** Asynchronous scheduling's state; null when it is off. */
+    private AsyncSteps async;
+    /** The staging copy the last launch wrote. */
+    private int stage;
 
     private CudaBackend(GlmConfig config, CudaConfig options, CudaDevice device, boolean bf16,
             WeightSource source) {
@@ -221,9 +227,10 @@ public final class CudaBackend implements Backend {
                 + 2L * ((long) t * group / LaunchGeometry.FLASH_ROWS + s + 1) + Math.max(s, t);
         metaCapacity = (int) capacity;
         metaDevice = device.allocate(4L * capacity, "step metadata");
-        metaHost = device.allocateHost(4L * capacity);
+        metaHost = device.allocateHost(4L * capacity * AsyncSteps.SLOTS);
         samplingDevice = device.allocate(SamplingBuffers.bytes(s), "sampling parameters");
-        samplingHost = device.allocateHost(SamplingBuffers.bytes(s));
+        samplingHost = device.allocateHost(SamplingBuffers.bytes(s) * AsyncSteps.SLOTS);
+        if (options.asyncScheduling) async = new AsyncSteps();
     }
 
     @Override
@@ -310,10 +317,10 @@ public final class CudaBackend implements Backend {
             // the ids into the pinned mirror of the sampling buffer, queued behind the step: one wait for both
             long idsOffset = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs).outIds()
                     - samplingDevice.address();
-            check(CuDriver.cuMemcpyDtoHAsync_v2(samplingHost.share(idsOffset), samplingDevice.address() + idsOffset,
+            check(CuDriver.cuMemcpyDtoHAsync_v2(samplingStage().share(idsOffset), samplingDevice.address() + idsOffset,
                     4L * rows, device.stream()), "cuMemcpyDtoHAsync(token ids)");
             device.synchronize();
-            int[] drawn = samplingHost.getIntArray(idsOffset, rows);
+            int[] drawn = samplingStage().getIntArray(idsOffset, rows);
             for (int r = 0; r < rows; r++) {
                 int chunk = p.logitChunk()[r];
                 if (!parts.get(chunk).wantLogits()) continue;
@@ -326,6 +333,49 @@ public final class CudaBackend implements Backend {
             }
         }
         return new SampledStep(ids, logits);
+    }
+
+    @Override
+    public boolean feedsSampledIds() {
+        return options.asyncScheduling;
+    }
+
+    /**
+     * Asynchronous scheduling: a step whose chunks are all sampled here and fit one launch is queued and its ids
+     * copied back behind it; the handle waits for them. Tokens the step before drew enter as feed_sampled_ids rows.
+     * Any other step (host-sampled rows, a split step) runs as {@link #forwardAndSample} does, with those tokens
+     * read on the host.
+     */
+    @Override
+    public PendingStep submit(List<SequenceChunk> chunks, List<SamplingParams> params) {
+        if (async == null) return Backend.super.submit(chunks, params);
+        requireKv();
+        boolean sampled = false;
+        boolean hostRows = false;
+        for (int i = 0; i < chunks.size(); i++) {
+            sampled |= params.get(i) != null;
+            hostRows |= params.get(i) == null && chunks.get(i).wantLogits();
+        }
+        // one launch feeds before it samples; a split step's later pieces would read ids its earlier ones drew
+        boolean oneLaunch = StepSplitter.split(chunks, options.maxBatchTokens, options.maxSeqs).size() == 1;
+        List<SequenceChunk> fed = async.feed(chunks, oneLaunch);
+        if (!sampled || hostRows || !oneLaunch) {
+            SampledStep out = sampled ? forwardAndSample(fed, params) : SampledStep.ofLogits(forward(fed));
+            return async.submitted(chunks, PendingStep.done(out));
+        }
+        List<StepSplitter.Piece> step = StepSplitter.split(fed, options.maxBatchTokens, options.maxSeqs).get(0);
+        List<SequenceChunk> parts = pieces(step);
+        List<SamplingParams> partParams = new ArrayList<>(step.size());
+        for (StepSplitter.Piece piece : step) partParams.add(params.get(piece.index()));
+        PackedStep p = launch(parts, partParams, forward, singleToken, options.cudaGraphs);
+        int rows = realRows(p);
+        int[] chunkOfRow = new int[rows];
+        for (int r = 0; r < rows; r++) chunkOfRow[r] = step.get(p.logitChunk()[r]).index();
+        long idsOffset = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs).outIds() - samplingDevice.address();
+        Pointer idsHost = samplingStage().share(idsOffset);
+        check(CuDriver.cuMemcpyDtoHAsync_v2(idsHost, samplingDevice.address() + idsOffset, 4L * Math.max(rows, 1),
+                device.stream()), "cuMemcpyDtoHAsync(token ids)");
+        return async.submitted(chunks, async.queued(device.stream(), idsHost, rows, chunkOfRow, chunks.size()));
     }
 
     /** Uploads the masks of the step's constrained rows (waiting for them as needed), masks the logits, samples. */
@@ -351,14 +401,15 @@ public final class CudaBackend implements Backend {
         check(CuDriver.cuMemcpyHtoDAsync_v2(maskDevice.address() + rowsOffset, maskHost.share(rowsOffset), 4L * rows,
                 device.stream()), "cuMemcpyHtoDAsync(grammar mask rows)");
         writeSamplingParams(p, pieces(step), partParams);
-        check(CuDriver.cuMemcpyHtoDAsync_v2(samplingDevice.address(), samplingHost,
-                SamplingBuffers.bytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
+        check(CuDriver.cuMemcpyHtoDAsync_v2(samplingDevice.address(), samplingStage(),
+                SamplingBuffers.paramBytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
         kernels.dependentLaunches(false);   // these two follow the forward's last kernel strictly
         kernels.applyTokenMask(activations.logits, rows, vocab, maskDevice.address(), words,
                 maskDevice.address() + rowsOffset);
         SamplingBuffers b = SamplingBuffers.at(samplingDevice.address(), options.maxSeqs);
         kernels.sample(activations.logits, rows, vocab, b.temperature(), b.topK(), b.topP(), b.seeds(), b.steps(),
                 b.outIds());
+        if (async != null) async.launched(pieces(step), p.logitChunk(), partParams);
     }
 
     /**
@@ -420,13 +471,16 @@ public final class CudaBackend implements Backend {
         if (l.totalInts() > metaCapacity) {
             throw new IllegalStateException("step metadata of " + l + " exceeds the buffer of " + metaCapacity + " ints");
         }
-        metaHost.write(0, p.data(), 0, l.totalInts());
-        check(CuDriver.cuMemcpyHtoDAsync_v2(metaDevice.address(), metaHost, 4L * l.totalInts(), device.stream()),
+        stage = async != null ? async.nextSlot() : 0;
+        Pointer meta = metaStage();
+        meta.write(0, p.data(), 0, l.totalInts());
+        check(CuDriver.cuMemcpyHtoDAsync_v2(metaDevice.address(), meta, 4L * l.totalInts(), device.stream()),
                 "cuMemcpyHtoDAsync(step metadata)");
         if (sample) {
             writeSamplingParams(p, parts, params);
-            check(CuDriver.cuMemcpyHtoDAsync_v2(samplingDevice.address(), samplingHost,
-                    SamplingBuffers.bytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
+            // not the ids: the last step's stay on the GPU for feed_sampled_ids
+            check(CuDriver.cuMemcpyHtoDAsync_v2(samplingDevice.address(), samplingStage(),
+                    SamplingBuffers.paramBytes(options.maxSeqs), device.stream()), "cuMemcpyHtoDAsync(sampling)");
         }
         int maxKeys = key != null ? key.blocksPerSeq() * kv.blockSize() : p.maxContext();
         int splits = decode ? kernels.decodeSplits(l.seqs(), l.workItems(), config.numHeads(), config.numKvHeads(),
@@ -440,6 +494,8 @@ public final class CudaBackend implements Backend {
             // dependent launches pay off in the one-token pass (its GEMVs fetch weights while the kernel ahead ends);
             // among cuBLAS's kernels they cost time (measured at batch 8, bench/RESULTS.md)
             kernels.dependentLaunches(f == oneToken);
+            if (async != null) f.feedSampledIds(l, metaDevice.address(), SamplingBuffers.at(samplingDevice.address(),
+                    options.maxSeqs));
             f.run(l, metaDevice.address(), splits, dense);
             if (sample) f.sample(l.logitRows(), SamplingBuffers.at(samplingDevice.address(), options.maxSeqs));
         };
@@ -449,7 +505,16 @@ public final class CudaBackend implements Backend {
         } else {
             body.run();
         }
+        if (async != null) async.launched(parts, p.logitChunk(), params);
         return p;
+    }
+
+    private Pointer metaStage() {
+        return metaHost.share(4L * metaCapacity * stage);
+    }
+
+    private Pointer samplingStage() {
+        return samplingHost.share(SamplingBuffers.bytes(options.maxSeqs) * stage);
     }
 
     /** Row r of the sampling arrays belongs to logit row r, i.e. to part {@code p.logitChunk()[r]}. */
@@ -459,6 +524,7 @@ public final class CudaBackend implements Backend {
         long topK = temperature + 4L * s;
         long topP = topK + 4L * s;
         long steps = topP + 4L * s;
+        Pointer samplingHost = samplingStage();
         samplingHost.setMemory(0, SamplingBuffers.bytes(s), (byte) 0);
         for (int row = 0; row < p.logitChunk().length; row++) {
             int chunk = p.logitChunk()[row];
@@ -517,6 +583,7 @@ public final class CudaBackend implements Backend {
         device.makeCurrent();
         device.synchronize();
         graphs.values().forEach(DecodeGraph::close);
+        if (async != null) async.close();
         graphs.clear();
         for (Pointer host : new Pointer[] {metaHost, samplingHost, logitsHost, maskHost}) {
             if (host != null) device.freeHost(host);

@@ -44,6 +44,12 @@ public final class CudaConfig {
     /** Replay decode steps from CUDA graphs captured per batch-size bucket. */
     public boolean cudaGraphs = true;
     /**
+     * Asynchronous scheduling: the engine plans and launches step n+1 while the GPU runs step n, and tokens drawn on
+     * the GPU feed the next step's embedding there (feed_sampled_ids); off, every step waits for its ids. Off by
+     * default until a GPU run has shown its ids equal to synchronous steps (built under kernel emulation only).
+     */
+    public boolean asyncScheduling = false;
+    /**
      * A step that is one prompt from position 0 with at least this many tokens runs attention as GEMMs on tensor
      * cores (needs heads × maxBatchTokens² × 6 bytes of scratch); 0 turns it off. Used only where flash attention
      * is not.
@@ -106,7 +112,7 @@ public final class CudaConfig {
     /** The names {@link #set} accepts, as the CLI's help and errors list them. */
     public static final List<String> OPTION_NAMES = List.of("flash-attention", "fused-decode", "decode-attention",
             "decode-attention-warps", "decode-key-rows-per-split", "slice-narrow-gemvs", "dense-attention-min-tokens",
-            "cuda-graphs", "define", "skip-kernels");
+            "cuda-graphs", "async-scheduling", "define", "skip-kernels");
 
     /**
      * Applies one {@code NAME=VALUE} tuning option ({@code --cuda-option}); {@code define} adds one definition
@@ -128,6 +134,7 @@ public final class CudaConfig {
             case "decode-attention" -> decodeAttention = bool(name, value);
             case "slice-narrow-gemvs" -> sliceNarrowGemvs = bool(name, value);
             case "cuda-graphs" -> cudaGraphs = bool(name, value);
+            case "async-scheduling" -> asyncScheduling = bool(name, value);
             case "decode-attention-warps" -> decodeAttentionWarps = warps(integer(name, value));
             case "decode-key-rows-per-split" -> decodeKeyRowsPerSplit = positive(name, integer(name, value));
             case "dense-attention-min-tokens" -> denseAttentionMinTokens = Math.max(0, integer(name, value));

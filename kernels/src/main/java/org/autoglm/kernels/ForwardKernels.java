@@ -18,6 +18,12 @@ interface ForwardKernels {
 
     void embeddingGather(long ids, long table, long out, int tokens, int hidden);
 
+    /**
+     * Asynchronous scheduling: each id {@code -(r + 1)} among the step's {@code tokens} ids becomes {@code drawn[r]},
+     * the token the previous step drew for logit row r (sampling.cu's feed_sampled_ids).
+     */
+    void feedSampledIds(long ids, long drawn, int tokens);
+
     void gatherRows(long rows, long src, long dst, int count, int width);
 
     void addRmsnorm(long x, long postWeight, long residual, long weight, long out, int rows, int hidden, float eps);

@@ -67,6 +67,11 @@ abstract class ForwardPass {
         }
     }
 
+    /** The previous step's device-drawn ids into this step's ids, where the host left {@code -(row + 1)}. */
+    final void feedSampledIds(StepLayout l, long meta, SamplingBuffers sampling) {
+        k.feedSampledIds(meta + 4L * l.tokenIds(), sampling.outIds(), l.tokens());
+    }
+
     /** Next tokens of the first {@code rows} logit rows into {@code sampling.outIds} (logits are overwritten). */
     final void sample(int rows, SamplingBuffers sampling) {
         k.sample(a.logits, rows, c.vocabSize(), sampling.temperature(), sampling.topK(), sampling.topP(),

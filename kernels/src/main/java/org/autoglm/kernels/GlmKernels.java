@@ -35,7 +35,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     private final int decodeKeyRowsPerSplit;
 
     private final long embeddingGather, gatherRows, addRmsnorm, biasRopeKvWrite, attention, combine, siluMul,
-            sample, tokenMask, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention,
+            sample, tokenMask, feedSampledIds, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention,
             decodeAttentionWide;
     private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormSilu, gemvRmsnormRope;
     private final WeightQuantization quantization;   // null: no quantized weights
@@ -78,6 +78,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         siluMul = fn("activation.cu", "silu_mul");
         sample = fn("sampling.cu", "sample_tokens");
         tokenMask = fn("sampling.cu", "apply_token_mask");
+        feedSampledIds = fn("sampling.cu", "feed_sampled_ids");
         f32ToElem = fn("convert.cu", "f32_to_elem");
         bf16ToElem = fn("convert.cu", "bf16_to_elem");
         fillUniform = fn("convert.cu", "fill_uniform");
@@ -220,6 +221,12 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
     public void embeddingGather(long ids, long table, long out, int tokens, int hidden) {
         args.reset().ptr(ids).ptr(table).ptr(out).i32(hidden)
                 .launch(runtime, embeddingGather, "embedding_gather", tokens, 1, 1, rowThreads(hidden), 0);
+    }
+
+    @Override
+    public void feedSampledIds(long ids, long drawn, int tokens) {
+        args.reset().ptr(ids).ptr(drawn).i32(tokens)
+                .launch(runtime, feedSampledIds, "feed_sampled_ids", (tokens + 255) / 256, 1, 1, 256, 0);
     }
 
     @Override

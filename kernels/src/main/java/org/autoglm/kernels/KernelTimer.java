@@ -79,6 +79,12 @@ final class KernelTimer implements ForwardKernels {
     }
 
     @Override
+    public void feedSampledIds(long ids, long drawn, int tokens) {
+        k.feedSampledIds(ids, drawn, tokens);
+        timed("feed_sampled_ids");
+    }
+
+    @Override
     public void gatherRows(long rows, long src, long dst, int count, int width) {
         k.gatherRows(rows, src, dst, count, width);
         timed("gather_rows");

@@ -8,6 +8,14 @@ record SamplingBuffers(long seeds, long temperature, long topK, long topP, long 
         return 8L * rows + 5L * 4 * rows;
     }
 
+    /**
+     * The bytes the host uploads per step: every array but the sampled ids, which stay on the device for the next
+     * step to feed from (asynchronous scheduling).
+     */
+    static long paramBytes(int rows) {
+        return bytes(rows) - 4L * rows;
+    }
+
     static SamplingBuffers at(long base, int rows) {
         long seeds = base;
         long temperature = seeds + 8L * rows;

@@ -31,13 +31,17 @@ public final class EventRing implements AutoCloseable {
     public static final int CAPACITY = 1000;
 
     private static final String COUNTER = "autoglm-event-counter";
+    /** What the events reported so far add up to (the membership the leaders reported), changed only with them. */
+    private static final String STATE = "autoglm-event-state";
 
-    /** The ring and its counter on one grid node. */
-    private record Caches(GridNode grid, IgniteCache<Long, ClusterEvent> events, IgniteCache<String, Long> counter) {
+    /** The ring, its counter and the reported state on one grid node. */
+    private record Caches(GridNode grid, IgniteCache<Long, ClusterEvent> events, IgniteCache<String, Long> counter,
+                          IgniteCache<String, String> state) {
         static Caches on(GridNode grid) {
             return new Caches(grid,
                     grid.ignite().getOrCreateCache(GridCaches.replicated(EVENTS, CacheAtomicityMode.TRANSACTIONAL)),
-                    grid.ignite().getOrCreateCache(GridCaches.replicated(COUNTER, CacheAtomicityMode.TRANSACTIONAL)));
+                    grid.ignite().getOrCreateCache(GridCaches.replicated(COUNTER, CacheAtomicityMode.TRANSACTIONAL)),
+                    grid.ignite().getOrCreateCache(GridCaches.replicated(STATE, CacheAtomicityMode.TRANSACTIONAL)));
         }
     }
 
@@ -58,21 +62,55 @@ public final class EventRing implements AutoCloseable {
     /** Appends an event seen or caused by this node. */
     public ClusterEvent append(String type, String data) {
         Caches c = caches.get();
-        IgniteCache<Long, ClusterEvent> events = c.events();
-        IgniteCache<String, Long> counter = c.counter();
         try (Transaction tx = c.grid().ignite().transactions().txStart(TransactionConcurrency.PESSIMISTIC,
                 TransactionIsolation.REPEATABLE_READ)) {
-            Long last = counter.get(COUNTER);
-            long id = last == null ? 1 : last + 1;
-            ClusterEvent e = new ClusterEvent(id, System.currentTimeMillis(), type, c.grid().name(), data);
-            events.put(id, e);
-            if (id > CAPACITY) {
-                events.remove(id - CAPACITY);
-            }
-            counter.put(COUNTER, id);
+            ClusterEvent e = store(c, type, data);
             tx.commit();
             return e;
         }
+    }
+
+    /** One event of {@code type} with JSON {@code data}, for {@link #appendIf}. */
+    public record Pending(String type, String data) {}
+
+    /** The shared state under {@code key} that {@link #appendIf} keeps, or null when none was written. */
+    public String state(String key) {
+        return caches.get().state().get(key);
+    }
+
+    /**
+     * Appends {@code events} and moves the shared state {@code key} from {@code expected} (null: never written) to
+     * {@code next}, in one transaction; or does nothing and answers false when {@code key} no longer holds
+     * {@code expected} (another node reported first). A change reported this way is in the ring exactly once, whichever
+     * node reports it and even when the reporter changes (a new leader goes on from what the old one reported).
+     */
+    public boolean appendIf(String key, String expected, String next, List<Pending> events) {
+        Caches c = caches.get();
+        try (Transaction tx = c.grid().ignite().transactions().txStart(TransactionConcurrency.PESSIMISTIC,
+                TransactionIsolation.REPEATABLE_READ)) {
+            if (!java.util.Objects.equals(c.state().get(key), expected)) {
+                return false;
+            }
+            for (Pending p : events) {
+                store(c, p.type(), p.data());
+            }
+            c.state().put(key, next);
+            tx.commit();
+            return true;
+        }
+    }
+
+    /** Inside a transaction: the next id, the event under it, the oldest one out of the ring. */
+    private static ClusterEvent store(Caches c, String type, String data) {
+        Long last = c.counter().get(COUNTER);
+        long id = last == null ? 1 : last + 1;
+        ClusterEvent e = new ClusterEvent(id, System.currentTimeMillis(), type, c.grid().name(), data);
+        c.events().put(id, e);
+        if (id > CAPACITY) {
+            c.events().remove(id - CAPACITY);
+        }
+        c.counter().put(COUNTER, id);
+        return e;
     }
 
     /** The id of the newest event (0 when none). */

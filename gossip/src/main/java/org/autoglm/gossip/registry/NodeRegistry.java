@@ -119,6 +119,16 @@ public final class NodeRegistry implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether the grid holds this node's entry with the model it serves: only then do the others see it, place work on
+     * it and address commands to it. Not so before the first publish with the model, nor after its heartbeats stopped
+     * long enough for the entry to expire.
+     */
+    public boolean registeredWithModel() {
+        Heartbeat beat = nodes.get(self.nodeId());
+        return beat != null && beat.info.model() != null;
+    }
+
     /** Every node with a live registry entry, by name, with its health as seen from here. */
     public List<NodeView> nodes() {
         List<NodeView> views = new ArrayList<>();

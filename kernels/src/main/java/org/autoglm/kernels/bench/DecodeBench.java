@@ -135,6 +135,8 @@ public final class DecodeBench {
         double prefillSeconds = (System.nanoTime() - t0) / 1e9;
         row.put("prefill_tok_per_s", round((double) batch * promptTokens / prefillSeconds));
 
+        int[] first = next.clone();
+        int[][] drawn = new int[newTokens][];
         int timedSteps = Math.max(1, newTokens - WARMUP_STEPS);
         long start = 0;
         for (int step = 0; step < newTokens; step++) {
@@ -146,12 +148,14 @@ public final class DecodeBench {
                         p.blockTable(), true));
             }
             next = backend.forwardAndSample(chunks, params).tokenIds();
+            drawn[step] = next;
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double steps = timedSteps / seconds;
         row.put("decode_steps_per_s", round(steps));
         row.put("decode_tok_per_s", round(steps * batch));
         row.put("pct_of_streaming_limit", round(100 * steps / limit));
+        if (backend.feedsSampledIds()) asyncDecode(backend, row, prompts, params, promptTokens, first, drawn, timedSteps);
         long[] trace = batch == 1 ? backend.kernelTrace() : new long[0];   // empty unless compiled with AUTOGLM_TRACE
         if (trace.length > 0) row.put("trace_us", StepTrace.summarize(trace));
         if (profile) {
@@ -166,6 +170,46 @@ public final class DecodeBench {
             row.put("gpu_us_by_kernel", profile(backend, chunks, params, 5));
         }
         return row;
+    }
+
+    /**
+     * The same decode steps again the way the engine runs them with asynchronous scheduling: step n+1 is submitted
+     * with {@link SequenceChunk#PREVIOUS_SAMPLE} (its ids fed on the GPU) before step n's ids are read. Adds the step
+     * rate, the wall time per step of both ways, and the share of step-by-step ids equal to the synchronous run's
+     * (the same positions recomputed from the same prompt KV: 1.0 when the feed is right).
+     */
+    private static void asyncDecode(CudaBackend backend, Map<String, Object> row, List<SequenceChunk> prompts,
+            List<SamplingParams> params, int promptTokens, int[] first, int[][] syncIds, int timedSteps) {
+        int batch = prompts.size();
+        int newTokens = syncIds.length;
+        long equal = 0;
+        long start = 0;
+        org.autoglm.models.backend.PendingStep inFlight = null;
+        for (int step = 0; step < newTokens; step++) {
+            if (step == newTokens - timedSteps) start = System.nanoTime();
+            List<SequenceChunk> chunks = new ArrayList<>(batch);
+            for (int s = 0; s < batch; s++) {
+                SequenceChunk p = prompts.get(s);
+                int token = step == 0 ? Math.max(0, first[s]) : SequenceChunk.PREVIOUS_SAMPLE;
+                chunks.add(new SequenceChunk(p.sequenceId(), new int[] {token}, promptTokens + step, p.blockTable(), true));
+            }
+            org.autoglm.models.backend.PendingStep submitted = backend.submit(chunks, params);
+            if (inFlight != null) equal += agreeing(inFlight.await().tokenIds(), syncIds[step - 1]);
+            inFlight = submitted;
+        }
+        equal += agreeing(inFlight.await().tokenIds(), syncIds[newTokens - 1]);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double steps = timedSteps / seconds;
+        row.put("async_decode_steps_per_s", round(steps));
+        row.put("async_step_us", round(1e6 / steps));
+        row.put("sync_step_us", round(1e6 / (double) row.get("decode_steps_per_s")));
+        row.put("async_ids_equal_to_sync", round((double) equal / ((long) batch * newTokens)));
+    }
+
+    private static int agreeing(int[] a, int[] b) {
+        int n = 0;
+        for (int i = 0; i < a.length; i++) if (a[i] == b[i]) n++;
+        return n;
     }
 
     /** Device-to-device copy rate, counting bytes read and written (the rate at which weights can stream). */

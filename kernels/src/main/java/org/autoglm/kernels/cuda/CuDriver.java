@@ -88,6 +88,7 @@ public final class CuDriver {
     public static native int cuEventRecord(long event, long stream);
     public static native int cuEventElapsedTime(float[] milliseconds, long start, long end);
     public static native int cuEventDestroy_v2(long event);
+    public static native int cuEventSynchronize(long event);
 
     /** {@code config}: a CUlaunchConfig (see {@link LaunchConfig}). */
     public static native int cuLaunchKernelEx(Pointer config, long function, Pointer kernelParams, Pointer extra);

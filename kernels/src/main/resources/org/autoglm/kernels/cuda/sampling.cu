@@ -229,3 +229,12 @@ extern "C" __global__ void apply_token_mask(float* logits, int vocab, const unsi
         if (w >= words || ((mask[w] >> (i & 63)) & 1ull) == 0ull) x[i] = NEG_INF;
     }
 }
+
+// Asynchronous scheduling: a token the previous step drew on the device enters this step's ids as -(row + 1), row
+// being its logit row there; sample_tokens left that step's ids in drawn (the host does not overwrite them when it
+// uploads the next step's sampling parameters). Runs before embedding_gather. grid: (tokens + 255) / 256; block: 256.
+extern "C" __global__ void feed_sampled_ids(int* ids, const int* drawn, int tokens) {
+    follow_previous_kernel();
+    const int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < tokens && ids[t] < 0) ids[t] = drawn[-ids[t] - 1];
+}

@@ -167,7 +167,7 @@ public final class ApiServer implements AutoCloseable {
                 return connector;
             });
         });
-        ErrorResponses.install(app, routes);
+        ErrorResponses.install(app, routes, () -> config.deadReason.get());
         app.before(RequestIds::assign);
         app.before(this::startSpan);
         app.beforeMatched(this::authorize);

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.autoglm.gossip.grid.GridUnavailable;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.handler.ErrorHandler;
@@ -27,14 +28,23 @@ final class ErrorResponses {
 
     private ErrorResponses() {}
 
-    /** @param routes "METHOD /path" of every route, for the 404 message */
-    static void install(Javalin app, List<String> routes) {
+    /**
+     * @param routes     "METHOD /path" of every route, for the 404 message
+     * @param deadReason why this node's grid node is down, or null while it runs
+     */
+    static void install(Javalin app, List<String> routes, java.util.function.Supplier<String> deadReason) {
         app.exception(ApiError.class, (e, ctx) -> send(ctx, e));
         app.exception(HttpResponseException.class, (e, ctx) -> send(ctx, e.getStatus() == 404 ? noSuchRoute(routes)
                 : fromStatus(e.getStatus(), e.getMessage())));
         app.exception(org.autoglm.node.session.StorageFullException.class,
                 (e, ctx) -> send(ctx, ApiError.insufficientStorage(e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> {
+            ApiError unavailable = gridUnavailable(e, deadReason.get());
+            if (unavailable != null) {
+                log.debug("{} {} while the grid cannot answer here: {}", ctx.method(), ctx.path(), e.toString());
+                send(ctx, unavailable);
+                return;
+            }
             log.error("Unexpected failure on {} {}", ctx.method(), ctx.path(), e);
             send(ctx, ApiError.server("The node failed to process this request; it has been logged."));
         });
@@ -49,6 +59,22 @@ final class ErrorResponses {
                 send(ctx, fromStatus(405, null));
             }
         });
+    }
+
+    /**
+     * 503 with {@code Retry-After} for a failure that says the grid cannot answer on this node now, in one place for
+     * every route: its grid node is down (segmented or failed; it rejoins by itself), or the topology changed under
+     * the request (a node left, the majority was lost). Null for any other failure.
+     */
+    static ApiError gridUnavailable(Exception e, String dead) {
+        Throwable cause = GridUnavailable.find(e);
+        if (dead == null && cause == null) {
+            return null;
+        }
+        String why = dead != null ? "its grid node is down and it is rejoining the cluster"
+                : "the cluster's topology changed under the request (" + cause.getClass().getSimpleName() + ")";
+        return ApiError.unavailable("This node cannot reach the cluster right now: " + why + ". Retry in a few"
+                + " seconds, or send the request to another node.");
     }
 
     static ObjectNode body(ApiError e) {

@@ -63,6 +63,11 @@ public final class ClusterNode implements AutoCloseable {
         return cluster;
     }
 
+    /** This node's own engine, which runs the work placed here; null until the model is loaded. */
+    public InferenceService localEngine() {
+        return engine;
+    }
+
     public SessionStore sessionStore() {
         // Through suppliers: a node that rejoins after a segmentation has a new grid and session cache.
         return new GridSessionStore(cluster::sessions, java.time.Clock.systemUTC(), () -> cluster.grid().storageFullReason());
@@ -153,7 +158,6 @@ public final class ClusterNode implements AutoCloseable {
         this.anomalous = detector;
     }
 
-    /** Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can. */
     /**
      * Null while this node's grid node runs; else why the process is no use any more (its grid node stopped: a full
      * data region, a critical grid failure). {@code /health} fails with it, so that a supervisor restarts the process.
@@ -162,6 +166,11 @@ public final class ClusterNode implements AutoCloseable {
         return cluster.grid().running() ? null : "this node's grid node has stopped; restart the process";
     }
 
+    /**
+     * Why this node cannot take work for the cluster now (for {@code /ready}), or null when it can: its grid node runs,
+     * it sees a majority, and the grid holds its registry entry with its model (so a command to all nodes posted the
+     * moment it is ready finds it).
+     */
     public String notReadyReason() {
         String dead = deadReason();
         if (dead != null) {
@@ -171,6 +180,10 @@ public final class ClusterNode implements AutoCloseable {
             return "this node sees " + cluster.grid().serverNodeIds().size() + " of " + cluster.grid().config().expectedNodes
                     + " expected cluster nodes, no majority, so it takes no work until it reaches the others"
                     + " (check --peers and the network; GET /cluster/nodes lists what it sees)";
+        }
+        if (engine != null && !cluster.registry().registeredWithModel()) {
+            return "this node's registry entry with its model is not in the grid yet (its next heartbeat publishes it),"
+                    + " so the cluster does not see it";
         }
         return null;
     }

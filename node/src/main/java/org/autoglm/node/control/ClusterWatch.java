@@ -1,11 +1,15 @@
 package org.autoglm.node.control;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.autoglm.gossip.Cluster;
+import org.autoglm.gossip.control.EventRing;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.lease.LeaseRecord;
 import org.autoglm.gossip.registry.NodeHealth;
@@ -15,10 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns changes of the cluster into events. Membership and health are reported by the leader only (every node sees
- * them; one report each): node joined, left, and each health change (suspect, dead, and whatever states the registry
- * adds) as {@code node_<health>}, plus draining. The leader announces itself once per term; each node reports its
- * own engine drained.
+ * Turns changes of the cluster into events. Membership and health are reported by the leader only, each change once in
+ * the cluster (the reported membership is kept in the grid, so a new leader goes on from it): node joined, left, and
+ * each health change (suspect, stalled, dead, and whatever states the registry adds) as {@code node_<health>}, plus
+ * draining. The leader announces itself once per term; each node reports its own engine drained.
  */
 final class ClusterWatch implements AutoCloseable {
 
@@ -30,8 +34,8 @@ final class ClusterWatch implements AutoCloseable {
     private final ControlEvents events;
     private final AnomalyDetector anomalies;
     private final ScheduledExecutorService ticker;
-    /** Last seen per node name, while this node leads: "health/draining". */
-    private Map<String, String> seen;
+    /** Where the membership the leaders reported is kept: node name to "health/draining". */
+    private static final String MEMBERSHIP = "membership";
     private long announcedTerm = -1;
     private boolean drained;
     private org.autoglm.node.engine.EngineStats observed;
@@ -71,7 +75,6 @@ final class ClusterWatch implements AutoCloseable {
         anomalies.tick(events, self);
 
         if (!cluster.lease().isLeader()) {
-            seen = null;
             return;
         }
         long term = cluster.lease().leaderTerm();
@@ -81,7 +84,16 @@ final class ClusterWatch implements AutoCloseable {
             events.emit("leader_elected", json().put("node", self).put("term", term)
                     .put("lease_expires_at_ms", lease == null ? 0 : lease.expiresAtMillis()));
         }
-        Map<String, String> now = new HashMap<>();
+        reportMembership();
+    }
+
+    /**
+     * The leader compares what it sees with the membership the leaders reported last (kept in the grid beside the
+     * events) and reports the difference together with the new membership, in one transaction: a node that left while
+     * it led (the old leader itself, say) is reported by its successor, and each change once in the cluster.
+     */
+    private void reportMembership() {
+        Map<String, String> now = new TreeMap<>();
         Map<String, NodeView> views = new HashMap<>();
         for (NodeView v : cluster.registry().nodes()) {
             NodeView other = views.get(v.name());
@@ -91,31 +103,54 @@ final class ClusterWatch implements AutoCloseable {
             now.put(v.name(), v.health().wire() + "/" + v.draining());
             views.put(v.name(), v);
         }
-        if (seen == null) { // just became leader: what the previous leader already reported is not news
-            seen = now;
-            return;
-        }
+        String stored = events.reported(MEMBERSHIP);
+        Map<String, String> before = decode(stored);
+        List<EventRing.Pending> changes = new ArrayList<>();
         for (var e : now.entrySet()) {
-            String before = seen.get(e.getKey());
+            String was = before.get(e.getKey());
             String[] after = e.getValue().split("/");
-            if (before == null) {
-                events.emit("node_joined", node(views.get(e.getKey())));
+            if (was == null) {
+                changes.add(pending("node_joined", node(views.get(e.getKey()))));
                 continue;
             }
-            String[] was = before.split("/");
-            if (!was[0].equals(after[0])) {
-                events.emit("node_" + after[0], node(views.get(e.getKey())).put("was", was[0]));
+            String[] old = was.split("/");
+            if (!old[0].equals(after[0])) {
+                changes.add(pending("node_" + after[0], node(views.get(e.getKey())).put("was", old[0])));
             }
-            if (!was[1].equals(after[1])) {
-                events.emit(after[1].equals("true") ? "node_draining" : "node_undrained", node(views.get(e.getKey())));
+            if (!old[1].equals(after[1])) {
+                changes.add(pending(after[1].equals("true") ? "node_draining" : "node_undrained",
+                        node(views.get(e.getKey()))));
             }
         }
-        for (String gone : seen.keySet()) {
+        for (String gone : before.keySet()) {
             if (!now.containsKey(gone)) {
-                events.emit("node_left", json().put("node", gone));
+                changes.add(pending("node_left", json().put("node", gone)));
             }
         }
-        seen = now;
+        String next = encode(now);
+        if (!next.equals(stored)) {
+            events.report(MEMBERSHIP, stored, next, changes); // false: another leader reported first; look again
+        }
+    }
+
+    private static EventRing.Pending pending(String type, ObjectNode data) {
+        return new EventRing.Pending(type, data.toString());
+    }
+
+    private static String encode(Map<String, String> membership) {
+        return CommandRequest.JSON.valueToTree(membership).toString();
+    }
+
+    private static Map<String, String> decode(String stored) {
+        if (stored == null) {
+            return Map.of(); // a fresh cluster: every node the first leader sees has joined
+        }
+        try {
+            return CommandRequest.JSON.readValue(stored, new com.fasterxml.jackson.core.type.TypeReference<
+                    TreeMap<String, String>>() {});
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static ObjectNode node(NodeView v) {

@@ -8,6 +8,7 @@ import org.autoglm.gossip.control.AuditChain;
 import org.autoglm.gossip.control.CommandKey;
 import org.autoglm.gossip.control.CommandRecord;
 import org.autoglm.gossip.control.EventRing;
+import org.autoglm.gossip.grid.GridUnavailable;
 import org.autoglm.node.security.Caller;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +24,8 @@ public class ControlEvents {
     private final EventRing events;
     private final AuditChain audit;
     private final Map<String, AtomicLong> acks = new ConcurrentHashMap<>();
+    /** Tries of one event whose transaction a topology change failed (pauses of 0.1, 0.2, 0.4, 0.8 s between). */
+    private static final int APPEND_ATTEMPTS = 5;
     /** Events are written in order on a thread of their own: callers may be on grid threads, and never wait. */
     private final java.util.concurrent.ExecutorService writer;
 
@@ -36,20 +39,53 @@ public class ControlEvents {
     public void emit(String type, ObjectNode data) {
         String json = data.toString();
         try {
-            writer.execute(() -> {
-                try {
-                    events.append(type, json);
-                } catch (RuntimeException e) {
-                    log.warn("event {} not recorded: {}", type, e.toString());
-                }
-            });
+            writer.execute(() -> append(type, json));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             log.debug("event {} after close: dropped", type);
         }
     }
 
+    /**
+     * On the writer thread. A node leaving the grid under the transaction (the primary of the counter's lock, often the
+     * old leader) fails it with a topology exception: tried again on the new topology, so that the event, such as
+     * the new leader's {@code leader_elected}, is not lost.
+     */
+    private void append(String type, String json) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                events.append(type, json);
+                return;
+            } catch (RuntimeException e) {
+                if (attempt >= APPEND_ATTEMPTS || !GridUnavailable.topologyChanged(e)) {
+                    log.warn("event {} not recorded: {}", type, e.toString());
+                    return;
+                }
+                try {
+                    Thread.sleep(100L << (attempt - 1));
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
     void close() {
         writer.shutdown();
+    }
+
+    /** The shared state {@link #report} keeps under {@code key}, or null when none was reported yet. */
+    String reported(String key) {
+        return events.state(key);
+    }
+
+    /**
+     * Reports the changes from the shared state {@code expected} to {@code next} under {@code key} (the membership
+     * the leaders reported): the events are stored together with {@code next}, on the caller's thread, or not at all
+     * when another node moved the state first. Answers whether they were stored.
+     */
+    boolean report(String key, String expected, String next, java.util.List<EventRing.Pending> changes) {
+        return events.appendIf(key, expected, next, changes);
     }
 
     /** Appends to the cluster audit chain. */

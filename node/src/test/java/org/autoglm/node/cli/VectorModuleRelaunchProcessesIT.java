@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code java -jar autoglm-node.jar serve --backend cpu} started the way the README says, without
  * {@code --add-modules}: the jar starts a second JVM with {@code jdk.incubator.vector} ({@link VectorModuleRelaunch}),
- * which serves; the JVM's incubator notice is dropped from stderr; and killing the first process with SIGKILL takes
+ * which serves, with the young generation capped; the JVM's incubator notice is dropped from stderr; and killing the first process with SIGKILL takes
  * the second down with it (it watches its stdin pipe), while SIGTERM stops both gracefully.
  */
 class VectorModuleRelaunchProcessesIT {
@@ -69,7 +69,8 @@ class VectorModuleRelaunchProcessesIT {
         });
         child = relaunched().orElseThrow();
         assertThat(child.info().arguments().map(List::of).orElseThrow())
-                .contains("--add-modules=jdk.incubator.vector", "-Xmx512m", "serve", "--backend", "cpu");
+                .contains("--add-modules=jdk.incubator.vector", "-Xmx512m", VectorModuleRelaunch.YOUNG_GENERATION,
+                        "serve", "--backend", "cpu");
         await().atMost(Duration.ofSeconds(120)).until(() -> {
             assertThat(parent.isAlive()).as("serve exited: %s", Files.readString(stderr)).isTrue();
             return status(httpPort, "/ready") == 200;

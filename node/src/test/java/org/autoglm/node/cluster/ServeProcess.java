@@ -137,9 +137,17 @@ public final class ServeProcess {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
+    /** Ports handed out in this JVM: the kernel may offer a port it just offered, and two nodes then fight for it. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** A free port that no other process of this test JVM was given. */
     public static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
+        while (true) {
+            try (ServerSocket socket = new ServerSocket(0)) {
+                if (HANDED_OUT.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            }
         }
     }
 }

@@ -40,6 +40,7 @@ final class ControlCluster implements AutoCloseable {
 
     final Path dir;
     private final int base;
+    private final List<String> extraArgs;
     final KeyPair opsA = CommandSignature.generate();
     final KeyPair root = CommandSignature.generate();
     final ServeCommand.RunningNode[] nodes = new ServeCommand.RunningNode[3];
@@ -48,10 +49,26 @@ final class ControlCluster implements AutoCloseable {
     final List<String[]> delivered = new java.util.concurrent.CopyOnWriteArrayList<>();
     static final String HOOK_SECRET = "webhook-secret-0123456789";
     private final HttpClient http = HttpClient.newHttpClient();
+    /** A call that hangs (a grid operation stuck while its node is segmented) fails the test instead of the build. */
+    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(90);
 
-    /** @param basePort the first of three grid ports (communication uses them + 1000); the port offset is added */
+    /**
+     * Starts the three nodes and waits until each is ready and the registry shows all three with their model.
+     *
+     * @param basePort the first of three grid ports (communication uses them + 1000); the port offset is added
+     */
     ControlCluster(Path dir, int basePort) throws Exception {
+        this(dir, basePort, List.of());
+        await().atMost(Duration.ofSeconds(120)).until(() -> {
+            for (ServeCommand.RunningNode n : nodes) if (!n.state().isReady()) return false;
+            return get(0, "/cluster/nodes", admin()).body().split("\"model\":\"glm-tiny\"").length == 4;
+        });
+    }
+
+    /** Starts the three nodes with {@code extraArgs} added to each; returns once they listen, not when ready. */
+    ControlCluster(Path dir, int basePort, List<String> extraArgs) throws Exception {
         this.dir = dir;
+        this.extraArgs = extraArgs;
         this.base = basePort + Integer.getInteger("autoglm.test.portOffset", 0);
         Files.writeString(dir.resolve("jwt.secret"), SECRET);
         Files.writeString(dir.resolve("hook.secret"), HOOK_SECRET);
@@ -81,10 +98,6 @@ final class ControlCluster implements AutoCloseable {
                 nodes[i] = start(i);
             }
         }
-        await().atMost(Duration.ofSeconds(120)).until(() -> {
-            for (ServeCommand.RunningNode n : nodes) if (!n.state().isReady()) return false;
-            return get(0, "/cluster/nodes", admin()).body().split("\"model\":\"glm-tiny\"").length == 4;
-        });
     }
 
     private static java.util.Map<String, Object> key(String id, KeyPair pair, String role, List<String> groups) {
@@ -99,9 +112,13 @@ final class ControlCluster implements AutoCloseable {
                     "--num-kv-blocks", "160", "--block-size", "4", "--max-num-seqs", "4",
                     "--node-name", NAMES.get(i), "--groups", GROUPS.get(i),
                     "--grid-port", Integer.toString(base + i), "--peers", "127.0.0.1:" + base + ".." + (base + 2),
-                    "--expected-nodes", "3", "--grid-failure-detection", "2000",
+                    "--expected-nodes", "3",
                     "--jwt-secret-file", dir.resolve("jwt.secret").toString(),
                     "--command-keys", dir.resolve("keys.json").toString(), "--anomaly-interval", "500"));
+            if (!extraArgs.contains("--grid-failure-detection")) {
+                args.addAll(List.of("--grid-failure-detection", "2000"));
+            }
+            args.addAll(extraArgs);
             if (i == 2) {
                 args.addAll(List.of("--tags", "y")); // required_tags ["y"] puts a request on node c
             }
@@ -139,12 +156,12 @@ final class ControlCluster implements AutoCloseable {
     }
 
     HttpResponse<String> get(int node, String path, String token) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base(node) + path)).header("Authorization", "Bearer " + token)
-                .build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(HttpRequest.newBuilder(URI.create(base(node) + path)).timeout(CALL_TIMEOUT)
+                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     HttpResponse<String> post(int node, String path, String token, String body, String signature) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base(node) + path))
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base(node) + path)).timeout(CALL_TIMEOUT)
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (signature != null) b.header(CommandSignature.HEADER, signature);
