@@ -32,7 +32,10 @@ class LineChunksTest {
 
     @Test
     void aChunkRunsOnOneLiveNodeAndMovesOnlyWhenItsNodeIsGone() {
-        grids.addAll(TestGrid.start(BASE, SIZE, i -> GridNode.start(TestGrid.config("c" + i, BASE + i, BASE, SIZE))));
+        // Failure detection of 10 s: on a loaded machine the test's 1.5 s let Ignite stop a starved member; the node
+        // that dies here leaves cleanly, which the others see at once.
+        grids.addAll(TestGrid.start(BASE, SIZE, i -> GridNode.start(TestGrid.config("c" + i, BASE + i, BASE, SIZE)
+                .andThen(config -> config.failureDetection = Duration.ofSeconds(10)))));
         List<LineChunks> chunks = grids.stream().map(g -> new BatchStore(g).chunks()).toList();
         UUID b = grids.get(1).localId();
         UUID c = grids.get(2).localId();
