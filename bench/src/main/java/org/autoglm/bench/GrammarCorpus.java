@@ -52,6 +52,8 @@ final class GrammarCorpus {
         int passing;
         int validRejected;
         int invalidAccepted;
+        /** A hash of every mask computed, in order: equal digests mean the same masks (exactness across builds). */
+        long maskDigest = 17;
 
         void addMask(long nanos, long cpuNanos) {
             if (masks == maskNanos.length) {
@@ -81,7 +83,7 @@ final class GrammarCorpus {
                     percentileMicros(maskCpuNanos, masks, 1.0),
                     percentileMicros(compile, compile.length, 0.5) / 1000,
                     percentileMicros(compile, compile.length, 0.99) / 1000,
-                    percentileMicros(compileCpu, compileCpu.length, 0.5) / 1000);
+                    percentileMicros(compileCpu, compileCpu.length, 0.5) / 1000, maskDigest);
         }
     }
 
@@ -89,6 +91,11 @@ final class GrammarCorpus {
     final List<Schema> schemas;
 
     GrammarCorpus(Path fixtures, int stride) {
+        this(fixtures, stride, 0);
+    }
+
+    /** Every {@code stride}-th schema from the {@code offset}-th on. */
+    GrammarCorpus(Path fixtures, int stride, int offset) {
         Path work = Path.of(System.getProperty("java.io.tmpdir"), "autoglm-grammar-bench");
         Path tokenizerDir = unpack(fixtures.resolve("tokenizers/qwen3-151k.zip"), work, "qwen3-151k");
         Path schemaDir = unpack(fixtures.resolve("jsonschemabench.zip"), work, "jsonschemabench");
@@ -100,7 +107,7 @@ final class GrammarCorpus {
                 files = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
             }
             schemas = new ArrayList<>();
-            for (int i = 0; i < files.size(); i += stride) {
+            for (int i = offset; i < files.size(); i += stride) {
                 JsonNode doc = JSON.readTree(files.get(i).toFile());
                 List<Instance> instances = new ArrayList<>();
                 for (JsonNode t : doc.path("tests")) {
@@ -144,6 +151,7 @@ final class GrammarCorpus {
                         m.fillNextTokenBitmask(mask);
                         long wall = System.nanoTime() - s;
                         r.addMask(wall, THREAD.getCurrentThreadCpuTime() - c);
+                        r.maskDigest = r.maskDigest * 1_000_003L + Arrays.hashCode(mask);
                     }
                     if (!m.acceptToken(token)) {
                         accepted = false;
@@ -192,11 +200,22 @@ final class GrammarCorpus {
         return dir;
     }
 
-    /** Quick run without JMH: {@code GrammarCorpus FIXTURES_DIR [STRIDE] [PASSES]}. */
+    /**
+     * Quick run without JMH: {@code GrammarCorpus FIXTURES_DIR [STRIDE] [PASSES] [warm]}. With {@code warm}, one
+     * pass over other schemas (every STRIDE-th from STRIDE/2 on) comes first, so that pass 1 measures schemas the
+     * process has never seen with its code already compiled by the JIT: a running server meeting a new schema.
+     */
     public static void main(String[] args) {
-        GrammarCorpus corpus = new GrammarCorpus(Path.of(args.length > 0 ? args[0] : "fixtures"),
-                args.length > 1 ? Integer.parseInt(args[1]) : 1);
+        Path fixtures = Path.of(args.length > 0 ? args[0] : "fixtures");
+        int stride = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int passes = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+        if (args.length > 3 && args[3].equals("warm")) {
+            if (stride < 2) {
+                throw new IllegalArgumentException("warm needs a STRIDE of 2 or more (the warm-up uses other schemas)");
+            }
+            System.out.println("warm-up: " + new GrammarCorpus(fixtures, stride, stride / 2).pass().summary());
+        }
+        GrammarCorpus corpus = new GrammarCorpus(fixtures, stride);
         for (int i = 0; i < passes; i++) {
             System.out.println("pass " + (i + 1) + ": " + corpus.pass().summary());
         }

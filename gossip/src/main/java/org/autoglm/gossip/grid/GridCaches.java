@@ -20,7 +20,6 @@ public final class GridCaches {
     public static final String BATCH_CHUNKS = "autoglm-batch-chunks";
     public static final String WORKFLOWS = "autoglm-workflows";
     public static final String WORKFLOW_RUNS = "autoglm-workflow-runs";
-    public static final String WORKFLOW_ATTEMPTS = "autoglm-workflow-attempts";
     public static final String RATE_LIMITS = "autoglm-rate-limits";
     /** The data region of caches that must outlive a full restart; persisted only with {@code --data-dir}. */
     public static final String DURABLE_REGION = "autoglm-durable";

@@ -3,9 +3,9 @@ package org.autoglm.gossip.workflow;
 import java.io.Serializable;
 
 /**
- * The outcome of one attempt of a step (or of one item of it), written once under (run, step, item, attempt): a
- * driver that takes a run over reads it instead of running the attempt again, so no effect is recorded twice.
- * A plain class, not a record: Ignite's binary marshaller cannot build records.
+ * The outcome of one attempt of a step (or of one item of it), as its driver received it: the driver records it
+ * into the run (the step's {@link StepState}) in the transaction that plans the next steps, and only while the
+ * step still runs that attempt, so no result is recorded twice. Serializable like the run's other parts.
  */
 public final class AttemptRecord implements Serializable {
 

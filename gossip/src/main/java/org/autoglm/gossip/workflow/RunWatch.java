@@ -37,7 +37,7 @@ final class RunWatch {
         if (query == null) {
             ContinuousQueryWithTransformer<String, WorkflowRun, String> q = new ContinuousQueryWithTransformer<>();
             q.setRemoteTransformerFactory(FactoryBuilder.factoryOf(new KeyOnly()));
-            q.setLocalListener(ids -> ids.forEach(this::changed));
+            q.setLocalListener(this::told);
             query = runs.query(q);
         }
         return () -> unwatch(id, changed);
@@ -47,6 +47,28 @@ final class RunWatch {
         Set<Runnable> set = watchers.get(id);
         if (set != null && set.remove(changed) && set.isEmpty()) {
             watchers.remove(id, set);
+        }
+    }
+
+    /**
+     * What the grid tells. Normally run ids (the remote transformer's output); but when a node leaves, Ignite
+     * replays its backup queue to the listener without the transformer, as the raw records: a cast to String there
+     * threw on the grid's exchange thread and halted the whole grid node (seen in WorkflowLoad's kill -9 with an
+     * event stream open). So each element is read for its id whatever it is, and nothing is let out.
+     */
+    private void told(Iterable<?> events) {
+        for (Object e : events) {
+            try {
+                String id = e instanceof String s ? s
+                        : e instanceof WorkflowRun r ? r.id
+                        : e instanceof javax.cache.Cache.Entry<?, ?> entry && entry.getKey() instanceof String k ? k
+                        : null;
+                if (id != null) {
+                    changed(id);
+                }
+            } catch (RuntimeException ex) {
+                org.slf4j.LoggerFactory.getLogger(RunWatch.class).debug("run change not told: {}", ex.toString());
+            }
         }
     }
 

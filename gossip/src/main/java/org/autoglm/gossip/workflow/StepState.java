@@ -41,6 +41,11 @@ public final class StepState implements Serializable {
     public String output;
     /** The parsed structured output (JSON text), or null. */
     public String json;
+    /**
+     * Successful answers recorded for it: 1 once it succeeded. More would be a result recorded twice; the step view
+     * shows it ({@code results_recorded}) so that a bench can check it from the grid.
+     */
+    public int results;
     public int promptTokens;
     public int completionTokens;
     /** The {@code for_each} items' values (JSON text each), or null for a step without {@code for_each}. */

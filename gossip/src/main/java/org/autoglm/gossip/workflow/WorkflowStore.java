@@ -23,10 +23,10 @@ import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.grid.MajorityValidator;
 
 /**
- * Workflow templates and runs in the grid. Templates and runs live in transactional caches (every change re-reads
- * the record under a lock, so a cancel, a driver's progress and a takeover cannot lose each other); each attempt's
- * outcome is written put-if-absent under (run, step, item, attempt) in a third cache, so the first outcome of an
- * attempt is its only one. All three are durable and carry the majority guard.
+ * Workflow templates and runs in the grid, in transactional caches: every change re-reads the record under a lock,
+ * so a cancel, a driver's progress (which records each attempt's answer in the same transaction that plans the next
+ * steps) and a takeover cannot lose each other. Both are durable and carry the majority guard; ended runs are
+ * deleted once they are older than the retention ({@link #endedBefore}).
  */
 public final class WorkflowStore {
 
@@ -35,7 +35,6 @@ public final class WorkflowStore {
     private final GridNode grid;
     private final IgniteCache<String, StoredWorkflow> templates;
     private final IgniteCache<String, WorkflowRun> runs;
-    private final IgniteCache<String, AttemptRecord> attempts;
     private final RunWatch watch;
 
     public WorkflowStore(GridNode grid) {
@@ -45,8 +44,6 @@ public final class WorkflowStore {
                 GridCaches.WORKFLOWS, CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
         this.runs = grid.ignite().getOrCreateCache(GridCaches.<String, WorkflowRun>durable(grid,
                 GridCaches.WORKFLOW_RUNS, CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
-        this.attempts = grid.ignite().getOrCreateCache(GridCaches.<String, AttemptRecord>durable(grid,
-                GridCaches.WORKFLOW_ATTEMPTS, CacheAtomicityMode.ATOMIC).setTopologyValidator(majority));
         this.watch = new RunWatch(runs);
     }
 
@@ -107,6 +104,14 @@ public final class WorkflowStore {
         }
     }
 
+    /**
+     * True when this node holds the primary copy of the run {@code id} would name: its transactions then lock and
+     * read it here, and only the write to the backup crosses the network.
+     */
+    public boolean primaryHere(String id) {
+        return grid.ignite().affinity(runs.getName()).isPrimary(grid.ignite().cluster().localNode(), id);
+    }
+
     /** The run, or null. */
     public WorkflowRun run(String id) {
         return runs.get(id);
@@ -151,6 +156,10 @@ public final class WorkflowStore {
      * @param status   only runs in this status (null: all)
      */
     public List<RunSummary> summaries(String owner, String workflow, WorkflowRun.Status status) {
+        return retried(() -> scanSummaries(owner, workflow, status));
+    }
+
+    private List<RunSummary> scanSummaries(String owner, String workflow, WorkflowRun.Status status) {
         try (QueryCursor<RunSummary> cursor = runs.query(
                 new ScanQuery<>(new Matching(owner, workflow, status)), new Summarize())) {
             List<RunSummary> out = new ArrayList<>();
@@ -212,40 +221,59 @@ public final class WorkflowStore {
         runs.remove(id);
     }
 
-    // --- attempts ---
-
-    /** Stores an attempt's outcome unless it has one; returns the outcome that is stored now (the first one). */
-    public AttemptRecord record(String key, AttemptRecord outcome) {
-        AttemptRecord earlier = attempts.getAndPutIfAbsent(key, outcome);
-        return earlier == null ? outcome : earlier;
-    }
-
-    /** The stored outcomes of those of {@code keys} that have one. */
-    public Map<String, AttemptRecord> attempts(Set<String> keys) {
-        return attempts.getAll(keys);
-    }
-
-    /** The stored outcome of an attempt, or null. */
-    public AttemptRecord attempt(String key) {
-        return attempts.get(key);
-    }
-
-    /** The attempt keys stored for a run (a scan, for tests and audits). */
-    public List<String> attemptKeys(String runId) {
-        try (QueryCursor<Cache.Entry<String, AttemptRecord>> cursor = attempts.query(new ScanQuery<>(new OfRun(runId)))) {
+    /**
+     * The ids of the runs that ended before {@code cutoffMillis} (epoch ms): a scan filtered where the runs are
+     * stored, from which only the ids travel.
+     */
+    public List<String> endedBefore(long cutoffMillis) {
+        try (QueryCursor<String> cursor = runs.query(new ScanQuery<>(new EndedBefore(cutoffMillis)),
+                new IdOnly())) {
             List<String> out = new ArrayList<>();
-            cursor.forEach(e -> out.add(e.getKey()));
+            cursor.forEach(out::add);
             return out;
         }
     }
 
-    public void forgetAttempts(Collection<String> keys) {
-        attempts.removeAll(Set.copyOf(keys));
+    /** Deletes these runs (those already gone are skipped). */
+    public void deleteRuns(Collection<String> ids) {
+        runs.removeAll(Set.copyOf(ids));
     }
 
     /** The key of one attempt: {@code run/step/attempt}, or {@code run/step[item]/attempt} inside a for_each. */
     public static String attemptKey(String runId, String stepId, int item, int attempt) {
         return runId + "/" + stepId + (item < 0 ? "" : "[" + item + "]") + "/" + attempt;
+    }
+
+    /**
+     * A scan, asked again when a node that held part of it left the grid meanwhile (up to 5 times, 200 ms more
+     * apart each time: the grid needs a moment to hand the dead node's partitions to their backups), so a node's
+     * death does not fail a list.
+     */
+    private static <T> T retried(java.util.function.Supplier<T> scan) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return scan.get();
+            } catch (javax.cache.CacheException e) {
+                if (attempt == 5 || !topologyChanged(e)) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(200L * attempt);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static boolean topologyChanged(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.ignite.cluster.ClusterTopologyException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Transaction tx() {
@@ -304,18 +332,28 @@ public final class WorkflowStore {
         }
     }
 
-    /** Scan filter: the attempts of one run. */
-    private static final class OfRun implements IgniteBiPredicate<String, AttemptRecord> {
+    /** Scan filter: runs that ended before a time. */
+    private static final class EndedBefore implements IgniteBiPredicate<String, WorkflowRun> {
         private static final long serialVersionUID = 1L;
-        private String prefix;
+        private final long cutoffMillis;
 
-        OfRun(String runId) {
-            this.prefix = runId + "/";
+        EndedBefore(long cutoffMillis) {
+            this.cutoffMillis = cutoffMillis;
         }
 
         @Override
-        public boolean apply(String key, AttemptRecord value) {
-            return key.startsWith(prefix);
+        public boolean apply(String key, WorkflowRun r) {
+            return r.status.terminal() && r.endedAt > 0 && r.endedAt < cutoffMillis;
+        }
+    }
+
+    /** Scan transformer: a run's id only. */
+    private static final class IdOnly implements org.apache.ignite.lang.IgniteClosure<Cache.Entry<String, WorkflowRun>, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String apply(Cache.Entry<String, WorkflowRun> e) {
+            return e.getKey();
         }
     }
 }

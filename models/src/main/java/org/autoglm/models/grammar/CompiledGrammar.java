@@ -14,10 +14,13 @@ public final class CompiledGrammar {
     final TokenVocabulary vocabulary;
     final ParseState initial;
     final TokenSetCache tokenSets;
+    /** Per rule: its character counts when it is a JSON string with only a length bound, else null. */
+    final StringLengths[] stringLengths;
 
-    CompiledGrammar(RuleDfa[] rules, List<String> ruleNames, TokenVocabulary vocabulary,
-            TokenSetCache.Shared shared) {
+    CompiledGrammar(RuleDfa[] rules, StringLengths[] stringLengths, List<String> ruleNames,
+            TokenVocabulary vocabulary, TokenSetCache.Shared shared) {
         this.rules = rules;
+        this.stringLengths = stringLengths;
         this.ruleNames = List.copyOf(ruleNames);
         this.vocabulary = vocabulary;
         this.initial = new Parser(rules).start(0, null);

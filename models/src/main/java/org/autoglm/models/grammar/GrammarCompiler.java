@@ -69,7 +69,11 @@ public final class GrammarCompiler {
             }
         }
         checkNoLeftRecursion(rules, builder.names);
-        return new CompiledGrammar(rules, builder.names, vocabulary, shared);
+        StringLengths[] lengths = new StringLengths[rules.length];
+        for (int r = 0; r < rules.length; r++) {
+            lengths[r] = StringLengths.of(builder.body(r), rules[r]);
+        }
+        return new CompiledGrammar(rules, lengths, builder.names, vocabulary, shared);
     }
 
     /** Rules that match at least one text: a least fixpoint over byte edges and calls to productive rules. */

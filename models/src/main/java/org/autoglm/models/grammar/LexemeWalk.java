@@ -82,6 +82,91 @@ final class LexemeWalk {
     }
 
     /**
+     * The tokens {@code dfa} allows from {@code state}, found from those it allows from {@code reference} (another
+     * state of the same automaton, with its sets {@code known}): the two are walked down the trie in step, and a
+     * subtree is skipped as soon as both reach the same state (from there on they allow the same tokens). A key
+     * that may not equal a declared key differs from the plain string it becomes only along the declared keys'
+     * paths, so its walk visits a few dozen nodes instead of the whole trie. Null when the automaton has no flat
+     * table (the caller then walks in full).
+     */
+    TokenSetCache.TokenSets walkAgainst(RuleDfa dfa, int state, int reference, TokenSetCache.TokenSets known,
+            int words) {
+        DenseTransitions table = dfa.dense();
+        if (table == null) {
+            return null;
+        }
+        long[] bits = new long[words];
+        known.addTo(bits);
+        IntList added = new IntList();
+        IntList removed = new IntList();
+        int[] own = new int[trie.maxDepth + 1];
+        int[] ref = new int[trie.maxDepth + 1];
+        own[0] = state;
+        ref[0] = reference;
+        int[] next = table.next;
+        byte[] classOf = table.classOf;
+        byte[] flags = table.flags;
+        int classes = table.classes;
+        int i = 0;
+        while (i < trie.size) {
+            int d = trie.depth[i];
+            int c = classOf[trie.nodeByte[i] & 0xFF];
+            int s = own[d - 1] < 0 ? -1 : next[own[d - 1] * classes + c];
+            int r = ref[d - 1] < 0 ? -1 : next[ref[d - 1] * classes + c];
+            if (s == r) {
+                i = trie.subtreeEnd[i];
+                continue;
+            }
+            if ((s >= 0) != (r >= 0)) {
+                for (int k = trie.tokenOffset[i]; k < trie.tokenOffset[i + 1]; k++) {
+                    int t = trie.tokens[k];
+                    bits[t >>> 6] ^= 1L << t;   // allowed by exactly one of the two: flip the reference's answer
+                }
+            }
+            boolean inner = trie.subtreeEnd[i] > i + 1;
+            boolean ownPop = inner && s >= 0 && (flags[s] & DenseTransitions.ACCEPTING) != 0;
+            boolean refPop = inner && r >= 0 && (flags[r] & DenseTransitions.ACCEPTING) != 0;
+            if (ownPop != refPop) {
+                (ownPop ? added : removed).add(i);
+            }
+            own[d] = s >= 0 && (flags[s] & DenseTransitions.HAS_BYTES) != 0 ? s : -1;
+            ref[d] = r >= 0 && (flags[r] & DenseTransitions.HAS_BYTES) != 0 ? r : -1;
+            i = own[d] < 0 && ref[d] < 0 ? trie.subtreeEnd[i] : i + 1;
+        }
+        int count = 0;
+        for (long w : bits) {
+            count += Long.bitCount(w);
+        }
+        return TokenSetCache.finish(bits, count, mergePops(known.popNodes(), added.toArray(), removed.toArray()));
+    }
+
+    /** {@code pops} without {@code removed}, with {@code added}; all sorted (trie order), the result too. */
+    private static int[] mergePops(int[] pops, int[] added, int[] removed) {
+        if (added.length == 0 && removed.length == 0) {
+            return pops;
+        }
+        IntList out = new IntList();
+        int a = 0;
+        int r = 0;
+        for (int p : pops) {
+            while (a < added.length && added[a] < p) {
+                out.add(added[a++]);
+            }
+            while (r < removed.length && removed[r] < p) {
+                r++;
+            }
+            if (r < removed.length && removed[r] == p) {
+                continue;
+            }
+            out.add(p);
+        }
+        while (a < added.length) {
+            out.add(added[a++]);
+        }
+        return out.toArray();
+    }
+
+    /**
      * Where a walk puts what it finds: tokens and pop nodes, and shared subtrees either copied in (when the walk
      * is itself computing a subtree) or kept by reference (the top walk ORs them straight into its bitmask).
      */

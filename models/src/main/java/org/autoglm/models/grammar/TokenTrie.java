@@ -92,4 +92,22 @@ final class TokenTrie {
             subtreeMaxDepth[i] = deepest;
         }
     }
+
+    /** A token whose bytes are {@code bytes[from, to)}, or -1 when no token is spelled so. */
+    int find(byte[] bytes, int from, int to) {
+        int node = -1;
+        int end = size;
+        for (int k = from; k < to; k++) {
+            int child = node + 1;
+            while (child < end && nodeByte[child] != bytes[k]) {
+                child = subtreeEnd[child];
+            }
+            if (child >= end) {
+                return -1;
+            }
+            node = child;
+            end = subtreeEnd[node];
+        }
+        return node >= 0 && tokenOffset[node + 1] > tokenOffset[node] ? tokens[tokenOffset[node]] : -1;
+    }
 }

@@ -95,6 +95,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Hosts that workflow http steps may reach, comma-separated (default: none).")
     List<String> workflowHttpAllowList = new ArrayList<>();
 
+    @Option(names = "--workflow-run-retention", defaultValue = "7d", paramLabel = "DURATION",
+            description = "How long ended workflow runs are kept before they are deleted: a number with s, m, h or d"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String workflowRunRetention;
+
     // --- telemetry ---
     @Option(names = "--otlp-endpoint", paramLabel = "URL",
             description = "Export traces over OTLP/HTTP to this collector (e.g. http://localhost:4318). Off by default.")
@@ -188,6 +193,7 @@ public final class ServeCommand implements Callable<Integer> {
             log.warn("Serving {} without authentication (--insecure): anyone who reaches it can use it.", http.host);
         }
         java.util.Set<String> workflowHttpAllow = Workflows.parseHttpAllow(workflowHttpAllowList);
+        java.time.Duration workflowRetention = Workflows.parseRetention(workflowRunRetention);
         List<org.autoglm.gossip.control.CommandKey> signers = controlFlags.keys();
         ControlPlane.Settings checkedControl = controlFlags.settings(); // bad flags stop here, before anything starts
         Plugins enabled = Plugins.load(pluginNames(), pluginOptionMap());
@@ -211,7 +217,8 @@ public final class ServeCommand implements Callable<Integer> {
         cluster.bindDraining(state);
         ControlPlane control = new ControlPlane(cluster.cluster(), signers, checkedControl);
         Workflows workflows = new Workflows(cluster.cluster(),
-                () -> state.current() == null ? null : state.current().model(), workflowHttpAllow, http.maxRequestBytes);
+                () -> state.current() == null ? null : state.current().model(), workflowHttpAllow, http.maxRequestBytes,
+                workflowRetention);
         cluster.reportAnomalies(control::anomalous);
         Console console = new Console(cluster.cluster(), telemetry.metrics().recent());
         cluster.reportEvents(control::emit);

@@ -16,10 +16,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drives one run from this node: each {@link #advance} re-plans the run in a grid transaction ({@link RunPlanner})
- * and then starts the attempts it decided on; each attempt's outcome is stored once under its key before the run
- * is advanced again. Advances of one run never overlap; any number of runs advance side by side on the runner's
- * pool. Nothing here is needed again after a crash: the next driver plans from the grid.
+ * Drives one run from this node: each {@link #advance} re-plans the run in one grid transaction ({@link RunPlanner})
+ * that also records the answers that came in since the last one, and then starts the attempts it decided on. An
+ * answer comes straight from the request this driver holds (no polling); advances of one run never overlap, and
+ * any number of runs advance side by side on the runner's pool. Nothing here is needed again after a crash: the
+ * next driver plans from the grid, and sends again (under the same key) an attempt whose answer was not recorded.
  */
 final class RunDriver {
 
@@ -28,13 +29,15 @@ final class RunDriver {
     private final String runId;
     private final WorkflowRunner runner;
     private final Map<String, StepAttempts.Running> inFlight = new ConcurrentHashMap<>();
-    /** Outcomes this driver stored and the run has not taken yet: no grid read needed for them. */
-    private final Map<String, AttemptRecord> fresh = new ConcurrentHashMap<>();
+    /** Answers of attempts this driver started that the run has not taken in yet. */
+    private final Map<String, Answer> fresh = new ConcurrentHashMap<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final AtomicBoolean again = new AtomicBoolean();
     private volatile WorkflowTemplate template;
     private volatile boolean stopped;
     private long timerAt;
+    /** When this node began creating the run (0: not here, or its first attempt started), for run_start. */
+    private long createdNanos;
     /** What the last workflow_progress event said, and when (touched only by step(), which never overlaps). */
     private static final long PROGRESS_EVERY_MILLIS = 2000;
     private String reportedStatus;
@@ -56,7 +59,7 @@ final class RunDriver {
         return runId;
     }
 
-    /** The run as it was just created here: the first advance need not read it. */
+    /** The run as this node just claimed it: the first advance need not read it. */
     void primed(WorkflowRun run) {
         last = run;
     }
@@ -78,8 +81,11 @@ final class RunDriver {
                 step();
             }
         } catch (RuntimeException e) {
+            // The grid refused the transaction (a node left, a lock timed out): nothing was recorded; try again.
             log.debug("workflow run {}: advance failed ({}), trying again shortly", runId, e.toString());
-            runner.timers().schedule(this::advance, 500, TimeUnit.MILLISECONDS);
+            runner.stats().failedAdvances.increment();
+            last = null;
+            runner.timers().schedule(this::advance, 100, TimeUnit.MILLISECONDS);
         } finally {
             scheduled.set(false);
             if (again.get() && !stopped) {
@@ -89,9 +95,16 @@ final class RunDriver {
     }
 
     private void step() {
+        long began = System.nanoTime();
         WorkflowStore store = runner.store();
+        WorkflowStats stats = runner.stats();
+        stats.plans.increment();
         UUID self = runner.localId();
-        WorkflowRun seen = last != null ? last : store.run(runId);
+        WorkflowRun seen = last;
+        if (seen == null) {
+            stats.runReads.increment();
+            seen = store.run(runId);
+        }
         if (seen == null || seen.status.terminal() || !self.equals(seen.driver)) {
             stop(seen == null ? "gone" : seen.status.terminal() ? seen.status.wire() : "driven elsewhere");
             return;
@@ -100,50 +113,113 @@ final class RunDriver {
             template = WorkflowTemplate.of((com.fasterxml.jackson.databind.node.ObjectNode)
                     WorkflowTemplates.read(seen.template), seen.version);
         }
-        // Order matters: first what is in flight, then the outcomes (an attempt's outcome is kept before it leaves
-        // inFlight).
+        // Order matters: first what is in flight, then the answers (an answer is kept before it leaves inFlight).
         Set<String> flying = new HashSet<>(inFlight.keySet());
-        Map<String, AttemptRecord> outcomes = outcomes(store, seen, flying);
+        Map<String, Answer> answers = new HashMap<>(fresh);
         long now = System.currentTimeMillis();
         RunPlanner[] planner = new RunPlanner[1];
-        WorkflowRun after;
-        try {
-            after = store.update(runId, r -> {
-                if (!self.equals(r.driver)) {
-                    return null;
-                }
-                planner[0] = new RunPlanner(template, flying, key -> known(outcomes, key), now);
-                return planner[0].plan(r);
-            });
-        } catch (StaleView e) {
-            last = null; // the grid's run names an attempt ours did not: read it and plan again
-            again.set(true);
-            return;
+        long txStart = System.nanoTime();
+        WorkflowRun after = store.update(runId, r -> {
+            if (!self.equals(r.driver)) {
+                return null;
+            }
+            long p = System.nanoTime();
+            // The answers are recorded here, in the transaction that plans what comes next: an answer is taken
+            // only while its step (or item) still runs that attempt, so none is recorded twice.
+            planner[0] = new RunPlanner(template, flying, key -> answers.containsKey(key)
+                    ? answers.get(key).outcome() : null, now);
+            WorkflowRun planned = planner[0].plan(r);
+            planner[0].planNanos = System.nanoTime() - p;
+            return planned;
+        });
+        long committed = System.nanoTime();
+        stats.transactions.increment();
+        stats.transaction.add(committed - txStart);
+        if (planner[0] != null) {
+            stats.plan.add(planner[0].planNanos);
         }
         if (after != null && planner[0] != null) { // planned here (an ended run has no driver any more)
             report(after);
         }
+        Set<String> open = after == null ? Set.of() : runningKeys(after);
+        long lastArrival = 0;
+        for (Map.Entry<String, Answer> e : answers.entrySet()) {
+            if (!open.contains(e.getKey()) && fresh.remove(e.getKey(), e.getValue())) { // taken in (or stale)
+                stats.hop.add(began - e.getValue().arrivedNanos());
+                lastArrival = Math.max(lastArrival, e.getValue().arrivedNanos());
+            }
+        }
         if (after == null || after.status.terminal() || !self.equals(after.driver) || planner[0] == null) {
             last = null;
-            if (after != null && after.status.terminal()) {
-                forgetAttempts(store, after);
+            if (after != null && after.status.terminal() && lastArrival != 0) {
+                stats.runEnd.add(committed - lastArrival);
             }
             if (after == null || after.status.terminal()) {
                 stop(after == null ? "gone" : after.status.wire());
             }
             return;
         }
+        launch(after, planner[0], lastArrival, now);
+    }
+
+    /**
+     * The first plan of a run this node is creating, made on the new record before it is written: the write that
+     * creates the run also holds its first attempts, so they start without a transaction of their own.
+     *
+     * @return the planner, whose attempts {@link #begin} starts once the run is stored
+     */
+    RunPlanner firstPlan(WorkflowRun run) {
+        createdNanos = System.nanoTime();
+        template = WorkflowTemplate.of((com.fasterxml.jackson.databind.node.ObjectNode)
+                WorkflowTemplates.read(run.template), run.version);
+        RunPlanner planner = new RunPlanner(template, Set.of(), key -> null, System.currentTimeMillis());
+        planner.plan(run);
+        return planner;
+    }
+
+    /** Starts what {@link #firstPlan} decided, now that the run is stored; as one advance (none overlaps it). */
+    void begin(WorkflowRun run, RunPlanner planner) {
+        scheduled.set(true);
+        try {
+            runner.stats().plans.increment();
+            report(run);
+            launch(run, planner, 0, System.currentTimeMillis());
+        } finally {
+            scheduled.set(false);
+            if (again.get() && !stopped) {
+                advance();
+            }
+        }
+    }
+
+    /** After a plan was stored: start its attempts and arm its backoff timer. */
+    private void launch(WorkflowRun after, RunPlanner planner, long lastArrival, long now) {
+        WorkflowStats stats = runner.stats();
         last = after;
-        fresh.keySet().retainAll(runningKeys(after));
-        for (Attempt a : planner[0].launches) {
+        for (Attempt a : planner.launches) {
+            long handedOver = System.nanoTime();
+            if (a.settled() == null) {
+                if (lastArrival != 0) {
+                    stats.nextStep.add(handedOver - lastArrival);
+                    lastArrival = 0; // one sample per plan: a fan-out's items start together
+                }
+                if (createdNanos != 0) {
+                    stats.runStart.add(handedOver - createdNanos);
+                    createdNanos = 0;
+                }
+            }
             start(a);
         }
-        long wake = planner[0].wakeAt;
+        long wake = planner.wakeAt;
         if (wake > 0 && (timerAt == 0 || wake < timerAt || timerAt <= now)) {
             timerAt = wake;
+            stats.backoffTimers.increment();
             runner.timers().schedule(this::advance, Math.max(1, wake - now), TimeUnit.MILLISECONDS);
         }
     }
+
+    /** An attempt's outcome as it arrived here, not yet taken into the run, and when it arrived. */
+    private record Answer(AttemptRecord outcome, long arrivedNanos) {}
 
     /**
      * A {@code workflow_progress} event on the cluster's stream: when the run's status changes, and at most every
@@ -170,77 +246,10 @@ final class RunDriver {
         reportedStatus = r.status.wire();
         reportedCounts = counts;
         reportedAtMillis = now;
+        runner.stats().progressEvents.increment();
         runner.progress(com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("run_id", r.id)
                 .put("workflow", r.workflow).put("status", r.status.wire()).put("steps", r.steps.size())
                 .put("succeeded", succeeded).put("failed", failed).put("running", running));
-    }
-
-    /**
-     * The run ended: its attempt outcomes are no longer needed (they guard against running an attempt twice while
-     * the run goes on; the run keeps each step's result), so they are deleted rather than kept forever.
-     */
-    static void forgetAttempts(WorkflowStore store, WorkflowRun r) {
-        java.util.List<String> keys = new java.util.ArrayList<>();
-        r.steps.forEach((id, st) -> {
-            if (st.items == null) {
-                for (int n = 1; n <= st.attempts; n++) {
-                    keys.add(WorkflowStore.attemptKey(r.id, id, -1, n));
-                }
-            } else {
-                for (int i = 0; i < st.items.size(); i++) {
-                    for (int n = 1; n <= st.items.get(i).attempts; n++) {
-                        keys.add(WorkflowStore.attemptKey(r.id, id, i, n));
-                    }
-                }
-            }
-        });
-        if (!keys.isEmpty()) {
-            try {
-                store.forgetAttempts(keys);
-            } catch (RuntimeException e) {
-                log.debug("workflow run {}: its attempt outcomes were not deleted ({})", r.id, e.toString());
-            }
-        }
-    }
-
-    /** The outcome of {@code key} as read before the transaction (null: none stored). */
-    private static AttemptRecord known(Map<String, AttemptRecord> outcomes, String key) {
-        if (!outcomes.containsKey(key)) {
-            throw new StaleView();
-        }
-        return outcomes.get(key);
-    }
-
-    /** The run in the grid names an attempt the driver's copy did not: plan again from the grid's. */
-    private static final class StaleView extends RuntimeException {
-        StaleView() {
-            super(null, null, false, false);
-        }
-    }
-
-    /**
-     * Outcomes of the attempts the run records as started and this driver does not have in flight, by key (null:
-     * none stored yet): those this driver stored itself from memory, the rest read from the grid in one call.
-     */
-    private Map<String, AttemptRecord> outcomes(WorkflowStore store, WorkflowRun r, Set<String> flying) {
-        Map<String, AttemptRecord> out = new HashMap<>();
-        Set<String> missing = new HashSet<>();
-        for (String key : runningKeys(r)) {
-            if (flying.contains(key)) {
-                continue;
-            }
-            AttemptRecord mine = fresh.get(key);
-            if (mine != null) {
-                out.put(key, mine);
-            } else {
-                missing.add(key);
-                out.put(key, null);
-            }
-        }
-        if (!missing.isEmpty()) {
-            out.putAll(store.attempts(missing));
-        }
-        return out;
     }
 
     /** The keys of the current attempts of the run's running steps and items. */
@@ -267,17 +276,16 @@ final class RunDriver {
     private void start(Attempt a) {
         // In flight before it starts: its outcome may arrive before start() returns.
         inFlight.put(a.key(), () -> {});
-        StepAttempts.Running running = runner.attempts().start(a, outcome -> {
-            try {
-                fresh.put(a.key(), runner.store().record(a.key(), outcome)); // the first outcome stored is the one
-                runner.recorded();
-            } catch (RuntimeException e) {
-                log.debug("workflow run {}: outcome of {} not stored ({}); the attempt runs again", runId, a.key(),
-                        e.toString());
-            } finally {
-                inFlight.remove(a.key());
-                advance();
-            }
+        WorkflowStats stats = runner.stats();
+        stats.attemptsStarted.increment();
+        if (a.settled() == null && a.step().kind() == WorkflowTemplate.Kind.LLM) {
+            stats.queueSubmits.increment();
+        }
+        StepAttempts.Running running = runner.attempts().start(a, (outcome, arrived) -> {
+            stats.outcomes.increment();
+            fresh.put(a.key(), new Answer(outcome, arrived)); // before it leaves inFlight: step() reads in that order
+            inFlight.remove(a.key());
+            advance();
         });
         inFlight.computeIfPresent(a.key(), (k, placeholder) -> running);
     }

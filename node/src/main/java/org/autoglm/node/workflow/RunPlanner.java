@@ -46,6 +46,8 @@ final class RunPlanner {
     private final Set<String> launched = new java.util.HashSet<>();
     /** The earliest time a waiting retry may start, or 0. */
     long wakeAt;
+    /** How long {@link #plan} took (set by the driver, for its stats). */
+    long planNanos;
 
     RunPlanner(WorkflowTemplate template, Set<String> inFlight, Function<String, AttemptRecord> stored, long now) {
         this.template = template;
@@ -282,6 +284,7 @@ final class RunPlanner {
             u.input = outcome.input;
         }
         if (outcome.ok) {
+            u.results++;
             u.status = Status.SUCCEEDED;
             u.output = outcome.output;
             u.json = outcome.json;

@@ -80,6 +80,7 @@ final class RunView {
         s.put("status", st.status.wire());
         s.put("attempts", st.attempts);
         s.put("cluster_retries", st.clusterRetries);
+        s.put("results_recorded", st.results);
         s.set("input", json(st.input));
         if (st.output == null) {
             s.putNull("output");

@@ -59,12 +59,18 @@ final class StepAttempts {
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
+    /** Where an attempt's outcome goes, with the {@link System#nanoTime} it arrived at (before any thread hop). */
+    interface Done {
+        void accept(AttemptRecord outcome, long arrivedNanos);
+    }
+
     /** Starts {@code a}; {@code done} gets its outcome once, on the results executor, unless it is cancelled. */
-    Running start(Attempt a, Consumer<AttemptRecord> done) {
+    Running start(Attempt a, Done done) {
         AtomicBoolean reported = new AtomicBoolean();
         Consumer<AttemptRecord> once = r -> {
             if (reported.compareAndSet(false, true)) {
-                results.execute(() -> done.accept(r));
+                long arrived = System.nanoTime();
+                results.execute(() -> done.accept(r, arrived));
             }
         };
         if (a.settled() != null) {

@@ -8,7 +8,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.gossip.workflow.WorkflowRun;
@@ -22,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * This node's share of the cluster's workflow runs: it drives the runs started here at once, and every half second
  * takes over runs that are unfinished and have no living driver (their node died, or they were started before any
  * node could drive them). It also notices, for the runs it drives, a cancel or an end decided elsewhere. Drivers
- * only coordinate: llm steps go through the shared queue, so the leader spreads them over all nodes.
+ * only coordinate: llm steps go through the shared queue, so the leader spreads them over all nodes. On the
+ * leader it also deletes runs that ended longer ago than the retention ({@code --workflow-run-retention}).
  */
 final class WorkflowRunner implements AutoCloseable {
 
@@ -35,20 +35,32 @@ final class WorkflowRunner implements AutoCloseable {
     private final ScheduledExecutorService timers;
     private final ExecutorService pool;
     private final Map<String, RunDriver> drivers = new ConcurrentHashMap<>();
-    private final AtomicLong recorded = new AtomicLong();
+    private final WorkflowStats stats = new WorkflowStats();
+    private final java.time.Duration retention;
 
     private final java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> events;
 
-    /** @param events where {@code workflow_progress} events go (the cluster's event stream) */
+    /**
+     * @param events    where {@code workflow_progress} events go (the cluster's event stream)
+     * @param retention how long ended runs are kept
+     */
     WorkflowRunner(Cluster cluster, ServedModel model, InferenceService engine, Set<String> httpAllow,
-                   java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> events) {
+                   java.util.function.BiConsumer<String, com.fasterxml.jackson.databind.node.ObjectNode> events,
+                   java.time.Duration retention) {
         this.cluster = cluster;
         this.events = events;
+        this.retention = retention;
         String name = cluster.grid().name();
         this.timers = Daemons.scheduler("autoglm-workflows-" + name);
         this.pool = Daemons.pool("autoglm-workflow-run-" + name, 8);
         this.attempts = new StepAttempts(model, engine, httpAllow, timers, pool);
         timers.scheduleWithFixedDelay(this::poll, 200, 500, TimeUnit.MILLISECONDS);
+        long sweepMillis = Math.max(1_000, Math.min(60_000, retention.toMillis() / 4));
+        timers.scheduleWithFixedDelay(this::sweep, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
+    }
+
+    WorkflowStats stats() {
+        return stats;
     }
 
     WorkflowStore store() {
@@ -80,10 +92,6 @@ final class WorkflowRunner implements AutoCloseable {
         }
     }
 
-    void recorded() {
-        recorded.incrementAndGet();
-    }
-
     /**
      * Starts driving a run this node has claimed (or created with itself as driver).
      *
@@ -95,6 +103,23 @@ final class WorkflowRunner implements AutoCloseable {
             d.primed(known);
             return d;
         }).advance();
+    }
+
+    /**
+     * Creates {@code run} (its driver is this node) with its first plan in the same write, and starts its first
+     * attempts: no transaction before the first request is queued.
+     *
+     * @throws IllegalStateException when a run of that id exists
+     */
+    void create(WorkflowRun run) {
+        RunDriver d = new RunDriver(run.id, this);
+        RunPlanner first = d.firstPlan(run);
+        store().create(run);
+        if (run.status.terminal()) {
+            return; // nothing to run (an ended run has no driver)
+        }
+        drivers.put(run.id, d);
+        d.begin(run, first);
     }
 
     /** Re-plans a run this node drives now (a cancel came in); nothing for others. */
@@ -122,6 +147,7 @@ final class WorkflowRunner implements AutoCloseable {
             }
             WorkflowStore store = store();
             UUID self = localId();
+            stats.orphanScans.increment();
             Map<String, WorkflowStore.Unfinished> open = new java.util.HashMap<>();
             List<String> orphans = new java.util.ArrayList<>();
             for (WorkflowStore.Unfinished u : store.unfinished()) {
@@ -147,6 +173,7 @@ final class WorkflowRunner implements AutoCloseable {
                 WorkflowRun before = store.run(id);
                 WorkflowRun claimed = store.claim(id, localId(), cluster.grid()::isAlive);
                 if (claimed != null) {
+                    stats.takeovers.increment();
                     if (before != null && before.driver != null) {
                         log.info("workflow run {} is driven by node '{}' now, taken over from node {} that is gone",
                                 id, cluster.grid().name(), before.driver);
@@ -156,6 +183,29 @@ final class WorkflowRunner implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             log.debug("workflow poll failed", e);
+        }
+    }
+
+    /**
+     * On the leader: deletes the runs that ended more than the retention ago (the run record is all a run keeps in
+     * the grid), a few thousand at a time.
+     */
+    private void sweep() {
+        try {
+            if (!cluster.grid().hasQuorum() || !cluster.lease().isLeader()) {
+                return;
+            }
+            List<String> old = store().endedBefore(System.currentTimeMillis() - retention.toMillis());
+            for (int from = 0; from < old.size(); from += 1000) {
+                List<String> chunk = old.subList(from, Math.min(old.size(), from + 1000));
+                store().deleteRuns(chunk);
+                stats.runsDeleted.add(chunk.size());
+            }
+            if (!old.isEmpty()) {
+                log.debug("deleted {} workflow runs that ended more than {} ago", old.size(), retention);
+            }
+        } catch (RuntimeException e) {
+            log.debug("workflow retention sweep failed", e);
         }
     }
 

@@ -64,8 +64,10 @@ public final class WorkflowRuns {
                         + first.getMessage() + ".");
             }
         }
+        WorkflowRunner here = runner.get();
+        boolean driveHere = here != null && here.hasRoom();
         WorkflowRun run = new WorkflowRun();
-        run.id = "wfrun_" + UUID.randomUUID().toString().replace("-", "");
+        run.id = newId(driveHere);
         run.workflow = t.name();
         run.version = t.version();
         run.template = t.json().toString();
@@ -74,15 +76,28 @@ public final class WorkflowRuns {
         run.priority = priority;
         run.createdAt = System.currentTimeMillis();
         t.steps().forEach(s -> run.steps.put(s.id(), new StepState()));
-        WorkflowRunner here = runner.get();
-        if (here != null && here.hasRoom()) {
+        if (driveHere) {
             run.driver = localId.get();
-        }
-        store.get().create(run);
-        if (run.driver != null) {
-            here.drive(run.id, run);
+            here.create(run); // planned as it is written: its first requests go out at once
+        } else {
+            store.get().create(run);
         }
         return run;
+    }
+
+    /**
+     * A new run id; for a run this node will drive, one whose primary copy is on this node (a few random tries), so
+     * the driver's transaction on each step locks and reads locally.
+     */
+    private String newId(boolean driveHere) {
+        String id = null;
+        for (int i = 0; i < 16; i++) {
+            id = "wfrun_" + UUID.randomUUID().toString().replace("-", "");
+            if (!driveHere || store.get().primaryHere(id)) {
+                break;
+            }
+        }
+        return id;
     }
 
     /** The run, or null. */
@@ -120,9 +135,6 @@ public final class WorkflowRuns {
             }
             return r;
         });
-        if (after != null && after.status.terminal()) {
-            RunDriver.forgetAttempts(store.get(), after); // ended here: no driver will
-        }
         WorkflowRunner here = runner.get();
         if (here != null) {
             here.nudge(id);

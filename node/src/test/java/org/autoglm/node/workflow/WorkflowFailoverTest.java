@@ -97,6 +97,7 @@ class WorkflowFailoverTest {
         for (JsonNode step : run[0].get("steps")) {
             assertThat(step.get("status").asText()).isEqualTo("succeeded");
             assertThat(step.get("attempts").asInt()).isEqualTo(1);
+            assertThat(step.get("results_recorded").asInt()).as("sent twice, recorded once").isEqualTo(1);
         }
         assertThat(WorkflowApiTest.step(run[0], "say").at("/input/messages/0/content").asText()).isEqualTo("Greet BEA");
     }
