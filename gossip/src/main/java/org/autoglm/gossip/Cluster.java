@@ -166,7 +166,12 @@ public final class Cluster implements AutoCloseable {
         }
     }
 
-    /** True when {@code grid} has had no majority in view for longer than failure detection, after having had one. */
+    /**
+     * True when {@code grid} has had no majority in view for {@link #rejoinAfter} after having had one. By then its grid
+     * has already dropped the peers it cannot reach (that takes failure detection): it is a cluster of its own, which
+     * Ignite never merges back, so the only way back is a fresh grid node, and the sooner it tries after a heal the
+     * sooner the cluster is whole again (the checker's bound is 10 s after the heal).
+     */
     private boolean cutOffTooLong(GridNode grid) {
         long now = System.nanoTime();
         boolean quorum;
@@ -179,7 +184,17 @@ public final class Cluster implements AutoCloseable {
             quorumClockNanos = now;
             return false;
         }
-        return quorumClockNanos >= 0 && now - quorumClockNanos > grid.config().failureDetection.toNanos();
+        return quorumClockNanos >= 0 && now - quorumClockNanos > rejoinAfter(grid).toNanos();
+    }
+
+    /**
+     * How long a node that had a majority waits without one before it restarts its grid node to rejoin: a third of
+     * failure detection, at least a second: by then its grid has dropped the peers it cannot reach, and Ignite never
+     * merges two clusters. After each restart the wait grows by a random part of failure detection, so that nodes
+     * that restarted together spread out and find each other.
+     */
+    static java.time.Duration rejoinAfter(GridNode grid) {
+        return java.time.Duration.ofMillis(Math.max(1_000, grid.config().failureDetection.toMillis() / 3));
     }
 
     /**
@@ -238,6 +253,11 @@ public final class Cluster implements AutoCloseable {
                 }
                 current = fresh;
             }
+            // The next try waits from now (starting a grid node takes a while), plus up to a failure detection drawn at
+            // random: nodes that all lost their majority at once (a starved machine breaks the whole ring) and restarted
+            // together would otherwise keep starting alone at the same moments, each missing the others.
+            quorumClockNanos = System.nanoTime() + java.util.concurrent.ThreadLocalRandom.current()
+                    .nextLong(fresh.grid.config().failureDetection.toNanos());
             log.warn("grid node '{}' rejoined the cluster ({} node(s) visible)", fresh.grid.name(),
                     fresh.grid.serverNodeIds().size());
             for (Runnable listener : rejoinListeners) {

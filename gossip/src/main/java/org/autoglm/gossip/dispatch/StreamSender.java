@@ -74,6 +74,8 @@ final class StreamSender implements AutoCloseable {
         private final java.util.function.Consumer<RuntimeException> undeliverable;
         private List<StreamMessage> pending = new ArrayList<>();
         private boolean flushScheduled;
+        /** A send failed: nothing more leaves (touched on the lane only). */
+        private boolean broken;
 
         private Outbox(String topic, UUID destination, java.util.function.Consumer<RuntimeException> undeliverable) {
             this.topic = topic;
@@ -107,12 +109,13 @@ final class StreamSender implements AutoCloseable {
                 pending = new ArrayList<>();
                 flushScheduled = false;
             }
-            if (batch.isEmpty()) {
-                return;
+            if (batch.isEmpty() || broken) {
+                return; // after a lost message the rest would leave a hole in the client's output
             }
             try {
                 transport.send(destination, topic, batch.size() == 1 ? batch.get(0) : StreamMessage.batch(batch));
             } catch (RuntimeException e) {
+                broken = true;
                 undeliverable.accept(e);
             }
         }

@@ -54,21 +54,29 @@ public final class Worker implements AutoCloseable {
     private final StreamSender sender;
 
     public Worker(GridNode grid, RequestQueue queue, RequestExecutor executor) {
-        this(grid, queue, executor, true);
+        this(grid, queue, executor, true, null);
     }
 
     /** A worker that hears of no assignment by notice, only by its sweep (tests of the sweep). */
     static Worker sweepingOnly(GridNode grid, RequestQueue queue, RequestExecutor executor) {
-        return new Worker(grid, queue, executor, false);
+        return new Worker(grid, queue, executor, false, null);
     }
 
-    private Worker(GridNode grid, RequestQueue queue, RequestExecutor executor, boolean notices) {
+    /** A worker whose output goes through {@code network} (tests of output that is lost on the way). */
+    static Worker sendingThrough(GridNode grid, RequestQueue queue, RequestExecutor executor,
+                                 java.util.function.UnaryOperator<StreamSender.Transport> network) {
+        return new Worker(grid, queue, executor, true, network);
+    }
+
+    private Worker(GridNode grid, RequestQueue queue, RequestExecutor executor, boolean notices,
+                   java.util.function.UnaryOperator<StreamSender.Transport> network) {
         this.grid = grid;
         this.queue = queue;
         this.executor = executor;
         this.claims = Daemons.prioritized("autoglm-worker-" + grid.name());
-        this.sender = new StreamSender(grid.name(), (node, topic, message) ->
-                grid.ignite().message(grid.ignite().cluster().forNodeId(node)).sendOrdered(topic, message, 0));
+        StreamSender.Transport grids = (node, topic, message) ->
+                grid.ignite().message(grid.ignite().cluster().forNodeId(node)).sendOrdered(topic, message, 0);
+        this.sender = new StreamSender(grid.name(), network == null ? grids : network.apply(grids));
         grid.ignite().message().localListen(Dispatcher.CANCEL_TOPIC, (UUID sender, Object id) -> {
             stop((String) id);
             return true;
@@ -229,17 +237,47 @@ public final class Worker implements AutoCloseable {
         }
     }
 
+    /**
+     * Output that did not reach the client's node (its connection broke, or the node was paused or cut off): the
+     * attempt stops and sends nothing more, and the request goes back to the queue. Only stopping it left the queue
+     * entry running here for ever: the client's node, once reachable again, saw a live node running it and waited
+     * for output that never came (a stream open on a node woken from SIGSTOP never ended). Put back, the client's
+     * node resumes it after the tokens its client has; if that node is gone, placement drops it.
+     */
+    private void abandon(QueuedRequest request, RuntimeException why) {
+        log.info("{}: output not delivered to its client's node ({}); stopping it and putting it back in the queue",
+                request.id(), why.toString());
+        stop(request.id());
+        try {
+            sweeper.execute(() -> {
+                try {
+                    queue.requeue(request.id(), grid.localId(), null, "its output could not be delivered from node "
+                            + grid.name() + " to the client's node");
+                } catch (RuntimeException e) {
+                    log.info("{}: not put back in the queue ({}); its client's node restarts it when it sees this"
+                            + " node gone", request.id(), e.toString());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // this worker is closing: its grid node leaves, and the client's node restarts the request elsewhere
+        }
+    }
+
     /** Streams one attempt's output, in order, to the client's node; called from the engine's thread, never blocks. */
     private final class Sink implements RequestExecutor.ExecutionSink {
         private final QueuedRequest request;
         private final StreamSender.Outbox toOrigin;
         private int offset;
+        /** Set once output was lost: the rest of this attempt (its cancellation included) must not reach the client. */
+        private volatile boolean abandoned;
 
         Sink(QueuedRequest request) {
             this.request = request;
             this.toOrigin = sender.outbox(request.id(), request.origin(), e -> {
-                log.info("{}: output not delivered ({}); stopping it", request.id(), e.toString());
-                stop(request.id());
+                if (!abandoned) {
+                    abandoned = true;
+                    abandon(request, e);
+                }
             });
             this.offset = request.resumeIds().length;
         }
@@ -268,7 +306,9 @@ public final class Worker implements AutoCloseable {
         }
 
         synchronized void send(StreamMessage message) {
-            toOrigin.add(message);
+            if (!abandoned) {
+                toOrigin.add(message);
+            }
         }
     }
 }

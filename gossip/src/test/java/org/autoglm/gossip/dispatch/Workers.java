@@ -18,6 +18,20 @@ public final class Workers {
                 StreamMessage.tokens(attempt, offset, ids, new byte[0]), 0);
     }
 
+    /**
+     * A worker whose output to the client's node is lost once, as on a connection that broke: its {@code lostSend}-th
+     * send (1-based) throws, the rest go through the grid.
+     */
+    public static Worker losingOneSend(GridNode grid, RequestQueue queue, RequestExecutor executor, int lostSend) {
+        java.util.concurrent.atomic.AtomicInteger sends = new java.util.concurrent.atomic.AtomicInteger();
+        return Worker.sendingThrough(grid, queue, executor, network -> (node, topic, message) -> {
+            if (sends.incrementAndGet() == lostSend) {
+                throw new IllegalStateException("connection to " + node + " broke (test)");
+            }
+            network.send(node, topic, message);
+        });
+    }
+
     /** A worker that gets no continuous-query notices: every assignment must reach it through its sweep. */
     public static Worker sweepingOnly(GridNode grid, RequestQueue queue, RequestExecutor executor) {
         return Worker.sweepingOnly(grid, queue, executor);

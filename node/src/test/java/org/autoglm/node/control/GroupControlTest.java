@@ -438,6 +438,65 @@ class GroupControlTest {
         }
     }
 
+    /**
+     * A target whose grid node is gone shows {@code unreachable} while its command may still run, and {@code expired}
+     * once the command's {@code expires_at} passes before it ran there. The gone node is the registry entry a node
+     * killed without closing leaves behind until its TTL: its last heartbeat, under a grid id no longer in the grid.
+     */
+    @Test
+    @Order(19)
+    void aTargetThatIsGoneIsUnreachableAndOnceTheExpiryPassesExpired() throws Exception {
+        org.apache.ignite.IgniteCache<java.util.UUID, Object> registry = cluster.nodes[0].cluster().cluster().grid()
+                .ignite().cache(org.autoglm.gossip.grid.GridCaches.NODES);
+        java.util.UUID ghostId = java.util.UUID.randomUUID();
+        registry.withExpiryPolicy(new javax.cache.expiry.ModifiedExpiryPolicy(new javax.cache.expiry.Duration(
+                java.util.concurrent.TimeUnit.SECONDS, 120))).put(ghostId, lastHeartbeat(ghostId, "ghost"));
+        try {
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                for (JsonNode n : ControlCluster.JSON.readTree(cluster.get(1, "/cluster/nodes", OPS_A).body())) {
+                    if (n.get("name").asText().equals("ghost")) return n.get("health").asText().equals("dead");
+                }
+                return false;
+            });
+            String soon = ControlCluster.body("set-log-level", "{\"nodes\":[\"ghost\"]}",
+                    "{\"level\":\"info\",\"logger\":\"org.autoglm.ghost\"}", "root")
+                    .replaceAll("\"expires_at\":\\d+", "\"expires_at\":" + (java.time.Instant.now().getEpochSecond() + 4));
+            HttpResponse<String> posted = cluster.command(1, ControlCluster.admin(), soon, cluster.root);
+            assertThat(posted.statusCode()).as(posted.body()).isEqualTo(201);
+            String expiring = ControlCluster.JSON.readTree(posted.body()).get("id").asText();
+            JsonNode both = cluster.settle(ControlCluster.body("set-log-level", "{\"nodes\":[\"b\",\"ghost\"]}",
+                    "{\"level\":\"info\",\"logger\":\"org.autoglm.ghost\"}", "root"));
+            assertThat(both.at("/nodes/b/state").asText()).as(both.toString()).isEqualTo("done");
+            assertThat(both.at("/nodes/ghost/state").asText()).as(both.toString()).isEqualTo("unreachable");
+            assertThat(both.at("/nodes/ghost/ack_ms").isMissingNode()).isTrue();
+            assertThat(both.get("summary").toString()).isEqualTo("{\"done\":1,\"unreachable\":1}");
+
+            JsonNode[] last = new JsonNode[1];
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                last[0] = ControlCluster.JSON.readTree(cluster.get(2, "/cluster/commands/" + expiring, OPS_A).body());
+                return last[0].at("/nodes/ghost/state").asText().equals("expired");
+            });
+            assertThat(last[0].get("summary").toString()).isEqualTo("{\"expired\":1}");
+            // The command without expiry yet is still unreachable, not expired: the two states are told apart.
+            JsonNode again = ControlCluster.JSON.readTree(cluster.get(0, "/cluster/commands/" + both.get("id").asText(),
+                    OPS_A).body());
+            assertThat(again.at("/nodes/ghost/state").asText()).isEqualTo("unreachable");
+        } finally {
+            registry.remove(ghostId);
+        }
+    }
+
+    /** The registry's value for a node (its last heartbeat), as that node would have published it. */
+    private static Object lastHeartbeat(java.util.UUID id, String name) throws Exception {
+        org.autoglm.gossip.registry.NodeInfo info = new org.autoglm.gossip.registry.NodeInfo(id, name, "gone-model",
+                "0", List.of(), "djl", "CPU", 4, 2048, "http://127.0.0.1:9", List.of("b"));
+        java.lang.reflect.Constructor<?> beat = Class.forName("org.autoglm.gossip.registry.Heartbeat")
+                .getDeclaredConstructor(org.autoglm.gossip.registry.NodeInfo.class,
+                        org.autoglm.gossip.registry.NodeLoad.class, long.class);
+        beat.setAccessible(true);
+        return beat.newInstance(info, org.autoglm.gossip.registry.NodeLoad.IDLE, 1L);
+    }
+
     @Test
     @Order(20)
     void aNodeThatWasAwayRunsWhatItMissedBeforeTheExpiry() throws Exception {

@@ -191,8 +191,8 @@ public final class FaultHarness implements AutoCloseable {
                     what = "partition {f" + a + "} | rest";
                 } else if (step.kind() == Schedule.Kind.ONE_WAY_LOSS) {
                     cutOff.addAll(List.of(a, b));
-                    links[a][b].dropOutbound();
-                    links[b][a].dropInbound();
+                    links[a][b].loseOutbound();
+                    links[b][a].loseInbound();
                     what = "one-way loss f" + a + " -> f" + b;
                 } else {
                     for (int j = 0; j < size; j++) {
@@ -429,15 +429,17 @@ public final class FaultHarness implements AutoCloseable {
 
     /**
      * {@code java ... FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]
-     * [--leader-kills 1] [--short] [--partition]}: the long run for the bench (the first {@code --leader-kills} schedules
-     * are the issue's leader kill, the rest random; {@code --short} runs the short form of mvn verify and the
-     * schedules still opt-in instead, {@code --partition} the partition alone). Prints one line per schedule and the totals; exits 1
-     * on any violation.
+     * [--leader-kills 1] [--base-port P] [--short] [--partition] [--only KIND]...}: the long run for the bench (the first
+     * {@code --leader-kills} schedules are the issue's leader kill, the rest random; {@code --short} runs the short form
+     * of mvn verify instead, {@code --partition} the partition alone, {@code --only pause} (repeatable: kill-leader,
+     * kill-follower, kill-stream-node, pause, restart, partition, one-way-loss, latency) {@code --schedules} short
+     * schedules of those kinds in turn). Grid ports from {@code --base-port} (communication ports 1000 higher), free ones
+     * when not given. Prints one line per schedule and the totals; exits 1 on any violation.
      */
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]"
-                    + " [--leader-kills 1] [--short] [--partition]");
+                    + " [--leader-kills 1] [--base-port P] [--short] [--partition] [--only KIND]...");
             System.exit(2);
         }
         int schedules = 100;
@@ -445,8 +447,10 @@ public final class FaultHarness implements AutoCloseable {
         long seed = 1;
         int size = 3;
         int leaderKills = 1;
+        int basePort = 0;
         boolean shortForm = false;
         boolean partitionOnly = false;
+        List<Schedule.Kind> only = new ArrayList<>();
         for (int i = 2; i < args.length; i += 2) {
             if (args[i].equals("--short") || args[i].equals("--partition")) { // instead of random schedules
                 shortForm |= args[i].equals("--short");
@@ -463,6 +467,8 @@ public final class FaultHarness implements AutoCloseable {
                 case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
                 case "--seed" -> seed = Long.parseLong(args[i + 1]);
                 case "--nodes" -> size = Integer.parseInt(args[i + 1]);
+                case "--base-port" -> basePort = Integer.parseInt(args[i + 1]);
+                case "--only" -> only.add(Schedule.Kind.valueOf(args[i + 1].toUpperCase().replace('-', '_')));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -471,13 +477,16 @@ public final class FaultHarness implements AutoCloseable {
         int violations = 0;
         int runs = 0;
         try (FaultHarness harness = new FaultHarness(Path.of(args[0]), Path.of(args[1]),
-                Path.of("target", "fault-harness"), size, 0)) {
+                Path.of("target", "fault-harness"), size, basePort)) {
             harness.start();
             List<Schedule> plan = new ArrayList<>();
-            if (shortForm || partitionOnly) {
+            if (!only.isEmpty()) {
+                for (int s = 0; s < schedules; s++) {
+                    plan.add(Schedule.brief(seed + s, only.get(s % only.size())));
+                }
+            } else if (shortForm || partitionOnly) {
                 if (shortForm) {
                     plan.addAll(Schedule.shortForm());
-                    plan.addAll(Schedule.pending());
                 } else {
                     plan.add(Schedule.partition());
                 }

@@ -30,16 +30,16 @@ final class Link implements AutoCloseable {
         communication.cut();
     }
 
-    /** Bytes from A to B are dropped on A's connections (B's connections to A carry the rest: see the reverse link). */
-    void dropOutbound() {
-        discovery.dropOutbound();
-        communication.dropOutbound();
+    /** Bytes from A to B on A's connections stop getting through (B's connections to A: see the reverse link). */
+    void loseOutbound() {
+        discovery.loseOutbound();
+        communication.loseOutbound();
     }
 
-    /** Bytes from B back to A on A's connections are dropped. */
-    void dropInbound() {
-        discovery.dropInbound();
-        communication.dropInbound();
+    /** Bytes from B back to A on A's connections stop getting through. */
+    void loseInbound() {
+        discovery.loseInbound();
+        communication.loseInbound();
     }
 
     void delay(int millis) {

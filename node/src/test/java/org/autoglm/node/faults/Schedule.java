@@ -28,29 +28,24 @@ record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, b
 
     /**
      * The short form for every build: one fault of {@code kind} 1.5 s into a 6 s workload of three clients, as short as
-     * it can be and still be that fault (a pause outlasts failure detection by a second; a partition by three, so that
-     * the grid drops the minority, the majority goes on without it, and the minority rejoins once it heals).
+     * it can be and still be that fault (a pause outlasts failure detection by a second; a partition and one-way loss by
+     * three, so that the grid drops a node, the majority goes on without it, and the node rejoins once it heals).
      */
     static Schedule brief(long seed, Kind kind) {
         long length = kind == Kind.PAUSE ? FaultHarness.FAILURE_DETECTION_MILLIS + 1_000
-                : kind == Kind.PARTITION ? FaultHarness.FAILURE_DETECTION_MILLIS + 3_000 : 2_000;
+                : kind == Kind.PARTITION || kind == Kind.ONE_WAY_LOSS ? FaultHarness.FAILURE_DETECTION_MILLIS + 3_000
+                : 2_000;
         return new Schedule(seed, 6_000, 3, List.of(new Step(1_500, kind, length)), false);
     }
 
     /**
-     * The short form that every {@code mvn verify} runs: the issue's leader kill and a kill of the node a stream is
-     * attached to, the two seen passing on the loaded build machine.
+     * The short form that every {@code mvn verify} runs: the issue's leader kill, a kill of the node a stream is attached
+     * to, a pause of a node past failure detection, one-way loss past failure detection, and a minority partition past
+     * failure detection.
      */
     static List<Schedule> shortForm() {
-        return List.of(leaderKill(), brief(4, Kind.KILL_STREAM_NODE));
-    }
-
-    /**
-     * Opt-in until each has run green: a pause past failure detection (a stream open on the paused node never ended,
-     * 2026-12-06), one-way loss, and a minority partition that outlasts failure detection.
-     */
-    static List<Schedule> pending() {
-        return List.of(brief(2, Kind.PAUSE), brief(3, Kind.ONE_WAY_LOSS), partition());
+        return List.of(leaderKill(), brief(4, Kind.KILL_STREAM_NODE), brief(2, Kind.PAUSE), brief(3, Kind.ONE_WAY_LOSS),
+                partition());
     }
 
     /** A minority partition that outlasts failure detection. */

@@ -11,9 +11,14 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A loopback TCP proxy the harness owns for one direction of one pair of nodes (node A's connections to node B's
- * grid port). It can cut the link (open connections are closed, new ones refused), blackhole one direction (bytes
- * are read and dropped, the connection stays up: one-way loss), or delay every chunk (added latency). No root, no
- * iptables: the nodes are told to reach each other through these ({@code --grid-route}).
+ * grid port). It can cut the link (open connections are closed, new ones refused), lose one direction (one-way loss:
+ * nothing gets through that way until the loss heals), or delay every chunk (added latency). No root, no iptables: the
+ * nodes are told to reach each other through these ({@code --grid-route}).
+ *
+ * <p>One-way loss holds the bytes back rather than throwing them away: packets lost on a TCP connection are sent
+ * again, so the receiving side sees its stream stall, never a stream with a hole in it. Dropping bytes out of the middle
+ * of a stream (as this proxy once did) corrupts the framing of every message after the hole, a failure no network
+ * produces, and the nodes' views never agreed again after such a "loss".
  */
 final class TcpProxy implements AutoCloseable {
 
@@ -21,8 +26,8 @@ final class TcpProxy implements AutoCloseable {
     private final InetSocketAddress target;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private volatile boolean cut;
-    private volatile boolean dropOutbound;
-    private volatile boolean dropInbound;
+    private volatile boolean loseOutbound;
+    private volatile boolean loseInbound;
     private volatile int delayMillis;
     private volatile boolean closed;
 
@@ -44,14 +49,14 @@ final class TcpProxy implements AutoCloseable {
         open.forEach(TcpProxy::closeQuietly);
     }
 
-    /** Bytes from the connecting node to the target are dropped (the reverse direction still flows). */
-    void dropOutbound() {
-        dropOutbound = true;
+    /** Bytes from the connecting node to the target stop getting through until {@link #heal} (the reverse still flows). */
+    void loseOutbound() {
+        loseOutbound = true;
     }
 
-    /** Bytes from the target back to the connecting node are dropped. */
-    void dropInbound() {
-        dropInbound = true;
+    /** Bytes from the target back to the connecting node stop getting through until {@link #heal}. */
+    void loseInbound() {
+        loseInbound = true;
     }
 
     void delay(int millis) {
@@ -60,8 +65,8 @@ final class TcpProxy implements AutoCloseable {
 
     void heal() {
         cut = false;
-        dropOutbound = false;
-        dropInbound = false;
+        loseOutbound = false;
+        loseInbound = false;
         delayMillis = 0;
     }
 
@@ -101,11 +106,12 @@ final class TcpProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
-                    if (cut) {
-                        break;
+                    // Lost this way: held (and nothing more read) until the loss heals, as TCP would resend it then.
+                    while ((outbound ? loseOutbound : loseInbound) && !cut && !closed) {
+                        Thread.sleep(5);
                     }
-                    if (outbound ? dropOutbound : dropInbound) {
-                        continue; // blackholed: read and dropped
+                    if (cut || closed) {
+                        break;
                     }
                     int delay = delayMillis;
                     if (delay > 0) {
