@@ -16,10 +16,12 @@ import java.util.Set;
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.BatchInterference node/target/autoglm-node.jar [MODEL_DIR]
- *      [--lines 5000] [--max-tokens 16] [--interactive 100] [--kill-only true]
+ *      [--lines 5000] [--max-tokens 16] [--interactive 100] [--kill-only true] [--kill false]
  * </pre>
  * {@code --kill-only true} runs just the last phase (the batch through a {@code kill -9}): the exactly-once figure for a
- * big batch when the machine has no time for all four.
+ * big batch when the machine has no time for all four; {@code --kill false} leaves that phase out. The nodes log each
+ * interactive request's timeline ({@code autoglm.timeline}), and the stages of the time to first token are printed for
+ * the idle cluster and beside the batch.
  */
 public final class BatchInterference {
 
@@ -42,12 +44,14 @@ public final class BatchInterference {
         int maxTokens = 16;
         int interactive = 100;
         boolean killOnly = false;
+        boolean kill = true;
         for (int i = first; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--lines" -> lines = Integer.parseInt(args[i + 1]);
                 case "--max-tokens" -> maxTokens = Integer.parseInt(args[i + 1]);
                 case "--interactive" -> interactive = Integer.parseInt(args[i + 1]);
                 case "--kill-only" -> killOnly = Boolean.parseBoolean(args[i + 1]);
+                case "--kill" -> kill = Boolean.parseBoolean(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -55,7 +59,8 @@ public final class BatchInterference {
         try {
             for (int i = 0; i < 3; i++) { // started together: each waits for the others' grid ports anyway
                 nodes.add(new ServeNode("i" + i, jar, model, GRID + i, GRID, 3,
-                        Path.of("target", "batch-interference"), "--grid-failure-detection", "6000").start());
+                        Path.of("target", "batch-interference"), "--grid-failure-detection", "6000")
+                        .jvm("-Dorg.slf4j.simpleLogger.log.autoglm.timeline=debug").start());
             }
             for (ServeNode node : nodes) { // a loaded machine may take minutes to start three JVMs
                 ServeNode.waitFor(() -> node.status("/ready") == 200, 900);
@@ -71,25 +76,45 @@ public final class BatchInterference {
                 return;
             }
             // Each phase prints as it ends: a long run that is cut short still leaves its figures.
+            long idleFrom = System.currentTimeMillis();
             List<Double> idle = interactive(nodes, interactive, maxTokens, null, null);
+            long idleTo = System.currentTimeMillis();
             System.out.printf("interactive TTFT, idle cluster (%d requests): p50 %.1f ms, p99 %.1f ms%n", idle.size(),
                     ServeNode.percentile(idle, 50), ServeNode.percentile(idle, 99));
+            double txBefore = transactions(nodes);
             Run alone = runBatch(entry, file, lines, null, null);
-            System.out.printf("batch alone: %d lines in %.1f s, %.0f completion tok/s%n", lines, alone.seconds,
-                    alone.tokensPerSecond());
+            double txAfter = transactions(nodes);
+            System.out.printf("batch alone: %d lines in %.1f s, %.0f completion tok/s; %.0f grid transactions started"
+                    + " by the nodes meanwhile (%.2f per line, everything included)%n", lines, alone.seconds,
+                    alone.tokensPerSecond(), txAfter - txBefore, (txAfter - txBefore) / lines);
             List<Double> busy = new ArrayList<>();
+            long busyFrom = System.currentTimeMillis();
             Run mixed = runBatch(entry, file, lines, nodes, busy);
+            long busyTo = System.currentTimeMillis();
             System.out.printf("interactive TTFT, %d-line batch running (%d requests): p50 %.1f ms, p99 %.1f ms"
                     + " (p50 x%.2f, p99 x%.2f idle)%n", lines, busy.size(), ServeNode.percentile(busy, 50),
                     ServeNode.percentile(busy, 99), ServeNode.percentile(busy, 50) / ServeNode.percentile(idle, 50),
                     ServeNode.percentile(busy, 99) / ServeNode.percentile(idle, 99));
             System.out.printf("batch with interactive traffic: %.1f s, %.0f tok/s (x%.2f of alone)%n", mixed.seconds,
                     mixed.tokensPerSecond(), mixed.tokensPerSecond() / alone.tokensPerSecond());
+            Timeline.print("idle cluster", nodes, idleFrom, idleTo);
+            Timeline.print("batch running", nodes, busyFrom, busyTo);
             System.out.flush();
-            killPhase(entry, file, lines, nodes.get(2));
+            if (kill) {
+                killPhase(entry, file, lines, nodes.get(2));
+            }
         } finally {
             nodes.forEach(ServeNode::stop);
         }
+    }
+
+    /** Grid transactions the nodes started so far ({@code autoglm:grid_transactions_total}, summed). */
+    private static double transactions(List<ServeNode> nodes) throws Exception {
+        double sum = 0;
+        for (ServeNode node : nodes) {
+            sum += node.metric("autoglm:grid_transactions_total");
+        }
+        return sum;
     }
 
     private static void killPhase(ServeNode entry, String file, int lines, ServeNode victim) throws Exception {

@@ -56,7 +56,19 @@ final class ServeNode {
             cmd.addAll(List.of("--grid-failure-detection", "2000"));
         }
         cmd.addAll(List.of(extra));
-        this.command = List.copyOf(cmd);
+        this.command = cmd;
+    }
+
+    /** Adds a JVM option to the command (before {@link #start}), such as a logger's level. */
+    ServeNode jvm(String option) {
+        command.add(1, option);
+        return this;
+    }
+
+    /** This node's log so far. */
+    List<String> logLines() throws IOException {
+        Path log = logDir.resolve(name + ".log");
+        return Files.exists(log) ? Files.readAllLines(log) : List.of();
     }
 
     ServeNode start() throws IOException {

@@ -31,6 +31,7 @@ public final class BatchStore {
     private final GridNode grid;
     private final IgniteCache<String, BatchJob> jobs;
     private final IgniteCache<String, LineResult> lines;
+    private final LineChunks chunks;
 
     public BatchStore(GridNode grid) {
         this.grid = grid;
@@ -39,6 +40,12 @@ public final class BatchStore {
                 CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
         this.lines = grid.ignite().getOrCreateCache(GridCaches.<String, LineResult>durable(grid, GridCaches.BATCH_LINES,
                 CacheAtomicityMode.ATOMIC).setTopologyValidator(majority));
+        this.chunks = new LineChunks(grid, majority);
+    }
+
+    /** The chunks of lines waiting for a node or running on one. */
+    public LineChunks chunks() {
+        return chunks;
     }
 
     public void create(BatchJob job) {
@@ -104,6 +111,17 @@ public final class BatchStore {
     /** A line's outcome, or null when it has none yet. */
     public LineResult result(String batchId, int line) {
         return lines.get(key(batchId, line));
+    }
+
+    /** The outcomes stored so far among {@code numbers} of a batch, by line number (one read for them all). */
+    public java.util.Map<Integer, LineResult> results(String batchId, int[] numbers) {
+        java.util.Map<String, Integer> byKey = new java.util.HashMap<>();
+        for (int n : numbers) {
+            byKey.put(key(batchId, n), n);
+        }
+        java.util.Map<Integer, LineResult> found = new java.util.HashMap<>();
+        lines.getAll(byKey.keySet()).forEach((k, v) -> found.put(byKey.get(k), v));
+        return found;
     }
 
     /** {@code [succeeded, failed]} lines of a batch so far (a scan, for a runner taking over). */

@@ -28,6 +28,11 @@ import org.slf4j.LoggerFactory;
 public final class Dispatcher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+    /**
+     * Where a request's time to first token went, one line per request at its first token (off unless the logger
+     * {@code autoglm.timeline} is at debug): see {@link Stream#timeline}.
+     */
+    private static final Logger timeline = LoggerFactory.getLogger("autoglm.timeline");
     static final String CANCEL_TOPIC = "autoglm.cancel";
 
     private final GridNode grid;
@@ -62,6 +67,7 @@ public final class Dispatcher implements AutoCloseable {
         grid.ignite().message().localListen(StreamMessage.topic(request.id()), stream);
         try {
             queue.enqueue(request);
+            stream.enqueuedAtMillis = System.currentTimeMillis();
             stream.enqueued = true;
         } catch (RuntimeException e) {
             close(stream);
@@ -257,6 +263,9 @@ public final class Dispatcher implements AutoCloseable {
         private long assignedSince;
         private boolean slowPlacementNoted;
         volatile boolean enqueued;
+        /** When the queue took it, when the engine first scheduled it, when its first token came (this node's clock). */
+        volatile long enqueuedAtMillis;
+        private long scheduledAtMillis;
 
         Stream(String id, StreamListener listener) {
             this.id = id;
@@ -282,8 +291,21 @@ public final class Dispatcher implements AutoCloseable {
             minAttempt = message.attempt; // a newer attempt silences older ones
             pendingSince = -1;
             switch (message.kind) {
-                case SCHEDULED -> listener.onScheduled();
-                case TOKENS -> accept(message);
+                case SCHEDULED -> {
+                    if (scheduledAtMillis == 0) {
+                        scheduledAtMillis = System.currentTimeMillis();
+                    }
+                    listener.onScheduled();
+                }
+                case TOKENS -> {
+                    boolean first = delivered.length == 0;
+                    accept(message);
+                    if (first && delivered.length > 0 && timeline.isDebugEnabled()) {
+                        long firstToken = System.currentTimeMillis();
+                        long scheduled = scheduledAtMillis;
+                        events.execute(() -> timeline(firstToken, scheduled));
+                    }
+                }
                 case FINISH -> {
                     ended = true;
                     streams.remove(id, this); // returning false from apply stops this listener
@@ -323,6 +345,29 @@ public final class Dispatcher implements AutoCloseable {
             System.arraycopy(message.tokenIds, 0, next, have, message.tokenIds.length);
             delivered = next;
             listener.onTokens(message.tokenIds, message.payload);
+        }
+
+        /**
+         * One line: the stages of the time to the first token, in ms. Accepted (the request made) to queued (the queue
+         * transaction done), queued to assigned (the leader noticed, placed and wrote it), assigned to claimed (the
+         * executing node's claim transaction), claimed to admitted (the engine scheduled it), admitted to the first
+         * token here. Stamps come from the nodes' wall clocks (one host in the benchmarks).
+         */
+        private void timeline(long firstToken, long scheduled) {
+            try {
+                QueuedRequest entry = queue.get(id);
+                if (entry == null) {
+                    return;
+                }
+                long accepted = entry.enqueuedAtMillis();
+                timeline.debug("timeline {} batch={} attempt={} queued={} assigned={} claimed={} admitted={} first={}"
+                                + " total={} at={}", id, entry.batch(), entry.attempts(), enqueuedAtMillis - accepted,
+                        entry.assignedAtMillis() - enqueuedAtMillis, entry.claimedAtMillis() - entry.assignedAtMillis(),
+                        scheduled == 0 ? -1 : scheduled - entry.claimedAtMillis(),
+                        scheduled == 0 ? -1 : firstToken - scheduled, firstToken - accepted, firstToken);
+            } catch (RuntimeException e) {
+                timeline.debug("timeline {} not read: {}", id, e.toString());
+            }
         }
 
         /** Queue writes leave the messaging thread: no transactions on Ignite's callback threads. */

@@ -17,6 +17,7 @@ public final class GridCaches {
     public static final String FILE_CHUNKS = "autoglm-file-chunks";
     public static final String BATCHES = "autoglm-batches";
     public static final String BATCH_LINES = "autoglm-batch-lines";
+    public static final String BATCH_CHUNKS = "autoglm-batch-chunks";
     public static final String WORKFLOWS = "autoglm-workflows";
     public static final String WORKFLOW_RUNS = "autoglm-workflow-runs";
     public static final String RATE_LIMITS = "autoglm-rate-limits";

@@ -34,6 +34,8 @@ public final class QueuedRequest implements Serializable {
     private int priority;
     private String user;
     private long[] prefixHashes;
+    private long assignedAtMillis;
+    private long claimedAtMillis;
 
     private QueuedRequest() {}
 
@@ -89,6 +91,8 @@ public final class QueuedRequest implements Serializable {
         r.priority = priority;
         r.user = user;
         r.prefixHashes = prefixHashes;
+        r.assignedAtMillis = assignedAtMillis;
+        r.claimedAtMillis = claimedAtMillis;
         return r;
     }
 
@@ -122,12 +126,14 @@ public final class QueuedRequest implements Serializable {
         r.term = term;
         r.assignee = node;
         r.attempts = attempts + 1;
+        r.assignedAtMillis = System.currentTimeMillis();
         return r;
     }
 
     QueuedRequest running() {
         QueuedRequest r = copy();
         r.state = RequestState.RUNNING;
+        r.claimedAtMillis = System.currentTimeMillis();
         return r;
     }
 
@@ -198,6 +204,11 @@ public final class QueuedRequest implements Serializable {
     public String user() { return user; }
     /** Chained hashes of the prompt's leading full KV blocks (first block first); empty when unknown. */
     public long[] prefixHashes() { return prefixHashes == null ? new long[0] : prefixHashes; }
+
+    /** Wall-clock time the current assignment was made (the leader's clock); 0 before the first. */
+    public long assignedAtMillis() { return assignedAtMillis; }
+    /** Wall-clock time the current assignment was claimed (the executing node's clock); 0 before. */
+    public long claimedAtMillis() { return claimedAtMillis; }
 
     /** Prompt plus tokens still to generate: the work it adds to a node. */
     public long expectedTokens() {

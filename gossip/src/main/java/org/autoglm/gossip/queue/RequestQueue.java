@@ -28,7 +28,7 @@ import org.autoglm.gossip.lease.StaleTermException;
 /**
  * The shared request queue: a partitioned transactional cache keyed by request id, one backup, holding each
  * request's state. Every transition is a pessimistic transaction that re-reads the entry, so two nodes never both
- * move a request. Assignments also read the lease record in the same transaction: only the current term's
+ * move a request. Assignments also check the lease record (this node's copy, unlocked): only the current term's
  * leader can assign (fencing). The cache carries the majority validator, so a minority partition can neither
  * assign nor claim work. Finished entries linger for a minute, then expire.
  */
@@ -116,7 +116,7 @@ public final class RequestQueue {
      */
     public QueuedRequest assign(String id, long term, UUID node) {
         return inTx(() -> {
-            LeaseRecord current = lease.get("leader"); // lock order: lease, then request
+            LeaseRecord current = leaseWithoutLock();
             if (current == null || current.term() != term || !grid.localId().equals(current.holderId())
                     || current.released()) {
                 throw new StaleTermException(term, current == null ? 0 : current.term());
@@ -132,6 +132,20 @@ public final class RequestQueue {
             cache.put(id, assigned);
             return assigned;
         });
+    }
+
+    /**
+     * The lease as this node's copy of the replicated lease cache holds it, read without joining the transaction: a
+     * locked read made every assignment hold the lease record, so the leader's renewals queued behind its own
+     * assignments (under load for longer than the lease: leaders stepped down for nothing). Renewals and take-overs
+     * commit to every copy before they return (FULL_SYNC), so a term that changed is seen here as soon as it is
+     * committed; an assignment racing a take-over is still one assignment, because the request's own lock and state
+     * (PENDING only, never an entry of a newer term) decide it.
+     */
+    private LeaseRecord leaseWithoutLock() {
+        LeaseRecord local = lease.localPeek("leader", org.apache.ignite.cache.CachePeekMode.PRIMARY,
+                org.apache.ignite.cache.CachePeekMode.BACKUP);
+        return local != null ? local : lease.get("leader"); // a copy still arriving: read it the ordinary way
     }
 
     /**

@@ -9,10 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
@@ -21,6 +18,8 @@ import org.autoglm.gossip.batch.BatchJob;
 import org.autoglm.gossip.batch.BatchStatus;
 import org.autoglm.gossip.batch.BatchStore;
 import org.autoglm.gossip.batch.FileStore;
+import org.autoglm.gossip.batch.LineChunk;
+import org.autoglm.gossip.batch.LineChunks;
 import org.autoglm.gossip.batch.LineError;
 import org.autoglm.gossip.batch.LineResult;
 import org.autoglm.gossip.batch.StoredFile;
@@ -28,8 +27,6 @@ import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.node.api.BatchLines;
 import org.autoglm.node.api.JsonBody;
 import org.autoglm.node.api.ServedModel;
-import org.autoglm.node.engine.InferenceService;
-import org.autoglm.node.plugins.Plugins;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +41,10 @@ final class BatchRun {
     private static final Logger log = LoggerFactory.getLogger(BatchRun.class);
     /** Tries of a line the cluster could not run (full, no leader, a failed generation) before it counts as failed. */
     static final int MAX_ATTEMPTS = 5;
+    /** Lines per chunk: a node claims them in one transaction. */
+    static final int CHUNK_LINES = 16;
+    /** How often the runner looks for chunks that are done. */
+    private static final long REAP_MILLIS = 250;
     /** Least time between two progress events of one batch while its counts move. */
     static final long PROGRESS_EVERY_MILLIS = 2_000;
     /** Errors listed in a failed batch's {@code errors.data}. */
@@ -53,20 +54,17 @@ final class BatchRun {
     private final FileStore files;
     private final BatchStore store;
     private final ServedModel model;
-    private final InferenceService engine;
-    private final Plugins plugins;
     private final String id;
     private final BiConsumer<String, ObjectNode> events;
     private long lastProgressMillis;
     private int lastProgressLines = -1;
-    private final Map<Integer, Attempt> inFlight = new ConcurrentHashMap<>();
+    /** Chunks opened and not yet counted, by key (touched on the run's thread only). */
+    private final Map<String, LineChunk> open = new java.util.LinkedHashMap<>();
     private final AtomicInteger succeeded = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
-    private final AtomicInteger outstanding = new AtomicInteger();
     private final ScheduledExecutorService timers;
-    /** Grid writes happen here, not on the engine or grid threads that report a line's end. */
-    private final ExecutorService results;
-    private volatile Semaphore window = new Semaphore(1);
+    /** The batch's owner (fair share between users when nodes pick chunks). */
+    private volatile String owner;
     /** Set when the batch must stop early: CANCELLED or EXPIRED. */
     private volatile BatchStatus stopReason;
     /** This node is closing: leave the batch for another node. */
@@ -74,27 +72,18 @@ final class BatchRun {
     /** The output files are being written: progress updates would only race the final counts. */
     private volatile boolean finishing;
 
-    private static final class Attempt {
-        volatile BatchLines.Execution execution;
-    }
-
-    BatchRun(Cluster cluster, ServedModel model, InferenceService engine, Plugins plugins, String id,
-             BiConsumer<String, ObjectNode> events) {
+    BatchRun(Cluster cluster, ServedModel model, String id, BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
-        this.plugins = plugins;
         this.events = events;
         this.files = cluster.files();
         this.store = cluster.batches();
         this.model = model;
-        this.engine = engine;
         this.id = id;
         this.timers = Daemons.scheduler("autoglm-" + id);
-        this.results = Daemons.pool("autoglm-" + id + "-results", 1);
     }
 
     void stop() {
         stopped = true;
-        cancelInFlight();
     }
 
     void run() {
@@ -103,6 +92,7 @@ final class BatchRun {
             if (job == null || job.status().terminal()) {
                 return;
             }
+            owner = job.owner();
             if (job.status() == BatchStatus.VALIDATING) {
                 job = validate(job);
                 if (job.status().terminal()) {
@@ -127,7 +117,6 @@ final class BatchRun {
             }
         } finally {
             timers.shutdownNow();
-            results.shutdown();
         }
     }
 
@@ -176,120 +165,132 @@ final class BatchRun {
         }
     }
 
-    /** Runs every line without an outcome; returns how the batch ends (COMPLETED unless it stopped early). */
+    /**
+     * Streams every line without an outcome into chunks that nodes with room claim and run ({@link BatchPuller}),
+     * keeping a bounded number open, and counts the chunks as they are done; returns how the batch ends (COMPLETED
+     * unless it stopped early). A runner that takes the batch over adopts the chunks its predecessor opened.
+     */
     private BatchStatus execute(BatchJob job) throws IOException, InterruptedException {
         int[] done = store.counts(id);
+        LineChunks chunks = store.chunks();
+        Set<Integer> adopted = new HashSet<>();
+        int nextIndex = 0;
+        for (LineChunk chunk : chunks.of(id)) {
+            nextIndex = Math.max(nextIndex, chunk.index() + 1);
+            if (chunk.done()) { // its lines are in the counts already
+                chunks.remove(List.of(chunk.key()));
+                continue;
+            }
+            open.put(chunk.key(), chunk);
+            int[] numbers = new int[chunk.size()];
+            for (int i = 0; i < numbers.length; i++) {
+                numbers[i] = chunk.number(i);
+                adopted.add(numbers[i]);
+            }
+            for (LineResult counted : store.results(id, numbers).values()) { // counted again when the chunk is done
+                done[counted.error() ? 1 : 0]--;
+            }
+        }
         succeeded.set(done[0]);
         failed.set(done[1]);
-        window = new Semaphore(windowSize());
         progress(job.counts(done[0], done[1]));
         StoredFile file = files.get(job.inputFileId());
         if (file == null) {
             throw new IllegalStateException("input file " + job.inputFileId() + " is gone");
         }
+        int maxOpen = maxOpenChunks();
         java.util.concurrent.ScheduledFuture<?> watching = timers.scheduleWithFixedDelay(this::watch, 0, 1, TimeUnit.SECONDS);
+        List<Integer> numbers = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        int[] index = {nextIndex};
         InputLines.forEach(files, file, (number, text) -> {
-            if (stopReason != null || stopped) {
-                return false;
-            }
-            if (store.result(id, number) != null) {
-                return true; // done before this node took over
-            }
-            BatchLines.Line line;
-            try {
-                line = BatchLines.parse(text, number, job.endpoint(), model);
-            } catch (BatchLines.BadLine e) { // validated already; only a changed model could get here
-                record(number, customId(text), "batch_req_" + uuid(), 400, JsonBody.MAPPER.createObjectNode()
-                        .set("error", JsonBody.MAPPER.createObjectNode().put("message", e.getMessage())
-                                .put("code", e.code())));
+            if (adopted.contains(number)) {
                 return true;
             }
-            while (!window.tryAcquire(200, TimeUnit.MILLISECONDS)) {
-                if (stopReason != null || stopped) {
-                    return false;
-                }
-            }
-            outstanding.incrementAndGet();
-            submit(job, line, 1);
-            return true;
+            numbers.add(number);
+            texts.add(text);
+            return numbers.size() < CHUNK_LINES || openChunk(chunks, numbers, texts, index, maxOpen);
         });
-        while (outstanding.get() > 0 && stopReason == null && !stopped) {
-            Thread.sleep(50);
+        if (!numbers.isEmpty()) {
+            openChunk(chunks, numbers, texts, index, maxOpen);
         }
-        if (stopReason != null || stopped) {
-            cancelInFlight();
+        while (!open.isEmpty() && stopReason == null && !stopped) {
+            reap(chunks);
+            if (!open.isEmpty()) {
+                Thread.sleep(REAP_MILLIS);
+            }
+        }
+        if (stopReason != null) { // the nodes running them see them gone and stop their lines
+            chunks.remove(open.keySet());
+            open.clear();
         }
         watching.cancel(false); // finish() writes the final counts; a late progress update must not replace them
         watch();
         return stopReason == null ? BatchStatus.COMPLETED : stopReason;
     }
 
-    /** Lines in flight: as many as the cluster runs at once (its nodes' batch limits), within [8, 256]. */
-    private int windowSize() {
-        int slots = cluster.registry().nodes().stream()
-                .filter(n -> model.name().equals(n.info().model()))
-                .mapToInt(n -> n.info().maxBatch()).sum();
-        return Math.max(8, Math.min(256, slots));
-    }
-
-    private void submit(BatchJob job, BatchLines.Line line, int attempt) {
-        if (stopReason != null || stopped) {
-            lineSettled();
-            return;
-        }
-        String requestId = "batch_req_" + uuid();
-        Attempt current = new Attempt();
-        inFlight.put(line.number(), current);
-        current.execution = BatchLines.run(line, job.endpoint(), requestId, job.owner(), model, engine, plugins,
-                outcome -> results.execute(() -> settle(job, line, attempt, requestId, current, outcome)));
-    }
-
-    private void settle(BatchJob job, BatchLines.Line line, int attempt, String requestId, Attempt current,
-                        BatchLines.Outcome outcome) {
-        inFlight.remove(line.number(), current);
-        if (stopReason != null || stopped) {
-            lineSettled();
-            return;
-        }
-        try {
-            if (outcome instanceof BatchLines.Answered answered) {
-                record(line.number(), line.customId(), requestId, answered.statusCode(), answered.body());
-            } else if (outcome instanceof BatchLines.Retry retry) {
-                if (attempt < MAX_ATTEMPTS) {
-                    log.debug("batch {} line {}: attempt {} not run ({}), retrying", id, line.number(), attempt,
-                            retry.reason());
-                    timers.schedule(() -> submit(job, line, attempt + 1), 500L * attempt, TimeUnit.MILLISECONDS);
-                    return;
-                }
-                record(line.number(), line.customId(), requestId, 503, JsonBody.MAPPER.createObjectNode().set("error",
-                        JsonBody.MAPPER.createObjectNode().put("message", "Not run after " + MAX_ATTEMPTS
-                                + " tries: " + retry.reason()).put("type", "server_error").put("code", "unavailable")));
+    /**
+     * Opens a chunk of the lines gathered (less those with an outcome, from before a take-over) once fewer than
+     * {@code maxOpen} are open; false when the batch stops meanwhile.
+     */
+    private boolean openChunk(LineChunks chunks, List<Integer> numbers, List<String> texts, int[] index, int maxOpen)
+            throws InterruptedException {
+        int[] wanted = numbers.stream().mapToInt(Integer::intValue).toArray();
+        Set<Integer> stored = store.results(id, wanted).keySet();
+        List<Integer> keep = new ArrayList<>();
+        for (int i = 0; i < wanted.length; i++) {
+            if (!stored.contains(wanted[i])) {
+                keep.add(i);
             }
-        } catch (RuntimeException e) {
-            log.warn("batch {} line {}: outcome not stored ({}); it runs again on the next take-over", id,
-                    line.number(), e.toString());
         }
-        lineSettled();
+        while (open.size() >= maxOpen) {
+            if (stopReason != null || stopped) {
+                return false;
+            }
+            reap(chunks);
+            if (open.size() >= maxOpen) {
+                Thread.sleep(REAP_MILLIS);
+            }
+        }
+        if (stopReason != null || stopped) {
+            return false;
+        }
+        if (!keep.isEmpty()) {
+            LineChunk chunk = new LineChunk(id, index[0]++, owner, keep.stream().mapToInt(i -> wanted[i]).toArray(),
+                    keep.stream().map(texts::get).toArray(String[]::new));
+            chunks.add(chunk);
+            open.put(chunk.key(), chunk);
+        }
+        numbers.clear();
+        texts.clear();
+        return true;
     }
 
-    private void lineSettled() {
-        outstanding.decrementAndGet();
-        window.release();
+    /** Counts the open chunks that are done and removes them. */
+    private void reap(LineChunks chunks) {
+        Map<String, LineChunk> now = chunks.get(new HashSet<>(open.keySet()));
+        List<String> finished = new ArrayList<>();
+        for (String key : List.copyOf(open.keySet())) {
+            LineChunk chunk = now.get(key);
+            if (chunk == null || chunk.done()) {
+                if (chunk != null) {
+                    succeeded.addAndGet(chunk.succeeded());
+                    failed.addAndGet(chunk.failed());
+                    finished.add(key);
+                }
+                open.remove(key);
+            }
+        }
+        if (!finished.isEmpty()) {
+            chunks.remove(finished);
+        }
     }
 
-    /** Stores a line's outcome unless it has one already (a re-run after a take-over). */
-    private void record(int number, String customId, String requestId, int status, ObjectNode body) {
-        ObjectNode line = JsonBody.MAPPER.createObjectNode();
-        line.put("id", requestId);
-        line.put("custom_id", customId);
-        ObjectNode response = line.putObject("response");
-        response.put("status_code", status);
-        response.put("request_id", requestId);
-        response.set("body", body);
-        line.putNull("error");
-        if (store.record(id, number, new LineResult(status != 200, line.toString()))) {
-            (status == 200 ? succeeded : failed).incrementAndGet();
-        }
+    /** Chunks open at once: twice what the cluster runs at once, so that a node finishing one finds the next. */
+    private int maxOpenChunks() {
+        long nodes = cluster.registry().nodes().stream().filter(n -> model.name().equals(n.info().model())).count();
+        int lines = (int) Math.max(1, nodes) * BatchPuller.MAX_LINES_PER_NODE * 2;
+        return Math.max(2, lines / CHUNK_LINES);
     }
 
     /** Every second: publish the counts, and notice a cancel or the end of the completion window. */
@@ -309,20 +310,8 @@ final class BatchRun {
             } else if (System.currentTimeMillis() / 1000 >= now.expiresAt()) {
                 stopReason = BatchStatus.EXPIRED;
             }
-            if (stopReason != null) {
-                cancelInFlight();
-            }
         } catch (RuntimeException e) {
             log.debug("batch {}: progress not published: {}", id, e.toString());
-        }
-    }
-
-    private void cancelInFlight() {
-        for (Attempt a : inFlight.values()) {
-            BatchLines.Execution e = a.execution;
-            if (e != null) {
-                e.cancel();
-            }
         }
     }
 

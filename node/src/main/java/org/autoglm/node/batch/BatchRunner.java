@@ -8,7 +8,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.autoglm.gossip.Cluster;
+import java.util.List;
 import org.autoglm.gossip.batch.BatchJob;
+import org.autoglm.gossip.batch.BatchStatus;
 import org.autoglm.gossip.grid.Daemons;
 import org.autoglm.node.api.ServedModel;
 import org.autoglm.node.engine.InferenceService;
@@ -19,7 +21,7 @@ import org.slf4j.LoggerFactory;
 /**
  * This node's share of the cluster's batches: every second it looks for batches that are not finished and have no
  * living runner (new ones, or those whose node died) and takes a few over, one {@link BatchRun} each. The runner
- * only coordinates: its lines go through the shared queue, and the leader spreads them over all nodes.
+ * only coordinates: it opens chunks of lines that every node's {@link BatchPuller} claims while its engine has room.
  */
 public final class BatchRunner implements AutoCloseable {
 
@@ -30,24 +32,23 @@ public final class BatchRunner implements AutoCloseable {
 
     private final Cluster cluster;
     private final ServedModel model;
-    private final InferenceService engine;
+    private final BatchPuller lines;
     private final ScheduledExecutorService poll;
     private final ExecutorService runs;
     private final Map<String, BatchRun> running = new ConcurrentHashMap<>();
     private final BiConsumer<String, ObjectNode> events;
-    private final Plugins plugins;
 
     /**
+     * @param engine  this node's own engine now (the lines it runs go straight to it, never through the queue)
      * @param plugins the node's plugins, applied to each line as to a request to its endpoint
      * @param events  where {@code batch_progress} events go (the cluster's event stream)
      */
-    public BatchRunner(Cluster cluster, ServedModel model, InferenceService engine, Plugins plugins,
-                       BiConsumer<String, ObjectNode> events) {
+    public BatchRunner(Cluster cluster, ServedModel model, java.util.function.Supplier<InferenceService> engine,
+                       Plugins plugins, BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
-        this.plugins = plugins;
         this.events = events;
         this.model = model;
-        this.engine = engine;
+        this.lines = new BatchPuller(cluster, model, engine, plugins);
         String name = cluster.grid().name();
         this.poll = Daemons.scheduler("autoglm-batches-" + name);
         this.runs = Daemons.pool("autoglm-batch-run-" + name, MAX_RUNS);
@@ -59,7 +60,9 @@ public final class BatchRunner implements AutoCloseable {
             if (!cluster.grid().hasQuorum()) {
                 return;
             }
-            for (BatchJob job : cluster.batches().list()) {
+            List<BatchJob> jobs = cluster.batches().list();
+            lines.batchesInProgress(jobs.stream().anyMatch(job -> job.status() == BatchStatus.IN_PROGRESS));
+            for (BatchJob job : jobs) {
                 if (running.size() >= MAX_RUNS) {
                     return;
                 }
@@ -73,7 +76,7 @@ public final class BatchRunner implements AutoCloseable {
                 }
                 log.info("batch {} runs on node '{}'{}", job.id(), cluster.grid().name(),
                         job.runner() == null ? "" : ", taken over from node " + job.runner() + " that is gone");
-                BatchRun run = new BatchRun(cluster, model, engine, plugins, mine.id(), events);
+                BatchRun run = new BatchRun(cluster, model, mine.id(), events);
                 running.put(job.id(), run);
                 runs.execute(() -> {
                     try {
@@ -95,6 +98,7 @@ public final class BatchRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        lines.close();
         poll.shutdownNow();
         running.values().forEach(BatchRun::stop);
         runs.shutdownNow();

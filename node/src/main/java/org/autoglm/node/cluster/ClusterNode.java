@@ -110,7 +110,7 @@ public final class ClusterNode implements AutoCloseable {
         ClusterInferenceService service = new ClusterInferenceService(cluster, loaded.model().name(), context, maxInFlight,
                 prefixBlockSize, loaded.engine());
         if (batches == null) {
-            this.batches = new BatchRunner(cluster, loaded.model(), service, batchPlugins,
+            this.batches = new BatchRunner(cluster, loaded.model(), () -> engine, batchPlugins,
                     (type, data) -> events.accept(type, data));
         }
         return new ServingState.Loaded(loaded.model(), service, loaded.load());

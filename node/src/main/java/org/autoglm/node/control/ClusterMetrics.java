@@ -15,7 +15,8 @@ import org.autoglm.gossip.registry.NodeView;
 /**
  * The cluster's series on {@code /metrics}: {@code autoglm:cluster_nodes{health}}, {@code autoglm:leader_term},
  * {@code autoglm:cluster_queue_depth{class}}, {@code autoglm:failovers_total} (requests this node moved off a
- * failed node) and {@code autoglm:command_acks_total{result}} (acks this node wrote). Read at scrape time.
+ * failed node), {@code autoglm:grid_transactions_total{result}} (grid transactions this node started) and
+ * {@code autoglm:command_acks_total{result}} (acks this node wrote). Read at scrape time.
  */
 final class ClusterMetrics {
 
@@ -55,6 +56,13 @@ final class ClusterMetrics {
         meter.counterBuilder("autoglm.failovers").setUnit("1")
                 .setDescription("Requests this node moved off a node that died or could not run them.")
                 .buildWithCallback(m -> m.record(failovers.get()));
+        meter.counterBuilder("autoglm.grid_transactions").setUnit("1")
+                .setDescription("Grid transactions this node started, by result (committed, rolled_back).")
+                .buildWithCallback(m -> {
+                    var tx = cluster.grid().ignite().transactions().metrics();
+                    m.record(tx.txCommits(), Attributes.of(RESULT, "committed"));
+                    m.record(tx.txRollbacks(), Attributes.of(RESULT, "rolled_back"));
+                });
         meter.counterBuilder("autoglm.command_acks").setUnit("1")
                 .setDescription("Command acknowledgements this node wrote, by result (acked, done, failed).")
                 .buildWithCallback(m -> acks.forEach((r, n) -> m.record(n.get(), Attributes.of(RESULT, r))));

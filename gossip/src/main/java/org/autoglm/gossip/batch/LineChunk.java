@@ -1,0 +1,96 @@
+package org.autoglm.gossip.batch;
+
+import java.io.Serializable;
+import java.util.UUID;
+
+/**
+ * A window of a batch's lines that one node runs: the batch's runner streams the input file into chunks, any node with
+ * free capacity claims one (one transaction for all its lines) and runs them on its own engine, then marks it done with
+ * its counts. A chunk whose node died is claimed again; lines that already have an outcome are not run again. Immutable;
+ * a plain class because Ignite's binary marshaller cannot write records.
+ */
+public final class LineChunk implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    private String batchId;
+    private int index;
+    private String user;
+    private int[] numbers;
+    private String[] texts;
+    private UUID owner;
+    private boolean done;
+    private int succeeded;
+    private int failed;
+
+    private LineChunk() {}
+
+    /**
+     * A new unclaimed chunk.
+     *
+     * @param index   its place in the batch (0, 1, ...): chunks are claimed in that order within a batch
+     * @param user    the batch's owner, for fair share between users
+     * @param numbers the lines' 1-based numbers in the input file
+     * @param texts   the lines as written in the input file
+     */
+    public LineChunk(String batchId, int index, String user, int[] numbers, String[] texts) {
+        if (numbers.length != texts.length) {
+            throw new IllegalArgumentException(numbers.length + " line numbers for " + texts.length + " lines");
+        }
+        this.batchId = batchId;
+        this.index = index;
+        this.user = user;
+        this.numbers = numbers.clone();
+        this.texts = texts.clone();
+    }
+
+    private LineChunk copy() {
+        LineChunk c = new LineChunk();
+        c.batchId = batchId;
+        c.index = index;
+        c.user = user;
+        c.numbers = numbers;
+        c.texts = texts;
+        c.owner = owner;
+        c.done = done;
+        c.succeeded = succeeded;
+        c.failed = failed;
+        return c;
+    }
+
+    LineChunk ownedBy(UUID node) {
+        LineChunk c = copy();
+        c.owner = node;
+        return c;
+    }
+
+    LineChunk finished(int succeededLines, int failedLines) {
+        LineChunk c = copy();
+        c.done = true;
+        c.succeeded = succeededLines;
+        c.failed = failedLines;
+        return c;
+    }
+
+    /** The grid key: batch and index. */
+    public String key() { return key(batchId, index); }
+    public static String key(String batchId, int index) { return batchId + "#" + index; }
+    public String batchId() { return batchId; }
+    public int index() { return index; }
+    public String user() { return user; }
+    public int size() { return numbers.length; }
+    public int number(int i) { return numbers[i]; }
+    public String text(int i) { return texts[i]; }
+    /** The node running it, or null while nobody claimed it. */
+    public UUID owner() { return owner; }
+    /** Every line has its outcome stored; {@link #succeeded} and {@link #failed} count them. */
+    public boolean done() { return done; }
+    public int succeeded() { return succeeded; }
+    public int failed() { return failed; }
+
+    @Override
+    public String toString() {
+        return "chunk " + key() + " (" + numbers.length + " lines" + (owner == null ? "" : ", on " + owner)
+                + (done ? ", done" : "") + ")";
+    }
+}
