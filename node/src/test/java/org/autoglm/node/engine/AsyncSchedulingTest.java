@@ -9,7 +9,6 @@ import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.backend.SequenceChunk;
-import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.sampling.SamplingParams;
 import org.autoglm.node.engine.runner.SamplerFactory;
 import org.junit.jupiter.api.AfterEach;
@@ -143,11 +142,9 @@ class AsyncSchedulingTest {
      * Turns some of the inner backend's greedy choices into EOS (a function of the context, like the inner one), so
      * requests that do not ignore EOS stop at different, repeatable points.
      */
-    private static final class EosOften implements Backend {
-        private final Backend inner;
-
+    private static final class EosOften extends ForwardingBackend {
         EosOften(Backend inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         @Override
@@ -166,28 +163,8 @@ class AsyncSchedulingTest {
         }
 
         @Override
-        public GlmConfig config() {
-            return inner.config();
-        }
-
-        @Override
         public String description() {
             return "eos-often(" + inner.description() + ")";
-        }
-
-        @Override
-        public int maxKvBlocks(int blockSize) {
-            return inner.maxKvBlocks(blockSize);
-        }
-
-        @Override
-        public void allocateKvCache(int numBlocks, int blockSize) {
-            inner.allocateKvCache(numBlocks, blockSize);
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 }

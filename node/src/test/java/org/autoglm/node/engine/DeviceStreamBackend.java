@@ -14,7 +14,6 @@ import org.autoglm.models.backend.Backend;
 import org.autoglm.models.backend.PendingStep;
 import org.autoglm.models.backend.SampledStep;
 import org.autoglm.models.backend.SequenceChunk;
-import org.autoglm.models.config.GlmConfig;
 import org.autoglm.models.sampling.SamplingParams;
 
 /**
@@ -24,9 +23,8 @@ import org.autoglm.models.sampling.SamplingParams;
  * by the host. A placeholder for a sequence the step before did not draw makes the step throw, so an engine that
  * feeds the wrong step shows up as failed requests. {@link #stepDelayMillis} stands for device time.
  */
-final class DeviceStreamBackend implements Backend {
+final class DeviceStreamBackend extends ForwardingBackend {
 
-    private final Backend inner;
     private final ExecutorService stream = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "device-stream");
         t.setDaemon(true);
@@ -42,7 +40,7 @@ final class DeviceStreamBackend implements Backend {
     volatile long stepDelayMillis;
 
     DeviceStreamBackend(Backend inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     @Override
@@ -126,23 +124,8 @@ final class DeviceStreamBackend implements Backend {
     }
 
     @Override
-    public GlmConfig config() {
-        return inner.config();
-    }
-
-    @Override
     public String description() {
         return "device-stream(" + inner.description() + ")";
-    }
-
-    @Override
-    public int maxKvBlocks(int blockSize) {
-        return inner.maxKvBlocks(blockSize);
-    }
-
-    @Override
-    public void allocateKvCache(int numBlocks, int blockSize) {
-        inner.allocateKvCache(numBlocks, blockSize);
     }
 
     @Override

@@ -5,20 +5,18 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.autoglm.models.backend.Backend;
 import org.autoglm.models.backend.SequenceChunk;
-import org.autoglm.models.config.GlmConfig;
 
 /**
  * Wraps a backend and holds the engine thread in its first forward until {@link #open()}: a test can then
  * queue several requests and know they all join the second step, whatever the machine's load.
  */
-final class GatedBackend implements Backend {
+final class GatedBackend extends ForwardingBackend {
 
-    private final Backend inner;
     private final CountDownLatch gate = new CountDownLatch(1);
     final CountDownLatch entered = new CountDownLatch(1);
 
     GatedBackend(Backend inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     void open() {
@@ -34,30 +32,5 @@ final class GatedBackend implements Backend {
             Thread.currentThread().interrupt();
         }
         return inner.forward(chunks);
-    }
-
-    @Override
-    public GlmConfig config() {
-        return inner.config();
-    }
-
-    @Override
-    public String description() {
-        return inner.description();
-    }
-
-    @Override
-    public int maxKvBlocks(int blockSize) {
-        return inner.maxKvBlocks(blockSize);
-    }
-
-    @Override
-    public void allocateKvCache(int numBlocks, int blockSize) {
-        inner.allocateKvCache(numBlocks, blockSize);
-    }
-
-    @Override
-    public void close() {
-        inner.close();
     }
 }
