@@ -283,6 +283,18 @@ public final class Cluster implements AutoCloseable {
 
     public GridNode grid() { return current.grid; }
     public NodeRegistry registry() { return current.registry; }
+
+    /**
+     * A node's name: from the grid while it is a member, else from its registry entry (a dead node's stays until it
+     * expires), else its id.
+     */
+    public String nameOf(java.util.UUID nodeId) {
+        String name = grid().nameOf(nodeId);
+        if (name == null) {
+            name = registry().find(nodeId.toString()).map(org.autoglm.gossip.registry.NodeView::name).orElse(null);
+        }
+        return name != null ? name : String.valueOf(nodeId);
+    }
     /** The voting set and the nodes an admin removed. */
     public Members members() { return current.members; }
     public RequestQueue queue() { return current.queue; }

@@ -2,7 +2,6 @@ package org.autoglm.node.batch;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -17,10 +16,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.batch.BatchJob;
+import org.autoglm.gossip.batch.ChunkOrder;
 import org.autoglm.gossip.batch.LineChunk;
 import org.autoglm.gossip.batch.LineChunks;
 import org.autoglm.gossip.batch.LineResult;
 import org.autoglm.gossip.grid.Daemons;
+import org.autoglm.gossip.placement.PrefixSummary;
+import org.autoglm.gossip.registry.NodeView;
 import org.autoglm.node.api.BatchLines;
 import org.autoglm.node.api.JsonBody;
 import org.autoglm.node.api.ServedModel;
@@ -53,6 +55,9 @@ final class BatchPuller implements AutoCloseable {
     private final ServedModel model;
     private final Supplier<InferenceService> engine;
     private final Plugins plugins;
+    private final ChunkOrder order = new ChunkOrder();
+    /** Where {@code request_failed_over} events go (the cluster's event stream). */
+    private final java.util.function.BiConsumer<String, ObjectNode> events;
     private final ScheduledExecutorService ticks;
     /** Outcome writes happen here, not on the engine threads that report a line's end. */
     private final ExecutorService results;
@@ -85,8 +90,10 @@ final class BatchPuller implements AutoCloseable {
         }
     }
 
-    BatchPuller(Cluster cluster, ServedModel model, Supplier<InferenceService> engine, Plugins plugins) {
+    BatchPuller(Cluster cluster, ServedModel model, Supplier<InferenceService> engine, Plugins plugins,
+                java.util.function.BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
+        this.events = events;
         this.model = model;
         this.engine = engine;
         this.plugins = plugins;
@@ -129,8 +136,8 @@ final class BatchPuller implements AutoCloseable {
     }
 
     /**
-     * Claims the best chunk nobody runs: the user with the fewest chunks running first (fair share between users),
-     * then the earliest part of its batch. False when there was none.
+     * Claims the best chunk nobody runs, in the cluster's order between batches ({@link ChunkOrder}: priority, fair
+     * share between users, the prefix this node holds, age). False when there was none.
      */
     private boolean claimOne() {
         LineChunks chunks = cluster.batches().chunks();
@@ -140,22 +147,45 @@ final class BatchPuller implements AutoCloseable {
         List<LineChunk> free = new ArrayList<>();
         for (LineChunk c : open) {
             if (c.owner() != null && alive.contains(c.owner())) {
-                runningByUser.merge(String.valueOf(c.user()), 1, Integer::sum);
+                runningByUser.merge(ChunkOrder.userOf(c), 1, Integer::sum);
             } else {
                 free.add(c);
             }
         }
-        free.sort(Comparator.<LineChunk>comparingInt(c -> runningByUser.getOrDefault(String.valueOf(c.user()), 0))
-                .thenComparingInt(LineChunk::index));
+        if (free.isEmpty()) {
+            return false;
+        }
+        Map<UUID, PrefixSummary> summaries = new HashMap<>();
+        for (NodeView node : cluster.registry().nodes()) {
+            if (alive.contains(node.id()) && node.load() != null && node.load().prefix() != null) {
+                summaries.put(node.id(), node.load().prefix());
+            }
+        }
         UUID self = cluster.grid().localId();
-        for (LineChunk candidate : free) {
+        for (LineChunk candidate : order.order(free, runningByUser, self, summaries, System.currentTimeMillis())) {
             LineChunk mine = chunks.claim(candidate.key(), self, alive);
             if (mine != null) {
+                if (candidate.owner() != null) {
+                    failedOver(mine, candidate.owner());
+                }
                 start(mine);
                 return true;
             }
         }
         return false;
+    }
+
+    /** A {@code request_failed_over} event: the chunk's lines move here from a node that died running them. */
+    private void failedOver(LineChunk chunk, UUID from) {
+        String name = cluster.nameOf(from);
+        ObjectNode data = JsonBody.MAPPER.createObjectNode().put("request_id", chunk.key())
+                .put("batch_id", chunk.batchId()).put("lines", chunk.size()).put("from", name)
+                .put("reason", "node " + name + " left the cluster while running these batch lines");
+        try {
+            events.accept("request_failed_over", data);
+        } catch (RuntimeException e) {
+            log.debug("{}: failover event not sent: {}", chunk, e.toString());
+        }
     }
 
     private void start(LineChunk chunk) {
@@ -277,8 +307,22 @@ final class BatchPuller implements AutoCloseable {
         if (!cluster.batches().record(batchId, number, new LineResult(error, line.toString()))) {
             LineResult first = cluster.batches().result(batchId, number);
             error = first != null && first.error();
+        } else {
+            forgetIfEnded(batchId, number);
         }
         (error ? p.failed : p.succeeded).incrementAndGet();
+    }
+
+    /**
+     * Removes an outcome stored after its batch ended (cancelled or expired while the line ran): the batch's files are
+     * written and its line records dropped, so this one would stay in the grid for good. Read after the write: a batch
+     * that ends later drops the record itself.
+     */
+    private void forgetIfEnded(String batchId, int number) {
+        BatchJob now = cluster.batches().get(batchId);
+        if (now == null || now.status().terminal()) {
+            cluster.batches().forgetLine(batchId, number);
+        }
     }
 
     /** Stops a chunk here and lets any node claim it again (its lines with an outcome are not run again). */

@@ -1,0 +1,87 @@
+package org.autoglm.gossip.batch;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.autoglm.gossip.placement.PrefixSummary;
+
+/**
+ * Which open chunk of batch lines a node with room takes next. Every node applies the same rule, so it is the cluster's
+ * order between batches, as the leader's {@code QueueOrder} is for queued requests:
+ * <ol>
+ *   <li>lower {@code priority} first (a chunk has its lines' best);</li>
+ *   <li>weighted fair share between users: the user with the fewest chunks running, over the user's weight, first,
+ *       so one user's big batch cannot starve another's;</li>
+ *   <li>cache-aware placement: a chunk whose prompts' prefix this node holds before one it does not; a chunk whose
+ *       prefix another live node holds better is left to that node for {@link #AFFINITY_GRACE_MILLIS} after it
+ *       opened. Nodes only take chunks while their engine has room, so a busy node never draws more work by its
+ *       cache (SGLang's "death spiral"): when it stays busy past the grace, any node takes the chunk;</li>
+ *   <li>the earliest opened.</li>
+ * </ol>
+ * Plain code, tested alone.
+ */
+public final class ChunkOrder {
+
+    /** How long a chunk waits for the node that holds its prefix before any node with room takes it. */
+    public static final long AFFINITY_GRACE_MILLIS = 1_500;
+
+    private final Map<String, Double> weights;
+
+    /** @param weights share of each user (JWT subject); absent users weigh 1 */
+    public ChunkOrder(Map<String, Double> weights) {
+        this.weights = Map.copyOf(weights);
+    }
+
+    public ChunkOrder() {
+        this(Map.of());
+    }
+
+    /**
+     * @param free        chunks nobody runs
+     * @param running     chunks running on live nodes, per user
+     * @param self        the node choosing
+     * @param summaries   the prefix summary each live node published (this node's included); nodes without one absent
+     * @param nowMillis   wall clock now
+     * @return {@code free} in the order this node should try to claim them
+     */
+    public List<LineChunk> order(List<LineChunk> free, Map<String, Integer> running, UUID self,
+                                 Map<UUID, PrefixSummary> summaries, long nowMillis) {
+        Map<LineChunk, Double> share = new HashMap<>();
+        Map<LineChunk, Integer> hitsHere = new HashMap<>();
+        Map<LineChunk, Boolean> leftToOther = new HashMap<>();
+        PrefixSummary mine = summaries.get(self);
+        for (LineChunk c : free) {
+            String user = userOf(c);
+            share.put(c, running.getOrDefault(user, 0) / weights.getOrDefault(user, 1.0));
+            long[] prefix = c.prefix();
+            int here = mine == null || prefix.length == 0 ? 0 : mine.leadingHits(prefix);
+            int elsewhere = 0;
+            if (prefix.length > 0 && nowMillis - c.openedAtMillis() < AFFINITY_GRACE_MILLIS) {
+                for (Map.Entry<UUID, PrefixSummary> e : summaries.entrySet()) {
+                    if (!e.getKey().equals(self)) {
+                        elsewhere = Math.max(elsewhere, e.getValue().leadingHits(prefix));
+                    }
+                }
+            }
+            hitsHere.put(c, here);
+            leftToOther.put(c, elsewhere > here);
+        }
+        List<LineChunk> out = new ArrayList<>(free);
+        out.sort(Comparator.comparingInt(LineChunk::priority)
+                .thenComparingDouble(share::get)
+                .thenComparing(leftToOther::get)
+                .thenComparing(c -> -hitsHere.get(c))
+                .thenComparingLong(LineChunk::openedAtMillis)
+                .thenComparing(LineChunk::batchId)
+                .thenComparingInt(LineChunk::index));
+        return out;
+    }
+
+    /** Chunks of unnamed owners share one user's share. */
+    public static String userOf(LineChunk c) {
+        return c.user() == null ? "" : c.user();
+    }
+}
