@@ -14,7 +14,9 @@ import org.autoglm.gossip.placement.PrefixSummary;
  * <ol>
  *   <li>lower {@code priority} first (a chunk has its lines' best);</li>
  *   <li>weighted fair share between users: the user with the fewest chunks running, over the user's weight, first,
- *       so one user's big batch cannot starve another's;</li>
+ *       so one user's big batch cannot starve another's; among equals, the user this node served least recently
+ *       (a node with room for one chunk at a time alternates between users instead of running the oldest batch
+ *       through);</li>
  *   <li>cache-aware placement: a chunk whose prompts' prefix this node holds before one it does not; a chunk whose
  *       prefix another live node holds better is left to that node for {@link #AFFINITY_GRACE_MILLIS} after it
  *       opened. Nodes only take chunks while their engine has room, so a busy node never draws more work by its
@@ -44,11 +46,12 @@ public final class ChunkOrder {
      * @param running     chunks running on live nodes, per user
      * @param self        the node choosing
      * @param summaries   the prefix summary each live node published (this node's included); nodes without one absent
+     * @param lastServed  when this node last took a chunk of each user (a sequence number or time; absent: never)
      * @param nowMillis   wall clock now
      * @return {@code free} in the order this node should try to claim them
      */
     public List<LineChunk> order(List<LineChunk> free, Map<String, Integer> running, UUID self,
-                                 Map<UUID, PrefixSummary> summaries, long nowMillis) {
+                                 Map<UUID, PrefixSummary> summaries, Map<String, Long> lastServed, long nowMillis) {
         Map<LineChunk, Double> share = new HashMap<>();
         Map<LineChunk, Integer> hitsHere = new HashMap<>();
         Map<LineChunk, Boolean> leftToOther = new HashMap<>();
@@ -72,6 +75,7 @@ public final class ChunkOrder {
         List<LineChunk> out = new ArrayList<>(free);
         out.sort(Comparator.comparingInt(LineChunk::priority)
                 .thenComparingDouble(share::get)
+                .thenComparingLong(c -> lastServed.getOrDefault(userOf(c), Long.MIN_VALUE))
                 .thenComparing(leftToOther::get)
                 .thenComparing(c -> -hitsHere.get(c))
                 .thenComparingLong(LineChunk::openedAtMillis)

@@ -46,6 +46,17 @@ final class BatchPuller implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchPuller.class);
     /** Batch lines one node runs at once at most (fewer when its engine takes fewer sequences per step). */
     static final int MAX_LINES_PER_NODE = 64;
+    /**
+     * Batch lines a node keeps running whatever its step time: two chunks, so that one ending (its lines often end
+     * together) leaves the other running while the next is claimed.
+     */
+    static final int MIN_LINES_PER_NODE = 2 * BatchRun.CHUNK_LINES;
+    /**
+     * Median engine step a node lets batch lines lengthen its steps to before it takes more of them. An interactive
+     * request that arrives waits for the step in progress: batch steps of 64 lines on a CPU took 20-70 ms, and the
+     * requests that arrived early in one made the tail of interactive time to first token.
+     */
+    static final double STEP_BUDGET_MILLIS = 10;
     /** How often a node with room looks for a chunk when the last look found none. */
     private static final long IDLE_LOOK_MILLIS = 500;
     /** How often a node checks that the chunks it runs still exist (a cancelled batch's runner removes them). */
@@ -56,6 +67,9 @@ final class BatchPuller implements AutoCloseable {
     private final Supplier<InferenceService> engine;
     private final Plugins plugins;
     private final ChunkOrder order = new ChunkOrder();
+    /** When (in claims made here) this node last took a chunk of each user: ties of fair share alternate users. */
+    private final Map<String, Long> lastServed = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong claims = new java.util.concurrent.atomic.AtomicLong();
     /** Where {@code request_failed_over} events go (the cluster's event stream). */
     private final java.util.function.BiConsumer<String, ObjectNode> events;
     private final ScheduledExecutorService ticks;
@@ -123,8 +137,12 @@ final class BatchPuller implements AutoCloseable {
                 return;
             }
             int room = Math.min(MAX_LINES_PER_NODE, local.options().maxNumSeqs());
-            if (inFlight.get() >= room || local.stats().waiting() > 0) {
+            int running = inFlight.get();
+            if (running >= room || local.stats().waiting() > 0) {
                 return; // full, or requests wait for admission: take no more batch work now
+            }
+            if (running >= MIN_LINES_PER_NODE && local.stats().p50StepMillis() > STEP_BUDGET_MILLIS) {
+                return; // more lines would make every step, and so an interactive request's wait, longer still
             }
             if (!claimOne()) {
                 nextLookMillis = now + IDLE_LOOK_MILLIS;
@@ -162,9 +180,11 @@ final class BatchPuller implements AutoCloseable {
             }
         }
         UUID self = cluster.grid().localId();
-        for (LineChunk candidate : order.order(free, runningByUser, self, summaries, System.currentTimeMillis())) {
+        for (LineChunk candidate : order.order(free, runningByUser, self, summaries, lastServed,
+                System.currentTimeMillis())) {
             LineChunk mine = chunks.claim(candidate.key(), self, alive);
             if (mine != null) {
+                lastServed.put(ChunkOrder.userOf(mine), claims.incrementAndGet());
                 if (candidate.owner() != null) {
                     failedOver(mine, candidate.owner());
                 }
@@ -285,6 +305,12 @@ final class BatchPuller implements AutoCloseable {
             try {
                 cluster.batches().chunks().finish(p.chunk.key(), cluster.grid().localId(), p.succeeded.get(),
                         p.failed.get());
+                if (!closed) {
+                    ticks.execute(() -> { // room for a chunk now: look at once rather than at the next tick
+                        nextLookMillis = 0;
+                        tick();
+                    });
+                }
             } catch (RuntimeException e) {
                 log.warn("{}: not marked done ({}); its lines have their outcomes, so another node only counts them",
                         p.chunk, e.toString());

@@ -10,7 +10,9 @@ import java.util.Map;
  * Gathers a batch's lines, as the input file streams by, into chunks whose lines share their priority and the first
  * KV block of their prompt: a chunk then has one prefix, and the node that holds it in its cache can take the chunk
  * ({@link org.autoglm.gossip.batch.ChunkOrder}). Lines with a short prompt (no full block) group by priority alone.
- * Memory stays bounded: past {@link #MAX_BUFFERED} lines held, the biggest group leaves as a chunk however small.
+ * Memory stays bounded: past {@link #MAX_BUFFERED} lines held, the biggest group leaves early, topped up to a whole
+ * chunk with lines of other groups of its priority (lines that share no prefix with any other still travel 16 to a
+ * chunk; the chunk names its biggest group's prefix when that group is at least half of it).
  */
 final class ChunkGrouping {
 
@@ -51,22 +53,17 @@ final class ChunkGrouping {
             return take(key);
         }
         if (buffered > MAX_BUFFERED) {
-            String biggest = null;
-            for (Map.Entry<String, Group> e : groups.entrySet()) {
-                if (biggest == null || e.getValue().numbers().size() > groups.get(biggest).numbers().size()) {
-                    biggest = e.getKey();
-                }
-            }
-            return take(biggest);
+            return takeBiggest();
         }
         return null;
     }
 
-    /** Every group still held (the input has ended), in the order they began. */
+    /** Every line still held (the input has ended), as chunks: the biggest groups first, each topped up. */
     List<Group> rest() {
-        List<Group> out = new ArrayList<>(groups.values());
-        groups.clear();
-        buffered = 0;
+        List<Group> out = new ArrayList<>();
+        while (!groups.isEmpty()) {
+            out.add(takeBiggest());
+        }
         return out;
     }
 
@@ -74,6 +71,36 @@ final class ChunkGrouping {
         Group g = groups.remove(key);
         buffered -= g.numbers().size();
         return g;
+    }
+
+    /** The biggest group, with lines of other groups of its priority added (oldest groups first) up to a chunk. */
+    private Group takeBiggest() {
+        String biggest = null;
+        for (Map.Entry<String, Group> e : groups.entrySet()) {
+            if (biggest == null || e.getValue().numbers().size() > groups.get(biggest).numbers().size()) {
+                biggest = e.getKey();
+            }
+        }
+        Group g = take(biggest);
+        int own = g.numbers().size();
+        List<Integer> numbers = new ArrayList<>(g.numbers());
+        List<String> texts = new ArrayList<>(g.texts());
+        for (java.util.Iterator<Group> it = groups.values().iterator(); it.hasNext() && numbers.size() < chunkLines; ) {
+            Group other = it.next();
+            if (other.priority() != g.priority()) {
+                continue;
+            }
+            int n = Math.min(chunkLines - numbers.size(), other.numbers().size());
+            numbers.addAll(other.numbers().subList(0, n));
+            texts.addAll(other.texts().subList(0, n));
+            other.numbers().subList(0, n).clear();
+            other.texts().subList(0, n).clear();
+            buffered -= n;
+            if (other.numbers().isEmpty()) {
+                it.remove();
+            }
+        }
+        return new Group(g.priority(), 2 * own >= numbers.size() ? g.prefix() : new long[0], numbers, texts);
     }
 
     /** The leading hashes two chains share. */

@@ -27,8 +27,8 @@ class ChunkGroupingTest {
     }
 
     @Test
-    void pastTheBoundTheBiggestGroupLeavesEarly() {
-        ChunkGrouping g = new ChunkGrouping(1000);
+    void pastTheBoundTheBiggestGroupLeavesEarlyToppedUpWithLinesOfItsPriority() {
+        ChunkGrouping g = new ChunkGrouping(100);
         List<ChunkGrouping.Group> left = new ArrayList<>();
         for (int i = 0; i <= ChunkGrouping.MAX_BUFFERED; i++) {
             ChunkGrouping.Group out = g.add(i, "l" + i, 0, new long[] {i % 3 == 0 ? 7 : i});
@@ -37,8 +37,12 @@ class ChunkGroupingTest {
             }
         }
         assertThat(left).hasSize(1);
-        assertThat(left.get(0).prefix()).containsExactly(7);
-        assertThat(g.rest().stream().mapToInt(x -> x.numbers().size()).sum() + left.get(0).numbers().size())
-                .isEqualTo(ChunkGrouping.MAX_BUFFERED + 1);
+        assertThat(left.get(0).numbers()).hasSize(100);
+        assertThat(left.get(0).prefix()).as("most of its lines share block 7").containsExactly(7);
+        List<ChunkGrouping.Group> rest = g.rest();
+        assertThat(rest.stream().mapToInt(x -> x.numbers().size()).sum() + 100).isEqualTo(ChunkGrouping.MAX_BUFFERED + 1);
+        assertThat(rest).allSatisfy(x -> assertThat(x.numbers().size()).isLessThanOrEqualTo(100));
+        assertThat(rest.get(0).numbers()).as("lines of no common prefix still travel many to a chunk").hasSize(100);
+        assertThat(rest.get(0).prefix()).isEmpty();
     }
 }
