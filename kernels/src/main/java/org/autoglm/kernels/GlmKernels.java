@@ -3,7 +3,6 @@ package org.autoglm.kernels;
 import static org.autoglm.kernels.plan.LaunchGeometry.rowThreads;
 import static org.autoglm.kernels.plan.LaunchGeometry.strideBlocks;
 
-import org.autoglm.kernels.cuda.Fp8Gemm;
 import org.autoglm.kernels.cuda.Gemm;
 import org.autoglm.kernels.cuda.KernelRuntime;
 import org.autoglm.kernels.cuda.LaunchArgs;
@@ -18,14 +17,6 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     private static final String FLASH_SOURCE = "flash_attention.cu";
     private static final String GEMV_SOURCE = "gemv.cu";
-    private static final String QUANTIZED_SOURCE = "quantized.cu";
-    private static final String QUANTIZED_GEMM_SOURCE = "quantized_gemm.cu";
-    /** gemm_q8_tiles' output tile and reduction step (QG_BM, QG_BN, QG_BK in quantized_gemm.cu). */
-    private static final int QUANTIZED_TILE = 64;
-    static final int QUANTIZED_TILE_K = 32;
-    /** Input rows up to which a quantized linear layer runs gemv_q8 (QGEMV_MAX_ROWS in quantized.cu). */
-    static final int QUANTIZED_GEMV_MAX_ROWS = 8;
-    private static final int QUANTIZED_GEMV_WARPS = 8;
 
     private final KernelRuntime runtime;
     private final LaunchArgs args = new LaunchArgs();
@@ -43,9 +34,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             sample, tokenMask, feedSampledIds, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention,
             decodeAttentionWide;
     private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormSilu, gemvRmsnormRope;
-    private final WeightQuantization quantization;   // null: no quantized weights
-    private final long gemvQ8, dequantizeRows, fillQuantized, gemmQ8Tiles, quantizeRowsE4m3, scaleGemmOutput;
-    private final Fp8Gemm fp8Gemm;   // cuBLASLt's, for fp8 prefill on sm_90; null elsewhere or when turned off
+    private final QuantizedLinears quantized;   // null: no quantized weights
     private int flashHeadDim;   // flash_prefill_d{flashHeadDim}, looked up on first use
     private long flashPrefill;
 
@@ -56,13 +45,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.sms = runtime.multiprocessors();
         this.elementBytes = bf16 ? 2 : 4;
         this.flash = options.flashAttention && runtime.has(FLASH_SOURCE);
-        this.quantization = options.quantize;
-        if (quantization != null && !runtime.has(QUANTIZED_SOURCE)) {
-            throw new IllegalStateException("--quantize " + quantization.flagName() + ": quantized.cu did not compile"
-                    + " for this GPU (see the warning above); run without --quantize");
-        }
+        this.quantized = options.quantize != null ? new QuantizedLinears(runtime, args, bf16, options) : null;
         // the fused one-token kernels read elem_t weights: quantized models run the general pass
-        this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE) && quantization == null;
+        this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE) && quantized == null;
         this.decodeKernel = options.decodeAttention;
         this.sliceGemvs = options.sliceNarrowGemvs;
         this.decodeKeyRowsPerSplit = Math.max(1, options.decodeKeyRowsPerSplit);
@@ -96,85 +81,21 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         gemvRmsnorm = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm") : 0;
         gemvRmsnormSilu = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm_silu") : 0;
         gemvRmsnormRope = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm_rope") : 0;
-        gemvQ8 = quantization != null ? fn(QUANTIZED_SOURCE, "gemv_q8") : 0;
-        dequantizeRows = quantization != null ? fn(QUANTIZED_SOURCE, "dequantize_rows") : 0;
-        fillQuantized = quantization != null ? fn(QUANTIZED_SOURCE, "fill_quantized") : 0;
-        gemmQ8Tiles = quantization != null && options.quantizedTiles && runtime.has(QUANTIZED_GEMM_SOURCE)
-                ? fn(QUANTIZED_GEMM_SOURCE, "gemm_q8_tiles") : 0;
-        fp8Gemm = quantization == WeightQuantization.FP8 && options.cublasLtFp8 ? runtime.fp8Gemm() : null;
-        quantizeRowsE4m3 = fp8Gemm != null ? fn(QUANTIZED_SOURCE, "quantize_rows_e4m3") : 0;
-        scaleGemmOutput = fp8Gemm != null ? fn(QUANTIZED_SOURCE, "scale_gemm_output") : 0;
     }
 
-    /** Which path a quantized linear layer of {@code rows} input rows takes (for tests and the device check). */
-    enum QuantizedPath { GEMV, CUBLASLT_FP8, TILES, DEQUANTIZE }
-
-    QuantizedPath quantizedPath(int rows, int in, int out) {
-        if (rows <= QUANTIZED_GEMV_MAX_ROWS) return QuantizedPath.GEMV;
-        if (fp8Gemm != null && in % 16 == 0 && out % 16 == 0) return QuantizedPath.CUBLASLT_FP8;
-        if (gemmQ8Tiles != 0 && in % QUANTIZED_TILE_K == 0) return QuantizedPath.TILES;
-        return QuantizedPath.DEQUANTIZE;
+    /** Which path a quantized linear layer of {@code rows} input rows takes (tests, the backend's description). */
+    QuantizedLinears.Path quantizedPath(int rows, int in, int out) {
+        return quantized.path(rows, in, out);
     }
 
-    /**
-     * {@code y = x · dequantized(q)ᵀ}: gemv_q8 for decode steps; for more rows cuBLASLt's fp8 GEMM (sm_90, fp8),
-     * else gemm_q8_tiles (bf16, sm_80+), else the matrix dequantized whole into {@code scratch} (room for this
-     * matrix in the element type) and cuBLAS. The fp8 GEMM falls back to the next path where cuBLASLt has no
-     * algorithm for the shape.
-     */
     @Override
     public void quantizedLinear(long x, long q, long y, int rows, int in, int out, long scratch) {
-        int fp8 = quantization == WeightQuantization.FP8 ? 1 : 0;
-        QuantizedPath path = quantizedPath(rows, in, out);
-        if (path == QuantizedPath.GEMV) {
-            int blocks = Math.min((out + QUANTIZED_GEMV_WARPS - 1) / QUANTIZED_GEMV_WARPS, 4 * sms);
-            args.reset().ptr(x).ptr(q).ptr(y).i32(rows).i32(in).i32(out).i32(fp8).launch(runtime, gemvQ8, "gemv_q8",
-                    blocks, 1, 1, QUANTIZED_GEMV_WARPS * 32, 0);
-            return;
-        }
-        if (path == QuantizedPath.CUBLASLT_FP8 && fp8Linear(x, q, y, rows, in, out, scratch)) return;
-        if (path != QuantizedPath.DEQUANTIZE && gemmQ8Tiles != 0 && in % QUANTIZED_TILE_K == 0) {
-            args.reset().ptr(x).ptr(q).ptr(y).i32(rows).i32(in).i32(out).i32(fp8).launch(runtime, gemmQ8Tiles,
-                    "gemm_q8_tiles", (out + QUANTIZED_TILE - 1) / QUANTIZED_TILE,
-                    (rows + QUANTIZED_TILE - 1) / QUANTIZED_TILE, 1, 128, 0);
-            return;
-        }
-        // the whole matrix is one tile: its dequantized copy costs a pass over out × in elements, small beside a
-        // GEMM of more than QUANTIZED_GEMV_MAX_ROWS rows
-        args.reset().ptr(q).ptr(scratch).i32(in).i32(out).i32(0).i32(out).i32(fp8).launch(runtime, dequantizeRows,
-                "dequantize_rows", strideBlocks((long) out * in / 16, 256, sms), 1, 1, 256, 0);
-        gemm.linear(x, scratch, y, rows, in, out);
-    }
-
-    /**
-     * The fp8 GEMM in chunks of rows whose e4m3 activations and row scales fit {@code scratch} (room for this matrix
-     * in the element type); false, having launched nothing, where cuBLASLt has no algorithm for a chunk's shape.
-     */
-    private boolean fp8Linear(long x, long q, long y, int rows, int in, int out, long scratch) {
-        long room = (long) in * out * elementBytes - 256;   // less the row scales' alignment
-        int chunk = (int) Math.min(rows, room / (in + 4L));
-        int last = rows % Math.max(chunk, 1);
-        if (chunk < 1 || !fp8Gemm.supports(chunk, in, out) || (last > 0 && !fp8Gemm.supports(last, in, out))) {
-            return false;
-        }
-        long channelScales = q + (long) in * out;
-        long rowScales = scratch + ForwardKernels.align((long) chunk * in);
-        for (int r0 = 0; r0 < rows; r0 += chunk) {
-            int n = Math.min(chunk, rows - r0);
-            args.reset().ptr(x + (long) r0 * in * elementBytes).ptr(scratch).ptr(rowScales).i32(in).launch(runtime,
-                    quantizeRowsE4m3, "quantize_rows_e4m3", n, 1, 1, 256, 0);
-            long yr = y + 4L * r0 * out;
-            fp8Gemm.linear(scratch, q, yr, n, in, out);
-            args.reset().ptr(yr).ptr(rowScales).ptr(channelScales).i32(n).i32(out).launch(runtime, scaleGemmOutput,
-                    "scale_gemm_output", strideBlocks((long) n * out, 256, sms), 1, 1, 256, 0);
-        }
-        return true;
+        quantized.linear(x, q, y, rows, in, out, scratch);
     }
 
     /** Random quantized weights (benchmarks): small bytes and every row scale {@code scale}. */
     public void fillQuantized(long q, int in, int out, long seed, float scale) {
-        args.reset().ptr(q).i32(in).i32(out).ptr(seed).f32(scale).launch(runtime, fillQuantized, "fill_quantized",
-                strideBlocks((long) in * out, 256, sms), 1, 1, 256, 0);
+        quantized.fill(q, in, out, seed, scale);
     }
 
     @Override

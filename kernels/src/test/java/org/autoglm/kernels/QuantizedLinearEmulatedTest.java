@@ -3,7 +3,7 @@ package org.autoglm.kernels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Random;
-import org.autoglm.kernels.GlmKernels.QuantizedPath;
+import org.autoglm.kernels.QuantizedLinears.Path;
 import org.autoglm.kernels.emulation.HostEmulation;
 import org.autoglm.kernels.emulation.HostMemory;
 import org.autoglm.kernels.quant.ChannelQuantizer;
@@ -40,14 +40,14 @@ class QuantizedLinearEmulatedTest {
             "TILES, FP8, bf16, 64, 72, 70", "TILES, INT8, bf16, 96, 20, 9",
             "CUBLASLT_FP8, FP8, bf16, 64, 48, 20", "CUBLASLT_FP8, FP8, fp32, 64, 16, 60",
             "CUBLASLT_FP8, FP8, bf16, 32, 16, 40"})
-    void eachPathMatchesTheModelOfItsArithmetic(QuantizedPath path, WeightQuantization kind, String elements, int in,
+    void eachPathMatchesTheModelOfItsArithmetic(Path path, WeightQuantization kind, String elements, int in,
             int out, int rows) {
         boolean bf16 = elements.equals("bf16");
         HostEmulation runtime = new HostEmulation(bf16);
-        if (path == QuantizedPath.CUBLASLT_FP8) runtime.withFp8Gemm();
+        if (path == Path.CUBLASLT_FP8) runtime.withFp8Gemm();
         GlmKernels k = EmulatedKernels.of(runtime, bf16, o -> {
             o.quantize = kind;
-            o.quantizedTiles = path != QuantizedPath.DEQUANTIZE;
+            o.quantizedTiles = path != Path.DEQUANTIZE;
         });
         assertThat(k.quantizedPath(rows, in, out)).isEqualTo(path);
         Random random = new Random(in * 31 + out + rows);
@@ -56,7 +56,7 @@ class QuantizedLinearEmulatedTest {
         ChannelQuantizer.Quantized q = ChannelQuantizer.quantize(kind, w, out, in);
         float[] x = new float[rows * in];
         for (int i = 0; i < x.length; i++) x[i] = round(bf16, random.nextFloat() * 2 - 1);
-        if (path == QuantizedPath.CUBLASLT_FP8) java.util.Arrays.fill(x, in, 2 * in, 0f);   // a zero row: scale 1
+        if (path == Path.CUBLASLT_FP8) java.util.Arrays.fill(x, in, 2 * in, 0f);   // a zero row: scale 1
 
         long qDev = mem.alloc((long) in * out + 4L * out);
         new com.sun.jna.Pointer(qDev).write(0, q.q(), 0, q.q().length);
@@ -85,13 +85,13 @@ class QuantizedLinearEmulatedTest {
                     magnitude += Math.abs((double) xr[i] * q.value(o, i));
                 }
                 // e4m3 activations: each within 2^-4 of its value; elsewhere fp32 sums (and, dequantized, bf16 weights)
-                double tolerance = path == QuantizedPath.CUBLASLT_FP8 ? magnitude / 16 + 1e-6
-                        : path == QuantizedPath.DEQUANTIZE && bf16 ? magnitude / 128 + 1e-6 : magnitude * 1e-5 + 1e-7;
+                double tolerance = path == Path.CUBLASLT_FP8 ? magnitude / 16 + 1e-6
+                        : path == Path.DEQUANTIZE && bf16 ? magnitude / 128 + 1e-6 : magnitude * 1e-5 + 1e-7;
                 assertThat((double) got[r * out + o]).as("row %d out %d", r, o)
                         .isCloseTo(exact, Offset.offset(tolerance));
             }
         }
-        if (path == QuantizedPath.DEQUANTIZE) {
+        if (path == Path.DEQUANTIZE) {
             for (int i = 0; i < in * out; i += 7) {   // the dequantized matrix the GEMM read
                 float value = bf16 ? HostMemory.bf16(scratch, i) : HostMemory.f(scratch, i);
                 assertThat(value).isEqualTo(round(bf16, q.value(i / in, i % in)));
