@@ -48,14 +48,15 @@ public final class ChunkOrder {
      * @param summaries   the prefix summary each live node published (this node's included); nodes without one absent
      * @param lastServed  when this node last took a chunk of each user (a sequence number or time; absent: never)
      * @param nowMillis   wall clock now
-     * @return {@code free} in the order this node should try to claim them
+     * @return the chunks of {@code free} this node may claim now, in the order it should try them (a chunk left to
+     *         the node that holds its prefix is not among them)
      */
     public List<LineChunk> order(List<LineChunk> free, Map<String, Integer> running, UUID self,
                                  Map<UUID, PrefixSummary> summaries, Map<String, Long> lastServed, long nowMillis) {
         Map<LineChunk, Double> share = new HashMap<>();
         Map<LineChunk, Integer> hitsHere = new HashMap<>();
-        Map<LineChunk, Boolean> leftToOther = new HashMap<>();
         PrefixSummary mine = summaries.get(self);
+        List<LineChunk> out = new ArrayList<>();
         for (LineChunk c : free) {
             String user = userOf(c);
             share.put(c, running.getOrDefault(user, 0) / weights.getOrDefault(user, 1.0));
@@ -69,14 +70,15 @@ public final class ChunkOrder {
                     }
                 }
             }
+            if (elsewhere > here) {
+                continue; // its node takes it when it has room, unless the grace runs out first
+            }
             hitsHere.put(c, here);
-            leftToOther.put(c, elsewhere > here);
+            out.add(c);
         }
-        List<LineChunk> out = new ArrayList<>(free);
         out.sort(Comparator.comparingInt(LineChunk::priority)
                 .thenComparingDouble(share::get)
                 .thenComparingLong(c -> lastServed.getOrDefault(userOf(c), Long.MIN_VALUE))
-                .thenComparing(leftToOther::get)
                 .thenComparing(c -> -hitsHere.get(c))
                 .thenComparingLong(LineChunk::openedAtMillis)
                 .thenComparing(LineChunk::batchId)

@@ -13,6 +13,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.batch.BatchJob;
@@ -69,9 +71,9 @@ final class BatchPuller implements AutoCloseable {
     private final ChunkOrder order = new ChunkOrder();
     /** When (in claims made here) this node last took a chunk of each user: ties of fair share alternate users. */
     private final Map<String, Long> lastServed = new ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicLong claims = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong claims = new AtomicLong();
     /** Where {@code request_failed_over} events go (the cluster's event stream). */
-    private final java.util.function.BiConsumer<String, ObjectNode> events;
+    private final BiConsumer<String, ObjectNode> events;
     private final ScheduledExecutorService ticks;
     /** Outcome writes happen here, not on the engine threads that report a line's end. */
     private final ExecutorService results;
@@ -105,7 +107,7 @@ final class BatchPuller implements AutoCloseable {
     }
 
     BatchPuller(Cluster cluster, ServedModel model, Supplier<InferenceService> engine, Plugins plugins,
-                java.util.function.BiConsumer<String, ObjectNode> events) {
+                BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
         this.events = events;
         this.model = model;
@@ -173,14 +175,8 @@ final class BatchPuller implements AutoCloseable {
         if (free.isEmpty()) {
             return false;
         }
-        Map<UUID, PrefixSummary> summaries = new HashMap<>();
-        for (NodeView node : cluster.registry().nodes()) {
-            if (alive.contains(node.id()) && node.load() != null && node.load().prefix() != null) {
-                summaries.put(node.id(), node.load().prefix());
-            }
-        }
         UUID self = cluster.grid().localId();
-        for (LineChunk candidate : order.order(free, runningByUser, self, summaries, lastServed,
+        for (LineChunk candidate : order.order(free, runningByUser, self, prefixSummaries(alive), lastServed,
                 System.currentTimeMillis())) {
             LineChunk mine = chunks.claim(candidate.key(), self, alive);
             if (mine != null) {
@@ -193,6 +189,19 @@ final class BatchPuller implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /** The prefix summaries the live nodes published; none with {@code --no-cache-aware-placement} (load only). */
+    private Map<UUID, PrefixSummary> prefixSummaries(Set<UUID> alive) {
+        Map<UUID, PrefixSummary> summaries = new HashMap<>();
+        if (cluster.grid().config().cacheAwarePlacement) {
+            for (NodeView node : cluster.registry().nodes()) {
+                if (alive.contains(node.id()) && node.load() != null && node.load().prefix() != null) {
+                    summaries.put(node.id(), node.load().prefix());
+                }
+            }
+        }
+        return summaries;
     }
 
     /** A {@code request_failed_over} event: the chunk's lines move here from a node that died running them. */
