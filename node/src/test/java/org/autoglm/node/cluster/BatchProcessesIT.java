@@ -101,42 +101,6 @@ class BatchProcessesIT {
             assertThat(n.at("/response/body/choices/0/text").asText()).as("line-" + i)
                     .isEqualTo(reference.get(i % PROMPTS));
         }
-        // Every node pulls chunks of lines: the dead one's moved to a survivor, which said so.
-        JsonNode moved = event(survivor, "request_failed_over", e -> e.at("/data/batch_id").asText().equals(batchId));
-        assertThat(moved.at("/data/from").asText()).isEqualTo(runner.name);
-        assertThat(moved.at("/data/lines").asInt()).isPositive();
-    }
-
-    /** The first event of a type that matches, from the start of the cluster's event stream (20 s at most). */
-    private static JsonNode event(ServeProcess node, String type, java.util.function.Predicate<JsonNode> matches)
-            throws Exception {
-        HttpResponse<java.util.stream.Stream<String>> stream = ServeProcess.HTTP.send(HttpRequest.newBuilder(
-                node.uri("/cluster/events?last_event_id=0")).GET().build(),
-                HttpResponse.BodyHandlers.ofLines());
-        java.util.concurrent.CompletableFuture<JsonNode> found = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            String current = null;
-            for (java.util.Iterator<String> it = stream.body().iterator(); it.hasNext(); ) {
-                String line = it.next();
-                if (line.startsWith("event:")) {
-                    current = line.substring(6).trim();
-                } else if (line.startsWith("data:") && type.equals(current)) {
-                    try {
-                        JsonNode data = JSON.readTree(line.substring(5).trim());
-                        if (matches.test(data)) {
-                            return data;
-                        }
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                }
-            }
-            return null;
-        });
-        try {
-            return found.get(20, java.util.concurrent.TimeUnit.SECONDS);
-        } finally {
-            stream.body().close();
-        }
     }
 
     @Test
