@@ -71,7 +71,8 @@ public final class Cluster implements AutoCloseable {
         private BatchStore batches;
         private WorkflowStore workflows;
 
-        Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
+        /** @param termSeen the highest leader term this process saw on an earlier grid node (0: none) */
+        Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load, long termSeen) {
             this.grid = grid;
             this.members = new Members(grid);
             this.registry = new NodeRegistry(grid, self, load);
@@ -79,7 +80,7 @@ public final class Cluster implements AutoCloseable {
             this.sessions = new SessionCache(grid);
             this.dispatcher = new Dispatcher(grid, queue, request -> Placement.unservable(request, registry.nodes()
                     .stream().filter(node -> grid.isAlive(node.id()) && !members.isRemoved(node.name())).toList()));
-            this.lease = new LeaderLease(grid);
+            this.lease = new LeaderLease(grid).rememberTerm(termSeen);
             this.placementLoop = new PlacementLoop(grid, queue, registry,
                     new Placement(Placement.Options.DEFAULT, grid.config().cacheAwarePlacement), lease::holdsLease,
                     node -> members.isRemoved(node.name())).start();
@@ -145,7 +146,7 @@ public final class Cluster implements AutoCloseable {
      * @param load sampled for every heartbeat
      */
     public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
-        return new Cluster(configure, self, load, join(configure, self, load));
+        return new Cluster(configure, self, load, join(configure, self, load, 0));
     }
 
     /** Starts a grid member that runs requests on {@code executor} right away (tests, tools). */
@@ -156,10 +157,11 @@ public final class Cluster implements AutoCloseable {
         return cluster;
     }
 
-    private static Membership join(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
+    private static Membership join(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load,
+                                   long termSeen) {
         GridNode grid = GridNode.start(configure);
         try {
-            return new Membership(grid, self, load);
+            return new Membership(grid, self, load, termSeen);
         } catch (RuntimeException e) {
             grid.close();
             throw e;
@@ -242,7 +244,7 @@ public final class Cluster implements AutoCloseable {
         }
         quietly(lost::close);
         try {
-            Membership fresh = join(configure, self, load);
+            Membership fresh = join(configure, self, load, lost.lease.highestTermSeen());
             synchronized (this) {
                 if (closed) {
                     fresh.close();
