@@ -115,10 +115,15 @@ public final class Cluster implements AutoCloseable {
         }
 
         void close() {
+            close("node " + grid.name() + " is shutting down");
+        }
+
+        /** @param why what the requests this node still serves to its clients end with */
+        void close(String why) {
             // Every step runs even if one fails (the grid may already be stopping under us).
             quietly(lease::close);
             quietly(placementLoop::close);
-            quietly(dispatcher::close);
+            quietly(() -> dispatcher.close(why));
             Worker running = worker;
             if (running != null) {
                 quietly(running::close);
@@ -242,7 +247,10 @@ public final class Cluster implements AutoCloseable {
             log.warn("grid node '{}' was stopped by the grid (segmented or failed); rejoining the cluster",
                     lost.grid.name());
         }
-        quietly(lost::close);
+        // Its clients' requests run (or ran) elsewhere for a client node the cluster no longer has: their output went
+        // nowhere from the moment the grid dropped this node, so they end now, with the reason, and can be sent again.
+        quietly(() -> lost.close("node " + lost.grid.name() + " was cut off from the cluster and is rejoining it on a"
+                + " fresh grid node; the requests it was serving could not be finished: send them again"));
         try {
             Membership fresh = join(configure, self, load, lost.lease.highestTermSeen());
             synchronized (this) {

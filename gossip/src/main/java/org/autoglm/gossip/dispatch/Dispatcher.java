@@ -244,10 +244,15 @@ public final class Dispatcher implements AutoCloseable {
 
     @Override
     public void close() {
+        close("node " + grid.name() + " is shutting down");
+    }
+
+    /** Stops, ending every request this node still serves to its clients with {@code why}. */
+    public void close(String why) {
         watchdog.shutdownNow();
         events.shutdownNow();
         for (Stream stream : streams.values()) {
-            fail(stream, "node " + grid.name() + " is shutting down");
+            fail(stream, why);
         }
     }
 
