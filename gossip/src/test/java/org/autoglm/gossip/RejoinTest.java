@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * the lease record with it were gone, and the next leader was elected in term 1 again, so term 1 had two different
  * leaders and a node reported "leader in term 1" after term 3. A process now carries the highest term it saw onto its
  * fresh grid node and takes a term above it. The requests its clients were waiting on end with an error that says
- * the node rejoins (the cluster stopped them when it dropped the node), not that it shuts down.
+ * the node rejoins (the cluster stopped them when it dropped the node), not that it shuts down; before, when the grid
+ * had stopped the grid node itself (a segmentation), ending them threw on the stopped grid and they never ended.
  */
 class RejoinTest {
 
