@@ -24,6 +24,9 @@ class JsonBodyReadTest {
     @Test
     void aDeclaredBodyIsReadWithoutAReadPastItsEnd() throws IOException {
         assertThat(JsonBody.readBody(new RateCheckedBody(BODY), BODY.length, 1 << 20)).isEqualTo(BODY);
+        // Reading to the end, as every body was read before, makes the read that fails.
+        assertThatThrownBy(() -> JsonBody.readBody(new RateCheckedBody(BODY), -1, 1 << 20))
+                .isInstanceOf(BadMessageException.class);
     }
 
     @Test
