@@ -84,10 +84,16 @@ public final class JsonBody {
      */
     static byte[] readBody(InputStream in, long declared, long maxBytes) throws IOException {
         if (declared >= 0 && declared <= Integer.MAX_VALUE) {
-            byte[] body = in.readNBytes((int) declared);
-            if (body.length < declared) {
-                throw ApiError.malformed("The request body ended after " + body.length + " of the " + declared
-                        + " bytes its Content-Length declared.");
+            // Not InputStream.readNBytes: it reads once more (0 bytes) after the last, and Jetty checks the rate then.
+            byte[] body = new byte[(int) declared];
+            int total = 0;
+            while (total < body.length) {
+                int n = in.read(body, total, body.length - total);
+                if (n < 0) {
+                    throw ApiError.malformed("The request body ended after " + total + " of the " + declared
+                            + " bytes its Content-Length declared.");
+                }
+                total += n;
             }
             return body;
         }
