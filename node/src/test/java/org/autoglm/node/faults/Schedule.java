@@ -37,13 +37,12 @@ public record Schedule(long seed, long workloadMillis, int clients, List<Step> s
 
     /**
      * The short form for every build: one fault of {@code kind} 1.5 s into a 6 s workload of three clients, as short as
-     * it can be and still be that fault (a pause and one-way loss outlast failure detection by a second; a
-     * partition lasts until the grid has dropped the minority and the majority serves without it, which the harness
-     * watches for, at least failure detection, so the node rejoins once it heals).
+     * it can be and still be that fault (a pause outlasts failure detection by a second; a partition and one-way loss by
+     * three, so that the grid drops a node, the majority goes on without it, and the node rejoins once it heals).
      */
     static Schedule brief(long seed, Kind kind) {
-        long length = kind == Kind.PAUSE || kind == Kind.ONE_WAY_LOSS ? FaultHarness.failureDetectionMillis + 1_000
-                : kind == Kind.PARTITION ? FaultHarness.failureDetectionMillis + 3_000 // healed once it did its work
+        long length = kind == Kind.PAUSE ? FaultHarness.failureDetectionMillis + 1_000
+                : kind == Kind.PARTITION || kind == Kind.ONE_WAY_LOSS ? FaultHarness.failureDetectionMillis + 3_000
                 : 2_000;
         return new Schedule(seed, 6_000, 3, List.of(new Step(1_500, kind, length)), false);
     }
