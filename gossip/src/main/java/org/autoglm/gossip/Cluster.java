@@ -52,9 +52,18 @@ public final class Cluster implements AutoCloseable {
     private final java.util.List<Runnable> rejoinListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
      * When this process last saw a majority in view, or last restarted its grid node without one (monotonic); -1 until
-     * it first had a majority (a node starting before its peers waits for them, it does not restart).
+     * it first had a majority.
      */
     private volatile long quorumClockNanos = -1;
+    /**
+     * Until a first majority: since when this node has looked for its peers on the current grid node (monotonic), and
+     * how long it looks before it starts a fresh one. Peers that start later join it by themselves, so the wait is
+     * long and grows; but a peer that starts while this node is too busy to answer its handshake starts a cluster of
+     * its own, the others join that one, and without a fresh try this node would stay alone for ever.
+     */
+    private volatile long lookingSinceNanos = System.nanoTime();
+    private volatile long lookingWaitNanos = -1;
+    private static final java.time.Duration LONGEST_LOOK = java.time.Duration.ofSeconds(60);
 
     /** The parts that live and die with one grid node. */
     private static final class Membership {
@@ -167,7 +176,8 @@ public final class Cluster implements AutoCloseable {
     }
 
     /**
-     * True when {@code grid} has had no majority in view for {@link #rejoinAfter} after having had one. By then its grid
+     * True when {@code grid} has never had a majority in view for {@link #lookingWait}, or has had none for
+     * {@link #rejoinAfter} after having had one. By then its grid
      * has already dropped the peers it cannot reach (that takes failure detection): it is a cluster of its own, which
      * Ignite never merges back, so the only way back is a fresh grid node, and the sooner it tries after a heal the
      * sooner the cluster is whole again (the checker's bound is 10 s after the heal).
@@ -184,7 +194,19 @@ public final class Cluster implements AutoCloseable {
             quorumClockNanos = now;
             return false;
         }
-        return quorumClockNanos >= 0 && now - quorumClockNanos > rejoinAfter(grid).toNanos();
+        if (quorumClockNanos < 0) {
+            return now - lookingSinceNanos > lookingWait(grid);
+        }
+        return now - quorumClockNanos > rejoinAfter(grid).toNanos();
+    }
+
+    /** How long a node that never had a majority looks on one grid node: 3 failure detections, at least 5 s; doubles. */
+    private long lookingWait(GridNode grid) {
+        if (lookingWaitNanos < 0) {
+            lookingWaitNanos = Math.max(java.time.Duration.ofSeconds(5).toNanos(),
+                    3 * grid.config().failureDetection.toNanos());
+        }
+        return lookingWaitNanos;
     }
 
     /**
@@ -232,10 +254,17 @@ public final class Cluster implements AutoCloseable {
             if (!cutOffTooLong(lost.grid)) {
                 return;
             }
-            log.warn("grid node '{}' has seen no majority for {} ms (it had one before): restarting it to rejoin the"
-                    + " majority's cluster", lost.grid.name(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime()
-                    - quorumClockNanos));
-            quorumClockNanos = System.nanoTime();
+            if (quorumClockNanos < 0) {
+                log.warn("grid node '{}' has found no majority of its peers in {} s since it started: starting a fresh"
+                        + " one to look for them again (a peer that missed this node may lead a cluster of its own)",
+                        lost.grid.name(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - lookingSinceNanos));
+                lookingWaitNanos = Math.min(2 * lookingWaitNanos, LONGEST_LOOK.toNanos());
+            } else {
+                log.warn("grid node '{}' has seen no majority for {} ms (it had one before): restarting it to rejoin"
+                        + " the majority's cluster", lost.grid.name(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime()
+                        - quorumClockNanos));
+                quorumClockNanos = System.nanoTime();
+            }
         } else {
             log.warn("grid node '{}' was stopped by the grid (segmented or failed); rejoining the cluster",
                     lost.grid.name());
@@ -256,8 +285,13 @@ public final class Cluster implements AutoCloseable {
             // The next try waits from now (starting a grid node takes a while), plus up to a failure detection drawn at
             // random: nodes that all lost their majority at once (a starved machine breaks the whole ring) and restarted
             // together would otherwise keep starting alone at the same moments, each missing the others.
-            quorumClockNanos = System.nanoTime() + java.util.concurrent.ThreadLocalRandom.current()
+            long jitter = java.util.concurrent.ThreadLocalRandom.current()
                     .nextLong(fresh.grid.config().failureDetection.toNanos());
+            if (quorumClockNanos < 0) {
+                lookingSinceNanos = System.nanoTime() + jitter;
+            } else {
+                quorumClockNanos = System.nanoTime() + jitter;
+            }
             log.warn("grid node '{}' rejoined the cluster ({} node(s) visible)", fresh.grid.name(),
                     fresh.grid.serverNodeIds().size());
             for (Runnable listener : rejoinListeners) {
