@@ -80,7 +80,8 @@ public final class Cluster implements AutoCloseable {
         private BatchStore batches;
         private WorkflowStore workflows;
 
-        Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
+        /** @param termSeen the highest leader term this process saw on an earlier grid node (0: none) */
+        Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load, long termSeen) {
             this.grid = grid;
             this.members = new Members(grid);
             this.registry = new NodeRegistry(grid, self, load);
@@ -88,7 +89,7 @@ public final class Cluster implements AutoCloseable {
             this.sessions = new SessionCache(grid);
             this.dispatcher = new Dispatcher(grid, queue, request -> Placement.unservable(request, registry.nodes()
                     .stream().filter(node -> grid.isAlive(node.id()) && !members.isRemoved(node.name())).toList()));
-            this.lease = new LeaderLease(grid);
+            this.lease = new LeaderLease(grid).rememberTerm(termSeen);
             this.placementLoop = new PlacementLoop(grid, queue, registry,
                     new Placement(Placement.Options.DEFAULT, grid.config().cacheAwarePlacement), lease::holdsLease,
                     node -> members.isRemoved(node.name())).start();
@@ -123,10 +124,15 @@ public final class Cluster implements AutoCloseable {
         }
 
         void close() {
+            close("node " + grid.name() + " is shutting down");
+        }
+
+        /** @param why what the requests this node still serves to its clients end with */
+        void close(String why) {
             // Every step runs even if one fails (the grid may already be stopping under us).
             quietly(lease::close);
             quietly(placementLoop::close);
-            quietly(dispatcher::close);
+            quietly(() -> dispatcher.close(why));
             Worker running = worker;
             if (running != null) {
                 quietly(running::close);
@@ -154,7 +160,7 @@ public final class Cluster implements AutoCloseable {
      * @param load sampled for every heartbeat
      */
     public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
-        return new Cluster(configure, self, load, join(configure, self, load));
+        return new Cluster(configure, self, load, join(configure, self, load, 0));
     }
 
     /** Starts a grid member that runs requests on {@code executor} right away (tests, tools). */
@@ -165,10 +171,11 @@ public final class Cluster implements AutoCloseable {
         return cluster;
     }
 
-    private static Membership join(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
+    private static Membership join(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load,
+                                   long termSeen) {
         GridNode grid = GridNode.start(configure);
         try {
-            return new Membership(grid, self, load);
+            return new Membership(grid, self, load, termSeen);
         } catch (RuntimeException e) {
             grid.close();
             throw e;
@@ -269,9 +276,12 @@ public final class Cluster implements AutoCloseable {
             log.warn("grid node '{}' was stopped by the grid (segmented or failed); rejoining the cluster",
                     lost.grid.name());
         }
-        quietly(lost::close);
+        // Its clients' requests run (or ran) elsewhere for a client node the cluster no longer has: their output went
+        // nowhere from the moment the grid dropped this node, so they end now, with the reason, and can be sent again.
+        quietly(() -> lost.close("node " + lost.grid.name() + " was cut off from the cluster and is rejoining it on a"
+                + " fresh grid node; the requests it was serving could not be finished: send them again"));
         try {
-            Membership fresh = join(configure, self, load);
+            Membership fresh = join(configure, self, load, lost.lease.highestTermSeen());
             synchronized (this) {
                 if (closed) {
                     fresh.close();
