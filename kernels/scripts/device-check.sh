@@ -20,7 +20,7 @@
 #   bench-decode on the same checkpoint.
 #   fp8gemm: the quantized prefill GEMM paths against each other (cuBLASLt fp8 / gemm_q8_tiles / dequantize + cuBLAS):
 #   fixture parity of each, and the 9B's 2048-token fp8 prefill rate of each.
-#   goals: issue 23's goal table in one pass (see the step; ONLY=goals BUDGET=760).
+#   goals: issue 23's goal table in one pass (see the step; ONLY=goals BUDGET=720).
 # ONLY=parity,ab,bench,repeat,trace,ncu,ablate,hf,generate,serve,quant,servebench,fp8gemm,goals (comma-separated) runs
 # just those.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
@@ -245,13 +245,13 @@ print("prefill 2048 tok/s", r.get("prefill_2048_tok_per_s"), "|", r.get("device"
 }
 export FIX; export -f fp8gemm
 want fp8gemm && step "fp8gemm: quantized prefill paths, parity and the 9B 2048-token prefill" 200 fp8gemm.txt bash -c fp8gemm
-# goals: issue 23's goals in one pass (ONLY=goals BUDGET=760, about 12 minutes on an H100): fp32 parity; the
-# quantized prefill paths (fp8gemm above: parity of each path, the 9B fp8 2048-token prefill through each); the 1.5B
-# bf16 batch 1 and 64 with asynchronous scheduling beside synchronous steps (bench-decode adds async_* rows: step
-# rate, wall time per step, ids equal to the synchronous run's); the 9B with fp8 weights at batch 1 and 256 and its
-# 2048-token prefill, the same way; transformers on the same shapes (the anchor); bench serve at 1/16/64/256 beside
-# bench-decode (share of its tok/s at 256, TTFT p99 / p50). goals.py writes goals.md: the goal table for
-# bench/RESULTS.md.
+# goals: issue 23's goals in one pass (ONLY=goals BUDGET=720: 12 minutes at most on an H100, the steps in order of
+# need, so that a budget spent early skips the last ones): fp32 parity; the 1.5B bf16 batch 1 and 64 with
+# asynchronous scheduling beside synchronous steps (bench-decode adds async_* rows: step rate, wall time per step, ids
+# equal to the synchronous run's); the 9B with fp8 weights at batch 1 and 256 and its 2048-token prefill, the same
+# way; bench serve at 1/16/64/256 beside bench-decode (share of its tok/s at 256, TTFT p99 / p50); transformers on
+# the same shapes (the anchor); the quantized prefill paths (fp8gemm above). goals.py writes goals.md: the goal table
+# for bench/RESULTS.md.
 if want goals; then
   step "goals: parity fp32" 60 parity-fp32.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
   step "goals: glm-edge-1.5b bf16, batch 1 and 64, sync and async" 90 goal-1.5b.json $JAVA $JOPTS -jar $JAR \
