@@ -90,6 +90,8 @@ final class BatchPuller implements AutoCloseable {
         final LineChunk chunk;
         final BatchJob job;
         final Map<Integer, BatchLines.Execution> running = new ConcurrentHashMap<>();
+        /** Lines submitted and not yet settled or dropped: each holds one place of {@code inFlight}. */
+        final Set<Integer> live = ConcurrentHashMap.newKeySet();
         final AtomicInteger outstanding = new AtomicInteger();
         final AtomicInteger succeeded = new AtomicInteger();
         final AtomicInteger failed = new AtomicInteger();
@@ -100,9 +102,18 @@ final class BatchPuller implements AutoCloseable {
             this.job = job;
         }
 
+        /**
+         * Stops its lines here. A cancelled line reports nothing, so its place among the node's lines in flight is
+         * given back now (whoever takes a line out of {@code live} gives it back, once).
+         */
         void drop() {
             dropped = true;
             running.values().forEach(BatchLines.Execution::cancel);
+            for (Integer number : List.copyOf(live)) {
+                if (live.remove(number)) {
+                    inFlight.decrementAndGet();
+                }
+            }
         }
     }
 
@@ -265,6 +276,7 @@ final class BatchPuller implements AutoCloseable {
         }
         String requestId = "batch_req_" + uuid();
         InferenceService local = engine.get();
+        p.live.add(number);
         p.running.put(number, BatchLines.run(line, p.job.endpoint(), requestId, p.job.owner(), model, local, plugins,
                 outcome -> results.execute(() -> settle(p, line, text, attempt, requestId, outcome))));
     }
@@ -272,6 +284,9 @@ final class BatchPuller implements AutoCloseable {
     private void settle(Pulled p, BatchLines.Line line, String text, int attempt, String requestId,
                         BatchLines.Outcome outcome) {
         p.running.remove(line.number());
+        if (!p.live.remove(line.number())) {
+            return; // dropped meanwhile: its place was given back then
+        }
         if (p.dropped || closed) {
             inFlight.decrementAndGet();
             return;
