@@ -149,7 +149,8 @@ final class RuleDfa {
         int[] startSet = closure.of(new int[] {nfa.start}, 1);
         ids.put(new IntKey(startSet), b.add(contains(startSet, nfa.accept)));
         sets.add(startSet);
-        int[] edges = new int[16];
+        long[] byLo = new long[16];
+        int[] active = new int[16];
         int[] targets = new int[16];
         int[] cuts = new int[32];
         LexemeWalk.IntList out = new LexemeWalk.IntList();
@@ -161,36 +162,52 @@ final class RuleDfa {
                 edgeCount += byteRows.offset()[s + 1] - byteRows.offset()[s];
                 anyCall |= callRows.offset()[s + 1] > callRows.offset()[s];
             }
-            if (edges.length < edgeCount) {
-                edges = new int[edgeCount];
+            if (byLo.length < edgeCount) {
+                byLo = new long[edgeCount];
+                active = new int[edgeCount];
                 targets = new int[edgeCount];
                 cuts = new int[2 * edgeCount];
             }
             // Byte edges: cut 0..255 at every edge's first byte and one past its last, one target set per piece.
+            // A sweep over the edges sorted by first byte keeps those covering the piece (few, even when the
+            // subset has thousands of edges, as under an unanchored pattern's "any character").
             int n = 0;
             int cutCount = 0;
             for (int s : set) {
                 for (int k = byteRows.offset()[s]; k < byteRows.offset()[s + 1]; k++) {
                     int e = byteRows.edges()[k];
-                    edges[n++] = e;
+                    byLo[n++] = ((long) nfa.byteLo[e] << 32) | e;
                     cuts[cutCount++] = nfa.byteLo[e];
                     cuts[cutCount++] = nfa.byteHi[e] + 1;
                 }
             }
             Arrays.sort(cuts, 0, cutCount);
+            Arrays.sort(byLo, 0, n);
             out.clear();
+            int nextEdge = 0;
+            int activeCount = 0;
             for (int c = 0; c + 1 < cutCount; c++) {
                 int lo = cuts[c];
                 if (lo == cuts[c + 1]) {
                     continue;
                 }
                 int hi = cuts[c + 1] - 1;
-                int count = 0;
-                for (int k = 0; k < n; k++) {
-                    int e = edges[k];
-                    if (nfa.byteLo[e] <= lo && nfa.byteHi[e] >= hi) {
-                        targets[count++] = nfa.byteTo[e];
+                int kept = 0;
+                for (int a = 0; a < activeCount; a++) {
+                    if (nfa.byteHi[active[a]] >= lo) {
+                        active[kept++] = active[a];
                     }
+                }
+                activeCount = kept;
+                while (nextEdge < n && (int) (byLo[nextEdge] >>> 32) <= lo) {
+                    int e = (int) byLo[nextEdge++];
+                    if (nfa.byteHi[e] >= lo) {
+                        active[activeCount++] = e;   // it starts at or before lo and every edge end is a cut: covers the piece
+                    }
+                }
+                int count = 0;
+                for (int a = 0; a < activeCount; a++) {
+                    targets[count++] = nfa.byteTo[active[a]];
                 }
                 if (count > 0) {
                     int t = stateOf(closure.of(targets, count), ids, sets, b, nfa.accept);
