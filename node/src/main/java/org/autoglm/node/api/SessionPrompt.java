@@ -19,6 +19,11 @@ record SessionPrompt(List<Message> keptHistory, int[] promptIds) {
     /**
      * @param maxTokens tokens to generate, or 0 when unspecified (then at least one must fit)
      */
+    static SessionPrompt build(Session session, List<Message> turn, int maxTokens, ServedModel model) {
+        return build(session, turn, List.of(), maxTokens, model);
+    }
+
+    /** With the request's tools (shown to the model through the template). */
     static SessionPrompt build(Session session, List<Message> turn, List<ToolDefinition> tools, int maxTokens,
             ServedModel model) {
         List<Message> kept = new ArrayList<>(session.history());
