@@ -18,8 +18,11 @@
 #   quant: --quantize fp8 and int8: the fixtures' tolerance report and bench-decode of both shapes.
 #   servebench: bench serve (ShareGPT-like mix, concurrency 1/16/64/256) against serve --backend cuda, beside
 #   bench-decode on the same checkpoint.
-#   goals: issue 23's goal table in one pass (see the step; ONLY=goals BUDGET=700).
-# ONLY=parity,ab,bench,repeat,trace,ncu,ablate,hf,generate,serve,quant,servebench,goals (comma-separated) runs just those.
+#   fp8gemm: the quantized prefill GEMM paths against each other (cuBLASLt fp8 / gemm_q8_tiles / dequantize + cuBLAS):
+#   fixture parity of each, and the 9B's 2048-token fp8 prefill rate of each.
+#   goals: issue 23's goal table in one pass (see the step; ONLY=goals BUDGET=720).
+# ONLY=parity,ab,bench,repeat,trace,ncu,ablate,hf,generate,serve,quant,servebench,fp8gemm,goals (comma-separated) runs
+# just those.
 # Figures go to $OUT (default ./device-out). A step that fails is reported and the next one runs; each step has a
 # time limit inside an overall budget ($BUDGET seconds, default 400).
 set -u
@@ -201,11 +204,54 @@ servebench() {
 export OUT; export -f servebench
 want servebench && step "bench serve against serve --backend cuda (demo model), beside bench-decode" 240 \
   bench-serve.json bash -c servebench
-# goals: issue 23's goals in one pass (ONLY=goals BUDGET=700, about 11 minutes on an H100): fp32 parity; the 1.5B
-# bf16 batch 1 and 64 with asynchronous scheduling beside synchronous steps (bench-decode adds async_* rows: step
-# rate, wall time per step, ids equal to the synchronous run's); the 9B with fp8 weights at batch 1 and 256 and its
-# 2048-token prefill, the same way; transformers on the same shapes (the anchor); bench serve at 1/16/64/256 beside
-# bench-decode. goals.py writes goals.md: the goal table for bench/RESULTS.md.
+# fp8gemm: the quantized prefill paths on the GPU. With fp8 weights on sm_90 the prefill's GEMMs run cuBLASLt's fp8
+# GEMM (e4m3 activations per row); cublaslt-fp8=false runs gemm_q8_tiles (weights dequantized into shared-memory
+# tiles, bf16 tensor cores), quantized-tiles=false as well dequantize_rows + cuBLAS. ReferenceParity's tolerance
+# report (bf16 compute, against the fp32 reference; logits' largest difference, greedy agreement) for each path, int8
+# through the tiles and dequantized, each line with the backend's description (it names the path: prefill-gemm=...);
+# then the 9B's 2048-token fp8 prefill (bench-decode's prefill_2048 row) through each path.
+fp8gemm() {
+  for q in "fp8" "fp8 cublaslt-fp8=false" "fp8 cublaslt-fp8=false quantized-tiles=false" "int8" \
+      "int8 quantized-tiles=false"; do
+    set -- $q
+    local kind=$1; shift
+    $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" bf16 quantize=$kind "$@" glm-tiny glm4-tiny \
+      2>/dev/null > /tmp/fp8gemm.json
+    python3 - "$q" /tmp/fp8gemm.json <<'PY'
+import json, sys
+sys.path.insert(0, "/tmp")
+text = open(sys.argv[2]).read()
+dec = json.JSONDecoder(); i = 0; docs = []
+while i < len(text):
+    j = text.find("{", i)
+    if j < 0: break
+    try:
+        d, i = dec.raw_decode(text, j); docs.append(d)
+    except ValueError:
+        i = j + 1
+for d in docs:
+    for r in d if isinstance(d, list) else d.get("results", [d]):
+        if isinstance(r, dict):
+            keep = {k: v for k, v in r.items() if k in ("model", "device", "pass") or "diff" in k or "agree" in k or "exact" in k}
+            print(sys.argv[1], json.dumps(keep))
+PY
+  done
+  for opts in "" "--cuda-option cublaslt-fp8=false" "--cuda-option cublaslt-fp8=false --cuda-option quantized-tiles=false"; do
+    $JAVA $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-4-9b --quantize fp8 --batch 1 --prompt-tokens 16 \
+      --new-tokens 8 --json $opts 2>/dev/null | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+print("prefill 2048 tok/s", r.get("prefill_2048_tok_per_s"), "|", r.get("device"), "|", sys.argv[1] or "default")' "$opts"
+  done
+}
+export FIX; export -f fp8gemm
+want fp8gemm && step "fp8gemm: quantized prefill paths, parity and the 9B 2048-token prefill" 200 fp8gemm.txt bash -c fp8gemm
+# goals: issue 23's goals in one pass (ONLY=goals BUDGET=720: 12 minutes at most on an H100, the steps in order of
+# need, so that a budget spent early skips the last ones): fp32 parity; the 1.5B bf16 batch 1 and 64 with
+# asynchronous scheduling beside synchronous steps (bench-decode adds async_* rows: step rate, wall time per step, ids
+# equal to the synchronous run's); the 9B with fp8 weights at batch 1 and 256 and its 2048-token prefill, the same
+# way; bench serve at 1/16/64/256 beside bench-decode (share of its tok/s at 256, TTFT p99 / p50); transformers on
+# the same shapes (the anchor); the quantized prefill paths (fp8gemm above). goals.py writes goals.md: the goal table
+# for bench/RESULTS.md.
 if want goals; then
   step "goals: parity fp32" 60 parity-fp32.json $JAVA $JOPTS -cp $JAR org.autoglm.kernels.check.ReferenceParity "$FIX" fp32 glm-tiny glm4-tiny
   step "goals: glm-edge-1.5b bf16, batch 1 and 64, sync and async" 90 goal-1.5b.json $JAVA $JOPTS -jar $JAR \
@@ -214,11 +260,9 @@ if want goals; then
   step "goals: glm-4-9b fp8, batch 1 and 256, 2048-token prefill, sync and async" 150 goal-9b-fp8.json $JAVA $JOPTS \
     -jar $JAR bench-decode --backend cuda --shape glm-4-9b --quantize fp8 --batch 1,256 --prompt-tokens 128 \
     --new-tokens 96 --json --cuda-option async-scheduling=true
-  step "goals: async off (the same 1.5B rows without feed_sampled_ids in the graph)" 60 goal-1.5b-sync.json $JAVA \
-    $JOPTS -jar $JAR bench-decode --backend cuda --shape glm-edge-1.5b --batch 1 --prompt-tokens 128 --new-tokens 128 \
-    --json --cuda-option async-scheduling=false
-  step "goals: transformers bf16 decode, same shapes (anchor)" 120 goal-hf.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
   step "goals: bench serve against serve --backend cuda, beside bench-decode" 240 bench-serve.json bash -c servebench
+  step "goals: transformers bf16 decode, same shapes (anchor)" 120 goal-hf.json python3 "$D/hf_bench.py" "$FIX/glm-tiny" 32 1,64 glm-edge-1.5b glm-4-9b
+  step "goals: fp8gemm: quantized prefill paths, parity and the 9B 2048-token prefill" 150 fp8gemm.txt bash -c fp8gemm
   python3 "$D/goals.py" "$OUT"
 fi
 echo "== summary"

@@ -4,7 +4,8 @@
     python3 goals.py [OUT_DIR]      (default ./device-out)
 
 Reads goal-1.5b.json and goal-9b-fp8.json (bench-decode --json, which carries the asynchronous-scheduling rows),
-goal-hf.json (transformers on the same GPU) and bench-serve.json (bench serve with bench-decode's ceiling). A figure
+goal-hf.json (transformers on the same GPU), bench-serve.json (bench serve with bench-decode's ceiling) and
+fp8gemm.txt (the quantized prefill paths side by side). A figure
 whose file is missing or did not parse is shown as "not measured".
 """
 import json
@@ -87,6 +88,10 @@ if serve:
         lines.append(f"- {l.get('concurrency')}: {l.get('output_tok_per_s')} tok/s, TTFT {l.get('ttft_ms_p50')}/"
                      f"{l.get('ttft_ms_p99')}, ITL {l.get('itl_ms_p50')}/{l.get('itl_ms_p99')}, "
                      f"{l.get('pct_of_bench_decode')} %")
+paths = out / "fp8gemm.txt"
+if paths.exists():
+    lines += ["", "Quantized prefill GEMM paths (fixture parity in bf16 against the fp32 reference; the 9B fp8 2048-token"
+              " prefill through each path):", "", "```", paths.read_text(errors="replace").strip(), "```"]
 text = "\n".join(lines)
 (out / "goals.md").write_text(text + "\n")
 print(text)

@@ -13,11 +13,13 @@ import java.util.concurrent.Future;
  * each (then a few tokens of their own). The same request sequence goes to three {@code serve} processes placing by
  * prefix hit within the load bound, to three placing by load only ({@code --no-cache-aware-placement}), and to one
  * node with the three nodes' KV memory (the ideal: every prefix in one cache). Reported: the prefix-cache hit rate
- * over all nodes (from {@code /metrics}) and time to first token. Not a test: figures go to the README.
+ * over all nodes (from {@code /metrics}) and time to first token. With {@code --batch true} the same requests go as
+ * the lines of one batch instead (nodes pull chunks of lines by the prefix they hold): reported are the hit rate and the
+ * batch's time. Not a test: figures go to the README.
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.PrefixRouting node/target/autoglm-node.jar [MODEL_DIR]
- *      [--requests 320] [--concurrency 6] [--kv-blocks 320]
+ *      [--requests 320] [--concurrency 6] [--kv-blocks 320] [--batch false]
  * </pre>
  */
 public final class PrefixRouting {
@@ -43,30 +45,59 @@ public final class PrefixRouting {
         int requests = 320;
         int concurrency = 6;
         int kvBlocks = 320; // per node: about 5 of the 16 prompts fit, so where a prompt goes decides its hit
+        boolean batch = false;
         for (int i = first; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--requests" -> requests = Integer.parseInt(args[i + 1]);
                 case "--concurrency" -> concurrency = Integer.parseInt(args[i + 1]);
                 case "--kv-blocks" -> kvBlocks = Integer.parseInt(args[i + 1]);
+                case "--batch" -> batch = Boolean.parseBoolean(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         List<String> workload = workload(requests);
-        Result cacheAware = run("cache-aware", jar, model, 3, kvBlocks, workload, concurrency);
-        Result loadOnly = run("load-only", jar, model, 3, kvBlocks, workload, concurrency, "--no-cache-aware-placement");
-        Result single = run("one node", jar, model, 1, kvBlocks * 3, workload, concurrency);
+        Result cacheAware = run("cache-aware", jar, model, 3, kvBlocks, workload, concurrency, batch);
+        Result loadOnly = run("load-only", jar, model, 3, kvBlocks, workload, concurrency, batch,
+                "--no-cache-aware-placement");
+        Result single = run("one node", jar, model, 1, kvBlocks * 3, workload, concurrency, batch);
         for (Result r : List.of(cacheAware, loadOnly, single)) {
-            System.out.printf("%-12s prefix hit rate %5.1f %% | TTFT p50 %7.1f ms p99 %7.1f ms | %d requests in %.1f s%n",
-                    r.label, 100 * r.hitRate, ServeNode.percentile(r.ttft, 50), ServeNode.percentile(r.ttft, 99),
-                    r.ttft.size(), r.seconds);
+            if (batch) {
+                System.out.printf("%-12s prefix hit rate %5.1f %% | batch of %d lines in %.1f s%n", r.label,
+                        100 * r.hitRate, workload.size(), r.seconds);
+            } else {
+                System.out.printf("%-12s prefix hit rate %5.1f %% | TTFT p50 %7.1f ms p99 %7.1f ms | %d requests in"
+                                + " %.1f s%n", r.label, 100 * r.hitRate, ServeNode.percentile(r.ttft, 50),
+                        ServeNode.percentile(r.ttft, 99), r.ttft.size(), r.seconds);
+            }
         }
-        System.out.printf("cache-aware hit rate = %.0f %% of one node's; load-only = %.0f %%; TTFT p50 cache-aware /"
+        System.out.printf("cache-aware hit rate = %.0f %% of one node's; load-only = %.0f %%; %s cache-aware /"
                         + " load-only = x%.2f%n", 100 * cacheAware.hitRate / single.hitRate,
-                100 * loadOnly.hitRate / single.hitRate,
-                ServeNode.percentile(cacheAware.ttft, 50) / ServeNode.percentile(loadOnly.ttft, 50));
+                100 * loadOnly.hitRate / single.hitRate, batch ? "batch time" : "TTFT p50", batch
+                        ? cacheAware.seconds / loadOnly.seconds
+                        : ServeNode.percentile(cacheAware.ttft, 50) / ServeNode.percentile(loadOnly.ttft, 50));
     }
 
     record Result(String label, double hitRate, List<Double> ttft, double seconds) {}
+
+    /** The workload as the lines of one batch, sent to {@code entry}; returns once the batch has completed. */
+    private static void runBatch(ServeNode entry, List<String> workload) throws Exception {
+        StringBuilder file = new StringBuilder();
+        for (int i = 0; i < workload.size(); i++) {
+            file.append("{\"custom_id\":\"r").append(i).append("\",\"method\":\"POST\",\"url\":\"/v1/completions\",")
+                    .append("\"body\":").append(workload.get(i).replace(",\"stream\":true", "")).append("}\n");
+        }
+        String fileId = entry.upload(file.toString());
+        String id = ServeNode.JSON.readTree(entry.post("/v1/batches", "{\"input_file_id\":\"" + fileId
+                + "\",\"endpoint\":\"/v1/completions\",\"completion_window\":\"24h\"}")).get("id").asText();
+        ServeNode.waitFor(() -> {
+            try {
+                String status = entry.getJson("/v1/batches/" + id).get("status").asText();
+                return !status.equals("validating") && !status.equals("in_progress") && !status.equals("finalizing");
+            } catch (Exception e) {
+                return false;
+            }
+        }, 3600);
+    }
 
     /** Request bodies: user u sends system prompt u % 16, then 16 tokens of its own. */
     private static List<String> workload(int requests) {
@@ -88,7 +119,7 @@ public final class PrefixRouting {
     }
 
     private static Result run(String label, Path jar, Path model, int size, int kvBlocks, List<String> workload,
-                              int concurrency, String... extra) throws Exception {
+                              int concurrency, boolean batch, String... extra) throws Exception {
         List<ServeNode> nodes = new ArrayList<>();
         ExecutorService clients = Executors.newFixedThreadPool(concurrency);
         try {
@@ -107,17 +138,21 @@ public final class PrefixRouting {
             Thread.sleep(3000); // heartbeats carry the first load (and prefix) figures
             List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
             long start = System.nanoTime();
-            List<Future<?>> done = new ArrayList<>();
-            for (int i = 0; i < workload.size(); i++) {
-                ServeNode to = nodes.get(i % nodes.size());
-                String body = workload.get(i);
-                done.add(clients.submit(() -> {
-                    ttft.add(to.stream(body).firstTokenMillis());
-                    return null;
-                }));
-            }
-            for (Future<?> f : done) {
-                f.get();
+            if (batch) {
+                runBatch(nodes.get(0), workload);
+            } else {
+                List<Future<?>> done = new ArrayList<>();
+                for (int i = 0; i < workload.size(); i++) {
+                    ServeNode to = nodes.get(i % nodes.size());
+                    String body = workload.get(i);
+                    done.add(clients.submit(() -> {
+                        ttft.add(to.stream(body).firstTokenMillis());
+                        return null;
+                    }));
+                }
+                for (Future<?> f : done) {
+                    f.get();
+                }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double queries = 0;

@@ -52,9 +52,18 @@ public final class Cluster implements AutoCloseable {
     private final java.util.List<Runnable> rejoinListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
      * When this process last saw a majority in view, or last restarted its grid node without one (monotonic); -1 until
-     * it first had a majority (a node starting before its peers waits for them, it does not restart).
+     * it first had a majority.
      */
     private volatile long quorumClockNanos = -1;
+    /**
+     * Until a first majority: since when this node has looked for its peers on the current grid node (monotonic), and
+     * how long it looks before it starts a fresh one. Peers that start later join it by themselves, so the wait is
+     * long and grows; but a peer that starts while this node is too busy to answer its handshake starts a cluster of
+     * its own, the others join that one, and without a fresh try this node would stay alone for ever.
+     */
+    private volatile long lookingSinceNanos = System.nanoTime();
+    private volatile long lookingWaitNanos = -1;
+    private static final java.time.Duration LONGEST_LOOK = java.time.Duration.ofSeconds(60);
 
     /** The parts that live and die with one grid node. */
     private static final class Membership {
@@ -71,7 +80,8 @@ public final class Cluster implements AutoCloseable {
         private BatchStore batches;
         private WorkflowStore workflows;
 
-        Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load) {
+        /** @param termSeen the highest leader term this process saw on an earlier grid node (0: none) */
+        Membership(GridNode grid, NodeInfo self, Supplier<NodeLoad> load, long termSeen) {
             this.grid = grid;
             this.members = new Members(grid);
             this.registry = new NodeRegistry(grid, self, load);
@@ -79,7 +89,7 @@ public final class Cluster implements AutoCloseable {
             this.sessions = new SessionCache(grid);
             this.dispatcher = new Dispatcher(grid, queue, request -> Placement.unservable(request, registry.nodes()
                     .stream().filter(node -> grid.isAlive(node.id()) && !members.isRemoved(node.name())).toList()));
-            this.lease = new LeaderLease(grid);
+            this.lease = new LeaderLease(grid).rememberTerm(termSeen);
             this.placementLoop = new PlacementLoop(grid, queue, registry,
                     new Placement(Placement.Options.DEFAULT, grid.config().cacheAwarePlacement), lease::holdsLease,
                     node -> members.isRemoved(node.name())).start();
@@ -114,10 +124,15 @@ public final class Cluster implements AutoCloseable {
         }
 
         void close() {
+            close("node " + grid.name() + " is shutting down");
+        }
+
+        /** @param why what the requests this node still serves to its clients end with */
+        void close(String why) {
             // Every step runs even if one fails (the grid may already be stopping under us).
             quietly(lease::close);
             quietly(placementLoop::close);
-            quietly(dispatcher::close);
+            quietly(() -> dispatcher.close(why));
             Worker running = worker;
             if (running != null) {
                 quietly(running::close);
@@ -145,7 +160,7 @@ public final class Cluster implements AutoCloseable {
      * @param load sampled for every heartbeat
      */
     public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
-        return new Cluster(configure, self, load, join(configure, self, load));
+        return new Cluster(configure, self, load, join(configure, self, load, 0));
     }
 
     /** Starts a grid member that runs requests on {@code executor} right away (tests, tools). */
@@ -156,10 +171,11 @@ public final class Cluster implements AutoCloseable {
         return cluster;
     }
 
-    private static Membership join(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
+    private static Membership join(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load,
+                                   long termSeen) {
         GridNode grid = GridNode.start(configure);
         try {
-            return new Membership(grid, self, load);
+            return new Membership(grid, self, load, termSeen);
         } catch (RuntimeException e) {
             grid.close();
             throw e;
@@ -167,7 +183,8 @@ public final class Cluster implements AutoCloseable {
     }
 
     /**
-     * True when {@code grid} has had no majority in view for {@link #rejoinAfter} after having had one. By then its grid
+     * True when {@code grid} has never had a majority in view for {@link #lookingWait}, or has had none for
+     * {@link #rejoinAfter} after having had one. By then its grid
      * has already dropped the peers it cannot reach (that takes failure detection): it is a cluster of its own, which
      * Ignite never merges back, so the only way back is a fresh grid node, and the sooner it tries after a heal the
      * sooner the cluster is whole again (the checker's bound is 10 s after the heal).
@@ -184,7 +201,19 @@ public final class Cluster implements AutoCloseable {
             quorumClockNanos = now;
             return false;
         }
-        return quorumClockNanos >= 0 && now - quorumClockNanos > rejoinAfter(grid).toNanos();
+        if (quorumClockNanos < 0) {
+            return now - lookingSinceNanos > lookingWait(grid);
+        }
+        return now - quorumClockNanos > rejoinAfter(grid).toNanos();
+    }
+
+    /** How long a node that never had a majority looks on one grid node: 3 failure detections, at least 5 s; doubles. */
+    private long lookingWait(GridNode grid) {
+        if (lookingWaitNanos < 0) {
+            lookingWaitNanos = Math.max(java.time.Duration.ofSeconds(5).toNanos(),
+                    3 * grid.config().failureDetection.toNanos());
+        }
+        return lookingWaitNanos;
     }
 
     /**
@@ -232,17 +261,27 @@ public final class Cluster implements AutoCloseable {
             if (!cutOffTooLong(lost.grid)) {
                 return;
             }
-            log.warn("grid node '{}' has seen no majority for {} ms (it had one before): restarting it to rejoin the"
-                    + " majority's cluster", lost.grid.name(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime()
-                    - quorumClockNanos));
-            quorumClockNanos = System.nanoTime();
+            if (quorumClockNanos < 0) {
+                log.warn("grid node '{}' has found no majority of its peers in {} s since it started: starting a fresh"
+                        + " one to look for them again (a peer that missed this node may lead a cluster of its own)",
+                        lost.grid.name(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - lookingSinceNanos));
+                lookingWaitNanos = Math.min(2 * lookingWaitNanos, LONGEST_LOOK.toNanos());
+            } else {
+                log.warn("grid node '{}' has seen no majority for {} ms (it had one before): restarting it to rejoin"
+                        + " the majority's cluster", lost.grid.name(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime()
+                        - quorumClockNanos));
+                quorumClockNanos = System.nanoTime();
+            }
         } else {
             log.warn("grid node '{}' was stopped by the grid (segmented or failed); rejoining the cluster",
                     lost.grid.name());
         }
-        quietly(lost::close);
+        // Its clients' requests run (or ran) elsewhere for a client node the cluster no longer has: their output went
+        // nowhere from the moment the grid dropped this node, so they end now, with the reason, and can be sent again.
+        quietly(() -> lost.close("node " + lost.grid.name() + " was cut off from the cluster and is rejoining it on a"
+                + " fresh grid node; the requests it was serving could not be finished: send them again"));
         try {
-            Membership fresh = join(configure, self, load);
+            Membership fresh = join(configure, self, load, lost.lease.highestTermSeen());
             synchronized (this) {
                 if (closed) {
                     fresh.close();
@@ -256,8 +295,13 @@ public final class Cluster implements AutoCloseable {
             // The next try waits from now (starting a grid node takes a while), plus up to a failure detection drawn at
             // random: nodes that all lost their majority at once (a starved machine breaks the whole ring) and restarted
             // together would otherwise keep starting alone at the same moments, each missing the others.
-            quorumClockNanos = System.nanoTime() + java.util.concurrent.ThreadLocalRandom.current()
+            long jitter = java.util.concurrent.ThreadLocalRandom.current()
                     .nextLong(fresh.grid.config().failureDetection.toNanos());
+            if (quorumClockNanos < 0) {
+                lookingSinceNanos = System.nanoTime() + jitter;
+            } else {
+                quorumClockNanos = System.nanoTime() + jitter;
+            }
             log.warn("grid node '{}' rejoined the cluster ({} node(s) visible)", fresh.grid.name(),
                     fresh.grid.serverNodeIds().size());
             for (Runnable listener : rejoinListeners) {
@@ -283,6 +327,18 @@ public final class Cluster implements AutoCloseable {
 
     public GridNode grid() { return current.grid; }
     public NodeRegistry registry() { return current.registry; }
+
+    /**
+     * A node's name: from the grid while it is a member, else from its registry entry (a dead node's stays until it
+     * expires), else its id.
+     */
+    public String nameOf(java.util.UUID nodeId) {
+        String name = grid().nameOf(nodeId);
+        if (name == null) {
+            name = registry().find(nodeId.toString()).map(org.autoglm.gossip.registry.NodeView::name).orElse(null);
+        }
+        return name != null ? name : String.valueOf(nodeId);
+    }
     /** The voting set and the nodes an admin removed. */
     public Members members() { return current.members; }
     public RequestQueue queue() { return current.queue; }

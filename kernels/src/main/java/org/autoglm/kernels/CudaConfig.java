@@ -96,6 +96,18 @@ public final class CudaConfig {
      */
     public boolean sliceNarrowGemvs = true;
     /**
+     * With {@code --quantize fp8} on sm_90, prefill GEMMs (more rows than gemv_q8 takes) run cuBLASLt's fp8 GEMM:
+     * the activations quantized to e4m3 per row, both operands at one byte, the scales applied to its fp32 result.
+     * Off, or where cuBLASLt has no fp8 algorithm, they run {@link #quantizedTiles}.
+     */
+    public boolean cublasLtFp8 = true;
+    /**
+     * Quantized prefill GEMMs without cuBLASLt's fp8 (int8; fp8 below sm_90) run gemm_q8_tiles: tiles of the
+     * weights dequantized into shared memory and multiplied on tensor cores (bf16, sm_80+). Off: each matrix is
+     * dequantized whole into a scratch, then cuBLAS runs.
+     */
+    public boolean quantizedTiles = true;
+    /**
      * Preprocessor definitions ({@code NAME=VALUE}) for every kernel source, part of the kernel cache key: for
      * trying a kernel variant on a GPU without a rebuild ({@code FA_MIN_BLOCKS}, {@code PDL_EARLY_TRIGGER=0},
      * {@code AUTOGLM_TRACE=1}).
@@ -112,7 +124,7 @@ public final class CudaConfig {
     /** The names {@link #set} accepts, as the CLI's help and errors list them. */
     public static final List<String> OPTION_NAMES = List.of("flash-attention", "fused-decode", "decode-attention",
             "decode-attention-warps", "decode-key-rows-per-split", "slice-narrow-gemvs", "dense-attention-min-tokens",
-            "cuda-graphs", "async-scheduling", "define", "skip-kernels");
+            "cublaslt-fp8", "quantized-tiles", "cuda-graphs", "async-scheduling", "define", "skip-kernels");
 
     /**
      * Applies one {@code NAME=VALUE} tuning option ({@code --cuda-option}); {@code define} adds one definition
@@ -134,6 +146,8 @@ public final class CudaConfig {
             case "decode-attention" -> decodeAttention = bool(name, value);
             case "slice-narrow-gemvs" -> sliceNarrowGemvs = bool(name, value);
             case "cuda-graphs" -> cudaGraphs = bool(name, value);
+            case "cublaslt-fp8" -> cublasLtFp8 = bool(name, value);
+            case "quantized-tiles" -> quantizedTiles = bool(name, value);
             case "async-scheduling" -> asyncScheduling = bool(name, value);
             case "decode-attention-warps" -> decodeAttentionWarps = warps(integer(name, value));
             case "decode-key-rows-per-split" -> decodeKeyRowsPerSplit = positive(name, integer(name, value));

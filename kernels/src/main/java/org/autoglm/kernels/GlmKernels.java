@@ -17,10 +17,6 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
 
     private static final String FLASH_SOURCE = "flash_attention.cu";
     private static final String GEMV_SOURCE = "gemv.cu";
-    private static final String QUANTIZED_SOURCE = "quantized.cu";
-    /** Input rows up to which a quantized linear layer runs gemv_q8 (QGEMV_MAX_ROWS in quantized.cu). */
-    static final int QUANTIZED_GEMV_MAX_ROWS = 8;
-    private static final int QUANTIZED_GEMV_WARPS = 8;
 
     private final KernelRuntime runtime;
     private final LaunchArgs args = new LaunchArgs();
@@ -38,8 +34,7 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
             sample, tokenMask, feedSampledIds, f32ToElem, bf16ToElem, fillUniform, repackQkv, causalSoftmax, holdStream, decodeAttention,
             decodeAttentionWide;
     private final long gemv, gemvSilu, gemvRmsnorm, gemvRmsnormSilu, gemvRmsnormRope;
-    private final WeightQuantization quantization;   // null: no quantized weights
-    private final long gemvQ8, dequantizeRows, fillQuantized;
+    private final QuantizedLinears quantized;   // null: no quantized weights
     private int flashHeadDim;   // flash_prefill_d{flashHeadDim}, looked up on first use
     private long flashPrefill;
 
@@ -50,13 +45,9 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         this.sms = runtime.multiprocessors();
         this.elementBytes = bf16 ? 2 : 4;
         this.flash = options.flashAttention && runtime.has(FLASH_SOURCE);
-        this.quantization = options.quantize;
-        if (quantization != null && !runtime.has(QUANTIZED_SOURCE)) {
-            throw new IllegalStateException("--quantize " + quantization.flagName() + ": quantized.cu did not compile"
-                    + " for this GPU (see the warning above); run without --quantize");
-        }
+        this.quantized = options.quantize != null ? new QuantizedLinears(runtime, args, bf16, options) : null;
         // the fused one-token kernels read elem_t weights: quantized models run the general pass
-        this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE) && quantization == null;
+        this.fusedDecode = options.fusedDecode && runtime.has(GEMV_SOURCE) && quantized == null;
         this.decodeKernel = options.decodeAttention;
         this.sliceGemvs = options.sliceNarrowGemvs;
         this.decodeKeyRowsPerSplit = Math.max(1, options.decodeKeyRowsPerSplit);
@@ -90,31 +81,21 @@ final class GlmKernels implements ForwardKernels, AutoCloseable {
         gemvRmsnorm = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm") : 0;
         gemvRmsnormSilu = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm_silu") : 0;
         gemvRmsnormRope = this.fusedDecode ? fn(GEMV_SOURCE, "gemv_rmsnorm_rope") : 0;
-        gemvQ8 = quantization != null ? fn(QUANTIZED_SOURCE, "gemv_q8") : 0;
-        dequantizeRows = quantization != null ? fn(QUANTIZED_SOURCE, "dequantize_rows") : 0;
-        fillQuantized = quantization != null ? fn(QUANTIZED_SOURCE, "fill_quantized") : 0;
+    }
+
+    /** Which path a quantized linear layer of {@code rows} input rows takes (tests, the backend's description). */
+    QuantizedLinears.Path quantizedPath(int rows, int in, int out) {
+        return quantized.path(rows, in, out);
     }
 
     @Override
     public void quantizedLinear(long x, long q, long y, int rows, int in, int out, long scratch) {
-        int fp8 = quantization == WeightQuantization.FP8 ? 1 : 0;
-        if (rows <= QUANTIZED_GEMV_MAX_ROWS) {
-            int blocks = Math.min((out + QUANTIZED_GEMV_WARPS - 1) / QUANTIZED_GEMV_WARPS, 4 * sms);
-            args.reset().ptr(x).ptr(q).ptr(y).i32(rows).i32(in).i32(out).i32(fp8).launch(runtime, gemvQ8, "gemv_q8",
-                    blocks, 1, 1, QUANTIZED_GEMV_WARPS * 32, 0);
-        } else {
-            // the whole matrix is one tile: its dequantized copy costs a pass over out × in elements, small
-            // beside a GEMM of more than QUANTIZED_GEMV_MAX_ROWS rows
-            args.reset().ptr(q).ptr(scratch).i32(in).i32(out).i32(0).i32(out).i32(fp8).launch(runtime, dequantizeRows,
-                    "dequantize_rows", strideBlocks((long) out * in / 16, 256, sms), 1, 1, 256, 0);
-            gemm.linear(x, scratch, y, rows, in, out);
-        }
+        quantized.linear(x, q, y, rows, in, out, scratch);
     }
 
     /** Random quantized weights (benchmarks): small bytes and every row scale {@code scale}. */
     public void fillQuantized(long q, int in, int out, long seed, float scale) {
-        args.reset().ptr(q).i32(in).i32(out).ptr(seed).f32(scale).launch(runtime, fillQuantized, "fill_quantized",
-                strideBlocks((long) in * out, 256, sms), 1, 1, 256, 0);
+        quantized.fill(q, in, out, seed, scale);
     }
 
     @Override

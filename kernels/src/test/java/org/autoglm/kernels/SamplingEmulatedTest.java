@@ -74,24 +74,26 @@ class SamplingEmulatedTest {
         assertThat(sample(x, 3, 0f, 0, 1f, 1)).containsExactly(2700, 2700, 2700);
         x[VOCAB + 1] = 3.5f;
         assertThat(sample(x, 3, 0f, 0, 1f, 1)).containsExactly(VOCAB + 1, VOCAB + 1, VOCAB + 1);
-        assertThat(sample(x, 60, 1f, 2, 1f, 5)).containsOnly(VOCAB + 1, 2700, VOCAB + 2);
+        assertThat(sample(x, 24, 1f, 2, 1f, 5)).containsOnly(VOCAB + 1, 2700, VOCAB + 2);
     }
 
     @Test
     void topKDrawsOnlyFromTheKLargestInProportionToTheirProbabilities() {
-        int[] ids = sample(logits(), 240, 1f, 3, 1f, 42);
+        // (each row is a block of 1,024 emulated threads: rows are this suite's time, so as few as the bounds allow)
+        int[] ids = sample(logits(), 120, 1f, 3, 1f, 42);
         assertThat(ids).containsOnly(2700, 17, 999);
-        // p ∝ e^3 : e^2.5 : e^2 = 0.506 : 0.307 : 0.186; bounds at ±3.4 binomial standard deviations
+        // p ∝ e^3 : e^2.5 : e^2 = 0.506 : 0.307 : 0.186; bounds at ±3.4 binomial standard deviations, which a
+        // uniform draw (40 each) falls outside of
         long top = Arrays.stream(ids).filter(id -> id == 2700).count();
         long third = Arrays.stream(ids).filter(id -> id == 999).count();
-        assertThat(top).isBetween(95L, 150L);
-        assertThat(third).isBetween(25L, 66L);
+        assertThat(top).isBetween(42L, 79L);
+        assertThat(third).isBetween(8L, 37L);
     }
 
     @Test
     void topPKeepsTheSmallestSetReachingP() {
         // with top-k 4 the kept mass is e^3 + e^2.5 + e^2 + e^1; the top two hold 0.75 of it, the top one 0.47
-        int[] ids = sample(logits(), 40, 1f, 4, 0.7f, 7);
+        int[] ids = sample(logits(), 24, 1f, 4, 0.7f, 7);
         assertThat(ids).containsOnly(2700, 17);
         assertThat(ids).contains(2700, 17);
     }
@@ -104,7 +106,7 @@ class SamplingEmulatedTest {
         Integer[] order = byValueDescending(flat);
         // top-k 10: every draw among the 10 largest, the 10th itself drawn too (an off-by-one would drop or add it)
         java.util.Set<Integer> top10 = new java.util.HashSet<>(Arrays.asList(order).subList(0, 10));
-        assertThat(Arrays.stream(sample(flat, 100, 1f, 10, 1f, 3)).boxed().toList()).allMatch(top10::contains)
+        assertThat(Arrays.stream(sample(flat, 60, 1f, 10, 1f, 3)).boxed().toList()).allMatch(top10::contains)
                 .contains(order[9]);
 
         // top-p 0.5 over a dozen large logits: the smallest top set whose probability reaches it, in double precision
@@ -119,7 +121,7 @@ class SamplingEmulatedTest {
         assertThat(mass / total).as("not a borderline case").isGreaterThan(0.5 + 1e-3);
         assertThat(kept).as("tokens in the nucleus").isBetween(2, 8);
         java.util.Set<Integer> nucleus = new java.util.HashSet<>(Arrays.asList(order).subList(0, kept));
-        assertThat(Arrays.stream(sample(x, 100, 1f, 0, 0.5f, 4)).boxed().toList()).allMatch(nucleus::contains)
+        assertThat(Arrays.stream(sample(x, 60, 1f, 0, 0.5f, 4)).boxed().toList()).allMatch(nucleus::contains)
                 .contains(order[kept - 1]);
     }
 

@@ -146,6 +146,17 @@ public final class BatchStore {
         }
     }
 
+    /** Drops one line's outcome (stored after its batch ended). */
+    public void forgetLine(String batchId, int line) {
+        lines.remove(key(batchId, line));
+    }
+
+    /** Line outcomes stored for a batch (a scan): none once its files are written. */
+    public int lineRecords(String batchId) {
+        int[] c = counts(batchId);
+        return c[0] + c[1];
+    }
+
     public void delete(String id) {
         jobs.remove(id);
     }

@@ -22,6 +22,9 @@ public final class LineChunk implements Serializable {
     private boolean done;
     private int succeeded;
     private int failed;
+    private int priority;
+    private long[] prefix;
+    private long openedAtMillis;
 
     private LineChunk() {}
 
@@ -42,6 +45,22 @@ public final class LineChunk implements Serializable {
         this.user = user;
         this.numbers = numbers.clone();
         this.texts = texts.clone();
+        this.prefix = new long[0];
+        this.openedAtMillis = System.currentTimeMillis();
+    }
+
+    /**
+     * The chunk with its place in the cluster's order and its prompts' shared prefix.
+     *
+     * @param priority the best (lowest) {@code priority} of its lines: chunks of a lower number are run first
+     * @param prefix   the chained block hashes of its first line's prompt (its lines share that prefix), for
+     *                 cache-aware placement; empty when unknown
+     */
+    public LineChunk ordered(int priority, long[] prefix) {
+        LineChunk c = copy();
+        c.priority = priority;
+        c.prefix = prefix.clone();
+        return c;
     }
 
     private LineChunk copy() {
@@ -55,6 +74,9 @@ public final class LineChunk implements Serializable {
         c.done = done;
         c.succeeded = succeeded;
         c.failed = failed;
+        c.priority = priority;
+        c.prefix = prefix;
+        c.openedAtMillis = openedAtMillis;
         return c;
     }
 
@@ -87,6 +109,12 @@ public final class LineChunk implements Serializable {
     public boolean done() { return done; }
     public int succeeded() { return succeeded; }
     public int failed() { return failed; }
+    /** Lower first, as a request's {@code priority}. */
+    public int priority() { return priority; }
+    /** The chained hashes of the leading KV blocks its lines share (empty when unknown). */
+    public long[] prefix() { return prefix == null ? new long[0] : prefix.clone(); }
+    /** When its runner opened it (wall clock). */
+    public long openedAtMillis() { return openedAtMillis; }
 
     @Override
     public String toString() {

@@ -125,7 +125,13 @@ public final class Dispatcher implements AutoCloseable {
 
     private void close(Stream stream) {
         streams.remove(stream.id, stream);
-        grid.ignite().message().stopLocalListen(StreamMessage.topic(stream.id), stream);
+        try {
+            grid.ignite().message().stopLocalListen(StreamMessage.topic(stream.id), stream);
+        } catch (RuntimeException e) {
+            // The grid node stopped under us (segmented: the node rejoins on a fresh one) and its listeners went with
+            // it. This used to throw out of fail(), so the client was never told and its stream stayed open for ever.
+            log.debug("listener of {} not removed: {}", stream.id, e.toString());
+        }
     }
 
     /** Executing node died: give the request back to the queue with what the client already has. */
@@ -244,10 +250,19 @@ public final class Dispatcher implements AutoCloseable {
 
     @Override
     public void close() {
+        close("node " + grid.name() + " is shutting down");
+    }
+
+    /** Stops, ending every request this node still serves to its clients with {@code why}. */
+    public void close(String why) {
         watchdog.shutdownNow();
         events.shutdownNow();
         for (Stream stream : streams.values()) {
-            fail(stream, "node " + grid.name() + " is shutting down");
+            try {
+                fail(stream, why);
+            } catch (RuntimeException e) { // one client's failing listener must not leave the others waiting
+                log.warn("could not end {}: {}", stream.id, e.toString());
+            }
         }
     }
 

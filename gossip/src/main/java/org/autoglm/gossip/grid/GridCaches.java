@@ -3,6 +3,7 @@ package org.autoglm.gossip.grid;
 import org.apache.ignite.cache.CacheAtomicityMode;
 import org.apache.ignite.cache.CacheMode;
 import org.apache.ignite.cache.CacheWriteSynchronizationMode;
+import org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction;
 import org.apache.ignite.configuration.CacheConfiguration;
 
 /** Names and shapes of the grid caches; every node creates them with the same configuration. */
@@ -27,10 +28,21 @@ public final class GridCaches {
 
     private GridCaches() {}
 
+    /*
+     * Partition counts, not Ignite's defaults (512 for a replicated cache, 1,024 for a partitioned one): every node
+     * start, join and death runs a partition map exchange over every partition of every cache, and with ~25 caches the
+     * defaults made that the largest share of a node's start-up CPU and of the pause after a failure. Our caches hold
+     * small records for a fleet of tens of nodes: a few partitions per node is plenty to spread them.
+     */
+    private static final int SMALL_CACHE_PARTITIONS = 16;
+    private static final int SPREAD_CACHE_PARTITIONS = 128;
+    private static final int DURABLE_CACHE_PARTITIONS = 64;
+
     /** A small cache every node holds in full (registry, lease). */
     public static <K, V> CacheConfiguration<K, V> replicated(String name, CacheAtomicityMode atomicity) {
         return new CacheConfiguration<K, V>(name)
                 .setCacheMode(CacheMode.REPLICATED)
+                .setAffinity(new RendezvousAffinityFunction(false, SMALL_CACHE_PARTITIONS))
                 .setAtomicityMode(atomicity)
                 .setWriteSynchronizationMode(CacheWriteSynchronizationMode.FULL_SYNC);
     }
@@ -40,6 +52,7 @@ public final class GridCaches {
         return new CacheConfiguration<K, V>(name)
                 .setCacheMode(CacheMode.PARTITIONED)
                 .setBackups(1)
+                .setAffinity(new RendezvousAffinityFunction(false, SPREAD_CACHE_PARTITIONS))
                 .setAtomicityMode(atomicity)
                 .setReadFromBackup(false)
                 .setWriteSynchronizationMode(CacheWriteSynchronizationMode.FULL_SYNC);
@@ -50,9 +63,10 @@ public final class GridCaches {
      * it survives the death of any one node and, with {@code --data-dir}, a restart of the whole cluster.
      */
     public static <K, V> CacheConfiguration<K, V> durable(GridNode grid, String name, CacheAtomicityMode atomicity) {
-        // 64 partitions, not Ignite's 1,024: plenty to spread files and lines, and cheap to move when nodes come and go.
+        // Fewer partitions than the spread caches: they move (and, with a data directory, their files are rewritten)
+        // whenever nodes come and go.
         CacheConfiguration<K, V> config = GridCaches.<K, V>partitioned(name, atomicity)
-                .setAffinity(new org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction(false, 64));
+                .setAffinity(new RendezvousAffinityFunction(false, DURABLE_CACHE_PARTITIONS));
         return grid.config().dataDirectory == null ? config : config.setDataRegionName(DURABLE_REGION);
     }
 }

@@ -106,6 +106,15 @@ public final class LeaderLease implements AutoCloseable {
         return highestTermSeen;
     }
 
+    /**
+     * Carries the highest term this process saw on its previous grid node (it rejoined on a fresh one): a term this
+     * node takes is always above it. Call before {@link #start()}.
+     */
+    public LeaderLease rememberTerm(long term) {
+        highestTermSeen = Math.max(highestTermSeen, term);
+        return this;
+    }
+
     /** The lease record as the grid holds it now, if anyone ever led. */
     public Optional<LeaseRecord> current() {
         return Optional.ofNullable(cache.get(KEY));
@@ -222,7 +231,10 @@ public final class LeaderLease implements AutoCloseable {
                 tx.rollback();
                 return;
             }
-            long term = current == null ? 1 : current.term() + 1;
+            // Past every term this process has seen, on this grid node or an earlier one: a grid rebuilt from scratch
+            // (every member restarted its grid node) starts with no record, and a term counted again from 1 would name
+            // a second leader of a term that already had one.
+            long term = Math.max(current == null ? 0 : current.term(), highestTermSeen) + 1;
             taken = new LeaseRecord(term, self, grid.name(), expiryWallClock(), 0, false);
             cache.put(KEY, taken);
             tx.commit();

@@ -38,8 +38,7 @@ public final class RateLimits {
     private IgniteCache<String, Bucket> buckets() {
         IgniteCache<String, Bucket> cache = grid.get().ignite().cache(GridCaches.RATE_LIMITS);
         return cache != null ? cache : grid.get().ignite().getOrCreateCache(GridCaches.<String, Bucket>partitioned(
-                GridCaches.RATE_LIMITS, CacheAtomicityMode.ATOMIC).setAffinity(
-                        new org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction(false, 64)));
+                GridCaches.RATE_LIMITS, CacheAtomicityMode.ATOMIC));
     }
 
     public boolean enabled() {

@@ -20,10 +20,16 @@ import org.junit.jupiter.api.Test;
  */
 class LineChunksTest {
 
-    private static final int BASE = 33560 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int BASE = gridPort(33530);
     private static final int SIZE = 3;
 
     private final List<GridNode> grids = new ArrayList<>();
+
+    /** Moved by the suite's port offset where the communication port (+1000) still fits. */
+    private static int gridPort(int port) {
+        int moved = port + Integer.getInteger("autoglm.test.portOffset", 0);
+        return moved + SIZE + 1000 <= 65535 ? moved : port;
+    }
 
     @AfterEach
     void stop() {

@@ -15,12 +15,12 @@ final class MatrixKernels {
 
     /**
      * Whether {@code tokens} activation rows meet matrices of {@code type} as {@link QuantizedActivations} (integer dot
-     * products, as llama.cpp does) rather than as floats: q8_0 weights, row by row. q4_0 stays on floats for now: its
-     * integer kernel is right (MatrixKernelsTest) and faster in most JVM runs, but in some runs C2 compiled it 2-40x
-     * slower (decode at load 30-45: 3.2 tokens per CPU second against 7.3 on floats), which is not yet understood.
+     * products, as llama.cpp does) rather than as floats: q8_0 and q4_0 weights, row by row. (q4_0 was on floats while
+     * its integer kernel, inlined into its callers, was compiled with boxed vectors in some runs; see
+     * {@link QuantizedRowDot}.)
      */
     static boolean quantizedActivations(WeightType type, int tokens) {
-        return type == WeightType.Q8_0 && tokens < TILED_TOKENS;
+        return type.quantized() && tokens < TILED_TOKENS;
     }
 
     /**

@@ -27,8 +27,8 @@ final class VectorKernels {
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Lane l of a chunk to its block, counted from the chunk's first block: q8_0 (8 lanes a block) and q4_0 (4). */
-    private static final VectorShuffle<Float> Q8_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 8);
-    private static final VectorShuffle<Float> Q4_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 4);
+    static final VectorShuffle<Float> Q8_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 8);
+    static final VectorShuffle<Float> Q4_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 4);
 
     /** fp16 bits to float, for block scales and scalar tails. */
     private static final float[] F16 = new float[1 << 16];

@@ -21,6 +21,8 @@ public final class GpuKernelRuntime implements KernelRuntime {
     private final CudaDevice device;
     private final Map<String, KernelModule> modules = new HashMap<>();
     private final CublasGemm gemm;
+    private Fp8Gemm fp8Gemm;
+    private boolean fp8GemmTried;
     private final LaunchConfig dependentLaunch;   // null: the GPU has no programmatic dependent launch (below sm_90)
     private boolean dependent;
 
@@ -106,9 +108,25 @@ public final class GpuKernelRuntime implements KernelRuntime {
         return gemm;
     }
 
+    /** sm_90 only, as the fp8 kernels were measured there; elsewhere quantized prefill runs gemm_q8_tiles. */
+    @Override
+    public Fp8Gemm fp8Gemm() {
+        if (!fp8GemmTried && device.computeCapability() == 90) {
+            fp8GemmTried = true;
+            try {
+                fp8Gemm = new CublasLtFp8Gemm(device);
+            } catch (CudaException e) {
+                LoggerFactory.getLogger(GpuKernelRuntime.class).warn("cuBLASLt's fp8 GEMM is not available ({}); "
+                        + "fp8 prefill GEMMs run gemm_q8_tiles", e.getMessage());
+            }
+        }
+        return fp8Gemm;
+    }
+
     @Override
     public void close() {
         device.makeCurrent();
+        if (fp8Gemm != null) fp8Gemm.close();
         gemm.close();
         modules.values().forEach(KernelModule::close);
     }

@@ -35,6 +35,14 @@ public interface KernelRuntime extends AutoCloseable {
 
     Gemm gemm();
 
+    /**
+     * cuBLASLt's fp8 GEMM where this runtime has one (sm_90 with a cuBLASLt that loads), created on first call;
+     * null elsewhere.
+     */
+    default Fp8Gemm fp8Gemm() {
+        return null;
+    }
+
     @Override
     void close();
 }

@@ -26,7 +26,7 @@ public final class KernelSources {
             "convert.cu", "timing.cu", "gemv.cu", "quantized.cu");
 
     /** Sources that use bf16 tensor-core instructions (mma.sync): compiled only for bf16 on sm_80 and newer. */
-    public static final List<String> TENSOR_CORE_SOURCES = List.of("flash_attention.cu");
+    public static final List<String> TENSOR_CORE_SOURCES = List.of("flash_attention.cu", "quantized_gemm.cu");
 
     /**
      * Sources the backend can do without, and what runs instead: one that NVRTC or the driver refuses (an old CUDA,
@@ -35,7 +35,8 @@ public final class KernelSources {
     public static final Map<String, String> OPTIONAL_SOURCES = Map.of(
             "flash_attention.cu", "prefill attention runs as paged attention, or cuBLAS GEMMs for whole prompts",
             "gemv.cu", "batch-1 decode steps run on cuBLAS",
-            "quantized.cu", "--quantize fp8|int8 is refused");
+            "quantized.cu", "--quantize fp8|int8 is refused",
+            "quantized_gemm.cu", "quantized prefill GEMMs dequantize each matrix whole, then run cuBLAS");
 
     private static final Logger LOG = LoggerFactory.getLogger(KernelSources.class);
     private static final String DIR = "/org/autoglm/kernels/cuda/";

@@ -263,3 +263,44 @@ __device__ __forceinline__ void cp_async_commit() {}
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {}
 #endif
+
+// ---- Weight-only quantized bytes (quantized.cu, quantized_gemm.cu) ----
+// e4m3 to fp32, exact. From sm_89 the hardware converts two at a time; elsewhere: the 7 magnitude bits placed at
+// fp32's exponent/mantissa boundary and scaled by 2^120 (exact for normals and subnormals alike). The loader never
+// stores NaN (0x7F), which this path would read as 480.
+__device__ __forceinline__ void fp8x4_to_float(unsigned int w, float* out) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+    unsigned int lo, hi;
+    asm("{cvt.rn.f16x2.e4m3x2 %0, %1;}" : "=r"(lo) : "h"((unsigned short) (w & 0xffffu)));
+    asm("{cvt.rn.f16x2.e4m3x2 %0, %1;}" : "=r"(hi) : "h"((unsigned short) (w >> 16)));
+    asm("{cvt.f32.f16 %0, %1;}" : "=f"(out[0]) : "h"((unsigned short) (lo & 0xffffu)));
+    asm("{cvt.f32.f16 %0, %1;}" : "=f"(out[1]) : "h"((unsigned short) (lo >> 16)));
+    asm("{cvt.f32.f16 %0, %1;}" : "=f"(out[2]) : "h"((unsigned short) (hi & 0xffffu)));
+    asm("{cvt.f32.f16 %0, %1;}" : "=f"(out[3]) : "h"((unsigned short) (hi >> 16)));
+#else
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const unsigned int b = (w >> (8 * i)) & 0xffu;
+        const float magnitude = __uint_as_float((b & 0x7fu) << 20) * 0x1p120f;
+        out[i] = __uint_as_float(__float_as_uint(magnitude) | ((b & 0x80u) << 24));
+    }
+#endif
+}
+
+// Signed bytes to fp32, exact: 2^23 + (b ^ 0x80) as a float's mantissa, minus 2^23 + 128.
+__device__ __forceinline__ void int8x4_to_float(unsigned int w, float* out) {
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const unsigned int b = ((w >> (8 * i)) & 0xffu) ^ 0x80u;
+        out[i] = __uint_as_float(0x4b000000u | b) - 8388736.f;
+    }
+}
+
+// 16 quantized weights (one 16-byte load) as floats.
+__device__ __forceinline__ void decode16(const uint4& raw, int fp8, float* out) {
+    const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        if (fp8) fp8x4_to_float(words[i], out + 4 * i); else int8x4_to_float(words[i], out + 4 * i);
+    }
+}

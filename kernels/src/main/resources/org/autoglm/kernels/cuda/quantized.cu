@@ -3,8 +3,11 @@
 // models this arithmetic bit for bit.
 //   gemv_q8          decode steps (up to QGEMV_MAX_ROWS input rows): the weights are read once, at one byte each,
 //                    for all rows; a warp per output row (grid-stride), each lane 16 weights per 16-byte load.
-//   dequantize_rows  prefill and larger batches: the matrix dequantized into an elem_t scratch tile, which the GEMM
-//                    then reads (the fallback where no fp8 GEMM runs).
+//   dequantize_rows  prefill and larger batches where neither cuBLASLt's fp8 GEMM nor gemm_q8_tiles
+//                    (quantized_gemm.cu) runs: the matrix dequantized into an elem_t scratch, which the GEMM reads.
+//   quantize_rows_e4m3, scale_gemm_output
+//                    around cuBLASLt's fp8 GEMM (sm_90, CublasLtFp8Gemm): activations to e4m3 with one scale per
+//                    row, then the GEMM's fp32 result times the row's and the output channel's scales.
 // Sums are fp32 with explicit fused multiply-adds (fmaf), so the GPU, the host emulation and the Java model agree
 // exactly; the row's scale multiplies the finished sum.
 #include "common.cuh"
@@ -12,45 +15,7 @@
 #define QGEMV_WARPS 8
 #define QGEMV_MAX_ROWS 8
 
-// e4m3 to fp32, exact. From sm_89 the hardware converts two at a time; elsewhere: the 7 magnitude bits placed at
-// fp32's exponent/mantissa boundary and scaled by 2^120 (exact for normals and subnormals alike). The loader never
-// stores NaN (0x7F), which this path would read as 480.
-__device__ __forceinline__ void fp8x4_to_float(unsigned int w, float* out) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-    unsigned int lo, hi;
-    asm("{cvt.rn.f16x2.e4m3x2 %0, %1;}" : "=r"(lo) : "h"((unsigned short) (w & 0xffffu)));
-    asm("{cvt.rn.f16x2.e4m3x2 %0, %1;}" : "=r"(hi) : "h"((unsigned short) (w >> 16)));
-    asm("{cvt.f32.f16 %0, %1;}" : "=f"(out[0]) : "h"((unsigned short) (lo & 0xffffu)));
-    asm("{cvt.f32.f16 %0, %1;}" : "=f"(out[1]) : "h"((unsigned short) (lo >> 16)));
-    asm("{cvt.f32.f16 %0, %1;}" : "=f"(out[2]) : "h"((unsigned short) (hi & 0xffffu)));
-    asm("{cvt.f32.f16 %0, %1;}" : "=f"(out[3]) : "h"((unsigned short) (hi >> 16)));
-#else
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const unsigned int b = (w >> (8 * i)) & 0xffu;
-        const float magnitude = __uint_as_float((b & 0x7fu) << 20) * 0x1p120f;
-        out[i] = __uint_as_float(__float_as_uint(magnitude) | ((b & 0x80u) << 24));
-    }
-#endif
-}
-
-// Signed bytes to fp32, exact: 2^23 + (b ^ 0x80) as a float's mantissa, minus 2^23 + 128.
-__device__ __forceinline__ void int8x4_to_float(unsigned int w, float* out) {
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const unsigned int b = ((w >> (8 * i)) & 0xffu) ^ 0x80u;
-        out[i] = __uint_as_float(0x4b000000u | b) - 8388736.f;
-    }
-}
-
-// 16 quantized weights (one 16-byte load) as floats.
-__device__ __forceinline__ void decode16(const uint4& raw, int fp8, float* out) {
-    const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        if (fp8) fp8x4_to_float(words[i], out + 4 * i); else int8x4_to_float(words[i], out + 4 * i);
-    }
-}
+// (the byte decoders fp8x4_to_float, int8x4_to_float and decode16 are in common.cuh: quantized_gemm.cu reads them too)
 
 // y[r * out + o] = scale[o] * sum_k x[r * in + k] * w(q[o * in + k]) for r < rows (at most QGEMV_MAX_ROWS);
 // in % 16 == 0. Lane l adds its chunks l, l + 32, ... in order, then warp_sum adds the lanes.
@@ -118,5 +83,47 @@ extern "C" __global__ void fill_quantized(unsigned char* q, int in, int out, uns
         x ^= x >> 31;
         q[i] = (unsigned char) (x & 0xbfu);   // bit 6 clear: |e4m3| < 2, |int8| < 64
         if (i < out) scales[i] = scale;
+    }
+}
+
+// e4m3 bits of x (|x| <= 448 or saturated to it), round to nearest even, as E4m3.encode (Java): x's magnitude on
+// e4m3's grid (3 mantissa bits; subnormals below 2^-6 in steps of 2^-9), found by dividing by the grid's quantum
+// (a power of two: exact) and rounding to an integer. Software on every GPU: it runs once per activation element,
+// a pass small beside the GEMM it feeds, and the emulation checks exactly this code.
+__device__ __forceinline__ unsigned int float_to_e4m3(float x) {
+    const unsigned int sign = (__float_as_uint(x) >> 24) & 0x80u;
+    const float a = fminf(fabsf(x), 448.f);
+    const int biased = (int) ((__float_as_uint(a) >> 23) & 0xffu) - 127;
+    const int exponent = biased < -6 ? -6 : biased;
+    const float quantum = __uint_as_float((unsigned int) (exponent - 3 + 127) << 23);
+    const float r = rintf(a / quantum) * quantum;
+    if (r < 0x1p-6f) return sign | (unsigned int) (r * 512.f);   // subnormal (or zero): m * 2^-9
+    const int e = (int) ((__float_as_uint(r) >> 23) & 0xffu) - 127;
+    const unsigned int m = (__float_as_uint(r) >> 20) & 7u;          // the top 3 mantissa bits (r is on the grid)
+    return sign | ((unsigned int) (e + 7) << 3) | m;
+}
+
+// Activations for the fp8 GEMM, a block per row: scale[r] = amax(|x[r]|) / 448 (1 for a zero row) and
+// xq[r * in + k] = e4m3(x[r * in + k] * (448 / amax)).
+extern "C" __global__ void quantize_rows_e4m3(const elem_t* x, unsigned char* xq, float* scale, int in) {
+    follow_previous_kernel();
+    __shared__ float scratch[32];
+    const elem_t* row = x + (long long) blockIdx.x * in;
+    float amax = 0.f;
+    for (int k = threadIdx.x; k < in; k += blockDim.x) amax = fmaxf(amax, fabsf(to_float(row[k])));
+    amax = block_max(amax, scratch);
+    const float inverse = amax > 0.f ? 448.f / amax : 1.f;
+    if (threadIdx.x == 0) scale[blockIdx.x] = amax > 0.f ? amax / 448.f : 1.f;
+    unsigned char* out = xq + (long long) blockIdx.x * in;
+    for (int k = threadIdx.x; k < in; k += blockDim.x) out[k] = (unsigned char) float_to_e4m3(to_float(row[k]) * inverse);
+}
+
+// y[r * out + o] *= row_scale[r] * channel_scale[o]: the scales the fp8 GEMM left out (it multiplies raw e4m3 values).
+extern "C" __global__ void scale_gemm_output(float* y, const float* row_scale, const float* channel_scale, int rows,
+        int out) {
+    follow_previous_kernel();
+    const long long n = (long long) rows * out;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        y[i] *= row_scale[i / out] * channel_scale[i % out];
     }
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.autoglm.kernels.cuda.Fp8Gemm;
 import org.autoglm.kernels.cuda.Gemm;
 import org.autoglm.kernels.cuda.KernelRuntime;
 import org.autoglm.kernels.cuda.KernelSources;
@@ -57,6 +58,8 @@ public final class HostEmulation implements KernelRuntime {
     private final boolean bf16;
     /** Dynamic shared memory each function was allowed beyond the default (see {@link #allowSharedBytes}). */
     private final Map<Long, Integer> sharedOptIn = new ConcurrentHashMap<>();
+    /** Whether {@link #fp8Gemm} gives a host fp8 GEMM, as an sm_90 GPU gives cuBLASLt's (see {@link #withFp8Gemm}). */
+    private boolean fp8Gemm;
     /** Sources left out, as if they had not compiled (see {@link #without}). */
     private final Set<String> left = ConcurrentHashMap.newKeySet();
 
@@ -146,6 +149,17 @@ public final class HostEmulation implements KernelRuntime {
     public HostEmulation without(String source) {
         left.add(source);
         return this;
+    }
+
+    /** As an sm_90 GPU with cuBLASLt: {@link #fp8Gemm} multiplies e4m3 operands (on the host, in double). */
+    public HostEmulation withFp8Gemm() {
+        fp8Gemm = true;
+        return this;
+    }
+
+    @Override
+    public Fp8Gemm fp8Gemm() {
+        return fp8Gemm ? new HostFp8Gemm() : null;
     }
 
     @Override

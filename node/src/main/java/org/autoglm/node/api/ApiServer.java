@@ -314,7 +314,7 @@ public final class ApiServer implements AutoCloseable {
         audit(config.plugins, ctx, event, caller, status, detail);
     }
 
-    /** Alive, unless the model failed to load or the grid node stopped: then only a restart helps. */
+    /** Alive, unless the model failed to load (only a restart helps) or the grid node stopped (it rejoins by itself). */
     private void health(Context ctx) {
         String dead = config.deadReason.get();
         if (dead != null) {

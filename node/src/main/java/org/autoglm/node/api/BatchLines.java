@@ -120,6 +120,22 @@ public final class BatchLines {
         return new Line(number, customId.textValue(), request);
     }
 
+    /**
+     * Where a line's chunk belongs in the cluster: its {@code priority} and the chained hashes of the leading KV blocks
+     * of its (first) prompt, which the nodes' prefix caches key blocks by. Plugins may still rewrite the prompt when the
+     * line runs; this is a placement hint only.
+     */
+    public record Placement(int priority, long[] prefix) {}
+
+    /** The placement of a line that passed {@link #parse}; {@code blockSize} of the engines' KV blocks. */
+    public static Placement placement(Line line, String endpoint, ServedModel model, int blockSize, int maxBlocks) {
+        InferenceRequest request = parseBody(line.body(), endpoint, model);
+        List<int[]> prompts = InferenceRoutes.prompts(request, model);
+        long[] prefix = prompts.isEmpty() ? new long[0]
+                : org.autoglm.node.engine.kv.BlockHash.chain(prompts.get(0), blockSize, maxBlocks);
+        return new Placement(request.priority(), prefix);
+    }
+
     private static InferenceRequest parseBody(ObjectNode body, String endpoint, ServedModel model) {
         return endpoint.equals("/v1/chat/completions") ? RequestParser.chat(body, model)
                 : RequestParser.completion(body, model);

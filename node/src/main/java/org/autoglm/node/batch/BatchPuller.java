@@ -2,7 +2,6 @@ package org.autoglm.node.batch;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -14,13 +13,18 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.batch.BatchJob;
+import org.autoglm.gossip.batch.ChunkOrder;
 import org.autoglm.gossip.batch.LineChunk;
 import org.autoglm.gossip.batch.LineChunks;
 import org.autoglm.gossip.batch.LineResult;
 import org.autoglm.gossip.grid.Daemons;
+import org.autoglm.gossip.placement.PrefixSummary;
+import org.autoglm.gossip.registry.NodeView;
 import org.autoglm.node.api.BatchLines;
 import org.autoglm.node.api.JsonBody;
 import org.autoglm.node.api.ServedModel;
@@ -44,6 +48,17 @@ final class BatchPuller implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchPuller.class);
     /** Batch lines one node runs at once at most (fewer when its engine takes fewer sequences per step). */
     static final int MAX_LINES_PER_NODE = 64;
+    /**
+     * Batch lines a node keeps running whatever its step time: two chunks, so that one ending (its lines often end
+     * together) leaves the other running while the next is claimed.
+     */
+    static final int MIN_LINES_PER_NODE = 2 * BatchRun.CHUNK_LINES;
+    /**
+     * Median engine step a node lets batch lines lengthen its steps to before it takes more of them. An interactive
+     * request that arrives waits for the step in progress: batch steps of 64 lines on a CPU took 20-70 ms, and the
+     * requests that arrived early in one made the tail of interactive time to first token.
+     */
+    static final double STEP_BUDGET_MILLIS = 10;
     /** How often a node with room looks for a chunk when the last look found none. */
     private static final long IDLE_LOOK_MILLIS = 500;
     /** How often a node checks that the chunks it runs still exist (a cancelled batch's runner removes them). */
@@ -53,6 +68,12 @@ final class BatchPuller implements AutoCloseable {
     private final ServedModel model;
     private final Supplier<InferenceService> engine;
     private final Plugins plugins;
+    private final ChunkOrder order = new ChunkOrder();
+    /** When (in claims made here) this node last took a chunk of each user: ties of fair share alternate users. */
+    private final Map<String, Long> lastServed = new ConcurrentHashMap<>();
+    private final AtomicLong claims = new AtomicLong();
+    /** Where {@code request_failed_over} events go (the cluster's event stream). */
+    private final BiConsumer<String, ObjectNode> events;
     private final ScheduledExecutorService ticks;
     /** Outcome writes happen here, not on the engine threads that report a line's end. */
     private final ExecutorService results;
@@ -85,8 +106,10 @@ final class BatchPuller implements AutoCloseable {
         }
     }
 
-    BatchPuller(Cluster cluster, ServedModel model, Supplier<InferenceService> engine, Plugins plugins) {
+    BatchPuller(Cluster cluster, ServedModel model, Supplier<InferenceService> engine, Plugins plugins,
+                BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
+        this.events = events;
         this.model = model;
         this.engine = engine;
         this.plugins = plugins;
@@ -116,8 +139,12 @@ final class BatchPuller implements AutoCloseable {
                 return;
             }
             int room = Math.min(MAX_LINES_PER_NODE, local.options().maxNumSeqs());
-            if (inFlight.get() >= room || local.stats().waiting() > 0) {
+            int running = inFlight.get();
+            if (running >= room || local.stats().waiting() > 0) {
                 return; // full, or requests wait for admission: take no more batch work now
+            }
+            if (running >= MIN_LINES_PER_NODE && local.stats().p50StepMillis() > STEP_BUDGET_MILLIS) {
+                return; // more lines would make every step, and so an interactive request's wait, longer still
             }
             if (!claimOne()) {
                 nextLookMillis = now + IDLE_LOOK_MILLIS;
@@ -129,8 +156,8 @@ final class BatchPuller implements AutoCloseable {
     }
 
     /**
-     * Claims the best chunk nobody runs: the user with the fewest chunks running first (fair share between users),
-     * then the earliest part of its batch. False when there was none.
+     * Claims the best chunk nobody runs, in the cluster's order between batches ({@link ChunkOrder}: priority, fair
+     * share between users, the prefix this node holds, age). False when there was none.
      */
     private boolean claimOne() {
         LineChunks chunks = cluster.batches().chunks();
@@ -140,22 +167,54 @@ final class BatchPuller implements AutoCloseable {
         List<LineChunk> free = new ArrayList<>();
         for (LineChunk c : open) {
             if (c.owner() != null && alive.contains(c.owner())) {
-                runningByUser.merge(String.valueOf(c.user()), 1, Integer::sum);
+                runningByUser.merge(ChunkOrder.userOf(c), 1, Integer::sum);
             } else {
                 free.add(c);
             }
         }
-        free.sort(Comparator.<LineChunk>comparingInt(c -> runningByUser.getOrDefault(String.valueOf(c.user()), 0))
-                .thenComparingInt(LineChunk::index));
+        if (free.isEmpty()) {
+            return false;
+        }
         UUID self = cluster.grid().localId();
-        for (LineChunk candidate : free) {
+        for (LineChunk candidate : order.order(free, runningByUser, self, prefixSummaries(alive), lastServed,
+                System.currentTimeMillis())) {
             LineChunk mine = chunks.claim(candidate.key(), self, alive);
             if (mine != null) {
+                lastServed.put(ChunkOrder.userOf(mine), claims.incrementAndGet());
+                if (candidate.owner() != null) {
+                    failedOver(mine, candidate.owner());
+                }
                 start(mine);
                 return true;
             }
         }
         return false;
+    }
+
+    /** The prefix summaries the live nodes published; none with {@code --no-cache-aware-placement} (load only). */
+    private Map<UUID, PrefixSummary> prefixSummaries(Set<UUID> alive) {
+        Map<UUID, PrefixSummary> summaries = new HashMap<>();
+        if (cluster.grid().config().cacheAwarePlacement) {
+            for (NodeView node : cluster.registry().nodes()) {
+                if (alive.contains(node.id()) && node.load() != null && node.load().prefix() != null) {
+                    summaries.put(node.id(), node.load().prefix());
+                }
+            }
+        }
+        return summaries;
+    }
+
+    /** A {@code request_failed_over} event: the chunk's lines move here from a node that died running them. */
+    private void failedOver(LineChunk chunk, UUID from) {
+        String name = cluster.nameOf(from);
+        ObjectNode data = JsonBody.MAPPER.createObjectNode().put("request_id", chunk.key())
+                .put("batch_id", chunk.batchId()).put("lines", chunk.size()).put("from", name)
+                .put("reason", "node " + name + " left the cluster while running these batch lines");
+        try {
+            events.accept("request_failed_over", data);
+        } catch (RuntimeException e) {
+            log.debug("{}: failover event not sent: {}", chunk, e.toString());
+        }
     }
 
     private void start(LineChunk chunk) {
@@ -255,6 +314,12 @@ final class BatchPuller implements AutoCloseable {
             try {
                 cluster.batches().chunks().finish(p.chunk.key(), cluster.grid().localId(), p.succeeded.get(),
                         p.failed.get());
+                if (!closed) {
+                    ticks.execute(() -> { // room for a chunk now: look at once rather than at the next tick
+                        nextLookMillis = 0;
+                        tick();
+                    });
+                }
             } catch (RuntimeException e) {
                 log.warn("{}: not marked done ({}); its lines have their outcomes, so another node only counts them",
                         p.chunk, e.toString());
@@ -277,8 +342,22 @@ final class BatchPuller implements AutoCloseable {
         if (!cluster.batches().record(batchId, number, new LineResult(error, line.toString()))) {
             LineResult first = cluster.batches().result(batchId, number);
             error = first != null && first.error();
+        } else {
+            forgetIfEnded(batchId, number);
         }
         (error ? p.failed : p.succeeded).incrementAndGet();
+    }
+
+    /**
+     * Removes an outcome stored after its batch ended (cancelled or expired while the line ran): the batch's files are
+     * written and its line records dropped, so this one would stay in the grid for good. Read after the write: a batch
+     * that ends later drops the record itself.
+     */
+    private void forgetIfEnded(String batchId, int number) {
+        BatchJob now = cluster.batches().get(batchId);
+        if (now == null || now.status().terminal()) {
+            cluster.batches().forgetLine(batchId, number);
+        }
     }
 
     /** Stops a chunk here and lets any node claim it again (its lines with an outcome are not run again). */

@@ -43,6 +43,8 @@ final class BatchRun {
     static final int MAX_ATTEMPTS = 5;
     /** Lines per chunk: a node claims them in one transaction. */
     static final int CHUNK_LINES = 16;
+    /** Leading KV blocks of a line's prompt a chunk's prefix names (4,096 tokens with 16-token blocks). */
+    private static final int MAX_PREFIX_BLOCKS = 256;
     /** How often the runner looks for chunks that are done. */
     private static final long REAP_MILLIS = 250;
     /** Least time between two progress events of one batch while its counts move. */
@@ -56,6 +58,8 @@ final class BatchRun {
     private final ServedModel model;
     private final String id;
     private final BiConsumer<String, ObjectNode> events;
+    /** Tokens per KV block of the engines (the prefix hashes of a chunk are over such blocks). */
+    private final java.util.function.IntSupplier blockSize;
     private long lastProgressMillis;
     private int lastProgressLines = -1;
     /** Chunks opened and not yet counted, by key (touched on the run's thread only). */
@@ -72,8 +76,10 @@ final class BatchRun {
     /** The output files are being written: progress updates would only race the final counts. */
     private volatile boolean finishing;
 
-    BatchRun(Cluster cluster, ServedModel model, String id, BiConsumer<String, ObjectNode> events) {
+    BatchRun(Cluster cluster, ServedModel model, String id, BiConsumer<String, ObjectNode> events,
+             java.util.function.IntSupplier blockSize) {
         this.cluster = cluster;
+        this.blockSize = blockSize;
         this.events = events;
         this.files = cluster.files();
         this.store = cluster.batches();
@@ -200,19 +206,20 @@ final class BatchRun {
         }
         int maxOpen = maxOpenChunks();
         java.util.concurrent.ScheduledFuture<?> watching = timers.scheduleWithFixedDelay(this::watch, 0, 1, TimeUnit.SECONDS);
-        List<Integer> numbers = new ArrayList<>();
-        List<String> texts = new ArrayList<>();
+        ChunkGrouping grouping = new ChunkGrouping(CHUNK_LINES);
         int[] index = {nextIndex};
         InputLines.forEach(files, file, (number, text) -> {
             if (adopted.contains(number)) {
                 return true;
             }
-            numbers.add(number);
-            texts.add(text);
-            return numbers.size() < CHUNK_LINES || openChunk(chunks, numbers, texts, index, maxOpen);
+            BatchLines.Placement where = placement(text, number, job.endpoint());
+            ChunkGrouping.Group ready = grouping.add(number, text, where.priority(), where.prefix());
+            return ready == null || openChunk(chunks, ready, index, maxOpen);
         });
-        if (!numbers.isEmpty()) {
-            openChunk(chunks, numbers, texts, index, maxOpen);
+        for (ChunkGrouping.Group rest : grouping.rest()) {
+            if (!openChunk(chunks, rest, index, maxOpen)) {
+                break;
+            }
         }
         while (!open.isEmpty() && stopReason == null && !stopped) {
             reap(chunks);
@@ -230,12 +237,12 @@ final class BatchRun {
     }
 
     /**
-     * Opens a chunk of the lines gathered (less those with an outcome, from before a take-over) once fewer than
+     * Opens a chunk of a group's lines (less those with an outcome, from before a take-over) once fewer than
      * {@code maxOpen} are open; false when the batch stops meanwhile.
      */
-    private boolean openChunk(LineChunks chunks, List<Integer> numbers, List<String> texts, int[] index, int maxOpen)
+    private boolean openChunk(LineChunks chunks, ChunkGrouping.Group group, int[] index, int maxOpen)
             throws InterruptedException {
-        int[] wanted = numbers.stream().mapToInt(Integer::intValue).toArray();
+        int[] wanted = group.numbers().stream().mapToInt(Integer::intValue).toArray();
         Set<Integer> stored = store.results(id, wanted).keySet();
         List<Integer> keep = new ArrayList<>();
         for (int i = 0; i < wanted.length; i++) {
@@ -257,13 +264,22 @@ final class BatchRun {
         }
         if (!keep.isEmpty()) {
             LineChunk chunk = new LineChunk(id, index[0]++, owner, keep.stream().mapToInt(i -> wanted[i]).toArray(),
-                    keep.stream().map(texts::get).toArray(String[]::new));
+                    keep.stream().map(group.texts()::get).toArray(String[]::new))
+                    .ordered(group.priority(), group.prefix());
             chunks.add(chunk);
             open.put(chunk.key(), chunk);
         }
-        numbers.clear();
-        texts.clear();
         return true;
+    }
+
+    /** A line's priority and prompt prefix; a line that no longer parses (the model changed) gets neither. */
+    private BatchLines.Placement placement(String text, int number, String endpoint) {
+        try {
+            return BatchLines.placement(BatchLines.parse(text, number, endpoint, model), endpoint, model,
+                    blockSize.getAsInt(), MAX_PREFIX_BLOCKS);
+        } catch (BatchLines.BadLine | RuntimeException e) {
+            return new BatchLines.Placement(0, new long[0]);
+        }
     }
 
     /** Counts the open chunks that are done and removes them. */

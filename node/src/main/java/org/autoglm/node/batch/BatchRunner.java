@@ -37,18 +37,21 @@ public final class BatchRunner implements AutoCloseable {
     private final ExecutorService runs;
     private final Map<String, BatchRun> running = new ConcurrentHashMap<>();
     private final BiConsumer<String, ObjectNode> events;
+    private final java.util.function.Supplier<InferenceService> engine;
 
     /**
      * @param engine  this node's own engine now (the lines it runs go straight to it, never through the queue)
      * @param plugins the node's plugins, applied to each line as to a request to its endpoint
-     * @param events  where {@code batch_progress} events go (the cluster's event stream)
+     * @param events  where {@code batch_progress} and {@code request_failed_over} events go (the cluster's event
+     *                stream)
      */
     public BatchRunner(Cluster cluster, ServedModel model, java.util.function.Supplier<InferenceService> engine,
                        Plugins plugins, BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
         this.events = events;
+        this.engine = engine;
         this.model = model;
-        this.lines = new BatchPuller(cluster, model, engine, plugins);
+        this.lines = new BatchPuller(cluster, model, engine, plugins, events);
         String name = cluster.grid().name();
         this.poll = Daemons.scheduler("autoglm-batches-" + name);
         this.runs = Daemons.pool("autoglm-batch-run-" + name, MAX_RUNS);
@@ -76,7 +79,7 @@ public final class BatchRunner implements AutoCloseable {
                 }
                 log.info("batch {} runs on node '{}'{}", job.id(), cluster.grid().name(),
                         job.runner() == null ? "" : ", taken over from node " + job.runner() + " that is gone");
-                BatchRun run = new BatchRun(cluster, model, mine.id(), events);
+                BatchRun run = new BatchRun(cluster, model, mine.id(), events, this::blockSize);
                 running.put(job.id(), run);
                 runs.execute(() -> {
                     try {
@@ -89,6 +92,12 @@ public final class BatchRunner implements AutoCloseable {
         } catch (RuntimeException e) {
             log.debug("batch poll failed: {}", e.toString());
         }
+    }
+
+    /** Tokens per KV block of this node's engine (every node of a cluster uses the same); 16 while none is loaded. */
+    private int blockSize() {
+        InferenceService local = engine.get();
+        return local == null ? 16 : local.options().blockSize();
     }
 
     /** Batches this node coordinates now. */

@@ -23,7 +23,8 @@ final class CudaBackendOptions {
 
     @Option(names = "--cuda-option", paramLabel = "NAME=VALUE",
             description = "Tune the CUDA backend (repeatable): flash-attention, fused-decode, decode-attention,"
-                    + " slice-narrow-gemvs, cuda-graphs (true|false); decode-attention-warps (0 or 4..16),"
+                    + " slice-narrow-gemvs, cuda-graphs, cublaslt-fp8, quantized-tiles, async-scheduling (true|false);"
+                    + " decode-attention-warps (0 or 4..16),"
                     + " decode-key-rows-per-split, dense-attention-min-tokens (numbers); define=NAME=VALUE (a kernel"
                     + " preprocessor definition); skip-kernels=a,b (measurement only: results are wrong).")
     List<String> options = new ArrayList<>();

@@ -159,11 +159,21 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     /**
-     * Null while this node's grid node runs; else why the process is no use any more (its grid node stopped: a full
-     * data region, a critical grid failure). {@code /health} fails with it, so that a supervisor restarts the process.
+     * Null while this node's grid node runs; else why it is down (the grid segmented it, or it failed: a full data
+     * region, a critical grid failure). The process restarts its grid node by itself and rejoins the cluster (unless
+     * rejoining is off), so the text says so and when a restart of the process is still the answer. {@code /health}
+     * fails with it meanwhile.
      */
     public String deadReason() {
-        return cluster.grid().running() ? null : "this node's grid node has stopped; restart the process";
+        org.autoglm.gossip.grid.GridNode grid = cluster.grid();
+        if (grid.running()) {
+            return null;
+        }
+        return grid.config().rejoin
+                ? "this node's grid node has stopped (the cluster dropped it, or it failed) and the node is rejoining the"
+                        + " cluster on a fresh grid node by itself, which takes seconds; if this lasts, check that its"
+                        + " peers (--peers) are reachable and read its log"
+                : "this node's grid node has stopped and this node does not rejoin by itself; restart the process";
     }
 
     /**

@@ -13,7 +13,6 @@ import org.autoglm.gossip.control.AuditChain;
 import org.autoglm.gossip.control.CommandKey;
 import org.autoglm.gossip.control.CommandLog;
 import org.autoglm.gossip.control.EventRing;
-import org.autoglm.gossip.registry.NodeView;
 import org.autoglm.gossip.limits.RateLimits;
 import org.autoglm.node.api.RequestDirectory;
 import org.autoglm.node.api.ServingState;
@@ -71,12 +70,8 @@ public final class ControlPlane implements AutoCloseable {
 
     private void failedOver(org.autoglm.gossip.queue.QueuedRequest request, java.util.UUID from, String reason) {
         failovers.incrementAndGet();
-        String name = cluster.grid().nameOf(from);
-        if (name == null) { // gone from the grid: its registry entry still names it until it expires
-            name = cluster.registry().find(from.toString()).map(NodeView::name).orElse(null);
-        }
         events.emit("request_failed_over", CommandRequest.JSON.createObjectNode().put("request_id", request.id())
-                .put("from", name != null ? name : String.valueOf(from))
+                .put("from", cluster.nameOf(from))
                 .put("attempts", request.attempts()).put("reason", reason));
     }
 

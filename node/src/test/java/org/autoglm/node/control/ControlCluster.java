@@ -55,7 +55,8 @@ final class ControlCluster implements AutoCloseable {
     /**
      * Starts the three nodes and waits until each is ready and the registry shows all three with their model.
      *
-     * @param basePort the first of three grid ports (communication uses them + 1000); the port offset is added
+     * @param basePort the first of three grid ports (communication uses them + 1000); the port offset is added where
+     *                 the ports still fit
      */
     ControlCluster(Path dir, int basePort) throws Exception {
         this(dir, basePort, List.of());
@@ -69,7 +70,8 @@ final class ControlCluster implements AutoCloseable {
     ControlCluster(Path dir, int basePort, List<String> extraArgs) throws Exception {
         this.dir = dir;
         this.extraArgs = extraArgs;
-        this.base = basePort + Integer.getInteger("autoglm.test.portOffset", 0);
+        int moved = basePort + Integer.getInteger("autoglm.test.portOffset", 0);
+        this.base = moved + 2 + 1000 <= 65535 ? moved : basePort; // moved by the offset where the ports still fit
         Files.writeString(dir.resolve("jwt.secret"), SECRET);
         Files.writeString(dir.resolve("hook.secret"), HOOK_SECRET);
         hooks = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);

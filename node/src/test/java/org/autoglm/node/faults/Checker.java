@@ -21,7 +21,30 @@ import java.util.function.IntFunction;
  */
 final class Checker {
 
+    /** How a violation counts in the long run's figures. */
+    enum Kind { LOST, DUPLICATED, SPLIT_BRAIN, NOT_CONVERGED, OTHER }
+
+    /** The start of the violation a schedule gets when its cluster does not come back whole. */
+    static final String NOT_CONVERGED = "the cluster did not converge: ";
+
     final List<String> violations = new ArrayList<>();
+
+    /** Which figure a violation of this checker (or the harness) counts in. */
+    static Kind kind(String violation) {
+        if (violation.startsWith("never ended") || violation.startsWith("lost while")
+                || violation.matches("session \\S+ lost .*")) {
+            return Kind.LOST;
+        }
+        if (violation.startsWith("ended ") || violation.startsWith("output differs")
+                || violation.matches("session \\S+ (forked|holds turns).*")) {
+            return Kind.DUPLICATED;
+        }
+        if (violation.startsWith("split brain") || violation.startsWith("stale leader")) {
+            return Kind.SPLIT_BRAIN;
+        }
+        return violation.startsWith(NOT_CONVERGED) || violation.startsWith("converged ") ? Kind.NOT_CONVERGED
+                : Kind.OTHER;
+    }
 
     Checker check(History history, Map<String, String> references, IntFunction<String> sessionReader) {
         for (History.Request r : history.requests) {

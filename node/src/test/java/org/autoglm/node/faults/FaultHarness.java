@@ -25,15 +25,28 @@ import org.autoglm.node.cluster.ServeProcess;
  */
 public final class FaultHarness implements AutoCloseable {
 
-    /** What one schedule did and what was wrong with it. */
-    public record Result(String schedule, java.time.LocalTime startedAt, int requests, int completed, int errors,
-                         int refused, int cutOff, long convergeMillis, List<String> violations) {
+    /**
+     * What one schedule did and what was wrong with it. {@code converged} false: the cluster did not come back whole
+     * within the harness's limits (a node never ready again, no leader, no convergence in 120 s); the schedule is a
+     * failure and the harness must not be reused.
+     */
+    public record Result(String schedule, long seed, java.time.LocalTime startedAt, long wallMillis, int requests,
+                         int completed, int errors, int refused, int cutOff, long convergeMillis, boolean converged,
+                         List<String> violations) {
         @Override
         public String toString() {
-            return schedule + " (times in ms after " + startedAt + "): " + requests + " requests, " + completed + " completed, " + errors + " errors, "
-                    + refused + " refused, " + cutOff + " cut off; converged in " + convergeMillis + " ms; "
+            return schedule + " (times in ms after " + startedAt + "; " + wallMillis / 1000 + " s): " + requests
+                    + " requests, " + completed + " completed, " + errors + " errors, " + refused + " refused, " + cutOff
+                    + " cut off; " + (converged ? "converged in " + convergeMillis + " ms; " : "DID NOT CONVERGE; ")
                     + (violations.isEmpty() ? "no violations" : violations.size() + " VIOLATIONS:\n  "
                     + String.join("\n  ", violations));
+        }
+    }
+
+    /** The cluster did not come back whole within a limit: a failed schedule, and a harness not to be reused. */
+    static final class NotConverged extends IllegalStateException {
+        NotConverged(String message) {
+            super(message);
         }
     }
 
@@ -43,6 +56,12 @@ public final class FaultHarness implements AutoCloseable {
      * load 55 was itself dropped by the grid (its threads starved past failure detection) when the leader was killed.
      */
     static final long FAILURE_DETECTION_MILLIS = 6_000;
+    /**
+     * The failure detection of the nodes started from now on and of the schedules made from now on (pauses outlast it):
+     * {@link #FAILURE_DETECTION_MILLIS} unless a long run on a loaded machine sets more ({@code LongRun
+     * --failure-detection}).
+     */
+    static volatile long failureDetectionMillis = FAILURE_DETECTION_MILLIS;
 
     private final int size;
     private final List<ServeProcess> nodes = new ArrayList<>();
@@ -69,7 +88,7 @@ public final class FaultHarness implements AutoCloseable {
         links = new Link[size][size];
         for (int i = 0; i < size; i++) {
             List<String> extra = new ArrayList<>(List.of("--scheduling-policy", "priority",
-                    "--grid-failure-detection", Long.toString(FAILURE_DETECTION_MILLIS)));
+                    "--grid-failure-detection", Long.toString(failureDetectionMillis)));
             for (int j = 0; j < size; j++) {
                 if (i != j) {
                     links[i][j] = new Link(grid[j]);
@@ -81,16 +100,24 @@ public final class FaultHarness implements AutoCloseable {
         }
     }
 
-    /** Starts the nodes one at a time (JVMs starting together starve a small machine) and waits for a healthy cluster. */
+    /**
+     * Starts the nodes together (their start-ups share the machine's cores; each node waits for its peers) and waits for
+     * a healthy cluster.
+     */
     public void start() throws Exception {
         for (ServeProcess node : nodes) {
             node.start();
+        }
+        for (ServeProcess node : nodes) {
             waitUntil(() -> node.status("/health") == 200, 300_000, node.name + " never answered /health");
         }
         waitUntil(this::converged, 300_000, "the cluster never became healthy");
     }
 
-    /** Runs one schedule against the running cluster, heals it, and checks the history. */
+    /**
+     * Runs one schedule against the running cluster, heals it, and checks the history. A cluster that does not come
+     * back whole gives a result with {@code converged} false (the harness must then be closed, not reused).
+     */
     public Result run(Schedule schedule) throws Exception {
         History history = new History();
         Workload workload = new Workload(history, size, i -> nodes.get(i).uri("/"));
@@ -136,13 +163,23 @@ public final class FaultHarness implements AutoCloseable {
                 checker.violations.add("converged " + converge + " ms after the faults healed (limit "
                         + CONVERGE_LIMIT_MILLIS + " ms); healed at " + healed + " ms");
             }
-            return new Result(schedule.toString(), history.startedAt, history.requests.size(), history.ended(History.Outcome.COMPLETED).size(),
-                    history.ended(History.Outcome.ERROR).size(), history.ended(History.Outcome.REFUSED).size(),
-                    history.ended(History.Outcome.CUT_OFF).size(), converge, checker.violations);
+            return result(schedule, history, start, converge, true, checker.violations);
+        } catch (NotConverged e) {
+            return result(schedule, history, start, -1, false,
+                    List.of(Checker.NOT_CONVERGED + e.getMessage() + " (at " + history.now() + " ms)"));
         } finally {
             poller.interrupt();
             clients.shutdownNow();
         }
+    }
+
+    private static Result result(Schedule schedule, History history, long startNanos, long converge, boolean converged,
+                                 List<String> violations) {
+        return new Result(schedule.toString(), schedule.seed(), history.startedAt,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), history.requests.size(),
+                history.ended(History.Outcome.COMPLETED).size(), history.ended(History.Outcome.ERROR).size(),
+                history.ended(History.Outcome.REFUSED).size(), history.ended(History.Outcome.CUT_OFF).size(), converge,
+                converged, List.copyOf(violations));
     }
 
     /** Strikes one fault, waits its length, heals it; a node killed, paused or cut off is recorded as such. */
@@ -204,7 +241,7 @@ public final class FaultHarness implements AutoCloseable {
                     what = "latency on f" + a;
                 }
                 history.faults.add(new History.Fault(what, cutOff, started, -1));
-                if (step.kind() == Schedule.Kind.PARTITION && step.forMillis() > FAILURE_DETECTION_MILLIS) {
+                if (step.kind() == Schedule.Kind.PARTITION && step.forMillis() > failureDetectionMillis) {
                     observePartition(a, step.forMillis(), history);
                 } else {
                     Thread.sleep(step.forMillis());
@@ -330,7 +367,7 @@ public final class FaultHarness implements AutoCloseable {
             }
             Thread.sleep(200);
         }
-        throw new IllegalStateException("no leader");
+        throw new NotConverged("no node named a leader within 20 s");
     }
 
     private void pollLeaders(History history) {
@@ -381,7 +418,18 @@ public final class FaultHarness implements AutoCloseable {
         for (int i : paused) {
             nodes.get(i).resume();
         }
-        nodes.forEach(ServeProcess::stop);
+        // Together: each graceful stop may take seconds (leaving the grid, stopping the engine).
+        List<Thread> stops = nodes.stream().map(node -> new Thread(node::stop, "stop-" + node.name)).toList();
+        stops.forEach(Thread::start);
+        for (Thread stop : stops) {
+            try {
+                stop.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                nodes.forEach(ServeProcess::kill);
+                break;
+            }
+        }
         for (Link[] row : links) {
             for (Link link : row) {
                 if (link != null) {
@@ -399,7 +447,7 @@ public final class FaultHarness implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (!check.ok()) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(failure + " within " + millis / 1000 + " s");
+                throw new NotConverged(failure + " within " + millis / 1000 + " s");
             }
             Thread.sleep(200);
         }
@@ -425,89 +473,5 @@ public final class FaultHarness implements AutoCloseable {
             }
         }
         throw new IOException("no free grid port pair");
-    }
-
-    /**
-     * {@code java ... FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]
-     * [--leader-kills 1] [--base-port P] [--short] [--partition] [--only KIND]...}: the long run for the bench (the first
-     * {@code --leader-kills} schedules are the issue's leader kill, the rest random; {@code --short} runs the short form
-     * of mvn verify instead, {@code --partition} the partition alone, {@code --only pause} (repeatable: kill-leader,
-     * kill-follower, kill-stream-node, pause, restart, partition, one-way-loss, latency) {@code --schedules} short
-     * schedules of those kinds in turn). Grid ports from {@code --base-port} (communication ports 1000 higher), free ones
-     * when not given. Prints one line per schedule and the totals; exits 1 on any violation.
-     */
-    public static void main(String[] args) throws Exception {
-        if (args.length < 2) {
-            System.err.println("usage: FaultHarness NODE_JAR MODEL_DIR [--schedules 100] [--seconds 60] [--seed 1] [--nodes 3]"
-                    + " [--leader-kills 1] [--base-port P] [--short] [--partition] [--only KIND]...");
-            System.exit(2);
-        }
-        int schedules = 100;
-        int seconds = 60;
-        long seed = 1;
-        int size = 3;
-        int leaderKills = 1;
-        int basePort = 0;
-        boolean shortForm = false;
-        boolean partitionOnly = false;
-        List<Schedule.Kind> only = new ArrayList<>();
-        for (int i = 2; i < args.length; i += 2) {
-            if (args[i].equals("--short") || args[i].equals("--partition")) { // instead of random schedules
-                shortForm |= args[i].equals("--short");
-                partitionOnly |= args[i].equals("--partition");
-                i--;
-                continue;
-            }
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException(args[i] + " needs a value");
-            }
-            switch (args[i]) {
-                case "--schedules" -> schedules = Integer.parseInt(args[i + 1]);
-                case "--leader-kills" -> leaderKills = Integer.parseInt(args[i + 1]);
-                case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
-                case "--seed" -> seed = Long.parseLong(args[i + 1]);
-                case "--nodes" -> size = Integer.parseInt(args[i + 1]);
-                case "--base-port" -> basePort = Integer.parseInt(args[i + 1]);
-                case "--only" -> only.add(Schedule.Kind.valueOf(args[i + 1].toUpperCase().replace('-', '_')));
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
-        }
-        int requests = 0;
-        int completed = 0;
-        int violations = 0;
-        int runs = 0;
-        try (FaultHarness harness = new FaultHarness(Path.of(args[0]), Path.of(args[1]),
-                Path.of("target", "fault-harness"), size, basePort)) {
-            harness.start();
-            List<Schedule> plan = new ArrayList<>();
-            if (!only.isEmpty()) {
-                for (int s = 0; s < schedules; s++) {
-                    plan.add(Schedule.brief(seed + s, only.get(s % only.size())));
-                }
-            } else if (shortForm || partitionOnly) {
-                if (shortForm) {
-                    plan.addAll(Schedule.shortForm());
-                } else {
-                    plan.add(Schedule.partition());
-                }
-            } else {
-                for (int s = 0; s < schedules; s++) {
-                    plan.add(s < leaderKills ? Schedule.leaderKill() : Schedule.random(seed + s, seconds));
-                }
-            }
-            schedules = plan.size();
-            for (int s = 0; s < schedules; s++) {
-                Schedule schedule = plan.get(s);
-                Result result = harness.run(schedule);
-                runs++;
-                requests += result.requests();
-                completed += result.completed();
-                violations += result.violations().size();
-                System.out.println("[" + (s + 1) + "/" + schedules + "] " + result);
-            }
-        }
-        System.out.printf("fault harness: %d schedules, %d requests, %d completed, %d violations%n",
-                runs, requests, completed, violations);
-        System.exit(violations == 0 ? 0 : 1);
     }
 }

@@ -91,11 +91,12 @@ final class History {
     /** What a partition longer than failure detection did not do (the minority kept serving, the majority stopped). */
     final List<String> partitionFindings = new CopyOnWriteArrayList<>();
     private final java.util.concurrent.atomic.AtomicLong highestTerm = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.Set<String> staleReported = ConcurrentHashMap.newKeySet();
 
     void leaderSeen(long term, String name, boolean self, String reporter) {
         leadersByTerm.computeIfAbsent(term, t -> ConcurrentHashMap.newKeySet()).add(name);
         long highest = highestTerm.accumulateAndGet(term, Math::max);
-        if (self && term < highest) {
+        if (self && term < highest && staleReported.add(reporter + "/" + term)) { // once per node and term
             staleClaims.add(reporter + " claimed to lead in term " + term + " at " + now() + " ms, after term "
                     + highest + " was seen");
         }

@@ -9,7 +9,7 @@ import java.util.Random;
  * schedule can be run again. Faults do not overlap: each is healed before the next starts, so a three-node cluster
  * always keeps a majority somewhere.
  */
-record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, boolean leaderKillBurst) {
+public record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, boolean leaderKillBurst) {
 
     enum Kind { KILL_LEADER, KILL_FOLLOWER, KILL_STREAM_NODE, PAUSE, RESTART, PARTITION, ONE_WAY_LOSS, LATENCY }
 
@@ -23,7 +23,16 @@ record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, b
 
     /** The case: 30 non-streaming completions sent to the followers at once, the leader killed 2 s later. */
     static Schedule leaderKill() {
-        return new Schedule(0, 0, 0, List.of(new Step(2_000, Kind.KILL_LEADER, 4_000)), true);
+        return leaderKill(0);
+    }
+
+    private static Schedule leaderKill(long seed) {
+        return new Schedule(seed, 0, 0, List.of(new Step(2_000, Kind.KILL_LEADER, 4_000)), true);
+    }
+
+    /** The long run's schedule of {@code seed}: the leader kill for seeds up to {@code leaderKills}, else random. */
+    public static Schedule ofSeed(long seed, int leaderKills, int seconds) {
+        return seed <= leaderKills ? leaderKill(seed) : random(seed, seconds);
     }
 
     /**
@@ -32,8 +41,8 @@ record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, b
      * three, so that the grid drops a node, the majority goes on without it, and the node rejoins once it heals).
      */
     static Schedule brief(long seed, Kind kind) {
-        long length = kind == Kind.PAUSE ? FaultHarness.FAILURE_DETECTION_MILLIS + 1_000
-                : kind == Kind.PARTITION || kind == Kind.ONE_WAY_LOSS ? FaultHarness.FAILURE_DETECTION_MILLIS + 3_000
+        long length = kind == Kind.PAUSE ? FaultHarness.failureDetectionMillis + 1_000
+                : kind == Kind.PARTITION || kind == Kind.ONE_WAY_LOSS ? FaultHarness.failureDetectionMillis + 3_000
                 : 2_000;
         return new Schedule(seed, 6_000, 3, List.of(new Step(1_500, kind, length)), false);
     }
@@ -64,7 +73,7 @@ record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, b
             Kind kind = Kind.values()[random.nextInt(Kind.values().length)];
             long at = i * slot + 1_000 + random.nextInt((int) Math.max(1, slot / 3));
             // Pauses outlast failure detection, so that the grid drops the paused node.
-            long length = kind == Kind.PAUSE ? FaultHarness.FAILURE_DETECTION_MILLIS + 2_000 + random.nextInt(4_000)
+            long length = kind == Kind.PAUSE ? FaultHarness.failureDetectionMillis + 2_000 + random.nextInt(4_000)
                     : Math.min(2_000 + random.nextInt(4_000), Math.max(1_500, slot - (at - i * slot) - 500));
             steps.add(new Step(at, kind, length));
         }
@@ -73,7 +82,7 @@ record Schedule(long seed, long workloadMillis, int clients, List<Step> steps, b
 
     @Override
     public String toString() {
-        return leaderKillBurst ? "leader kill (30 completions to the followers, kill -9 of the leader at 2 s)"
+        return leaderKillBurst ? (seed > 0 ? "seed " + seed + ": " : "") + "leader kill (30 completions to the followers, kill -9 of the leader at 2 s)"
                 : "seed " + seed + ": " + clients + " clients for " + workloadMillis / 1000 + " s, faults " + steps;
     }
 }
