@@ -231,9 +231,12 @@ class StructuredOutputSdkTest {
         JsonNode second = post("/v1/chat/completions", "{\"model\":\"glm4-tools\",\"session_id\":\"" + session
                 + "\",\"max_tokens\":4,\"tools\":[" + weatherToolJson() + "],\"tool_choice\":\"none\","
                 + "\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"" + call.id() + "\",\"content\":\"sunny\"}]}");
-        // the first prompt (tools and the user turn) and the call, rendered by the template, came before the result
-        assertThat(second.at("/usage/prompt_tokens").asLong()).isGreaterThan(first.usage().orElseThrow().promptTokens()
-                + call.function().arguments().length() / 4);
+        JsonNode userAlone = post("/v1/chat/completions", "{\"model\":\"glm4-tools\",\"max_tokens\":4,\"tools\":["
+                + weatherToolJson() + "],\"tool_choice\":\"none\",\"messages\":[{\"role\":\"user\",\"content\":"
+                + "\"Weather in Paris?\"}]}");
+        // the session's user turn and the call, rendered by the template, came before the result
+        assertThat(second.at("/usage/prompt_tokens").asLong()).isGreaterThan(userAlone.at("/usage/prompt_tokens")
+                .asLong() + call.function().arguments().length() / 4);
         history = get("/v1/sessions/" + session).get("messages");
         assertThat(history.at("/2/role").asText()).isEqualTo("tool");
         assertThat(history.at("/2/tool_call_id").asText()).isEqualTo(call.id());
