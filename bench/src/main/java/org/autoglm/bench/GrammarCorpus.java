@@ -75,7 +75,7 @@ final class GrammarCorpus {
             long[] compileCpu = compileCpuNanos.stream().mapToLong(Long::longValue).toArray();
             return String.format("schemas %d, compiled %d, passing %d (%.1f %%); valid rejected %d, invalid accepted"
                     + " %d; masks %d: p50 %.1f us, p99 %.1f us, max %.0f us (thread CPU time: p50 %.1f us, p99 %.1f"
-                    + " us, max %.0f us); compile p50 %.2f ms, p99 %.1f ms (CPU p50 %.2f ms)",
+                    + " us, max %.0f us); compile p50 %.2f ms, p99 %.1f ms (CPU p50 %.2f ms); mask digest %016x",
                     schemas, compiled, passing, 100.0 * passing / Math.max(1, schemas), validRejected,
                     invalidAccepted, masks, percentileMicros(maskNanos, masks, 0.5),
                     percentileMicros(maskNanos, masks, 0.99), percentileMicros(maskNanos, masks, 1.0),

@@ -1,6 +1,5 @@
 package org.autoglm.models.grammar;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -94,24 +93,25 @@ public final class GrammarCompiler {
 
     private static boolean canAccept(RuleDfa dfa, boolean[] productive) {
         boolean[] seen = new boolean[dfa.states()];
-        ArrayDeque<Integer> todo = new ArrayDeque<>();
-        todo.push(dfa.start);
+        int[] todo = new int[dfa.states()];
+        int top = 0;
+        todo[top++] = dfa.start;
         seen[dfa.start] = true;
-        while (!todo.isEmpty()) {
-            int s = todo.pop();
+        while (top > 0) {
+            int s = todo[--top];
             if (dfa.accepting[s]) {
                 return true;
             }
             for (int k = dfa.rangeOffset[s]; k < dfa.rangeOffset[s + 1]; k++) {
                 if (!seen[dfa.rangeTarget[k]]) {
                     seen[dfa.rangeTarget[k]] = true;
-                    todo.push(dfa.rangeTarget[k]);
+                    todo[top++] = dfa.rangeTarget[k];
                 }
             }
             for (int k = dfa.callOffset[s]; k < dfa.callOffset[s + 1]; k++) {
                 if (productive[dfa.callRule[k]] && !seen[dfa.callTarget[k]]) {
                     seen[dfa.callTarget[k]] = true;
-                    todo.push(dfa.callTarget[k]);
+                    todo[top++] = dfa.callTarget[k];
                 }
             }
         }
@@ -167,11 +167,12 @@ public final class GrammarCompiler {
     private static List<Integer> leftCalls(RuleDfa dfa, boolean[] nullable, boolean acceptMarker) {
         List<Integer> calls = new ArrayList<>();
         boolean[] seen = new boolean[dfa.states()];
-        ArrayDeque<Integer> todo = new ArrayDeque<>();
-        todo.push(dfa.start);
+        int[] todo = new int[dfa.states()];
+        int top = 0;
+        todo[top++] = dfa.start;
         seen[dfa.start] = true;
-        while (!todo.isEmpty()) {
-            int s = todo.pop();
+        while (top > 0) {
+            int s = todo[--top];
             if (acceptMarker && dfa.accepting[s]) {
                 return List.of(-1);
             }
@@ -179,7 +180,7 @@ public final class GrammarCompiler {
                 calls.add(dfa.callRule[k]);
                 if (nullable[dfa.callRule[k]] && !seen[dfa.callTarget[k]]) {
                     seen[dfa.callTarget[k]] = true;
-                    todo.push(dfa.callTarget[k]);
+                    todo[top++] = dfa.callTarget[k];
                 }
             }
         }

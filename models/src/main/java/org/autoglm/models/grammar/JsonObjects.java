@@ -23,10 +23,11 @@ final class JsonObjects {
 
     /**
      * Declared properties in schema order, each optional unless required, then additional properties (keys that
-     * are not declared) unless additionalProperties is false.
+     * are not declared) unless additionalProperties is false; with patternProperties, see {@link PatternProperties}.
      */
     Grammar object(JsonNode schema, String pointer) {
         JsonNode properties = schema.path("properties");
+        PatternProperties patterns = PatternProperties.of(schema, pointer);
         Set<String> required = new LinkedHashSet<>();
         schema.path("required").forEach(n -> required.add(n.asText()));
         List<Grammar> items = new ArrayList<>();
@@ -38,23 +39,36 @@ final class JsonObjects {
             declared.add(e.getKey());
             Grammar key = new Grammar.Literal(quoted(e.getKey()));
             keys.add(key);
-            items.add(Grammar.sequence(key, COLON,
-                    converter.value(e.getValue(), pointer + "/properties/" + escape(e.getKey()))));
+            String at = pointer + "/properties/" + escape(e.getKey());
+            List<JsonNode> alsoMatching = patterns == null ? List.of() : patterns.schemasMatching(e.getKey());
+            Grammar value;
+            if (alsoMatching.isEmpty()) {
+                value = converter.value(e.getValue(), at);
+            } else {
+                List<JsonNode> all = new ArrayList<>(List.of(e.getValue()));
+                all.addAll(alsoMatching);
+                value = converter.allOf(all, at);
+            }
+            items.add(Grammar.sequence(key, COLON, value));
             isRequired.add(required.contains(e.getKey()));
         }
         JsonNode additional = schema.get("additionalProperties");
         boolean closed = additional != null && additional.isBoolean() && !additional.asBoolean();
         for (String name : required) {
             if (!declared.contains(name)) {
-                if (closed) {
+                List<JsonNode> matching = patterns == null ? List.of() : patterns.schemasMatching(name);
+                if (closed && matching.isEmpty()) {
                     throw GrammarException.schema("required", pointer + "/required", "names '" + name + "', which"
                             + " additionalProperties: false forbids: no object fits");
                 }
                 declared.add(name);
                 Grammar key = new Grammar.Literal(quoted(name));
                 keys.add(key);
-                items.add(Grammar.sequence(key, COLON, additional == null || additional.isBoolean()
-                        ? JsonValueGrammar.anyValue() : converter.value(additional, pointer + "/additionalProperties")));
+                Grammar value = !matching.isEmpty()
+                        ? converter.allOf(matching, pointer + "/required/" + escape(name))
+                        : additional == null || additional.isBoolean() ? JsonValueGrammar.anyValue()
+                        : converter.value(additional, pointer + "/additionalProperties");
+                items.add(Grammar.sequence(key, COLON, value));
                 isRequired.add(true);
             }
         }
@@ -63,14 +77,17 @@ final class JsonObjects {
             throw GrammarException.schema("minProperties", pointer + "/minProperties", "above the number of"
                     + " required properties cannot be enforced");
         }
+        Grammar additionalValue = closed ? null : additional == null || additional.isBoolean()
+                ? JsonValueGrammar.anyValue() : converter.value(additional, pointer + "/additionalProperties");
         Grammar extra = null;
-        if (!closed) {
+        if (patterns != null) {
+            List<Grammar> members = patterns.undeclaredMembers(List.copyOf(declared), additionalValue, converter);
+            extra = members.size() == 1 ? members.get(0) : new Grammar.Alternatives(members);
+        } else if (!closed) {
             Grammar key = keys.isEmpty() ? JsonValueGrammar.STRING_VALUE
                     : JsonValueGrammar.lexeme(new Grammar.Difference(JsonValueGrammar.STRING,
                             new Grammar.Alternatives(keys)));
-            Grammar value = additional == null || additional.isBoolean() ? JsonValueGrammar.anyValue()
-                    : converter.value(additional, pointer + "/additionalProperties");
-            extra = Grammar.sequence(key, COLON, value);
+            extra = Grammar.sequence(key, COLON, additionalValue);
         }
         return Grammar.sequence(new Grammar.Literal("{"),
                 new Grammar.OrderedMembers(items, isRequired, COMMA, extra), new Grammar.Literal("}"));
@@ -157,7 +174,7 @@ final class JsonObjects {
         }
     }
 
-    private static String escape(String name) {
+    static String escape(String name) {
         return name.replace("~", "~0").replace("/", "~1");
     }
 }

@@ -27,7 +27,7 @@ final class JsonSchemaGrammar {
     /** Validation keywords we cannot enforce with a grammar; anything else unknown is an annotation. */
     private static final Set<String> UNSUPPORTED = Set.of("not", "if", "then", "else", "dependencies",
             "dependentRequired", "dependentSchemas", "propertyNames", "contains", "minContains", "maxContains",
-            "unevaluatedProperties", "unevaluatedItems", "multipleOf", "maxProperties", "patternProperties",
+            "unevaluatedProperties", "unevaluatedItems", "multipleOf", "maxProperties",
             "$dynamicRef", "$recursiveRef", "contentSchema");
     static final List<String> TYPES = List.of("null", "boolean", "object", "array", "string", "number", "integer");
 
@@ -133,7 +133,7 @@ final class JsonSchemaGrammar {
 
     private static boolean isNoOp(String key, JsonNode value) {
         return switch (key) {
-            case "patternProperties", "dependencies", "dependentRequired", "dependentSchemas" ->
+            case "dependencies", "dependentRequired", "dependentSchemas" ->
                     value.isObject() && value.isEmpty();
             case "not" -> false;
             default -> false;
@@ -166,6 +166,13 @@ final class JsonSchemaGrammar {
             new SchemaMerger(this, pointer).requireDisjoint(merged, pointer + "/oneOf");
         }
         return new Grammar.Alternatives(out);
+    }
+
+    /** A value fitting every one of {@code parts} (merged as allOf; a GrammarException where they cannot be). */
+    Grammar allOf(List<JsonNode> parts, String pointer) {
+        ObjectNode all = JSON.createObjectNode();
+        all.set("allOf", JSON.createArrayNode().addAll(parts));
+        return new Grammar.RuleRef(ruleForSynthetic(all, pointer));
     }
 
     private String ruleForSynthetic(JsonNode schema, String pointer) {

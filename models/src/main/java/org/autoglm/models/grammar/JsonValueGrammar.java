@@ -1,5 +1,7 @@
 package org.autoglm.models.grammar;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -35,17 +37,22 @@ final class JsonValueGrammar {
     static final Grammar BOOLEAN = Grammar.choice(List.of("true", "false"));
     static final Grammar NULL = new Grammar.Literal("null");
 
-    private static final Grammar ANY_VALUE = new Grammar.Rules("value", Map.of(
-            "value", Grammar.anyOf(new Grammar.RuleRef("object"), new Grammar.RuleRef("array"), STRING_VALUE, NUMBER,
-                    BOOLEAN, NULL),
-            "object", Grammar.sequence(new Grammar.Literal("{"), commaSeparated(
-                    Grammar.sequence(STRING_VALUE, new Grammar.Literal(":"), new Grammar.RuleRef("value"))),
-                    new Grammar.Literal("}")),
-            "array", Grammar.sequence(new Grammar.Literal("["), commaSeparated(new Grammar.RuleRef("value")),
-                    new Grammar.Literal("]"))));
+    private static final Grammar ANY_VALUE = anyValueRules();
 
     private JsonValueGrammar() { }
 
+    /** In a fixed order (not Map.of's, which changes per run), so rule numbers and automata are reproducible. */
+    private static Grammar anyValueRules() {
+        Map<String, Grammar> rules = new LinkedHashMap<>();
+        rules.put("value", Grammar.anyOf(new Grammar.RuleRef("object"), new Grammar.RuleRef("array"), STRING_VALUE,
+                NUMBER, BOOLEAN, NULL));
+        rules.put("object", Grammar.sequence(new Grammar.Literal("{"), commaSeparated(
+                Grammar.sequence(STRING_VALUE, new Grammar.Literal(":"), new Grammar.RuleRef("value"))),
+                new Grammar.Literal("}")));
+        rules.put("array", Grammar.sequence(new Grammar.Literal("["), commaSeparated(new Grammar.RuleRef("value")),
+                new Grammar.Literal("]")));
+        return new Grammar.Rules("value", Collections.unmodifiableMap(rules));
+    }
     static Grammar anyValue() {
         return ANY_VALUE;
     }

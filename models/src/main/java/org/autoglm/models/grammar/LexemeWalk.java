@@ -317,6 +317,22 @@ final class LexemeWalk {
             addRange(from, 0, from.length);
         }
 
+        int size() {
+            return count;
+        }
+
+        int get(int i) {
+            return values[i];
+        }
+
+        void set(int i, int v) {
+            values[i] = v;
+        }
+
+        void clear() {
+            count = 0;
+        }
+
         int[] toArray() {
             return Arrays.copyOf(values, count);
         }

@@ -69,20 +69,25 @@ final class Nfa {
         callTo[callCount++] = to;
     }
 
-    /** Per-state edge indexes (compressed rows), built once before determinizing. */
-    int[][] index(int[] from, int count) {
-        int[] sizes = new int[states];
+    /**
+     * Per-state edge indexes as compressed rows, built once before determinizing: the edges leaving state s are
+     * {@code rows.edges[rows.offset[s] .. rows.offset[s + 1])}, in the order they were added.
+     */
+    Rows index(int[] from, int count) {
+        int[] offset = new int[states + 1];
         for (int i = 0; i < count; i++) {
-            sizes[from[i]]++;
+            offset[from[i] + 1]++;
         }
-        int[][] rows = new int[states][];
         for (int s = 0; s < states; s++) {
-            rows[s] = new int[sizes[s]];
+            offset[s + 1] += offset[s];
         }
-        int[] fill = new int[states];
+        int[] fill = Arrays.copyOf(offset, states);
+        int[] edges = new int[count];
         for (int i = 0; i < count; i++) {
-            rows[from[i]][fill[from[i]]++] = i;
+            edges[fill[from[i]]++] = i;
         }
-        return rows;
+        return new Rows(offset, edges);
     }
+
+    record Rows(int[] offset, int[] edges) { }
 }

@@ -1,6 +1,5 @@
 package org.autoglm.models.grammar;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -96,7 +95,7 @@ final class RuleDfa {
             }
             accepting.add(accept);
             ranges.add(null);
-            calls.add(new int[0]);
+            calls.add(NO_INTS);
             return accepting.size() - 1;
         }
 
@@ -132,11 +131,17 @@ final class RuleDfa {
         }
     }
 
-    /** Subset construction; rule calls are symbols like bytes. */
+    private static final int[] NO_INTS = new int[0];
+
+    /**
+     * Subset construction; rule calls are symbols like bytes. Each subset's byte edges are cut at their own
+     * boundaries only (sorted), so a state costs what its edges cost rather than a pass over all 256 bytes:
+     * compiling a new schema is mostly this.
+     */
     static RuleDfa determinize(Nfa nfa) {
-        int[][] eps = nfa.index(nfa.epsFrom, nfa.epsCount);
-        int[][] byteRows = nfa.index(nfa.byteFrom, nfa.byteCount);
-        int[][] callRows = nfa.index(nfa.callFrom, nfa.callCount);
+        Nfa.Rows eps = nfa.index(nfa.epsFrom, nfa.epsCount);
+        Nfa.Rows byteRows = nfa.index(nfa.byteFrom, nfa.byteCount);
+        Nfa.Rows callRows = nfa.index(nfa.callFrom, nfa.callCount);
         Builder b = new Builder();
         Map<IntKey, Integer> ids = new HashMap<>();
         List<int[]> sets = new ArrayList<>();
@@ -144,74 +149,102 @@ final class RuleDfa {
         int[] startSet = closure.of(new int[] {nfa.start}, 1);
         ids.put(new IntKey(startSet), b.add(contains(startSet, nfa.accept)));
         sets.add(startSet);
-        int[] marks = new int[258];
+        long[] byLo = new long[16];
+        int[] active = new int[16];
+        int[] targets = new int[16];
+        int[] cuts = new int[32];
+        LexemeWalk.IntList out = new LexemeWalk.IntList();
         for (int d = 0; d < sets.size(); d++) {
             int[] set = sets.get(d);
-            // Byte edges: cut 0..255 at every edge boundary, one target set per piece.
             int edgeCount = 0;
+            boolean anyCall = false;
             for (int s : set) {
-                edgeCount += byteRows[s].length;
+                edgeCount += byteRows.offset()[s + 1] - byteRows.offset()[s];
+                anyCall |= callRows.offset()[s + 1] > callRows.offset()[s];
             }
-            int[] edges = new int[edgeCount];
-            int[] targets = new int[edgeCount];
-            edgeCount = 0;
-            Arrays.fill(marks, 0);
+            if (byLo.length < edgeCount) {
+                byLo = new long[edgeCount];
+                active = new int[edgeCount];
+                targets = new int[edgeCount];
+                cuts = new int[2 * edgeCount];
+            }
+            // Byte edges: cut 0..255 at every edge's first byte and one past its last, one target set per piece.
+            // A sweep over the edges sorted by first byte keeps those covering the piece (few, even when the
+            // subset has thousands of edges, as under an unanchored pattern's "any character").
+            int n = 0;
+            int cutCount = 0;
             for (int s : set) {
-                for (int e : byteRows[s]) {
-                    edges[edgeCount++] = e;
-                    marks[nfa.byteLo[e]] = 1;
-                    marks[nfa.byteHi[e] + 1] = 1;
+                for (int k = byteRows.offset()[s]; k < byteRows.offset()[s + 1]; k++) {
+                    int e = byteRows.edges()[k];
+                    byLo[n++] = ((long) nfa.byteLo[e] << 32) | e;
+                    cuts[cutCount++] = nfa.byteLo[e];
+                    cuts[cutCount++] = nfa.byteHi[e] + 1;
                 }
             }
-            List<Integer> out = new ArrayList<>();
-            if (edgeCount > 0) {
-                int pieceStart = -1;
-                for (int x = 0; x <= 256; x++) {
-                    if (marks[x] == 0 && x < 256) {
-                        continue;
+            Arrays.sort(cuts, 0, cutCount);
+            Arrays.sort(byLo, 0, n);
+            out.clear();
+            int nextEdge = 0;
+            int activeCount = 0;
+            for (int c = 0; c + 1 < cutCount; c++) {
+                int lo = cuts[c];
+                if (lo == cuts[c + 1]) {
+                    continue;
+                }
+                int hi = cuts[c + 1] - 1;
+                int kept = 0;
+                for (int a = 0; a < activeCount; a++) {
+                    if (nfa.byteHi[active[a]] >= lo) {
+                        active[kept++] = active[a];
                     }
-                    if (pieceStart >= 0) {
-                        int lo = pieceStart;
-                        int hi = x - 1;
-                        int count = 0;
-                        for (int k = 0; k < edgeCount; k++) {
-                            int e = edges[k];
-                            if (nfa.byteLo[e] <= lo && nfa.byteHi[e] >= hi) {
-                                targets[count++] = nfa.byteTo[e];
-                            }
-                        }
-                        if (count > 0) {
-                            int t = stateOf(closure.of(targets, count), ids, sets, b, nfa.accept);
-                            int n = out.size();
-                            if (n > 0 && out.get(n - 1) == t && out.get(n - 2) == lo - 1) {
-                                out.set(n - 2, hi);
-                            } else {
-                                out.add(lo);
-                                out.add(hi);
-                                out.add(t);
-                            }
-                        }
+                }
+                activeCount = kept;
+                while (nextEdge < n && (int) (byLo[nextEdge] >>> 32) <= lo) {
+                    int e = (int) byLo[nextEdge++];
+                    if (nfa.byteHi[e] >= lo) {
+                        active[activeCount++] = e;   // it starts at or before lo and every edge end is a cut: covers the piece
                     }
-                    pieceStart = x;
+                }
+                int count = 0;
+                for (int a = 0; a < activeCount; a++) {
+                    targets[count++] = nfa.byteTo[active[a]];
+                }
+                if (count > 0) {
+                    int t = stateOf(closure.of(targets, count), ids, sets, b, nfa.accept);
+                    int size = out.size();
+                    if (size > 0 && out.get(size - 1) == t && out.get(size - 2) == lo - 1) {
+                        out.set(size - 2, hi);
+                    } else {
+                        out.add(lo);
+                        out.add(hi);
+                        out.add(t);
+                    }
                 }
             }
-            b.ranges.set(d, out.stream().mapToInt(Integer::intValue).toArray());
-            TreeMap<Integer, List<Integer>> byRule = new TreeMap<>();
-            for (int s : set) {
-                for (int e : callRows[s]) {
-                    byRule.computeIfAbsent(nfa.callRule[e], k -> new ArrayList<>()).add(nfa.callTo[e]);
-                }
-            }
-            int[] calls = new int[2 * byRule.size()];
-            int k = 0;
-            for (var entry : byRule.entrySet()) {
-                int[] callTargets = entry.getValue().stream().mapToInt(Integer::intValue).toArray();
-                calls[k++] = entry.getKey();
-                calls[k++] = stateOf(closure.of(callTargets, callTargets.length), ids, sets, b, nfa.accept);
-            }
-            b.calls.set(d, calls);
+            b.ranges.set(d, out.toArray());
+            b.calls.set(d, anyCall ? callsOf(set, nfa, callRows, closure, ids, sets, b) : NO_INTS);
         }
         return b.build(0);
+    }
+
+    /** The subset's rule calls as (callee, target state) pairs, by callee. */
+    private static int[] callsOf(int[] set, Nfa nfa, Nfa.Rows callRows, Closure closure, Map<IntKey, Integer> ids,
+            List<int[]> sets, Builder b) {
+        TreeMap<Integer, List<Integer>> byRule = new TreeMap<>();
+        for (int s : set) {
+            for (int k = callRows.offset()[s]; k < callRows.offset()[s + 1]; k++) {
+                int e = callRows.edges()[k];
+                byRule.computeIfAbsent(nfa.callRule[e], x -> new ArrayList<>()).add(nfa.callTo[e]);
+            }
+        }
+        int[] calls = new int[2 * byRule.size()];
+        int k = 0;
+        for (var entry : byRule.entrySet()) {
+            int[] callTargets = entry.getValue().stream().mapToInt(Integer::intValue).toArray();
+            calls[k++] = entry.getKey();
+            calls[k++] = stateOf(closure.of(callTargets, callTargets.length), ids, sets, b, nfa.accept);
+        }
+        return calls;
     }
 
     private static int stateOf(int[] set, Map<IntKey, Integer> ids, List<int[]> sets, Builder b, int accept) {
@@ -232,12 +265,13 @@ final class RuleDfa {
     /** Epsilon closure, with a visit stamp per NFA state so each call costs only what it touches. */
     private static final class Closure {
         final Nfa nfa;
-        final int[][] eps;
+        final Nfa.Rows eps;
         final int[] stamp;
         int current;
         int[] stack = new int[64];
+        int[] out = new int[64];
 
-        Closure(Nfa nfa, int[][] eps) {
+        Closure(Nfa nfa, Nfa.Rows eps) {
             this.nfa = nfa;
             this.eps = eps;
             this.stamp = new int[nfa.states];
@@ -245,7 +279,6 @@ final class RuleDfa {
 
         int[] of(int[] seeds, int seedCount) {
             current++;
-            int[] out = new int[Math.max(8, seedCount)];
             int n = 0;
             int top = 0;
             for (int i = 0; i < seedCount; i++) {
@@ -261,8 +294,8 @@ final class RuleDfa {
                     out = Arrays.copyOf(out, n * 2);
                 }
                 out[n++] = s;
-                for (int e : eps[s]) {
-                    int t = nfa.epsTo[e];
+                for (int k = eps.offset()[s]; k < eps.offset()[s + 1]; k++) {
+                    int t = nfa.epsTo[eps.edges()[k]];
                     if (stamp[t] != current) {
                         stamp[t] = current;
                         stack = push(stack, top++, t);
@@ -289,68 +322,89 @@ final class RuleDfa {
      */
     RuleDfa trim(IntPredicate productive) {
         int n = states();
-        List<List<Integer>> reverse = new ArrayList<>();
-        for (int s = 0; s < n; s++) {
-            reverse.add(new ArrayList<>());
+        boolean[] callable = new boolean[callRule.length];
+        for (int k = 0; k < callRule.length; k++) {
+            callable[k] = productive.test(callRule[k]);
+        }
+        // Reverse edges as compressed rows: predecessors of t are pred[predOffset[t] .. predOffset[t + 1]).
+        int[] predOffset = new int[n + 1];
+        for (int t : rangeTarget) {
+            predOffset[t + 1]++;
+        }
+        for (int k = 0; k < callTarget.length; k++) {
+            if (callable[k]) {
+                predOffset[callTarget[k] + 1]++;
+            }
         }
         for (int s = 0; s < n; s++) {
+            predOffset[s + 1] += predOffset[s];
+        }
+        int[] fill = Arrays.copyOf(predOffset, n);
+        int[] pred = new int[predOffset[n]];
+        for (int s = 0; s < n; s++) {
             for (int k = rangeOffset[s]; k < rangeOffset[s + 1]; k++) {
-                reverse.get(rangeTarget[k]).add(s);
+                pred[fill[rangeTarget[k]]++] = s;
             }
             for (int k = callOffset[s]; k < callOffset[s + 1]; k++) {
-                if (productive.test(callRule[k])) {
-                    reverse.get(callTarget[k]).add(s);
+                if (callable[k]) {
+                    pred[fill[callTarget[k]]++] = s;
                 }
             }
         }
         boolean[] live = new boolean[n];
-        ArrayDeque<Integer> todo = new ArrayDeque<>();
+        int[] todo = new int[n];
+        int top = 0;
         for (int s = 0; s < n; s++) {
             if (accepting[s]) {
                 live[s] = true;
-                todo.push(s);
+                todo[top++] = s;
             }
         }
-        while (!todo.isEmpty()) {
-            for (int p : reverse.get(todo.pop())) {
-                if (!live[p]) {
-                    live[p] = true;
-                    todo.push(p);
+        while (top > 0) {
+            int t = todo[--top];
+            for (int k = predOffset[t]; k < predOffset[t + 1]; k++) {
+                if (!live[pred[k]]) {
+                    live[pred[k]] = true;
+                    todo[top++] = pred[k];
                 }
             }
         }
         Builder b = new Builder();
         if (!live[start]) {
             b.add(false);
-            b.ranges.set(0, new int[0]);
+            b.ranges.set(0, NO_INTS);
             return b.build(0);
         }
+        // Number the live states breadth first from the start (the order is part of the automaton's identity).
         int[] map = new int[n];
         Arrays.fill(map, -1);
-        ArrayDeque<Integer> queue = new ArrayDeque<>();
+        int[] order = todo;
+        int head = 0;
+        int tail = 0;
         map[start] = b.add(accepting[start]);
-        queue.add(start);
-        List<Integer> order = new ArrayList<>();
-        while (!queue.isEmpty()) {
-            int s = queue.poll();
-            order.add(s);
+        order[tail++] = start;
+        while (head < tail) {
+            int s = order[head++];
             for (int k = rangeOffset[s]; k < rangeOffset[s + 1]; k++) {
                 int t = rangeTarget[k];
                 if (live[t] && map[t] < 0) {
                     map[t] = b.add(accepting[t]);
-                    queue.add(t);
+                    order[tail++] = t;
                 }
             }
             for (int k = callOffset[s]; k < callOffset[s + 1]; k++) {
                 int t = callTarget[k];
-                if (productive.test(callRule[k]) && live[t] && map[t] < 0) {
+                if (callable[k] && live[t] && map[t] < 0) {
                     map[t] = b.add(accepting[t]);
-                    queue.add(t);
+                    order[tail++] = t;
                 }
             }
         }
-        for (int s : order) {
-            List<Integer> r = new ArrayList<>();
+        LexemeWalk.IntList r = new LexemeWalk.IntList();
+        LexemeWalk.IntList c = new LexemeWalk.IntList();
+        for (int i = 0; i < tail; i++) {
+            int s = order[i];
+            r.clear();
             for (int k = rangeOffset[s]; k < rangeOffset[s + 1]; k++) {
                 if (live[rangeTarget[k]]) {
                     r.add(rangeFirst[k]);
@@ -358,15 +412,15 @@ final class RuleDfa {
                     r.add(map[rangeTarget[k]]);
                 }
             }
-            List<Integer> c = new ArrayList<>();
+            c.clear();
             for (int k = callOffset[s]; k < callOffset[s + 1]; k++) {
-                if (productive.test(callRule[k]) && live[callTarget[k]]) {
+                if (callable[k] && live[callTarget[k]]) {
                     c.add(callRule[k]);
                     c.add(map[callTarget[k]]);
                 }
             }
-            b.ranges.set(map[s], r.stream().mapToInt(Integer::intValue).toArray());
-            b.calls.set(map[s], c.stream().mapToInt(Integer::intValue).toArray());
+            b.ranges.set(map[s], r.toArray());
+            b.calls.set(map[s], c.size() == 0 ? NO_INTS : c.toArray());
         }
         return b.build(0);
     }
@@ -382,33 +436,49 @@ final class RuleDfa {
         for (int d = 0; d < pairs.size(); d++) {
             int sa = (int) pairs.get(d)[0];
             int sb = (int) pairs.get(d)[1];
-            List<Integer> r = new ArrayList<>();
-            for (int x = 0; x < 256; x++) {
-                int ta = a.next(sa, x);
-                if (ta < 0) {
-                    continue;
-                }
-                int tb = sb < 0 ? -1 : b.next(sb, x);
-                if (!difference && tb < 0) {
-                    continue;
-                }
-                long key = pack(ta, tb);
-                Integer id = ids.get(key);
-                if (id == null) {
-                    id = out.add(productAccepts(a, b, ta, tb, difference));
-                    ids.put(key, id);
-                    pairs.add(new long[] {ta, tb});
-                }
-                int n = r.size();
-                if (n > 0 && r.get(n - 1) == (int) id && r.get(n - 2) == x - 1) {
-                    r.set(n - 2, x);
-                } else {
-                    r.add(x);
-                    r.add(x);
-                    r.add(id);
+            LexemeWalk.IntList r = new LexemeWalk.IntList();
+            // Walk a's ranges cut at b's boundaries: within a piece both automata go to one state each.
+            for (int ka = a.rangeOffset[sa]; ka < a.rangeOffset[sa + 1]; ka++) {
+                int ta = a.rangeTarget[ka];
+                int x = a.rangeFirst[ka];
+                while (x <= a.rangeLast[ka]) {
+                    int hi = a.rangeLast[ka];
+                    int tb = -1;
+                    if (sb >= 0) {
+                        for (int kb = b.rangeOffset[sb]; kb < b.rangeOffset[sb + 1]; kb++) {
+                            if (b.rangeLast[kb] < x) {
+                                continue;
+                            }
+                            if (b.rangeFirst[kb] <= x) {
+                                tb = b.rangeTarget[kb];
+                                hi = Math.min(hi, b.rangeLast[kb]);
+                            } else {
+                                hi = Math.min(hi, b.rangeFirst[kb] - 1);
+                            }
+                            break;
+                        }
+                    }
+                    if (difference || tb >= 0) {
+                        long key = pack(ta, tb);
+                        Integer id = ids.get(key);
+                        if (id == null) {
+                            id = out.add(productAccepts(a, b, ta, tb, difference));
+                            ids.put(key, id);
+                            pairs.add(new long[] {ta, tb});
+                        }
+                        int n = r.size();
+                        if (n > 0 && r.get(n - 1) == id && r.get(n - 2) == x - 1) {
+                            r.set(n - 2, hi);
+                        } else {
+                            r.add(x);
+                            r.add(hi);
+                            r.add(id);
+                        }
+                    }
+                    x = hi + 1;
                 }
             }
-            out.ranges.set(d, r.stream().mapToInt(Integer::intValue).toArray());
+            out.ranges.set(d, r.toArray());
         }
         return out.build(0).trim(rule -> true);
     }

@@ -53,12 +53,32 @@ final class SchemaMerger {
     ObjectNode mergeAll(JsonNode schema) {
         List<JsonNode> parts = new ArrayList<>();
         flatten(schema, parts, 0);
+        refusePatternsBesideOthersAdditional(parts);
         ObjectNode out = JsonSchemaGrammar.JSON.createObjectNode();
         for (JsonNode part : parts) {
             mergeInto(out, part);
         }
         checkAdditionalProperties(parts, out);
         return out;
+    }
+
+    /**
+     * One branch's patternProperties beside another's additionalProperties: the latter would forbid (or constrain)
+     * the keys the patterns allow, which one merged object schema cannot say.
+     */
+    private void refusePatternsBesideOthersAdditional(List<JsonNode> parts) {
+        for (JsonNode part : parts) {
+            if (part.path("patternProperties").isEmpty()) {
+                continue;
+            }
+            for (JsonNode other : parts) {
+                JsonNode ap = other.get("additionalProperties");
+                if (other != part && ap != null && !(ap.isBoolean() && ap.asBoolean())) {
+                    throw GrammarException.schema("patternProperties", pointer, "in one allOf branch beside"
+                            + " additionalProperties in another cannot be merged exactly");
+                }
+            }
+        }
     }
 
     private void flatten(JsonNode schema, List<JsonNode> parts, int depth) {

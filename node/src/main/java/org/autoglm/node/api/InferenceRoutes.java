@@ -125,7 +125,8 @@ final class InferenceRoutes {
         Result result = new Result();
         try {
             SessionPrompt sessionPrompt = session == null ? null
-                    : SessionPrompt.build(session, request.messages(), request.params().maxTokens(), model);
+                    : SessionPrompt.build(session, request.messages(), request.structured().tools(),
+                            request.params().maxTokens(), model);
             List<int[]> prompts = sessionPrompt != null ? List.of(sessionPrompt.promptIds()) : prompts(request, model);
             Call call = new Call(id, receivedAt.getEpochSecond(), caller, model, request, session, sessionPrompt,
                     prompts, hooks, span, receivedNanos,
@@ -355,7 +356,8 @@ final class InferenceRoutes {
             return;
         }
         List<Message> turn = new ArrayList<>(call.request().messages());
-        turn.add(new Message("assistant", result.firstChoiceText));
+        Message toolTurn = call.tools() == null ? null : call.tools().assistantTurn(0);
+        turn.add(toolTurn != null ? toolTurn : new Message("assistant", result.firstChoiceText));
         sessions.update(call.session().id(), current -> current.afterTurn(call.session(),
                 call.sessionPrompt().keptHistory(), turn, call.sessionPrompt().promptIds().length, Instant.now()));
     }

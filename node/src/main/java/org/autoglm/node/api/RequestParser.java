@@ -41,10 +41,6 @@ final class RequestParser {
         }
         String sessionId = p.string("session_id", null);
         StructuredRequest structured = StructuredRequestParser.parse(p, true, model);
-        if (sessionId != null && !structured.tools().isEmpty()) {
-            throw ApiError.invalid("tools", "'tools' cannot be used with 'session_id' yet; send the conversation in "
-                    + "'messages' instead.");
-        }
         return common(p, model, messages, List.of(), logprobs, sessionId, structured);
     }
 

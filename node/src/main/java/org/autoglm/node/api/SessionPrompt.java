@@ -2,6 +2,7 @@ package org.autoglm.node.api;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.autoglm.models.chat.ToolDefinition;
 import org.autoglm.node.session.Message;
 import org.autoglm.node.session.Session;
 
@@ -19,6 +20,12 @@ record SessionPrompt(List<Message> keptHistory, int[] promptIds) {
      * @param maxTokens tokens to generate, or 0 when unspecified (then at least one must fit)
      */
     static SessionPrompt build(Session session, List<Message> turn, int maxTokens, ServedModel model) {
+        return build(session, turn, List.of(), maxTokens, model);
+    }
+
+    /** With the request's tools (shown to the model through the template). */
+    static SessionPrompt build(Session session, List<Message> turn, List<ToolDefinition> tools, int maxTokens,
+            ServedModel model) {
         List<Message> kept = new ArrayList<>(session.history());
         int room = model.contextLength() - Math.max(maxTokens, 1);
         while (true) {
@@ -30,7 +37,7 @@ record SessionPrompt(List<Message> keptHistory, int[] promptIds) {
             all.addAll(turn);
             int[] ids;
             try {
-                ids = model.encodeChatAtMost(all, Math.max(room, 0)); // null: longer than room (counting stopped early)
+                ids = encode(model, all, tools, Math.max(room, 0)); // null: longer than room
             } catch (RuntimeException e) {
                 throw ApiError.invalid("messages", "The messages could not be tokenized: " + e.getMessage());
             }
@@ -47,5 +54,18 @@ record SessionPrompt(List<Message> keptHistory, int[] promptIds) {
                 kept.remove(0);
             }
         }
+    }
+
+    /**
+     * The conversation's ids, or null past {@code most}. With tools, or tool calls and results in the history,
+     * the template renders them in the checkpoint's tool-call format (and counts the whole prompt).
+     */
+    private static int[] encode(ServedModel model, List<Message> all, List<ToolDefinition> tools, int most) {
+        boolean toolTurns = all.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
+        if (tools.isEmpty() && !toolTurns) {
+            return model.encodeChatAtMost(all, most); // counting stops early
+        }
+        int[] ids = model.encodeChat(all, tools);
+        return ids.length > most ? null : ids;
     }
 }

@@ -128,7 +128,15 @@ final class SessionRoutes {
         if (withHistory) {
             ArrayNode messages = n.putArray("messages");
             for (Message m : s.history()) {
-                messages.addObject().put("role", m.role()).put("content", m.content());
+                ObjectNode message = messages.addObject().put("role", m.role()).put("content", m.content());
+                if (!m.toolCalls().isEmpty()) {
+                    ArrayNode calls = message.putArray("tool_calls");
+                    m.toolCalls().forEach(c -> calls.addObject().put("id", c.id()).put("type", "function")
+                            .putObject("function").put("name", c.name()).put("arguments", c.arguments()));
+                }
+                if (m.toolCallId() != null) {
+                    message.put("tool_call_id", m.toolCallId());
+                }
             }
             n.put("token_count", s.tokenCount());
         }

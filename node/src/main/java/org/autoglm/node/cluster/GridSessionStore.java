@@ -78,9 +78,9 @@ public final class GridSessionStore implements SessionStore {
         return caches.get().countOwnedBy(owner);
     }
 
-    /** Reads nothing but sessions, their messages and the JDK types they hold. */
+    /** Reads nothing but sessions, their messages (with their tool calls) and the JDK types they hold. */
     private static final ObjectInputFilter ONLY_SESSIONS = ObjectInputFilter.Config.createFilter(
-            "org.autoglm.node.session.*;java.util.*;java.time.*;java.lang.*;maxdepth=10;!*");
+            "org.autoglm.node.session.*;org.autoglm.models.chat.ToolCall;java.util.*;java.time.*;java.lang.*;maxdepth=10;!*");
 
     // Session and Message are Serializable records; Java serialization keeps them exact with no mapping code.
     private static byte[] encode(Session session) {

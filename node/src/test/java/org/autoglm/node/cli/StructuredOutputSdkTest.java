@@ -209,6 +209,39 @@ class StructuredOutputSdkTest {
                 .isGreaterThan(plain.usage().orElseThrow().promptTokens() + 8);
     }
 
+    /**
+     * Tools in a session: the assistant turn keeps its calls with the ids the client saw, the tool result answers one
+     * of them in the next turn, and both reach the template (the second prompt holds the first turn rendered).
+     */
+    @Test
+    void toolCallsWorkInASession() throws Exception {
+        String session = post("/v1/sessions", "{}").get("id").asText();
+        ChatCompletion first = client.chat().completions().create(weatherRequest()
+                .toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED).seed(3)
+                .putAdditionalBodyProperty("session_id", JsonValue.from(session)).build());
+        assertThat(first.choices().get(0).finishReason().asString()).isEqualTo("tool_calls");
+        ChatCompletionMessageFunctionToolCall call = first.choices().get(0).message().toolCalls().orElseThrow().get(0)
+                .asFunction();
+        JsonNode history = get("/v1/sessions/" + session).get("messages");
+        assertThat(history).hasSize(2);
+        assertThat(history.at("/1/tool_calls/0/id").asText()).isEqualTo(call.id());
+        assertThat(history.at("/1/tool_calls/0/function/name").asText()).isEqualTo(call.function().name());
+        assertThat(history.at("/1/tool_calls/0/function/arguments").asText()).isEqualTo(call.function().arguments());
+
+        JsonNode second = post("/v1/chat/completions", "{\"model\":\"glm4-tools\",\"session_id\":\"" + session
+                + "\",\"max_tokens\":4,\"tools\":[" + weatherToolJson() + "],\"tool_choice\":\"none\","
+                + "\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"" + call.id() + "\",\"content\":\"sunny\"}]}");
+        JsonNode userAlone = post("/v1/chat/completions", "{\"model\":\"glm4-tools\",\"max_tokens\":4,\"tools\":["
+                + weatherToolJson() + "],\"tool_choice\":\"none\",\"messages\":[{\"role\":\"user\",\"content\":"
+                + "\"Weather in Paris?\"}]}");
+        // the session's user turn and the call, rendered by the template, came before the result
+        assertThat(second.at("/usage/prompt_tokens").asLong()).isGreaterThan(userAlone.at("/usage/prompt_tokens")
+                .asLong() + call.function().arguments().length() / 4);
+        history = get("/v1/sessions/" + session).get("messages");
+        assertThat(history.at("/2/role").asText()).isEqualTo("tool");
+        assertThat(history.at("/2/tool_call_id").asText()).isEqualTo(call.id());
+    }
+
     @Test
     void vllmStructuredOutputsChoiceAndRegex() throws Exception {
         JsonNode choice = post("/v1/chat/completions", "{\"model\":\"glm4-tools\",\"messages\":[{\"role\":\"user\","
@@ -234,10 +267,10 @@ class StructuredOutputSdkTest {
         HttpResponse<String> r = postRaw("/v1/chat/completions", "{\"model\":\"glm4-tools\",\"messages\":[{\"role\":"
                 + "\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":"
                 + "\"s\",\"schema\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"object\","
-                + "\"patternProperties\":{\"^x\":{\"type\":\"string\"}}}}}}}}");
+                + "\"propertyNames\":{\"maxLength\":3}}}}}}}");
         assertThat(r.statusCode()).isEqualTo(400);
         JsonNode error = JSON.readTree(r.body()).get("error");
-        assertThat(error.get("message").asText()).contains("patternProperties").contains("/properties/a");
+        assertThat(error.get("message").asText()).contains("propertyNames").contains("/properties/a");
         assertThat(error.get("param").asText()).isEqualTo("response_format");
 
         HttpResponse<String> choice = postRaw("/v1/chat/completions", "{\"model\":\"glm4-tools\",\"messages\":[{\"role\":"
@@ -272,6 +305,13 @@ class StructuredOutputSdkTest {
 
     private static JsonNode post(String path, String body) throws Exception {
         HttpResponse<String> r = postRaw(path, body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    private static JsonNode get(String path) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + path)).GET()
+                .build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return JSON.readTree(r.body());
     }
