@@ -84,10 +84,7 @@ final class JsonObjects {
             List<Grammar> members = patterns.undeclaredMembers(List.copyOf(declared), additionalValue, converter);
             extra = members.size() == 1 ? members.get(0) : new Grammar.Alternatives(members);
         } else if (!closed) {
-            Grammar key = keys.isEmpty() ? JsonValueGrammar.STRING_VALUE
-                    : JsonValueGrammar.lexeme(new Grammar.Difference(JsonValueGrammar.STRING,
-                            new Grammar.Alternatives(keys)));
-            extra = Grammar.sequence(key, COLON, additionalValue);
+            extra = Grammar.sequence(JsonStrings.undeclaredKey(declared, List.of()), COLON, additionalValue);
         }
         return Grammar.sequence(new Grammar.Literal("{"),
                 new Grammar.OrderedMembers(items, isRequired, COMMA, extra), new Grammar.Literal("}"));

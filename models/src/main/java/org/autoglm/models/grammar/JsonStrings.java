@@ -83,6 +83,27 @@ final class JsonStrings {
         return JsonValueGrammar.lexeme(Grammar.sequence(JsonValueGrammar.QUOTE, content, JsonValueGrammar.QUOTE));
     }
 
+    /**
+     * Any JSON string in the canonical spellings of {@link #encode} (characters raw where JSON allows, the short
+     * escapes, {@code \\u00XX} for control characters), never an arbitrary {@code \\uXXXX} escape. Undeclared object
+     * keys are written this way: a key is told from a declared name by its spelling, so a declared name spelled with an
+     * escape ({@code "\\u0061"} for {@code a}) would otherwise pass as an undeclared key and skip its declared schema.
+     */
+    static final Grammar CANONICAL_STRING = Grammar.sequence(JsonValueGrammar.QUOTE,
+            new Grammar.Repeat(encode(CharClasses.ANY), 0, Integer.MAX_VALUE), JsonValueGrammar.QUOTE);
+
+    /** Keys that are none of {@code declared}, in canonical spelling (see {@link #CANONICAL_STRING}). */
+    static Grammar undeclaredKey(java.util.Collection<String> declared, List<Grammar> alsoExcluded) {
+        List<Grammar> excluded = new ArrayList<>();
+        for (String name : declared) {
+            excluded.add(Grammar.sequence(JsonValueGrammar.QUOTE, encode(new Grammar.Literal(name)),
+                    JsonValueGrammar.QUOTE));
+        }
+        excluded.addAll(alsoExcluded);
+        return JsonValueGrammar.lexeme(excluded.isEmpty() ? CANONICAL_STRING
+                : new Grammar.Difference(CANONICAL_STRING, new Grammar.Alternatives(excluded)));
+    }
+
     /** Rewrites a grammar over characters into one over their JSON string spellings. */
     static Grammar encode(Grammar g) {
         if (g instanceof Grammar.CharClass cc) {

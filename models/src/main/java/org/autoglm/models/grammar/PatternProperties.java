@@ -21,9 +21,6 @@ final class PatternProperties {
     /** Each undeclared key may match any subset of the patterns: 2^n key languages. */
     static final int MAX_PATTERNS = 4;
     private static final Grammar QUOTE = JsonValueGrammar.QUOTE;
-    /** Any JSON string in canonical spellings (see the class comment). */
-    private static final Grammar CANONICAL_STRING = Grammar.sequence(QUOTE, new Grammar.Repeat(JsonStrings.encode(
-            CharClasses.ANY), 0, Integer.MAX_VALUE), QUOTE);
 
     private final List<JsonNode> schemas = new ArrayList<>();
     private final List<String> pointers = new ArrayList<>();
@@ -109,10 +106,7 @@ final class PatternProperties {
             out.add(Grammar.sequence(key, new Grammar.Literal(":"), value(merged, set, converter)));
         }
         if (additional != null) {
-            List<Grammar> excluded = new ArrayList<>(declaredSpellings);
-            excluded.addAll(keys);
-            out.add(Grammar.sequence(JsonValueGrammar.lexeme(new Grammar.Difference(CANONICAL_STRING,
-                    new Grammar.Alternatives(excluded))), new Grammar.Literal(":"), additional));
+            out.add(Grammar.sequence(JsonStrings.undeclaredKey(declared, keys), new Grammar.Literal(":"), additional));
         }
         return out;
     }
