@@ -25,7 +25,7 @@ import picocli.CommandLine;
  */
 class WorkflowFailoverTest {
 
-    private static final int GRID_PORT = 33010 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID_PORT = 28770 + Integer.getInteger("autoglm.test.portOffset", 0);
 
     @TempDir
     Path dir;
