@@ -53,17 +53,26 @@ class BatchApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path model = ReferenceCases.fixturesDir().resolve("glm-tiny");
-        CommandLine cli = new CommandLine(new ServeCommand());
-        cli.parseArgs("--model", model.toString(), "--port", "0", "--num-kv-blocks", "512", "--block-size", "4",
-                "--grid-port", Integer.toString(GRID_PORT), "--rate-limit-requests", "8", "--rate-limit-tokens", "3000",
+        node = startReady("--num-kv-blocks", "512", "--grid-port", Integer.toString(GRID_PORT),
+                "--rate-limit-requests", "8", "--rate-limit-tokens", "3000",
                 "--sensitive-words", Files.writeString(dir.resolve("words.txt"), SENSITIVE + "\n").toString(),
                 "--jwt-secret-file", JwtVerifierTest.secretFile(dir).toString());
-        node = ((ServeCommand) cli.getCommand()).start();
-        await().atMost(Duration.ofSeconds(120)).until(() -> node.state().isReady()
-                || String.valueOf(node.state().notReadyReason()).startsWith("model failed"));
-        assertThat(node.state().notReadyReason()).isNull();
         anonymous = new Http(node.port());
+    }
+
+    /** A serve node of glm-tiny on a free HTTP port with {@code flags}, once its model is loaded and it is ready. */
+    static ServeCommand.RunningNode startReady(String... flags) throws Exception {
+        Path model = ReferenceCases.fixturesDir().resolve("glm-tiny");
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--model", model.toString(),
+                "--port", "0", "--block-size", "4"));
+        args.addAll(java.util.List.of(flags));
+        CommandLine cli = new CommandLine(new ServeCommand());
+        cli.parseArgs(args.toArray(String[]::new));
+        ServeCommand.RunningNode started = ((ServeCommand) cli.getCommand()).start();
+        await().atMost(Duration.ofSeconds(120)).until(() -> started.state().isReady()
+                || String.valueOf(started.state().notReadyReason()).startsWith("model failed"));
+        assertThat(started.state().notReadyReason()).isNull();
+        return started;
     }
 
     @AfterAll

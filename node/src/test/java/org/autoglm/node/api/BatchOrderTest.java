@@ -7,13 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.autoglm.node.cli.ServeCommand;
-import org.autoglm.node.engine.ReferenceCases;
 import org.autoglm.node.security.JwtVerifierTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The order between batches holds for their lines (one real node, glm-tiny, JWT on): with room for one chunk at a time
@@ -42,15 +40,8 @@ class BatchOrderTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path model = ReferenceCases.fixturesDir().resolve("glm-tiny");
-        CommandLine cli = new CommandLine(new ServeCommand());
-        cli.parseArgs("--model", model.toString(), "--port", "0", "--num-kv-blocks", "1024", "--block-size", "4",
-                "--max-num-seqs", "16", "--grid-port", Integer.toString(GRID_PORT),
-                "--jwt-secret-file", JwtVerifierTest.secretFile(dir).toString());
-        node = ((ServeCommand) cli.getCommand()).start();
-        await().atMost(Duration.ofSeconds(120)).until(() -> node.state().isReady()
-                || String.valueOf(node.state().notReadyReason()).startsWith("model failed"));
-        assertThat(node.state().notReadyReason()).isNull();
+        node = BatchApiTest.startReady("--num-kv-blocks", "1024", "--max-num-seqs", "16",
+                "--grid-port", Integer.toString(GRID_PORT), "--jwt-secret-file", JwtVerifierTest.secretFile(dir).toString());
         anonymous = new Http(node.port());
     }
 
