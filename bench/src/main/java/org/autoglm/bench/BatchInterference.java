@@ -17,7 +17,9 @@ import java.util.Set;
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.BatchInterference node/target/autoglm-node.jar [MODEL_DIR]
  *      [--lines 5000] [--max-tokens 16] [--interactive 100] [--kill-only true] [--kill false]
+ *      [--batch-line-tokens 16]
  * </pre>
+ * {@code --batch-line-tokens} is each node's {@code --batch-line-tokens-per-step} (0: no limit of its own).
  * {@code --kill-only true} runs just the last phase (the batch through a {@code kill -9}): the exactly-once figure for a
  * big batch when the machine has no time for all four; {@code --kill false} leaves that phase out. The nodes log each
  * interactive request's timeline ({@code autoglm.timeline}), and the stages of the time to first token are printed for
@@ -45,6 +47,7 @@ public final class BatchInterference {
         int interactive = 100;
         boolean killOnly = false;
         boolean kill = true;
+        int batchLineTokens = 16;
         for (int i = first; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--lines" -> lines = Integer.parseInt(args[i + 1]);
@@ -52,6 +55,7 @@ public final class BatchInterference {
                 case "--interactive" -> interactive = Integer.parseInt(args[i + 1]);
                 case "--kill-only" -> killOnly = Boolean.parseBoolean(args[i + 1]);
                 case "--kill" -> kill = Boolean.parseBoolean(args[i + 1]);
+                case "--batch-line-tokens" -> batchLineTokens = Integer.parseInt(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -59,7 +63,8 @@ public final class BatchInterference {
         try {
             for (int i = 0; i < 3; i++) { // started together: each waits for the others' grid ports anyway
                 nodes.add(new ServeNode("i" + i, jar, model, GRID + i, GRID, 3,
-                        Path.of("target", "batch-interference"), "--grid-failure-detection", "6000")
+                        Path.of("target", "batch-interference"), "--grid-failure-detection", "6000",
+                        "--batch-line-tokens-per-step", Integer.toString(batchLineTokens))
                         .jvm("-Dorg.slf4j.simpleLogger.log.autoglm.timeline=debug").start());
             }
             for (ServeNode node : nodes) { // a loaded machine may take minutes to start three JVMs
@@ -79,8 +84,8 @@ public final class BatchInterference {
             long idleFrom = System.currentTimeMillis();
             List<Double> idle = interactive(nodes, interactive, maxTokens, null, null);
             long idleTo = System.currentTimeMillis();
-            System.out.printf("interactive TTFT, idle cluster (%d requests): p50 %.1f ms, p99 %.1f ms%n", idle.size(),
-                    ServeNode.percentile(idle, 50), ServeNode.percentile(idle, 99));
+            System.out.printf("interactive TTFT, idle cluster (%d requests): p50 %.1f ms, p99 %.1f ms (%s)%n",
+                    idle.size(), ServeNode.percentile(idle, 50), ServeNode.percentile(idle, 99), LoadAverage.now());
             double txBefore = transactions(nodes);
             Run alone = runBatch(entry, file, lines, null, null);
             double txAfter = transactions(nodes);
@@ -95,8 +100,8 @@ public final class BatchInterference {
                     + " (p50 x%.2f, p99 x%.2f idle)%n", lines, busy.size(), ServeNode.percentile(busy, 50),
                     ServeNode.percentile(busy, 99), ServeNode.percentile(busy, 50) / ServeNode.percentile(idle, 50),
                     ServeNode.percentile(busy, 99) / ServeNode.percentile(idle, 99));
-            System.out.printf("batch with interactive traffic: %.1f s, %.0f tok/s (x%.2f of alone)%n", mixed.seconds,
-                    mixed.tokensPerSecond(), mixed.tokensPerSecond() / alone.tokensPerSecond());
+            System.out.printf("batch with interactive traffic: %.1f s, %.0f tok/s (x%.2f of alone) (%s)%n", mixed.seconds,
+                    mixed.tokensPerSecond(), mixed.tokensPerSecond() / alone.tokensPerSecond(), LoadAverage.now());
             Timeline.print("idle cluster", nodes, idleFrom, idleTo);
             Timeline.print("batch running", nodes, busyFrom, busyTo);
             System.out.flush();

@@ -56,20 +56,12 @@ public final class PrefixRouting {
             }
         }
         List<String> workload = workload(requests);
-        Result cacheAware = run("cache-aware", jar, model, 3, kvBlocks, workload, concurrency, batch);
-        Result loadOnly = run("load-only", jar, model, 3, kvBlocks, workload, concurrency, batch,
-                "--no-cache-aware-placement");
-        Result single = run("one node", jar, model, 1, kvBlocks * 3, workload, concurrency, batch);
-        for (Result r : List.of(cacheAware, loadOnly, single)) {
-            if (batch) {
-                System.out.printf("%-12s prefix hit rate %5.1f %% | batch of %d lines in %.1f s%n", r.label,
-                        100 * r.hitRate, workload.size(), r.seconds);
-            } else {
-                System.out.printf("%-12s prefix hit rate %5.1f %% | TTFT p50 %7.1f ms p99 %7.1f ms | %d requests in"
-                                + " %.1f s%n", r.label, 100 * r.hitRate, ServeNode.percentile(r.ttft, 50),
-                        ServeNode.percentile(r.ttft, 99), r.ttft.size(), r.seconds);
-            }
-        }
+        // Each setup prints as it ends: a run cut short on a loaded machine still leaves its figures.
+        int n = workload.size();
+        Result cacheAware = print(run("cache-aware", jar, model, 3, kvBlocks, workload, concurrency, batch), batch, n);
+        Result loadOnly = print(run("load-only", jar, model, 3, kvBlocks, workload, concurrency, batch,
+                "--no-cache-aware-placement"), batch, n);
+        Result single = print(run("one node", jar, model, 1, kvBlocks * 3, workload, concurrency, batch), batch, n);
         System.out.printf("cache-aware hit rate = %.0f %% of one node's; load-only = %.0f %%; %s cache-aware /"
                         + " load-only = x%.2f%n", 100 * cacheAware.hitRate / single.hitRate,
                 100 * loadOnly.hitRate / single.hitRate, batch ? "batch time" : "TTFT p50", batch
@@ -78,6 +70,19 @@ public final class PrefixRouting {
     }
 
     record Result(String label, double hitRate, List<Double> ttft, double seconds) {}
+
+    private static Result print(Result r, boolean batch, int lines) {
+        if (batch) {
+            System.out.printf("%-12s prefix hit rate %5.1f %% | batch of %d lines in %.1f s (%s)%n", r.label,
+                    100 * r.hitRate, lines, r.seconds, LoadAverage.now());
+        } else {
+            System.out.printf("%-12s prefix hit rate %5.1f %% | TTFT p50 %7.1f ms p99 %7.1f ms | %d requests in"
+                            + " %.1f s (%s)%n", r.label, 100 * r.hitRate, ServeNode.percentile(r.ttft, 50),
+                    ServeNode.percentile(r.ttft, 99), r.ttft.size(), r.seconds, LoadAverage.now());
+        }
+        System.out.flush();
+        return r;
+    }
 
     /** The workload as the lines of one batch, sent to {@code entry}; returns once the batch has completed. */
     private static void runBatch(ServeNode entry, List<String> workload) throws Exception {
@@ -130,10 +135,10 @@ public final class PrefixRouting {
                 ServeNode node = new ServeNode("r" + i, jar, model, GRID + i, GRID, size,
                         Path.of("target", "prefix-routing", label.replace(' ', '-')), flags.toArray(String[]::new)).start();
                 nodes.add(node);
-                ServeNode.waitFor(() -> node.status("/health") == 200, 180);
+                ServeNode.waitFor(() -> node.status("/health") == 200, 900); // a loaded machine takes minutes
             }
             for (ServeNode node : nodes) {
-                ServeNode.waitFor(() -> node.status("/ready") == 200, 180);
+                ServeNode.waitFor(() -> node.status("/ready") == 200, 900);
             }
             Thread.sleep(3000); // heartbeats carry the first load (and prefix) figures
             List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
@@ -158,8 +163,8 @@ public final class PrefixRouting {
             double queries = 0;
             double hits = 0;
             for (ServeNode node : nodes) {
-                queries += node.metric("autoglm:prefix_cache_queries");
-                hits += node.metric("autoglm:prefix_cache_hits");
+                queries += node.metric("autoglm:prefix_cache_queries_total");
+                hits += node.metric("autoglm:prefix_cache_hits_total");
             }
             return new Result(label, queries == 0 ? 0 : hits / queries, ttft, seconds);
         } finally {

@@ -176,13 +176,22 @@ final class ServeNode {
         return new Timing((first - start) / 1e6, (end - start) / 1e6);
     }
 
-    /** A counter from {@code /metrics} (the sum of its series), or 0. */
+    /**
+     * A counter from {@code /metrics} (the sum of its series). A name with no series is an error, not 0: reading
+     * {@code prefix_cache_hits} where Prometheus exports {@code prefix_cache_hits_total} once made a bench report a
+     * 0 % hit rate.
+     */
     double metric(String name) throws IOException, InterruptedException {
         double sum = 0;
+        boolean found = false;
         for (String line : get("/metrics").split("\n")) {
             if (line.startsWith(name) && (line.charAt(name.length()) == ' ' || line.charAt(name.length()) == '{')) {
                 sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
             }
+        }
+        if (!found) {
+            throw new IOException(this.name + " exports no series named " + name + " in /metrics");
         }
         return sum;
     }

@@ -103,9 +103,41 @@ public final class BatchStore {
         return after != null && node.equals(after.runner()) && !after.status().terminal() ? after : null;
     }
 
-    /** Stores a line's outcome unless it has one; true when this call stored it. */
-    public boolean record(String batchId, int line, LineResult result) {
-        return lines.putIfAbsent(key(batchId, line), result);
+    /**
+     * Stores each outcome whose line has none yet, in one message per node holding some of them (a chunk's lines
+     * together, not one write each: beside a batch, one put per line kept the grid busy under interactive requests'
+     * transactions). Returns, for each line, whether the outcome it has now is an error: this one's, or an earlier
+     * one's where the line had one already.
+     */
+    public java.util.Map<Integer, Boolean> recordAll(String batchId, java.util.Map<Integer, LineResult> results) {
+        java.util.Map<String, StoreIfAbsent> writes = new java.util.HashMap<>();
+        java.util.Map<String, Integer> byKey = new java.util.HashMap<>();
+        results.forEach((n, r) -> {
+            writes.put(key(batchId, n), new StoreIfAbsent(r));
+            byKey.put(key(batchId, n), n);
+        });
+        java.util.Map<Integer, Boolean> now = new java.util.HashMap<>();
+        lines.invokeAll(writes).forEach((k, r) -> now.put(byKey.get(k), r.get()));
+        return now;
+    }
+
+    /** Sets an outcome where there is none; returns whether the outcome the line has now is an error. */
+    static final class StoreIfAbsent implements org.apache.ignite.cache.CacheEntryProcessor<String, LineResult, Boolean> {
+        private static final long serialVersionUID = 1L;
+        private final LineResult result;
+
+        StoreIfAbsent(LineResult result) {
+            this.result = result;
+        }
+
+        @Override
+        public Boolean process(javax.cache.processor.MutableEntry<String, LineResult> entry, Object... args) {
+            if (entry.exists()) {
+                return entry.getValue().error();
+            }
+            entry.setValue(result);
+            return result.error();
+        }
     }
 
     /** A line's outcome, or null when it has none yet. */

@@ -63,6 +63,11 @@ final class BatchPuller implements AutoCloseable {
     private static final long IDLE_LOOK_MILLIS = 500;
     /** How often a node checks that the chunks it runs still exist (a cancelled batch's runner removes them). */
     private static final long CHECK_MILLIS = 500;
+    /**
+     * How long a line's outcome may wait to be stored with the rest of its chunk's (lines of a chunk mostly end in
+     * the same step, and then go in one write).
+     */
+    static final long STORE_WAIT_MILLIS = 250;
 
     private final Cluster cluster;
     private final ServedModel model;
@@ -95,6 +100,9 @@ final class BatchPuller implements AutoCloseable {
         final AtomicInteger outstanding = new AtomicInteger();
         final AtomicInteger succeeded = new AtomicInteger();
         final AtomicInteger failed = new AtomicInteger();
+        /** Outcomes not yet stored, by line (touched on the outcome thread only), and since when the oldest waits. */
+        final Map<Integer, LineResult> unstored = new HashMap<>();
+        long unstoredSinceMillis;
         volatile boolean dropped;
 
         Pulled(LineChunk chunk, BatchJob job) {
@@ -141,6 +149,9 @@ final class BatchPuller implements AutoCloseable {
                 return;
             }
             long now = System.currentTimeMillis();
+            if (!pulled.isEmpty()) {
+                results.execute(() -> storeWaiting(System.currentTimeMillis() - STORE_WAIT_MILLIS));
+            }
             if (now >= nextCheckMillis && !pulled.isEmpty()) {
                 nextCheckMillis = now + CHECK_MILLIS;
                 dropRemoved();
@@ -267,10 +278,10 @@ final class BatchPuller implements AutoCloseable {
             line = BatchLines.parse(text, number, p.job.endpoint(), model);
         } catch (BatchLines.BadLine e) { // validated already; only a changed model could get here
             results.execute(() -> {
+                inFlight.decrementAndGet();
                 record(p, number, customId(text), "batch_req_" + uuid(), 400, JsonBody.MAPPER.createObjectNode()
                         .set("error", JsonBody.MAPPER.createObjectNode().put("message", e.getMessage())
                                 .put("code", e.code())));
-                lineEnded(p);
             });
             return;
         }
@@ -291,32 +302,19 @@ final class BatchPuller implements AutoCloseable {
             inFlight.decrementAndGet();
             return;
         }
-        try {
-            if (outcome instanceof BatchLines.Answered answered) {
-                record(p, line.number(), line.customId(), requestId, answered.statusCode(), answered.body());
-            } else if (outcome instanceof BatchLines.Retry retry) {
-                if (attempt < BatchRun.MAX_ATTEMPTS) {
-                    log.debug("{} line {}: attempt {} not run ({}), retrying", p.chunk, line.number(), attempt,
-                            retry.reason());
-                    ticks.schedule(() -> submit(p, line.number(), text, attempt + 1), 500L * attempt,
-                            TimeUnit.MILLISECONDS);
-                    return;
-                }
-                record(p, line.number(), line.customId(), requestId, 503, JsonBody.MAPPER.createObjectNode().set("error",
-                        JsonBody.MAPPER.createObjectNode().put("message", "Not run after " + BatchRun.MAX_ATTEMPTS
-                                + " tries: " + retry.reason()).put("type", "server_error").put("code", "unavailable")));
-            }
-        } catch (RuntimeException e) {
-            log.warn("{} line {}: outcome not stored ({}); the chunk is given back to run its lines without one",
-                    p.chunk, line.number(), e.toString());
-            giveBack(p);
+        if (outcome instanceof BatchLines.Retry retry && attempt < BatchRun.MAX_ATTEMPTS) {
+            log.debug("{} line {}: attempt {} not run ({}), retrying", p.chunk, line.number(), attempt, retry.reason());
+            ticks.schedule(() -> submit(p, line.number(), text, attempt + 1), 500L * attempt, TimeUnit.MILLISECONDS);
+            return;
         }
-        lineEnded(p);
-    }
-
-    private void lineEnded(Pulled p) {
-        inFlight.decrementAndGet();
-        lineSettled(p);
+        inFlight.decrementAndGet(); // the engine is done with it: room for more lines, while its outcome waits
+        if (outcome instanceof BatchLines.Answered answered) {
+            record(p, line.number(), line.customId(), requestId, answered.statusCode(), answered.body());
+        } else if (outcome instanceof BatchLines.Retry retry) {
+            record(p, line.number(), line.customId(), requestId, 503, JsonBody.MAPPER.createObjectNode().set("error",
+                    JsonBody.MAPPER.createObjectNode().put("message", "Not run after " + BatchRun.MAX_ATTEMPTS
+                            + " tries: " + retry.reason()).put("type", "server_error").put("code", "unavailable")));
+        }
     }
 
     /** One line of the chunk has its outcome: the last one marks the chunk done with its counts. */
@@ -342,7 +340,10 @@ final class BatchPuller implements AutoCloseable {
         });
     }
 
-    /** Stores a line's outcome unless it has one already, and counts the line by the outcome stored. */
+    /**
+     * Keeps a line's outcome to store with its chunk's other lines: at once when every line of the chunk not yet
+     * settled has one, else within {@link #STORE_WAIT_MILLIS}. On the outcome thread.
+     */
     private void record(Pulled p, int number, String customId, String requestId, int status, ObjectNode body) {
         ObjectNode line = JsonBody.MAPPER.createObjectNode();
         line.put("id", requestId);
@@ -352,26 +353,61 @@ final class BatchPuller implements AutoCloseable {
         response.put("request_id", requestId);
         response.set("body", body);
         line.putNull("error");
-        String batchId = p.chunk.batchId();
-        boolean error = status != 200;
-        if (!cluster.batches().record(batchId, number, new LineResult(error, line.toString()))) {
-            LineResult first = cluster.batches().result(batchId, number);
-            error = first != null && first.error();
-        } else {
-            forgetIfEnded(batchId, number);
+        if (p.unstored.isEmpty()) {
+            p.unstoredSinceMillis = System.currentTimeMillis();
         }
-        (error ? p.failed : p.succeeded).incrementAndGet();
+        p.unstored.put(number, new LineResult(status != 200, line.toString()));
+        if (p.unstored.size() >= p.outstanding.get()) {
+            store(p);
+        }
+    }
+
+    /** Stores the outcomes that waited since before {@code olderThanMillis}. On the outcome thread. */
+    private void storeWaiting(long olderThanMillis) {
+        for (Pulled p : pulled.values()) {
+            if (!p.unstored.isEmpty() && p.unstoredSinceMillis <= olderThanMillis) {
+                store(p);
+            }
+        }
     }
 
     /**
-     * Removes an outcome stored after its batch ended (cancelled or expired while the line ran): the batch's files are
-     * written and its line records dropped, so this one would stay in the grid for good. Read after the write: a batch
-     * that ends later drops the record itself.
+     * Stores a chunk's waiting outcomes where their lines have none yet (one write for them all) and counts each line by
+     * the outcome it has. If they cannot be stored, the chunk is given back: its lines without an outcome run again.
      */
-    private void forgetIfEnded(String batchId, int number) {
+    private void store(Pulled p) {
+        if (p.unstored.isEmpty() || p.dropped) {
+            p.unstored.clear();
+            return;
+        }
+        Map<Integer, LineResult> waiting = new HashMap<>(p.unstored);
+        p.unstored.clear();
+        String batchId = p.chunk.batchId();
+        Map<Integer, Boolean> errors;
+        try {
+            errors = cluster.batches().recordAll(batchId, waiting);
+            forgetIfEnded(batchId, waiting.keySet());
+        } catch (RuntimeException e) {
+            log.warn("{}: {} outcomes not stored ({}); the chunk is given back to run its lines without one", p.chunk,
+                    waiting.size(), e.toString());
+            giveBack(p);
+            return;
+        }
+        for (Integer number : waiting.keySet()) {
+            (errors.getOrDefault(number, waiting.get(number).error()) ? p.failed : p.succeeded).incrementAndGet();
+            lineSettled(p);
+        }
+    }
+
+    /**
+     * Removes outcomes stored after their batch ended (cancelled or expired while the lines ran): the batch's files
+     * are written and its line records dropped, so these would stay in the grid for good. Read after the write: a
+     * batch that ends later drops the records itself.
+     */
+    private void forgetIfEnded(String batchId, java.util.Collection<Integer> numbers) {
         BatchJob now = cluster.batches().get(batchId);
         if (now == null || now.status().terminal()) {
-            cluster.batches().forgetLine(batchId, number);
+            numbers.forEach(n -> cluster.batches().forgetLine(batchId, n));
         }
     }
 
@@ -416,6 +452,11 @@ final class BatchPuller implements AutoCloseable {
     public void close() {
         closed = true;
         ticks.shutdownNow();
+        try { // the outcomes waiting to be stored with their chunk's: stored now, not run again elsewhere
+            results.submit(() -> storeWaiting(Long.MAX_VALUE)).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.debug("waiting outcomes not stored at close: {}", e.toString());
+        }
         pulled.values().forEach(this::giveBack);
         results.shutdownNow();
     }

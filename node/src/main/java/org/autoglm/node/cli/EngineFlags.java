@@ -38,6 +38,11 @@ final class EngineFlags {
             description = "Longest prompt + output accepted; 0 = the model's context length (default: ${DEFAULT-VALUE}).")
     int maxModelLen = DEFAULTS.maxModelLen();
 
+    @Option(names = "--batch-line-tokens-per-step", paramLabel = "N",
+            description = "Most tokens of batch lines (Batch API) in one engine step, the rest taking turns; keeps"
+                    + " steps short for interactive requests on CPU nodes. 0 = no limit (default: ${DEFAULT-VALUE}).")
+    int batchLineTokensPerStep = DEFAULTS.batchLineTokensPerStep();
+
     @Option(names = "--no-prefix-caching", description = "Do not reuse the KV cache of shared prompt prefixes.")
     boolean noPrefixCaching = !DEFAULTS.prefixCaching();
 
@@ -52,6 +57,7 @@ final class EngineFlags {
             o.numKvBlocks = numKvBlocks;
             o.maxModelLen = maxModelLen;
             o.prefixCaching = !noPrefixCaching;
+            o.batchLineTokensPerStep = batchLineTokensPerStep;
         });
     }
 }

@@ -92,6 +92,7 @@ public final class Engine implements InferenceService, AutoCloseable {
         backend.allocateKvCache(blocks, options.blockSize());
         KvCacheManager kv = new KvCacheManager(new BlockPool(blocks), options.blockSize(), options.prefixCaching());
         Scheduler scheduler = new Scheduler(options.maxNumSeqs(), options.maxNumBatchedTokens(), kv, options.newPolicy());
+        scheduler.limitBatchLineTokens(options.batchLineTokensPerStep());
         this.scheduler = scheduler;
         this.loop = new EngineLoop(scheduler, new ModelRunner(backend, samplers), stats, config.eosTokenIds(),
                 maxModelLen, queued::decrementAndGet);

@@ -21,6 +21,10 @@ import org.autoglm.node.engine.policy.SchedulingPolicy;
  *                            {@code mlfqQuantum << mlfqLevels} steps)
  * @param prefixCaching       reuse the KV of shared prompt prefixes across requests
  * @param maxModelLen         longest sequence (prompt + output) accepted, or 0 for the model's context length
+ * @param batchLineTokensPerStep most tokens of Batch API lines computed in one step, or 0 for no limit but
+ *                            {@code maxNumBatchedTokens} ({@code --batch-line-tokens-per-step}): an interactive
+ *                            request that arrives waits for the step in progress, and on a CPU a step's time grows with
+ *                            its tokens; the lines beyond it keep their KV cache and take turns
  */
 public record EngineOptions(
         int maxNumSeqs,
@@ -33,7 +37,8 @@ public record EngineOptions(
         int mlfqQuantum,
         int mlfqLevels,
         boolean prefixCaching,
-        int maxModelLen) {
+        int maxModelLen,
+        int batchLineTokensPerStep) {
 
     /** Every value checked here, each message naming the {@code serve} flag that sets it. */
     public EngineOptions {
@@ -43,6 +48,7 @@ public record EngineOptions(
         atLeast("--num-kv-blocks", numKvBlocks, 0, " (0 = as many as the backend's memory holds)");
         atLeast("--max-waiting", maxWaiting, 0, "");
         atLeast("--max-model-len", maxModelLen, 0, " (0 = the model's context length)");
+        atLeast("--batch-line-tokens-per-step", batchLineTokensPerStep, 0, " (0 = no limit of its own)");
         if (schedulingPolicy == null) {
             throw new IllegalArgumentException("--scheduling-policy is missing; use one of: " + SchedulingPolicy.NAMES);
         }
@@ -100,6 +106,7 @@ public record EngineOptions(
         b.mlfqLevels = mlfqLevels;
         b.prefixCaching = prefixCaching;
         b.maxModelLen = maxModelLen;
+        b.batchLineTokensPerStep = batchLineTokensPerStep;
         change.accept(b);
         return b.build();
     }
@@ -134,10 +141,13 @@ public record EngineOptions(
         public boolean prefixCaching = true;
         /** 0: the model's max_position_embeddings. */
         public int maxModelLen = 0;
+        /** 0: batch lines fill a step as interactive work does (GPU steps cost little more with more of them). */
+        public int batchLineTokensPerStep = 0;
 
         public EngineOptions build() {
             return new EngineOptions(maxNumSeqs, maxNumBatchedTokens, blockSize, numKvBlocks, maxWaiting,
-                    schedulingPolicy, priorityAgingStep, mlfqQuantum, mlfqLevels, prefixCaching, maxModelLen);
+                    schedulingPolicy, priorityAgingStep, mlfqQuantum, mlfqLevels, prefixCaching, maxModelLen,
+                    batchLineTokensPerStep);
         }
     }
 }

@@ -92,13 +92,30 @@ final class ControlCluster implements AutoCloseable {
             starting.add(CompletableFuture.supplyAsync(() -> start(index)));
         }
         for (int i = 0; i < 3; i++) {
-            try {
-                nodes[i] = starting.get(i).join();
-            } catch (java.util.concurrent.CompletionException e) {
-                // A starved machine can segment a node while it joins (its grid node stops under it): once more.
-                System.err.println("node " + NAMES.get(i) + " did not start (" + e.getCause() + "); starting it again");
-                nodes[i] = start(i);
+            for (int attempt = 1; nodes[i] == null; attempt++) {
+                try {
+                    nodes[i] = attempt == 1 ? starting.get(i).join() : start(i);
+                } catch (RuntimeException e) {
+                    // A starved machine can segment a node while it joins (its grid node stops under it, which takes
+                    // up to Ignite's 10 s stop timeout): again, once its ports are free.
+                    if (attempt == 3) throw e;
+                    System.err.println("node " + NAMES.get(i) + " did not start (" + (e.getCause() != null
+                            ? e.getCause() : e) + "); starting it again once its grid ports are free");
+                    int port = base + i;
+                    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
+                            .until(() -> free(port) && free(port + 1000));
+                }
             }
+        }
+    }
+
+    private static boolean free(int port) {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
         }
     }
 

@@ -44,6 +44,8 @@ public final class Scheduler {
 
     private int maxNumSeqs;
     private int maxNumBatchedTokens;
+    /** Most batch-line tokens in one step; {@code Integer.MAX_VALUE} for no limit of their own. */
+    private int maxBatchLineTokens = Integer.MAX_VALUE;
     private final KvCacheManager kv;
     private SchedulingPolicy policy;
     private Comparator<Sequence> order;
@@ -88,6 +90,16 @@ public final class Scheduler {
         this.waiting = requeued;
         running.sort(order);
         rankChanged.clear();
+    }
+
+    /**
+     * Computes at most {@code tokens} tokens of batch lines per step (0: no limit but the step's). The running lines
+     * beyond it keep their KV cache and wait a step: on a CPU a step's time grows with its tokens, and an interactive
+     * request that arrives waits for the step in progress. Lines that end make room for the next ones in order.
+     */
+    public void limitBatchLineTokens(int tokens) {
+        if (tokens < 0) throw new IllegalArgumentException("batch-line-tokens-per-step must be >= 0, got " + tokens);
+        this.maxBatchLineTokens = tokens == 0 ? Integer.MAX_VALUE : tokens;
     }
 
     /** Gives waiting sequences whose request id {@code matches} a new priority; returns their request ids. */
@@ -152,11 +164,13 @@ public final class Scheduler {
         promoted = null;
         long[] displaced = makeRoomForArrival();
         boolean pauseBatch = interactiveStarting();
+        int batchBudget = maxBatchLineTokens;
         int i = 0;
         while (i < running.size() && budget > 0) {
             Sequence s = running.get(i);
-            if (pauseBatch && s.batch()) break; // the rest are batch lines too: they keep their KV and wait a step
-            int n = Math.min(s.numTokens() - s.numComputed(), budget);
+            // The rest are batch lines too: they keep their KV and wait a step.
+            if (s.batch() && (pauseBatch || batchBudget <= 0)) break;
+            int n = Math.min(s.numTokens() - s.numComputed(), s.batch() ? Math.min(budget, batchBudget) : budget);
             if (n == 0) { // its last token is being drawn, and it ends with that one: nothing to compute
                 i++;
                 continue;
@@ -177,6 +191,7 @@ public final class Scheduler {
             if (first < 0) break; // s itself left the running list; everyone before it is scheduled
             addEntry(plan, s, n, first, false);
             budget -= n;
+            if (s.batch()) batchBudget -= n;
             i++;
         }
 
@@ -186,12 +201,12 @@ public final class Scheduler {
                 // The sequence that displaced another comes first: under fcfs its victim is older and would win.
                 Sequence s = promoted != null && promoted.status() == Sequence.Status.WAITING ? promoted : waiting.peek();
                 promoted = null;
-                if (pauseBatch && s.batch()) break;
+                if (s.batch() && (pauseBatch || batchBudget <= 0)) break;
                 if (s.numPending() > 0) break; // preempted while a step drew its token: admitted once it is read
                 BlockTable table = s.blockTable();
                 List<KvBlock> cached = kv.findCachedPrefix(table, s.tokenArray(), s.numTokens());
                 int numCached = cached.size() * kv.blockSize();
-                int n = Math.min(s.numTokens() - numCached, budget);
+                int n = Math.min(s.numTokens() - numCached, s.batch() ? Math.min(budget, batchBudget) : budget);
                 if (kv.allocateSlots(table, numCached, n, cached) < 0) break; // head of line waits for memory
                 kv.recordPrefixLookup(s.numTokens(), numCached);
                 if (s == waiting.peek()) waiting.poll(); else waiting.remove(s);
@@ -201,6 +216,7 @@ public final class Scheduler {
                 insertRunning(s);
                 addEntry(plan, s, n, 0, true);
                 budget -= n;
+                if (s.batch()) batchBudget -= n;
             }
         }
 

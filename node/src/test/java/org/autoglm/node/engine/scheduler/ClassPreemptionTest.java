@@ -69,6 +69,32 @@ class ClassPreemptionTest {
     }
 
     @Test
+    void batchLinesTakeTurnsWithinTheirTokensPerStepAndInteractiveWorkIsNotCounted() {
+        SchedulerHarness h = new SchedulerHarness(16, 100, 256, 4, new FcfsPolicy());
+        h.scheduler.limitBatchLineTokens(6);
+        java.util.List<Sequence> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            lines.add(h.addBatch("b" + i, 4, 5, 0, i));
+        }
+        Sequence chat = h.add("chat", 3, 6, 0, 100);
+        int steps = 0;
+        boolean chatWithLines = false;
+        while (h.scheduler.hasWork() && steps++ < 200) {
+            SchedulerOutput plan = h.step();
+            int lineTokens = 0;
+            for (var c : plan.chunks()) {
+                if (c.sequence().batch()) lineTokens += c.numTokens();
+            }
+            assertThat(lineTokens).as("batch-line tokens in step %d: %s", steps, SchedulerHarness.describe(plan))
+                    .isLessThanOrEqualTo(6);
+            chatWithLines |= lineTokens > 0 && plan.chunks().stream().anyMatch(c -> c.sequence() == chat);
+        }
+        assertThat(h.finishOrder).hasSize(9).startsWith("chat");
+        assertThat(chatWithLines).as("decode steps hold the chat beside up to 6 line tokens").isTrue();
+        assertThat(lines).allMatch(l -> l.numPreemptions() == 0);
+    }
+
+    @Test
     void aReloadKeepsInteractiveWorkBeforeBatchLines() {
         SchedulerHarness h = new SchedulerHarness(1, 100, 64, 4, new FcfsPolicy());
         h.addBatch("line", 4, 2, 0, 1);
