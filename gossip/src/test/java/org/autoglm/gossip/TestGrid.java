@@ -36,6 +36,15 @@ public final class TestGrid {
         };
     }
 
+    /**
+     * {@code port} moved by the suite's port offset ({@code -Dautoglm.test.portOffset}) where {@code size} grid ports
+     * and their communication ports (+1000) still fit, else {@code port} itself.
+     */
+    public static int offsetPort(int port, int size) {
+        int moved = port + Integer.getInteger("autoglm.test.portOffset", 0);
+        return moved + size + 1000 <= 65535 ? moved : port;
+    }
+
     /** Starts {@code size} members named n0, n1, ... on ports basePort + i, all at once. */
     public static <T> List<T> start(int basePort, int size, Function<Integer, T> starter) {
         List<CompletableFuture<T>> futures = new ArrayList<>();

@@ -20,16 +20,10 @@ import org.junit.jupiter.api.Test;
  */
 class LineChunksTest {
 
-    private static final int BASE = gridPort(21530);
     private static final int SIZE = 3;
+    private static final int BASE = TestGrid.offsetPort(21530, SIZE);
 
     private final List<GridNode> grids = new ArrayList<>();
-
-    /** Moved by the suite's port offset where the communication port (+1000) still fits. */
-    private static int gridPort(int port) {
-        int moved = port + Integer.getInteger("autoglm.test.portOffset", 0);
-        return moved + SIZE + 1000 <= 65535 ? moved : port;
-    }
 
     @AfterEach
     void stop() {

@@ -18,15 +18,9 @@ import org.junit.jupiter.api.Test;
 class LineOutcomesTest {
 
     private static final int SIZE = 1;
-    private static final int BASE = gridPort(29510);
+    private static final int BASE = TestGrid.offsetPort(29510, SIZE);
 
     private final List<GridNode> grids = new ArrayList<>();
-
-    /** Moved by the suite's port offset where the communication port (+1000) still fits. */
-    private static int gridPort(int port) {
-        int moved = port + Integer.getInteger("autoglm.test.portOffset", 0);
-        return moved + SIZE + 1000 <= 65535 ? moved : port;
-    }
 
     @AfterEach
     void stop() {
