@@ -19,8 +19,9 @@ import java.util.concurrent.Future;
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.PrefixRouting node/target/autoglm-node.jar [MODEL_DIR]
- *      [--requests 320] [--concurrency 6] [--kv-blocks 320] [--batch false]
+ *      [--requests 320] [--concurrency 6] [--kv-blocks 320] [--batch false] [--setups cache-aware,load-only,one-node]
  * </pre>
+ * {@code --setups} runs only the setups named (the ratios need all three).
  */
 public final class PrefixRouting {
 
@@ -46,22 +47,30 @@ public final class PrefixRouting {
         int concurrency = 6;
         int kvBlocks = 320; // per node: about 5 of the 16 prompts fit, so where a prompt goes decides its hit
         boolean batch = false;
+        List<String> setups = List.of("cache-aware", "load-only", "one-node");
         for (int i = first; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--requests" -> requests = Integer.parseInt(args[i + 1]);
                 case "--concurrency" -> concurrency = Integer.parseInt(args[i + 1]);
                 case "--kv-blocks" -> kvBlocks = Integer.parseInt(args[i + 1]);
                 case "--batch" -> batch = Boolean.parseBoolean(args[i + 1]);
+                case "--setups" -> setups = List.of(args[i + 1].split(","));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         List<String> workload = workload(requests);
         // Each setup prints as it ends: a run cut short on a loaded machine still leaves its figures.
         int n = workload.size();
-        Result cacheAware = print(run("cache-aware", jar, model, 3, kvBlocks, workload, concurrency, batch), batch, n);
-        Result loadOnly = print(run("load-only", jar, model, 3, kvBlocks, workload, concurrency, batch,
-                "--no-cache-aware-placement"), batch, n);
-        Result single = print(run("one node", jar, model, 1, kvBlocks * 3, workload, concurrency, batch), batch, n);
+        Result cacheAware = !setups.contains("cache-aware") ? null
+                : print(run("cache-aware", jar, model, 3, kvBlocks, workload, concurrency, batch), batch, n);
+        Result loadOnly = !setups.contains("load-only") ? null
+                : print(run("load-only", jar, model, 3, kvBlocks, workload, concurrency, batch,
+                        "--no-cache-aware-placement"), batch, n);
+        Result single = !setups.contains("one-node") ? null
+                : print(run("one node", jar, model, 1, kvBlocks * 3, workload, concurrency, batch), batch, n);
+        if (cacheAware == null || loadOnly == null || single == null) {
+            return;
+        }
         System.out.printf("cache-aware hit rate = %.0f %% of one node's; load-only = %.0f %%; %s cache-aware /"
                         + " load-only = x%.2f%n", 100 * cacheAware.hitRate / single.hitRate,
                 100 * loadOnly.hitRate / single.hitRate, batch ? "batch time" : "TTFT p50", batch
