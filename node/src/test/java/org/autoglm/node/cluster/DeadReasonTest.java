@@ -15,7 +15,7 @@ import picocli.CommandLine;
 class DeadReasonTest {
 
     /** This test's grid port (communication: + 1000), moved by the suite's port offset where it fits. */
-    private static final int PORT = port(33480);
+    private static final int PORT = port(21480);
 
     @Test
     void aStoppedGridNodeIsReportedAsRejoiningAndRejoins() {
