@@ -124,7 +124,7 @@ public final class Cluster implements AutoCloseable {
         }
 
         void close() {
-            close("node " + grid.name() + " is shutting down");
+            close("node " + grid.name() + " is shutting down; send the request again, to another node");
         }
 
         /** @param why what the requests this node still serves to its clients end with */
@@ -183,7 +183,8 @@ public final class Cluster implements AutoCloseable {
     }
 
     /**
-     * True when {@code grid} has never had a majority in view for {@link #lookingWait}, or has had none for
+     * True when {@code grid} has never had a majority in view for {@link #lookingWait} (acted on once this node serves),
+     * or has had none for
      * {@link #rejoinAfter} after having had one. By then its grid
      * has already dropped the peers it cannot reach (that takes failure detection): it is a cluster of its own, which
      * Ignite never merges back, so the only way back is a fresh grid node, and the sooner it tries after a heal the
@@ -202,7 +203,9 @@ public final class Cluster implements AutoCloseable {
             return false;
         }
         if (quorumClockNanos < 0) {
-            return now - lookingSinceNanos > lookingWait(grid);
+            // Only once this node serves: until then its process is still building parts on this grid node (command
+            // channel, console, batches), and a part built on a grid node stopped under it failed the whole start.
+            return executor != null && now - lookingSinceNanos > lookingWait(grid);
         }
         return now - quorumClockNanos > rejoinAfter(grid).toNanos();
     }

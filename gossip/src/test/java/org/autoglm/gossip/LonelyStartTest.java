@@ -45,6 +45,20 @@ class LonelyStartTest {
                 members.stream().filter(m -> m.lease().isLeader()).count() == 1);
     }
 
+    @Test
+    void aNodeStillStartingKeepsItsGridNode() throws Exception {
+        // Seen at load 30: a serve process still building its parts (its model loading) swapped grid nodes, and the
+        // command channel it then built on the stopped one failed its start. It looks again only once it serves.
+        Cluster starting = Cluster.start(TestGrid.config("s0", BASE + 10, BASE + 10, 3).andThen(config -> {
+            config.expectedNodes = 3;
+            config.rejoin = true;
+        }), new NodeInfo(null, "s0", null, null, List.of(), null, null, 0, 0, null), () -> NodeLoad.IDLE);
+        members.add(starting);
+        java.util.UUID first = starting.grid().localId();
+        Thread.sleep(10_000); // twice the 5 s a serving node looks on one grid node
+        assertThat(starting.grid().localId()).as("the same grid node").isEqualTo(first);
+    }
+
     /** A member of three seats with test timings that rejoins by itself, told of {@code peers} peers from {@code peerBase}. */
     private Cluster start(String name, int port, int peerBase, int peers) {
         return Cluster.start(TestGrid.config(name, port, peerBase, peers).andThen(config -> {

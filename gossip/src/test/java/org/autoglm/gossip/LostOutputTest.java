@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class LostOutputTest {
 
     /** In the fault tests' port range, moved by the suite's port offset where the communication port still fits. */
-    private static final int PORT = port(33470);
+    private static final int PORT = port(21470);
 
     @Test
     void anAttemptWhoseOutputWasLostIsResumedAndTheStreamEndsWhole() {

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class MismatchedOutputTest {
 
     /** In the fault tests' port range, moved by the suite's port offset where the communication port still fits. */
-    private static final int PORT = port(33460);
+    private static final int PORT = port(21460);
 
     /** Runs nothing by itself: records each start (with its restart point) and each cancel. */
     private static final class SilentExecutor implements RequestExecutor {

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class RejoinTest {
 
     /** This test's grid ports (communication: + 1000), moved by the suite's port offset where they fit. */
-    private static final int PORT = port(33485);
+    private static final int PORT = port(21485);
 
     @Test
     void aNodeThatRejoinsAFreshGridLeadsInAHigherTerm() {

@@ -24,6 +24,7 @@ public final class LineChunk implements Serializable {
     private int failed;
     private int priority;
     private long[] prefix;
+    private String[] requiredTags;
     private long openedAtMillis;
 
     private LineChunk() {}
@@ -50,16 +51,18 @@ public final class LineChunk implements Serializable {
     }
 
     /**
-     * The chunk with its place in the cluster's order and its prompts' shared prefix.
+     * The chunk with its place in the cluster's order, its prompts' shared prefix and the tags its node must have.
      *
-     * @param priority the best (lowest) {@code priority} of its lines: chunks of a lower number are run first
-     * @param prefix   the chained block hashes of its first line's prompt (its lines share that prefix), for
-     *                 cache-aware placement; empty when unknown
+     * @param priority     the best (lowest) {@code priority} of its lines: chunks of a lower number are run first
+     * @param prefix       the chained block hashes of its first line's prompt (its lines share that prefix), for
+     *                     cache-aware placement; empty when unknown
+     * @param requiredTags the {@code required_tags} of every one of its lines: only a node with all of them claims it
      */
-    public LineChunk ordered(int priority, long[] prefix) {
+    public LineChunk ordered(int priority, long[] prefix, java.util.List<String> requiredTags) {
         LineChunk c = copy();
         c.priority = priority;
         c.prefix = prefix.clone();
+        c.requiredTags = requiredTags.toArray(String[]::new);
         return c;
     }
 
@@ -76,6 +79,7 @@ public final class LineChunk implements Serializable {
         c.failed = failed;
         c.priority = priority;
         c.prefix = prefix;
+        c.requiredTags = requiredTags;
         c.openedAtMillis = openedAtMillis;
         return c;
     }
@@ -113,6 +117,10 @@ public final class LineChunk implements Serializable {
     public int priority() { return priority; }
     /** The chained hashes of the leading KV blocks its lines share (empty when unknown). */
     public long[] prefix() { return prefix == null ? new long[0] : prefix.clone(); }
+    /** The capability tags a node must have to run its lines (empty: any node). */
+    public java.util.List<String> requiredTags() {
+        return requiredTags == null ? java.util.List.of() : java.util.List.of(requiredTags);
+    }
     /** When its runner opened it (wall clock). */
     public long openedAtMillis() { return openedAtMillis; }
 

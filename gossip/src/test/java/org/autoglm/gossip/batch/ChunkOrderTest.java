@@ -17,7 +17,7 @@ class ChunkOrderTest {
     private static final long[] PREFIX_B = {21, 22, 23};
 
     private static LineChunk chunk(String batch, int index, String user, int priority, long[] prefix) {
-        return new LineChunk(batch, index, user, new int[] {index + 1}, new String[] {"line"}).ordered(priority, prefix);
+        return new LineChunk(batch, index, user, new int[] {index + 1}, new String[] {"line"}).ordered(priority, prefix, List.of());
     }
 
     private static List<String> keys(List<LineChunk> chunks) {

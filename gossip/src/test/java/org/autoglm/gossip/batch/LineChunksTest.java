@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class LineChunksTest {
 
-    private static final int BASE = gridPort(33530);
+    private static final int BASE = gridPort(21530);
     private static final int SIZE = 3;
 
     private final List<GridNode> grids = new ArrayList<>();

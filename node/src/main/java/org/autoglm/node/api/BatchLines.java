@@ -121,11 +121,11 @@ public final class BatchLines {
     }
 
     /**
-     * Where a line's chunk belongs in the cluster: its {@code priority} and the chained hashes of the leading KV blocks
-     * of its (first) prompt, which the nodes' prefix caches key blocks by. Plugins may still rewrite the prompt when the
-     * line runs; this is a placement hint only.
+     * Where a line's chunk belongs in the cluster: its {@code priority}, the chained hashes of the leading KV blocks
+     * of its (first) prompt, which the nodes' prefix caches key blocks by (a hint only: plugins may still rewrite the
+     * prompt when the line runs), and its {@code required_tags}, sorted: only a node with every one may run it.
      */
-    public record Placement(int priority, long[] prefix) {}
+    public record Placement(int priority, long[] prefix, List<String> requiredTags) {}
 
     /** The placement of a line that passed {@link #parse}; {@code blockSize} of the engines' KV blocks. */
     public static Placement placement(Line line, String endpoint, ServedModel model, int blockSize, int maxBlocks) {
@@ -133,7 +133,7 @@ public final class BatchLines {
         List<int[]> prompts = InferenceRoutes.prompts(request, model);
         long[] prefix = prompts.isEmpty() ? new long[0]
                 : org.autoglm.node.engine.kv.BlockHash.chain(prompts.get(0), blockSize, maxBlocks);
-        return new Placement(request.priority(), prefix);
+        return new Placement(request.priority(), prefix, request.requiredTags().stream().distinct().sorted().toList());
     }
 
     private static InferenceRequest parseBody(ObjectNode body, String endpoint, ServedModel model) {

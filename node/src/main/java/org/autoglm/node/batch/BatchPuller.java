@@ -167,7 +167,7 @@ final class BatchPuller implements AutoCloseable {
     }
 
     /**
-     * Claims the best chunk nobody runs, in the cluster's order between batches ({@link ChunkOrder}: priority, fair
+     * Claims the best chunk nobody runs whose {@code required_tags} this node has, in the cluster's order between batches ({@link ChunkOrder}: priority, fair
      * share between users, the prefix this node holds, age). False when there was none.
      */
     private boolean claimOne() {
@@ -176,10 +176,11 @@ final class BatchPuller implements AutoCloseable {
         List<LineChunk> open = chunks.unfinished();
         Map<String, Integer> runningByUser = new HashMap<>();
         List<LineChunk> free = new ArrayList<>();
+        List<String> tags = cluster.registry().self().tags();
         for (LineChunk c : open) {
             if (c.owner() != null && alive.contains(c.owner())) {
                 runningByUser.merge(ChunkOrder.userOf(c), 1, Integer::sum);
-            } else {
+            } else if (tags.containsAll(c.requiredTags())) { // the others wait for a node with their tags
                 free.add(c);
             }
         }

@@ -213,7 +213,8 @@ final class BatchRun {
                 return true;
             }
             BatchLines.Placement where = placement(text, number, job.endpoint());
-            ChunkGrouping.Group ready = grouping.add(number, text, where.priority(), where.prefix());
+            ChunkGrouping.Group ready = grouping.add(number, text, where.priority(), where.prefix(),
+                    where.requiredTags());
             return ready == null || openChunk(chunks, ready, index, maxOpen);
         });
         for (ChunkGrouping.Group rest : grouping.rest()) {
@@ -265,7 +266,7 @@ final class BatchRun {
         if (!keep.isEmpty()) {
             LineChunk chunk = new LineChunk(id, index[0]++, owner, keep.stream().mapToInt(i -> wanted[i]).toArray(),
                     keep.stream().map(group.texts()::get).toArray(String[]::new))
-                    .ordered(group.priority(), group.prefix());
+                    .ordered(group.priority(), group.prefix(), group.requiredTags());
             chunks.add(chunk);
             open.put(chunk.key(), chunk);
         }
@@ -278,7 +279,7 @@ final class BatchRun {
             return BatchLines.placement(BatchLines.parse(text, number, endpoint, model), endpoint, model,
                     blockSize.getAsInt(), MAX_PREFIX_BLOCKS);
         } catch (BatchLines.BadLine | RuntimeException e) {
-            return new BatchLines.Placement(0, new long[0]);
+            return new BatchLines.Placement(0, new long[0], List.of());
         }
     }
 

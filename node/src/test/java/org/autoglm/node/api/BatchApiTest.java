@@ -366,6 +366,28 @@ class BatchApiTest {
     }
 
     @Test
+    void aLineRunsOnlyOnANodeWithItsRequiredTags() throws Exception {
+        // This node has no tags: the plain line runs, the one requiring "held" waits for a node that has it.
+        Http dana = as("dana", "user");
+        String file = chatLine("plain", "hello", 2) + "\n" + chatLine("held", "wait", 2)
+                .replace("\"temperature\":0", "\"temperature\":0,\"required_tags\":[\"held\"]") + "\n";
+        String fileId = upload(dana, "tags.jsonl", file, "batch").json().get("id").asText();
+        String batchId = dana.post("/v1/batches", "{\"input_file_id\":\"" + fileId
+                + "\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\"}").json().get("id").asText();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() ->
+                dana.get("/v1/batches/" + batchId).json().at("/request_counts/completed").asInt() == 1);
+        Thread.sleep(2_000); // the node pulls every 100-500 ms: the waiting line would have run by now
+        JsonNode waiting = dana.get("/v1/batches/" + batchId).json();
+        assertThat(waiting.get("status").asText()).isEqualTo("in_progress");
+        assertThat(waiting.at("/request_counts/completed").asInt() + waiting.at("/request_counts/failed").asInt())
+                .as("the line requiring a tag this node lacks has not run").isEqualTo(1);
+        dana.post("/v1/batches/" + batchId + "/cancel", "");
+        JsonNode cancelled = waitFor(dana, batchId, "cancelled");
+        assertThat(byCustomId(dana.get("/v1/files/" + cancelled.get("error_file_id").asText() + "/content").body()))
+                .containsOnlyKeys("held");
+    }
+
+    @Test
     void rateLimitsAnswer429WithRetryAfterAndOpenAiHeaders() throws Exception {
         Http rita = as("rita", "user");
         String small = "{\"prompt\":\"hi\",\"max_tokens\":2}";

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BatchOrderTest {
 
-    private static final int GRID_PORT = gridPort(33502);
+    private static final int GRID_PORT = gridPort(21502);
     /** Four chunks a batch. */
     private static final int LINES = 96;
     /** Long enough for a chunk to take many engine steps: the batches' counts (published each second) keep up. */

@@ -24,7 +24,7 @@ import picocli.CommandLine;
  */
 class BatchYieldsToInteractiveTest {
 
-    private static final int GRID_PORT = 33500 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID_PORT = 21500 + Integer.getInteger("autoglm.test.portOffset", 0);
     /** Tokens per batch line: hundreds of engine steps, so the line running when the request arrives is mid-way. */
     private static final int LINE_TOKENS = 500;
     /** One chunk's worth: the node claims them all at once, so all but the running one wait in its engine. */

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class VectorModuleRelaunchProcessesIT {
 
     /** This test's own grid port (communication: + 1000), apart from every other test's. */
-    private static final int GRID_PORT = 33600;
+    private static final int GRID_PORT = 21600;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private Process parent;

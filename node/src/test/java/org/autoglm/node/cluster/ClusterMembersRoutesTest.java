@@ -27,7 +27,7 @@ class ClusterMembersRoutesTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final int GRID_PORT = gridPort(33450);
+    private static final int GRID_PORT = gridPort(21450);
     private static ServeCommand.RunningNode node;
     private static String base;
 

@@ -44,7 +44,7 @@ import org.openqa.selenium.WebElement;
 class ConsoleProcessesIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int GRID = 33200 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID = 21200 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final String PEERS = "127.0.0.1:" + GRID + ".." + (GRID + 2);
     private static final String SECRET = "console-test-secret-of-at-least-32-bytes";
     private static final Path OUT = Path.of("target", "console");

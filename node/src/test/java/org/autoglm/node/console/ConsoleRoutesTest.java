@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * The console's routes on one real node (glm-tiny, JWT auth, grid port 33250 plus the test offset): the page and its
+ * The console's routes on one real node (glm-tiny, JWT auth, grid port 21250 plus the test offset): the page and its
  * assets with their security headers, {@code /cluster/requests} listing a running request with its user, priority and
  * node, and {@code /cluster/metrics/stream} snapshots with the leader, the node's load and pooled TTFT samples.
  */
@@ -42,7 +42,7 @@ class ConsoleRoutesTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SECRET = "console-routes-secret-0123456789abcdef";
-    private static final int GRID = 33250 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID = 21250 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     @TempDir

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The life of a node as {@code GET /cluster/events} tells it, on three fresh nodes in this JVM (see
- * {@link ControlCluster}; grid ports 33010..33012, heartbeats every 250 ms, suspect after 1.5 s, dead or stalled after
+ * {@link ControlCluster}; grid ports 21010..21012, heartbeats every 250 ms, suspect after 1.5 s, dead or stalled after
  * 4 s, failure detection 6 s): a broadcast posted the moment the nodes are ready reaches all of them; the fresh cluster's joins and its
  * leader; drain; an engine that stops stepping while it has work (stalled, then healthy); a node whose heartbeats stop
  * (suspect), whose grid node then goes (dead, and its routes answer 503 meanwhile), whose entry expires (left) and
@@ -48,7 +48,7 @@ class ClusterLifecycleEventsTest {
     static void start() throws Exception {
         // Failure detection longer than the other cluster tests': a node this test stops is stopped on purpose, and a
         // loaded machine then segments none of the others while they form the grid.
-        cluster = new ControlCluster(dir, 33010, List.of("--heartbeat-interval", "250ms", "--suspect-after", "1500ms",
+        cluster = new ControlCluster(dir, 21010, List.of("--heartbeat-interval", "250ms", "--suspect-after", "1500ms",
                 "--dead-after", "4s", "--grid-failure-detection", "6000"));
     }
 

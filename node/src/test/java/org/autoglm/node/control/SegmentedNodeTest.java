@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A node the cluster segments while it runs streamed requests (see {@link ControlCluster}; grid ports 33000..33002):
+ * A node the cluster segments while it runs streamed requests (see {@link ControlCluster}; grid ports 21000..21002):
  * Ignite's own segmentation handling stops its grid node, its requests fail over (the event and the metric say so),
  * and the node rejoins on a fresh grid node. Its control plane follows: it runs the command addressed to its group
  * while it was away, acks and runs new commands (drain shows in the registry under its new grid id), and its events
@@ -41,7 +41,7 @@ class SegmentedNodeTest {
 
     @BeforeAll
     static void start() throws Exception {
-        cluster = new ControlCluster(dir, 33000);
+        cluster = new ControlCluster(dir, 21000);
     }
 
     @AfterAll

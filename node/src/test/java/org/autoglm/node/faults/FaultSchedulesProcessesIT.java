@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class FaultSchedulesProcessesIT {
 
     /** Grid ports of this test's nodes (communication: + 1000), moved by the suite's port offset where it fits. */
-    private static final int BASE = basePort(33400);
+    private static final int BASE = basePort(21400);
 
     @Test
     void noAcceptedRequestIsLostDuplicatedOrSplitAcrossLeaders() throws Exception {

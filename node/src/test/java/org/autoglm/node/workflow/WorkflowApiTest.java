@@ -23,7 +23,7 @@ import picocli.CommandLine;
  */
 class WorkflowApiTest {
 
-    private static final int GRID_PORT = 33000 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID_PORT = 21000 + Integer.getInteger("autoglm.test.portOffset", 0);
 
     @TempDir
     static Path dir;

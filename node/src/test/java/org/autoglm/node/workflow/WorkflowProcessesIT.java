@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class WorkflowProcessesIT {
 
-    private static final int GRID = 33110 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID = 21110 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static final String PEERS = "127.0.0.1:" + GRID + ".." + (GRID + 2);
     private static final int RUNS_PER_NODE = 8;
     private static final int MAX_TOKENS = 24;

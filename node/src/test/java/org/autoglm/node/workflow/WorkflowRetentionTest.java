@@ -25,7 +25,7 @@ import picocli.CommandLine;
  */
 class WorkflowRetentionTest {
 
-    private static final int GRID_PORT = 33120 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID_PORT = 21120 + Integer.getInteger("autoglm.test.portOffset", 0);
 
     @TempDir
     static Path dir;

@@ -24,7 +24,7 @@ public final class DemoWorkflowNode {
     public static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     /** This node's grid port (communication on + 1000). */
-    private static final int GRID_PORT = 33100 + Integer.getInteger("autoglm.test.portOffset", 0);
+    private static final int GRID_PORT = 21100 + Integer.getInteger("autoglm.test.portOffset", 0);
     private static String base;
 
     private DemoWorkflowNode() {}
