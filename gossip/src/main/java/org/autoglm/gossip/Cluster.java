@@ -124,7 +124,7 @@ public final class Cluster implements AutoCloseable {
         }
 
         void close() {
-            close("node " + grid.name() + " is shutting down");
+            close("node " + grid.name() + " is shutting down; send the request again, to another node");
         }
 
         /** @param why what the requests this node still serves to its clients end with */

@@ -36,10 +36,11 @@ public final class BatchStore {
     public BatchStore(GridNode grid) {
         this.grid = grid;
         MajorityValidator majority = new MajorityValidator(grid.config().expectedNodes);
-        this.jobs = grid.ignite().getOrCreateCache(GridCaches.<String, BatchJob>durable(grid, GridCaches.BATCHES,
-                CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
-        this.lines = grid.ignite().getOrCreateCache(GridCaches.<String, LineResult>durable(grid, GridCaches.BATCH_LINES,
-                CacheAtomicityMode.ATOMIC).setTopologyValidator(majority));
+        GridCaches.createAll(grid, GridCaches.durable(grid, GridCaches.BATCHES, CacheAtomicityMode.TRANSACTIONAL)
+                        .setTopologyValidator(majority),
+                GridCaches.durable(grid, GridCaches.BATCH_LINES, CacheAtomicityMode.ATOMIC).setTopologyValidator(majority));
+        this.jobs = grid.ignite().cache(GridCaches.BATCHES);
+        this.lines = grid.ignite().cache(GridCaches.BATCH_LINES);
         this.chunks = new LineChunks(grid, majority);
     }
 

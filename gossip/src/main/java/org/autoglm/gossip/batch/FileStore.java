@@ -29,10 +29,10 @@ public final class FileStore {
 
     public FileStore(GridNode grid) {
         this.grid = grid;
-        this.files = grid.ignite().getOrCreateCache(
-                GridCaches.<String, StoredFile>durable(grid, GridCaches.FILES, CacheAtomicityMode.ATOMIC));
-        this.chunks = grid.ignite().getOrCreateCache(
-                GridCaches.<String, byte[]>durable(grid, GridCaches.FILE_CHUNKS, CacheAtomicityMode.ATOMIC));
+        GridCaches.createAll(grid, GridCaches.durable(grid, GridCaches.FILES, CacheAtomicityMode.ATOMIC),
+                GridCaches.durable(grid, GridCaches.FILE_CHUNKS, CacheAtomicityMode.ATOMIC));
+        this.files = grid.ignite().cache(GridCaches.FILES);
+        this.chunks = grid.ignite().cache(GridCaches.FILE_CHUNKS);
     }
 
     /**

@@ -55,14 +55,13 @@ public final class AuditChain {
     }
 
     private Caches open(GridNode grid) {
-        IgniteCache<String, String> signers = grid.ignite().getOrCreateCache(
-                GridCaches.replicated(SIGNERS, CacheAtomicityMode.ATOMIC));
+        GridCaches.createAll(grid, GridCaches.replicated(SIGNERS, CacheAtomicityMode.ATOMIC),
+                GridCaches.replicated(ENTRIES, CacheAtomicityMode.TRANSACTIONAL),
+                GridCaches.replicated(HEAD, CacheAtomicityMode.TRANSACTIONAL));
+        IgniteCache<String, String> signers = grid.ignite().cache(SIGNERS);
         String keyId = grid.name() + "@" + grid.localId();
         signers.put(keyId, Base64.getEncoder().encodeToString(key.getPublic().getEncoded()));
-        return new Caches(grid,
-                grid.ignite().getOrCreateCache(GridCaches.replicated(ENTRIES, CacheAtomicityMode.TRANSACTIONAL)),
-                grid.ignite().getOrCreateCache(GridCaches.replicated(HEAD, CacheAtomicityMode.TRANSACTIONAL)),
-                signers, keyId);
+        return new Caches(grid, grid.ignite().cache(ENTRIES), grid.ignite().cache(HEAD), signers, keyId);
     }
 
     /** Appends an entry written by this node; returns it. */

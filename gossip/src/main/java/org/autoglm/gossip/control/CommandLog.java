@@ -39,10 +39,12 @@ public final class CommandLog implements AutoCloseable {
     private record Caches(IgniteCache<String, CommandRecord> commands, IgniteCache<String, NodeAck> acks,
                           IgniteCache<String, String> nonces, IgniteCache<String, CommandKey> keys) {
         static Caches on(GridNode grid) {
-            return new Caches(grid.ignite().getOrCreateCache(GridCaches.replicated(COMMANDS, CacheAtomicityMode.ATOMIC)),
-                    grid.ignite().getOrCreateCache(GridCaches.replicated(ACKS, CacheAtomicityMode.ATOMIC)),
-                    grid.ignite().getOrCreateCache(GridCaches.replicated(NONCES, CacheAtomicityMode.ATOMIC)),
-                    grid.ignite().getOrCreateCache(GridCaches.replicated(KEYS, CacheAtomicityMode.ATOMIC)));
+            GridCaches.createAll(grid, GridCaches.replicated(COMMANDS, CacheAtomicityMode.ATOMIC),
+                    GridCaches.replicated(ACKS, CacheAtomicityMode.ATOMIC),
+                    GridCaches.replicated(NONCES, CacheAtomicityMode.ATOMIC),
+                    GridCaches.replicated(KEYS, CacheAtomicityMode.ATOMIC));
+            return new Caches(grid.ignite().cache(COMMANDS), grid.ignite().cache(ACKS), grid.ignite().cache(NONCES),
+                    grid.ignite().cache(KEYS));
         }
     }
 

@@ -38,10 +38,11 @@ public final class EventRing implements AutoCloseable {
     private record Caches(GridNode grid, IgniteCache<Long, ClusterEvent> events, IgniteCache<String, Long> counter,
                           IgniteCache<String, String> state) {
         static Caches on(GridNode grid) {
-            return new Caches(grid,
-                    grid.ignite().getOrCreateCache(GridCaches.replicated(EVENTS, CacheAtomicityMode.TRANSACTIONAL)),
-                    grid.ignite().getOrCreateCache(GridCaches.replicated(COUNTER, CacheAtomicityMode.TRANSACTIONAL)),
-                    grid.ignite().getOrCreateCache(GridCaches.replicated(STATE, CacheAtomicityMode.TRANSACTIONAL)));
+            GridCaches.createAll(grid, GridCaches.replicated(EVENTS, CacheAtomicityMode.TRANSACTIONAL),
+                    GridCaches.replicated(COUNTER, CacheAtomicityMode.TRANSACTIONAL),
+                    GridCaches.replicated(STATE, CacheAtomicityMode.TRANSACTIONAL));
+            return new Caches(grid, grid.ignite().cache(EVENTS), grid.ignite().cache(COUNTER),
+                    grid.ignite().cache(STATE));
         }
     }
 

@@ -220,7 +220,7 @@ public final class Dispatcher implements AutoCloseable {
      */
     private void failUnplaceable(Stream stream, QueuedRequest entry, long timeout) {
         if (!grid.hasQuorum()) {
-            fail(stream, "node " + grid.name() + " is cut off from the majority of the cluster (it sees "
+            unavailable(stream, "node " + grid.name() + " is cut off from the majority of the cluster (it sees "
                     + grid.serverNodeIds().size() + " of " + grid.config().expectedNodes + " expected nodes) and"
                     + " could not place request " + stream.id + " within " + timeout / 1000 + " s; send it to another"
                     + " node, or again once the cluster is whole");
@@ -248,9 +248,17 @@ public final class Dispatcher implements AutoCloseable {
         }
     }
 
+    /** Ends a request that this node cannot finish now (it rejoins, stops, or lost the majority): send it again. */
+    private void unavailable(Stream stream, String why) {
+        if (stream.end()) {
+            close(stream);
+            stream.listener.onUnavailable(why);
+        }
+    }
+
     @Override
     public void close() {
-        close("node " + grid.name() + " is shutting down");
+        close("node " + grid.name() + " is shutting down; send the request again, to another node");
     }
 
     /** Stops, ending every request this node still serves to its clients with {@code why}. */
@@ -259,7 +267,7 @@ public final class Dispatcher implements AutoCloseable {
         events.shutdownNow();
         for (Stream stream : streams.values()) {
             try {
-                fail(stream, why);
+                unavailable(stream, why);
             } catch (RuntimeException e) { // one client's failing listener must not leave the others waiting
                 log.warn("could not end {}: {}", stream.id, e.toString());
             }

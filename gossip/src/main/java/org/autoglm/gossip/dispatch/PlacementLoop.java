@@ -211,6 +211,14 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
         if (!leaseHeld.getAsBoolean()) {
             return true; // woke from a pause with the lease run out: stepped down, places nothing
         }
+        if (!grid.isAlive(request.origin())) {
+            // Its client's node left the grid, and the client with it: nobody will read the output. Placed anyway (a
+            // worker that could not deliver put it back), it ran again and again on the live nodes until its attempts
+            // ran out, a stray entry growing the queue with dead clients' work.
+            queue.remove(request.id());
+            log.debug("{} dropped: its client's node {} left the grid", request.id(), request.origin());
+            return true;
+        }
         long wait = request.notBeforeMillis() - System.currentTimeMillis();
         if (wait > 0) { // backing off after a failure: come back when it may run
             loop.schedule(() -> {

@@ -2,7 +2,8 @@ package org.autoglm.gossip.dispatch;
 
 /**
  * What the node holding a client connection receives for one request, wherever it runs. Calls for one request
- * never overlap and come in order; exactly one of {@link #onFinish} or {@link #onError} ends the stream.
+ * never overlap and come in order; exactly one of {@link #onFinish}, {@link #onError} or
+ * {@link #onUnavailable} ends the stream.
  */
 public interface StreamListener {
 
@@ -17,4 +18,13 @@ public interface StreamListener {
 
     /** The cluster gave up on the request; the message is for the client. */
     void onError(String message);
+
+    /**
+     * The cluster could not finish the request now, through no fault of the request: this node is rejoining its grid,
+     * shutting down, or cut off from the majority. The message says so and to send it again; it ends the stream as
+     * {@link #onError} does.
+     */
+    default void onUnavailable(String message) {
+        onError(message);
+    }
 }

@@ -85,8 +85,9 @@ public final class Worker implements AutoCloseable {
             sender.forget(gone);
             running.forEach((id, origin) -> {
                 if (origin.equals(gone)) {
-                    log.info("{}: its client's node left; stopping it", id);
+                    log.info("{}: its client's node left; stopping it and removing it from the queue", id);
                     stop(id);
+                    forget(id);
                 }
             });
         });
@@ -248,6 +249,10 @@ public final class Worker implements AutoCloseable {
         log.info("{}: output not delivered to its client's node ({}); stopping it and putting it back in the queue",
                 request.id(), why.toString());
         stop(request.id());
+        if (!grid.isAlive(request.origin())) {
+            forget(request.id()); // the client's node left the grid: nobody will ever read this output
+            return;
+        }
         try {
             sweeper.execute(() -> {
                 try {
@@ -260,6 +265,25 @@ public final class Worker implements AutoCloseable {
             });
         } catch (java.util.concurrent.RejectedExecutionException closing) {
             // this worker is closing: its grid node leaves, and the client's node restarts the request elsewhere
+        }
+    }
+
+    /**
+     * Removes the queue entry of a request whose client's node left the grid (off the caller's thread): put back, it
+     * would be placed and run again for nobody; left, it is a stray entry in the queue.
+     */
+    private void forget(String requestId) {
+        try {
+            sweeper.execute(() -> {
+                try {
+                    queue.remove(requestId);
+                } catch (RuntimeException e) {
+                    log.info("{}: not removed from the queue ({}); the leader drops it when it sees its client's node"
+                            + " gone", requestId, e.toString());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // this worker is closing: the leader drops the entry
         }
     }
 

@@ -147,6 +147,10 @@ public final class GridNode implements AutoCloseable {
 
         @Override
         protected boolean handle(Ignite ignite, org.apache.ignite.failure.FailureContext failure) {
+            GridNode node = RUNNING.get(ignite.name());
+            if (node != null) {
+                node.failed = true; // stopping from now on: its caches may fail in any way (an NPE inside Ignite)
+            }
             if (rejoin && failure.type() == org.apache.ignite.failure.FailureType.SEGMENTATION) {
                 log.warn("grid node '{}' was segmented from the cluster: stopping it to rejoin", ignite.name());
                 return stopOnly.onFailure(ignite, failure);
@@ -500,6 +504,18 @@ public final class GridNode implements AutoCloseable {
     public boolean running() {
         return org.apache.ignite.Ignition.state(ignite.name()) == org.apache.ignite.IgniteState.STARTED;
     }
+
+    /**
+     * True once the failure handler decided to stop this grid node (a segmentation, a critical failure): Ignite still
+     * calls it STARTED for a while, but its caches already fail in any way (an NPE inside Ignite), and requests answered
+     * meanwhile came back as 500 instead of "rejoining, send again".
+     */
+    public boolean failing() {
+        return failed;
+    }
+
+    /** Set by the failure handler when it stops this grid node. */
+    private volatile boolean failed;
 
     /** Called (on a discovery thread; return quickly) with the id of each node that left or failed. */
     public void onNodeGone(Consumer<UUID> listener) {

@@ -32,6 +32,22 @@ public final class GridUnavailable {
         return false;
     }
 
+    /**
+     * True when a transaction failed only because others held its locks or the topology moved under it: its lock wait
+     * timed out (a transaction of a node cut off by a partition holds its keys until the partition heals or the node
+     * is dropped), or it was rolled back because a node left. A transaction whose body can run again is tried again.
+     */
+    public static boolean contended(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.ignite.transactions.TransactionTimeoutException
+                    || t instanceof org.apache.ignite.transactions.TransactionRollbackException
+                    || t.getClass().getSimpleName().equals("IgniteTxTimeoutCheckedException")) {
+                return true;
+            }
+        }
+        return topologyChanged(e);
+    }
+
     /** The first cause in {@code e}'s chain that is a grid-unavailable failure, or null when there is none. */
     public static Throwable find(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {

@@ -58,9 +58,10 @@ public final class NodeRegistry implements AutoCloseable {
         this.self = self.withNodeId(grid.localId(), grid.name());
         this.load = load;
         this.times = grid.config().health;
-        this.nodes = grid.ignite().getOrCreateCache(GridCaches.replicated(GridCaches.NODES, CacheAtomicityMode.ATOMIC));
-        this.draining = grid.ignite().getOrCreateCache(
-                GridCaches.<UUID, Boolean>replicated(GridCaches.DRAINING, CacheAtomicityMode.ATOMIC));
+        GridCaches.createAll(grid, GridCaches.replicated(GridCaches.NODES, CacheAtomicityMode.ATOMIC),
+                GridCaches.replicated(GridCaches.DRAINING, CacheAtomicityMode.ATOMIC));
+        this.nodes = grid.ignite().cache(GridCaches.NODES);
+        this.draining = grid.ignite().cache(GridCaches.DRAINING);
         ContinuousQuery<UUID, Heartbeat> query = new ContinuousQuery<>();
         query.setLocalListener(events -> events.forEach(e -> lastSeenNanos.put(e.getKey(), System.nanoTime())));
         this.watch = nodes.query(query);

@@ -17,6 +17,9 @@ import org.apache.ignite.transactions.TransactionConcurrency;
 import org.apache.ignite.transactions.TransactionIsolation;
 import org.autoglm.gossip.grid.GridCaches;
 import org.autoglm.gossip.grid.GridNode;
+import org.autoglm.gossip.grid.GridUnavailable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Conversation sessions in the grid: a partitioned cache with one backup, so any node can serve any session's next
@@ -26,6 +29,7 @@ import org.autoglm.gossip.grid.GridNode;
  */
 public final class SessionCache {
 
+    private static final Logger log = LoggerFactory.getLogger(SessionCache.class);
     private static final long TX_TIMEOUT_MILLIS = 5_000;
 
     private final GridNode grid;
@@ -68,6 +72,39 @@ public final class SessionCache {
      * @return the new data, or empty when the session does not exist
      */
     public Optional<byte[]> update(String id, UnaryOperator<byte[]> change) {
+        // A lock wait that times out is tried again while the grid settles: during a partition a transaction of the
+        // cut-off side holds the session's key until the partition heals or that node is dropped (failure detection).
+        // Answering the turn with an error then lost it (the long fault run's seed 25: HTTP 500 on a finished turn).
+        long deadline = System.nanoTime() + contentionWait().toNanos();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return updateOnce(id, change);
+            } catch (RuntimeException e) {
+                if (!GridUnavailable.contended(e) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                log.info("update of session {} failed (try {}), trying again: {}", id, attempt, e.toString());
+                pause(Math.min(1_000L, 100L * attempt));
+            }
+        }
+    }
+
+    /** How long an update waits for a contended session: three failure detections, at least 15 s. */
+    private Duration contentionWait() {
+        Duration three = grid.config().failureDetection.multipliedBy(3);
+        return three.compareTo(Duration.ofSeconds(15)) > 0 ? three : Duration.ofSeconds(15);
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new org.apache.ignite.IgniteInterruptedException("interrupted while waiting to update a session");
+        }
+    }
+
+    private Optional<byte[]> updateOnce(String id, UnaryOperator<byte[]> change) {
         try (Transaction tx = grid.ignite().transactions().txStart(
                 TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ, TX_TIMEOUT_MILLIS, 0)) {
             StoredSession stored = cache.get(id);

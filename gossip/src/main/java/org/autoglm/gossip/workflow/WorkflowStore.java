@@ -40,10 +40,12 @@ public final class WorkflowStore {
     public WorkflowStore(GridNode grid) {
         this.grid = grid;
         MajorityValidator majority = new MajorityValidator(grid.config().expectedNodes);
-        this.templates = grid.ignite().getOrCreateCache(GridCaches.<String, StoredWorkflow>durable(grid,
-                GridCaches.WORKFLOWS, CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
-        this.runs = grid.ignite().getOrCreateCache(GridCaches.<String, WorkflowRun>durable(grid,
-                GridCaches.WORKFLOW_RUNS, CacheAtomicityMode.TRANSACTIONAL).setTopologyValidator(majority));
+        GridCaches.createAll(grid, GridCaches.durable(grid, GridCaches.WORKFLOWS, CacheAtomicityMode.TRANSACTIONAL)
+                        .setTopologyValidator(majority),
+                GridCaches.durable(grid, GridCaches.WORKFLOW_RUNS, CacheAtomicityMode.TRANSACTIONAL)
+                        .setTopologyValidator(majority));
+        this.templates = grid.ignite().cache(GridCaches.WORKFLOWS);
+        this.runs = grid.ignite().cache(GridCaches.WORKFLOW_RUNS);
         this.watch = new RunWatch(runs);
     }
 

@@ -49,6 +49,12 @@ final class ErrorResponses {
                 send(ctx, unavailable);
                 return;
             }
+            if (e instanceof InterruptedException) { // the node is stopping: its request threads are interrupted
+                log.debug("{} {} interrupted: the node is stopping", ctx.method(), ctx.path());
+                send(ctx, ApiError.unavailable("This node is shutting down and stopped the request; send it again,"
+                        + " to another node."));
+                return;
+            }
             log.error("Unexpected failure on {} {}", ctx.method(), ctx.path(), e);
             send(ctx, ApiError.server("The node failed to process this request; it has been logged."));
         });

@@ -34,7 +34,8 @@ final class GenerationRun {
     record Delta(int choice, String text, TokenDelta raw) implements Event {}
 
     /** A choice finished; {@code reason} is {@code stop}, {@code length}, {@code cancelled}, {@code error} or {@code content_filter}. */
-    record End(int choice, String reason, int promptTokens, int completionTokens, String error) implements Event {}
+    record End(int choice, String reason, int promptTokens, int completionTokens, String error, boolean unavailable)
+            implements Event {}
 
     private record Raw(int choice, long nanos, TokenDelta delta, Completion completion) {}
 
@@ -144,14 +145,18 @@ final class GenerationRun {
             ready.add(new Delta(c, tail, null));
         }
         end(c, done.reason().wire(), done.promptTokens(), done.completionTokens(),
-                done.reason() == FinishReason.ERROR ? done.error() : null, r.nanos());
+                done.reason() == FinishReason.ERROR ? done.error() : null, done.unavailable(), r.nanos());
     }
 
     private void end(int c, String reason, int prompt, int completion, String error, long nanos) {
+        end(c, reason, prompt, completion, error, false, nanos);
+    }
+
+    private void end(int c, String reason, int prompt, int completion, String error, boolean unavailable, long nanos) {
         ended[c] = true;
         open--;
         metrics.finished(reason, prompt, completion, Duration.ofNanos(nanos - receivedNanos));
-        ready.add(new End(c, reason, prompt, completion, error));
+        ready.add(new End(c, reason, prompt, completion, error, unavailable));
     }
 
     private void recordTiming(int c, long nanos) {

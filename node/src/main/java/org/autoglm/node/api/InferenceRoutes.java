@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.autoglm.gossip.grid.GridUnavailable;
 import org.autoglm.models.sampling.SamplingParams;
 import org.autoglm.node.engine.GenerationRequest;
 import org.autoglm.node.engine.TokenDelta;
@@ -84,6 +85,8 @@ final class InferenceRoutes {
         int completionTokens;
         String firstChoiceText;
         String firstChoiceReason;
+        /** The session turn was handled already (a stream saves it before its last event). */
+        boolean turnSaved;
     }
 
     private void serve(Context ctx, String route, ResponseFormat format) throws Exception {
@@ -279,6 +282,14 @@ final class InferenceRoutes {
                 usage.set("usage", ResponseFormat.usage(result.promptTokens, result.completionTokens));
                 sse.send(usage);
             }
+            result.firstChoiceText = first.toString();
+            try { // before [DONE]: a turn the session could not keep is an error the client still sees
+                saveTurn(call, result);
+            } catch (ApiError e) {
+                result.status = e.status();
+                result.error = e.getMessage();
+                sse.send(ErrorResponses.body(e));
+            }
             sse.done();
         } catch (IOException clientGone) {
             run.cancelAll();
@@ -290,7 +301,9 @@ final class InferenceRoutes {
                 }
             }
         }
-        result.firstChoiceText = first.toString();
+        if (result.firstChoiceText == null) {
+            result.firstChoiceText = first.toString();
+        }
     }
 
     private void respond(Context ctx, Call call, ResponseFormat format, GenerationRun run, Result result)
@@ -305,6 +318,7 @@ final class InferenceRoutes {
         }
         String lastError = null;
         int errors = 0;
+        int unavailable = 0;
         while (!run.finished()) {
             GenerationRun.Event e = run.next(poll);
             if (e instanceof GenerationRun.Delta d) {
@@ -318,11 +332,16 @@ final class InferenceRoutes {
                 if (end.error() != null) {
                     errors++;
                     lastError = end.error();
+                    if (end.unavailable()) {
+                        unavailable++;
+                    }
                 }
             }
         }
         if (errors == choices) {
-            throw ApiError.server("Generation failed: " + lastError);
+            // The cluster could not finish it now (this node rejoins its grid, stops, or lost the majority): nothing
+            // is wrong with the request, so 503 with Retry-After, which OpenAI clients send again by themselves.
+            throw unavailable == choices ? ApiError.unavailable(lastError) : ApiError.server("Generation failed: " + lastError);
         }
         ObjectNode response = format.envelope(call.id(), call.created(), call.model().name(), false);
         ArrayNode array = (ArrayNode) response.get("choices");
@@ -351,15 +370,26 @@ final class InferenceRoutes {
 
     /** A session turn is kept only when choice 0 was answered (stopped or hit its length). */
     private void saveTurn(Call call, Result result) {
-        if (call.session() == null || result.firstChoiceText == null
+        if (call.session() == null || result.turnSaved || result.firstChoiceText == null
                 || !("stop".equals(result.firstChoiceReason) || "length".equals(result.firstChoiceReason))) {
             return;
         }
+        result.turnSaved = true;
         List<Message> turn = new ArrayList<>(call.request().messages());
         Message toolTurn = call.tools() == null ? null : call.tools().assistantTurn(0);
         turn.add(toolTurn != null ? toolTurn : new Message("assistant", result.firstChoiceText));
-        sessions.update(call.session().id(), current -> current.afterTurn(call.session(),
-                call.sessionPrompt().keptHistory(), turn, call.sessionPrompt().promptIds().length, Instant.now()));
+        try {
+            sessions.update(call.session().id(), current -> current.afterTurn(call.session(),
+                    call.sessionPrompt().keptHistory(), turn, call.sessionPrompt().promptIds().length, Instant.now()));
+        } catch (RuntimeException e) {
+            // The session store waited out lock contention already; what is left is a grid that cannot answer now.
+            if (!GridUnavailable.contended(e) && GridUnavailable.find(e) == null) {
+                throw e;
+            }
+            throw ApiError.unavailable("The answer was generated, but session " + call.session().id() + " could not"
+                    + " be updated because the cluster is reorganizing (" + e.getClass().getSimpleName() + "). The"
+                    + " session is unchanged: send this turn again in a few seconds.");
+        }
     }
 
     private static ObjectNode chunk(Call call, ResponseFormat format, ObjectNode choice) {

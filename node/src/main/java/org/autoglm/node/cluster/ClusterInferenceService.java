@@ -250,6 +250,11 @@ public final class ClusterInferenceService implements InferenceService {
             end(new Completion(FinishReason.ERROR, promptTokens, delivered.get(), message));
         }
 
+        @Override
+        public void onUnavailable(String message) {
+            end(new Completion(FinishReason.ERROR, promptTokens, delivered.get(), message, true));
+        }
+
         void end(Completion completion) {
             if (!ended.compareAndSet(false, true)) {
                 return;

@@ -166,7 +166,7 @@ public final class ClusterNode implements AutoCloseable {
      */
     public String deadReason() {
         org.autoglm.gossip.grid.GridNode grid = cluster.grid();
-        if (grid.running()) {
+        if (grid.running() && !grid.failing()) {
             return null;
         }
         return grid.config().rejoin

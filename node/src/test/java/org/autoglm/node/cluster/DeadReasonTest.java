@@ -50,6 +50,31 @@ class DeadReasonTest {
         }
     }
 
+    /**
+     * From the moment the grid's failure handler decides to stop a segmented grid node, the node is reported down: Ignite
+     * still calls it STARTED while it stops, and requests answered in that window failed inside Ignite (an NPE, "grid is
+     * stopping") and came back as 500 (seen in the long fault run) instead of 503 "rejoining, send again".
+     */
+    @Test
+    void aGridNodeIsReportedDownFromTheMomentItsFailureHandlerStopsIt() {
+        ClusterOptions options = new ClusterOptions();
+        new CommandLine(options).parseArgs("--grid-port", Integer.toString(port(29420)), "--node-name", "dead-1",
+                "--expected-nodes", "1", "--grid-failure-detection", "2000");
+        ClusterNode node = ClusterNode.start(options);
+        try {
+            assertThat(node.deadReason()).isNull();
+            java.util.UUID before = node.cluster().grid().localId();
+            ((org.apache.ignite.internal.IgniteEx) node.cluster().grid().ignite()).context().failure().process(
+                    new org.apache.ignite.failure.FailureContext(org.apache.ignite.failure.FailureType.SEGMENTATION, null));
+            // Right away: the handler stops the grid node on a thread of its own, which takes a while.
+            assertThat(node.deadReason()).contains("rejoining the cluster");
+            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> node.deadReason() == null
+                    && !node.cluster().grid().localId().equals(before));
+        } finally {
+            node.close();
+        }
+    }
+
     private static int port(int port) {
         int moved = port + Integer.getInteger("autoglm.test.portOffset", 0);
         return moved + 1000 <= 65535 ? moved : port;
