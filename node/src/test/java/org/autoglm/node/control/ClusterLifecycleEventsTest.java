@@ -158,7 +158,7 @@ class ClusterLifecycleEventsTest {
             // node stops, its registry entry on the fresh one it rejoins with) until released.
             cluster.nodes[v].cluster().reportAnomalies(() -> {
                 try {
-                    heartbeats.await(60, TimeUnit.SECONDS);
+                    heartbeats.await(90, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -171,7 +171,7 @@ class ClusterLifecycleEventsTest {
 
                 ((IgniteEx) before.ignite()).context().failure().process(new FailureContext(FailureType.SEGMENTATION,
                         null));
-                await().atMost(Duration.ofSeconds(30)).until(() -> !before.running());
+                await().atMost(Duration.ofSeconds(60)).until(() -> !before.running());
                 JsonNode dead = tap.await("node_dead", e -> e.at("/data/node").asText().equals(victim));
                 assertThat(dead.at("/data/id").asText()).isEqualTo(oldId);
 
