@@ -249,7 +249,13 @@ public final class Worker implements AutoCloseable {
         log.info("{}: output not delivered to its client's node ({}); stopping it and putting it back in the queue",
                 request.id(), why.toString());
         stop(request.id());
-        if (!grid.isAlive(request.origin())) {
+        boolean originAlive;
+        try {
+            originAlive = grid.isAlive(request.origin());
+        } catch (RuntimeException stopping) {
+            return; // this grid node is stopping: the client's node restarts the request elsewhere when it sees it gone
+        }
+        if (!originAlive) {
             forget(request.id()); // the client's node left the grid: nobody will ever read this output
             return;
         }
