@@ -209,9 +209,13 @@ public final class Cluster implements AutoCloseable {
      */
     private static void interruptGridWaiters(GridNode grid) {
         List<String> interrupted = new java.util.ArrayList<>();
+        // Beside other grid nodes in one process (tests, tools) only this node's own named threads are its waiters: a
+        // thread of another member parked in its own grid must not be interrupted for this one's stop.
+        boolean shared = GridNode.sharesProcess();
         for (java.util.Map.Entry<Thread, StackTraceElement[]> entry : Thread.getAllStackTraces().entrySet()) {
             Thread thread = entry.getKey();
-            if (thread == Thread.currentThread() || !waitsInsideGrid(thread, entry.getValue())) {
+            if (thread == Thread.currentThread() || !waitsInsideGrid(thread, entry.getValue())
+                    || shared && !thread.getName().contains(grid.name())) {
                 continue;
             }
             interrupted.add(thread.getName() + " (" + firstGridFrame(entry.getValue()) + ")");

@@ -559,6 +559,11 @@ public final class GridNode implements AutoCloseable {
         return voters.isEmpty() ? config.quorum() : seats / 2 + 1;
     }
 
+    /** True when another grid node runs in this process too (tests, tools; a serve process has one). */
+    public static boolean sharesProcess() {
+        return RUNNING.size() > 1;
+    }
+
     /** False once this grid node is stopping or stopped (closed, or halted by its failure handler). */
     public boolean running() {
         return org.apache.ignite.Ignition.state(ignite.name()) == org.apache.ignite.IgniteState.STARTED;
