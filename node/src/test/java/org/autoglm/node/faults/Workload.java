@@ -30,7 +30,7 @@ final class Workload {
      * Connect timeout 10 s: at load 60 a node's acceptor starved past 2 s with no fault near, and the checker counted
      * that request, never accepted, as lost.
      */
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    static final HttpClient HTTP = org.autoglm.node.cluster.ServeProcess.client(Duration.ofSeconds(10));
     private static final List<String> PROMPTS = List.of("[10,11,12,13]", "[20,21,22]", "[31,7,9,5,2]");
     private static final int[] LENGTHS = {12, 24, 40};
 
