@@ -8,6 +8,7 @@ import java.util.UUID;
 import java.util.stream.LongStream;
 import org.autoglm.gossip.placement.Placement;
 import org.autoglm.gossip.placement.PrefixSummary;
+import org.autoglm.gossip.placement.RecentPlacements;
 import org.autoglm.gossip.queue.QueuedRequest;
 import org.autoglm.gossip.registry.NodeHealth;
 import org.autoglm.gossip.registry.NodeInfo;
@@ -56,5 +57,33 @@ class PrefixPlacementTest {
         List<NodeView> nodes = List.of(node("cold", 0, 0), node("warm", 8, 100));
         Placement loadOnly = new Placement(Placement.Options.DEFAULT, false);
         assertThat(loadOnly.place(request(), nodes, Map.of()).nodeName()).isEqualTo("cold");
+    }
+
+    @Test
+    void aPromptPlacedMomentsAgoStaysOnItsNodeBeforeTheNodesSummaryShowsIt() {
+        // Neither summary shows the prompt yet (its prefill has not run); "second" is a little busier.
+        NodeView first = node("first", 0, 0);
+        NodeView second = node("second", 0, 100);
+        RecentPlacements recent = new RecentPlacements(30_000);
+        long now = System.currentTimeMillis();
+        recent.placed(second.id(), CHAIN, now);
+        Placement.Decision d = new Placement().place(request(), List.of(first, second), Map.of(), Map.of(), recent);
+        assertThat(d.nodeName()).isEqualTo("second");
+        assertThat(d.reason()).contains("8 of 8 prompt blocks cached on second");
+
+        RecentPlacements expired = new RecentPlacements(30_000);
+        expired.placed(second.id(), CHAIN, now - 31_000);
+        assertThat(new Placement().place(request(), List.of(first, second), Map.of(), Map.of(), expired).nodeName())
+                .isEqualTo("first");
+    }
+
+    @Test
+    void loadBoundsARememberedPlacementAsItBoundsASummary() {
+        NodeView idle = node("idle", 0, 0);
+        NodeView busy = node("busy", 0, 5000); // 50 s of queued work against 1.4 s
+        RecentPlacements recent = new RecentPlacements(30_000);
+        recent.placed(busy.id(), CHAIN, System.currentTimeMillis());
+        assertThat(new Placement().place(request(), List.of(idle, busy), Map.of(), Map.of(), recent).nodeName())
+                .isEqualTo("idle");
     }
 }

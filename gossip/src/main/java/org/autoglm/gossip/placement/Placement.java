@@ -71,6 +71,18 @@ public final class Placement {
      */
     public Decision place(QueuedRequest request, List<NodeView> nodes, Map<UUID, Long> assignedTokens,
                           Map<UUID, Integer> assignedRequests) {
+        return place(request, nodes, assignedTokens, assignedRequests, null);
+    }
+
+    /**
+     * @param nodes            the registry as this node sees it
+     * @param assignedTokens   tokens assigned to each node since its last heartbeat (not yet in its reported load)
+     * @param assignedRequests requests assigned to each node since its last heartbeat (not yet in its free slots)
+     * @param recent           prefixes placed lately, which the nodes' summaries may not show yet; null for none.
+     *                         The caller records there what it assigns.
+     */
+    public Decision place(QueuedRequest request, List<NodeView> nodes, Map<UUID, Long> assignedTokens,
+                          Map<UUID, Integer> assignedRequests, RecentPlacements recent) {
         List<NodeView> candidates = new ArrayList<>();
         List<String> refused = new ArrayList<>();
         for (NodeView node : nodes) {
@@ -108,7 +120,9 @@ public final class Placement {
                     + percent(home.load().kvUsage())) + "); " + describe(best, bestWait));
         }
         if (cacheAware && request.prefixHashes().length > 0) {
-            PrefixAffinity.Choice cached = PrefixAffinity.choose(request.prefixHashes(), pool,
+            long now = System.currentTimeMillis();
+            PrefixAffinity.Choice cached = PrefixAffinity.choose(pool,
+                    n -> leadingHits(n, request.prefixHashes(), recent, now),
                     n -> waitSeconds(n, request, assignedTokens, assumedSpeed),
                     bestWait * options.affinityOverloadFactor() + options.affinitySlackSeconds());
             if (cached != null) {
@@ -169,6 +183,17 @@ public final class Placement {
             return "full (" + free + " free slots, " + assignedSinceHeartbeat + " just assigned)";
         }
         return null;
+    }
+
+    /** Leading blocks of {@code chain} that {@code node}'s summary shows or that were placed on it lately. */
+    private static int leadingHits(NodeView node, long[] chain, RecentPlacements recent, long nowMillis) {
+        PrefixSummary summary = node.load().prefix();
+        int n = 0;
+        while (n < chain.length && ((summary != null && summary.mightContain(chain[n]))
+                || (recent != null && recent.holds(node.id(), chain[n], nowMillis)))) {
+            n++;
+        }
+        return n;
     }
 
     /**
