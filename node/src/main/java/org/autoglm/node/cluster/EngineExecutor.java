@@ -86,6 +86,14 @@ final class EngineExecutor implements RequestExecutor {
         }
     }
 
+    /** An interactive request on its way: the engine starts no batch-line step until it is admitted (or briefly). */
+    @Override
+    public void arriving(QueuedRequest queued) {
+        if (!queued.batch()) {
+            engine.expectInteractive();
+        }
+    }
+
     void swap(InferenceService next) {
         this.engine = next;
     }
