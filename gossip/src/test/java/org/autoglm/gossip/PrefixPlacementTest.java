@@ -43,6 +43,19 @@ class PrefixPlacementTest {
     }
 
     @Test
+    void aWarmNodeWithAQueueWinsOverAnIdleColdOneWhileItsQueueIsShorterThanThePromptItSaves() {
+        // The prompt is 128 tokens: warm waits (300 queued + 16 to generate) / 100 tok/s = 3.2 s, cold (128 + 16) / 100
+        // = 1.4 s; warm still wins. Counting the prompt it holds as work (4.4 s, over 2x + 1 s) sent it to cold.
+        List<NodeView> nodes = List.of(node("cold", 0, 0), node("warm", 8, 300));
+        Placement.Decision d = new Placement().place(request(), nodes, Map.of());
+        assertThat(d.nodeName()).isEqualTo("warm");
+        assertThat(d.reason()).contains("expected wait 3.16 s, best 1.44 s");
+        // and load-only placement sends it to the idle node
+        assertThat(new Placement(Placement.Options.DEFAULT, false).place(request(), nodes, Map.of()).nodeName())
+                .isEqualTo("cold");
+    }
+
+    @Test
     void loadBoundsTheCacheScoreSoABusyNodeIsNotPiledOn() {
         // warm would wait 5,000 tokens / 100 tok/s = 50 s against 1.4 s on cold: far past 2x + 1 s.
         List<NodeView> nodes = List.of(node("cold", 0, 0), node("warm", 8, 5000));
