@@ -1,5 +1,6 @@
 package org.autoglm.gossip;
 
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -48,6 +49,10 @@ public final class Cluster implements AutoCloseable {
     private volatile RequestExecutor executor;
     private volatile Membership current;
     private volatile boolean closed;
+    /** The current grid node's failure handler is stopping it, and the log said so (once). */
+    private boolean failingSeen;
+    private boolean stuckSaid;
+    private boolean interruptedWaiters;
     private final ScheduledExecutorService watch;
     private final java.util.List<Runnable> rejoinListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
@@ -129,18 +134,158 @@ public final class Cluster implements AutoCloseable {
 
         /** @param why what the requests this node still serves to its clients end with */
         void close(String why) {
-            // Every step runs even if one fails (the grid may already be stopping under us).
-            quietly(lease::close);
-            quietly(placementLoop::close);
-            quietly(() -> dispatcher.close(why));
-            Worker running = worker;
-            if (running != null) {
-                quietly(running::close);
-            }
-            quietly(registry::close);
-            quietly(members::close);
-            grid.close();
+            closeParts(why);
+            stopGrid(grid);
         }
+
+        /**
+         * Stops what is built on the grid node, once: lease, placement loop, dispatcher, worker, registry, members. On
+         * a grid node that is stopping under them a grid call may wait for ever (a segmented node never gets its own
+         * discovery messages back), and Ignite's stop waits in turn for the threads inside its caches; so the steps
+         * run on a thread of their own, and one that outlasts failure detection (at least 10 s) is logged with its
+         * stack and interrupted, which ends a wait inside Ignite.
+         */
+        void closeParts(String why) {
+            if (!partsClosed.compareAndSet(false, true)) {
+                return;
+            }
+            Thread closer = new Thread(() -> {
+                // Every step runs even if one fails (the grid may already be stopping under us).
+                quietly(lease::close);
+                quietly(placementLoop::close);
+                quietly(() -> dispatcher.close(why));
+                Worker running = worker;
+                if (running != null) {
+                    quietly(running::close);
+                }
+                quietly(registry::close);
+                quietly(members::close);
+            }, "autoglm-close-" + grid.name());
+            closer.setDaemon(true);
+            closer.start();
+            long bound = Math.max(10_000, grid.config().failureDetection.toMillis());
+            if (!joined(closer, bound)) {
+                log.warn("grid node '{}': its parts did not stop within {} ms; interrupting them where they wait:\n{}",
+                        grid.name(), bound, org.autoglm.gossip.grid.ThreadDump.of(closer));
+                closer.interrupt();
+                joined(closer, 5_000);
+            }
+        }
+
+        boolean partsClosed() {
+            return partsClosed.get();
+        }
+
+        private final java.util.concurrent.atomic.AtomicBoolean partsClosed =
+                new java.util.concurrent.atomic.AtomicBoolean();
+    }
+
+    /**
+     * Stops {@code grid} (waiting, when Ignite's failure handler stops it already, for that stop), on a thread of its
+     * own and bounded: a grid node that does not stop within {@link #stopBound} keeps its Ignite instance name and
+     * ports, so no fresh one can take its place, and this process halts ({@link #cannotStop}).
+     */
+    private static void stopGrid(GridNode grid) {
+        Thread stopper = new Thread(grid::close, "autoglm-grid-stop-" + grid.name());
+        stopper.setDaemon(true);
+        stopper.start();
+        if (!joined(stopper, stopBound(grid).toMillis())) {
+            cannotStop(grid, stopper);
+        }
+    }
+
+    /** How long a failure handler's stop may take before the threads it waits for are interrupted: a failure detection. */
+    static java.time.Duration waitersBound(GridNode grid) {
+        return grid.config().failureDetection;
+    }
+
+    /**
+     * Ignite's stop takes its gateway's write lock, so it waits for every thread inside a grid call; on a segmented grid
+     * node some never return by themselves (the long fault run's thread dumps: a request thread closing a session
+     * transaction, {@code GridNearTxLocal.close}, waits for a finish that never comes, the failure handler's stop waits
+     * for it, and the node never rejoined). Interrupting such a thread ends its wait (its call fails, the request answers
+     * that the node is rejoining), and the stop goes on. Only threads of this process's own code waiting inside Ignite
+     * are interrupted, never Ignite's threads, and each is named in the log.
+     */
+    private static void interruptGridWaiters(GridNode grid) {
+        List<String> interrupted = new java.util.ArrayList<>();
+        for (java.util.Map.Entry<Thread, StackTraceElement[]> entry : Thread.getAllStackTraces().entrySet()) {
+            Thread thread = entry.getKey();
+            if (thread == Thread.currentThread() || !waitsInsideGrid(thread, entry.getValue())) {
+                continue;
+            }
+            interrupted.add(thread.getName() + " (" + firstGridFrame(entry.getValue()) + ")");
+            thread.interrupt();
+        }
+        log.warn("grid node '{}' has been stopping for over {} ms: interrupted {} thread(s) waiting inside the grid so"
+                + " that its stop can go on{}", grid.name(), waitersBound(grid).toMillis(), interrupted.size(),
+                interrupted.isEmpty() ? "" : ": " + String.join(", ", interrupted));
+    }
+
+    /** A thread of ours (an org.autoglm frame below) parked inside an Ignite call (not just queued at its gateway). */
+    static boolean waitsInsideGrid(Thread thread, StackTraceElement[] stack) {
+        Thread.State state = thread.getState();
+        if (state != Thread.State.WAITING && state != Thread.State.TIMED_WAITING) {
+            return false;
+        }
+        boolean inIgnite = false;
+        for (StackTraceElement frame : stack) {
+            String type = frame.getClassName();
+            if (type.equals("org.apache.ignite.internal.GridKernalGatewayImpl") && frame.getMethodName().equals("readLock")) {
+                return false; // queued behind the stop: it holds nothing
+            }
+            if (type.startsWith("org.apache.ignite.")) {
+                inIgnite = true;
+            } else if (type.startsWith("org.autoglm.")) {
+                return inIgnite;
+            }
+        }
+        return false;
+    }
+
+    private static String firstGridFrame(StackTraceElement[] stack) {
+        for (StackTraceElement frame : stack) {
+            if (frame.getClassName().startsWith("org.apache.ignite.")) {
+                return frame.getClassName().substring(frame.getClassName().lastIndexOf('.') + 1) + "."
+                        + frame.getMethodName();
+            }
+        }
+        return "?";
+    }
+
+    /** How long an old grid node may take to stop: 3 failure detections, at least 30 s. */
+    static java.time.Duration stopBound(GridNode grid) {
+        java.time.Duration three = grid.config().failureDetection.multipliedBy(3);
+        return three.compareTo(java.time.Duration.ofSeconds(30)) > 0 ? three : java.time.Duration.ofSeconds(30);
+    }
+
+    /** Exit code of a process that halts because its old grid node never stopped, so that its supervisor restarts it. */
+    public static final int EXIT_GRID_STUCK = 70;
+
+    /**
+     * The last resort: the old grid node did not stop within its bound. Its threads go to the log; a serve process
+     * ({@code haltOnGridFailure}) then halts with {@link #EXIT_GRID_STUCK} and one line saying why, so that its
+     * supervisor restarts it; elsewhere (tests, tools in one JVM) the rejoin fails and is tried again.
+     */
+    private static void cannotStop(GridNode grid, Thread stopper) {
+        log.error("grid node '{}' did not stop within {} s; this process's threads:\n{}", grid.name(),
+                stopBound(grid).toSeconds(), org.autoglm.gossip.grid.ThreadDump.all());
+        String why = "grid node '" + grid.name() + "' did not stop within " + stopBound(grid).toSeconds()
+                + " s (3 failure detections), so no fresh one can rejoin in its place";
+        if (grid.config().haltOnGridFailure) {
+            log.error("{}: halting (exit code {}) so that the supervisor restarts this node", why, EXIT_GRID_STUCK);
+            Runtime.getRuntime().halt(EXIT_GRID_STUCK);
+        }
+        throw new IllegalStateException(why + " (" + stopper.getName() + " still waits)");
+    }
+
+    private static boolean joined(Thread thread, long millis) {
+        try {
+            thread.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !thread.isAlive();
     }
 
     private Cluster(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load, Membership first) {
@@ -160,7 +305,47 @@ public final class Cluster implements AutoCloseable {
      * @param load sampled for every heartbeat
      */
     public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
-        return new Cluster(configure, self, load, join(configure, self, load, 0));
+        return new Cluster(configure, self, load, firstJoin(configure, self, load));
+    }
+
+    /** How often a first join that the cluster turned away for a passing reason is tried again. */
+    static final int FIRST_JOIN_TRIES = 5;
+
+    /**
+     * The first join, tried again with a fresh grid node (a new node id) while the cluster turns it away for a reason
+     * that passes: a starved joiner whose join request timed out asks again with the same id, which the ring already
+     * counted, and is refused as a duplicate (the long fault run's seed 67: a restarted process exited on it and never
+     * came back). A wrong port, address or certificate still fails at once.
+     */
+    private static Membership firstJoin(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return join(configure, self, load, 0);
+            } catch (IllegalStateException e) {
+                if (attempt >= FIRST_JOIN_TRIES || !refusedForNow(e)) {
+                    throw e;
+                }
+                log.warn("the cluster turned this grid node away for now (try {} of {}), starting a fresh one: {}",
+                        attempt, FIRST_JOIN_TRIES, e.getMessage());
+                try {
+                    Thread.sleep(1_000L * attempt);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** True for a join refusal that a fresh grid node does not meet again (Ignite's duplicate node id). */
+    static boolean refusedForNow(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = t.getMessage();
+            if (message != null && message.contains("Node with the same ID was found in node IDs history")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Starts a grid member that runs requests on {@code executor} right away (tests, tools). */
@@ -260,6 +445,31 @@ public final class Cluster implements AutoCloseable {
         if (closed || !lost.grid.config().rejoin) {
             return;
         }
+        String why = "node " + lost.grid.name() + " was cut off from the cluster and is rejoining it on a fresh grid"
+                + " node; the requests it was serving could not be finished: send them again";
+        if (lost.grid.running() && lost.grid.failing()) {
+            // Ignite's failure handler is stopping this grid node (segmented): Ignite still calls it STARTED, but a
+            // second stop beside that one, and closing the parts (continuous queries, cache calls) on a grid node
+            // half stopped, is how a rejoin once waited for ever. So wait for that stop, looked at each second; the
+            // parts close and the rejoin follows once it is done (the branch below). Bounded: cannotStop.
+            if (!failingSeen) {
+                failingSeen = true;
+                log.warn("grid node '{}' is being stopped by its failure handler; rejoining once it has stopped",
+                        lost.grid.name());
+            }
+            if (!interruptedWaiters && lost.grid.failingFor().compareTo(waitersBound(lost.grid)) > 0) {
+                interruptedWaiters = true;
+                interruptGridWaiters(lost.grid);
+            }
+            if (!stuckSaid && lost.grid.failingFor().compareTo(stopBound(lost.grid)) > 0) {
+                stuckSaid = true; // a serve process halts here; elsewhere the threads are logged once
+                quietly(() -> cannotStop(lost.grid, Thread.currentThread()));
+            }
+            return;
+        }
+        failingSeen = false;
+        stuckSaid = false;
+        interruptedWaiters = false;
         if (lost.grid.running()) {
             if (!cutOffTooLong(lost.grid)) {
                 return;
@@ -281,8 +491,12 @@ public final class Cluster implements AutoCloseable {
         }
         // Its clients' requests run (or ran) elsewhere for a client node the cluster no longer has: their output went
         // nowhere from the moment the grid dropped this node, so they end now, with the reason, and can be sent again.
-        quietly(() -> lost.close("node " + lost.grid.name() + " was cut off from the cluster and is rejoining it on a"
-                + " fresh grid node; the requests it was serving could not be finished: send them again"));
+        try {
+            lost.close(why);
+        } catch (RuntimeException e) {
+            log.warn("grid node '{}' could not rejoin yet, trying again: {}", lost.grid.name(), e.getMessage());
+            return;
+        }
         try {
             Membership fresh = join(configure, self, load, lost.lease.highestTermSeen());
             synchronized (this) {

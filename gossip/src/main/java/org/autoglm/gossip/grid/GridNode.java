@@ -147,10 +147,7 @@ public final class GridNode implements AutoCloseable {
 
         @Override
         protected boolean handle(Ignite ignite, org.apache.ignite.failure.FailureContext failure) {
-            GridNode node = RUNNING.get(ignite.name());
-            if (node != null) {
-                node.failed = true; // stopping from now on: its caches may fail in any way (an NPE inside Ignite)
-            }
+            markFailing(ignite);
             if (rejoin && failure.type() == org.apache.ignite.failure.FailureType.SEGMENTATION) {
                 log.warn("grid node '{}' was segmented from the cluster: stopping it to rejoin", ignite.name());
                 return stopOnly.onFailure(ignite, failure);
@@ -158,6 +155,24 @@ public final class GridNode implements AutoCloseable {
             return super.handle(ignite, failure);
         }
     }
+    /** The failure handler of nodes that never halt the process (tests, tools): stops the grid node, marked failing. */
+    private static final class StopsMarked extends StopNodeFailureHandler {
+        @Override
+        public boolean handle(Ignite ignite, org.apache.ignite.failure.FailureContext failure) {
+            markFailing(ignite); // only failures not ignored get here (a blocked worker does not)
+            return super.handle(ignite, failure);
+        }
+    }
+
+    /** The failure handler is stopping {@code ignite}: from now on its caches may fail in any way (an NPE inside Ignite). */
+    private static void markFailing(Ignite ignite) {
+        GridNode node = RUNNING.get(ignite.name());
+        if (node != null && !node.failed) {
+            node.failedAtNanos = System.nanoTime();
+            node.failed = true;
+        }
+    }
+
     /** The one data region: queue, sessions, registry, leader record. */
     static final String DATA_REGION = "autoglm";
     /** Memory of the files-and-batches region: all of it without --data-dir, a page cache over the disk with it. */
@@ -177,7 +192,7 @@ public final class GridNode implements AutoCloseable {
                 .setIncludeEventTypes(EventType.EVT_NODE_FAILED, EventType.EVT_NODE_LEFT)
                 .setFailureHandler(config.haltOnGridFailure
                         ? new SegmentationStopsOnly(config.rejoin) // a node cut off from the grid rejoins, or is restarted
-                        : new StopNodeFailureHandler())
+                        : new StopsMarked())
                 // Nothing listens beyond discovery and communication: no REST, no thin-client port.
                 .setConnectorConfiguration(null)
                 .setClientConnectorConfiguration(null)
@@ -516,6 +531,13 @@ public final class GridNode implements AutoCloseable {
 
     /** Set by the failure handler when it stops this grid node. */
     private volatile boolean failed;
+    /** When {@link #failed} was set (monotonic). */
+    private volatile long failedAtNanos;
+
+    /** How long ago the failure handler began stopping this grid node, or zero when it has not. */
+    public java.time.Duration failingFor() {
+        return failed ? java.time.Duration.ofNanos(System.nanoTime() - failedAtNanos) : java.time.Duration.ZERO;
+    }
 
     /** Called (on a discovery thread; return quickly) with the id of each node that left or failed. */
     public void onNodeGone(Consumer<UUID> listener) {

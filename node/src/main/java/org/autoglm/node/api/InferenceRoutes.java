@@ -378,17 +378,33 @@ final class InferenceRoutes {
         List<Message> turn = new ArrayList<>(call.request().messages());
         Message toolTurn = call.tools() == null ? null : call.tools().assistantTurn(0);
         turn.add(toolTurn != null ? toolTurn : new Message("assistant", result.firstChoiceText));
+        String sessionId = call.session().id();
         try {
-            sessions.update(call.session().id(), current -> current.afterTurn(call.session(),
+            // Keyed by the request's id: a save the grid reported as failed may still have committed (a transaction
+            // whose answer was lost), and the store tries it again; the turn must not be appended twice.
+            sessions.update(sessionId, current -> current.afterTurn(call.id(), call.session(),
                     call.sessionPrompt().keptHistory(), turn, call.sessionPrompt().promptIds().length, Instant.now()));
         } catch (RuntimeException e) {
             // The session store waited out lock contention already; what is left is a grid that cannot answer now.
             if (!GridUnavailable.contended(e) && GridUnavailable.find(e) == null) {
                 throw e;
             }
-            throw ApiError.unavailable("The answer was generated, but session " + call.session().id() + " could not"
+            if (turnSavedAnyway(sessionId, call.id())) {
+                return;
+            }
+            throw ApiError.unavailable("The answer was generated, but session " + sessionId + " could not"
                     + " be updated because the cluster is reorganizing (" + e.getClass().getSimpleName() + "). The"
-                    + " session is unchanged: send this turn again in a few seconds.");
+                    + " session does not hold this turn as far as this node can tell: in a few seconds, GET /v1/sessions/"
+                    + sessionId + " and send the turn again if it is missing.");
+        }
+    }
+
+    /** After a failed save: whether its transaction committed all the same (then the turn is answered as saved). */
+    private boolean turnSavedAnyway(String sessionId, String turnId) {
+        try {
+            return sessions.get(sessionId).map(s -> s.holdsTurn(turnId)).orElse(false);
+        } catch (RuntimeException unreadable) {
+            return false; // the grid cannot answer: the 503 below says to send the turn again
         }
     }
 

@@ -18,6 +18,9 @@ import java.util.List;
  * @param createdAt    creation time
  * @param ttl          idle time after which the session expires
  * @param lastUsedAt   last creation, read or turn
+ * @param savedTurns   ids of the last {@value #SAVED_TURN_IDS} requests whose turn this session holds, oldest first: a
+ *                     save the grid may have committed although it reported a failure is tried again, and must not
+ *                     append the turn twice
  */
 public record Session(
         String id,
@@ -27,14 +30,19 @@ public record Session(
         int tokenCount,
         Instant createdAt,
         Duration ttl,
-        Instant lastUsedAt) implements Serializable {
+        Instant lastUsedAt,
+        List<String> savedTurns) implements Serializable {
+
+    /** Enough for the turns of one session that can be in flight at once. */
+    static final int SAVED_TURN_IDS = 16;
 
     public Session {
         history = List.copyOf(history);
+        savedTurns = savedTurns == null ? List.of() : List.copyOf(savedTurns); // null: stored before the field existed
     }
 
     public static Session create(String id, String owner, String systemPrompt, Duration ttl, Instant now) {
-        return new Session(id, owner, systemPrompt, List.of(), 0, now, ttl, now);
+        return new Session(id, owner, systemPrompt, List.of(), 0, now, ttl, now, List.of());
     }
 
     public Instant expiresAt() {
@@ -59,21 +67,34 @@ public record Session(
     public Session withTurn(List<Message> keptHistory, List<Message> turn, int promptTokens, Instant now) {
         List<Message> next = new ArrayList<>(keptHistory);
         next.addAll(turn);
-        return new Session(id, owner, systemPrompt, next, promptTokens, createdAt, ttl, now);
+        return new Session(id, owner, systemPrompt, next, promptTokens, createdAt, ttl, now, savedTurns);
     }
 
     /**
-     * This session after a turn that started from {@code seen} and sent {@code keptHistory} (the newest part of
-     * {@code seen}'s history): the messages trimmed from the front stay dropped, turns that finished meanwhile (already
-     * in this session) are kept, then the turn and its reply are appended. With no concurrent turn this is
-     * {@link #withTurn}.
+     * This session after turn {@code turnId} (the request's id) that started from {@code seen} and sent
+     * {@code keptHistory} (the newest part of {@code seen}'s history): the messages trimmed from the front stay dropped,
+     * turns that finished meanwhile (already in this session) are kept, then the turn and its reply are appended. With
+     * no concurrent turn this is {@link #withTurn}. A turn this session already holds leaves it as it is.
      */
-    public Session afterTurn(Session seen, List<Message> keptHistory, List<Message> turn, int promptTokens, Instant now) {
+    public Session afterTurn(String turnId, Session seen, List<Message> keptHistory, List<Message> turn,
+                             int promptTokens, Instant now) {
+        if (holdsTurn(turnId)) {
+            return this;
+        }
         int trimmed = Math.min(history.size(), Math.max(0, seen.history().size() - keptHistory.size()));
-        return withTurn(history.subList(trimmed, history.size()), turn, promptTokens, now);
+        Session next = withTurn(history.subList(trimmed, history.size()), turn, promptTokens, now);
+        List<String> saved = new ArrayList<>(savedTurns);
+        saved.add(turnId);
+        return new Session(id, owner, systemPrompt, next.history, promptTokens, createdAt, ttl, now,
+                saved.subList(Math.max(0, saved.size() - SAVED_TURN_IDS), saved.size()));
+    }
+
+    /** True when the turn of request {@code turnId} is in this session. */
+    public boolean holdsTurn(String turnId) {
+        return savedTurns.contains(turnId);
     }
 
     public Session touched(Instant now) {
-        return new Session(id, owner, systemPrompt, history, tokenCount, createdAt, ttl, now);
+        return new Session(id, owner, systemPrompt, history, tokenCount, createdAt, ttl, now, savedTurns);
     }
 }

@@ -17,7 +17,9 @@ public interface SessionStore {
 
     /**
      * Replaces a session with {@code change(current)} atomically: concurrent updates of one session (two turns at
-     * once, perhaps on two nodes) each see the other's result, none is lost. {@code change} may run more than once.
+     * once, perhaps on two nodes) each see the other's result, none is lost. {@code change} may run more than once,
+     * and may find its own earlier run already applied (a grid transaction reported failed that committed all the same),
+     * so it must be idempotent ({@link Session#afterTurn} is, by the turn's request id).
      *
      * @return the new session, or empty (and nothing written) if it is unknown or expired
      */

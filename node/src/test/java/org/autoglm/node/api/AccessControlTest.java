@@ -11,7 +11,6 @@ import org.autoglm.node.plugins.Plugins;
 import org.autoglm.node.security.Authenticator;
 import org.autoglm.node.security.JwtVerifier;
 import org.autoglm.node.security.JwtVerifierTest;
-import org.autoglm.node.telemetry.Telemetry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,10 +25,7 @@ class AccessControlTest {
     @TempDir
     static Path dir;
 
-    static final ScriptedEngine engine = new ScriptedEngine();
-    static ServingState state;
-    static Telemetry telemetry;
-    static ApiServer server;
+    static ScriptedServer api;
     static Http anonymous;
     static String sessionOfUser;
     static final int SESSION_LIMIT = 3;
@@ -56,11 +52,8 @@ class AccessControlTest {
     static void start() throws Exception {
         Path secret = JwtVerifierTest.secretFile(dir);
         Plugins plugins = Plugins.load(List.of("audit-log"), Map.of("audit-log", Map.of("file", dir.resolve("audit.jsonl").toString())));
-        state = new ServingState();
-        telemetry = new Telemetry("m", state::load, null, null);
         Authenticator auth = Authenticator.jwt(JwtVerifier.hs256(secret));
-        server = ApiServer.create(c -> {
-            c.port = 0;
+        api = ScriptedServer.start(new CharModel("m", 256), c -> {
             c.auth = auth;
             c.plugins = plugins;
             c.maxSessionsPerUser = SESSION_LIMIT;
@@ -68,18 +61,13 @@ class AccessControlTest {
                 app.get("/cluster/ping", ctx -> ctx.result("pong"), operate);
                 app.get("/cluster/secret", ctx -> ctx.result("no role given"));
             };
-            c.state = state;
-            c.telemetry = telemetry;
-        }).start();
-        state.ready(new ServingState.Loaded(new CharModel("m", 256), engine, engine));
-        anonymous = new Http(server.port());
+        });
+        anonymous = new Http(api.port());
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        telemetry.close();
-        engine.shutdown();
+        api.close();
     }
 
     static Http as(String subject, String... roles) throws Exception {

@@ -2,14 +2,11 @@ package org.autoglm.node.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.http.HttpClient;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.session.SessionCache;
 import org.autoglm.node.cluster.GridSessionStore;
-import org.autoglm.node.telemetry.Telemetry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,10 +19,8 @@ import org.junit.jupiter.api.Test;
 class GridMemoryTest {
 
     private static final int PORT = 14240 + Integer.getInteger("autoglm.test.portOffset", 0);
-    static final ScriptedEngine engine = new ScriptedEngine();
     static GridNode grid;
-    static Telemetry telemetry;
-    static ApiServer server;
+    static ScriptedServer api;
     static Http http;
 
     @BeforeAll
@@ -38,28 +33,19 @@ class GridMemoryTest {
         });
         GridSessionStore sessions = new GridSessionStore(new SessionCache(grid), java.time.Clock.systemUTC(),
                 grid::storageFullReason);
-        ServingState state = new ServingState();
-        state.readinessCheck(() -> grid.running() ? null : "this node's grid node has stopped");
-        telemetry = new Telemetry("m", state::load, null, null);
-        server = ApiServer.create(c -> {
-            c.port = 0;
+        api = ScriptedServer.start(new CharModel("m", 4_000_000), c -> {
             c.maxRequestBytes = 2L << 20;
             c.maxSessionsPerUser = 0;
             c.sessions = sessions;
             c.deadReason = () -> grid.running() ? null : "this node's grid node has stopped; restart the process";
-            c.state = state;
-            c.telemetry = telemetry;
-        }).start();
-        state.ready(new ServingState.Loaded(new CharModel("m", 4_000_000), engine, engine));
-        http = new Http("http://127.0.0.1:" + server.port(),
-                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build());
+        });
+        api.state.readinessCheck(() -> grid.running() ? null : "this node's grid node has stopped");
+        http = api.http;
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        telemetry.close();
-        engine.shutdown();
+        api.close();
         grid.close();
     }
 

@@ -6,14 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.autoglm.node.telemetry.Telemetry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,9 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 class HostileRequestsTest {
 
-    static final ScriptedEngine engine = new ScriptedEngine();
-    static Telemetry telemetry;
-    static ApiServer server;
+    static ScriptedServer api;
     static Http http;
 
     static final String[] ROUTES = {"/v1/chat/completions", "/v1/completions", "/v1/sessions"};
@@ -38,25 +33,14 @@ class HostileRequestsTest {
 
     @BeforeAll
     static void start() {
-        ServingState state = new ServingState();
-        telemetry = new Telemetry("m", state::load, null, null);
-        server = ApiServer.create(c -> {
-            c.port = 0;
-            c.maxRequestBytes = 256 * 1024;
-            c.state = state;
-            c.telemetry = telemetry;
-        }).start();
-        engine.script = r -> List.of("a", "b");
-        state.ready(new ServingState.Loaded(new CharModel("m", 256), engine, engine));
-        http = new Http("http://127.0.0.1:" + server.port(),
-                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build());
+        api = ScriptedServer.start(new CharModel("m", 256), c -> c.maxRequestBytes = 256 * 1024);
+        api.engine.script = r -> List.of("a", "b");
+        http = api.http;
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        telemetry.close();
-        engine.shutdown();
+        api.close();
     }
 
     @Test
@@ -207,7 +191,7 @@ class HostileRequestsTest {
 
     /** Sends raw bytes and returns the response (or "" if the server closed without one). */
     static String rawExchange(String request) throws Exception {
-        try (Socket s = new Socket("127.0.0.1", server.port())) {
+        try (Socket s = new Socket("127.0.0.1", api.port())) {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
             try {

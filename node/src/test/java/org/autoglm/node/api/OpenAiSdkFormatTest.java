@@ -14,7 +14,6 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.autoglm.node.telemetry.Telemetry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,32 +24,20 @@ import org.junit.jupiter.api.Test;
  */
 class OpenAiSdkFormatTest {
 
-    static final ScriptedEngine engine = new ScriptedEngine();
-    static Telemetry telemetry;
-    static ApiServer server;
+    static ScriptedServer api;
     static OpenAIClient client;
 
     @BeforeAll
     static void start() {
-        ServingState state = new ServingState();
-        telemetry = new Telemetry("m", state::load, null, null);
-        server = ApiServer.create(c -> {
-            c.port = 0;
-            c.sseKeepAlive = java.time.Duration.ofMillis(20);
-            c.state = state;
-            c.telemetry = telemetry;
-        }).start();
-        state.ready(new ServingState.Loaded(new CharModel("m", 512), engine, engine));
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("unused")
+        api = ScriptedServer.start(new CharModel("m", 512), c -> c.sseKeepAlive = java.time.Duration.ofMillis(20));
+        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + api.port() + "/v1").apiKey("unused")
                 .responseValidation(true).maxRetries(0).build();
     }
 
     @AfterAll
     static void stop() {
         client.close();
-        server.close();
-        telemetry.close();
-        engine.shutdown();
+        api.close();
     }
 
     @Test
@@ -78,13 +65,13 @@ class OpenAiSdkFormatTest {
 
     @Test
     void keepAliveCommentsAreInvisibleToTheSdk() {
-        engine.firstTokenDelayMillis = 200; // ten keep-alives before the first token
+        api.engine.firstTokenDelayMillis = 200; // ten keep-alives before the first token
         try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(
                 ChatCompletionCreateParams.builder().model("m").addUserMessage("hi").build())) {
             assertThat(s.stream().flatMap(k -> k.choices().stream()).map(ch -> ch.delta().content().orElse(""))
                     .collect(Collectors.joining())).isEqualTo("Hello world!");
         } finally {
-            engine.firstTokenDelayMillis = 0;
+            api.engine.firstTokenDelayMillis = 0;
         }
     }
 

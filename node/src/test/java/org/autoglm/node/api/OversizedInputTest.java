@@ -2,9 +2,7 @@ package org.autoglm.node.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.http.HttpClient;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -13,7 +11,6 @@ import java.util.concurrent.Future;
 import org.autoglm.models.chat.ChatTemplate;
 import org.autoglm.models.tokenizer.GlmTokenizer;
 import org.autoglm.node.engine.ReferenceCases;
-import org.autoglm.node.telemetry.Telemetry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,36 +23,23 @@ import org.junit.jupiter.api.Test;
 class OversizedInputTest {
 
     static final int CONTEXT = 512;
-    static final ScriptedEngine engine = new ScriptedEngine();
     static GlmTokenizer tokenizer;
-    static Telemetry telemetry;
-    static ApiServer server;
+    static ScriptedServer api;
     static Http http;
 
     @BeforeAll
     static void start() {
         Path dir = ReferenceCases.fixturesDir().resolve("glm-tiny");
         tokenizer = GlmTokenizer.load(dir);
-        ServingState state = new ServingState();
-        telemetry = new Telemetry("m", state::load, null, null);
-        server = ApiServer.create(c -> {
-            c.port = 0;
-            c.maxRequestBytes = 8L << 20;
-            c.state = state;
-            c.telemetry = telemetry;
-        }).start();
-        engine.script = r -> List.of("a");
-        state.ready(new ServingState.Loaded(new CheckpointModel("m", CONTEXT, 1 << 20, tokenizer, ChatTemplate.load(dir)),
-                engine, engine));
-        http = new Http("http://127.0.0.1:" + server.port(),
-                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build());
+        api = ScriptedServer.start(new CheckpointModel("m", CONTEXT, 1 << 20, tokenizer, ChatTemplate.load(dir)),
+                c -> c.maxRequestBytes = 8L << 20);
+        api.engine.script = r -> List.of("a");
+        http = api.http;
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        telemetry.close();
-        engine.shutdown();
+        api.close();
         tokenizer.close();
     }
 

@@ -2,8 +2,6 @@ package org.autoglm.node.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.http.HttpClient;
-import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.ignite.IgniteCache;
@@ -14,7 +12,6 @@ import org.autoglm.gossip.grid.GridCaches;
 import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.session.SessionCache;
 import org.autoglm.node.cluster.GridSessionStore;
-import org.autoglm.node.telemetry.Telemetry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,10 +26,8 @@ class SessionTurnContentionTest {
 
     /** This test's grid port (communication: + 1000), moved by the suite's port offset where it fits. */
     private static final int PORT = port(29400);
-    static final ScriptedEngine engine = new ScriptedEngine();
     static GridNode grid;
-    static Telemetry telemetry;
-    static ApiServer server;
+    static ScriptedServer api;
     static Http http;
 
     @BeforeAll
@@ -43,26 +38,17 @@ class SessionTurnContentionTest {
         });
         GridSessionStore sessions = new GridSessionStore(new SessionCache(grid), java.time.Clock.systemUTC(),
                 grid::storageFullReason);
-        ServingState state = new ServingState();
-        telemetry = new Telemetry("m", state::load, null, null);
-        server = ApiServer.create(c -> {
-            c.port = 0;
+        api = ScriptedServer.start(new CharModel("m", 4096), c -> {
             c.maxSessionsPerUser = 0;
             c.sessions = sessions;
             c.deadReason = () -> grid.running() ? null : "this node's grid node has stopped";
-            c.state = state;
-            c.telemetry = telemetry;
-        }).start();
-        state.ready(new ServingState.Loaded(new CharModel("m", 4096), engine, engine));
-        http = new Http("http://127.0.0.1:" + server.port(),
-                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build());
+        });
+        http = api.http;
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        telemetry.close();
-        engine.shutdown();
+        api.close();
         grid.close();
     }
 

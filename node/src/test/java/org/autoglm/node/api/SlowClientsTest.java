@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import org.autoglm.node.telemetry.Telemetry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,31 +25,21 @@ import org.junit.jupiter.api.Test;
  */
 class SlowClientsTest {
 
-    static final ScriptedEngine engine = new ScriptedEngine();
-    static Telemetry telemetry;
-    static ApiServer server;
+    static ScriptedServer api;
 
     @BeforeAll
     static void start() {
-        ServingState state = new ServingState();
-        telemetry = new Telemetry("m", state::load, null, null);
-        server = ApiServer.create(c -> {
-            c.port = 0;
+        api = ScriptedServer.start(new CharModel("m", 4096), c -> {
             c.ioTimeout = Duration.ofSeconds(1);
             c.minRequestDataRate = 1024;
-            c.state = state;
-            c.telemetry = telemetry;
-        }).start();
+        });
         String big = "y".repeat(500);
-        engine.script = r -> Collections.nCopies(1_000_000, big);
-        state.ready(new ServingState.Loaded(new CharModel("m", 4096), engine, engine));
+        api.engine.script = r -> Collections.nCopies(1_000_000, big);
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        telemetry.close();
-        engine.shutdown();
+        api.close();
     }
 
     static Socket connect(int receiveBuffer) throws IOException {
@@ -58,7 +47,7 @@ class SlowClientsTest {
         if (receiveBuffer > 0) {
             s.setReceiveBufferSize(receiveBuffer); // before connect, so the window stays small
         }
-        s.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
+        s.connect(new InetSocketAddress("127.0.0.1", api.port()), 5_000);
         s.setSoTimeout(15_000);
         return s;
     }
@@ -134,26 +123,26 @@ class SlowClientsTest {
 
     @Test
     void aLongGeneration_withNothingToSendMeanwhile_isNotAnIoTimeout() throws Exception {
-        engine.firstTokenDelayMillis = 3_000; // three I/O timeouts with no byte either way
+        api.engine.firstTokenDelayMillis = 3_000; // three I/O timeouts with no byte either way
         try {
-            Http http = new Http(server.port());
+            Http http = new Http(api.port());
             Http.Response r = http.post("/v1/completions", "{\"model\":\"m\",\"prompt\":\"hi\",\"max_tokens\":2}");
             assertThat(r.status()).as(r.body()).isEqualTo(200);
         } finally {
-            engine.firstTokenDelayMillis = 0;
+            api.engine.firstTokenDelayMillis = 0;
         }
     }
 
     @Test
     void aStreamNobodyReads_isCancelledOnceWritesBlock() throws Exception {
-        int cancelledBefore = engine.cancelled();
+        int cancelledBefore = api.engine.cancelled();
         try (Socket s = connect(4096)) {
             String body = "{\"model\":\"m\",\"prompt\":\"hi\",\"stream\":true,\"max_tokens\":4000}";
             s.getOutputStream().write((head("/v1/completions", body.length()) + body).getBytes(StandardCharsets.US_ASCII));
             s.getOutputStream().flush();
             // ... and never read. The stream is cancelled within about the I/O timeout after our buffers fill.
-            await().atMost(Duration.ofSeconds(20)).until(() -> engine.cancelled() > cancelledBefore);
-            await().atMost(Duration.ofSeconds(5)).until(() -> engine.running() == 0);
+            await().atMost(Duration.ofSeconds(20)).until(() -> api.engine.cancelled() > cancelledBefore);
+            await().atMost(Duration.ofSeconds(5)).until(() -> api.engine.running() == 0);
         }
     }
 }

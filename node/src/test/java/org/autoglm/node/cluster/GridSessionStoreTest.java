@@ -53,8 +53,8 @@ class GridSessionStoreTest {
         Session seenOn0 = stores.get(0).get("sess-both").orElseThrow();
         Session seenOn1 = stores.get(1).get("sess-both").orElseThrow();
 
-        stores.get(0).update("sess-both", s -> s.afterTurn(seenOn0, seenOn0.history(), turn("a"), 5, Instant.now()));
-        stores.get(1).update("sess-both", s -> s.afterTurn(seenOn1, seenOn1.history(), turn("b"), 5, Instant.now()));
+        stores.get(0).update("sess-both", s -> s.afterTurn("turn-1", seenOn0, seenOn0.history(), turn("a"), 5, Instant.now()));
+        stores.get(1).update("sess-both", s -> s.afterTurn("turn-2", seenOn1, seenOn1.history(), turn("b"), 5, Instant.now()));
 
         assertThat(stores.get(0).get("sess-both").orElseThrow().history()).extracting(Message::content)
                 .containsExactly("a", "reply to a", "b", "reply to b");
@@ -79,7 +79,7 @@ class GridSessionStoreTest {
                 for (int t = 0; t < turnsPerNode; t++) {
                     Session seen = store.get("sess-race").orElseThrow();
                     String question = node + "-" + t;
-                    store.update("sess-race", s -> s.afterTurn(seen, seen.history(), turn(question), 1, Instant.now()));
+                    store.update("sess-race", s -> s.afterTurn(question, seen, seen.history(), turn(question), 1, Instant.now()));
                 }
             }));
         }
@@ -102,7 +102,7 @@ class GridSessionStoreTest {
         stores.get(0).put(Session.create("sess-gone", "alice", null, Duration.ofMinutes(5), Instant.now()));
         Session seen = stores.get(0).get("sess-gone").orElseThrow();
         assertThat(stores.get(1).remove("sess-gone")).isTrue();
-        assertThat(stores.get(0).update("sess-gone", s -> s.afterTurn(seen, seen.history(), turn("late"), 1,
+        assertThat(stores.get(0).update("sess-gone", s -> s.afterTurn("turn-4", seen, seen.history(), turn("late"), 1,
                 Instant.now()))).isEmpty();
         assertThat(stores.get(0).get("sess-gone")).isEmpty();
     }

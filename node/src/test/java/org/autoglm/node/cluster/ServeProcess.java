@@ -105,6 +105,37 @@ public final class ServeProcess {
         }
     }
 
+    /**
+     * Writes this process's threads ({@code jcmd PID Thread.print}) beside its log, as {@code NAME-threads-N.txt}, and
+     * returns that file (null when the process is gone or jcmd failed): the story of a node that hangs.
+     */
+    public Path threadDump() {
+        if (!alive()) {
+            return null;
+        }
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        for (int n = 1; ; n++) {
+            Path out = log.resolveSibling(name + "-threads-" + n + ".txt");
+            if (Files.exists(out)) {
+                continue;
+            }
+            try {
+                Process dump = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "Thread.print", "-l")
+                        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+                if (!dump.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    dump.destroyForcibly();
+                    return null;
+                }
+                return dump.exitValue() == 0 ? out : null;
+            } catch (IOException e) {
+                return null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+    }
+
     public boolean alive() {
         return process != null && process.isAlive();
     }

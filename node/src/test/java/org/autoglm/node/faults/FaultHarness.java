@@ -165,6 +165,7 @@ public final class FaultHarness implements AutoCloseable {
             }
             return result(schedule, history, start, converge, true, checker.violations);
         } catch (NotConverged e) {
+            dumpUnhealthy();
             return result(schedule, history, start, -1, false,
                     List.of(Checker.NOT_CONVERGED + e.getMessage() + " (at " + history.now() + " ms)"));
         } finally {
@@ -336,6 +337,26 @@ public final class FaultHarness implements AutoCloseable {
         long from = System.nanoTime();
         waitUntil(this::converged, 120_000, "the cluster did not converge");
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - from);
+    }
+
+    /**
+     * Before a cluster that did not converge is killed: the threads of each node that is not healthy, beside its log
+     * (a hung stop or rejoin shows where it waits).
+     */
+    private void dumpUnhealthy() {
+        for (ServeProcess node : nodes) {
+            boolean healthy;
+            try {
+                healthy = node.status("/cluster/health") == 200 && node.status("/ready") == 200;
+            } catch (Exception e) {
+                healthy = false;
+            }
+            if (!healthy) {
+                Path dump = node.threadDump();
+                System.err.println(node.name + " is not healthy: " + (dump != null ? "threads in " + dump
+                        : "no thread dump (process gone or jcmd failed)"));
+            }
+        }
     }
 
     private boolean converged() {

@@ -77,8 +77,26 @@ class SessionStoreTest {
         Session seen = Session.create("s", "a", null, Duration.ofMinutes(1), t).withTurn(List.of(u1, a1, u2, a2), List.of(), 0, t);
         Session current = seen.withTurn(seen.history(), List.of(u3, a3), 0, t); // a turn that finished first
         // This turn sent only the newest two messages of what it saw (the oldest were trimmed to fit).
-        Session after = current.afterTurn(seen, List.of(u2, a2), List.of(u4, a4), 9, t);
+        Session after = current.afterTurn("turn-1", seen, List.of(u2, a2), List.of(u4, a4), 9, t);
         assertThat(after.history()).containsExactly(u2, a2, u3, a3, u4, a4);
+    }
+
+    @Test
+    void aTurnAlreadyHeldIsNotAppendedAgain_andOnlyTheLastTurnIdsAreKept() {
+        Instant t = Instant.now();
+        Session s = Session.create("s", "a", null, Duration.ofMinutes(1), t);
+        List<Message> turn = List.of(new Message("user", "q"), new Message("assistant", "a"));
+        Session once = s.afterTurn("chatcmpl-1", s, List.of(), turn, 3, t);
+        Session twice = once.afterTurn("chatcmpl-1", s, List.of(), turn, 3, t); // the save tried again after it committed
+        assertThat(twice.history()).containsExactlyElementsOf(turn);
+        assertThat(twice.holdsTurn("chatcmpl-1")).isTrue();
+
+        Session many = once;
+        for (int i = 2; i <= 40; i++) {
+            many = many.afterTurn("chatcmpl-" + i, many, many.history(), List.of(new Message("user", "q" + i)), 0, t);
+        }
+        assertThat(many.savedTurns()).hasSize(Session.SAVED_TURN_IDS).endsWith("chatcmpl-40");
+        assertThat(many.holdsTurn("chatcmpl-1")).isFalse();
     }
 
     @Test
@@ -92,7 +110,8 @@ class SessionStoreTest {
             Thread thread = new Thread(() -> {
                 for (int k = 0; k < 50; k++) {
                     Session seen = store.get("s").orElseThrow();
-                    store.update("s", cur -> cur.afterTurn(seen, seen.history(), List.of(new Message("user", q)), 0, Instant.now()));
+                    String turnId = q + "/" + k;
+                    store.update("s", cur -> cur.afterTurn(turnId, seen, seen.history(), List.of(new Message("user", q)), 0, Instant.now()));
                 }
             });
             thread.start();
