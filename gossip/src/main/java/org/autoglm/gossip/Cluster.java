@@ -209,9 +209,13 @@ public final class Cluster implements AutoCloseable {
      */
     private static void interruptGridWaiters(GridNode grid) {
         List<String> interrupted = new java.util.ArrayList<>();
+        // Beside other grid nodes in one process (tests, tools) only this node's own named threads are its waiters: a
+        // thread of another member parked in its own grid must not be interrupted for this one's stop.
+        boolean shared = GridNode.sharesProcess();
         for (java.util.Map.Entry<Thread, StackTraceElement[]> entry : Thread.getAllStackTraces().entrySet()) {
             Thread thread = entry.getKey();
-            if (thread == Thread.currentThread() || !waitsInsideGrid(thread, entry.getValue())) {
+            if (thread == Thread.currentThread() || !waitsInsideGrid(thread, entry.getValue())
+                    || shared && !thread.getName().contains(grid.name())) {
                 continue;
             }
             interrupted.add(thread.getName() + " (" + firstGridFrame(entry.getValue()) + ")");
@@ -305,47 +309,7 @@ public final class Cluster implements AutoCloseable {
      * @param load sampled for every heartbeat
      */
     public static Cluster start(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
-        return new Cluster(configure, self, load, firstJoin(configure, self, load));
-    }
-
-    /** How often a first join that the cluster turned away for a passing reason is tried again. */
-    static final int FIRST_JOIN_TRIES = 5;
-
-    /**
-     * The first join, tried again with a fresh grid node (a new node id) while the cluster turns it away for a reason
-     * that passes: a starved joiner whose join request timed out asks again with the same id, which the ring already
-     * counted, and is refused as a duplicate (the long fault run's seed 67: a restarted process exited on it and never
-     * came back). A wrong port, address or certificate still fails at once.
-     */
-    private static Membership firstJoin(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return join(configure, self, load, 0);
-            } catch (IllegalStateException e) {
-                if (attempt >= FIRST_JOIN_TRIES || !refusedForNow(e)) {
-                    throw e;
-                }
-                log.warn("the cluster turned this grid node away for now (try {} of {}), starting a fresh one: {}",
-                        attempt, FIRST_JOIN_TRIES, e.getMessage());
-                try {
-                    Thread.sleep(1_000L * attempt);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-            }
-        }
-    }
-
-    /** True for a join refusal that a fresh grid node does not meet again (Ignite's duplicate node id). */
-    static boolean refusedForNow(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            String message = t.getMessage();
-            if (message != null && message.contains("Node with the same ID was found in node IDs history")) {
-                return true;
-            }
-        }
-        return false;
+        return new Cluster(configure, self, load, join(configure, self, load, 0));
     }
 
     /** Starts a grid member that runs requests on {@code executor} right away (tests, tools). */

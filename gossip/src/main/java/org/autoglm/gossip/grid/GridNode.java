@@ -109,6 +109,50 @@ public final class GridNode implements AutoCloseable {
             log.info("grid port {} is taken; this lone node uses {} ({}). Give --grid-port to choose.", asked,
                     config.gridPort, config.nodeName);
         }
+        return retriedWhileRefusedForNow(config.nodeName, () -> startIgnite(config));
+    }
+
+    /** How often a start the cluster turned away for a passing reason is tried. */
+    static final int START_TRIES = 5;
+
+    /**
+     * {@code start}, tried again while the cluster turns the grid node away for a reason that passes: a starved joiner
+     * whose join request timed out asks again with the same node id, which the ring already counted, and is refused as
+     * a duplicate. A fresh start has a new id. (The long fault run's seed 67: a restarted serve process exited on it and
+     * never came back; test clusters formed without a member at load 60.) Any other failure ends the start at once.
+     */
+    static <T> T retriedWhileRefusedForNow(String name, java.util.function.Supplier<T> start) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return start.get();
+            } catch (IllegalStateException e) {
+                if (attempt >= START_TRIES || !refusedForNow(e)) {
+                    throw e;
+                }
+                log.warn("the cluster turned grid node '{}' away for now (try {} of {}); starting it again: {}", name,
+                        attempt, START_TRIES, rootMessage(e));
+                try {
+                    Thread.sleep(1_000L * attempt);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** True for a refusal that a fresh start does not meet again (Ignite's duplicate node id). */
+    static boolean refusedForNow(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = t.getMessage();
+            if (message != null && message.contains("Node with the same ID was found in node IDs history")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static GridNode startIgnite(GridConfig config) {
         try {
             IgniteConfiguration cfg = igniteConfiguration(config);
             Ignite ignite = Ignition.start(cfg);
@@ -513,6 +557,11 @@ public final class GridNode implements AutoCloseable {
 
     public int quorumSize() {
         return voters.isEmpty() ? config.quorum() : seats / 2 + 1;
+    }
+
+    /** True when another grid node runs in this process too (tests, tools; a serve process has one). */
+    public static boolean sharesProcess() {
+        return RUNNING.size() > 1;
     }
 
     /** False once this grid node is stopping or stopped (closed, or halted by its failure handler). */
