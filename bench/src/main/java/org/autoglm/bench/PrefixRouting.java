@@ -19,21 +19,23 @@ import java.util.concurrent.Future;
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.PrefixRouting node/target/autoglm-node.jar [MODEL_DIR]
- *      [--requests 320] [--concurrency 6] [--kv-blocks 320] [--batch false] [--setups cache-aware,load-only,one-node]
+ *      [--requests 320] [--concurrency 6] [--kv-blocks 512] [--batch false] [--setups cache-aware,load-only,one-node]
  * </pre>
  * {@code --setups} runs only the setups named (the ratios need all three).
  */
 public final class PrefixRouting {
 
-    private static final int GRID = 47980;
+    /** Below Linux's ephemeral ports (32768-60999), where an outgoing connection could hold one. */
+    private static final int GRID = 24980;
     private static final int PROMPTS = 16;
     private static final int PROMPT_TOKENS = 1000;
     private static final int BLOCK = 16;
+    private static final int USERS = 200;
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
             System.err.println("usage: PrefixRouting NODE_JAR [MODEL_DIR] [--requests 320] [--concurrency 6]"
-                    + " [--kv-blocks 320]");
+                    + " [--kv-blocks 512]");
             System.exit(2);
         }
         Path jar = Path.of(args[0]);
@@ -45,7 +47,10 @@ public final class PrefixRouting {
         }
         int requests = 320;
         int concurrency = 6;
-        int kvBlocks = 320; // per node: about 5 of the 16 prompts fit, so where a prompt goes decides its hit
+        // Per node: 8 of the 16 prompts (63 blocks each) fit, so the three nodes together hold all of them with room to
+        // spare only when each prompt stays on one node; one node with the three nodes' blocks holds all 16. (At 320 a
+        // node held 5 prompts less its requests' own blocks, and the cluster less than the 16 it had to hold.)
+        int kvBlocks = 512;
         boolean batch = false;
         List<String> setups = List.of("cache-aware", "load-only", "one-node");
         for (int i = first; i + 1 < args.length; i += 2) {
@@ -59,6 +64,9 @@ public final class PrefixRouting {
             }
         }
         List<String> workload = workload(requests);
+        System.out.printf("%d requests, %d clients, %d system prompts of %d tokens, %d users; KV blocks of %d tokens:"
+                        + " %d per node in the 3-node setups, %d in the one-node setup (%s)%n", requests, concurrency,
+                PROMPTS, PROMPT_TOKENS, USERS, BLOCK, kvBlocks, kvBlocks * 3, LoadAverage.now());
         // Each setup prints as it ends: a run cut short on a loaded machine still leaves its figures.
         int n = workload.size();
         Result cacheAware = !setups.contains("cache-aware") ? null
@@ -118,7 +126,7 @@ public final class PrefixRouting {
         List<String> out = new ArrayList<>();
         java.util.Random random = new java.util.Random(7);
         for (int i = 0; i < requests; i++) {
-            int user = random.nextInt(200);
+            int user = random.nextInt(USERS);
             int prompt = user % PROMPTS;
             StringBuilder ids = new StringBuilder();
             for (int t = 0; t < PROMPT_TOKENS; t++) {

@@ -14,6 +14,7 @@ import org.autoglm.gossip.lease.LeadershipListener;
 import org.autoglm.gossip.lease.StaleTermException;
 import org.autoglm.gossip.placement.Placement;
 import org.autoglm.gossip.placement.QueueOrder;
+import org.autoglm.gossip.placement.RecentPlacements;
 import org.autoglm.gossip.queue.QueuedRequest;
 import org.autoglm.gossip.queue.RequestQueue;
 import org.autoglm.gossip.queue.RequestState;
@@ -47,6 +48,8 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
     private final Map<UUID, Long> assignedTokens = new ConcurrentHashMap<>();
     /** Requests assigned per node since the last sweep: slots its heartbeat does not show as taken yet. */
     private final Map<UUID, Integer> assignedRequests = new ConcurrentHashMap<>();
+    /** Prompt prefixes placed lately: the nodes' summaries show them only a heartbeat after their prefill. */
+    private final RecentPlacements recentPrefixes = new RecentPlacements();
     /** Orphans seen in the last sweep: re-queued by the leader only if still orphaned one sweep later. */
     private final Map<String, Boolean> orphans = new HashMap<>();
     private final QueueOrder queueOrder = new QueueOrder();
@@ -100,6 +103,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             waiting.clear();
             assignedTokens.clear();
             assignedRequests.clear();
+            recentPrefixes.clear();
             watchPending();
             sweep(); // what waited for a leader is placed now, not a sweep interval later
         });
@@ -229,7 +233,8 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             }, wait, TimeUnit.MILLISECONDS);
             return true;
         }
-        Placement.Decision decision = placement.place(request, nodes, assignedTokens, assignedRequests);
+        Placement.Decision decision = placement.place(request, nodes, assignedTokens, assignedRequests,
+                recentPrefixes);
         if (!decision.placed()) {
             log.debug("{} not placed: {}", request.id(), decision.reason());
             return false; // stays PENDING; the next sweep tries again, the client's node times it out
@@ -238,6 +243,7 @@ public final class PlacementLoop implements LeadershipListener, AutoCloseable {
             if (queue.assign(request.id(), current, decision.node()) != null) {
                 assignedTokens.merge(decision.node(), request.expectedTokens(), Long::sum);
                 assignedRequests.merge(decision.node(), 1, Integer::sum);
+                recentPrefixes.placed(decision.node(), request.prefixHashes(), System.currentTimeMillis());
                 active.merge(QueueOrder.userOf(request), 1, Integer::sum);
                 log.debug("{} -> {} (term {}): {}", request.id(), decision.nodeName(), current, decision.reason());
             }

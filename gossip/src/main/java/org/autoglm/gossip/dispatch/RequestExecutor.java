@@ -14,6 +14,13 @@ public interface RequestExecutor {
      */
     void start(QueuedRequest request, ExecutionSink sink) throws Exception;
 
+    /**
+     * {@code request} was assigned here and its claim (a grid transaction) is under way: the executor may make room
+     * meanwhile, so the request does not wait for work begun after this notice. Called on a grid thread: returns at
+     * once.
+     */
+    default void arriving(QueuedRequest request) {}
+
     /** Stops a running request (its client is gone or cancelled it); the sink is no longer read. */
     void cancel(String requestId);
 

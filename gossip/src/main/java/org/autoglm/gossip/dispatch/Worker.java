@@ -102,6 +102,7 @@ public final class Worker implements AutoCloseable {
         if (running.containsKey(assigned.id()) || !claiming.add(assigned.id())) {
             return;
         }
+        executor.arriving(assigned); // the engine may hold new batch work while the claim commits
         try {
             claims.execute(new Claim(assigned, claimOrder.incrementAndGet()));
         } catch (java.util.concurrent.RejectedExecutionException closing) {

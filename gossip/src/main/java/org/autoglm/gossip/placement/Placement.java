@@ -15,7 +15,8 @@ import org.autoglm.gossip.registry.NodeView;
  * tags and with a free admission slot are candidates. A session's turns go to the node chosen by consistent hashing over the candidates (it holds
  * the session's prefix blocks) unless that node is short of KV memory or its expected wait is far above the best;
  * otherwise the node with the lowest expected wait (queued tokens / recent throughput) among those with KV headroom
- * wins. Plain code over registry snapshots: the leader's loop calls it, tests call it directly.
+ * wins, or, cache-aware, the one holding the longest prefix of the prompt among those whose wait stays within a bound of
+ * the best (a node's wait then leaves out the prompt tokens it holds). Plain code over registry snapshots: the leader's loop calls it, tests call it directly.
  */
 public final class Placement {
 
@@ -71,6 +72,18 @@ public final class Placement {
      */
     public Decision place(QueuedRequest request, List<NodeView> nodes, Map<UUID, Long> assignedTokens,
                           Map<UUID, Integer> assignedRequests) {
+        return place(request, nodes, assignedTokens, assignedRequests, null);
+    }
+
+    /**
+     * @param nodes            the registry as this node sees it
+     * @param assignedTokens   tokens assigned to each node since its last heartbeat (not yet in its reported load)
+     * @param assignedRequests requests assigned to each node since its last heartbeat (not yet in its free slots)
+     * @param recent           prefixes placed lately, which the nodes' summaries may not show yet; null for none.
+     *                         The caller records there what it assigns.
+     */
+    public Decision place(QueuedRequest request, List<NodeView> nodes, Map<UUID, Long> assignedTokens,
+                          Map<UUID, Integer> assignedRequests, RecentPlacements recent) {
         List<NodeView> candidates = new ArrayList<>();
         List<String> refused = new ArrayList<>();
         for (NodeView node : nodes) {
@@ -88,11 +101,20 @@ public final class Placement {
         List<NodeView> roomy = candidates.stream().filter(n -> n.load().kvUsage() < options.maxKvUsage()).toList();
         List<NodeView> pool = roomy.isEmpty() ? candidates : roomy;
         double assumedSpeed = assumedTokensPerSecond(candidates);
+        // Cache-aware, a node's cost for this request leaves out the prompt tokens it probably holds (Dynamo and llm-d
+        // score the prefill a node would still have to do): a warm node with a short queue beats an idle cold one.
+        boolean byPrefix = cacheAware && request.sessionId() == null && request.prefixHashes().length > 0;
+        long now = System.currentTimeMillis();
+        Map<UUID, Integer> hits = new java.util.HashMap<>();
+        for (NodeView n : byPrefix ? pool : List.<NodeView>of()) {
+            hits.put(n.id(), leadingHits(n, request.prefixHashes(), recent, now));
+        }
+        java.util.function.ToDoubleFunction<NodeView> wait = n -> waitSeconds(n, request, assignedTokens, assumedSpeed,
+                cachedPromptTokens(request, hits.getOrDefault(n.id(), 0)));
         NodeView best = pool.stream()
-                .min(Comparator.comparingDouble((NodeView n) -> waitSeconds(n, request, assignedTokens, assumedSpeed))
-                        .thenComparing(NodeView::name))
+                .min(Comparator.comparingDouble(wait).thenComparing(NodeView::name))
                 .orElseThrow();
-        double bestWait = waitSeconds(best, request, assignedTokens, assumedSpeed);
+        double bestWait = wait.applyAsDouble(best);
 
         if (request.sessionId() != null) {
             UUID owner = RendezvousHash.owner(request.sessionId(), candidates.stream().map(NodeView::id).toList());
@@ -107,9 +129,8 @@ public final class Placement {
                     + home.name() + " (" + (roomyHome ? "expected wait " + seconds(homeWait) : "KV "
                     + percent(home.load().kvUsage())) + "); " + describe(best, bestWait));
         }
-        if (cacheAware && request.prefixHashes().length > 0) {
-            PrefixAffinity.Choice cached = PrefixAffinity.choose(request.prefixHashes(), pool,
-                    n -> waitSeconds(n, request, assignedTokens, assumedSpeed),
+        if (byPrefix) {
+            PrefixAffinity.Choice cached = PrefixAffinity.choose(pool, n -> hits.getOrDefault(n.id(), 0), wait,
                     bestWait * options.affinityOverloadFactor() + options.affinitySlackSeconds());
             if (cached != null) {
                 return new Decision(cached.node().id(), cached.node().name(), cached.hits() + " of "
@@ -171,6 +192,27 @@ public final class Placement {
         return null;
     }
 
+    /** The prompt tokens {@code hits} leading blocks of the request's prefix chain stand for. */
+    private static double cachedPromptTokens(QueuedRequest request, int hits) {
+        return hits == 0 ? 0 : (double) request.promptTokens() * hits / request.prefixHashes().length;
+    }
+
+    private static double speed(NodeView node, double assumedSpeed) {
+        double speed = node.load().tokensPerSecond();
+        return speed > 0 ? speed : assumedSpeed;
+    }
+
+    /** Leading blocks of {@code chain} that {@code node}'s summary shows or that were placed on it lately. */
+    private static int leadingHits(NodeView node, long[] chain, RecentPlacements recent, long nowMillis) {
+        PrefixSummary summary = node.load().prefix();
+        int n = 0;
+        while (n < chain.length && ((summary != null && summary.mightContain(chain[n]))
+                || (recent != null && recent.holds(node.id(), chain[n], nowMillis)))) {
+            n++;
+        }
+        return n;
+    }
+
     /**
      * Queued tokens over generation speed. A node that reports no speed (new, or idle long enough for its recent
      * throughput to fall to 0) is not assumed slow: a floor of 1 tok/s made a few tokens assigned between two
@@ -178,9 +220,15 @@ public final class Placement {
      */
     private static double waitSeconds(NodeView node, QueuedRequest request, Map<UUID, Long> assignedTokens,
                                       double assumedSpeed) {
-        long queued = node.load().queuedTokens() + assignedTokens.getOrDefault(node.id(), 0L) + request.expectedTokens();
-        double speed = node.load().tokensPerSecond();
-        double wait = queued / (speed > 0 ? speed : assumedSpeed);
+        return waitSeconds(node, request, assignedTokens, assumedSpeed, 0);
+    }
+
+    /** @param cachedTokens prompt tokens of the request the node probably holds: work it will not do */
+    private static double waitSeconds(NodeView node, QueuedRequest request, Map<UUID, Long> assignedTokens,
+                                      double assumedSpeed, double cachedTokens) {
+        double queued = node.load().queuedTokens() + assignedTokens.getOrDefault(node.id(), 0L) + request.expectedTokens()
+                - cachedTokens;
+        double wait = queued / speed(node, assumedSpeed);
         return node.load().anomalous() ? wait * ANOMALY_PENALTY : wait;
     }
 

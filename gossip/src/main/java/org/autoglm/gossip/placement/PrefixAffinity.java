@@ -2,6 +2,7 @@ package org.autoglm.gossip.placement;
 
 import java.util.List;
 import java.util.function.ToDoubleFunction;
+import java.util.function.ToIntFunction;
 import org.autoglm.gossip.registry.NodeView;
 
 /**
@@ -17,24 +18,21 @@ final class PrefixAffinity {
     private PrefixAffinity() {}
 
     /**
-     * @param chain   the prompt's chained block hashes
-     * @param pool    nodes that may take the request
-     * @param wait    expected wait of each node, seconds
-     * @param maxWait nodes waiting longer are not considered, whatever they hold
+     * @param pool        nodes that may take the request
+     * @param leadingHits leading blocks of the prompt each node probably holds
+     * @param wait        expected wait of each node, seconds
+     * @param maxWait     nodes waiting longer are not considered, whatever they hold
      * @return the node with the longest cached prefix (least wait among equals), or null when none holds any
      */
-    static Choice choose(long[] chain, List<NodeView> pool, ToDoubleFunction<NodeView> wait, double maxWait) {
+    static Choice choose(List<NodeView> pool, ToIntFunction<NodeView> leadingHits, ToDoubleFunction<NodeView> wait,
+                         double maxWait) {
         Choice best = null;
         for (NodeView node : pool) {
-            PrefixSummary summary = node.load().prefix();
-            if (summary == null) {
-                continue;
-            }
             double w = wait.applyAsDouble(node);
             if (w > maxWait) {
                 continue;
             }
-            int hits = summary.leadingHits(chain);
+            int hits = leadingHits.applyAsInt(node);
             if (hits > 0 && (best == null || hits > best.hits() || (hits == best.hits() && w < best.waitSeconds()))) {
                 best = new Choice(node, hits, w);
             }

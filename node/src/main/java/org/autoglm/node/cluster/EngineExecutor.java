@@ -51,6 +51,8 @@ final class EngineExecutor implements RequestExecutor {
         }
         AtomicLong work = new AtomicLong((long) request.promptIds().length + left);
         remaining.put(request.id(), work);
+        int promptTokens = request.promptIds().length;
+        java.util.concurrent.atomic.AtomicBoolean prefilled = new java.util.concurrent.atomic.AtomicBoolean();
         String id = request.id();
         try {
             engine.submit(request, new GenerationListener() {
@@ -61,7 +63,9 @@ final class EngineExecutor implements RequestExecutor {
 
                 @Override
                 public void onDelta(TokenDelta delta) {
-                    work.addAndGet(-delta.tokenIds().length);
+                    // Its first token means its prompt is computed: only its output is left to do (a decoding
+                    // request counted as its whole prompt made a node look busy for as long as it decoded).
+                    work.addAndGet(-delta.tokenIds().length - (prefilled.compareAndSet(false, true) ? promptTokens : 0));
                     sink.tokens(delta.tokenIds(), WireFormat.delta(delta));
                 }
 
@@ -83,6 +87,14 @@ final class EngineExecutor implements RequestExecutor {
                 throw e; // overloaded or draining here: the grid places it elsewhere
             }
             sink.fail(e.getMessage());
+        }
+    }
+
+    /** An interactive request on its way: the engine starts no batch-line step until it is admitted (or briefly). */
+    @Override
+    public void arriving(QueuedRequest queued) {
+        if (!queued.batch()) {
+            engine.expectInteractive();
         }
     }
 

@@ -217,6 +217,18 @@ public final class Engine implements InferenceService, AutoCloseable {
         inbox.add(() -> loop.add(state));
     }
 
+    /**
+     * The longest batch lines are held for an interactive request announced by {@link #expectInteractive}: a claim
+     * takes ~10-40 ms; one that takes longer (or fails) lets batch work go on.
+     */
+    public static final long INTERACTIVE_HOLD_MILLIS = 100;
+
+    @Override
+    public void expectInteractive() {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(INTERACTIVE_HOLD_MILLIS);
+        inbox.add(() -> loop.holdBatchLines(until)); // after the step in progress: no new batch-line step begins
+    }
+
     @Override
     public boolean cancel(String requestId) {
         if (!active.contains(requestId)) return false;
@@ -274,7 +286,9 @@ public final class Engine implements InferenceService, AutoCloseable {
     private void run() {
         try {
             while (!closed) {
-                Runnable task = loop.hasWork() ? inbox.poll() : inbox.poll(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS);
+                long held = loop.batchLinesHeldNanos(); // only held batch lines to run: sleep until work comes
+                Runnable task = !loop.hasWork() ? inbox.poll(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS)
+                        : held > 0 ? inbox.poll(held, TimeUnit.NANOSECONDS) : inbox.poll();
                 while (task != null) {
                     task.run();
                     task = inbox.poll();

@@ -58,6 +58,19 @@ final class EngineLoop {
         return scheduler.hasWork() || inFlight != null;
     }
 
+    /** See {@link Scheduler#holdBatchLines}. */
+    void holdBatchLines(long untilNanos) {
+        scheduler.holdBatchLines(untilNanos);
+    }
+
+    /**
+     * How long the engine may sleep: batch lines are held for an interactive request on its way and no interactive
+     * work is here to run; 0 otherwise.
+     */
+    long batchLinesHeldNanos() {
+        return inFlight == null && !scheduler.hasInteractiveWork() ? scheduler.batchLinesHeldNanos(System.nanoTime()) : 0;
+    }
+
     int numActive() {
         return byRequest.size();
     }

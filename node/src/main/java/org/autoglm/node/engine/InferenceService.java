@@ -19,6 +19,12 @@ public interface InferenceService {
      */
     RequestHandle submit(GenerationRequest request, GenerationListener listener) throws RequestRejectedException;
 
+    /**
+     * An interactive request is on its way here (assigned, its claim committing): the engine starts no step of batch
+     * lines until it is admitted, or for {@link Engine#INTERACTIVE_HOLD_MILLIS} at most. Returns at once.
+     */
+    default void expectInteractive() {}
+
     /** Cancels a request at any point; its listener gets {@link FinishReason#CANCELLED}. False if unknown or done. */
     boolean cancel(String requestId);
 

@@ -160,6 +160,26 @@ class EngineTest {
     }
 
     @Test
+    void batchLinesHeldForAnAnnouncedRequestGoOnWhenItComesOrNot() throws Exception {
+        PagedTokenBackend backend = new PagedTokenBackend(0, 4096);
+        Engine engine = engine(backend, o -> {
+            o.numKvBlocks = 64;
+            o.blockSize = 4;
+        });
+        Collector line = new Collector();
+        engine.submit(request("line", prompt(1, 5), 40).asBatch(), line);
+        engine.expectInteractive(); // never comes: the hold runs out and the line goes on
+        Collector chat = new Collector();
+        engine.expectInteractive();
+        engine.submit(request("chat", prompt(2, 6), 5), chat); // comes: its admission ends the hold
+        assertThat(chat.await().reason()).isEqualTo(FinishReason.LENGTH);
+        engine.expectInteractive();
+        assertThat(line.await().reason()).isEqualTo(FinishReason.LENGTH);
+        assertThat(line.ids()).containsExactly(expected(prompt(1, 5), 40));
+        assertThat(chat.ids()).containsExactly(expected(prompt(2, 6), 5));
+    }
+
+    @Test
     void aFailingRequestDoesNotHarmItsBatchMates() throws Exception {
         PagedTokenBackend backend = new PagedTokenBackend(64, 4096);
         backend.gate = new CountDownLatch(1);

@@ -46,6 +46,9 @@ public final class Scheduler {
     private int maxNumBatchedTokens;
     /** Most batch-line tokens in one step; {@code Integer.MAX_VALUE} for no limit of their own. */
     private int maxBatchLineTokens = Integer.MAX_VALUE;
+    /** No batch-line step until then ({@link System#nanoTime}), or until an interactive sequence is admitted. */
+    private long batchHoldUntil;
+    private boolean batchHeld;
     private final KvCacheManager kv;
     private SchedulingPolicy policy;
     private Comparator<Sequence> order;
@@ -100,6 +103,27 @@ public final class Scheduler {
     public void limitBatchLineTokens(int tokens) {
         if (tokens < 0) throw new IllegalArgumentException("batch-line-tokens-per-step must be >= 0, got " + tokens);
         this.maxBatchLineTokens = tokens == 0 ? Integer.MAX_VALUE : tokens;
+    }
+
+    /**
+     * Starts no step with batch lines until {@code untilNanos}, or until an interactive sequence is admitted: one is
+     * on its way (assigned to this node, its claim committing), and on a CPU a batch step begun meanwhile is what it
+     * would wait for. The lines keep their KV cache.
+     */
+    public void holdBatchLines(long untilNanos) {
+        batchHeld = true;
+        batchHoldUntil = untilNanos;
+    }
+
+    /** Nanoseconds the batch lines are still held for, 0 when they are not. */
+    public long batchLinesHeldNanos(long nowNanos) {
+        if (batchHeld && nowNanos - batchHoldUntil >= 0) batchHeld = false;
+        return batchHeld ? batchHoldUntil - nowNanos : 0;
+    }
+
+    /** An interactive sequence runs or waits (both lists keep interactive sequences first). */
+    public boolean hasInteractiveWork() {
+        return (!running.isEmpty() && !running.get(0).batch()) || (!waiting.isEmpty() && !waiting.peek().batch());
     }
 
     /** Gives waiting sequences whose request id {@code matches} a new priority; returns their request ids. */
@@ -163,7 +187,7 @@ public final class Scheduler {
         if (!rankChanged.isEmpty()) moveChangedRanks();
         promoted = null;
         long[] displaced = makeRoomForArrival();
-        boolean pauseBatch = interactiveStarting();
+        boolean pauseBatch = interactiveStarting() || batchLinesHeldNanos(System.nanoTime()) > 0;
         int batchBudget = maxBatchLineTokens;
         int i = 0;
         while (i < running.size() && budget > 0) {
@@ -214,6 +238,7 @@ public final class Scheduler {
                 s.setStatus(Sequence.Status.RUNNING);
                 s.markStarted();
                 insertRunning(s);
+                if (!s.batch()) batchHeld = false; // the request the hold waited for (or one like it) is in
                 addEntry(plan, s, n, 0, true);
                 budget -= n;
                 if (s.batch()) batchBudget -= n;

@@ -69,6 +69,37 @@ class ClassPreemptionTest {
     }
 
     @Test
+    void batchLinesWaitWhileAnAnnouncedInteractiveRequestIsOnItsWay() {
+        SchedulerHarness h = new SchedulerHarness(8, 100, 64, 4, new FcfsPolicy());
+        Sequence line = h.addBatch("line", 4, 30, 0, 1);
+        h.step();
+        h.scheduler.holdBatchLines(System.nanoTime() + 60_000_000_000L); // only the admission ends it here
+        assertThat(h.scheduler.batchLinesHeldNanos(System.nanoTime())).isPositive();
+        int computed = line.numComputed();
+        assertThat(h.step().chunks()).isEmpty(); // no step the arrival would have to wait for
+        assertThat(line.numComputed()).isEqualTo(computed);
+        assertThat(line.numPreemptions()).isZero(); // it keeps its KV cache
+
+        h.add("chat", 4, 3, 0, 2);
+        assertThat(h.step().chunks()).extracting(c -> c.sequence().requestId()).containsExactly("chat");
+        assertThat(h.scheduler.batchLinesHeldNanos(System.nanoTime())).isZero();
+        assertThat(h.step().chunks()).extracting(c -> c.sequence().requestId())
+                .containsExactlyInAnyOrder("chat", "line");
+    }
+
+    @Test
+    void aHoldWhoseRequestNeverComesEndsByItself() {
+        SchedulerHarness h = new SchedulerHarness(8, 100, 64, 4, new FcfsPolicy());
+        h.addBatch("line", 4, 30, 0, 1);
+        h.step();
+        h.scheduler.holdBatchLines(System.nanoTime() - 1); // its time is up: the claim failed or went elsewhere
+        assertThat(h.scheduler.batchLinesHeldNanos(System.nanoTime())).isZero();
+        assertThat(h.step().chunks()).extracting(c -> c.sequence().requestId()).containsExactly("line");
+        h.runUntilIdle(200);
+        assertThat(h.finishOrder).containsExactly("line");
+    }
+
+    @Test
     void batchLinesTakeTurnsWithinTheirTokensPerStepAndInteractiveWorkIsNotCounted() {
         SchedulerHarness h = new SchedulerHarness(16, 100, 256, 4, new FcfsPolicy());
         h.scheduler.limitBatchLineTokens(6);
