@@ -26,9 +26,7 @@ class SessionSaveRetryTest {
 
     @Test
     void aSaveTriedAgainAfterItCommittedHoldsTheTurnOnce() throws Exception {
-        SessionStore grid = new CommitsThenFails(new InMemorySessionStore(), true);
-        api = ScriptedServer.start(new CharModel("m", 4096), c -> c.sessions = grid);
-        String id = newSession();
+        String id = sessionOnAGridThatCommitsThenFails(true);
 
         Http.Response turn = api.http.post("/v1/chat/completions", turn(id, "hi"));
         assertThat(turn.status()).as(turn.body()).isEqualTo(200);
@@ -37,9 +35,7 @@ class SessionSaveRetryTest {
 
     @Test
     void aSaveReportedFailedThatCommittedIsAnsweredAsSaved() throws Exception {
-        SessionStore grid = new CommitsThenFails(new InMemorySessionStore(), false);
-        api = ScriptedServer.start(new CharModel("m", 4096), c -> c.sessions = grid);
-        String id = newSession();
+        String id = sessionOnAGridThatCommitsThenFails(false);
 
         Http.Response turn = api.http.post("/v1/chat/completions", turn(id, "hi"));
         assertThat(turn.status()).as(turn.body()).isEqualTo(200); // not "send it again": it is saved
@@ -47,7 +43,10 @@ class SessionSaveRetryTest {
         assertThat(userTurns(id)).isEqualTo(1);
     }
 
-    private String newSession() {
+    /** Starts the server over a {@link CommitsThenFails} store and creates a session there. */
+    private String sessionOnAGridThatCommitsThenFails(boolean storeRetries) {
+        SessionStore grid = new CommitsThenFails(new InMemorySessionStore(), storeRetries);
+        api = ScriptedServer.start(new CharModel("m", 4096), c -> c.sessions = grid);
         Http.Response created = api.http.post("/v1/sessions", "{}");
         assertThat(created.status()).as(created.body()).isEqualTo(200);
         return created.json().path("id").asText();
