@@ -58,20 +58,29 @@ public final class RequestQueue {
      * @throws IllegalStateException when the id is already in the queue, or this node is in a minority
      */
     public void enqueue(QueuedRequest request) {
+        // Checked first as well: the cache's validator judges a topology only once its exchange is done, and a put
+        // in between would still land on the old, whole topology though this node already sees the minority.
+        if (!grid.hasQuorum()) {
+            throw noMajority(null);
+        }
         boolean added;
         try {
             added = cache.putIfAbsent(request.id(), request);
         } catch (RuntimeException e) {
             if (!grid.hasQuorum()) {
-                throw new IllegalStateException("this node sees " + grid.serverNodeIds().size() + " of "
-                        + grid.config().expectedNodes + " expected nodes, no majority: it takes no work until"
-                        + " the cluster is whole again", e);
+                throw noMajority(e);
             }
             throw e;
         }
         if (!added) {
             throw new IllegalStateException("request id " + request.id() + " is already in the queue");
         }
+    }
+
+    private IllegalStateException noMajority(RuntimeException cause) {
+        return new IllegalStateException("this node sees " + grid.serverNodeIds().size() + " of "
+                + grid.config().expectedNodes + " expected nodes, no majority: it takes no work until"
+                + " the cluster is whole again", cause);
     }
 
     public QueuedRequest get(String id) {
