@@ -68,6 +68,16 @@ final class BatchPuller implements AutoCloseable {
      * the same step, and then go in one write).
      */
     static final long STORE_WAIT_MILLIS = 250;
+    /**
+     * How often a node looks for chunks the grid says it runs while it does not: a claim or a "done" mark whose
+     * transaction failed on its way (as partitions move after a node's death) leaves such a chunk, which no other node
+     * takes (its owner is alive) and whose batch would wait for it for good.
+     */
+    static final long SWEEP_MILLIS = 5_000;
+    /** How long a chunk may run here with none of its lines ending before it is given back to run again. */
+    static final long STALLED_MILLIS = 120_000;
+    /** Tries to mark a chunk done (its lines all have their outcomes) before it is given back instead. */
+    static final int FINISH_TRIES = 5;
 
     private final Cluster cluster;
     private final ServedModel model;
@@ -83,9 +93,12 @@ final class BatchPuller implements AutoCloseable {
     /** Outcome writes happen here, not on the engine threads that report a line's end. */
     private final ExecutorService results;
     private final Map<String, Pulled> pulled = new ConcurrentHashMap<>();
+    /** Chunks whose lines all have an outcome, being marked done: they are this node's still, not orphans. */
+    private final Set<String> finishing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger inFlight = new AtomicInteger();
     private long nextLookMillis;
     private long nextCheckMillis;
+    private long nextSweepMillis;
     private volatile boolean closed;
     /** Some batch was in progress at the last look at the batches (every second): only then are chunks looked for. */
     private volatile boolean inProgress;
@@ -103,6 +116,8 @@ final class BatchPuller implements AutoCloseable {
         /** Outcomes not yet stored, by line (touched on the outcome thread only), and since when the oldest waits. */
         final Map<Integer, LineResult> unstored = new HashMap<>();
         long unstoredSinceMillis;
+        /** When a line of it last started or ended here (its lines' tokens are in their executions). */
+        volatile long movedAtMillis = System.currentTimeMillis();
         volatile boolean dropped;
 
         Pulled(LineChunk chunk, BatchJob job) {
@@ -155,6 +170,11 @@ final class BatchPuller implements AutoCloseable {
             if (now >= nextCheckMillis && !pulled.isEmpty()) {
                 nextCheckMillis = now + CHECK_MILLIS;
                 dropRemoved();
+            }
+            if (now >= nextSweepMillis && inProgress) {
+                nextSweepMillis = now + SWEEP_MILLIS;
+                giveBackStalled(now);
+                giveBackOrphans();
             }
             InferenceService local = engine.get();
             if (!inProgress || local == null || local.isDraining() || now < nextLookMillis) {
@@ -242,8 +262,9 @@ final class BatchPuller implements AutoCloseable {
 
     private void start(LineChunk chunk) {
         BatchJob job = cluster.batches().get(chunk.batchId());
-        if (job == null || job.status().terminal()) {
-            return; // its runner removes what is left of it
+        if (job == null || job.status().terminal()) { // its output is written: what is left of it is of no use
+            cluster.batches().chunks().remove(List.of(chunk.key()));
+            return;
         }
         int[] numbers = new int[chunk.size()];
         for (int i = 0; i < numbers.length; i++) {
@@ -289,13 +310,24 @@ final class BatchPuller implements AutoCloseable {
         String requestId = "batch_req_" + uuid();
         InferenceService local = engine.get();
         p.live.add(number);
-        p.running.put(number, BatchLines.run(line, p.job.endpoint(), requestId, p.job.owner(), model, local, plugins,
-                outcome -> results.execute(() -> settle(p, line, text, attempt, requestId, outcome))));
+        p.movedAtMillis = System.currentTimeMillis();
+        java.util.function.Consumer<BatchLines.Outcome> done =
+                outcome -> results.execute(() -> settle(p, line, text, attempt, requestId, outcome));
+        try {
+            if (local == null) {
+                throw new IllegalStateException("no engine loaded");
+            }
+            p.running.put(number, BatchLines.run(line, p.job.endpoint(), requestId, p.job.owner(), model, local,
+                    plugins, done));
+        } catch (RuntimeException e) { // not started: without an outcome the line would hold its place for good
+            done.accept(new BatchLines.Retry(e.toString()));
+        }
     }
 
     private void settle(Pulled p, BatchLines.Line line, String text, int attempt, String requestId,
                         BatchLines.Outcome outcome) {
         p.running.remove(line.number());
+        p.movedAtMillis = System.currentTimeMillis();
         if (!p.live.remove(line.number())) {
             return; // dropped meanwhile: its place was given back then
         }
@@ -323,22 +355,46 @@ final class BatchPuller implements AutoCloseable {
         if (p.outstanding.decrementAndGet() > 0 || p.dropped) {
             return;
         }
+        finishing.add(p.chunk.key()); // before it leaves pulled: the orphan sweep must never see it in neither
         pulled.remove(p.chunk.key(), p);
-        results.execute(() -> {
-            try {
-                cluster.batches().chunks().finish(p.chunk.key(), cluster.grid().localId(), p.succeeded.get(),
-                        p.failed.get());
-                if (!closed) {
-                    ticks.execute(() -> { // room for a chunk now: look at once rather than at the next tick
-                        nextLookMillis = 0;
-                        tick();
-                    });
-                }
-            } catch (RuntimeException e) {
-                log.warn("{}: not marked done ({}); its lines have their outcomes, so another node only counts them",
-                        p.chunk, e.toString());
+        results.execute(() -> markDone(p, 1));
+    }
+
+    /**
+     * Marks a chunk done with its counts, trying again a few times if the transaction fails (it does while the
+     * partitions of a node that died move); then gives it back, so that a node claims it, finds every line's outcome
+     * and marks it done. Left as it was, it stayed claimed by this live node, and its batch waited for it for good.
+     */
+    private void markDone(Pulled p, int attempt) {
+        if (closed) {
+            finishing.remove(p.chunk.key());
+            return;
+        }
+        try {
+            cluster.batches().chunks().finish(p.chunk.key(), cluster.grid().localId(), p.succeeded.get(),
+                    p.failed.get());
+            finishing.remove(p.chunk.key());
+            if (attempt > 1) {
+                log.info("{}: marked done at try {}", p.chunk, attempt);
             }
-        });
+            if (!closed) {
+                ticks.execute(() -> { // room for a chunk now: look at once rather than at the next tick
+                    nextLookMillis = 0;
+                    tick();
+                });
+            }
+        } catch (RuntimeException e) {
+            if (attempt < FINISH_TRIES && !closed) {
+                long delay = 500L << attempt;
+                log.warn("{}: not marked done ({}); trying again in {} ms", p.chunk, brief(e), delay);
+                ticks.schedule(() -> results.execute(() -> markDone(p, attempt + 1)), delay, TimeUnit.MILLISECONDS);
+                return;
+            }
+            log.warn("{}: not marked done after {} tries ({}); given back, so that a node that claims it counts its"
+                    + " lines (they have their outcomes)", p.chunk, attempt, brief(e));
+            finishing.remove(p.chunk.key());
+            release(p.chunk);
+        }
     }
 
     /**
@@ -416,10 +472,48 @@ final class BatchPuller implements AutoCloseable {
     private void giveBack(Pulled p) {
         pulled.remove(p.chunk.key(), p);
         p.drop();
+        release(p.chunk);
+    }
+
+    /** Lets any node claim a chunk this node holds; if that fails too, the orphan sweep gives it back later. */
+    private void release(LineChunk chunk) {
         try {
-            cluster.batches().chunks().release(p.chunk.key(), cluster.grid().localId());
+            cluster.batches().chunks().release(chunk.key(), cluster.grid().localId());
         } catch (RuntimeException e) {
-            log.debug("{} not given back: {}", p.chunk, e.toString());
+            log.info("{} not given back yet ({}); tried again within {} s", chunk, brief(e), SWEEP_MILLIS / 1000);
+        }
+    }
+
+    /**
+     * Chunks running here with no line started, ended or given a token for {@link #STALLED_MILLIS} (a line the engine
+     * never reports on would otherwise hold its chunk, and its place here, for good): given back, said at WARN.
+     */
+    private void giveBackStalled(long now) {
+        for (Pulled p : pulled.values()) {
+            long moved = p.running.values().stream().mapToLong(BatchLines.Execution::movedAtMillis)
+                    .reduce(p.movedAtMillis, Math::max);
+            if (now - moved > STALLED_MILLIS) {
+                log.warn("{}: no line of it started, ended or had a token here for {} s ({} of its lines running, {}"
+                        + " without an outcome); given back to run again", p.chunk, (now - moved) / 1000,
+                        p.live.size(), p.outstanding.get());
+                giveBack(p);
+            }
+        }
+    }
+
+    /**
+     * Chunks the grid says this node runs while it does not (a claim whose transaction failed after it committed, a
+     * chunk given back or marked done by a transaction that failed): given back, said at WARN. On the ticks thread,
+     * where claims are made, so a chunk just claimed is in {@code pulled} already.
+     */
+    private void giveBackOrphans() {
+        UUID self = cluster.grid().localId();
+        for (LineChunk c : cluster.batches().chunks().unfinished()) {
+            if (self.equals(c.owner()) && !pulled.containsKey(c.key()) && !finishing.contains(c.key())) {
+                log.warn("{}: claimed by this node in the grid, which does not run it (a claim, give-back or done"
+                        + " mark whose transaction failed); given back", c);
+                release(c);
+            }
         }
     }
 
@@ -434,6 +528,16 @@ final class BatchPuller implements AutoCloseable {
                 p.drop();
             }
         }
+    }
+
+    /** A grid failure in a line: the innermost cause's class and the start of its message (Ignite's dump a whole tx). */
+    static String brief(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = String.valueOf(root.getMessage());
+        return root.getClass().getSimpleName() + ": " + (message.length() > 120 ? message.substring(0, 120) + "..." : message);
     }
 
     private static String customId(String text) {
