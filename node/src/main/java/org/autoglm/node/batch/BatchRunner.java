@@ -39,6 +39,7 @@ public final class BatchRunner implements AutoCloseable {
     private final Map<String, BatchRun> running = new ConcurrentHashMap<>();
     private final BiConsumer<String, ObjectNode> events;
     private final java.util.function.Supplier<InferenceService> engine;
+    private final LastingFailure pollFailures = new LastingFailure();
 
     /**
      * @param engine  this node's own engine now (the lines it runs go straight to it, never through the queue)
@@ -68,7 +69,7 @@ public final class BatchRunner implements AutoCloseable {
             lines.batchesInProgress(jobs.stream().anyMatch(job -> job.status() == BatchStatus.IN_PROGRESS));
             for (BatchJob job : jobs) {
                 if (running.size() >= MAX_RUNS) {
-                    return;
+                    break;
                 }
                 UUID self = cluster.grid().localId();
                 // A batch whose runner is this node but not running here: its run stopped and could not say so.
@@ -97,8 +98,15 @@ public final class BatchRunner implements AutoCloseable {
                     }
                 });
             }
+            pollFailures.succeeded();
         } catch (RuntimeException e) {
-            log.debug("batch poll failed: {}", e.toString());
+            long now = System.currentTimeMillis();
+            if (pollFailures.failedAndDue(now)) {
+                log.warn("batches on {}: every look at them failed for {} s (no batch is taken over meanwhile), the"
+                        + " last with {}", cluster.grid().name(), pollFailures.seconds(now), BatchPuller.brief(e));
+            } else {
+                log.debug("batch poll failed: {}", e.toString());
+            }
         }
     }
 
