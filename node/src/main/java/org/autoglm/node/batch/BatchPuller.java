@@ -346,7 +346,7 @@ final class BatchPuller implements AutoCloseable {
             forgetIfEnded(batchId, waiting.keySet());
         } catch (RuntimeException e) {
             log.warn("{}: {} outcomes not stored ({}); the chunk is given back to run its lines without one", p.chunk,
-                    waiting.size(), e.toString());
+                    waiting.size(), brief(e));
             giveBack(p);
             return;
         }

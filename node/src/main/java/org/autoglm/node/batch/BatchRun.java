@@ -120,7 +120,7 @@ final class BatchRun {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
-            log.warn("batch {}: stopped on this node ({}); it is left for another try", id, e.toString());
+            log.warn("batch {}: stopped on this node ({}); it is left for another try", id, BatchPuller.brief(e));
             try {
                 store.update(id, b -> cluster.grid().localId().equals(b.runner()) ? b.runBy(null) : b);
             } catch (RuntimeException ignored) {
