@@ -145,6 +145,13 @@ public final class BatchLines {
     public static final class Execution {
         private final List<RequestHandle> handles = new ArrayList<>();
         private volatile boolean cancelled;
+        /** When it started, or last had a token. */
+        private volatile long movedAtMillis = System.currentTimeMillis();
+
+        /** When the line started, or last had a token from the engine (a line that moves is not stuck). */
+        public long movedAtMillis() {
+            return movedAtMillis;
+        }
 
         public void cancel() {
             cancelled = true;
@@ -215,6 +222,7 @@ public final class BatchLines {
                 RequestHandle handle = engine.submit(requests.get(i), new GenerationListener() {
                     @Override
                     public void onDelta(TokenDelta delta) {
+                        execution.movedAtMillis = System.currentTimeMillis();
                         choices.delta(choice, delta);
                     }
 

@@ -1,7 +1,6 @@
 package org.autoglm.node.batch;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -13,18 +12,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.autoglm.gossip.Cluster;
 import org.autoglm.gossip.batch.BatchJob;
-import org.autoglm.gossip.batch.ChunkOrder;
 import org.autoglm.gossip.batch.LineChunk;
-import org.autoglm.gossip.batch.LineChunks;
 import org.autoglm.gossip.batch.LineResult;
 import org.autoglm.gossip.grid.Daemons;
-import org.autoglm.gossip.placement.PrefixSummary;
-import org.autoglm.gossip.registry.NodeView;
 import org.autoglm.node.api.BatchLines;
 import org.autoglm.node.api.JsonBody;
 import org.autoglm.node.api.ServedModel;
@@ -68,67 +62,41 @@ final class BatchPuller implements AutoCloseable {
      * the same step, and then go in one write).
      */
     static final long STORE_WAIT_MILLIS = 250;
+    /**
+     * How often a node looks for chunks the grid says it runs while it does not: a claim or a "done" mark whose
+     * transaction failed on its way (as partitions move after a node's death) leaves such a chunk, which no other node
+     * takes (its owner is alive) and whose batch would wait for it for good.
+     */
+    static final long SWEEP_MILLIS = 5_000;
+    /** How long a chunk may run here with none of its lines ending before it is given back to run again. */
+    static final long STALLED_MILLIS = 120_000;
+    /** Tries to mark a chunk done (its lines all have their outcomes) before it is given back instead. */
+    static final int FINISH_TRIES = 5;
 
     private final Cluster cluster;
     private final ServedModel model;
     private final Supplier<InferenceService> engine;
     private final Plugins plugins;
-    private final ChunkOrder order = new ChunkOrder();
-    /** When (in claims made here) this node last took a chunk of each user: ties of fair share alternate users. */
-    private final Map<String, Long> lastServed = new ConcurrentHashMap<>();
-    private final AtomicLong claims = new AtomicLong();
-    /** Where {@code request_failed_over} events go (the cluster's event stream). */
-    private final BiConsumer<String, ObjectNode> events;
+    private final ChunkClaims claims;
     private final ScheduledExecutorService ticks;
     /** Outcome writes happen here, not on the engine threads that report a line's end. */
     private final ExecutorService results;
-    private final Map<String, Pulled> pulled = new ConcurrentHashMap<>();
+    private final Map<String, PulledChunk> pulled = new ConcurrentHashMap<>();
+    /** Chunks whose lines all have an outcome, being marked done: they are this node's still, not orphans. */
+    private final Set<String> finishing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger inFlight = new AtomicInteger();
     private long nextLookMillis;
     private long nextCheckMillis;
+    private long nextSweepMillis;
     private volatile boolean closed;
+    private final LastingFailure tickFailures = new LastingFailure();
     /** Some batch was in progress at the last look at the batches (every second): only then are chunks looked for. */
     private volatile boolean inProgress;
-
-    /** A chunk this node runs: its lines' executions and how they ended. */
-    private final class Pulled {
-        final LineChunk chunk;
-        final BatchJob job;
-        final Map<Integer, BatchLines.Execution> running = new ConcurrentHashMap<>();
-        /** Lines submitted and not yet settled or dropped: each holds one place of {@code inFlight}. */
-        final Set<Integer> live = ConcurrentHashMap.newKeySet();
-        final AtomicInteger outstanding = new AtomicInteger();
-        final AtomicInteger succeeded = new AtomicInteger();
-        final AtomicInteger failed = new AtomicInteger();
-        /** Outcomes not yet stored, by line (touched on the outcome thread only), and since when the oldest waits. */
-        final Map<Integer, LineResult> unstored = new HashMap<>();
-        long unstoredSinceMillis;
-        volatile boolean dropped;
-
-        Pulled(LineChunk chunk, BatchJob job) {
-            this.chunk = chunk;
-            this.job = job;
-        }
-
-        /**
-         * Stops its lines here. A cancelled line reports nothing, so its place among the node's lines in flight is
-         * given back now (whoever takes a line out of {@code live} gives it back, once).
-         */
-        void drop() {
-            dropped = true;
-            running.values().forEach(BatchLines.Execution::cancel);
-            for (Integer number : List.copyOf(live)) {
-                if (live.remove(number)) {
-                    inFlight.decrementAndGet();
-                }
-            }
-        }
-    }
 
     BatchPuller(Cluster cluster, ServedModel model, Supplier<InferenceService> engine, Plugins plugins,
                 BiConsumer<String, ObjectNode> events) {
         this.cluster = cluster;
-        this.events = events;
+        this.claims = new ChunkClaims(cluster, events);
         this.model = model;
         this.engine = engine;
         this.plugins = plugins;
@@ -156,6 +124,11 @@ final class BatchPuller implements AutoCloseable {
                 nextCheckMillis = now + CHECK_MILLIS;
                 dropRemoved();
             }
+            if (now >= nextSweepMillis && inProgress) {
+                nextSweepMillis = now + SWEEP_MILLIS;
+                giveBackStalled(now);
+                giveBackOrphans();
+            }
             InferenceService local = engine.get();
             if (!inProgress || local == null || local.isDraining() || now < nextLookMillis) {
                 return;
@@ -168,89 +141,37 @@ final class BatchPuller implements AutoCloseable {
             if (running >= MIN_LINES_PER_NODE && local.stats().p50StepMillis() > STEP_BUDGET_MILLIS) {
                 return; // more lines would make every step, and so an interactive request's wait, longer still
             }
-            if (!claimOne()) {
+            LineChunk mine = claims.claimNext();
+            if (mine == null) {
                 nextLookMillis = now + IDLE_LOOK_MILLIS;
-            }
-        } catch (RuntimeException e) {
-            log.debug("batch line pull on {} failed: {}", cluster.grid().name(), e.toString());
-            nextLookMillis = System.currentTimeMillis() + IDLE_LOOK_MILLIS;
-        }
-    }
-
-    /**
-     * Claims the best chunk nobody runs whose {@code required_tags} this node has, in the cluster's order between batches ({@link ChunkOrder}: priority, fair
-     * share between users, the prefix this node holds, age). False when there was none.
-     */
-    private boolean claimOne() {
-        LineChunks chunks = cluster.batches().chunks();
-        Set<UUID> alive = new HashSet<>(cluster.grid().serverNodeIds());
-        List<LineChunk> open = chunks.unfinished();
-        Map<String, Integer> runningByUser = new HashMap<>();
-        List<LineChunk> free = new ArrayList<>();
-        List<String> tags = cluster.registry().self().tags();
-        for (LineChunk c : open) {
-            if (c.owner() != null && alive.contains(c.owner())) {
-                runningByUser.merge(ChunkOrder.userOf(c), 1, Integer::sum);
-            } else if (tags.containsAll(c.requiredTags())) { // the others wait for a node with their tags
-                free.add(c);
-            }
-        }
-        if (free.isEmpty()) {
-            return false;
-        }
-        UUID self = cluster.grid().localId();
-        for (LineChunk candidate : order.order(free, runningByUser, self, prefixSummaries(alive), lastServed,
-                System.currentTimeMillis())) {
-            LineChunk mine = chunks.claim(candidate.key(), self, alive);
-            if (mine != null) {
-                lastServed.put(ChunkOrder.userOf(mine), claims.incrementAndGet());
-                if (candidate.owner() != null) {
-                    failedOver(mine, candidate.owner());
-                }
+            } else {
                 start(mine);
-                return true;
             }
-        }
-        return false;
-    }
-
-    /** The prefix summaries the live nodes published; none with {@code --no-cache-aware-placement} (load only). */
-    private Map<UUID, PrefixSummary> prefixSummaries(Set<UUID> alive) {
-        Map<UUID, PrefixSummary> summaries = new HashMap<>();
-        if (cluster.grid().config().cacheAwarePlacement) {
-            for (NodeView node : cluster.registry().nodes()) {
-                if (alive.contains(node.id()) && node.load() != null && node.load().prefix() != null) {
-                    summaries.put(node.id(), node.load().prefix());
-                }
-            }
-        }
-        return summaries;
-    }
-
-    /** A {@code request_failed_over} event: the chunk's lines move here from a node that died running them. */
-    private void failedOver(LineChunk chunk, UUID from) {
-        String name = cluster.nameOf(from);
-        ObjectNode data = JsonBody.MAPPER.createObjectNode().put("request_id", chunk.key())
-                .put("batch_id", chunk.batchId()).put("lines", chunk.size()).put("from", name)
-                .put("reason", "node " + name + " left the cluster while running these batch lines");
-        try {
-            events.accept("request_failed_over", data);
+            tickFailures.succeeded();
         } catch (RuntimeException e) {
-            log.debug("{}: failover event not sent: {}", chunk, e.toString());
+            long now = System.currentTimeMillis();
+            if (tickFailures.failedAndDue(now)) {
+                log.warn("batch lines on {}: every look for work failed for {} s, the last with {}",
+                        cluster.grid().name(), tickFailures.seconds(now), brief(e));
+            } else {
+                log.debug("batch line pull on {} failed: {}", cluster.grid().name(), e.toString());
+            }
+            nextLookMillis = now + IDLE_LOOK_MILLIS;
         }
     }
 
     private void start(LineChunk chunk) {
         BatchJob job = cluster.batches().get(chunk.batchId());
-        if (job == null || job.status().terminal()) {
-            return; // its runner removes what is left of it
+        if (job == null || job.status().terminal()) { // its output is written: what is left of it is of no use
+            cluster.batches().chunks().remove(List.of(chunk.key()));
+            return;
         }
         int[] numbers = new int[chunk.size()];
         for (int i = 0; i < numbers.length; i++) {
             numbers[i] = chunk.number(i);
         }
         Map<Integer, LineResult> stored = cluster.batches().results(chunk.batchId(), numbers);
-        Pulled p = new Pulled(chunk, job);
+        PulledChunk p = new PulledChunk(chunk, job, inFlight);
         pulled.put(chunk.key(), p);
         p.outstanding.set(chunk.size());
         if (!stored.isEmpty()) {
@@ -269,7 +190,7 @@ final class BatchPuller implements AutoCloseable {
         }
     }
 
-    private void submit(Pulled p, int number, String text, int attempt) {
+    private void submit(PulledChunk p, int number, String text, int attempt) {
         if (p.dropped || closed) {
             inFlight.decrementAndGet();
             return;
@@ -289,13 +210,24 @@ final class BatchPuller implements AutoCloseable {
         String requestId = "batch_req_" + uuid();
         InferenceService local = engine.get();
         p.live.add(number);
-        p.running.put(number, BatchLines.run(line, p.job.endpoint(), requestId, p.job.owner(), model, local, plugins,
-                outcome -> results.execute(() -> settle(p, line, text, attempt, requestId, outcome))));
+        p.movedAtMillis = System.currentTimeMillis();
+        java.util.function.Consumer<BatchLines.Outcome> done =
+                outcome -> results.execute(() -> settle(p, line, text, attempt, requestId, outcome));
+        try {
+            if (local == null) {
+                throw new IllegalStateException("no engine loaded");
+            }
+            p.running.put(number, BatchLines.run(line, p.job.endpoint(), requestId, p.job.owner(), model, local,
+                    plugins, done));
+        } catch (RuntimeException e) { // not started: without an outcome the line would hold its place for good
+            done.accept(new BatchLines.Retry(e.toString()));
+        }
     }
 
-    private void settle(Pulled p, BatchLines.Line line, String text, int attempt, String requestId,
+    private void settle(PulledChunk p, BatchLines.Line line, String text, int attempt, String requestId,
                         BatchLines.Outcome outcome) {
         p.running.remove(line.number());
+        p.movedAtMillis = System.currentTimeMillis();
         if (!p.live.remove(line.number())) {
             return; // dropped meanwhile: its place was given back then
         }
@@ -319,33 +251,57 @@ final class BatchPuller implements AutoCloseable {
     }
 
     /** One line of the chunk has its outcome: the last one marks the chunk done with its counts. */
-    private void lineSettled(Pulled p) {
+    private void lineSettled(PulledChunk p) {
         if (p.outstanding.decrementAndGet() > 0 || p.dropped) {
             return;
         }
+        finishing.add(p.chunk.key()); // before it leaves pulled: the orphan sweep must never see it in neither
         pulled.remove(p.chunk.key(), p);
-        results.execute(() -> {
-            try {
-                cluster.batches().chunks().finish(p.chunk.key(), cluster.grid().localId(), p.succeeded.get(),
-                        p.failed.get());
-                if (!closed) {
-                    ticks.execute(() -> { // room for a chunk now: look at once rather than at the next tick
-                        nextLookMillis = 0;
-                        tick();
-                    });
-                }
-            } catch (RuntimeException e) {
-                log.warn("{}: not marked done ({}); its lines have their outcomes, so another node only counts them",
-                        p.chunk, e.toString());
+        results.execute(() -> markDone(p, 1));
+    }
+
+    /**
+     * Marks a chunk done with its counts, trying again a few times if the transaction fails (it does while the
+     * partitions of a node that died move); then gives it back, so that a node claims it, finds every line's outcome
+     * and marks it done. Left as it was, it stayed claimed by this live node, and its batch waited for it for good.
+     */
+    private void markDone(PulledChunk p, int attempt) {
+        if (closed) {
+            finishing.remove(p.chunk.key());
+            return;
+        }
+        try {
+            cluster.batches().chunks().finish(p.chunk.key(), cluster.grid().localId(), p.succeeded.get(),
+                    p.failed.get());
+            finishing.remove(p.chunk.key());
+            if (attempt > 1) {
+                log.info("{}: marked done at try {}", p.chunk, attempt);
             }
-        });
+            if (!closed) {
+                ticks.execute(() -> { // room for a chunk now: look at once rather than at the next tick
+                    nextLookMillis = 0;
+                    tick();
+                });
+            }
+        } catch (RuntimeException e) {
+            if (attempt < FINISH_TRIES && !closed) {
+                long delay = 500L << attempt;
+                log.warn("{}: not marked done ({}); trying again in {} ms", p.chunk, brief(e), delay);
+                ticks.schedule(() -> results.execute(() -> markDone(p, attempt + 1)), delay, TimeUnit.MILLISECONDS);
+                return;
+            }
+            log.warn("{}: not marked done after {} tries ({}); given back, so that a node that claims it counts its"
+                    + " lines (they have their outcomes)", p.chunk, attempt, brief(e));
+            finishing.remove(p.chunk.key());
+            release(p.chunk);
+        }
     }
 
     /**
      * Keeps a line's outcome to store with its chunk's other lines: at once when every line of the chunk not yet
      * settled has one, else within {@link #STORE_WAIT_MILLIS}. On the outcome thread.
      */
-    private void record(Pulled p, int number, String customId, String requestId, int status, ObjectNode body) {
+    private void record(PulledChunk p, int number, String customId, String requestId, int status, ObjectNode body) {
         ObjectNode line = JsonBody.MAPPER.createObjectNode();
         line.put("id", requestId);
         line.put("custom_id", customId);
@@ -365,7 +321,7 @@ final class BatchPuller implements AutoCloseable {
 
     /** Stores the outcomes that waited since before {@code olderThanMillis}. On the outcome thread. */
     private void storeWaiting(long olderThanMillis) {
-        for (Pulled p : pulled.values()) {
+        for (PulledChunk p : pulled.values()) {
             if (!p.unstored.isEmpty() && p.unstoredSinceMillis <= olderThanMillis) {
                 store(p);
             }
@@ -376,7 +332,7 @@ final class BatchPuller implements AutoCloseable {
      * Stores a chunk's waiting outcomes where their lines have none yet (one write for them all) and counts each line by
      * the outcome it has. If they cannot be stored, the chunk is given back: its lines without an outcome run again.
      */
-    private void store(Pulled p) {
+    private void store(PulledChunk p) {
         if (p.unstored.isEmpty() || p.dropped) {
             p.unstored.clear();
             return;
@@ -390,7 +346,7 @@ final class BatchPuller implements AutoCloseable {
             forgetIfEnded(batchId, waiting.keySet());
         } catch (RuntimeException e) {
             log.warn("{}: {} outcomes not stored ({}); the chunk is given back to run its lines without one", p.chunk,
-                    waiting.size(), e.toString());
+                    waiting.size(), brief(e));
             giveBack(p);
             return;
         }
@@ -413,20 +369,57 @@ final class BatchPuller implements AutoCloseable {
     }
 
     /** Stops a chunk here and lets any node claim it again (its lines with an outcome are not run again). */
-    private void giveBack(Pulled p) {
+    private void giveBack(PulledChunk p) {
         pulled.remove(p.chunk.key(), p);
         p.drop();
+        release(p.chunk);
+    }
+
+    /** Lets any node claim a chunk this node holds; if that fails too, the orphan sweep gives it back later. */
+    private void release(LineChunk chunk) {
         try {
-            cluster.batches().chunks().release(p.chunk.key(), cluster.grid().localId());
+            cluster.batches().chunks().release(chunk.key(), cluster.grid().localId());
         } catch (RuntimeException e) {
-            log.debug("{} not given back: {}", p.chunk, e.toString());
+            log.info("{} not given back yet ({}); tried again within {} s", chunk, brief(e), SWEEP_MILLIS / 1000);
+        }
+    }
+
+    /**
+     * Chunks running here with no line started, ended or given a token for {@link #STALLED_MILLIS} (a line the engine
+     * never reports on would otherwise hold its chunk, and its place here, for good): given back, said at WARN.
+     */
+    private void giveBackStalled(long now) {
+        for (PulledChunk p : pulled.values()) {
+            long moved = p.lastMovedMillis();
+            if (now - moved > STALLED_MILLIS) {
+                log.warn("{}: no line of it started, ended or had a token here for {} s ({} of its lines running, {}"
+                        + " without an outcome); given back to run again", p.chunk, (now - moved) / 1000,
+                        p.live.size(), p.outstanding.get());
+                giveBack(p);
+            }
+        }
+    }
+
+    /**
+     * Chunks the grid says this node runs while it does not (a claim whose transaction failed after it committed, a
+     * chunk given back or marked done by a transaction that failed): given back, said at WARN. On the ticks thread,
+     * where claims are made, so a chunk just claimed is in {@code pulled} already.
+     */
+    private void giveBackOrphans() {
+        UUID self = cluster.grid().localId();
+        for (LineChunk c : cluster.batches().chunks().unfinished()) {
+            if (self.equals(c.owner()) && !pulled.containsKey(c.key()) && !finishing.contains(c.key())) {
+                log.warn("{}: claimed by this node in the grid, which does not run it (a claim, give-back or done"
+                        + " mark whose transaction failed); given back", c);
+                release(c);
+            }
         }
     }
 
     /** Chunks removed by their batch's runner (cancelled, expired) stop running here. */
     private void dropRemoved() {
         Map<String, LineChunk> present = cluster.batches().chunks().get(new HashSet<>(pulled.keySet()));
-        for (Pulled p : pulled.values()) {
+        for (PulledChunk p : pulled.values()) {
             LineChunk now = present.get(p.chunk.key());
             if (now == null || !cluster.grid().localId().equals(now.owner())) {
                 log.info("{}: removed or taken over; its lines stop here", p.chunk);
@@ -434,6 +427,16 @@ final class BatchPuller implements AutoCloseable {
                 p.drop();
             }
         }
+    }
+
+    /** A grid failure in a line: the innermost cause's class and the start of its message (Ignite's dump a whole tx). */
+    static String brief(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = String.valueOf(root.getMessage());
+        return root.getClass().getSimpleName() + ": " + (message.length() > 120 ? message.substring(0, 120) + "..." : message);
     }
 
     private static String customId(String text) {

@@ -51,6 +51,8 @@ final class BatchRun {
     static final long PROGRESS_EVERY_MILLIS = 2_000;
     /** Errors listed in a failed batch's {@code errors.data}. */
     static final int MAX_LISTED_ERRORS = 1000;
+    /** How long the runner waits with chunks open and none done before it says which (then once a minute). */
+    static final long QUIET_MILLIS = 60_000;
 
     private final Cluster cluster;
     private final FileStore files;
@@ -61,6 +63,9 @@ final class BatchRun {
     /** Tokens per KV block of the engines (the prefix hashes of a chunk are over such blocks). */
     private final java.util.function.IntSupplier blockSize;
     private long lastProgressMillis;
+    /** When an open chunk was last counted (or the first opened), and when a quiet batch was last reported. */
+    private long lastReapMillis = System.currentTimeMillis();
+    private long lastQuietReportMillis;
     private int lastProgressLines = -1;
     /** Chunks opened and not yet counted, by key (touched on the run's thread only). */
     private final Map<String, LineChunk> open = new java.util.LinkedHashMap<>();
@@ -115,7 +120,7 @@ final class BatchRun {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
-            log.warn("batch {}: stopped on this node ({}); it is left for another try", id, e.toString());
+            log.warn("batch {}: stopped on this node ({}); it is left for another try", id, BatchPuller.brief(e));
             try {
                 store.update(id, b -> cluster.grid().localId().equals(b.runner()) ? b.runBy(null) : b);
             } catch (RuntimeException ignored) {
@@ -205,6 +210,7 @@ final class BatchRun {
             throw new IllegalStateException("input file " + job.inputFileId() + " is gone");
         }
         int maxOpen = maxOpenChunks();
+        lastReapMillis = System.currentTimeMillis();
         java.util.concurrent.ScheduledFuture<?> watching = timers.scheduleWithFixedDelay(this::watch, 0, 1, TimeUnit.SECONDS);
         ChunkGrouping grouping = new ChunkGrouping(CHUNK_LINES);
         int[] index = {nextIndex};
@@ -301,6 +307,29 @@ final class BatchRun {
         if (!finished.isEmpty()) {
             chunks.remove(finished);
         }
+        long nowMillis = System.currentTimeMillis();
+        if (!finished.isEmpty() || open.isEmpty()) {
+            lastReapMillis = nowMillis;
+        } else if (nowMillis - lastReapMillis > QUIET_MILLIS && nowMillis - lastQuietReportMillis > QUIET_MILLIS) {
+            lastQuietReportMillis = nowMillis;
+            reportQuiet(now, nowMillis);
+        }
+    }
+
+    /** Says at WARN which chunks the batch waits for, and who holds them: a stalled batch is never a silent one. */
+    private void reportQuiet(Map<String, LineChunk> now, long nowMillis) {
+        List<String> held = new ArrayList<>();
+        for (LineChunk chunk : now.values()) {
+            if (held.size() == 5) {
+                held.add("...");
+                break;
+            }
+            UUID owner = chunk.owner();
+            held.add(chunk.key() + (owner == null ? " waiting for a node" : " on " + cluster.nameOf(owner)
+                    + (cluster.grid().isAlive(owner) ? "" : " (gone)")));
+        }
+        log.warn("batch {}: no chunk of its lines done for {} s; {} open: {}", id, (nowMillis - lastReapMillis) / 1000,
+                open.size(), String.join(", ", held));
     }
 
     /** Chunks open at once: twice what the cluster runs at once, so that a node finishing one finds the next. */

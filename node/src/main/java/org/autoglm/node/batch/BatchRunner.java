@@ -2,6 +2,7 @@ package org.autoglm.node.batch;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
+import java.util.UUID;
 import java.util.function.BiConsumer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -38,6 +39,7 @@ public final class BatchRunner implements AutoCloseable {
     private final Map<String, BatchRun> running = new ConcurrentHashMap<>();
     private final BiConsumer<String, ObjectNode> events;
     private final java.util.function.Supplier<InferenceService> engine;
+    private final LastingFailure pollFailures = new LastingFailure();
 
     /**
      * @param engine  this node's own engine now (the lines it runs go straight to it, never through the queue)
@@ -67,18 +69,25 @@ public final class BatchRunner implements AutoCloseable {
             lines.batchesInProgress(jobs.stream().anyMatch(job -> job.status() == BatchStatus.IN_PROGRESS));
             for (BatchJob job : jobs) {
                 if (running.size() >= MAX_RUNS) {
-                    return;
+                    break;
                 }
+                UUID self = cluster.grid().localId();
+                // A batch whose runner is this node but not running here: its run stopped and could not say so.
+                boolean abandoned = self.equals(job.runner());
                 if (job.status().terminal() || running.containsKey(job.id())
-                        || (job.runner() != null && cluster.grid().isAlive(job.runner()))) {
+                        || (job.runner() != null && !abandoned && cluster.grid().isAlive(job.runner()))) {
                     continue;
                 }
-                BatchJob mine = cluster.batches().claim(job.id(), cluster.grid().localId(), cluster.grid()::isAlive);
+                BatchJob mine = cluster.batches().claim(job.id(), self, cluster.grid()::isAlive);
                 if (mine == null) {
                     continue;
                 }
-                log.info("batch {} runs on node '{}'{}", job.id(), cluster.grid().name(),
-                        job.runner() == null ? "" : ", taken over from node " + job.runner() + " that is gone");
+                if (abandoned) {
+                    log.warn("batch {}: this node was its runner but no longer ran it; running it again", job.id());
+                } else {
+                    log.info("batch {} runs on node '{}'{}", job.id(), cluster.grid().name(), job.runner() == null ? ""
+                            : ", taken over from node " + job.runner() + " that is gone");
+                }
                 BatchRun run = new BatchRun(cluster, model, mine.id(), events, this::blockSize);
                 running.put(job.id(), run);
                 runs.execute(() -> {
@@ -89,8 +98,15 @@ public final class BatchRunner implements AutoCloseable {
                     }
                 });
             }
+            pollFailures.succeeded();
         } catch (RuntimeException e) {
-            log.debug("batch poll failed: {}", e.toString());
+            long now = System.currentTimeMillis();
+            if (pollFailures.failedAndDue(now)) {
+                log.warn("batches on {}: every look at them failed for {} s (no batch is taken over meanwhile), the"
+                        + " last with {}", cluster.grid().name(), pollFailures.seconds(now), BatchPuller.brief(e));
+            } else {
+                log.debug("batch poll failed: {}", e.toString());
+            }
         }
     }
 

@@ -60,10 +60,16 @@ final class ControlCluster implements AutoCloseable {
      */
     ControlCluster(Path dir, int basePort) throws Exception {
         this(dir, basePort, List.of());
+        awaitReady();
+    }
+
+    /** Waits until each node is ready and the registry shows all three with their model; returns this cluster. */
+    ControlCluster awaitReady() {
         await().atMost(Duration.ofSeconds(120)).until(() -> {
             for (ServeCommand.RunningNode n : nodes) if (!n.state().isReady()) return false;
             return get(0, "/cluster/nodes", admin()).body().split("\"model\":\"glm-tiny\"").length == 4;
         });
+        return this;
     }
 
     /** Starts the three nodes with {@code extraArgs} added to each; returns once they listen, not when ready. */
