@@ -17,11 +17,13 @@ import java.util.Set;
  * <pre>
  * java -cp bench/target/benchmarks.jar org.autoglm.bench.BatchInterference node/target/autoglm-node.jar [MODEL_DIR]
  *      [--lines 5000] [--max-tokens 16] [--interactive 100] [--kill-only true] [--kill false]
- *      [--batch-line-tokens 16]
+ *      [--batch-line-tokens 16] [--kill-runner false]
  * </pre>
  * {@code --batch-line-tokens} is each node's {@code --batch-line-tokens-per-step} (0: no limit of its own).
  * {@code --kill-only true} runs just the last phase (the batch through a {@code kill -9}): the exactly-once figure for a
- * big batch when the machine has no time for all four; {@code --kill false} leaves that phase out. The nodes log each
+ * big batch when the machine has no time for all four; {@code --kill false} leaves that phase out. The node killed is
+ * i2, or with {@code --kill-runner true} the node coordinating the batch (its runner, found in the nodes' logs), so that
+ * another node takes the batch over. The nodes log each
  * interactive request's timeline ({@code autoglm.timeline}), and the stages of the time to first token are printed for
  * the idle cluster and beside the batch.
  */
@@ -49,6 +51,7 @@ public final class BatchInterference {
         boolean killOnly = false;
         boolean kill = true;
         int batchLineTokens = 16;
+        boolean killRunner = false;
         for (int i = first; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--lines" -> lines = Integer.parseInt(args[i + 1]);
@@ -57,6 +60,7 @@ public final class BatchInterference {
                 case "--kill-only" -> killOnly = Boolean.parseBoolean(args[i + 1]);
                 case "--kill" -> kill = Boolean.parseBoolean(args[i + 1]);
                 case "--batch-line-tokens" -> batchLineTokens = Integer.parseInt(args[i + 1]);
+                case "--kill-runner" -> killRunner = Boolean.parseBoolean(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -78,7 +82,7 @@ public final class BatchInterference {
             }
 
             if (killOnly) {
-                killPhase(entry, file, lines, nodes.get(2));
+                killPhase(nodes, file, lines, killRunner);
                 return;
             }
             // Each phase prints as it ends: a long run that is cut short still leaves its figures.
@@ -107,7 +111,7 @@ public final class BatchInterference {
             Timeline.print("batch running", nodes, busyFrom, busyTo);
             System.out.flush();
             if (kill) {
-                killPhase(entry, file, lines, nodes.get(2));
+                killPhase(nodes, file, lines, killRunner);
             }
         } finally {
             nodes.forEach(ServeNode::stop);
@@ -123,12 +127,32 @@ public final class BatchInterference {
         return sum;
     }
 
-    private static void killPhase(ServeNode entry, String file, int lines, ServeNode victim) throws Exception {
-        int[] killed = new int[1];
-        Run withKill = runBatchKilling(entry, file, lines, victim, killed);
-        System.out.printf("batch with kill -9 of %s at %d lines done: %.1f s, %d lines in the output, %d distinct,"
-                + " %d in the error file%n", victim.name, killed[0], withKill.seconds, withKill.outputLines,
-                withKill.distinct, withKill.errorLines);
+    private static void killPhase(List<ServeNode> nodes, String file, int lines, boolean killRunner)
+            throws Exception {
+        ServeNode entry = nodes.get(0);
+        long start = System.nanoTime();
+        String id = create(entry, file);
+        ServeNode.waitFor(() -> counts(entry, id) >= lines / 4, 600);
+        ServeNode victim = killRunner ? runnerOf(nodes, id) : nodes.get(2);
+        ServeNode reader = nodes.stream().filter(n -> n != victim).findFirst().orElseThrow();
+        int killedAt = counts(entry, id);
+        victim.kill();
+        awaitEnd(reader, id);
+        Run withKill = finished(reader, id, (System.nanoTime() - start) / 1e9);
+        System.out.printf("batch with kill -9 of %s%s at %d lines done: %.1f s, %d lines in the output, %d distinct,"
+                + " %d in the error file (%s)%n", victim.name, killRunner ? " (its runner)" : "", killedAt,
+                withKill.seconds, withKill.outputLines, withKill.distinct, withKill.errorLines, LoadAverage.now());
+    }
+
+    /** The node whose log says it took the batch (before any kill only one has). */
+    private static ServeNode runnerOf(List<ServeNode> nodes, String id) throws Exception {
+        String said = "batch " + id + " runs on node '";
+        for (ServeNode node : nodes) {
+            if (node.logLines().stream().anyMatch(l -> l.contains(said + node.name + "'"))) {
+                return node;
+            }
+        }
+        throw new IllegalStateException("no node's log says it runs " + id);
     }
 
     /** A finished batch: time from creation to completion and what its files hold. */
@@ -179,17 +203,6 @@ public final class BatchInterference {
         } else {
             awaitEnd(entry, id);
         }
-        return finished(entry, id, (System.nanoTime() - start) / 1e9);
-    }
-
-    private static Run runBatchKilling(ServeNode entry, String file, int lines, ServeNode victim, int[] killedAt)
-            throws Exception {
-        long start = System.nanoTime();
-        String id = create(entry, file);
-        ServeNode.waitFor(() -> counts(entry, id) >= lines / 4, 600);
-        killedAt[0] = counts(entry, id);
-        victim.kill();
-        awaitEnd(entry, id);
         return finished(entry, id, (System.nanoTime() - start) / 1e9);
     }
 

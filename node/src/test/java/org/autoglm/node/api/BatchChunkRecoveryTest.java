@@ -66,24 +66,30 @@ class BatchChunkRecoveryTest {
     void aChunkWhoseDoneMarkFailsIsStillCountedAndTheBatchCompletes() throws Exception {
         String id = submit("finish");
         Cluster cluster = node.cluster().cluster();
-        LineChunk running = await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(10))
-                .until(() -> cluster.batches().chunks().of(id).stream().filter(c -> c.owner() != null && !c.done())
-                        .findFirst().orElse(null), c -> c != null);
         Ignite ignite = cluster.grid().ignite();
         IgniteCache<String, LineChunk> chunks = ignite.cache(GridCaches.BATCH_CHUNKS);
-        int[] numbers = new int[running.size()];
-        for (int i = 0; i < numbers.length; i++) {
-            numbers[i] = running.number(i);
-        }
-        // Locked from before its lines end until after the node's transaction marking it done has timed out.
-        try (Transaction tx = ignite.transactions().txStart(TransactionConcurrency.PESSIMISTIC,
-                TransactionIsolation.REPEATABLE_READ, 300_000, 0)) {
-            LineChunk locked = chunks.get(running.key());
-            assertThat(locked.done()).as("the chunk ended before the test locked it").isFalse();
-            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(20))
-                    .until(() -> cluster.batches().results(id, numbers).size() == numbers.length);
-            Thread.sleep(PAST_TX_TIMEOUT_MILLIS);
-            tx.commit();
+        // A running chunk, locked from before its lines end until after the node's transaction marking it done has
+        // timed out (one that ended before the lock is taken is let go, and the next one locked).
+        boolean held = false;
+        while (!held) {
+            LineChunk running = await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> cluster.batches().chunks().of(id).stream().filter(c -> c.owner() != null && !c.done())
+                            .findFirst().orElse(null), c -> c != null);
+            int[] numbers = new int[running.size()];
+            for (int i = 0; i < numbers.length; i++) {
+                numbers[i] = running.number(i);
+            }
+            try (Transaction tx = ignite.transactions().txStart(TransactionConcurrency.PESSIMISTIC,
+                    TransactionIsolation.REPEATABLE_READ, 300_000, 0)) {
+                LineChunk locked = chunks.get(running.key());
+                held = locked != null && !locked.done();
+                if (held) {
+                    await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(20))
+                            .until(() -> cluster.batches().results(id, numbers).size() == numbers.length);
+                    Thread.sleep(PAST_TX_TIMEOUT_MILLIS);
+                }
+                tx.commit();
+            }
         }
         assertEveryLineOnce(id);
     }
@@ -96,7 +102,7 @@ class BatchChunkRecoveryTest {
         LineChunk orphan = await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(10)).until(() -> {
             for (LineChunk c : cluster.batches().chunks().of(id)) {
                 if (c.owner() == null && !c.done()) {
-                    LineChunk claimed = cluster.batches().chunks().claim(c.key(), self, Set.of());
+                    LineChunk claimed = cluster.batches().chunks().claim(c.key(), self, Set.of(self));
                     if (claimed != null) {
                         return claimed;
                     }
