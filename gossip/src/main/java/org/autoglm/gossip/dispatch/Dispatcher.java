@@ -49,7 +49,7 @@ public final class Dispatcher implements AutoCloseable {
         this.unservable = unservable;
         this.events = Daemons.pool("autoglm-dispatch-" + grid.name(), 1);
         this.watchdog = Daemons.scheduler("autoglm-watchdog-" + grid.name());
-        grid.onNodeGone(gone -> events.execute(() -> nodeGone(gone)));
+        grid.onNodeGone(gone -> onEventsThread(() -> nodeGone(gone)));
         long period = grid.config().failover.sweepInterval.toMillis();
         watchdog.scheduleWithFixedDelay(this::checkAll, period, period, TimeUnit.MILLISECONDS);
     }
@@ -261,6 +261,19 @@ public final class Dispatcher implements AutoCloseable {
         close("node " + grid.name() + " is shutting down; send the request again, to another node");
     }
 
+    /**
+     * Runs {@code task} on the events thread, unless this dispatcher is closed: the grid node outlives it during a
+     * rejoin or a shutdown (its node-gone events and late stream messages still come), and the clients it served
+     * have already been told how their requests ended, so what those would do is moot.
+     */
+    private void onEventsThread(Runnable task) {
+        try {
+            events.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            log.debug("dispatcher of {} is closed; dropped a task after it", grid.name());
+        }
+    }
+
     /** Stops, ending every request this node still serves to its clients with {@code why}. */
     public void close(String why) {
         watchdog.shutdownNow();
@@ -326,7 +339,7 @@ public final class Dispatcher implements AutoCloseable {
                     if (first && delivered.length > 0 && timeline.isDebugEnabled()) {
                         long firstToken = System.currentTimeMillis();
                         long scheduled = scheduledAtMillis;
-                        events.execute(() -> timeline(firstToken, scheduled));
+                        onEventsThread(() -> timeline(firstToken, scheduled));
                     }
                 }
                 case FINISH -> {
@@ -361,7 +374,7 @@ public final class Dispatcher implements AutoCloseable {
                 minAttempt = attempt + 1;
                 log.warn("{}: attempt {} sent tokens {}..{} while the client has {}; resuming from there", id, attempt,
                         message.offset, message.offset + message.tokenIds.length, have);
-                events.execute(() -> resumeAfterMismatch(this, attempt));
+                onEventsThread(() -> resumeAfterMismatch(this, attempt));
                 return;
             }
             int[] next = Arrays.copyOf(delivered, have + message.tokenIds.length);
@@ -395,7 +408,7 @@ public final class Dispatcher implements AutoCloseable {
 
         /** Queue writes leave the messaging thread: no transactions on Ignite's callback threads. */
         private void later(Runnable write) {
-            events.execute(() -> {
+            onEventsThread(() -> {
                 try {
                     write.run();
                 } catch (RuntimeException e) {

@@ -5,6 +5,8 @@ import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import org.apache.ignite.IgniteCache;
 import org.apache.ignite.cache.CacheAtomicityMode;
 import org.apache.ignite.transactions.Transaction;
@@ -60,12 +62,29 @@ public final class LeaderLease implements AutoCloseable {
     private volatile long lastRenewStartNanos;
     private volatile long observedTerm = -1;
     private volatile long observedRenewals = -1;
-    private volatile long lastChangeNanos = System.nanoTime();
+    private volatile long lastChangeNanos;
     private long topologyVersion = -1;
-    private long topologyChangeNanos = System.nanoTime();
+    private long topologyChangeNanos;
+    /** The monotonic clock every lease time is read from (a test moves it to stand for a pause of this process). */
+    private final LongSupplier clock;
+    /** Whether a majority of the voters, counting this node, answer it directly now (see {@link MembershipCheck}). */
+    private final BooleanSupplier majorityAnswers;
+    private final StandstillWatch standstill;
+    /** Stood still past failure detection: its grid view may be stale; it leads, takes and reports nothing meanwhile. */
+    private volatile boolean doubtful;
 
     public LeaderLease(GridNode grid) {
+        this(grid, System::nanoTime,
+                () -> MembershipCheck.majorityAnswers(grid, grid.config().failureDetection));
+    }
+
+    LeaderLease(GridNode grid, LongSupplier clock, BooleanSupplier majorityAnswers) {
         this.grid = grid;
+        this.clock = clock;
+        this.majorityAnswers = majorityAnswers;
+        this.lastChangeNanos = clock.getAsLong();
+        this.topologyChangeNanos = lastChangeNanos;
+        this.standstill = new StandstillWatch(grid.config().failureDetection.toNanos());
         this.cache = cache(grid);
         GridConfig.Lease times = grid.config().lease;
         this.durationNanos = grid.config().leaseDuration().toNanos();
@@ -127,10 +146,10 @@ public final class LeaderLease implements AutoCloseable {
      * failure detection is therefore not reported by itself, even before its next tick steps it down.
      */
     public Optional<LeaseRecord> leader() {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         return current().filter(lease -> !lease.released() && grid.isAlive(lease.holderId()) && (
                 grid.localId().equals(lease.holderId())
-                        ? lease.term() == leaderTerm && now - lastRenewStartNanos < actingNanos
+                        ? lease.term() == leaderTerm && now - lastRenewStartNanos < actingNanos && !doubtful
                         : lease.term() != observedTerm || lease.renewals() != observedRenewals
                         || now - lastChangeNanos < durationNanos));
     }
@@ -145,8 +164,8 @@ public final class LeaderLease implements AutoCloseable {
         if (!isLeader()) {
             return false;
         }
-        long unrenewed = System.nanoTime() - lastRenewStartNanos;
-        if (unrenewed < actingNanos) {
+        long unrenewed = clock.getAsLong() - lastRenewStartNanos;
+        if (unrenewed < actingNanos && !doubtful) {
             return true;
         }
         if (unrenewed < durationNanos) {
@@ -158,8 +177,12 @@ public final class LeaderLease implements AutoCloseable {
     }
 
     private void tick() {
-        long start = System.nanoTime();
+        long start = clock.getAsLong();
         try {
+            start = confirmPeersAfterStandstill(start);
+            if (start < 0) {
+                return;
+            }
             long version = grid.ignite().cluster().topologyVersion();
             if (version != topologyVersion) { // transactions were held up by the change: nobody could renew
                 topologyVersion = version;
@@ -181,12 +204,51 @@ public final class LeaderLease implements AutoCloseable {
         } catch (RuntimeException e) {
             // Transaction timeouts and topology changes land here; the next tick retries.
             log.debug("lease tick on {} failed: {}", grid.name(), QuietIgniteLogger.oneLine(null, e));
-            long unrenewed = System.nanoTime() - renewClockNanos();
+            long unrenewed = clock.getAsLong() - renewClockNanos();
             if (isLeader() && unrenewed > durationNanos) {
                 stepDown("could not renew the lease for " + TimeUnit.NANOSECONDS.toMillis(unrenewed) + " ms"
                         + QuietIgniteLogger.oneLine("", e));
             }
+        } finally {
+            if (start >= 0) {
+                standstill.end(start, clock.getAsLong());
+            }
         }
+    }
+
+    /**
+     * A process that stood still past failure detection (SIGSTOP, a starved machine) may have been dropped by its peers
+     * without knowing it yet: until the grid notices (it is segmented and stopped), its view is stale, and a lease
+     * transaction in that view may commit on this node alone. In the fault harness's pause schedules a leader woken
+     * after 9 s (failure detection 8 s) so answered {@code /cluster/leader} as the leader of its old term for seconds
+     * while its peers led the next one. Such a node leads, takes and reports nothing until a majority of the voters
+     * answer it directly (a peer that dropped it refuses to); a leader whose peers do not steps down.
+     *
+     * @return when the tick may go on (its start, or now after a confirmation), or -1 while in doubt
+     */
+    private long confirmPeersAfterStandstill(long start) {
+        long still = standstill.begin(start);
+        if (still > 0 && !doubtful) {
+            doubtful = true;
+            log.info("{} did not run for {} ms (paused or starved past failure detection): it leads and takes nothing"
+                    + " until a majority of its peers answer it", grid.name(), TimeUnit.NANOSECONDS.toMillis(still));
+        }
+        if (!doubtful) {
+            return start;
+        }
+        if (majorityAnswers.getAsBoolean()) {
+            long now = clock.getAsLong();
+            standstill.reset(now);
+            lastChangeNanos = now; // a peer's record was not watched meanwhile: its age counts from now
+            doubtful = false;
+            log.info("{}: a majority of its peers still count it; it goes on", grid.name());
+            return now;
+        }
+        if (isLeader()) {
+            stepDown("its peers do not answer it after a standstill: they may have dropped it and elected another");
+        }
+        standstill.reset(clock.getAsLong()); // asking took time of its own; the doubt stays until they answer
+        return -1;
     }
 
     private void renew(long start) {
@@ -278,6 +340,11 @@ public final class LeaderLease implements AutoCloseable {
             observedRenewals = lease.renewals();
             lastChangeNanos = nowNanos;
         }
+    }
+
+    /** True while it doubts, after a standstill, that its peers still count it (and so leads and takes nothing). */
+    boolean doubtful() {
+        return doubtful;
     }
 
     private long expiryWallClock() {

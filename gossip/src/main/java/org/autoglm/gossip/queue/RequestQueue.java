@@ -26,8 +26,10 @@ import org.autoglm.gossip.lease.LeaseRecord;
 import org.autoglm.gossip.lease.StaleTermException;
 
 /**
- * The shared request queue: a partitioned transactional cache keyed by request id, one backup, holding each
- * request's state. Every transition is a pessimistic transaction that re-reads the entry, so two nodes never both
+ * The shared request queue: a replicated transactional cache keyed by request id (a copy on every node, read from
+ * its primary), holding each request's state. With one backup, the entries whose two copies were on two nodes that
+ * restarted their grid nodes together were lost, and their clients told so; now one node that kept its grid node
+ * keeps them all, at the price of each transition writing every node's copy. Every transition is a pessimistic transaction that re-reads the entry, so two nodes never both
  * move a request. Assignments also check the lease record (this node's copy, unlocked): only the current term's
  * leader can assign (fencing). The cache carries the majority validator, so a minority partition can neither
  * assign nor claim work. Finished entries linger for a minute, then expire.
@@ -45,8 +47,9 @@ public final class RequestQueue {
 
     public RequestQueue(GridNode grid) {
         this.grid = grid;
-        this.cache = grid.ignite().getOrCreateCache(GridCaches.<String, QueuedRequest>partitioned(
+        this.cache = grid.ignite().getOrCreateCache(GridCaches.<String, QueuedRequest>replicated(
                         GridCaches.REQUESTS, CacheAtomicityMode.TRANSACTIONAL)
+                .setReadFromBackup(false)
                 .setTopologyValidator(new MajorityValidator(grid.config().expectedNodes)));
         this.lease = LeaderLease.cache(grid);
         this.failover = grid.config().failover;

@@ -22,8 +22,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Conversation sessions in the grid: a partitioned cache with one backup, so any node can serve any session's next
- * turn and a session outlives the node that created it. Each session expires after its own TTL without being read
+ * Conversation sessions in the grid: a replicated cache, a copy on every node, so any node can serve any session's
+ * next turn and a session outlives every node but one losing its grid state at once. With one backup, the fault run's
+ * pause schedules lost the sessions whose two copies were on the two of three nodes that restarted their grid nodes
+ * together (seed 27). The price: each write goes to every node, and each node's data region ({@code --grid-memory},
+ * refused past {@code --grid-memory-high-water}) holds all sessions, so the cluster holds as many as one node can. Each session expires after its own TTL without being read
  * or written (touched expiry). Values are opaque bytes: the node decides the session format, the grid only keeps it,
  * with the owner beside them so that sessions can be counted per user.
  */
@@ -37,8 +40,9 @@ public final class SessionCache {
 
     public SessionCache(GridNode grid) {
         this.grid = grid;
-        this.cache = grid.ignite().getOrCreateCache(
-                GridCaches.partitioned(GridCaches.SESSIONS, CacheAtomicityMode.TRANSACTIONAL));
+        // On every node, read from the primary (as the partitioned caches, so that a read sees the latest turn).
+        this.cache = grid.ignite().getOrCreateCache(GridCaches.<String, StoredSession>replicated(
+                GridCaches.SESSIONS, CacheAtomicityMode.TRANSACTIONAL).setReadFromBackup(false));
     }
 
     /** Creates or replaces a session of {@code owner} that expires {@code ttl} after its last use. */
