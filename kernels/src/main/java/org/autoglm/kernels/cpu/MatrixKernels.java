@@ -4,12 +4,18 @@ package org.autoglm.kernels.cpu;
  * {@code out[t, r] = W[r, :] · x[t, :]} for a range of rows of one {@link WeightMatrix} and every token of a step, the
  * inner loop of {@code nn.Linear}. Activations arrive permuted ({@link VectorKernels#permute}), one row of
  * {@code cols} per token. Fewer than {@link #TILED_TOKENS} tokens: row by row ({@link RowDot}; a row's weights stay in
- * L1 across the tokens). More: the blocked GEMM ({@link TileGemm}).
+ * L1 across the tokens). Five to eight against q8_0 (batched decode): two rows at a time, widened in registers
+ * ({@link PairGemm}). Otherwise: the blocked GEMM ({@link TileGemm}).
  */
 final class MatrixKernels {
 
     /** Tokens from which widening a tile once and reusing it beats a dot product per token. */
     static final int TILED_TOKENS = 4;
+    /**
+     * Tokens from which q8_0 rows go to {@link PairGemm} (up to its {@link PairGemm#TOKENS}): it always works out
+     * eight, so at four the tile's one group of four is cheaper.
+     */
+    static final int PAIR_TOKENS = 5;
 
     private MatrixKernels() {}
 
@@ -46,7 +52,10 @@ final class MatrixKernels {
             WeightMatrix.Slab slab = m.slabs[slabIndex];
             int local = r - slabIndex * m.rowsPerSlab;
             int count = slabEnd - r;
-            if (tokens >= TILED_TOKENS) {
+            if (tokens >= PAIR_TOKENS && tokens <= PairGemm.TOKENS && PairGemm.supports(m.type)) {
+                PairGemm.multiply(m.type, slab, local, count, m.cols, xp, tokens, out, outOffset + r, outStride,
+                        scratch);
+            } else if (tokens >= TILED_TOKENS) {
                 TileGemm.multiply(m.type, slab, local, count, m.cols, xp, tokens, out, outOffset + r, outStride,
                         scratch);
             } else {

@@ -11,9 +11,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Every weight type's kernels (a row per token, the tiled 4x4 GEMM, the scalar tails) give the same sums as a plain
- * loop over the widened weights, for widths with and without a tail, row counts across a tile and its groups of four,
- * and token counts around the groups of four.
+ * Every weight type's kernels (a row per token, two rows by eight tokens, the tiled 4x4 GEMM, the scalar tails) give
+ * the same sums as a plain loop over the widened weights, for widths with and without a tail, odd row counts and row
+ * counts across a tile and its groups of four, and token counts around the groups of four and eight.
  */
 class MatrixKernelsTest {
 
@@ -25,7 +25,7 @@ class MatrixKernelsTest {
             if (!type.quantized() && cols == 544) cols = 545;
             int rows = TileGemm.TILE_ROWS + 11;
             WeightMatrix m = matrix(type, rows, cols, random);
-            for (int tokens : new int[] {1, 3, 4, 5, 9}) {
+            for (int tokens : new int[] {1, 3, 4, 5, 8, 9}) {
                 float[] x = new float[tokens * cols];
                 for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
                 float[] xp = new float[x.length];

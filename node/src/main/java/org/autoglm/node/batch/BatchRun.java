@@ -51,8 +51,11 @@ final class BatchRun {
     static final long PROGRESS_EVERY_MILLIS = 2_000;
     /** Errors listed in a failed batch's {@code errors.data}. */
     static final int MAX_LISTED_ERRORS = 1000;
-    /** How long the runner waits with chunks open and none done before it says which (then once a minute). */
-    static final long QUIET_MILLIS = 60_000;
+    /**
+     * How long the runner waits with chunks open and none done before it says which, and who holds them (then again
+     * as often): longer than a chunk of long lines takes on a slow CPU, so that a healthy batch does not warn.
+     */
+    static final long QUIET_MILLIS = 180_000;
 
     private final Cluster cluster;
     private final FileStore files;
