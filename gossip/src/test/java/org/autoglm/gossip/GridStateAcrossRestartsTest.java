@@ -1,6 +1,7 @@
 package org.autoglm.gossip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import org.autoglm.gossip.grid.GridUnavailable;
 import org.autoglm.gossip.queue.QueuedRequest;
 import org.autoglm.gossip.registry.NodeInfo;
 import org.autoglm.gossip.registry.NodeLoad;
@@ -76,6 +78,34 @@ class GridStateAcrossRestartsTest {
                 }
             }
         });
+    }
+
+    /**
+     * Seed 6 of the same run: a node woken alone (its grid view held only itself until its grid node stopped) saved a
+     * turn there and answered it as saved; the turn was gone once it rejoined on a fresh grid node. A member without a
+     * majority now refuses to change sessions, with a failure the routes answer as 503.
+     */
+    @Test
+    void aMemberWithoutAMajorityChangesNoSession() {
+        for (int i = 0; i < SIZE; i++) {
+            members.add(start("r" + i, BASE + i, false));
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> members.stream()
+                .allMatch(member -> member.grid().visibleNodes() == SIZE));
+        Cluster alone = members.get(0);
+        alone.sessions().put("kept", "u", "before".getBytes(StandardCharsets.UTF_8), Duration.ofMinutes(10));
+
+        CompletableFuture.allOf(
+                CompletableFuture.runAsync(() -> members.get(1).grid().ignite().close()),
+                CompletableFuture.runAsync(() -> members.get(2).grid().ignite().close())).join();
+        await().atMost(Duration.ofSeconds(30)).until(() -> alone.grid().visibleNodes() == 1);
+
+        assertThatThrownBy(() -> alone.sessions().update("kept", data -> "after".getBytes(StandardCharsets.UTF_8)))
+                .satisfies(e -> assertThat(GridUnavailable.find(e)).as("a failure answered as 503").isNotNull());
+        assertThatThrownBy(() -> alone.sessions().put("new", "u", new byte[1], Duration.ofMinutes(10)))
+                .satisfies(e -> assertThat(GridUnavailable.find(e)).isNotNull());
+        assertThat(alone.sessions().get("kept").map(data -> new String(data, StandardCharsets.UTF_8)))
+                .hasValue("before");
     }
 
     private static Cluster start(String name, int port, boolean rejoin) {

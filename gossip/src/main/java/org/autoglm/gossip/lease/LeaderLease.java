@@ -107,6 +107,7 @@ public final class LeaderLease implements AutoCloseable {
     }
 
     public LeaderLease start() {
+        ticker.execute(() -> MembershipCheck.prepare(grid));
         ticker.scheduleWithFixedDelay(this::tick, 0, renewMillis, TimeUnit.MILLISECONDS);
         return this;
     }

@@ -61,6 +61,20 @@ final class MembershipCheck {
         return members >= grid.quorumSize();
     }
 
+    /**
+     * Registers the job's class with the grid now, while the cluster is whole. A class's first use is agreed on through
+     * discovery; a node woken from a pause whose peers dropped it waited there for its grid node's stop (it blocked
+     * that stop, as a thread inside the grid, for a failure detection) instead of being refused at once.
+     */
+    static void prepare(GridNode grid) {
+        try {
+            grid.ignite().binary().toBinary(new Answer());
+        } catch (RuntimeException e) { // the first check registers it then
+            org.slf4j.LoggerFactory.getLogger(MembershipCheck.class).debug("membership check not prepared on {}: {}",
+                    grid.name(), e.toString());
+        }
+    }
+
     /** The job a peer runs: that it runs at all is the answer. A class, not a lambda: every node has the same jar. */
     private static final class Answer implements IgniteCallable<Boolean> {
         private static final long serialVersionUID = 1L;

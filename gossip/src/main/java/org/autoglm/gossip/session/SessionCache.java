@@ -18,6 +18,7 @@ import org.apache.ignite.transactions.TransactionIsolation;
 import org.autoglm.gossip.grid.GridCaches;
 import org.autoglm.gossip.grid.GridNode;
 import org.autoglm.gossip.grid.GridUnavailable;
+import org.autoglm.gossip.grid.MajorityValidator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,12 +42,18 @@ public final class SessionCache {
     public SessionCache(GridNode grid) {
         this.grid = grid;
         // On every node, read from the primary (as the partitioned caches, so that a read sees the latest turn).
+        // A minority cannot write (the majority validator): a node cut off alone, its grid view holding only itself,
+        // committed a turn there and answered it as saved, and the turn was gone when it rejoined on a fresh grid node
+        // (the pause-only fault run, seed 6).
         this.cache = grid.ignite().getOrCreateCache(GridCaches.<String, StoredSession>replicated(
-                GridCaches.SESSIONS, CacheAtomicityMode.TRANSACTIONAL).setReadFromBackup(false));
+                        GridCaches.SESSIONS, CacheAtomicityMode.TRANSACTIONAL)
+                .setReadFromBackup(false)
+                .setTopologyValidator(new MajorityValidator(grid.config().expectedNodes)));
     }
 
     /** Creates or replaces a session of {@code owner} that expires {@code ttl} after its last use. */
     public void put(String id, String owner, byte[] data, Duration ttl) {
+        requireMajority();
         view(ttl.toMillis()).put(id, new StoredSession(owner, data, ttl.toMillis()));
     }
 
@@ -117,8 +124,21 @@ public final class SessionCache {
             }
             byte[] next = change.apply(stored.data);
             view(stored.ttlMillis).put(id, new StoredSession(stored.owner, next, stored.ttlMillis));
+            requireMajority();
             tx.commit();
             return Optional.of(next);
+        }
+    }
+
+    /**
+     * Checked before each write as well: the validator judges a topology only once its exchange is done, and a write
+     * in between would still land though this node already sees itself in a minority.
+     */
+    private void requireMajority() {
+        if (!grid.hasQuorum()) {
+            throw new javax.cache.CacheException(new org.apache.ignite.internal.processors.cache.CacheInvalidStateException(
+                    "this node sees " + grid.visibleNodes() + " of " + grid.config().expectedNodes + " expected nodes,"
+                            + " no majority: sessions cannot change here until it rejoins the cluster"));
         }
     }
 
