@@ -55,7 +55,7 @@ class BatchProcessesIT {
             node.start(); // all at once: a lone node of three is never ready, and they load in parallel
         }
         for (ServeProcess node : nodes) {
-            await().atMost(Duration.ofSeconds(180)).until(() -> node.status("/ready") == 200);
+            await().atMost(Duration.ofSeconds(180)).until(() -> node.answers("/ready"));
         }
         ServeProcess entry = nodes.get(0);
         Map<Integer, String> reference = new HashMap<>();
@@ -168,7 +168,7 @@ class BatchProcessesIT {
                 "--data-dir", data.toString());
         nodes.add(node);
         node.start();
-        await().atMost(Duration.ofSeconds(90)).until(() -> node.status("/ready") == 200);
+        await().atMost(Duration.ofSeconds(90)).until(() -> node.answers("/ready"));
         StringBuilder file = new StringBuilder();
         for (int i = 0; i < LINES; i++) {
             file.append("{\"custom_id\":\"line-").append(i).append("\",\"method\":\"POST\",\"url\":\"/v1/completions\",")
@@ -181,7 +181,7 @@ class BatchProcessesIT {
                 .until(() -> batch(node, batchId).at("/request_counts/completed").asInt() >= LINES / 5);
         node.kill();
         node.start();
-        await().atMost(Duration.ofSeconds(90)).until(() -> node.status("/ready") == 200);
+        await().atMost(Duration.ofSeconds(90)).until(() -> node.answers("/ready"));
         assertThat(node.get("/v1/files/" + fileId)).contains("\"bytes\":" + file.length());
         await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(250))
                 .until(() -> batch(node, batchId).get("status").asText().equals("completed"));

@@ -67,10 +67,10 @@ class ClusterProcessesIT {
         for (ServeProcess node : nodes) { // one at a time: three JVMs starting at once starve this machine's cores
             node.start();
             // Up, not ready: a node is ready only once it sees a majority of the three.
-            await().atMost(Duration.ofSeconds(90)).until(() -> node.status("/health") == 200);
+            await().atMost(Duration.ofSeconds(90)).until(() -> node.answers("/health"));
         }
         for (ServeProcess node : nodes) {
-            await().atMost(Duration.ofSeconds(90)).until(() -> node.status("/ready") == 200);
+            await().atMost(Duration.ofSeconds(90)).until(() -> node.answers("/ready"));
         }
         awaitHealthy(Duration.ofSeconds(60));
 
@@ -93,7 +93,7 @@ class ClusterProcessesIT {
 
         // The killed node comes back; later another node (not the leader) dies mid-generation.
         nodes.get(leader).start();
-        await().atMost(Duration.ofSeconds(90)).until(() -> nodes.get(leader).status("/ready") == 200);
+        await().atMost(Duration.ofSeconds(90)).until(() -> nodes.get(leader).answers("/ready"));
         awaitHealthy(Duration.ofSeconds(60));
         List<Stream> wave2 = send(18, 18);
         await().atMost(Duration.ofSeconds(60)).until(() -> wave2.stream().filter(Stream::generating).count() >= 4);

@@ -38,7 +38,7 @@ public final class ServeProcess {
     public ServeProcess(String name, Path jar, Path model, int gridPort, String peers, int expectedNodes, Path logDir,
                  String... extra) throws IOException {
         this.name = name;
-        this.httpPort = freePort();
+        this.httpPort = httpPortFor(gridPort);
         this.log = logDir.resolve(name + ".log");
         List<String> cmd = new ArrayList<>(List.of(
                 // The Vector API module on the command line: otherwise the jar relaunches itself in a second JVM,
@@ -169,6 +169,18 @@ public final class ServeProcess {
         }
     }
 
+    /**
+     * {@code GET path} answers 200. A process that exited throws, with its exit code and the end of its log: a wait on
+     * it fails at once and says why.
+     */
+    public boolean answers(String path) {
+        String exited = exitReport();
+        if (exited != null) {
+            throw new IllegalStateException(exited);
+        }
+        return status(path) == 200;
+    }
+
     public String get(String path) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(2)).GET().build(),
                 HttpResponse.BodyHandlers.ofString()).body();
@@ -178,6 +190,44 @@ public final class ServeProcess {
         return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(5))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** The bottom of Linux's default range of ports for outgoing connections (ip_local_port_range). */
+    private static final int EPHEMERAL_PORTS_FROM = 32768;
+    /** HTTP port = grid port + this, where that stays below the ephemeral range (grid + 1000 is the communication port). */
+    private static final int HTTP_PORT_OFFSET = 2000;
+
+    /**
+     * The node's HTTP port. A port probed free in the ephemeral range stays free only until an outgoing connection takes
+     * it: the node binds it seconds later, after its JVM starts, and binds it again after every restart, while three
+     * nodes and the harness's proxies open connections all the time; a node whose port was taken exits ("Address already
+     * in use"). So a test whose grid ports sit below that range gets an HTTP port there too, which nothing else takes.
+     */
+    static int httpPortFor(int gridPort) throws IOException {
+        int port = gridPort + HTTP_PORT_OFFSET;
+        return port < EPHEMERAL_PORTS_FROM ? port : freePort();
+    }
+
+    /**
+     * Null while the process runs (or was never started); else that it exited, with its exit code and the end of its
+     * log, so a test that waits for it fails at once and says why instead of waiting out its timeout.
+     */
+    public String exitReport() {
+        if (process == null || process.isAlive()) {
+            return null;
+        }
+        return name + " exited with code " + process.exitValue() + "; " + logTail(30);
+    }
+
+    /** The last {@code lines} lines of this process's log, introduced as such, for a failure message. */
+    public String logTail(int lines) {
+        try {
+            List<String> all = Files.readAllLines(log);
+            return "the end of its log (" + log + "):\n"
+                    + String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "its log is unreadable (" + e + ")";
+        }
     }
 
     /** Ports handed out in this JVM: the kernel may offer a port it just offered, and two nodes then fight for it. */

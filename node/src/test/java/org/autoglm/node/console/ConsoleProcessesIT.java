@@ -77,10 +77,10 @@ class ConsoleProcessesIT {
         }
         for (ServeProcess node : nodes) { // one at a time: three JVMs starting at once starve a small machine
             node.start();
-            await().atMost(Duration.ofSeconds(300)).until(() -> node.status("/health") == 200);
+            await().atMost(Duration.ofSeconds(300)).until(() -> node.answers("/health"));
         }
         for (ServeProcess node : nodes) {
-            await().atMost(Duration.ofSeconds(300)).until(() -> node.status("/ready") == 200);
+            await().atMost(Duration.ofSeconds(300)).until(() -> node.answers("/ready"));
         }
         String operator = token("ops", List.of("operator"));
         await().atMost(Duration.ofSeconds(60)).until(() -> leader(nodes.get(0), operator) != null);

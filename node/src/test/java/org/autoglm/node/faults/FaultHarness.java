@@ -109,7 +109,7 @@ public final class FaultHarness implements AutoCloseable {
             node.start();
         }
         for (ServeProcess node : nodes) {
-            waitUntil(() -> node.status("/health") == 200, 300_000, node.name + " never answered /health");
+            awaitHealth(node);
         }
         waitUntil(this::converged, 300_000, "the cluster never became healthy");
     }
@@ -202,7 +202,7 @@ public final class FaultHarness implements AutoCloseable {
                 Thread.sleep(step.forMillis());
                 nodes.get(victim).start();
                 int v = victim;
-                waitUntil(() -> nodes.get(v).status("/ready") == 200, 300_000, "f" + victim + " did not come back");
+                waitUntil(() -> answers(nodes.get(v), "/ready"), 300_000, "f" + victim + " did not come back");
             }
             case PAUSE -> { // the leader, half the time: a zombie leader must step down when it wakes
                 int victim = random.nextBoolean() ? leader() : random.nextInt(size);
@@ -332,7 +332,7 @@ public final class FaultHarness implements AutoCloseable {
             if (!node.alive()) {
                 node.start();
             }
-            waitUntil(() -> node.status("/health") == 200, 300_000, node.name + " never answered /health");
+            awaitHealth(node);
         }
         long from = System.nanoTime();
         waitUntil(this::converged, 120_000, "the cluster did not converge");
@@ -453,6 +453,23 @@ public final class FaultHarness implements AutoCloseable {
 
     private interface Check {
         boolean ok() throws Exception;
+    }
+
+    private static void awaitHealth(ServeProcess node) throws Exception {
+        try {
+            waitUntil(() -> answers(node, "/health"), 300_000, node.name + " never answered /health");
+        } catch (NotConverged e) {
+            throw node.alive() ? new NotConverged(e.getMessage() + "; " + node.logTail(30)) : e;
+        }
+    }
+
+    /** {@code path} answers 200; a process that exited ends the wait at once, with its exit code and log. */
+    private static boolean answers(ServeProcess node, String path) {
+        try {
+            return node.answers(path);
+        } catch (IllegalStateException exited) {
+            throw new NotConverged(exited.getMessage());
+        }
     }
 
     private static void waitUntil(Check check, long millis, String failure) throws Exception {

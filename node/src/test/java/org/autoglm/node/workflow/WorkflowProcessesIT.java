@@ -69,7 +69,7 @@ class WorkflowProcessesIT {
             node.start(); // all at once: a lone node of three is never ready
         }
         for (ServeProcess node : nodes) {
-            await().atMost(Duration.ofSeconds(300)).until(() -> node.status("/ready") == 200);
+            await().atMost(Duration.ofSeconds(300)).until(() -> node.answers("/ready"));
         }
         ServeProcess entry = nodes.get(0);
         JsonNode created = JsonBody.MAPPER.readTree(post(entry, "/v1/workflows", TEMPLATE));
