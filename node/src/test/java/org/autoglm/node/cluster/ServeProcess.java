@@ -109,7 +109,7 @@ public final class ServeProcess {
             process.destroy();
             try {
                 if (!process.waitFor(java.time.Duration.ofSeconds(15).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
-                    process.destroyForcibly();
+                    process.destroyForcibly().waitFor(); // gone before a restart binds its ports again
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

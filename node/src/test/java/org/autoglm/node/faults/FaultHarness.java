@@ -332,6 +332,8 @@ public final class FaultHarness implements AutoCloseable {
             if (!node.alive()) {
                 node.start();
             }
+        }
+        for (ServeProcess node : nodes) {
             awaitHealth(node);
         }
         long from = System.nanoTime();
@@ -455,7 +457,7 @@ public final class FaultHarness implements AutoCloseable {
         boolean ok() throws Exception;
     }
 
-    private static void awaitHealth(ServeProcess node) throws Exception {
+    private void awaitHealth(ServeProcess node) throws Exception {
         try {
             waitUntil(() -> answers(node, "/health"), 300_000, node.name + " never answered /health");
         } catch (NotConverged e) {
@@ -463,13 +465,19 @@ public final class FaultHarness implements AutoCloseable {
         }
     }
 
-    /** {@code path} answers 200; a process that exited ends the wait at once, with its exit code and log. */
-    private static boolean answers(ServeProcess node, String path) {
-        try {
-            return node.answers(path);
-        } catch (IllegalStateException exited) {
-            throw new NotConverged(exited.getMessage());
+    /**
+     * {@code path} answers 200 on {@code node}. Every node should be running while the harness waits (each kill is
+     * followed by a start before any wait), and a node that waits for its peers never answers if one of them died: so a
+     * process of any node that exited ends the wait at once, with its exit code and log.
+     */
+    private boolean answers(ServeProcess node, String path) {
+        for (ServeProcess any : nodes) {
+            String exited = any.exitReport();
+            if (exited != null) {
+                throw new NotConverged(exited);
+            }
         }
+        return node.status(path) == 200;
     }
 
     private static void waitUntil(Check check, long millis, String failure) throws Exception {
