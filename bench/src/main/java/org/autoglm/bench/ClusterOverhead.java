@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
+import org.autoglm.node.cluster.ServeProcess;
 
 /**
  * What the cluster path costs: three {@code serve} processes of the node jar on loopback, two of them drained so
@@ -125,7 +126,7 @@ public final class ClusterOverhead {
         }
         System.err.printf("started %d serve processes (logs in %s); waiting for them to load and form the cluster%n",
                 NODES, Node.LOGS.toAbsolutePath());
-        waitFor(() -> nodes.stream().allMatch(n -> n.status("/ready") == 200), 180);
+        waitFor(() -> nodes.stream().allMatch(n -> n.running() && n.status("/ready") == 200), 180);
         waitFor(() -> nodes.stream().allMatch(n -> n.status("/cluster/health") == 200), 60);
     }
 
@@ -180,7 +181,7 @@ public final class ClusterOverhead {
         /** Node {@code index} of three, on grid port {@code gridBase + index}. */
         Node(String name, Path jar, Path model, int gridBase, int index, long failureDetectionMillis) throws IOException {
             this.name = name;
-            this.port = ServeNode.freePort();
+            this.port = ServeProcess.httpPortFor(gridBase + index); // below the ephemeral ports where it can
             // The Vector API module given here: without it the jar relaunches itself, two JVMs per node.
             this.command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                     "--add-modules", "jdk.incubator.vector",
@@ -204,6 +205,23 @@ public final class ClusterOverhead {
 
         boolean alive() {
             return process.isAlive();
+        }
+
+        /** True while the process runs; throws, naming the node and its log, once it exited (it will not come back). */
+        boolean running() {
+            if (!process.isAlive()) {
+                Path log = LOGS.resolve(name + ".log").toAbsolutePath();
+                String tail;
+                try {
+                    List<String> lines = Files.readAllLines(log);
+                    tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+                } catch (IOException e) {
+                    tail = "(unreadable: " + e + ")";
+                }
+                throw new IllegalStateException("node " + name + " exited with status " + process.exitValue()
+                        + "; the end of " + log + ":\n" + tail);
+            }
+            return true;
         }
 
         void kill() throws InterruptedException {

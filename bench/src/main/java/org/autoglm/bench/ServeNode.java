@@ -6,7 +6,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import org.autoglm.node.cluster.ServeProcess;
 
 /** One {@code serve} process of the node jar on loopback, for the cluster benchmarks. */
 final class ServeNode {
@@ -43,7 +43,7 @@ final class ServeNode {
             throws IOException {
         this.name = name;
         this.logDir = logDir;
-        this.port = freePort();
+        this.port = ServeProcess.httpPortFor(gridPort); // below the ephemeral ports where it can (why: there)
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "--add-modules", "jdk.incubator.vector", // one JVM per node: no relaunch for the Vector API
                 "-jar", jar.toString(), "serve", "--port", Integer.toString(port), "--node-name", name,
@@ -198,23 +198,6 @@ final class ServeNode {
 
     URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port + path);
-    }
-
-    /** Ports handed out in this JVM: the kernel may offer a port it just offered, and two nodes then fight for it. */
-    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-    /**
-     * A free port no other node of this JVM was given. Two bench nodes once got the same HTTP port: one could not
-     * serve and exited, and its requests reached the other, which then looked like a node that forgot itself.
-     */
-    static int freePort() throws IOException {
-        while (true) {
-            try (ServerSocket socket = new ServerSocket(0)) {
-                if (HANDED_OUT.add(socket.getLocalPort())) {
-                    return socket.getLocalPort();
-                }
-            }
-        }
     }
 
     /** Waits until every node answers {@code /ready}; fails at once, naming it, when one of them exits. */

@@ -203,7 +203,7 @@ public final class ServeProcess {
      * nodes and the harness's proxies open connections all the time; a node whose port was taken exits ("Address already
      * in use"). So a test whose grid ports sit below that range gets an HTTP port there too, which nothing else takes.
      */
-    static int httpPortFor(int gridPort) throws IOException {
+    public static int httpPortFor(int gridPort) throws IOException {
         int port = gridPort + HTTP_PORT_OFFSET;
         return port < EPHEMERAL_PORTS_FROM ? port : freePort();
     }
