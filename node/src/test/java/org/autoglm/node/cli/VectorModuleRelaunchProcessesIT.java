@@ -47,10 +47,7 @@ class VectorModuleRelaunchProcessesIT {
         Path model = ReferenceCases.fixturesDir().resolve("glm-tiny");
         Path logs = Files.createDirectories(Path.of("target", "relaunch-processes"));
         Path stderr = logs.resolve("stderr.log");
-        int httpPort;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            httpPort = s.getLocalPort();
-        }
+        int httpPort = org.autoglm.node.cluster.ServeProcess.httpPortFor(GRID_PORT);
         ProcessBuilder builder = new ProcessBuilder(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-jar", jar.toString(),
                 "serve", "--model", model.toString(), "--backend", "cpu", "--threads", "1", "--port",
