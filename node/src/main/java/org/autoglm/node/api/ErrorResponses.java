@@ -38,7 +38,7 @@ final class ErrorResponses {
                 : fromStatus(e.getStatus(), e.getMessage())));
         app.exception(org.autoglm.node.session.StorageFullException.class,
                 (e, ctx) -> send(ctx, ApiError.insufficientStorage(e.getMessage())));
-        // Jetty's refusal to read a body a route read itself (ctx.bodyAsBytes(), not JsonBody): as JsonBody answers it.
+        // Jetty's refusal to read a body it parses itself (a multipart upload): as JsonBody answers it.
         app.exception(org.eclipse.jetty.http.BadMessageException.class, (e, ctx) -> send(ctx, e.getCode() == 408
                 ? ApiError.timeout("The request body arrived too slowly (" + e.getReason() + "; --min-request-data-rate).")
                 : fromStatus(e.getCode(), "The request could not be read: " + e.getReason())));

@@ -110,8 +110,11 @@ public final class JsonBody {
         return out.toByteArray();
     }
 
-    /** Reads at most {@code maxBytes}; a declared or actual length beyond it is a 413. */
-    static byte[] readBytes(Context ctx, long maxBytes) {
+    /**
+     * Reads at most {@code maxBytes}; a declared or actual length beyond it is a 413. Every route reads its body here, not
+     * with Javalin's {@code ctx.body()}: that reads once more after the end, where Jetty checks the data rate (above).
+     */
+    public static byte[] readBytes(Context ctx, long maxBytes) {
         long declared = ctx.req().getContentLengthLong();
         if (declared > maxBytes) {
             throw ApiError.tooLarge(maxBytes);

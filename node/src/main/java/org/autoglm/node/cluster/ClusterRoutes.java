@@ -199,7 +199,7 @@ public final class ClusterRoutes {
     public void changeMembers(Context ctx) {
         com.fasterxml.jackson.databind.JsonNode body;
         try {
-            body = JSON.readTree(ctx.body());
+            body = JSON.readTree(org.autoglm.node.api.JsonBody.readBytes(ctx, 64 * 1024));
         } catch (java.io.IOException e) {
             throw ApiError.invalid(null, "The body is not JSON: send {\"add\": \"name\"} or {\"remove\": \"name\"}.");
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +18,7 @@ import org.autoglm.gossip.registry.NodeHealth;
 import org.autoglm.gossip.registry.NodeView;
 import org.autoglm.node.api.ApiError;
 import org.autoglm.node.api.ApiServer;
+import org.autoglm.node.api.JsonBody;
 import org.autoglm.node.security.Caller;
 
 /**
@@ -24,6 +26,9 @@ import org.autoglm.node.security.Caller;
  * {@code /cluster/commands/{id}} (each target node's state), {@code POST} and {@code GET /cluster/command-keys}.
  */
 public final class CommandRoutes {
+
+    /** A signed command or a signer key is a few hundred bytes; this bounds what a caller can make us read. */
+    private static final int MAX_BODY_BYTES = 1 << 20;
 
     private final Cluster cluster;
     private final CommandLog log;
@@ -39,7 +44,7 @@ public final class CommandRoutes {
 
     /** {@code POST /cluster/commands}. */
     void post(Context ctx) {
-        String body = ctx.body();
+        String body = new String(JsonBody.readBytes(ctx, MAX_BODY_BYTES), StandardCharsets.UTF_8);
         Caller caller = ApiServer.caller(ctx);
         CommandRequest request = CommandRequest.parse(body);
         Operation.validate(request.op(), request.args());
@@ -112,7 +117,7 @@ public final class CommandRoutes {
     void addKey(Context ctx) {
         JsonNode body;
         try {
-            body = CommandRequest.JSON.readTree(ctx.body());
+            body = CommandRequest.JSON.readTree(JsonBody.readBytes(ctx, MAX_BODY_BYTES));
         } catch (Exception e) {
             throw ApiError.malformed("The body is not valid JSON: " + e.getMessage());
         }

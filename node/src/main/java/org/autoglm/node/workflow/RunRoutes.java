@@ -57,7 +57,7 @@ final class RunRoutes {
     }
 
     private void start(Context ctx) {
-        ObjectNode body = readObject(ctx.bodyAsBytes());
+        ObjectNode body = readObject(JsonBody.readBytes(ctx, maxRequestBytes));
         for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!START_FIELDS.contains(name)) {

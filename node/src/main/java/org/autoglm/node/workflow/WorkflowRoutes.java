@@ -18,9 +18,11 @@ import org.autoglm.node.api.JsonBody;
 final class WorkflowRoutes {
 
     private final WorkflowTemplates templates;
+    private final long maxRequestBytes;
 
-    WorkflowRoutes(WorkflowTemplates templates) {
+    WorkflowRoutes(WorkflowTemplates templates, long maxRequestBytes) {
         this.templates = templates;
+        this.maxRequestBytes = maxRequestBytes;
     }
 
     void install(Javalin app) {
@@ -38,7 +40,7 @@ final class WorkflowRoutes {
     }
 
     private void create(Context ctx) {
-        byte[] body = ctx.bodyAsBytes();
+        byte[] body = JsonBody.readBytes(ctx, maxRequestBytes);
         if (body.length == 0) {
             throw ApiError.malformed("Request body is empty; send a workflow template (JSON or YAML).");
         }

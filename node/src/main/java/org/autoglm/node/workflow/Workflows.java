@@ -57,7 +57,7 @@ public final class Workflows implements AutoCloseable {
      * samples to those taken since then).
      */
     public void installRoutes(Javalin app) {
-        new WorkflowRoutes(templates).install(app);
+        new WorkflowRoutes(templates, maxRequestBytes).install(app);
         new RunRoutes(runs, maxRequestBytes).install(app);
         app.get("/cluster/workflow-stats", ctx -> {
             long since;

@@ -38,6 +38,28 @@ class JsonBodyReadTest {
                 .isInstanceOf(ApiError.class);
     }
 
+    /**
+     * Javalin's {@code ctx.body()} and {@code bodyAsBytes()} read to the end, one read past the body: the workflow and
+     * command routes read theirs that way, and a workflow run started at load 7 got that 408 (stop 32's verify). Every
+     * route reads its body through {@link JsonBody#readBytes}.
+     */
+    @Test
+    void noRouteReadsItsBodyThroughJavalin() throws IOException {
+        java.util.regex.Pattern javalinRead = java.util.regex.Pattern.compile(
+                "\\bctx\\.(body|bodyAsBytes|bodyAsClass|bodyStreamAsClass|bodyInputStream)\\(");
+        java.util.List<String> readers;
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.walk(java.nio.file.Path.of("src", "main", "java"))) {
+            readers = files.filter(f -> f.toString().endsWith(".java") && !f.endsWith("JsonBody.java")).filter(f -> {
+                try {
+                    return javalinRead.matcher(java.nio.file.Files.readString(f)).find();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).map(java.nio.file.Path::toString).toList();
+        }
+        assertThat(readers).as("sources that read a request body through Javalin").isEmpty();
+    }
+
     /** The body, then what Jetty's rate check did to the read after it when the reader came back late. */
     private static final class RateCheckedBody extends InputStream {
         private final ByteArrayInputStream body;
