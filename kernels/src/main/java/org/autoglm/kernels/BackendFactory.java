@@ -42,7 +42,7 @@ public final class BackendFactory {
     public static Kind resolve(Kind kind) {
         if (kind != Kind.AUTO) return kind;
         if (CudaDevice.probe() > 0) return Kind.CUDA;
-        return CpuBackend.vectorApiPresent() ? Kind.CPU : Kind.DJL;
+        return CpuBackend.unusableReason() == null ? Kind.CPU : Kind.DJL;
     }
 
     /** Opens {@code modelDir} on the chosen backend; {@code cuda} configures the CUDA backend when it is used. */

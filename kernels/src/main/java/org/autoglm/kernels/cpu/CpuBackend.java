@@ -52,15 +52,41 @@ public final class CpuBackend implements Backend {
         this.forward = new CpuForward(config, weights, pool);
     }
 
+    /**
+     * The last Java release whose Vector API has the byte-buffer loads ({@code fromByteBuffer}) the kernels read the
+     * memory-mapped weights with: JDK 19 replaced them with memory-segment loads (JEP 426), and on JDK 19+ the kernels
+     * would stop at their first step with a NoSuchMethodError.
+     */
+    public static final int LAST_SUPPORTED_JAVA = 18;
+
     /** Whether the Vector API module is in this JVM's boot layer (else the backend cannot load). */
     public static boolean vectorApiPresent() {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
     }
 
-    public static CpuBackend load(Path modelDir, CpuOptions options) {
+    /** Whether this JVM's Java release is one whose Vector API the kernels are written for (17 or 18). */
+    public static boolean supportedJava() {
+        return Runtime.version().feature() <= LAST_SUPPORTED_JAVA;
+    }
+
+    /** Why the backend cannot run in this JVM, with what to do; null when it can. */
+    public static String unusableReason() {
+        if (!supportedJava()) {
+            return "--backend cpu needs Java 17 or 18, and this is Java " + Runtime.version().feature() + ": JDK 19"
+                    + " replaced the Vector API's byte-buffer loads our kernels read the mapped weights with (JEP 426)."
+                    + " Run the node on a JDK 17, or use --backend djl";
+        }
         if (!vectorApiPresent()) {
-            throw new IllegalStateException("--backend cpu needs the JDK's Vector API: start java with --add-modules "
-                    + VECTOR_MODULE + " (java -jar autoglm-node.jar does this itself)");
+            return "--backend cpu needs the JDK's Vector API: start java with --add-modules " + VECTOR_MODULE
+                    + " (java -jar autoglm-node.jar does this itself)";
+        }
+        return null;
+    }
+
+    public static CpuBackend load(Path modelDir, CpuOptions options) {
+        String unusable = unusableReason();
+        if (unusable != null) {
+            throw new IllegalStateException(unusable);
         }
         GlmConfig config = GlmConfigReader.read(modelDir);
         Checkpoint checkpoint = Checkpoint.open(modelDir);

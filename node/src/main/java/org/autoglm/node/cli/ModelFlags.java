@@ -75,12 +75,15 @@ final class ModelFlags {
         }
     }
 
-    /** An unknown name, or {@code cuda} on a machine without a usable GPU, is refused here. */
+    /** An unknown name, {@code cuda} on a machine without a usable GPU, or {@code cpu} on Java 19+ is refused here. */
     private BackendFactory.Kind backendKind() {
         BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
         if (kind == BackendFactory.Kind.CUDA && BackendFactory.resolve(BackendFactory.Kind.AUTO) != BackendFactory.Kind.CUDA) {
             throw new IllegalArgumentException("--backend cuda: no usable GPU here (the CUDA driver libcuda did not load"
                     + " or sees no device); use --backend cpu or auto for the CPU");
+        }
+        if (kind == BackendFactory.Kind.CPU && !org.autoglm.kernels.cpu.CpuBackend.supportedJava()) {
+            throw new IllegalArgumentException(org.autoglm.kernels.cpu.CpuBackend.unusableReason());
         }
         return kind;
     }

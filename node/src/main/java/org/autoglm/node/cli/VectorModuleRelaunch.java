@@ -99,6 +99,7 @@ final class VectorModuleRelaunch {
     /** The module is missing but installed, relaunching is allowed, and the command may open a model on the CPU. */
     static boolean needed(String[] args) {
         if (ModuleLayer.boot().findModule(MODULE).isPresent()) return false;
+        if (!org.autoglm.kernels.cpu.CpuBackend.supportedJava()) return false; // the CPU backend cannot run here anyway
         if ("0".equals(System.getenv("AUTOGLM_RELAUNCH"))) return false;
         if (ModuleFinder.ofSystem().find(MODULE).isEmpty()) return false;
         if (args.length == 0 || NO_MODEL.contains(args[0])) return false;
