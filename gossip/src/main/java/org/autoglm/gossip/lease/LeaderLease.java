@@ -32,9 +32,9 @@ import org.slf4j.LoggerFactory;
  * a minority partition cannot write the record at all.
  *
  * <p>Two clocks, so that a loaded machine does not pass leadership around: a holder that left the grid frees the
- * lease at once, and the lease itself ({@link GridConfig#leaseDuration()}, longer than failure detection) only
- * deposes a holder that stays in the grid without renewing. The leader acts (places work, reports itself) only within
- * {@link GridConfig#leaseActingWindow()} of its last renewal, half the failure detection: a leader paused long enough
+ * lease once its acting window (below) has surely closed, and the lease itself ({@link GridConfig#leaseDuration()},
+ * longer than failure detection) only deposes a holder that stays in the grid without renewing. The leader acts
+ * (places work, reports itself) only within {@link GridConfig#leaseActingWindow()} of its last renewal, half the failure detection: a leader paused long enough
  * to be dropped wakes with that window shut and places nothing; one whose renewal was merely slow waits for the next
  * one and goes on in the same term.
  *
@@ -316,13 +316,24 @@ public final class LeaderLease implements AutoCloseable {
         }
     }
 
-    /** Free to take: nobody holds it, it was released, its holder left, or it has not changed for a whole lease. */
+    /**
+     * Free to take: nobody holds it, it was released, it has not changed for a whole lease, or its holder left and the
+     * holder's acting window has closed. A holder that left this node's view may still be running on the far side of a
+     * partition that it has not noticed yet (its own view drops us later than ours drops it): it reports itself and
+     * places work for an acting window after its last renewal, so a successor waits that long after the last renewal it
+     * saw (which started before this node saw it) plus one interval. In the fault run a successor that took the lease at
+     * once led term 5 for 0.3-0.6 s while the cut-off holder still answered as the leader of term 4.
+     */
     private boolean free(LeaseRecord current, long start) {
         return current == null
                 || current.released()
                 || grid.localId().equals(current.holderId())
-                || !grid.isAlive(current.holderId())
+                || !grid.isAlive(current.holderId()) && start - lastChangeNanos >= actingNanos + renewNanos()
                 || start - Math.max(lastChangeNanos, topologyChangeNanos) >= durationNanos;
+    }
+
+    private long renewNanos() {
+        return TimeUnit.MILLISECONDS.toNanos(renewMillis);
     }
 
     /** Where the leader's lease clock starts: its last renewal, or the last topology change if later. */
