@@ -34,9 +34,9 @@ import org.slf4j.LoggerFactory;
  * <p>Two clocks, so that a loaded machine does not pass leadership around: a holder that left the grid frees the
  * lease once its acting window (below) has surely closed, and the lease itself ({@link GridConfig#leaseDuration()},
  * longer than failure detection) only deposes a holder that stays in the grid without renewing. The leader acts
- * (places work, reports itself) only within {@link GridConfig#leaseActingWindow()} of its last renewal, half the failure detection: a leader paused long enough
- * to be dropped wakes with that window shut and places nothing; one whose renewal was merely slow waits for the next
- * one and goes on in the same term.
+ * (places work, reports itself) only within {@link GridConfig#leaseActingWindow()} of its last renewal, half the
+ * failure detection: a leader paused long enough to be dropped wakes with that window shut and places nothing; one
+ * whose renewal was merely slow waits for the next one and goes on in the same term.
  *
  * <p>A topology change (a node joining, as when several start at once) holds every transaction until the grid has
  * rebalanced, so nobody can renew or take the lease meanwhile: leader and observers alike restart their lease clocks
