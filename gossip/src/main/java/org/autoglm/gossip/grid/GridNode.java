@@ -116,16 +116,15 @@ public final class GridNode implements AutoCloseable {
     static final int START_TRIES = 5;
 
     /**
-     * {@code start}, tried again while the cluster turns the grid node away for a reason that passes: a starved joiner
-     * whose join request timed out asks again with the same node id, which the ring already counted, and is refused as
-     * a duplicate. A fresh start has a new id. (The long fault run's seed 67: a restarted serve process exited on it and
-     * never came back; test clusters formed without a member at load 60.) Any other failure ends the start at once.
+     * {@code start}, tried again while the cluster turns the grid node away for a reason that passes (see
+     * {@link #refusedForNow}). {@code start} must leave nothing running when it throws. Any other failure ends the start
+     * at once.
      */
-    static <T> T retriedWhileRefusedForNow(String name, java.util.function.Supplier<T> start) {
+    public static <T> T retriedWhileRefusedForNow(String name, java.util.function.Supplier<T> start) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return start.get();
-            } catch (IllegalStateException e) {
+            } catch (RuntimeException e) {
                 if (attempt >= START_TRIES || !refusedForNow(e)) {
                     throw e;
                 }
@@ -141,11 +140,23 @@ public final class GridNode implements AutoCloseable {
         }
     }
 
-    /** True for a refusal that a fresh start does not meet again (Ignite's duplicate node id). */
+    /**
+     * True for a failure that a fresh grid node does not meet again:
+     * <ul>
+     * <li>a starved joiner whose join request timed out asks again with the same node id, which the ring already
+     * counted, and is refused as a duplicate; a fresh start has a new id (the long fault run's seed 67: a restarted
+     * serve process exited on it and never came back; test clusters formed without a member at load 60);</li>
+     * <li>a node that formed a grid of its own a moment before its peers joined it, two at once, had the first cache
+     * operation of its start ask for the affinity of a topology version Ignite had already dropped from its history
+     * (stop 32's verify: a batch test node exited with "Getting affinity for too old topology version that is already
+     * out of history"); the same operation on a fresh grid node sees the current topology.</li>
+     * </ul>
+     */
     static boolean refusedForNow(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             String message = t.getMessage();
-            if (message != null && message.contains("Node with the same ID was found in node IDs history")) {
+            if (message != null && (message.contains("Node with the same ID was found in node IDs history")
+                    || message.contains("Getting affinity for too old topology version"))) {
                 return true;
             }
         }
