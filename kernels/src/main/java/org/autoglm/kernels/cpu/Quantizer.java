@@ -13,11 +13,16 @@ final class Quantizer {
 
     /** Quantizes {@code row[0 .. cols)} to {@code type}, appending to {@code quants} and {@code scales}. */
     static void quantizeRow(WeightType type, float[] row, int cols, ByteBuffer quants, ByteBuffer scales) {
-        for (int b = 0; b < cols; b += WeightType.BLOCK) {
+        quantizeRow(type, row, 0, cols, quants, scales);
+    }
+
+    /** Quantizes {@code rows[offset .. offset + cols)}, as above. */
+    static void quantizeRow(WeightType type, float[] rows, int offset, int cols, ByteBuffer quants, ByteBuffer scales) {
+        for (int b = offset; b < offset + cols; b += WeightType.BLOCK) {
             if (type == WeightType.Q8_0) {
-                q8Block(row, b, quants, scales);
+                q8Block(rows, b, quants, scales);
             } else {
-                q4Block(row, b, quants, scales);
+                q4Block(rows, b, quants, scales);
             }
         }
     }

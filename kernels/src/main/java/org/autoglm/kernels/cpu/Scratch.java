@@ -11,6 +11,8 @@ final class Scratch {
     private float[] partials = new float[0];
     /** Attention scores of one query against its context. */
     private float[] scores = new float[0];
+    /** Quantized rows on their way to the file (quantizing at load). */
+    private java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(0);
 
     float[] scales(int cols) {
         if (scales.length < cols) {
@@ -38,5 +40,13 @@ final class Scratch {
             scores = new float[Math.max(length, 2 * scores.length)];
         }
         return scores;
+    }
+
+    /** A cleared buffer of at least {@code length} bytes (its contents are left over). */
+    java.nio.ByteBuffer bytes(int length) {
+        if (bytes.capacity() < length) {
+            bytes = java.nio.ByteBuffer.allocate(length);
+        }
+        return bytes.clear();
     }
 }
