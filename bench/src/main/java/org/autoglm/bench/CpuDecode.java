@@ -1,7 +1,5 @@
 package org.autoglm.bench;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,10 +7,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.DoubleAdder;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 import org.autoglm.kernels.cpu.CpuBackend;
 import org.autoglm.kernels.cpu.CpuOptions;
 import org.autoglm.kernels.cpu.WeightType;
@@ -25,7 +19,7 @@ import org.autoglm.models.weights.RandomCheckpointWriter;
  * Speed of the CPU backend ({@code --backend cpu}), in the shapes llama-bench reports so that {@code bench/cpu-vs-llama.sh}
  * can put them side by side: prefill of a 128-token prompt ({@code pp128}), single-sequence decode ({@code tg},
  * tokens/s from an empty context), decode of 8 sequences at once, resident memory against the weights, and the memory
- * bandwidth a Java loop reads on the same threads (so decode can be given as a share of the weight-streaming limit).
+ * bandwidth Java threads read (so decode can be given as a share of the weight-streaming limit).
  * After one untimed warm-up pass, medians of {@code --runs}. Not a test: figures go to the README.
  *
  * <pre>
@@ -236,38 +230,8 @@ public final class CpuDecode {
         return 0;
     }
 
-    /** GB/s that {@code threads} Java threads read summing 1 GiB of floats with the Vector API; best of 5. */
     static double bandwidth(int threads) throws InterruptedException {
-        VectorSpecies<Float> f = FloatVector.SPECIES_PREFERRED;
-        long bytes = 1L << 30;
-        ByteBuffer data = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < bytes; i += 4096) data.putFloat(i, 1f);
-        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        double best = 0;
-        DoubleAdder sink = new DoubleAdder();
-        for (int round = 0; round < 5; round++) {
-            Thread[] workers = new Thread[n];
-            long start = System.nanoTime();
-            for (int t = 0; t < n; t++) {
-                int from = (int) (bytes / n * t);
-                int to = (int) (bytes / n * (t + 1));
-                workers[t] = new Thread(() -> {
-                    FloatVector a = FloatVector.zero(f), b = a, c = a, d = a;
-                    int step = f.vectorByteSize();
-                    for (int i = from; i + 4 * step <= to; i += 4 * step) {
-                        a = a.add(FloatVector.fromByteBuffer(f, data, i, ByteOrder.LITTLE_ENDIAN));
-                        b = b.add(FloatVector.fromByteBuffer(f, data, i + step, ByteOrder.LITTLE_ENDIAN));
-                        c = c.add(FloatVector.fromByteBuffer(f, data, i + 2 * step, ByteOrder.LITTLE_ENDIAN));
-                        d = d.add(FloatVector.fromByteBuffer(f, data, i + 3 * step, ByteOrder.LITTLE_ENDIAN));
-                    }
-                    sink.add(a.add(b).add(c).add(d).reduceLanes(VectorOperators.ADD));
-                });
-                workers[t].start();
-            }
-            for (Thread w : workers) w.join();
-            best = Math.max(best, bytes / ((System.nanoTime() - start) / 1e9) / 1e9);
-        }
-        return best;
+        return MemoryBandwidth.javaReadGbPerSecond(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     }
 
     private static final class Options {
