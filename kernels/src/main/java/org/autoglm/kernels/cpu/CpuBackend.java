@@ -53,28 +53,27 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * The last Java release whose Vector API has the byte-buffer loads ({@code fromByteBuffer}) the kernels read the
-     * memory-mapped weights with: JDK 19 replaced them with memory-segment loads (JEP 426), and on JDK 19+ the kernels
-     * would stop at their first step with a NoSuchMethodError.
+     * Whether this JVM's Java release has Vector API loads the kernels can read the memory-mapped weights with: the
+     * byte-buffer loads of JDK 17 and 18, or the memory-segment loads of JDK 22 and later ({@link VectorLoads}). JDK
+     * 19-21 have the latter only over {@code java.lang.foreign}'s preview, which a class compiled for 17 cannot use.
      */
-    public static final int LAST_SUPPORTED_JAVA = 18;
+    public static boolean supportedJava() {
+        int feature = Runtime.version().feature();
+        return feature <= 18 || feature >= 22;
+    }
 
     /** Whether the Vector API module is in this JVM's boot layer (else the backend cannot load). */
     public static boolean vectorApiPresent() {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
     }
 
-    /** Whether this JVM's Java release is one whose Vector API the kernels are written for (17 or 18). */
-    public static boolean supportedJava() {
-        return Runtime.version().feature() <= LAST_SUPPORTED_JAVA;
-    }
-
     /** Why the backend cannot run in this JVM, with what to do; null when it can. */
     public static String unusableReason() {
         if (!supportedJava()) {
-            return "--backend cpu needs Java 17 or 18, and this is Java " + Runtime.version().feature() + ": JDK 19"
-                    + " replaced the Vector API's byte-buffer loads our kernels read the mapped weights with (JEP 426)."
-                    + " Run the node on a JDK 17, or use --backend djl";
+            return "--backend cpu needs Java 17, 18 or 22 and later, and this is Java " + Runtime.version().feature()
+                    + ": JDK 19 replaced the Vector API's byte-buffer loads our kernels read the mapped weights with"
+                    + " by memory-segment loads (JEP 426), whose java.lang.foreign API was a preview until JDK 22."
+                    + " Run the node on a JDK 17 or 22+, or use --backend djl";
         }
         if (!vectorApiPresent()) {
             return "--backend cpu needs the JDK's Vector API: start java with --add-modules " + VECTOR_MODULE

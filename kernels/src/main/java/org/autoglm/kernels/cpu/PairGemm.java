@@ -3,7 +3,6 @@ package org.autoglm.kernels.cpu;
 import static org.autoglm.kernels.cpu.VectorKernels.F;
 import static org.autoglm.kernels.cpu.VectorKernels.I;
 import static org.autoglm.kernels.cpu.VectorKernels.L;
-import static org.autoglm.kernels.cpu.VectorKernels.LE;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;
@@ -101,8 +100,8 @@ final class PairGemm {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
         for (int c = 0; c < vc; c += 4 * L) {
-            IntVector v = IntVector.fromByteBuffer(I, d, w0 + c, LE);
-            IntVector u = IntVector.fromByteBuffer(I, d, w1 + c, LE);
+            IntVector v = VectorLoads.ints(I, d, w0 + c);
+            IntVector u = VectorLoads.ints(I, d, w1 + c);
             FloatVector sv = FloatVector.fromArray(F, sc, c / WeightType.BLOCK).rearrange(VectorKernels.Q8_LANE_BLOCK);
             FloatVector su = FloatVector.fromArray(F, sc, sc1 + c / WeightType.BLOCK)
                     .rearrange(VectorKernels.Q8_LANE_BLOCK);

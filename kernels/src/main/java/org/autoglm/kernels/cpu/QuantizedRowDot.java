@@ -3,7 +3,6 @@ package org.autoglm.kernels.cpu;
 import static org.autoglm.kernels.cpu.VectorKernels.F;
 import static org.autoglm.kernels.cpu.VectorKernels.I;
 import static org.autoglm.kernels.cpu.VectorKernels.L;
-import static org.autoglm.kernels.cpu.VectorKernels.LE;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;
@@ -66,7 +65,7 @@ final class QuantizedRowDot {
         FloatVector offsets = FloatVector.zero(F);
         int b = 0;
         for (; b + L <= blocks; b += L) {
-            IntVector bits = (IntVector) ShortVector.fromByteBuffer(SCALES, scales, base + 2 * b, LE)
+            IntVector bits = (IntVector) VectorLoads.shorts(SCALES, scales, base + 2 * b)
                     .convertShape(VectorOperators.S2I, I, 0);
             FloatVector ws = VectorKernels.f16(bits, 0);
             ws.mul(FloatVector.fromArray(F, xs, xb + b)).intoArray(sc, b);
@@ -97,7 +96,7 @@ final class QuantizedRowDot {
         FloatVector acc = FloatVector.zero(F);
         int half = 2 * L;
         for (int c = 0; c < vc; c += 4 * L) {
-            ShortVector w = ShortVector.fromByteBuffer(S, d, base + c, LE);
+            ShortVector w = VectorLoads.shorts(S, d, base + c);
             ShortVector even = w.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
             ShortVector odd = w.lanewise(VectorOperators.ASHR, 8);
             IntVector pe = even.mul(ShortVector.fromArray(S, x, xo + c)).reinterpretAsInts();
@@ -132,7 +131,7 @@ final class QuantizedRowDot {
         FloatVector acc = FloatVector.zero(F);
         int half = 2 * L;
         for (int c = 0; c < vc; c += 8 * L) {
-            ShortVector w = ShortVector.fromByteBuffer(S, d, base + c / 2, LE);
+            ShortVector w = VectorLoads.shorts(S, d, base + c / 2);
             ShortVector n0 = w.lanewise(VectorOperators.AND, (short) 15);
             ShortVector n1 = w.lanewise(VectorOperators.LSHR, 4).lanewise(VectorOperators.AND, (short) 15);
             ShortVector n2 = w.lanewise(VectorOperators.LSHR, 8).lanewise(VectorOperators.AND, (short) 15);

@@ -3,7 +3,6 @@ package org.autoglm.kernels.cpu;
 import static org.autoglm.kernels.cpu.VectorKernels.F;
 import static org.autoglm.kernels.cpu.VectorKernels.I;
 import static org.autoglm.kernels.cpu.VectorKernels.L;
-import static org.autoglm.kernels.cpu.VectorKernels.LE;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;
@@ -47,12 +46,12 @@ final class RowDot {
         FloatVector a1 = a0;
         int c = 0;
         for (; c + 2 * L <= vc; c += 2 * L) {
-            a0 = FloatVector.fromByteBuffer(F, d, base + 4 * c, LE).fma(FloatVector.fromArray(F, xp, x + c), a0);
-            a1 = FloatVector.fromByteBuffer(F, d, base + 4 * (c + L), LE)
+            a0 = VectorLoads.floats(F, d, base + 4 * c).fma(FloatVector.fromArray(F, xp, x + c), a0);
+            a1 = VectorLoads.floats(F, d, base + 4 * (c + L))
                     .fma(FloatVector.fromArray(F, xp, x + c + L), a1);
         }
         for (; c < vc; c += L) {
-            a0 = FloatVector.fromByteBuffer(F, d, base + 4 * c, LE).fma(FloatVector.fromArray(F, xp, x + c), a0);
+            a0 = VectorLoads.floats(F, d, base + 4 * c).fma(FloatVector.fromArray(F, xp, x + c), a0);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
@@ -61,7 +60,7 @@ final class RowDot {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         for (int c = 0; c < vc; c += 2 * L) {
-            IntVector v = IntVector.fromByteBuffer(I, d, base + 2 * c, LE);
+            IntVector v = VectorLoads.ints(I, d, base + 2 * c);
             FloatVector lo = f16 ? VectorKernels.f16(v, 0) : VectorKernels.bf16(v, 0);
             FloatVector hi = f16 ? VectorKernels.f16(v, 1) : VectorKernels.bf16(v, 1);
             a0 = lo.fma(FloatVector.fromArray(F, xp, x + c), a0);
@@ -74,7 +73,7 @@ final class RowDot {
     private static float q8(ByteBuffer d, int base, int vc, float[] xp, int x, float[] sc) {
         FloatVector acc = FloatVector.zero(F);
         for (int c = 0; c < vc; c += 4 * L) {
-            IntVector v = IntVector.fromByteBuffer(I, d, base + c, LE);
+            IntVector v = VectorLoads.ints(I, d, base + c);
             FloatVector t = VectorKernels.q8(v, 0).mul(FloatVector.fromArray(F, xp, x + c));
             t = VectorKernels.q8(v, 1).fma(FloatVector.fromArray(F, xp, x + c + L), t);
             t = VectorKernels.q8(v, 2).fma(FloatVector.fromArray(F, xp, x + c + 2 * L), t);
@@ -88,7 +87,7 @@ final class RowDot {
     private static float q4(ByteBuffer d, int base, int vc, float[] xp, int x, float[] sc) {
         FloatVector acc = FloatVector.zero(F);
         for (int c = 0; c < vc; c += 8 * L) {
-            IntVector v = IntVector.fromByteBuffer(I, d, base + c / 2, LE);
+            IntVector v = VectorLoads.ints(I, d, base + c / 2);
             FloatVector t = VectorKernels.q4(v, 0).mul(FloatVector.fromArray(F, xp, x + c));
             for (int m = 1; m < 8; m++) {
                 t = VectorKernels.q4(v, m).fma(FloatVector.fromArray(F, xp, x + c + m * L), t);

@@ -3,7 +3,6 @@ package org.autoglm.kernels.cpu;
 import static org.autoglm.kernels.cpu.VectorKernels.F;
 import static org.autoglm.kernels.cpu.VectorKernels.I;
 import static org.autoglm.kernels.cpu.VectorKernels.L;
-import static org.autoglm.kernels.cpu.VectorKernels.LE;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;
@@ -144,7 +143,7 @@ final class TileGemm {
             case F32 -> {
                 int base = (row * cols + k0) * 4;
                 for (int c = 0; c < kn; c += L) {
-                    FloatVector.fromByteBuffer(F, d, base + 4 * c, LE).intoArray(tile, to + c);
+                    VectorLoads.floats(F, d, base + 4 * c).intoArray(tile, to + c);
                 }
             }
             case BF16, F16 -> widenHalf(d, (row * cols + k0) * 2, kn, tile, to, type == WeightType.F16);
@@ -161,7 +160,7 @@ final class TileGemm {
 
     private static void widenHalf(ByteBuffer d, int base, int vc, float[] tile, int to, boolean f16) {
         for (int c = 0; c < vc; c += 2 * L) {
-            IntVector v = IntVector.fromByteBuffer(I, d, base + 2 * c, LE);
+            IntVector v = VectorLoads.ints(I, d, base + 2 * c);
             (f16 ? VectorKernels.f16(v, 0) : VectorKernels.bf16(v, 0)).intoArray(tile, to + c);
             (f16 ? VectorKernels.f16(v, 1) : VectorKernels.bf16(v, 1)).intoArray(tile, to + c + L);
         }
@@ -170,7 +169,7 @@ final class TileGemm {
     /** {@code sc} holds the block scales of these columns from index 0. */
     private static void widenQ8(ByteBuffer d, int base, int vc, float[] tile, int to, float[] sc) {
         for (int c = 0; c < vc; c += 4 * L) {
-            IntVector v = IntVector.fromByteBuffer(I, d, base + c, LE);
+            IntVector v = VectorLoads.ints(I, d, base + c);
             FloatVector scale = VectorKernels.laneScales(WeightType.Q8_0, sc, c);
             VectorKernels.q8(v, 0).mul(scale).intoArray(tile, to + c);
             VectorKernels.q8(v, 1).mul(scale).intoArray(tile, to + c + L);
@@ -181,7 +180,7 @@ final class TileGemm {
 
     private static void widenQ4(ByteBuffer d, int base, int vc, float[] tile, int to, float[] sc) {
         for (int c = 0; c < vc; c += 8 * L) {
-            IntVector v = IntVector.fromByteBuffer(I, d, base + c / 2, LE);
+            IntVector v = VectorLoads.ints(I, d, base + c / 2);
             FloatVector scale = VectorKernels.laneScales(WeightType.Q4_0, sc, c);
             for (int m = 0; m < 8; m++) {
                 VectorKernels.q4(v, m).mul(scale).intoArray(tile, to + c + m * L);

@@ -1,7 +1,6 @@
 package org.autoglm.kernels.cpu;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -25,7 +24,6 @@ final class VectorKernels {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** Float lanes per vector. */
     static final int L = F.length();
-    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Lane l of a chunk to its block, counted from the chunk's first block: q8_0 (8 lanes a block) and q4_0 (4). */
     static final VectorShuffle<Float> Q8_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 8);
     static final VectorShuffle<Float> Q4_LANE_BLOCK = VectorShuffle.fromOp(F, l -> l / 4);
@@ -164,7 +162,7 @@ final class VectorKernels {
             int upper = F.loopBound(cols);
             int j = 0;
             for (; j < upper; j += L) {
-                FloatVector.fromByteBuffer(F, data, base + 4 * j, LE).intoArray(out, offset + j);
+                VectorLoads.floats(F, data, base + 4 * j).intoArray(out, offset + j);
             }
             for (; j < cols; j++) {
                 out[offset + j] = data.getFloat(base + 4 * j);

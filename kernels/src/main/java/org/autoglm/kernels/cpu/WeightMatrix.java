@@ -13,8 +13,18 @@ final class WeightMatrix {
     /** Largest slab mapped at once. */
     static final long MAX_SLAB_BYTES = 1L << 30;
 
-    /** One run of rows: little-endian weights, and scales (null for float types). */
-    record Slab(ByteBuffer data, ByteBuffer scales) {}
+    /**
+     * One run of rows: little-endian weights, and scales (null for float types), each from position 0: the kernels
+     * index them from there, and on JDK 22+ a buffer's memory segment starts at its position ({@link VectorLoads}).
+     */
+    record Slab(ByteBuffer data, ByteBuffer scales) {
+        Slab {
+            if (data.position() != 0 || (scales != null && scales.position() != 0)) {
+                throw new IllegalArgumentException("a slab's buffers start at position 0, not " + data.position()
+                        + (scales == null ? "" : " / " + scales.position()));
+            }
+        }
+    }
 
     final WeightType type;
     final int rows;

@@ -75,7 +75,7 @@ final class ModelFlags {
         }
     }
 
-    /** An unknown name, {@code cuda} on a machine without a usable GPU, or {@code cpu} on Java 19+ is refused here. */
+    /** An unknown name, {@code cuda} on a machine without a usable GPU, or {@code cpu} on Java 19-21 is refused here. */
     private BackendFactory.Kind backendKind() {
         BackendFactory.Kind kind = BackendFactory.Kind.parse(backend);
         if (kind == BackendFactory.Kind.CUDA && BackendFactory.resolve(BackendFactory.Kind.AUTO) != BackendFactory.Kind.CUDA) {
