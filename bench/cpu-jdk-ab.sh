@@ -5,9 +5,8 @@
 #                                                   the random glm-edge-1.5b checkpoint and its GGUF files)
 #   env: JDK_NEW (default /usr/lib/jvm/temurin-25-jdk-amd64), RUNS (rounds, default 3), TYPES (default "BF16 Q8_0 Q4_0")
 #
-# The jar is built for JDK 17, whose Vector API loads from ByteBuffers; JDK 19 removed those loads, so the kernels are
-# ported to MemorySegment loads (bench/cpu/jdk22_port.py) and compiled with JDK_NEW's javac ahead of the jar on the class
-# path. In each round, for each type: llama-bench (pp128, tg32), then CpuDecode on JDK 17 and on JDK_NEW, their order
+# The same jar on both: its kernels load through VectorLoads, ByteBuffer loads on JDK 17 and MemorySegment loads on 22+.
+# In each round, for each type: llama-bench (pp128, tg32), then CpuDecode on JDK 17 and on JDK_NEW, their order
 # swapped every round; the load average beside each; then medians over the rounds and the same-run ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,13 +18,6 @@ JDK_NEW=${JDK_NEW:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAR=$(pwd)/bench/target/benchmarks.jar
 MODEL="$WORK/glm-edge-1.5b-bf16"
 LLAMA_BENCH="$WORK/llama.cpp/build/bin/llama-bench"
-
-PORT="$WORK/jdk-new-kernels"
-rm -rf "$PORT" && mkdir -p "$PORT/src" "$PORT/classes"
-python3 bench/cpu/jdk22_port.py kernels/src/main/java/org/autoglm/kernels/cpu "$PORT/src"
-"$JDK_NEW/bin/javac" --release "$("$JDK_NEW/bin/java" -XshowSettings:properties -version 2>&1 \
-    | awk '/java.specification.version/ { print $3 }')" --add-modules jdk.incubator.vector -nowarn -cp "$JAR" \
-    -d "$PORT/classes" "$PORT"/src/*.java 2>&1 | grep -v "incubat\|^1 warning" || true
 echo "JDK 17: $(java -version 2>&1 | head -1); new: $("$JDK_NEW/bin/java" -version 2>&1 | head -1)"
 
 LOG="$WORK/jdk-ab.txt"
@@ -53,7 +45,7 @@ for ROUND in $(seq 1 "$RUNS"); do
     if [ $((ROUND % 2)) -eq 1 ]; then ORDER="J17 JNEW"; else ORDER="JNEW J17"; fi
     for J in $ORDER; do
       if [ "$J" = J17 ]; then ours J17 java "$JAR" "$T" "${Q[@]}"
-      else ours JNEW "$JDK_NEW/bin/java" "$PORT/classes:$JAR" "$T" "${Q[@]}"; fi
+      else ours JNEW "$JDK_NEW/bin/java" "$JAR" "$T" "${Q[@]}"; fi
     done
   done
 done
