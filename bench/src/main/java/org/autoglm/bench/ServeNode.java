@@ -85,6 +85,22 @@ final class ServeNode {
         return process.isAlive();
     }
 
+    /** True while the process runs; throws, naming the node and the end of its log, once it exited (it will not come back). */
+    boolean running() {
+        if (process.isAlive()) {
+            return true;
+        }
+        String tail;
+        try {
+            List<String> lines = logLines();
+            tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+        } catch (IOException e) {
+            tail = "(unreadable: " + e + ")";
+        }
+        throw new IllegalStateException("node " + name + " exited with status " + process.exitValue() + "; the end of "
+                + logDir.resolve(name + ".log").toAbsolutePath() + ":\n" + tail);
+    }
+
     /** {@code kill -9}. */
     void kill() throws InterruptedException {
         process.destroyForcibly();
@@ -158,10 +174,13 @@ final class ServeNode {
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
                 .build(), HttpResponse.BodyHandlers.ofInputStream());
         long first = -1;
+        StringBuilder answer = new StringBuilder();
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = lines.readLine()) != null) {
-                if (line.startsWith("data: ") && first < 0) {
+                if (response.statusCode() != 200) {
+                    answer.append(line);
+                } else if (line.startsWith("data: ") && first < 0) {
                     first = System.nanoTime();
                 }
                 if (line.equals("data: [DONE]")) {
@@ -170,7 +189,7 @@ final class ServeNode {
             }
         }
         if (response.statusCode() != 200 || first < 0) {
-            throw new IOException(name + " answered " + response.statusCode());
+            throw new IOException(name + " answered " + response.statusCode() + ": " + answer);
         }
         long end = System.nanoTime();
         return new Timing((first - start) / 1e6, (end - start) / 1e6);
@@ -202,15 +221,7 @@ final class ServeNode {
 
     /** Waits until every node answers {@code /ready}; fails at once, naming it, when one of them exits. */
     static void awaitReady(List<ServeNode> nodes, int seconds) throws InterruptedException {
-        waitFor(() -> {
-            for (ServeNode n : nodes) {
-                if (!n.alive()) {
-                    throw new IllegalStateException("node " + n.name + " exited with status " + n.process.exitValue()
-                            + " before it was ready; see " + n.logDir.resolve(n.name + ".log"));
-                }
-            }
-            return nodes.stream().allMatch(n -> n.status("/ready") == 200);
-        }, seconds);
+        waitFor(() -> nodes.stream().allMatch(n -> n.running() && n.status("/ready") == 200), seconds);
     }
 
     static void waitFor(BooleanSupplier condition, int seconds) throws InterruptedException {

@@ -23,7 +23,7 @@ class ClusterOverheadProcessesIT {
         assertThat(jar).as("the node jar (mvn package)").isRegularFile();
         Path model = Path.of(System.getProperty("autoglm.fixtures", "../fixtures")).resolve("glm-tiny");
         assertThat(Files.isDirectory(model)).isTrue();
-        List<ClusterOverhead.Node> nodes = new ArrayList<>();
+        List<ServeNode> nodes = new ArrayList<>();
         try {
             // A generous failure detection: three JVMs loading at once on a busy build machine stall for seconds.
             ClusterOverhead.startCluster(jar, model, GRID, 15_000, nodes);
@@ -31,7 +31,7 @@ class ClusterOverheadProcessesIT {
                     .allSatisfy(n -> assertThat(n.status("/ready")).as(n.name).isEqualTo(200));
             assertThat(nodes.get(2).leaderName()).isIn("p0", "p1", "p2");
         } finally {
-            nodes.forEach(ClusterOverhead.Node::stop);
+            nodes.forEach(ServeNode::stop);
         }
     }
 }
