@@ -26,7 +26,7 @@ ours() { # NAME JAVA CLASSPATH TYPE QUANTIZE...
   local name=$1 java=$2 cp=$3 t=$4
   shift 4
   echo "-- $name, $t, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  "$java" --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -cp "$cp" org.autoglm.bench.CpuDecode "$MODEL" \
+  "$java" --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -XX:GCTimeRatio=4 -cp "$cp" org.autoglm.bench.CpuDecode "$MODEL" \
       "$@" --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 2>&1 \
       | grep -v "^WARNING: Using incubator\|^SLF4J" \
       | awk -v n="$name" -v t="$t" -v out="$LOG" '/^pp|^per CPU|^load/ { print }

@@ -68,8 +68,8 @@ for ROUND in $(seq 1 "$RUNS"); do
           else if (h[i] == "n_gen") g = $i; else if (h[i] == "avg_ts") s = $i;
           print "LLAMA", t, (p > 0 ? "pp" : "tg"), s } NR == 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) h[i] = $i }' \
         | tee -a "$LOG"
-    # -XX:MaxNewSize=64m: the young generation the README recommends for CPU nodes (resident memory)
-    java --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
+    # -XX:MaxNewSize=64m -XX:GCTimeRatio=4: the memory options the jar gives a CPU node (resident memory; README)
+    java --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -XX:GCTimeRatio=4 -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
         --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 --bandwidth 2>&1 \
         | grep -v "^WARNING: Using incubator\|^SLF4J" \
         | awk -v t="$T" -v out="$LOG" '{ print }

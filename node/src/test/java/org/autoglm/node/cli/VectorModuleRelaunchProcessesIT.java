@@ -67,6 +67,7 @@ class VectorModuleRelaunchProcessesIT {
         child = relaunched().orElseThrow();
         assertThat(child.info().arguments().map(List::of).orElseThrow())
                 .contains("--add-modules=jdk.incubator.vector", "-Xmx512m", VectorModuleRelaunch.YOUNG_GENERATION,
+                        VectorModuleRelaunch.GC_TIME_RATIO,
                         "serve", "--backend", "cpu");
         await().atMost(Duration.ofSeconds(120)).until(() -> {
             assertThat(parent.isAlive()).as("serve exited: %s", Files.readString(stderr)).isTrue();

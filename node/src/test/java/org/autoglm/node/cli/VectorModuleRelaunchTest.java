@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The relaunched JVM caps the young generation unless the user's own options size it. */
+/** The relaunched JVM caps the young generation and G1's heap growth unless the user's own options set them. */
 class VectorModuleRelaunchTest {
 
     @Test
@@ -16,5 +16,14 @@ class VectorModuleRelaunchTest {
                 "-XX:G1MaxNewSizePercent=20")) {
             assertThat(VectorModuleRelaunch.sizesYoungGeneration(List.of("-Xmx4g", option))).as(option).isTrue();
         }
+    }
+
+    @Test
+    void theMemoryDefaultsLeaveWhatTheUserSetAlone() {
+        assertThat(VectorModuleRelaunch.memoryDefaults(List.of("-Xmx4g")))
+                .containsExactly(VectorModuleRelaunch.YOUNG_GENERATION, VectorModuleRelaunch.GC_TIME_RATIO);
+        assertThat(VectorModuleRelaunch.memoryDefaults(List.of("-Xmn128m", "-XX:GCTimeRatio=9"))).isEmpty();
+        assertThat(VectorModuleRelaunch.memoryDefaults(List.of("-XX:GCTimeRatio=9")))
+                .containsExactly(VectorModuleRelaunch.YOUNG_GENERATION);
     }
 }
