@@ -12,13 +12,14 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Every vector load of the kernels from the weights' memory-mapped buffers, little-endian, on JDK 17 and 18 and on JDK
- * 22 and later from one jar compiled for 17. JDK 19 replaced the Vector API's byte-buffer loads ({@code fromByteBuffer})
- * with memory-segment loads (JEP 426; {@code java.lang.foreign} a preview until JDK 22). So on 22+ each load goes
- * through a constant method handle to {@code fromMemorySegment(species, MemorySegment.ofBuffer(buffer), ...)}: C2
- * inlines it, intrinsifies the load and removes the segment's allocation (0 bytes a pass measured on JDK 25). On 17
- * and 18 the direct call is taken; {@link #SEGMENTS} is a constant, so the compiled kernels keep only one of the two
- * paths, and the other one's call site is never linked.
+ * Every vector load of the kernels from the weights' memory-mapped buffers, little-endian, on JDK 17 and 18 and on
+ * JDK 22 and later from one jar compiled for 17. JDK 19 replaced the Vector API's byte-buffer loads
+ * ({@code fromByteBuffer}) with memory-segment loads (JEP 426; {@code java.lang.foreign} a preview until JDK 22). So
+ * on 22+ each load goes through a constant method handle to
+ * {@code fromMemorySegment(species, MemorySegment.ofBuffer(buffer), ...)}: C2 inlines it, intrinsifies the load and
+ * removes the segment's allocation (0 bytes a pass measured on JDK 25). On 17 and 18 the direct call is taken;
+ * {@link #SEGMENTS} is a constant, so the compiled kernels keep only one of the two paths, and the other one's call
+ * site is never linked.
  *
  * <p>A buffer's segment starts at its position: the kernels' buffers are at position 0 ({@link WeightMatrix.Slab}).
  */
@@ -67,14 +68,15 @@ final class VectorLoads {
         return ShortVector.fromByteBuffer(species, data, offset, LE);
     }
 
-    /** {@code (species, buffer, offset, order) -> vector.fromMemorySegment(species, ofBuffer(buffer), offset, order)}. */
+    /** {@code (species, buffer, offset, order) -> fromMemorySegment(species, ofBuffer(buffer), offset, order)}. */
     private static MethodHandle fromSegment(Class<?> vector) {
         try {
             Class<?> segment = Class.forName("java.lang.foreign.MemorySegment");
             MethodHandles.Lookup lookup = MethodHandles.publicLookup();
             MethodHandle load = lookup.findStatic(vector, "fromMemorySegment",
                     MethodType.methodType(vector, VectorSpecies.class, segment, long.class, ByteOrder.class));
-            MethodHandle ofBuffer = lookup.findStatic(segment, "ofBuffer", MethodType.methodType(segment, Buffer.class));
+            MethodHandle ofBuffer = lookup.findStatic(segment, "ofBuffer",
+                    MethodType.methodType(segment, Buffer.class));
             return MethodHandles.filterArguments(load, 1, ofBuffer)
                     .asType(MethodType.methodType(vector, VectorSpecies.class, ByteBuffer.class, long.class,
                             ByteOrder.class));

@@ -16,8 +16,8 @@ import java.util.Set;
  * there), and a module added to a child layer at run time is loaded outside the boot loader, where the JIT does not
  * compile it to vector instructions. So when the module is missing and the command may use the CPU backend, {@link #main}
  * starts the same java, with the same JVM options, jar and arguments, plus {@code --add-modules jdk.incubator.vector}
- * (and the memory options of {@link #memoryDefaults} unless the user's options set the same), and exits with its status.
- * Output goes to this process's stdout and stderr (less the JVM's incubator notice).
+ * (and the memory options of {@link #memoryDefaults} unless the user's options set the same), and exits with its
+ * status. Output goes to this process's stdout and stderr (less the JVM's incubator notice).
  *
  * <p>The two processes live and die together: a signal that stops this one (SIGTERM, Ctrl-C) stops the child the same
  * way, from a shutdown hook that waits for it; if this one is killed outright ({@code kill -9}), the child sees its

@@ -16,10 +16,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The jar on JDKs newer than the 17 it is built for. JDK 19 replaced the Vector API's byte-buffer loads with
- * memory-segment loads (JEP 426), whose {@code java.lang.foreign} API was a preview until JDK 22: on 22 and later the CPU
- * backend's kernels load through it ({@code VectorLoads}), and {@code java -jar} relaunches itself with the module as on
- * 17; on 19-21 {@code --backend cpu} is refused at once, naming the Java release and what to do, and {@code auto} runs
- * on DJL. Runs with the JDKs installed under /usr/lib/jvm (our machines have a Temurin 25); a case without one is skipped.
+ * memory-segment loads (JEP 426), whose {@code java.lang.foreign} API was a preview until JDK 22: on 22 and later the
+ * CPU backend's kernels load through it ({@code VectorLoads}), and {@code java -jar} relaunches itself with the module
+ * as on 17; on 19-21 {@code --backend cpu} is refused at once, naming the Java release and what to do, and
+ * {@code auto} runs on DJL. Runs with the JDKs installed under /usr/lib/jvm (our machines have a Temurin 25); a case
+ * without one is skipped.
  */
 class NewerJavaProcessesIT {
 
@@ -36,39 +37,44 @@ class NewerJavaProcessesIT {
         try (Stream<Path> files = Files.list(ReferenceCases.fixturesDir().resolve("glm-tiny"))) {
             for (Path f : files.toList()) Files.copy(f, copy.resolve(f.getFileName()));
         }
-        String model = copy.toString();
-        Path thisJava = Path.of(System.getProperty("java.home"), "bin", "java");
-        assertThat(Runtime.version().feature()).as("the test JVM is the build's JDK").isLessThanOrEqualTo(18);
+        try {
+            String model = copy.toString();
+            Path thisJava = Path.of(System.getProperty("java.home"), "bin", "java");
+            assertThat(Runtime.version().feature()).as("the test JVM is the build's JDK").isLessThanOrEqualTo(18);
 
-        for (String quantize : List.of("none", "q8_0")) {
-            List<String> args = new java.util.ArrayList<>(List.of("-jar", jar, "generate", "--backend", "cpu", "--model",
-                    model, "--prompt", PROMPT, "--max-tokens", "12", "--ignore-eos", "--json", "--dump-logits"));
-            if (!quantize.equals("none")) args.addAll(List.of("--quantize", quantize));
-            Run newer = run(java.get(), args.toArray(String[]::new));
-            Run old = run(thisJava, args.toArray(String[]::new));
-            assertThat(newer.exit).as(newer.output).isZero();
-            assertThat(old.exit).as(old.output).isZero();
-            // the same greedy tokens; the logits within float noise (the two JITs may sum lanes in another order)
-            assertThat(field(newer.output, "token_ids")).as(quantize).isEqualTo(field(old.output, "token_ids"));
-            float[] a = logits(newer.output);
-            float[] b = logits(old.output);
-            assertThat(a).hasSameSizeAs(b);
-            for (int i = 0; i < a.length; i++) {
-                assertThat(a[i]).as("%s logit %d", quantize, i).isCloseTo(b[i], org.assertj.core.data.Offset.offset(1e-4f));
+            for (String quantize : List.of("none", "q8_0")) {
+                List<String> args = new java.util.ArrayList<>(List.of("-jar", jar, "generate", "--backend", "cpu",
+                        "--model", model, "--prompt", PROMPT, "--max-tokens", "12", "--ignore-eos", "--json",
+                        "--dump-logits"));
+                if (!quantize.equals("none")) args.addAll(List.of("--quantize", quantize));
+                Run newer = run(java.get(), args.toArray(String[]::new));
+                Run old = run(thisJava, args.toArray(String[]::new));
+                assertThat(newer.exit).as(newer.output).isZero();
+                assertThat(old.exit).as(old.output).isZero();
+                // the same greedy tokens; the logits within float noise (the two JITs may sum lanes in another order)
+                assertThat(field(newer.output, "token_ids")).as(quantize).isEqualTo(field(old.output, "token_ids"));
+                float[] a = logits(newer.output);
+                float[] b = logits(old.output);
+                assertThat(a).hasSameSizeAs(b);
+                for (int i = 0; i < a.length; i++) {
+                    assertThat(a[i]).as("%s logit %d", quantize, i)
+                            .isCloseTo(b[i], org.assertj.core.data.Offset.offset(1e-4f));
+                }
             }
-        }
 
-        // auto picks our kernels there too: the logits are those of --backend cpu to the last bit, not DJL's
-        Run auto = run(java.get(), "-jar", jar, "generate", "--model", model, "--prompt", PROMPT, "--max-tokens", "1",
-                "--json", "--dump-logits");
-        Run cpu = run(java.get(), "-jar", jar, "generate", "--backend", "cpu", "--model", model, "--prompt", PROMPT,
-                "--max-tokens", "1", "--json", "--dump-logits");
-        assertThat(auto.exit).as(auto.output).isZero();
-        assertThat(field(auto.output, "last_logits")).isEqualTo(field(cpu.output, "last_logits"));
-        try (Stream<Path> files = Files.list(copy)) {
-            for (Path f : files.toList()) Files.delete(f);
+            // auto picks our kernels there too: the logits are those of --backend cpu to the last bit, not DJL's
+            Run auto = run(java.get(), "-jar", jar, "generate", "--model", model, "--prompt", PROMPT, "--max-tokens",
+                    "1", "--json", "--dump-logits");
+            Run cpu = run(java.get(), "-jar", jar, "generate", "--backend", "cpu", "--model", model, "--prompt", PROMPT,
+                    "--max-tokens", "1", "--json", "--dump-logits");
+            assertThat(auto.exit).as(auto.output).isZero();
+            assertThat(field(auto.output, "last_logits")).isEqualTo(field(cpu.output, "last_logits"));
+        } finally {
+            try (Stream<Path> files = Files.list(copy)) {
+                for (Path f : files.toList()) Files.delete(f);
+            }
+            Files.delete(copy);
         }
-        Files.delete(copy);
     }
 
     @Test
