@@ -22,30 +22,17 @@ echo "JDK 17: $(java -version 2>&1 | head -1); new: $("$JDK_NEW/bin/java" -versi
 
 LOG="$WORK/jdk-ab.txt"
 : > "$LOG"
-ours() { # NAME JAVA CLASSPATH TYPE QUANTIZE...
-  local name=$1 java=$2 cp=$3 t=$4
-  shift 4
-  echo "-- $name, $t, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  "$java" --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -XX:GCTimeRatio=4 -cp "$cp" org.autoglm.bench.CpuDecode "$MODEL" \
-      "$@" --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 2>&1 \
-      | grep -v "^WARNING: Using incubator\|^SLF4J" \
-      | awk -v n="$name" -v t="$t" -v out="$LOG" '/^pp|^per CPU|^load/ { print }
-          /^RESULT/ { for (i = 4; i <= NF; i++) { split($i, kv, "="); print n, t, kv[1], kv[2] >> out } }
-          /^per CPU second/ { print n, t, "tgcpu", $5 >> out; print n, t, "batchcpu", $10 >> out }'
-}
+source bench/cpu/runs.sh
 for ROUND in $(seq 1 "$RUNS"); do
   for T in $TYPES; do
     case $T in BF16) Q=();; Q8_0) Q=(--quantize q8_0);; Q4_0) Q=(--quantize q4_0);; esac
     echo "== round $ROUND, $T, $THREADS threads, $(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg)"
-    OMP_WAIT_POLICY=passive "$LLAMA_BENCH" -m "$WORK/glm-edge-1.5b-$T.gguf" -t "$THREADS" -p 128 -n 32 -r 1 -o csv \
-        2>/dev/null | awk -F, -v t="$T" 'NR > 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) if (h[i] == "n_prompt") p = $i;
-          else if (h[i] == "n_gen") g = $i; else if (h[i] == "avg_ts") s = $i;
-          print "LLAMA", t, (p > 0 ? "pp" : "tg"), s } NR == 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) h[i] = $i }' \
-        | tee -a "$LOG"
+    llama_bench "$T"
     if [ $((ROUND % 2)) -eq 1 ]; then ORDER="J17 JNEW"; else ORDER="JNEW J17"; fi
     for J in $ORDER; do
-      if [ "$J" = J17 ]; then ours J17 java "$JAR" "$T" "${Q[@]}"
-      else ours JNEW "$JDK_NEW/bin/java" "$JAR" "$T" "${Q[@]}"; fi
+      echo "-- $J, $T, load $(cut -d' ' -f1-3 /proc/loadavg)"
+      if [ "$J" = J17 ]; then cpu_decode J17 java "$T" "${Q[@]}"
+      else cpu_decode JNEW "$JDK_NEW/bin/java" "$T" "${Q[@]}"; fi
     done
   done
 done

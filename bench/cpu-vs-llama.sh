@@ -13,9 +13,7 @@
 #    batch 8, one run), back to back, with the load average beside each; then the medians over the rounds and our
 #    ratio to llama.cpp. On a shared machine only these same-run ratios mean anything.
 #
-# llama.cpp runs with OMP_WAIT_POLICY=passive: with OpenMP's default spinning barriers, a llama.cpp thread that loses
-# its core to another process stalls the others (on this 2-core machine at load 5, Q8_0 tg16 at 2 threads: 0.29 tok/s
-# spinning, 4.0 passive, 6.2 with one thread), which is what made an earlier run's llama.cpp decode look 10x slow.
+# Both measurements of a round are in bench/cpu/runs.sh (llama.cpp runs with OMP_WAIT_POLICY=passive: why there).
 # Needs: mvn -DskipTests package (bench/target/benchmarks.jar), python3 + numpy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +49,7 @@ for T in $TYPES; do
 done
 
 LOG="$WORK/results.txt"
+source bench/cpu/runs.sh
 : > "$LOG"
 BUDGET_S=${BUDGET_S:-420}
 START=$(date +%s)
@@ -61,21 +60,10 @@ for ROUND in $(seq 1 "$RUNS"); do
     break
   fi
   for T in $TYPES; do
-    case $T in BF16) Q="";; Q8_0) Q="--quantize q8_0";; Q4_0) Q="--quantize q4_0";; esac
+    case $T in BF16) Q=();; Q8_0) Q=(--quantize q8_0);; Q4_0) Q=(--quantize q4_0);; esac
     echo "== round $ROUND, $T, $THREADS threads, load $(cut -d' ' -f1-3 /proc/loadavg)"
-    OMP_WAIT_POLICY=passive "$LLAMA_BENCH" -m "$WORK/glm-edge-1.5b-$T.gguf" -t "$THREADS" -p 128 -n 32 -r 1 -o csv \
-        2>/dev/null | awk -F, -v t="$T" 'NR > 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) if (h[i] == "n_prompt") p = $i;
-          else if (h[i] == "n_gen") g = $i; else if (h[i] == "avg_ts") s = $i;
-          print "LLAMA", t, (p > 0 ? "pp" : "tg"), s } NR == 1 { gsub(/"/, ""); for (i = 1; i <= NF; i++) h[i] = $i }' \
-        | tee -a "$LOG"
-    # -XX:MaxNewSize=64m -XX:GCTimeRatio=4: the memory options the jar gives a CPU node (resident memory; README)
-    java --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -XX:GCTimeRatio=4 -cp "$JAR" org.autoglm.bench.CpuDecode "$MODEL" $Q \
-        --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 --bandwidth 2>&1 \
-        | grep -v "^WARNING: Using incubator\|^SLF4J" \
-        | awk -v t="$T" -v out="$LOG" '{ print }
-          /^RESULT/ { for (i = 4; i <= NF; i++) { split($i, kv, "="); print "OURS", t, kv[1], kv[2] >> out } }
-          /^bandwidth/ { print "OURS", t, "bandwidth", $2 >> out }
-          /^per CPU second/ { print "OURS", t, "tgcpu", $5 >> out; print "OURS", t, "batchcpu", $10 >> out }'
+    llama_bench "$T"
+    cpu_decode OURS java "$T" "${Q[@]}" --bandwidth
   done
 done
 echo "== per-token overhead, glm-tiny fixture, 1 thread"
