@@ -322,17 +322,8 @@ public final class Cluster implements AutoCloseable {
 
     private static Membership join(Consumer<GridConfig> configure, NodeInfo self, Supplier<NodeLoad> load,
                                    long termSeen) {
-        // The whole join again on a fresh grid node when the grid turned it away for a passing reason, also one met
-        // by the membership's first cache operations (GridNode.refusedForNow).
-        return GridNode.retriedWhileRefusedForNow(self.name(), () -> {
-            GridNode grid = GridNode.start(configure);
-            try {
-                return new Membership(grid, self, load, termSeen);
-            } catch (RuntimeException e) {
-                grid.close();
-                throw e;
-            }
-        });
+        // the membership's first cache operations can meet a passing refusal too (GridNode.refusedForNow)
+        return GridNode.start(configure, grid -> new Membership(grid, self, load, termSeen));
     }
 
     /**

@@ -97,6 +97,15 @@ public final class GridNode implements AutoCloseable {
      * @throws IllegalStateException    when the node cannot start (port taken, TLS files unusable, ...)
      */
     public static GridNode start(Consumer<GridConfig> configure) {
+        return start(configure, grid -> grid);
+    }
+
+    /**
+     * Starts this process's grid node, as above, and builds {@code onTop} of it; when the grid turns either step away
+     * for a passing reason ({@link #refusedForNow}), a failed build closes its grid node and both are tried again on a
+     * fresh one.
+     */
+    public static <T> T start(Consumer<GridConfig> configure, java.util.function.Function<GridNode, T> onTop) {
         GridConfig config = new GridConfig();
         configure.accept(config);
         config.validate();
@@ -109,7 +118,15 @@ public final class GridNode implements AutoCloseable {
             log.info("grid port {} is taken; this lone node uses {} ({}). Give --grid-port to choose.", asked,
                     config.gridPort, config.nodeName);
         }
-        return retriedWhileRefusedForNow(config.nodeName, () -> startIgnite(config));
+        return retriedWhileRefusedForNow(config.nodeName, () -> {
+            GridNode grid = startIgnite(config);
+            try {
+                return onTop.apply(grid);
+            } catch (RuntimeException e) {
+                grid.close();
+                throw e;
+            }
+        });
     }
 
     /** How often a start the cluster turned away for a passing reason is tried. */
@@ -120,7 +137,7 @@ public final class GridNode implements AutoCloseable {
      * {@link #refusedForNow}). {@code start} must leave nothing running when it throws. Any other failure ends the start
      * at once.
      */
-    public static <T> T retriedWhileRefusedForNow(String name, java.util.function.Supplier<T> start) {
+    static <T> T retriedWhileRefusedForNow(String name, java.util.function.Supplier<T> start) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return start.get();
