@@ -181,12 +181,14 @@ public final class GridNode implements AutoCloseable {
     }
 
     private static GridNode startIgnite(GridConfig config) {
+        IgniteConfiguration cfg = igniteConfiguration(config);
+        boolean temporary = config.workDirectory == null && config.dataDirectory == null;
+        Ignite ignite = null;
         try {
-            IgniteConfiguration cfg = igniteConfiguration(config);
-            Ignite ignite = Ignition.start(cfg);
+            ignite = Ignition.start(cfg);
             activate(ignite, config);
             GridNode node = new GridNode(config, ignite);
-            if (config.workDirectory == null && config.dataDirectory == null) {
+            if (temporary) {
                 node.tempWorkDirectory = java.nio.file.Path.of(cfg.getWorkDirectory());
             }
             log.info("grid node '{}' up on {}:{}, {} server node(s) in the topology",
@@ -197,6 +199,9 @@ public final class GridNode implements AutoCloseable {
             }
             return node;
         } catch (IgniteException e) {
+            if (ignite == null && temporary) {
+                TempWorkDirectory.delete(java.nio.file.Path.of(cfg.getWorkDirectory())); // a retry makes its own
+            }
             throw new IllegalStateException("grid node '" + config.nodeName + "' could not start on "
                     + config.host + ":" + config.gridPort + ": " + rootMessage(e)
                     + " (is the port free? are the --grid-tls-* files right?)", e);
@@ -431,9 +436,7 @@ public final class GridNode implements AutoCloseable {
             // With a data directory the work directory (type metadata of the stored records) must outlive the process.
             java.nio.file.Path fixed = config.workDirectory != null ? config.workDirectory
                     : config.dataDirectory != null ? config.dataDirectory.resolve("work") : null;
-            return (fixed != null
-                    ? Files.createDirectories(fixed)
-                    : Files.createTempDirectory("autoglm-grid-")).toString();
+            return (fixed != null ? Files.createDirectories(fixed) : TempWorkDirectory.create()).toString();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the grid work directory", e);
         }
@@ -630,11 +633,7 @@ public final class GridNode implements AutoCloseable {
             log.warn("grid node '{}' did not stop cleanly: {}", config.nodeName, e.toString());
         }
         if (tempWorkDirectory != null) {
-            try (var files = Files.walk(tempWorkDirectory)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            } catch (IOException e) {
-                log.debug("grid work directory {} not removed: {}", tempWorkDirectory, e.toString());
-            }
+            TempWorkDirectory.delete(tempWorkDirectory);
         }
     }
 }

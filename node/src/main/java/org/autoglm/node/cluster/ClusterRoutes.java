@@ -21,6 +21,8 @@ import org.autoglm.node.api.ApiError;
 public final class ClusterRoutes {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** A member change is one short name. */
+    private static final long MEMBER_CHANGE_MAX_BYTES = 64 * 1024;
     private final Cluster cluster;
 
     public ClusterRoutes(Cluster cluster) {
@@ -197,13 +199,9 @@ public final class ClusterRoutes {
 
     /** {@code POST /cluster/members} with {@code {"add": "name"}} or {@code {"remove": "name"}} (admin). */
     public void changeMembers(Context ctx) {
-        com.fasterxml.jackson.databind.JsonNode body;
-        try {
-            body = JSON.readTree(org.autoglm.node.api.JsonBody.readBytes(ctx, 64 * 1024));
-        } catch (java.io.IOException e) {
-            throw ApiError.invalid(null, "The body is not JSON: send {\"add\": \"name\"} or {\"remove\": \"name\"}.");
-        }
-        if (body == null || !body.isObject() || body.size() != 1 || !(body.has("add") || body.has("remove"))) {
+        com.fasterxml.jackson.databind.JsonNode body =
+                org.autoglm.node.api.JsonBody.readObject(ctx, MEMBER_CHANGE_MAX_BYTES);
+        if (body.size() != 1 || !(body.has("add") || body.has("remove"))) {
             throw ApiError.invalid(null, "Send exactly one of {\"add\": \"name\"} or {\"remove\": \"name\"}.");
         }
         String field = body.has("add") ? "add" : "remove";

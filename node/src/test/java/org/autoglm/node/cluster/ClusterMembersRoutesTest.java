@@ -65,7 +65,7 @@ class ClusterMembersRoutesTest {
         assertThat(self.get("voter").asBoolean()).isTrue();
         assertThat(self.get("removed").asBoolean()).isFalse();
 
-        assertBad(post("not json"), "not JSON");
+        assertBad(post("not json"), "not valid JSON");
         assertBad(post("{}"), "exactly one of");
         assertBad(post("{\"add\": \"a\", \"remove\": \"b\"}"), "exactly one of");
         assertBad(post("{\"promote\": \"a\"}"), "exactly one of");

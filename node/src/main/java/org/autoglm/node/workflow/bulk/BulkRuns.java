@@ -47,6 +47,8 @@ public final class BulkRuns {
     private static final Set<String> FIELDS = Set.of("input_file_id", "version", "priority");
     /** Error lines listed in the answer; all of them are in the output file. */
     private static final int MAX_LISTED_ERRORS = 100;
+    /** A bulk start names a file; its lines are read from the file store, not the body. */
+    private static final long MAX_BODY_BYTES = 64 * 1024;
 
     private final Supplier<FileStore> files;
     private final WorkflowRuns runs;
@@ -63,7 +65,7 @@ public final class BulkRuns {
     private void bulk(Context ctx) throws IOException, InterruptedException {
         String workflow = ctx.pathParam("name");
         Caller caller = ApiServer.caller(ctx);
-        ObjectNode body = JsonBody.readObject(ctx, 64 * 1024);
+        ObjectNode body = JsonBody.readObject(ctx, MAX_BODY_BYTES);
         for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!FIELDS.contains(f)) {
