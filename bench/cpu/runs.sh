@@ -13,11 +13,11 @@ llama_bench() {
 }
 
 # cpu_decode WHO JAVA TYPE [CpuDecode flags...]: our CpuDecode (pp128, tg32, batch 8, one run) on $MODEL with the
-# memory options the jar gives a CPU node (-XX:MaxNewSize=64m -XX:GCTimeRatio=4; README) -> "WHO TYPE key value".
+# memory options the jar gives a CPU node (-XX:MaxNewSize=64m -XX:GCTimeRatio=4 and the heap free ratios; README) -> "WHO TYPE key value".
 cpu_decode() {
   local who=$1 java=$2 t=$3
   shift 3
-  "$java" --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -XX:GCTimeRatio=4 -cp "$JAR" \
+  "$java" --add-modules=jdk.incubator.vector -Xmx4g -XX:MaxNewSize=64m -XX:GCTimeRatio=4 -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -cp "$JAR" \
       org.autoglm.bench.CpuDecode "$MODEL" "$@" --threads "$THREADS" --prompt 128 --decode 32 --batch 8 --runs 1 2>&1 \
       | grep -v "^WARNING: Using incubator\|^SLF4J" \
       | awk -v n="$who" -v t="$t" -v out="$LOG" '{ print }

@@ -67,8 +67,8 @@ class VectorModuleRelaunchProcessesIT {
         child = relaunched().orElseThrow();
         assertThat(child.info().arguments().map(List::of).orElseThrow())
                 .contains("--add-modules=jdk.incubator.vector", "-Xmx512m", VectorModuleRelaunch.YOUNG_GENERATION,
-                        VectorModuleRelaunch.GC_TIME_RATIO,
-                        "serve", "--backend", "cpu");
+                        VectorModuleRelaunch.GC_TIME_RATIO, VectorModuleRelaunch.HEAP_FREE_RATIOS.get(0),
+                        VectorModuleRelaunch.HEAP_FREE_RATIOS.get(1), "serve", "--backend", "cpu");
         await().atMost(Duration.ofSeconds(120)).until(() -> {
             assertThat(parent.isAlive()).as("serve exited: %s", Files.readString(stderr)).isTrue();
             return status(httpPort, "/ready") == 200;

@@ -21,9 +21,14 @@ class VectorModuleRelaunchTest {
     @Test
     void theMemoryDefaultsLeaveWhatTheUserSetAlone() {
         assertThat(VectorModuleRelaunch.memoryDefaults(List.of("-Xmx4g")))
-                .containsExactly(VectorModuleRelaunch.YOUNG_GENERATION, VectorModuleRelaunch.GC_TIME_RATIO);
-        assertThat(VectorModuleRelaunch.memoryDefaults(List.of("-Xmn128m", "-XX:GCTimeRatio=9"))).isEmpty();
-        assertThat(VectorModuleRelaunch.memoryDefaults(List.of("-XX:GCTimeRatio=9")))
+                .containsExactly(VectorModuleRelaunch.YOUNG_GENERATION, VectorModuleRelaunch.GC_TIME_RATIO,
+                        "-XX:MinHeapFreeRatio=5", "-XX:MaxHeapFreeRatio=20");
+        assertThat(VectorModuleRelaunch.memoryDefaults(
+                List.of("-Xmn128m", "-XX:GCTimeRatio=9", "-XX:MaxHeapFreeRatio=50"))).isEmpty();
+        assertThat(VectorModuleRelaunch.memoryDefaults(List.of("-XX:GCTimeRatio=9", "-XX:MinHeapFreeRatio=1")))
                 .containsExactly(VectorModuleRelaunch.YOUNG_GENERATION);
+        // one ratio of the user's alone: neither of ours, which could contradict it (the JVM would not start)
+        assertThat(VectorModuleRelaunch.memoryDefaults(List.of("-XX:MaxHeapFreeRatio=3")))
+                .doesNotContain("-XX:MinHeapFreeRatio=5");
     }
 }
