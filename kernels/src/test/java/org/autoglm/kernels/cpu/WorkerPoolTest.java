@@ -66,6 +66,7 @@ class WorkerPoolTest {
     void aThreadStuckInItsRegionLeavesTheRestOfItToTheOthers() {
         assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
             try (WorkerPool pool = new WorkerPool(2)) {
+                CountDownLatch workerStarted = new CountDownLatch(1);
                 CountDownLatch othersDone = new CountDownLatch(1);
                 AtomicIntegerArray runs = new AtomicIntegerArray(100);
                 int[] byCaller = {0};
@@ -73,12 +74,10 @@ class WorkerPoolTest {
                 pool.forEach(100, 1, (from, to, scratch) -> {
                     if (Thread.currentThread() != caller) {
                         // the worker holds its first chunk until the caller has run everything else
-                        try {
-                            othersDone.await(20, TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
+                        workerStarted.countDown();
+                        await(othersDone);
                     } else {
+                        if (byCaller[0] == 0) await(workerStarted); // however late the worker wakes
                         byCaller[0]++;
                         if (byCaller[0] == 99) othersDone.countDown();
                     }
@@ -105,6 +104,14 @@ class WorkerPoolTest {
             for (int i = 0; i < 50; i++) {
                 assertThat(runs.get(i)).isEqualTo(1);
             }
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(20, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
