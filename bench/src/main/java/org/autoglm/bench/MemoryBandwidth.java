@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.autoglm.kernels.cpu.VectorLoads;
 
 /**
  * How fast this CPU streams memory a program only reads (the access pattern of a decode step's matrix-vector products
@@ -66,11 +67,11 @@ final class MemoryBandwidth {
         FloatVector c = a;
         FloatVector d = a;
         int step = F.vectorByteSize();
-        for (int i = from; i + 4 * step <= to; i += 4 * step) {
-            a = a.add(FloatVector.fromByteBuffer(F, data, i, ByteOrder.LITTLE_ENDIAN));
-            b = b.add(FloatVector.fromByteBuffer(F, data, i + step, ByteOrder.LITTLE_ENDIAN));
-            c = c.add(FloatVector.fromByteBuffer(F, data, i + 2 * step, ByteOrder.LITTLE_ENDIAN));
-            d = d.add(FloatVector.fromByteBuffer(F, data, i + 3 * step, ByteOrder.LITTLE_ENDIAN));
+        for (int i = from; i + 4 * step <= to; i += 4 * step) { // the kernels' loads: byte buffers or segments by JDK
+            a = a.add(VectorLoads.floats(F, data, i));
+            b = b.add(VectorLoads.floats(F, data, i + step));
+            c = c.add(VectorLoads.floats(F, data, i + 2 * step));
+            d = d.add(VectorLoads.floats(F, data, i + 3 * step));
         }
         return a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
     }

@@ -22,8 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  * site is never linked.
  *
  * <p>A buffer's segment starts at its position: the kernels' buffers are at position 0 ({@link WeightMatrix.Slab}).
+ * {@link #floats} is public for the benchmarks' bandwidth reader, which must read as the kernels do on every JDK.
  */
-final class VectorLoads {
+public final class VectorLoads {
 
     /** Whether this JVM's Vector API loads from memory segments (JDK 22+) instead of byte buffers. */
     static final boolean SEGMENTS = Runtime.version().feature() >= 22;
@@ -35,7 +36,7 @@ final class VectorLoads {
 
     private VectorLoads() {}
 
-    static FloatVector floats(VectorSpecies<Float> species, ByteBuffer data, int offset) {
+    public static FloatVector floats(VectorSpecies<Float> species, ByteBuffer data, int offset) {
         if (SEGMENTS) {
             try {
                 return (FloatVector) FLOATS.invokeExact(species, data, (long) offset, LE);
