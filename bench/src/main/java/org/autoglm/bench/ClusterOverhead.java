@@ -22,8 +22,9 @@ import java.util.concurrent.Future;
 
 /**
  * What the cluster path costs: three {@code serve} processes of the node jar on loopback; only p0 has the tag every
- * request requires ({@code required_tags}), so every request runs on p0 (a drained node would refuse them instead). The same streaming requests are sent alternately to p0 (it executes them itself)
- * and to p1 (tokens come back over the grid), and time to first token and end-to-end latency are compared, then
+ * request requires ({@code required_tags}), so every request runs on p0 (a drained node would refuse them instead).
+ * The same streaming requests are sent alternately to p0 (it executes them itself) and to p1 (tokens come back over
+ * the grid), and time to first token and end-to-end latency are compared, then
  * throughput at a concurrency. Last, the leader is killed with {@code kill -9} a few times and the time until a
  * survivor reports a new leader is measured. Not a test: figures go to the README.
  *

@@ -11,12 +11,7 @@ final class Quantizer {
 
     private Quantizer() {}
 
-    /** Quantizes {@code row[0 .. cols)} to {@code type}, appending to {@code quants} and {@code scales}. */
-    static void quantizeRow(WeightType type, float[] row, int cols, ByteBuffer quants, ByteBuffer scales) {
-        quantizeRow(type, row, 0, cols, quants, scales);
-    }
-
-    /** Quantizes {@code rows[offset .. offset + cols)}, as above. */
+    /** Quantizes {@code rows[offset .. offset + cols)} to {@code type}, appending to {@code quants} and {@code scales}. */
     static void quantizeRow(WeightType type, float[] rows, int offset, int cols, ByteBuffer quants, ByteBuffer scales) {
         for (int b = offset; b < offset + cols; b += WeightType.BLOCK) {
             if (type == WeightType.Q8_0) {

@@ -36,7 +36,6 @@ final class WorkerPool implements AutoCloseable {
     private volatile Body body;
     private volatile int items;
     private volatile int grain;
-    private volatile int chunks;
     private volatile Throwable failure;
 
     WorkerPool(int threads) {
@@ -80,7 +79,6 @@ final class WorkerPool implements AutoCloseable {
         this.grain = grain;
         this.failure = null;
         int chunks = (items + grain - 1) / grain;
-        this.chunks = chunks;
         for (int r = 0; r < scratch.length; r++) {
             cursors.set(PAD * r, regionStart(r, chunks));
         }
@@ -112,7 +110,7 @@ final class WorkerPool implements AutoCloseable {
         Body b = body;
         int n = items;
         int g = grain;
-        int c = chunks;
+        int c = (n + g - 1) / g;
         int threads = scratch.length;
         Scratch own = scratch[index];
         try {

@@ -99,7 +99,7 @@ class MatrixKernelsTest {
         for (int j = 0; j < cols; j++) source[j] = (float) random.nextGaussian();
         ByteBuffer quants = ByteBuffer.allocate((int) type.quantBytes(cols)).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer scales = ByteBuffer.allocate((int) type.scaleBytes(cols)).order(ByteOrder.LITTLE_ENDIAN);
-        Quantizer.quantizeRow(type, source, cols, quants, scales);
+        Quantizer.quantizeRow(type, source, 0, cols, quants, scales);
         WeightMatrix m = new WeightMatrix(type, 1, cols, 1,
                 new WeightMatrix.Slab[] {new WeightMatrix.Slab(quants.flip(), scales.flip())});
         float[] back = new float[cols];
@@ -123,7 +123,7 @@ class MatrixKernelsTest {
                 case F32 -> { for (float v : row) data.putFloat(v); }
                 case BF16 -> { for (float v : row) data.putShort(FloatConversions.floatToBf16(v)); }
                 case F16 -> { for (float v : row) data.putShort(FloatConversions.floatToF16(v)); }
-                default -> Quantizer.quantizeRow(type, row, cols, data, scales);
+                default -> Quantizer.quantizeRow(type, row, 0, cols, data, scales);
             }
         }
         return new WeightMatrix(type, rows, cols, rows, new WeightMatrix.Slab[] {
