@@ -53,7 +53,7 @@ public final class CudaBackend implements Backend {
 
     // set by allocateKvCache
     private KvCache kv;
-    private GlmForward forward;
+    private BatchedForward forward;
     private SingleTokenForward singleToken;   // null unless the fused batch-1 kernels are on
     private StepStaging staging;
     private StepLauncher launcher;
@@ -183,7 +183,7 @@ public final class CudaBackend implements Backend {
         if (kv != null) throw new IllegalStateException("the KV cache is already allocated");
         device.makeCurrent();
         kv = KvCache.allocate(device, config, numBlocks, blockSize, bf16 ? 2 : 4);
-        forward = new GlmForward(config, kernels, weights, activations, kv, invFreq.address());
+        forward = new BatchedForward(config, kernels, weights, activations, kv, invFreq.address());
         if (SingleTokenForward.supports(config, kernels)) {
             singleToken = new SingleTokenForward(config, kernels, weights, activations, kv, invFreq.address());
         }
@@ -342,7 +342,7 @@ public final class CudaBackend implements Backend {
         Map<String, double[]> total = new HashMap<>();
         try (EventClock clock = new EventClock(device.stream(), 4096)) {
             KernelTimer timer = new KernelTimer(kernels, clock);
-            GlmForward timed = new GlmForward(config, timer, weights, activations, kv, invFreq.address());
+            BatchedForward timed = new BatchedForward(config, timer, weights, activations, kv, invFreq.address());
             SingleTokenForward timedSingle = singleToken == null ? null
                     : new SingleTokenForward(config, timer, weights, activations, kv, invFreq.address());
             for (int r = 0; r < repeats; r++) {

@@ -4,7 +4,7 @@ import org.autoglm.kernels.plan.StepLayout;
 import org.autoglm.models.config.GlmConfig;
 
 /**
- * One step's forward pass on the device, queued on its stream ({@link GlmForward}, or {@link SingleTokenForward}
+ * One step's forward pass on the device, queued on its stream ({@link BatchedForward}, or {@link SingleTokenForward}
  * for a decode step of one sequence), over the buffers allocated up front, so that a run can be captured in a CUDA
  * graph. The step's metadata (ids, positions, slots, block tables, work items, logit rows) is already on the
  * device at {@code meta}, laid out by {@link StepLayout}.

@@ -6,7 +6,7 @@ import org.autoglm.models.config.GlmConfig;
 
 /**
  * The forward pass of a decode step of one sequence (one token), in five launches per layer (six with split-K
- * attention) instead of nine (ten): the same function as {@link GlmForward}, with each residual add and layer norm
+ * attention) instead of nine (ten): the same function as {@link BatchedForward}, with each residual add and layer norm
  * (glm4's post norms included) computed in the staging of the GEMV that reads its output, bias + rotary + KV write
  * in the qkv GEMV's epilogue and silu-mul in the down projection's staging (gemv.cu). At batch 1 every launch costs
  * more than its work, so fewer launches is what makes the step faster.

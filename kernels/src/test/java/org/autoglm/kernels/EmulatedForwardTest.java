@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The CUDA backend's forward pass ({@link GlmForward} with {@link StepPacker} layouts, fused qkv weights, paged KV,
+ * The CUDA backend's forward pass ({@link BatchedForward} with {@link StepPacker} layouts, fused qkv weights, paged KV,
  * split-K decode) running the real kernel sources and launch code ({@link GlmKernels}) on the host emulation,
  * against the reference fixtures: checks everything but the GPU itself.
  */
@@ -44,7 +44,7 @@ class EmulatedForwardTest {
     private GlmConfig c;
     private ForwardPass forward;
     private java.util.function.Supplier<SingleTokenForward> singleToken;
-    private java.util.function.Function<KernelTimer, GlmForward> timedForward;
+    private java.util.function.Function<KernelTimer, BatchedForward> timedForward;
     private Activations a;
     private long meta;
     private JsonNode cases;
@@ -94,9 +94,9 @@ class EmulatedForwardTest {
         long invFreq = mem.alloc(4L * inv.length);
         HostMemory.setFloats(invFreq, inv);
         meta = mem.alloc(4L << 16);
-        forward = new GlmForward(c, k, new DeviceWeights(weights, layout, c), a, kv, invFreq);
+        forward = new BatchedForward(c, k, new DeviceWeights(weights, layout, c), a, kv, invFreq);
         singleToken = () -> new SingleTokenForward(c, k, new DeviceWeights(weights, layout, c), a, kv, invFreq);
-        timedForward = (timer) -> new GlmForward(c, timer, new DeviceWeights(weights, layout, c), a, kv, invFreq);
+        timedForward = (timer) -> new BatchedForward(c, timer, new DeviceWeights(weights, layout, c), a, kv, invFreq);
     }
 
     private float[][] run(PackedStep p, int splits) {

@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The quality report of {@code --quantize fp8|int8}, computed by the real kernels and launch code on the host
- * emulation: the fixture with its linear layers quantized ({@link WeightLayout}'s quantized layout, {@link GlmForward}
+ * emulation: the fixture with its linear layers quantized ({@link WeightLayout}'s quantized layout, {@link BatchedForward}
  * over gemv_q8 for decode steps; for the prefill dequantize_rows + GEMM, or as on sm_90 e4m3 activations through the
  * fp8 GEMM) against the same fixture in fp32. All
  * prompts prefilled together, then greedy decode steps of the six sequences at once, both models fed the fp32
@@ -195,7 +195,7 @@ class QuantizedForwardEmulatedTest {
         float[] inv = CudaBackend.inverseFrequencies(c);
         long invFreq = mem.alloc(4L * inv.length);
         HostMemory.setFloats(invFreq, inv);
-        return new Model(new GlmForward(c, k, new DeviceWeights(weights, layout, c), a, kv, invFreq), a,
+        return new Model(new BatchedForward(c, k, new DeviceWeights(weights, layout, c), a, kv, invFreq), a,
                 mem.alloc(4L << 16));
     }
 

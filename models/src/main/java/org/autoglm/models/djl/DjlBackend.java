@@ -19,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The CPU backend: the GLM forward pass ({@link GlmForward}) on PyTorch through DJL, in fp32, over a paged KV
+ * The CPU backend: the GLM forward pass ({@link DjlForward}) on PyTorch through DJL, in fp32, over a paged KV
  * cache ({@link PagedKvCache}). All chunks of a step run as one batch: projections and MLP over every token
  * together, attention per sequence.
  *
@@ -74,12 +74,12 @@ public final class DjlBackend implements Backend {
     private final GlmConfig config;
     private final NDManager manager;
     private final Checkpoint checkpoint;
-    private final GlmForward forward;
+    private final DjlForward forward;
     private final Options options;
     private PagedKvCache cache;
     private boolean closed;
 
-    private DjlBackend(GlmConfig config, NDManager manager, Checkpoint checkpoint, GlmForward forward,
+    private DjlBackend(GlmConfig config, NDManager manager, Checkpoint checkpoint, DjlForward forward,
                        Options options) {
         this.config = config;
         this.manager = manager;
@@ -94,7 +94,7 @@ public final class DjlBackend implements Backend {
     }
 
     public static DjlBackend load(Path modelDir, Options options) {
-        return load(modelDir, options, GlmForward.MAX_SCORE_ELEMENTS);
+        return load(modelDir, options, DjlForward.MAX_SCORE_ELEMENTS);
     }
 
     /** With a smaller attention score budget, tests exercise attention in query blocks on tiny models. */
@@ -116,7 +116,7 @@ public final class DjlBackend implements Backend {
             LOG.debug("loaded {} ({} MB) in {} ms", modelDir, checkpoint.totalBytes() >> 20,
                     (System.nanoTime() - start) / 1_000_000);
             return new DjlBackend(config, manager, checkpoint,
-                    new GlmForward(config, weights, manager, maxScoreElements), options);
+                    new DjlForward(config, weights, manager, maxScoreElements), options);
         } catch (RuntimeException e) {
             if (manager != null) {
                 manager.close();

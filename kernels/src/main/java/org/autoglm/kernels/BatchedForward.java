@@ -7,9 +7,9 @@ import org.autoglm.models.config.GlmConfig;
  * The GLM / GLM-4 forward pass as a sequence of launches on one stream, reading top to bottom like HF's
  * {@code GlmForCausalLM.forward}: any step (prefill, chunked prefill, decode, mixed).
  */
-final class GlmForward extends ForwardPass {
+final class BatchedForward extends ForwardPass {
 
-    GlmForward(GlmConfig c, ForwardKernels k, DeviceWeights w, Activations a, KvCache kv, long invFreq) {
+    BatchedForward(GlmConfig c, ForwardKernels k, DeviceWeights w, Activations a, KvCache kv, long invFreq) {
         super(c, k, w, a, kv, invFreq);
     }
 

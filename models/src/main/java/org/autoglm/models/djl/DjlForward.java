@@ -16,7 +16,7 @@ import org.autoglm.models.config.GlmConfig;
  * H query heads, K key/value heads, d head dim, R rotated dims per head. Each method names the PyTorch line it
  * matches. All intermediate arrays belong to the caller's NDScope.
  */
-final class GlmForward {
+final class DjlForward {
 
     /** Attention scores computed at once, at most: 64 Mi floats (256 MiB). */
     static final long MAX_SCORE_ELEMENTS = 64L << 20;
@@ -33,11 +33,11 @@ final class GlmForward {
     private final NDIndex oddPairMember = new NDIndex("..., 1");
     private final long maxScoreElements;
 
-    GlmForward(GlmConfig config, GlmWeights weights, NDManager manager) {
+    DjlForward(GlmConfig config, GlmWeights weights, NDManager manager) {
         this(config, weights, manager, MAX_SCORE_ELEMENTS);
     }
 
-    GlmForward(GlmConfig config, GlmWeights weights, NDManager manager, long maxScoreElements) {
+    DjlForward(GlmConfig config, GlmWeights weights, NDManager manager, long maxScoreElements) {
         this.config = config;
         this.weights = weights;
         this.maxScoreElements = maxScoreElements;
