@@ -143,7 +143,8 @@ public final class CpuDecode {
      * C2 can take many seconds to get to them.
      */
     private static void warmUp(CpuBackend backend, Options o, int perSeq, int vocab) {
-        int[] prompt = new SplittableRandom(2).ints(Math.min(o.prompt, 32), 0, vocab).toArray();
+        // the whole prompt: prefill's kernel runs other register blocks at 32 tokens than at 64 and more
+        int[] prompt = new SplittableRandom(2).ints(o.prompt, 0, vocab).toArray();
         backend.forward(List.of(new SequenceChunk(1, prompt, 0, table(0, perSeq), true)));
         for (int s = 0; s < 24; s++) {
             backend.forward(List.of(new SequenceChunk(1, new int[] {s}, prompt.length + s, table(0, perSeq), true)));

@@ -36,7 +36,7 @@ final class CpuForward {
     private int[] tokenChunk = new int[0];
     private float[] x;       // [N, D] residual stream
     private float[] normed;  // [N, D]
-    private float[] xp;      // [N, max cols] activations permuted for the kernels
+    private float[] xp;      // [N, max cols] activations laid out for the kernels (MatrixKernels.prepare)
     private final QuantizedActivations xq = new QuantizedActivations(); // or quantized for them
     private float[] qkv;     // [N, H*d + 2*K*d]
     private float[] attn;    // [N, H*d]
@@ -204,16 +204,7 @@ final class CpuForward {
 
     private void linearAt(float[] in, int n, WeightMatrix[] ms, float[] out, int outStride, int outOffset) {
         int cols = ms[0].cols;
-        QuantizedActivations quantized = null;
-        if (MatrixKernels.quantizedActivations(ms[0].type, n)) {
-            xq.quantize(ms[0].type, in, n, cols);
-            quantized = xq;
-        } else {
-            for (int t = 0; t < n; t++) {
-                VectorKernels.permute(ms[0].type, in, t * cols, cols, xp, t * cols);
-            }
-        }
-        QuantizedActivations xqs = quantized;
+        QuantizedActivations xqs = MatrixKernels.prepare(ms[0].type, in, n, cols, xp, xq);
         int totalRows = 0;
         for (WeightMatrix m : ms) totalRows += m.rows;
         long work = (long) totalRows * cols * n;
@@ -306,7 +297,7 @@ final class CpuForward {
         tokenChunk = new int[cap];
         x = new float[cap * d];
         normed = new float[cap * d];
-        xp = new float[cap * widest];
+        xp = new float[MatrixKernels.activationsLength(cap, widest)];
         qkv = new float[cap * qkvWidth];
         attn = new float[cap * qDim];
         proj = new float[cap * d];

@@ -2,10 +2,12 @@ package org.autoglm.kernels.cpu;
 
 /**
  * {@code out[t, r] = W[r, :] · x[t, :]} for a range of rows of one {@link WeightMatrix} and every token of a step, the
- * inner loop of {@code nn.Linear}. Activations arrive permuted ({@link VectorKernels#permute}), one row of
- * {@code cols} per token. Fewer than {@link #TILED_TOKENS} tokens: row by row ({@link RowDot}; a row's weights stay in
- * L1 across the tokens). Five to eight against q8_0 (batched decode): two rows at a time, widened in registers
- * ({@link PairGemm}). Otherwise: the blocked GEMM ({@link TileGemm}).
+ * inner loop of {@code nn.Linear}. The activations are laid out once per step for the kernel their token count gets
+ * ({@link #prepare}). Fewer than {@link #TILED_TOKENS} tokens: row by row ({@link RowDot}, or {@link QuantizedRowDot}
+ * against quantized activations; a row's weights stay in L1 across the tokens). Five to eight against q8_0 (batched
+ * decode): two rows at a time, widened in registers ({@link PairGemm}). Up to {@link #LANE_TOKENS}: the blocked
+ * dot-product GEMM ({@link TileGemm}). From there (prefill): the GEMM with the tokens in the vector lanes
+ * ({@link LaneGemm}).
  */
 final class MatrixKernels {
 
@@ -17,7 +19,40 @@ final class MatrixKernels {
      */
     static final int PAIR_TOKENS = 5;
 
+    /**
+     * Tokens from which the activations are transposed for {@link LaneGemm}: 0.99-1.22x {@link TileGemm}'s speed at 32
+     * tokens, 1.1-1.5x from 64 (a full chunk), 0.74-0.93x at 16 (bench/RESULTS.md, 2026-12-07 17:00-17:40 UTC).
+     */
+    static final int LANE_TOKENS = 32;
+
     private MatrixKernels() {}
+
+    /** Floats of {@code xp} that {@link #prepare} needs for {@code tokens} rows of {@code cols}. */
+    static int activationsLength(int tokens, int cols) {
+        return tokens >= LANE_TOKENS ? LaneGemm.transposedLength(tokens, cols) : tokens * cols;
+    }
+
+    /**
+     * Lays out {@code tokens} rows of {@code cols} activations {@code in} as the kernels for matrices of {@code type}
+     * read them: quantized into {@code xq} (returned), or into {@code xp} as permuted rows ({@link VectorKernels#permute})
+     * or, from {@link #LANE_TOKENS}, transposed for {@link LaneGemm} (null returned).
+     */
+    static QuantizedActivations prepare(WeightType type, float[] in, int tokens, int cols, float[] xp,
+                                        QuantizedActivations xq) {
+        if (quantizedActivations(type, tokens)) {
+            xq.quantize(type, in, tokens, cols);
+            return xq;
+        }
+        boolean lanes = tokens >= LANE_TOKENS;
+        for (int t = 0; t < tokens; t++) {
+            VectorKernels.permute(type, in, t * cols, cols, xp, lanes ? LaneGemm.offset(t, cols) : t * cols,
+                    lanes ? LaneGemm.CHUNK : 1);
+        }
+        if (lanes) {
+            LaneGemm.zeroPadding(tokens, cols, xp);
+        }
+        return null;
+    }
 
     /**
      * Whether {@code tokens} activation rows meet matrices of {@code type} as {@link QuantizedActivations} (integer dot
@@ -30,7 +65,7 @@ final class MatrixKernels {
     }
 
     /**
-     * Rows {@code [r0, r1)} of {@code m} against {@code tokens} permuted activation rows {@code xp}; writes
+     * Rows {@code [r0, r1)} of {@code m} against {@code tokens} activations laid out by {@link #prepare}; writes
      * {@code out[outOffset + t * outStride + r]}, using the calling thread's {@code scratch}.
      */
     static void multiply(WeightMatrix m, int r0, int r1, float[] xp, int tokens, float[] out, int outStride,
@@ -52,7 +87,10 @@ final class MatrixKernels {
             WeightMatrix.Slab slab = m.slabs[slabIndex];
             int local = r - slabIndex * m.rowsPerSlab;
             int count = slabEnd - r;
-            if (tokens >= PAIR_TOKENS && tokens <= PairGemm.TOKENS && PairGemm.supports(m.type)) {
+            if (tokens >= LANE_TOKENS) {
+                LaneGemm.multiply(m.type, slab, local, count, m.cols, xp, tokens, out, outOffset + r, outStride,
+                        scratch);
+            } else if (tokens >= PAIR_TOKENS && tokens <= PairGemm.TOKENS && PairGemm.supports(m.type)) {
                 PairGemm.multiply(m.type, slab, local, count, m.cols, xp, tokens, out, outOffset + r, outStride,
                         scratch);
             } else if (tokens >= TILED_TOKENS) {

@@ -10,7 +10,8 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Several tokens against a run of weight rows: the prefill and batched-decode kernel, a blocked GEMM. The columns are
+ * Several tokens against a run of weight rows: the kernel of batched decode and short prefill chunks (up to
+ * {@link MatrixKernels#LANE_TOKENS}; from there {@link LaneGemm}), a blocked GEMM. The columns are
  * taken {@link #K_BLOCK} at a time: a tile of {@link #TILE_ROWS} rows of those columns is widened once into floats (in
  * the activations' permuted order), then every group of four tokens meets every group of four tile rows in a
  * register-blocked 4x4 kernel: each loaded weight vector serves four tokens and each loaded activation vector four
@@ -136,7 +137,7 @@ final class TileGemm {
     }
 
     /** Columns {@code [k0, k0 + kn)} of one slab row as floats, in the permuted order, at {@code tile[to ..]}. */
-    private static void widen(WeightType type, WeightMatrix.Slab s, int row, int cols, int k0, int kn, float[] tile,
+    static void widen(WeightType type, WeightMatrix.Slab s, int row, int cols, int k0, int kn, float[] tile,
                               int to, float[] scales) {
         ByteBuffer d = s.data();
         switch (type) {

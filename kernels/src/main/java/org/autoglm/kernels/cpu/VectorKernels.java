@@ -61,19 +61,20 @@ final class VectorKernels {
     }
 
     /**
-     * Reorders one token's activations {@code x[xOff .. xOff + cols)} into {@code xp[pOff ..]} so that sub-vector k
-     * of chunk c sits at {@code xp[c + k * L ..]}: element {@code xp[c + k*L + l]} is the activation of the k-th
-     * weight held in lane l.
+     * Reorders one token's activations {@code x[xOff .. xOff + cols)} into {@code xp[pOff + i * stride]} so that
+     * sub-vector k of chunk c sits at {@code i = c + k * L ..}: element {@code i = c + k*L + l} is the activation of
+     * the k-th weight held in lane l. Stride 1 gives a row for the dot-product kernels, {@link LaneGemm#CHUNK} a column
+     * of its transposed layout.
      */
-    static void permute(WeightType type, float[] x, int xOff, int cols, float[] xp, int pOff) {
-        int vc = vectorCols(type, cols);
+    static void permute(WeightType type, float[] x, int xOff, int cols, float[] xp, int pOff, int stride) {
+        int vc = type == WeightType.F32 ? 0 : vectorCols(type, cols);
         switch (type) {
-            case F32 -> System.arraycopy(x, xOff, xp, pOff, cols);
+            case F32 -> { }
             case BF16, F16 -> {
                 for (int c = 0; c < vc; c += 2 * L) {
                     for (int l = 0; l < L; l++) {
-                        xp[pOff + c + l] = x[xOff + c + 2 * l];
-                        xp[pOff + c + L + l] = x[xOff + c + 2 * l + 1];
+                        xp[pOff + (c + l) * stride] = x[xOff + c + 2 * l];
+                        xp[pOff + (c + L + l) * stride] = x[xOff + c + 2 * l + 1];
                     }
                 }
             }
@@ -81,7 +82,7 @@ final class VectorKernels {
                 for (int c = 0; c < vc; c += 4 * L) {
                     for (int k = 0; k < 4; k++) {
                         for (int l = 0; l < L; l++) {
-                            xp[pOff + c + k * L + l] = x[xOff + c + 4 * l + k];
+                            xp[pOff + (c + k * L + l) * stride] = x[xOff + c + 4 * l + k];
                         }
                     }
                 }
@@ -90,14 +91,19 @@ final class VectorKernels {
                 for (int c = 0; c < vc; c += 8 * L) {
                     for (int m = 0; m < 8; m++) {
                         for (int l = 0; l < L; l++) {
-                            xp[pOff + c + m * L + l] = x[xOff + c + (l / 4) * 32 + 4 * (l % 4) + m / 2 + 16 * (m % 2)];
+                            xp[pOff + (c + m * L + l) * stride] =
+                                    x[xOff + c + (l / 4) * 32 + 4 * (l % 4) + m / 2 + 16 * (m % 2)];
                         }
                     }
                 }
             }
         }
-        if (type != WeightType.F32) {
+        if (stride == 1) {
             System.arraycopy(x, xOff + vc, xp, pOff + vc, cols - vc);
+        } else {
+            for (int j = vc; j < cols; j++) {
+                xp[pOff + j * stride] = x[xOff + j];
+            }
         }
     }
 

@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
  * distorts least) of the kernel {@link MatrixKernels} picks and of each other
  * kernel that takes the same call, repetitions alternating between them, medians, and their ratio, so that a kernel
  * change is judged by a ratio measured in one run on a loaded machine. Also the bytes the last pass allocated (a Vector
- * API call left out of line, or code not yet compiled by C2, boxes its vectors). Not a test: a tool, run by hand.
+ * API call left out of line, or code not yet compiled by C2, boxes its vectors), and each other kernel's largest
+ * difference from the default's sums. Not a test: a tool, run by hand.
  *
  * <pre>
  * java --add-modules=jdk.incubator.vector -cp kernels/target/classes:kernels/target/test-classes:models/target/classes \
@@ -49,16 +50,15 @@ final class KernelSpeed {
                     int tokens = Integer.parseInt(tc);
                     float[] x = new float[tokens * cols];
                     for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+                    // the layout the default kernel reads, and permuted rows for the others
+                    float[] prepared = new float[MatrixKernels.activationsLength(tokens, cols)];
+                    QuantizedActivations xq = MatrixKernels.prepare(type, x, tokens, cols, prepared,
+                            new QuantizedActivations());
                     float[] xp = new float[x.length];
-                    for (int t = 0; t < tokens; t++) VectorKernels.permute(type, x, t * cols, cols, xp, t * cols);
-                    QuantizedActivations xq = null;
-                    if (MatrixKernels.quantizedActivations(type, tokens)) {
-                        xq = new QuantizedActivations();
-                        xq.quantize(type, x, tokens, cols);
-                    }
+                    for (int t = 0; t < tokens; t++) VectorKernels.permute(type, x, t * cols, cols, xp, t * cols, 1);
                     List<String> names = new ArrayList<>(List.of("default"));
                     List<Kernel> kernels = new ArrayList<>(List.of((m, r, p, q, n, out, s) ->
-                            MatrixKernels.multiply(m, 0, r, p, q, n, out, r, 0, s)));
+                            MatrixKernels.multiply(m, 0, r, prepared, q, n, out, r, 0, s)));
                     if (tokens >= 2 && tokens <= PairGemm.TOKENS && PairGemm.supports(type)) {
                         names.add("pair");
                         kernels.add((m, r, p, q, n, out, s) ->
@@ -88,6 +88,15 @@ final class KernelSpeed {
                                 allocated[k] = ALLOCATIONS.getCurrentThreadAllocatedBytes() - a0; // the last
                             }
                         }
+                    }
+                    float[] expected = new float[out.length];
+                    kernels.get(0).run(copies[0], passRows, xp, xq, tokens, expected, scratch);
+                    for (int k = 1; k < kernels.size(); k++) {
+                        java.util.Arrays.fill(out, Float.NaN);
+                        kernels.get(k).run(copies[0], passRows, xp, xq, tokens, out, scratch);
+                        double worst = 0;
+                        for (int i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i] - expected[i]));
+                        System.out.printf(Locale.ROOT, "  %s: largest difference from default %.3g%n", names.get(k), worst);
                     }
                     double first = 0;
                     for (int k = 0; k < kernels.size(); k++) {

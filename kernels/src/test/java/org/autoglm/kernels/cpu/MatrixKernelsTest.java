@@ -11,9 +11,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Every weight type's kernels (a row per token, two rows by eight tokens, the tiled 4x4 GEMM, the scalar tails) give
- * the same sums as a plain loop over the widened weights, for widths with and without a tail, odd row counts and row
- * counts across a tile and its groups of four, and token counts around the groups of four and eight.
+ * Every weight type's kernels (a row per token, two rows by eight tokens, the tiled 4x4 GEMM, the GEMM with tokens in
+ * the lanes, the scalar tails) give the same sums as a plain loop over the widened weights, for widths with and without
+ * a tail, odd row counts and row counts across a tile and its register blocks, and token counts around the groups of
+ * four and eight and around the lane kernel's vectors and chunks.
  */
 class MatrixKernelsTest {
 
@@ -25,11 +26,17 @@ class MatrixKernelsTest {
             if (!type.quantized() && cols == 544) cols = 545;
             int rows = TileGemm.TILE_ROWS + 11;
             WeightMatrix m = matrix(type, rows, cols, random);
-            for (int tokens : new int[] {1, 3, 4, 5, 8, 9}) {
+            for (int tokens : new int[] {1, 3, 4, 5, 8, 9, 31, 32, 33, 50, 64, 65, 130}) {
                 float[] x = new float[tokens * cols];
                 for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
-                float[] xp = new float[x.length];
-                for (int t = 0; t < tokens; t++) VectorKernels.permute(type, x, t * cols, cols, xp, t * cols);
+                float[] xp = new float[MatrixKernels.activationsLength(tokens, cols)];
+                java.util.Arrays.fill(xp, Float.NaN); // padding the kernels read must be written by prepare
+                if (MatrixKernels.quantizedActivations(type, tokens)) {
+                    // quantized weights' float row kernels (RowDot); against int8 activations: the next test
+                    for (int t = 0; t < tokens; t++) VectorKernels.permute(type, x, t * cols, cols, xp, t * cols, 1);
+                } else {
+                    assertThat(MatrixKernels.prepare(type, x, tokens, cols, xp, null)).isNull();
+                }
                 int stride = rows + 3;
                 float[] out = new float[tokens * stride + 2];
                 MatrixKernels.multiply(m, 0, rows, xp, tokens, out, stride, 2, new Scratch());
