@@ -89,13 +89,16 @@ final class LaneGemm {
                     }
                 }
             }
-            for (int i = 0; i < n; i++) {
-                int row = local + r0 + i;
-                for (int t = 0; t < tokens; t++) {
-                    float sum = part[((t / CHUNK) * TILE_ROWS + i) * CHUNK + t % CHUNK];
-                    int x = offset(t, cols);
+            // token by token, so that each token's sums go out as one run (row by row, every store of a tile landed
+            // on another line of an output of megabytes)
+            for (int t = 0; t < tokens; t++) {
+                int x = offset(t, cols);
+                int p = (t / CHUNK) * TILE_ROWS * CHUNK + t % CHUNK;
+                for (int i = 0; i < n; i++) {
+                    float sum = part[p + i * CHUNK];
                     for (int c = vc; c < cols; c++) {
-                        sum += VectorKernels.weight(type, s.data(), s.scales(), row, cols, c) * xt[x + c * CHUNK];
+                        sum += VectorKernels.weight(type, s.data(), s.scales(), local + r0 + i, cols, c)
+                                * xt[x + c * CHUNK];
                     }
                     out[o + t * os + r0 + i] = sum;
                 }
