@@ -71,22 +71,8 @@ final class LaneGemm {
                     TileGemm.widen(type, s, local + r0 + i, cols, k0, kn, tile, i * K_BLOCK, scales);
                 }
                 for (int chunk = 0; chunk < chunks; chunk++) {
-                    int nt = Math.min(CHUNK, tokens - chunk * CHUNK);
-                    int x = (chunk * cols + k0) * CHUNK;
-                    for (int i = 0; i < blocked; i += ROWS) {
-                        int p = (chunk * TILE_ROWS + i) * CHUNK;
-                        if (nt > 3 * L) {
-                            fourVectors(tile, i * K_BLOCK, xt, x, kn, part, p);
-                        } else {
-                            int v = 0;
-                            for (; v + L < nt; v += 2 * L) {
-                                twoVectors(tile, i * K_BLOCK, xt, x + v, kn, part, p + v);
-                            }
-                            if (v < nt) {
-                                oneVector(tile, i * K_BLOCK, xt, x + v, kn, part, p + v);
-                            }
-                        }
-                    }
+                    registerBlocks(tile, blocked, xt, (chunk * cols + k0) * CHUNK, kn,
+                            Math.min(CHUNK, tokens - chunk * CHUNK), part, chunk * TILE_ROWS * CHUNK);
                 }
             }
             // token by token, so that each token's sums go out as one run (row by row, every store of a tile landed
@@ -105,105 +91,205 @@ final class LaneGemm {
             }
         }
     }
-    /** Six tile rows from {@code tile[w ..]} against a chunk's four token vectors, columns {@code kn}; adds to {@code part[p ..]}. */
+
+    /**
+     * The tile's {@code blocked} rows, {@link #ROWS} at a time, against one chunk of {@code nt} tokens at
+     * {@code xt[x ..]}, {@code kn} columns; adds to the chunk's partial sums at {@code part[p ..]}. A full chunk takes
+     * the four-vector kernel; the last chunk's remainder two vectors, then one, at a time.
+     */
+    private static void registerBlocks(float[] tile, int blocked, float[] xt, int x, int kn, int nt, float[] part,
+                                       int p) {
+        for (int i = 0; i < blocked; i += ROWS) {
+            int w = i * K_BLOCK;
+            int pi = p + i * CHUNK;
+            if (nt > 3 * L) {
+                fourVectors(tile, w, xt, x, kn, part, pi);
+                continue;
+            }
+            int v = 0;
+            for (; v + L < nt; v += 2 * L) {
+                twoVectors(tile, w, xt, x + v, kn, part, pi + v);
+            }
+            if (v < nt) {
+                oneVector(tile, w, xt, x + v, kn, part, pi + v);
+            }
+        }
+    }
+
+    /**
+     * Six tile rows from {@code tile[w ..]} (rows {@link #K_BLOCK} apart) against a chunk's four token vectors,
+     * {@code kn} columns; adds to the partial sums at {@code part[p ..]} (rows {@link #CHUNK} apart).
+     */
     private static void fourVectors(float[] tile, int w, float[] xt, int x, int kn, float[] part, int p) {
         final int c = CHUNK;
-        FloatVector a00 = FloatVector.fromArray(F, part, p + 0 * c + 0 * L), a01 = FloatVector.fromArray(F, part, p + 0 * c + 1 * L);
-        FloatVector a02 = FloatVector.fromArray(F, part, p + 0 * c + 2 * L), a03 = FloatVector.fromArray(F, part, p + 0 * c + 3 * L);
-        FloatVector a10 = FloatVector.fromArray(F, part, p + 1 * c + 0 * L), a11 = FloatVector.fromArray(F, part, p + 1 * c + 1 * L);
-        FloatVector a12 = FloatVector.fromArray(F, part, p + 1 * c + 2 * L), a13 = FloatVector.fromArray(F, part, p + 1 * c + 3 * L);
-        FloatVector a20 = FloatVector.fromArray(F, part, p + 2 * c + 0 * L), a21 = FloatVector.fromArray(F, part, p + 2 * c + 1 * L);
-        FloatVector a22 = FloatVector.fromArray(F, part, p + 2 * c + 2 * L), a23 = FloatVector.fromArray(F, part, p + 2 * c + 3 * L);
-        FloatVector a30 = FloatVector.fromArray(F, part, p + 3 * c + 0 * L), a31 = FloatVector.fromArray(F, part, p + 3 * c + 1 * L);
-        FloatVector a32 = FloatVector.fromArray(F, part, p + 3 * c + 2 * L), a33 = FloatVector.fromArray(F, part, p + 3 * c + 3 * L);
-        FloatVector a40 = FloatVector.fromArray(F, part, p + 4 * c + 0 * L), a41 = FloatVector.fromArray(F, part, p + 4 * c + 1 * L);
-        FloatVector a42 = FloatVector.fromArray(F, part, p + 4 * c + 2 * L), a43 = FloatVector.fromArray(F, part, p + 4 * c + 3 * L);
-        FloatVector a50 = FloatVector.fromArray(F, part, p + 5 * c + 0 * L), a51 = FloatVector.fromArray(F, part, p + 5 * c + 1 * L);
-        FloatVector a52 = FloatVector.fromArray(F, part, p + 5 * c + 2 * L), a53 = FloatVector.fromArray(F, part, p + 5 * c + 3 * L);
+        FloatVector a00 = FloatVector.fromArray(F, part, p);
+        FloatVector a01 = FloatVector.fromArray(F, part, p + L);
+        FloatVector a02 = FloatVector.fromArray(F, part, p + 2 * L);
+        FloatVector a03 = FloatVector.fromArray(F, part, p + 3 * L);
+        FloatVector a10 = FloatVector.fromArray(F, part, p + c);
+        FloatVector a11 = FloatVector.fromArray(F, part, p + c + L);
+        FloatVector a12 = FloatVector.fromArray(F, part, p + c + 2 * L);
+        FloatVector a13 = FloatVector.fromArray(F, part, p + c + 3 * L);
+        FloatVector a20 = FloatVector.fromArray(F, part, p + 2 * c);
+        FloatVector a21 = FloatVector.fromArray(F, part, p + 2 * c + L);
+        FloatVector a22 = FloatVector.fromArray(F, part, p + 2 * c + 2 * L);
+        FloatVector a23 = FloatVector.fromArray(F, part, p + 2 * c + 3 * L);
+        FloatVector a30 = FloatVector.fromArray(F, part, p + 3 * c);
+        FloatVector a31 = FloatVector.fromArray(F, part, p + 3 * c + L);
+        FloatVector a32 = FloatVector.fromArray(F, part, p + 3 * c + 2 * L);
+        FloatVector a33 = FloatVector.fromArray(F, part, p + 3 * c + 3 * L);
+        FloatVector a40 = FloatVector.fromArray(F, part, p + 4 * c);
+        FloatVector a41 = FloatVector.fromArray(F, part, p + 4 * c + L);
+        FloatVector a42 = FloatVector.fromArray(F, part, p + 4 * c + 2 * L);
+        FloatVector a43 = FloatVector.fromArray(F, part, p + 4 * c + 3 * L);
+        FloatVector a50 = FloatVector.fromArray(F, part, p + 5 * c);
+        FloatVector a51 = FloatVector.fromArray(F, part, p + 5 * c + L);
+        FloatVector a52 = FloatVector.fromArray(F, part, p + 5 * c + 2 * L);
+        FloatVector a53 = FloatVector.fromArray(F, part, p + 5 * c + 3 * L);
         for (int k = 0; k < kn; k++) {
             int xo = x + k * c;
-            FloatVector x0 = FloatVector.fromArray(F, xt, xo + 0 * L);
-            FloatVector x1 = FloatVector.fromArray(F, xt, xo + 1 * L);
+            FloatVector x0 = FloatVector.fromArray(F, xt, xo);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xo + L);
             FloatVector x2 = FloatVector.fromArray(F, xt, xo + 2 * L);
             FloatVector x3 = FloatVector.fromArray(F, xt, xo + 3 * L);
-            FloatVector b0 = FloatVector.broadcast(F, tile[w + 0 * K_BLOCK + k]);
-            a00 = b0.fma(x0, a00); a01 = b0.fma(x1, a01); a02 = b0.fma(x2, a02); a03 = b0.fma(x3, a03);
-            FloatVector b1 = FloatVector.broadcast(F, tile[w + 1 * K_BLOCK + k]);
-            a10 = b1.fma(x0, a10); a11 = b1.fma(x1, a11); a12 = b1.fma(x2, a12); a13 = b1.fma(x3, a13);
+            FloatVector b0 = FloatVector.broadcast(F, tile[w + k]);
+            a00 = b0.fma(x0, a00);
+            a01 = b0.fma(x1, a01);
+            a02 = b0.fma(x2, a02);
+            a03 = b0.fma(x3, a03);
+            FloatVector b1 = FloatVector.broadcast(F, tile[w + K_BLOCK + k]);
+            a10 = b1.fma(x0, a10);
+            a11 = b1.fma(x1, a11);
+            a12 = b1.fma(x2, a12);
+            a13 = b1.fma(x3, a13);
             FloatVector b2 = FloatVector.broadcast(F, tile[w + 2 * K_BLOCK + k]);
-            a20 = b2.fma(x0, a20); a21 = b2.fma(x1, a21); a22 = b2.fma(x2, a22); a23 = b2.fma(x3, a23);
+            a20 = b2.fma(x0, a20);
+            a21 = b2.fma(x1, a21);
+            a22 = b2.fma(x2, a22);
+            a23 = b2.fma(x3, a23);
             FloatVector b3 = FloatVector.broadcast(F, tile[w + 3 * K_BLOCK + k]);
-            a30 = b3.fma(x0, a30); a31 = b3.fma(x1, a31); a32 = b3.fma(x2, a32); a33 = b3.fma(x3, a33);
+            a30 = b3.fma(x0, a30);
+            a31 = b3.fma(x1, a31);
+            a32 = b3.fma(x2, a32);
+            a33 = b3.fma(x3, a33);
             FloatVector b4 = FloatVector.broadcast(F, tile[w + 4 * K_BLOCK + k]);
-            a40 = b4.fma(x0, a40); a41 = b4.fma(x1, a41); a42 = b4.fma(x2, a42); a43 = b4.fma(x3, a43);
+            a40 = b4.fma(x0, a40);
+            a41 = b4.fma(x1, a41);
+            a42 = b4.fma(x2, a42);
+            a43 = b4.fma(x3, a43);
             FloatVector b5 = FloatVector.broadcast(F, tile[w + 5 * K_BLOCK + k]);
-            a50 = b5.fma(x0, a50); a51 = b5.fma(x1, a51); a52 = b5.fma(x2, a52); a53 = b5.fma(x3, a53);
+            a50 = b5.fma(x0, a50);
+            a51 = b5.fma(x1, a51);
+            a52 = b5.fma(x2, a52);
+            a53 = b5.fma(x3, a53);
         }
-        a00.intoArray(part, p + 0 * c + 0 * L); a01.intoArray(part, p + 0 * c + 1 * L); a02.intoArray(part, p + 0 * c + 2 * L); a03.intoArray(part, p + 0 * c + 3 * L);
-        a10.intoArray(part, p + 1 * c + 0 * L); a11.intoArray(part, p + 1 * c + 1 * L); a12.intoArray(part, p + 1 * c + 2 * L); a13.intoArray(part, p + 1 * c + 3 * L);
-        a20.intoArray(part, p + 2 * c + 0 * L); a21.intoArray(part, p + 2 * c + 1 * L); a22.intoArray(part, p + 2 * c + 2 * L); a23.intoArray(part, p + 2 * c + 3 * L);
-        a30.intoArray(part, p + 3 * c + 0 * L); a31.intoArray(part, p + 3 * c + 1 * L); a32.intoArray(part, p + 3 * c + 2 * L); a33.intoArray(part, p + 3 * c + 3 * L);
-        a40.intoArray(part, p + 4 * c + 0 * L); a41.intoArray(part, p + 4 * c + 1 * L); a42.intoArray(part, p + 4 * c + 2 * L); a43.intoArray(part, p + 4 * c + 3 * L);
-        a50.intoArray(part, p + 5 * c + 0 * L); a51.intoArray(part, p + 5 * c + 1 * L); a52.intoArray(part, p + 5 * c + 2 * L); a53.intoArray(part, p + 5 * c + 3 * L);
+        a00.intoArray(part, p);
+        a01.intoArray(part, p + L);
+        a02.intoArray(part, p + 2 * L);
+        a03.intoArray(part, p + 3 * L);
+        a10.intoArray(part, p + c);
+        a11.intoArray(part, p + c + L);
+        a12.intoArray(part, p + c + 2 * L);
+        a13.intoArray(part, p + c + 3 * L);
+        a20.intoArray(part, p + 2 * c);
+        a21.intoArray(part, p + 2 * c + L);
+        a22.intoArray(part, p + 2 * c + 2 * L);
+        a23.intoArray(part, p + 2 * c + 3 * L);
+        a30.intoArray(part, p + 3 * c);
+        a31.intoArray(part, p + 3 * c + L);
+        a32.intoArray(part, p + 3 * c + 2 * L);
+        a33.intoArray(part, p + 3 * c + 3 * L);
+        a40.intoArray(part, p + 4 * c);
+        a41.intoArray(part, p + 4 * c + L);
+        a42.intoArray(part, p + 4 * c + 2 * L);
+        a43.intoArray(part, p + 4 * c + 3 * L);
+        a50.intoArray(part, p + 5 * c);
+        a51.intoArray(part, p + 5 * c + L);
+        a52.intoArray(part, p + 5 * c + 2 * L);
+        a53.intoArray(part, p + 5 * c + 3 * L);
     }
 
     /** As {@link #fourVectors} for two vectors of tokens (in the last chunk). */
     private static void twoVectors(float[] tile, int w, float[] xt, int x, int kn, float[] part, int p) {
         final int c = CHUNK;
-        FloatVector a00 = FloatVector.fromArray(F, part, p + 0 * c + 0 * L), a01 = FloatVector.fromArray(F, part, p + 0 * c + 1 * L);
-        FloatVector a10 = FloatVector.fromArray(F, part, p + 1 * c + 0 * L), a11 = FloatVector.fromArray(F, part, p + 1 * c + 1 * L);
-        FloatVector a20 = FloatVector.fromArray(F, part, p + 2 * c + 0 * L), a21 = FloatVector.fromArray(F, part, p + 2 * c + 1 * L);
-        FloatVector a30 = FloatVector.fromArray(F, part, p + 3 * c + 0 * L), a31 = FloatVector.fromArray(F, part, p + 3 * c + 1 * L);
-        FloatVector a40 = FloatVector.fromArray(F, part, p + 4 * c + 0 * L), a41 = FloatVector.fromArray(F, part, p + 4 * c + 1 * L);
-        FloatVector a50 = FloatVector.fromArray(F, part, p + 5 * c + 0 * L), a51 = FloatVector.fromArray(F, part, p + 5 * c + 1 * L);
+        FloatVector a00 = FloatVector.fromArray(F, part, p);
+        FloatVector a01 = FloatVector.fromArray(F, part, p + L);
+        FloatVector a10 = FloatVector.fromArray(F, part, p + c);
+        FloatVector a11 = FloatVector.fromArray(F, part, p + c + L);
+        FloatVector a20 = FloatVector.fromArray(F, part, p + 2 * c);
+        FloatVector a21 = FloatVector.fromArray(F, part, p + 2 * c + L);
+        FloatVector a30 = FloatVector.fromArray(F, part, p + 3 * c);
+        FloatVector a31 = FloatVector.fromArray(F, part, p + 3 * c + L);
+        FloatVector a40 = FloatVector.fromArray(F, part, p + 4 * c);
+        FloatVector a41 = FloatVector.fromArray(F, part, p + 4 * c + L);
+        FloatVector a50 = FloatVector.fromArray(F, part, p + 5 * c);
+        FloatVector a51 = FloatVector.fromArray(F, part, p + 5 * c + L);
         for (int k = 0; k < kn; k++) {
             int xo = x + k * c;
-            FloatVector x0 = FloatVector.fromArray(F, xt, xo + 0 * L);
-            FloatVector x1 = FloatVector.fromArray(F, xt, xo + 1 * L);
-            FloatVector b0 = FloatVector.broadcast(F, tile[w + 0 * K_BLOCK + k]);
-            a00 = b0.fma(x0, a00); a01 = b0.fma(x1, a01);
-            FloatVector b1 = FloatVector.broadcast(F, tile[w + 1 * K_BLOCK + k]);
-            a10 = b1.fma(x0, a10); a11 = b1.fma(x1, a11);
+            FloatVector x0 = FloatVector.fromArray(F, xt, xo);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xo + L);
+            FloatVector b0 = FloatVector.broadcast(F, tile[w + k]);
+            a00 = b0.fma(x0, a00);
+            a01 = b0.fma(x1, a01);
+            FloatVector b1 = FloatVector.broadcast(F, tile[w + K_BLOCK + k]);
+            a10 = b1.fma(x0, a10);
+            a11 = b1.fma(x1, a11);
             FloatVector b2 = FloatVector.broadcast(F, tile[w + 2 * K_BLOCK + k]);
-            a20 = b2.fma(x0, a20); a21 = b2.fma(x1, a21);
+            a20 = b2.fma(x0, a20);
+            a21 = b2.fma(x1, a21);
             FloatVector b3 = FloatVector.broadcast(F, tile[w + 3 * K_BLOCK + k]);
-            a30 = b3.fma(x0, a30); a31 = b3.fma(x1, a31);
+            a30 = b3.fma(x0, a30);
+            a31 = b3.fma(x1, a31);
             FloatVector b4 = FloatVector.broadcast(F, tile[w + 4 * K_BLOCK + k]);
-            a40 = b4.fma(x0, a40); a41 = b4.fma(x1, a41);
+            a40 = b4.fma(x0, a40);
+            a41 = b4.fma(x1, a41);
             FloatVector b5 = FloatVector.broadcast(F, tile[w + 5 * K_BLOCK + k]);
-            a50 = b5.fma(x0, a50); a51 = b5.fma(x1, a51);
+            a50 = b5.fma(x0, a50);
+            a51 = b5.fma(x1, a51);
         }
-        a00.intoArray(part, p + 0 * c + 0 * L); a01.intoArray(part, p + 0 * c + 1 * L);
-        a10.intoArray(part, p + 1 * c + 0 * L); a11.intoArray(part, p + 1 * c + 1 * L);
-        a20.intoArray(part, p + 2 * c + 0 * L); a21.intoArray(part, p + 2 * c + 1 * L);
-        a30.intoArray(part, p + 3 * c + 0 * L); a31.intoArray(part, p + 3 * c + 1 * L);
-        a40.intoArray(part, p + 4 * c + 0 * L); a41.intoArray(part, p + 4 * c + 1 * L);
-        a50.intoArray(part, p + 5 * c + 0 * L); a51.intoArray(part, p + 5 * c + 1 * L);
+        a00.intoArray(part, p);
+        a01.intoArray(part, p + L);
+        a10.intoArray(part, p + c);
+        a11.intoArray(part, p + c + L);
+        a20.intoArray(part, p + 2 * c);
+        a21.intoArray(part, p + 2 * c + L);
+        a30.intoArray(part, p + 3 * c);
+        a31.intoArray(part, p + 3 * c + L);
+        a40.intoArray(part, p + 4 * c);
+        a41.intoArray(part, p + 4 * c + L);
+        a50.intoArray(part, p + 5 * c);
+        a51.intoArray(part, p + 5 * c + L);
     }
 
     /** As {@link #fourVectors} for one vector of tokens (in the last chunk). */
     private static void oneVector(float[] tile, int w, float[] xt, int x, int kn, float[] part, int p) {
         final int c = CHUNK;
-        FloatVector a0 = FloatVector.fromArray(F, part, p + 0 * c);
-        FloatVector a1 = FloatVector.fromArray(F, part, p + 1 * c);
-        FloatVector a2 = FloatVector.fromArray(F, part, p + 2 * c);
-        FloatVector a3 = FloatVector.fromArray(F, part, p + 3 * c);
-        FloatVector a4 = FloatVector.fromArray(F, part, p + 4 * c);
-        FloatVector a5 = FloatVector.fromArray(F, part, p + 5 * c);
+        FloatVector a00 = FloatVector.fromArray(F, part, p);
+        FloatVector a10 = FloatVector.fromArray(F, part, p + c);
+        FloatVector a20 = FloatVector.fromArray(F, part, p + 2 * c);
+        FloatVector a30 = FloatVector.fromArray(F, part, p + 3 * c);
+        FloatVector a40 = FloatVector.fromArray(F, part, p + 4 * c);
+        FloatVector a50 = FloatVector.fromArray(F, part, p + 5 * c);
         for (int k = 0; k < kn; k++) {
-            FloatVector v = FloatVector.fromArray(F, xt, x + k * c);
-            a0 = FloatVector.broadcast(F, tile[w + 0 * K_BLOCK + k]).fma(v, a0);
-            a1 = FloatVector.broadcast(F, tile[w + 1 * K_BLOCK + k]).fma(v, a1);
-            a2 = FloatVector.broadcast(F, tile[w + 2 * K_BLOCK + k]).fma(v, a2);
-            a3 = FloatVector.broadcast(F, tile[w + 3 * K_BLOCK + k]).fma(v, a3);
-            a4 = FloatVector.broadcast(F, tile[w + 4 * K_BLOCK + k]).fma(v, a4);
-            a5 = FloatVector.broadcast(F, tile[w + 5 * K_BLOCK + k]).fma(v, a5);
+            FloatVector x0 = FloatVector.fromArray(F, xt, x + k * c);
+            FloatVector b0 = FloatVector.broadcast(F, tile[w + k]);
+            a00 = b0.fma(x0, a00);
+            FloatVector b1 = FloatVector.broadcast(F, tile[w + K_BLOCK + k]);
+            a10 = b1.fma(x0, a10);
+            FloatVector b2 = FloatVector.broadcast(F, tile[w + 2 * K_BLOCK + k]);
+            a20 = b2.fma(x0, a20);
+            FloatVector b3 = FloatVector.broadcast(F, tile[w + 3 * K_BLOCK + k]);
+            a30 = b3.fma(x0, a30);
+            FloatVector b4 = FloatVector.broadcast(F, tile[w + 4 * K_BLOCK + k]);
+            a40 = b4.fma(x0, a40);
+            FloatVector b5 = FloatVector.broadcast(F, tile[w + 5 * K_BLOCK + k]);
+            a50 = b5.fma(x0, a50);
         }
-        a0.intoArray(part, p + 0 * c);
-        a1.intoArray(part, p + 1 * c);
-        a2.intoArray(part, p + 2 * c);
-        a3.intoArray(part, p + 3 * c);
-        a4.intoArray(part, p + 4 * c);
-        a5.intoArray(part, p + 5 * c);
+        a00.intoArray(part, p);
+        a10.intoArray(part, p + c);
+        a20.intoArray(part, p + 2 * c);
+        a30.intoArray(part, p + 3 * c);
+        a40.intoArray(part, p + 4 * c);
+        a50.intoArray(part, p + 5 * c);
     }
 }
